@@ -1,0 +1,195 @@
+/**
+ * xxHash64 (seed 0) of key bytes, the same function as the Wasm core's `hashKey`, so that
+ * clients, routing and actors agree on where a key lives.
+ *
+ * JavaScript has no fast u64, and BigInt allocates on every operation, so the 64-bit
+ * state is kept as unsigned 32-bit halves. Each helper leaves its result in the module's
+ * `resultHigh`/`resultLow` pair, which spares an object per operation on this hot path.
+ */
+
+export interface Hash64 {
+  /** Bits 63..32, unsigned. */
+  high: number;
+  /** Bits 31..0, unsigned. */
+  low: number;
+}
+
+const TWO_POW_32 = 4294967296;
+const STRIPE_BYTES = 32;
+
+// The five xxHash64 primes, as (high, low) halves.
+const PRIME1_HIGH = 0x9e3779b1;
+const PRIME1_LOW = 0x85ebca87;
+const PRIME2_HIGH = 0xc2b2ae3d;
+const PRIME2_LOW = 0x27d4eb4f;
+const PRIME3_HIGH = 0x165667b1;
+const PRIME3_LOW = 0x9e3779f9;
+const PRIME4_HIGH = 0x85ebca77;
+const PRIME4_LOW = 0xc2b2ae63;
+const PRIME5_HIGH = 0x27d4eb2f;
+const PRIME5_LOW = 0x165667c5;
+
+let resultHigh = 0;
+let resultLow = 0;
+
+function add(aHigh: number, aLow: number, bHigh: number, bLow: number): void {
+  const low = aLow + bLow;
+  resultLow = low >>> 0;
+  resultHigh = (aHigh + bHigh + (low >= TWO_POW_32 ? 1 : 0)) >>> 0;
+}
+
+/** The low 64 bits of a product: 16-bit partial products stay exact in doubles. */
+function multiply(aHigh: number, aLow: number, bHigh: number, bLow: number): void {
+  const a0 = aLow & 0xffff;
+  const a1 = aLow >>> 16;
+  const b0 = bLow & 0xffff;
+  const b1 = bLow >>> 16;
+  const middle = a1 * b0 + a0 * b1;
+  const low = a0 * b0 + (middle % 65536) * 65536;
+  const carry = Math.floor(low / TWO_POW_32);
+  const high = a1 * b1 + Math.floor(middle / 65536) + carry;
+  resultLow = low >>> 0;
+  resultHigh = (high + Math.imul(aHigh, bLow) + Math.imul(aLow, bHigh)) >>> 0;
+}
+
+/** Rotates left by 1..31 bits (all that xxHash64 uses). */
+function rotateLeft(high: number, low: number, bits: number): void {
+  resultHigh = ((high << bits) | (low >>> (32 - bits))) >>> 0;
+  resultLow = ((low << bits) | (high >>> (32 - bits))) >>> 0;
+}
+
+function readUint32(bytes: Uint8Array, offset: number): number {
+  return (
+    (bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16) | (bytes[offset + 3] << 24)) >>> 0
+  );
+}
+
+/** xxHash64's round: rotl(acc + input * PRIME2, 31) * PRIME1. */
+function round(accHigh: number, accLow: number, inputHigh: number, inputLow: number): void {
+  multiply(inputHigh, inputLow, PRIME2_HIGH, PRIME2_LOW);
+  add(accHigh, accLow, resultHigh, resultLow);
+  rotateLeft(resultHigh, resultLow, 31);
+  multiply(resultHigh, resultLow, PRIME1_HIGH, PRIME1_LOW);
+}
+
+/** Folds one lane into the hash: (hash ^ round(0, lane)) * PRIME1 + PRIME4. */
+function mergeLane(hashHigh: number, hashLow: number, laneHigh: number, laneLow: number): void {
+  round(0, 0, laneHigh, laneLow);
+  multiply((hashHigh ^ resultHigh) >>> 0, (hashLow ^ resultLow) >>> 0, PRIME1_HIGH, PRIME1_LOW);
+  add(resultHigh, resultLow, PRIME4_HIGH, PRIME4_LOW);
+}
+
+/** Consumes the 32-byte stripes and leaves the combined lanes in the result pair. */
+function hashStripes(bytes: Uint8Array, stripesEnd: number): void {
+  // Lanes start at seed + P1 + P2, seed + P2, seed, seed - P1 (seed 0).
+  add(PRIME1_HIGH, PRIME1_LOW, PRIME2_HIGH, PRIME2_LOW);
+  let v1High = resultHigh;
+  let v1Low = resultLow;
+  let v2High = PRIME2_HIGH;
+  let v2Low = PRIME2_LOW;
+  let v3High = 0;
+  let v3Low = 0;
+  add(~PRIME1_HIGH >>> 0, ~PRIME1_LOW >>> 0, 0, 1);
+  let v4High = resultHigh;
+  let v4Low = resultLow;
+  for (let offset = 0; offset < stripesEnd; offset += STRIPE_BYTES) {
+    round(v1High, v1Low, readUint32(bytes, offset + 4), readUint32(bytes, offset));
+    v1High = resultHigh;
+    v1Low = resultLow;
+    round(v2High, v2Low, readUint32(bytes, offset + 12), readUint32(bytes, offset + 8));
+    v2High = resultHigh;
+    v2Low = resultLow;
+    round(v3High, v3Low, readUint32(bytes, offset + 20), readUint32(bytes, offset + 16));
+    v3High = resultHigh;
+    v3Low = resultLow;
+    round(v4High, v4Low, readUint32(bytes, offset + 28), readUint32(bytes, offset + 24));
+    v4High = resultHigh;
+    v4Low = resultLow;
+  }
+  rotateLeft(v1High, v1Low, 1);
+  let hashHigh = resultHigh;
+  let hashLow = resultLow;
+  rotateLeft(v2High, v2Low, 7);
+  add(hashHigh, hashLow, resultHigh, resultLow);
+  hashHigh = resultHigh;
+  hashLow = resultLow;
+  rotateLeft(v3High, v3Low, 12);
+  add(hashHigh, hashLow, resultHigh, resultLow);
+  hashHigh = resultHigh;
+  hashLow = resultLow;
+  rotateLeft(v4High, v4Low, 18);
+  add(hashHigh, hashLow, resultHigh, resultLow);
+  mergeLane(resultHigh, resultLow, v1High, v1Low);
+  mergeLane(resultHigh, resultLow, v2High, v2Low);
+  mergeLane(resultHigh, resultLow, v3High, v3Low);
+  mergeLane(resultHigh, resultLow, v4High, v4Low);
+}
+
+/** Mixes in the bytes after the stripes: 8 at a time, then 4, then one by one. */
+function hashTail(bytes: Uint8Array, start: number, hashHigh: number, hashLow: number): void {
+  const end = bytes.length;
+  let offset = start;
+  for (; offset + 8 <= end; offset += 8) {
+    round(0, 0, readUint32(bytes, offset + 4), readUint32(bytes, offset));
+    rotateLeft((hashHigh ^ resultHigh) >>> 0, (hashLow ^ resultLow) >>> 0, 27);
+    multiply(resultHigh, resultLow, PRIME1_HIGH, PRIME1_LOW);
+    add(resultHigh, resultLow, PRIME4_HIGH, PRIME4_LOW);
+    hashHigh = resultHigh;
+    hashLow = resultLow;
+  }
+  if (offset + 4 <= end) {
+    multiply(0, readUint32(bytes, offset), PRIME1_HIGH, PRIME1_LOW);
+    rotateLeft((hashHigh ^ resultHigh) >>> 0, (hashLow ^ resultLow) >>> 0, 23);
+    multiply(resultHigh, resultLow, PRIME2_HIGH, PRIME2_LOW);
+    add(resultHigh, resultLow, PRIME3_HIGH, PRIME3_LOW);
+    hashHigh = resultHigh;
+    hashLow = resultLow;
+    offset += 4;
+  }
+  for (; offset < end; offset++) {
+    multiply(0, bytes[offset], PRIME5_HIGH, PRIME5_LOW);
+    rotateLeft((hashHigh ^ resultHigh) >>> 0, (hashLow ^ resultLow) >>> 0, 11);
+    multiply(resultHigh, resultLow, PRIME1_HIGH, PRIME1_LOW);
+    hashHigh = resultHigh;
+    hashLow = resultLow;
+  }
+  resultHigh = hashHigh;
+  resultLow = hashLow;
+}
+
+/** The final avalanche: h ^= h >> 33; h *= P2; h ^= h >> 29; h *= P3; h ^= h >> 32. */
+function avalanche(high: number, low: number): void {
+  low = (low ^ (high >>> 1)) >>> 0;
+  multiply(high, low, PRIME2_HIGH, PRIME2_LOW);
+  high = resultHigh;
+  low = (resultLow ^ ((resultLow >>> 29) | (resultHigh << 3))) >>> 0;
+  high = (high ^ (high >>> 29)) >>> 0;
+  multiply(high, low, PRIME3_HIGH, PRIME3_LOW);
+  resultLow = (resultLow ^ resultHigh) >>> 0;
+}
+
+/** xxHash64 of `bytes` with seed 0, as unsigned 32-bit halves. */
+export function xxhash64(bytes: Uint8Array): Hash64 {
+  const length = bytes.length;
+  const stripesEnd = length - (length % STRIPE_BYTES);
+  if (length >= STRIPE_BYTES) hashStripes(bytes, stripesEnd);
+  else {
+    resultHigh = PRIME5_HIGH;
+    resultLow = PRIME5_LOW;
+  }
+  // The length is added as a u64; keys are far below 2^32 bytes.
+  add(resultHigh, resultLow, 0, length >>> 0);
+  hashTail(bytes, stripesEnd, resultHigh, resultLow);
+  avalanche(resultHigh, resultLow);
+  return { high: resultHigh, low: resultLow };
+}
+
+/** xxHash64 of `bytes` with seed 0, as 8 little-endian bytes (the Wasm `hashKey` output). */
+export function xxhash64Bytes(bytes: Uint8Array): Uint8Array {
+  const { high, low } = xxhash64(bytes);
+  const out = new Uint8Array(8);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, low, true);
+  view.setUint32(4, high, true);
+  return out;
+}

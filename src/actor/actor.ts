@@ -1,0 +1,156 @@
+/**
+ * One actor: a private store and its own ZeroMQ sockets, run on one worker thread. The
+ * loop drains whatever has arrived on a socket as one burst, applies it with one store
+ * call and answers. Nothing is shared with other actors: they meet only through gossip.
+ */
+import * as zmq from "zeromq";
+import { createStore } from "../core/create-store";
+import type { Store } from "../core/store";
+import { actorGossipInprocAddress, actorGossipTcpAddress, actorRequestAddress } from "../node/ports";
+import { LocalPlacement } from "../routing/placement";
+import type { ActorConfig } from "./config";
+import { GossipContext, handleGossipFrames, sendDirtyKeys } from "./handlers/gossip";
+import { handleRequestFrames, RequestContext } from "./handlers/request";
+import { PushPool } from "./push-pool";
+import { ActorCounters, ActorStatsReport, emptyCounters } from "./stats";
+
+export type ActorLog = (level: "info" | "warn" | "error", message: string) => void;
+
+/** Client reply sockets kept open at once, and how long an unused one stays open. */
+const MAX_REPLY_SOCKETS = 1024;
+const REPLY_SOCKET_IDLE_MS = 30_000;
+const MAX_QUEUED_FRAMES_PER_PEER = 10_000;
+const SOCKET_LINGER_MS = 1000;
+/** Refused frames are logged at most once per this interval. */
+const BAD_FRAME_LOG_INTERVAL_MS = 5000;
+
+export class Actor {
+  readonly store: Store;
+  readonly counters: ActorCounters = emptyCounters();
+  private readonly placement: LocalPlacement;
+  private readonly requests: zmq.Pull;
+  private readonly gossip: zmq.Pull;
+  private readonly replies: PushPool;
+  private readonly peers: PushPool;
+  private readonly requestContext: RequestContext;
+  private readonly gossipContext: GossipContext;
+  private readonly startedMs = Date.now();
+  private gossipTimer?: NodeJS.Timeout;
+  /** Sockets whose received frames are not yet handled: stop() waits for them. */
+  private readonly busySockets = new Set<zmq.Pull>();
+  private lastBadFrameLogMs = 0;
+  private badFramesSinceLog = 0;
+
+  constructor(
+    private readonly config: ActorConfig,
+    private readonly log: ActorLog,
+  ) {
+    this.store = createStore({ engine: config.engine, limits: config.limits, wasmModule: config.wasmModule });
+    this.placement = new LocalPlacement(config.threadCount, config.localReplication);
+    const socketOptions = { linger: SOCKET_LINGER_MS, maxMessageSize: config.maxFrameBytes, receiveHighWaterMark: 100_000 };
+    this.requests = new zmq.Pull(socketOptions);
+    this.gossip = new zmq.Pull(socketOptions);
+    const poolOptions = { idleCloseMs: REPLY_SOCKET_IDLE_MS, maxQueuedFrames: MAX_QUEUED_FRAMES_PER_PEER, lingerMs: SOCKET_LINGER_MS };
+    this.replies = new PushPool({ ...poolOptions, maxSockets: MAX_REPLY_SOCKETS });
+    this.peers = new PushPool({ ...poolOptions, maxSockets: config.threadCount });
+    const reportBadFrame = (reason: string) => this.reportBadFrame(reason);
+    this.requestContext = {
+      tid: config.tid,
+      store: this.store,
+      placement: this.placement,
+      replies: this.replies,
+      counters: this.counters,
+      maxTuplesPerRequest: config.maxTuplesPerRequest,
+      reportBadFrame,
+    };
+    this.gossipContext = {
+      tid: config.tid,
+      store: this.store,
+      placement: this.placement,
+      peers: this.peers,
+      counters: this.counters,
+      gossipPageBytes: config.gossipPageBytes,
+      gossipAddress: (tid) => actorGossipInprocAddress(config.portOffset, tid),
+      reportBadFrame,
+    };
+  }
+
+  get requestAddress(): string {
+    return actorRequestAddress(this.config.host, this.config.portOffset, this.config.tid);
+  }
+
+  async start(): Promise<void> {
+    const { host, portOffset, tid } = this.config;
+    await this.requests.bind(this.requestAddress);
+    await this.gossip.bind(actorGossipInprocAddress(portOffset, tid));
+    await this.gossip.bind(actorGossipTcpAddress(host, portOffset, tid));
+    void this.serve(this.requests, (frames) => handleRequestFrames(this.requestContext, frames));
+    void this.serve(this.gossip, (frames) => handleGossipFrames(this.gossipContext, frames));
+    this.gossipTimer = setInterval(() => sendDirtyKeys(this.gossipContext), this.config.gossipPeriodMs);
+  }
+
+  /**
+   * Stops taking requests, answers those already received, sends the last gossip and
+   * closes every socket. Returns how many requests this actor answered in all.
+   */
+  async stop(deadlineMs: number): Promise<number> {
+    await this.requests.unbind(this.requestAddress).catch(() => undefined);
+    while ((this.requests.readable || this.busySockets.has(this.requests)) && Date.now() < deadlineMs) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    this.requests.close();
+    clearInterval(this.gossipTimer);
+    sendDirtyKeys(this.gossipContext);
+    await this.replies.flush(deadlineMs);
+    await this.peers.flush(deadlineMs);
+    this.gossip.close();
+    this.replies.close();
+    this.peers.close();
+    return this.counters.requests;
+  }
+
+  statsReport(): ActorStatsReport {
+    this.counters.repliesDropped = this.replies.droppedFrames;
+    this.counters.sendErrors = this.replies.sendErrors + this.peers.sendErrors;
+    return { tid: this.config.tid, uptimeMs: Date.now() - this.startedMs, counters: this.counters, store: this.store.stats() };
+  }
+
+  /** Receives bursts until the socket closes: one await for the first frame, then all that is ready. */
+  private async serve(socket: zmq.Pull, handle: (frames: Uint8Array[]) => void): Promise<void> {
+    const frames: Uint8Array[] = [];
+    for (;;) {
+      try {
+        const [first] = await socket.receive();
+        this.busySockets.add(socket);
+        frames.push(first);
+        while (socket.readable && frames.length < this.config.maxFramesPerBatch) {
+          const [next] = await socket.receive();
+          frames.push(next);
+        }
+      } catch (error) {
+        this.busySockets.delete(socket);
+        if (socket.closed) return;
+        this.log("error", `receive failed: ${(error as Error).message}`);
+        continue;
+      }
+      try {
+        handle(frames);
+      } catch (error) {
+        // A handler bug must not take the actor down with the requests of other clients.
+        this.log("error", `handler failed: ${(error as Error).stack ?? error}`);
+      } finally {
+        frames.length = 0;
+        this.busySockets.delete(socket);
+      }
+    }
+  }
+
+  private reportBadFrame(reason: string): void {
+    this.badFramesSinceLog++;
+    const nowMs = Date.now();
+    if (nowMs - this.lastBadFrameLogMs < BAD_FRAME_LOG_INTERVAL_MS) return;
+    this.log("warn", `actor ${this.config.tid} refused ${this.badFramesSinceLog} bad frame(s); latest: ${reason}`);
+    this.lastBadFrameLogMs = nowMs;
+    this.badFramesSinceLog = 0;
+  }
+}

@@ -1,0 +1,24 @@
+import type { StoreLimits } from "../core/limits";
+import type { EngineName } from "../core/store";
+
+/** Everything an actor needs, sent to its worker thread as workerData. */
+export interface ActorConfig {
+  tid: number;
+  threadCount: number;
+  host: string;
+  portOffset: number;
+  engine: EngineName;
+  limits: StoreLimits;
+  localReplication: number;
+  gossipPeriodMs: number;
+  /** Frames taken from a socket before they are applied as one store batch. */
+  maxFramesPerBatch: number;
+  /** Tuples one KeyRequest may carry; more gets the whole request refused. */
+  maxTuplesPerRequest: number;
+  /** Largest frame a socket accepts; ZeroMQ drops the sender's connection past it. */
+  maxFrameBytes: number;
+  /** Record bytes drained from the store per gossip page. */
+  gossipPageBytes: number;
+  statsIntervalMs: number;
+  wasmModule?: WebAssembly.Module;
+}

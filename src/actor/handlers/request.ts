@@ -1,0 +1,179 @@
+/**
+ * KeyRequests from clients: decode a drained burst of frames, apply every tuple this actor
+ * is a replica of as ONE store batch, and push one KeyResponse per request.
+ */
+import { Opcode, opBytes, BATCH_HEADER_BYTES, BatchWriter, RESULT_HEADER_BYTES } from "../../core/batch";
+import { Status } from "../../core/status";
+import type { Store } from "../../core/store";
+import { LatticeType } from "../../lattices/lattice-type";
+import {
+  AnnaError,
+  decodeKeyRequest,
+  encodeKeyResponse,
+  KeyRequest,
+  KeyResponse,
+  KeyTuple,
+  RequestType,
+} from "../../protocol/anna";
+import type { LocalPlacement } from "../../routing/placement";
+import type { PushPool } from "../push-pool";
+import { ActorCounters, countTupleError } from "../stats";
+
+/** Response addresses must be ZeroMQ endpoints a PUSH socket can connect to. */
+const RESPONSE_ADDRESS = /^(tcp|ipc|inproc):\/\/.{1,200}$/;
+
+export interface RequestContext {
+  tid: number;
+  store: Store;
+  placement: LocalPlacement;
+  replies: PushPool;
+  counters: ActorCounters;
+  maxTuplesPerRequest: number;
+  /** Called once per burst of refused frames, so logs are not flooded. */
+  reportBadFrame(reason: string): void;
+}
+
+/** Where each tuple's answer comes from: the store batch (op index) or a fixed error. */
+interface PlannedRequest {
+  request: KeyRequest;
+  response: KeyResponse;
+  /** Per tuple: index of its op in the store batch, or -1 when answered without the store. */
+  opIndexes: Int32Array;
+}
+
+const UNPLACED = -1;
+
+/** Maps a store status to Anna's per-tuple error. Anna's enum has no size or memory codes. */
+function annaErrorOf(status: Status): AnnaError {
+  switch (status) {
+    case Status.OK:
+      return AnnaError.NO_ERROR;
+    case Status.NOT_FOUND:
+      return AnnaError.KEY_DNE;
+    default:
+      // LATTICE, MALFORMED, KEY/VALUE_TOO_LARGE, OUT_OF_MEMORY: the tuple was refused.
+      return AnnaError.LATTICE;
+  }
+}
+
+const textEncoder = new TextEncoder();
+
+export function handleRequestFrames(context: RequestContext, frames: readonly Uint8Array[]): number {
+  const started = performance.now();
+  const planned: PlannedRequest[] = [];
+  const keys: Uint8Array[] = [];
+  let batchBytes = BATCH_HEADER_BYTES;
+  for (const frame of frames) {
+    const request = decodeValidRequest(context, frame);
+    if (request === undefined) continue;
+    const plan = planRequest(context, request, keys);
+    for (let i = 0; i < request.tuples.length; i++) {
+      if (plan.opIndexes[i] === UNPLACED) continue;
+      batchBytes += opBytes(keys[plan.opIndexes[i]].length, request.tuples[i].payload?.length ?? 0);
+    }
+    planned.push(plan);
+  }
+  const decoded = performance.now();
+  context.counters.decodeMs += decoded - started;
+  if (keys.length > 0) runStoreBatch(context, planned, keys, batchBytes);
+  const stored = performance.now();
+  context.counters.storeMs += stored - decoded;
+  for (const plan of planned) sendResponse(context, plan);
+  context.counters.encodeMs += performance.now() - stored;
+  return planned.length;
+}
+
+function decodeValidRequest(context: RequestContext, frame: Uint8Array): KeyRequest | undefined {
+  let request: KeyRequest;
+  try {
+    request = decodeKeyRequest(frame);
+  } catch (error) {
+    context.counters.badFrames++;
+    context.reportBadFrame((error as Error).message);
+    return undefined;
+  }
+  if (!RESPONSE_ADDRESS.test(request.response_address)) {
+    context.counters.badFrames++;
+    context.reportBadFrame(`KeyRequest with unusable response_address ${JSON.stringify(request.response_address.slice(0, 80))}`);
+    return undefined;
+  }
+  context.counters.requests++;
+  return request;
+}
+
+/** Decides each tuple's fate; tuples the store must see get consecutive op indexes. */
+function planRequest(context: RequestContext, request: KeyRequest, keys: Uint8Array[]): PlannedRequest {
+  const tupleCount = request.tuples.length;
+  const opIndexes = new Int32Array(tupleCount).fill(UNPLACED);
+  const response: KeyResponse = { type: request.type, tuples: new Array(tupleCount), response_id: request.request_id };
+  const knownType = request.type === RequestType.GET || request.type === RequestType.PUT;
+  if (!knownType || tupleCount > context.maxTuplesPerRequest) {
+    // Refused whole: the request type is unknown or it carries more tuples than allowed.
+    response.error = AnnaError.LATTICE;
+    for (let i = 0; i < tupleCount; i++) response.tuples[i] = { key: request.tuples[i].key, error: AnnaError.LATTICE };
+    countTupleError(context.counters, "LATTICE");
+    return { request, response, opIndexes };
+  }
+  for (let i = 0; i < tupleCount; i++) {
+    const tuple = request.tuples[i];
+    const key = textEncoder.encode(tuple.key);
+    const replicaCount = context.placement.replication;
+    const invalidate = (tuple.address_cache_size ?? 0) > 0 && tuple.address_cache_size !== replicaCount;
+    if (!context.placement.isReplica(key, context.tid)) {
+      response.tuples[i] = { key: tuple.key, lattice_type: tuple.lattice_type, error: AnnaError.WRONG_THREAD, invalidate: true };
+      countTupleError(context.counters, "WRONG_THREAD");
+      continue;
+    }
+    response.tuples[i] = { key: tuple.key, lattice_type: tuple.lattice_type, invalidate };
+    opIndexes[i] = keys.length;
+    keys.push(key);
+  }
+  return { request, response, opIndexes };
+}
+
+function runStoreBatch(context: RequestContext, planned: PlannedRequest[], keys: Uint8Array[], batchBytes: number): void {
+  const buffer = context.store.batchBuffer(batchBytes);
+  const writer = new BatchWriter(buffer);
+  for (const { request, opIndexes } of planned) {
+    for (let i = 0; i < opIndexes.length; i++) {
+      if (opIndexes[i] === UNPLACED) continue;
+      const tuple = request.tuples[i];
+      if (request.type === RequestType.GET) {
+        context.counters.getTuples++;
+        writer.add(Opcode.GET, LatticeType.NONE, keys[opIndexes[i]]);
+      } else {
+        context.counters.putTuples++;
+        writer.add(Opcode.PUT, (tuple.lattice_type ?? 0) as LatticeType, keys[opIndexes[i]], tuple.payload);
+      }
+    }
+  }
+  const output = context.store.executeBatchInPlace(writer.finish());
+  fillResults(context, planned, output);
+}
+
+/** Copies each result into its response tuple; the output is engine memory, read once. */
+function fillResults(context: RequestContext, planned: PlannedRequest[], output: Uint8Array): void {
+  const view = new DataView(output.buffer, output.byteOffset, output.byteLength);
+  let offset = BATCH_HEADER_BYTES;
+  for (const { response, opIndexes } of planned) {
+    for (let i = 0; i < opIndexes.length; i++) {
+      if (opIndexes[i] === UNPLACED) continue;
+      const status = view.getUint8(offset) as Status;
+      const type = view.getUint8(offset + 1);
+      const length = view.getUint32(offset + 2, true);
+      const start = offset + RESULT_HEADER_BYTES;
+      const tuple: KeyTuple = response.tuples[i];
+      tuple.error = annaErrorOf(status);
+      if (status === Status.OK && response.type === RequestType.GET) {
+        tuple.lattice_type = type;
+        tuple.payload = output.slice(start, start + length);
+      }
+      if (status !== Status.OK) countTupleError(context.counters, Status[status]);
+      offset = start + length;
+    }
+  }
+}
+
+function sendResponse(context: RequestContext, plan: PlannedRequest): void {
+  context.replies.send(plan.request.response_address, encodeKeyResponse(plan.response));
+}

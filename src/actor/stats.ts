@@ -1,0 +1,58 @@
+/**
+ * An actor's counters: what `annakv status` and /metrics show. Plain numbers, posted to
+ * the main thread every statsIntervalMs; the main thread never reads actor memory.
+ */
+import type { StoreStats } from "../core/store";
+
+export interface ActorCounters {
+  requests: number;
+  getTuples: number;
+  putTuples: number;
+  /** Tuples answered with an error, by AnnaError name. */
+  tupleErrors: Record<string, number>;
+  /** Frames that did not decode or were refused whole (no reply possible or sent). */
+  badFrames: number;
+  gossipFramesSent: number;
+  gossipKeysSent: number;
+  gossipFramesReceived: number;
+  gossipKeysReceived: number;
+  /** Time spent per stage, in ms: where a request's time goes. */
+  decodeMs: number;
+  storeMs: number;
+  encodeMs: number;
+  gossipMs: number;
+  /** Replies dropped because a client's queue was full, and failed sends. */
+  repliesDropped: number;
+  sendErrors: number;
+}
+
+export interface ActorStatsReport {
+  tid: number;
+  uptimeMs: number;
+  counters: ActorCounters;
+  store: StoreStats;
+}
+
+export function emptyCounters(): ActorCounters {
+  return {
+    requests: 0,
+    getTuples: 0,
+    putTuples: 0,
+    tupleErrors: {},
+    badFrames: 0,
+    gossipFramesSent: 0,
+    gossipKeysSent: 0,
+    gossipFramesReceived: 0,
+    gossipKeysReceived: 0,
+    decodeMs: 0,
+    storeMs: 0,
+    encodeMs: 0,
+    gossipMs: 0,
+    repliesDropped: 0,
+    sendErrors: 0,
+  };
+}
+
+export function countTupleError(counters: ActorCounters, errorName: string): void {
+  counters.tupleErrors[errorName] = (counters.tupleErrors[errorName] ?? 0) + 1;
+}

@@ -1,0 +1,46 @@
+/**
+ * Worker-thread entry of one actor. Talks to the node's main thread only by messages:
+ * "ready", periodic "stats", "log" records, and "stopped" after a "stop" request.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { Actor } from "./actor";
+import type { ActorConfig } from "./config";
+import type { ActorStatsReport } from "./stats";
+
+export type MainToActor = { kind: "stop"; deadlineMs: number } | { kind: "stats" };
+export type ActorToMain =
+  | { kind: "ready"; tid: number; requestAddress: string }
+  | { kind: "stats"; report: ActorStatsReport }
+  | { kind: "log"; level: "info" | "warn" | "error"; message: string }
+  | { kind: "stopped"; tid: number; requestsAnswered: number }
+  | { kind: "failed"; message: string };
+
+function post(message: ActorToMain): void {
+  parentPort!.postMessage(message);
+}
+
+async function main(): Promise<void> {
+  const config = workerData as ActorConfig;
+  const actor = new Actor(config, (level, message) => post({ kind: "log", level, message }));
+  try {
+    await actor.start();
+  } catch (error) {
+    post({ kind: "failed", message: `actor ${config.tid}: ${(error as Error).message}` });
+    return;
+  }
+  const statsTimer = setInterval(() => post({ kind: "stats", report: actor.statsReport() }), config.statsIntervalMs);
+  parentPort!.on("message", async (message: MainToActor) => {
+    if (message.kind === "stats") {
+      post({ kind: "stats", report: actor.statsReport() });
+      return;
+    }
+    clearInterval(statsTimer);
+    const requestsAnswered = await actor.stop(message.deadlineMs);
+    post({ kind: "stats", report: actor.statsReport() });
+    post({ kind: "stopped", tid: config.tid, requestsAnswered });
+    parentPort!.close();
+  });
+  post({ kind: "ready", tid: config.tid, requestAddress: actor.requestAddress });
+}
+
+void main();

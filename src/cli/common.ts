@@ -1,0 +1,19 @@
+import { InvalidArgumentError } from "commander";
+
+/** Exit codes scripts can rely on (README, "CLI"). */
+export const EXIT = {
+  OK: 0,
+  /** `get` of a key that no replica holds. */
+  NOT_FOUND: 1,
+  /** Bad command line or option value. */
+  USAGE: 2,
+  /** The node refused the request (e.g. a lattice type conflict). */
+  REFUSED: 3,
+  /** The node did not answer in time, or could not be reached. */
+  UNAVAILABLE: 4,
+} as const;
+
+export function integerOption(value: string): number {
+  if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`${JSON.stringify(value)} is not an integer.`);
+  return Number(value);
+}

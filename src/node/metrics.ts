@@ -1,0 +1,105 @@
+/**
+ * The node's view of its actors' counters, served over HTTP: Prometheus text at /metrics
+ * and JSON at /status (what `annakv status` prints). prom-client cannot aggregate across
+ * worker threads, so actors post their counters and the gauges read the latest reports.
+ */
+import http from "node:http";
+import client from "prom-client";
+import type { ActorStatsReport } from "../actor/stats";
+
+export interface ActorStatus extends ActorStatsReport {
+  /** Tuples (get + put) per second over the last report interval. */
+  opsPerSecond: number;
+}
+
+export interface NodeStatus {
+  version: string;
+  startedAt: string;
+  threads: number;
+  engine: string;
+  localReplication: number;
+  routingAddress: string;
+  actors: ActorStatus[];
+}
+
+type NodeInfo = Omit<NodeStatus, "actors">;
+
+export class NodeMetrics {
+  private readonly reports = new Map<number, ActorStatus>();
+  readonly registry = new client.Registry();
+  private server?: http.Server;
+
+  constructor(private readonly info: NodeInfo) {
+    this.defineGauges();
+  }
+
+  record(report: ActorStatsReport): void {
+    const previous = this.reports.get(report.tid);
+    const ops = report.counters.getTuples + report.counters.putTuples;
+    let opsPerSecond = 0;
+    if (previous !== undefined && report.uptimeMs > previous.uptimeMs) {
+      const previousOps = previous.counters.getTuples + previous.counters.putTuples;
+      opsPerSecond = ((ops - previousOps) * 1000) / (report.uptimeMs - previous.uptimeMs);
+    }
+    this.reports.set(report.tid, { ...report, opsPerSecond });
+  }
+
+  status(): NodeStatus {
+    const actors = [...this.reports.values()].sort((a, b) => a.tid - b.tid);
+    return { ...this.info, actors };
+  }
+
+  async listen(host: string, port: number): Promise<void> {
+    this.server = http.createServer((request, response) => void this.serve(request, response));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once("error", reject);
+      this.server!.listen(port, host, () => resolve());
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.server === undefined) return;
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+  }
+
+  private async serve(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
+    if (request.url === "/metrics") {
+      response.writeHead(200, { "content-type": this.registry.contentType });
+      response.end(await this.registry.metrics());
+    } else if (request.url === "/status") {
+      response.writeHead(200, { "content-type": "application/json" });
+      response.end(JSON.stringify(this.status()));
+    } else {
+      response.writeHead(404, { "content-type": "text/plain" });
+      response.end("annakv: try /metrics or /status\n");
+    }
+  }
+
+  private defineGauges(): void {
+    const reports = this.reports;
+    const define = (name: string, help: string, read: (report: ActorStatus) => number) =>
+      new client.Gauge({
+        name,
+        help,
+        labelNames: ["tid"],
+        registers: [this.registry],
+        // prom-client calls collect with the gauge as `this` on every scrape.
+        collect(this: client.Gauge) {
+          for (const report of reports.values()) this.set({ tid: String(report.tid) }, read(report));
+        },
+      });
+    define("annakv_keys", "Keys stored by the actor", (r) => r.store.keyCount);
+    define("annakv_store_bytes", "Bytes used by the actor's store", (r) => r.store.bytesUsed);
+    define("annakv_store_memory_bytes", "Memory reserved by the actor's store", (r) => r.store.memoryReservedBytes);
+    define("annakv_requests_total", "KeyRequests received", (r) => r.counters.requests);
+    define("annakv_get_tuples_total", "GET tuples applied", (r) => r.counters.getTuples);
+    define("annakv_put_tuples_total", "PUT tuples applied", (r) => r.counters.putTuples);
+    define("annakv_ops_per_second", "GET+PUT tuples per second, last interval", (r) => r.opsPerSecond);
+    define("annakv_bad_frames_total", "Frames refused as garbage", (r) => r.counters.badFrames);
+    define("annakv_gossip_keys_sent_total", "Keys sent by gossip", (r) => r.counters.gossipKeysSent);
+    define("annakv_gossip_keys_received_total", "Keys received by gossip", (r) => r.counters.gossipKeysReceived);
+    define("annakv_tuple_errors_total", "Tuples answered with an error", (r) =>
+      Object.values(r.counters.tupleErrors).reduce((sum, count) => sum + count, 0),
+    );
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * A node: one process, N actors on worker threads, the routing service and the metrics
+ * endpoint. startNode resolves once every socket is bound; stop() drains and closes.
+ */
+import path from "node:path";
+import { existsSync } from "node:fs";
+import { Worker } from "node:worker_threads";
+import type { Logger } from "pino";
+import type { ActorConfig } from "../actor/config";
+import type { ActorToMain, MainToActor } from "../actor/worker";
+import { loadWasmModule } from "../core/wasm-store";
+import { LocalPlacement } from "../routing/placement";
+import { NodeMetrics, NodeStatus } from "./metrics";
+import { NodeOptions, resolveNodeOptions } from "./options";
+import { actorRequestAddress, metricsPort, routingAddress } from "./ports";
+import { RoutingService } from "./routing-service";
+
+/** Tuned limits that are not user options (yet): see docs/architecture.md. */
+const MAX_FRAMES_PER_BATCH = 256;
+const MAX_TUPLES_PER_REQUEST = 10_000;
+const GOSSIP_PAGE_BYTES = 1024 * 1024;
+const STATS_INTERVAL_MS = 1000;
+/** A request frame may hold a maximal key and value plus protocol overhead, many times over. */
+const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+
+export interface RunningNode {
+  readonly options: NodeOptions;
+  readonly routingAddress: string;
+  readonly actorAddresses: readonly string[];
+  readonly metricsUrl?: string;
+  status(): NodeStatus;
+  /** Stops taking requests, answers what was received, flushes gossip, closes everything. */
+  stop(): Promise<{ requestsAnswered: number }>;
+}
+
+/** Workers run compiled JS: under ts-jest this file is TypeScript, but dist/ is built. */
+function workerEntry(): string {
+  const beside = path.resolve(__dirname, "../actor/worker.js");
+  if (existsSync(beside)) return beside;
+  return path.resolve(__dirname, "../../dist/actor/worker.js");
+}
+
+interface ActorHandle {
+  tid: number;
+  worker: Worker;
+  stopped: Promise<number>;
+}
+
+export async function startNode(partial: Partial<NodeOptions>, logger: Logger): Promise<RunningNode> {
+  const options = resolveNodeOptions(partial);
+  const wasmModule = options.engine === "wasm" ? loadWasmModule() : undefined;
+  const placement = new LocalPlacement(options.threads, options.localReplication);
+  const metrics = new NodeMetrics({
+    version: require("../../package.json").version as string,
+    startedAt: new Date().toISOString(),
+    threads: options.threads,
+    engine: options.engine,
+    localReplication: options.localReplication,
+    routingAddress: routingAddress(options.host, options.portOffset),
+  });
+  const actors: ActorHandle[] = [];
+  try {
+    for (let tid = 0; tid < options.threads; tid++) {
+      actors.push(await startActor(actorConfig(options, tid, wasmModule), logger, metrics));
+    }
+  } catch (error) {
+    await Promise.all(actors.map((actor) => actor.worker.terminate()));
+    throw error;
+  }
+  const actorAddresses = actors.map(({ tid }) => actorRequestAddress(options.host, options.portOffset, tid));
+  const routing = new RoutingService({
+    bindAddress: routingAddress(options.host, options.portOffset),
+    placement,
+    actorAddresses,
+    maxFrameBytes: MAX_FRAME_BYTES,
+    onBadFrame: (reason) => logger.warn({ reason }, "routing refused a bad frame"),
+  });
+  await routing.start();
+  let metricsUrl: string | undefined;
+  if (options.metrics) {
+    await metrics.listen(options.host, metricsPort(options.portOffset));
+    metricsUrl = `http://${options.host}:${metricsPort(options.portOffset)}`;
+  }
+  return {
+    options,
+    routingAddress: routingAddress(options.host, options.portOffset),
+    actorAddresses,
+    metricsUrl,
+    status: () => metrics.status(),
+    stop: async () => {
+      const deadlineMs = Date.now() + options.shutdownTimeoutMs;
+      await routing.stop(deadlineMs);
+      for (const actor of actors) actor.worker.postMessage({ kind: "stop", deadlineMs } satisfies MainToActor);
+      const answered = await Promise.all(actors.map((actor) => actor.stopped));
+      await metrics.close();
+      return { requestsAnswered: answered.reduce((sum, count) => sum + count, 0) };
+    },
+  };
+}
+
+function actorConfig(options: NodeOptions, tid: number, wasmModule?: WebAssembly.Module): ActorConfig {
+  return {
+    tid,
+    threadCount: options.threads,
+    host: options.host,
+    portOffset: options.portOffset,
+    engine: options.engine,
+    limits: {
+      maxKeyBytes: options.maxKeyBytes,
+      maxValueBytes: options.maxValueBytes,
+      maxMemoryBytes: options.maxStoreMemoryBytes,
+    },
+    localReplication: options.localReplication,
+    gossipPeriodMs: options.gossipPeriodMs,
+    maxFramesPerBatch: MAX_FRAMES_PER_BATCH,
+    maxTuplesPerRequest: MAX_TUPLES_PER_REQUEST,
+    maxFrameBytes: MAX_FRAME_BYTES,
+    gossipPageBytes: GOSSIP_PAGE_BYTES,
+    statsIntervalMs: STATS_INTERVAL_MS,
+    wasmModule,
+  };
+}
+
+function startActor(config: ActorConfig, logger: Logger, metrics: NodeMetrics): Promise<ActorHandle> {
+  const worker = new Worker(workerEntry(), { workerData: config });
+  let resolveStopped!: (answered: number) => void;
+  const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
+  return new Promise<ActorHandle>((resolve, reject) => {
+    worker.on("message", (message: ActorToMain) => {
+      switch (message.kind) {
+        case "ready":
+          resolve({ tid: config.tid, worker, stopped });
+          break;
+        case "failed":
+          reject(new Error(message.message));
+          break;
+        case "stats":
+          metrics.record(message.report);
+          break;
+        case "log":
+          logger[message.level]({ tid: config.tid }, message.message);
+          break;
+        case "stopped":
+          resolveStopped(message.requestsAnswered);
+          break;
+      }
+    });
+    worker.once("error", (error) => {
+      logger.error({ tid: config.tid, err: error }, "actor thread failed");
+      reject(error);
+      resolveStopped(0);
+    });
+    worker.once("exit", () => resolveStopped(0));
+  });
+}

@@ -1,0 +1,33 @@
+/**
+ * Anna's port layout (ARCHITECTURE.md, "Ports and addresses"), every port shifted by the
+ * node's port offset so that several nodes can share a host.
+ */
+export const ACTOR_REQUEST_BASE_PORT = 6200;
+export const ACTOR_GOSSIP_BASE_PORT = 6250;
+export const SEED_PORT = 6350;
+/** HTTP: Prometheus /metrics and JSON /status. Not an Anna port; ours. */
+export const METRICS_PORT = 6400;
+export const ROUTING_BASE_PORT = 6450;
+/** Request ports 6200+tid must stay below the gossip ports 6250+tid. */
+export const MAX_ACTOR_THREADS = ACTOR_GOSSIP_BASE_PORT - ACTOR_REQUEST_BASE_PORT;
+
+export function actorRequestAddress(host: string, portOffset: number, tid: number): string {
+  return `tcp://${host}:${ACTOR_REQUEST_BASE_PORT + portOffset + tid}`;
+}
+
+export function actorGossipTcpAddress(host: string, portOffset: number, tid: number): string {
+  return `tcp://${host}:${ACTOR_GOSSIP_BASE_PORT + portOffset + tid}`;
+}
+
+/** Actors of one process gossip in memory: ZeroMQ inproc shares the process's context. */
+export function actorGossipInprocAddress(portOffset: number, tid: number): string {
+  return `inproc://annakv-${portOffset}-gossip-${tid}`;
+}
+
+export function routingAddress(host: string, portOffset: number, index = 0): string {
+  return `tcp://${host}:${ROUTING_BASE_PORT + portOffset + index}`;
+}
+
+export function metricsPort(portOffset: number): number {
+  return METRICS_PORT + portOffset;
+}

@@ -1,0 +1,112 @@
+/**
+ * Anna's client wire protocol (proto/anna.proto, field numbers exact) encoded and decoded
+ * with protobufjs. Lattice payloads stay opaque bytes here: they go into the store as
+ * they came off the wire.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import * as protobuf from "protobufjs";
+
+export enum RequestType {
+  RT_UNSPECIFIED = 0,
+  GET = 1,
+  PUT = 2,
+}
+
+export enum AnnaError {
+  NO_ERROR = 0,
+  KEY_DNE = 1,
+  WRONG_THREAD = 2,
+  TIMEOUT = 3,
+  LATTICE = 4,
+  NO_SERVERS = 5,
+}
+
+export interface KeyTuple {
+  key: string;
+  lattice_type?: number;
+  error?: AnnaError;
+  payload?: Uint8Array;
+  address_cache_size?: number;
+  invalidate?: boolean;
+}
+
+export interface KeyRequest {
+  type: RequestType;
+  tuples: KeyTuple[];
+  response_address: string;
+  request_id: string;
+}
+
+export interface KeyResponse {
+  type: RequestType;
+  tuples: KeyTuple[];
+  response_id: string;
+  error?: AnnaError;
+}
+
+export interface KeyAddressRequest {
+  response_address: string;
+  keys: string[];
+  request_id: string;
+}
+
+export interface KeyAddress {
+  key: string;
+  ips: string[];
+}
+
+export interface KeyAddressResponse {
+  addresses: KeyAddress[];
+  error?: AnnaError;
+  response_id: string;
+}
+
+/** A frame that is not a valid message of the expected type. */
+export class ProtocolError extends Error {
+  readonly code = "MALFORMED";
+  constructor(message: string) {
+    super(message);
+    this.name = "ProtocolError";
+  }
+}
+
+const protoPath = path.resolve(__dirname, "../../proto/anna.proto");
+const root = protobuf.parse(readFileSync(protoPath, "utf8"), { keepCase: true }).root;
+
+function messageType(name: string): protobuf.Type {
+  return root.lookupType(name);
+}
+
+const types = {
+  KeyRequest: messageType("KeyRequest"),
+  KeyResponse: messageType("KeyResponse"),
+  KeyAddressRequest: messageType("KeyAddressRequest"),
+  KeyAddressResponse: messageType("KeyAddressResponse"),
+};
+
+function encodeWith<T extends object>(type: protobuf.Type, message: T): Uint8Array {
+  return type.encode(message as unknown as protobuf.Message).finish();
+}
+
+function decodeWith<T>(type: protobuf.Type, frame: Uint8Array): T {
+  try {
+    // Defaults are filled in so that callers see proto3 semantics (absent = zero value).
+    return type.toObject(type.decode(frame), { defaults: true, arrays: true, longs: Number }) as T;
+  } catch (error) {
+    throw new ProtocolError(`not a valid ${type.name}: ${(error as Error).message}`);
+  }
+}
+
+export const encodeKeyRequest = (m: KeyRequest) => encodeWith(types.KeyRequest, m);
+export const decodeKeyRequest = (f: Uint8Array) => decodeWith<KeyRequest>(types.KeyRequest, f);
+export const encodeKeyResponse = (m: KeyResponse) => encodeWith(types.KeyResponse, m);
+export const decodeKeyResponse = (f: Uint8Array) => decodeWith<KeyResponse>(types.KeyResponse, f);
+export const encodeKeyAddressRequest = (m: KeyAddressRequest) =>
+  encodeWith(types.KeyAddressRequest, m);
+export const decodeKeyAddressRequest = (f: Uint8Array) =>
+  decodeWith<KeyAddressRequest>(types.KeyAddressRequest, f);
+export const encodeKeyAddressResponse = (m: KeyAddressResponse) =>
+  encodeWith(types.KeyAddressResponse, m);
+export const decodeKeyAddressResponse = (f: Uint8Array) =>
+  decodeWith<KeyAddressResponse>(types.KeyAddressResponse, f);

@@ -1,0 +1,73 @@
+/**
+ * Runs `annakv start` as a real child process (the built dist/cli/main.js) and waits for
+ * it to listen. No mocks: tests talk to it over real ZeroMQ sockets on 127.0.0.1.
+ */
+import { ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
+
+export const CLI_PATH = path.resolve(__dirname, "../../dist/cli/main.js");
+
+export interface NodeProcess {
+  child: ChildProcess;
+  routingAddress: string;
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
+  /** Sends the signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface NodeProcessOptions {
+  portOffset: number;
+  threads?: number;
+  engine?: "wasm" | "ts";
+  localReplication?: number;
+  gossipPeriodMs?: number;
+  extraArgs?: string[];
+  startTimeoutMs?: number;
+}
+
+export async function startNodeProcess(options: NodeProcessOptions): Promise<NodeProcess> {
+  const args = [
+    CLI_PATH,
+    "start",
+    `--port-offset=${options.portOffset}`,
+    `--threads=${options.threads ?? 2}`,
+    `--engine=${options.engine ?? "wasm"}`,
+    `--local-replication=${options.localReplication ?? 1}`,
+    `--gossip-period-ms=${options.gossipPeriodMs ?? 20}`,
+    ...(options.extraArgs ?? []),
+  ];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  await waitFor(() => output.includes("annakv listening"), options.startTimeoutMs ?? 20_000, () => `node did not start:\n${output}`, exited);
+  return {
+    child,
+    routingAddress: `tcp://127.0.0.1:${6450 + options.portOffset}`,
+    output: () => output,
+    stop: async (signal = "SIGTERM") => {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Polls `condition` until it holds or the deadline passes (then throws with `describe()`). */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  describe: () => string,
+  abortOn?: Promise<unknown>,
+): Promise<void> {
+  let aborted = false;
+  void abortOn?.then(() => (aborted = true));
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    if (aborted) break;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error(describe());
+}

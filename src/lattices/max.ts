@@ -1,0 +1,32 @@
+/** The max lattice over a total order, and its instances: u64 timestamps, u32 counters, bytes. */
+import { compareBytes, EMPTY_BYTES, OrderedLattice, Order } from "./lattice";
+
+/** Builds the max lattice of a total order given as a comparator (negative: a < b). */
+export function maxLattice<T>(bottom: T, compare: (a: T, b: T) => number): OrderedLattice<T> {
+  return {
+    bottom,
+    compare(a, b) {
+      const difference = compare(a, b);
+      return difference < 0 ? Order.LESS : difference > 0 ? Order.GREATER : Order.EQUAL;
+    },
+    join(a, b) {
+      return compare(a, b) < 0 ? b : a;
+    },
+  };
+}
+
+/** An unsigned 64-bit integer as unsigned 32-bit halves: BigInt would allocate per compare. */
+export interface U64 {
+  readonly high: number;
+  readonly low: number;
+}
+
+export const U64_ZERO: U64 = Object.freeze({ high: 0, low: 0 });
+
+export function compareU64(a: U64, b: U64): number {
+  return a.high - b.high || a.low - b.low;
+}
+
+export const maxU64 = maxLattice(U64_ZERO, compareU64);
+export const maxU32 = maxLattice(0, (a: number, b: number) => a - b);
+export const maxBytes = maxLattice(EMPTY_BYTES, compareBytes);

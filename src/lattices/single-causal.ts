@@ -1,0 +1,37 @@
+/**
+ * SINGLE_CAUSAL: (vector clock, set of values) under the causal rule of lexicographicPair;
+ * anna.proto `SingleKeyCausalValue`.
+ */
+import { lexicographicPair, Pair } from "./pair";
+import { ByteSet, setUnion, toByteSet } from "./set-union";
+import { MapEntry } from "./map";
+import { elementsBytes, writeElements } from "./set";
+import { clockBytes, readClockEntry, toVectorClock, VectorClock, vectorClock, writeClock } from "./vector-clock";
+import { WireReader, WireWriter } from "./wire";
+
+export type SingleCausal = Pair<VectorClock, ByteSet>;
+
+export const singleCausal = lexicographicPair(vectorClock, setUnion);
+
+const CLOCK_FIELD = 1;
+const VALUES_FIELD = 2;
+
+export function decodeSingleCausalWire(bytes: Uint8Array): SingleCausal {
+  const reader = new WireReader(bytes);
+  const entries: MapEntry<number>[] = [];
+  const values: Uint8Array[] = [];
+  while (reader.hasMore()) {
+    const field = reader.readTag();
+    if (field === CLOCK_FIELD) readClockEntry(reader, entries);
+    else if (field === VALUES_FIELD) values.push(reader.readBytes());
+    else reader.skipField();
+  }
+  return { first: toVectorClock(entries), second: toByteSet(values) };
+}
+
+export function encodeSingleCausalWire({ first: clock, second: values }: SingleCausal): Uint8Array {
+  const writer = new WireWriter(clockBytes(clock) + elementsBytes(values));
+  writeClock(writer, CLOCK_FIELD, clock);
+  writeElements(writer, VALUES_FIELD, values);
+  return writer.finish();
+}

@@ -1,0 +1,56 @@
+/**
+ * Vector clocks: maps from client ids (raw bytes) to max-u32 counters, in anna.proto's
+ * `map<string, uint32>` encoding. Zero counters are the bottom and never kept.
+ */
+import { ByteMap, MapEntry, orderedMapLattice, toByteMap } from "./map";
+import { EMPTY_BYTES } from "./lattice";
+import { maxU32 } from "./max";
+import { fieldBytes, varintBytes, WireReader, WireType, WireWriter } from "./wire";
+
+export type VectorClock = ByteMap<number>;
+
+export const vectorClock = orderedMapLattice(maxU32);
+
+const ENTRY_KEY_FIELD = 1;
+const ENTRY_COUNTER_FIELD = 2;
+
+/** Reads one map entry (the reader is at its field) into `entries`, unless its counter is 0. */
+export function readClockEntry(reader: WireReader, entries: MapEntry<number>[]): void {
+  const outerLimit = reader.enterMessage();
+  let key = EMPTY_BYTES;
+  let counter = 0;
+  while (reader.hasMore()) {
+    const field = reader.readTag();
+    if (field === ENTRY_KEY_FIELD) key = reader.readBytes();
+    else if (field === ENTRY_COUNTER_FIELD) counter = reader.readU32();
+    else reader.skipField();
+  }
+  reader.leaveMessage(outerLimit);
+  if (counter !== 0) entries.push({ key, value: counter });
+}
+
+export function toVectorClock(entries: MapEntry<number>[]): VectorClock {
+  return toByteMap(entries, maxU32);
+}
+
+function entryBodyBytes(entry: MapEntry<number>): number {
+  const keyBytes = entry.key.length === 0 ? 0 : fieldBytes(entry.key.length);
+  return keyBytes + 1 + varintBytes(0, entry.value);
+}
+
+/** Bytes of the clock's entries written as repeated fields (tag, length, entry). */
+export function clockBytes(clock: VectorClock): number {
+  let bytes = 0;
+  for (const entry of clock) bytes += fieldBytes(entryBodyBytes(entry));
+  return bytes;
+}
+
+/** Writes the entries as field `fieldNumber`: an empty key is omitted; counters are never 0. */
+export function writeClock(writer: WireWriter, fieldNumber: number, clock: VectorClock): void {
+  for (const entry of clock) {
+    writer.lengthPrefix(fieldNumber, entryBodyBytes(entry));
+    if (entry.key.length !== 0) writer.bytesField(ENTRY_KEY_FIELD, entry.key);
+    writer.tag(ENTRY_COUNTER_FIELD, WireType.VARINT);
+    writer.varint(0, entry.value);
+  }
+}

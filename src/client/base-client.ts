@@ -1,9 +1,9 @@
 /**
- * AnnaClient: Anna's client protocol from TypeScript. It asks a node's routing service
+ * The byte-level half of AnnaClient: Anna's client protocol from TypeScript. It asks a node's routing service
  * where keys live, caches the answer, sends each replica one KeyRequest carrying all of
  * its keys, and refreshes addresses on WRONG_THREAD or `invalidate`. A request that times
- * out is retried on another replica. Lattice payloads are bytes; the typed helpers in
- * typed-client.ts encode them.
+ * out is retried on another replica. Lattice payloads are bytes here; AnnaClient
+ * (anna-client.ts) adds the typed helpers.
  */
 import { randomUUID } from "node:crypto";
 import * as zmq from "zeromq";
@@ -61,7 +61,7 @@ interface Pending<T> {
   timer: NodeJS.Timeout;
 }
 
-export class AnnaClient {
+export class AnnaClientBase {
   private readonly options: Required<AnnaClientOptions>;
   private readonly clientId = randomUUID();
   private requestCounter = 0;

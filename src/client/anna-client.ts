@@ -1,0 +1,103 @@
+/**
+ * AnnaClient: the byte-level client plus typed helpers, one pair per lattice, that encode
+ * values with the lattices' value helpers and check the type of what comes back.
+ */
+import {
+  decodeLww,
+  decodeMultiCausal,
+  decodePriority,
+  decodeSet,
+  decodeSingleCausal,
+  encodeLww,
+  encodeMultiCausal,
+  encodePriority,
+  encodeSet,
+  encodeSingleCausal,
+  type Bytes,
+  type DependencyInput,
+  type LwwValue,
+  type MultiCausalValue,
+  type PriorityValue,
+  type SingleCausalValue,
+  type VectorClockInput,
+} from "../lattices";
+import { LatticeType } from "../lattices/lattice-type";
+import { AnnaClientBase, AnnaClientError, ValueRead } from "./base-client";
+
+/**
+ * LWW timestamps in microseconds since the epoch, strictly increasing per client, so a
+ * client's own writes are ordered even within one microsecond or if the clock steps back.
+ */
+export class MonotonicMicrosClock {
+  private lastMicros = 0n;
+
+  next(): bigint {
+    const nowMicros = BigInt(Date.now()) * 1000n;
+    this.lastMicros = nowMicros > this.lastMicros ? nowMicros : this.lastMicros + 1n;
+    return this.lastMicros;
+  }
+}
+
+function expectType(key: string, read: ValueRead | undefined, types: LatticeType[]): Uint8Array | undefined {
+  if (read === undefined) return undefined;
+  if (!types.includes(read.type)) {
+    throw new AnnaClientError("LATTICE", `${JSON.stringify(key)} holds a ${LatticeType[read.type]} value, not ${types.map((t) => LatticeType[t]).join(" or ")}`);
+  }
+  return read.payload;
+}
+
+export class AnnaClient extends AnnaClientBase {
+  private readonly clock = new MonotonicMicrosClock();
+
+  /** Last writer wins; the timestamp defaults to this client's monotonic microsecond clock. */
+  async putLww(key: string, value: Bytes, timestamp: bigint | number = this.clock.next()): Promise<void> {
+    await this.put(key, LatticeType.LWW, encodeLww({ timestamp, value }));
+  }
+
+  async getLww(key: string): Promise<LwwValue | undefined> {
+    const payload = expectType(key, await this.get(key), [LatticeType.LWW]);
+    return payload && decodeLww(payload);
+  }
+
+  /** Adds elements to a set (union with what is stored). */
+  async addToSet(key: string, values: Iterable<Bytes>, ordered = false): Promise<void> {
+    await this.put(key, ordered ? LatticeType.ORDERED_SET : LatticeType.SET, encodeSet(values));
+  }
+
+  async getSet(key: string): Promise<Uint8Array[] | undefined> {
+    const payload = expectType(key, await this.get(key), [LatticeType.SET, LatticeType.ORDERED_SET]);
+    return payload && decodeSet(payload);
+  }
+
+  /** The lowest priority wins. */
+  async putPriority(key: string, priority: number, value: Bytes): Promise<void> {
+    await this.put(key, LatticeType.PRIORITY, encodePriority({ priority, value }));
+  }
+
+  async getPriority(key: string): Promise<PriorityValue | undefined> {
+    const payload = expectType(key, await this.get(key), [LatticeType.PRIORITY]);
+    return payload && decodePriority(payload);
+  }
+
+  /** A causal write: the caller's vector clock should dominate what it read. */
+  async putCausal(key: string, value: { vectorClock: VectorClockInput; values: Iterable<Bytes> }): Promise<void> {
+    await this.put(key, LatticeType.SINGLE_CAUSAL, encodeSingleCausal(value));
+  }
+
+  async getCausal(key: string): Promise<SingleCausalValue | undefined> {
+    const payload = expectType(key, await this.get(key), [LatticeType.SINGLE_CAUSAL]);
+    return payload && decodeSingleCausal(payload);
+  }
+
+  async putMultiCausal(
+    key: string,
+    value: { vectorClock: VectorClockInput; dependencies: Iterable<DependencyInput>; values: Iterable<Bytes> },
+  ): Promise<void> {
+    await this.put(key, LatticeType.MULTI_CAUSAL, encodeMultiCausal(value));
+  }
+
+  async getMultiCausal(key: string): Promise<MultiCausalValue | undefined> {
+    const payload = expectType(key, await this.get(key), [LatticeType.MULTI_CAUSAL]);
+    return payload && decodeMultiCausal(payload);
+  }
+}

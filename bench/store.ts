@@ -1,0 +1,282 @@
+/**
+ * Store engines side by side (`npm run bench:store`): ops/s of the Wasm batch path, the
+ * Wasm per-op path and the TS twin (per-op and batch), 50/50 put/get of LWW values over
+ * preloaded keys, uniform and Zipf access; and bytes of memory per key for each engine.
+ * Writes bench/results/store.json and store.svg.
+ *
+ *   node --expose-gc -r ./bench/register.js bench/store.ts [--quick]
+ */
+import { add, complete, cycle, suite } from "benny";
+import { parseArgs } from "node:util";
+import { BatchWriter, BATCH_HEADER_BYTES, Opcode, opBytes, RESULT_HEADER_BYTES } from "../src/core/batch";
+import { createStore } from "../src/core/create-store";
+import { Status } from "../src/core/status";
+import type { EngineName, Store } from "../src/core/store";
+import { LatticeType } from "../src/lattices/lattice-type";
+import type { BarChart } from "./chart";
+import { machineInfo, QUICK_RESULTS_DIR, RESULTS_DIR, round, writeResults } from "./report";
+import { KeyChooser, KeySpace, lwwPayloadBytes, LWW_TIMESTAMP_OFFSET, Prng, TIMESTAMP_BASE, writeLwwPayload, writeTimestamp } from "./workload";
+
+interface StoreBenchConfig {
+  keyCount: number;
+  keyBytes: number;
+  valueBytes: number;
+  /** Operations replayed by one timed call; ops/s = calls/s x this. */
+  blockOps: number;
+  /** Operations per executeBatch on the batch paths. */
+  batchOps: number;
+  putFraction: number;
+  maxTimeSeconds: number;
+  seed: number;
+}
+
+const FULL_CONFIG: StoreBenchConfig = {
+  keyCount: 1_000_000,
+  keyBytes: 16,
+  valueBytes: 64,
+  blockOps: 100_000,
+  batchOps: 1000,
+  putFraction: 0.5,
+  maxTimeSeconds: 4,
+  seed: 20240601,
+};
+
+const QUICK_CONFIG: StoreBenchConfig = { ...FULL_CONFIG, keyCount: 100_000, blockOps: 20_000, maxTimeSeconds: 0.5 };
+
+const DISTRIBUTIONS = [
+  { name: "uniform", skew: 0 },
+  { name: "zipf-1.0", skew: 1.0 },
+] as const;
+
+const CASES = ["wasm-batch", "wasm-per-op", "ts-batch", "ts-per-op"] as const;
+type CaseName = (typeof CASES)[number];
+
+/** A pre-generated block of operations; only the put timestamps change between calls. */
+interface OpBlock {
+  isPut: Uint8Array;
+  keys: Uint8Array[];
+  /** One LWW payload per op (gets leave theirs unused), views into `payloadBytes`. */
+  payloads: Uint8Array[];
+  payloadBytes: Uint8Array;
+  /** Bytes each batch of `batchOps` operations needs, so batchBuffer is asked once. */
+  batchBytes: number[];
+}
+
+function makeBlock(config: StoreBenchConfig, keySpace: KeySpace, chooser: KeyChooser, random: Prng): OpBlock {
+  const payloadLength = lwwPayloadBytes(config.valueBytes);
+  const payloadBytes = new Uint8Array(config.blockOps * payloadLength);
+  const value = new Uint8Array(config.valueBytes);
+  const block: OpBlock = { isPut: new Uint8Array(config.blockOps), keys: [], payloads: [], payloadBytes, batchBytes: [] };
+  for (let i = 0; i < config.blockOps; i++) {
+    const isPut = random.next() < config.putFraction;
+    block.isPut[i] = isPut ? 1 : 0;
+    block.keys.push(keySpace.key(chooser.choose(random)));
+    writeLwwPayload(payloadBytes, i * payloadLength, TIMESTAMP_BASE, random.fill(value));
+    block.payloads.push(payloadBytes.subarray(i * payloadLength, (i + 1) * payloadLength));
+    const batchIndex = Math.floor(i / config.batchOps);
+    block.batchBytes[batchIndex] = (block.batchBytes[batchIndex] ?? BATCH_HEADER_BYTES) + opBytes(config.keyBytes, isPut ? payloadLength : 0);
+  }
+  return block;
+}
+
+/**
+ * Every put of every call carries a newer timestamp than anything stored, as fresh client
+ * writes do, so each put really replaces its value. Costs ~1 ns per op in every case alike.
+ */
+let nextTimestamp = TIMESTAMP_BASE + 1;
+function stampPuts(block: OpBlock): void {
+  for (let i = 0; i < block.isPut.length; i++) {
+    if (block.isPut[i] === 1) writeTimestamp(block.payloads[i], LWW_TIMESTAMP_OFFSET, nextTimestamp++);
+  }
+}
+
+function runPerOp(store: Store, block: OpBlock): void {
+  stampPuts(block);
+  const { isPut, keys, payloads } = block;
+  let missing = 0;
+  for (let i = 0; i < isPut.length; i++) {
+    if (isPut[i] === 1) store.put(keys[i], LatticeType.LWW, payloads[i]);
+    else if (store.get(keys[i]) === undefined) missing++;
+  }
+  if (missing !== 0) throw new Error(`${store.engine} per-op: ${missing} preloaded keys missing`);
+}
+
+function runBatches(store: Store, block: OpBlock, batchOps: number): void {
+  stampPuts(block);
+  const { isPut, keys, payloads } = block;
+  for (let start = 0, batch = 0; start < isPut.length; start += batchOps, batch++) {
+    const end = Math.min(start + batchOps, isPut.length);
+    const writer = new BatchWriter(store.batchBuffer(block.batchBytes[batch]));
+    for (let i = start; i < end; i++) {
+      if (isPut[i] === 1) writer.add(Opcode.PUT, LatticeType.LWW, keys[i], payloads[i]);
+      else writer.add(Opcode.GET, LatticeType.NONE, keys[i]);
+    }
+    checkBatchOutput(store, store.executeBatchInPlace(writer.finish()), end - start);
+  }
+}
+
+/** Walks the result headers, as any consumer of a batch must, and insists every op succeeded. */
+function checkBatchOutput(store: Store, output: Uint8Array, opCount: number): void {
+  const view = new DataView(output.buffer, output.byteOffset, output.byteLength);
+  if (view.getUint32(0, true) !== opCount) throw new Error(`${store.engine} batch: ${view.getUint32(0, true)} results for ${opCount} ops`);
+  let offset = BATCH_HEADER_BYTES;
+  for (let i = 0; i < opCount; i++) {
+    const status = view.getUint8(offset);
+    if (status !== Status.OK) throw new Error(`${store.engine} batch: op ${i} status ${Status[status]}`);
+    offset += RESULT_HEADER_BYTES + view.getUint32(offset + 2, true);
+  }
+}
+
+/** Writes every key once through the batch path (untimed). */
+function preload(store: Store, config: StoreBenchConfig, keySpace: KeySpace, random: Prng): void {
+  const payloadLength = lwwPayloadBytes(config.valueBytes);
+  const payload = new Uint8Array(payloadLength);
+  const value = new Uint8Array(config.valueBytes);
+  for (let start = 0; start < config.keyCount; start += config.batchOps) {
+    const end = Math.min(start + config.batchOps, config.keyCount);
+    const writer = new BatchWriter(store.batchBuffer(BATCH_HEADER_BYTES + (end - start) * opBytes(config.keyBytes, payloadLength)));
+    for (let index = start; index < end; index++) {
+      writeLwwPayload(payload, 0, TIMESTAMP_BASE, random.fill(value));
+      writer.add(Opcode.PUT, LatticeType.LWW, keySpace.key(index), payload);
+    }
+    checkBatchOutput(store, store.executeBatchInPlace(writer.finish()), end - start);
+  }
+  if (store.size !== config.keyCount) throw new Error(`${store.engine}: ${store.size} keys after preloading ${config.keyCount}`);
+}
+
+interface MemoryFigures {
+  engine: EngineName;
+  keyCount: number;
+  bytesUsedPerKey: number;
+  memoryReservedBytesPerKey: number;
+  /** heapUsed + arrayBuffers growth over the load, after full GCs. */
+  processHeapDeltaBytesPerKey: number;
+  rssDeltaBytesPerKey: number;
+  /** memoryReservedBytes against the raw key + value bytes. */
+  reservedToRawRatio: number;
+  bytesUsedToRawRatio: number;
+}
+
+function settledMemory(): NodeJS.MemoryUsage {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error("run node with --expose-gc: the memory figures need full collections");
+  gc();
+  gc();
+  return process.memoryUsage();
+}
+
+/** Loads a fresh store and measures it; the store is then used by the ops/s suites. */
+function loadAndMeasure(engine: EngineName, config: StoreBenchConfig, keySpace: KeySpace): { store: Store; memory: MemoryFigures } {
+  const before = settledMemory();
+  const loadStarted = performance.now();
+  const store = createStore({ engine, limits: { maxMemoryBytes: 2 * 1024 * 1024 * 1024 } });
+  preload(store, config, keySpace, new Prng(config.seed + 1));
+  const loadSeconds = (performance.now() - loadStarted) / 1000;
+  const after = settledMemory();
+  const stats = store.stats();
+  const rawBytes = config.keyCount * (config.keyBytes + config.valueBytes);
+  const heapDelta = after.heapUsed + after.arrayBuffers - (before.heapUsed + before.arrayBuffers);
+  console.log(`${engine}: loaded ${config.keyCount} keys in ${loadSeconds.toFixed(1)} s`);
+  return {
+    store,
+    memory: {
+      engine,
+      keyCount: stats.keyCount,
+      bytesUsedPerKey: round(stats.bytesUsed / config.keyCount),
+      memoryReservedBytesPerKey: round(stats.memoryReservedBytes / config.keyCount),
+      processHeapDeltaBytesPerKey: round(heapDelta / config.keyCount),
+      rssDeltaBytesPerKey: round((after.rss - before.rss) / config.keyCount),
+      reservedToRawRatio: round(stats.memoryReservedBytes / rawBytes),
+      bytesUsedToRawRatio: round(stats.bytesUsed / rawBytes),
+    },
+  };
+}
+
+type OpsPerSecond = Record<CaseName, { opsPerSecond: number; marginPercent: number; samples: number }>;
+
+async function runSuite(name: string, config: StoreBenchConfig, stores: Record<EngineName, Store>, block: OpBlock): Promise<OpsPerSecond> {
+  const options = { maxTime: config.maxTimeSeconds, minSamples: 5 };
+  const run: Record<CaseName, () => void> = {
+    "wasm-batch": () => runBatches(stores.wasm, block, config.batchOps),
+    "wasm-per-op": () => runPerOp(stores.wasm, block),
+    "ts-batch": () => runBatches(stores.ts, block, config.batchOps),
+    "ts-per-op": () => runPerOp(stores.ts, block),
+  };
+  const summary = await suite(
+    `store ${name}: ${config.blockOps} ops per call`,
+    ...CASES.map((caseName) => add(caseName, () => run[caseName], options)),
+    cycle(),
+    complete(),
+  );
+  const result = {} as OpsPerSecond;
+  for (const caseResult of summary.results) {
+    result[caseResult.name as CaseName] = {
+      opsPerSecond: Math.round(caseResult.ops * config.blockOps),
+      marginPercent: caseResult.margin,
+      samples: caseResult.samples,
+    };
+  }
+  return result;
+}
+
+function parseConfig(): { config: StoreBenchConfig; quick: boolean } {
+  const { values } = parseArgs({ options: { quick: { type: "boolean", default: false }, seed: { type: "string" } } });
+  const quick = values.quick ?? false;
+  const config = quick ? { ...QUICK_CONFIG } : { ...FULL_CONFIG };
+  if (values.seed !== undefined) config.seed = Number(values.seed);
+  return { config, quick };
+}
+
+async function main(): Promise<void> {
+  const { config, quick } = parseConfig();
+  const started = performance.now();
+  console.log(`store bench: ${config.keyCount} keys of ${config.keyBytes} B, ${config.valueBytes} B LWW values, seed ${config.seed}`);
+  const keySpace = new KeySpace(config.keyCount, config.keyBytes);
+  const blocks = DISTRIBUTIONS.map(({ skew }) => makeBlock(config, keySpace, new KeyChooser(config.keyCount, skew), new Prng(config.seed + 2 + skew * 1000)));
+  const ts = loadAndMeasure("ts", config, keySpace);
+  const wasm = loadAndMeasure("wasm", config, keySpace);
+  const stores = { ts: ts.store, wasm: wasm.store };
+  const opsPerSecond: Record<string, OpsPerSecond> = {};
+  for (const [index, distribution] of DISTRIBUTIONS.entries()) {
+    opsPerSecond[distribution.name] = await runSuite(distribution.name, config, stores, blocks[index]);
+  }
+  const ratios = Object.fromEntries(
+    DISTRIBUTIONS.map(({ name }) => {
+      const figures = opsPerSecond[name];
+      return [name, {
+        wasmBatchToTsPerOp: round(figures["wasm-batch"].opsPerSecond / figures["ts-per-op"].opsPerSecond),
+        wasmBatchToTsBatch: round(figures["wasm-batch"].opsPerSecond / figures["ts-batch"].opsPerSecond),
+        wasmPerOpToTsPerOp: round(figures["wasm-per-op"].opsPerSecond / figures["ts-per-op"].opsPerSecond),
+      }];
+    }),
+  );
+  const result = {
+    benchmark: "store",
+    machine: machineInfo(),
+    config,
+    rawBytesPerKey: config.keyBytes + config.valueBytes,
+    payloadBytesPerValue: lwwPayloadBytes(config.valueBytes),
+    opsPerSecond,
+    ratios,
+    memory: { wasm: wasm.memory, ts: ts.memory },
+    targets: {
+      wasmBatchToTsAtLeast: 3,
+      wasmPerOpToTsAtLeast: 1,
+      wasmReservedToRawAtMost: 2,
+    },
+    runSeconds: round((performance.now() - started) / 1000),
+  };
+  const chart: BarChart = {
+    title: `Store engines: ${config.keyCount.toLocaleString("en")} keys, 50/50 put/get, ${config.keyBytes} B keys, ${config.valueBytes} B LWW values`,
+    yLabel: "ops/s",
+    groups: DISTRIBUTIONS.map(({ name }) => name),
+    series: CASES.map((caseName) => ({ name: caseName, values: DISTRIBUTIONS.map(({ name }) => opsPerSecond[name][caseName].opsPerSecond) })),
+  };
+  for (const path of writeResults(quick ? QUICK_RESULTS_DIR : RESULTS_DIR, "store", result, [chart])) console.log(`wrote ${path}`);
+  console.log(JSON.stringify({ ratios, memory: result.memory }, null, 2));
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -159,7 +159,7 @@ describe("TsStore batches", () => {
       encodeBatch([
         { opcode: Opcode.GET, type: 0, key: utf8("k") },
         { opcode: Opcode.PUT, type: LWW, key: utf8("k"), payload: lww(2, "v") },
-        { opcode: Opcode.GET, type: 9, key: utf8("k") },
+        { opcode: Opcode.GET, type: 9 as LatticeType, key: utf8("k") },
         { opcode: Opcode.PUT, type: SET, key: utf8("k"), payload: encodeSet([]) },
         { opcode: Opcode.MERGE, type: LWW, key: utf8("m"), payload: Uint8Array.of(0x0b) },
         { opcode: Opcode.PUT, type: 0, key: utf8("k".repeat(17)), payload: new Uint8Array(0) },

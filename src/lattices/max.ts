@@ -27,6 +27,6 @@ export function compareU64(a: U64, b: U64): number {
   return a.high - b.high || a.low - b.low;
 }
 
-export const maxU64 = maxLattice(U64_ZERO, compareU64);
-export const maxU32 = maxLattice(0, (a: number, b: number) => a - b);
-export const maxBytes = maxLattice(EMPTY_BYTES, compareBytes);
+export const maxU64 = maxLattice<U64>(U64_ZERO, compareU64);
+export const maxU32 = maxLattice<number>(0, (a: number, b: number) => a - b);
+export const maxBytes = maxLattice<Uint8Array>(EMPTY_BYTES, compareBytes);

@@ -1,6 +1,11 @@
 /** The MALFORMED rules and proto3 decoding rules of docs/wasm-abi.md, through canonicalize. */
+import fc from "fast-check";
 import { canonicalize, LatticeType } from "../../src/lattices";
+import { corruptPayload, randomPayload } from "../support/payloads";
+import { Random } from "../support/random";
 import { fromHex, hex } from "./helpers";
+
+const SEED = 0x31e;
 
 const canonicalHex = (type: LatticeType, payload: string) => hex(canonicalize(type, fromHex(payload)));
 
@@ -75,5 +80,23 @@ describe("wire decoding", () => {
 
   it("accepts fields in any order", () => {
     expect(canonicalHex(LatticeType.LWW, "12 01 61 08 05")).toBe("0805120161");
+  });
+
+  it("never throws on any bytes, and a canonical form is its own canonical form", () => {
+    const payloads = fc.oneof(
+      fc.uint8Array({ maxLength: 40 }),
+      fc.tuple(fc.integer({ min: 1, max: 6 }), fc.nat()).map(([type, seed]) => {
+        const random = new Random(seed);
+        const payload = randomPayload(random, type);
+        return random.chance(0.3) ? corruptPayload(random, payload) : payload;
+      }),
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), payloads, (type: LatticeType, payload) => {
+        const canonical = canonicalize(type, payload);
+        if (canonical !== null) expect(hex(canonicalize(type, canonical))).toBe(hex(canonical));
+      }),
+      { seed: SEED, numRuns: 5000 },
+    );
   });
 });

@@ -1,0 +1,92 @@
+// The batch call (docs/wasm-abi.md, "Batch format"): the whole framing is checked before
+// any operation runs, then the operations run in order with their results in the output.
+import { inputPtr, reserveOutput, setOutputToBuffer } from "./buffers";
+import { BAD_BATCH, OK, OUT_OF_MEMORY } from "./status";
+import { findValue, foundValueLength, foundValuePtr, putValue, removeValue, resultType } from "./store";
+
+// @ts-ignore: decorator
+@inline const BATCH_HEADER_BYTES: u64 = 4;
+// @ts-ignore: decorator
+@inline const OP_HEADER_BYTES: u64 = 10;
+// @ts-ignore: decorator
+@inline const RESULT_HEADER_BYTES: u64 = 6;
+const OP_GET: u8 = 1;
+const OP_PUT: u8 = 2;
+const OP_DELETE: u8 = 3;
+const OP_MERGE: u8 = 4;
+
+function isWellFramed(ptr: usize, length: u64): bool {
+  if (length < BATCH_HEADER_BYTES) return false;
+  const opCount = <u64>load<u32>(ptr);
+  if (opCount * OP_HEADER_BYTES > length - BATCH_HEADER_BYTES) return false;
+  let offset = BATCH_HEADER_BYTES;
+  for (let op: u64 = 0; op < opCount; op++) {
+    if (length - offset < OP_HEADER_BYTES) return false;
+    const opcode = load<u8>(ptr + <usize>offset);
+    if (opcode < OP_GET || opcode > OP_MERGE) return false;
+    const keyLength = <u64>load<u32>(ptr + <usize>offset, 2);
+    const payloadLength = <u64>load<u32>(ptr + <usize>offset, 6);
+    if ((opcode == OP_GET || opcode == OP_DELETE) && payloadLength != 0) return false;
+    offset += OP_HEADER_BYTES + keyLength + payloadLength;
+    if (offset > length) return false;
+  }
+  return offset == length;
+}
+
+function writeResultHeader(pos: usize, status: u32, type: u32, payloadLength: u32): void {
+  store<u8>(pos, <u8>status);
+  store<u8>(pos, <u8>type, 1);
+  store<u32>(pos, payloadLength, 2);
+}
+
+/** Runs a GET into the output at `outputBytes`; returns the output's new length. */
+function runGet(keyPtr: usize, keyLength: u32, outputBytes: u64, laterHeaderBytes: u64): u64 {
+  let output = reserveOutput(0, 0);
+  const status = findValue(keyPtr, keyLength, true);
+  if (status != OK) {
+    writeResultHeader(output + <usize>outputBytes, status, 0, 0);
+    return outputBytes + RESULT_HEADER_BYTES;
+  }
+  const valueLength = foundValueLength();
+  const needed = outputBytes + RESULT_HEADER_BYTES + valueLength + laterHeaderBytes;
+  output = reserveOutput(needed, outputBytes);
+  if (output == 0) {
+    output = reserveOutput(0, 0);
+    writeResultHeader(output + <usize>outputBytes, OUT_OF_MEMORY, 0, 0);
+    return outputBytes + RESULT_HEADER_BYTES;
+  }
+  writeResultHeader(output + <usize>outputBytes, OK, resultType, valueLength);
+  memory.copy(output + <usize>(outputBytes + RESULT_HEADER_BYTES), foundValuePtr(), valueLength);
+  return outputBytes + RESULT_HEADER_BYTES + valueLength;
+}
+
+/** Runs the batch of `inputLength` bytes at the input region; the caller checked it lies inside. */
+export function runBatch(inputLength: u32): u32 {
+  const input = inputPtr;
+  if (!isWellFramed(input, inputLength)) return BAD_BATCH;
+  const opCount = <u64>load<u32>(input);
+  let output = reserveOutput(BATCH_HEADER_BYTES + opCount * RESULT_HEADER_BYTES, 0);
+  if (output == 0) return OUT_OF_MEMORY;
+  store<u32>(output, <u32>opCount);
+  let outputBytes = BATCH_HEADER_BYTES;
+  let pos = input + <usize>BATCH_HEADER_BYTES;
+  for (let op: u64 = 0; op < opCount; op++) {
+    const opcode = load<u8>(pos);
+    const type = <u32>load<u8>(pos, 1);
+    const keyLength = load<u32>(pos, 2);
+    const payloadLength = load<u32>(pos, 6);
+    const keyPtr = pos + <usize>OP_HEADER_BYTES;
+    pos = keyPtr + keyLength + payloadLength;
+    if (opcode == OP_GET) {
+      outputBytes = runGet(keyPtr, keyLength, outputBytes, (opCount - op - 1) * RESULT_HEADER_BYTES);
+      continue;
+    }
+    const status = opcode == OP_DELETE
+      ? removeValue(keyPtr, keyLength, true)
+      : putValue(type, keyPtr, keyLength, payloadLength, opcode == OP_PUT, true);
+    writeResultHeader(reserveOutput(0, 0) + <usize>outputBytes, status, 0, 0);
+    outputBytes += RESULT_HEADER_BYTES;
+  }
+  setOutputToBuffer(<u32>outputBytes);
+  return OK;
+}

@@ -1,0 +1,99 @@
+// The exported ABI of build/annakv.wasm, documented in docs/wasm-abi.md. Every export
+// takes and returns i32 (lengths unsigned) or f64: no BigInt crosses the boundary.
+import { memoryBytes as linearMemoryBytes, setMaxMemoryPages, WASM_PAGES_MAX } from "./arena";
+import { runBatch } from "./batch";
+import {
+  inputHolds, inputPtr, outputLength as lastOutputLength, outputPtr as lastOutputPtr, reserveInput, setOutput,
+} from "./buffers";
+import { dirtyCount as dirtyKeyCount, dirtyListBytes } from "./dirty";
+import { xxh64 } from "./hash";
+import { BAD_BATCH, LATTICE, MALFORMED, OK } from "./status";
+import {
+  drainDirtyRecords, getValue, putValue, removeValue, resultType as lastResultType, scanRecords, setLimits,
+} from "./store";
+import { keyCount as storedKeyCount, tableBytes } from "./table";
+
+const ABI_VERSION: i32 = 1;
+const LENGTH_MAX: u32 = 0x7fffffff;
+const hashOutput: usize = memory.data(8, 8);
+
+export function abiVersion(): i32 {
+  return ABI_VERSION;
+}
+
+export function configure(maxKeyBytes: u32, maxValueBytes: u32, maxMemoryPages: u32): u32 {
+  if (maxKeyBytes == 0 || maxKeyBytes > LENGTH_MAX || maxValueBytes == 0 || maxValueBytes > LENGTH_MAX) return LATTICE;
+  if (maxMemoryPages > WASM_PAGES_MAX || !setMaxMemoryPages(maxMemoryPages)) return LATTICE;
+  setLimits(maxKeyBytes, maxValueBytes);
+  return OK;
+}
+
+export function inputBuffer(bytes: u32): usize {
+  return reserveInput(bytes);
+}
+
+export function outputPtr(): usize {
+  return lastOutputPtr;
+}
+
+export function outputLength(): u32 {
+  return lastOutputLength;
+}
+
+export function resultType(): u32 {
+  return lastResultType;
+}
+
+export function get(keyLength: u32): u32 {
+  return getValue(inputPtr, keyLength, inputHolds(keyLength));
+}
+
+export function put(latticeType: u32, keyLength: u32, payloadLength: u32): u32 {
+  return putValue(latticeType, inputPtr, keyLength, payloadLength, true, inputHolds(<u64>keyLength + payloadLength));
+}
+
+export function merge(latticeType: u32, keyLength: u32, payloadLength: u32): u32 {
+  return putValue(latticeType, inputPtr, keyLength, payloadLength, false, inputHolds(<u64>keyLength + payloadLength));
+}
+
+export function remove(keyLength: u32): u32 {
+  return removeValue(inputPtr, keyLength, inputHolds(keyLength));
+}
+
+export function batch(inputLength: u32): u32 {
+  if (!inputHolds(inputLength)) return BAD_BATCH;
+  return runBatch(inputLength);
+}
+
+/** Returns the record count, or 0xFFFFFFFF (-1) when not even one record fits in memory. */
+export function drainDirty(maxBytes: u32): u32 {
+  return drainDirtyRecords(maxBytes);
+}
+
+export function dirtyCount(): u32 {
+  return dirtyKeyCount;
+}
+
+/** Returns the next cursor (0: over), or 0xFFFFFFFF (-1) when not even one record fits in memory. */
+export function scan(cursor: u32, maxBytes: u32): u32 {
+  return scanRecords(cursor, maxBytes);
+}
+
+export function keyCount(): u32 {
+  return storedKeyCount;
+}
+
+export function bytesUsed(): f64 {
+  return <f64>(tableBytes() + dirtyListBytes());
+}
+
+export function memoryBytes(): f64 {
+  return <f64>linearMemoryBytes();
+}
+
+export function hashKey(keyLength: u32): u32 {
+  if (!inputHolds(keyLength)) return MALFORMED;
+  store<u64>(hashOutput, xxh64(inputPtr, keyLength));
+  setOutput(hashOutput, 8);
+  return OK;
+}

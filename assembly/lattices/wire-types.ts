@@ -1,0 +1,46 @@
+// The six wire types of anna.proto, each a composition of the base lattices; this file
+// only dispatches on the type number.
+import { LWW, MULTI_CAUSAL, OK, ORDERED_SET, PRIORITY, SET, SINGLE_CAUSAL } from "../status";
+import { canonicalizeLww, joinLww } from "./lww";
+import { canonicalizeMultiCausal, joinMultiCausal } from "./multi-causal";
+import { canonicalizePriority, joinPriority } from "./priority";
+import { canonicalizeSet, joinSet } from "./set";
+import { canonicalizeSingleCausal, joinSingleCausal } from "./single-causal";
+
+/** Decodes an incoming payload of a known type into its canonical form (in the result). */
+export function canonicalize(type: u32, ptr: usize, length: u32): u32 {
+  switch (type) {
+    case LWW:
+      return canonicalizeLww(ptr, length);
+    case SET:
+    case ORDERED_SET:
+      return canonicalizeSet(ptr, length);
+    case SINGLE_CAUSAL:
+      return canonicalizeSingleCausal(ptr, length);
+    case MULTI_CAUSAL:
+      return canonicalizeMultiCausal(ptr, length);
+    default:
+      assert(type == PRIORITY);
+      return canonicalizePriority(ptr, length);
+  }
+}
+
+/** Joins two canonical values of one type into the result: OK or OUT_OF_MEMORY. */
+export function join(type: u32, a: usize, aLength: u32, b: usize, bLength: u32): u32 {
+  switch (type) {
+    case LWW:
+      joinLww(a, aLength, b, bLength);
+      return OK;
+    case SET:
+    case ORDERED_SET:
+      return joinSet(a, aLength, b, bLength);
+    case SINGLE_CAUSAL:
+      return joinSingleCausal(a, aLength, b, bLength);
+    case MULTI_CAUSAL:
+      return joinMultiCausal(a, aLength, b, bLength);
+    default:
+      assert(type == PRIORITY);
+      joinPriority(a, aLength, b, bLength);
+      return OK;
+  }
+}

@@ -1,0 +1,489 @@
+/**
+ * A closed-loop load generator speaking Anna's client protocol straight over ZeroMQ:
+ * `concurrency` requests always in flight, each of `keysPerRequest` keys owned by one
+ * actor (found by asking the node's routing service, as an Anna client does), pushed to
+ * that actor's request socket; replies come back to one bound PULL socket.
+ *
+ * Like redis-benchmark, it builds its requests before timing and only patches them per
+ * send (request id, LWW timestamps), so the generator spends its CPU on the sockets and
+ * the reply decoding, not on building requests. Run it in its own process:
+ *
+ *   node -r ./bench/register.js bench/load-generator.ts --port-offset 100 --keys-per-request 16
+ */
+import { parseArgs } from "node:util";
+import * as zmq from "zeromq";
+import { LatticeType } from "../src/lattices/lattice-type";
+import { routingAddress } from "../src/node/ports";
+import { MAX_KEYS_PER_ADDRESS_REQUEST } from "../src/node/routing-service";
+import {
+  AnnaError,
+  decodeKeyAddressResponse,
+  decodeKeyResponse,
+  encodeKeyAddressRequest,
+  encodeKeyRequest,
+  KeyTuple,
+  RequestType,
+} from "../src/protocol/anna";
+import { processCpuSeconds } from "./cpu";
+import { LatencyHistogram, LatencySummary } from "./latency";
+import { KeyChooser, KeySpace, lwwPayloadBytes, LWW_TIMESTAMP_OFFSET, Prng, TIMESTAMP_BASE, writeLwwPayload, writeTimestamp } from "./workload";
+
+export interface LoadOptions {
+  host: string;
+  portOffset: number;
+  /** Requests in flight at every moment. */
+  concurrency: number;
+  keysPerRequest: number;
+  keyCount: number;
+  keyBytes: number;
+  valueBytes: number;
+  /** Zipf exponent of key popularity; 0 = uniform. */
+  skew: number;
+  /** Share of requests that are PUTs (each request is all GETs or all PUTs, as Anna's are). */
+  putFraction: number;
+  /** Write every key once before timing, so every GET finds its key. */
+  preload: boolean;
+  warmupMs: number;
+  durationMs: number;
+  seed: number;
+  /** The node's process id, to report its CPU use over the measured window; 0 = none. */
+  serverPid: number;
+}
+
+export const DEFAULT_LOAD_OPTIONS: Readonly<LoadOptions> = Object.freeze({
+  host: "127.0.0.1",
+  portOffset: 0,
+  concurrency: 50,
+  keysPerRequest: 1,
+  keyCount: 100_000,
+  keyBytes: 16,
+  valueBytes: 64,
+  skew: 0,
+  putFraction: 0.5,
+  preload: false,
+  warmupMs: 1000,
+  durationMs: 5000,
+  seed: 20240601,
+  serverPid: 0,
+});
+
+export interface LoadResult extends LatencySummary {
+  options: LoadOptions;
+  /** Requests answered inside the measured window. */
+  requests: number;
+  requestsPerSecond: number;
+  /** Keys (tuples) answered per second: requestsPerSecond x keysPerRequest. */
+  opsPerSecond: number;
+  measuredSeconds: number;
+  /** Per-tuple errors seen in the measured window, by AnnaError name. */
+  tupleErrors: Record<string, number>;
+  /** Requests still unanswered when the drain deadline passed. */
+  lostRequests: number;
+  /** CPU cores busy over the measured window: the node (all its threads) and this generator. */
+  serverCpuCores: number;
+  generatorCpuCores: number;
+}
+
+/** Draw keys from this many request templates at least, so a run touches the keyspace. */
+const POOL_KEY_DRAWS = 65_536;
+const PRELOAD_KEYS_PER_REQUEST = 100;
+const ROUTING_TIMEOUT_MS = 10_000;
+const DRAIN_TIMEOUT_MS = 5_000;
+/** request_id is this many decimal digits, the frame's last bytes, patched per send. */
+const REQUEST_ID_DIGITS = 8;
+const MAX_REDRAWS_PER_KEY = 1000;
+
+/** Keeps one `send` pending per socket (zeromq.js allows no more) and queues the rest. */
+class Sender {
+  private readonly queue: Uint8Array[] = [];
+  private head = 0;
+  private pumping = false;
+
+  constructor(
+    readonly socket: zmq.Push,
+    private readonly fail: (error: Error) => void,
+  ) {}
+
+  send(frame: Uint8Array): void {
+    this.queue.push(frame);
+    if (!this.pumping) this.pump().catch(this.fail);
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    while (this.head < this.queue.length) await this.socket.send(this.queue[this.head++]);
+    this.queue.length = 0;
+    this.head = 0;
+    this.pumping = false;
+  }
+}
+
+/** A pre-encoded request: copied per send, then its id and timestamps patched. */
+interface RequestTemplate {
+  actorIndex: number;
+  frame: Buffer;
+  /** Offsets of each PUT payload's timestamp varint inside `frame`. */
+  timestampOffsets: Int32Array;
+}
+
+function requestIdDigits(slot: number): Buffer {
+  return Buffer.from(String(slot).padStart(REQUEST_ID_DIGITS, "0"), "latin1");
+}
+
+/** Asks the routing service who owns each key: returns each key's actor index and the actors' addresses. */
+async function resolveOwners(options: LoadOptions, pull: zmq.Pull, responseAddress: string, keyStrings: string[]): Promise<{ ownerOfKey: Int32Array; actorAddresses: string[] }> {
+  const push = new zmq.Push({ linger: 0 });
+  push.connect(routingAddress(options.host, options.portOffset));
+  const ownerOfKey = new Int32Array(keyStrings.length).fill(-1);
+  const actorAddresses: string[] = [];
+  const indexOfKey = new Map(keyStrings.map((key, index) => [key, index]));
+  try {
+    for (let start = 0; start < keyStrings.length; start += MAX_KEYS_PER_ADDRESS_REQUEST) {
+      const keys = keyStrings.slice(start, start + MAX_KEYS_PER_ADDRESS_REQUEST);
+      await push.send(encodeKeyAddressRequest({ response_address: responseAddress, keys, request_id: `routing-${start}` }));
+      const response = decodeKeyAddressResponse((await receiveWithin(pull, ROUTING_TIMEOUT_MS, "routing service"))[0]);
+      if (response.error !== AnnaError.NO_ERROR) throw new Error(`routing service answered ${AnnaError[response.error ?? 0]}`);
+      for (const { key, ips } of response.addresses) {
+        if (ips.length === 0) throw new Error(`routing service knows no actor for key ${key}`);
+        let actorIndex = actorAddresses.indexOf(ips[0]);
+        if (actorIndex < 0) actorIndex = actorAddresses.push(ips[0]) - 1;
+        ownerOfKey[indexOfKey.get(key)!] = actorIndex;
+      }
+    }
+  } finally {
+    push.close();
+  }
+  const unowned = ownerOfKey.indexOf(-1);
+  if (unowned >= 0) throw new Error(`routing service left key ${keyStrings[unowned]} unanswered`);
+  return { ownerOfKey, actorAddresses };
+}
+
+async function receiveWithin(pull: zmq.Pull, timeoutMs: number, what: string): Promise<Buffer[]> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the ${what} in ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([pull.receive(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface KeyPlan {
+  keySpace: KeySpace;
+  keyStrings: string[];
+  ownerOfKey: Int32Array;
+  /** Key indexes per actor, for preloading. */
+  keysOfActor: number[][];
+}
+
+/** Encodes a KeyRequest and finds where its per-send fields sit in the frame. */
+function encodeTemplate(actorIndex: number, type: RequestType, tuples: KeyTuple[], responseAddress: string): RequestTemplate {
+  const frame = Buffer.from(encodeKeyRequest({ type, tuples, response_address: responseAddress, request_id: "0".repeat(REQUEST_ID_DIGITS) }));
+  // protobufjs writes fields in number order, so request_id (field 4) ends the frame.
+  if (frame[frame.length - REQUEST_ID_DIGITS - 2] !== 0x22 || frame[frame.length - REQUEST_ID_DIGITS - 1] !== REQUEST_ID_DIGITS) {
+    throw new Error("KeyRequest frame does not end with its request_id: the encoder's field order changed");
+  }
+  const timestampOffsets = new Int32Array(type === RequestType.PUT ? tuples.length : 0);
+  let searchFrom = 0;
+  for (let i = 0; i < timestampOffsets.length; i++) {
+    const offset = frame.indexOf(tuples[i].payload!, searchFrom);
+    if (offset < 0) throw new Error("payload not found in its encoded KeyRequest");
+    timestampOffsets[i] = offset + LWW_TIMESTAMP_OFFSET;
+    searchFrom = offset + tuples[i].payload!.length;
+  }
+  return { actorIndex, frame, timestampOffsets };
+}
+
+function lwwTuple(key: string, valueBytes: number, random: Prng): KeyTuple {
+  const payload = new Uint8Array(lwwPayloadBytes(valueBytes));
+  writeLwwPayload(payload, 0, TIMESTAMP_BASE, random.fill(new Uint8Array(valueBytes)));
+  return { key, lattice_type: LatticeType.LWW, payload };
+}
+
+/** Requests whose keys all belong to one actor: the first key picks the actor, the rest are redrawn until they match it. */
+function buildPool(options: LoadOptions, plan: KeyPlan, responseAddress: string): RequestTemplate[] {
+  const random = new Prng(options.seed);
+  const chooser = new KeyChooser(options.keyCount, options.skew);
+  const templateCount = Math.max(Math.ceil(POOL_KEY_DRAWS / options.keysPerRequest), 4 * options.concurrency);
+  const pool: RequestTemplate[] = [];
+  for (let r = 0; r < templateCount; r++) {
+    const first = chooser.choose(random);
+    const actorIndex = plan.ownerOfKey[first];
+    const keyIndexes = [first];
+    while (keyIndexes.length < options.keysPerRequest) {
+      let index = chooser.choose(random);
+      for (let draws = 1; plan.ownerOfKey[index] !== actorIndex; draws++) {
+        if (draws > MAX_REDRAWS_PER_KEY) throw new Error(`actor ${actorIndex} owns too few keys to fill a request`);
+        index = chooser.choose(random);
+      }
+      keyIndexes.push(index);
+    }
+    const isPut = random.next() < options.putFraction;
+    const tuples = keyIndexes.map((index) => (isPut ? lwwTuple(plan.keyStrings[index], options.valueBytes, random) : { key: plan.keyStrings[index] }));
+    pool.push(encodeTemplate(actorIndex, isPut ? RequestType.PUT : RequestType.GET, tuples, responseAddress));
+  }
+  return pool;
+}
+
+/** Writes every key once, PRELOAD_KEYS_PER_REQUEST keys a request, `concurrency` requests in flight. */
+function preloadTemplates(options: LoadOptions, plan: KeyPlan, responseAddress: string): RequestTemplate[] {
+  const random = new Prng(options.seed + 1);
+  const templates: RequestTemplate[] = [];
+  plan.keysOfActor.forEach((keyIndexes, actorIndex) => {
+    for (let start = 0; start < keyIndexes.length; start += PRELOAD_KEYS_PER_REQUEST) {
+      const tuples = keyIndexes.slice(start, start + PRELOAD_KEYS_PER_REQUEST).map((index) => lwwTuple(plan.keyStrings[index], options.valueBytes, random));
+      templates.push(encodeTemplate(actorIndex, RequestType.PUT, tuples, responseAddress));
+    }
+  });
+  return templates;
+}
+
+export async function runLoad(partial: Partial<LoadOptions>): Promise<LoadResult> {
+  const options: LoadOptions = { ...DEFAULT_LOAD_OPTIONS, ...partial };
+  const pull = new zmq.Pull({ linger: 0 });
+  await pull.bind(`tcp://${options.host}:*`);
+  const responseAddress = pull.lastEndpoint!;
+  const senders: Sender[] = [];
+  try {
+    const keySpace = new KeySpace(options.keyCount, options.keyBytes);
+    const keyStrings = Array.from({ length: options.keyCount }, (_, index) => keySpace.keyString(index));
+    const { ownerOfKey, actorAddresses } = await resolveOwners(options, pull, responseAddress, keyStrings);
+    const keysOfActor: number[][] = actorAddresses.map(() => []);
+    ownerOfKey.forEach((actorIndex, keyIndex) => keysOfActor[actorIndex].push(keyIndex));
+    const plan: KeyPlan = { keySpace, keyStrings, ownerOfKey, keysOfActor };
+    let failure: Error | undefined;
+    for (const address of actorAddresses) {
+      const push = new zmq.Push({ linger: 0, sendHighWaterMark: 100_000 });
+      push.connect(address);
+      senders.push(new Sender(push, (error) => (failure ??= error)));
+    }
+    const loop = new ClosedLoop(options, senders, pull);
+    if (options.preload) {
+      const templates = preloadTemplates(options, plan, responseAddress);
+      await loop.run(templates, { warmupMs: 0, durationMs: Infinity, requestLimit: templates.length });
+    }
+    const result = await loop.run(buildPool(options, plan, responseAddress), { warmupMs: options.warmupMs, durationMs: options.durationMs, requestLimit: Infinity });
+    if (failure !== undefined) throw failure;
+    return result;
+  } finally {
+    for (const sender of senders) sender.socket.close();
+    pull.close();
+  }
+}
+
+interface Phase {
+  warmupMs: number;
+  durationMs: number;
+  /** Stop issuing after this many requests (the preload sends each template once). */
+  requestLimit: number;
+}
+
+/**
+ * `concurrency` slots; each sends its next request as soon as its reply arrives. One
+ * receive loop feeds every phase, so no phase leaves a receive pending behind it.
+ */
+class ClosedLoop {
+  private readonly sentAtMs: Float64Array;
+  private readonly busy: Uint8Array;
+  private readonly idDigits: Buffer[];
+  private readonly histogram = new LatencyHistogram();
+  private tupleErrors: Record<string, number> = {};
+  private nextTimestamp = TIMESTAMP_BASE + 1;
+  private onReply: (frame: Uint8Array) => void = () => {
+    throw new Error("a reply arrived while no phase was running");
+  };
+  private receiveFailure: Error | undefined;
+
+  constructor(
+    private readonly options: LoadOptions,
+    private readonly senders: Sender[],
+    private readonly pull: zmq.Pull,
+  ) {
+    this.sentAtMs = new Float64Array(options.concurrency);
+    this.busy = new Uint8Array(options.concurrency);
+    this.idDigits = Array.from({ length: options.concurrency }, (_, slot) => requestIdDigits(slot));
+    void this.receiveLoop();
+  }
+
+  private async receiveLoop(): Promise<void> {
+    for (;;) {
+      let frames: Buffer[];
+      try {
+        frames = await this.pull.receive();
+      } catch (error) {
+        // Closing the socket at the end rejects the pending receive: that is the way out.
+        if (!this.pull.closed) this.receiveFailure = error as Error;
+        return;
+      }
+      try {
+        this.onReply(frames[0]);
+      } catch (error) {
+        this.receiveFailure = error as Error;
+        return;
+      }
+    }
+  }
+
+  run(pool: RequestTemplate[], phase: Phase): Promise<LoadResult> {
+    return new Promise((resolve, reject) => {
+      const startedMs = performance.now();
+      let next = 0;
+      let issuing = true;
+      let measuring = phase.warmupMs === 0;
+      let measureStartMs = startedMs;
+      let measureEndMs = NaN;
+      let requests = 0;
+      let inFlight = 0;
+      let cpuAtStart = this.cpuSeconds();
+      let cpuAtEnd = cpuAtStart;
+      this.histogram.reset();
+      this.tupleErrors = {};
+      const finish = () => {
+        clearTimeout(warmupTimer);
+        clearTimeout(stopTimer);
+        clearTimeout(drainTimer);
+        clearInterval(failureCheck);
+        this.onReply = () => undefined;
+        if (Number.isNaN(measureEndMs)) {
+          measureEndMs = performance.now();
+          cpuAtEnd = this.cpuSeconds();
+        }
+        const seconds = (measureEndMs - measureStartMs) / 1000;
+        resolve({
+          ...this.result(requests, seconds, inFlight),
+          serverCpuCores: (cpuAtEnd.server - cpuAtStart.server) / seconds,
+          generatorCpuCores: (cpuAtEnd.generator - cpuAtStart.generator) / seconds,
+        });
+      };
+      const issue = (slot: number) => {
+        if (!issuing || next >= phase.requestLimit) return;
+        this.send(slot, pool[next++ % pool.length]);
+        inFlight++;
+      };
+      this.onReply = (frame) => {
+        const counted = measuring && issuing;
+        const slot = this.complete(frame, counted);
+        inFlight--;
+        if (counted) requests++;
+        issue(slot);
+        if (inFlight === 0) finish();
+      };
+      const warmupTimer = setTimeout(() => {
+        measuring = true;
+        measureStartMs = performance.now();
+        cpuAtStart = this.cpuSeconds();
+        this.histogram.reset();
+        this.tupleErrors = {};
+      }, phase.warmupMs);
+      let drainTimer: NodeJS.Timeout | undefined;
+      const stopTimer = Number.isFinite(phase.durationMs)
+        ? setTimeout(() => {
+            issuing = false;
+            measureEndMs = performance.now();
+            cpuAtEnd = this.cpuSeconds();
+            drainTimer = setTimeout(finish, DRAIN_TIMEOUT_MS);
+          }, phase.warmupMs + phase.durationMs)
+        : undefined;
+      const failureCheck = setInterval(() => {
+        if (this.receiveFailure === undefined) return;
+        clearTimeout(warmupTimer);
+        clearTimeout(stopTimer);
+        clearTimeout(drainTimer);
+        clearInterval(failureCheck);
+        reject(this.receiveFailure);
+      }, 100);
+      for (let slot = 0; slot < this.options.concurrency; slot++) issue(slot);
+    });
+  }
+
+  private cpuSeconds(): { server: number; generator: number } {
+    const usage = process.cpuUsage();
+    return {
+      server: this.options.serverPid > 0 ? processCpuSeconds(this.options.serverPid) : NaN,
+      generator: (usage.user + usage.system) / 1e6,
+    };
+  }
+
+  private result(requests: number, measuredSeconds: number, lostRequests: number): Omit<LoadResult, "serverCpuCores" | "generatorCpuCores"> {
+    return {
+      options: this.options,
+      requests,
+      requestsPerSecond: requests / measuredSeconds,
+      opsPerSecond: (requests * this.options.keysPerRequest) / measuredSeconds,
+      measuredSeconds,
+      ...this.histogram.summary(),
+      tupleErrors: this.tupleErrors,
+      lostRequests,
+    };
+  }
+
+  private send(slot: number, template: RequestTemplate): void {
+    // A copy per send: zeromq.js may still hold the previous frame, zero-copy.
+    const frame = Buffer.from(template.frame);
+    frame.set(this.idDigits[slot], frame.length - REQUEST_ID_DIGITS);
+    for (const offset of template.timestampOffsets) writeTimestamp(frame, offset, this.nextTimestamp++);
+    this.busy[slot] = 1;
+    this.sentAtMs[slot] = performance.now();
+    this.senders[template.actorIndex].send(frame);
+  }
+
+  /** Decodes a reply, records it, and returns its slot. */
+  private complete(frame: Uint8Array, record: boolean): number {
+    const response = decodeKeyResponse(frame);
+    const slot = Number(response.response_id);
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.busy.length || this.busy[slot] === 0) {
+      throw new Error(`reply to request ${JSON.stringify(response.response_id)}, which is not in flight`);
+    }
+    this.busy[slot] = 0;
+    if (!record) return slot;
+    this.histogram.record(performance.now() - this.sentAtMs[slot]);
+    if (response.error) this.countError(response.error);
+    for (const tuple of response.tuples) if (tuple.error) this.countError(tuple.error);
+    return slot;
+  }
+
+  private countError(error: AnnaError): void {
+    const name = AnnaError[error] ?? String(error);
+    this.tupleErrors[name] = (this.tupleErrors[name] ?? 0) + 1;
+  }
+}
+
+function parseOptions(argv: string[]): Partial<LoadOptions> {
+  const numberFlags = ["port-offset", "concurrency", "keys-per-request", "key-count", "key-bytes", "value-bytes", "skew", "put-fraction", "warmup-ms", "duration-ms", "seed", "server-pid"] as const;
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: "string" },
+      preload: { type: "boolean" },
+      ...Object.fromEntries(numberFlags.map((flag) => [flag, { type: "string" as const }])),
+    },
+  });
+  const options: Partial<LoadOptions> = {};
+  if (values.host !== undefined) options.host = values.host as string;
+  if (values.preload !== undefined) options.preload = values.preload as boolean;
+  for (const flag of numberFlags) {
+    const text = values[flag] as string | undefined;
+    if (text === undefined) continue;
+    const value = Number(text);
+    if (!Number.isFinite(value)) throw new RangeError(`--${flag} must be a number, got ${text}`);
+    const name = flag.replace(/-(\w)/g, (_, letter: string) => letter.toUpperCase()) as keyof LoadOptions;
+    (options as Record<string, unknown>)[name] = value;
+  }
+  return options;
+}
+
+/** Run as a process: options from the command line, the result as one JSON line on stdout. */
+if (require.main === module) {
+  runLoad(parseOptions(process.argv.slice(2))).then(
+    (result) => {
+      process.stdout.write(JSON.stringify(result) + "\n");
+      process.exit(0);
+    },
+    (error: Error) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

@@ -464,7 +464,7 @@ function parseOptions(argv: string[]): Partial<LoadOptions> {
   if (values.host !== undefined) options.host = values.host as string;
   if (values.preload !== undefined) options.preload = values.preload as boolean;
   for (const flag of numberFlags) {
-    const text = values[flag] as string | undefined;
+    const text = (values as Record<string, string | boolean | undefined>)[flag] as string | undefined;
     if (text === undefined) continue;
     const value = Number(text);
     if (!Number.isFinite(value)) throw new RangeError(`--${flag} must be a number, got ${text}`);

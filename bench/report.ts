@@ -13,6 +13,8 @@ export interface MachineInfo {
   platform: string;
   nodeVersion: string;
   date: string;
+  /** The machine is shared: a load average above zero at the start means others competed for the cores. */
+  loadAverage1mAtStart: number;
 }
 
 export function machineInfo(): MachineInfo {
@@ -23,6 +25,7 @@ export function machineInfo(): MachineInfo {
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     nodeVersion: process.version,
     date: new Date().toISOString(),
+    loadAverage1mAtStart: os.loadavg()[0],
   };
 }
 

@@ -23,6 +23,8 @@ interface StoreBenchConfig {
   valueBytes: number;
   /** Operations replayed by one timed call; ops/s = calls/s x this. */
   blockOps: number;
+  /** Distinct blocks generated per distribution; timed calls rotate through them. */
+  blockCount: number;
   /** Operations per executeBatch on the batch paths. */
   batchOps: number;
   putFraction: number;
@@ -35,13 +37,14 @@ const FULL_CONFIG: StoreBenchConfig = {
   keyBytes: 16,
   valueBytes: 64,
   blockOps: 100_000,
+  blockCount: 8,
   batchOps: 1000,
   putFraction: 0.5,
   maxTimeSeconds: 4,
   seed: 20240601,
 };
 
-const QUICK_CONFIG: StoreBenchConfig = { ...FULL_CONFIG, keyCount: 100_000, blockOps: 20_000, maxTimeSeconds: 0.5 };
+const QUICK_CONFIG: StoreBenchConfig = { ...FULL_CONFIG, keyCount: 100_000, blockOps: 20_000, blockCount: 4, maxTimeSeconds: 0.5 };
 
 const DISTRIBUTIONS = [
   { name: "uniform", skew: 0 },
@@ -51,67 +54,101 @@ const DISTRIBUTIONS = [
 const CASES = ["wasm-batch", "wasm-per-op", "ts-batch", "ts-per-op"] as const;
 type CaseName = (typeof CASES)[number];
 
-/** A pre-generated block of operations; only the put timestamps change between calls. */
-interface OpBlock {
-  isPut: Uint8Array;
-  keys: Uint8Array[];
-  /** One LWW payload per op (gets leave theirs unused), views into `payloadBytes`. */
-  payloads: Uint8Array[];
-  payloadBytes: Uint8Array;
-  /** Bytes each batch of `batchOps` operations needs, so batchBuffer is asked once. */
-  batchBytes: number[];
-}
-
-function makeBlock(config: StoreBenchConfig, keySpace: KeySpace, chooser: KeyChooser, random: Prng): OpBlock {
-  const payloadLength = lwwPayloadBytes(config.valueBytes);
-  const payloadBytes = new Uint8Array(config.blockOps * payloadLength);
-  const value = new Uint8Array(config.valueBytes);
-  const block: OpBlock = { isPut: new Uint8Array(config.blockOps), keys: [], payloads: [], payloadBytes, batchBytes: [] };
-  for (let i = 0; i < config.blockOps; i++) {
-    const isPut = random.next() < config.putFraction;
-    block.isPut[i] = isPut ? 1 : 0;
-    block.keys.push(keySpace.key(chooser.choose(random)));
-    writeLwwPayload(payloadBytes, i * payloadLength, TIMESTAMP_BASE, random.fill(value));
-    block.payloads.push(payloadBytes.subarray(i * payloadLength, (i + 1) * payloadLength));
-    const batchIndex = Math.floor(i / config.batchOps);
-    block.batchBytes[batchIndex] = (block.batchBytes[batchIndex] ?? BATCH_HEADER_BYTES) + opBytes(config.keyBytes, isPut ? payloadLength : 0);
-  }
-  return block;
-}
-
 /**
- * Every put of every call carries a newer timestamp than anything stored, as fresh client
- * writes do, so each put really replaces its value. Costs ~1 ns per op in every case alike.
+ * A pre-generated operation sequence, `blockCount` blocks long. Each timed call replays the
+ * next block, so a uniform run really spreads over the keyspace instead of one block's
+ * keys sitting in cache. Puts draw their payloads from a small ring and are stamped just
+ * before use, as a client stamps a fresh write.
  */
-let nextTimestamp = TIMESTAMP_BASE + 1;
-function stampPuts(block: OpBlock): void {
-  for (let i = 0; i < block.isPut.length; i++) {
-    if (block.isPut[i] === 1) writeTimestamp(block.payloads[i], LWW_TIMESTAMP_OFFSET, nextTimestamp++);
-  }
+interface OpSequence {
+  isPut: Uint8Array;
+  keyIndexes: Int32Array;
+  /** Bytes each batch of `batchOps` operations needs, so batchBuffer is asked once per batch. */
+  batchBytes: Int32Array;
+  blockOps: number;
+  batchOps: number;
+  nextBlock: number;
 }
 
-function runPerOp(store: Store, block: OpBlock): void {
-  stampPuts(block);
-  const { isPut, keys, payloads } = block;
+/** Payloads in the ring; each is restamped right before its put. */
+const PAYLOAD_RING_SIZE = 1024;
+
+interface Workload {
+  keyViews: Uint8Array[];
+  payloadRing: Uint8Array[];
+}
+
+function makeSequence(config: StoreBenchConfig, chooser: KeyChooser, random: Prng): OpSequence {
+  const opCount = config.blockOps * config.blockCount;
+  const payloadLength = lwwPayloadBytes(config.valueBytes);
+  const sequence: OpSequence = {
+    isPut: new Uint8Array(opCount),
+    keyIndexes: new Int32Array(opCount),
+    batchBytes: new Int32Array(Math.ceil(opCount / config.batchOps)).fill(BATCH_HEADER_BYTES),
+    blockOps: config.blockOps,
+    batchOps: config.batchOps,
+    nextBlock: 0,
+  };
+  if (config.blockOps % config.batchOps !== 0) throw new RangeError("blockOps must be a multiple of batchOps");
+  for (let i = 0; i < opCount; i++) {
+    const isPut = random.next() < config.putFraction;
+    sequence.isPut[i] = isPut ? 1 : 0;
+    sequence.keyIndexes[i] = chooser.choose(random);
+    sequence.batchBytes[Math.floor(i / config.batchOps)] += opBytes(config.keyBytes, isPut ? payloadLength : 0);
+  }
+  return sequence;
+}
+
+function makeWorkload(config: StoreBenchConfig, keySpace: KeySpace, random: Prng): Workload {
+  const payloadLength = lwwPayloadBytes(config.valueBytes);
+  const value = new Uint8Array(config.valueBytes);
+  const payloadRing = Array.from({ length: PAYLOAD_RING_SIZE }, () => {
+    const payload = new Uint8Array(payloadLength);
+    writeLwwPayload(payload, 0, TIMESTAMP_BASE, random.fill(value));
+    return payload;
+  });
+  return { keyViews: Array.from({ length: config.keyCount }, (_, index) => keySpace.key(index)), payloadRing };
+}
+
+/** The first op of the next block; advances the rotation. */
+function takeBlock(sequence: OpSequence): number {
+  const blockCount = sequence.isPut.length / sequence.blockOps;
+  const start = sequence.nextBlock * sequence.blockOps;
+  sequence.nextBlock = (sequence.nextBlock + 1) % blockCount;
+  return start;
+}
+
+/** Every put carries a newer timestamp than anything stored, so each put really replaces its value. */
+let nextTimestamp = TIMESTAMP_BASE + 1;
+function stampedPayload(workload: Workload, op: number): Uint8Array {
+  const payload = workload.payloadRing[op % PAYLOAD_RING_SIZE];
+  writeTimestamp(payload, LWW_TIMESTAMP_OFFSET, nextTimestamp++);
+  return payload;
+}
+
+function runPerOp(store: Store, workload: Workload, sequence: OpSequence): void {
+  const start = takeBlock(sequence);
+  const { isPut, keyIndexes } = sequence;
+  const keyViews = workload.keyViews;
   let missing = 0;
-  for (let i = 0; i < isPut.length; i++) {
-    if (isPut[i] === 1) store.put(keys[i], LatticeType.LWW, payloads[i]);
-    else if (store.get(keys[i]) === undefined) missing++;
+  for (let i = start; i < start + sequence.blockOps; i++) {
+    if (isPut[i] === 1) store.put(keyViews[keyIndexes[i]], LatticeType.LWW, stampedPayload(workload, i));
+    else if (store.get(keyViews[keyIndexes[i]]) === undefined) missing++;
   }
   if (missing !== 0) throw new Error(`${store.engine} per-op: ${missing} preloaded keys missing`);
 }
 
-function runBatches(store: Store, block: OpBlock, batchOps: number): void {
-  stampPuts(block);
-  const { isPut, keys, payloads } = block;
-  for (let start = 0, batch = 0; start < isPut.length; start += batchOps, batch++) {
-    const end = Math.min(start + batchOps, isPut.length);
-    const writer = new BatchWriter(store.batchBuffer(block.batchBytes[batch]));
-    for (let i = start; i < end; i++) {
-      if (isPut[i] === 1) writer.add(Opcode.PUT, LatticeType.LWW, keys[i], payloads[i]);
-      else writer.add(Opcode.GET, LatticeType.NONE, keys[i]);
+function runBatches(store: Store, workload: Workload, sequence: OpSequence): void {
+  const start = takeBlock(sequence);
+  const { isPut, keyIndexes, batchOps } = sequence;
+  const keyViews = workload.keyViews;
+  for (let batchStart = start; batchStart < start + sequence.blockOps; batchStart += batchOps) {
+    const writer = new BatchWriter(store.batchBuffer(sequence.batchBytes[batchStart / batchOps]));
+    for (let i = batchStart; i < batchStart + batchOps; i++) {
+      if (isPut[i] === 1) writer.add(Opcode.PUT, LatticeType.LWW, keyViews[keyIndexes[i]], stampedPayload(workload, i));
+      else writer.add(Opcode.GET, LatticeType.NONE, keyViews[keyIndexes[i]]);
     }
-    checkBatchOutput(store, store.executeBatchInPlace(writer.finish()), end - start);
+    checkBatchOutput(store, store.executeBatchInPlace(writer.finish()), batchOps);
   }
 }
 
@@ -192,15 +229,18 @@ function loadAndMeasure(engine: EngineName, config: StoreBenchConfig, keySpace: 
   };
 }
 
+/** Timed calls per case at least, so GC pauses of the TS engine average out. */
+const MIN_SAMPLES = 10;
+
 type OpsPerSecond = Record<CaseName, { opsPerSecond: number; marginPercent: number; samples: number }>;
 
-async function runSuite(name: string, config: StoreBenchConfig, stores: Record<EngineName, Store>, block: OpBlock): Promise<OpsPerSecond> {
-  const options = { maxTime: config.maxTimeSeconds, minSamples: 5 };
+async function runSuite(name: string, config: StoreBenchConfig, stores: Record<EngineName, Store>, workload: Workload, sequence: OpSequence): Promise<OpsPerSecond> {
+  const options = { maxTime: config.maxTimeSeconds, minSamples: MIN_SAMPLES };
   const run: Record<CaseName, () => void> = {
-    "wasm-batch": () => runBatches(stores.wasm, block, config.batchOps),
-    "wasm-per-op": () => runPerOp(stores.wasm, block),
-    "ts-batch": () => runBatches(stores.ts, block, config.batchOps),
-    "ts-per-op": () => runPerOp(stores.ts, block),
+    "wasm-batch": () => runBatches(stores.wasm, workload, sequence),
+    "wasm-per-op": () => runPerOp(stores.wasm, workload, sequence),
+    "ts-batch": () => runBatches(stores.ts, workload, sequence),
+    "ts-per-op": () => runPerOp(stores.ts, workload, sequence),
   };
   const summary = await suite(
     `store ${name}: ${config.blockOps} ops per call`,
@@ -211,7 +251,8 @@ async function runSuite(name: string, config: StoreBenchConfig, stores: Record<E
   const result = {} as OpsPerSecond;
   for (const caseResult of summary.results) {
     result[caseResult.name as CaseName] = {
-      opsPerSecond: Math.round(caseResult.ops * config.blockOps),
+      // details.mean is seconds per call, unrounded (benny rounds `ops` for display).
+      opsPerSecond: Math.round(config.blockOps / caseResult.details.mean),
       marginPercent: caseResult.margin,
       samples: caseResult.samples,
     };
@@ -232,13 +273,14 @@ async function main(): Promise<void> {
   const started = performance.now();
   console.log(`store bench: ${config.keyCount} keys of ${config.keyBytes} B, ${config.valueBytes} B LWW values, seed ${config.seed}`);
   const keySpace = new KeySpace(config.keyCount, config.keyBytes);
-  const blocks = DISTRIBUTIONS.map(({ skew }) => makeBlock(config, keySpace, new KeyChooser(config.keyCount, skew), new Prng(config.seed + 2 + skew * 1000)));
+  const workload = makeWorkload(config, keySpace, new Prng(config.seed));
+  const sequences = DISTRIBUTIONS.map(({ skew }) => makeSequence(config, new KeyChooser(config.keyCount, skew), new Prng(config.seed + 2 + skew * 1000)));
   const ts = loadAndMeasure("ts", config, keySpace);
   const wasm = loadAndMeasure("wasm", config, keySpace);
   const stores = { ts: ts.store, wasm: wasm.store };
   const opsPerSecond: Record<string, OpsPerSecond> = {};
   for (const [index, distribution] of DISTRIBUTIONS.entries()) {
-    opsPerSecond[distribution.name] = await runSuite(distribution.name, config, stores, blocks[index]);
+    opsPerSecond[distribution.name] = await runSuite(distribution.name, config, stores, workload, sequences[index]);
   }
   const ratios = Object.fromEntries(
     DISTRIBUTIONS.map(({ name }) => {

@@ -12,7 +12,7 @@ import { allocPages, freePages, pagesFor, PAGE_BYTES } from "./arena";
 // ---- input ----
 
 export let inputPtr: usize = 0;
-export let inputCapacity: u64 = 0;
+let inputCapacity: u64 = 0;
 
 /** A region of at least `bytes` bytes, or 0 (memory limit); contents are not kept. */
 export function reserveInput(bytes: u64): usize {
@@ -73,14 +73,6 @@ export function reserveOutput(bytes: u64, keepBytes: u64): usize {
   outputBufferPtr = grown;
   outputCapacity = grownPages * PAGE_BYTES;
   return grown;
-}
-
-/** Returns an output buffer that a large result left big to the page pool. */
-export function trimOutput(): void {
-  if (outputCapacity <= KEEP_BYTES_MAX) return;
-  freePages(outputBufferPtr, pagesFor(outputCapacity));
-  outputBufferPtr = 0;
-  outputCapacity = 0;
 }
 
 export function setOutputToBuffer(length: u32): void {

@@ -10,7 +10,7 @@ export const WIRE_LEN: u32 = 2;
 const WIRE_FIXED32: u32 = 5;
 const VARINT_BYTES_MAX: u32 = 10;
 /** A u32 length as a varint takes at most this many bytes. */
-export const LENGTH_PREFIX_BYTES_MAX: usize = 5;
+const LENGTH_PREFIX_BYTES_MAX: usize = 5;
 
 // The last field readField read. Globals, not an object: the runtime has no GC.
 export let fieldNumber: u64 = 0;

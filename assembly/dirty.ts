@@ -14,7 +14,7 @@ let listHead: u32 = 0;
 let listTail: u32 = 0;
 export let dirtyCount: u32 = 0;
 
-export function isDirty(entry: usize): bool {
+function isDirty(entry: usize): bool {
   return (load<u8>(entry, E_FLAGS) & FLAG_DIRTY) != 0;
 }
 

@@ -77,7 +77,6 @@ export class WasmStore implements Store {
       throw new RangeError(`limits out of range for the Wasm engine (maxMemoryBytes must be at least ${WASM_PAGE_BYTES})`);
     }
     this.bytes = new Uint8Array(this.core.memory.buffer);
-    this.reserveInput(INPUT_BYTES_MIN);
   }
 
   get size(): number {

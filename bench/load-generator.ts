@@ -44,6 +44,7 @@ export interface LoadOptions {
   /** Write every key once before timing, so every GET finds its key. */
   preload: boolean;
   warmupMs: number;
+  /** Measured time after the warm-up; 0 with `preload` runs only the preload. */
   durationMs: number;
   seed: number;
   /** The node's process id, to report its CPU use over the measured window; 0 = none. */
@@ -262,7 +263,8 @@ export async function runLoad(partial: Partial<LoadOptions>): Promise<LoadResult
     const loop = new ClosedLoop(options, senders, pull);
     if (options.preload) {
       const templates = preloadTemplates(options, plan, responseAddress);
-      await loop.run(templates, { warmupMs: 0, durationMs: Infinity, requestLimit: templates.length });
+      const preloaded = await loop.run(templates, { warmupMs: 0, durationMs: Infinity, requestLimit: templates.length });
+      if (options.durationMs === 0) return preloaded;
     }
     const result = await loop.run(buildPool(options, plan, responseAddress), { warmupMs: options.warmupMs, durationMs: options.durationMs, requestLimit: Infinity });
     if (failure !== undefined) throw failure;

@@ -11,7 +11,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { EngineName } from "../src/core/store";
-import { ACTOR_REQUEST_BASE_PORT, ROUTING_BASE_PORT } from "../src/node/ports";
+import { ACTOR_REQUEST_BASE_PORT, metricsPort, ROUTING_BASE_PORT } from "../src/node/ports";
 import type { BarChart } from "./chart";
 import type { LoadOptions, LoadResult } from "./load-generator";
 import { findRedisTools, preloadRedis, RedisBenchmarkResult, RedisTools, runRedisBenchmark, startRedis, waitForPort } from "./redis";
@@ -65,13 +65,64 @@ const GENERATOR_PATH = path.join(__dirname, "load-generator.ts");
 const NODE_START_TIMEOUT_MS = 30_000;
 const NODE_STOP_TIMEOUT_MS = 15_000;
 
-/** One annakv measurement: what ran and what the generator saw. */
+/** One annakv measurement: what ran, what the generator saw, where the actors' time went. */
 interface AnnakvRun {
   name: string;
   keysPerRequest: number;
   skew: number;
   putFraction: number;
   result: LoadResult;
+  actorTime: ActorTimeShares | null;
+}
+
+/** Shares of the actors' request-handling time by stage, and of tuples by actor (skew shows here). */
+interface ActorTimeShares {
+  decodeShare: number;
+  storeShare: number;
+  encodeShare: number;
+  /** Actor busy ms (decode + store + encode) per 1000 tuples. */
+  busyMsPerThousandTuples: number;
+  tupleShareByActor: number[];
+}
+
+interface ActorCountersSnapshot {
+  tid: number;
+  counters: { getTuples: number; putTuples: number; decodeMs: number; storeMs: number; encodeMs: number };
+}
+
+/** Actors post their counters every second: wait that long after a run before reading them. */
+const ACTOR_STATS_SETTLE_MS = 1200;
+
+async function actorCounters(config: ServerBenchConfig): Promise<ActorCountersSnapshot[] | undefined> {
+  try {
+    const response = await fetch(`http://127.0.0.1:${metricsPort(config.portOffset)}/status`);
+    return ((await response.json()) as { actors: ActorCountersSnapshot[] }).actors;
+  } catch {
+    return undefined;
+  }
+}
+
+function actorTimeShares(before: ActorCountersSnapshot[] | undefined, after: ActorCountersSnapshot[] | undefined): ActorTimeShares | null {
+  if (before === undefined || after === undefined) return null;
+  const delta = after.map(({ tid, counters }) => {
+    const old = before.find((actor) => actor.tid === tid)?.counters ?? { getTuples: 0, putTuples: 0, decodeMs: 0, storeMs: 0, encodeMs: 0 };
+    return {
+      tuples: counters.getTuples + counters.putTuples - old.getTuples - old.putTuples,
+      decodeMs: counters.decodeMs - old.decodeMs,
+      storeMs: counters.storeMs - old.storeMs,
+      encodeMs: counters.encodeMs - old.encodeMs,
+    };
+  });
+  const sum = (pick: (d: (typeof delta)[number]) => number) => delta.reduce((total, d) => total + pick(d), 0);
+  const busyMs = sum((d) => d.decodeMs + d.storeMs + d.encodeMs);
+  const tuples = sum((d) => d.tuples);
+  return {
+    decodeShare: round(sum((d) => d.decodeMs) / busyMs),
+    storeShare: round(sum((d) => d.storeMs) / busyMs),
+    encodeShare: round(sum((d) => d.encodeMs) / busyMs),
+    busyMsPerThousandTuples: round((busyMs * 1000) / tuples),
+    tupleShareByActor: delta.map((d) => round(d.tuples / tuples)),
+  };
 }
 
 interface RunningNode {
@@ -140,8 +191,10 @@ async function measureAnnakv(config: ServerBenchConfig): Promise<{ runs: AnnakvR
       seed: config.seed,
       serverPid: node.child.pid!,
     };
+    // Every key written once first, so every GET finds its key, as after Redis's preload.
+    await runGenerator({ ...common, keysPerRequest: 1, preload: true, warmupMs: 0, durationMs: 0 });
     const plans = [
-      { name: "put-1", keysPerRequest: 1, skew: 0, putFraction: 1, preload: true },
+      { name: "put-1", keysPerRequest: 1, skew: 0, putFraction: 1 },
       { name: "get-1", keysPerRequest: 1, skew: 0, putFraction: 0 },
       { name: `put-${config.batchKeys}`, keysPerRequest: config.batchKeys, skew: 0, putFraction: 1 },
       { name: `get-${config.batchKeys}`, keysPerRequest: config.batchKeys, skew: 0, putFraction: 0 },
@@ -149,9 +202,12 @@ async function measureAnnakv(config: ServerBenchConfig): Promise<{ runs: AnnakvR
       { name: `zipf-mix-${config.batchKeys}`, keysPerRequest: config.batchKeys, skew: config.zipfSkew, putFraction: 0.5 },
     ];
     for (const { name, ...plan } of plans) {
+      const countersBefore = await actorCounters(config);
       const result = await runGenerator({ ...common, ...plan });
-      console.log(`annakv ${name}: ${Math.round(result.opsPerSecond)} ops/s, p50 ${result.latencyMsP50.toFixed(3)} ms, p99 ${result.latencyMsP99.toFixed(3)} ms, node ${result.serverCpuCores.toFixed(2)} cores, generator ${result.generatorCpuCores.toFixed(2)} cores, errors ${JSON.stringify(result.tupleErrors)}, lost ${result.lostRequests}`);
-      runs.push({ name, keysPerRequest: plan.keysPerRequest, skew: plan.skew, putFraction: plan.putFraction, result });
+      await new Promise((resolve) => setTimeout(resolve, ACTOR_STATS_SETTLE_MS));
+      const actorTime = actorTimeShares(countersBefore, await actorCounters(config));
+      console.log(`annakv ${name}: ${Math.round(result.opsPerSecond)} ops/s, p50 ${result.latencyMsP50.toFixed(3)} ms, p99 ${result.latencyMsP99.toFixed(3)} ms, node ${result.serverCpuCores.toFixed(2)} cores, generator ${result.generatorCpuCores.toFixed(2)} cores, errors ${JSON.stringify(result.tupleErrors)}, lost ${result.lostRequests}, actor time ${JSON.stringify(actorTime)}`);
+      runs.push({ name, keysPerRequest: plan.keysPerRequest, skew: plan.skew, putFraction: plan.putFraction, result, actorTime });
     }
   } catch (error) {
     console.error(`annakv output:\n${node.output()}`);

@@ -437,6 +437,7 @@ describe("table", () => {
 
   test("the memory limit gives OUT_OF_MEMORY and keeps every earlier key", () => {
     const store = newStore({ maxMemoryBytes: 4 * 1024 * 1024 });
+    store.put("set", LatticeType.SET, setOf("first"));
     let written = 0;
     let status = "OK";
     while (status === "OK") {
@@ -446,13 +447,23 @@ describe("table", () => {
     expect(status).toBe("OUT_OF_MEMORY");
     expect(written).toBeGreaterThan(10_000);
     expect(store.stats().memoryReservedBytes).toBeLessThanOrEqual(4 * 1024 * 1024);
-    expect(store.size).toBe(written);
+    expect(store.size).toBe(written + 1);
+    expect(store.stats().dirtyKeyCount).toBe(written + 1);
     for (let i = 0; i < written; i++) expect(stored(store, `limit-${i}`)).toBe(hex(lww(1, "p".repeat(100))));
+    // A merge that would grow a stored value fails whole: the old value stays, still dirty once.
+    const before = store.stats();
+    let element = 1024;
+    while (statusOf(() => store.put("set", LatticeType.SET, setOf("e".repeat(element)))) === "OK") element *= 2;
+    const setBefore = stored(store, "set");
+    expect(statusOf(() => store.put("set", LatticeType.SET, setOf("e".repeat(element))))).toBe("OUT_OF_MEMORY");
+    expect(stored(store, "set")).toBe(setBefore);
+    expect(store.stats().keyCount).toBe(before.keyCount);
+    expect(store.stats().dirtyKeyCount).toBe(before.dirtyKeyCount);
     expect(statusOf(() => store.put("huge", LatticeType.SET, setOf("h".repeat(3 * 1024 * 1024))))).toBe("OUT_OF_MEMORY");
     expect(statusOf(() => store.executeBatch(new Uint8Array(5 * 1024 * 1024)))).toBe("OUT_OF_MEMORY");
     for (let i = 0; i < 100; i++) store.delete(`limit-${i}`);
     store.put("after", LatticeType.LWW, lww(1, "p".repeat(100)));
-    expect(store.size).toBe(written - 99);
+    expect(store.size).toBe(written - 98);
   });
 });
 

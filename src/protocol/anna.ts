@@ -85,14 +85,35 @@ const types = {
   KeyAddressResponse: messageType("KeyAddressResponse"),
 };
 
+/**
+ * protobufjs's Buffer reader clamps a string that runs past the end of the frame instead of
+ * failing, so a truncated frame could decode as a shorter request. This reader refuses it
+ * and keeps the fast native UTF-8 decoding (the plain Reader is about 2x slower).
+ */
+class StrictBufferReader extends protobuf.BufferReader {
+  override string(): string {
+    const length = this.uint32();
+    const start = this.pos;
+    const end = start + length;
+    if (end > this.len) throw new RangeError(`string of ${length} bytes runs past the end of the frame`);
+    this.pos = end;
+    return (this.buf as Buffer).toString("utf8", start, end);
+  }
+}
+
+function asBuffer(frame: Uint8Array): Buffer {
+  return Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+}
+
 function encodeWith<T extends object>(type: protobuf.Type, message: T): Uint8Array {
   return type.encode(message as unknown as protobuf.Message).finish();
 }
 
 function decodeWith<T>(type: protobuf.Type, frame: Uint8Array): T {
   try {
+    const message = type.decode(new StrictBufferReader(asBuffer(frame)));
     // Defaults are filled in so that callers see proto3 semantics (absent = zero value).
-    return type.toObject(type.decode(frame), { defaults: true, arrays: true, longs: Number }) as T;
+    return type.toObject(message, { defaults: true, arrays: true, longs: Number }) as T;
   } catch (error) {
     throw new ProtocolError(`not a valid ${type.name}: ${(error as Error).message}`);
   }

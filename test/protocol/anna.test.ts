@@ -32,6 +32,8 @@ describe("anna.proto codec", () => {
   it("refuses truncated and garbage frames with ProtocolError", () => {
     const frame = encodeKeyRequest({ type: RequestType.GET, tuples: [{ key: "abc" }], response_address: "tcp://h:1", request_id: "r" });
     expect(() => decodeKeyRequest(frame.subarray(0, frame.length - 2))).toThrow(ProtocolError);
+    // Cut inside the last string: protobufjs's own Buffer reader would return a shorter string.
+    expect(() => decodeKeyRequest(Buffer.from(frame.subarray(0, frame.length - 1)))).toThrow(ProtocolError);
     expect(() => decodeKeyRequest(new Uint8Array([0xff, 0xff, 0xff]))).toThrow(ProtocolError);
   });
 

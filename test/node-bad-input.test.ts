@@ -1,0 +1,118 @@
+/**
+ * Bad input at a real node: garbage frames, truncated protobuf, unusable reply addresses,
+ * unknown request and lattice types, type conflicts, malformed payloads, oversized keys and
+ * values. Each gets its error (or is dropped and counted when no reply is possible); the
+ * node keeps serving and loses nothing.
+ */
+import { encodeLww, encodeSet } from "../src/lattices";
+import { LatticeType } from "../src/lattices/lattice-type";
+import { AnnaError, decodeKeyAddressResponse, decodeKeyResponse, encodeKeyAddressRequest, encodeKeyRequest, KeyRequest, KeyResponse, KeyTuple, RequestType } from "../src/protocol/anna";
+import { LocalPlacement } from "../src/routing/placement";
+import { startNodeProcess, NodeProcess, waitFor } from "./support/node-process";
+import { PORT_OFFSETS } from "./support/ports";
+import { RawPeer } from "./support/raw-socket";
+
+const portOffset = PORT_OFFSETS.badInput;
+const MAX_KEY_BYTES = 64;
+const MAX_VALUE_BYTES = 1024;
+const placement = new LocalPlacement(1, 1);
+
+describe("bad input at a node", () => {
+  let node: NodeProcess;
+  let peer: RawPeer;
+  let counter = 0;
+  const actor = `tcp://127.0.0.1:${6200 + portOffset}`;
+  const routing = `tcp://127.0.0.1:${6450 + portOffset}`;
+
+  async function request(type: RequestType, tuples: KeyTuple[]): Promise<KeyResponse> {
+    const request_id = `bad-${++counter}`;
+    await peer.send(actor, encodeKeyRequest({ type, tuples, response_address: peer.replyAddress, request_id } satisfies KeyRequest));
+    const response = decodeKeyResponse(await peer.receive());
+    expect(response.response_id).toBe(request_id);
+    return response;
+  }
+
+  async function put(key: string, lattice_type: number, payload: Uint8Array): Promise<AnnaError | undefined> {
+    return (await request(RequestType.PUT, [{ key, lattice_type, payload }])).tuples[0].error;
+  }
+
+  async function get(key: string): Promise<KeyTuple> {
+    return (await request(RequestType.GET, [{ key }])).tuples[0];
+  }
+
+  async function badFrames(): Promise<number> {
+    const status = await (await fetch(`http://127.0.0.1:${6400 + portOffset}/status`)).json();
+    return status.actors.reduce((sum: number, a: { counters: { badFrames: number } }) => sum + a.counters.badFrames, 0);
+  }
+
+  beforeAll(async () => {
+    node = await startNodeProcess({
+      portOffset,
+      threads: 1, engine: "ts",
+      extraArgs: [`--max-key-bytes=${MAX_KEY_BYTES}`, `--max-value-bytes=${MAX_VALUE_BYTES}`],
+    });
+    peer = await RawPeer.open();
+    expect(await put("precious", LatticeType.LWW, encodeLww({ timestamp: 7, value: "keep me" }))).toBe(AnnaError.NO_ERROR);
+    expect(placement.isReplica(new TextEncoder().encode("precious"), 0)).toBe(true);
+  });
+
+  afterAll(async () => {
+    // Nothing stored was lost or changed by any of the bad input.
+    const precious = await get("precious");
+    expect(precious.error).toBe(AnnaError.NO_ERROR);
+    expect(precious.payload).toEqual(encodeLww({ timestamp: 7, value: "keep me" }));
+    peer?.close();
+    expect(await node?.stop()).toBe(0);
+  });
+
+  it("drops garbage and truncated frames on the actor and routing sockets, counts them, keeps serving", async () => {
+    const before = await badFrames();
+    const valid = encodeKeyRequest({ type: RequestType.GET, tuples: [{ key: "precious" }], response_address: peer.replyAddress, request_id: "x" });
+    await peer.send(actor, Uint8Array.of(0xff, 0xff, 0xff, 0xff));
+    await peer.send(actor, valid.subarray(0, valid.length - 1)); // cut inside request_id
+    await peer.send(actor, encodeKeyRequest({ type: RequestType.GET, tuples: [{ key: "k" }], response_address: "", request_id: "no-reply" }));
+    await peer.send(routing, Uint8Array.of(0x0a, 0xff, 0x01));
+    await waitFor(async () => (await badFrames()) >= before + 3, 5000, () => "bad frames were not counted");
+    expect((await get("precious")).error).toBe(AnnaError.NO_ERROR);
+    // Routing still answers after garbage.
+    await peer.send(routing, encodeKeyAddressRequest({ response_address: peer.replyAddress, keys: ["precious"], request_id: "route" }));
+    const addresses = decodeKeyAddressResponse(await peer.receive());
+    expect(addresses.addresses[0].ips).toEqual([actor]);
+  });
+
+  it("refuses an unknown request type for the whole request", async () => {
+    const response = await request(RequestType.RT_UNSPECIFIED, [{ key: "precious" }]);
+    expect(response.error).toBe(AnnaError.LATTICE);
+    expect(response.tuples[0].error).toBe(AnnaError.LATTICE);
+  });
+
+  it("answers LATTICE for a missing or unknown lattice type", async () => {
+    expect(await put("typed", LatticeType.NONE, encodeSet(["a"]))).toBe(AnnaError.LATTICE);
+    expect(await put("typed", 99, encodeSet(["a"]))).toBe(AnnaError.LATTICE);
+    expect((await get("typed")).error).toBe(AnnaError.KEY_DNE);
+  });
+
+  it("answers LATTICE for a type conflict and keeps the stored value", async () => {
+    expect(await put("precious", LatticeType.SET, encodeSet(["intruder"]))).toBe(AnnaError.LATTICE);
+    expect((await get("precious")).lattice_type).toBe(LatticeType.LWW);
+  });
+
+  it("answers LATTICE for a payload that does not decode", async () => {
+    expect(await put("malformed", LatticeType.LWW, Uint8Array.of(0x12, 0x7f))).toBe(AnnaError.LATTICE);
+    expect(await put("malformed", LatticeType.PRIORITY, Uint8Array.of(0x09, 0, 0, 0, 0, 0, 0, 0xf8, 0x7f))).toBe(AnnaError.LATTICE); // NaN
+    expect((await get("malformed")).error).toBe(AnnaError.KEY_DNE);
+  });
+
+  it("refuses oversized keys and values per tuple, serving the other tuples of the request", async () => {
+    const hugeKey = "k".repeat(MAX_KEY_BYTES + 1);
+    const hugeValue = encodeLww({ timestamp: 1, value: "v".repeat(MAX_VALUE_BYTES + 1) });
+    const response = await request(RequestType.PUT, [
+      { key: hugeKey, lattice_type: LatticeType.LWW, payload: encodeLww({ timestamp: 1, value: "v" }) },
+      { key: "big-value", lattice_type: LatticeType.LWW, payload: hugeValue },
+      { key: "fine", lattice_type: LatticeType.LWW, payload: encodeLww({ timestamp: 1, value: "v" }) },
+    ]);
+    expect(response.tuples.map((tuple) => tuple.error)).toEqual([AnnaError.LATTICE, AnnaError.LATTICE, AnnaError.NO_ERROR]);
+    expect((await get("big-value")).error).toBe(AnnaError.KEY_DNE);
+    expect((await get("fine")).error).toBe(AnnaError.NO_ERROR);
+  });
+});

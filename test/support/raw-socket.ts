@@ -1,0 +1,39 @@
+/** Raw ZeroMQ access for protocol tests: send any bytes to a node, read its replies. */
+import * as zmq from "zeromq";
+
+export class RawPeer {
+  private readonly replies = new zmq.Pull({ linger: 0 });
+  private readonly outlets = new Map<string, zmq.Push>();
+
+  static async open(): Promise<RawPeer> {
+    const peer = new RawPeer();
+    await peer.replies.bind("tcp://127.0.0.1:*");
+    return peer;
+  }
+
+  get replyAddress(): string {
+    return this.replies.lastEndpoint!;
+  }
+
+  async send(address: string, frame: Uint8Array): Promise<void> {
+    let socket = this.outlets.get(address);
+    if (socket === undefined) {
+      socket = new zmq.Push({ linger: 0 });
+      socket.connect(address);
+      this.outlets.set(address, socket);
+    }
+    await socket.send(frame);
+  }
+
+  /** The next reply frame, or an error after `timeoutMs`. */
+  async receive(timeoutMs = 5000): Promise<Uint8Array> {
+    this.replies.receiveTimeout = timeoutMs;
+    const [frame] = await this.replies.receive();
+    return frame;
+  }
+
+  close(): void {
+    this.replies.close();
+    for (const socket of this.outlets.values()) socket.close();
+  }
+}

@@ -297,9 +297,9 @@ describe("status codes and their order", () => {
   test("KEY_TOO_LARGE, LATTICE, VALUE_TOO_LARGE, LATTICE conflict, MALFORMED, merged VALUE_TOO_LARGE", () => {
     const store = newStore(limits);
     const big = new Uint8Array(33);
-    expect(statusOf(() => store.put("k".repeat(9), 99, big))).toBe("KEY_TOO_LARGE");
+    expect(statusOf(() => store.put("k".repeat(9), 99 as LatticeType, big))).toBe("KEY_TOO_LARGE");
     expect(statusOf(() => store.put("k", 0, big))).toBe("LATTICE");
-    expect(statusOf(() => store.put("k", 7, big))).toBe("LATTICE");
+    expect(statusOf(() => store.put("k", 7 as LatticeType, big))).toBe("LATTICE");
     expect(statusOf(() => store.put("k", LatticeType.LWW, big))).toBe("VALUE_TOO_LARGE");
     store.put("k", LatticeType.SET, setOf("a"));
     expect(statusOf(() => store.put("k", LatticeType.LWW, big))).toBe("VALUE_TOO_LARGE");
@@ -479,7 +479,7 @@ describe("batch", () => {
         { opcode: Opcode.MERGE, type: LatticeType.SET, key: key("b"), payload: setOf("x") },
         { opcode: Opcode.PUT, type: LatticeType.SET, key: key("a"), payload: setOf("x") },
         { opcode: Opcode.PUT, type: LatticeType.LWW, key: key("c"), payload: u8([0x0f]) },
-        { opcode: Opcode.PUT, type: 42, key: key("c"), payload: lww(1, "") },
+        { opcode: Opcode.PUT, type: 42 as LatticeType, key: key("c"), payload: lww(1, "") },
         { opcode: Opcode.GET, type: 0, key: key("much-too-long") },
         { opcode: Opcode.DELETE, type: 0, key: key("a") },
         { opcode: Opcode.DELETE, type: 0, key: key("a") },

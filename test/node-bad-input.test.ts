@@ -48,7 +48,7 @@ describe("bad input at a node", () => {
   beforeAll(async () => {
     node = await startNodeProcess({
       portOffset,
-      threads: 1, engine: "ts",
+      threads: 1,
       extraArgs: [`--max-key-bytes=${MAX_KEY_BYTES}`, `--max-value-bytes=${MAX_VALUE_BYTES}`],
     });
     peer = await RawPeer.open();

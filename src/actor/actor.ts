@@ -23,6 +23,7 @@ const MAX_QUEUED_FRAMES_PER_PEER = 10_000;
 const SOCKET_LINGER_MS = 1000;
 /** Refused frames are logged at most once per this interval. */
 const BAD_FRAME_LOG_INTERVAL_MS = 5000;
+const RECEIVE_RETRY_DELAY_MS = 1;
 
 export class Actor {
   readonly store: Store;
@@ -38,6 +39,7 @@ export class Actor {
   private gossipTimer?: NodeJS.Timeout;
   /** Sockets whose received frames are not yet handled: stop() waits for them. */
   private readonly busySockets = new Set<zmq.Pull>();
+  private stopping = false;
   private lastBadFrameLogMs = 0;
   private badFramesSinceLog = 0;
 
@@ -94,6 +96,7 @@ export class Actor {
    * closes every socket. Returns how many requests this actor answered in all.
    */
   async stop(deadlineMs: number): Promise<number> {
+    this.stopping = true;
     await this.requests.unbind(this.requestAddress).catch(() => undefined);
     while ((this.requests.readable || this.busySockets.has(this.requests)) && Date.now() < deadlineMs) {
       await new Promise((resolve) => setTimeout(resolve, 1));
@@ -130,7 +133,10 @@ export class Actor {
       } catch (error) {
         this.busySockets.delete(socket);
         if (socket.closed) return;
-        this.log("error", `receive failed: ${(error as Error).message}`);
+        // Receives fail while stop() unbinds the socket; back off rather than spin, since a
+        // hot retry loop would starve the very unbind it waits for.
+        if (!this.stopping) this.log("error", `receive failed: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, RECEIVE_RETRY_DELAY_MS));
         continue;
       }
       try {

@@ -1,6 +1,7 @@
 /**
  * Port offsets per node a test starts, so that Jest can run files in parallel without two
- * nodes binding one port. A node with offset P uses 6200+P .. 6451+P: offsets are 300 apart.
+ * nodes binding one port. A node with offset P uses 6200+P .. 6451+P: offsets are 300 apart,
+ * from 20000 up, away from the default ports and the benchmarks' offsets.
  */
 const names = [
   "nodeWasm",
@@ -15,7 +16,7 @@ const names = [
   "scratch",
 ] as const;
 
-export const PORT_OFFSETS = Object.fromEntries(names.map((name, index) => [name, 1000 + 300 * index])) as Record<
+export const PORT_OFFSETS = Object.fromEntries(names.map((name, index) => [name, 20_000 + 300 * index])) as Record<
   (typeof names)[number],
   number
 >;

@@ -15,10 +15,11 @@ export class RawPeer {
     return this.replies.lastEndpoint!;
   }
 
+  /** Rejects (EAGAIN) if the frame cannot be queued within 2 s, e.g. once the node is gone. */
   async send(address: string, frame: Uint8Array): Promise<void> {
     let socket = this.outlets.get(address);
     if (socket === undefined) {
-      socket = new zmq.Push({ linger: 0 });
+      socket = new zmq.Push({ linger: 0, sendTimeout: 2000 });
       socket.connect(address);
       this.outlets.set(address, socket);
     }

@@ -4,9 +4,8 @@
  * counterexample on failure); ANNAKV_SEED overrides the seed to replay one.
  */
 import fc from "fast-check";
-import { resolveLimits } from "../src/core/limits";
+import { createStore } from "../src/core/create-store";
 import type { EngineName, Store } from "../src/core/store";
-import { TsStore } from "../src/core/ts-store";
 import { canonicalize, encodeMultiCausal, encodeSingleCausal, LatticeType } from "../src/lattices";
 import { randomPayload } from "./support/payloads";
 import { Random } from "./support/random";
@@ -23,22 +22,6 @@ const ALL_TYPES = [
   LatticeType.PRIORITY,
 ];
 const CAUSAL_TYPES = [LatticeType.SINGLE_CAUSAL, LatticeType.MULTI_CAUSAL];
-
-/**
- * A store of the engine, or why there is none. createStore cannot load before
- * src/core/wasm-store.ts exists, so the TS engine is then built directly, and a Wasm
- * engine that is not built yet is reported and skipped rather than failing everything.
- */
-function openStore(engine: EngineName): Store | string {
-  const limits = { maxMemoryBytes: 1 << 30 };
-  try {
-    const { createStore } = require("../src/core/create-store") as typeof import("../src/core/create-store");
-    return createStore({ engine, limits });
-  } catch (error) {
-    if (engine === "ts") return new TsStore(resolveLimits(limits));
-    return `engine ${engine} is unavailable: ${String(error).split("\n")[0]}`;
-  }
-}
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
 
@@ -109,12 +92,7 @@ function historyTriple(type: LatticeType): fc.Arbitrary<Uint8Array[][]> {
 }
 
 describe.each(ENGINES)("lattice laws on the %s engine", (engine) => {
-  const opened = openStore(engine);
-  if (typeof opened === "string") {
-    it.skip(`(skipped: ${opened})`, () => undefined);
-    return;
-  }
-  const merger = new Merger(opened);
+  const merger = new Merger(createStore({ engine, limits: { maxMemoryBytes: 1 << 30 } }));
   const options = { seed: SEED, numRuns: RUNS };
 
   it.each(ALL_TYPES)("type %i: commutative and idempotent on any payloads", (type) => {

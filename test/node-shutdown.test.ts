@@ -3,7 +3,7 @@
  * the process exits 0. The node logs how many requests it answered; the client counts.
  */
 import { decodeKeyResponse, encodeKeyRequest, RequestType } from "../src/protocol/anna";
-import { startNodeProcess, waitFor } from "./support/node-process";
+import { startNodeProcess } from "./support/node-process";
 import { PORT_OFFSETS } from "./support/ports";
 import { RawPeer } from "./support/raw-socket";
 

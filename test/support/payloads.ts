@@ -59,7 +59,7 @@ export class ProtoWriter {
   }
 }
 
-const alphabet = new TextEncoder().encode("abcdxyz");
+const alphabet = Array.from(new TextEncoder().encode("abcdxyz"));
 
 /** Small byte strings so that sets and clocks collide often. */
 export function smallBytes(random: Random, maxLength = 4): Uint8Array {

@@ -41,6 +41,8 @@ async function main(): Promise<void> {
     parentPort!.close();
   });
   post({ kind: "ready", tid: config.tid, requestAddress: actor.requestAddress });
+  // A first report right away, so /status lists every actor from the start.
+  post({ kind: "stats", report: actor.statsReport() });
 }
 
 void main();

@@ -9,8 +9,10 @@ export const EXIT = {
   USAGE: 2,
   /** The node refused the request (e.g. a lattice type conflict). */
   REFUSED: 3,
-  /** The node did not answer in time, or could not be reached. */
+  /** The node did not answer in time, or could not be reached (or `start` could not bind). */
   UNAVAILABLE: 4,
+  /** `start`: the graceful stop overran --shutdown-timeout-ms and the process was ended. */
+  SHUTDOWN_OVERRAN: 5,
 } as const;
 
 export function integerOption(value: string): number {

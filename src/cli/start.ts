@@ -5,6 +5,9 @@ import { createLogger } from "../node/logger";
 import { DEFAULT_NODE_OPTIONS, LOG_LEVELS, NodeOptions, resolveNodeOptions } from "../node/options";
 import { EXIT, integerOption } from "./common";
 
+/** Beyond --shutdown-timeout-ms, the time sockets get to close before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 2000;
+
 interface StartFlags {
   threads: number;
   host: string;
@@ -53,6 +56,12 @@ export function startCommand(): Command {
         if (stopping) return;
         stopping = true;
         logger.info({ signal }, "stopping: answering received requests, flushing gossip");
+        // A stop that hangs (a socket that never unbinds) must not leave the process behind.
+        setTimeout(() => {
+          logger.error({ shutdownTimeoutMs: options.shutdownTimeoutMs }, "shutdown overran its deadline; exiting");
+          logger.flush();
+          process.exit(EXIT.SHUTDOWN_OVERRAN);
+        }, options.shutdownTimeoutMs + SHUTDOWN_GRACE_MS).unref();
         const { requestsAnswered } = await node.stop();
         logger.info({ requestsAnswered }, `stopped after answering ${requestsAnswered} requests`);
         logger.flush();

@@ -42,6 +42,10 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Nod
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  // If the test process dies first, take the node with it rather than leave it running.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  void exited.then(() => process.removeListener("exit", killOnExit));
   await waitFor(() => output.includes("annakv listening"), options.startTimeoutMs ?? 20_000, () => `node did not start:\n${output}`, exited);
   return {
     child,

@@ -9,6 +9,8 @@ import { HashRing } from "./ring";
 export class LocalPlacement {
   private readonly ring = new HashRing();
   private readonly allTids: number[];
+  /** Ring member name of each thread id. */
+  private readonly memberNames: string[];
 
   constructor(
     readonly threadCount: number,
@@ -21,7 +23,8 @@ export class LocalPlacement {
       throw new RangeError(`replication must be between 1 and ${threadCount}, got ${replication}`);
     }
     this.allTids = Array.from({ length: threadCount }, (_, tid) => tid);
-    for (const tid of this.allTids) this.ring.add(String(tid));
+    this.memberNames = this.allTids.map(String);
+    for (const name of this.memberNames) this.ring.add(name);
   }
 
   get fullyReplicated(): boolean {
@@ -34,7 +37,10 @@ export class LocalPlacement {
     return this.ring.replicasOfHash(xxhash64(key), this.replication).map(Number);
   }
 
+  /** On the request hot path: no arrays when each key has one replica. */
   isReplica(key: Uint8Array, tid: number): boolean {
-    return this.fullyReplicated || this.replicas(key).includes(tid);
+    if (this.fullyReplicated) return true;
+    if (this.replication === 1) return this.ring.ownerOfHash(xxhash64(key)) === this.memberNames[tid];
+    return this.replicas(key).includes(tid);
   }
 }

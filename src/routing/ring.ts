@@ -73,6 +73,12 @@ export class HashRing {
     return replicas;
   }
 
+  /** The key's primary owner: replicasOfHash(hash, 1)[0] without the array. */
+  ownerOfHash(hash: { high: number; low: number }): string | undefined {
+    if (this.points.length === 0) return undefined;
+    return this.points[this.firstPointAtOrAfter(hash)].member;
+  }
+
   replicas(key: Uint8Array, count: number): string[] {
     return this.replicasOfHash(xxhash64(key), count);
   }

@@ -3,13 +3,13 @@ import { LocalPlacement } from "../../src/routing/placement";
 const encoder = new TextEncoder();
 
 describe("LocalPlacement", () => {
-  it("puts each key on `replication` actors and agrees with itself across instances", () => {
-    const a = new LocalPlacement(4, 2);
-    const b = new LocalPlacement(4, 2);
+  it.each([1, 2, 3])("puts each key on %i actor(s) and agrees with itself across instances", (replication) => {
+    const a = new LocalPlacement(4, replication);
+    const b = new LocalPlacement(4, replication);
     for (let i = 0; i < 500; i++) {
       const key = encoder.encode(`key-${i}`);
       const replicas = a.replicas(key);
-      expect(replicas).toHaveLength(2);
+      expect(replicas).toHaveLength(replication);
       expect(b.replicas(key)).toEqual(replicas);
       for (let tid = 0; tid < 4; tid++) expect(a.isReplica(key, tid)).toBe(replicas.includes(tid));
     }

@@ -16,6 +16,7 @@ import {
   RequestType,
 } from "../../protocol/anna";
 import type { LocalPlacement } from "../../routing/placement";
+import { KeyScratch } from "../key-scratch";
 import type { PushPool } from "../push-pool";
 import { ActorCounters, countTupleError } from "../stats";
 
@@ -56,12 +57,13 @@ function annaErrorOf(status: Status): AnnaError {
   }
 }
 
-const textEncoder = new TextEncoder();
+const keyScratch = new KeyScratch();
 
 export function handleRequestFrames(context: RequestContext, frames: readonly Uint8Array[]): number {
   const started = performance.now();
   const planned: PlannedRequest[] = [];
   const keys: Uint8Array[] = [];
+  keyScratch.reset();
   let batchBytes = BATCH_HEADER_BYTES;
   for (const frame of frames) {
     const request = decodeValidRequest(context, frame);
@@ -116,7 +118,7 @@ function planRequest(context: RequestContext, request: KeyRequest, keys: Uint8Ar
   }
   for (let i = 0; i < tupleCount; i++) {
     const tuple = request.tuples[i];
-    const key = textEncoder.encode(tuple.key);
+    const key = keyScratch.encode(tuple.key);
     const replicaCount = context.placement.replication;
     const invalidate = (tuple.address_cache_size ?? 0) > 0 && tuple.address_cache_size !== replicaCount;
     if (!context.placement.isReplica(key, context.tid)) {

@@ -3,32 +3,9 @@
  * choice. Everything here runs before timing starts, so the timed code only replays it.
  */
 
-/** mulberry32: small, fast and seeded, so every run replays the same operations. */
-export class Prng {
-  private state: number;
-
-  constructor(readonly seed: number) {
-    this.state = seed >>> 0;
-  }
-
-  /** Uniform in [0, 1). */
-  next(): number {
-    let t = (this.state = (this.state + 0x6d2b79f5) >>> 0);
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  /** Uniform integer in [0, bound). */
-  int(bound: number): number {
-    return Math.floor(this.next() * bound);
-  }
-
-  fill(bytes: Uint8Array): Uint8Array {
-    for (let i = 0; i < bytes.length; i++) bytes[i] = (this.next() * 256) | 0;
-    return bytes;
-  }
-}
+/** The test suite's seeded PRNG (mulberry32): every run replays the same operations. */
+export { Random as Prng } from "../test/support/random";
+import type { Random as Prng } from "../test/support/random";
 
 /**
  * Picks key indexes 0..keyCount-1, rank i with weight 1/(i+1)^skew (skew 0 = uniform),

@@ -8,20 +8,8 @@ import { EXIT, integerOption } from "./common";
 /** Beyond --shutdown-timeout-ms, the time sockets get to close before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 2000;
 
-interface StartFlags {
-  threads: number;
-  host: string;
-  portOffset: number;
-  engine: "wasm" | "ts";
-  localReplication: number;
-  gossipPeriodMs: number;
-  maxKeyBytes: number;
-  maxValueBytes: number;
-  maxStoreMemoryBytes: number;
-  metrics: boolean;
-  logLevel: NodeOptions["logLevel"];
-  shutdownTimeoutMs: number;
-}
+/** Commander hands the parsed flags over under NodeOptions' names; resolveNodeOptions validates them. */
+type StartFlags = NodeOptions;
 
 function option(flags: string, description: string, env: string, defaultValue: unknown): Option {
   return new Option(flags, description).env(`ANNAKV_${env}`).default(defaultValue);

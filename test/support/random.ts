@@ -27,10 +27,14 @@ export class Random {
     return items[this.int(items.length)];
   }
 
+  /** Fills `bytes` with random bytes and returns it. */
+  fill(bytes: Uint8Array): Uint8Array {
+    for (let i = 0; i < bytes.length; i++) bytes[i] = (this.next() * 256) | 0;
+    return bytes;
+  }
+
   bytes(length: number): Uint8Array {
-    const out = new Uint8Array(length);
-    for (let i = 0; i < length; i++) out[i] = this.int(256);
-    return out;
+    return this.fill(new Uint8Array(length));
   }
 }
 

@@ -4,7 +4,7 @@
  * concurrency, keyspace, key and value sizes. Single-key requests face unpipelined Redis;
  * 16-key requests face `-P 16`. Writes bench/results/server.json and server.svg.
  *
- *   node -r ./bench/register.js bench/server.ts [--quick] [--engine wasm|ts] [--threads N]
+ *   node -r ./bench/register.js bench/server.ts [--quick] [--engines wasm,ts] [--threads N]
  */
 import { ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -18,7 +18,8 @@ import { findRedisTools, preloadRedis, RedisBenchmarkResult, RedisTools, runRedi
 import { machineInfo, QUICK_RESULTS_DIR, RESULTS_DIR, round, writeResults } from "./report";
 
 interface ServerBenchConfig {
-  engine: EngineName;
+  /** Engines measured in one run, one node after the other, each against the same Redis run. */
+  engines: EngineName[];
   threads: number;
   /** Far from the test suite's offsets, so a bench and the tests can share the machine. */
   portOffset: number;
@@ -39,7 +40,7 @@ interface ServerBenchConfig {
 }
 
 const FULL_CONFIG: ServerBenchConfig = {
-  engine: "wasm",
+  engines: ["wasm", "ts"],
   threads: 2,
   portOffset: 3100,
   redisPort: 7399,
@@ -131,9 +132,9 @@ interface RunningNode {
   stop(): Promise<number | null>;
 }
 
-async function startAnnakv(config: ServerBenchConfig): Promise<RunningNode> {
+async function startAnnakv(config: ServerBenchConfig, engine: EngineName): Promise<RunningNode> {
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` first`);
-  const args = [CLI_PATH, "start", "--threads", String(config.threads), "--port-offset", String(config.portOffset), "--engine", config.engine, "--log-level", "warn"];
+  const args = [CLI_PATH, "start", "--threads", String(config.threads), "--port-offset", String(config.portOffset), "--engine", engine, "--log-level", "warn"];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
@@ -176,8 +177,8 @@ async function runGenerator(options: Partial<LoadOptions>): Promise<LoadResult> 
   return JSON.parse(stdout.trim().split("\n").pop()!) as LoadResult;
 }
 
-async function measureAnnakv(config: ServerBenchConfig): Promise<{ runs: AnnakvRun[]; nodeExitCode: number | null }> {
-  const node = await startAnnakv(config);
+async function measureAnnakv(config: ServerBenchConfig, engine: EngineName): Promise<{ runs: AnnakvRun[]; nodeExitCode: number | null }> {
+  const node = await startAnnakv(config, engine);
   const runs: AnnakvRun[] = [];
   try {
     const common: Partial<LoadOptions> = {
@@ -206,7 +207,7 @@ async function measureAnnakv(config: ServerBenchConfig): Promise<{ runs: AnnakvR
       const result = await runGenerator({ ...common, ...plan });
       await new Promise((resolve) => setTimeout(resolve, ACTOR_STATS_SETTLE_MS));
       const actorTime = actorTimeShares(countersBefore, await actorCounters(config));
-      console.log(`annakv ${name}: ${Math.round(result.opsPerSecond)} ops/s, p50 ${result.latencyMsP50.toFixed(3)} ms, p99 ${result.latencyMsP99.toFixed(3)} ms, node ${result.serverCpuCores.toFixed(2)} cores, generator ${result.generatorCpuCores.toFixed(2)} cores, errors ${JSON.stringify(result.tupleErrors)}, lost ${result.lostRequests}, actor time ${JSON.stringify(actorTime)}`);
+      console.log(`annakv (${engine}) ${name}: ${Math.round(result.opsPerSecond)} ops/s, p50 ${result.latencyMsP50.toFixed(3)} ms, p99 ${result.latencyMsP99.toFixed(3)} ms, node ${result.serverCpuCores.toFixed(2)} cores, generator ${result.generatorCpuCores.toFixed(2)} cores, errors ${JSON.stringify(result.tupleErrors)}, lost ${result.lostRequests}, actor time ${JSON.stringify(actorTime)}`);
       runs.push({ name, keysPerRequest: plan.keysPerRequest, skew: plan.skew, putFraction: plan.putFraction, result, actorTime });
     }
   } catch (error) {
@@ -240,16 +241,17 @@ function parseConfig(): { config: ServerBenchConfig; quick: boolean } {
   const { values } = parseArgs({
     options: {
       quick: { type: "boolean", default: false },
-      engine: { type: "string" },
+      engines: { type: "string" },
       threads: { type: "string" },
       concurrency: { type: "string" },
     },
   });
   const quick = values.quick ?? false;
   const config = quick ? { ...QUICK_CONFIG } : { ...FULL_CONFIG };
-  if (values.engine !== undefined) {
-    if (values.engine !== "wasm" && values.engine !== "ts") throw new RangeError(`--engine must be wasm or ts, got ${values.engine}`);
-    config.engine = values.engine;
+  if (values.engines !== undefined) {
+    const engines = values.engines.split(",");
+    for (const engine of engines) if (engine !== "wasm" && engine !== "ts") throw new RangeError(`--engines takes wasm and/or ts, got ${engine}`);
+    config.engines = engines as EngineName[];
   }
   if (values.threads !== undefined) config.threads = Number(values.threads);
   if (values.concurrency !== undefined) config.concurrency = Number(values.concurrency);
@@ -290,11 +292,12 @@ function compare(config: ServerBenchConfig, runs: AnnakvRun[], redis: Awaited<Re
   return comparisons;
 }
 
-function charts(comparisons: ReturnType<typeof compare>, config: ServerBenchConfig): BarChart[] {
-  const groups = comparisons.map(({ operation, keysPerRequest }) => `${operation} x${keysPerRequest}`);
+function charts(comparisonsByEngine: Map<EngineName, ReturnType<typeof compare>>, config: ServerBenchConfig): BarChart[] {
+  const first = [...comparisonsByEngine.values()][0];
+  const groups = first.map(({ operation, keysPerRequest }) => `${operation} x${keysPerRequest}`);
   const series = (metric: "opsPerSecond" | "latencyMsP50" | "latencyMsP99") => [
-    { name: `annakv (${config.engine})`, values: comparisons.map((c) => c.annakv[metric]) },
-    { name: "redis", values: comparisons.map((c) => c.redis?.[metric] ?? NaN) },
+    ...[...comparisonsByEngine].map(([engine, comparisons]) => ({ name: `annakv (${engine})`, values: comparisons.map((c) => c.annakv[metric]) })),
+    { name: "redis", values: first.map((c) => c.redis?.[metric] ?? NaN) },
   ];
   const setting = `${config.concurrency} in flight, ${config.keyCount.toLocaleString("en")} keys, ${config.valueBytes} B values`;
   return [
@@ -308,25 +311,26 @@ async function main(): Promise<void> {
   const { config, quick } = parseConfig();
   const started = performance.now();
   console.log(`server bench: ${JSON.stringify(config)}`);
-  const { runs, nodeExitCode } = await measureAnnakv(config);
+  const measured = new Map<EngineName, Awaited<ReturnType<typeof measureAnnakv>>>();
+  for (const engine of config.engines) measured.set(engine, await measureAnnakv(config, engine));
   const tools = findRedisTools();
   if (tools === undefined) console.warn("redis-server, redis-benchmark or redis-cli not found (apt-get install -y redis-server redis-tools): recording annakv only");
   const redis = tools && (await measureRedis(config, tools));
-  const comparisons = compare(config, runs, redis);
+  const comparisonsByEngine = new Map([...measured].map(([engine, { runs }]) => [engine, compare(config, runs, redis)] as const));
   const result = {
     benchmark: "server",
     machine: machineInfo(),
     config,
     redisVersion: redis?.version ?? null,
-    comparisons,
-    annakvRuns: runs,
-    annakvExitCodeOnSigterm: nodeExitCode,
+    comparisons: Object.fromEntries(comparisonsByEngine),
+    annakvRuns: Object.fromEntries([...measured].map(([engine, { runs }]) => [engine, runs])),
+    annakvExitCodeOnSigterm: Object.fromEntries([...measured].map(([engine, { nodeExitCode }]) => [engine, nodeExitCode])),
     redisRuns: redis ? { unpipelined: redis.unpipelined, pipelined: redis.pipelined } : null,
     target: "annakv ops/s >= Redis ops/s in both comparisons",
     runSeconds: round((performance.now() - started) / 1000),
   };
-  for (const file of writeResults(quick ? QUICK_RESULTS_DIR : RESULTS_DIR, "server", result, charts(comparisons, config))) console.log(`wrote ${file}`);
-  console.table(comparisons.map((c) => ({ comparison: c.name, annakvOps: c.annakv.opsPerSecond, redisOps: c.redis?.opsPerSecond, ratio: c.annakvToRedisOpsRatio, annakvP99: c.annakv.latencyMsP99, redisP99: c.redis?.latencyMsP99 })));
+  for (const file of writeResults(quick ? QUICK_RESULTS_DIR : RESULTS_DIR, "server", result, charts(comparisonsByEngine, config))) console.log(`wrote ${file}`);
+  for (const [engine, comparisons] of comparisonsByEngine) console.table(comparisons.map((c) => ({ engine, comparison: c.name, annakvOps: c.annakv.opsPerSecond, redisOps: c.redis?.opsPerSecond, ratio: c.annakvToRedisOpsRatio, annakvP99: c.annakv.latencyMsP99, redisP99: c.redis?.latencyMsP99 })));
 }
 
 main().catch((error) => {

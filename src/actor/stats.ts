@@ -16,6 +16,8 @@ export interface ActorCounters {
   gossipKeysSent: number;
   gossipFramesReceived: number;
   gossipKeysReceived: number;
+  /** Gossiped values this actor refused (e.g. a type that conflicts with its own). */
+  gossipMergeErrors: number;
   /** Time spent per stage, in ms: where a request's time goes. */
   decodeMs: number;
   storeMs: number;
@@ -44,6 +46,7 @@ export function emptyCounters(): ActorCounters {
     gossipKeysSent: 0,
     gossipFramesReceived: 0,
     gossipKeysReceived: 0,
+    gossipMergeErrors: 0,
     decodeMs: 0,
     storeMs: 0,
     encodeMs: 0,

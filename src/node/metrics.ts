@@ -98,6 +98,7 @@ export class NodeMetrics {
     define("annakv_bad_frames_total", "Frames refused as garbage", (r) => r.counters.badFrames);
     define("annakv_gossip_keys_sent_total", "Keys sent by gossip", (r) => r.counters.gossipKeysSent);
     define("annakv_gossip_keys_received_total", "Keys received by gossip", (r) => r.counters.gossipKeysReceived);
+    define("annakv_gossip_merge_errors_total", "Gossiped values refused (type conflict between replicas)", (r) => r.counters.gossipMergeErrors);
     define("annakv_tuple_errors_total", "Tuples answered with an error", (r) =>
       Object.values(r.counters.tupleErrors).reduce((sum, count) => sum + count, 0),
     );

@@ -5,12 +5,12 @@
  * ops (which never mark keys dirty, since the sender already reaches every replica).
  * Merge is a lattice join, so duplicated, reordered or late frames are harmless.
  */
-import { BATCH_HEADER_BYTES, BatchWriter, decodeRecords, Opcode, opBytes, StoreRecord } from "../../core/batch";
+import { BATCH_HEADER_BYTES, BatchWriter, decodeBatchResults, decodeRecords, Opcode, opBytes, RECORD_HEADER_BYTES, StoreRecord } from "../../core/batch";
+import { Status } from "../../core/status";
 import type { Store } from "../../core/store";
 import type { LocalPlacement } from "../../routing/placement";
 import type { PushPool } from "../push-pool";
 import type { ActorCounters } from "../stats";
-import { RECORD_HEADER_BYTES } from "../../core/batch";
 
 export interface GossipContext {
   tid: number;
@@ -82,7 +82,8 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
     const writer = new BatchWriter(context.store.batchBuffer(batchBytes));
     for (const record of received) writer.add(Opcode.MERGE, record.type, record.key, record.payload);
     // Per-op failures (a type conflict between replicas) are counted, never fatal.
-    context.store.executeBatchInPlace(writer.finish());
+    const output = context.store.executeBatchInPlace(writer.finish());
+    for (const result of decodeBatchResults(output)) if (result.status !== Status.OK) context.counters.gossipMergeErrors++;
     context.counters.gossipKeysReceived += received.length;
   }
   context.counters.gossipMs += performance.now() - started;

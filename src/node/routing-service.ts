@@ -38,6 +38,11 @@ export class RoutingService {
     this.socket = new zmq.Pull({ linger: 0, maxMessageSize: options.maxFrameBytes });
   }
 
+  /** The address actually bound (resolves a `*` port). */
+  get boundAddress(): string | null {
+    return this.socket.lastEndpoint;
+  }
+
   async start(): Promise<void> {
     await this.socket.bind(this.options.bindAddress);
     void this.serve();

@@ -13,6 +13,7 @@ const names = [
   "restartBefore",
   "cli",
   "metrics",
+  "clientRetry",
   "scratch",
 ] as const;
 

@@ -123,7 +123,7 @@ function decodeWith<T>(type: protobuf.Type, frame: Uint8Array): T {
 }
 
 /**
- * The server's hot path: the protobufjs message itself, about 2.5x faster than a plain
+ * Hot paths (requests at the server, responses at clients): the protobufjs message itself, about 2.5x faster than a plain
  * object for a 16-tuple request. Absent fields read as their proto3 defaults through the
  * message's prototype (an absent payload reads as an empty array-like).
  */
@@ -134,7 +134,7 @@ function decodeAsMessage<T>(type: protobuf.Type, frame: Uint8Array): T {
 export const encodeKeyRequest = (m: KeyRequest) => encodeWith(types.KeyRequest, m);
 export const decodeKeyRequest = (f: Uint8Array) => decodeAsMessage<KeyRequest>(types.KeyRequest, f);
 export const encodeKeyResponse = (m: KeyResponse) => encodeWith(types.KeyResponse, m);
-export const decodeKeyResponse = (f: Uint8Array) => decodeWith<KeyResponse>(types.KeyResponse, f);
+export const decodeKeyResponse = (f: Uint8Array) => decodeAsMessage<KeyResponse>(types.KeyResponse, f);
 export const encodeKeyAddressRequest = (m: KeyAddressRequest) =>
   encodeWith(types.KeyAddressRequest, m);
 export const decodeKeyAddressRequest = (f: Uint8Array) =>

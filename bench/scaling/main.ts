@@ -155,6 +155,8 @@ async function main(): Promise<void> {
       keyBytes: KEY_BYTES,
       valueBytes: VALUE_BYTES,
       requests: "update-only (LWW PUT), pre-generated per worker before timing",
+      routing: "annakv-partitioned: each worker keeps only the drawn requests for keys LocalPlacement(threads, 1) gives it; annakv-full and shared: every drawn request",
+      gossip: "annakv: the server's sendDirtyKeys/handleGossipFrames every gossipPeriodMs, over MessageChannel (the server uses ZeroMQ inproc)",
       drawsPerWorker: options.quick ? QUICK_DRAWS : DRAWS,
       secondsPerRun: options.seconds,
       gossipPeriodMs: GOSSIP_PERIOD_MS,

@@ -1,9 +1,8 @@
 // The six wire types of anna.proto, each a composition of the base lattices; this file
 // only dispatches on the type number.
 import { LWW, MULTI_CAUSAL, OK, ORDERED_SET, PRIORITY, SET, SINGLE_CAUSAL } from "../status";
-import { canonicalizeLww, joinLww } from "./lww";
 import { canonicalizeMultiCausal, joinMultiCausal } from "./multi-causal";
-import { canonicalizePriority, joinPriority } from "./priority";
+import { canonicalizeRegister, joinRegister, LWW_REGISTER, PRIORITY_REGISTER } from "./register";
 import { canonicalizeSet, joinSet } from "./set";
 import { canonicalizeSingleCausal, joinSingleCausal } from "./single-causal";
 
@@ -11,7 +10,7 @@ import { canonicalizeSingleCausal, joinSingleCausal } from "./single-causal";
 export function canonicalize(type: u32, ptr: usize, length: u32): u32 {
   switch (type) {
     case LWW:
-      return canonicalizeLww(ptr, length);
+      return canonicalizeRegister(LWW_REGISTER, ptr, length);
     case SET:
     case ORDERED_SET:
       return canonicalizeSet(ptr, length);
@@ -21,7 +20,7 @@ export function canonicalize(type: u32, ptr: usize, length: u32): u32 {
       return canonicalizeMultiCausal(ptr, length);
     default:
       assert(type == PRIORITY);
-      return canonicalizePriority(ptr, length);
+      return canonicalizeRegister(PRIORITY_REGISTER, ptr, length);
   }
 }
 
@@ -29,7 +28,7 @@ export function canonicalize(type: u32, ptr: usize, length: u32): u32 {
 export function join(type: u32, a: usize, aLength: u32, b: usize, bLength: u32): u32 {
   switch (type) {
     case LWW:
-      joinLww(a, aLength, b, bLength);
+      joinRegister(LWW_REGISTER, a, aLength, b, bLength);
       return OK;
     case SET:
     case ORDERED_SET:
@@ -40,7 +39,7 @@ export function join(type: u32, a: usize, aLength: u32, b: usize, bLength: u32):
       return joinMultiCausal(a, aLength, b, bLength);
     default:
       assert(type == PRIORITY);
-      joinPriority(a, aLength, b, bLength);
+      joinRegister(PRIORITY_REGISTER, a, aLength, b, bLength);
       return OK;
   }
 }

@@ -4,9 +4,9 @@
  * tuple's time). Views stay valid until reset(); growing starts a new buffer and leaves
  * the old views intact.
  */
+import { writeUtf8 } from "../core/key";
+
 const INITIAL_BYTES = 64 * 1024;
-/** Keys up to this many UTF-16 units are copied by a JS loop when ASCII; longer ones natively. */
-const ASCII_LOOP_MAX_CHARS = 64;
 
 export class KeyScratch {
   private buffer = Buffer.allocUnsafe(INITIAL_BYTES);
@@ -23,20 +23,8 @@ export class KeyScratch {
       this.offset = 0;
     }
     const start = this.offset;
-    const written = key.length <= ASCII_LOOP_MAX_CHARS ? this.writeAscii(key, start) : -1;
-    const length = written >= 0 ? written : this.buffer.write(key, start, "utf8");
+    const length = writeUtf8(key, this.buffer, start);
     this.offset = start + length;
     return this.buffer.subarray(start, start + length);
-  }
-
-  /** Copies an ASCII key; returns -1 at the first non-ASCII unit (the caller encodes natively). */
-  private writeAscii(key: string, start: number): number {
-    const buffer = this.buffer;
-    for (let i = 0; i < key.length; i++) {
-      const unit = key.charCodeAt(i);
-      if (unit >= 0x80) return -1;
-      buffer[start + i] = unit;
-    }
-    return key.length;
   }
 }

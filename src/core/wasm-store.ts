@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { LatticeType } from "../lattices/lattice-type";
 import type { StoreLimits } from "./limits";
+import { keyBytes, writeUtf8 } from "./key";
 import { WASM_PAGE_BYTES } from "./limits";
 import { Status, StoreError, statusToError } from "./status";
 import type { Key, ScanPage, Store, StoredValue, StoreStats } from "./store";
@@ -42,10 +43,7 @@ const WASM_PATH = path.resolve(__dirname, "../../build/annakv.wasm");
 const INPUT_BYTES_MIN = 64 * 1024;
 /** scan and drainDirty's answer when not even one record fits in memory (-1 as i32). */
 const NO_ROOM = -1;
-/** Keys up to this many UTF-16 units are copied by hand when ASCII: cheaper than encodeInto. */
-const SHORT_KEY_CHARS = 64;
 const EMPTY = new Uint8Array(0);
-const encoder = new TextEncoder();
 
 let compiledModule: WebAssembly.Module | undefined;
 
@@ -150,7 +148,7 @@ export class WasmStore implements Store {
 
   /** xxHash64 (seed 0) of the key as the core computes it: 8 bytes, little-endian. */
   hashKey(key: Key): Uint8Array {
-    const bytes = typeof key === "string" ? encoder.encode(key) : key;
+    const bytes = keyBytes(key);
     this.reserveInput(bytes.length);
     this.memory().set(bytes, this.inputPtr);
     const status = this.core.hashKey(bytes.length);
@@ -197,8 +195,7 @@ export class WasmStore implements Store {
   /**
    * Writes the key at the input region with room for `payloadLength` more bytes; returns
    * the key's length in bytes. A key over the limit is not copied (the core rejects it by
-   * its length: a string's UTF-8 length is at least its UTF-16 length). An ASCII string
-   * key is copied by hand, the common case and cheaper than encodeInto.
+   * its length: a string's UTF-8 length is at least its UTF-16 length).
    */
   private writeKey(key: Key, payloadLength: number): number {
     if (key.length > this.maxKeyBytes) return key.length;
@@ -208,17 +205,6 @@ export class WasmStore implements Store {
       return key.length;
     }
     this.reserveInput(key.length * 3 + payloadLength);
-    const bytes = this.memory();
-    const start = this.inputPtr;
-    if (key.length <= SHORT_KEY_CHARS) {
-      let index = 0;
-      for (; index < key.length; index++) {
-        const code = key.charCodeAt(index);
-        if (code >= 0x80) break;
-        bytes[start + index] = code;
-      }
-      if (index === key.length) return index;
-    }
-    return encoder.encodeInto(key, bytes.subarray(start, start + key.length * 3)).written as number;
+    return writeUtf8(key, this.memory(), this.inputPtr);
   }
 }

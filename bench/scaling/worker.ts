@@ -5,7 +5,7 @@
  */
 import { MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { handleGossipFrames, sendDirtyKeys, GossipContext } from "../../src/actor/handlers/gossip";
-import type { PushPool } from "../../src/actor/push-pool";
+import type { PushPool } from "../../src/protocol/push-pool";
 import { emptyCounters } from "../../src/actor/stats";
 import { BatchWriter, Opcode, opBytes, RESULT_HEADER_BYTES } from "../../src/core/batch";
 import { createStore } from "../../src/core/create-store";

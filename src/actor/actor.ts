@@ -11,7 +11,7 @@ import { LocalPlacement } from "../routing/placement";
 import type { ActorConfig } from "./config";
 import { GossipContext, handleGossipFrames, sendDirtyKeys } from "./handlers/gossip";
 import { handleRequestFrames, RequestContext } from "./handlers/request";
-import { PushPool } from "./push-pool";
+import { PushPool } from "../protocol/push-pool";
 import { ActorCounters, ActorStatsReport, emptyCounters } from "./stats";
 
 export type ActorLog = (level: "info" | "warn" | "error", message: string) => void;

@@ -7,7 +7,7 @@ import { Actor } from "./actor";
 import type { ActorConfig } from "./config";
 import type { ActorStatsReport } from "./stats";
 
-export type MainToActor = { kind: "stop"; deadlineMs: number } | { kind: "stats" };
+export type MainToActor = { kind: "stop"; deadlineMs: number };
 export type ActorToMain =
   | { kind: "ready"; tid: number; requestAddress: string }
   | { kind: "stats"; report: ActorStatsReport }
@@ -30,10 +30,6 @@ async function main(): Promise<void> {
   }
   const statsTimer = setInterval(() => post({ kind: "stats", report: actor.statsReport() }), config.statsIntervalMs);
   parentPort!.on("message", async (message: MainToActor) => {
-    if (message.kind === "stats") {
-      post({ kind: "stats", report: actor.statsReport() });
-      return;
-    }
     clearInterval(statsTimer);
     const requestsAnswered = await actor.stop(message.deadlineMs);
     post({ kind: "stats", report: actor.statsReport() });

@@ -19,8 +19,9 @@ import {
   KeyTuple,
   RequestType,
 } from "../protocol/anna";
+import { PushPool } from "../protocol/push-pool";
 
-export type AnnaClientErrorCode = "TIMEOUT" | "LATTICE" | "NO_SERVERS" | "WRONG_THREAD" | "CLOSED" | "PROTOCOL";
+export type AnnaClientErrorCode = "TIMEOUT" | "LATTICE" | "NO_SERVERS" | "WRONG_THREAD" | "CLOSED";
 
 export class AnnaClientError extends Error {
   constructor(
@@ -55,6 +56,8 @@ export interface PutTuple {
 }
 
 const DEFAULTS = { host: "127.0.0.1", timeoutMs: 2000, maxAttempts: 3 };
+/** Replica and routing sockets one client keeps open at once. */
+const MAX_REPLICA_SOCKETS = 256;
 
 interface Pending<T> {
   resolve(value: T): void;
@@ -67,8 +70,8 @@ export class AnnaClientBase {
   private requestCounter = 0;
   private readonly addressReplies = new zmq.Pull({ linger: 0 });
   private readonly keyReplies = new zmq.Pull({ linger: 0 });
-  private readonly outlets = new Map<string, zmq.Push>();
-  private readonly sendChains = new Map<string, Promise<void>>();
+  /** Request sockets by replica address: bounded, closed when idle, one send at a time each. */
+  private readonly outlets = new PushPool({ maxSockets: MAX_REPLICA_SOCKETS, idleCloseMs: 30_000, maxQueuedFrames: 10_000, lingerMs: 0 });
   private readonly pendingAddresses = new Map<string, Pending<KeyAddressResponse | undefined>>();
   private readonly pendingKeys = new Map<string, Pending<KeyResponse | undefined>>();
   private readonly addressCache = new Map<string, string[]>();
@@ -98,8 +101,7 @@ export class AnnaClientBase {
     }
     this.addressReplies.close();
     this.keyReplies.close();
-    for (const socket of this.outlets.values()) socket.close();
-    this.outlets.clear();
+    this.outlets.close();
   }
 
   /** Reads keys; an absent key maps to undefined. */
@@ -200,7 +202,7 @@ export class AnnaClientBase {
     const withCacheSize = tuples.map((tuple) => ({ ...tuple, address_cache_size: addresses.get(tuple.key)?.length ?? 0 }));
     const frame = encodeKeyRequest({ type, tuples: withCacheSize, response_address: this.keyReplies.lastEndpoint!, request_id: requestId });
     const reply = this.awaitReply(this.pendingKeys, requestId);
-    await this.send(address, frame);
+    this.outlets.send(address, frame);
     return reply;
   }
 
@@ -208,7 +210,7 @@ export class AnnaClientBase {
     for (let attempt = 0; attempt < this.options.maxAttempts; attempt++) {
       const requestId = this.nextRequestId();
       const reply = this.awaitReply(this.pendingAddresses, requestId);
-      await this.send(this.options.routingAddress, encodeKeyAddressRequest({ response_address: this.addressReplies.lastEndpoint!, keys, request_id: requestId }));
+      this.outlets.send(this.options.routingAddress, encodeKeyAddressRequest({ response_address: this.addressReplies.lastEndpoint!, keys, request_id: requestId }));
       const response = await reply;
       this.assertOpen();
       if (response === undefined) continue;
@@ -257,21 +259,6 @@ export class AnnaClientBase {
         if (socket.closed) return;
       }
     }
-  }
-
-  /** zeromq.js allows one pending send per socket: sends to one address are chained. */
-  private send(address: string, frame: Uint8Array): Promise<void> {
-    let socket = this.outlets.get(address);
-    if (socket === undefined) {
-      socket = new zmq.Push({ linger: 0 });
-      socket.connect(address);
-      this.outlets.set(address, socket);
-    }
-    const target = socket;
-    const previous = this.sendChains.get(address) ?? Promise.resolve();
-    const next = previous.then(() => target.send(frame)).catch(() => undefined);
-    this.sendChains.set(address, next);
-    return next;
   }
 
   private nextRequestId(): string {

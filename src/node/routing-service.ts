@@ -4,18 +4,18 @@
  * response_address.
  */
 import * as zmq from "zeromq";
-import { PushPool } from "../actor/push-pool";
+import { PushPool } from "../protocol/push-pool";
 import {
   AnnaError,
   decodeKeyAddressRequest,
   encodeKeyAddressResponse,
+  isUsableResponseAddress,
   KeyAddressRequest,
   KeyAddressResponse,
 } from "../protocol/anna";
 import type { LocalPlacement } from "../routing/placement";
 
 const textEncoder = new TextEncoder();
-const RESPONSE_ADDRESS = /^(tcp|ipc|inproc):\/\/.{1,200}$/;
 /** Keys one KeyAddressRequest may ask about. */
 export const MAX_KEYS_PER_ADDRESS_REQUEST = 10_000;
 
@@ -91,7 +91,7 @@ export class RoutingService {
       this.options.onBadFrame((error as Error).message);
       return;
     }
-    if (!RESPONSE_ADDRESS.test(request.response_address)) {
+    if (!isUsableResponseAddress(request.response_address)) {
       this.badFrames++;
       this.options.onBadFrame("KeyAddressRequest without a usable response_address");
       return;

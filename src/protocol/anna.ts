@@ -62,6 +62,13 @@ export interface KeyAddressResponse {
   response_id: string;
 }
 
+/** Reply addresses must be ZeroMQ endpoints a PUSH socket can connect to, of sane length. */
+const RESPONSE_ADDRESS = /^(tcp|ipc|inproc):\/\/.{1,200}$/;
+
+export function isUsableResponseAddress(address: string): boolean {
+  return RESPONSE_ADDRESS.test(address);
+}
+
 /** A frame that is not a valid message of the expected type. */
 export class ProtocolError extends Error {
   readonly code = "MALFORMED";

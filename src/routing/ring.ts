@@ -33,14 +33,6 @@ export class HashRing {
     return this.members.size;
   }
 
-  has(member: string): boolean {
-    return this.members.has(member);
-  }
-
-  memberList(): string[] {
-    return [...this.members].sort();
-  }
-
   add(member: string): void {
     if (this.members.has(member)) return;
     this.members.add(member);

@@ -9,7 +9,7 @@ import { BATCH_HEADER_BYTES, BatchWriter, decodeBatchResults, decodeRecords, Opc
 import { Status } from "../../core/status";
 import type { Store } from "../../core/store";
 import type { LocalPlacement } from "../../routing/placement";
-import type { PushPool } from "../push-pool";
+import type { PushPool } from "../../protocol/push-pool";
 import type { ActorCounters } from "../stats";
 
 export interface GossipContext {

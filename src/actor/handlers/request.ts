@@ -10,6 +10,7 @@ import {
   AnnaError,
   decodeKeyRequest,
   encodeKeyResponse,
+  isUsableResponseAddress,
   KeyRequest,
   KeyResponse,
   KeyTuple,
@@ -17,11 +18,9 @@ import {
 } from "../../protocol/anna";
 import type { LocalPlacement } from "../../routing/placement";
 import { KeyScratch } from "../key-scratch";
-import type { PushPool } from "../push-pool";
+import type { PushPool } from "../../protocol/push-pool";
 import { ActorCounters, countTupleError } from "../stats";
 
-/** Response addresses must be ZeroMQ endpoints a PUSH socket can connect to. */
-const RESPONSE_ADDRESS = /^(tcp|ipc|inproc):\/\/.{1,200}$/;
 
 export interface RequestContext {
   tid: number;
@@ -94,7 +93,7 @@ function decodeValidRequest(context: RequestContext, frame: Uint8Array): KeyRequ
     context.reportBadFrame((error as Error).message);
     return undefined;
   }
-  if (!RESPONSE_ADDRESS.test(request.response_address)) {
+  if (!isUsableResponseAddress(request.response_address)) {
     context.counters.badFrames++;
     context.reportBadFrame(`KeyRequest with unusable response_address ${JSON.stringify(request.response_address.slice(0, 80))}`);
     return undefined;

@@ -1,8 +1,8 @@
 /**
- * Outgoing PUSH sockets by address, for replies to clients and gossip to peers. Sockets
- * are cached up to `maxSockets` (the least recently used one is closed past that) and
- * closed after `idleCloseMs` without traffic, so a stream of short-lived clients cannot
- * exhaust file descriptors. zeromq.js allows one pending send per socket, so each socket
+ * Outgoing PUSH sockets by address: actors' replies and gossip, routing's replies, clients'
+ * requests. Sockets are cached up to `maxSockets` (the least recently used one is closed
+ * past that) and closed after `idleCloseMs` without traffic, so a stream of short-lived
+ * clients cannot exhaust file descriptors. zeromq.js allows one pending send per socket, so each socket
  * has a queue that one drain loop empties in order.
  */
 import * as zmq from "zeromq";

@@ -152,7 +152,10 @@ function runStoreBatch(context: RequestContext, planned: PlannedRequest[], keys:
   fillResults(context, planned, output);
 }
 
-/** Copies each result into its response tuple; the output is engine memory, read once. */
+/**
+ * Points each response tuple at its result. GET payloads stay views into engine memory:
+ * the responses are encoded (copied into their frames) before the store is called again.
+ */
 function fillResults(context: RequestContext, planned: PlannedRequest[], output: Uint8Array): void {
   const view = new DataView(output.buffer, output.byteOffset, output.byteLength);
   let offset = BATCH_HEADER_BYTES;
@@ -167,7 +170,7 @@ function fillResults(context: RequestContext, planned: PlannedRequest[], output:
       tuple.error = annaErrorOf(status);
       if (status === Status.OK && response.type === RequestType.GET) {
         tuple.lattice_type = type;
-        tuple.payload = output.slice(start, start + length);
+        tuple.payload = output.subarray(start, start + length);
       }
       if (status !== Status.OK) countTupleError(context.counters, Status[status]);
       offset = start + length;

@@ -4,7 +4,7 @@
  * posts what it counted. Loaded through worker.js, which installs bench/register.js.
  */
 import { MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
-import { handleGossipFrames, sendDirtyKeys, GossipContext } from "../../src/actor/handlers/gossip";
+import { handleGossipFrames, newGossipState, sendDirtyKeys, GossipContext } from "../../src/actor/handlers/gossip";
 import type { PushPool } from "../../src/protocol/push-pool";
 import { emptyCounters } from "../../src/actor/stats";
 import { BatchWriter, Opcode, opBytes, RESULT_HEADER_BYTES } from "../../src/core/batch";
@@ -217,6 +217,7 @@ function gossipContext(config: WorkerConfig, store: Store, placement: LocalPlace
     placement,
     peers,
     counters,
+    state: newGossipState(),
     gossipPageBytes: config.gossipPageBytes,
     gossipAddress: String,
     reportBadFrame(reason: string) {

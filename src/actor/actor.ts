@@ -6,10 +6,12 @@
 import * as zmq from "zeromq";
 import { createStore } from "../core/create-store";
 import type { Store } from "../core/store";
-import { actorGossipInprocAddress, actorGossipTcpAddress, actorRequestAddress } from "../node/ports";
+import { actorGossipPeerAddress, actorGossipTcpAddress, actorRequestAddress } from "../node/ports";
 import { LocalPlacement } from "../routing/placement";
 import type { ActorConfig } from "./config";
-import { GossipContext, handleGossipFrames, sendDirtyKeys } from "./handlers/gossip";
+import type { ReplicationFactor } from "../routing/replication-factors";
+import { AccessReport, AccessSampler } from "./access-sampler";
+import { applyReplicationFactors, GossipContext, handleGossipFrames, newGossipState, sendDirtyKeys, tracksReplicatedWrites } from "./handlers/gossip";
 import { handleRequestFrames, RequestContext } from "./handlers/request";
 import { PushPool } from "../protocol/push-pool";
 import { ActorCounters, ActorStatsReport, emptyCounters } from "./stats";
@@ -24,6 +26,13 @@ const SOCKET_LINGER_MS = 1000;
 /** Refused frames are logged at most once per this interval. */
 const BAD_FRAME_LOG_INTERVAL_MS = 5000;
 const RECEIVE_RETRY_DELAY_MS = 1;
+/**
+ * Hot-key sampling: one access in 8 is counted (a decrement per tuple otherwise), at most
+ * 4096 distinct keys a window, the 32 most accessed reported.
+ */
+const ACCESS_SAMPLE_EVERY = 8;
+const ACCESS_SAMPLE_CAPACITY = 4096;
+const HOT_KEY_CANDIDATES_PER_REPORT = 32;
 
 export class Actor {
   readonly store: Store;
@@ -35,6 +44,7 @@ export class Actor {
   private readonly peers: PushPool;
   private readonly requestContext: RequestContext;
   private readonly gossipContext: GossipContext;
+  private readonly accessSampler?: AccessSampler;
   private readonly startedMs = Date.now();
   private gossipTimer?: NodeJS.Timeout;
   /** Sockets whose received frames are not yet handled: stop() waits for them. */
@@ -56,6 +66,10 @@ export class Actor {
     this.replies = new PushPool({ ...poolOptions, maxSockets: MAX_REPLY_SOCKETS });
     this.peers = new PushPool({ ...poolOptions, maxSockets: config.threadCount });
     const reportBadFrame = (reason: string) => this.reportBadFrame(reason);
+    if (config.hotKeyWindowMs !== undefined && !this.placement.fullyReplicated) {
+      this.accessSampler = new AccessSampler(ACCESS_SAMPLE_EVERY, ACCESS_SAMPLE_CAPACITY, HOT_KEY_CANDIDATES_PER_REPORT);
+    }
+    const gossipState = newGossipState();
     this.requestContext = {
       tid: config.tid,
       store: this.store,
@@ -63,6 +77,8 @@ export class Actor {
       replies: this.replies,
       counters: this.counters,
       maxTuplesPerRequest: config.maxTuplesPerRequest,
+      accessSampler: this.accessSampler,
+      replicatedWrites: tracksReplicatedWrites(this.placement) ? gossipState.replicatedWrites : undefined,
       reportBadFrame,
     };
     this.gossipContext = {
@@ -71,8 +87,9 @@ export class Actor {
       placement: this.placement,
       peers: this.peers,
       counters: this.counters,
+      state: gossipState,
       gossipPageBytes: config.gossipPageBytes,
-      gossipAddress: (tid) => actorGossipInprocAddress(config.portOffset, tid),
+      gossipAddress: (tid) => actorGossipPeerAddress(config.host, config.portOffset, tid),
       reportBadFrame,
     };
   }
@@ -84,7 +101,6 @@ export class Actor {
   async start(): Promise<void> {
     const { host, portOffset, tid } = this.config;
     await this.requests.bind(this.requestAddress);
-    await this.gossip.bind(actorGossipInprocAddress(portOffset, tid));
     await this.gossip.bind(actorGossipTcpAddress(host, portOffset, tid));
     void this.serve(this.requests, (frames) => handleRequestFrames(this.requestContext, frames));
     void this.serve(this.gossip, (frames) => handleGossipFrames(this.gossipContext, frames));
@@ -110,6 +126,16 @@ export class Actor {
     this.replies.close();
     this.peers.close();
     return this.counters.requests;
+  }
+
+  /** Selective replication: joins per-key factors and moves values to match them. */
+  applyReplicationFactors(updates: readonly ReplicationFactor[]): void {
+    applyReplicationFactors(this.gossipContext, updates);
+  }
+
+  /** The sampled key accesses since the last call, or undefined when selective replication is off. */
+  drainAccessReport(): AccessReport | undefined {
+    return this.accessSampler?.drain();
   }
 
   statsReport(): ActorStatsReport {

@@ -10,6 +10,8 @@ export interface ActorConfig {
   engine: EngineName;
   limits: StoreLimits;
   localReplication: number;
+  /** Selective replication on: each actor reports sampled key accesses this often. */
+  hotKeyWindowMs?: number;
   gossipPeriodMs: number;
   /** Frames taken from a socket before they are applied as one store batch. */
   maxFramesPerBatch: number;

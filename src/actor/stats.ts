@@ -18,6 +18,9 @@ export interface ActorCounters {
   gossipKeysReceived: number;
   /** Gossiped values this actor refused (e.g. a type that conflicts with its own). */
   gossipMergeErrors: number;
+  /** Selective replication: handoff frames sent, and keys dropped once handed off. */
+  handoffFramesSent: number;
+  keysDropped: number;
   /** Time spent per stage, in ms: where a request's time goes. */
   decodeMs: number;
   storeMs: number;
@@ -47,6 +50,8 @@ export function emptyCounters(): ActorCounters {
     gossipFramesReceived: 0,
     gossipKeysReceived: 0,
     gossipMergeErrors: 0,
+    handoffFramesSent: 0,
+    keysDropped: 0,
     decodeMs: 0,
     storeMs: 0,
     encodeMs: 0,

@@ -1,16 +1,20 @@
 /**
  * Worker-thread entry of one actor. Talks to the node's main thread only by messages:
- * "ready", periodic "stats", "log" records, and "stopped" after a "stop" request.
+ * "ready", periodic "stats" and (selective replication) "access" reports, "log" records,
+ * and "stopped" after a "stop" request; it takes "replication" factor updates and "stop".
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Actor } from "./actor";
+import type { ReplicationFactor } from "../routing/replication-factors";
+import type { AccessReport } from "./access-sampler";
 import type { ActorConfig } from "./config";
 import type { ActorStatsReport } from "./stats";
 
-export type MainToActor = { kind: "stop"; deadlineMs: number };
+export type MainToActor = { kind: "stop"; deadlineMs: number } | { kind: "replication"; factors: ReplicationFactor[] };
 export type ActorToMain =
   | { kind: "ready"; tid: number; requestAddress: string }
   | { kind: "stats"; report: ActorStatsReport }
+  | { kind: "access"; tid: number; elapsedMs: number; report: AccessReport }
   | { kind: "log"; level: "info" | "warn" | "error"; message: string }
   | { kind: "stopped"; tid: number; requestsAnswered: number }
   | { kind: "failed"; message: string };
@@ -29,8 +33,23 @@ async function main(): Promise<void> {
     return;
   }
   const statsTimer = setInterval(() => post({ kind: "stats", report: actor.statsReport() }), config.statsIntervalMs);
+  let accessWindowStartMs = performance.now();
+  const accessTimer =
+    config.hotKeyWindowMs === undefined
+      ? undefined
+      : setInterval(() => {
+          const report = actor.drainAccessReport();
+          const now = performance.now();
+          if (report !== undefined) post({ kind: "access", tid: config.tid, elapsedMs: now - accessWindowStartMs, report });
+          accessWindowStartMs = now;
+        }, config.hotKeyWindowMs);
   parentPort!.on("message", async (message: MainToActor) => {
+    if (message.kind === "replication") {
+      actor.applyReplicationFactors(message.factors);
+      return;
+    }
     clearInterval(statsTimer);
+    clearInterval(accessTimer);
     const requestsAnswered = await actor.stop(message.deadlineMs);
     post({ kind: "stats", report: actor.statsReport() });
     post({ kind: "stopped", tid: config.tid, requestsAnswered });

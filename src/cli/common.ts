@@ -19,3 +19,15 @@ export function integerOption(value: string): number {
   if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`${JSON.stringify(value)} is not an integer.`);
   return Number(value);
 }
+
+export function numberOption(value: string): number {
+  const number = Number(value.trim());
+  if (value.trim() === "" || !Number.isFinite(number)) throw new InvalidArgumentError(`${JSON.stringify(value)} is not a number.`);
+  return number;
+}
+
+export function onOffOption(value: string): boolean {
+  if (value === "on") return true;
+  if (value === "off") return false;
+  throw new InvalidArgumentError(`${JSON.stringify(value)} is not on or off.`);
+}

@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import { startNode } from "../node/node";
 import { createLogger } from "../node/logger";
 import { DEFAULT_NODE_OPTIONS, LOG_LEVELS, NodeOptions, resolveNodeOptions } from "../node/options";
-import { EXIT, integerOption } from "./common";
+import { EXIT, integerOption, numberOption, onOffOption } from "./common";
 
 /** Beyond --shutdown-timeout-ms, the time sockets get to close before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 2000;
@@ -25,6 +25,16 @@ export function startCommand(): Command {
     .addOption(option("--engine <engine>", "store engine", "ENGINE", d.engine).choices(["wasm", "ts"]))
     .addOption(option("--local-replication <n>", "actors holding each key (1 = partitioned; threads = full replication)", "LOCAL_REPLICATION", d.localReplication).argParser(integerOption))
     .addOption(option("--gossip-period-ms <ms>", "how often dirty keys are sent to their other replicas", "GOSSIP_PERIOD_MS", d.gossipPeriodMs).argParser(integerOption))
+    .addOption(
+      new Option("--hot-key-replication <on|off>", "give hot keys more replicas (selective replication)")
+        .env("ANNAKV_HOT_KEY_REPLICATION")
+        .default(d.hotKeyReplication, d.hotKeyReplication ? "on" : "off")
+        .argParser(onOffOption),
+    )
+    .addOption(option("--hot-key-window-ms <ms>", "how often key accesses are sampled and replication factors decided", "HOT_KEY_WINDOW_MS", d.hotKeyWindowMs).argParser(integerOption))
+    .addOption(option("--hot-key-threshold <share>", "a key is hot above this share of the mean actor load", "HOT_KEY_THRESHOLD", d.hotKeyThreshold).argParser(numberOption))
+    .addOption(option("--hot-key-min-ops-per-sec <n>", "keys below this request rate are never hot", "HOT_KEY_MIN_OPS_PER_SEC", d.hotKeyMinOpsPerSec).argParser(integerOption))
+    .addOption(option("--hot-key-cooldown-windows <n>", "windows a hot key must stay cooler before its extra replicas go", "HOT_KEY_COOLDOWN_WINDOWS", d.hotKeyCooldownWindows).argParser(integerOption))
     .addOption(option("--max-key-bytes <n>", "longest key accepted", "MAX_KEY_BYTES", d.maxKeyBytes).argParser(integerOption))
     .addOption(option("--max-value-bytes <n>", "longest value accepted (payload or merged)", "MAX_VALUE_BYTES", d.maxValueBytes).argParser(integerOption))
     .addOption(option("--max-store-memory-bytes <n>", "memory limit of each actor's store", "MAX_STORE_MEMORY_BYTES", d.maxStoreMemoryBytes).argParser(integerOption))

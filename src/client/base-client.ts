@@ -67,6 +67,11 @@ interface Pending<T> {
 export class AnnaClientBase {
   private readonly options: Required<AnnaClientOptions>;
   private readonly clientId = randomUUID();
+  /**
+   * Picks this client's replica of each key: one key's requests stay on one replica
+   * (monotonic reads), while different clients spread a hot key over all of its replicas.
+   */
+  private readonly replicaSalt = hashString(this.clientId);
   private requestCounter = 0;
   private readonly addressReplies = new zmq.Pull({ linger: 0 });
   private readonly keyReplies = new zmq.Pull({ linger: 0 });
@@ -156,7 +161,7 @@ export class AnnaClientBase {
     let lastFailure: AnnaClientError | undefined;
     for (let attempt = 0; attempt < this.options.maxAttempts && remaining.length > 0; attempt++) {
       const addresses = await this.addressesOf(remaining.map((tuple) => tuple.key));
-      const byReplica = groupByReplica(remaining, addresses, attempt);
+      const byReplica = groupByReplica(remaining, addresses, this.replicaSalt + attempt);
       const retry: KeyTuple[] = [];
       await Promise.all(
         [...byReplica].map(async ([address, group]) => {
@@ -280,12 +285,12 @@ function dedupe(tuples: KeyTuple[]): KeyTuple[] {
 }
 
 /** Picks one replica per key, rotating with the attempt so a retry goes elsewhere. */
-function groupByReplica(tuples: KeyTuple[], addresses: Map<string, string[]>, attempt: number): Map<string, KeyTuple[]> {
+function groupByReplica(tuples: KeyTuple[], addresses: Map<string, string[]>, choice: number): Map<string, KeyTuple[]> {
   const groups = new Map<string, KeyTuple[]>();
   for (const tuple of tuples) {
     const replicas = addresses.get(tuple.key) ?? [];
     if (replicas.length === 0) throw new AnnaClientError("NO_SERVERS", `no storage actor holds ${JSON.stringify(tuple.key)}`);
-    const address = replicas[(hashString(tuple.key) + attempt) % replicas.length];
+    const address = replicas[(hashString(tuple.key) + choice) % replicas.length];
     let group = groups.get(address);
     if (group === undefined) groups.set(address, (group = []));
     group.push(tuple);
@@ -293,7 +298,6 @@ function groupByReplica(tuples: KeyTuple[], addresses: Map<string, string[]>, at
   return groups;
 }
 
-/** Spreads reads of different keys over replicas while keeping one key's reads on one. */
 function hashString(text: string): number {
   let hash = 0;
   for (let i = 0; i < text.length; i++) hash = (Math.imul(hash, 31) + text.charCodeAt(i)) >>> 0;

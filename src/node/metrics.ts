@@ -19,10 +19,12 @@ export interface NodeStatus {
   engine: string;
   localReplication: number;
   routingAddress: string;
+  /** Keys replicated above the default factor right now (selective replication). */
+  hotKeys: Array<{ key: string; replicas: number }>;
   actors: ActorStatus[];
 }
 
-type NodeInfo = Omit<NodeStatus, "actors">;
+type NodeInfo = Omit<NodeStatus, "actors" | "hotKeys"> & { hotKeys(): NodeStatus["hotKeys"] };
 
 export class NodeMetrics {
   private readonly reports = new Map<number, ActorStatus>();
@@ -46,7 +48,8 @@ export class NodeMetrics {
 
   status(): NodeStatus {
     const actors = [...this.reports.values()].sort((a, b) => a.tid - b.tid);
-    return { ...this.info, actors };
+    const { hotKeys, ...info } = this.info;
+    return { ...info, hotKeys: hotKeys(), actors };
   }
 
   async listen(host: string, port: number): Promise<void> {
@@ -99,6 +102,17 @@ export class NodeMetrics {
     define("annakv_gossip_keys_sent_total", "Keys sent by gossip", (r) => r.counters.gossipKeysSent);
     define("annakv_gossip_keys_received_total", "Keys received by gossip", (r) => r.counters.gossipKeysReceived);
     define("annakv_gossip_merge_errors_total", "Gossiped values refused (type conflict between replicas)", (r) => r.counters.gossipMergeErrors);
+    define("annakv_handoff_frames_sent_total", "Handoff frames sent by actors leaving a hot key's replica set", (r) => r.counters.handoffFramesSent);
+    define("annakv_keys_dropped_total", "Keys dropped after handing their value to the remaining replicas", (r) => r.counters.keysDropped);
+    const hotKeys = this.info.hotKeys;
+    new client.Gauge({
+      name: "annakv_hot_keys",
+      help: "Keys replicated above the default factor (selective replication)",
+      registers: [this.registry],
+      collect(this: client.Gauge) {
+        this.set(hotKeys().length);
+      },
+    });
     define("annakv_tuple_errors_total", "Tuples answered with an error", (r) =>
       Object.values(r.counters.tupleErrors).reduce((sum, count) => sum + count, 0),
     );

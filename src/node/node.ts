@@ -10,6 +10,8 @@ import type { ActorConfig } from "../actor/config";
 import type { ActorToMain, MainToActor } from "../actor/worker";
 import { loadWasmModule } from "../core/wasm-store";
 import { LocalPlacement } from "../routing/placement";
+import type { ReplicationFactor } from "../routing/replication-factors";
+import { HotKeyMonitor } from "./hot-keys";
 import { NodeMetrics, NodeStatus } from "./metrics";
 import { NodeOptions, resolveNodeOptions } from "./options";
 import { actorRequestAddress, metricsPort, routingAddress } from "./ports";
@@ -50,6 +52,13 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
   const options = resolveNodeOptions(partial);
   const wasmModule = options.engine === "wasm" ? loadWasmModule() : undefined;
   const placement = new LocalPlacement(options.threads, options.localReplication);
+  const hotKeys = hotKeyReplicationActive(options)
+    ? new HotKeyMonitor(placement, {
+        threshold: options.hotKeyThreshold,
+        minOpsPerSec: options.hotKeyMinOpsPerSec,
+        cooldownWindows: options.hotKeyCooldownWindows,
+      })
+    : undefined;
   const metrics = new NodeMetrics({
     version: require("../../package.json").version as string,
     startedAt: new Date().toISOString(),
@@ -57,11 +66,12 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     engine: options.engine,
     localReplication: options.localReplication,
     routingAddress: routingAddress(options.host, options.portOffset),
+    hotKeys: () => hotKeys?.hotKeys() ?? [],
   });
   const actors: ActorHandle[] = [];
   try {
     for (let tid = 0; tid < options.threads; tid++) {
-      actors.push(await startActor(actorConfig(options, tid, wasmModule), logger, metrics));
+      actors.push(await startActor(actorConfig(options, tid, wasmModule), logger, metrics, hotKeys));
     }
   } catch (error) {
     await Promise.all(actors.map((actor) => actor.worker.terminate()));
@@ -76,6 +86,16 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     onBadFrame: (reason) => logger.warn({ reason }, "routing refused a bad frame"),
   });
   await routing.start();
+  const publishFactors = (factors: ReplicationFactor[]) => {
+    for (const actor of actors) actor.worker.postMessage({ kind: "replication", factors } satisfies MainToActor);
+    for (const { key, factor } of factors) logger.info({ key, replicas: factor }, `key ${JSON.stringify(key)} now on ${factor} actor(s)`);
+  };
+  // The routing service reads `placement`, into which closeWindow has merged the decisions,
+  // so clients asking from now on get the new replica lists.
+  const hotKeyTimer = hotKeys && setInterval(() => {
+    const factors = hotKeys.closeWindow();
+    if (factors.length > 0) publishFactors(factors);
+  }, options.hotKeyWindowMs);
   let metricsUrl: string | undefined;
   if (options.metrics) {
     await metrics.listen(options.host, metricsPort(options.portOffset));
@@ -89,6 +109,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     status: () => metrics.status(),
     stop: async () => {
       const deadlineMs = Date.now() + options.shutdownTimeoutMs;
+      clearInterval(hotKeyTimer);
       await routing.stop(deadlineMs);
       for (const actor of actors) actor.worker.postMessage({ kind: "stop", deadlineMs } satisfies MainToActor);
       const answered = await Promise.all(actors.map((actor) => actor.stopped));
@@ -111,6 +132,7 @@ function actorConfig(options: NodeOptions, tid: number, wasmModule?: WebAssembly
       maxMemoryBytes: options.maxStoreMemoryBytes,
     },
     localReplication: options.localReplication,
+    hotKeyWindowMs: hotKeyReplicationActive(options) ? options.hotKeyWindowMs : undefined,
     gossipPeriodMs: options.gossipPeriodMs,
     maxFramesPerBatch: MAX_FRAMES_PER_BATCH,
     maxTuplesPerRequest: MAX_TUPLES_PER_REQUEST,
@@ -121,7 +143,12 @@ function actorConfig(options: NodeOptions, tid: number, wasmModule?: WebAssembly
   };
 }
 
-function startActor(config: ActorConfig, logger: Logger, metrics: NodeMetrics): Promise<ActorHandle> {
+/** With every key on every actor already, there is nothing to raise. */
+function hotKeyReplicationActive(options: NodeOptions): boolean {
+  return options.hotKeyReplication && options.localReplication < options.threads;
+}
+
+function startActor(config: ActorConfig, logger: Logger, metrics: NodeMetrics, hotKeys: HotKeyMonitor | undefined): Promise<ActorHandle> {
   const worker = new Worker(workerEntry(), { workerData: config });
   let resolveStopped!: (answered: number) => void;
   const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
@@ -136,6 +163,9 @@ function startActor(config: ActorConfig, logger: Logger, metrics: NodeMetrics): 
           break;
         case "stats":
           metrics.record(message.report);
+          break;
+        case "access":
+          hotKeys?.record(message.tid, message.elapsedMs, message.report);
           break;
         case "log":
           logger[message.level]({ tid: config.tid }, message.message);

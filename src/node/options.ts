@@ -21,6 +21,16 @@ export interface NodeOptions {
   /** Actors holding each key: 1 = partitioned, threads = every actor holds every key. */
   localReplication: number;
   gossipPeriodMs: number;
+  /** Selective replication: hot keys get more replicas (up to every actor), cold keys the default. */
+  hotKeyReplication: boolean;
+  /** How often actors report sampled key accesses and the node decides replication factors. */
+  hotKeyWindowMs: number;
+  /** A key is hot above this share of the mean actor load; each replica then serves at most that much of it. */
+  hotKeyThreshold: number;
+  /** Keys with fewer requests per second are never hot. */
+  hotKeyMinOpsPerSec: number;
+  /** Windows in a row a hot key must stay cooler before its extra replicas go. */
+  hotKeyCooldownWindows: number;
   maxKeyBytes: number;
   maxValueBytes: number;
   /** Memory limit of each actor's store. */
@@ -39,6 +49,11 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   engine: "wasm",
   localReplication: 1,
   gossipPeriodMs: 100,
+  hotKeyReplication: true,
+  hotKeyWindowMs: 1000,
+  hotKeyThreshold: 0.5,
+  hotKeyMinOpsPerSec: 1000,
+  hotKeyCooldownWindows: 5,
   maxKeyBytes: DEFAULT_LIMITS.maxKeyBytes,
   maxValueBytes: DEFAULT_LIMITS.maxValueBytes,
   maxStoreMemoryBytes: DEFAULT_LIMITS.maxMemoryBytes,
@@ -68,6 +83,15 @@ export function resolveNodeOptions(partial: Partial<NodeOptions> = {}): NodeOpti
   requireInteger("portOffset", options.portOffset, 0, 65535 - 6500);
   requireInteger("localReplication", options.localReplication, 1, options.threads);
   requireInteger("gossipPeriodMs", options.gossipPeriodMs, 1, 3_600_000);
+  requireInteger("hotKeyWindowMs", options.hotKeyWindowMs, 10, 3_600_000);
+  requireInteger("hotKeyMinOpsPerSec", options.hotKeyMinOpsPerSec, 0, 1_000_000_000);
+  requireInteger("hotKeyCooldownWindows", options.hotKeyCooldownWindows, 1, 1_000_000);
+  if (!(Number.isFinite(options.hotKeyThreshold) && options.hotKeyThreshold > 0 && options.hotKeyThreshold <= 100)) {
+    throw new OptionError(`hotKeyThreshold must be a number above 0 and at most 100, got ${options.hotKeyThreshold}`);
+  }
+  if (typeof options.hotKeyReplication !== "boolean") {
+    throw new OptionError(`hotKeyReplication must be on or off, got ${JSON.stringify(options.hotKeyReplication)}`);
+  }
   requireInteger("maxKeyBytes", options.maxKeyBytes, 1, 64 * 1024 * 1024);
   requireInteger("maxValueBytes", options.maxValueBytes, 1, 1024 * 1024 * 1024);
   requireInteger("maxStoreMemoryBytes", options.maxStoreMemoryBytes, 1024 * 1024, 4 * 1024 * 1024 * 1024);

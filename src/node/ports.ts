@@ -19,9 +19,16 @@ export function actorGossipTcpAddress(host: string, portOffset: number, tid: num
   return `tcp://${host}:${ACTOR_GOSSIP_BASE_PORT + portOffset + tid}`;
 }
 
-/** Actors of one process gossip in memory: ZeroMQ inproc shares the process's context. */
-export function actorGossipInprocAddress(portOffset: number, tid: number): string {
-  return `inproc://annakv-${portOffset}-gossip-${tid}`;
+/**
+ * Where the actors of this node send each other gossip. TCP even inside one process:
+ * zeromq.js sends frames over 128 bytes without copying and, over inproc, the receiving
+ * thread's Buffer then points into the sending thread's memory and is released through the
+ * sender's Node environment; once that worker thread has exited, the release corrupts the
+ * heap (seen as "corrupted double-linked list" aborts at shutdown). TCP copies the bytes.
+ */
+export function actorGossipPeerAddress(host: string, portOffset: number, tid: number): string {
+  const connectHost = host === "0.0.0.0" || host === "*" ? "127.0.0.1" : host;
+  return actorGossipTcpAddress(connectHost, portOffset, tid);
 }
 
 export function routingAddress(host: string, portOffset: number, index = 0): string {

@@ -1,46 +1,87 @@
 /**
- * Which actors of a node hold a key: the local ring of actor thread ids and the node's
- * replication factor. The routing service and every actor build the same placement from
- * the same inputs, so they agree without talking.
+ * Which actors of a node hold a key: the local ring of actor thread ids, the node's
+ * default replication factor and the per-key factors of hot keys. The routing service
+ * and every actor build the same placement from the same inputs (and merge the same
+ * factor updates), so they agree without talking.
+ *
+ * A key with factor f lives on the first f actors clockwise from its hash. Raising or
+ * lowering a key's factor therefore only adds or removes actors at the end of its list:
+ * the primary never changes.
  */
 import { xxhash64 } from "./hash";
 import { HashRing } from "./ring";
+import { ReplicationFactor, ReplicationFactors } from "./replication-factors";
+
+const decoder = new TextDecoder();
 
 export class LocalPlacement {
   private readonly ring = new HashRing();
   private readonly allTids: number[];
   /** Ring member name of each thread id. */
   private readonly memberNames: string[];
+  private readonly factors = new ReplicationFactors();
 
   constructor(
     readonly threadCount: number,
-    readonly replication: number,
+    /** The factor of every key without an entry of its own. */
+    readonly defaultReplication: number,
   ) {
     if (!Number.isInteger(threadCount) || threadCount < 1) {
       throw new RangeError(`threadCount must be a positive integer, got ${threadCount}`);
     }
-    if (!Number.isInteger(replication) || replication < 1 || replication > threadCount) {
-      throw new RangeError(`replication must be between 1 and ${threadCount}, got ${replication}`);
+    if (!Number.isInteger(defaultReplication) || defaultReplication < 1 || defaultReplication > threadCount) {
+      throw new RangeError(`replication must be between 1 and ${threadCount}, got ${defaultReplication}`);
     }
     this.allTids = Array.from({ length: threadCount }, (_, tid) => tid);
     this.memberNames = this.allTids.map(String);
     for (const name of this.memberNames) this.ring.add(name);
   }
 
+  /** Every actor holds every key, whatever the per-key factors say. */
   get fullyReplicated(): boolean {
-    return this.replication === this.threadCount;
+    return this.defaultReplication === this.threadCount;
+  }
+
+  /** True while some key has a factor of its own (a hot key, or one that was). */
+  get hasKeyFactors(): boolean {
+    return this.factors.size > 0;
+  }
+
+  /**
+   * Joins per-key factor updates (a lattice: duplicates and reordering are harmless) and
+   * returns those that changed something.
+   */
+  mergeFactors(updates: Iterable<ReplicationFactor>): ReplicationFactor[] {
+    return this.factors.merge(updates);
+  }
+
+  keyFactors(): IterableIterator<ReplicationFactor> {
+    return this.factors.values();
+  }
+
+  /**
+   * The number of actors holding the key. `name` is the key as a string when the caller
+   * has it (saves decoding the bytes).
+   */
+  replicationOf(key: Uint8Array, name?: string): number {
+    if (this.fullyReplicated) return this.threadCount;
+    if (this.factors.size === 0) return this.defaultReplication;
+    const entry = this.factors.get(name ?? decoder.decode(key));
+    if (entry === undefined) return this.defaultReplication;
+    return Math.min(this.threadCount, Math.max(this.defaultReplication, entry.factor));
   }
 
   /** The actors (thread ids) that hold the key, primary first. */
-  replicas(key: Uint8Array): number[] {
+  replicas(key: Uint8Array, name?: string): number[] {
     if (this.fullyReplicated) return this.allTids;
-    return this.ring.replicasOfHash(xxhash64(key), this.replication).map(Number);
+    return this.ring.replicasOfHash(xxhash64(key), this.replicationOf(key, name)).map(Number);
   }
 
-  /** On the request hot path: no arrays when each key has one replica. */
-  isReplica(key: Uint8Array, tid: number): boolean {
+  /** On the request hot path: no arrays when the key has one replica. */
+  isReplica(key: Uint8Array, tid: number, name?: string): boolean {
     if (this.fullyReplicated) return true;
-    if (this.replication === 1) return this.ring.ownerOfHash(xxhash64(key)) === this.memberNames[tid];
-    return this.replicas(key).includes(tid);
+    const replication = this.replicationOf(key, name);
+    if (replication === 1) return this.ring.ownerOfHash(xxhash64(key)) === this.memberNames[tid];
+    return this.ring.replicasOfHash(xxhash64(key), replication).includes(this.memberNames[tid]);
   }
 }

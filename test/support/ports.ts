@@ -14,6 +14,7 @@ const names = [
   "cli",
   "metrics",
   "clientRetry",
+  "hotKeys",
   "scratch",
 ] as const;
 

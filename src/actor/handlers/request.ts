@@ -17,6 +17,7 @@ import {
   RequestType,
 } from "../../protocol/anna";
 import type { LocalPlacement } from "../../routing/placement";
+import type { AccessSampler } from "../access-sampler";
 import { KeyScratch } from "../key-scratch";
 import type { PushPool } from "../../protocol/push-pool";
 import { ActorCounters, countTupleError } from "../stats";
@@ -29,6 +30,13 @@ export interface RequestContext {
   replies: PushPool;
   counters: ActorCounters;
   maxTuplesPerRequest: number;
+  /** Counts accesses for hot-key detection; absent when selective replication is off. */
+  accessSampler?: AccessSampler;
+  /**
+   * Where keys have one replica by default, PUTs of keys with a factor above one are
+   * noted here for gossip (see handlers/gossip.ts); undefined otherwise.
+   */
+  replicatedWrites?: Set<string>;
   /** Called once per burst of refused frames, so logs are not flooded. */
   reportBadFrame(reason: string): void;
 }
@@ -115,16 +123,19 @@ function planRequest(context: RequestContext, request: KeyRequest, keys: Uint8Ar
     countTupleError(context.counters, "LATTICE");
     return { request, response, opIndexes };
   }
+  const { placement, tid, accessSampler, replicatedWrites } = context;
   for (let i = 0; i < tupleCount; i++) {
     const tuple = request.tuples[i];
     const key = keyScratch.encode(tuple.key);
-    const replicaCount = context.placement.replication;
+    const replicaCount = placement.replicationOf(key, tuple.key);
     const invalidate = (tuple.address_cache_size ?? 0) > 0 && tuple.address_cache_size !== replicaCount;
-    if (!context.placement.isReplica(key, context.tid)) {
+    if (!placement.isReplica(key, tid, tuple.key)) {
       response.tuples[i] = { key: tuple.key, lattice_type: tuple.lattice_type, error: AnnaError.WRONG_THREAD, invalidate: true };
       countTupleError(context.counters, "WRONG_THREAD");
       continue;
     }
+    accessSampler?.note(tuple.key);
+    if (replicaCount > 1 && request.type === RequestType.PUT) replicatedWrites?.add(tuple.key);
     response.tuples[i] = { key: tuple.key, lattice_type: tuple.lattice_type, invalidate };
     opIndexes[i] = keys.length;
     keys.push(key);

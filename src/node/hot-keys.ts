@@ -1,0 +1,116 @@
+/**
+ * Hot-key detection for selective replication (the node's side; Anna's monitoring thread).
+ *
+ * Every window, each actor reports its sampled key accesses. A key is hot when its request
+ * rate is at least `hotKeyMinOpsPerSec` and more than `threshold` times the mean load of
+ * one actor (node rate / actors): it then gets as many replicas as it takes for each to
+ * serve at most `threshold` x that mean from it, clamped to [default factor, actors]. A key
+ * whose factor is above what its load asks for keeps it until the load has stayed lower
+ * for `cooldownWindows` windows in a row, then drops to the most any of them asked for:
+ * replicas are not torn down by one quiet window.
+ *
+ * Decisions are per-key factor entries with increasing versions (this monitor is the only
+ * decider of its node); they are merged into the node's placement, which the routing
+ * service reads, and posted to every actor.
+ */
+import type { AccessReport } from "../actor/access-sampler";
+import type { LocalPlacement } from "../routing/placement";
+import type { ReplicationFactor } from "../routing/replication-factors";
+
+export interface HotKeyPolicy {
+  /** Share of the mean actor load above which one key counts as hot. */
+  threshold: number;
+  /** Keys with fewer requests per second are never hot. */
+  minOpsPerSec: number;
+  /** Windows in a row that a key's load must ask for fewer replicas before they go. */
+  cooldownWindows: number;
+}
+
+interface Cooling {
+  windows: number;
+  /** The most replicas any of those windows asked for. */
+  mostWanted: number;
+}
+
+const encoder = new TextEncoder();
+
+export class HotKeyMonitor {
+  private readonly reports = new Map<number, { elapsedMs: number; report: AccessReport }>();
+  private readonly cooling = new Map<string, Cooling>();
+  private version = 0;
+
+  constructor(
+    private readonly placement: LocalPlacement,
+    private readonly policy: HotKeyPolicy,
+  ) {}
+
+  /** Keeps an actor's latest report for the window being collected. */
+  record(tid: number, elapsedMs: number, report: AccessReport): void {
+    if (elapsedMs > 0) this.reports.set(tid, { elapsedMs, report });
+  }
+
+  /**
+   * Closes the window: returns the factor changes it decides, already merged into the
+   * placement. Actors that sent no report this window count as idle.
+   */
+  closeWindow(): ReplicationFactor[] {
+    const { placement, policy } = this;
+    let nodeRate = 0;
+    const keyRates = new Map<string, number>();
+    for (const { elapsedMs, report } of this.reports.values()) {
+      const perSecond = 1000 / elapsedMs;
+      nodeRate += report.estimatedAccesses * perSecond;
+      for (const [key, accesses] of report.topKeys) keyRates.set(key, (keyRates.get(key) ?? 0) + accesses * perSecond);
+    }
+    this.reports.clear();
+    const perReplicaRate = (policy.threshold * nodeRate) / placement.threadCount;
+    const wanted = (rate: number): number => {
+      if (rate < policy.minOpsPerSec || rate <= perReplicaRate) return placement.defaultReplication;
+      return Math.min(placement.threadCount, Math.max(placement.defaultReplication, Math.ceil(rate / perReplicaRate)));
+    };
+    const decisions: ReplicationFactor[] = [];
+    const decide = (key: string, factor: number) => decisions.push({ key, factor, version: ++this.version });
+    for (const [key, rate] of keyRates) {
+      const target = wanted(rate);
+      if (target > this.currentFactor(key)) {
+        this.cooling.delete(key);
+        decide(key, target);
+      }
+    }
+    for (const { key } of this.placement.keyFactors()) {
+      const current = this.currentFactor(key);
+      if (current <= placement.defaultReplication) {
+        this.cooling.delete(key);
+        continue;
+      }
+      const target = wanted(keyRates.get(key) ?? 0);
+      if (target >= current) {
+        this.cooling.delete(key);
+        continue;
+      }
+      const cooling = this.cooling.get(key) ?? { windows: 0, mostWanted: target };
+      cooling.windows++;
+      cooling.mostWanted = Math.max(cooling.mostWanted, target);
+      this.cooling.set(key, cooling);
+      if (cooling.windows >= policy.cooldownWindows) {
+        this.cooling.delete(key);
+        decide(key, cooling.mostWanted);
+      }
+    }
+    return placement.mergeFactors(decisions);
+  }
+
+  /** Keys whose factor is above the default now, most replicas first. */
+  hotKeys(): Array<{ key: string; replicas: number }> {
+    const hot: Array<{ key: string; replicas: number }> = [];
+    for (const { key } of this.placement.keyFactors()) {
+      const replicas = this.currentFactor(key);
+      if (replicas > this.placement.defaultReplication) hot.push({ key, replicas });
+    }
+    return hot.sort((a, b) => b.replicas - a.replicas || (a.key < b.key ? -1 : 1));
+  }
+
+  private currentFactor(key: string): number {
+    return this.placement.replicationOf(encoder.encode(key), key);
+  }
+}

@@ -74,7 +74,7 @@ describe("annakv CLI", () => {
   it("prints help (exit 0) and refuses bad options with a message and exit 2", () => {
     const help = cli("start", "--help");
     expect(help.status).toBe(0);
-    for (const option of ["--threads", "--host", "--port-offset", "--engine", "--local-replication", "--gossip-period-ms", "--max-key-bytes", "--max-value-bytes", "--max-store-memory-bytes", "--log-level"]) {
+    for (const option of ["--threads", "--host", "--port-offset", "--engine", "--local-replication", "--gossip-period-ms", "--max-key-bytes", "--max-value-bytes", "--max-store-memory-bytes", "--log-level", "--hot-key-replication", "--hot-key-window-ms", "--hot-key-threshold", "--hot-key-min-ops-per-sec", "--hot-key-cooldown-windows"]) {
       expect(help.stdout).toContain(option);
     }
     const zeroThreads = cli("start", "--threads", "0");
@@ -84,6 +84,12 @@ describe("annakv CLI", () => {
     expect(badEngine.status).toBe(2);
     expect(badEngine.stderr).toContain("rust");
     expect(cli("start", "--threads", "two").status).toBe(2);
+    const badSwitch = cli("start", "--hot-key-replication", "maybe");
+    expect(badSwitch.status).toBe(2);
+    expect(badSwitch.stderr).toContain("is not on or off");
+    const badThreshold = cli("start", "--hot-key-threshold", "0");
+    expect(badThreshold.status).toBe(2);
+    expect(badThreshold.stderr).toContain("hotKeyThreshold must be a number above 0");
     expect(cli("frobnicate").status).toBe(2);
   });
 });

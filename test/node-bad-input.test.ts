@@ -4,6 +4,7 @@
  * values. Each gets its error (or is dropped and counted when no reply is possible); the
  * node keeps serving and loses nothing.
  */
+import { GossipFrameKind, handoffAckFrame } from "../src/actor/gossip-frame";
 import { encodeLww, encodeSet } from "../src/lattices";
 import { LatticeType } from "../src/lattices/lattice-type";
 import { AnnaError, decodeKeyAddressResponse, decodeKeyResponse, encodeKeyAddressRequest, encodeKeyRequest, KeyRequest, KeyResponse, KeyTuple, RequestType } from "../src/protocol/anna";
@@ -78,6 +79,16 @@ describe("bad input at a node", () => {
     await peer.send(routing, encodeKeyAddressRequest({ response_address: peer.replyAddress, keys: ["precious"], request_id: "route" }));
     const addresses = decodeKeyAddressResponse(await peer.receive());
     expect(addresses.addresses[0].ips).toEqual([actor]);
+  });
+
+  it("drops garbage on the gossip socket (unknown kind, cut records, a handoff from no peer) and keeps serving", async () => {
+    const before = await badFrames();
+    const gossip = `tcp://127.0.0.1:${6250 + portOffset}`;
+    await peer.send(gossip, Uint8Array.of(0x77, 1, 2, 3));
+    await peer.send(gossip, Uint8Array.of(GossipFrameKind.RECORDS, LatticeType.LWW, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0));
+    await peer.send(gossip, handoffAckFrame(9, 1)); // this node has one actor: tid 9 is nobody
+    await waitFor(async () => (await badFrames()) >= before + 3, 5000, () => "bad gossip frames were not counted");
+    expect((await get("precious")).payload).toEqual(encodeLww({ timestamp: 7, value: "keep me" }));
   });
 
   it("refuses an unknown request type for the whole request", async () => {

@@ -1,4 +1,5 @@
 import { LocalPlacement } from "../../src/routing/placement";
+import { HashRing } from "../../src/routing/ring";
 
 const encoder = new TextEncoder();
 
@@ -25,5 +26,43 @@ describe("LocalPlacement", () => {
     expect(() => new LocalPlacement(2, 3)).toThrow(RangeError);
     expect(() => new LocalPlacement(2, 0)).toThrow(RangeError);
     expect(() => new LocalPlacement(0, 1)).toThrow(RangeError);
+  });
+
+  describe("per-key factors (selective replication)", () => {
+    it("extends a hot key's replica list clockwise, keeping its primary, and leaves other keys alone", () => {
+      const placement = new LocalPlacement(5, 1);
+      const before = Array.from({ length: 200 }, (_, i) => placement.replicas(encoder.encode(`key-${i}`)));
+      for (let i = 0; i < 200; i += 2) placement.mergeFactors([{ key: `key-${i}`, factor: 1 + (i % 5), version: 1 }]);
+      const ring = new HashRing();
+      for (let tid = 0; tid < 5; tid++) ring.add(String(tid));
+      for (let i = 0; i < 200; i++) {
+        const key = encoder.encode(`key-${i}`);
+        const replicas = placement.replicas(key);
+        const factor = i % 2 === 0 ? 1 + (i % 5) : 1;
+        expect(replicas).toHaveLength(factor);
+        expect(placement.replicationOf(key)).toBe(factor);
+        expect(placement.replicationOf(key, `key-${i}`)).toBe(factor);
+        expect(replicas[0]).toBe(before[i][0]);
+        expect(replicas).toEqual(ring.replicas(key, factor).map(Number));
+        for (let tid = 0; tid < 5; tid++) expect(placement.isReplica(key, tid, `key-${i}`)).toBe(replicas.includes(tid));
+      }
+    });
+
+    it("clamps a key's factor between the default and the actor count", () => {
+      const placement = new LocalPlacement(3, 2);
+      placement.mergeFactors([
+        { key: "low", factor: 1, version: 1 },
+        { key: "high", factor: 9, version: 1 },
+      ]);
+      expect(placement.replicationOf(encoder.encode("low"))).toBe(2);
+      expect(placement.replicationOf(encoder.encode("high"))).toBe(3);
+      expect(placement.hasKeyFactors).toBe(true);
+    });
+
+    it("ignores per-key factors under full replication", () => {
+      const placement = new LocalPlacement(3, 3);
+      placement.mergeFactors([{ key: "k", factor: 1, version: 1 }]);
+      expect(placement.replicas(encoder.encode("k"))).toEqual([0, 1, 2]);
+    });
   });
 });

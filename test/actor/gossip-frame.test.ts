@@ -1,0 +1,34 @@
+import { decodeGossipFrame, GossipFrameKind, handoffAckFrame, handoffFrame, recordsFrame } from "../../src/actor/gossip-frame";
+import { RECORD_HEADER_BYTES, writeRecord } from "../../src/core/batch";
+import { LatticeType } from "../../src/lattices/lattice-type";
+
+function record(key: string, payload: number[]): Uint8Array {
+  const keyBytes = new TextEncoder().encode(key);
+  const out = new Uint8Array(RECORD_HEADER_BYTES + keyBytes.length + payload.length);
+  writeRecord(out, 0, LatticeType.LWW, keyBytes, Uint8Array.from(payload));
+  return out;
+}
+
+describe("gossip frames", () => {
+  it("round-trip records, handoffs and acks", () => {
+    const records = recordsFrame([record("a", [1, 2]), record("b", [3])]);
+    const decoded = decodeGossipFrame(records);
+    expect(decoded.kind).toBe(GossipFrameKind.RECORDS);
+    if (decoded.kind !== GossipFrameKind.RECORDS) return;
+    expect(decoded.records.map((r) => [Buffer.from(r.key).toString(), [...r.payload]])).toEqual([["a", [1, 2]], ["b", [3]]]);
+
+    const handoff = decodeGossipFrame(handoffFrame(7, 0xfffffffe, record("k", [9])));
+    expect(handoff).toMatchObject({ kind: GossipFrameKind.HANDOFF, senderTid: 7, handoffId: 0xfffffffe });
+    expect(decodeGossipFrame(handoffAckFrame(3, 42))).toEqual({ kind: GossipFrameKind.HANDOFF_ACK, senderTid: 3, handoffId: 42 });
+  });
+
+  it.each([
+    ["an empty frame", new Uint8Array(0), "empty gossip frame"],
+    ["an unknown kind", Uint8Array.of(9, 0, 0), "unknown gossip frame kind 9"],
+    ["a cut handoff header", Uint8Array.of(GossipFrameKind.HANDOFF, 1, 0), "shorter than its header"],
+    ["an ack with trailing bytes", Uint8Array.of(GossipFrameKind.HANDOFF_ACK, 1, 0, 1, 0, 0, 0, 5), "trailing bytes"],
+    ["a record cut short", recordsFrame([record("key", [1, 2, 3])]).subarray(0, 12), "ends inside a record"],
+  ])("refuses %s", (_name, frame, message) => {
+    expect(() => decodeGossipFrame(frame)).toThrow(message);
+  });
+});

@@ -1,0 +1,72 @@
+import type { AccessReport } from "../../src/actor/access-sampler";
+import { HotKeyMonitor, HotKeyPolicy } from "../../src/node/hot-keys";
+import { LocalPlacement } from "../../src/routing/placement";
+
+const POLICY: HotKeyPolicy = { threshold: 0.5, minOpsPerSec: 1000, cooldownWindows: 3 };
+const WINDOW_MS = 1000;
+
+/** One window in which each actor served `perActor` accesses, `keys` of them to the named keys. */
+function report(perActor: number, keys: Record<string, number>): AccessReport {
+  return { estimatedAccesses: perActor, topKeys: Object.entries(keys) };
+}
+
+describe("HotKeyMonitor", () => {
+  it("gives a key that dominates the load every actor, and only that key", () => {
+    const placement = new LocalPlacement(4, 1);
+    const monitor = new HotKeyMonitor(placement, POLICY);
+    // Node rate 40k/s: mean actor load 10k/s, so each replica may serve 5k/s of one key.
+    monitor.record(0, WINDOW_MS, report(10_000, { hot: 9000, warm: 600 }));
+    for (let tid = 1; tid < 4; tid++) monitor.record(tid, WINDOW_MS, report(10_000, { hot: 3000 }));
+    const decisions = monitor.closeWindow();
+    expect(decisions.map(({ key, factor }) => [key, factor])).toEqual([["hot", 4]]);
+    expect(monitor.hotKeys()).toEqual([{ key: "hot", replicas: 4 }]);
+    expect(placement.replicas(new TextEncoder().encode("hot"))).toHaveLength(4);
+  });
+
+  it("sizes the factor to the key's load: each replica serves at most threshold x the mean", () => {
+    const placement = new LocalPlacement(8, 1);
+    const monitor = new HotKeyMonitor(placement, POLICY);
+    // Node rate 80k/s, mean 10k/s, 5k/s per replica: 12k/s needs 3 replicas.
+    for (let tid = 0; tid < 8; tid++) monitor.record(tid, WINDOW_MS, report(10_000, tid === 0 ? { k: 12_000 } : {}));
+    expect(monitor.closeWindow().map(({ factor }) => factor)).toEqual([3]);
+  });
+
+  it("never calls a key hot below the minimum rate, however large its share", () => {
+    const monitor = new HotKeyMonitor(new LocalPlacement(4, 1), POLICY);
+    monitor.record(0, WINDOW_MS, report(900, { only: 900 }));
+    expect(monitor.closeWindow()).toEqual([]);
+  });
+
+  it("lowers a factor only after the load stayed lower for the cooldown windows, to the most they asked for", () => {
+    const placement = new LocalPlacement(4, 1);
+    const monitor = new HotKeyMonitor(placement, POLICY);
+    monitor.record(0, WINDOW_MS, report(40_000, { hot: 40_000 }));
+    expect(monitor.closeWindow().map(({ factor }) => factor)).toEqual([4]);
+    // Next windows: the key is 2x its per-replica share (wants 2), then quiet (wants 1).
+    monitor.record(0, WINDOW_MS, report(40_000, { hot: 10_000 }));
+    expect(monitor.closeWindow()).toEqual([]);
+    expect(monitor.closeWindow()).toEqual([]);
+    const lowered = monitor.closeWindow();
+    expect(lowered.map(({ key, factor }) => [key, factor])).toEqual([["hot", 2]]);
+    expect(monitor.closeWindow()).toEqual([]);
+    expect(monitor.closeWindow()).toEqual([]);
+    expect(monitor.closeWindow().map(({ factor }) => factor)).toEqual([1]);
+    expect(monitor.hotKeys()).toEqual([]);
+  });
+
+  it("restarts the cooldown when the key heats up again, and versions every decision upward", () => {
+    const placement = new LocalPlacement(4, 1);
+    const monitor = new HotKeyMonitor(placement, POLICY);
+    monitor.record(0, WINDOW_MS, report(40_000, { hot: 40_000 }));
+    const [raised] = monitor.closeWindow();
+    monitor.closeWindow();
+    monitor.closeWindow();
+    monitor.record(0, WINDOW_MS, report(40_000, { hot: 40_000 }));
+    expect(monitor.closeWindow()).toEqual([]); // still wants 4: the cooldown starts over
+    monitor.closeWindow();
+    monitor.closeWindow();
+    const [lowered] = monitor.closeWindow();
+    expect(lowered.factor).toBe(1);
+    expect(lowered.version).toBeGreaterThan(raised.version);
+  });
+});

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { BarChart, chartsSvg } from "./chart";
+import { Chart, chartsSvg } from "./chart";
 
 export const RESULTS_DIR = path.resolve(__dirname, "results");
 
@@ -33,7 +33,7 @@ export function machineInfo(): MachineInfo {
 export const QUICK_RESULTS_DIR = path.join(RESULTS_DIR, "tmp");
 
 /** Writes <dir>/<name>.json and <dir>/<name>.svg; returns their paths. */
-export function writeResults(directory: string, name: string, result: object, charts: readonly BarChart[]): string[] {
+export function writeResults(directory: string, name: string, result: object, charts: readonly Chart[]): string[] {
   mkdirSync(directory, { recursive: true });
   const jsonPath = path.join(directory, `${name}.json`);
   const svgPath = path.join(directory, `${name}.svg`);

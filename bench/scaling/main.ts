@@ -1,33 +1,28 @@
 /**
- * Single-node scaling (Anna, ICDE 2018, Figs. 4-5): update-only 1 KiB LWW writes on 1..N
- * worker threads, for shared-memory tables (striped locks, or none) against annakv's
- * share-nothing actors (partitioned, or every key on every thread with gossip).
+ * Single-node scaling (Anna, ICDE 2018, Figs. 4-5): 1 KiB LWW updates (and a 50/50
+ * get/put mix) on 1..N worker threads, for shared-memory tables (striped locks, or none)
+ * against annakv's share-nothing actors (partitioned, or every key on every thread with
+ * gossip). Every system serves the same routed request stream; see README.md.
  *
- *   node -r ./bench/register.js bench/scaling/main.ts [--quick] [--threads 1,2] [--zipf 0.5,4] [--seconds N] [--keys N]
+ *   node -r ./bench/register.js bench/scaling/main.ts [--profile full|quick|device] [--machine NAME] [--out-dir DIR] ...
  *
- * Writes bench/results/scaling-<cores>core.json and .svg (--quick: bench/results/tmp/).
+ * Writes <out-dir>/scaling-<machine>.json and .svg, after every worker group, so a run
+ * cut short still leaves what it measured.
  */
-import os from "node:os";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { MessageChannel, MessagePort, Worker } from "node:worker_threads";
-import type { EngineName } from "../../src/core/store";
 import { loadWasmModule } from "../../src/core/wasm-store";
-import type { BarChart } from "../chart";
-import { machineInfo, QUICK_RESULTS_DIR, RESULTS_DIR, round, writeResults } from "../report";
+import { machineInfo, writeResults } from "../report";
 import { KeySpace } from "../workload";
+import { Group, groupSetupSeconds, Options, parseOptions, planGroups, remainingSeconds, RunCase, runSeconds, streamSeconds, USAGE } from "./plan";
+import { drawRequestStream, RequestStream } from "./requests";
 import { createSharedTable, LOCK_STRIPES, SharedTable, SharedTableLayout } from "./shared-table";
-import type { SystemKind, WorkerConfig, WorkerResult } from "./worker";
+import { addSpeedups, RunRecord, scalingCharts, summariseRun } from "./summary";
+import { isShared, SYSTEMS } from "./systems";
+import type { FromWorker, GroupConfig, ToWorker, WorkerResult } from "./worker";
 
 const KEY_BYTES = 8;
 const VALUE_BYTES = 1024;
-const KEY_COUNT = 1_000_000;
-const QUICK_KEY_COUNT = 100_000;
-/** Global Zipf draws per worker, replayed in a loop (a 1M-key uniform run touches most keys). */
-const DRAWS = 1_000_000;
-const QUICK_DRAWS = 200_000;
-const SECONDS = 5;
-const QUICK_SECONDS = 1;
 /** The server's defaults (src/node/options.ts, src/node/node.ts). */
 const GOSSIP_PERIOD_MS = 100;
 const GOSSIP_PAGE_BYTES = 1024 * 1024;
@@ -38,137 +33,59 @@ const STORE_MEMORY_BYTES_PER_KEY = 2048;
 const STORE_MEMORY_BYTES_MIN = 256 * 1024 * 1024;
 const STORE_MEMORY_BYTES_MAX = 4 * 1024 * 1024 * 1024;
 const SEED = 0x5ca1e;
-/** Spaces timestamps between runs (at most ~1e8 updates a run): later runs win on the reused shared table. */
-const TIMESTAMP_STEP_PER_RUN = 1e9;
 
-interface SystemSpec {
-  name: string;
-  kind: SystemKind;
-  engine: EngineName;
+interface Shared {
+  options: Options;
+  table: SharedTableLayout;
+  wasmModule: WebAssembly.Module;
+  streams: Map<string, RequestStream>;
+  /** The shared table outlives every group: its timestamps only grow. */
+  tableTimestampBase: number;
+  startedMs: number;
 }
 
-const SYSTEMS: readonly SystemSpec[] = [
-  { name: "shared-locked", kind: "shared-locked", engine: "wasm" },
-  { name: "shared-hogwild", kind: "shared-hogwild", engine: "wasm" },
-  { name: "annakv-partitioned-wasm", kind: "annakv-partitioned", engine: "wasm" },
-  { name: "annakv-partitioned-ts", kind: "annakv-partitioned", engine: "ts" },
-  { name: "annakv-full-wasm", kind: "annakv-full", engine: "wasm" },
-  { name: "annakv-full-ts", kind: "annakv-full", engine: "ts" },
-];
-
-interface Options {
-  quick: boolean;
-  threadCounts: number[];
-  zipfs: number[];
-  seconds: number;
-  keyCount: number;
-}
-
-interface RunRecord {
+interface SkippedRun {
   system: string;
   threads: number;
+  workload: string;
   zipf: number;
-  opsPerSec: number;
-  /**
-   * Partitioned only: the global request rate the busiest owner could keep up with
-   * (min over workers of its ops/s over its share of the stream). Workers here each
-   * replay only their own keys' requests, so under skew the sum of their rates
-   * overstates what one routed request stream would get.
-   */
-  routedStreamOpsPerSec?: number;
-  speedup?: number;
-  rssDeltaBytes: number;
-  storeBytesUsed: number;
-  storeMemoryReservedBytes: number;
-  workers: WorkerSummary[];
-}
-
-interface WorkerSummary {
-  tid: number;
-  opsPerSec: number;
-  ownedShare: number;
-  serveMs: number;
-  mergeGossipMs: number;
-  drainSendGossipMs: number;
-  gossipKeysSent: number;
-  gossipKeysReceived: number;
-  opErrors: number;
-  storeKeyCount: number;
-}
-
-function parseOptions(argv: string[]): Options {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      quick: { type: "boolean", default: false },
-      threads: { type: "string" },
-      zipf: { type: "string", default: "0.5,4" },
-      seconds: { type: "string" },
-      keys: { type: "string" },
-    },
-  });
-  const numbers = (text: string) => text.split(",").map(Number);
-  const quick = values.quick!;
-  const options: Options = {
-    quick,
-    threadCounts: values.threads === undefined ? defaultThreadCounts() : numbers(values.threads),
-    zipfs: numbers(values.zipf!),
-    seconds: values.seconds === undefined ? (quick ? QUICK_SECONDS : SECONDS) : Number(values.seconds),
-    keyCount: values.keys === undefined ? (quick ? QUICK_KEY_COUNT : KEY_COUNT) : Number(values.keys),
-  };
-  if (!options.threadCounts.every((n) => Number.isInteger(n) && n >= 1)) throw new RangeError("--threads takes positive integers");
-  if (!options.zipfs.every((s) => s >= 0)) throw new RangeError("--zipf takes skews >= 0");
-  if (!(options.seconds > 0)) throw new RangeError("--seconds must be positive");
-  if (!Number.isInteger(options.keyCount) || options.keyCount < 1 || options.keyCount > 10_000_000) throw new RangeError("--keys must be 1..10M");
-  return options;
-}
-
-function defaultThreadCounts(): number[] {
-  const counts: number[] = [];
-  for (let n = 1; n <= os.availableParallelism(); n *= 2) counts.push(n);
-  return counts;
+  reason: string;
 }
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  const startedMs = performance.now();
+  const groups = planGroups(options);
+  const caseKeys = [...new Set(groups.flatMap((group) => group.cases.map(streamKey)))];
+  const eta = streamSeconds(options, caseKeys.length) + remainingSeconds(groups, options, Infinity);
+  const runCount = groups.reduce((sum, group) => sum + group.cases.length, 0);
+  console.log(`${options.profile} profile: ${groups.length} worker groups, ${runCount} runs of ${options.seconds} s, ${options.keyCount.toLocaleString("en-US")} keys; ETA ~${Math.round(eta)} s${Number.isFinite(options.deadlineSeconds) ? `, deadline ${options.deadlineSeconds} s` : ""}`);
+  if (options.dryRun) {
+    for (const group of groups) console.log(`  ${group.system.name} x${group.threads}: setup ~${groupSetupSeconds(group, options.keyCount).toFixed(1)} s, ${group.cases.map(streamKey).join(", ")}`);
+    return;
+  }
   const machine = machineInfo();
   const table = createSharedTable(options.keyCount, VALUE_BYTES);
   preloadTable(table, options.keyCount);
-  const wasmModule = loadWasmModule();
-  const runs: RunRecord[] = [];
-  let runIndex = 0;
-  for (const zipf of options.zipfs) {
-    for (const system of SYSTEMS) {
-      for (const threads of options.threadCounts) {
-        const record = await runOnce(options, system, threads, zipf, table, wasmModule, runIndex++);
-        runs.push(record);
-        console.log(`zipf ${zipf} ${system.name} x${threads}: ${Math.round(record.opsPerSec).toLocaleString()} ops/s`);
-      }
-    }
+  const streams = new Map<string, RequestStream>();
+  for (const key of caseKeys) {
+    const [workload, zipf] = key.split(" ");
+    streams.set(key, drawRequestStream(options.keyCount, workload as RequestStream["workload"], Number(zipf), options.draws, SEED));
   }
-  addSpeedups(runs);
-  const result = {
-    benchmark: "scaling",
-    machine,
-    workload: {
-      keyCount: options.keyCount,
-      keyBytes: KEY_BYTES,
-      valueBytes: VALUE_BYTES,
-      requests: "update-only (LWW PUT), pre-generated per worker before timing",
-      routing: "annakv-partitioned: each worker keeps only the drawn requests for keys LocalPlacement(threads, 1) gives it; annakv-full and shared: every drawn request",
-      gossip: "annakv: the server's sendDirtyKeys/handleGossipFrames every gossipPeriodMs, over MessageChannel (the server uses ZeroMQ inproc)",
-      drawsPerWorker: options.quick ? QUICK_DRAWS : DRAWS,
-      secondsPerRun: options.seconds,
-      gossipPeriodMs: GOSSIP_PERIOD_MS,
-      batchOps: BATCH_OPS,
-      sharedTable: { slotCount: table.slotCount, lockStripes: LOCK_STRIPES },
-      seed: SEED,
-    },
-    runs,
-  };
-  const name = `scaling-${os.cpus().length}core`;
-  const paths = writeResults(options.quick ? QUICK_RESULTS_DIR : RESULTS_DIR, name, result, charts(runs, options));
-  console.log(`wrote ${paths.join(", ")}`);
+  console.log(`streams drawn, table preloaded: ${((performance.now() - startedMs) / 1000).toFixed(1)} s`);
+  const shared: Shared = { options, table, wasmModule: loadWasmModule(), streams, tableTimestampBase: 0, startedMs };
+  const runs: RunRecord[] = [];
+  const skipped: SkippedRun[] = [];
+  for (let index = 0; index < groups.length; index++) {
+    await runGroup(shared, groups[index], groups.slice(index + 1), runs, skipped);
+    writeAll(options, machine, table, runs, skipped, startedMs, false);
+  }
+  const paths = writeAll(options, machine, table, runs, skipped, startedMs, true);
+  console.log(`done in ${((performance.now() - startedMs) / 1000).toFixed(0)} s (${skipped.length} runs skipped); wrote ${paths.join(", ")}`);
+}
+
+function streamKey(runCase: RunCase): string {
+  return `${runCase.workload} ${runCase.zipf}`;
 }
 
 function preloadTable(layout: SharedTableLayout, keyCount: number): void {
@@ -177,33 +94,70 @@ function preloadTable(layout: SharedTableLayout, keyCount: number): void {
   for (let index = 0; index < keyCount; index++) table.insert(keys.key(index));
 }
 
-async function runOnce(options: Options, system: SystemSpec, threads: number, zipf: number, table: SharedTableLayout, wasmModule: WebAssembly.Module, runIndex: number): Promise<RunRecord> {
-  const shared = system.kind.startsWith("shared");
-  const peerPorts = system.kind === "annakv-full" ? channels(threads) : undefined;
+/**
+ * Starts the group's workers (each preloads its store), then runs its cases in priority
+ * order. A case is skipped when it would end past the deadline, or when, with what is
+ * left of the higher-priority cases of later groups, it would push those past it.
+ */
+async function runGroup(shared: Shared, group: Group, later: readonly Group[], runs: RunRecord[], skipped: SkippedRun[]): Promise<void> {
+  const { options } = shared;
+  const elapsed = () => (performance.now() - shared.startedMs) / 1000;
+  // Cases are in priority order, so only later groups can hold more urgent ones.
+  const fits = (runCase: RunCase, setupSeconds: number) =>
+    elapsed() + setupSeconds + runSeconds(options) + remainingSeconds(later, options, runCase.priority - 1) <= options.deadlineSeconds;
+  const skip = (runCase: RunCase) => skipped.push({ system: group.system.name, threads: group.threads, workload: runCase.workload, zipf: runCase.zipf, reason: "deadline" });
+  if (!group.cases.some((runCase) => fits(runCase, groupSetupSeconds(group, options.keyCount)))) {
+    for (const runCase of group.cases) skip(runCase);
+    return;
+  }
   const rssBefore = process.memoryUsage().rss;
+  const workers = await startWorkers(shared, group);
+  try {
+    let timestampBase = isShared(group.system.kind) ? shared.tableTimestampBase : 0;
+    for (const runCase of group.cases) {
+      if (!fits(runCase, 0)) {
+        skip(runCase);
+        continue;
+      }
+      const stream = shared.streams.get(streamKey(runCase))!;
+      const results = await runOnce(workers, { stream, seconds: options.seconds, timestampBase });
+      timestampBase += Math.max(...results.map((r) => r.timestampsUsed));
+      const context = { system: group.system, workload: runCase.workload, zipf: runCase.zipf, threads: group.threads, draws: stream.draws, rssDeltaBytes: process.memoryUsage().rss - rssBefore };
+      const record = summariseRun(context, results);
+      runs.push(record);
+      console.log(`[${elapsed().toFixed(0)} s] ${runCase.workload} zipf ${runCase.zipf} ${group.system.name} x${group.threads}: ${Math.round(record.opsPerSec).toLocaleString("en-US")} ops/s (workers ${Math.round(record.workerOpsPerSec).toLocaleString("en-US")}), busiest serves ${(record.timeSplit.busiestWorker.serve * 100).toFixed(0)}%`);
+    }
+    if (isShared(group.system.kind)) shared.tableTimestampBase = timestampBase;
+  } finally {
+    await Promise.all(workers.map((worker) => worker.terminate()));
+  }
+}
+
+async function startWorkers(shared: Shared, group: Group): Promise<Worker[]> {
+  const { options } = shared;
+  const started = performance.now();
+  const annakv = !isShared(group.system.kind);
+  // Every annakv group gets peer channels, whether or not its placement has a key on two workers.
+  const peerPorts = annakv && group.threads > 1 ? channels(group.threads) : undefined;
   const workers: Worker[] = [];
-  const ready: Promise<unknown>[] = [];
-  for (let tid = 0; tid < threads; tid++) {
+  const ready: Promise<FromWorker>[] = [];
+  for (let tid = 0; tid < group.threads; tid++) {
     const ports = peerPorts?.[tid];
-    const config: WorkerConfig = {
-      system: system.kind,
-      engine: system.engine,
+    const config: GroupConfig = {
+      system: group.system.kind,
+      engine: group.system.engine,
       tid,
-      threadCount: threads,
+      threadCount: group.threads,
       keyCount: options.keyCount,
       keyBytes: KEY_BYTES,
       valueBytes: VALUE_BYTES,
-      zipf,
-      draws: options.quick ? QUICK_DRAWS : DRAWS,
-      seed: SEED + 7919 * tid,
-      seconds: options.seconds,
-      timestampBase: runIndex * TIMESTAMP_STEP_PER_RUN,
+      seed: SEED,
       gossipPeriodMs: GOSSIP_PERIOD_MS,
       gossipPageBytes: GOSSIP_PAGE_BYTES,
       batchOps: BATCH_OPS,
       maxMemoryBytes: storeMemoryBytes(options.keyCount),
-      table: shared ? table : undefined,
-      wasmModule: !shared && system.engine === "wasm" ? wasmModule : undefined,
+      table: annakv ? undefined : shared.table,
+      wasmModule: annakv && group.system.engine === "wasm" ? shared.wasmModule : undefined,
       peerPorts: ports,
     };
     const transfer = (ports ?? []).filter((port): port is MessagePort => port !== undefined);
@@ -212,18 +166,30 @@ async function runOnce(options: Options, system: SystemSpec, threads: number, zi
     ready.push(nextMessage(worker));
   }
   try {
-    await Promise.all(ready);
-    const results = await Promise.all(
-      workers.map((worker) => {
-        const done = nextMessage(worker) as Promise<WorkerResult>;
-        worker.postMessage("go");
-        return done;
-      }),
-    );
-    return summarise(system, threads, zipf, results, process.memoryUsage().rss - rssBefore);
-  } finally {
+    const messages = await Promise.all(ready);
+    const slowest = Math.max(...messages.map((message) => (message.type === "ready" ? message.setupMs : 0)));
+    console.log(`${group.system.name} x${group.threads}: workers ready in ${((performance.now() - started) / 1000).toFixed(1)} s (slowest setup ${(slowest / 1000).toFixed(1)} s)`);
+    return workers;
+  } catch (error) {
     await Promise.all(workers.map((worker) => worker.terminate()));
+    throw error;
   }
+}
+
+/** Prepares every worker (routing, leftover gossip), then starts them together. */
+async function runOnce(workers: readonly Worker[], run: { stream: RequestStream; seconds: number; timestampBase: number }): Promise<WorkerResult[]> {
+  await Promise.all(workers.map((worker) => request(worker, { type: "prepare", run })));
+  const results = await Promise.all(workers.map((worker) => request(worker, { type: "go" })));
+  return results.map((message) => {
+    if (message.type !== "result") throw new Error(`worker answered ${message.type} to go`);
+    return message.result;
+  });
+}
+
+function request(worker: Worker, message: ToWorker): Promise<FromWorker> {
+  const answer = nextMessage(worker);
+  worker.postMessage(message);
+  return answer;
 }
 
 /** ports[i][j]: worker i's end of its channel to worker j. */
@@ -239,12 +205,15 @@ function channels(threads: number): (MessagePort | undefined)[][] {
   return ports;
 }
 
-function nextMessage(worker: Worker): Promise<unknown> {
+function nextMessage(worker: Worker): Promise<FromWorker> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(error);
+    const onExit = (code: number) => reject(new Error(`worker exited with code ${code}`));
     worker.once("error", onError);
-    worker.once("message", (message) => {
+    worker.once("exit", onExit);
+    worker.once("message", (message: FromWorker) => {
       worker.off("error", onError);
+      worker.off("exit", onExit);
       resolve(message);
     });
   });
@@ -254,57 +223,40 @@ function storeMemoryBytes(keyCount: number): number {
   return Math.min(STORE_MEMORY_BYTES_MAX, Math.max(STORE_MEMORY_BYTES_MIN, keyCount * STORE_MEMORY_BYTES_PER_KEY));
 }
 
-function summarise(system: SystemSpec, threads: number, zipf: number, results: WorkerResult[], rssDeltaBytes: number): RunRecord {
-  results.sort((a, b) => a.tid - b.tid);
-  const workers: WorkerSummary[] = results.map((r) => ({
-    tid: r.tid,
-    opsPerSec: round((r.ops / r.elapsedMs) * 1000),
-    ownedShare: round(r.ownedShare),
-    serveMs: round(r.serveMs),
-    mergeGossipMs: round(r.mergeMs),
-    drainSendGossipMs: round(r.gossipSendMs),
-    gossipKeysSent: r.gossipKeysSent,
-    gossipKeysReceived: r.gossipKeysReceived,
-    opErrors: r.opErrors,
-    storeKeyCount: r.storeKeyCount,
-  }));
-  const record: RunRecord = {
-    system: system.name,
-    threads,
-    zipf,
-    opsPerSec: round(results.reduce((sum, r) => sum + (r.ops / r.elapsedMs) * 1000, 0)),
-    rssDeltaBytes,
-    storeBytesUsed: results.reduce((sum, r) => sum + r.storeBytesUsed, 0),
-    storeMemoryReservedBytes: results.reduce((sum, r) => sum + r.storeMemoryReservedBytes, 0),
-    workers,
+function writeAll(options: Options, machine: ReturnType<typeof machineInfo>, table: SharedTableLayout, runs: RunRecord[], skipped: SkippedRun[], startedMs: number, complete: boolean): string[] {
+  addSpeedups(runs);
+  const result = {
+    benchmark: "scaling",
+    complete,
+    elapsedSeconds: Math.round((performance.now() - startedMs) / 1000),
+    machine: { name: options.machine, ...machine },
+    options: { ...options, outDir: undefined, dryRun: undefined, deadlineSeconds: Number.isFinite(options.deadlineSeconds) ? options.deadlineSeconds : null },
+    workload: {
+      keyCount: options.keyCount,
+      keyBytes: KEY_BYTES,
+      valueBytes: VALUE_BYTES,
+      requests: "update: LWW PUTs only; mix: 50/50 GET/PUT (a GET of a present key is one op). One global stream per workload and skew (Zipf over key ranks, seeded), drawn before timing",
+      routing: "every request goes to one replica of its key, chosen uniformly at random (seeded, the same on every worker) from the system's placement; shared tables: every thread is a replica of every key; each worker replays the requests routed to it",
+      throughput: "opsPerSec = min over workers of workerOpsPerSec_i / share_i (share_i = kept_i / draws): the rate of the routed stream the most loaded worker sustains; workerOpsPerSec = sum of the workers' own rates",
+      gossip: "annakv: the server's sendDirtyKeys/handleGossipFrames every gossipPeriodMs, over MessageChannel ports (the server uses ZeroMQ over loopback TCP); flushed untimed after each run",
+      draws: options.draws,
+      secondsPerRun: options.seconds,
+      gossipPeriodMs: GOSSIP_PERIOD_MS,
+      batchOps: BATCH_OPS,
+      sharedTable: { slotCount: table.slotCount, lockStripes: LOCK_STRIPES },
+      seed: SEED,
+    },
+    runs,
+    skipped,
   };
-  if (system.kind === "annakv-partitioned") {
-    record.routedStreamOpsPerSec = round(Math.min(...results.map((r) => (r.ops / r.elapsedMs) * 1000 / r.ownedShare)));
-  }
-  return record;
+  return writeResults(options.outDir, `scaling-${options.machine}`, result, scalingCharts(runs, SYSTEMS, options.keyCount));
 }
 
-function addSpeedups(runs: RunRecord[]): void {
-  for (const run of runs) {
-    const base = runs.find((other) => other.system === run.system && other.zipf === run.zipf && other.threads === 1);
-    if (base !== undefined) run.speedup = round(run.opsPerSec / base.opsPerSec);
-  }
-}
-
-function charts(runs: RunRecord[], options: Options): BarChart[] {
-  return options.zipfs.map((zipf) => ({
-    title: `Update-only throughput, Zipf ${zipf}, ${options.keyCount.toLocaleString()} keys, 1 KiB values`,
-    yLabel: "ops/s",
-    groups: SYSTEMS.map((system) => system.name.replace("annakv-", "")),
-    series: options.threadCounts.map((threads) => ({
-      name: `${threads} thread${threads === 1 ? "" : "s"}`,
-      values: SYSTEMS.map((system) => runs.find((run) => run.system === system.name && run.zipf === zipf && run.threads === threads)?.opsPerSec ?? NaN),
-    })),
-  }));
-}
-
+if (process.argv.includes("--help")) console.log(USAGE);
 // No process.exit on success: every worker is terminated, so the process ending by itself shows nothing leaks.
-main().catch((error) => {
-  console.error(error);
-  process.exitCode = 1;
-});
+else {
+  main().catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  });
+}

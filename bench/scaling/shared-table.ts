@@ -3,8 +3,9 @@
  * a SharedArrayBuffer that every worker thread writes, the stand-in for the TBB/Masstree
  * stores that Anna's paper compares against. Slots are fixed-size (key, 8-byte timestamp,
  * value) and the table is pre-sized and preloaded with every key, so the timed loop never
- * inserts: it finds a key's slot, then merges last-writer-wins either under a striped lock
- * (`shared-locked`) or with no synchronisation at all (`shared-hogwild`).
+ * inserts: it finds a key's slot, then merges last-writer-wins (a PUT) or copies the
+ * timestamp and value out (a GET), either under a striped lock (`shared-locked`) or with no
+ * synchronisation at all (`shared-hogwild`).
  */
 
 /** Keys are fixed at 8 bytes (bench/scaling/main.ts), read as two u32 words. */
@@ -42,6 +43,8 @@ export function createSharedTable(keyCount: number, valueBytes: number): SharedT
 /** A worker's view of the shared table. */
 export class SharedTable {
   private readonly bytes: Uint8Array;
+  /** The same slots as a Buffer, whose copy() reads a value out without allocating a view. */
+  private readonly slots: Buffer;
   private readonly words: Uint32Array;
   private readonly timestamps: Float64Array;
   private readonly locks: Int32Array;
@@ -55,6 +58,7 @@ export class SharedTable {
     this.slotBytes = slotBytes(layout.valueBytes);
     const slotsBytes = this.slotCount * this.slotBytes;
     this.bytes = new Uint8Array(layout.buffer, 0, slotsBytes);
+    this.slots = Buffer.from(layout.buffer, 0, slotsBytes);
     this.words = new Uint32Array(layout.buffer, 0, slotsBytes / 4);
     this.timestamps = new Float64Array(layout.buffer, 0, slotsBytes / 8);
     this.locks = new Int32Array(layout.buffer, slotsBytes, LOCK_STRIPES);
@@ -87,6 +91,28 @@ export class SharedTable {
   /** LWW merge with no synchronisation: racing writers may tear values; only speed counts. */
   putHogwild(slot: number, timestamp: number, value: Uint8Array): void {
     this.merge(slot, timestamp, value);
+  }
+
+  /** GET under the key's stripe lock: copies the value into `out`, returns the timestamp. */
+  getLocked(slot: number, out: Uint8Array): number {
+    const stripe = slot % LOCK_STRIPES;
+    this.lock(stripe);
+    const timestamp = this.read(slot, out);
+    this.unlock(stripe);
+    return timestamp;
+  }
+
+  /** GET with no synchronisation: a racing writer may leave `out` torn. */
+  getHogwild(slot: number, out: Uint8Array): number {
+    return this.read(slot, out);
+  }
+
+  private read(slot: number, out: Uint8Array): number {
+    const base = slot * this.slotBytes;
+    const timestamp = this.timestamps[(base + TABLE_KEY_BYTES) / 8];
+    const valueStart = base + TABLE_KEY_BYTES + TIMESTAMP_BYTES;
+    this.slots.copy(out, 0, valueStart, valueStart + this.valueBytes);
+    return timestamp;
   }
 
   private merge(slot: number, timestamp: number, value: Uint8Array): void {

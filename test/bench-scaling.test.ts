@@ -1,0 +1,125 @@
+/**
+ * The scaling benchmark (bench/scaling) in a CI-sized form: packaged as for the device
+ * (plain JavaScript, no node_modules above it), run from another directory, and its JSON
+ * checked for what the routing rule and the time accounting promise.
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+interface TimeSplit {
+  serve: number;
+  merge: number;
+  gossip: number;
+  idle: number;
+}
+
+interface Run {
+  system: string;
+  kind: string;
+  workload: string;
+  zipf: number;
+  threads: number;
+  opsPerSec: number;
+  workerOpsPerSec: number;
+  speedup?: number;
+  draws: number;
+  opErrors: number;
+  timeSplit: { meanOverWorkers: TimeSplit; busiestWorker: TimeSplit & { tid: number } };
+  workers: { tid: number; kept: number; share: number; opsPerSec: number; opErrors: number; gossipKeysSent: number }[];
+}
+
+const SYSTEMS = ["shared-locked", "shared-hogwild", "annakv-partitioned-wasm", "annakv-full-wasm", "annakv-partitioned-ts", "annakv-full-ts"];
+const THREADS = [1, 2];
+const ZIPFS = [0.5, 4];
+const WORKLOADS = ["update", "mix"];
+
+function splitSum(split: TimeSplit): number {
+  return split.serve + split.merge + split.gossip + split.idle;
+}
+
+describe("bench/scaling", () => {
+  let scratch: string;
+  let runs: Run[];
+  let result: { complete: boolean; runs: Run[]; skipped: unknown[] };
+
+  beforeAll(() => {
+    scratch = mkdtempSync(path.join(os.tmpdir(), "annakv-scaling-"));
+    const bench = path.join(scratch, "devbench");
+    const out = path.join(scratch, "out");
+    const root = path.resolve(__dirname, "..");
+    execFileSync(path.join(root, "bench/scaling/package-device.sh"), ["--no-node", bench], { stdio: "pipe" });
+    const args = ["--keys", "5000", "--seconds", "0.2", "--threads", "1,2", "--zipf", "0.5,4", "--workload", "update,mix", "--mix-zipf", "0.5,4", "--machine", "ci", "--out-dir", out];
+    execFileSync(process.execPath, [path.join(bench, "bench/scaling/main.js"), ...args], { cwd: scratch, stdio: "pipe" });
+    result = JSON.parse(readFileSync(path.join(out, "scaling-ci.json"), "utf8"));
+    runs = result.runs;
+    expect(readFileSync(path.join(out, "scaling-ci.svg"), "utf8")).toContain("<svg");
+  }, 60_000);
+
+  afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it("runs every system, thread count, workload and skew", () => {
+    expect(result.complete).toBe(true);
+    expect(result.skipped).toEqual([]);
+    for (const system of SYSTEMS) {
+      for (const threads of THREADS) {
+        for (const workload of WORKLOADS) {
+          for (const zipf of ZIPFS) {
+            const matching = runs.filter((run) => run.system === system && run.threads === threads && run.workload === workload && run.zipf === zipf);
+            expect({ system, threads, workload, zipf, count: matching.length }).toEqual({ system, threads, workload, zipf, count: 1 });
+          }
+        }
+      }
+    }
+    expect(runs).toHaveLength(SYSTEMS.length * THREADS.length * WORKLOADS.length * ZIPFS.length);
+  });
+
+  it("routes each request to exactly one worker", () => {
+    for (const run of runs) {
+      expect(run.workers).toHaveLength(run.threads);
+      expect(run.workers.reduce((sum, worker) => sum + worker.kept, 0)).toBe(run.draws);
+      expect(run.workers.reduce((sum, worker) => sum + worker.share, 0)).toBeCloseTo(1, 2);
+    }
+  });
+
+  it("measures throughput by the most loaded worker and speedup over one thread", () => {
+    for (const run of runs) {
+      expect(run.opsPerSec).toBeGreaterThan(0);
+      // The stream rate can never beat what the workers did between them (by more than rounding).
+      expect(run.opsPerSec).toBeLessThanOrEqual(run.workerOpsPerSec * 1.01);
+      for (const worker of run.workers) {
+        if (worker.kept > 0) expect(run.opsPerSec).toBeLessThanOrEqual((worker.opsPerSec / worker.share) * 1.01);
+      }
+      expect(run.speedup).toBeGreaterThan(0);
+    }
+  });
+
+  it("sees no op errors in annakv, and time splits that add up", () => {
+    for (const run of runs) {
+      if (run.kind.startsWith("annakv")) expect({ system: run.system, opErrors: run.opErrors }).toEqual({ system: run.system, opErrors: 0 });
+      expect(splitSum(run.timeSplit.meanOverWorkers)).toBeCloseTo(1, 2);
+      expect(splitSum(run.timeSplit.busiestWorker)).toBeCloseTo(1, 2);
+    }
+  });
+
+  it("sends almost all of the Zipf 4 stream to one owner when partitioned", () => {
+    for (const run of runs.filter((one) => one.kind === "annakv-partitioned" && one.zipf === 4 && one.threads === 2)) {
+      expect(Math.max(...run.workers.map((worker) => worker.share))).toBeGreaterThan(0.9);
+    }
+  });
+
+  it("gossips between full replicas only", () => {
+    for (const run of runs.filter((one) => one.kind.startsWith("annakv") && one.threads === 2 && one.workload === "update")) {
+      const sent = run.workers.map((worker) => worker.gossipKeysSent);
+      if (run.kind === "annakv-full") expect(sent.every((keys) => keys > 0)).toBe(true);
+      else expect(sent).toEqual([0, 0]);
+    }
+  });
+
+  it("spreads requests evenly over the workers of a shared table", () => {
+    for (const run of runs.filter((one) => one.kind.startsWith("shared") && one.threads === 2)) {
+      for (const worker of run.workers) expect(worker.share).toBeCloseTo(0.5, 1);
+    }
+  });
+});

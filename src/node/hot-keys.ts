@@ -34,6 +34,16 @@ interface Cooling {
 
 const encoder = new TextEncoder();
 
+/**
+ * The policy itself: the replicas a key asks for at `keyRate` requests per second while
+ * the node serves `nodeRate` (both in the same unit).
+ */
+export function wantedReplication(policy: HotKeyPolicy, placement: LocalPlacement, keyRate: number, nodeRate: number): number {
+  const perReplicaRate = (policy.threshold * nodeRate) / placement.threadCount;
+  if (keyRate < policy.minOpsPerSec || keyRate <= perReplicaRate) return placement.defaultReplication;
+  return Math.min(placement.threadCount, Math.max(placement.defaultReplication, Math.ceil(keyRate / perReplicaRate)));
+}
+
 export class HotKeyMonitor {
   private readonly reports = new Map<number, { elapsedMs: number; report: AccessReport }>();
   private readonly cooling = new Map<string, Cooling>();
@@ -63,11 +73,7 @@ export class HotKeyMonitor {
       for (const [key, accesses] of report.topKeys) keyRates.set(key, (keyRates.get(key) ?? 0) + accesses * perSecond);
     }
     this.reports.clear();
-    const perReplicaRate = (policy.threshold * nodeRate) / placement.threadCount;
-    const wanted = (rate: number): number => {
-      if (rate < policy.minOpsPerSec || rate <= perReplicaRate) return placement.defaultReplication;
-      return Math.min(placement.threadCount, Math.max(placement.defaultReplication, Math.ceil(rate / perReplicaRate)));
-    };
+    const wanted = (rate: number) => wantedReplication(policy, placement, rate, nodeRate);
     const decisions: ReplicationFactor[] = [];
     const decide = (key: string, factor: number) => decisions.push({ key, factor, version: ++this.version });
     for (const [key, rate] of keyRates) {

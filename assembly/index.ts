@@ -5,7 +5,7 @@ import { runBatch } from "./batch";
 import {
   inputHolds, inputPtr, outputLength as lastOutputLength, outputPtr as lastOutputPtr, reserveInput, setOutput,
 } from "./buffers";
-import { dirtyCount as dirtyKeyCount, dirtyListBytes } from "./dirty";
+import { clearAllDirty, dirtyCount as dirtyKeyCount, dirtyListBytes } from "./dirty";
 import { xxh64 } from "./hash";
 import { BAD_BATCH, LATTICE, MALFORMED, OK } from "./status";
 import {
@@ -68,6 +68,11 @@ export function batch(inputLength: u32): u32 {
 /** Returns the record count, or 0xFFFFFFFF (-1) when not even one record fits in memory. */
 export function drainDirty(maxBytes: u32): u32 {
   return drainDirtyRecords(maxBytes);
+}
+
+/** Clears every dirty mark without writing records (no replica to tell); returns how many. */
+export function discardDirty(): u32 {
+  return clearAllDirty();
 }
 
 export function dirtyCount(): u32 {

@@ -30,7 +30,7 @@ interface Run {
   workers: { tid: number; kept: number; share: number; opsPerSec: number; opErrors: number; gossipKeysSent: number }[];
 }
 
-const SYSTEMS = ["shared-locked", "shared-hogwild", "annakv-partitioned-wasm", "annakv-full-wasm", "annakv-partitioned-ts", "annakv-full-ts"];
+const SYSTEMS = ["shared-locked", "shared-hogwild", "annakv-partitioned-wasm", "annakv-full-wasm", "annakv-selective-wasm", "annakv-partitioned-ts", "annakv-full-ts", "annakv-selective-ts"];
 const THREADS = [1, 2];
 const ZIPFS = [0.5, 4];
 const WORKLOADS = ["update", "mix"];
@@ -109,11 +109,18 @@ describe("bench/scaling", () => {
     }
   });
 
-  it("gossips between full replicas only", () => {
+  it("gossips between full replicas, and between selective replicas only where a key is hot", () => {
     for (const run of runs.filter((one) => one.kind.startsWith("annakv") && one.threads === 2 && one.workload === "update")) {
       const sent = run.workers.map((worker) => worker.gossipKeysSent);
-      if (run.kind === "annakv-full") expect(sent.every((keys) => keys > 0)).toBe(true);
+      const replicated = run.kind === "annakv-full" || (run.kind === "annakv-selective" && run.zipf === 4);
+      if (replicated) expect(sent.every((keys) => keys > 0)).toBe(true);
       else expect(sent).toEqual([0, 0]);
+    }
+  });
+
+  it("spreads the Zipf 4 hot key over both workers with selective replication", () => {
+    for (const run of runs.filter((one) => one.kind === "annakv-selective" && one.zipf === 4 && one.threads === 2)) {
+      expect(Math.max(...run.workers.map((worker) => worker.share))).toBeLessThan(0.65);
     }
   });
 

@@ -77,8 +77,9 @@ function step(store: Store, generator: Generator, roll: number, batch: BatchOp[]
   });
   if (roll < 75) return outcome(() => store.delete(key));
   if (roll < 93) return outcome(() => hex(store.executeBatch(encodeBatch(batch))));
-  if (roll < 98) return outcome(() => drainAll(store, 1 + generator.random.int(200)));
-  return { size: store.size };
+  if (roll < 97) return outcome(() => drainAll(store, 1 + generator.random.int(200)));
+  if (roll < 98) return outcome(() => store.discardDirty());
+  return { size: store.size, dirty: store.stats().dirtyKeyCount };
 }
 
 /** Record bytes one by one (type u8, keyLength u32, payloadLength u32, key, payload). */

@@ -648,3 +648,19 @@ describe("scan", () => {
     expect(() => store.scan(-1, 100)).toThrow(RangeError);
   });
 });
+
+describe("discardDirty (both engines)", () => {
+  it.each(["wasm", "ts"] as const)("%s: clears every mark without records, and later writes mark again", async (engine) => {
+    const { createStore } = await import("../src/core/create-store");
+    const store = createStore({ engine });
+    for (const key of ["a", "b", "c"]) store.put(key, LatticeType.LWW, lww(1, key));
+    store.delete("b");
+    expect(store.discardDirty()).toBe(2);
+    expect(store.stats().dirtyKeyCount).toBe(0);
+    expect(store.drainDirty(1 << 20).length).toBe(0);
+    expect(store.get("a")?.payload).toEqual(lww(1, "a"));
+    store.put("c", LatticeType.LWW, lww(2, "c"));
+    expect(decodeRecords(store.drainDirty(1 << 20)).map((record) => Buffer.from(record.key).toString())).toEqual(["c"]);
+    expect(store.discardDirty()).toBe(0);
+  });
+});

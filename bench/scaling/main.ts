@@ -18,7 +18,8 @@ import { Group, groupSetupSeconds, Options, parseOptions, planGroups, remainingS
 import { drawRequestStream, RequestStream } from "./requests";
 import { createSharedTable, LOCK_STRIPES, SharedTable, SharedTableLayout } from "./shared-table";
 import { addSpeedups, RunRecord, scalingCharts, summariseRun } from "./summary";
-import { isShared, SYSTEMS } from "./systems";
+import { factorsForStream, KeyFactor } from "./selective";
+import { isShared, placementFor, SYSTEMS } from "./systems";
 import type { FromWorker, GroupConfig, ToWorker, WorkerResult } from "./worker";
 
 const KEY_BYTES = 8;
@@ -114,13 +115,21 @@ async function runGroup(shared: Shared, group: Group, later: readonly Group[], r
   const workers = await startWorkers(shared, group);
   try {
     let timestampBase = isShared(group.system.kind) ? shared.tableTimestampBase : 0;
+    const selective = group.system.kind === "annakv-selective" ? { placement: placementFor(group.system.kind, group.threads), keys: new KeySpace(options.keyCount, KEY_BYTES), hot: new Set<number>(), version: 1 } : undefined;
     for (const runCase of group.cases) {
       if (!fits(runCase, 0)) {
         skip(runCase);
         continue;
       }
       const stream = shared.streams.get(streamKey(runCase))!;
-      const results = await runOnce(workers, { stream, seconds: options.seconds, timestampBase });
+      let factors: KeyFactor[] | undefined;
+      if (selective !== undefined) {
+        const decided = factorsForStream(stream, selective.keys, selective.placement, selective.hot, selective.version);
+        factors = decided.factors;
+        selective.hot = decided.hot;
+        selective.version = decided.nextVersion;
+      }
+      const results = await runOnce(workers, { stream, seconds: options.seconds, timestampBase, factors });
       timestampBase += Math.max(...results.map((r) => r.timestampsUsed));
       const context = { system: group.system, workload: runCase.workload, zipf: runCase.zipf, threads: group.threads, draws: stream.draws, rssDeltaBytes: process.memoryUsage().rss - rssBefore };
       const record = summariseRun(context, results);
@@ -177,7 +186,7 @@ async function startWorkers(shared: Shared, group: Group): Promise<Worker[]> {
 }
 
 /** Prepares every worker (routing, leftover gossip), then starts them together. */
-async function runOnce(workers: readonly Worker[], run: { stream: RequestStream; seconds: number; timestampBase: number }): Promise<WorkerResult[]> {
+async function runOnce(workers: readonly Worker[], run: { stream: RequestStream; seconds: number; timestampBase: number; factors?: KeyFactor[] }): Promise<WorkerResult[]> {
   await Promise.all(workers.map((worker) => request(worker, { type: "prepare", run })));
   const results = await Promise.all(workers.map((worker) => request(worker, { type: "go" })));
   return results.map((message) => {

@@ -88,6 +88,12 @@ export class ReplicaTable {
     return this.lists[this.listOfKey[index]];
   }
 
+  /** Selective replication: one key's replica list changed (a hot key's factor). */
+  setReplicas(index: number, replicas: readonly number[]): void {
+    this.listOfKey[index] = this.lists.length;
+    this.lists.push(replicas.slice());
+  }
+
   holds(index: number, tid: number): boolean {
     return this.replicas(index).includes(tid);
   }

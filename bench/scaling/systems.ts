@@ -7,7 +7,7 @@
 import type { EngineName } from "../../src/core/store";
 import { LocalPlacement } from "../../src/routing/placement";
 
-export type SystemKind = "shared-locked" | "shared-hogwild" | "annakv-partitioned" | "annakv-full";
+export type SystemKind = "shared-locked" | "shared-hogwild" | "annakv-partitioned" | "annakv-full" | "annakv-selective";
 
 export interface SystemSpec {
   name: string;
@@ -25,8 +25,10 @@ export const SYSTEMS: readonly SystemSpec[] = [
   { name: "shared-hogwild", kind: "shared-hogwild", engine: "wasm" },
   { name: "annakv-partitioned-wasm", kind: "annakv-partitioned", engine: "wasm" },
   { name: "annakv-full-wasm", kind: "annakv-full", engine: "wasm" },
+  { name: "annakv-selective-wasm", kind: "annakv-selective", engine: "wasm" },
   { name: "annakv-partitioned-ts", kind: "annakv-partitioned", engine: "ts" },
   { name: "annakv-full-ts", kind: "annakv-full", engine: "ts" },
+  { name: "annakv-selective-ts", kind: "annakv-selective", engine: "ts" },
 ];
 
 export function isShared(kind: SystemKind): boolean {
@@ -41,6 +43,9 @@ export function isShared(kind: SystemKind): boolean {
 export function placementFor(kind: SystemKind, threads: number): LocalPlacement {
   switch (kind) {
     case "annakv-partitioned":
+      return new LocalPlacement(threads, 1);
+    // One replica per key until a run's hot keys get their factors (see selective.ts).
+    case "annakv-selective":
       return new LocalPlacement(threads, 1);
     case "annakv-full":
     case "shared-locked":

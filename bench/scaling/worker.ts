@@ -8,7 +8,7 @@
  * source; as compiled JavaScript it is worker.js itself.
  */
 import { MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
-import { handleGossipFrames, newGossipState, sendDirtyKeys, GossipContext } from "../../src/actor/handlers/gossip";
+import { applyReplicationFactors, handleGossipFrames, newGossipState, sendDirtyKeys, GossipContext } from "../../src/actor/handlers/gossip";
 import type { PushPool } from "../../src/protocol/push-pool";
 import { ActorCounters, emptyCounters } from "../../src/actor/stats";
 import { BatchWriter, Opcode, opBytes, RESULT_HEADER_BYTES } from "../../src/core/batch";
@@ -19,6 +19,7 @@ import { LatticeType } from "../../src/lattices/lattice-type";
 import type { LocalPlacement } from "../../src/routing/placement";
 import { KeySpace, Prng, TIMESTAMP_BASE, writeTimestamp } from "../workload";
 import { GET_FLAG, KEY_INDEX_MASK, LWW_TIMESTAMP_OFFSET, lwwPayload, ReplicaTable, RequestStream, requestsRoutedTo, valuePool, VALUE_POOL_SIZE } from "./requests";
+import type { KeyFactor } from "./selective";
 import { SharedTable, SharedTableLayout } from "./shared-table";
 import { isShared, placementFor, SystemKind } from "./systems";
 
@@ -46,7 +47,10 @@ export interface RunConfig {
   seconds: number;
   /** Added to every timestamp: each run's writes beat the last run's (stores and table are reused). */
   timestampBase: number;
+  /** annakv-selective: this run's factor changes (selective.ts), with each key's index. */
+  factors?: KeyFactor[];
 }
+
 
 export type ToWorker = { type: "prepare"; run: RunConfig } | { type: "go" };
 export type FromWorker = { type: "ready"; setupMs: number } | { type: "prepared"; kept: number } | { type: "result"; result: WorkerResult };
@@ -80,6 +84,8 @@ type RunCounts = Omit<WorkerResult, "tid" | "kept">;
 interface Runner {
   /** Untimed, before a run: merges what peers sent after the last run's timed loop. */
   settle(): void;
+  /** Selective replication: joins the run's factors (seeding and handing off values as the server does). */
+  applyFactors(factors: readonly KeyFactor[]): void;
   run(requests: Uint32Array, run: RunConfig): RunCounts;
 }
 
@@ -103,10 +109,16 @@ function main(): void {
     if (message.type === "prepare") {
       runner.settle();
       runConfig = message.run;
+      if (runConfig.factors !== undefined) {
+        runner.applyFactors(runConfig.factors);
+        for (const { index } of runConfig.factors) replicas.setReplicas(index, placement.replicas(keys.key(index)));
+      }
       requests = requestsRoutedTo(runConfig.stream, replicas, config.tid);
       post({ type: "prepared", kept: requests.length });
     } else {
       if (runConfig === undefined) throw new Error("go before prepare");
+      // Values that peers seeded or handed off while preparing are merged before timing.
+      runner.settle();
       post({ type: "result", result: { ...runner.run(requests, runConfig), tid: config.tid, kept: requests.length } });
     }
   });
@@ -163,7 +175,7 @@ function sharedRunner(config: GroupConfig, keys: KeySpace, values: Uint8Array[])
       storeBytesUsed: storeBytes, storeMemoryReservedBytes: storeBytes, storeKeyCount: 0,
     };
   };
-  return { settle() {}, run };
+  return { settle() {}, applyFactors() {}, run };
 }
 
 function annakvRunner(config: GroupConfig, keys: KeySpace, values: Uint8Array[], placement: LocalPlacement, replicas: ReplicaTable): Runner {
@@ -172,13 +184,22 @@ function annakvRunner(config: GroupConfig, keys: KeySpace, values: Uint8Array[],
   preload(store, config, keys, replicas, payloads[0]);
   const counters = emptyCounters();
   const context = gossipContext(config, store, placement, counters);
+  /** Keys with a factor above one: their PUTs are reported to gossip, as the request handler does. */
+  const replicatedNames = new Map<number, string>();
   return {
     settle: () => receiveGossip(config, context),
+    applyFactors: (factors) => {
+      applyReplicationFactors(context, factors);
+      for (const { index, key } of factors) {
+        if (placement.replicationOf(keys.key(index), key) > 1) replicatedNames.set(index, key);
+        else replicatedNames.delete(index);
+      }
+    },
     run: (requests, run) => {
       const sentBefore = counters.gossipKeysSent;
       const receivedBefore = counters.gossipKeysReceived;
       const mergeErrorsBefore = counters.gossipMergeErrors;
-      const counts = requests.length > 0 ? serveLoop(config, store, context, keys, payloads, requests, run) : idleLoop(config, context, run);
+      const counts = requests.length > 0 ? serveLoop(config, store, context, keys, payloads, requests, run, replicatedNames) : idleLoop(config, context, run);
       flushGossip(store, context);
       const stats = store.stats();
       return {
@@ -200,7 +221,8 @@ type LoopCounts = Pick<WorkerResult, "ops" | "opErrors" | "elapsedMs" | "serveMs
  * Replays the worker's requests as batches of `batchOps` GET/PUT ops, and every gossip
  * period runs the server's gossip: drain dirty keys and send them, then merge what came.
  */
-function serveLoop(config: GroupConfig, store: Store, context: GossipContext, keys: KeySpace, payloads: Uint8Array[], requests: Uint32Array, run: RunConfig): LoopCounts {
+function serveLoop(config: GroupConfig, store: Store, context: GossipContext, keys: KeySpace, payloads: Uint8Array[], requests: Uint32Array, run: RunConfig, replicatedNames: ReadonlyMap<number, string>): LoopCounts {
+  const replicatedWrites = replicatedNames.size > 0 ? context.state.replicatedWrites : undefined;
   const { keyBytes, tid, threadCount, batchOps } = config;
   const batchBytes = 4 + batchOps * opBytes(keyBytes, payloads[0].length);
   let serveMs = 0;
@@ -219,10 +241,15 @@ function serveLoop(config: GroupConfig, store: Store, context: GossipContext, ke
     for (let i = 0; i < batchOps; i++) {
       const entry = requests[next];
       next = next + 1 === requests.length ? 0 : next + 1;
-      const key = keys.key(entry & KEY_INDEX_MASK);
+      const index = entry & KEY_INDEX_MASK;
+      const key = keys.key(index);
       if ((entry & GET_FLAG) !== 0) {
         writer.add(Opcode.GET, LatticeType.LWW, key);
         continue;
+      }
+      if (replicatedWrites !== undefined) {
+        const name = replicatedNames.get(index);
+        if (name !== undefined) replicatedWrites.add(name);
       }
       const payload = payloads[i % VALUE_POOL_SIZE];
       writeTimestamp(payload, LWW_TIMESTAMP_OFFSET, timestampOf(run.timestampBase, ++sequence, tid, threadCount));
@@ -282,7 +309,7 @@ function sleepUntil(time: number): void {
   for (let left = time - performance.now(); left > 0; left = time - performance.now()) Atomics.wait(sleepCell, 0, 0, left);
 }
 
-/** Writes every key this worker holds once, then drains the dirty marks the writes left. */
+/** Writes every key this worker holds once, then discards the dirty marks the writes left. */
 function preload(store: Store, config: GroupConfig, keys: KeySpace, replicas: ReplicaTable, payload: Uint8Array): void {
   const batchBytes = 4 + config.batchOps * opBytes(config.keyBytes, payload.length);
   let writer = new BatchWriter(store.batchBuffer(batchBytes));
@@ -297,7 +324,7 @@ function preload(store: Store, config: GroupConfig, keys: KeySpace, replicas: Re
     }
   }
   if (inBatch > 0 && countErrors(store.executeBatchInPlace(writer.finish())) > 0) throw new Error("preload failed");
-  while (store.drainDirty(config.gossipPageBytes).length > 0);
+  store.discardDirty();
 }
 
 /** Walks the result headers: a status other than OK counts as an error. */

@@ -55,6 +55,8 @@ export interface Store {
   executeBatchInPlace(length: number): Uint8Array;
   /** Records of dirty keys, clearing their marks; empty when none is dirty. */
   drainDirty(maxBytes: number): Uint8Array;
+  /** Clears every dirty mark without reading a value (nobody to gossip to); returns how many. */
+  discardDirty(): number;
   /** One page of a scan over all keys; start with cursor 0. */
   scan(cursor: number, maxBytes: number): ScanPage;
 }

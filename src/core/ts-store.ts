@@ -122,6 +122,12 @@ export class TsStore implements Store {
     return this.executeBatch(this.input.subarray(0, length));
   }
 
+  discardDirty(): number {
+    const discarded = this.dirtySlots.size;
+    this.dirtySlots.clear();
+    return discarded;
+  }
+
   drainDirty(maxBytes: number): Uint8Array {
     const drained: Entry[] = [];
     let bytes = 0;

@@ -30,6 +30,7 @@ interface CoreExports {
   batch(inputLength: number): number;
   drainDirty(maxBytes: number): number;
   dirtyCount(): number;
+  discardDirty(): number;
   scan(cursor: number, maxBytes: number): number;
   keyCount(): number;
   bytesUsed(): number;
@@ -131,6 +132,10 @@ export class WasmStore implements Store {
     const status = this.core.batch(length);
     if (status !== Status.OK) throw statusToError(status);
     return this.output();
+  }
+
+  discardDirty(): number {
+    return this.core.discardDirty();
   }
 
   drainDirty(maxBytes: number): Uint8Array {

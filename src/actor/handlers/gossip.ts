@@ -61,6 +61,12 @@ export interface GossipContext {
 
 /** Upper bound on pages drained per period, so one period cannot starve requests. */
 const MAX_GOSSIP_PAGES_PER_PERIOD = 64;
+/**
+ * Received records are merged in store batches of at most this many bytes: a burst from
+ * many peers (full replication at low skew sends up to 64 pages a period each) would
+ * otherwise need one input region larger than the store's memory.
+ */
+const MAX_MERGE_BATCH_BYTES = 8 * 1024 * 1024;
 /** An unacknowledged handoff is sent again after this long (merging twice is harmless). */
 export const HANDOFF_RESEND_MS = 1000;
 
@@ -233,19 +239,27 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
     }
     if (frame.kind === GossipFrameKind.HANDOFF) acks.push(frame);
     for (const record of frame.records) {
+      const recordBytes = opBytes(record.key.length, record.payload.length);
+      if (received.length > 0 && batchBytes + recordBytes > MAX_MERGE_BATCH_BYTES) {
+        mergeRecords(context, received, batchBytes);
+        received.length = 0;
+        batchBytes = BATCH_HEADER_BYTES;
+      }
       received.push(record);
-      batchBytes += opBytes(record.key.length, record.payload.length);
+      batchBytes += recordBytes;
     }
   }
-  if (received.length > 0) {
-    const writer = new BatchWriter(context.store.batchBuffer(batchBytes));
-    for (const record of received) writer.add(Opcode.MERGE, record.type, record.key, record.payload);
-    // Per-op failures (a type conflict between replicas) are counted, never fatal.
-    const output = context.store.executeBatchInPlace(writer.finish());
-    for (const result of decodeBatchResults(output)) if (result.status !== Status.OK) context.counters.gossipMergeErrors++;
-    context.counters.gossipKeysReceived += received.length;
-  }
+  if (received.length > 0) mergeRecords(context, received, batchBytes);
   // Acknowledged only now that the handed-off values are merged.
   for (const { senderTid, handoffId } of acks) context.peers.send(context.gossipAddress(senderTid), handoffAckFrame(context.tid, handoffId));
   context.counters.gossipMs += performance.now() - started;
+}
+
+/** One store batch of MERGE ops; per-op failures (a type conflict between replicas) are counted, never fatal. */
+function mergeRecords(context: GossipContext, records: readonly StoreRecord[], batchBytes: number): void {
+  const writer = new BatchWriter(context.store.batchBuffer(batchBytes));
+  for (const record of records) writer.add(Opcode.MERGE, record.type, record.key, record.payload);
+  const output = context.store.executeBatchInPlace(writer.finish());
+  for (const result of decodeBatchResults(output)) if (result.status !== Status.OK) context.counters.gossipMergeErrors++;
+  context.counters.gossipKeysReceived += records.length;
 }

@@ -19,7 +19,7 @@ import { drawRequestStream, RequestStream } from "./requests";
 import { createSharedTable, LOCK_STRIPES, SharedTable, SharedTableLayout } from "./shared-table";
 import { addSpeedups, RunRecord, scalingCharts, summariseRun } from "./summary";
 import { factorsForStream, KeyFactor } from "./selective";
-import { isShared, placementFor, SYSTEMS } from "./systems";
+import { isShared, placementFor } from "./systems";
 import type { FromWorker, GroupConfig, ToWorker, WorkerResult } from "./worker";
 
 const KEY_BYTES = 8;
@@ -239,7 +239,7 @@ function writeAll(options: Options, machine: ReturnType<typeof machineInfo>, tab
     complete,
     elapsedSeconds: Math.round((performance.now() - startedMs) / 1000),
     machine: { name: options.machine, ...machine },
-    options: { ...options, outDir: undefined, dryRun: undefined, deadlineSeconds: Number.isFinite(options.deadlineSeconds) ? options.deadlineSeconds : null },
+    options: { ...options, systems: options.systems.map((system) => system.name), outDir: undefined, dryRun: undefined, deadlineSeconds: Number.isFinite(options.deadlineSeconds) ? options.deadlineSeconds : null },
     workload: {
       keyCount: options.keyCount,
       keyBytes: KEY_BYTES,
@@ -258,7 +258,7 @@ function writeAll(options: Options, machine: ReturnType<typeof machineInfo>, tab
     runs,
     skipped,
   };
-  return writeResults(options.outDir, `scaling-${options.machine}`, result, scalingCharts(runs, SYSTEMS, options.keyCount));
+  return writeResults(options.outDir, `scaling-${options.machine}`, result, scalingCharts(runs, options.systems, options.keyCount));
 }
 
 if (process.argv.includes("--help")) console.log(USAGE);

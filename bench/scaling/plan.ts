@@ -32,6 +32,8 @@ export interface Options {
   deadlineSeconds: number;
   /** Print the plan and its ETA, run nothing. */
   dryRun: boolean;
+  /** The systems to run (names from systems.ts), in SYSTEMS order. */
+  systems: SystemSpec[];
 }
 
 export interface RunCase {
@@ -75,7 +77,7 @@ const PROFILES: Record<ProfileName, Profile> = {
 
 export const USAGE = `node -r ./bench/register.js bench/scaling/main.ts [--profile full|quick|device] [--quick]
   [--machine NAME] [--out-dir DIR] [--threads 1,2] [--workload update,mix] [--zipf 0,0.5,1,2,4]
-  [--mix-zipf 0.5,4] [--mix-threads 16] [--seconds N] [--keys N] [--draws N] [--deadline-s N] [--dry-run]`;
+  [--mix-zipf 0.5,4] [--mix-threads 16] [--seconds N] [--keys N] [--draws N] [--deadline-s N] [--systems a,b] [--dry-run]`;
 
 export function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
@@ -95,6 +97,7 @@ export function parseOptions(argv: string[]): Options {
       draws: { type: "string" },
       "deadline-s": { type: "string" },
       "dry-run": { type: "boolean", default: false },
+      systems: { type: "string" },
     },
   });
   const profileName = (values.quick ? "quick" : (values.profile ?? "full")) as ProfileName;
@@ -118,7 +121,10 @@ export function parseOptions(argv: string[]): Options {
     draws: number(values.draws, DRAWS_PER_KEY * keyCount),
     deadlineSeconds: number(values["deadline-s"], profile.deadlineSeconds),
     dryRun: values["dry-run"]!,
+    systems: values.systems === undefined ? [...SYSTEMS] : SYSTEMS.filter((system) => values.systems!.split(",").includes(system.name)),
   };
+  const unknown = (values.systems?.split(",") ?? []).filter((name) => !SYSTEMS.some((system) => system.name === name));
+  if (unknown.length > 0) throw new RangeError(`--systems: unknown ${unknown.join(", ")}; known: ${SYSTEMS.map((system) => system.name).join(", ")}`);
   validate(options);
   return options;
 }
@@ -148,7 +154,7 @@ function defaultThreadCounts(): number[] {
 export function planGroups(options: Options): Group[] {
   const groups: Group[] = [];
   const threadCounts = [...new Set([...options.threadCounts, ...(options.workloads.includes("mix") ? options.mixThreadCounts : [])])].sort((a, b) => a - b);
-  for (const system of SYSTEMS) {
+  for (const system of options.systems) {
     for (const threads of threadCounts) {
       const cases: RunCase[] = [];
       if (options.workloads.includes("update") && options.threadCounts.includes(threads)) {

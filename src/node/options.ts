@@ -51,7 +51,7 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   gossipPeriodMs: 100,
   hotKeyReplication: true,
   hotKeyWindowMs: 1000,
-  hotKeyThreshold: 0.5,
+  hotKeyThreshold: 0.05,
   hotKeyMinOpsPerSec: 1000,
   hotKeyCooldownWindows: 5,
   maxKeyBytes: DEFAULT_LIMITS.maxKeyBytes,

@@ -5,7 +5,7 @@
  */
 import { xxhash64 } from "./hash";
 
-export const DEFAULT_VIRTUAL_NODES = 64;
+export const DEFAULT_VIRTUAL_NODES = 256;
 
 const encoder = new TextEncoder();
 

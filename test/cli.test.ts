@@ -77,19 +77,18 @@ describe("annakv CLI", () => {
     for (const option of ["--threads", "--host", "--port-offset", "--engine", "--local-replication", "--gossip-period-ms", "--max-key-bytes", "--max-value-bytes", "--max-store-memory-bytes", "--log-level", "--hot-key-replication", "--hot-key-window-ms", "--hot-key-threshold", "--hot-key-min-ops-per-sec", "--hot-key-cooldown-windows"]) {
       expect(help.stdout).toContain(option);
     }
-    const zeroThreads = cli("start", "--threads", "0");
-    expect(zeroThreads.status).toBe(2);
-    expect(zeroThreads.stderr).toContain("threads must be an integer from 1");
-    const badEngine = cli("start", "--engine", "rust");
-    expect(badEngine.status).toBe(2);
-    expect(badEngine.stderr).toContain("rust");
-    expect(cli("start", "--threads", "two").status).toBe(2);
-    const badSwitch = cli("start", "--hot-key-replication", "maybe");
-    expect(badSwitch.status).toBe(2);
-    expect(badSwitch.stderr).toContain("is not on or off");
-    const badThreshold = cli("start", "--hot-key-threshold", "0");
-    expect(badThreshold.status).toBe(2);
-    expect(badThreshold.stderr).toContain("hotKeyThreshold must be a number above 0");
+    const refused: Array<[string[], string]> = [
+      [["--threads", "0"], "threads must be an integer from 1"],
+      [["--engine", "rust"], "rust"],
+      [["--threads", "two"], "is not an integer"],
+      [["--hot-key-replication", "maybe"], "is not on or off"],
+      [["--hot-key-threshold", "0"], "hotKeyThreshold must be a number above 0"],
+    ];
+    for (const [args, message] of refused) {
+      const result = cli("start", ...args);
+      expect({ args, status: result.status }).toEqual({ args, status: 2 });
+      expect(result.stderr).toContain(message);
+    }
     expect(cli("frobnicate").status).toBe(2);
   });
 });

@@ -38,6 +38,10 @@ describe("selective replication of a hot key", () => {
     }
   }
 
+  async function metrics(): Promise<string> {
+    return (await fetch(`http://127.0.0.1:${6400 + portOffset}/metrics`)).text();
+  }
+
   async function status(): Promise<NodeStatus> {
     return (await fetch(`http://127.0.0.1:${6400 + portOffset}/status`)).json() as Promise<NodeStatus>;
   }
@@ -86,6 +90,7 @@ describe("selective replication of a hot key", () => {
       // Grows to every actor.
       await waitFor(async () => (await replicasOfHotKey()).length === THREADS, 30_000, () => `hot key never replicated: ${JSON.stringify(routingAnswers.at(-1))}`);
       expect((await status()).hotKeys).toEqual([{ key: HOT_KEY, replicas: THREADS }]);
+      expect(await metrics()).toMatch(/^annakv_hot_keys 1$/m);
       // Every actor now takes writes of the key (a non-replica would answer WRONG_THREAD);
       // these land on each replica, so the shrink below must hand each one's writes over.
       for (let tid = 0; tid < THREADS; tid++) {
@@ -121,6 +126,10 @@ describe("selective replication of a hot key", () => {
       await Promise.allSettled(heavyWriters);
     }
     expect((await status()).hotKeys).toEqual([]);
+    const text = await metrics();
+    expect(text).toMatch(/^annakv_hot_keys 0$/m);
+    const dropped = [...text.matchAll(/^annakv_keys_dropped_total\{tid="\d+"\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
+    expect(dropped).toBe(THREADS - 1);
 
     // The primary never changed: every routing answer starts with it.
     const [primary] = routingAnswers[0];

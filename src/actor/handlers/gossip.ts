@@ -80,7 +80,7 @@ export function tracksReplicatedWrites(placement: LocalPlacement): boolean {
 
 export function sendDirtyKeys(context: GossipContext): void {
   const started = performance.now();
-  if (tracksReplicatedWrites(context.placement)) {
+  if (context.placement.threadCount === 1 || tracksReplicatedWrites(context.placement)) {
     // The store's marks are cleared unread: copying out, decoding and hashing every dirty
     // record for nobody took up to ~40% of a worker's time under an update-only load
     // (bench/scaling). Replicated keys were noted by the request handler.

@@ -184,22 +184,19 @@ function annakvRunner(config: GroupConfig, keys: KeySpace, values: Uint8Array[],
   preload(store, config, keys, replicas, payloads[0]);
   const counters = emptyCounters();
   const context = gossipContext(config, store, placement, counters);
-  /** Keys with a factor above one: their PUTs are reported to gossip, as the request handler does. */
-  const replicatedNames = new Map<number, string>();
+  const replicated = new ReplicatedKeys(config.keyCount);
   return {
     settle: () => receiveGossip(config, context),
     applyFactors: (factors) => {
       applyReplicationFactors(context, factors);
-      for (const { index, key } of factors) {
-        if (placement.replicationOf(keys.key(index), key) > 1) replicatedNames.set(index, key);
-        else replicatedNames.delete(index);
-      }
+      for (const { index, key } of factors) replicated.set(index, key, placement.replicationOf(keys.key(index), key) > 1);
     },
     run: (requests, run) => {
       const sentBefore = counters.gossipKeysSent;
       const receivedBefore = counters.gossipKeysReceived;
       const mergeErrorsBefore = counters.gossipMergeErrors;
-      const counts = requests.length > 0 ? serveLoop(config, store, context, keys, payloads, requests, run, replicatedNames) : idleLoop(config, context, run);
+      const counts = requests.length > 0 ? serveLoop(config, store, context, keys, payloads, requests, run, replicated) : idleLoop(config, context, run);
+      replicated.reportWrites(context);
       flushGossip(store, context);
       const stats = store.stats();
       return {
@@ -215,14 +212,52 @@ function annakvRunner(config: GroupConfig, keys: KeySpace, values: Uint8Array[],
   };
 }
 
+/**
+ * Keys with a factor above one (selective replication): their PUTs must reach gossip, as the
+ * server's request handler reports them. A flag per key index, turned into names once per
+ * gossip period: a Set insert per PUT cost ~20% of a worker's time at Zipf 4.
+ */
+class ReplicatedKeys {
+  /** Per key index: 0 one replica, 1 replicated, 2 replicated and written since the last report. */
+  private readonly flags: Uint8Array;
+  private readonly names = new Map<number, string>();
+
+  constructor(keyCount: number) {
+    this.flags = new Uint8Array(keyCount);
+  }
+
+  get size(): number {
+    return this.names.size;
+  }
+
+  set(index: number, name: string, isReplicated: boolean): void {
+    this.flags[index] = isReplicated ? 1 : 0;
+    if (isReplicated) this.names.set(index, name);
+    else this.names.delete(index);
+  }
+
+  noteWrite(index: number): void {
+    if (this.flags[index] === 1) this.flags[index] = 2;
+  }
+
+  /** Hands the keys written since the last call to the server's gossip state. */
+  reportWrites(context: GossipContext): void {
+    for (const [index, name] of this.names) {
+      if (this.flags[index] !== 2) continue;
+      context.state.replicatedWrites.add(name);
+      this.flags[index] = 1;
+    }
+  }
+}
+
 type LoopCounts = Pick<WorkerResult, "ops" | "opErrors" | "elapsedMs" | "serveMs" | "mergeMs" | "gossipMs" | "idleMs" | "timestampsUsed">;
 
 /**
  * Replays the worker's requests as batches of `batchOps` GET/PUT ops, and every gossip
  * period runs the server's gossip: drain dirty keys and send them, then merge what came.
  */
-function serveLoop(config: GroupConfig, store: Store, context: GossipContext, keys: KeySpace, payloads: Uint8Array[], requests: Uint32Array, run: RunConfig, replicatedNames: ReadonlyMap<number, string>): LoopCounts {
-  const replicatedWrites = replicatedNames.size > 0 ? context.state.replicatedWrites : undefined;
+function serveLoop(config: GroupConfig, store: Store, context: GossipContext, keys: KeySpace, payloads: Uint8Array[], requests: Uint32Array, run: RunConfig, replicated: ReplicatedKeys): LoopCounts {
+  const tracking = replicated.size > 0;
   const { keyBytes, tid, threadCount, batchOps } = config;
   const batchBytes = 4 + batchOps * opBytes(keyBytes, payloads[0].length);
   let serveMs = 0;
@@ -247,10 +282,7 @@ function serveLoop(config: GroupConfig, store: Store, context: GossipContext, ke
         writer.add(Opcode.GET, LatticeType.LWW, key);
         continue;
       }
-      if (replicatedWrites !== undefined) {
-        const name = replicatedNames.get(index);
-        if (name !== undefined) replicatedWrites.add(name);
-      }
+      if (tracking) replicated.noteWrite(index);
       const payload = payloads[i % VALUE_POOL_SIZE];
       writeTimestamp(payload, LWW_TIMESTAMP_OFFSET, timestampOf(run.timestampBase, ++sequence, tid, threadCount));
       writer.add(Opcode.PUT, LatticeType.LWW, key, payload);
@@ -262,6 +294,7 @@ function serveLoop(config: GroupConfig, store: Store, context: GossipContext, ke
     serveMs += served - now;
     now = served;
     if (now >= nextGossip) {
+      replicated.reportWrites(context);
       sendDirtyKeys(context);
       const sent = performance.now();
       receiveGossip(config, context);

@@ -123,7 +123,7 @@ describe("wasm module", () => {
     const exports = WebAssembly.Module.exports(module).map((entry) => entry.name).sort();
     expect(exports).toEqual(
       [
-        "abiVersion", "batch", "bytesUsed", "configure", "dirtyCount", "drainDirty", "get", "hashKey",
+        "abiVersion", "batch", "bytesUsed", "configure", "dirtyCount", "discardDirty", "drainDirty", "get", "hashKey",
         "inputBuffer", "keyCount", "memory", "memoryBytes", "merge", "outputLength", "outputPtr", "put",
         "remove", "resultType", "scan",
       ].sort(),
@@ -133,7 +133,7 @@ describe("wasm module", () => {
 
   test("abiVersion, configure ranges, inputBuffer and the plain-Wasm call cycle", () => {
     const { core, call } = rawInstance();
-    expect(call("abiVersion")).toBe(1);
+    expect(call("abiVersion")).toBe(2);
     expect(call("configure", 0, 10, 100)).toBe(Status.LATTICE);
     expect(call("configure", 10, 0, 100)).toBe(Status.LATTICE);
     expect(call("configure", 10, 10, 0)).toBe(Status.LATTICE);

@@ -38,7 +38,7 @@ interface CoreExports {
   hashKey(keyLength: number): number;
 }
 
-const ABI_VERSION = 1;
+const ABI_VERSION = 2;
 const WASM_PATH = path.resolve(__dirname, "../../build/annakv.wasm");
 /** The input region is asked for in steps of at least this, so most calls reuse it. */
 const INPUT_BYTES_MIN = 64 * 1024;

@@ -15,6 +15,7 @@ const names = [
   "metrics",
   "clientRetry",
   "hotKeys",
+  "hotKeysTs",
   "scratch",
 ] as const;
 

@@ -8,7 +8,9 @@
  * source; as compiled JavaScript it is worker.js itself.
  */
 import { MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
-import { applyReplicationFactors, handleGossipFrames, newGossipState, sendDirtyKeys, GossipContext } from "../../src/actor/handlers/gossip";
+import { GossipContext, newGossipState } from "../../src/actor/gossip-context";
+import { handleGossipFrames, sendDirtyKeys } from "../../src/actor/handlers/gossip";
+import { applyReplicationFactors } from "../../src/actor/handlers/replication";
 import type { PushPool } from "../../src/protocol/push-pool";
 import { ActorCounters, emptyCounters } from "../../src/actor/stats";
 import { BatchWriter, Opcode, opBytes, RESULT_HEADER_BYTES } from "../../src/core/batch";

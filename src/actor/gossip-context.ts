@@ -1,0 +1,76 @@
+/**
+ * What the gossip and replication handlers share: the actor's context, the state kept
+ * between calls (replicated writes to report, handoffs awaiting acknowledgement), and
+ * the helpers that turn a key's current value into RECORDS frames for its peers.
+ */
+import { RECORD_HEADER_BYTES, writeRecord } from "../core/batch";
+import type { Store } from "../core/store";
+import type { PushPool } from "../protocol/push-pool";
+import type { LocalPlacement } from "../routing/placement";
+import { recordsFrame } from "./gossip-frame";
+import type { ActorCounters } from "./stats";
+
+export interface PendingHandoff {
+  key: Uint8Array;
+  name: string;
+  /** Remaining replicas that have not acknowledged yet. */
+  waiting: Set<number>;
+  sentAtMs: number;
+}
+
+/** What gossip remembers between calls; one per actor. */
+export interface GossipState {
+  /** Keys written with a factor above one while keys have one replica by default. */
+  replicatedWrites: Set<string>;
+  handoffs: Map<number, PendingHandoff>;
+  nextHandoffId: number;
+}
+
+export function newGossipState(): GossipState {
+  return { replicatedWrites: new Set(), handoffs: new Map(), nextHandoffId: 1 };
+}
+
+export interface GossipContext {
+  tid: number;
+  store: Store;
+  placement: LocalPlacement;
+  peers: PushPool;
+  counters: ActorCounters;
+  state: GossipState;
+  gossipPageBytes: number;
+  /** The gossip address of actor `tid` of this node. */
+  gossipAddress(tid: number): string;
+  reportBadFrame(reason: string): void;
+}
+
+/** True where the request handler must report writes of replicated keys (see handlers/gossip.ts). */
+export function tracksReplicatedWrites(placement: LocalPlacement): boolean {
+  return placement.defaultReplication === 1 && !placement.fullyReplicated;
+}
+
+/** Frames being built, one list of record byte runs per peer tid. */
+export type PartsByPeer = Map<number, Uint8Array[]>;
+
+export function addPart(partsByPeer: PartsByPeer, peer: number, self: number, bytes: Uint8Array): void {
+  if (peer === self) return;
+  let parts = partsByPeer.get(peer);
+  if (parts === undefined) partsByPeer.set(peer, (parts = []));
+  parts.push(bytes);
+}
+
+export function sendRecordFrames(context: GossipContext, partsByPeer: PartsByPeer): void {
+  for (const [peer, parts] of partsByPeer) {
+    context.peers.send(context.gossipAddress(peer), recordsFrame(parts));
+    context.counters.gossipFramesSent++;
+    context.counters.gossipKeysSent += parts.length;
+  }
+}
+
+/** The store's value of a key as one record (a copy), or undefined when it holds none. */
+export function currentRecord(store: Store, key: Uint8Array): Uint8Array | undefined {
+  const value = store.get(key);
+  if (value === undefined) return undefined;
+  const record = new Uint8Array(RECORD_HEADER_BYTES + key.length + value.payload.length);
+  writeRecord(record, 0, value.type, key, value.payload);
+  return record;
+}

@@ -6,12 +6,13 @@
  * Routing answers keep the key's primary first throughout, and actors that are not
  * replicas answer WRONG_THREAD with `invalidate`.
  */
+import { execFileSync } from "node:child_process";
 import { AnnaClient } from "../src/client/anna-client";
 import { LatticeType } from "../src/lattices/lattice-type";
 import { decodeSet, encodeSet } from "../src/lattices";
 import { AnnaError, decodeKeyAddressResponse, decodeKeyResponse, encodeKeyAddressRequest, encodeKeyRequest, KeyResponse, KeyTuple, RequestType } from "../src/protocol/anna";
 import type { NodeStatus } from "../src/node/metrics";
-import { startNodeProcess, NodeProcess, waitFor } from "./support/node-process";
+import { CLI_PATH, startNodeProcess, NodeProcess, waitFor } from "./support/node-process";
 import { PORT_OFFSETS } from "./support/ports";
 import { RawPeer } from "./support/raw-socket";
 
@@ -97,6 +98,8 @@ describe.each([
       await waitFor(async () => (await replicasOfHotKey()).length === THREADS, 30_000, () => `hot key never replicated: ${JSON.stringify(routingAnswers.at(-1))}`);
       expect((await status()).hotKeys).toEqual([{ key: HOT_KEY, replicas: THREADS }]);
       expect(await metrics()).toMatch(/^annakv_hot_keys 1$/m);
+      const printed = execFileSync(process.execPath, [CLI_PATH, "status", `--port-offset=${portOffset}`], { encoding: "utf8" });
+      expect(printed).toContain(`hot keys: "${HOT_KEY}" on ${THREADS} actors`);
       // Every actor now takes writes of the key (a non-replica would answer WRONG_THREAD);
       // these land on each replica, so the shrink below must hand each one's writes over.
       for (let tid = 0; tid < THREADS; tid++) {

@@ -1,4 +1,4 @@
-/** `annakv status`: per-actor keys, bytes, ops/s, gossip and errors, from a node's /status. */
+/** `annakv status`: per-actor keys, bytes, ops/s, gossip and errors, and the hot keys, from a node's /status. */
 import { Command, Option } from "commander";
 import type { NodeStatus } from "../node/metrics";
 import { metricsPort } from "../node/ports";
@@ -20,7 +20,11 @@ function formatTable(status: NodeStatus): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
   const line = (cells: string[]) => cells.map((cell, column) => cell.padStart(widths[column])).join("  ");
   const summary = `annakv ${status.version}: ${status.threads} actors, engine ${status.engine}, local replication ${status.localReplication}, routing ${status.routingAddress}`;
-  return [summary, line(header), ...rows.map(line)].join("\n");
+  const lines = [summary, line(header), ...rows.map(line)];
+  // Nodes from before selective replication send no hotKeys.
+  const hotKeys = status.hotKeys ?? [];
+  if (hotKeys.length > 0) lines.push(`hot keys: ${hotKeys.map(({ key, replicas }) => `${JSON.stringify(key)} on ${replicas} actors`).join(", ")}`);
+  return lines.join("\n");
 }
 
 export function statusCommand(): Command {

@@ -81,13 +81,14 @@ describe("bad input at a node", () => {
     expect(addresses.addresses[0].ips).toEqual([actor]);
   });
 
-  it("drops garbage on the gossip socket (unknown kind, cut records, a handoff from no peer) and keeps serving", async () => {
+  it("drops garbage on the gossip socket (unknown kind, cut records, a handoff from no peer, cut factors) and keeps serving", async () => {
     const before = await badFrames();
     const gossip = `tcp://127.0.0.1:${6250 + portOffset}`;
     await peer.send(gossip, Uint8Array.of(0x77, 1, 2, 3));
     await peer.send(gossip, Uint8Array.of(GossipFrameKind.RECORDS, LatticeType.LWW, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0));
     await peer.send(gossip, handoffAckFrame(9, 1)); // this node has one actor: tid 9 is nobody
-    await waitFor(async () => (await badFrames()) >= before + 3, 5000, () => "bad gossip frames were not counted");
+    await peer.send(gossip, Uint8Array.of(GossipFrameKind.FACTORS, 9, 0, 0, 0)); // nine factor entries in no bytes
+    await waitFor(async () => (await badFrames()) >= before + 4, 5000, () => "bad gossip frames were not counted");
     expect((await get("precious")).payload).toEqual(encodeLww({ timestamp: 7, value: "keep me" }));
   });
 

@@ -9,11 +9,9 @@ import type { Store } from "../core/store";
 import { actorGossipPeerAddress, actorGossipTcpAddress, actorRequestAddress } from "../node/ports";
 import { LocalPlacement } from "../routing/placement";
 import type { ActorConfig } from "./config";
-import type { ReplicationFactor } from "../routing/replication-factors";
 import { AccessReport, AccessSampler } from "./access-sampler";
 import { GossipContext, newGossipState, tracksReplicatedWrites } from "./gossip-context";
 import { handleGossipFrames, sendDirtyKeys } from "./handlers/gossip";
-import { applyReplicationFactors } from "./handlers/replication";
 import { handleRequestFrames, RequestContext } from "./handlers/request";
 import { PushPool } from "../protocol/push-pool";
 import { ActorCounters, ActorStatsReport, emptyCounters } from "./stats";
@@ -128,11 +126,6 @@ export class Actor {
     this.replies.close();
     this.peers.close();
     return this.counters.requests;
-  }
-
-  /** Selective replication: joins per-key factors and moves values to match them. */
-  applyReplicationFactors(updates: readonly ReplicationFactor[]): void {
-    applyReplicationFactors(this.gossipContext, updates);
   }
 
   /** The sampled key accesses since the last call, or undefined when selective replication is off. */

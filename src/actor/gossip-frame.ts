@@ -3,25 +3,37 @@
  *   RECORDS      store records (docs/wasm-abi.md, "Record format") to merge
  *   HANDOFF      u16 sender tid, u32 handoff id, then records: merge, then acknowledge
  *   HANDOFF_ACK  u16 sender tid, u32 handoff id: the sender holds what was handed off
+ *   FACTORS      u32 count, then per entry: u32 key length, key (UTF-8), u16 factor,
+ *                f64 version: per-key replication factors, a lattice merged on receipt
  * Little-endian. A handoff is how an actor that stops being a replica of a key makes sure
  * the remaining replicas hold its value before it drops the key.
  */
 import { decodeRecords, StoreRecord } from "../core/batch";
+import type { ReplicationFactor } from "../routing/replication-factors";
 
 export enum GossipFrameKind {
   RECORDS = 1,
   HANDOFF = 2,
   HANDOFF_ACK = 3,
+  FACTORS = 4,
 }
 
 const KIND_BYTES = 1;
 const HANDOFF_HEADER_BYTES = KIND_BYTES + 2 + 4;
 const MAX_TID = 0xffff;
+const FACTORS_HEADER_BYTES = KIND_BYTES + 4;
+/** Key length, factor, version. */
+const FACTOR_ENTRY_FIXED_BYTES = 4 + 2 + 8;
+const MAX_FACTOR = 0xffff;
+
+const encoder = new TextEncoder();
+const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 export type GossipFrame =
   | { kind: GossipFrameKind.RECORDS; records: StoreRecord[] }
   | { kind: GossipFrameKind.HANDOFF; senderTid: number; handoffId: number; records: StoreRecord[] }
-  | { kind: GossipFrameKind.HANDOFF_ACK; senderTid: number; handoffId: number };
+  | { kind: GossipFrameKind.HANDOFF_ACK; senderTid: number; handoffId: number }
+  | { kind: GossipFrameKind.FACTORS; factors: ReplicationFactor[] };
 
 /** One RECORDS frame from record byte runs (copied: they may be engine memory). */
 export function recordsFrame(parts: readonly Uint8Array[]): Buffer {
@@ -41,6 +53,47 @@ export function handoffAckFrame(senderTid: number, handoffId: number): Buffer {
   return frame;
 }
 
+export function factorsFrame(factors: readonly ReplicationFactor[]): Buffer {
+  const keys = factors.map(({ key }) => encoder.encode(key));
+  const frame = Buffer.allocUnsafe(FACTORS_HEADER_BYTES + keys.reduce((sum, key) => sum + FACTOR_ENTRY_FIXED_BYTES + key.length, 0));
+  frame.writeUInt8(GossipFrameKind.FACTORS, 0);
+  frame.writeUInt32LE(factors.length, 1);
+  let offset = FACTORS_HEADER_BYTES;
+  factors.forEach(({ factor, version }, index) => {
+    if (!Number.isInteger(factor) || factor < 1 || factor > MAX_FACTOR) throw new RangeError(`bad replication factor ${factor}`);
+    frame.writeUInt32LE(keys[index].length, offset);
+    frame.set(keys[index], offset + 4);
+    offset += 4 + keys[index].length;
+    frame.writeUInt16LE(factor, offset);
+    frame.writeDoubleLE(version, offset + 2);
+    offset += 10;
+  });
+  return frame;
+}
+
+function decodeFactors(frame: Uint8Array): ReplicationFactor[] {
+  if (frame.length < FACTORS_HEADER_BYTES) throw new Error("factors frame shorter than its header");
+  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
+  const count = view.getUint32(1, true);
+  if (count > (frame.length - FACTORS_HEADER_BYTES) / FACTOR_ENTRY_FIXED_BYTES) throw new Error(`factors frame claims ${count} entries`);
+  const factors: ReplicationFactor[] = [];
+  let offset = FACTORS_HEADER_BYTES;
+  for (let i = 0; i < count; i++) {
+    if (offset + FACTOR_ENTRY_FIXED_BYTES > frame.length) throw new Error("factors frame ends inside an entry");
+    const keyLength = view.getUint32(offset, true);
+    if (offset + FACTOR_ENTRY_FIXED_BYTES + keyLength > frame.length) throw new Error("factors frame ends inside a key");
+    const key = strictDecoder.decode(frame.subarray(offset + 4, offset + 4 + keyLength));
+    offset += 4 + keyLength;
+    const factor = view.getUint16(offset, true);
+    const version = view.getFloat64(offset + 2, true);
+    offset += 10;
+    if (factor < 1 || !Number.isSafeInteger(version)) throw new Error(`bad factor entry for ${JSON.stringify(key.slice(0, 80))}`);
+    factors.push({ key, factor, version });
+  }
+  if (offset !== frame.length) throw new Error("factors frame with trailing bytes");
+  return factors;
+}
+
 function writeHandoffHeader(frame: Buffer, kind: GossipFrameKind, senderTid: number, handoffId: number): void {
   if (!Number.isInteger(senderTid) || senderTid < 0 || senderTid > MAX_TID) throw new RangeError(`bad sender tid ${senderTid}`);
   frame.writeUInt8(kind, 0);
@@ -53,6 +106,7 @@ export function decodeGossipFrame(frame: Uint8Array): GossipFrame {
   if (frame.length < KIND_BYTES) throw new Error("empty gossip frame");
   const kind = frame[0];
   if (kind === GossipFrameKind.RECORDS) return { kind, records: decodeRecords(frame.subarray(KIND_BYTES)) };
+  if (kind === GossipFrameKind.FACTORS) return { kind, factors: decodeFactors(frame) };
   if (kind !== GossipFrameKind.HANDOFF && kind !== GossipFrameKind.HANDOFF_ACK) throw new Error(`unknown gossip frame kind ${kind}`);
   if (frame.length < HANDOFF_HEADER_BYTES) throw new Error("gossip frame shorter than its header");
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);

@@ -1,16 +1,15 @@
 /**
  * Worker-thread entry of one actor. Talks to the node's main thread only by messages:
  * "ready", periodic "stats" and (selective replication) "access" reports, "log" records,
- * and "stopped" after a "stop" request; it takes "replication" factor updates and "stop".
+ * and "stopped" after a "stop" request. Replication factors arrive by gossip (FACTORS).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Actor } from "./actor";
-import type { ReplicationFactor } from "../routing/replication-factors";
 import type { AccessReport } from "./access-sampler";
 import type { ActorConfig } from "./config";
 import type { ActorStatsReport } from "./stats";
 
-export type MainToActor = { kind: "stop"; deadlineMs: number } | { kind: "replication"; factors: ReplicationFactor[] };
+export type MainToActor = { kind: "stop"; deadlineMs: number };
 export type ActorToMain =
   | { kind: "ready"; tid: number; requestAddress: string }
   | { kind: "stats"; report: ActorStatsReport }
@@ -44,10 +43,6 @@ async function main(): Promise<void> {
           accessWindowStartMs = now;
         }, config.hotKeyWindowMs);
   parentPort!.on("message", async (message: MainToActor) => {
-    if (message.kind === "replication") {
-      actor.applyReplicationFactors(message.factors);
-      return;
-    }
     clearInterval(statsTimer);
     clearInterval(accessTimer);
     const requestsAnswered = await actor.stop(message.deadlineMs);

@@ -14,7 +14,9 @@ import type { ReplicationFactor } from "../routing/replication-factors";
 import { HotKeyMonitor } from "./hot-keys";
 import { NodeMetrics, NodeStatus } from "./metrics";
 import { NodeOptions, resolveNodeOptions } from "./options";
-import { actorRequestAddress, metricsPort, routingAddress } from "./ports";
+import { factorsFrame } from "../actor/gossip-frame";
+import { PushPool } from "../protocol/push-pool";
+import { actorGossipPeerAddress, actorRequestAddress, metricsPort, routingAddress } from "./ports";
 import { RoutingService } from "./routing-service";
 
 /** Tuned limits that are not user options (yet): see docs/architecture.md. */
@@ -86,8 +88,11 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     onBadFrame: (reason) => logger.warn({ reason }, "routing refused a bad frame"),
   });
   await routing.start();
+  // Factors travel like any gossip: a FACTORS frame to each actor's gossip socket.
+  const factorPeers = new PushPool({ maxSockets: options.threads, idleCloseMs: 60_000, maxQueuedFrames: 10_000, lingerMs: 1000 });
   const publishFactors = (factors: ReplicationFactor[]) => {
-    for (const actor of actors) actor.worker.postMessage({ kind: "replication", factors } satisfies MainToActor);
+    const frame = factorsFrame(factors);
+    for (const { tid } of actors) factorPeers.send(actorGossipPeerAddress(options.host, options.portOffset, tid), frame);
     for (const { key, factor } of factors) logger.info({ key, replicas: factor }, `key ${JSON.stringify(key)} now on ${factor} actor(s)`);
   };
   // The routing service reads `placement`, into which closeWindow has merged the decisions,
@@ -110,6 +115,8 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     stop: async () => {
       const deadlineMs = Date.now() + options.shutdownTimeoutMs;
       clearInterval(hotKeyTimer);
+      await factorPeers.flush(deadlineMs);
+      factorPeers.close();
       await routing.stop(deadlineMs);
       for (const actor of actors) actor.worker.postMessage({ kind: "stop", deadlineMs } satisfies MainToActor);
       const answered = await Promise.all(actors.map((actor) => actor.stopped));

@@ -1,4 +1,4 @@
-import { decodeGossipFrame, GossipFrameKind, handoffAckFrame, handoffFrame, recordsFrame } from "../../src/actor/gossip-frame";
+import { decodeGossipFrame, factorsFrame, GossipFrameKind, handoffAckFrame, handoffFrame, recordsFrame } from "../../src/actor/gossip-frame";
 import { RECORD_HEADER_BYTES, writeRecord } from "../../src/core/batch";
 import { LatticeType } from "../../src/lattices/lattice-type";
 
@@ -20,6 +20,11 @@ describe("gossip frames", () => {
     const handoff = decodeGossipFrame(handoffFrame(7, 0xfffffffe, record("k", [9])));
     expect(handoff).toMatchObject({ kind: GossipFrameKind.HANDOFF, senderTid: 7, handoffId: 0xfffffffe });
     expect(decodeGossipFrame(handoffAckFrame(3, 42))).toEqual({ kind: GossipFrameKind.HANDOFF_ACK, senderTid: 3, handoffId: 42 });
+    const factors = [
+      { key: "hot", factor: 16, version: 7 },
+      { key: "ключ", factor: 1, version: 2 ** 40 },
+    ];
+    expect(decodeGossipFrame(factorsFrame(factors))).toEqual({ kind: GossipFrameKind.FACTORS, factors });
   });
 
   it.each([
@@ -28,6 +33,11 @@ describe("gossip frames", () => {
     ["a cut handoff header", Uint8Array.of(GossipFrameKind.HANDOFF, 1, 0), "shorter than its header"],
     ["an ack with trailing bytes", Uint8Array.of(GossipFrameKind.HANDOFF_ACK, 1, 0, 1, 0, 0, 0, 5), "trailing bytes"],
     ["a record cut short", recordsFrame([record("key", [1, 2, 3])]).subarray(0, 12), "ends inside a record"],
+    ["factors claiming too many entries", Uint8Array.of(GossipFrameKind.FACTORS, 0xff, 0xff, 0xff, 0xff), "claims 4294967295 entries"],
+    ["a factors entry cut short", factorsFrame([{ key: "k".repeat(30), factor: 2, version: 1 }, { key: "a", factor: 2, version: 1 }, { key: "b", factor: 2, version: 1 }]).subarray(0, 59), "ends inside an entry"],
+    ["a factors key cut short", factorsFrame([{ key: "k".repeat(30), factor: 2, version: 1 }]).subarray(0, 30), "ends inside a key"],
+    ["a factor of zero", factorsFrame([{ key: "k", factor: 2, version: 1 }]).fill(0, 10, 12), "bad factor entry"],
+    ["a key that is not UTF-8", factorsFrame([{ key: "k", factor: 2, version: 1 }]).fill(0xff, 9, 10), "not valid"],
   ])("refuses %s", (_name, frame, message) => {
     expect(() => decodeGossipFrame(frame)).toThrow(message);
   });

@@ -11,13 +11,15 @@
  * Receiving: a frame's records are merged as batches of MERGE ops (which never mark keys
  * dirty, since every sender reaches every replica itself). Merge is a lattice join, so
  * duplicated, reordered or late frames are harmless. HANDOFF frames are acknowledged once
- * merged; HANDOFF_ACKs go to the replication handler.
+ * merged; HANDOFF_ACKs and FACTORS (per-key replication factors, themselves a lattice) go
+ * to the replication handler.
  */
 import { BATCH_HEADER_BYTES, BatchWriter, decodeBatchResults, decodeRecords, Opcode, opBytes, RECORD_HEADER_BYTES, StoreRecord } from "../../core/batch";
 import { Status } from "../../core/status";
 import { addPart, currentRecord, GossipContext, PartsByPeer, sendRecordFrames, tracksReplicatedWrites } from "../gossip-context";
 import { decodeGossipFrame, GossipFrameKind, handoffAckFrame } from "../gossip-frame";
-import { acknowledgeHandoff, resendHandoffs } from "./replication";
+import type { ReplicationFactor } from "../../routing/replication-factors";
+import { acknowledgeHandoff, applyReplicationFactors, resendHandoffs } from "./replication";
 
 /** Upper bound on pages drained per period, so one period cannot starve requests. */
 const MAX_GOSSIP_PAGES_PER_PERIOD = 64;
@@ -81,6 +83,7 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
   const started = performance.now();
   const received: StoreRecord[] = [];
   const acks: Array<{ senderTid: number; handoffId: number }> = [];
+  const factors: ReplicationFactor[] = [];
   let batchBytes = BATCH_HEADER_BYTES;
   for (const bytes of frames) {
     let frame;
@@ -89,6 +92,11 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
     } catch (error) {
       context.counters.badFrames++;
       context.reportBadFrame(`gossip frame: ${(error as Error).message}`);
+      continue;
+    }
+    if (frame.kind === GossipFrameKind.FACTORS) {
+      context.counters.gossipFramesReceived++;
+      factors.push(...frame.factors);
       continue;
     }
     if (frame.kind !== GossipFrameKind.RECORDS && (frame.senderTid >= context.placement.threadCount || frame.senderTid === context.tid)) {
@@ -116,6 +124,8 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
   if (received.length > 0) mergeRecords(context, received, batchBytes);
   // Acknowledged only now that the handed-off values are merged.
   for (const { senderTid, handoffId } of acks) context.peers.send(context.gossipAddress(senderTid), handoffAckFrame(context.tid, handoffId));
+  // Last, so that a value this actor hands off includes every record of the burst.
+  if (factors.length > 0) applyReplicationFactors(context, factors);
   context.counters.gossipMs += performance.now() - started;
 }
 

@@ -130,3 +130,14 @@ describe("bench/scaling", () => {
     }
   });
 });
+
+describe("bench/scaling repeats", () => {
+  it("keeps the median run and lists every run's rate", async () => {
+    const { medianRun } = await import("../bench/scaling/summary");
+    const run = (opsPerSec: number) => ({ opsPerSec, system: `s${opsPerSec}` }) as unknown as Parameters<typeof medianRun>[0][number];
+    const median = medianRun([run(30), run(10), run(20)]);
+    expect(median).toMatchObject({ opsPerSec: 20, system: "s20", repeatOpsPerSec: [30, 10, 20] });
+    expect(medianRun([run(5)])).toEqual(run(5));
+    expect(medianRun([run(4), run(2)]).opsPerSec).toBe(2);
+  });
+});

@@ -17,7 +17,7 @@ import { KeySpace } from "../workload";
 import { Group, groupSetupSeconds, Options, parseOptions, planGroups, remainingSeconds, RunCase, runSeconds, streamSeconds, USAGE } from "./plan";
 import { drawRequestStream, RequestStream } from "./requests";
 import { createSharedTable, LOCK_STRIPES, SharedTable, SharedTableLayout } from "./shared-table";
-import { addSpeedups, RunRecord, scalingCharts, summariseRun } from "./summary";
+import { addSpeedups, medianRun, RunRecord, scalingCharts, summariseRun } from "./summary";
 import { factorsForStream, KeyFactor } from "./selective";
 import { isShared, placementFor } from "./systems";
 import type { FromWorker, GroupConfig, ToWorker, WorkerResult } from "./worker";
@@ -129,10 +129,15 @@ async function runGroup(shared: Shared, group: Group, later: readonly Group[], r
         selective.hot = decided.hot;
         selective.version = decided.nextVersion;
       }
-      const results = await runOnce(workers, { stream, seconds: options.seconds, timestampBase, factors });
-      timestampBase += Math.max(...results.map((r) => r.timestampsUsed));
-      const context = { system: group.system, workload: runCase.workload, zipf: runCase.zipf, threads: group.threads, draws: stream.draws, rssDeltaBytes: process.memoryUsage().rss - rssBefore };
-      const record = summariseRun(context, results);
+      const repeated: RunRecord[] = [];
+      for (let repeat = 0; repeat < options.repeats; repeat++) {
+        // The factors change the placement once; repeats run on the same placement.
+        const results = await runOnce(workers, { stream, seconds: options.seconds, timestampBase, factors: repeat === 0 ? factors : undefined });
+        timestampBase += Math.max(...results.map((r) => r.timestampsUsed));
+        const context = { system: group.system, workload: runCase.workload, zipf: runCase.zipf, threads: group.threads, draws: stream.draws, rssDeltaBytes: process.memoryUsage().rss - rssBefore };
+        repeated.push(summariseRun(context, results));
+      }
+      const record = medianRun(repeated);
       runs.push(record);
       console.log(`[${elapsed().toFixed(0)} s] ${runCase.workload} zipf ${runCase.zipf} ${group.system.name} x${group.threads}: ${Math.round(record.opsPerSec).toLocaleString("en-US")} ops/s (workers ${Math.round(record.workerOpsPerSec).toLocaleString("en-US")}), busiest serves ${(record.timeSplit.busiestWorker.serve * 100).toFixed(0)}%`);
     }

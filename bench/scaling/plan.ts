@@ -25,6 +25,8 @@ export interface Options {
   mixZipfs: number[];
   mixThreadCounts: number[];
   seconds: number;
+  /** Timed runs per case; the record is the median run, with every run's opsPerSec beside it. */
+  repeats: number;
   keyCount: number;
   /** Requests in each global stream (every worker keeps its routed part). */
   draws: number;
@@ -77,7 +79,7 @@ const PROFILES: Record<ProfileName, Profile> = {
 
 export const USAGE = `node -r ./bench/register.js bench/scaling/main.ts [--profile full|quick|device] [--quick]
   [--machine NAME] [--out-dir DIR] [--threads 1,2] [--workload update,mix] [--zipf 0,0.5,1,2,4]
-  [--mix-zipf 0.5,4] [--mix-threads 16] [--seconds N] [--keys N] [--draws N] [--deadline-s N] [--systems a,b] [--dry-run]`;
+  [--mix-zipf 0.5,4] [--mix-threads 16] [--seconds N] [--repeats N] [--keys N] [--draws N] [--deadline-s N] [--systems a,b] [--dry-run]`;
 
 export function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
@@ -93,6 +95,7 @@ export function parseOptions(argv: string[]): Options {
       "mix-zipf": { type: "string" },
       "mix-threads": { type: "string" },
       seconds: { type: "string" },
+      repeats: { type: "string" },
       keys: { type: "string" },
       draws: { type: "string" },
       "deadline-s": { type: "string" },
@@ -117,6 +120,7 @@ export function parseOptions(argv: string[]): Options {
     mixZipfs: numbers(values["mix-zipf"], profile.mixZipfs),
     mixThreadCounts: numbers(values["mix-threads"], values.threads === undefined ? (profile.mixThreadCounts ?? threadCounts) : threadCounts),
     seconds: number(values.seconds, profile.seconds),
+    repeats: number(values.repeats, 1),
     keyCount,
     draws: number(values.draws, DRAWS_PER_KEY * keyCount),
     deadlineSeconds: number(values["deadline-s"], profile.deadlineSeconds),
@@ -135,6 +139,7 @@ function validate(options: Options): void {
   if (!options.workloads.every((workload) => WORKLOADS.includes(workload))) throw new RangeError(`--workload takes ${WORKLOADS.join(", ")}`);
   if (![...options.zipfs, ...options.mixZipfs].every((s) => s >= 0)) throw new RangeError("--zipf and --mix-zipf take skews >= 0");
   if (!(options.seconds > 0)) throw new RangeError("--seconds must be positive");
+  if (!Number.isInteger(options.repeats) || options.repeats < 1 || options.repeats > 100) throw new RangeError("--repeats must be 1..100");
   if (!Number.isInteger(options.keyCount) || options.keyCount < 1 || options.keyCount > 10_000_000) throw new RangeError("--keys must be 1..10M");
   if (!Number.isInteger(options.draws) || options.draws < 1 || options.draws > 100_000_000) throw new RangeError("--draws must be 1..100M");
   if (!(options.deadlineSeconds > 0)) throw new RangeError("--deadline-s must be positive");
@@ -197,7 +202,7 @@ export function groupSetupSeconds(group: Group, keyCount: number): number {
 }
 
 export function runSeconds(options: Options): number {
-  return options.seconds + RUN_OVERHEAD_SECONDS;
+  return options.repeats * (options.seconds + RUN_OVERHEAD_SECONDS);
 }
 
 export function streamSeconds(options: Options, streamCount: number): number {

@@ -47,6 +47,8 @@ export interface RunRecord {
   opsPerSec: number;
   /** Sum of the workers' own rates (what they did, whether or not the stream could use it). */
   workerOpsPerSec: number;
+  /** With --repeats: every run's opsPerSec, in run order (the record is the median run). */
+  repeatOpsPerSec?: number[];
   /** opsPerSec over the same system, workload and skew on one thread. */
   speedup?: number;
   draws: number;
@@ -70,6 +72,14 @@ export interface RunContext {
   threads: number;
   draws: number;
   rssDeltaBytes: number;
+}
+
+/** The run with the median opsPerSec (the lower middle of an even count), with every run's opsPerSec. */
+export function medianRun(repeated: readonly RunRecord[]): RunRecord {
+  if (repeated.length === 0) throw new Error("no run to take the median of");
+  const sorted = [...repeated].sort((a, b) => a.opsPerSec - b.opsPerSec);
+  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  return repeated.length === 1 ? median : { ...median, repeatOpsPerSec: repeated.map((run) => run.opsPerSec) };
 }
 
 export function summariseRun(context: RunContext, results: readonly WorkerResult[]): RunRecord {

@@ -146,7 +146,7 @@ describe.each([
     await Promise.all(clients.map((client) => client.close()));
     // Every remaining replica holds every acknowledged write (the last light writes may
     // still be on their way by gossip); every other actor answers WRONG_THREAD.
-    expect(acknowledged.length).toBeGreaterThan(200);
+    expect(acknowledged.length).toBeGreaterThan(100);
     const replicas = routingAnswers.at(-1)!;
     let missing: string[] = [];
     for (let tid = 0; tid < THREADS; tid++) {

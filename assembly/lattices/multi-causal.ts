@@ -1,13 +1,10 @@
 // MULTI_CAUSAL (MultiKeyCausalValue: clock entries 1, dependencies 2, values 3) = causal
 // pair of a vector clock and (dependency map, byte-string set).
 import { endOfRun } from "../codec";
-import { scratchAlloc } from "../buffers";
-import { OK, OUT_OF_MEMORY } from "../status";
 import { unionSets } from "./byte-set";
 import { joinCausal } from "./causal-pair";
 import { canonicalizeCausal } from "./causal-value";
 import { joinDependencies } from "./dependencies";
-import { WRITE_SLACK_BYTES } from "./result";
 
 const DEPENDENCY_FIELD: u32 = 2;
 const VALUE_FIELD: u32 = 3;
@@ -25,8 +22,5 @@ function joinDependenciesAndValues(a: usize, aEnd: usize, b: usize, bEnd: usize,
 }
 
 export function joinMultiCausal(a: usize, aLength: u32, b: usize, bLength: u32): u32 {
-  const out = scratchAlloc(<u64>aLength + <u64>bLength + WRITE_SLACK_BYTES);
-  if (out == 0) return OUT_OF_MEMORY;
-  joinCausal(a, aLength, b, bLength, out, joinDependenciesAndValues);
-  return OK;
+  return joinCausal(a, aLength, b, bLength, joinDependenciesAndValues);
 }

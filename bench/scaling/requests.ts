@@ -62,26 +62,32 @@ export class ReplicaTable {
   private readonly listOfKey: Uint32Array;
   private readonly lists: (readonly number[])[] = [];
 
+  private readonly idOfList = new Map<string, number>();
+
   constructor(placement: LocalPlacement, keys: KeySpace) {
     this.listOfKey = new Uint32Array(keys.keyCount);
-    const idOfList = new Map<string, number>();
     let previous: readonly number[] | undefined;
     let previousId = 0;
     for (let index = 0; index < keys.keyCount; index++) {
       const replicas = placement.replicas(keys.key(index));
       if (replicas !== previous) {
-        const name = replicas.join(",");
-        let id = idOfList.get(name);
-        if (id === undefined) {
-          id = this.lists.length;
-          this.lists.push(replicas.slice());
-          idOfList.set(name, id);
-        }
         previous = replicas;
-        previousId = id;
+        previousId = this.idOf(replicas);
       }
       this.listOfKey[index] = previousId;
     }
+  }
+
+  /** One stored list per distinct replica list. */
+  private idOf(replicas: readonly number[]): number {
+    const name = replicas.join(",");
+    let id = this.idOfList.get(name);
+    if (id === undefined) {
+      id = this.lists.length;
+      this.lists.push(replicas.slice());
+      this.idOfList.set(name, id);
+    }
+    return id;
   }
 
   replicas(index: number): readonly number[] {
@@ -90,8 +96,7 @@ export class ReplicaTable {
 
   /** Selective replication: one key's replica list changed (a hot key's factor). */
   setReplicas(index: number, replicas: readonly number[]): void {
-    this.listOfKey[index] = this.lists.length;
-    this.lists.push(replicas.slice());
+    this.listOfKey[index] = this.idOf(replicas);
   }
 
   holds(index: number, tid: number): boolean {

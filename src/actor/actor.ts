@@ -66,7 +66,7 @@ export class Actor {
     this.replies = new PushPool({ ...poolOptions, maxSockets: MAX_REPLY_SOCKETS });
     this.peers = new PushPool({ ...poolOptions, maxSockets: config.threadCount });
     const reportBadFrame = (reason: string) => this.reportBadFrame(reason);
-    if (config.hotKeyWindowMs !== undefined && !this.placement.fullyReplicated) {
+    if (config.hotKeyWindowMs !== undefined) {
       this.accessSampler = new AccessSampler(ACCESS_SAMPLE_EVERY, ACCESS_SAMPLE_CAPACITY, HOT_KEY_CANDIDATES_PER_REPORT);
     }
     const gossipState = newGossipState();

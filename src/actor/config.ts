@@ -10,7 +10,7 @@ export interface ActorConfig {
   engine: EngineName;
   limits: StoreLimits;
   localReplication: number;
-  /** Selective replication on: each actor reports sampled key accesses this often. */
+  /** Set only while selective replication is active (on, and not full replication): each actor reports sampled key accesses this often. */
   hotKeyWindowMs?: number;
   gossipPeriodMs: number;
   /** Frames taken from a socket before they are applied as one store batch. */

@@ -43,9 +43,13 @@ export interface GossipContext {
   reportBadFrame(reason: string): void;
 }
 
-/** True where the request handler must report writes of replicated keys (see handlers/gossip.ts). */
+/**
+ * True where keys have one replica unless they are hot (a lone actor included): the store's
+ * dirty marks are then discarded and the request handler reports writes of replicated keys
+ * (see handlers/gossip.ts).
+ */
 export function tracksReplicatedWrites(placement: LocalPlacement): boolean {
-  return placement.defaultReplication === 1 && !placement.fullyReplicated;
+  return placement.defaultReplication === 1;
 }
 
 /** Frames being built, one list of record byte runs per peer tid. */

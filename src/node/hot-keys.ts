@@ -32,8 +32,6 @@ interface Cooling {
   mostWanted: number;
 }
 
-const encoder = new TextEncoder();
-
 /**
  * The policy itself: the replicas a key asks for at `keyRate` requests per second while
  * the node serves `nodeRate` (both in the same unit).
@@ -117,6 +115,6 @@ export class HotKeyMonitor {
   }
 
   private currentFactor(key: string): number {
-    return this.placement.replicationOf(encoder.encode(key), key);
+    return this.placement.replicationOfName(key);
   }
 }

@@ -10,7 +10,6 @@ import type { ActorConfig } from "../actor/config";
 import type { ActorToMain, MainToActor } from "../actor/worker";
 import { loadWasmModule } from "../core/wasm-store";
 import { LocalPlacement } from "../routing/placement";
-import type { ReplicationFactor } from "../routing/replication-factors";
 import { HotKeyMonitor } from "./hot-keys";
 import { NodeMetrics, NodeStatus } from "./metrics";
 import { NodeOptions, resolveNodeOptions } from "./options";
@@ -88,19 +87,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     onBadFrame: (reason) => logger.warn({ reason }, "routing refused a bad frame"),
   });
   await routing.start();
-  // Factors travel like any gossip: a FACTORS frame to each actor's gossip socket.
-  const factorPeers = new PushPool({ maxSockets: options.threads, idleCloseMs: 60_000, maxQueuedFrames: 10_000, lingerMs: 1000 });
-  const publishFactors = (factors: ReplicationFactor[]) => {
-    const frame = factorsFrame(factors);
-    for (const { tid } of actors) factorPeers.send(actorGossipPeerAddress(options.host, options.portOffset, tid), frame);
-    for (const { key, factor } of factors) logger.info({ key, replicas: factor }, `key ${JSON.stringify(key)} now on ${factor} actor(s)`);
-  };
-  // The routing service reads `placement`, into which closeWindow has merged the decisions,
-  // so clients asking from now on get the new replica lists.
-  const hotKeyTimer = hotKeys && setInterval(() => {
-    const factors = hotKeys.closeWindow();
-    if (factors.length > 0) publishFactors(factors);
-  }, options.hotKeyWindowMs);
+  const hotKeyLoop = hotKeys && startHotKeyLoop(hotKeys, options, logger);
   let metricsUrl: string | undefined;
   if (options.metrics) {
     await metrics.listen(options.host, metricsPort(options.portOffset));
@@ -114,9 +101,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     status: () => metrics.status(),
     stop: async () => {
       const deadlineMs = Date.now() + options.shutdownTimeoutMs;
-      clearInterval(hotKeyTimer);
-      await factorPeers.flush(deadlineMs);
-      factorPeers.close();
+      await hotKeyLoop?.stop(deadlineMs);
       await routing.stop(deadlineMs);
       for (const actor of actors) actor.worker.postMessage({ kind: "stop", deadlineMs } satisfies MainToActor);
       const answered = await Promise.all(actors.map((actor) => actor.stopped));
@@ -147,6 +132,29 @@ function actorConfig(options: NodeOptions, tid: number, wasmModule?: WebAssembly
     gossipPageBytes: GOSSIP_PAGE_BYTES,
     statsIntervalMs: STATS_INTERVAL_MS,
     wasmModule,
+  };
+}
+
+/**
+ * Every window, the monitor's decisions go out as a FACTORS gossip frame to each actor's
+ * gossip socket. The routing service reads `placement`, into which closeWindow has merged
+ * them, so clients asking from then on get the new replica lists.
+ */
+function startHotKeyLoop(monitor: HotKeyMonitor, options: NodeOptions, logger: Logger): { stop(deadlineMs: number): Promise<void> } {
+  const peers = new PushPool({ maxSockets: options.threads, idleCloseMs: 60_000, maxQueuedFrames: 10_000, lingerMs: 1000 });
+  const timer = setInterval(() => {
+    const factors = monitor.closeWindow();
+    if (factors.length === 0) return;
+    const frame = factorsFrame(factors);
+    for (let tid = 0; tid < options.threads; tid++) peers.send(actorGossipPeerAddress(options.host, options.portOffset, tid), frame);
+    for (const { key, factor } of factors) logger.info({ key, replicas: factor }, `key ${JSON.stringify(key)} now on ${factor} actor(s)`);
+  }, options.hotKeyWindowMs);
+  return {
+    async stop(deadlineMs) {
+      clearInterval(timer);
+      await peers.flush(deadlineMs);
+      peers.close();
+    },
   };
 }
 

@@ -66,7 +66,13 @@ export class LocalPlacement {
   replicationOf(key: Uint8Array, name?: string): number {
     if (this.fullyReplicated) return this.threadCount;
     if (this.factors.size === 0) return this.defaultReplication;
-    const entry = this.factors.get(name ?? decoder.decode(key));
+    return this.replicationOfName(name ?? decoder.decode(key));
+  }
+
+  /** replicationOf for a caller that has only the key's name. */
+  replicationOfName(name: string): number {
+    if (this.fullyReplicated) return this.threadCount;
+    const entry = this.factors.get(name);
     if (entry === undefined) return this.defaultReplication;
     return Math.min(this.threadCount, Math.max(this.defaultReplication, entry.factor));
   }
@@ -77,10 +83,13 @@ export class LocalPlacement {
     return this.ring.replicasOfHash(xxhash64(key), this.replicationOf(key, name)).map(Number);
   }
 
-  /** On the request hot path: no arrays when the key has one replica. */
   isReplica(key: Uint8Array, tid: number, name?: string): boolean {
+    return this.isReplicaAt(key, tid, this.replicationOf(key, name));
+  }
+
+  /** On the request hot path, with the key's replication already known: no arrays when it is 1. */
+  isReplicaAt(key: Uint8Array, tid: number, replication: number): boolean {
     if (this.fullyReplicated) return true;
-    const replication = this.replicationOf(key, name);
     if (replication === 1) return this.ring.ownerOfHash(xxhash64(key)) === this.memberNames[tid];
     return this.ring.replicasOfHash(xxhash64(key), replication).includes(this.memberNames[tid]);
   }

@@ -34,7 +34,7 @@ const decoder = new TextDecoder();
 
 export function sendDirtyKeys(context: GossipContext): void {
   const started = performance.now();
-  if (context.placement.threadCount === 1 || tracksReplicatedWrites(context.placement)) {
+  if (tracksReplicatedWrites(context.placement)) {
     // The store's marks are cleared unread: copying out, decoding and hashing every dirty
     // record for nobody took up to ~40% of a worker's time under an update-only load
     // (bench/scaling). Replicated keys were noted by the request handler.

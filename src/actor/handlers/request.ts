@@ -129,7 +129,7 @@ function planRequest(context: RequestContext, request: KeyRequest, keys: Uint8Ar
     const key = keyScratch.encode(tuple.key);
     const replicaCount = placement.replicationOf(key, tuple.key);
     const invalidate = (tuple.address_cache_size ?? 0) > 0 && tuple.address_cache_size !== replicaCount;
-    if (!placement.isReplica(key, tid, tuple.key)) {
+    if (!placement.isReplicaAt(key, tid, replicaCount)) {
       response.tuples[i] = { key: tuple.key, lattice_type: tuple.lattice_type, error: AnnaError.WRONG_THREAD, invalidate: true };
       countTupleError(context.counters, "WRONG_THREAD");
       continue;

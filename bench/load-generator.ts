@@ -18,12 +18,12 @@ import { MAX_KEYS_PER_ADDRESS_REQUEST } from "../src/node/routing-service";
 import {
   AnnaError,
   decodeKeyAddressResponse,
-  decodeKeyResponse,
   encodeKeyAddressRequest,
   encodeKeyRequest,
   KeyTuple,
   RequestType,
 } from "../src/protocol/anna";
+import { readResponseFrame } from "../src/protocol/key-frames";
 import { processCpuSeconds } from "./cpu";
 import { LatencyHistogram, LatencySummary } from "./latency";
 import { KeyChooser, KeySpace, lwwPayloadBytes, LWW_TIMESTAMP_OFFSET, Prng, TIMESTAMP_BASE, writeLwwPayload, writeTimestamp } from "./workload";
@@ -129,6 +129,17 @@ interface RequestTemplate {
 
 function requestIdDigits(slot: number): Buffer {
   return Buffer.from(String(slot).padStart(REQUEST_ID_DIGITS, "0"), "latin1");
+}
+
+/** The slot a reply's id names, or -1 when it is not one of our ids. */
+function slotOfResponseId(id: Uint8Array): number {
+  if (id.length !== REQUEST_ID_DIGITS) return -1;
+  let slot = 0;
+  for (const byte of id) {
+    if (byte < 0x30 || byte > 0x39) return -1;
+    slot = slot * 10 + byte - 0x30;
+  }
+  return slot;
 }
 
 /** Asks the routing service who owns each key: returns each key's actor index and the actors' addresses. */
@@ -433,10 +444,10 @@ class ClosedLoop {
 
   /** Decodes a reply, records it, and returns its slot. */
   private complete(frame: Uint8Array, record: boolean): number {
-    const response = decodeKeyResponse(frame);
-    const slot = Number(response.response_id);
-    if (!Number.isInteger(slot) || slot < 0 || slot >= this.busy.length || this.busy[slot] === 0) {
-      throw new Error(`reply to request ${JSON.stringify(response.response_id)}, which is not in flight`);
+    const response = readResponseFrame(frame);
+    const slot = slotOfResponseId(response.responseId);
+    if (slot < 0 || slot >= this.busy.length || this.busy[slot] === 0) {
+      throw new Error(`reply to request ${JSON.stringify(Buffer.from(response.responseId).toString("latin1"))}, which is not in flight`);
     }
     this.busy[slot] = 0;
     if (!record) return slot;

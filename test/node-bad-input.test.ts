@@ -73,7 +73,13 @@ describe("bad input at a node", () => {
     await peer.send(actor, valid.subarray(0, valid.length - 1)); // cut inside request_id
     await peer.send(actor, encodeKeyRequest({ type: RequestType.GET, tuples: [{ key: "k" }], response_address: "", request_id: "no-reply" }));
     await peer.send(routing, Uint8Array.of(0x0a, 0xff, 0x01));
-    await waitFor(async () => (await badFrames()) >= before + 3, 5000, () => "bad frames were not counted");
+    // Valid protobuf framing, but a key that is not UTF-8 (proto3 strings must be) and a
+    // request type sent as bytes: not KeyRequests either.
+    const tuple = Buffer.from([0x0a, 0x02, 0xff, 0xfe]);
+    const tail = Buffer.from(encodeKeyRequest({ type: RequestType.RT_UNSPECIFIED, tuples: [], response_address: peer.replyAddress, request_id: "bad-key" }));
+    await peer.send(actor, Buffer.concat([Buffer.from([0x08, 0x01, 0x12, tuple.length]), tuple, tail]));
+    await peer.send(actor, Buffer.concat([Buffer.from([0x0a, 0x01, 0x01]), tail]));
+    await waitFor(async () => (await badFrames()) >= before + 5, 5000, () => "bad frames were not counted");
     expect((await get("precious")).error).toBe(AnnaError.NO_ERROR);
     // Routing still answers after garbage.
     await peer.send(routing, encodeKeyAddressRequest({ response_address: peer.replyAddress, keys: ["precious"], request_id: "route" }));

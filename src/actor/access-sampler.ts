@@ -5,6 +5,7 @@
  * skipped rather than evicting others; under a uniform load the map fills with keys seen
  * once each, which is the right answer there: nothing is hot.
  */
+import { keyName } from "../core/key";
 
 export interface AccessReport {
   /** Accesses this actor served in the window (sampled count x sampleEvery). */
@@ -28,10 +29,11 @@ export class AccessSampler {
   }
 
   /** Called once per served tuple; costs a decrement unless this access is sampled. */
-  note(key: string): void {
+  note(keyBytes: Uint8Array): void {
     if (--this.countdown !== 0) return;
     this.countdown = this.sampleEvery;
     this.sampled++;
+    const key = keyName(keyBytes);
     const count = this.counts.get(key);
     if (count !== undefined) this.counts.set(key, count + 1);
     else if (this.counts.size < this.capacity) this.counts.set(key, 1);

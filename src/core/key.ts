@@ -1,12 +1,18 @@
 import type { Key } from "./store";
 
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 /** Keys up to this many UTF-16 units are copied by a JS loop when ASCII: cheaper than a native call. */
 const ASCII_LOOP_MAX_CHARS = 64;
 
 /** Keys are bytes; a string key is its UTF-8 encoding. */
 export function keyBytes(key: Key): Uint8Array {
   return typeof key === "string" ? encoder.encode(key) : key;
+}
+
+/** A key's bytes as a string, where a name is needed (maps keyed by key, logs). */
+export function keyName(key: Uint8Array): string {
+  return decoder.decode(key);
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * The slice of protobuf's wire format that lattice payloads use, with the MALFORMED rules
- * of docs/wasm-abi.md. Decoding reads views of the input (no copies); encoding sizes a
+ * The slice of protobuf's wire format that lattice payloads (with the MALFORMED rules of
+ * docs/wasm-abi.md) and the hot-path Key frames (protocol/key-frames.ts) use. Decoding reads views of the input (no copies); encoding sizes a
  * message first and writes it into one exact allocation.
  */
 import { U64 } from "./max";
@@ -10,7 +10,7 @@ export class MalformedPayloadError extends Error {
   /** The store's status name for this failure (core/status.ts). */
   readonly code = "MALFORMED";
 
-  constructor(reason: string) {
+  constructor(readonly reason: string) {
     super(`malformed payload: ${reason}`);
     this.name = "MalformedPayloadError";
   }
@@ -196,8 +196,10 @@ export class WireWriter {
   readonly bytes: Uint8Array;
   private position = 0;
 
-  constructor(length: number) {
-    this.bytes = new Uint8Array(length);
+  /** `bytes`, when given, is the exactly sized target (e.g. a Buffer to send). */
+  constructor(length: number, bytes: Uint8Array = new Uint8Array(length)) {
+    if (bytes.length !== length) throw new RangeError(`target of ${bytes.length} bytes for a message of ${length}`);
+    this.bytes = bytes;
   }
 
   tag(fieldNumber: number, wireType: WireType): void {
@@ -227,7 +229,7 @@ export class WireWriter {
 
   double(fieldNumber: number, value: number): void {
     this.tag(fieldNumber, WireType.FIXED64);
-    new DataView(this.bytes.buffer).setFloat64(this.position, value, true);
+    new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).setFloat64(this.position, value, true);
     this.position += 8;
   }
 

@@ -8,11 +8,10 @@
  * lowering a key's factor therefore only adds or removes actors at the end of its list:
  * the primary never changes.
  */
+import { keyName } from "../core/key";
 import { xxhash64 } from "./hash";
 import { HashRing } from "./ring";
 import { ReplicationFactor, ReplicationFactors } from "./replication-factors";
-
-const decoder = new TextDecoder();
 
 export class LocalPlacement {
   private readonly ring = new HashRing();
@@ -66,7 +65,7 @@ export class LocalPlacement {
   replicationOf(key: Uint8Array, name?: string): number {
     if (this.fullyReplicated) return this.threadCount;
     if (this.factors.size === 0) return this.defaultReplication;
-    return this.replicationOfName(name ?? decoder.decode(key));
+    return this.replicationOfName(name ?? keyName(key));
   }
 
   /** replicationOf for a caller that has only the key's name. */

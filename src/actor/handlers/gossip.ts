@@ -16,6 +16,7 @@
  */
 import { BATCH_HEADER_BYTES, BatchWriter, decodeBatchResults, decodeRecords, Opcode, opBytes, RECORD_HEADER_BYTES, StoreRecord } from "../../core/batch";
 import { Status } from "../../core/status";
+import { keyName } from "../../core/key";
 import { addPart, currentRecord, GossipContext, PartsByPeer, sendRecordFrames, tracksReplicatedWrites } from "../gossip-context";
 import { decodeGossipFrame, GossipFrameKind, handoffAckFrame } from "../gossip-frame";
 import type { ReplicationFactor } from "../../routing/replication-factors";
@@ -30,7 +31,6 @@ const MAX_GOSSIP_PAGES_PER_PERIOD = 64;
  */
 const MAX_MERGE_BATCH_BYTES = 8 * 1024 * 1024;
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 
 export function sendDirtyKeys(context: GossipContext): void {
   const started = performance.now();
@@ -62,7 +62,7 @@ function sendPage(context: GossipContext, records: Uint8Array): void {
     const length = RECORD_HEADER_BYTES + record.key.length + record.payload.length;
     const bytes = records.subarray(offset, offset + length);
     offset += length;
-    const name = decodeNames ? decoder.decode(record.key) : undefined;
+    const name = decodeNames ? keyName(record.key) : undefined;
     for (const peer of context.placement.replicas(record.key, name)) addPart(partsByPeer, peer, context.tid, bytes);
   }
   sendRecordFrames(context, partsByPeer);

@@ -3,25 +3,16 @@
  * is a replica of as ONE store batch, and push one KeyResponse per request.
  */
 import { Opcode, opBytes, BATCH_HEADER_BYTES, BatchWriter, RESULT_HEADER_BYTES } from "../../core/batch";
+import { keyName } from "../../core/key";
 import { Status } from "../../core/status";
 import type { Store } from "../../core/store";
 import { LatticeType } from "../../lattices/lattice-type";
-import {
-  AnnaError,
-  decodeKeyRequest,
-  encodeKeyResponse,
-  isUsableResponseAddress,
-  KeyRequest,
-  KeyResponse,
-  KeyTuple,
-  RequestType,
-} from "../../protocol/anna";
+import { AnnaError, isUsableResponseAddress, RequestType } from "../../protocol/anna";
+import { frameTuple, FrameTuple, readRequestFrame, RequestFrame, ResponseFrame, writeResponseFrame } from "../../protocol/key-frames";
+import type { PushPool } from "../../protocol/push-pool";
 import type { LocalPlacement } from "../../routing/placement";
 import type { AccessSampler } from "../access-sampler";
-import { KeyScratch } from "../key-scratch";
-import type { PushPool } from "../../protocol/push-pool";
 import { ActorCounters, countTupleError } from "../stats";
-
 
 export interface RequestContext {
   tid: number;
@@ -43,8 +34,8 @@ export interface RequestContext {
 
 /** Where each tuple's answer comes from: the store batch (op index) or a fixed error. */
 interface PlannedRequest {
-  request: KeyRequest;
-  response: KeyResponse;
+  request: RequestFrame;
+  response: ResponseFrame;
   /** Per tuple: index of its op in the store batch, or -1 when answered without the store. */
   opIndexes: Int32Array;
 }
@@ -64,13 +55,10 @@ function annaErrorOf(status: Status): AnnaError {
   }
 }
 
-const keyScratch = new KeyScratch();
-
 export function handleRequestFrames(context: RequestContext, frames: readonly Uint8Array[]): number {
   const started = performance.now();
   const planned: PlannedRequest[] = [];
   const keys: Uint8Array[] = [];
-  keyScratch.reset();
   let batchBytes = BATCH_HEADER_BYTES;
   for (const frame of frames) {
     const request = decodeValidRequest(context, frame);
@@ -78,7 +66,7 @@ export function handleRequestFrames(context: RequestContext, frames: readonly Ui
     const plan = planRequest(context, request, keys);
     for (let i = 0; i < request.tuples.length; i++) {
       if (plan.opIndexes[i] === UNPLACED) continue;
-      batchBytes += opBytes(keys[plan.opIndexes[i]].length, request.tuples[i].payload?.length ?? 0);
+      batchBytes += opBytes(keys[plan.opIndexes[i]].length, request.tuples[i].payload.length);
     }
     planned.push(plan);
   }
@@ -92,18 +80,18 @@ export function handleRequestFrames(context: RequestContext, frames: readonly Ui
   return planned.length;
 }
 
-function decodeValidRequest(context: RequestContext, frame: Uint8Array): KeyRequest | undefined {
-  let request: KeyRequest;
+function decodeValidRequest(context: RequestContext, frame: Uint8Array): RequestFrame | undefined {
+  let request: RequestFrame;
   try {
-    request = decodeKeyRequest(frame);
+    request = readRequestFrame(frame);
   } catch (error) {
     context.counters.badFrames++;
     context.reportBadFrame((error as Error).message);
     return undefined;
   }
-  if (!isUsableResponseAddress(request.response_address)) {
+  if (!isUsableResponseAddress(request.responseAddress)) {
     context.counters.badFrames++;
-    context.reportBadFrame(`KeyRequest with unusable response_address ${JSON.stringify(request.response_address.slice(0, 80))}`);
+    context.reportBadFrame(`KeyRequest with unusable response_address ${JSON.stringify(request.responseAddress.slice(0, 80))}`);
     return undefined;
   }
   context.counters.requests++;
@@ -111,32 +99,32 @@ function decodeValidRequest(context: RequestContext, frame: Uint8Array): KeyRequ
 }
 
 /** Decides each tuple's fate; tuples the store must see get consecutive op indexes. */
-function planRequest(context: RequestContext, request: KeyRequest, keys: Uint8Array[]): PlannedRequest {
+function planRequest(context: RequestContext, request: RequestFrame, keys: Uint8Array[]): PlannedRequest {
   const tupleCount = request.tuples.length;
   const opIndexes = new Int32Array(tupleCount).fill(UNPLACED);
-  const response: KeyResponse = { type: request.type, tuples: new Array(tupleCount), response_id: request.request_id };
+  const response: ResponseFrame = { type: request.type, tuples: new Array<FrameTuple>(tupleCount), responseId: request.requestId, error: AnnaError.NO_ERROR };
   const knownType = request.type === RequestType.GET || request.type === RequestType.PUT;
   if (!knownType || tupleCount > context.maxTuplesPerRequest) {
     // Refused whole: the request type is unknown or it carries more tuples than allowed.
     response.error = AnnaError.LATTICE;
-    for (let i = 0; i < tupleCount; i++) response.tuples[i] = { key: request.tuples[i].key, error: AnnaError.LATTICE };
+    for (let i = 0; i < tupleCount; i++) response.tuples[i] = answer(request.tuples[i], AnnaError.LATTICE, false);
     countTupleError(context.counters, "LATTICE");
     return { request, response, opIndexes };
   }
   const { placement, tid, accessSampler, replicatedWrites } = context;
   for (let i = 0; i < tupleCount; i++) {
     const tuple = request.tuples[i];
-    const key = keyScratch.encode(tuple.key);
-    const replicaCount = placement.replicationOf(key, tuple.key);
-    const invalidate = (tuple.address_cache_size ?? 0) > 0 && tuple.address_cache_size !== replicaCount;
+    const key = tuple.key;
+    const replicaCount = placement.replicationOf(key);
+    const invalidate = tuple.addressCacheSize > 0 && tuple.addressCacheSize !== replicaCount;
     if (!placement.isReplicaAt(key, tid, replicaCount)) {
-      response.tuples[i] = { key: tuple.key, lattice_type: tuple.lattice_type, error: AnnaError.WRONG_THREAD, invalidate: true };
+      response.tuples[i] = answer(tuple, AnnaError.WRONG_THREAD, true);
       countTupleError(context.counters, "WRONG_THREAD");
       continue;
     }
-    accessSampler?.note(tuple.key);
-    if (replicaCount > 1 && request.type === RequestType.PUT) replicatedWrites?.add(tuple.key);
-    response.tuples[i] = { key: tuple.key, lattice_type: tuple.lattice_type, invalidate };
+    accessSampler?.note(key);
+    if (replicaCount > 1 && request.type === RequestType.PUT) replicatedWrites?.add(keyName(key));
+    response.tuples[i] = answer(tuple, AnnaError.NO_ERROR, invalidate);
     opIndexes[i] = keys.length;
     keys.push(key);
   }
@@ -155,7 +143,7 @@ function runStoreBatch(context: RequestContext, planned: PlannedRequest[], keys:
         writer.add(Opcode.GET, LatticeType.NONE, keys[opIndexes[i]]);
       } else {
         context.counters.putTuples++;
-        writer.add(Opcode.PUT, (tuple.lattice_type ?? 0) as LatticeType, keys[opIndexes[i]], tuple.payload);
+        writer.add(Opcode.PUT, tuple.latticeType as LatticeType, keys[opIndexes[i]], tuple.payload);
       }
     }
   }
@@ -177,10 +165,10 @@ function fillResults(context: RequestContext, planned: PlannedRequest[], output:
       const type = view.getUint8(offset + 1);
       const length = view.getUint32(offset + 2, true);
       const start = offset + RESULT_HEADER_BYTES;
-      const tuple: KeyTuple = response.tuples[i];
+      const tuple = response.tuples[i];
       tuple.error = annaErrorOf(status);
       if (status === Status.OK && response.type === RequestType.GET) {
-        tuple.lattice_type = type;
+        tuple.latticeType = type;
         tuple.payload = output.subarray(start, start + length);
       }
       if (status !== Status.OK) countTupleError(context.counters, Status[status]);
@@ -190,5 +178,14 @@ function fillResults(context: RequestContext, planned: PlannedRequest[], output:
 }
 
 function sendResponse(context: RequestContext, plan: PlannedRequest): void {
-  context.replies.send(plan.request.response_address, encodeKeyResponse(plan.response));
+  context.replies.send(plan.request.responseAddress, writeResponseFrame(plan.response));
+}
+
+/** A response tuple echoing the request tuple's key and lattice type. */
+function answer(request: FrameTuple, error: AnnaError, invalidate: boolean): FrameTuple {
+  const tuple = frameTuple(request.key);
+  tuple.latticeType = request.latticeType;
+  tuple.error = error;
+  tuple.invalidate = invalidate;
+  return tuple;
 }

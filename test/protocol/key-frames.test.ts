@@ -1,0 +1,178 @@
+/**
+ * The hot-path KeyRequest/KeyResponse codec against protobufjs (the reference codec of
+ * protocol/anna.ts): whatever protobufjs writes, readRequestFrame/readResponseFrame read
+ * the same; whatever writeResponseFrame writes, protobufjs reads the same. Plus the places
+ * where the hand codec is stricter than protobufjs.
+ */
+import fc from "fast-check";
+import {
+  AnnaError,
+  decodeKeyResponse,
+  encodeKeyRequest,
+  encodeKeyResponse,
+  KeyRequest,
+  KeyResponse,
+  KeyTuple,
+  ProtocolError,
+  RequestType,
+} from "../../src/protocol/anna";
+import { FrameTuple, frameTuple, readRequestFrame, readResponseFrame, ResponseFrame, writeResponseFrame } from "../../src/protocol/key-frames";
+
+const utf8 = new TextEncoder();
+const bytes = (text: string) => utf8.encode(text);
+
+const uint32 = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 0xffffffff }));
+/** Enums are int32 on the wire, negative ones included. */
+const enumValue = fc.oneof(fc.integer({ min: 0, max: 6 }), fc.integer({ min: -0x80000000, max: 0x7fffffff }));
+const keyText = fc.oneof(fc.string({ maxLength: 40 }), fc.string({ unit: "grapheme", maxLength: 10 }));
+const payloadBytes = fc.uint8Array({ maxLength: 300 });
+
+const keyTuple: fc.Arbitrary<KeyTuple> = fc.record(
+  {
+    key: keyText,
+    lattice_type: enumValue,
+    error: fc.integer({ min: 0, max: 5 }),
+    payload: payloadBytes,
+    address_cache_size: uint32,
+    invalidate: fc.boolean(),
+  },
+  { requiredKeys: ["key"] },
+);
+
+const keyRequest: fc.Arbitrary<KeyRequest> = fc.record({
+  type: fc.integer({ min: 0, max: 2 }),
+  tuples: fc.array(keyTuple, { maxLength: 20 }),
+  response_address: fc.string({ maxLength: 60 }),
+  request_id: fc.string({ maxLength: 20 }),
+});
+
+const frameTupleArbitrary: fc.Arbitrary<FrameTuple> = fc.record({
+  key: keyText.map(bytes),
+  latticeType: enumValue,
+  error: fc.integer({ min: 0, max: 5 }),
+  payload: payloadBytes,
+  addressCacheSize: uint32,
+  invalidate: fc.boolean(),
+});
+
+const responseFrame: fc.Arbitrary<ResponseFrame> = fc.record({
+  type: fc.integer({ min: 0, max: 2 }),
+  tuples: fc.array(frameTupleArbitrary, { maxLength: 20 }),
+  responseId: fc.string({ maxLength: 20 }).map(bytes),
+  error: fc.integer({ min: 0, max: 5 }),
+});
+
+/** A reference-decoded tuple in the hand codec's shape: absent fields as proto3 defaults. */
+function asFrameTuple(tuple: KeyTuple): FrameTuple {
+  return {
+    key: bytes(tuple.key),
+    latticeType: tuple.lattice_type ?? 0,
+    error: tuple.error ?? AnnaError.NO_ERROR,
+    payload: Uint8Array.from(tuple.payload ?? []),
+    addressCacheSize: tuple.address_cache_size ?? 0,
+    invalidate: tuple.invalidate ?? false,
+  };
+}
+
+/** Views compare by their bytes only. */
+function plain(tuple: FrameTuple): FrameTuple {
+  return { ...tuple, key: Uint8Array.from(tuple.key), payload: Uint8Array.from(tuple.payload) };
+}
+
+describe("KeyRequest frames read in place", () => {
+  it("reads what protobufjs writes", () => {
+    fc.assert(
+      fc.property(keyRequest, (request) => {
+        const frame = readRequestFrame(Buffer.from(encodeKeyRequest(request)));
+        expect(frame.type).toBe(request.type);
+        expect(frame.responseAddress).toBe(request.response_address);
+        expect(Buffer.from(frame.requestId).toString("utf8")).toBe(request.request_id);
+        expect(frame.tuples.map(plain)).toEqual(request.tuples.map(asFrameTuple));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("skips unknown fields of every wire type, in the message and in tuples", () => {
+    const request = { type: RequestType.PUT, tuples: [{ key: "k", lattice_type: 1, payload: bytes("v") }], response_address: "tcp://h:1", request_id: "7" };
+    const unknown = Buffer.from([
+      0x48, 0x96, 0x01, // field 9, varint 150
+      0x51, 1, 2, 3, 4, 5, 6, 7, 8, // field 10, fixed64
+      0x5a, 0x02, 0xff, 0xfe, // field 11, length-delimited
+      0x65, 1, 2, 3, 4, // field 12, fixed32
+    ]);
+    const tupleWithUnknown = Buffer.concat([Buffer.from(encodeKeyRequest({ ...request, tuples: [] })), tupleField(Buffer.concat([unknown, Buffer.from("0a016b100122017b", "hex")]))]);
+    const frame = readRequestFrame(Buffer.concat([unknown, tupleWithUnknown]));
+    expect(frame.type).toBe(RequestType.PUT);
+    expect(frame.tuples.map(plain)).toEqual([{ ...frameTuple(bytes("k")), latticeType: 1, payload: bytes("{") }]);
+  });
+
+  it("refuses truncated frames, groups, wrong wire types and keys that are not UTF-8", () => {
+    const valid = Buffer.from(encodeKeyRequest({ type: RequestType.GET, tuples: [{ key: "abc" }], response_address: "tcp://h:1", request_id: "r" }));
+    for (let cut = 1; cut < valid.length; cut++) {
+      // A cut between two top-level fields leaves a shorter valid message: no error then.
+      const prefix = valid.subarray(0, cut);
+      let error: unknown;
+      try {
+        readRequestFrame(prefix);
+      } catch (caught) {
+        error = caught;
+      }
+      if (error !== undefined) expect(error).toBeInstanceOf(ProtocolError);
+    }
+    expect(() => readRequestFrame(valid.subarray(0, valid.length - 1))).toThrow(ProtocolError);
+    expect(() => readRequestFrame(Buffer.from([0x0b, 0x0c]))).toThrow(/wire type 3/); // a group
+    expect(() => readRequestFrame(Buffer.from([0x0a, 0x01, 0x00]))).toThrow(/wire type 2 where 0/); // type as bytes
+    expect(() => readRequestFrame(tupleField(Buffer.from([0x0a, 0x02, 0xff, 0xfe])))).toThrow(/not UTF-8/);
+    expect(() => readRequestFrame(Buffer.from([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]))).toThrow(/varint/);
+    // Multi-byte UTF-8 keys are fine.
+    expect(Buffer.from(readRequestFrame(tupleField(Buffer.from([0x0a, 0x03, 0xe2, 0x82, 0xac]))).tuples[0].key).toString()).toBe("€");
+  });
+});
+
+describe("KeyResponse frames written and read in place", () => {
+  it("writes what protobufjs reads, and reads it back", () => {
+    fc.assert(
+      fc.property(responseFrame, (response) => {
+        const frame = writeResponseFrame(response);
+        expect(Buffer.isBuffer(frame)).toBe(true);
+        const reference = decodeKeyResponse(frame);
+        expect(reference.type).toBe(response.type);
+        expect(reference.response_id).toBe(Buffer.from(response.responseId).toString("utf8"));
+        expect(reference.error).toBe(response.error);
+        expect(reference.tuples.map(asFrameTuple)).toEqual(response.tuples.map(plain));
+        const readBack = readResponseFrame(frame);
+        expect({ ...readBack, responseId: Uint8Array.from(readBack.responseId), tuples: readBack.tuples.map(plain) }).toEqual({
+          ...response,
+          responseId: Uint8Array.from(response.responseId),
+          tuples: response.tuples.map(plain),
+        });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("reads what protobufjs writes", () => {
+    const response: KeyResponse = {
+      type: RequestType.GET,
+      tuples: [{ key: "a", lattice_type: 1, error: AnnaError.NO_ERROR, payload: bytes("x") }, { key: "b", error: AnnaError.WRONG_THREAD, invalidate: true }],
+      response_id: "id-9",
+      error: AnnaError.TIMEOUT,
+    };
+    const frame = readResponseFrame(Buffer.from(encodeKeyResponse(response)));
+    expect(frame.error).toBe(AnnaError.TIMEOUT);
+    expect(Buffer.from(frame.responseId).toString()).toBe("id-9");
+    expect(frame.tuples.map(plain)).toEqual(response.tuples.map(asFrameTuple));
+  });
+
+  it("leaves out every field at its proto3 default", () => {
+    const frame = writeResponseFrame({ type: RequestType.PUT, tuples: [{ ...frameTuple(bytes("k")), latticeType: 1 }], responseId: bytes("1"), error: AnnaError.NO_ERROR });
+    // type=1 (2), tuples=2 { key=1 "k", lattice_type=2 (1) }, response_id=3 "1"; no error fields.
+    expect(frame.toString("hex")).toBe("0802" + "1205" + "0a016b" + "1001" + "1a0131");
+  });
+});
+
+/** A top-level field 2 (tuples) around `body`. */
+function tupleField(body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([0x12, body.length]), body]);
+}

@@ -2,7 +2,9 @@
 // any operation runs, then the operations run in order with their results in the output.
 import { inputPtr, reserveOutput, setOutputToBuffer } from "./buffers";
 import { BAD_BATCH, OK, OUT_OF_MEMORY } from "./status";
+import { xxh64 } from "./hash";
 import { findValue, foundValueLength, foundValuePtr, putValue, removeValue, resultType } from "./store";
+import { warmBlock, warmEntry, warmSlot } from "./table";
 
 // @ts-ignore: decorator
 @inline const BATCH_HEADER_BYTES: u64 = 4;
@@ -14,6 +16,12 @@ const OP_GET: u8 = 1;
 const OP_PUT: u8 = 2;
 const OP_DELETE: u8 = 3;
 const OP_MERGE: u8 = 4;
+/** Operations whose lookups are warmed together (table.ts, "warming a group of lookups"). */
+// @ts-ignore: decorator
+@inline const WARM_GROUP: u32 = 16;
+const warmHashes: usize = memory.data(<i32>WARM_GROUP * 8, 8);
+/** Where the warming loads' sum goes, so that they are not optimised away. */
+const warmSink: usize = memory.data(8, 8);
 
 function isWellFramed(ptr: usize, length: u64): bool {
   if (length < BATCH_HEADER_BYTES) return false;
@@ -60,6 +68,21 @@ function runGet(keyPtr: usize, keyLength: u32, outputBytes: u64, laterHeaderByte
   return outputBytes + RESULT_HEADER_BYTES + valueLength;
 }
 
+/** Warms the lookups of the `count` operations from `pos`, level by level. */
+function warmLookups(pos: usize, count: u32): void {
+  for (let i: u32 = 0; i < count; i++) {
+    const keyLength = load<u32>(pos, 2);
+    const keyPtr = pos + <usize>OP_HEADER_BYTES;
+    store<u64>(warmHashes + (<usize>i << 3), xxh64(keyPtr, keyLength));
+    pos = keyPtr + keyLength + load<u32>(pos, 6);
+  }
+  let sum: u64 = 0;
+  for (let i: u32 = 0; i < count; i++) sum += warmSlot(load<u64>(warmHashes + (<usize>i << 3)));
+  for (let i: u32 = 0; i < count; i++) sum += warmEntry(load<u64>(warmHashes + (<usize>i << 3)));
+  for (let i: u32 = 0; i < count; i++) sum += warmBlock(load<u64>(warmHashes + (<usize>i << 3)));
+  store<u64>(warmSink, sum);
+}
+
 /** Runs the batch of `inputLength` bytes at the input region; the caller checked it lies inside. */
 export function runBatch(inputLength: u32): u32 {
   const input = inputPtr;
@@ -71,6 +94,7 @@ export function runBatch(inputLength: u32): u32 {
   let outputBytes = BATCH_HEADER_BYTES;
   let pos = input + <usize>BATCH_HEADER_BYTES;
   for (let op: u64 = 0; op < opCount; op++) {
+    if (op % WARM_GROUP == 0 && opCount > 1) warmLookups(pos, <u32>min<u64>(WARM_GROUP, opCount - op));
     const opcode = load<u8>(pos);
     const type = <u32>load<u8>(pos, 1);
     const keyLength = load<u32>(pos, 2);

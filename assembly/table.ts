@@ -92,6 +92,33 @@ export function findEntry(hash: u64, keyPtr: usize, keyLength: u32): u32 {
   }
 }
 
+// ---- warming a group of lookups ----
+// A lookup in a large table misses the cache up to three times, one miss after the other:
+// the home index slot, the entry it names, the entry's key block. Looking up a group of
+// keys level by level instead (all slots, then all entries, then all blocks) lets the
+// misses of the group overlap. Wasm has no prefetch instruction: these are plain loads,
+// summed into a value the caller stores so that the optimiser keeps them.
+
+/** Level 1: reads the home index slot of `hash`. */
+export function warmSlot(hash: u64): u64 {
+  if (keyCount == 0) return 0;
+  return load<u64>(indexPtr + (<usize>(<u32>(hash >> 32) & indexMask) << 3));
+}
+
+/** Level 2: reads the entry named by the home slot of `hash`, if any. */
+export function warmEntry(hash: u64): u64 {
+  const slot = warmSlot(hash);
+  if (slot == 0) return 0;
+  return <u64>load<u32>(entryAddress(<u32>slot - 1), E_BLOCK);
+}
+
+/** Level 3: reads the first bytes of that entry's key block. */
+export function warmBlock(hash: u64): u64 {
+  const block = warmEntry(hash);
+  if (block == 0) return 0;
+  return <u64>load<u8>(<usize>block);
+}
+
 // ---- reservations: everything an insert allocates, before anything changes ----
 
 /** Makes sure an insert finds an entry slot and index room; false when memory is short. */

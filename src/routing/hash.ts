@@ -4,7 +4,7 @@
  *
  * JavaScript has no fast u64, and BigInt allocates on every operation, so the 64-bit
  * state is kept as unsigned 32-bit halves. Each helper leaves its result in the module's
- * `resultHigh`/`resultLow` pair, which spares an object per operation on this hot path.
+ * `result` pair, which spares an object per operation on this hot path.
  */
 
 export interface Hash64 {
@@ -29,33 +29,45 @@ const PRIME4_LOW = 0xc2b2ae63;
 const PRIME5_HIGH = 0x27d4eb2f;
 const PRIME5_LOW = 0x165667c5;
 
-let resultHigh = 0;
-let resultLow = 0;
+/**
+ * Each helper's result, (high, low). A typed array rather than two module variables: a
+ * module variable holding a number of 2^31 or more is a heap number, allocated on every
+ * write in Node 20's V8, which made hashing several times slower.
+ */
+const result = new Uint32Array(2);
+const HIGH = 0;
+const LOW = 1;
 
 function add(aHigh: number, aLow: number, bHigh: number, bLow: number): void {
   const low = aLow + bLow;
-  resultLow = low >>> 0;
-  resultHigh = (aHigh + bHigh + (low >= TWO_POW_32 ? 1 : 0)) >>> 0;
+  result[LOW] = low >>> 0;
+  result[HIGH] = (aHigh + bHigh + (low >= TWO_POW_32 ? 1 : 0)) >>> 0;
 }
 
-/** The low 64 bits of a product: 16-bit partial products stay exact in doubles. */
+/**
+ * The low 64 bits of a product. The 64-bit product of the low halves comes from four
+ * 16-bit partial products, in integer operations only (no Math.floor or %, which made this
+ * the hot spot of placement); the cross terms only reach the high half, where Math.imul's
+ * low 32 bits are all that count.
+ */
 function multiply(aHigh: number, aLow: number, bHigh: number, bLow: number): void {
   const a0 = aLow & 0xffff;
   const a1 = aLow >>> 16;
   const b0 = bLow & 0xffff;
   const b1 = bLow >>> 16;
-  const middle = a1 * b0 + a0 * b1;
-  const low = a0 * b0 + (middle % 65536) * 65536;
-  const carry = Math.floor(low / TWO_POW_32);
-  const high = a1 * b1 + Math.floor(middle / 65536) + carry;
-  resultLow = low >>> 0;
-  resultHigh = (high + Math.imul(aHigh, bLow) + Math.imul(aLow, bHigh)) >>> 0;
+  const p00 = a0 * b0;
+  const p01 = a0 * b1;
+  const p10 = a1 * b0;
+  const middle = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
+  result[LOW] = ((middle << 16) | (p00 & 0xffff)) >>> 0;
+  const lowProductHigh = a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (middle >>> 16);
+  result[HIGH] = (lowProductHigh + Math.imul(aHigh, bLow) + Math.imul(aLow, bHigh)) >>> 0;
 }
 
 /** Rotates left by 1..31 bits (all that xxHash64 uses). */
 function rotateLeft(high: number, low: number, bits: number): void {
-  resultHigh = ((high << bits) | (low >>> (32 - bits))) >>> 0;
-  resultLow = ((low << bits) | (high >>> (32 - bits))) >>> 0;
+  result[HIGH] = ((high << bits) | (low >>> (32 - bits))) >>> 0;
+  result[LOW] = ((low << bits) | (high >>> (32 - bits))) >>> 0;
 }
 
 function readUint32(bytes: Uint8Array, offset: number): number {
@@ -67,62 +79,62 @@ function readUint32(bytes: Uint8Array, offset: number): number {
 /** xxHash64's round: rotl(acc + input * PRIME2, 31) * PRIME1. */
 function round(accHigh: number, accLow: number, inputHigh: number, inputLow: number): void {
   multiply(inputHigh, inputLow, PRIME2_HIGH, PRIME2_LOW);
-  add(accHigh, accLow, resultHigh, resultLow);
-  rotateLeft(resultHigh, resultLow, 31);
-  multiply(resultHigh, resultLow, PRIME1_HIGH, PRIME1_LOW);
+  add(accHigh, accLow, result[HIGH], result[LOW]);
+  rotateLeft(result[HIGH], result[LOW], 31);
+  multiply(result[HIGH], result[LOW], PRIME1_HIGH, PRIME1_LOW);
 }
 
 /** Folds one lane into the hash: (hash ^ round(0, lane)) * PRIME1 + PRIME4. */
 function mergeLane(hashHigh: number, hashLow: number, laneHigh: number, laneLow: number): void {
   round(0, 0, laneHigh, laneLow);
-  multiply((hashHigh ^ resultHigh) >>> 0, (hashLow ^ resultLow) >>> 0, PRIME1_HIGH, PRIME1_LOW);
-  add(resultHigh, resultLow, PRIME4_HIGH, PRIME4_LOW);
+  multiply((hashHigh ^ result[HIGH]) >>> 0, (hashLow ^ result[LOW]) >>> 0, PRIME1_HIGH, PRIME1_LOW);
+  add(result[HIGH], result[LOW], PRIME4_HIGH, PRIME4_LOW);
 }
 
 /** Consumes the 32-byte stripes and leaves the combined lanes in the result pair. */
 function hashStripes(bytes: Uint8Array, stripesEnd: number): void {
   // Lanes start at seed + P1 + P2, seed + P2, seed, seed - P1 (seed 0).
   add(PRIME1_HIGH, PRIME1_LOW, PRIME2_HIGH, PRIME2_LOW);
-  let v1High = resultHigh;
-  let v1Low = resultLow;
+  let v1High = result[HIGH];
+  let v1Low = result[LOW];
   let v2High = PRIME2_HIGH;
   let v2Low = PRIME2_LOW;
   let v3High = 0;
   let v3Low = 0;
   add(~PRIME1_HIGH >>> 0, ~PRIME1_LOW >>> 0, 0, 1);
-  let v4High = resultHigh;
-  let v4Low = resultLow;
+  let v4High = result[HIGH];
+  let v4Low = result[LOW];
   for (let offset = 0; offset < stripesEnd; offset += STRIPE_BYTES) {
     round(v1High, v1Low, readUint32(bytes, offset + 4), readUint32(bytes, offset));
-    v1High = resultHigh;
-    v1Low = resultLow;
+    v1High = result[HIGH];
+    v1Low = result[LOW];
     round(v2High, v2Low, readUint32(bytes, offset + 12), readUint32(bytes, offset + 8));
-    v2High = resultHigh;
-    v2Low = resultLow;
+    v2High = result[HIGH];
+    v2Low = result[LOW];
     round(v3High, v3Low, readUint32(bytes, offset + 20), readUint32(bytes, offset + 16));
-    v3High = resultHigh;
-    v3Low = resultLow;
+    v3High = result[HIGH];
+    v3Low = result[LOW];
     round(v4High, v4Low, readUint32(bytes, offset + 28), readUint32(bytes, offset + 24));
-    v4High = resultHigh;
-    v4Low = resultLow;
+    v4High = result[HIGH];
+    v4Low = result[LOW];
   }
   rotateLeft(v1High, v1Low, 1);
-  let hashHigh = resultHigh;
-  let hashLow = resultLow;
+  let hashHigh = result[HIGH];
+  let hashLow = result[LOW];
   rotateLeft(v2High, v2Low, 7);
-  add(hashHigh, hashLow, resultHigh, resultLow);
-  hashHigh = resultHigh;
-  hashLow = resultLow;
+  add(hashHigh, hashLow, result[HIGH], result[LOW]);
+  hashHigh = result[HIGH];
+  hashLow = result[LOW];
   rotateLeft(v3High, v3Low, 12);
-  add(hashHigh, hashLow, resultHigh, resultLow);
-  hashHigh = resultHigh;
-  hashLow = resultLow;
+  add(hashHigh, hashLow, result[HIGH], result[LOW]);
+  hashHigh = result[HIGH];
+  hashLow = result[LOW];
   rotateLeft(v4High, v4Low, 18);
-  add(hashHigh, hashLow, resultHigh, resultLow);
-  mergeLane(resultHigh, resultLow, v1High, v1Low);
-  mergeLane(resultHigh, resultLow, v2High, v2Low);
-  mergeLane(resultHigh, resultLow, v3High, v3Low);
-  mergeLane(resultHigh, resultLow, v4High, v4Low);
+  add(hashHigh, hashLow, result[HIGH], result[LOW]);
+  mergeLane(result[HIGH], result[LOW], v1High, v1Low);
+  mergeLane(result[HIGH], result[LOW], v2High, v2Low);
+  mergeLane(result[HIGH], result[LOW], v3High, v3Low);
+  mergeLane(result[HIGH], result[LOW], v4High, v4Low);
 }
 
 /** Mixes in the bytes after the stripes: 8 at a time, then 4, then one by one. */
@@ -131,41 +143,41 @@ function hashTail(bytes: Uint8Array, start: number, hashHigh: number, hashLow: n
   let offset = start;
   for (; offset + 8 <= end; offset += 8) {
     round(0, 0, readUint32(bytes, offset + 4), readUint32(bytes, offset));
-    rotateLeft((hashHigh ^ resultHigh) >>> 0, (hashLow ^ resultLow) >>> 0, 27);
-    multiply(resultHigh, resultLow, PRIME1_HIGH, PRIME1_LOW);
-    add(resultHigh, resultLow, PRIME4_HIGH, PRIME4_LOW);
-    hashHigh = resultHigh;
-    hashLow = resultLow;
+    rotateLeft((hashHigh ^ result[HIGH]) >>> 0, (hashLow ^ result[LOW]) >>> 0, 27);
+    multiply(result[HIGH], result[LOW], PRIME1_HIGH, PRIME1_LOW);
+    add(result[HIGH], result[LOW], PRIME4_HIGH, PRIME4_LOW);
+    hashHigh = result[HIGH];
+    hashLow = result[LOW];
   }
   if (offset + 4 <= end) {
     multiply(0, readUint32(bytes, offset), PRIME1_HIGH, PRIME1_LOW);
-    rotateLeft((hashHigh ^ resultHigh) >>> 0, (hashLow ^ resultLow) >>> 0, 23);
-    multiply(resultHigh, resultLow, PRIME2_HIGH, PRIME2_LOW);
-    add(resultHigh, resultLow, PRIME3_HIGH, PRIME3_LOW);
-    hashHigh = resultHigh;
-    hashLow = resultLow;
+    rotateLeft((hashHigh ^ result[HIGH]) >>> 0, (hashLow ^ result[LOW]) >>> 0, 23);
+    multiply(result[HIGH], result[LOW], PRIME2_HIGH, PRIME2_LOW);
+    add(result[HIGH], result[LOW], PRIME3_HIGH, PRIME3_LOW);
+    hashHigh = result[HIGH];
+    hashLow = result[LOW];
     offset += 4;
   }
   for (; offset < end; offset++) {
     multiply(0, bytes[offset], PRIME5_HIGH, PRIME5_LOW);
-    rotateLeft((hashHigh ^ resultHigh) >>> 0, (hashLow ^ resultLow) >>> 0, 11);
-    multiply(resultHigh, resultLow, PRIME1_HIGH, PRIME1_LOW);
-    hashHigh = resultHigh;
-    hashLow = resultLow;
+    rotateLeft((hashHigh ^ result[HIGH]) >>> 0, (hashLow ^ result[LOW]) >>> 0, 11);
+    multiply(result[HIGH], result[LOW], PRIME1_HIGH, PRIME1_LOW);
+    hashHigh = result[HIGH];
+    hashLow = result[LOW];
   }
-  resultHigh = hashHigh;
-  resultLow = hashLow;
+  result[HIGH] = hashHigh;
+  result[LOW] = hashLow;
 }
 
 /** The final avalanche: h ^= h >> 33; h *= P2; h ^= h >> 29; h *= P3; h ^= h >> 32. */
 function avalanche(high: number, low: number): void {
   low = (low ^ (high >>> 1)) >>> 0;
   multiply(high, low, PRIME2_HIGH, PRIME2_LOW);
-  high = resultHigh;
-  low = (resultLow ^ ((resultLow >>> 29) | (resultHigh << 3))) >>> 0;
+  high = result[HIGH];
+  low = (result[LOW] ^ ((result[LOW] >>> 29) | (result[HIGH] << 3))) >>> 0;
   high = (high ^ (high >>> 29)) >>> 0;
   multiply(high, low, PRIME3_HIGH, PRIME3_LOW);
-  resultLow = (resultLow ^ resultHigh) >>> 0;
+  result[LOW] = (result[LOW] ^ result[HIGH]) >>> 0;
 }
 
 /** xxHash64 of `bytes` with seed 0, as unsigned 32-bit halves. */
@@ -174,14 +186,14 @@ export function xxhash64(bytes: Uint8Array): Hash64 {
   const stripesEnd = length - (length % STRIPE_BYTES);
   if (length >= STRIPE_BYTES) hashStripes(bytes, stripesEnd);
   else {
-    resultHigh = PRIME5_HIGH;
-    resultLow = PRIME5_LOW;
+    result[HIGH] = PRIME5_HIGH;
+    result[LOW] = PRIME5_LOW;
   }
   // The length is added as a u64; keys are far below 2^32 bytes.
-  add(resultHigh, resultLow, 0, length >>> 0);
-  hashTail(bytes, stripesEnd, resultHigh, resultLow);
-  avalanche(resultHigh, resultLow);
-  return { high: resultHigh, low: resultLow };
+  add(result[HIGH], result[LOW], 0, length >>> 0);
+  hashTail(bytes, stripesEnd, result[HIGH], result[LOW]);
+  avalanche(result[HIGH], result[LOW]);
+  return { high: result[HIGH], low: result[LOW] };
 }
 
 /** xxHash64 of `bytes` with seed 0, as 8 little-endian bytes (the Wasm `hashKey` output). */

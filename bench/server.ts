@@ -2,9 +2,11 @@
  * annakv against Redis on one machine (`npm run bench:server`): the closed-loop generator
  * against `annakv start`, then redis-benchmark against redis-server, at the same
  * concurrency, keyspace, key and value sizes. Single-key requests face unpipelined Redis;
- * 16-key requests face `-P 16`. Writes bench/results/server.json and server.svg.
+ * 16-key requests face `-P 16`. Also the transport floor (bench/echo-floor.ts): a zeromq.js
+ * echo at the same concurrency and frame sizes. Writes bench/results/server.json and
+ * server.svg.
  *
- *   node -r ./bench/register.js bench/server.ts [--quick] [--engines wasm,ts] [--threads N]
+ *   node -r ./bench/register.js bench/server.ts [--quick] [--setups wasm:2,wasm:1,ts:2] [--concurrency N]
  */
 import { ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -12,18 +14,32 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import type { EngineName } from "../src/core/store";
 import { ACTOR_REQUEST_BASE_PORT, metricsPort, ROUTING_BASE_PORT } from "../src/node/ports";
+import { encodeKeyRequest, RequestType } from "../src/protocol/anna";
+import { frameTuple, writeResponseFrame } from "../src/protocol/key-frames";
 import type { BarChart } from "./chart";
+import type { EchoFloorResult } from "./echo-floor";
 import type { LoadOptions, LoadResult } from "./load-generator";
 import { findRedisTools, preloadRedis, RedisBenchmarkResult, RedisTools, runRedisBenchmark, startRedis, waitForPort } from "./redis";
 import { machineInfo, QUICK_RESULTS_DIR, RESULTS_DIR, round, writeResults } from "./report";
+import { lwwPayloadBytes } from "./workload";
+
+/** One `annakv start` measured: its engine and actor count. */
+interface NodeSetup {
+  engine: EngineName;
+  threads: number;
+}
 
 interface ServerBenchConfig {
-  /** Engines measured in one run, one node after the other, each against the same Redis run. */
-  engines: EngineName[];
-  threads: number;
+  /**
+   * Nodes measured in one run, one after the other, each against the same Redis run. The
+   * first is `annakv start`'s default here (one actor per core); one actor fewer leaves the
+   * load generator a core on a small machine.
+   */
+  setups: NodeSetup[];
   /** Far from the test suite's offsets, so a bench and the tests can share the machine. */
   portOffset: number;
   redisPort: number;
+  echoPort: number;
   concurrency: number;
   keyCount: number;
   keyBytes: number;
@@ -40,10 +56,14 @@ interface ServerBenchConfig {
 }
 
 const FULL_CONFIG: ServerBenchConfig = {
-  engines: ["wasm", "ts"],
-  threads: 2,
+  setups: [
+    { engine: "wasm", threads: 2 },
+    { engine: "wasm", threads: 1 },
+    { engine: "ts", threads: 2 },
+  ],
   portOffset: 3100,
   redisPort: 7399,
+  echoPort: 7398,
   concurrency: 50,
   keyCount: 100_000,
   keyBytes: 16,
@@ -63,6 +83,7 @@ const REPO_ROOT = path.resolve(__dirname, "..");
 const CLI_PATH = path.join(REPO_ROOT, "dist/cli/main.js");
 const REGISTER_PATH = path.join(__dirname, "register.js");
 const GENERATOR_PATH = path.join(__dirname, "load-generator.ts");
+const ECHO_FLOOR_PATH = path.join(__dirname, "echo-floor.ts");
 const NODE_START_TIMEOUT_MS = 30_000;
 const NODE_STOP_TIMEOUT_MS = 15_000;
 
@@ -132,15 +153,15 @@ interface RunningNode {
   stop(): Promise<number | null>;
 }
 
-async function startAnnakv(config: ServerBenchConfig, engine: EngineName): Promise<RunningNode> {
+async function startAnnakv(config: ServerBenchConfig, { engine, threads }: NodeSetup): Promise<RunningNode> {
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` first`);
-  const args = [CLI_PATH, "start", "--threads", String(config.threads), "--port-offset", String(config.portOffset), "--engine", engine, "--log-level", "warn"];
+  const args = [CLI_PATH, "start", "--threads", String(threads), "--port-offset", String(config.portOffset), "--engine", engine, "--log-level", "warn"];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const ports = [ROUTING_BASE_PORT, ...Array.from({ length: config.threads }, (_, tid) => ACTOR_REQUEST_BASE_PORT + tid)].map((port) => port + config.portOffset);
+  const ports = [ROUTING_BASE_PORT, ...Array.from({ length: threads }, (_, tid) => ACTOR_REQUEST_BASE_PORT + tid)].map((port) => port + config.portOffset);
   const died = exited.then((code) => {
     throw new Error(`annakv exited with ${code} while starting:\n${output}`);
   });
@@ -160,25 +181,35 @@ async function startAnnakv(config: ServerBenchConfig, engine: EngineName): Promi
   };
 }
 
-/** Runs the generator in a process of its own, so it never shares the node's event loop. */
-async function runGenerator(options: Partial<LoadOptions>): Promise<LoadResult> {
-  const args = ["-r", REGISTER_PATH, GENERATOR_PATH];
+/** `--flag value` pairs of an options object (camelCase names to kebab-case flags). */
+function commandLineFlags(options: object): string[] {
+  const args: string[] = [];
   for (const [name, value] of Object.entries(options)) {
     const flag = `--${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
     if (typeof value === "boolean") {
       if (value) args.push(flag);
     } else args.push(flag, String(value));
   }
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+  return args;
+}
+
+/** Runs a bench script in a process of its own and returns the JSON line it prints last. */
+async function runJsonProcess<T>(script: string, options: object, what: string): Promise<T> {
+  const child = spawn(process.execPath, ["-r", REGISTER_PATH, script, ...commandLineFlags(options)], { stdio: ["ignore", "pipe", "inherit"] });
   let stdout = "";
   child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  if (code !== 0) throw new Error(`load generator exited with ${code}`);
-  return JSON.parse(stdout.trim().split("\n").pop()!) as LoadResult;
+  if (code !== 0) throw new Error(`${what} exited with ${code}`);
+  return JSON.parse(stdout.trim().split("\n").pop()!) as T;
 }
 
-async function measureAnnakv(config: ServerBenchConfig, engine: EngineName): Promise<{ runs: AnnakvRun[]; nodeExitCode: number | null }> {
-  const node = await startAnnakv(config, engine);
+/** Runs the generator in a process of its own, so it never shares the node's event loop. */
+function runGenerator(options: Partial<LoadOptions>): Promise<LoadResult> {
+  return runJsonProcess<LoadResult>(GENERATOR_PATH, options, "load generator");
+}
+
+async function measureAnnakv(config: ServerBenchConfig, setup: NodeSetup): Promise<{ runs: AnnakvRun[]; nodeExitCode: number | null }> {
+  const node = await startAnnakv(config, setup);
   const runs: AnnakvRun[] = [];
   try {
     const common: Partial<LoadOptions> = {
@@ -207,7 +238,7 @@ async function measureAnnakv(config: ServerBenchConfig, engine: EngineName): Pro
       const result = await runGenerator({ ...common, ...plan });
       await new Promise((resolve) => setTimeout(resolve, ACTOR_STATS_SETTLE_MS));
       const actorTime = actorTimeShares(countersBefore, await actorCounters(config));
-      console.log(`annakv (${engine}) ${name}: ${Math.round(result.opsPerSecond)} ops/s, p50 ${result.latencyMsP50.toFixed(3)} ms, p99 ${result.latencyMsP99.toFixed(3)} ms, node ${result.serverCpuCores.toFixed(2)} cores, generator ${result.generatorCpuCores.toFixed(2)} cores, errors ${JSON.stringify(result.tupleErrors)}, lost ${result.lostRequests}, actor time ${JSON.stringify(actorTime)}`);
+      console.log(`${setupName(setup)} ${name}: ${Math.round(result.opsPerSecond)} ops/s, p50 ${result.latencyMsP50.toFixed(3)} ms, p99 ${result.latencyMsP99.toFixed(3)} ms, node ${result.serverCpuCores.toFixed(2)} cores, generator ${result.generatorCpuCores.toFixed(2)} cores, errors ${JSON.stringify(result.tupleErrors)}, lost ${result.lostRequests}, actor time ${JSON.stringify(actorTime)}`);
       runs.push({ name, keysPerRequest: plan.keysPerRequest, skew: plan.skew, putFraction: plan.putFraction, result, actorTime });
     }
   } catch (error) {
@@ -237,67 +268,138 @@ async function measureRedis(config: ServerBenchConfig, tools: RedisTools): Promi
   }
 }
 
+/** A setup's name in logs, JSON keys and chart legends, e.g. "annakv wasm x2". */
+function setupName({ engine, threads }: NodeSetup): string {
+  return `annakv ${engine} x${threads}`;
+}
+
+function parseSetups(text: string): NodeSetup[] {
+  return text.split(",").map((item) => {
+    const [engine, threadsText] = item.split(":");
+    const threads = Number(threadsText);
+    if ((engine !== "wasm" && engine !== "ts") || !Number.isInteger(threads) || threads < 1) {
+      throw new RangeError(`--setups takes ENGINE:THREADS items (wasm or ts, a positive count), got ${item}`);
+    }
+    return { engine, threads };
+  });
+}
+
+/** The four comparisons, as (operation, keys per request) in the order they are reported. */
+function comparisonPlans(config: ServerBenchConfig): Array<{ operation: "put" | "get"; keysPerRequest: number }> {
+  return [1, config.batchKeys].flatMap((keysPerRequest) => (["put", "get"] as const).map((operation) => ({ operation, keysPerRequest })));
+}
+
+/** Sizes of the KeyRequest and KeyResponse frames one comparison exchanges (8-digit ids, as the generator's). */
+function frameBytes(config: ServerBenchConfig, operation: "put" | "get", keysPerRequest: number): { requestBytes: number; replyBytes: number } {
+  const key = "k".repeat(config.keyBytes);
+  const payload = new Uint8Array(lwwPayloadBytes(config.valueBytes));
+  const isPut = operation === "put";
+  const requestBytes = encodeKeyRequest({
+    type: isPut ? RequestType.PUT : RequestType.GET,
+    tuples: Array.from({ length: keysPerRequest }, () => (isPut ? { key, lattice_type: 1, payload } : { key })),
+    response_address: "tcp://127.0.0.1:40000",
+    request_id: "00000000",
+  }).length;
+  const replyBytes = writeResponseFrame({
+    type: isPut ? RequestType.PUT : RequestType.GET,
+    tuples: Array.from({ length: keysPerRequest }, () => ({ ...frameTuple(Buffer.from(key)), latticeType: 1, payload: isPut ? new Uint8Array(0) : payload })),
+    responseId: Buffer.from("00000000"),
+    error: 0,
+  }).length;
+  return { requestBytes, replyBytes };
+}
+
+interface TransportFloor extends EchoFloorResult {
+  operation: "put" | "get";
+  keysPerRequest: number;
+  replyBytes: number;
+  /** requestsPerSecond x keysPerRequest: the most ops/s a zeromq.js server could answer here. */
+  opsPerSecond: number;
+}
+
+/** The zeromq.js echo at each comparison's frame sizes and the same concurrency. */
+async function measureTransportFloors(config: ServerBenchConfig): Promise<TransportFloor[]> {
+  const floors: TransportFloor[] = [];
+  for (const { operation, keysPerRequest } of comparisonPlans(config)) {
+    const { requestBytes, replyBytes } = frameBytes(config, operation, keysPerRequest);
+    const common = { port: config.echoPort, replyAddress: `tcp://127.0.0.1:${config.echoPort + 1}` };
+    const server = spawn(process.execPath, ["-r", REGISTER_PATH, ECHO_FLOOR_PATH, ...commandLineFlags({ role: "server", ...common, replyBytes })], { stdio: ["ignore", "ignore", "inherit"] });
+    try {
+      await waitForPort(config.echoPort, NODE_START_TIMEOUT_MS);
+      const result = await runJsonProcess<EchoFloorResult>(
+        ECHO_FLOOR_PATH,
+        { role: "client", ...common, requestBytes, concurrency: config.concurrency, warmupMs: config.warmupMs, durationMs: config.durationMs, serverPid: server.pid! },
+        "echo client",
+      );
+      const floor = { ...result, operation, keysPerRequest, replyBytes, opsPerSecond: result.requestsPerSecond * keysPerRequest };
+      console.log(`zeromq.js echo floor ${operation}-${keysPerRequest} (${requestBytes} B requests, ${replyBytes} B replies): ${Math.round(floor.opsPerSecond)} ops/s, p50 ${floor.latencyMsP50.toFixed(3)} ms, server ${floor.serverCpuCores.toFixed(2)} cores, client ${floor.clientCpuCores.toFixed(2)} cores`);
+      floors.push(floor);
+    } finally {
+      server.kill("SIGKILL");
+      await new Promise((resolve) => (server.exitCode !== null ? resolve(null) : server.once("exit", resolve)));
+    }
+  }
+  return floors;
+}
+
 function parseConfig(): { config: ServerBenchConfig; quick: boolean } {
   const { values } = parseArgs({
     options: {
       quick: { type: "boolean", default: false },
-      engines: { type: "string" },
-      threads: { type: "string" },
+      setups: { type: "string" },
       concurrency: { type: "string" },
     },
   });
   const quick = values.quick ?? false;
   const config = quick ? { ...QUICK_CONFIG } : { ...FULL_CONFIG };
-  if (values.engines !== undefined) {
-    const engines = values.engines.split(",");
-    for (const engine of engines) if (engine !== "wasm" && engine !== "ts") throw new RangeError(`--engines takes wasm and/or ts, got ${engine}`);
-    config.engines = engines as EngineName[];
-  }
-  if (values.threads !== undefined) config.threads = Number(values.threads);
+  if (values.setups !== undefined) config.setups = parseSetups(values.setups);
   if (values.concurrency !== undefined) config.concurrency = Number(values.concurrency);
   return { config, quick };
 }
 
-/** The four comparisons (operation x keys per request): annakv's figures, Redis's and their ratio. */
-function compare(config: ServerBenchConfig, runs: AnnakvRun[], redis: Awaited<ReturnType<typeof measureRedis>> | undefined) {
-  const comparisons = [];
-  for (const keysPerRequest of [1, config.batchKeys]) {
-    for (const [operation, redisTest] of [["put", "SET"], ["get", "GET"]] as const) {
-      const annakv = runs.find((run) => run.name === `${operation}-${keysPerRequest}`)!.result;
-      const redisRun = keysPerRequest === 1 ? redis?.unpipelined : redis?.pipelined;
-      const redisResult = redisRun?.tests.find((test) => test.test === redisTest);
-      comparisons.push({
-        name: `${operation} ${keysPerRequest === 1 ? "1 key/request vs unpipelined" : `${keysPerRequest} keys/request vs -P ${keysPerRequest}`}`,
-        keysPerRequest,
-        operation,
-        annakv: {
-          opsPerSecond: Math.round(annakv.opsPerSecond),
-          latencyMsP50: round(annakv.latencyMsP50),
-          latencyMsP99: round(annakv.latencyMsP99),
-          serverCpuCores: round(annakv.serverCpuCores),
-          generatorCpuCores: round(annakv.generatorCpuCores),
-        },
-        redis: redisResult && {
-          opsPerSecond: Math.round(redisResult.opsPerSecond),
-          latencyMsP50: redisResult.latencyMsP50,
-          latencyMsP99: redisResult.latencyMsP99,
-          serverCpuCores: round(redisRun!.serverCpuCores),
-          generatorCpuCores: round(redisRun!.generatorCpuCores),
-        },
-        annakvToRedisOpsRatio: redisResult ? round(annakv.opsPerSecond / redisResult.opsPerSecond) : null,
-        annakvToRedisP99Ratio: redisResult ? round(annakv.latencyMsP99 / redisResult.latencyMsP99) : null,
-      });
-    }
-  }
-  return comparisons;
+/** The four comparisons: annakv's figures, Redis's, the transport floor's, and the ratios. */
+function compare(config: ServerBenchConfig, runs: AnnakvRun[], redis: Awaited<ReturnType<typeof measureRedis>> | undefined, floors: TransportFloor[]) {
+  return comparisonPlans(config).map(({ operation, keysPerRequest }) => {
+    const annakv = runs.find((run) => run.name === `${operation}-${keysPerRequest}`)!.result;
+    const redisRun = keysPerRequest === 1 ? redis?.unpipelined : redis?.pipelined;
+    const redisResult = redisRun?.tests.find((test) => test.test === (operation === "put" ? "SET" : "GET"));
+    const floor = floors.find((f) => f.operation === operation && f.keysPerRequest === keysPerRequest);
+    return {
+      name: `${operation} ${keysPerRequest === 1 ? "1 key/request vs unpipelined" : `${keysPerRequest} keys/request vs -P ${keysPerRequest}`}`,
+      keysPerRequest,
+      operation,
+      annakv: {
+        opsPerSecond: Math.round(annakv.opsPerSecond),
+        latencyMsP50: round(annakv.latencyMsP50),
+        latencyMsP99: round(annakv.latencyMsP99),
+        serverCpuCores: round(annakv.serverCpuCores),
+        generatorCpuCores: round(annakv.generatorCpuCores),
+      },
+      redis: redisResult && {
+        opsPerSecond: Math.round(redisResult.opsPerSecond),
+        latencyMsP50: redisResult.latencyMsP50,
+        latencyMsP99: redisResult.latencyMsP99,
+        serverCpuCores: round(redisRun!.serverCpuCores),
+        generatorCpuCores: round(redisRun!.generatorCpuCores),
+      },
+      transportFloor: floor && { opsPerSecond: Math.round(floor.opsPerSecond), latencyMsP50: round(floor.latencyMsP50), latencyMsP99: round(floor.latencyMsP99) },
+      annakvToRedisOpsRatio: redisResult ? round(annakv.opsPerSecond / redisResult.opsPerSecond) : null,
+      annakvToRedisP99Ratio: redisResult ? round(annakv.latencyMsP99 / redisResult.latencyMsP99) : null,
+      annakvToFloorOpsRatio: floor ? round(annakv.opsPerSecond / floor.opsPerSecond) : null,
+      floorToRedisOpsRatio: floor && redisResult ? round(floor.opsPerSecond / redisResult.opsPerSecond) : null,
+    };
+  });
 }
 
-function charts(comparisonsByEngine: Map<EngineName, ReturnType<typeof compare>>, config: ServerBenchConfig): BarChart[] {
-  const first = [...comparisonsByEngine.values()][0];
+type Comparison = ReturnType<typeof compare>[number];
+
+function charts(comparisonsBySetup: Map<string, Comparison[]>, config: ServerBenchConfig): BarChart[] {
+  const first = [...comparisonsBySetup.values()][0];
   const groups = first.map(({ operation, keysPerRequest }) => `${operation} x${keysPerRequest}`);
   const series = (metric: "opsPerSecond" | "latencyMsP50" | "latencyMsP99") => [
-    ...[...comparisonsByEngine].map(([engine, comparisons]) => ({ name: `annakv (${engine})`, values: comparisons.map((c) => c.annakv[metric]) })),
+    ...[...comparisonsBySetup].map(([name, comparisons]) => ({ name, values: comparisons.map((c) => c.annakv[metric]) })),
     { name: "redis", values: first.map((c) => c.redis?.[metric] ?? NaN) },
+    { name: "zeromq.js echo", values: first.map((c) => c.transportFloor?.[metric] ?? NaN) },
   ];
   const setting = `${config.concurrency} in flight, ${config.keyCount.toLocaleString("en")} keys, ${config.valueBytes} B values`;
   return [
@@ -311,26 +413,42 @@ async function main(): Promise<void> {
   const { config, quick } = parseConfig();
   const started = performance.now();
   console.log(`server bench: ${JSON.stringify(config)}`);
-  const measured = new Map<EngineName, Awaited<ReturnType<typeof measureAnnakv>>>();
-  for (const engine of config.engines) measured.set(engine, await measureAnnakv(config, engine));
+  const measured = new Map<string, Awaited<ReturnType<typeof measureAnnakv>>>();
+  for (const setup of config.setups) measured.set(setupName(setup), await measureAnnakv(config, setup));
+  const floors = await measureTransportFloors(config);
   const tools = findRedisTools();
   if (tools === undefined) console.warn("redis-server, redis-benchmark or redis-cli not found (apt-get install -y redis-server redis-tools): recording annakv only");
   const redis = tools && (await measureRedis(config, tools));
-  const comparisonsByEngine = new Map([...measured].map(([engine, { runs }]) => [engine, compare(config, runs, redis)] as const));
+  const comparisonsBySetup = new Map([...measured].map(([name, { runs }]) => [name, compare(config, runs, redis, floors)] as const));
   const result = {
     benchmark: "server",
     machine: machineInfo(),
     config,
     redisVersion: redis?.version ?? null,
-    comparisons: Object.fromEntries(comparisonsByEngine),
-    annakvRuns: Object.fromEntries([...measured].map(([engine, { runs }]) => [engine, runs])),
-    annakvExitCodeOnSigterm: Object.fromEntries([...measured].map(([engine, { nodeExitCode }]) => [engine, nodeExitCode])),
+    comparisons: Object.fromEntries(comparisonsBySetup),
+    annakvRuns: Object.fromEntries([...measured].map(([name, { runs }]) => [name, runs])),
+    annakvExitCodeOnSigterm: Object.fromEntries([...measured].map(([name, { nodeExitCode }]) => [name, nodeExitCode])),
     redisRuns: redis ? { unpipelined: redis.unpipelined, pipelined: redis.pipelined } : null,
+    transportFloors: floors,
     target: "annakv ops/s >= Redis ops/s in both comparisons",
     runSeconds: round((performance.now() - started) / 1000),
   };
-  for (const file of writeResults(quick ? QUICK_RESULTS_DIR : RESULTS_DIR, "server", result, charts(comparisonsByEngine, config))) console.log(`wrote ${file}`);
-  for (const [engine, comparisons] of comparisonsByEngine) console.table(comparisons.map((c) => ({ engine, comparison: c.name, annakvOps: c.annakv.opsPerSecond, redisOps: c.redis?.opsPerSecond, ratio: c.annakvToRedisOpsRatio, annakvP99: c.annakv.latencyMsP99, redisP99: c.redis?.latencyMsP99 })));
+  for (const file of writeResults(quick ? QUICK_RESULTS_DIR : RESULTS_DIR, "server", result, charts(comparisonsBySetup, config))) console.log(`wrote ${file}`);
+  for (const [name, comparisons] of comparisonsBySetup) {
+    console.table(
+      comparisons.map((c) => ({
+        setup: name,
+        comparison: c.name,
+        annakvOps: c.annakv.opsPerSecond,
+        redisOps: c.redis?.opsPerSecond,
+        ratio: c.annakvToRedisOpsRatio,
+        floorOps: c.transportFloor?.opsPerSecond,
+        ofFloor: c.annakvToFloorOpsRatio,
+        annakvP99: c.annakv.latencyMsP99,
+        redisP99: c.redis?.latencyMsP99,
+      })),
+    );
+  }
 }
 
 main().catch((error) => {

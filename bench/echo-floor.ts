@@ -1,0 +1,170 @@
+/**
+ * The transport floor of the server benchmark: the same closed loop over zeromq.js
+ * (PUSH/PULL on tcp://127.0.0.1, one process each side, frames of the sizes annakv's
+ * requests and replies have) against a server that only echoes: no decoding, no store.
+ * What it reaches is the most any Node.js server on zeromq.js could answer here, which
+ * puts annakv's figures and Redis's in context.
+ *
+ *   node -r ./bench/register.js bench/echo-floor.ts --role server --port P --reply-address A --reply-bytes N
+ *   node -r ./bench/register.js bench/echo-floor.ts --role client --port P --reply-address A --request-bytes N ...
+ *
+ * Each request's first 4 bytes name its slot; the echo copies them into its reply.
+ */
+import { parseArgs } from "node:util";
+import * as zmq from "zeromq";
+import { processCpuSeconds } from "./cpu";
+import { LatencyHistogram } from "./latency";
+
+export interface EchoFloorResult {
+  requestBytes: number;
+  concurrency: number;
+  requestsPerSecond: number;
+  latencyMsP50: number;
+  latencyMsP99: number;
+  serverCpuCores: number;
+  clientCpuCores: number;
+}
+
+const SLOT_BYTES = 4;
+
+async function serve(port: number, replyAddress: string, replyBytes: number): Promise<void> {
+  const pull = new zmq.Pull({ receiveHighWaterMark: 100_000 });
+  const push = new zmq.Push({ sendHighWaterMark: 10_000, linger: 0 });
+  await pull.bind(`tcp://127.0.0.1:${port}`);
+  push.connect(replyAddress);
+  const template = Buffer.alloc(Math.max(replyBytes, SLOT_BYTES), 0x61);
+  const queue: Buffer[] = [];
+  let sending = false;
+  const pump = async () => {
+    sending = true;
+    while (queue.length > 0) await push.send(queue.shift()!);
+    sending = false;
+  };
+  for (;;) {
+    const [request] = await pull.receive();
+    // A fresh reply per request, as a server that encodes answers must make.
+    const reply = Buffer.from(template);
+    request.copy(reply, 0, 0, SLOT_BYTES);
+    queue.push(reply);
+    if (!sending) void pump();
+  }
+}
+
+interface ClientOptions {
+  port: number;
+  replyAddress: string;
+  requestBytes: number;
+  concurrency: number;
+  warmupMs: number;
+  durationMs: number;
+  serverPid: number;
+}
+
+async function runClient(options: ClientOptions): Promise<EchoFloorResult> {
+  const pull = new zmq.Pull({ receiveHighWaterMark: 100_000 });
+  const push = new zmq.Push({ sendHighWaterMark: 10_000, linger: 0 });
+  await pull.bind(options.replyAddress);
+  push.connect(`tcp://127.0.0.1:${options.port}`);
+  const template = Buffer.alloc(Math.max(options.requestBytes, SLOT_BYTES), 0x62);
+  const sentAtMs = new Float64Array(options.concurrency);
+  const queue: Buffer[] = [];
+  let sending = false;
+  const pump = async () => {
+    sending = true;
+    while (queue.length > 0) await push.send(queue.shift()!);
+    sending = false;
+  };
+  const send = (slot: number) => {
+    const request = Buffer.from(template);
+    request.writeUInt32LE(slot, 0);
+    sentAtMs[slot] = performance.now();
+    queue.push(request);
+    if (!sending) void pump();
+  };
+  const histogram = new LatencyHistogram();
+  for (let slot = 0; slot < options.concurrency; slot++) send(slot);
+  const measureFromMs = performance.now() + options.warmupMs;
+  const endMs = measureFromMs + options.durationMs;
+  let measuring = false;
+  let replies = 0;
+  let cpuBefore = { client: 0, server: 0 };
+  for (;;) {
+    const [reply] = await pull.receive();
+    const nowMs = performance.now();
+    if (!measuring && nowMs >= measureFromMs) {
+      measuring = true;
+      cpuBefore = cpuSeconds(options.serverPid);
+    }
+    if (nowMs >= endMs) break;
+    const slot = reply.readUInt32LE(0);
+    if (measuring) {
+      replies++;
+      histogram.record(nowMs - sentAtMs[slot]);
+    }
+    send(slot);
+  }
+  const cpuAfter = cpuSeconds(options.serverPid);
+  const seconds = options.durationMs / 1000;
+  push.close();
+  pull.close();
+  const summary = histogram.summary();
+  return {
+    requestBytes: template.length,
+    concurrency: options.concurrency,
+    requestsPerSecond: replies / seconds,
+    latencyMsP50: summary.latencyMsP50,
+    latencyMsP99: summary.latencyMsP99,
+    serverCpuCores: (cpuAfter.server - cpuBefore.server) / seconds,
+    clientCpuCores: (cpuAfter.client - cpuBefore.client) / seconds,
+  };
+}
+
+function cpuSeconds(serverPid: number): { client: number; server: number } {
+  const usage = process.cpuUsage();
+  return { client: (usage.user + usage.system) / 1e6, server: processCpuSeconds(serverPid) };
+}
+
+/** Run as a process: the server serves until killed; the client prints one JSON line. */
+if (require.main === module) {
+  const { values } = parseArgs({
+    options: {
+      role: { type: "string" },
+      port: { type: "string" },
+      "reply-address": { type: "string" },
+      "reply-bytes": { type: "string", default: "0" },
+      "request-bytes": { type: "string", default: "0" },
+      concurrency: { type: "string", default: "50" },
+      "warmup-ms": { type: "string", default: "500" },
+      "duration-ms": { type: "string", default: "2000" },
+      "server-pid": { type: "string", default: "0" },
+    },
+  });
+  const port = Number(values.port);
+  const replyAddress = values["reply-address"];
+  if (!Number.isInteger(port) || replyAddress === undefined) throw new Error("--port and --reply-address are required");
+  if (values.role === "server") {
+    serve(port, replyAddress, Number(values["reply-bytes"])).catch((error) => {
+      console.error(error);
+      process.exit(1);
+    });
+  } else if (values.role === "client") {
+    runClient({
+      port,
+      replyAddress,
+      requestBytes: Number(values["request-bytes"]),
+      concurrency: Number(values.concurrency),
+      warmupMs: Number(values["warmup-ms"]),
+      durationMs: Number(values["duration-ms"]),
+      serverPid: Number(values["server-pid"]),
+    }).then(
+      (result) => {
+        process.stdout.write(JSON.stringify(result) + "\n");
+        process.exit(0);
+      },
+      (error) => {
+        console.error(error);
+        process.exit(1);
+      },
+    );
+  } else throw new Error(`--role must be server or client, got ${values.role}`);
+}

@@ -1,7 +1,8 @@
 /**
  * The slice of protobuf's wire format that lattice payloads (with the MALFORMED rules of
- * docs/wasm-abi.md) and the hot-path Key frames (protocol/key-frames.ts) use. Decoding reads views of the input (no copies); encoding sizes a
- * message first and writes it into one exact allocation.
+ * docs/wasm-abi.md) and the hot-path Key frames (protocol/key-frames.ts) use. Decoding
+ * reads views of the input (no copies); encoding sizes a message first and writes it into
+ * one exact allocation.
  */
 import { U64 } from "./max";
 
@@ -32,7 +33,8 @@ export class WireReader {
   private bytes: Uint8Array;
   private position = 0;
   private limit: number;
-  private view: DataView;
+  /** Made on the first double read: most messages have none. */
+  private view: DataView | undefined;
   /** The wire type of the field whose tag was read last. */
   wireType = 0;
   /** The last varint read, as unsigned 32-bit halves (its low 64 bits). */
@@ -42,7 +44,6 @@ export class WireReader {
   constructor(bytes: Uint8Array) {
     this.bytes = bytes;
     this.limit = bytes.length;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   /** Whether the current message has more fields. */
@@ -108,6 +109,7 @@ export class WireReader {
   readDouble(): number {
     this.expect(WireType.FIXED64);
     this.need(8);
+    this.view ??= new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
     const value = this.view.getFloat64(this.position, true);
     this.position += 8;
     return value;

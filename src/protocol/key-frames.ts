@@ -81,7 +81,7 @@ export function readRequestFrame(frame: Uint8Array): RequestFrame {
           request.tuples.push(readTuple(reader));
           break;
         case RequestField.RESPONSE_ADDRESS:
-          request.responseAddress = readString(reader);
+          request.responseAddress = readResponseAddress(reader);
           break;
         case RequestField.REQUEST_ID:
           request.requestId = reader.readBytes();
@@ -198,9 +198,27 @@ function readEnum(reader: WireReader): number {
   return reader.readU32() | 0;
 }
 
-function readString(reader: WireReader): string {
+/**
+ * A client sends every request with the same response address: the last one read is kept
+ * with its bytes, and a request whose address has the same bytes gets the same string
+ * without decoding it again.
+ */
+let lastAddressBytes: Uint8Array = EMPTY;
+let lastAddress = "";
+
+function readResponseAddress(reader: WireReader): string {
   const bytes = reader.readBytes();
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+  if (!sameBytes(bytes, lastAddressBytes)) {
+    lastAddress = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+    lastAddressBytes = Uint8Array.from(bytes);
+  }
+  return lastAddress;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 function tupleBytes(tuple: FrameTuple): number {

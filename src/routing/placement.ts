@@ -8,8 +8,8 @@
  * lowering a key's factor therefore only adds or removes actors at the end of its list:
  * the primary never changes.
  */
-import { keyName } from "../core/key";
-import { xxhash64 } from "./hash";
+import { keyBytes, keyName } from "../core/key";
+import { Hash64, xxhash64 } from "./hash";
 import { HashRing } from "./ring";
 import { ReplicationFactor, ReplicationFactors } from "./replication-factors";
 
@@ -19,6 +19,8 @@ export class LocalPlacement {
   /** Ring member name of each thread id. */
   private readonly memberNames: string[];
   private readonly factors = new ReplicationFactors();
+  /** Low 32 hash bits of every key with a factor: most keys are told apart without their name. */
+  private readonly factorHashes = new Set<number>();
 
   constructor(
     readonly threadCount: number,
@@ -51,7 +53,9 @@ export class LocalPlacement {
    * returns those that changed something.
    */
   mergeFactors(updates: Iterable<ReplicationFactor>): ReplicationFactor[] {
-    return this.factors.merge(updates);
+    const changed = this.factors.merge(updates);
+    for (const { key } of changed) this.factorHashes.add(xxhash64(keyBytes(key)).low);
+    return changed;
   }
 
   keyFactors(): IterableIterator<ReplicationFactor> {
@@ -83,13 +87,25 @@ export class LocalPlacement {
   }
 
   isReplica(key: Uint8Array, tid: number, name?: string): boolean {
-    return this.isReplicaAt(key, tid, this.replicationOf(key, name));
+    if (this.fullyReplicated) return true;
+    return this.isReplicaOfHash(xxhash64(key), tid, this.replicationOf(key, name));
   }
 
-  /** On the request hot path, with the key's replication already known: no arrays when it is 1. */
-  isReplicaAt(key: Uint8Array, tid: number, replication: number): boolean {
-    if (this.fullyReplicated) return true;
-    if (replication === 1) return this.ring.ownerOfHash(xxhash64(key)) === this.memberNames[tid];
-    return this.ring.replicasOfHash(xxhash64(key), replication).includes(this.memberNames[tid]);
+  /**
+   * For the request hot path: the key's replica count when actor `tid` holds it, else 0.
+   * One hash of the key; its name is decoded only when a key with the same low hash bits
+   * has a factor of its own.
+   */
+  replicationAt(key: Uint8Array, tid: number): number {
+    if (this.fullyReplicated) return this.threadCount;
+    const hash = xxhash64(key);
+    const replication = this.factorHashes.has(hash.low) ? this.replicationOfName(keyName(key)) : this.defaultReplication;
+    return this.isReplicaOfHash(hash, tid, replication) ? replication : 0;
+  }
+
+  /** No arrays when the replication is 1. */
+  private isReplicaOfHash(hash: Hash64, tid: number, replication: number): boolean {
+    if (replication === 1) return this.ring.ownerOfHash(hash) === this.memberNames[tid];
+    return this.ring.replicasOfHash(hash, replication).includes(this.memberNames[tid]);
   }
 }

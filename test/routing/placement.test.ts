@@ -44,7 +44,10 @@ describe("LocalPlacement", () => {
         expect(placement.replicationOf(key, `key-${i}`)).toBe(factor);
         expect(replicas[0]).toBe(before[i][0]);
         expect(replicas).toEqual(ring.replicas(key, factor).map(Number));
-        for (let tid = 0; tid < 5; tid++) expect(placement.isReplica(key, tid, `key-${i}`)).toBe(replicas.includes(tid));
+        for (let tid = 0; tid < 5; tid++) {
+          expect(placement.isReplica(key, tid, `key-${i}`)).toBe(replicas.includes(tid));
+          expect(placement.replicationAt(key, tid)).toBe(replicas.includes(tid) ? factor : 0);
+        }
       }
     });
 
@@ -63,6 +66,7 @@ describe("LocalPlacement", () => {
       const placement = new LocalPlacement(3, 3);
       placement.mergeFactors([{ key: "k", factor: 1, version: 1 }]);
       expect(placement.replicas(encoder.encode("k"))).toEqual([0, 1, 2]);
+      for (let tid = 0; tid < 3; tid++) expect(placement.replicationAt(encoder.encode("k"), tid)).toBe(3);
     });
   });
 });

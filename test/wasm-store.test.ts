@@ -350,6 +350,19 @@ describe("status codes and their order", () => {
     expect(stored(store, "c")).toBe(hex(singleCausal([["a", 7]], [])));
   });
 
+  test("a register payload already canonical is stored byte for byte; one of the same length in another field order is reordered", () => {
+    const store = newStore();
+    const canonical = lww(300, "value");
+    store.put("canonical", LatticeType.LWW, canonical);
+    expect(stored(store, "canonical")).toBe(hex(canonical));
+    // Value first, then timestamp: as long as the canonical form, but not it.
+    store.put("reversed", LatticeType.LWW, u8(lenField(0x12, "value"), [0x08, ...varint(300)]));
+    expect(stored(store, "reversed")).toBe(hex(canonical));
+    // A non-minimal varint timestamp (one byte longer) is rewritten minimal.
+    store.put("long", LatticeType.LWW, u8([0x08, 0xac, 0x82, 0x00], lenField(0x12, "value")));
+    expect(stored(store, "long")).toBe(hex(canonical));
+  });
+
   test("random bytes of every type never trap the instance and leave valid values canonical", () => {
     const random = new Random(SEED);
     const store = newStore({ maxValueBytes: 256 });

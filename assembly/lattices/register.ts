@@ -6,7 +6,7 @@
 // The scalar travels as its 64 raw bits; `kind` says how to read, order and write them.
 import {
   BAD, fieldLength, fieldNumber, fieldPtr, fieldValue, readField, readVarint, skipLenField,
-  WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, wireType, writeLenField, writeVarint,
+  varintBytes, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, wireType, writeLenField, writeVarint,
 } from "../codec";
 import { scratchAlloc } from "../buffers";
 import { MALFORMED, OK, OUT_OF_MEMORY } from "../status";
@@ -37,6 +37,13 @@ function writeScalar(kind: u32, out: usize, bits: u64): usize {
   return out + FIXED64_FIELD_BYTES;
 }
 
+function canonicalRegisterBytes(kind: u32, scalarBits: u64, valueLength: u32): u64 {
+  let bytes: u64 = 0;
+  if (!isDefaultScalar(kind, scalarBits)) bytes += kind == LWW_REGISTER ? 1 + varintBytes(scalarBits) : FIXED64_FIELD_BYTES;
+  if (valueLength != 0) bytes += 1 + varintBytes(valueLength) + valueLength;
+  return bytes;
+}
+
 export function canonicalizeRegister(kind: u32, ptr: usize, length: u32): u32 {
   const end = ptr + length;
   const scalarWireType = kind == LWW_REGISTER ? WIRE_VARINT : WIRE_FIXED64;
@@ -44,12 +51,14 @@ export function canonicalizeRegister(kind: u32, ptr: usize, length: u32): u32 {
   let valuePtr: usize = ptr;
   let valueLength: u32 = 0;
   let pos = ptr;
+  let scalarAfterValue = false;
   while (pos < end) {
     pos = readField(pos, end);
     if (pos == BAD) return MALFORMED;
     if (fieldNumber == 1) {
       if (wireType != scalarWireType) return MALFORMED;
       scalarBits = fieldValue;
+      scalarAfterValue = valueLength != 0;
     } else if (fieldNumber == 2) {
       if (wireType != WIRE_LEN) return MALFORMED;
       valuePtr = fieldPtr;
@@ -57,6 +66,15 @@ export function canonicalizeRegister(kind: u32, ptr: usize, length: u32): u32 {
     }
   }
   if (kind == PRIORITY_REGISTER && isNaN(reinterpret<f64>(scalarBits))) return MALFORMED;
+  // The canonical form is the shortest encoding of (scalar, value), scalar first. An input
+  // of that length can only be those two fields with minimal varints: in that order, it is
+  // already canonical and needs no copy (what a well-behaved client always sends). Except
+  // a 10-byte varint, whose last byte may carry bits past bit 63 that canonical form drops.
+  const scalarFitsNineBytes = kind != LWW_REGISTER || scalarBits < (<u64>1 << 63);
+  if (!scalarAfterValue && scalarFitsNineBytes && <u64>length == canonicalRegisterBytes(kind, scalarBits, valueLength)) {
+    setResult(ptr, length);
+    return OK;
+  }
   const out = scratchAlloc(<u64>length + WRITE_SLACK_BYTES);
   if (out == 0) return OUT_OF_MEMORY;
   let written = out;

@@ -3,8 +3,10 @@
  * clients, routing and actors agree on where a key lives.
  *
  * JavaScript has no fast u64, and BigInt allocates on every operation, so the 64-bit
- * state is kept as unsigned 32-bit halves. Each helper leaves its result in the module's
- * `result` pair, which spares an object per operation on this hot path.
+ * state is kept as 32-bit halves, held as signed int32 values: V8 then keeps every step in
+ * 32-bit integer registers (an unsigned half of 2^31 or more would be a double). Each
+ * helper leaves its result in the module's `result` pair, which spares an object per
+ * operation on this hot path. Only the exported hash is unsigned.
  */
 
 export interface Hash64 {
@@ -14,66 +16,64 @@ export interface Hash64 {
   low: number;
 }
 
-const TWO_POW_32 = 4294967296;
 const STRIPE_BYTES = 32;
 
 // The five xxHash64 primes, as (high, low) halves.
-const PRIME1_HIGH = 0x9e3779b1;
-const PRIME1_LOW = 0x85ebca87;
-const PRIME2_HIGH = 0xc2b2ae3d;
-const PRIME2_LOW = 0x27d4eb4f;
-const PRIME3_HIGH = 0x165667b1;
-const PRIME3_LOW = 0x9e3779f9;
-const PRIME4_HIGH = 0x85ebca77;
-const PRIME4_LOW = 0xc2b2ae63;
-const PRIME5_HIGH = 0x27d4eb2f;
-const PRIME5_LOW = 0x165667c5;
+const PRIME1_HIGH = 0x9e3779b1 | 0;
+const PRIME1_LOW = 0x85ebca87 | 0;
+const PRIME2_HIGH = 0xc2b2ae3d | 0;
+const PRIME2_LOW = 0x27d4eb4f | 0;
+const PRIME3_HIGH = 0x165667b1 | 0;
+const PRIME3_LOW = 0x9e3779f9 | 0;
+const PRIME4_HIGH = 0x85ebca77 | 0;
+const PRIME4_LOW = 0xc2b2ae63 | 0;
+const PRIME5_HIGH = 0x27d4eb2f | 0;
+const PRIME5_LOW = 0x165667c5 | 0;
 
 /**
  * Each helper's result, (high, low). A typed array rather than two module variables: a
- * module variable holding a number of 2^31 or more is a heap number, allocated on every
- * write in Node 20's V8, which made hashing several times slower.
+ * module variable holding a number outside the small-integer range is a heap number,
+ * allocated on every write in Node 20's V8, which made hashing several times slower.
  */
-const result = new Uint32Array(2);
+const result = new Int32Array(2);
 const HIGH = 0;
 const LOW = 1;
 
 function add(aHigh: number, aLow: number, bHigh: number, bLow: number): void {
-  const low = aLow + bLow;
-  result[LOW] = low >>> 0;
-  result[HIGH] = (aHigh + bHigh + (low >= TWO_POW_32 ? 1 : 0)) >>> 0;
+  const low = (aLow + bLow) | 0;
+  const carry = low >>> 0 < aLow >>> 0 ? 1 : 0;
+  result[LOW] = low;
+  result[HIGH] = (aHigh + bHigh + carry) | 0;
 }
 
 /**
- * The low 64 bits of a product. The 64-bit product of the low halves comes from four
- * 16-bit partial products, in integer operations only (no Math.floor or %, which made this
- * the hot spot of placement); the cross terms only reach the high half, where Math.imul's
- * low 32 bits are all that count.
+ * The low 64 bits of a product. The high half of the low halves' 64-bit product comes from
+ * four 16-bit partial products (each exact in 32 bits, so Math.imul keeps it whole); the
+ * cross terms only reach the high half, where Math.imul's low 32 bits are all that count.
  */
 function multiply(aHigh: number, aLow: number, bHigh: number, bLow: number): void {
   const a0 = aLow & 0xffff;
   const a1 = aLow >>> 16;
   const b0 = bLow & 0xffff;
   const b1 = bLow >>> 16;
-  const p00 = a0 * b0;
-  const p01 = a0 * b1;
-  const p10 = a1 * b0;
+  const p00 = Math.imul(a0, b0);
+  const p01 = Math.imul(a0, b1);
+  const p10 = Math.imul(a1, b0);
+  const p11 = Math.imul(a1, b1);
   const middle = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
-  result[LOW] = ((middle << 16) | (p00 & 0xffff)) >>> 0;
-  const lowProductHigh = a1 * b1 + (p01 >>> 16) + (p10 >>> 16) + (middle >>> 16);
-  result[HIGH] = (lowProductHigh + Math.imul(aHigh, bLow) + Math.imul(aLow, bHigh)) >>> 0;
+  result[LOW] = Math.imul(aLow, bLow);
+  result[HIGH] = (p11 + (p01 >>> 16) + (p10 >>> 16) + (middle >>> 16) + Math.imul(aHigh, bLow) + Math.imul(aLow, bHigh)) | 0;
 }
 
 /** Rotates left by 1..31 bits (all that xxHash64 uses). */
 function rotateLeft(high: number, low: number, bits: number): void {
-  result[HIGH] = ((high << bits) | (low >>> (32 - bits))) >>> 0;
-  result[LOW] = ((low << bits) | (high >>> (32 - bits))) >>> 0;
+  result[HIGH] = (high << bits) | (low >>> (32 - bits));
+  result[LOW] = (low << bits) | (high >>> (32 - bits));
 }
 
-function readUint32(bytes: Uint8Array, offset: number): number {
-  return (
-    (bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16) | (bytes[offset + 3] << 24)) >>> 0
-  );
+/** Four little-endian bytes as an int32. */
+function readInt32(bytes: Uint8Array, offset: number): number {
+  return bytes[offset] | (bytes[offset + 1] << 8) | (bytes[offset + 2] << 16) | (bytes[offset + 3] << 24);
 }
 
 /** xxHash64's round: rotl(acc + input * PRIME2, 31) * PRIME1. */
@@ -87,7 +87,7 @@ function round(accHigh: number, accLow: number, inputHigh: number, inputLow: num
 /** Folds one lane into the hash: (hash ^ round(0, lane)) * PRIME1 + PRIME4. */
 function mergeLane(hashHigh: number, hashLow: number, laneHigh: number, laneLow: number): void {
   round(0, 0, laneHigh, laneLow);
-  multiply((hashHigh ^ result[HIGH]) >>> 0, (hashLow ^ result[LOW]) >>> 0, PRIME1_HIGH, PRIME1_LOW);
+  multiply(hashHigh ^ result[HIGH], hashLow ^ result[LOW], PRIME1_HIGH, PRIME1_LOW);
   add(result[HIGH], result[LOW], PRIME4_HIGH, PRIME4_LOW);
 }
 
@@ -101,20 +101,20 @@ function hashStripes(bytes: Uint8Array, stripesEnd: number): void {
   let v2Low = PRIME2_LOW;
   let v3High = 0;
   let v3Low = 0;
-  add(~PRIME1_HIGH >>> 0, ~PRIME1_LOW >>> 0, 0, 1);
+  add(~PRIME1_HIGH, ~PRIME1_LOW, 0, 1);
   let v4High = result[HIGH];
   let v4Low = result[LOW];
   for (let offset = 0; offset < stripesEnd; offset += STRIPE_BYTES) {
-    round(v1High, v1Low, readUint32(bytes, offset + 4), readUint32(bytes, offset));
+    round(v1High, v1Low, readInt32(bytes, offset + 4), readInt32(bytes, offset));
     v1High = result[HIGH];
     v1Low = result[LOW];
-    round(v2High, v2Low, readUint32(bytes, offset + 12), readUint32(bytes, offset + 8));
+    round(v2High, v2Low, readInt32(bytes, offset + 12), readInt32(bytes, offset + 8));
     v2High = result[HIGH];
     v2Low = result[LOW];
-    round(v3High, v3Low, readUint32(bytes, offset + 20), readUint32(bytes, offset + 16));
+    round(v3High, v3Low, readInt32(bytes, offset + 20), readInt32(bytes, offset + 16));
     v3High = result[HIGH];
     v3Low = result[LOW];
-    round(v4High, v4Low, readUint32(bytes, offset + 28), readUint32(bytes, offset + 24));
+    round(v4High, v4Low, readInt32(bytes, offset + 28), readInt32(bytes, offset + 24));
     v4High = result[HIGH];
     v4Low = result[LOW];
   }
@@ -142,16 +142,16 @@ function hashTail(bytes: Uint8Array, start: number, hashHigh: number, hashLow: n
   const end = bytes.length;
   let offset = start;
   for (; offset + 8 <= end; offset += 8) {
-    round(0, 0, readUint32(bytes, offset + 4), readUint32(bytes, offset));
-    rotateLeft((hashHigh ^ result[HIGH]) >>> 0, (hashLow ^ result[LOW]) >>> 0, 27);
+    round(0, 0, readInt32(bytes, offset + 4), readInt32(bytes, offset));
+    rotateLeft(hashHigh ^ result[HIGH], hashLow ^ result[LOW], 27);
     multiply(result[HIGH], result[LOW], PRIME1_HIGH, PRIME1_LOW);
     add(result[HIGH], result[LOW], PRIME4_HIGH, PRIME4_LOW);
     hashHigh = result[HIGH];
     hashLow = result[LOW];
   }
   if (offset + 4 <= end) {
-    multiply(0, readUint32(bytes, offset), PRIME1_HIGH, PRIME1_LOW);
-    rotateLeft((hashHigh ^ result[HIGH]) >>> 0, (hashLow ^ result[LOW]) >>> 0, 23);
+    multiply(0, readInt32(bytes, offset), PRIME1_HIGH, PRIME1_LOW);
+    rotateLeft(hashHigh ^ result[HIGH], hashLow ^ result[LOW], 23);
     multiply(result[HIGH], result[LOW], PRIME2_HIGH, PRIME2_LOW);
     add(result[HIGH], result[LOW], PRIME3_HIGH, PRIME3_LOW);
     hashHigh = result[HIGH];
@@ -160,7 +160,7 @@ function hashTail(bytes: Uint8Array, start: number, hashHigh: number, hashLow: n
   }
   for (; offset < end; offset++) {
     multiply(0, bytes[offset], PRIME5_HIGH, PRIME5_LOW);
-    rotateLeft((hashHigh ^ result[HIGH]) >>> 0, (hashLow ^ result[LOW]) >>> 0, 11);
+    rotateLeft(hashHigh ^ result[HIGH], hashLow ^ result[LOW], 11);
     multiply(result[HIGH], result[LOW], PRIME1_HIGH, PRIME1_LOW);
     hashHigh = result[HIGH];
     hashLow = result[LOW];
@@ -171,13 +171,13 @@ function hashTail(bytes: Uint8Array, start: number, hashHigh: number, hashLow: n
 
 /** The final avalanche: h ^= h >> 33; h *= P2; h ^= h >> 29; h *= P3; h ^= h >> 32. */
 function avalanche(high: number, low: number): void {
-  low = (low ^ (high >>> 1)) >>> 0;
+  low ^= high >>> 1;
   multiply(high, low, PRIME2_HIGH, PRIME2_LOW);
   high = result[HIGH];
-  low = (result[LOW] ^ ((result[LOW] >>> 29) | (result[HIGH] << 3))) >>> 0;
-  high = (high ^ (high >>> 29)) >>> 0;
+  low = result[LOW] ^ ((result[LOW] >>> 29) | (result[HIGH] << 3));
+  high ^= high >>> 29;
   multiply(high, low, PRIME3_HIGH, PRIME3_LOW);
-  result[LOW] = (result[LOW] ^ result[HIGH]) >>> 0;
+  result[LOW] ^= result[HIGH];
 }
 
 /** xxHash64 of `bytes` with seed 0, as unsigned 32-bit halves. */
@@ -190,10 +190,10 @@ export function xxhash64(bytes: Uint8Array): Hash64 {
     result[LOW] = PRIME5_LOW;
   }
   // The length is added as a u64; keys are far below 2^32 bytes.
-  add(result[HIGH], result[LOW], 0, length >>> 0);
+  add(result[HIGH], result[LOW], 0, length | 0);
   hashTail(bytes, stripesEnd, result[HIGH], result[LOW]);
   avalanche(result[HIGH], result[LOW]);
-  return { high: result[HIGH], low: result[LOW] };
+  return { high: result[HIGH] >>> 0, low: result[LOW] >>> 0 };
 }
 
 /** xxHash64 of `bytes` with seed 0, as 8 little-endian bytes (the Wasm `hashKey` output). */

@@ -27,12 +27,8 @@ export interface EchoFloorResult {
 
 const SLOT_BYTES = 4;
 
-async function serve(port: number, replyAddress: string, replyBytes: number): Promise<void> {
-  const pull = new zmq.Pull({ receiveHighWaterMark: 100_000 });
-  const push = new zmq.Push({ sendHighWaterMark: 10_000, linger: 0 });
-  await pull.bind(`tcp://127.0.0.1:${port}`);
-  push.connect(replyAddress);
-  const template = Buffer.alloc(Math.max(replyBytes, SLOT_BYTES), 0x61);
+/** zeromq.js allows one pending send per socket: frames queue behind it, as in the server. */
+function queuedSender(push: zmq.Push): (frame: Buffer) => void {
   const queue: Buffer[] = [];
   let sending = false;
   const pump = async () => {
@@ -40,13 +36,25 @@ async function serve(port: number, replyAddress: string, replyBytes: number): Pr
     while (queue.length > 0) await push.send(queue.shift()!);
     sending = false;
   };
+  return (frame) => {
+    queue.push(frame);
+    if (!sending) void pump();
+  };
+}
+
+async function serve(port: number, replyAddress: string, replyBytes: number): Promise<void> {
+  const pull = new zmq.Pull({ receiveHighWaterMark: 100_000 });
+  const push = new zmq.Push({ sendHighWaterMark: 10_000, linger: 0 });
+  await pull.bind(`tcp://127.0.0.1:${port}`);
+  push.connect(replyAddress);
+  const template = Buffer.alloc(Math.max(replyBytes, SLOT_BYTES), 0x61);
+  const send = queuedSender(push);
   for (;;) {
     const [request] = await pull.receive();
     // A fresh reply per request, as a server that encodes answers must make.
     const reply = Buffer.from(template);
     request.copy(reply, 0, 0, SLOT_BYTES);
-    queue.push(reply);
-    if (!sending) void pump();
+    send(reply);
   }
 }
 
@@ -67,19 +75,12 @@ async function runClient(options: ClientOptions): Promise<EchoFloorResult> {
   push.connect(`tcp://127.0.0.1:${options.port}`);
   const template = Buffer.alloc(Math.max(options.requestBytes, SLOT_BYTES), 0x62);
   const sentAtMs = new Float64Array(options.concurrency);
-  const queue: Buffer[] = [];
-  let sending = false;
-  const pump = async () => {
-    sending = true;
-    while (queue.length > 0) await push.send(queue.shift()!);
-    sending = false;
-  };
+  const sendFrame = queuedSender(push);
   const send = (slot: number) => {
     const request = Buffer.from(template);
     request.writeUInt32LE(slot, 0);
     sentAtMs[slot] = performance.now();
-    queue.push(request);
-    if (!sending) void pump();
+    sendFrame(request);
   };
   const histogram = new LatencyHistogram();
   for (let slot = 0; slot < options.concurrency; slot++) send(slot);

@@ -16,6 +16,7 @@ const names = [
   "clientRetry",
   "hotKeys",
   "hotKeysTs",
+  "benchServer",
   "scratch",
 ] as const;
 

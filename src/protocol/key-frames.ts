@@ -222,7 +222,7 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 function tupleBytes(tuple: FrameTuple): number {
-  let length = enumBytes(tuple.latticeType) + enumBytes(tuple.error) + uint32Bytes(tuple.addressCacheSize) + (tuple.invalidate ? 2 : 0);
+  const length = enumBytes(tuple.latticeType) + enumBytes(tuple.error) + uint32Bytes(tuple.addressCacheSize) + (tuple.invalidate ? 2 : 0);
   return length + bytesFieldBytes(tuple.key) + bytesFieldBytes(tuple.payload);
 }
 

@@ -25,6 +25,8 @@ interface Outlet {
 
 export class PushPool {
   private readonly outlets = new Map<string, Outlet>();
+  /** The address last moved to the end of `outlets` (the most recently used). */
+  private mostRecentAddress: string | undefined;
   private readonly idleTimer: NodeJS.Timeout;
   droppedFrames = 0;
   sendErrors = 0;
@@ -36,6 +38,11 @@ export class PushPool {
 
   get socketCount(): number {
     return this.outlets.size;
+  }
+
+  /** Addresses with an open socket, least recently used first (the next to be evicted). */
+  get openAddresses(): string[] {
+    return [...this.outlets.keys()];
   }
 
   /** Queues a frame for `address`; never throws for a bad or dead address. */
@@ -70,9 +77,13 @@ export class PushPool {
   private outlet(address: string): Outlet | undefined {
     const existing = this.outlets.get(address);
     if (existing !== undefined) {
-      // Re-insertion keeps the Map in least-recently-used order.
-      this.outlets.delete(address);
-      this.outlets.set(address, existing);
+      // Re-insertion keeps the Map in least-recently-used order; a burst of frames to one
+      // address (one client's replies) re-inserts once.
+      if (address !== this.mostRecentAddress) {
+        this.outlets.delete(address);
+        this.outlets.set(address, existing);
+        this.mostRecentAddress = address;
+      }
       return existing;
     }
     if (this.outlets.size >= this.options.maxSockets) this.evictOldest();
@@ -86,6 +97,7 @@ export class PushPool {
     }
     const outlet: Outlet = { socket, queue: [], draining: false, lastUsedMs: Date.now() };
     this.outlets.set(address, outlet);
+    this.mostRecentAddress = address;
     return outlet;
   }
 

@@ -104,6 +104,27 @@ describe("bad input at a node", () => {
     expect(response.tuples[0].error).toBe(AnnaError.LATTICE);
   });
 
+  it("refuses a request of more than 10 000 tuples whole, without reading them, and serves one of 10 000", async () => {
+    const tooMany = await request(RequestType.GET, Array.from({ length: 10_001 }, () => ({ key: "precious" })));
+    expect(tooMany.error).toBe(AnnaError.LATTICE);
+    expect(tooMany.tuples).toHaveLength(0);
+    // Four million bytes of empty tuples (2M of them): refused the same way, the actor's memory unharmed.
+    const request_id = "huge";
+    const empties = Buffer.alloc(4_000_000);
+    for (let i = 0; i < empties.length; i += 2) empties[i] = 0x12;
+    const tail = Buffer.from(encodeKeyRequest({ type: RequestType.GET, tuples: [], response_address: peer.replyAddress, request_id }));
+    await peer.send(actor, Buffer.concat([empties, tail]));
+    const huge = decodeKeyResponse(await peer.receive());
+    expect(huge.response_id).toBe(request_id);
+    expect(huge.error).toBe(AnnaError.LATTICE);
+    expect(huge.tuples).toHaveLength(0);
+    const limit = await request(RequestType.GET, Array.from({ length: 10_000 }, (_, i) => ({ key: i === 0 ? "precious" : `absent-${i}` })));
+    expect(limit.error).toBe(AnnaError.NO_ERROR);
+    expect(limit.tuples).toHaveLength(10_000);
+    expect(limit.tuples[0].error).toBe(AnnaError.NO_ERROR);
+    expect(limit.tuples[9_999].error).toBe(AnnaError.KEY_DNE);
+  });
+
   it("answers LATTICE for a missing or unknown lattice type", async () => {
     expect(await put("typed", LatticeType.NONE, encodeSet(["a"]))).toBe(AnnaError.LATTICE);
     expect(await put("typed", 99, encodeSet(["a"]))).toBe(AnnaError.LATTICE);

@@ -28,7 +28,9 @@ export interface FrameTuple {
 
 export interface RequestFrame {
   type: number;
+  /** The first `maxTuples` tuples (readRequestFrame's bound); `tupleCount` counts them all. */
   tuples: FrameTuple[];
+  tupleCount: number;
   responseAddress: string;
   /** Echoed as the response's response_id, byte for byte. */
   requestId: Uint8Array;
@@ -67,9 +69,13 @@ enum ResponseField {
   ERROR = 4,
 }
 
-/** Reads a KeyRequest; throws ProtocolError when the frame is not one. */
-export function readRequestFrame(frame: Uint8Array): RequestFrame {
-  const request: RequestFrame = { type: RequestType.RT_UNSPECIFIED, tuples: [], responseAddress: "", requestId: EMPTY };
+/**
+ * Reads a KeyRequest; throws ProtocolError when the frame is not one. Tuples past
+ * `maxTuples` are checked for framing and counted but not read, so that a huge frame of
+ * tiny tuples costs no more memory than the bound.
+ */
+export function readRequestFrame(frame: Uint8Array, maxTuples = Infinity): RequestFrame {
+  const request: RequestFrame = { type: RequestType.RT_UNSPECIFIED, tuples: [], tupleCount: 0, responseAddress: "", requestId: EMPTY };
   try {
     const reader = new WireReader(frame);
     while (reader.hasMore()) {
@@ -78,7 +84,8 @@ export function readRequestFrame(frame: Uint8Array): RequestFrame {
           request.type = readEnum(reader);
           break;
         case RequestField.TUPLES:
-          request.tuples.push(readTuple(reader));
+          if (request.tupleCount++ < maxTuples) request.tuples.push(readTuple(reader));
+          else skipTuple(reader);
           break;
         case RequestField.RESPONSE_ADDRESS:
           request.responseAddress = readResponseAddress(reader);
@@ -185,6 +192,11 @@ function readTuple(reader: WireReader): FrameTuple {
   }
   reader.leaveMessage(outerLimit);
   return tuple;
+}
+
+function skipTuple(reader: WireReader): void {
+  reader.expect(WireType.LENGTH_DELIMITED);
+  reader.skipField();
 }
 
 /** proto3 strings are UTF-8; keys are mostly short ASCII, checked without a native call. */

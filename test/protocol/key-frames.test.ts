@@ -107,6 +107,17 @@ describe("KeyRequest frames read in place", () => {
     expect(frame.tuples.map(plain)).toEqual([{ ...frameTuple(bytes("k")), latticeType: 1, payload: bytes("{") }]);
   });
 
+  it("reads at most maxTuples tuples but counts them all, still checking their framing", () => {
+    const request = { type: RequestType.GET, tuples: Array.from({ length: 7 }, (_, i) => ({ key: `k${i}` })), response_address: "tcp://h:1", request_id: "r" };
+    const frame = readRequestFrame(Buffer.from(encodeKeyRequest(request)), 3);
+    expect(frame.tupleCount).toBe(7);
+    expect(frame.tuples.map((tuple) => Buffer.from(tuple.key).toString())).toEqual(["k0", "k1", "k2"]);
+    expect(frame.responseAddress).toBe("tcp://h:1");
+    expect(readRequestFrame(Buffer.from(encodeKeyRequest(request))).tuples).toHaveLength(7);
+    // A tuple past the bound sent as a varint is still a malformed frame.
+    expect(() => readRequestFrame(Buffer.concat([Buffer.from(encodeKeyRequest(request)), Buffer.from([0x10, 0x01])]), 3)).toThrow(ProtocolError);
+  });
+
   it("refuses truncated frames, groups, wrong wire types and keys that are not UTF-8", () => {
     const valid = Buffer.from(encodeKeyRequest({ type: RequestType.GET, tuples: [{ key: "abc" }], response_address: "tcp://h:1", request_id: "r" }));
     for (let cut = 1; cut < valid.length; cut++) {

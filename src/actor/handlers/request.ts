@@ -64,7 +64,7 @@ export function handleRequestFrames(context: RequestContext, frames: readonly Ui
     const request = decodeValidRequest(context, frame);
     if (request === undefined) continue;
     const plan = planRequest(context, request, keys);
-    for (let i = 0; i < request.tuples.length; i++) {
+    for (let i = 0; i < plan.opIndexes.length; i++) {
       if (plan.opIndexes[i] === UNPLACED) continue;
       batchBytes += opBytes(keys[plan.opIndexes[i]].length, request.tuples[i].payload.length);
     }
@@ -86,7 +86,7 @@ let lastUsableAddress = "";
 function decodeValidRequest(context: RequestContext, frame: Uint8Array): RequestFrame | undefined {
   let request: RequestFrame;
   try {
-    request = readRequestFrame(frame);
+    request = readRequestFrame(frame, context.maxTuplesPerRequest);
   } catch (error) {
     context.counters.badFrames++;
     context.reportBadFrame((error as Error).message);
@@ -107,9 +107,15 @@ function planRequest(context: RequestContext, request: RequestFrame, keys: Uint8
   const tupleCount = request.tuples.length;
   const opIndexes = new Int32Array(tupleCount).fill(UNPLACED);
   const response: ResponseFrame = { type: request.type, tuples: new Array<FrameTuple>(tupleCount), responseId: request.requestId, error: AnnaError.NO_ERROR };
-  const knownType = request.type === RequestType.GET || request.type === RequestType.PUT;
-  if (!knownType || tupleCount > context.maxTuplesPerRequest) {
-    // Refused whole: the request type is unknown or it carries more tuples than allowed.
+  if (request.tupleCount > context.maxTuplesPerRequest) {
+    // Refused whole, tuples unread: more than allowed (the reader kept only the first ones).
+    response.error = AnnaError.LATTICE;
+    response.tuples = [];
+    countTupleError(context.counters, "LATTICE");
+    return { request, response, opIndexes: new Int32Array(0) };
+  }
+  if (request.type !== RequestType.GET && request.type !== RequestType.PUT) {
+    // Refused whole: every tuple answered LATTICE.
     response.error = AnnaError.LATTICE;
     for (let i = 0; i < tupleCount; i++) response.tuples[i] = answer(request.tuples[i], AnnaError.LATTICE, false);
     countTupleError(context.counters, "LATTICE");

@@ -125,6 +125,26 @@ describe("bad input at a node", () => {
     expect(limit.tuples[9_999].error).toBe(AnnaError.KEY_DNE);
   });
 
+  it("refuses a KeyAddressRequest of more than 10 000 keys whole, without decoding them, and routing keeps answering", async () => {
+    await peer.send(routing, encodeKeyAddressRequest({ response_address: peer.replyAddress, keys: Array.from({ length: 10_001 }, (_, i) => `k${i}`), request_id: "route-many" }));
+    const many = decodeKeyAddressResponse(await peer.receive());
+    expect(many.response_id).toBe("route-many");
+    expect(many.error).toBe(AnnaError.LATTICE);
+    expect(many.addresses).toHaveLength(0);
+    // Four million bytes of empty keys (2M of them).
+    const empties = Buffer.alloc(4_000_000);
+    for (let i = 0; i < empties.length; i += 2) empties[i] = 0x12;
+    const tail = Buffer.from(encodeKeyAddressRequest({ response_address: peer.replyAddress, keys: [], request_id: "route-huge" }));
+    await peer.send(routing, Buffer.concat([empties, tail]));
+    const huge = decodeKeyAddressResponse(await peer.receive());
+    expect(huge.response_id).toBe("route-huge");
+    expect(huge.error).toBe(AnnaError.LATTICE);
+    await peer.send(routing, encodeKeyAddressRequest({ response_address: peer.replyAddress, keys: ["precious"], request_id: "route-after" }));
+    const after = decodeKeyAddressResponse(await peer.receive());
+    expect(after.error).toBe(AnnaError.NO_ERROR);
+    expect(after.addresses).toEqual([{ key: "precious", ips: [actor] }]);
+  });
+
   it("answers LATTICE for a missing or unknown lattice type", async () => {
     expect(await put("typed", LatticeType.NONE, encodeSet(["a"]))).toBe(AnnaError.LATTICE);
     expect(await put("typed", 99, encodeSet(["a"]))).toBe(AnnaError.LATTICE);

@@ -14,6 +14,7 @@ import {
   KeyAddressResponse,
 } from "../protocol/anna";
 import type { LocalPlacement } from "../routing/placement";
+import { WireReader, WireType } from "../lattices/wire";
 
 const textEncoder = new TextEncoder();
 /** Keys one KeyAddressRequest may ask about. */
@@ -48,13 +49,11 @@ export class RoutingService {
     void this.serve();
   }
 
-  answer(request: KeyAddressRequest): KeyAddressResponse {
+  /** The answer to a request of at most MAX_KEYS_PER_ADDRESS_REQUEST keys. */
+  private answer(request: KeyAddressRequest): KeyAddressResponse {
     const { placement, actorAddresses } = this.options;
     if (actorAddresses.length === 0) {
       return { addresses: [], error: AnnaError.NO_SERVERS, response_id: request.request_id };
-    }
-    if (request.keys.length > MAX_KEYS_PER_ADDRESS_REQUEST) {
-      return { addresses: [], error: AnnaError.LATTICE, response_id: request.request_id };
     }
     const addresses = request.keys.map((key) => ({
       key,
@@ -83,20 +82,61 @@ export class RoutingService {
   }
 
   private handle(frame: Uint8Array): void {
-    let request: KeyAddressRequest;
+    let scan: ReturnType<typeof scanAddressRequest>;
+    let request: KeyAddressRequest | undefined;
     try {
-      request = decodeKeyAddressRequest(frame);
+      scan = scanAddressRequest(frame);
+      if (scan.keyCount <= MAX_KEYS_PER_ADDRESS_REQUEST) request = decodeKeyAddressRequest(frame);
     } catch (error) {
       this.badFrames++;
       this.options.onBadFrame((error as Error).message);
       return;
     }
-    if (!isUsableResponseAddress(request.response_address)) {
+    if (!isUsableResponseAddress(scan.responseAddress)) {
       this.badFrames++;
       this.options.onBadFrame("KeyAddressRequest without a usable response_address");
       return;
     }
-    this.replies.send(request.response_address, encodeKeyAddressResponse(this.answer(request)));
+    // More keys than allowed: refused whole, the keys unread.
+    const response: KeyAddressResponse = request !== undefined ? this.answer(request) : { addresses: [], error: AnnaError.LATTICE, response_id: scan.requestId };
+    this.replies.send(scan.responseAddress, encodeKeyAddressResponse(response));
     this.requestsAnswered++;
   }
 }
+
+/** KeyAddressRequest field numbers (proto/anna.proto). */
+enum AddressRequestField {
+  RESPONSE_ADDRESS = 1,
+  KEYS = 2,
+  REQUEST_ID = 3,
+}
+
+/**
+ * A KeyAddressRequest with its keys counted, not decoded: a frame of millions of tiny keys
+ * must be refused before it becomes millions of strings on the node's main thread. Throws
+ * on a frame that does not parse.
+ */
+function scanAddressRequest(frame: Uint8Array): { keyCount: number; responseAddress: string; requestId: string } {
+  const reader = new WireReader(frame);
+  const scan = { keyCount: 0, responseAddress: "", requestId: "" };
+  while (reader.hasMore()) {
+    switch (reader.readTag()) {
+      case AddressRequestField.RESPONSE_ADDRESS:
+        scan.responseAddress = utf8.decode(reader.readBytes());
+        break;
+      case AddressRequestField.KEYS:
+        reader.expect(WireType.LENGTH_DELIMITED);
+        reader.skipField();
+        scan.keyCount++;
+        break;
+      case AddressRequestField.REQUEST_ID:
+        scan.requestId = utf8.decode(reader.readBytes());
+        break;
+      default:
+        reader.skipField();
+    }
+  }
+  return scan;
+}
+
+const utf8 = new TextDecoder();

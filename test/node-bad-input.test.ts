@@ -41,6 +41,12 @@ describe("bad input at a node", () => {
     return (await request(RequestType.GET, [{ key }])).tuples[0];
   }
 
+  /** The actor's last stats report (actors report every second). */
+  async function actorReport(): Promise<{ uptimeMs: number; store: { memoryReservedBytes: number } }> {
+    const status = await (await fetch(`http://127.0.0.1:${6400 + portOffset}/status`)).json();
+    return status.actors[0];
+  }
+
   async function badFrames(): Promise<number> {
     const status = await (await fetch(`http://127.0.0.1:${6400 + portOffset}/status`)).json();
     return status.actors.reduce((sum: number, a: { counters: { badFrames: number } }) => sum + a.counters.badFrames, 0);
@@ -173,5 +179,22 @@ describe("bad input at a node", () => {
     expect(response.tuples.map((tuple) => tuple.error)).toEqual([AnnaError.LATTICE, AnnaError.LATTICE, AnnaError.NO_ERROR]);
     expect((await get("big-value")).error).toBe(AnnaError.KEY_DNE);
     expect((await get("fine")).error).toBe(AnnaError.NO_ERROR);
+  });
+
+  it("refuses a value far over the limit before it reaches the store, in the same request as a fine one", async () => {
+    // 200 MB: copied into the store's batch region, it would grow the actor's Wasm memory
+    // for good (linear memory never shrinks).
+    const before = await actorReport();
+    const response = await request(RequestType.PUT, [
+      { key: "giant", lattice_type: LatticeType.LWW, payload: new Uint8Array(200 * 1024 * 1024) },
+      { key: "beside-giant", lattice_type: LatticeType.LWW, payload: encodeLww({ timestamp: 1, value: "v" }) },
+    ]);
+    expect(response.tuples.map((tuple) => tuple.error)).toEqual([AnnaError.LATTICE, AnnaError.NO_ERROR]);
+    expect((await get("beside-giant")).error).toBe(AnnaError.NO_ERROR);
+    // A report made after the request was answered.
+    const answeredAt = (await actorReport()).uptimeMs;
+    await waitFor(async () => (await actorReport()).uptimeMs > answeredAt, 5000, () => "no new stats report");
+    const after = await actorReport();
+    expect(after.store.memoryReservedBytes - before.store.memoryReservedBytes).toBeLessThan(16 * 1024 * 1024);
   });
 });

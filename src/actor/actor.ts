@@ -77,6 +77,7 @@ export class Actor {
       replies: this.replies,
       counters: this.counters,
       maxTuplesPerRequest: config.maxTuplesPerRequest,
+      limits: config.limits,
       accessSampler: this.accessSampler,
       replicatedWrites: tracksReplicatedWrites(this.placement) ? gossipState.replicatedWrites : undefined,
       reportBadFrame,

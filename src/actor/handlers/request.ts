@@ -4,6 +4,7 @@
  */
 import { Opcode, opBytes, BATCH_HEADER_BYTES, BatchWriter, RESULT_HEADER_BYTES } from "../../core/batch";
 import { keyName } from "../../core/key";
+import type { StoreLimits } from "../../core/limits";
 import { Status } from "../../core/status";
 import type { Store } from "../../core/store";
 import { LatticeType } from "../../lattices/lattice-type";
@@ -21,6 +22,12 @@ export interface RequestContext {
   replies: PushPool;
   counters: ActorCounters;
   maxTuplesPerRequest: number;
+  /**
+   * The store's key and value limits, checked before placement and batching: an oversized
+   * key is refused without hashing it, an oversized value without copying it into the
+   * batch (the store would refuse both the same way).
+   */
+  limits: Pick<StoreLimits, "maxKeyBytes" | "maxValueBytes">;
   /** Counts accesses for hot-key detection; absent when selective replication is off. */
   accessSampler?: AccessSampler;
   /**
@@ -102,6 +109,12 @@ function decodeValidRequest(context: RequestContext, frame: Uint8Array): Request
   return request;
 }
 
+function oversizedStatus(context: RequestContext, type: RequestType, tuple: FrameTuple): Status | undefined {
+  if (tuple.key.length > context.limits.maxKeyBytes) return Status.KEY_TOO_LARGE;
+  if (type === RequestType.PUT && tuple.payload.length > context.limits.maxValueBytes) return Status.VALUE_TOO_LARGE;
+  return undefined;
+}
+
 /** Decides each tuple's fate; tuples the store must see get consecutive op indexes. */
 function planRequest(context: RequestContext, request: RequestFrame, keys: Uint8Array[]): PlannedRequest {
   const tupleCount = request.tuples.length;
@@ -125,6 +138,12 @@ function planRequest(context: RequestContext, request: RequestFrame, keys: Uint8
   for (let i = 0; i < tupleCount; i++) {
     const tuple = request.tuples[i];
     const key = tuple.key;
+    const oversized = oversizedStatus(context, request.type, tuple);
+    if (oversized !== undefined) {
+      response.tuples[i] = answer(tuple, annaErrorOf(oversized), false);
+      countTupleError(context.counters, Status[oversized]);
+      continue;
+    }
     const replicaCount = placement.replicationAt(key, tid);
     if (replicaCount === 0) {
       response.tuples[i] = answer(tuple, AnnaError.WRONG_THREAD, true);

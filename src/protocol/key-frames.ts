@@ -77,7 +77,7 @@ enum ResponseField {
 export function readRequestFrame(frame: Uint8Array, maxTuples = Infinity): RequestFrame {
   const request: RequestFrame = { type: RequestType.RT_UNSPECIFIED, tuples: [], tupleCount: 0, responseAddress: "", requestId: EMPTY };
   try {
-    const reader = new WireReader(frame);
+    const reader = new WireReader(plainBytes(frame));
     while (reader.hasMore()) {
       switch (reader.readTag()) {
         case RequestField.TYPE:
@@ -107,7 +107,7 @@ export function readRequestFrame(frame: Uint8Array, maxTuples = Infinity): Reque
 export function readResponseFrame(frame: Uint8Array): ResponseFrame {
   const response: ResponseFrame = { type: RequestType.RT_UNSPECIFIED, tuples: [], responseId: EMPTY, error: AnnaError.NO_ERROR };
   try {
-    const reader = new WireReader(frame);
+    const reader = new WireReader(plainBytes(frame));
     while (reader.hasMore()) {
       switch (reader.readTag()) {
         case ResponseField.TYPE:
@@ -160,6 +160,14 @@ export function writeResponseFrame(response: ResponseFrame): Buffer {
 /** An empty tuple: proto3 defaults everywhere. */
 export function frameTuple(key: Uint8Array = EMPTY): FrameTuple {
   return { key, latticeType: 0, error: AnnaError.NO_ERROR, payload: EMPTY, addressCacheSize: 0, invalidate: false };
+}
+
+/**
+ * The frame as a plain Uint8Array over the same memory: views of it are made by the
+ * typed array's own subarray, cheaper than Buffer's (zeromq.js hands out Buffers).
+ */
+function plainBytes(frame: Uint8Array): Uint8Array {
+  return Buffer.isBuffer(frame) ? new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength) : frame;
 }
 
 function readTuple(reader: WireReader): FrameTuple {

@@ -203,5 +203,6 @@ export function free(ptr: usize, bytes: u64): void {
 
 /** Whether a block allocated for `oldBytes` also holds `newBytes` with no other class fitting better. */
 export function sameBlockClass(oldBytes: u64, newBytes: u64): bool {
-  return blockBytes(oldBytes) == blockBytes(newBytes);
+  // Equal sizes (a register rewritten with a same-length value) need no class lookup.
+  return oldBytes == newBytes || blockBytes(oldBytes) == blockBytes(newBytes);
 }

@@ -60,7 +60,9 @@ describe("annakv CLI", () => {
     const status = cli("status", ...at);
     expect(status.status).toBe(0);
     expect(status.stdout).toMatch(/2 actors, engine wasm/);
-    expect(status.stdout.trim().split("\n")).toHaveLength(4); // summary, header, two actors
+    expect(status.stdout.trim().split("\n")).toHaveLength(5); // summary, header, two actors, routing
+    // The CLI's own puts and gets asked the routing service for addresses.
+    expect(status.stdout).toMatch(/routing: [1-9]\d* address requests answered, 0 bad frames/);
     const json = JSON.parse(cli("status", "--json", ...at).stdout);
     expect(json.actors.map((actor: { tid: number }) => actor.tid)).toEqual([0, 1]);
   });

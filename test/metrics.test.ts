@@ -28,6 +28,8 @@ describe("metrics endpoint", () => {
       expect(total).toBe(keys.length);
       expect(metrics).toMatch(/annakv_put_tuples_total\{tid="0"\} \d+/);
       expect(metrics).toContain("# HELP annakv_gossip_keys_sent_total");
+      expect(metrics).toMatch(/annakv_routing_requests_total [1-9]\d*/);
+      expect(metrics).toMatch(/annakv_routing_bad_frames_total 0/);
       expect((await fetch(`${base}/nothing`)).status).toBe(404);
     } finally {
       await client.close();

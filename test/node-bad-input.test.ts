@@ -86,6 +86,8 @@ describe("bad input at a node", () => {
     await peer.send(actor, Buffer.concat([Buffer.from([0x08, 0x01, 0x12, tuple.length]), tuple, tail]));
     await peer.send(actor, Buffer.concat([Buffer.from([0x0a, 0x01, 0x01]), tail]));
     await waitFor(async () => (await badFrames()) >= before + 5, 5000, () => "bad frames were not counted");
+    const status = await (await fetch(`http://127.0.0.1:${6400 + portOffset}/status`)).json();
+    expect(status.routing.badFrames).toBeGreaterThanOrEqual(1);
     expect((await get("precious")).error).toBe(AnnaError.NO_ERROR);
     // Routing still answers after garbage.
     await peer.send(routing, encodeKeyAddressRequest({ response_address: peer.replyAddress, keys: ["precious"], request_id: "route" }));

@@ -13,6 +13,7 @@ import { AccessReport, AccessSampler } from "./access-sampler";
 import { GossipContext, newGossipState, tracksReplicatedWrites } from "./gossip-context";
 import { handleGossipFrames, sendDirtyKeys } from "./handlers/gossip";
 import { handleRequestFrames, RequestContext } from "./handlers/request";
+import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
 import { PushPool } from "../protocol/push-pool";
 import { ActorCounters, ActorStatsReport, emptyCounters } from "./stats";
 
@@ -24,7 +25,6 @@ const REPLY_SOCKET_IDLE_MS = 30_000;
 const MAX_QUEUED_FRAMES_PER_PEER = 10_000;
 const SOCKET_LINGER_MS = 1000;
 /** Refused frames are logged at most once per this interval. */
-const BAD_FRAME_LOG_INTERVAL_MS = 5000;
 const RECEIVE_RETRY_DELAY_MS = 1;
 /**
  * Hot-key sampling: one access in 8 is counted (a decrement per tuple otherwise), at most
@@ -50,8 +50,7 @@ export class Actor {
   /** Sockets whose received frames are not yet handled: stop() waits for them. */
   private readonly busySockets = new Set<zmq.Pull>();
   private stopping = false;
-  private lastBadFrameLogMs = 0;
-  private badFramesSinceLog = 0;
+  private readonly badFrameLog: BadFrameLog;
 
   constructor(
     private readonly config: ActorConfig,
@@ -65,7 +64,10 @@ export class Actor {
     const poolOptions = { idleCloseMs: REPLY_SOCKET_IDLE_MS, maxQueuedFrames: MAX_QUEUED_FRAMES_PER_PEER, lingerMs: SOCKET_LINGER_MS };
     this.replies = new PushPool({ ...poolOptions, maxSockets: MAX_REPLY_SOCKETS });
     this.peers = new PushPool({ ...poolOptions, maxSockets: config.threadCount });
-    const reportBadFrame = (reason: string) => this.reportBadFrame(reason);
+    this.badFrameLog = new BadFrameLog(BAD_FRAME_LOG_INTERVAL_MS, (count, latest) =>
+      this.log("warn", `actor ${config.tid} refused ${count} bad frame(s); latest: ${latest}`),
+    );
+    const reportBadFrame = (reason: string) => this.badFrameLog.report(reason);
     if (config.hotKeyWindowMs !== undefined) {
       this.accessSampler = new AccessSampler(ACCESS_SAMPLE_EVERY, ACCESS_SAMPLE_CAPACITY, HOT_KEY_CANDIDATES_PER_REPORT);
     }
@@ -171,14 +173,5 @@ export class Actor {
         this.busySockets.delete(socket);
       }
     }
-  }
-
-  private reportBadFrame(reason: string): void {
-    this.badFramesSinceLog++;
-    const nowMs = Date.now();
-    if (nowMs - this.lastBadFrameLogMs < BAD_FRAME_LOG_INTERVAL_MS) return;
-    this.log("warn", `actor ${this.config.tid} refused ${this.badFramesSinceLog} bad frame(s); latest: ${reason}`);
-    this.lastBadFrameLogMs = nowMs;
-    this.badFramesSinceLog = 0;
   }
 }

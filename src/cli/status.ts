@@ -1,4 +1,4 @@
-/** `annakv status`: per-actor keys, bytes, ops/s, gossip and errors, and the hot keys, from a node's /status. */
+/** `annakv status`: per-actor keys, bytes, ops/s, gossip and errors, the routing service's counters and the hot keys, from a node's /status. */
 import { Command, Option } from "commander";
 import type { NodeStatus } from "../node/metrics";
 import { metricsPort } from "../node/ports";
@@ -21,6 +21,8 @@ function formatTable(status: NodeStatus): string {
   const line = (cells: string[]) => cells.map((cell, column) => cell.padStart(widths[column])).join("  ");
   const summary = `annakv ${status.version}: ${status.threads} actors, engine ${status.engine}, local replication ${status.localReplication}, routing ${status.routingAddress}`;
   const lines = [summary, line(header), ...rows.map(line)];
+  // Nodes from before the routing counters send none.
+  if (status.routing !== undefined) lines.push(`routing: ${status.routing.requestsAnswered} address requests answered, ${status.routing.badFrames} bad frames`);
   // Nodes from before selective replication send no hotKeys.
   const hotKeys = status.hotKeys ?? [];
   if (hotKeys.length > 0) lines.push(`hot keys: ${hotKeys.map(({ key, replicas }) => `${JSON.stringify(key)} on ${replicas} actors`).join(", ")}`);

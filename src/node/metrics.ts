@@ -21,10 +21,18 @@ export interface NodeStatus {
   routingAddress: string;
   /** Keys replicated above the default factor right now (selective replication). */
   hotKeys: Array<{ key: string; replicas: number }>;
+  routing: RoutingCounters;
   actors: ActorStatus[];
 }
 
-type NodeInfo = Omit<NodeStatus, "actors" | "hotKeys"> & { hotKeys(): NodeStatus["hotKeys"] };
+export interface RoutingCounters {
+  /** KeyAddressRequests answered. */
+  requestsAnswered: number;
+  /** Frames refused as garbage on the routing socket. */
+  badFrames: number;
+}
+
+type NodeInfo = Omit<NodeStatus, "actors" | "hotKeys" | "routing"> & { hotKeys(): NodeStatus["hotKeys"]; routing(): RoutingCounters };
 
 export class NodeMetrics {
   private readonly reports = new Map<number, ActorStatus>();
@@ -48,8 +56,8 @@ export class NodeMetrics {
 
   status(): NodeStatus {
     const actors = [...this.reports.values()].sort((a, b) => a.tid - b.tid);
-    const { hotKeys, ...info } = this.info;
-    return { ...info, hotKeys: hotKeys(), actors };
+    const { hotKeys, routing, ...info } = this.info;
+    return { ...info, hotKeys: hotKeys(), routing: routing(), actors };
   }
 
   async listen(host: string, port: number): Promise<void> {
@@ -113,6 +121,18 @@ export class NodeMetrics {
         this.set(hotKeys().length);
       },
     });
+    const routing = this.info.routing;
+    const defineRouting = (name: string, help: string, read: (counters: RoutingCounters) => number) =>
+      new client.Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect(this: client.Gauge) {
+          this.set(read(routing()));
+        },
+      });
+    defineRouting("annakv_routing_requests_total", "KeyAddressRequests answered by the routing service", (r) => r.requestsAnswered);
+    defineRouting("annakv_routing_bad_frames_total", "Frames refused as garbage by the routing service", (r) => r.badFrames);
     define("annakv_tuple_errors_total", "Tuples answered with an error", (r) =>
       Object.values(r.counters.tupleErrors).reduce((sum, count) => sum + count, 0),
     );

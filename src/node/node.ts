@@ -14,6 +14,7 @@ import { HotKeyMonitor } from "./hot-keys";
 import { NodeMetrics, NodeStatus } from "./metrics";
 import { NodeOptions, resolveNodeOptions } from "./options";
 import { factorsFrame } from "../actor/gossip-frame";
+import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
 import { PushPool } from "../protocol/push-pool";
 import { actorGossipPeerAddress, actorRequestAddress, metricsPort, routingAddress } from "./ports";
 import { RoutingService } from "./routing-service";
@@ -60,6 +61,18 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
         cooldownWindows: options.hotKeyCooldownWindows,
       })
     : undefined;
+  const routingBadFrames = new BadFrameLog(BAD_FRAME_LOG_INTERVAL_MS, (count, latest) =>
+    logger.warn({ count, latest }, `routing refused ${count} bad frame(s)`),
+  );
+  const actorAddresses = Array.from({ length: options.threads }, (_, tid) => actorRequestAddress(options.host, options.portOffset, tid));
+  // Bound only once every actor listens (below), so that no client is sent to a dead port.
+  const routing = new RoutingService({
+    bindAddress: routingAddress(options.host, options.portOffset),
+    placement,
+    actorAddresses,
+    maxFrameBytes: MAX_FRAME_BYTES,
+    onBadFrame: (reason) => routingBadFrames.report(reason),
+  });
   const metrics = new NodeMetrics({
     version: require("../../package.json").version as string,
     startedAt: new Date().toISOString(),
@@ -68,6 +81,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     localReplication: options.localReplication,
     routingAddress: routingAddress(options.host, options.portOffset),
     hotKeys: () => hotKeys?.hotKeys() ?? [],
+    routing: () => ({ requestsAnswered: routing.requestsAnswered, badFrames: routing.badFrames }),
   });
   const actors: ActorHandle[] = [];
   try {
@@ -76,16 +90,9 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     }
   } catch (error) {
     await Promise.all(actors.map((actor) => actor.worker.terminate()));
+    await routing.stop(Date.now());
     throw error;
   }
-  const actorAddresses = actors.map(({ tid }) => actorRequestAddress(options.host, options.portOffset, tid));
-  const routing = new RoutingService({
-    bindAddress: routingAddress(options.host, options.portOffset),
-    placement,
-    actorAddresses,
-    maxFrameBytes: MAX_FRAME_BYTES,
-    onBadFrame: (reason) => logger.warn({ reason }, "routing refused a bad frame"),
-  });
   await routing.start();
   const hotKeyLoop = hotKeys && startHotKeyLoop(hotKeys, options, logger);
   let metricsUrl: string | undefined;

@@ -1,0 +1,27 @@
+/**
+ * Frames refused as garbage, logged at most once per interval with the count since the
+ * last line and the latest reason: a flood of garbage must not flood the log. The
+ * counters in /status and /metrics count every frame.
+ */
+export class BadFrameLog {
+  private sinceLastLine = 0;
+  private lastLineMs = -Infinity;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly writeLine: (count: number, latestReason: string) => void,
+    private readonly clockMs: () => number = Date.now,
+  ) {}
+
+  report(reason: string): void {
+    this.sinceLastLine++;
+    const nowMs = this.clockMs();
+    if (nowMs - this.lastLineMs < this.intervalMs) return;
+    this.writeLine(this.sinceLastLine, reason);
+    this.lastLineMs = nowMs;
+    this.sinceLastLine = 0;
+  }
+}
+
+/** How often an actor or the routing service may log refused frames. */
+export const BAD_FRAME_LOG_INTERVAL_MS = 5000;

@@ -109,6 +109,7 @@ function decodeValidRequest(context: RequestContext, frame: Uint8Array): Request
   return request;
 }
 
+/** The store's refusal of an oversized key or PUT value, decided without the store; undefined when within limits. */
 function oversizedStatus(context: RequestContext, type: RequestType, tuple: FrameTuple): Status | undefined {
   if (tuple.key.length > context.limits.maxKeyBytes) return Status.KEY_TOO_LARGE;
   if (type === RequestType.PUT && tuple.payload.length > context.limits.maxValueBytes) return Status.VALUE_TOO_LARGE;
@@ -117,16 +118,16 @@ function oversizedStatus(context: RequestContext, type: RequestType, tuple: Fram
 
 /** Decides each tuple's fate; tuples the store must see get consecutive op indexes. */
 function planRequest(context: RequestContext, request: RequestFrame, keys: Uint8Array[]): PlannedRequest {
-  const tupleCount = request.tuples.length;
-  const opIndexes = new Int32Array(tupleCount).fill(UNPLACED);
-  const response: ResponseFrame = { type: request.type, tuples: new Array<FrameTuple>(tupleCount), responseId: request.requestId, error: AnnaError.NO_ERROR };
+  const response: ResponseFrame = { type: request.type, tuples: [], responseId: request.requestId, error: AnnaError.NO_ERROR };
   if (request.tupleCount > context.maxTuplesPerRequest) {
-    // Refused whole, tuples unread: more than allowed (the reader kept only the first ones).
+    // Refused whole, no tuple answered: more than allowed (the reader kept only the first ones).
     response.error = AnnaError.LATTICE;
-    response.tuples = [];
     countTupleError(context.counters, "LATTICE");
     return { request, response, opIndexes: new Int32Array(0) };
   }
+  const tupleCount = request.tuples.length;
+  const opIndexes = new Int32Array(tupleCount).fill(UNPLACED);
+  response.tuples = new Array<FrameTuple>(tupleCount);
   if (request.type !== RequestType.GET && request.type !== RequestType.PUT) {
     // Refused whole: every tuple answered LATTICE.
     response.error = AnnaError.LATTICE;

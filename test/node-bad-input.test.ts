@@ -106,6 +106,21 @@ describe("bad input at a node", () => {
     expect((await get("precious")).payload).toEqual(encodeLww({ timestamp: 7, value: "keep me" }));
   });
 
+  it("answers with the stored value only: a request tuple's own payload and cache size are not echoed", async () => {
+    const response = await request(RequestType.GET, [
+      { key: "precious", payload: new Uint8Array([1, 2, 3]), address_cache_size: 5 },
+      { key: "absent-with-payload", payload: new Uint8Array([4, 5, 6]) },
+    ]);
+    expect(response.tuples[0].payload).toEqual(encodeLww({ timestamp: 7, value: "keep me" }));
+    expect(response.tuples[0].address_cache_size).toBe(0);
+    expect(response.tuples[0].invalidate).toBe(true); // the client knew 5 replicas; there is 1
+    expect(response.tuples[1].error).toBe(AnnaError.KEY_DNE);
+    expect(response.tuples[1].payload).toHaveLength(0);
+    const unknown = await request(RequestType.RT_UNSPECIFIED, [{ key: "k", payload: new Uint8Array([7]), address_cache_size: 2 }]);
+    expect(unknown.tuples[0].payload).toHaveLength(0);
+    expect(unknown.tuples[0].address_cache_size).toBe(0);
+  });
+
   it("refuses an unknown request type for the whole request", async () => {
     const response = await request(RequestType.RT_UNSPECIFIED, [{ key: "precious" }]);
     expect(response.error).toBe(AnnaError.LATTICE);

@@ -9,7 +9,7 @@ import { Status } from "../../core/status";
 import type { Store } from "../../core/store";
 import { LatticeType } from "../../lattices/lattice-type";
 import { AnnaError, isUsableResponseAddress, RequestType } from "../../protocol/anna";
-import { frameTuple, FrameTuple, readRequestFrame, RequestFrame, ResponseFrame, writeResponseFrame } from "../../protocol/key-frames";
+import { FrameTuple, readRequestFrame, RequestFrame, ResponseFrame, writeResponseFrame } from "../../protocol/key-frames";
 import type { PushPool } from "../../protocol/push-pool";
 import type { LocalPlacement } from "../../routing/placement";
 import type { AccessSampler } from "../access-sampler";
@@ -48,6 +48,7 @@ interface PlannedRequest {
 }
 
 const UNPLACED = -1;
+const EMPTY = new Uint8Array(0);
 
 /** Maps a store status to Anna's per-tuple error. Anna's enum has no size or memory codes. */
 function annaErrorOf(status: Status): AnnaError {
@@ -131,7 +132,7 @@ function planRequest(context: RequestContext, request: RequestFrame, keys: Uint8
   if (request.type !== RequestType.GET && request.type !== RequestType.PUT) {
     // Refused whole: every tuple answered LATTICE.
     response.error = AnnaError.LATTICE;
-    for (let i = 0; i < tupleCount; i++) response.tuples[i] = answer(request.tuples[i], AnnaError.LATTICE, false);
+    for (let i = 0; i < tupleCount; i++) response.tuples[i] = refuse(request.tuples[i], AnnaError.LATTICE, false);
     countTupleError(context.counters, "LATTICE");
     return { request, response, opIndexes };
   }
@@ -141,13 +142,13 @@ function planRequest(context: RequestContext, request: RequestFrame, keys: Uint8
     const key = tuple.key;
     const oversized = oversizedStatus(context, request.type, tuple);
     if (oversized !== undefined) {
-      response.tuples[i] = answer(tuple, annaErrorOf(oversized), false);
+      response.tuples[i] = refuse(tuple, annaErrorOf(oversized), false);
       countTupleError(context.counters, Status[oversized]);
       continue;
     }
     const replicaCount = placement.replicationAt(key, tid);
     if (replicaCount === 0) {
-      response.tuples[i] = answer(tuple, AnnaError.WRONG_THREAD, true);
+      response.tuples[i] = refuse(tuple, AnnaError.WRONG_THREAD, true);
       countTupleError(context.counters, "WRONG_THREAD");
       continue;
     }
@@ -200,7 +201,7 @@ function fillResults(context: RequestContext, planned: PlannedRequest[], output:
       if (status === Status.OK && response.type === RequestType.GET) {
         tuple.latticeType = type;
         tuple.payload = output.subarray(start, start + length);
-      }
+      } else tuple.payload = EMPTY;
       if (status !== Status.OK) countTupleError(context.counters, Status[status]);
       offset = start + length;
     }
@@ -211,11 +212,20 @@ function sendResponse(context: RequestContext, plan: PlannedRequest): void {
   context.replies.send(plan.request.responseAddress, writeResponseFrame(plan.response));
 }
 
-/** A response tuple echoing the request tuple's key and lattice type. */
-function answer(request: FrameTuple, error: AnnaError, invalidate: boolean): FrameTuple {
-  const tuple = frameTuple(request.key);
-  tuple.latticeType = request.latticeType;
+/**
+ * Turns a request tuple into its answer in place (the response's tuples are the request's):
+ * key and lattice type echoed, the client's cache size not. The payload stays until the
+ * store batch is written; fillResults replaces it.
+ */
+function answer(tuple: FrameTuple, error: AnnaError, invalidate: boolean): FrameTuple {
   tuple.error = error;
   tuple.invalidate = invalidate;
+  tuple.addressCacheSize = 0;
+  return tuple;
+}
+
+/** An answer that never reaches the store: no payload either. */
+function refuse(tuple: FrameTuple, error: AnnaError, invalidate: boolean): FrameTuple {
+  answer(tuple, error, invalidate).payload = EMPTY;
   return tuple;
 }

@@ -48,9 +48,9 @@ function writeResultHeader(pos: usize, status: u32, type: u32, payloadLength: u3
 }
 
 /** Runs a GET into the output at `outputBytes`; returns the output's new length. */
-function runGet(keyPtr: usize, keyLength: u32, outputBytes: u64, laterHeaderBytes: u64): u64 {
+function runGet(keyHash: u64, keyPtr: usize, keyLength: u32, outputBytes: u64, laterHeaderBytes: u64): u64 {
   let output = reserveOutput(0, 0);
-  const status = findValue(keyPtr, keyLength, true);
+  const status = findValue(keyHash, keyPtr, keyLength, true);
   if (status != OK) {
     writeResultHeader(output + <usize>outputBytes, status, 0, 0);
     return outputBytes + RESULT_HEADER_BYTES;
@@ -68,7 +68,10 @@ function runGet(keyPtr: usize, keyLength: u32, outputBytes: u64, laterHeaderByte
   return outputBytes + RESULT_HEADER_BYTES + valueLength;
 }
 
-/** Warms the lookups of the `count` operations from `pos`, level by level. */
+/**
+ * Hashes the keys of the `count` operations from `pos` into warmHashes (where the
+ * operations take them from) and warms their lookups, level by level.
+ */
 function warmLookups(pos: usize, count: u32): void {
   for (let i: u32 = 0; i < count; i++) {
     const keyLength = load<u32>(pos, 2);
@@ -94,7 +97,8 @@ export function runBatch(inputLength: u32): u32 {
   let outputBytes = BATCH_HEADER_BYTES;
   let pos = input + <usize>BATCH_HEADER_BYTES;
   for (let op: u64 = 0; op < opCount; op++) {
-    if (op % WARM_GROUP == 0 && opCount > 1) warmLookups(pos, <u32>min<u64>(WARM_GROUP, opCount - op));
+    if (op % WARM_GROUP == 0) warmLookups(pos, <u32>min<u64>(WARM_GROUP, opCount - op));
+    const keyHash = load<u64>(warmHashes + (<usize>(op % WARM_GROUP) << 3));
     const opcode = load<u8>(pos);
     const type = <u32>load<u8>(pos, 1);
     const keyLength = load<u32>(pos, 2);
@@ -102,12 +106,12 @@ export function runBatch(inputLength: u32): u32 {
     const keyPtr = pos + <usize>OP_HEADER_BYTES;
     pos = keyPtr + keyLength + payloadLength;
     if (opcode == OP_GET) {
-      outputBytes = runGet(keyPtr, keyLength, outputBytes, (opCount - op - 1) * RESULT_HEADER_BYTES);
+      outputBytes = runGet(keyHash, keyPtr, keyLength, outputBytes, (opCount - op - 1) * RESULT_HEADER_BYTES);
       continue;
     }
     const status = opcode == OP_DELETE
-      ? removeValue(keyPtr, keyLength, true)
-      : putValue(type, keyPtr, keyLength, payloadLength, opcode == OP_PUT, true);
+      ? removeValue(keyHash, keyPtr, keyLength, true)
+      : putValue(type, keyHash, keyPtr, keyLength, payloadLength, opcode == OP_PUT, true);
     writeResultHeader(reserveOutput(0, 0) + <usize>outputBytes, status, 0, 0);
     outputBytes += RESULT_HEADER_BYTES;
   }

@@ -9,7 +9,7 @@ import { clearAllDirty, dirtyCount as dirtyKeyCount, dirtyListBytes } from "./di
 import { xxh64 } from "./hash";
 import { BAD_BATCH, LATTICE, MALFORMED, OK } from "./status";
 import {
-  drainDirtyRecords, getValue, putValue, removeValue, resultType as lastResultType, scanRecords, setLimits,
+  drainDirtyRecords, getValue, maxKeyBytes, putValue, removeValue, resultType as lastResultType, scanRecords, setLimits,
 } from "./store";
 import { keyCount as storedKeyCount, tableBytes } from "./table";
 
@@ -44,20 +44,29 @@ export function resultType(): u32 {
   return lastResultType;
 }
 
+/** The hash of the key at the input region, or 0 when the store will refuse it unread. */
+function inputKeyHash(keyLength: u32, inRegion: bool): u64 {
+  return inRegion && keyLength <= maxKeyBytes ? xxh64(inputPtr, keyLength) : 0;
+}
+
 export function get(keyLength: u32): u32 {
-  return getValue(inputPtr, keyLength, inputHolds(keyLength));
+  const inRegion = inputHolds(keyLength);
+  return getValue(inputKeyHash(keyLength, inRegion), inputPtr, keyLength, inRegion);
 }
 
 export function put(latticeType: u32, keyLength: u32, payloadLength: u32): u32 {
-  return putValue(latticeType, inputPtr, keyLength, payloadLength, true, inputHolds(<u64>keyLength + payloadLength));
+  const inRegion = inputHolds(<u64>keyLength + payloadLength);
+  return putValue(latticeType, inputKeyHash(keyLength, inRegion), inputPtr, keyLength, payloadLength, true, inRegion);
 }
 
 export function merge(latticeType: u32, keyLength: u32, payloadLength: u32): u32 {
-  return putValue(latticeType, inputPtr, keyLength, payloadLength, false, inputHolds(<u64>keyLength + payloadLength));
+  const inRegion = inputHolds(<u64>keyLength + payloadLength);
+  return putValue(latticeType, inputKeyHash(keyLength, inRegion), inputPtr, keyLength, payloadLength, false, inRegion);
 }
 
 export function remove(keyLength: u32): u32 {
-  return removeValue(inputPtr, keyLength, inputHolds(keyLength));
+  const inRegion = inputHolds(keyLength);
+  return removeValue(inputKeyHash(keyLength, inRegion), inputPtr, keyLength, inRegion);
 }
 
 export function batch(inputLength: u32): u32 {

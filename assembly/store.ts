@@ -5,7 +5,6 @@ import { alloc, free, sameBlockClass } from "./arena";
 import { reserveOutput, scratchRelease, setOutput, setOutputToBuffer } from "./buffers";
 import { bytesEqual } from "./codec";
 import { clearDirty, markDirty, NONE_DIRTY, oldestDirty, reserveDirtyMark } from "./dirty";
-import { xxh64 } from "./hash";
 import { resultLength, resultPtr } from "./lattices/result";
 import { canonicalize, join } from "./lattices/wire-types";
 import {
@@ -33,11 +32,15 @@ export function setLimits(keyBytes: u32, valueBytes: u32): void {
   maxValueBytes = valueBytes;
 }
 
+// Every operation takes the key's hash from its caller (computed once per operation: the
+// batch hashes its keys while warming their lookups); a caller that refuses to read the key
+// (outside the input region, or over maxKeyBytes) passes 0, which is then never used.
+
 /** Finds the key (OK, with foundEntry set) or says why not. */
-export function findValue(keyPtr: usize, keyLength: u32, inRegion: bool): u32 {
+export function findValue(keyHash: u64, keyPtr: usize, keyLength: u32, inRegion: bool): u32 {
   if (keyLength > maxKeyBytes) return KEY_TOO_LARGE;
   if (!inRegion) return MALFORMED;
-  const index = findEntry(xxh64(keyPtr, keyLength), keyPtr, keyLength);
+  const index = findEntry(keyHash, keyPtr, keyLength);
   if (index == NO_ENTRY) return NOT_FOUND;
   foundEntry = entryAddress(index);
   resultType = load<u8>(foundEntry, E_TYPE);
@@ -45,8 +48,8 @@ export function findValue(keyPtr: usize, keyLength: u32, inRegion: bool): u32 {
 }
 
 /** GET for the per-op call: the output points at the stored value, no copy. */
-export function getValue(keyPtr: usize, keyLength: u32, inRegion: bool): u32 {
-  const status = findValue(keyPtr, keyLength, inRegion);
+export function getValue(keyHash: u64, keyPtr: usize, keyLength: u32, inRegion: bool): u32 {
+  const status = findValue(keyHash, keyPtr, keyLength, inRegion);
   if (status == OK) setOutput(foundValuePtr(), foundValueLength());
   else setOutput(0, 0);
   return status;
@@ -60,10 +63,10 @@ export function foundValueLength(): u32 {
   return load<u32>(foundEntry, E_VALUE_LENGTH);
 }
 
-export function removeValue(keyPtr: usize, keyLength: u32, inRegion: bool): u32 {
+export function removeValue(keyHash: u64, keyPtr: usize, keyLength: u32, inRegion: bool): u32 {
   if (keyLength > maxKeyBytes) return KEY_TOO_LARGE;
   if (!inRegion) return MALFORMED;
-  const index = findEntry(xxh64(keyPtr, keyLength), keyPtr, keyLength);
+  const index = findEntry(keyHash, keyPtr, keyLength);
   if (index == NO_ENTRY) return NOT_FOUND;
   clearDirty(index);
   removeEntry(index);
@@ -71,15 +74,14 @@ export function removeValue(keyPtr: usize, keyLength: u32, inRegion: bool): u32 
 }
 
 /** PUT (marksDirty) and MERGE, with the checks in the order docs/wasm-abi.md gives. */
-export function putValue(type: u32, keyPtr: usize, keyLength: u32, payloadLength: u32, marksDirty: bool, inRegion: bool): u32 {
+export function putValue(type: u32, keyHash: u64, keyPtr: usize, keyLength: u32, payloadLength: u32, marksDirty: bool, inRegion: bool): u32 {
   if (keyLength > maxKeyBytes) return KEY_TOO_LARGE;
   if (!isKnownLatticeType(type)) return LATTICE;
   if (payloadLength > maxValueBytes) return VALUE_TOO_LARGE;
   if (!inRegion) return MALFORMED;
-  const hash = xxh64(keyPtr, keyLength);
-  const index = findEntry(hash, keyPtr, keyLength);
+  const index = findEntry(keyHash, keyPtr, keyLength);
   if (index != NO_ENTRY && <u32>load<u8>(entryAddress(index), E_TYPE) != type) return LATTICE;
-  const status = mergePayload(type, hash, index, keyPtr, keyLength, keyPtr + keyLength, payloadLength, marksDirty);
+  const status = mergePayload(type, keyHash, index, keyPtr, keyLength, keyPtr + keyLength, payloadLength, marksDirty);
   scratchRelease();
   return status;
 }

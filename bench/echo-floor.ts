@@ -12,6 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import * as zmq from "zeromq";
+import { PushPool } from "../src/protocol/push-pool";
 import { processCpuSeconds } from "./cpu";
 import { LatencyHistogram } from "./latency";
 
@@ -27,34 +28,22 @@ export interface EchoFloorResult {
 
 const SLOT_BYTES = 4;
 
-/** zeromq.js allows one pending send per socket: frames queue behind it, as in the server. */
-function queuedSender(push: zmq.Push): (frame: Buffer) => void {
-  const queue: Buffer[] = [];
-  let sending = false;
-  const pump = async () => {
-    sending = true;
-    while (queue.length > 0) await push.send(queue.shift()!);
-    sending = false;
-  };
-  return (frame) => {
-    queue.push(frame);
-    if (!sending) void pump();
-  };
+/** Frames go out as an actor's replies do: through the server's own pool of PUSH sockets. */
+function sendPool(): PushPool {
+  return new PushPool({ maxSockets: 1, idleCloseMs: 3_600_000, maxQueuedFrames: 100_000, lingerMs: 0 });
 }
 
 async function serve(port: number, replyAddress: string, replyBytes: number): Promise<void> {
   const pull = new zmq.Pull({ receiveHighWaterMark: 100_000 });
-  const push = new zmq.Push({ sendHighWaterMark: 10_000, linger: 0 });
   await pull.bind(`tcp://127.0.0.1:${port}`);
-  push.connect(replyAddress);
+  const replies = sendPool();
   const template = Buffer.alloc(Math.max(replyBytes, SLOT_BYTES), 0x61);
-  const send = queuedSender(push);
   for (;;) {
     const [request] = await pull.receive();
     // A fresh reply per request, as a server that encodes answers must make.
     const reply = Buffer.from(template);
     request.copy(reply, 0, 0, SLOT_BYTES);
-    send(reply);
+    replies.send(replyAddress, reply);
   }
 }
 
@@ -70,17 +59,16 @@ interface ClientOptions {
 
 async function runClient(options: ClientOptions): Promise<EchoFloorResult> {
   const pull = new zmq.Pull({ receiveHighWaterMark: 100_000 });
-  const push = new zmq.Push({ sendHighWaterMark: 10_000, linger: 0 });
   await pull.bind(options.replyAddress);
-  push.connect(`tcp://127.0.0.1:${options.port}`);
+  const requests = sendPool();
+  const serverAddress = `tcp://127.0.0.1:${options.port}`;
   const template = Buffer.alloc(Math.max(options.requestBytes, SLOT_BYTES), 0x62);
   const sentAtMs = new Float64Array(options.concurrency);
-  const sendFrame = queuedSender(push);
   const send = (slot: number) => {
     const request = Buffer.from(template);
     request.writeUInt32LE(slot, 0);
     sentAtMs[slot] = performance.now();
-    sendFrame(request);
+    requests.send(serverAddress, request);
   };
   const histogram = new LatencyHistogram();
   for (let slot = 0; slot < options.concurrency; slot++) send(slot);
@@ -106,7 +94,7 @@ async function runClient(options: ClientOptions): Promise<EchoFloorResult> {
   }
   const cpuAfter = cpuSeconds(options.serverPid);
   const seconds = options.durationMs / 1000;
-  push.close();
+  requests.close();
   pull.close();
   const summary = histogram.summary();
   return {

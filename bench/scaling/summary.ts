@@ -19,22 +19,15 @@ export interface TimeSplit {
   idle: number;
 }
 
-export interface WorkerSummary {
-  tid: number;
-  kept: number;
+export type WorkerSummary = Pick<
+  WorkerResult,
+  "tid" | "kept" | "serveMs" | "mergeMs" | "gossipMs" | "idleMs" | "gossipKeysSent" | "gossipKeysReceived" | "opErrors" | "storeKeyCount"
+> & {
   /** kept / draws: this worker's part of the routed stream. */
   share: number;
   /** Ops/s the worker served on its own requests. */
   opsPerSec: number;
-  serveMs: number;
-  mergeMs: number;
-  gossipMs: number;
-  idleMs: number;
-  gossipKeysSent: number;
-  gossipKeysReceived: number;
-  opErrors: number;
-  storeKeyCount: number;
-}
+};
 
 export interface RunRecord {
   system: string;

@@ -24,7 +24,7 @@ const MAX_REPLY_SOCKETS = 1024;
 const REPLY_SOCKET_IDLE_MS = 30_000;
 const MAX_QUEUED_FRAMES_PER_PEER = 10_000;
 const SOCKET_LINGER_MS = 1000;
-/** Refused frames are logged at most once per this interval. */
+/** After a failed receive (the socket unbinding at stop), wait this long before the next. */
 const RECEIVE_RETRY_DELAY_MS = 1;
 /**
  * Hot-key sampling: one access in 8 is counted (a decrement per tuple otherwise), at most

@@ -9,6 +9,7 @@
  * the remaining replicas hold its value before it drops the key.
  */
 import { decodeRecords, StoreRecord } from "../core/batch";
+import { keyBytes } from "../core/key";
 import type { ReplicationFactor } from "../routing/replication-factors";
 
 export enum GossipFrameKind {
@@ -26,7 +27,6 @@ const FACTORS_HEADER_BYTES = KIND_BYTES + 4;
 const FACTOR_ENTRY_FIXED_BYTES = 4 + 2 + 8;
 const MAX_FACTOR = 0xffff;
 
-const encoder = new TextEncoder();
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 export type GossipFrame =
@@ -54,7 +54,7 @@ export function handoffAckFrame(senderTid: number, handoffId: number): Buffer {
 }
 
 export function factorsFrame(factors: readonly ReplicationFactor[]): Buffer {
-  const keys = factors.map(({ key }) => encoder.encode(key));
+  const keys = factors.map(({ key }) => keyBytes(key));
   const frame = Buffer.allocUnsafe(FACTORS_HEADER_BYTES + keys.reduce((sum, key) => sum + FACTOR_ENTRY_FIXED_BYTES + key.length, 0));
   frame.writeUInt8(GossipFrameKind.FACTORS, 0);
   frame.writeUInt32LE(factors.length, 1);

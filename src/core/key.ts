@@ -1,7 +1,7 @@
+import { utf8Text } from "../lattices/wire";
 import type { Key } from "./store";
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
 /** Keys up to this many UTF-16 units are copied by a JS loop when ASCII: cheaper than a native call. */
 const ASCII_LOOP_MAX_CHARS = 64;
 
@@ -12,7 +12,7 @@ export function keyBytes(key: Key): Uint8Array {
 
 /** A key's bytes as a string, where a name is needed (maps keyed by key, logs). */
 export function keyName(key: Uint8Array): string {
-  return decoder.decode(key);
+  return utf8Text(key);
 }
 
 /**

@@ -124,6 +124,11 @@ export class WireReader {
     return this.bytes.subarray(start, this.position);
   }
 
+  /** A string field: its bytes as UTF-8 (a bad sequence reads as U+FFFD, as in protobufjs). */
+  readString(): string {
+    return utf8Text(this.readBytes());
+  }
+
   /** Narrows the reader to an embedded message; returns what `leaveMessage` restores. */
   enterMessage(): number {
     this.expect(WireType.LENGTH_DELIMITED);
@@ -169,6 +174,13 @@ export class WireReader {
     this.need(bytes);
     this.position += bytes;
   }
+}
+
+const utf8 = new TextDecoder();
+
+/** Bytes read as UTF-8 text, as string fields are. */
+export function utf8Text(bytes: Uint8Array): string {
+  return utf8.decode(bytes);
 }
 
 /** Bytes of the varint of an unsigned value given as 32-bit halves. */

@@ -4,6 +4,7 @@
  * response_address.
  */
 import * as zmq from "zeromq";
+import { keyBytes } from "../core/key";
 import { PushPool } from "../protocol/push-pool";
 import {
   AnnaError,
@@ -16,7 +17,6 @@ import {
 import type { LocalPlacement } from "../routing/placement";
 import { WireReader, WireType } from "../lattices/wire";
 
-const textEncoder = new TextEncoder();
 /** Keys one KeyAddressRequest may ask about. */
 export const MAX_KEYS_PER_ADDRESS_REQUEST = 10_000;
 
@@ -57,7 +57,7 @@ export class RoutingService {
     }
     const addresses = request.keys.map((key) => ({
       key,
-      ips: placement.replicas(textEncoder.encode(key), key).map((tid) => actorAddresses[tid]),
+      ips: placement.replicas(keyBytes(key), key).map((tid) => actorAddresses[tid]),
     }));
     return { addresses, error: AnnaError.NO_ERROR, response_id: request.request_id };
   }
@@ -122,7 +122,7 @@ function scanAddressRequest(frame: Uint8Array): { keyCount: number; responseAddr
   while (reader.hasMore()) {
     switch (reader.readTag()) {
       case AddressRequestField.RESPONSE_ADDRESS:
-        scan.responseAddress = utf8.decode(reader.readBytes());
+        scan.responseAddress = reader.readString();
         break;
       case AddressRequestField.KEYS:
         reader.expect(WireType.LENGTH_DELIMITED);
@@ -130,7 +130,7 @@ function scanAddressRequest(frame: Uint8Array): { keyCount: number; responseAddr
         scan.keyCount++;
         break;
       case AddressRequestField.REQUEST_ID:
-        scan.requestId = utf8.decode(reader.readBytes());
+        scan.requestId = reader.readString();
         break;
       default:
         reader.skipField();
@@ -138,5 +138,3 @@ function scanAddressRequest(frame: Uint8Array): { keyCount: number; responseAddr
   }
   return scan;
 }
-
-const utf8 = new TextDecoder();

@@ -10,7 +10,7 @@
  * a truncated field, a group, or a key that is not UTF-8 is a malformed frame.
  */
 import { isUtf8 } from "node:buffer";
-import { fieldBytes, MalformedPayloadError, varintBytes, WireReader, WireType, WireWriter } from "../lattices/wire";
+import { fieldBytes, MalformedPayloadError, utf8Text, varintBytes, WireReader, WireType, WireWriter } from "../lattices/wire";
 import { AnnaError, ProtocolError, RequestType } from "./anna";
 
 /**
@@ -229,7 +229,7 @@ let lastAddress = "";
 function readResponseAddress(reader: WireReader): string {
   const bytes = reader.readBytes();
   if (!sameBytes(bytes, lastAddressBytes)) {
-    lastAddress = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
+    lastAddress = utf8Text(bytes);
     lastAddressBytes = Uint8Array.from(bytes);
   }
   return lastAddress;

@@ -68,8 +68,8 @@ export class LocalPlacement {
    */
   replicationOf(key: Uint8Array, name?: string): number {
     if (this.fullyReplicated) return this.threadCount;
-    if (this.factors.size === 0) return this.defaultReplication;
-    return this.replicationOfName(name ?? keyName(key));
+    if (!this.hasKeyFactors) return this.defaultReplication;
+    return name !== undefined ? this.replicationOfName(name) : this.replicationOfHash(key, xxhash64(key));
   }
 
   /** replicationOf for a caller that has only the key's name. */
@@ -83,24 +83,31 @@ export class LocalPlacement {
   /** The actors (thread ids) that hold the key, primary first. */
   replicas(key: Uint8Array, name?: string): number[] {
     if (this.fullyReplicated) return this.allTids;
-    return this.ring.replicasOfHash(xxhash64(key), this.replicationOf(key, name)).map(Number);
+    const hash = xxhash64(key);
+    return this.ring.replicasOfHash(hash, this.replicationOfHash(key, hash, name)).map(Number);
   }
 
   isReplica(key: Uint8Array, tid: number, name?: string): boolean {
     if (this.fullyReplicated) return true;
-    return this.isReplicaOfHash(xxhash64(key), tid, this.replicationOf(key, name));
+    const hash = xxhash64(key);
+    return this.isReplicaOfHash(hash, tid, this.replicationOfHash(key, hash, name));
   }
 
-  /**
-   * For the request hot path: the key's replica count when actor `tid` holds it, else 0.
-   * One hash of the key; its name is decoded only when a key with the same low hash bits
-   * has a factor of its own.
-   */
+  /** For the request hot path: the key's replica count when actor `tid` holds it, else 0. */
   replicationAt(key: Uint8Array, tid: number): number {
     if (this.fullyReplicated) return this.threadCount;
     const hash = xxhash64(key);
-    const replication = this.factorHashes.has(hash.low) ? this.replicationOfName(keyName(key)) : this.defaultReplication;
+    const replication = this.replicationOfHash(key, hash);
     return this.isReplicaOfHash(hash, tid, replication) ? replication : 0;
+  }
+
+  /**
+   * The key's factor with its hash at hand: its name (given, or decoded from the bytes) is
+   * looked up only when a key with the same low hash bits has a factor of its own.
+   */
+  private replicationOfHash(key: Uint8Array, hash: Hash64, name?: string): number {
+    if (!this.factorHashes.has(hash.low)) return this.defaultReplication;
+    return this.replicationOfName(name ?? keyName(key));
   }
 
   /** No arrays when the replication is 1. */

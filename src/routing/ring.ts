@@ -3,11 +3,10 @@
  * function the Wasm core uses). Anna keeps two: a global ring of nodes and a local ring
  * of each node's actors; both are this class.
  */
+import { keyBytes } from "../core/key";
 import { xxhash64 } from "./hash";
 
 export const DEFAULT_VIRTUAL_NODES = 256;
-
-const encoder = new TextEncoder();
 
 interface Point {
   high: number;
@@ -37,7 +36,7 @@ export class HashRing {
     if (this.members.has(member)) return;
     this.members.add(member);
     for (let v = 0; v < this.virtualNodes; v++) {
-      const { high, low } = xxhash64(encoder.encode(`${member}#${v}`));
+      const { high, low } = xxhash64(keyBytes(`${member}#${v}`));
       this.points.push({ high, low, member });
     }
     this.points.sort(comparePoints);

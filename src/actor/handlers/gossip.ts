@@ -16,7 +16,7 @@
  */
 import { BATCH_HEADER_BYTES, BatchWriter, decodeBatchResults, decodeRecords, Opcode, opBytes, RECORD_HEADER_BYTES, StoreRecord } from "../../core/batch";
 import { Status } from "../../core/status";
-import { keyName } from "../../core/key";
+import { keyBytes } from "../../core/key";
 import { addPart, currentRecord, GossipContext, PartsByPeer, sendRecordFrames, tracksReplicatedWrites } from "../gossip-context";
 import { decodeGossipFrame, GossipFrameKind, handoffAckFrame } from "../gossip-frame";
 import type { ReplicationFactor } from "../../routing/replication-factors";
@@ -30,7 +30,6 @@ const MAX_GOSSIP_PAGES_PER_PERIOD = 64;
  * otherwise need one input region larger than the store's memory.
  */
 const MAX_MERGE_BATCH_BYTES = 8 * 1024 * 1024;
-const encoder = new TextEncoder();
 
 export function sendDirtyKeys(context: GossipContext): void {
   const started = performance.now();
@@ -56,14 +55,12 @@ export function sendDirtyKeys(context: GossipContext): void {
 
 function sendPage(context: GossipContext, records: Uint8Array): void {
   const partsByPeer: PartsByPeer = new Map();
-  const decodeNames = context.placement.hasKeyFactors;
   let offset = 0;
   for (const record of decodeRecords(records)) {
     const length = RECORD_HEADER_BYTES + record.key.length + record.payload.length;
     const bytes = records.subarray(offset, offset + length);
     offset += length;
-    const name = decodeNames ? keyName(record.key) : undefined;
-    for (const peer of context.placement.replicas(record.key, name)) addPart(partsByPeer, peer, context.tid, bytes);
+    for (const peer of context.placement.replicas(record.key)) addPart(partsByPeer, peer, context.tid, bytes);
   }
   sendRecordFrames(context, partsByPeer);
 }
@@ -71,7 +68,7 @@ function sendPage(context: GossipContext, records: Uint8Array): void {
 function sendCurrentValues(context: GossipContext, names: Iterable<string>): void {
   const partsByPeer: PartsByPeer = new Map();
   for (const name of names) {
-    const key = encoder.encode(name);
+    const key = keyBytes(name);
     const record = currentRecord(context.store, key);
     if (record === undefined) continue;
     for (const peer of context.placement.replicas(key, name)) addPart(partsByPeer, peer, context.tid, record);

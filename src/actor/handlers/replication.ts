@@ -6,14 +6,13 @@
  * drops the key only once each has acknowledged the merge, resending until then, so no
  * write it accepted is lost.
  */
+import { keyBytes } from "../../core/key";
 import type { ReplicationFactor } from "../../routing/replication-factors";
 import { addPart, currentRecord, GossipContext, GossipState, PartsByPeer, PendingHandoff, sendRecordFrames } from "../gossip-context";
 import { handoffFrame } from "../gossip-frame";
 
 /** An unacknowledged handoff is sent again after this long (merging twice is harmless). */
 const HANDOFF_RESEND_MS = 1000;
-
-const encoder = new TextEncoder();
 
 /**
  * Joins factor updates into the actor's placement and moves values accordingly: seeds the
@@ -23,7 +22,7 @@ export function applyReplicationFactors(context: GossipContext, updates: readonl
   const { placement, tid, state } = context;
   for (const update of updates) {
     const name = update.key;
-    const key = encoder.encode(name);
+    const key = keyBytes(name);
     const before = placement.replicas(key, name);
     if (placement.mergeFactors([update]).length === 0) continue;
     const after = placement.replicas(key, name);
@@ -51,8 +50,9 @@ function cancelHandoffs(state: GossipState, name: string): void {
 
 function sendHandoff(context: GossipContext, handoffId: number, handoff: PendingHandoff, record: Uint8Array): void {
   handoff.sentAtMs = performance.now();
+  const frame = handoffFrame(context.tid, handoffId, record);
   for (const peer of handoff.waiting) {
-    context.peers.send(context.gossipAddress(peer), handoffFrame(context.tid, handoffId, record));
+    context.peers.send(context.gossipAddress(peer), frame);
     context.counters.handoffFramesSent++;
   }
 }

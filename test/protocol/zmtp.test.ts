@@ -1,0 +1,272 @@
+/**
+ * ZMTP on Node's sockets against libzmq itself (through zeromq.js) on 127.0.0.1: libzmq
+ * PUSH sockets deliver to ZmtpPullServer and ZmtpPushPool delivers to libzmq PULL sockets,
+ * frames of every header size in order; heartbeats are answered; peers that are not ZeroMQ,
+ * of the wrong socket type or over the size limit are disconnected and reported while the
+ * server goes on serving. The frame reader is checked for every way a stream can be cut.
+ */
+import { createHash } from "node:crypto";
+import net from "node:net";
+import fc from "fast-check";
+import * as zmq from "zeromq";
+import { formatEndpoint, parseEndpoint } from "../../src/protocol/zmtp/endpoint";
+import { FLAG_COMMAND, FLAG_MORE, FrameError, FrameReader, GREETING, greetingProblem, parseProperties, parseCommand, readyCommand, writeFrameHeader, frameHeaderBytes } from "../../src/protocol/zmtp/frames";
+import { ZmtpPullServer, ZmtpPullServerOptions } from "../../src/protocol/zmtp/pull-server";
+import { ZmtpPushPool, ZmtpPushPoolOptions } from "../../src/protocol/zmtp/push-pool";
+import { waitFor } from "../support/node-process";
+
+const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+const POOL_OPTIONS: ZmtpPushPoolOptions = { maxSockets: 2, idleCloseMs: 60_000, maxQueuedBytes: 1 << 20, lingerMs: 0, handshakeTimeoutMs: 5000 };
+
+function encodedFrame(flags: number, body: Uint8Array): Buffer {
+  const frame = Buffer.alloc(frameHeaderBytes(body.length) + body.length);
+  frame.set(body, writeFrameHeader(frame, 0, flags, body.length));
+  return frame;
+}
+
+describe("ZMTP frames", () => {
+  it("reads the same frames however the stream is cut, views when whole, copies when cut", () => {
+    const frameArb = fc.record({ more: fc.boolean(), body: fc.uint8Array({ maxLength: 700 }) });
+    fc.assert(
+      fc.property(fc.array(frameArb, { maxLength: 12 }), fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 20 }), (frames, cuts) => {
+        const stream = Buffer.concat(frames.map(({ more, body }) => encodedFrame(more ? FLAG_MORE : 0, body)));
+        const reader = new FrameReader(() => 1000);
+        const read: { flags: number; body: Buffer }[] = [];
+        let offset = 0;
+        for (let i = 0; offset < stream.length; i++) {
+          const end = Math.min(stream.length, offset + cuts[i % cuts.length]);
+          reader.read(stream.subarray(offset, end), 0, (flags, body) => read.push({ flags, body: Buffer.from(body) }) > 0);
+          offset = end;
+        }
+        expect(read).toEqual(frames.map(({ more, body }) => ({ flags: more ? FLAG_MORE : 0, body: Buffer.from(body) })));
+      }),
+      { seed: 20261126, numRuns: 300 },
+    );
+  });
+
+  it("refuses a body over the limit from its header, before keeping any of it, and reserved flags", () => {
+    const reader = new FrameReader((flags) => ((flags & FLAG_COMMAND) !== 0 ? 10 : 100));
+    const header = Buffer.alloc(9);
+    writeFrameHeader(header, 0, 0, 2 ** 40);
+    expect(() => reader.read(header, 0, () => true)).toThrow(new FrameError(`message of ${2 ** 40} bytes (at most 100)`));
+    expect(() => new FrameReader(() => 100).read(encodedFrame(FLAG_COMMAND, new Uint8Array(11)), 0, () => true)).not.toThrow();
+    expect(() => reader.read(encodedFrame(FLAG_COMMAND, new Uint8Array(11)), 0, () => true)).toThrow("command of 11 bytes (at most 10)");
+    expect(() => new FrameReader(() => 100).read(Buffer.of(0x08, 0), 0, () => true)).toThrow("reserved flag bits");
+  });
+
+  it("stops where the consumer says", () => {
+    const reader = new FrameReader(() => 100);
+    const seen: number[] = [];
+    reader.read(Buffer.concat([encodedFrame(0, Buffer.of(1)), encodedFrame(0, Buffer.of(2))]), 0, (_, body) => seen.push(body[0]) < 1);
+    expect(seen).toEqual([1]);
+  });
+
+  it("tells a ZMTP 3 NULL greeting from others as its bytes arrive", () => {
+    for (let length = 0; length <= GREETING.length; length++) expect(greetingProblem(GREETING.subarray(0, length))).toBeUndefined();
+    expect(greetingProblem(Buffer.from("GET / HTTP/1.1\r\n"))).toMatch(/not a ZeroMQ peer/);
+    const zmtp2 = Buffer.from(GREETING);
+    zmtp2[10] = 1;
+    expect(greetingProblem(zmtp2.subarray(0, 11))).toMatch(/ZMTP 1\.x/);
+    const curve = Buffer.from(GREETING);
+    curve.fill(0, 12, 32).write("CURVE", 12, "latin1");
+    expect(greetingProblem(curve)).toMatch(/"CURVE" is not supported/);
+  });
+
+  it("writes READY with its socket type as libzmq reads it", () => {
+    const ready = readyCommand("PULL");
+    const command = parseCommand(ready.subarray(2))!;
+    expect(command.name).toBe("READY");
+    expect(parseProperties(command.data)?.get("socket-type")?.toString()).toBe("PULL");
+    expect(parseProperties(Uint8Array.of(11, 0x41))).toBeUndefined();
+  });
+
+  it("maps ZeroMQ endpoints to Node addresses and back", () => {
+    expect(parseEndpoint("tcp://127.0.0.1:6200")).toEqual({ transport: "tcp", host: "127.0.0.1", port: 6200 });
+    expect(parseEndpoint("tcp://[::1]:6200")).toEqual({ transport: "tcp", host: "::1", port: 6200 });
+    expect(parseEndpoint("tcp://*:*", true)).toEqual({ transport: "tcp", host: "0.0.0.0", port: 0 });
+    expect(parseEndpoint("ipc:///tmp/a.sock")).toEqual({ transport: "ipc", path: "/tmp/a.sock" });
+    expect(parseEndpoint("ipc://@anna")).toEqual({ transport: "ipc", path: "\0anna" });
+    for (const bad of ["tcp://*:6200", "tcp://host:0", "tcp://host", "tcp://h:70000", "inproc://x", "udp://h:1", "ipc://", `tcp://${"a".repeat(200)}:1`]) {
+      expect(parseEndpoint(bad)).toBeUndefined();
+    }
+    expect(formatEndpoint({ transport: "tcp", host: "::1", port: 7 })).toBe("tcp://[::1]:7");
+    expect(formatEndpoint({ transport: "ipc", path: "\0anna" })).toBe("ipc://@anna");
+  });
+});
+
+describe("ZMTP against libzmq", () => {
+  const closers: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+  });
+
+  async function pullServer(options: Partial<ZmtpPullServerOptions> = {}): Promise<{ server: ZmtpPullServer; frames: Buffer[]; problems: string[] }> {
+    const frames: Buffer[] = [];
+    const problems: string[] = [];
+    const server = new ZmtpPullServer({
+      maxFrameBytes: MAX_FRAME_BYTES,
+      maxFramesPerBatch: 256,
+      maxConnections: 64,
+      handshakeTimeoutMs: 5000,
+      onFrames: (batch) => frames.push(...batch.map((frame) => Buffer.from(frame))),
+      onBadPeer: (reason) => problems.push(reason),
+      ...options,
+    });
+    await server.bind("tcp://127.0.0.1:*");
+    closers.push(() => server.close());
+    return { server, frames, problems };
+  }
+
+  function zmqPush(address: string, options: ConstructorParameters<typeof zmq.Push>[0] = {}): zmq.Push {
+    const push = new zmq.Push({ linger: 0, ...options });
+    push.connect(address);
+    closers.push(() => push.close());
+    return push;
+  }
+
+  async function zmqPull(): Promise<{ pull: zmq.Pull; address: string }> {
+    const pull = new zmq.Pull({ linger: 0 });
+    await pull.bind("tcp://127.0.0.1:*");
+    closers.push(() => pull.close());
+    return { pull, address: pull.lastEndpoint! };
+  }
+
+  function pool(options: Partial<ZmtpPushPoolOptions> = {}): ZmtpPushPool {
+    const created = new ZmtpPushPool({ ...POOL_OPTIONS, ...options });
+    closers.push(() => created.close());
+    return created;
+  }
+
+  /** Bodies of every header size: empty, short, the short/long boundary, long, across many reads. */
+  const SIZES = [0, 1, 255, 256, 4096, 70_000, 3 * 1024 * 1024];
+  const bodyOf = (size: number, seed: number) => Buffer.alloc(size, seed % 251);
+  /** Jest compares big Buffers byte by byte, slowly: compare digests. */
+  const digests = (frames: Uint8Array[]) => frames.map((frame) => `${frame.length}:${createHash("sha256").update(frame).digest("hex")}`);
+
+  it("receives libzmq's messages in order, one part of multi-part ones, from several peers", async () => {
+    const { server, frames, problems } = await pullServer();
+    const push = zmqPush(server.boundAddress!);
+    for (const [i, size] of SIZES.entries()) await push.send(bodyOf(size, i));
+    await push.send([Buffer.from("first"), Buffer.from("second part, dropped")]);
+    await push.send(Buffer.from("after"));
+    await waitFor(() => frames.length === SIZES.length + 2, 5000, () => `${frames.length} frames`);
+    expect(digests(frames.slice(0, SIZES.length))).toEqual(digests(SIZES.map((size, i) => bodyOf(size, i))));
+    expect(frames.slice(SIZES.length).map(String)).toEqual(["first", "after"]);
+    const other = zmqPush(server.boundAddress!);
+    await other.send(Buffer.from("from another peer"));
+    await waitFor(() => frames.length === SIZES.length + 3, 5000, () => `${frames.length} frames`);
+    expect(String(frames.at(-1))).toBe("from another peer");
+    expect(server.connectionCount).toBe(2);
+    expect(problems).toEqual([]);
+  });
+
+  it("sends to libzmq in order per address, frames of every size, a tick's frames together", async () => {
+    const a = await zmqPull();
+    const b = await zmqPull();
+    const replies = pool({ maxQueuedBytes: 64 << 20 });
+    for (const [i, size] of SIZES.entries()) replies.send(i % 2 === 0 ? a.address : b.address, bodyOf(size, i));
+    const received: Buffer[][] = [[], []];
+    for (const [i] of SIZES.entries()) {
+      const { pull } = i % 2 === 0 ? a : b;
+      received[i % 2].push((await pull.receive())[0]);
+    }
+    expect(digests(received[0])).toEqual(digests(SIZES.map(bodyOf).filter((_, i) => i % 2 === 0)));
+    expect(digests(received[1])).toEqual(digests(SIZES.map(bodyOf).filter((_, i) => i % 2 === 1)));
+    expect(replies.sendErrors).toBe(0);
+    expect(replies.droppedFrames).toBe(0);
+  });
+
+  it("answers libzmq's heartbeats, so a peer that expects PONGs stays connected", async () => {
+    const { server, frames } = await pullServer();
+    // libzmq drops a connection whose peer does not answer a PING within the timeout.
+    const push = zmqPush(server.boundAddress!, { heartbeatInterval: 20, heartbeatTimeout: 100 });
+    await push.send(Buffer.from("before"));
+    await waitFor(() => frames.length === 1, 5000, () => "first frame");
+    const firstConnection = [...(server as unknown as { streams: Set<{ socket: net.Socket }> }).streams][0].socket;
+    // Ten heartbeat timeouts: an unanswered peer would have reconnected by now.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await push.send(Buffer.from("after"));
+    await waitFor(() => frames.length === 2, 5000, () => "second frame");
+    expect(firstConnection.destroyed).toBe(false);
+    expect(server.connectionCount).toBe(1);
+  });
+
+  it("disconnects and reports what is not a ZeroMQ PUSH peer, and serves the next one", async () => {
+    const { server, frames, problems } = await pullServer({ maxFrameBytes: 1000 });
+    const port = Number(server.boundAddress!.split(":").at(-1));
+    const closedAfter = (bytes: Buffer) =>
+      new Promise<void>((resolve) => {
+        const socket = net.connect(port, "127.0.0.1", () => socket.write(bytes));
+        socket.on("data", () => undefined);
+        socket.on("error", () => undefined);
+        socket.on("close", () => resolve());
+      });
+    await closedAfter(Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n"));
+    // A ZMTP peer announcing a message over the limit: the body is never awaited.
+    await closedAfter(Buffer.concat([GREETING, readyCommand("PUSH"), Buffer.from([0x02, 0, 0, 0, 1, 0, 0, 0, 0])]));
+    await closedAfter(Buffer.concat([GREETING, encodedFrame(0, Buffer.from("no READY first"))]));
+    // A PULL peer is the wrong socket type for a PULL server (libzmq's own PULL would hang
+    // up before sending its READY, having read ours).
+    await closedAfter(Buffer.concat([GREETING, readyCommand("PULL")]));
+    await waitFor(() => problems.length === 4, 5000, () => JSON.stringify(problems));
+    expect(problems[0]).toMatch(/not a ZeroMQ peer/);
+    expect(problems[1]).toBe(`message of ${2 ** 32} bytes (at most 1000)`);
+    expect(problems[2]).toBe("message before the handshake's READY");
+    expect(problems[3]).toMatch(/peer socket type PULL, expected PUSH/);
+    await zmqPush(server.boundAddress!).send(Buffer.from("still serving"));
+    await waitFor(() => frames.length === 1, 5000, () => "frame after bad peers");
+    expect(String(frames[0])).toBe("still serving");
+  });
+
+  it("disconnects a peer that never completes the handshake", async () => {
+    const { server, problems } = await pullServer({ handshakeTimeoutMs: 100 });
+    const socket = net.connect(Number(server.boundAddress!.split(":").at(-1)), "127.0.0.1");
+    socket.on("error", () => undefined);
+    closers.push(() => socket.destroy());
+    socket.write(GREETING.subarray(0, 10));
+    await waitFor(() => problems.length === 1, 5000, () => "no timeout");
+    expect(problems[0]).toBe("no ZMTP handshake within 100 ms");
+    await waitFor(() => server.connectionCount === 0, 5000, () => "still connected");
+  });
+
+  it("drops frames past maxQueuedBytes for a peer that does not read, counts bad and dead addresses, never throws", async () => {
+    // A listener that accepts and never reads: the kernel's buffers fill, then ours.
+    const accepted: net.Socket[] = [];
+    const silent = net.createServer((socket) => accepted.push(socket.pause()));
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    closers.push(() => {
+      for (const socket of accepted) socket.destroy();
+      return new Promise((resolve) => silent.close(resolve));
+    });
+    const address = `tcp://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
+    const replies = pool({ maxQueuedBytes: 1 << 20 });
+    const frame = Buffer.alloc(64 * 1024);
+    for (let i = 0; i < 2000; i++) replies.send(address, frame);
+    expect(replies.droppedFrames).toBeGreaterThan(0);
+    expect(replies.droppedFrames).toBeLessThan(2000);
+    replies.send("inproc://nowhere", frame);
+    replies.send("tcp://127.0.0.1", frame);
+    expect(replies.sendErrors).toBe(2);
+    // Nobody listens on port 1: the connection fails, is counted and forgotten.
+    replies.send("tcp://127.0.0.1:1", frame);
+    await waitFor(() => replies.sendErrors === 3 && !replies.openAddresses.includes("tcp://127.0.0.1:1"), 5000, () => `sendErrors ${replies.sendErrors}`);
+  });
+
+  it("evicts the least recently used connection past maxSockets and closes idle ones", async () => {
+    const [a, b, c] = [await zmqPull(), await zmqPull(), await zmqPull()].map(({ address }) => address);
+    const replies = pool();
+    const frame = Buffer.from("x");
+    replies.send(a, frame);
+    replies.send(b, frame);
+    replies.send(b, frame);
+    expect(replies.openAddresses).toEqual([a, b]);
+    replies.send(a, frame);
+    expect(replies.openAddresses).toEqual([b, a]);
+    replies.send(c, frame);
+    expect(replies.openAddresses).toEqual([a, c]);
+    const idle = pool({ idleCloseMs: 100 });
+    idle.send(a, frame);
+    expect(idle.socketCount).toBe(1);
+    await waitFor(() => idle.socketCount === 0, 5000, () => "idle connection still open");
+  });
+});

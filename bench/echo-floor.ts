@@ -1,9 +1,10 @@
 /**
- * The transport floor of the server benchmark: the same closed loop over zeromq.js
- * (PUSH/PULL on tcp://127.0.0.1, one process each side, frames of the sizes annakv's
- * requests and replies have) against a server that only echoes: no decoding, no store.
- * What it reaches is the most any Node.js server on zeromq.js could answer here, which
- * puts annakv's figures and Redis's in context.
+ * The transport floor of the server benchmark: the same closed loop (the generator's
+ * zeromq.js PUSH/PULL on tcp://127.0.0.1, one process each side, frames of the sizes
+ * annakv's requests and replies have) against a server that only echoes, over the node's
+ * own client transport (ZMTP on Node's sockets, src/protocol/zmtp): no decoding, no store.
+ * What it reaches is the most a Node.js server could answer this client here, which puts
+ * annakv's figures and Redis's in context.
  *
  *   node -r ./bench/register.js bench/echo-floor.ts --role server --port P --reply-address A --reply-bytes N
  *   node -r ./bench/register.js bench/echo-floor.ts --role client --port P --reply-address A --request-bytes N ...
@@ -13,6 +14,8 @@
 import { parseArgs } from "node:util";
 import * as zmq from "zeromq";
 import { PushPool } from "../src/protocol/push-pool";
+import { ZmtpPullServer } from "../src/protocol/zmtp/pull-server";
+import { ZmtpPushPool } from "../src/protocol/zmtp/push-pool";
 import { processCpuSeconds } from "./cpu";
 import { LatencyHistogram } from "./latency";
 
@@ -28,23 +31,28 @@ export interface EchoFloorResult {
 
 const SLOT_BYTES = 4;
 
-/** Frames go out as an actor's replies do: through the server's own pool of PUSH sockets. */
-function sendPool(): PushPool {
-  return new PushPool({ maxSockets: 1, idleCloseMs: 3_600_000, maxQueuedFrames: 100_000, lingerMs: 0 });
-}
+const HOUR_MS = 3_600_000;
 
+/** Requests arrive and replies leave as an actor's do: through the node's ZMTP server and reply pool. */
 async function serve(port: number, replyAddress: string, replyBytes: number): Promise<void> {
-  const pull = new zmq.Pull({ receiveHighWaterMark: 100_000 });
-  await pull.bind(`tcp://127.0.0.1:${port}`);
-  const replies = sendPool();
+  const replies = new ZmtpPushPool({ maxSockets: 1, idleCloseMs: HOUR_MS, maxQueuedBytes: 64 << 20, lingerMs: 0, handshakeTimeoutMs: HOUR_MS });
   const template = Buffer.alloc(Math.max(replyBytes, SLOT_BYTES), 0x61);
-  for (;;) {
-    const [request] = await pull.receive();
-    // A fresh reply per request, as a server that encodes answers must make.
-    const reply = Buffer.from(template);
-    request.copy(reply, 0, 0, SLOT_BYTES);
-    replies.send(replyAddress, reply);
-  }
+  const server = new ZmtpPullServer({
+    maxFrameBytes: 1 << 20,
+    maxFramesPerBatch: 256,
+    maxConnections: 16,
+    handshakeTimeoutMs: HOUR_MS,
+    onFrames: (requests) => {
+      for (const request of requests) {
+        // A fresh reply per request, as a server that encodes answers must make.
+        const reply = Buffer.from(template);
+        reply.set(request.subarray(0, SLOT_BYTES));
+        replies.send(replyAddress, reply);
+      }
+    },
+    onBadPeer: (reason) => console.error(`echo server: ${reason}`),
+  });
+  await server.bind(`tcp://127.0.0.1:${port}`);
 }
 
 interface ClientOptions {
@@ -60,7 +68,8 @@ interface ClientOptions {
 async function runClient(options: ClientOptions): Promise<EchoFloorResult> {
   const pull = new zmq.Pull({ receiveHighWaterMark: 100_000 });
   await pull.bind(options.replyAddress);
-  const requests = sendPool();
+  // The client side is the load generator's: zeromq.js, as real ZeroMQ clients are.
+  const requests = new PushPool({ maxSockets: 1, idleCloseMs: HOUR_MS, maxQueuedFrames: 100_000, lingerMs: 0 });
   const serverAddress = `tcp://127.0.0.1:${options.port}`;
   const template = Buffer.alloc(Math.max(options.requestBytes, SLOT_BYTES), 0x62);
   const sentAtMs = new Float64Array(options.concurrency);

@@ -1,7 +1,9 @@
 /**
- * One actor: a private store and its own ZeroMQ sockets, run on one worker thread. The
- * loop drains whatever has arrived on a socket as one burst, applies it with one store
- * call and answers. Nothing is shared with other actors: they meet only through gossip.
+ * One actor: a private store and its own sockets, run on one worker thread. Each burst
+ * that arrives (a chunk read from a client connection, or what the gossip socket holds) is
+ * applied with one store call and answered. Clients reach the actor over ZMTP on Node's own
+ * sockets (src/protocol/zmtp); actors gossip over zeromq.js. Nothing is shared with other
+ * actors: they meet only through gossip.
  */
 import * as zmq from "zeromq";
 import { createStore } from "../core/create-store";
@@ -15,13 +17,21 @@ import { handleGossipFrames, sendDirtyKeys } from "./handlers/gossip";
 import { handleRequestFrames, RequestContext } from "./handlers/request";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
 import { PushPool } from "../protocol/push-pool";
+import { ZmtpPullServer } from "../protocol/zmtp/pull-server";
+import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
 import { ActorCounters, ActorStatsReport, emptyCounters } from "./stats";
 
 export type ActorLog = (level: "info" | "warn" | "error", message: string) => void;
 
-/** Client reply sockets kept open at once, and how long an unused one stays open. */
+/** Client reply connections kept open at once, and how long an unused one stays open. */
 const MAX_REPLY_SOCKETS = 1024;
 const REPLY_SOCKET_IDLE_MS = 30_000;
+/** Replies queued for a client that does not read, past which new ones are dropped. */
+const MAX_QUEUED_REPLY_BYTES = 64 * 1024 * 1024;
+/** Client connections to one actor's request port at once. */
+const MAX_CLIENT_CONNECTIONS = 4096;
+/** As libzmq's default handshake interval: a connection that stays silent this long is closed. */
+const HANDSHAKE_TIMEOUT_MS = 30_000;
 const MAX_QUEUED_FRAMES_PER_PEER = 10_000;
 const SOCKET_LINGER_MS = 1000;
 /** After a failed receive (the socket unbinding at stop), wait this long before the next. */
@@ -38,17 +48,15 @@ export class Actor {
   readonly store: Store;
   readonly counters: ActorCounters = emptyCounters();
   private readonly placement: LocalPlacement;
-  private readonly requests: zmq.Pull;
+  private readonly requests: ZmtpPullServer;
   private readonly gossip: zmq.Pull;
-  private readonly replies: PushPool;
+  private readonly replies: ZmtpPushPool;
   private readonly peers: PushPool;
   private readonly requestContext: RequestContext;
   private readonly gossipContext: GossipContext;
   private readonly accessSampler?: AccessSampler;
   private readonly startedMs = Date.now();
   private gossipTimer?: NodeJS.Timeout;
-  /** Sockets whose received frames are not yet handled: stop() waits for them. */
-  private readonly busySockets = new Set<zmq.Pull>();
   private stopping = false;
   private readonly badFrameLog: BadFrameLog;
 
@@ -58,16 +66,30 @@ export class Actor {
   ) {
     this.store = createStore({ engine: config.engine, limits: config.limits, wasmModule: config.wasmModule });
     this.placement = new LocalPlacement(config.threadCount, config.localReplication);
-    const socketOptions = { linger: SOCKET_LINGER_MS, maxMessageSize: config.maxFrameBytes, receiveHighWaterMark: 100_000 };
-    this.requests = new zmq.Pull(socketOptions);
-    this.gossip = new zmq.Pull(socketOptions);
-    const poolOptions = { idleCloseMs: REPLY_SOCKET_IDLE_MS, maxQueuedFrames: MAX_QUEUED_FRAMES_PER_PEER, lingerMs: SOCKET_LINGER_MS };
-    this.replies = new PushPool({ ...poolOptions, maxSockets: MAX_REPLY_SOCKETS });
-    this.peers = new PushPool({ ...poolOptions, maxSockets: config.threadCount });
     this.badFrameLog = new BadFrameLog(BAD_FRAME_LOG_INTERVAL_MS, (count, latest) =>
       this.log("warn", `actor ${config.tid} refused ${count} bad frame(s); latest: ${latest}`),
     );
     const reportBadFrame = (reason: string) => this.badFrameLog.report(reason);
+    this.requests = new ZmtpPullServer({
+      maxFrameBytes: config.maxFrameBytes,
+      maxFramesPerBatch: config.maxFramesPerBatch,
+      maxConnections: MAX_CLIENT_CONNECTIONS,
+      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+      onFrames: (frames) => this.handle(frames, (burst) => handleRequestFrames(this.requestContext, burst)),
+      onBadPeer: (reason) => {
+        this.counters.badFrames++;
+        reportBadFrame(`client connection closed: ${reason}`);
+      },
+    });
+    this.replies = new ZmtpPushPool({
+      maxSockets: MAX_REPLY_SOCKETS,
+      idleCloseMs: REPLY_SOCKET_IDLE_MS,
+      maxQueuedBytes: MAX_QUEUED_REPLY_BYTES,
+      lingerMs: SOCKET_LINGER_MS,
+      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+    });
+    this.gossip = new zmq.Pull({ linger: SOCKET_LINGER_MS, maxMessageSize: config.maxFrameBytes, receiveHighWaterMark: 100_000 });
+    this.peers = new PushPool({ idleCloseMs: REPLY_SOCKET_IDLE_MS, maxQueuedFrames: MAX_QUEUED_FRAMES_PER_PEER, lingerMs: SOCKET_LINGER_MS, maxSockets: config.threadCount });
     if (config.hotKeyWindowMs !== undefined) {
       this.accessSampler = new AccessSampler(ACCESS_SAMPLE_EVERY, ACCESS_SAMPLE_CAPACITY, HOT_KEY_CANDIDATES_PER_REPORT);
     }
@@ -105,7 +127,6 @@ export class Actor {
     const { host, portOffset, tid } = this.config;
     await this.requests.bind(this.requestAddress);
     await this.gossip.bind(actorGossipTcpAddress(host, portOffset, tid));
-    void this.serve(this.requests, (frames) => handleRequestFrames(this.requestContext, frames));
     void this.serve(this.gossip, (frames) => handleGossipFrames(this.gossipContext, frames));
     this.gossipTimer = setInterval(() => sendDirtyKeys(this.gossipContext), this.config.gossipPeriodMs);
   }
@@ -116,11 +137,9 @@ export class Actor {
    */
   async stop(deadlineMs: number): Promise<number> {
     this.stopping = true;
-    await this.requests.unbind(this.requestAddress).catch(() => undefined);
-    while ((this.requests.readable || this.busySockets.has(this.requests)) && Date.now() < deadlineMs) {
-      await new Promise((resolve) => setTimeout(resolve, 1));
-    }
-    this.requests.close();
+    // Frames are handled as they are read: once the server is closed, every request
+    // received has been answered (its reply queued below).
+    await this.requests.close();
     clearInterval(this.gossipTimer);
     sendDirtyKeys(this.gossipContext);
     await this.replies.flush(deadlineMs);
@@ -148,14 +167,12 @@ export class Actor {
     for (;;) {
       try {
         const [first] = await socket.receive();
-        this.busySockets.add(socket);
         frames.push(first);
         while (socket.readable && frames.length < this.config.maxFramesPerBatch) {
           const [next] = await socket.receive();
           frames.push(next);
         }
       } catch (error) {
-        this.busySockets.delete(socket);
         if (socket.closed) return;
         // Receives fail while stop() unbinds the socket; back off rather than spin, since a
         // hot retry loop would starve the very unbind it waits for.
@@ -163,15 +180,17 @@ export class Actor {
         await new Promise((resolve) => setTimeout(resolve, RECEIVE_RETRY_DELAY_MS));
         continue;
       }
-      try {
-        handle(frames);
-      } catch (error) {
-        // A handler bug must not take the actor down with the requests of other clients.
-        this.log("error", `handler failed: ${(error as Error).stack ?? error}`);
-      } finally {
-        frames.length = 0;
-        this.busySockets.delete(socket);
-      }
+      this.handle(frames, handle);
+      frames.length = 0;
+    }
+  }
+
+  private handle(frames: Uint8Array[], handler: (frames: Uint8Array[]) => void): void {
+    try {
+      handler(frames);
+    } catch (error) {
+      // A handler bug must not take the actor down with the requests of other clients.
+      this.log("error", `handler failed: ${(error as Error).stack ?? error}`);
     }
   }
 }

@@ -3,9 +3,9 @@
  * request addresses of the actors that hold each key, pushed to the request's
  * response_address.
  */
-import * as zmq from "zeromq";
 import { keyBytes } from "../core/key";
-import { PushPool } from "../protocol/push-pool";
+import { ZmtpPullServer } from "../protocol/zmtp/pull-server";
+import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
 import {
   AnnaError,
   decodeKeyAddressRequest,
@@ -19,6 +19,10 @@ import { WireReader, WireType } from "../lattices/wire";
 
 /** Keys one KeyAddressRequest may ask about. */
 export const MAX_KEYS_PER_ADDRESS_REQUEST = 10_000;
+const MAX_CLIENT_CONNECTIONS = 4096;
+const MAX_FRAMES_PER_BATCH = 256;
+/** As libzmq's default handshake interval. */
+const HANDSHAKE_TIMEOUT_MS = 30_000;
 
 export interface RoutingServiceOptions {
   bindAddress: string;
@@ -30,23 +34,37 @@ export interface RoutingServiceOptions {
 }
 
 export class RoutingService {
-  private readonly socket: zmq.Pull;
-  private readonly replies = new PushPool({ maxSockets: 1024, idleCloseMs: 30_000, maxQueuedFrames: 10_000, lingerMs: 1000 });
+  private readonly server: ZmtpPullServer;
+  private readonly replies = new ZmtpPushPool({
+    maxSockets: 1024,
+    idleCloseMs: 30_000,
+    maxQueuedBytes: 64 * 1024 * 1024,
+    lingerMs: 1000,
+    handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+  });
   requestsAnswered = 0;
   badFrames = 0;
 
   constructor(private readonly options: RoutingServiceOptions) {
-    this.socket = new zmq.Pull({ linger: 0, maxMessageSize: options.maxFrameBytes });
+    this.server = new ZmtpPullServer({
+      maxFrameBytes: options.maxFrameBytes,
+      maxFramesPerBatch: MAX_FRAMES_PER_BATCH,
+      maxConnections: MAX_CLIENT_CONNECTIONS,
+      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+      onFrames: (frames) => {
+        for (const frame of frames) this.handle(frame);
+      },
+      onBadPeer: (reason) => this.refuse(`client connection closed: ${reason}`),
+    });
   }
 
   /** The address actually bound (resolves a `*` port). */
-  get boundAddress(): string | null {
-    return this.socket.lastEndpoint;
+  get boundAddress(): string | undefined {
+    return this.server.boundAddress;
   }
 
   async start(): Promise<void> {
-    await this.socket.bind(this.options.bindAddress);
-    void this.serve();
+    await this.server.bind(this.options.bindAddress);
   }
 
   /** The answer to a request of at most MAX_KEYS_PER_ADDRESS_REQUEST keys. */
@@ -63,22 +81,14 @@ export class RoutingService {
   }
 
   async stop(deadlineMs: number): Promise<void> {
-    this.socket.close();
+    await this.server.close();
     await this.replies.flush(deadlineMs);
     this.replies.close();
   }
 
-  private async serve(): Promise<void> {
-    for (;;) {
-      let frame: Uint8Array;
-      try {
-        [frame] = await this.socket.receive();
-      } catch {
-        if (this.socket.closed) return;
-        continue;
-      }
-      this.handle(frame);
-    }
+  private refuse(reason: string): void {
+    this.badFrames++;
+    this.options.onBadFrame(reason);
   }
 
   private handle(frame: Uint8Array): void {
@@ -88,13 +98,11 @@ export class RoutingService {
       scan = scanAddressRequest(frame);
       if (scan.keyCount <= MAX_KEYS_PER_ADDRESS_REQUEST) request = decodeKeyAddressRequest(frame);
     } catch (error) {
-      this.badFrames++;
-      this.options.onBadFrame((error as Error).message);
+      this.refuse((error as Error).message);
       return;
     }
     if (!isUsableResponseAddress(scan.responseAddress)) {
-      this.badFrames++;
-      this.options.onBadFrame("KeyAddressRequest without a usable response_address");
+      this.refuse("KeyAddressRequest without a usable response_address");
       return;
     }
     // More keys than allowed: refused whole, the keys unread.

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import * as protobuf from "protobufjs";
+import { parseEndpoint } from "./zmtp/endpoint";
 
 export enum RequestType {
   RT_UNSPECIFIED = 0,
@@ -62,11 +63,12 @@ export interface KeyAddressResponse {
   response_id: string;
 }
 
-/** Reply addresses must be ZeroMQ endpoints a PUSH socket can connect to, of sane length. */
-const RESPONSE_ADDRESS = /^(tcp|ipc|inproc):\/\/.{1,200}$/;
-
+/**
+ * Reply addresses must be endpoints our PUSH connections reach: `tcp://HOST:PORT` or
+ * `ipc://PATH`, of sane length (inproc:// names a socket inside the client's own process).
+ */
 export function isUsableResponseAddress(address: string): boolean {
-  return RESPONSE_ADDRESS.test(address);
+  return parseEndpoint(address) !== undefined;
 }
 
 /** A frame that is not a valid message of the expected type. */

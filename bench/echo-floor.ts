@@ -1,8 +1,8 @@
 /**
- * The transport floor of the server benchmark: the same closed loop (the generator's
- * zeromq.js PUSH/PULL on tcp://127.0.0.1, one process each side, frames of the sizes
- * annakv's requests and replies have) against a server that only echoes, over the node's
- * own client transport (ZMTP on Node's sockets, src/protocol/zmtp): no decoding, no store.
+ * The transport floor of the server benchmark: the same closed loop (the generator's client
+ * transport, bench/client-link.ts, on tcp://127.0.0.1, one process each side, frames of the
+ * sizes annakv's requests and replies have) against a server that only echoes, over the
+ * node's own client transport (ZMTP on Node's sockets, src/protocol/zmtp): no decoding, no store.
  * What it reaches is the most a Node.js server could answer this client here, which puts
  * annakv's figures and Redis's in context.
  *
@@ -12,10 +12,9 @@
  * Each request's first 4 bytes name its slot; the echo copies them into its reply.
  */
 import { parseArgs } from "node:util";
-import * as zmq from "zeromq";
-import { PushPool } from "../src/protocol/push-pool";
 import { ZmtpPullServer } from "../src/protocol/zmtp/pull-server";
 import { ZmtpPushPool } from "../src/protocol/zmtp/push-pool";
+import { ClientTransport, openClientLink, parseClientTransport } from "./client-link";
 import { processCpuSeconds } from "./cpu";
 import { LatencyHistogram } from "./latency";
 
@@ -63,13 +62,11 @@ interface ClientOptions {
   warmupMs: number;
   durationMs: number;
   serverPid: number;
+  clientTransport: ClientTransport;
 }
 
 async function runClient(options: ClientOptions): Promise<EchoFloorResult> {
-  const pull = new zmq.Pull({ receiveHighWaterMark: 100_000 });
-  await pull.bind(options.replyAddress);
-  // The client side is the load generator's: zeromq.js, as real ZeroMQ clients are.
-  const requests = new PushPool({ maxSockets: 1, idleCloseMs: HOUR_MS, maxQueuedFrames: 100_000, lingerMs: 0 });
+  const link = await openClientLink(options.clientTransport, options.replyAddress);
   const serverAddress = `tcp://127.0.0.1:${options.port}`;
   const template = Buffer.alloc(Math.max(options.requestBytes, SLOT_BYTES), 0x62);
   const sentAtMs = new Float64Array(options.concurrency);
@@ -77,34 +74,41 @@ async function runClient(options: ClientOptions): Promise<EchoFloorResult> {
     const request = Buffer.from(template);
     request.writeUInt32LE(slot, 0);
     sentAtMs[slot] = performance.now();
-    requests.send(serverAddress, request);
+    link.send(serverAddress, request);
   };
   const histogram = new LatencyHistogram();
-  for (let slot = 0; slot < options.concurrency; slot++) send(slot);
   const measureFromMs = performance.now() + options.warmupMs;
   const endMs = measureFromMs + options.durationMs;
   let measuring = false;
+  let done = false;
   let replies = 0;
   let cpuBefore = { client: 0, server: 0 };
-  for (;;) {
-    const [reply] = await pull.receive();
-    const nowMs = performance.now();
-    if (!measuring && nowMs >= measureFromMs) {
-      measuring = true;
-      cpuBefore = cpuSeconds(options.serverPid);
-    }
-    if (nowMs >= endMs) break;
-    const slot = reply.readUInt32LE(0);
-    if (measuring) {
-      replies++;
-      histogram.record(nowMs - sentAtMs[slot]);
-    }
-    send(slot);
-  }
+  const finished = new Promise<void>((resolve, reject) => {
+    link.onReplies((reply) => {
+      if (done) return;
+      const nowMs = performance.now();
+      if (!measuring && nowMs >= measureFromMs) {
+        measuring = true;
+        cpuBefore = cpuSeconds(options.serverPid);
+      }
+      if (nowMs >= endMs) {
+        done = true;
+        resolve();
+        return;
+      }
+      const slot = new DataView(reply.buffer, reply.byteOffset, SLOT_BYTES).getUint32(0, true);
+      if (measuring) {
+        replies++;
+        histogram.record(nowMs - sentAtMs[slot]);
+      }
+      send(slot);
+    }, reject);
+  });
+  for (let slot = 0; slot < options.concurrency; slot++) send(slot);
+  await finished;
   const cpuAfter = cpuSeconds(options.serverPid);
   const seconds = options.durationMs / 1000;
-  requests.close();
-  pull.close();
+  await link.close();
   const summary = histogram.summary();
   return {
     requestBytes: template.length,
@@ -135,6 +139,7 @@ if (require.main === module) {
       "warmup-ms": { type: "string", default: "500" },
       "duration-ms": { type: "string", default: "2000" },
       "server-pid": { type: "string", default: "0" },
+      "client-transport": { type: "string", default: "zmtp" },
     },
   });
   const port = Number(values.port);
@@ -154,6 +159,7 @@ if (require.main === module) {
       warmupMs: Number(values["warmup-ms"]),
       durationMs: Number(values["duration-ms"]),
       serverPid: Number(values["server-pid"]),
+      clientTransport: parseClientTransport(values["client-transport"]),
     }).then(
       (result) => {
         process.stdout.write(JSON.stringify(result) + "\n");

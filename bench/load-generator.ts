@@ -1,6 +1,7 @@
 /**
- * A closed-loop load generator speaking Anna's client protocol straight over ZeroMQ:
- * `concurrency` requests always in flight, each of `keysPerRequest` keys owned by one
+ * A closed-loop load generator speaking Anna's client protocol straight over ZeroMQ's wire
+ * protocol (`--client-transport zmtp`, the default, or `zeromq` for libzmq itself; see
+ * bench/client-link.ts): `concurrency` requests always in flight, each of `keysPerRequest` keys owned by one
  * actor (found by asking the node's routing service, as an Anna client does), pushed to
  * that actor's request socket; replies come back to one bound PULL socket.
  *
@@ -11,7 +12,6 @@
  *   node -r ./bench/register.js bench/load-generator.ts --port-offset 100 --keys-per-request 16
  */
 import { parseArgs } from "node:util";
-import * as zmq from "zeromq";
 import { LatticeType } from "../src/lattices/lattice-type";
 import { routingAddress } from "../src/node/ports";
 import { MAX_KEYS_PER_ADDRESS_REQUEST } from "../src/node/routing-service";
@@ -24,6 +24,7 @@ import {
   RequestType,
 } from "../src/protocol/anna";
 import { readResponseFrame } from "../src/protocol/key-frames";
+import { ClientLink, ClientTransport, openClientLink, parseClientTransport } from "./client-link";
 import { processCpuSeconds } from "./cpu";
 import { LatencyHistogram, LatencySummary } from "./latency";
 import { KeyChooser, KeySpace, lwwPayloadBytes, LWW_TIMESTAMP_OFFSET, Prng, TIMESTAMP_BASE, writeLwwPayload, writeTimestamp } from "./workload";
@@ -49,6 +50,8 @@ export interface LoadOptions {
   seed: number;
   /** The node's process id, to report its CPU use over the measured window; 0 = none. */
   serverPid: number;
+  /** The generator's own sockets (bench/client-link.ts). */
+  clientTransport: ClientTransport;
 }
 
 export const DEFAULT_LOAD_OPTIONS: Readonly<LoadOptions> = Object.freeze({
@@ -66,6 +69,7 @@ export const DEFAULT_LOAD_OPTIONS: Readonly<LoadOptions> = Object.freeze({
   durationMs: 5000,
   seed: 20240601,
   serverPid: 0,
+  clientTransport: "zmtp",
 });
 
 export interface LoadResult extends LatencySummary {
@@ -94,31 +98,6 @@ const DRAIN_TIMEOUT_MS = 5_000;
 const REQUEST_ID_DIGITS = 8;
 const MAX_REDRAWS_PER_KEY = 1000;
 
-/** Keeps one `send` pending per socket (zeromq.js allows no more) and queues the rest. */
-class Sender {
-  private readonly queue: Uint8Array[] = [];
-  private head = 0;
-  private pumping = false;
-
-  constructor(
-    readonly socket: zmq.Push,
-    private readonly fail: (error: Error) => void,
-  ) {}
-
-  send(frame: Uint8Array): void {
-    this.queue.push(frame);
-    if (!this.pumping) this.pump().catch(this.fail);
-  }
-
-  private async pump(): Promise<void> {
-    this.pumping = true;
-    while (this.head < this.queue.length) await this.socket.send(this.queue[this.head++]);
-    this.queue.length = 0;
-    this.head = 0;
-    this.pumping = false;
-  }
-}
-
 /** A pre-encoded request: copied per send, then its id and timestamps patched. */
 interface RequestTemplate {
   actorIndex: number;
@@ -143,43 +122,42 @@ function slotOfResponseId(id: Uint8Array): number {
 }
 
 /** Asks the routing service who owns each key: returns each key's actor index and the actors' addresses. */
-async function resolveOwners(options: LoadOptions, pull: zmq.Pull, responseAddress: string, keyStrings: string[]): Promise<{ ownerOfKey: Int32Array; actorAddresses: string[] }> {
-  const push = new zmq.Push({ linger: 0 });
-  push.connect(routingAddress(options.host, options.portOffset));
+async function resolveOwners(options: LoadOptions, link: ClientLink, keyStrings: string[]): Promise<{ ownerOfKey: Int32Array; actorAddresses: string[] }> {
+  const routing = routingAddress(options.host, options.portOffset);
   const ownerOfKey = new Int32Array(keyStrings.length).fill(-1);
   const actorAddresses: string[] = [];
   const indexOfKey = new Map(keyStrings.map((key, index) => [key, index]));
-  try {
-    for (let start = 0; start < keyStrings.length; start += MAX_KEYS_PER_ADDRESS_REQUEST) {
-      const keys = keyStrings.slice(start, start + MAX_KEYS_PER_ADDRESS_REQUEST);
-      await push.send(encodeKeyAddressRequest({ response_address: responseAddress, keys, request_id: `routing-${start}` }));
-      const response = decodeKeyAddressResponse((await receiveWithin(pull, ROUTING_TIMEOUT_MS, "routing service"))[0]);
-      if (response.error !== AnnaError.NO_ERROR) throw new Error(`routing service answered ${AnnaError[response.error ?? 0]}`);
-      for (const { key, ips } of response.addresses) {
-        if (ips.length === 0) throw new Error(`routing service knows no actor for key ${key}`);
-        let actorIndex = actorAddresses.indexOf(ips[0]);
-        if (actorIndex < 0) actorIndex = actorAddresses.push(ips[0]) - 1;
-        ownerOfKey[indexOfKey.get(key)!] = actorIndex;
-      }
+  for (let start = 0; start < keyStrings.length; start += MAX_KEYS_PER_ADDRESS_REQUEST) {
+    const keys = keyStrings.slice(start, start + MAX_KEYS_PER_ADDRESS_REQUEST);
+    link.send(routing, encodeKeyAddressRequest({ response_address: link.replyAddress, keys, request_id: `routing-${start}` }));
+    const response = decodeKeyAddressResponse(await nextReply(link, ROUTING_TIMEOUT_MS, "routing service"));
+    if (response.error !== AnnaError.NO_ERROR) throw new Error(`routing service answered ${AnnaError[response.error ?? 0]}`);
+    for (const { key, ips } of response.addresses) {
+      if (ips.length === 0) throw new Error(`routing service knows no actor for key ${key}`);
+      let actorIndex = actorAddresses.indexOf(ips[0]);
+      if (actorIndex < 0) actorIndex = actorAddresses.push(ips[0]) - 1;
+      ownerOfKey[indexOfKey.get(key)!] = actorIndex;
     }
-  } finally {
-    push.close();
   }
   const unowned = ownerOfKey.indexOf(-1);
   if (unowned >= 0) throw new Error(`routing service left key ${keyStrings[unowned]} unanswered`);
   return { ownerOfKey, actorAddresses };
 }
 
-async function receiveWithin(pull: zmq.Pull, timeoutMs: number, what: string): Promise<Buffer[]> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer from the ${what} in ${timeoutMs} ms`)), timeoutMs);
+function nextReply(link: ClientLink, timeoutMs: number, what: string): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer from the ${what} in ${timeoutMs} ms`)), timeoutMs);
+    link.onReplies(
+      (frame) => {
+        clearTimeout(timer);
+        resolve(frame);
+      },
+      (error) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  try {
-    return await Promise.race([pull.receive(), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 interface KeyPlan {
@@ -254,35 +232,23 @@ function preloadTemplates(options: LoadOptions, plan: KeyPlan, responseAddress: 
 
 export async function runLoad(partial: Partial<LoadOptions>): Promise<LoadResult> {
   const options: LoadOptions = { ...DEFAULT_LOAD_OPTIONS, ...partial };
-  const pull = new zmq.Pull({ linger: 0 });
-  await pull.bind(`tcp://${options.host}:*`);
-  const responseAddress = pull.lastEndpoint!;
-  const senders: Sender[] = [];
+  const link = await openClientLink(options.clientTransport, `tcp://${options.host}:*`);
   try {
     const keySpace = new KeySpace(options.keyCount, options.keyBytes);
     const keyStrings = Array.from({ length: options.keyCount }, (_, index) => keySpace.keyString(index));
-    const { ownerOfKey, actorAddresses } = await resolveOwners(options, pull, responseAddress, keyStrings);
+    const { ownerOfKey, actorAddresses } = await resolveOwners(options, link, keyStrings);
     const keysOfActor: number[][] = actorAddresses.map(() => []);
     ownerOfKey.forEach((actorIndex, keyIndex) => keysOfActor[actorIndex].push(keyIndex));
     const plan: KeyPlan = { keySpace, keyStrings, ownerOfKey, keysOfActor };
-    let failure: Error | undefined;
-    for (const address of actorAddresses) {
-      const push = new zmq.Push({ linger: 0, sendHighWaterMark: 100_000 });
-      push.connect(address);
-      senders.push(new Sender(push, (error) => (failure ??= error)));
-    }
-    const loop = new ClosedLoop(options, senders, pull);
+    const loop = new ClosedLoop(options, link, actorAddresses);
     if (options.preload) {
-      const templates = preloadTemplates(options, plan, responseAddress);
+      const templates = preloadTemplates(options, plan, link.replyAddress);
       const preloaded = await loop.run(templates, { warmupMs: 0, durationMs: Infinity, requestLimit: templates.length });
       if (options.durationMs === 0) return preloaded;
     }
-    const result = await loop.run(buildPool(options, plan, responseAddress), { warmupMs: options.warmupMs, durationMs: options.durationMs, requestLimit: Infinity });
-    if (failure !== undefined) throw failure;
-    return result;
+    return await loop.run(buildPool(options, plan, link.replyAddress), { warmupMs: options.warmupMs, durationMs: options.durationMs, requestLimit: Infinity });
   } finally {
-    for (const sender of senders) sender.socket.close();
-    pull.close();
+    await link.close();
   }
 }
 
@@ -311,32 +277,18 @@ class ClosedLoop {
 
   constructor(
     private readonly options: LoadOptions,
-    private readonly senders: Sender[],
-    private readonly pull: zmq.Pull,
+    private readonly link: ClientLink,
+    private readonly actorAddresses: string[],
   ) {
     this.sentAtMs = new Float64Array(options.concurrency);
     this.busy = new Uint8Array(options.concurrency);
     this.idDigits = Array.from({ length: options.concurrency }, (_, slot) => requestIdDigits(slot));
-    void this.receiveLoop();
-  }
-
-  private async receiveLoop(): Promise<void> {
-    for (;;) {
-      let frames: Buffer[];
-      try {
-        frames = await this.pull.receive();
-      } catch (error) {
-        // Closing the socket at the end rejects the pending receive: that is the way out.
-        if (!this.pull.closed) this.receiveFailure = error as Error;
-        return;
-      }
-      try {
-        this.onReply(frames[0]);
-      } catch (error) {
-        this.receiveFailure = error as Error;
-        return;
-      }
-    }
+    link.onReplies(
+      (frame) => {
+        if (this.receiveFailure === undefined) this.onReply(frame);
+      },
+      (error) => (this.receiveFailure ??= error),
+    );
   }
 
   run(pool: RequestTemplate[], phase: Phase): Promise<LoadResult> {
@@ -433,13 +385,13 @@ class ClosedLoop {
   }
 
   private send(slot: number, template: RequestTemplate): void {
-    // A copy per send: zeromq.js may still hold the previous frame, zero-copy.
+    // A copy per send: the transport may still hold the previous frame (zeromq.js sends zero-copy).
     const frame = Buffer.from(template.frame);
     frame.set(this.idDigits[slot], frame.length - REQUEST_ID_DIGITS);
     for (const offset of template.timestampOffsets) writeTimestamp(frame, offset, this.nextTimestamp++);
     this.busy[slot] = 1;
     this.sentAtMs[slot] = performance.now();
-    this.senders[template.actorIndex].send(frame);
+    this.link.send(this.actorAddresses[template.actorIndex], frame);
   }
 
   /** Decodes a reply, records it, and returns its slot. */
@@ -470,12 +422,15 @@ function parseOptions(argv: string[]): Partial<LoadOptions> {
     options: {
       host: { type: "string" },
       preload: { type: "boolean" },
+      "client-transport": { type: "string" },
       ...Object.fromEntries(numberFlags.map((flag) => [flag, { type: "string" as const }])),
     },
   });
   const options: Partial<LoadOptions> = {};
   if (values.host !== undefined) options.host = values.host as string;
   if (values.preload !== undefined) options.preload = values.preload as boolean;
+  const transport = values["client-transport"] as string | undefined;
+  if (transport !== undefined) options.clientTransport = parseClientTransport(transport);
   for (const flag of numberFlags) {
     const text = (values as Record<string, string | boolean | undefined>)[flag] as string | undefined;
     if (text === undefined) continue;

@@ -2,11 +2,13 @@
  * annakv against Redis on one machine (`npm run bench:server`): the closed-loop generator
  * against `annakv start`, then redis-benchmark against redis-server, at the same
  * concurrency, keyspace, key and value sizes. Single-key requests face unpipelined Redis;
- * 16-key requests face `-P 16`. Also the transport floor (bench/echo-floor.ts): a zeromq.js
- * echo at the same concurrency and frame sizes. Writes bench/results/server.json and
- * server.svg.
+ * 16-key requests face `-P 16`. Also the transport floor (bench/echo-floor.ts): an echo
+ * server on the node's transport at the same concurrency and frame sizes. The generator
+ * and the echo's client use `--client-transport` (bench/client-link.ts): `zmtp` (default,
+ * the lean client) or `zeromq` (libzmq through zeromq.js). Writes bench/results/server.json
+ * and server.svg.
  *
- *   node -r ./bench/register.js bench/server.ts [--quick] [--setups wasm:2,wasm:1,ts:2] [--concurrency N]
+ *   node -r ./bench/register.js bench/server.ts [--quick] [--setups wasm:2,wasm:1,ts:2] [--concurrency N] [--client-transport zmtp|zeromq]
  */
 import { ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -17,6 +19,7 @@ import { ACTOR_REQUEST_BASE_PORT, metricsPort, ROUTING_BASE_PORT } from "../src/
 import { encodeKeyRequest, RequestType } from "../src/protocol/anna";
 import { frameTuple, writeResponseFrame } from "../src/protocol/key-frames";
 import type { BarChart } from "./chart";
+import { ClientTransport, parseClientTransport } from "./client-link";
 import type { EchoFloorResult } from "./echo-floor";
 import type { LoadOptions, LoadResult } from "./load-generator";
 import { findRedisTools, preloadRedis, RedisBenchmarkResult, RedisTools, runRedisBenchmark, startRedis, waitForPort } from "./redis";
@@ -53,6 +56,8 @@ interface ServerBenchConfig {
   redisRequests: number;
   redisRequestsPipelined: number;
   seed: number;
+  /** The sockets of annakv's load generator and of the echo floor's client. */
+  clientTransport: ClientTransport;
 }
 
 const FULL_CONFIG: ServerBenchConfig = {
@@ -75,6 +80,7 @@ const FULL_CONFIG: ServerBenchConfig = {
   redisRequests: 300_000,
   redisRequestsPipelined: 2_000_000,
   seed: 20240601,
+  clientTransport: "zmtp",
 };
 
 const QUICK_CONFIG: ServerBenchConfig = { ...FULL_CONFIG, warmupMs: 300, durationMs: 1500, redisRequests: 50_000, redisRequestsPipelined: 300_000 };
@@ -222,6 +228,7 @@ async function measureAnnakv(config: ServerBenchConfig, setup: NodeSetup): Promi
       durationMs: config.durationMs,
       seed: config.seed,
       serverPid: node.child.pid!,
+      clientTransport: config.clientTransport,
     };
     // Every key written once first, so every GET finds its key, as after Redis's preload.
     await runGenerator({ ...common, keysPerRequest: 1, preload: true, warmupMs: 0, durationMs: 0 });
@@ -313,11 +320,11 @@ interface TransportFloor extends EchoFloorResult {
   operation: "put" | "get";
   keysPerRequest: number;
   replyBytes: number;
-  /** requestsPerSecond x keysPerRequest: the most ops/s a zeromq.js server could answer here. */
+  /** requestsPerSecond x keysPerRequest: the most ops/s a Node.js server on this transport could answer this client here. */
   opsPerSecond: number;
 }
 
-/** The zeromq.js echo at each comparison's frame sizes and the same concurrency. */
+/** The echo at each comparison's frame sizes and the same concurrency. */
 async function measureTransportFloors(config: ServerBenchConfig): Promise<TransportFloor[]> {
   const floors: TransportFloor[] = [];
   for (const { operation, keysPerRequest } of comparisonPlans(config)) {
@@ -328,11 +335,11 @@ async function measureTransportFloors(config: ServerBenchConfig): Promise<Transp
       await waitForPort(config.echoPort, NODE_START_TIMEOUT_MS);
       const result = await runJsonProcess<EchoFloorResult>(
         ECHO_FLOOR_PATH,
-        { role: "client", ...common, requestBytes, concurrency: config.concurrency, warmupMs: config.warmupMs, durationMs: config.durationMs, serverPid: server.pid! },
+        { role: "client", ...common, requestBytes, concurrency: config.concurrency, warmupMs: config.warmupMs, durationMs: config.durationMs, serverPid: server.pid!, clientTransport: config.clientTransport },
         "echo client",
       );
       const floor = { ...result, operation, keysPerRequest, replyBytes, opsPerSecond: result.requestsPerSecond * keysPerRequest };
-      console.log(`zeromq.js echo floor ${operation}-${keysPerRequest} (${requestBytes} B requests, ${replyBytes} B replies): ${Math.round(floor.opsPerSecond)} ops/s, p50 ${floor.latencyMsP50.toFixed(3)} ms, server ${floor.serverCpuCores.toFixed(2)} cores, client ${floor.clientCpuCores.toFixed(2)} cores`);
+      console.log(`echo floor ${operation}-${keysPerRequest} (${requestBytes} B requests, ${replyBytes} B replies): ${Math.round(floor.opsPerSecond)} ops/s, p50 ${floor.latencyMsP50.toFixed(3)} ms, server ${floor.serverCpuCores.toFixed(2)} cores, client ${floor.clientCpuCores.toFixed(2)} cores`);
       floors.push(floor);
     } finally {
       server.kill("SIGKILL");
@@ -348,12 +355,14 @@ function parseConfig(): { config: ServerBenchConfig; quick: boolean } {
       quick: { type: "boolean", default: false },
       setups: { type: "string" },
       concurrency: { type: "string" },
+      "client-transport": { type: "string" },
     },
   });
   const quick = values.quick ?? false;
   const config = quick ? { ...QUICK_CONFIG } : { ...FULL_CONFIG };
   if (values.setups !== undefined) config.setups = parseSetups(values.setups);
   if (values.concurrency !== undefined) config.concurrency = Number(values.concurrency);
+  if (values["client-transport"] !== undefined) config.clientTransport = parseClientTransport(values["client-transport"]);
   return { config, quick };
 }
 
@@ -399,7 +408,7 @@ function charts(comparisonsBySetup: Map<string, Comparison[]>, config: ServerBen
   const series = (metric: "opsPerSecond" | "latencyMsP50" | "latencyMsP99") => [
     ...[...comparisonsBySetup].map(([name, comparisons]) => ({ name, values: comparisons.map((c) => c.annakv[metric]) })),
     { name: "redis", values: first.map((c) => c.redis?.[metric] ?? NaN) },
-    { name: "zeromq.js echo", values: first.map((c) => c.transportFloor?.[metric] ?? NaN) },
+    { name: "echo floor", values: first.map((c) => c.transportFloor?.[metric] ?? NaN) },
   ];
   const setting = `${config.concurrency} in flight, ${config.keyCount.toLocaleString("en")} keys, ${config.valueBytes} B values`;
   return [

@@ -1,7 +1,8 @@
 /**
  * The server benchmark's own tools in a CI-sized form, so they cannot rot unnoticed: the
  * closed-loop load generator against a real node (preload, then GET and PUT phases, 1 and
- * 16 keys per request) and the zeromq.js echo that measures the transport floor. Redis is
+ * 16 keys per request, on both client transports: annakv's ZMTP and libzmq through
+ * zeromq.js) and the echo that measures the transport floor. Redis is
  * not needed here; `npm run bench:server` compares against it.
  */
 import { spawn } from "node:child_process";
@@ -31,8 +32,8 @@ describe("server benchmark tools", () => {
     expect(preload.requests).toBeGreaterThanOrEqual(common.keyCount / 100);
     expect(preload.requests).toBeLessThanOrEqual(common.keyCount / 100 + 2);
     expect(preload.tupleErrors).toEqual({});
-    for (const keysPerRequest of [1, 16]) {
-      const gets = await runLoad({ ...common, keysPerRequest, putFraction: 0, skew: 0, warmupMs: 50, durationMs: 300, serverPid: node.child.pid! });
+    for (const [clientTransport, keysPerRequest] of [["zmtp", 1], ["zmtp", 16], ["zeromq", 1], ["zeromq", 16]] as const) {
+      const gets = await runLoad({ ...common, clientTransport, keysPerRequest, putFraction: 0, skew: 0, warmupMs: 50, durationMs: 300, serverPid: node.child.pid! });
       expect(gets.requests).toBeGreaterThan(0);
       expect(gets.opsPerSecond).toBeCloseTo(gets.requestsPerSecond * keysPerRequest, 6);
       expect(gets.tupleErrors).toEqual({});
@@ -51,8 +52,8 @@ describe("server benchmark tools", () => {
   });
 });
 
-describe("zeromq.js echo floor", () => {
-  it("echoes requests of one size with replies of another and reports the rate", async () => {
+describe("echo floor", () => {
+  it.each(["zmtp", "zeromq"])("echoes requests of one size with replies of another and reports the rate (%s client)", async (clientTransport) => {
     const script = path.resolve(__dirname, "../bench/echo-floor.ts");
     const register = path.resolve(__dirname, "../bench/register.js");
     const port = 6300 + portOffset;
@@ -60,7 +61,7 @@ describe("zeromq.js echo floor", () => {
     const server = spawn(process.execPath, ["-r", register, script, "--role", "server", "--port", String(port), "--reply-address", replyAddress, "--reply-bytes", "300"], { stdio: "ignore" });
     try {
       await waitForPort(port, 20_000);
-      const client = spawn(process.execPath, ["-r", register, script, "--role", "client", "--port", String(port), "--reply-address", replyAddress, "--request-bytes", "40", "--concurrency", "4", "--warmup-ms", "50", "--duration-ms", "300", "--server-pid", String(server.pid)], { stdio: ["ignore", "pipe", "inherit"] });
+      const client = spawn(process.execPath, ["-r", register, script, "--role", "client", "--port", String(port), "--reply-address", replyAddress, "--request-bytes", "40", "--concurrency", "4", "--warmup-ms", "50", "--duration-ms", "300", "--server-pid", String(server.pid), "--client-transport", clientTransport], { stdio: ["ignore", "pipe", "inherit"] });
       let stdout = "";
       client.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
       const code = await new Promise<number | null>((resolve) => client.once("exit", resolve));

@@ -6,7 +6,7 @@
  * server on the node's transport at the same concurrency and frame sizes. The generator
  * and the echo's client use `--client-transport` (bench/client-link.ts): `zmtp` (default,
  * the lean client) or `zeromq` (libzmq through zeromq.js). Writes bench/results/server.json
- * and server.svg.
+ * and server.svg (server-zeromq-client.* with the zeromq client).
  *
  *   node -r ./bench/register.js bench/server.ts [--quick] [--setups wasm:2,wasm:1,ts:2] [--concurrency N] [--client-transport zmtp|zeromq]
  */
@@ -442,7 +442,9 @@ async function main(): Promise<void> {
     target: "annakv ops/s >= Redis ops/s in both comparisons",
     runSeconds: round((performance.now() - started) / 1000),
   };
-  for (const file of writeResults(quick ? QUICK_RESULTS_DIR : RESULTS_DIR, "server", result, charts(comparisonsBySetup, config))) console.log(`wrote ${file}`);
+  // One file per client transport, so the lean client's run and libzmq's sit side by side.
+  const name = config.clientTransport === FULL_CONFIG.clientTransport ? "server" : `server-${config.clientTransport}-client`;
+  for (const file of writeResults(quick ? QUICK_RESULTS_DIR : RESULTS_DIR, name, result, charts(comparisonsBySetup, config))) console.log(`wrote ${file}`);
   for (const [name, comparisons] of comparisonsBySetup) {
     console.table(
       comparisons.map((c) => ({

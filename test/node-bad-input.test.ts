@@ -4,10 +4,12 @@
  * values. Each gets its error (or is dropped and counted when no reply is possible); the
  * node keeps serving and loses nothing.
  */
+import net from "node:net";
 import { GossipFrameKind, handoffAckFrame } from "../src/actor/gossip-frame";
 import { encodeLww, encodeSet } from "../src/lattices";
 import { LatticeType } from "../src/lattices/lattice-type";
 import { AnnaError, decodeKeyAddressResponse, decodeKeyResponse, encodeKeyAddressRequest, encodeKeyRequest, KeyRequest, KeyResponse, KeyTuple, RequestType } from "../src/protocol/anna";
+import { GREETING, readyCommand } from "../src/protocol/zmtp/frames";
 import { LocalPlacement } from "../src/routing/placement";
 import { startNodeProcess, NodeProcess, waitFor } from "./support/node-process";
 import { PORT_OFFSETS } from "./support/ports";
@@ -93,6 +95,26 @@ describe("bad input at a node", () => {
     await peer.send(routing, encodeKeyAddressRequest({ response_address: peer.replyAddress, keys: ["precious"], request_id: "route" }));
     const addresses = decodeKeyAddressResponse(await peer.receive());
     expect(addresses.addresses[0].ips).toEqual([actor]);
+  });
+
+  it("cuts off connections that are not ZeroMQ or announce an absurd frame, counts them, keeps serving", async () => {
+    const before = await badFrames();
+    const status = async () => (await (await fetch(`http://127.0.0.1:${6400 + portOffset}/status`)).json()).routing.badFrames as number;
+    const routingBefore = await status();
+    const closedAfter = (port: number, bytes: Buffer) =>
+      new Promise<void>((resolve) => {
+        const socket = net.connect(port, "127.0.0.1", () => socket.write(bytes));
+        socket.on("data", () => undefined);
+        socket.on("error", () => undefined);
+        socket.on("close", () => resolve());
+      });
+    await closedAfter(6200 + portOffset, Buffer.from("GET / HTTP/1.1\r\nHost: annakv\r\n\r\n"));
+    // A ZMTP peer announcing a 2^40-byte message: refused from its header, nothing allocated.
+    const hugeFrame = Buffer.from([0x02, 0, 0, 0x01, 0, 0, 0, 0, 0]);
+    await closedAfter(6200 + portOffset, Buffer.concat([GREETING, readyCommand("PUSH"), hugeFrame]));
+    await closedAfter(6450 + portOffset, Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00])); // a TLS hello
+    await waitFor(async () => (await badFrames()) >= before + 2 && (await status()) >= routingBefore + 1, 5000, () => "cut-off connections were not counted");
+    expect((await get("precious")).payload).toEqual(encodeLww({ timestamp: 7, value: "keep me" }));
   });
 
   it("drops garbage on the gossip socket (unknown kind, cut records, a handoff from no peer, cut factors) and keeps serving", async () => {

@@ -19,9 +19,10 @@ export function parseEndpoint(address: string, bind = false): Endpoint | undefin
   if (address.length > MAX_ENDPOINT_CHARS) return undefined;
   if (address.startsWith("ipc://")) {
     const path = address.slice("ipc://".length);
-    if (path.length === 0) return undefined;
-    // libzmq's abstract-namespace sockets ("ipc://@name") are Linux's "\0name".
-    return { transport: "ipc", path: path.startsWith("@") ? `\0${path.slice(1)}` : path };
+    // libzmq's abstract-namespace sockets ("ipc://@name") cannot be reached: Node 20's pipes
+    // take a path up to its first NUL byte, which is where an abstract name starts.
+    if (path.length === 0 || path.startsWith("@")) return undefined;
+    return { transport: "ipc", path };
   }
   const match = TCP.exec(address);
   if (match === null) return undefined;
@@ -35,6 +36,6 @@ export function parseEndpoint(address: string, bind = false): Endpoint | undefin
 
 /** The endpoint string of a listener, as a client would connect to it. */
 export function formatEndpoint(endpoint: Endpoint): string {
-  if (endpoint.transport === "ipc") return `ipc://${endpoint.path.startsWith("\0") ? `@${endpoint.path.slice(1)}` : endpoint.path}`;
+  if (endpoint.transport === "ipc") return `ipc://${endpoint.path}`;
   return `tcp://${endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
 }

@@ -30,6 +30,12 @@ describe("metrics endpoint", () => {
       expect(metrics).toContain("# HELP annakv_gossip_keys_sent_total");
       expect(metrics).toMatch(/annakv_routing_requests_total [1-9]\d*/);
       expect(metrics).toMatch(/annakv_routing_bad_frames_total 0/);
+      // The client, still open, is connected to both actors, and each replies over one connection.
+      for (const tid of [0, 1]) {
+        expect(metrics).toContain(`annakv_client_connections{tid="${tid}"} 1`);
+        expect(metrics).toContain(`annakv_reply_connections{tid="${tid}"} 1`);
+        expect(metrics).toContain(`annakv_replies_dropped_total{tid="${tid}"} 0`);
+      }
       expect((await fetch(`${base}/nothing`)).status).toBe(404);
     } finally {
       await client.close();

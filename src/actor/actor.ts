@@ -158,6 +158,8 @@ export class Actor {
   statsReport(): ActorStatsReport {
     this.counters.repliesDropped = this.replies.droppedFrames;
     this.counters.sendErrors = this.replies.sendErrors + this.peers.sendErrors;
+    this.counters.clientConnections = this.requests.connectionCount;
+    this.counters.replyConnections = this.replies.socketCount;
     return { tid: this.config.tid, uptimeMs: Date.now() - this.startedMs, counters: this.counters, store: this.store.stats() };
   }
 

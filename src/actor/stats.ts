@@ -29,6 +29,9 @@ export interface ActorCounters {
   /** Replies dropped because a client's queue was full, and failed sends. */
   repliesDropped: number;
   sendErrors: number;
+  /** Open connections now (gauges, not counts): clients connected to the request port, and reply connections to clients. */
+  clientConnections: number;
+  replyConnections: number;
 }
 
 export interface ActorStatsReport {
@@ -58,6 +61,8 @@ export function emptyCounters(): ActorCounters {
     gossipMs: 0,
     repliesDropped: 0,
     sendErrors: 0,
+    clientConnections: 0,
+    replyConnections: 0,
   };
 }
 

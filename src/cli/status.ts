@@ -5,13 +5,15 @@ import { metricsPort } from "../node/ports";
 import { EXIT, integerOption } from "./common";
 
 function formatTable(status: NodeStatus): string {
-  const header = ["actor", "keys", "bytes", "ops/s", "requests", "gossip sent", "gossip recv", "errors", "bad frames"];
+  const header = ["actor", "keys", "bytes", "ops/s", "requests", "clients", "gossip sent", "gossip recv", "errors", "bad frames"];
   const rows = status.actors.map((actor) => [
     String(actor.tid),
     String(actor.store.keyCount),
     String(actor.store.bytesUsed),
     actor.opsPerSecond.toFixed(0),
     String(actor.counters.requests),
+    // Nodes from before the ZMTP transport send no connection counts.
+    String(actor.counters.clientConnections ?? "-"),
     String(actor.counters.gossipKeysSent),
     String(actor.counters.gossipKeysReceived),
     String(Object.values(actor.counters.tupleErrors).reduce((sum, count) => sum + count, 0)),

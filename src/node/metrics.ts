@@ -106,7 +106,11 @@ export class NodeMetrics {
     define("annakv_get_tuples_total", "GET tuples applied", (r) => r.counters.getTuples);
     define("annakv_put_tuples_total", "PUT tuples applied", (r) => r.counters.putTuples);
     define("annakv_ops_per_second", "GET+PUT tuples per second, last interval", (r) => r.opsPerSecond);
-    define("annakv_bad_frames_total", "Frames refused as garbage", (r) => r.counters.badFrames);
+    define("annakv_bad_frames_total", "Frames refused as garbage (and connections cut off for breaking ZMTP)", (r) => r.counters.badFrames);
+    define("annakv_client_connections", "Client connections open to the actor's request port", (r) => r.counters.clientConnections);
+    define("annakv_reply_connections", "Reply connections open from the actor to clients", (r) => r.counters.replyConnections);
+    define("annakv_replies_dropped_total", "Replies dropped because a client did not read them", (r) => r.counters.repliesDropped);
+    define("annakv_send_errors_total", "Reply and gossip connections that failed", (r) => r.counters.sendErrors);
     define("annakv_gossip_keys_sent_total", "Keys sent by gossip", (r) => r.counters.gossipKeysSent);
     define("annakv_gossip_keys_received_total", "Keys received by gossip", (r) => r.counters.gossipKeysReceived);
     define("annakv_gossip_merge_errors_total", "Gossiped values refused (type conflict between replicas)", (r) => r.counters.gossipMergeErrors);

@@ -55,6 +55,15 @@ describe("ZMTP frames", () => {
     expect(() => new FrameReader(() => 100).read(Buffer.of(0x08, 0), 0, () => true)).toThrow("reserved flag bits");
   });
 
+  it("keeps only what a peer has sent of a large frame, not what it announced", () => {
+    const reader = new FrameReader(() => 2 ** 40);
+    const header = Buffer.alloc(9);
+    writeFrameHeader(header, 0, 0, 512 * 1024 * 1024);
+    const before = process.memoryUsage().arrayBuffers;
+    reader.read(Buffer.concat([header, Buffer.alloc(1000)]), 0, () => true);
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
+  });
+
   it("stops where the consumer says", () => {
     const reader = new FrameReader(() => 100);
     const seen: number[] = [];

@@ -144,17 +144,18 @@ export class FrameError extends Error {
 
 /**
  * Reads frames out of a byte stream however it is cut into chunks. A frame inside one chunk
- * is handed over as a view of it (no copy); one cut across chunks is gathered into a buffer
- * of its announced size, which is checked against `maxBodyBytes` before anything is kept.
+ * is handed over as a view of it (no copy); one cut across chunks is gathered, its pieces
+ * kept as they arrive and joined once it is whole, so a peer that announces a large frame
+ * costs memory only for what it actually sends. The announced size is checked against
+ * `maxBodyBytes` before anything is kept.
  */
 export class FrameReader {
   /** A frame header cut across chunks. */
   private readonly header = Buffer.alloc(LONG_HEADER_BYTES);
   private headerFilled = 0;
-  /** A frame body cut across chunks, filled as they come. */
-  private body: Buffer | undefined;
+  /** The pieces of a frame body cut across chunks, and how many bytes they hold so far. */
+  private readonly bodyPieces: Buffer[] = [];
   private bodyFilled = 0;
-  private bodyFlags = 0;
   /** The header last read. */
   private flags = 0;
   private bodyBytes = 0;
@@ -167,27 +168,26 @@ export class FrameReader {
    */
   read(chunk: Buffer, offset: number, onFrame: (flags: number, body: Uint8Array) => boolean): void {
     while (offset < chunk.length) {
-      if (this.body !== undefined) {
-        const body = this.body;
-        const copied = chunk.copy(body, this.bodyFilled, offset, offset + Math.min(body.length - this.bodyFilled, chunk.length - offset));
-        this.bodyFilled += copied;
-        offset += copied;
-        if (this.bodyFilled < body.length) return;
-        this.body = undefined;
-        if (!onFrame(this.bodyFlags, body)) return;
+      if (this.bodyPieces.length > 0) {
+        const end = Math.min(chunk.length, offset + this.bodyBytes - this.bodyFilled);
+        this.bodyPieces.push(chunk.subarray(offset, end));
+        this.bodyFilled += end - offset;
+        offset = end;
+        if (this.bodyFilled < this.bodyBytes) return;
+        const body = Buffer.concat(this.bodyPieces, this.bodyBytes);
+        this.bodyPieces.length = 0;
+        if (!onFrame(this.flags, body)) return;
         continue;
       }
       const start = this.readHeader(chunk, offset);
       if (start < 0) return;
-      const { flags, bodyBytes } = this;
-      if (chunk.length - start >= bodyBytes) {
-        offset = start + bodyBytes;
-        if (!onFrame(flags, chunk.subarray(start, offset))) return;
+      if (chunk.length - start >= this.bodyBytes) {
+        offset = start + this.bodyBytes;
+        if (!onFrame(this.flags, chunk.subarray(start, offset))) return;
         continue;
       }
-      this.body = Buffer.allocUnsafe(bodyBytes);
-      this.bodyFilled = chunk.copy(this.body, 0, start);
-      this.bodyFlags = flags;
+      this.bodyPieces.push(chunk.subarray(start));
+      this.bodyFilled = chunk.length - start;
       return;
     }
   }

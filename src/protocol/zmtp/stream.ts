@@ -97,10 +97,6 @@ export class ZmtpStream {
     return this.beforeHandshakeBytes + this.socket.writableLength;
   }
 
-  get connecting(): boolean {
-    return this.socket.connecting;
-  }
-
   /**
    * Sends one single-frame message. Frames sent in one tick leave together; frames sent
    * before the handshake is done wait for it (libzmq drops a peer whose first message
@@ -122,7 +118,10 @@ export class ZmtpStream {
     }
   }
 
-  /** Sends what is queued, then closes; gives up and drops the rest after `lingerMs`. */
+  /**
+   * Sends what is written, then closes; gives up and drops the rest after `lingerMs`.
+   * Frames still waiting for the handshake are dropped.
+   */
   end(lingerMs: number): void {
     if (this.stage === Stage.CLOSED) return;
     this.stage = Stage.CLOSED;

@@ -4,6 +4,7 @@
  * 4 unavailable).
  */
 import { spawnSync } from "node:child_process";
+import net from "node:net";
 import { CLI_PATH, NodeProcess, startNodeProcess } from "./support/node-process";
 import { PORT_OFFSETS } from "./support/ports";
 
@@ -65,6 +66,26 @@ describe("annakv CLI", () => {
     expect(status.stdout).toMatch(/routing: [1-9]\d* address requests answered, 0 bad frames/);
     const json = JSON.parse(cli("status", "--json", ...at).stdout);
     expect(json.actors.map((actor: { tid: number }) => actor.tid)).toEqual([0, 1]);
+  });
+
+  it.each([
+    ["routing", 6450],
+    ["metrics", 6400],
+  ])("start exits 4 with the reason when the %s port is taken, after its actors started", async (_, basePort) => {
+    const offset = PORT_OFFSETS.portTaken;
+    const squatter = net.createServer();
+    await new Promise<void>((resolve) => squatter.listen(basePort + offset, "127.0.0.1", resolve));
+    try {
+      const start = cli("start", "--threads=2", `--port-offset=${offset}`, "--log-level=warn");
+      expect(start.status).toBe(4);
+      expect(start.stderr).toContain(`EADDRINUSE: address already in use 127.0.0.1:${basePort + offset}`);
+      // The actors started and stopped again: their ports are free for the next node.
+      const probe = net.createServer();
+      await new Promise<void>((resolve, reject) => probe.once("error", reject).listen(6200 + offset, "127.0.0.1", resolve));
+      await new Promise((resolve) => probe.close(resolve));
+    } finally {
+      await new Promise((resolve) => squatter.close(resolve));
+    }
   });
 
   it("exits 4 when no node answers", () => {

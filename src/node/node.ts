@@ -24,6 +24,8 @@ const MAX_FRAMES_PER_BATCH = 256;
 const MAX_TUPLES_PER_REQUEST = 10_000;
 const GOSSIP_PAGE_BYTES = 1024 * 1024;
 const STATS_INTERVAL_MS = 1000;
+/** How long actors already started get to close their sockets when the node cannot start. */
+const STARTUP_FAILURE_STOP_MS = 2000;
 /** A request frame may hold a maximal key and value plus protocol overhead, many times over. */
 const MAX_FRAME_BYTES = 256 * 1024 * 1024;
 
@@ -84,22 +86,25 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     routing: () => ({ requestsAnswered: routing.requestsAnswered, badFrames: routing.badFrames }),
   });
   const actors: ActorHandle[] = [];
+  let metricsUrl: string | undefined;
   try {
     for (let tid = 0; tid < options.threads; tid++) {
       actors.push(await startActor(actorConfig(options, tid, wasmModule), logger, metrics, hotKeys));
     }
+    await routing.start();
+    if (options.metrics) {
+      await metrics.listen(options.host, metricsPort(options.portOffset));
+      metricsUrl = `http://${options.host}:${metricsPort(options.portOffset)}`;
+    }
   } catch (error) {
-    await Promise.all(actors.map((actor) => actor.worker.terminate()));
+    // A port taken after some actors started: stop them as at shutdown, so that no worker
+    // thread still holds ZeroMQ sockets when the process exits (zeromq.js aborts then).
     await routing.stop(Date.now());
+    await stopActors(actors, Date.now() + STARTUP_FAILURE_STOP_MS);
+    await metrics.close();
     throw error;
   }
-  await routing.start();
   const hotKeyLoop = hotKeys && startHotKeyLoop(hotKeys, options, logger);
-  let metricsUrl: string | undefined;
-  if (options.metrics) {
-    await metrics.listen(options.host, metricsPort(options.portOffset));
-    metricsUrl = `http://${options.host}:${metricsPort(options.portOffset)}`;
-  }
   return {
     options,
     routingAddress: routingAddress(options.host, options.portOffset),
@@ -110,12 +115,18 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
       const deadlineMs = Date.now() + options.shutdownTimeoutMs;
       await hotKeyLoop?.stop(deadlineMs);
       await routing.stop(deadlineMs);
-      for (const actor of actors) actor.worker.postMessage({ kind: "stop", deadlineMs } satisfies MainToActor);
-      const answered = await Promise.all(actors.map((actor) => actor.stopped));
+      const requestsAnswered = await stopActors(actors, deadlineMs);
       await metrics.close();
-      return { requestsAnswered: answered.reduce((sum, count) => sum + count, 0) };
+      return { requestsAnswered };
     },
   };
+}
+
+/** Asks every actor to stop by the deadline and waits for them; returns how many requests they answered in all. */
+async function stopActors(actors: readonly ActorHandle[], deadlineMs: number): Promise<number> {
+  for (const actor of actors) actor.worker.postMessage({ kind: "stop", deadlineMs } satisfies MainToActor);
+  const answered = await Promise.all(actors.map((actor) => actor.stopped));
+  return answered.reduce((sum, count) => sum + count, 0);
 }
 
 function actorConfig(options: NodeOptions, tid: number, wasmModule?: WebAssembly.Module): ActorConfig {

@@ -18,6 +18,7 @@ const names = [
   "hotKeysTs",
   "benchServer",
   "scratch",
+  "portTaken",
 ] as const;
 
 export const PORT_OFFSETS = Object.fromEntries(names.map((name, index) => [name, 20_000 + 300 * index])) as Record<

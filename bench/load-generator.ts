@@ -52,6 +52,12 @@ export interface LoadOptions {
   serverPid: number;
   /** The generator's own sockets (bench/client-link.ts). */
   clientTransport: ClientTransport;
+  /**
+   * Clients the load is spread over, each with its own connections and reply address; the
+   * `concurrency` requests in flight are dealt out among them (redis-benchmark's -c 50 is
+   * 50 connections with one request in flight each).
+   */
+  connections: number;
 }
 
 export const DEFAULT_LOAD_OPTIONS: Readonly<LoadOptions> = Object.freeze({
@@ -70,6 +76,7 @@ export const DEFAULT_LOAD_OPTIONS: Readonly<LoadOptions> = Object.freeze({
   seed: 20240601,
   serverPid: 0,
   clientTransport: "zmtp",
+  connections: 1,
 });
 
 export interface LoadResult extends LatencySummary {
@@ -171,9 +178,11 @@ interface KeyPlan {
 /** Encodes a KeyRequest and finds where its per-send fields sit in the frame. */
 function encodeTemplate(actorIndex: number, type: RequestType, tuples: KeyTuple[], responseAddress: string): RequestTemplate {
   const frame = Buffer.from(encodeKeyRequest({ type, tuples, response_address: responseAddress, request_id: "0".repeat(REQUEST_ID_DIGITS) }));
-  // protobufjs writes fields in number order, so request_id (field 4) ends the frame.
-  if (frame[frame.length - REQUEST_ID_DIGITS - 2] !== 0x22 || frame[frame.length - REQUEST_ID_DIGITS - 1] !== REQUEST_ID_DIGITS) {
-    throw new Error("KeyRequest frame does not end with its request_id: the encoder's field order changed");
+  // protobufjs writes fields in number order, so response_address (field 3) then request_id
+  // (field 4) end the frame: both are patched per send.
+  const addressAt = frame.length - REQUEST_ID_DIGITS - 2 - responseAddress.length;
+  if (frame[frame.length - REQUEST_ID_DIGITS - 2] !== 0x22 || frame[frame.length - REQUEST_ID_DIGITS - 1] !== REQUEST_ID_DIGITS || frame.toString("latin1", addressAt, addressAt + responseAddress.length) !== responseAddress) {
+    throw new Error("KeyRequest frame does not end with its response_address and request_id: the encoder's field order changed");
   }
   const timestampOffsets = new Int32Array(type === RequestType.PUT ? tuples.length : 0);
   let searchFrom = 0;
@@ -232,23 +241,29 @@ function preloadTemplates(options: LoadOptions, plan: KeyPlan, responseAddress: 
 
 export async function runLoad(partial: Partial<LoadOptions>): Promise<LoadResult> {
   const options: LoadOptions = { ...DEFAULT_LOAD_OPTIONS, ...partial };
-  const link = await openClientLink(options.clientTransport, `tcp://${options.host}:*`);
+  if (!Number.isInteger(options.connections) || options.connections < 1 || options.connections > options.concurrency) {
+    throw new RangeError(`connections must be an integer from 1 to the concurrency (${options.concurrency}), got ${options.connections}`);
+  }
+  const links: ClientLink[] = [];
   try {
+    for (let i = 0; i < options.connections; i++) links.push(await openClientLink(options.clientTransport, `tcp://${options.host}:*`));
     const keySpace = new KeySpace(options.keyCount, options.keyBytes);
     const keyStrings = Array.from({ length: options.keyCount }, (_, index) => keySpace.keyString(index));
-    const { ownerOfKey, actorAddresses } = await resolveOwners(options, link, keyStrings);
+    const { ownerOfKey, actorAddresses } = await resolveOwners(options, links[0], keyStrings);
     const keysOfActor: number[][] = actorAddresses.map(() => []);
     ownerOfKey.forEach((actorIndex, keyIndex) => keysOfActor[actorIndex].push(keyIndex));
     const plan: KeyPlan = { keySpace, keyStrings, ownerOfKey, keysOfActor };
-    const loop = new ClosedLoop(options, link, actorAddresses);
+    const loop = new ClosedLoop(options, links, actorAddresses);
+    // Templates carry the first client's reply address; each send patches in its client's.
+    const replyAddress = links[0].replyAddress;
     if (options.preload) {
-      const templates = preloadTemplates(options, plan, link.replyAddress);
+      const templates = preloadTemplates(options, plan, replyAddress);
       const preloaded = await loop.run(templates, { warmupMs: 0, durationMs: Infinity, requestLimit: templates.length });
       if (options.durationMs === 0) return preloaded;
     }
-    return await loop.run(buildPool(options, plan, link.replyAddress), { warmupMs: options.warmupMs, durationMs: options.durationMs, requestLimit: Infinity });
+    return await loop.run(buildPool(options, plan, replyAddress), { warmupMs: options.warmupMs, durationMs: options.durationMs, requestLimit: Infinity });
   } finally {
-    await link.close();
+    for (const link of links) await link.close();
   }
 }
 
@@ -260,13 +275,16 @@ interface Phase {
 }
 
 /**
- * `concurrency` slots; each sends its next request as soon as its reply arrives. One
- * receive loop feeds every phase, so no phase leaves a receive pending behind it.
+ * `concurrency` slots; each sends its next request as soon as its reply arrives. Slot s
+ * belongs to client s mod `connections`. One receive loop per client feeds every phase,
+ * so no phase leaves a receive pending behind it.
  */
 class ClosedLoop {
   private readonly sentAtMs: Float64Array;
   private readonly busy: Uint8Array;
   private readonly idDigits: Buffer[];
+  /** Each client's reply address, as patched into its requests (all of one length). */
+  private readonly replyAddresses: Buffer[];
   private readonly histogram = new LatencyHistogram();
   private tupleErrors: Record<string, number> = {};
   private nextTimestamp = TIMESTAMP_BASE + 1;
@@ -277,18 +295,24 @@ class ClosedLoop {
 
   constructor(
     private readonly options: LoadOptions,
-    private readonly link: ClientLink,
+    private readonly links: ClientLink[],
     private readonly actorAddresses: string[],
   ) {
     this.sentAtMs = new Float64Array(options.concurrency);
     this.busy = new Uint8Array(options.concurrency);
     this.idDigits = Array.from({ length: options.concurrency }, (_, slot) => requestIdDigits(slot));
-    link.onReplies(
-      (frame) => {
-        if (this.receiveFailure === undefined) this.onReply(frame);
-      },
-      (error) => (this.receiveFailure ??= error),
-    );
+    this.replyAddresses = links.map((link) => Buffer.from(link.replyAddress, "latin1"));
+    if (this.replyAddresses.some((address) => address.length !== this.replyAddresses[0].length)) {
+      throw new Error(`reply addresses of different lengths cannot be patched into one template: ${links.map((link) => link.replyAddress).join(", ")}`);
+    }
+    for (const link of links) {
+      link.onReplies(
+        (frame) => {
+          if (this.receiveFailure === undefined) this.onReply(frame);
+        },
+        (error) => (this.receiveFailure ??= error),
+      );
+    }
   }
 
   run(pool: RequestTemplate[], phase: Phase): Promise<LoadResult> {
@@ -387,11 +411,14 @@ class ClosedLoop {
   private send(slot: number, template: RequestTemplate): void {
     // A copy per send: the transport may still hold the previous frame (zeromq.js sends zero-copy).
     const frame = Buffer.from(template.frame);
+    const client = slot % this.links.length;
+    const replyAddress = this.replyAddresses[client];
     frame.set(this.idDigits[slot], frame.length - REQUEST_ID_DIGITS);
+    if (client > 0) frame.set(replyAddress, frame.length - REQUEST_ID_DIGITS - 2 - replyAddress.length);
     for (const offset of template.timestampOffsets) writeTimestamp(frame, offset, this.nextTimestamp++);
     this.busy[slot] = 1;
     this.sentAtMs[slot] = performance.now();
-    this.link.send(this.actorAddresses[template.actorIndex], frame);
+    this.links[client].send(this.actorAddresses[template.actorIndex], frame);
   }
 
   /** Decodes a reply, records it, and returns its slot. */
@@ -416,7 +443,7 @@ class ClosedLoop {
 }
 
 function parseOptions(argv: string[]): Partial<LoadOptions> {
-  const numberFlags = ["port-offset", "concurrency", "keys-per-request", "key-count", "key-bytes", "value-bytes", "skew", "put-fraction", "warmup-ms", "duration-ms", "seed", "server-pid"] as const;
+  const numberFlags = ["port-offset", "concurrency", "connections", "keys-per-request", "key-count", "key-bytes", "value-bytes", "skew", "put-fraction", "warmup-ms", "duration-ms", "seed", "server-pid"] as const;
   const { values } = parseArgs({
     args: argv,
     options: {

@@ -6,9 +6,9 @@
  * server on the node's transport at the same concurrency and frame sizes. The generator
  * and the echo's client use `--client-transport` (bench/client-link.ts): `zmtp` (default,
  * the lean client) or `zeromq` (libzmq through zeromq.js). Writes bench/results/server.json
- * and server.svg (server-zeromq-client.* with the zeromq client).
+ * and server.svg (server-zeromq-client.*, server-1-connections.* ... for other client shapes).
  *
- *   node -r ./bench/register.js bench/server.ts [--quick] [--setups wasm:2,wasm:1,ts:2] [--concurrency N] [--client-transport zmtp|zeromq]
+ *   node -r ./bench/register.js bench/server.ts [--quick] [--setups wasm:2,wasm:1,ts:2] [--concurrency N] [--client-transport zmtp|zeromq] [--connections N]
  */
 import { ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -58,6 +58,13 @@ interface ServerBenchConfig {
   seed: number;
   /** The sockets of annakv's load generator and of the echo floor's client. */
   clientTransport: ClientTransport;
+  /**
+   * Clients (connections) the generator deals its `concurrency` requests among. Equal to
+   * the concurrency, it is redis-benchmark's shape (-c 50: 50 clients, one request each in
+   * flight); 1 puts every request on one connection, which Redis's equivalent is
+   * `-c 1 -P 50` (docs/performance.md compares both).
+   */
+  connections: number;
 }
 
 const FULL_CONFIG: ServerBenchConfig = {
@@ -81,6 +88,7 @@ const FULL_CONFIG: ServerBenchConfig = {
   redisRequestsPipelined: 2_000_000,
   seed: 20240601,
   clientTransport: "zmtp",
+  connections: 50,
 };
 
 const QUICK_CONFIG: ServerBenchConfig = { ...FULL_CONFIG, warmupMs: 300, durationMs: 1500, redisRequests: 50_000, redisRequestsPipelined: 300_000 };
@@ -229,6 +237,7 @@ async function measureAnnakv(config: ServerBenchConfig, setup: NodeSetup): Promi
       seed: config.seed,
       serverPid: node.child.pid!,
       clientTransport: config.clientTransport,
+      connections: config.connections,
     };
     // Every key written once first, so every GET finds its key, as after Redis's preload.
     await runGenerator({ ...common, keysPerRequest: 1, preload: true, warmupMs: 0, durationMs: 0 });
@@ -356,13 +365,15 @@ function parseConfig(): { config: ServerBenchConfig; quick: boolean } {
       setups: { type: "string" },
       concurrency: { type: "string" },
       "client-transport": { type: "string" },
+      connections: { type: "string" },
     },
   });
   const quick = values.quick ?? false;
   const config = quick ? { ...QUICK_CONFIG } : { ...FULL_CONFIG };
   if (values.setups !== undefined) config.setups = parseSetups(values.setups);
-  if (values.concurrency !== undefined) config.concurrency = Number(values.concurrency);
+  if (values.concurrency !== undefined) config.concurrency = config.connections = Number(values.concurrency);
   if (values["client-transport"] !== undefined) config.clientTransport = parseClientTransport(values["client-transport"]);
+  if (values.connections !== undefined) config.connections = Number(values.connections);
   return { config, quick };
 }
 
@@ -442,8 +453,12 @@ async function main(): Promise<void> {
     target: "annakv ops/s >= Redis ops/s in both comparisons",
     runSeconds: round((performance.now() - started) / 1000),
   };
-  // One file per client transport, so the lean client's run and libzmq's sit side by side.
-  const name = config.clientTransport === FULL_CONFIG.clientTransport ? "server" : `server-${config.clientTransport}-client`;
+  // One file per client shape, so runs with other clients sit beside the default one.
+  const variant = [
+    config.clientTransport === FULL_CONFIG.clientTransport ? "" : `-${config.clientTransport}-client`,
+    config.connections === FULL_CONFIG.connections ? "" : `-${config.connections}-connections`,
+  ].join("");
+  const name = `server${variant}`;
   for (const file of writeResults(quick ? QUICK_RESULTS_DIR : RESULTS_DIR, name, result, charts(comparisonsBySetup, config))) console.log(`wrote ${file}`);
   for (const [name, comparisons] of comparisonsBySetup) {
     console.table(

@@ -44,11 +44,12 @@ describe("server benchmark tools", () => {
     }
   });
 
-  it("runs a skewed mix of PUTs and GETs without errors", async () => {
-    const mix = await runLoad({ ...common, keysPerRequest: 16, putFraction: 0.5, skew: 1, warmupMs: 50, durationMs: 300 });
+  it("runs a skewed mix of PUTs and GETs without errors, from several clients at once", async () => {
+    const mix = await runLoad({ ...common, connections: 4, keysPerRequest: 16, putFraction: 0.5, skew: 1, warmupMs: 50, durationMs: 300 });
     expect(mix.requests).toBeGreaterThan(0);
     expect(mix.tupleErrors).toEqual({});
     expect(mix.lostRequests).toBe(0);
+    await expect(runLoad({ ...common, connections: common.concurrency + 1 })).rejects.toThrow(/connections must be an integer from 1 to the concurrency/);
   });
 });
 

@@ -272,11 +272,14 @@ async function measureRedis(config: ServerBenchConfig, tools: RedisTools): Promi
   const redis = await startRedis(tools, config.redisPort);
   try {
     await preloadRedis(tools, config.redisPort, config.keyCount, config.valueBytes);
-    const common = { port: config.redisPort, concurrency: config.concurrency, valueBytes: config.valueBytes, keyCount: config.keyCount, serverPid: redis.process.pid! };
-    const unpipelined = await runRedisBenchmark(tools, { ...common, requests: config.redisRequests, pipeline: 1 });
-    const pipelined = await runRedisBenchmark(tools, { ...common, requests: config.redisRequestsPipelined, pipeline: config.batchKeys });
+    // The same shape as annakv's clients: `connections` clients, each with its share of the
+    // requests in flight (redis-benchmark -c 50; with one connection, -c 1 -P 50).
+    const inFlightPerConnection = Math.round(config.concurrency / config.connections);
+    const common = { port: config.redisPort, concurrency: config.connections, valueBytes: config.valueBytes, keyCount: config.keyCount, serverPid: redis.process.pid! };
+    const unpipelined = await runRedisBenchmark(tools, { ...common, requests: config.redisRequests, pipeline: inFlightPerConnection });
+    const pipelined = await runRedisBenchmark(tools, { ...common, requests: config.redisRequestsPipelined, pipeline: config.batchKeys * inFlightPerConnection });
     for (const run of [unpipelined, pipelined]) {
-      for (const test of run.tests) console.log(`redis ${run.command.includes("-P") ? `-P ${config.batchKeys}` : "unpipelined"} ${test.test}: ${Math.round(test.opsPerSecond)} ops/s, p50 ${test.latencyMsP50} ms, p99 ${test.latencyMsP99} ms`);
+      for (const test of run.tests) console.log(`redis ${run.command.replace(/^.*?(-c \d+)/, "$1")} ${test.test}: ${Math.round(test.opsPerSecond)} ops/s, p50 ${test.latencyMsP50} ms, p99 ${test.latencyMsP99} ms`);
     }
     return { version: redis.version, unpipelined, pipelined };
   } finally {
@@ -377,6 +380,12 @@ function parseConfig(): { config: ServerBenchConfig; quick: boolean } {
   return { config, quick };
 }
 
+/** redis-benchmark's flags for the comparison with annakv requests of `keysPerRequest` keys. */
+function redisShape(config: ServerBenchConfig, keysPerRequest: number): string {
+  const pipeline = (keysPerRequest === 1 ? 1 : config.batchKeys) * Math.round(config.concurrency / config.connections);
+  return `-c ${config.connections}${pipeline > 1 ? ` -P ${pipeline}` : ""}`;
+}
+
 /** The four comparisons: annakv's figures, Redis's, the transport floor's, and the ratios. */
 function compare(config: ServerBenchConfig, runs: AnnakvRun[], redis: Awaited<ReturnType<typeof measureRedis>> | undefined, floors: TransportFloor[]) {
   return comparisonPlans(config).map(({ operation, keysPerRequest }) => {
@@ -385,7 +394,7 @@ function compare(config: ServerBenchConfig, runs: AnnakvRun[], redis: Awaited<Re
     const redisResult = redisRun?.tests.find((test) => test.test === (operation === "put" ? "SET" : "GET"));
     const floor = floors.find((f) => f.operation === operation && f.keysPerRequest === keysPerRequest);
     return {
-      name: `${operation} ${keysPerRequest === 1 ? "1 key/request vs unpipelined" : `${keysPerRequest} keys/request vs -P ${keysPerRequest}`}`,
+      name: `${operation} ${keysPerRequest === 1 ? "1 key" : `${keysPerRequest} keys`}/request vs ${redisShape(config, keysPerRequest)}`,
       keysPerRequest,
       operation,
       annakv: {

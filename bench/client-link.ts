@@ -34,33 +34,52 @@ const MAX_SERVER_SOCKETS = 64;
 const MAX_QUEUED_FRAMES = 1_000_000;
 const MAX_REPLY_BYTES = 256 * 1024 * 1024;
 
+/** Where a link's replies go: the handlers last given to onReplies; a throw in one is a failure. */
+class ReplyDispatch {
+  private reply: (frame: Uint8Array) => void = () => undefined;
+  private failure: (error: Error) => void = () => undefined;
+
+  set(reply: (frame: Uint8Array) => void, failure: (error: Error) => void): void {
+    this.reply = reply;
+    this.failure = failure;
+  }
+
+  deliver(frame: Uint8Array): void {
+    try {
+      this.reply(frame);
+    } catch (error) {
+      this.failure(error as Error);
+    }
+  }
+
+  fail(error: Error): void {
+    this.failure(error);
+  }
+}
+
 /** A link whose replies come to `replyBindAddress` (e.g. `tcp://127.0.0.1:*`). */
 export async function openClientLink(transport: ClientTransport, replyBindAddress: string): Promise<ClientLink> {
   return transport === "zmtp" ? openZmtpLink(replyBindAddress) : openZeromqLink(replyBindAddress);
 }
 
 async function openZmtpLink(replyBindAddress: string): Promise<ClientLink> {
-  let handlers = { reply: (_frame: Uint8Array) => undefined as void, failure: (_error: Error) => undefined as void };
+  const dispatch = new ReplyDispatch();
   const replies = new ZmtpPullServer({
     maxFrameBytes: MAX_REPLY_BYTES,
     maxFramesPerBatch: MAX_QUEUED_FRAMES,
     maxConnections: MAX_SERVER_SOCKETS,
     handshakeTimeoutMs: HOUR_MS,
     onFrames: (frames) => {
-      try {
-        for (const frame of frames) handlers.reply(frame);
-      } catch (error) {
-        handlers.failure(error as Error);
-      }
+      for (const frame of frames) dispatch.deliver(frame);
     },
-    onBadPeer: (reason) => handlers.failure(new Error(`reply connection closed: ${reason}`)),
+    onBadPeer: (reason) => dispatch.fail(new Error(`reply connection closed: ${reason}`)),
   });
   await replies.bind(replyBindAddress);
   const requests = new ZmtpPushPool({ maxSockets: MAX_SERVER_SOCKETS, idleCloseMs: HOUR_MS, maxQueuedBytes: MAX_REPLY_BYTES, lingerMs: 0, handshakeTimeoutMs: HOUR_MS });
   return {
     replyAddress: replies.boundAddress!,
     send: (address, frame) => requests.send(address, frame),
-    onReplies: (reply, failure) => (handlers = { reply, failure }),
+    onReplies: (reply, failure) => dispatch.set(reply, failure),
     close: async () => {
       requests.close();
       await replies.close();
@@ -72,7 +91,7 @@ async function openZeromqLink(replyBindAddress: string): Promise<ClientLink> {
   const pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: MAX_QUEUED_FRAMES });
   await pull.bind(replyBindAddress);
   const requests = new PushPool({ maxSockets: MAX_SERVER_SOCKETS, idleCloseMs: HOUR_MS, maxQueuedFrames: MAX_QUEUED_FRAMES, lingerMs: 0 });
-  let handlers = { reply: (_frame: Uint8Array) => undefined as void, failure: (_error: Error) => undefined as void };
+  const dispatch = new ReplyDispatch();
   void (async () => {
     for (;;) {
       let frame: Uint8Array;
@@ -80,20 +99,16 @@ async function openZeromqLink(replyBindAddress: string): Promise<ClientLink> {
         [frame] = await pull.receive();
       } catch (error) {
         // Closing the socket at the end rejects the pending receive: that is the way out.
-        if (!pull.closed) handlers.failure(error as Error);
+        if (!pull.closed) dispatch.fail(error as Error);
         return;
       }
-      try {
-        handlers.reply(frame);
-      } catch (error) {
-        handlers.failure(error as Error);
-      }
+      dispatch.deliver(frame);
     }
   })();
   return {
     replyAddress: pull.lastEndpoint!,
     send: (address, frame) => requests.send(address, frame),
-    onReplies: (reply, failure) => (handlers = { reply, failure }),
+    onReplies: (reply, failure) => dispatch.set(reply, failure),
     close: async () => {
       requests.close();
       pull.close();

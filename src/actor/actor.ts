@@ -17,21 +17,15 @@ import { handleGossipFrames, sendDirtyKeys } from "./handlers/gossip";
 import { handleRequestFrames, RequestContext } from "./handlers/request";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
 import { PushPool } from "../protocol/push-pool";
+import { CLIENT_LISTENER_LIMITS, REPLY_POOL_OPTIONS } from "../protocol/zmtp/client-limits";
 import { ZmtpPullServer } from "../protocol/zmtp/pull-server";
 import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
 import { ActorCounters, ActorStatsReport, emptyCounters } from "./stats";
 
 export type ActorLog = (level: "info" | "warn" | "error", message: string) => void;
 
-/** Client reply connections kept open at once, and how long an unused one stays open. */
-const MAX_REPLY_SOCKETS = 1024;
-const REPLY_SOCKET_IDLE_MS = 30_000;
-/** Replies queued for a client that does not read, past which new ones are dropped. */
-const MAX_QUEUED_REPLY_BYTES = 64 * 1024 * 1024;
-/** Client connections to one actor's request port at once. */
-const MAX_CLIENT_CONNECTIONS = 4096;
-/** As libzmq's default handshake interval: a connection that stays silent this long is closed. */
-const HANDSHAKE_TIMEOUT_MS = 30_000;
+/** Gossip sockets to the other actors: how long an unused one stays open, and its queue bound. */
+const PEER_SOCKET_IDLE_MS = 30_000;
 const MAX_QUEUED_FRAMES_PER_PEER = 10_000;
 const SOCKET_LINGER_MS = 1000;
 /** After a failed receive (the socket unbinding at stop), wait this long before the next. */
@@ -70,26 +64,20 @@ export class Actor {
       this.log("warn", `actor ${config.tid} refused ${count} bad frame(s); latest: ${latest}`),
     );
     const reportBadFrame = (reason: string) => this.badFrameLog.report(reason);
+    const handleRequests = (frames: Uint8Array[]) => handleRequestFrames(this.requestContext, frames);
     this.requests = new ZmtpPullServer({
+      ...CLIENT_LISTENER_LIMITS,
       maxFrameBytes: config.maxFrameBytes,
       maxFramesPerBatch: config.maxFramesPerBatch,
-      maxConnections: MAX_CLIENT_CONNECTIONS,
-      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
-      onFrames: (frames) => this.handle(frames, (burst) => handleRequestFrames(this.requestContext, burst)),
+      onFrames: (frames) => this.handle(frames, handleRequests),
       onBadPeer: (reason) => {
         this.counters.badFrames++;
         reportBadFrame(`client connection closed: ${reason}`);
       },
     });
-    this.replies = new ZmtpPushPool({
-      maxSockets: MAX_REPLY_SOCKETS,
-      idleCloseMs: REPLY_SOCKET_IDLE_MS,
-      maxQueuedBytes: MAX_QUEUED_REPLY_BYTES,
-      lingerMs: SOCKET_LINGER_MS,
-      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
-    });
+    this.replies = new ZmtpPushPool(REPLY_POOL_OPTIONS);
     this.gossip = new zmq.Pull({ linger: SOCKET_LINGER_MS, maxMessageSize: config.maxFrameBytes, receiveHighWaterMark: 100_000 });
-    this.peers = new PushPool({ idleCloseMs: REPLY_SOCKET_IDLE_MS, maxQueuedFrames: MAX_QUEUED_FRAMES_PER_PEER, lingerMs: SOCKET_LINGER_MS, maxSockets: config.threadCount });
+    this.peers = new PushPool({ idleCloseMs: PEER_SOCKET_IDLE_MS, maxQueuedFrames: MAX_QUEUED_FRAMES_PER_PEER, lingerMs: SOCKET_LINGER_MS, maxSockets: config.threadCount });
     if (config.hotKeyWindowMs !== undefined) {
       this.accessSampler = new AccessSampler(ACCESS_SAMPLE_EVERY, ACCESS_SAMPLE_CAPACITY, HOT_KEY_CANDIDATES_PER_REPORT);
     }

@@ -4,6 +4,7 @@
  * response_address.
  */
 import { keyBytes } from "../core/key";
+import { CLIENT_LISTENER_LIMITS, REPLY_POOL_OPTIONS } from "../protocol/zmtp/client-limits";
 import { ZmtpPullServer } from "../protocol/zmtp/pull-server";
 import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
 import {
@@ -19,10 +20,8 @@ import { WireReader, WireType } from "../lattices/wire";
 
 /** Keys one KeyAddressRequest may ask about. */
 export const MAX_KEYS_PER_ADDRESS_REQUEST = 10_000;
-const MAX_CLIENT_CONNECTIONS = 4096;
+/** Address requests handed over at once; each is answered on its own. */
 const MAX_FRAMES_PER_BATCH = 256;
-/** As libzmq's default handshake interval. */
-const HANDSHAKE_TIMEOUT_MS = 30_000;
 
 export interface RoutingServiceOptions {
   bindAddress: string;
@@ -35,22 +34,15 @@ export interface RoutingServiceOptions {
 
 export class RoutingService {
   private readonly server: ZmtpPullServer;
-  private readonly replies = new ZmtpPushPool({
-    maxSockets: 1024,
-    idleCloseMs: 30_000,
-    maxQueuedBytes: 64 * 1024 * 1024,
-    lingerMs: 1000,
-    handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
-  });
+  private readonly replies = new ZmtpPushPool(REPLY_POOL_OPTIONS);
   requestsAnswered = 0;
   badFrames = 0;
 
   constructor(private readonly options: RoutingServiceOptions) {
     this.server = new ZmtpPullServer({
       maxFrameBytes: options.maxFrameBytes,
+      ...CLIENT_LISTENER_LIMITS,
       maxFramesPerBatch: MAX_FRAMES_PER_BATCH,
-      maxConnections: MAX_CLIENT_CONNECTIONS,
-      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
       onFrames: (frames) => {
         for (const frame of frames) this.handle(frame);
       },

@@ -63,12 +63,21 @@ export interface KeyAddressResponse {
   response_id: string;
 }
 
+/** Usable reply addresses already checked, per thread; emptied when full. */
+const usableAddresses = new Set<string>();
+const USABLE_ADDRESSES_MAX = 4096;
+
 /**
  * Reply addresses must be endpoints our PUSH connections reach: `tcp://HOST:PORT` or
  * `ipc://PATH`, of sane length (inproc:// names a socket inside the client's own process).
+ * Every request carries its client's address, so each is parsed once, not per request.
  */
 export function isUsableResponseAddress(address: string): boolean {
-  return parseEndpoint(address) !== undefined;
+  if (usableAddresses.has(address)) return true;
+  if (parseEndpoint(address) === undefined) return false;
+  if (usableAddresses.size >= USABLE_ADDRESSES_MAX) usableAddresses.clear();
+  usableAddresses.add(address);
+  return true;
 }
 
 /** A frame that is not a valid message of the expected type. */

@@ -132,7 +132,7 @@ export function readResponseFrame(frame: Uint8Array): ResponseFrame {
   return response;
 }
 
-/** Encodes a KeyResponse into one exactly sized Buffer (what zeromq.js sends as is). */
+/** Encodes a KeyResponse into one exactly sized Buffer. */
 export function writeResponseFrame(response: ResponseFrame): Buffer {
   const tupleLengths = new Int32Array(response.tuples.length);
   let length = enumBytes(response.type) + bytesFieldBytes(response.responseId) + enumBytes(response.error);

@@ -88,9 +88,6 @@ export function handleRequestFrames(context: RequestContext, frames: readonly Ui
   return planned.length;
 }
 
-/** Requests from one client share their response address: it is checked once in a row. */
-let lastUsableAddress = "";
-
 function decodeValidRequest(context: RequestContext, frame: Uint8Array): RequestFrame | undefined {
   let request: RequestFrame;
   try {
@@ -100,12 +97,11 @@ function decodeValidRequest(context: RequestContext, frame: Uint8Array): Request
     context.reportBadFrame((error as Error).message);
     return undefined;
   }
-  if (request.responseAddress !== lastUsableAddress && !isUsableResponseAddress(request.responseAddress)) {
+  if (!isUsableResponseAddress(request.responseAddress)) {
     context.counters.badFrames++;
     context.reportBadFrame(`KeyRequest with unusable response_address ${JSON.stringify(request.responseAddress.slice(0, 80))}`);
     return undefined;
   }
-  lastUsableAddress = request.responseAddress;
   context.counters.requests++;
   return request;
 }

@@ -21,6 +21,7 @@ const VERSION_MINOR = 1;
 const MECHANISM_OFFSET = 12;
 const MECHANISM_BYTES = 20;
 const NULL_MECHANISM = "NULL";
+const TWO_POW_32 = 0x1_0000_0000;
 
 /** Ours: ZMTP 3.1, NULL mechanism, not as-server (NULL has no roles). */
 export const GREETING: Buffer = (() => {
@@ -60,9 +61,11 @@ export function writeFrameHeader(target: Uint8Array, offset: number, flags: numb
     return SHORT_HEADER_BYTES;
   }
   target[offset] = flags | FLAG_LONG;
-  const view = new DataView(target.buffer, target.byteOffset + offset + 1, 8);
-  view.setUint32(0, Math.floor(bodyBytes / 0x1_0000_0000));
-  view.setUint32(4, bodyBytes >>> 0);
+  // The size as 8 bytes big-endian, from the two 32-bit halves of a safe integer.
+  let high = Math.floor(bodyBytes / TWO_POW_32);
+  let low = bodyBytes >>> 0;
+  for (let i = 8; i >= 5; i--, low >>>= 8) target[offset + i] = low & 0xff;
+  for (let i = 4; i >= 1; i--, high >>>= 8) target[offset + i] = high & 0xff;
   return LONG_HEADER_BYTES;
 }
 
@@ -135,7 +138,6 @@ export function pongFor(pingData: Uint8Array): Buffer {
 }
 
 const FLAGS_KNOWN = FLAG_MORE | FLAG_LONG | FLAG_COMMAND;
-const TWO_POW_32 = 0x1_0000_0000;
 
 /** A frame header the reader refuses: reserved flags, or a body over the limit. */
 export class FrameError extends Error {

@@ -15,7 +15,7 @@ export interface ZmtpPullServerOptions {
   /** Connections past this many are refused (closed at once) until others close. */
   maxConnections: number;
   handshakeTimeoutMs: number;
-  /** Frames as read; must not throw. */
+  /** Frames as read (the array is reused after the call); must not throw. */
   onFrames(frames: Uint8Array[]): void;
   /** A peer broke the protocol (garbage, oversized frame, wrong socket type) and was disconnected. */
   onBadPeer(reason: string): void;

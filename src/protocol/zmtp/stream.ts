@@ -42,7 +42,7 @@ export interface ZmtpStreamOptions {
   maxFrameBytes: number;
   /** A peer that has not completed the handshake by then is disconnected. */
   handshakeTimeoutMs: number;
-  /** The first frame of each message received, a chunk's worth at a time. Must not throw. */
+  /** The first frame of each message received, a chunk's worth at a time; the array is reused after the call. Must not throw. */
   onMessages(frames: Uint8Array[]): void;
   /** The peer broke the protocol; the connection is being closed. */
   onProblem(reason: string): void;
@@ -61,6 +61,8 @@ export class ZmtpStream {
   private readonly greeting = Buffer.alloc(GREETING_BYTES);
   private greetingFilled = 0;
   private readonly reader: FrameReader;
+  /** Messages of the chunk being read, handed over at its end; the array is reused. */
+  private readonly received: Uint8Array[] = [];
   /** Inside a multi-part message, past its first frame: the rest are skipped. */
   private inMessage = false;
   private corked = false;
@@ -166,19 +168,24 @@ export class ZmtpStream {
   }
 
   private receive(chunk: Buffer): void {
-    const frames: Uint8Array[] = [];
     let offset = 0;
     if (this.stage === Stage.GREETING) offset = this.readGreeting(chunk);
     if (this.stage !== Stage.CLOSED && offset < chunk.length) {
       try {
-        this.reader.read(chunk, offset, (flags, body) => this.frame(flags, body, frames));
+        this.reader.read(chunk, offset, this.frame);
       } catch (error) {
         if (!(error instanceof FrameError)) throw error;
         this.fail(error.message);
       }
     }
     // Messages read before a protocol error were whole and valid: they are still handled.
-    if (frames.length > 0) this.options.onMessages(frames);
+    if (this.received.length > 0) {
+      try {
+        this.options.onMessages(this.received);
+      } finally {
+        this.received.length = 0;
+      }
+    }
   }
 
   /** Takes the greeting's bytes from the chunk's start; returns where the chunk's frames begin. */
@@ -193,16 +200,17 @@ export class ZmtpStream {
   }
 
   /** One whole frame; returns whether to read on. */
-  private frame(flags: number, body: Uint8Array, frames: Uint8Array[]): boolean {
+  /** One whole frame; returns whether to read on. Bound once: it runs for every frame read. */
+  private readonly frame = (flags: number, body: Uint8Array): boolean => {
     if ((flags & FLAG_COMMAND) !== 0) this.command(body);
     else if (this.stage !== Stage.TRAFFIC) this.fail("message before the handshake's READY");
     else {
       // Anna's messages are single frames; of a multi-part message only the first is kept.
-      if (!this.inMessage && this.options.socketType === "PULL") frames.push(body);
+      if (!this.inMessage && this.options.socketType === "PULL") this.received.push(body);
       this.inMessage = (flags & FLAG_MORE) !== 0;
     }
     return this.stage !== Stage.CLOSED;
-  }
+  };
 
   private command(body: Uint8Array): void {
     const command = parseCommand(body);

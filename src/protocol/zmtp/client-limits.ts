@@ -1,0 +1,28 @@
+/**
+ * Limits of the node's client-facing sockets (the actors' request ports and their replies,
+ * the routing service's), in one place: both serve the same clients the same way.
+ */
+import type { ZmtpPullServerOptions } from "./pull-server";
+import type { ZmtpPushPoolOptions } from "./push-pool";
+
+/** As libzmq's default handshake interval: a connection silent this long is closed. */
+const HANDSHAKE_TIMEOUT_MS = 30_000;
+
+/** Client connections to one listening socket at once; more are closed as they come. */
+export const CLIENT_LISTENER_LIMITS: Pick<ZmtpPullServerOptions, "maxConnections" | "handshakeTimeoutMs"> = {
+  maxConnections: 4096,
+  handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+};
+
+/**
+ * Reply connections: at most 1024 open (least recently used closed first), each closed
+ * after 30 s unused, and 64 MiB queued for a client that does not read before its replies
+ * are dropped.
+ */
+export const REPLY_POOL_OPTIONS: ZmtpPushPoolOptions = {
+  maxSockets: 1024,
+  idleCloseMs: 30_000,
+  maxQueuedBytes: 64 * 1024 * 1024,
+  lingerMs: 1000,
+  handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+};

@@ -41,7 +41,13 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Nod
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code, signal) => {
+      // A node killed by a signal (a crash, not our SIGTERM handled) leaves only its output to go by.
+      if (code === null) console.error(`node on port offset ${options.portOffset} died of ${signal}; its output:\n${output}`);
+      resolve(code);
+    }),
+  );
   // If the test process dies first, take the node with it rather than leave it running.
   const killOnExit = () => child.kill("SIGKILL");
   process.once("exit", killOnExit);

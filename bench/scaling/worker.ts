@@ -8,10 +8,9 @@
  * source; as compiled JavaScript it is worker.js itself.
  */
 import { MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
-import { GossipContext, newGossipState } from "../../src/actor/gossip-context";
+import { GossipContext, GossipOutlet, newGossipState } from "../../src/actor/gossip-context";
 import { handleGossipFrames, sendDirtyKeys } from "../../src/actor/handlers/gossip";
 import { applyReplicationFactors } from "../../src/actor/handlers/replication";
-import type { PushPool } from "../../src/protocol/push-pool";
 import { ActorCounters, emptyCounters } from "../../src/actor/stats";
 import { BatchWriter, Opcode, opBytes, RESULT_HEADER_BYTES } from "../../src/core/batch";
 import { createStore } from "../../src/core/create-store";
@@ -377,15 +376,15 @@ function countErrors(output: Uint8Array): number {
 
 /**
  * The server's own gossip code (src/actor/handlers/gossip.ts) with MessageChannel ports in
- * place of its ZeroMQ push sockets. The server's actors gossip over loopback TCP
- * (src/node/ports.ts); this bench keeps ZeroMQ out of the measured loop (its sockets live
- * on the event loop, which a timed synchronous loop never yields to) and transfers each
+ * place of its ZMTP connections. The server's actors gossip over loopback TCP
+ * (src/node/ports.ts); this bench keeps sockets out of the measured loop (they live on
+ * the event loop, which a timed synchronous loop never yields to) and transfers each
  * frame's ArrayBuffer instead, moving the bytes between threads with no network stack: the
  * measured gossip cost is the server's drain, framing and merge, not its transport.
  */
 function gossipContext(config: GroupConfig, store: Store, placement: LocalPlacement, counters: ActorCounters): GossipContext {
   const ports = config.peerPorts ?? [];
-  const peers = {
+  const peers: GossipOutlet = {
     send(address: string, frame: Uint8Array): void {
       const port = ports[Number(address)];
       if (port === undefined) throw new Error(`no port to worker ${address}`);
@@ -393,7 +392,7 @@ function gossipContext(config: GroupConfig, store: Store, placement: LocalPlacem
       const owned = frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength ? frame : frame.slice();
       port.postMessage(owned, [owned.buffer as ArrayBuffer]);
     },
-  } as unknown as PushPool;
+  };
   return {
     tid: config.tid,
     store,

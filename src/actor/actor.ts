@@ -1,11 +1,16 @@
 /**
  * One actor: a private store and its own sockets, run on one worker thread. Each burst
  * that arrives (a chunk read from a client connection, or what the gossip socket holds) is
- * applied with one store call and answered. Clients reach the actor over ZMTP on Node's own
- * sockets (src/protocol/zmtp); actors gossip over zeromq.js. Nothing is shared with other
- * actors: they meet only through gossip.
+ * applied with one store call and answered. Clients and the other actors reach the actor over
+ * ZMTP on Node's own sockets (src/protocol/zmtp). Nothing is shared with other actors: they
+ * meet only through gossip.
+ *
+ * No zeromq.js here: it sends frames over 128 bytes without copying and releases them
+ * through the sending thread's Node environment, whenever libzmq is done with them. A frame
+ * still queued when a worker thread exits (a peer already gone at shutdown) is then
+ * released into freed memory, and glibc aborts the process ("corrupted double-linked
+ * list", zeromq.js issue #411). Worker threads must not load it.
  */
-import * as zmq from "zeromq";
 import { createStore } from "../core/create-store";
 import type { Store } from "../core/store";
 import { actorGossipPeerAddress, actorGossipTcpAddress, actorRequestAddress } from "../node/ports";
@@ -16,20 +21,13 @@ import { GossipContext, newGossipState, tracksReplicatedWrites } from "./gossip-
 import { handleGossipFrames, sendDirtyKeys } from "./handlers/gossip";
 import { handleRequestFrames, RequestContext } from "./handlers/request";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
-import { PushPool } from "../protocol/push-pool";
-import { CLIENT_LISTENER_LIMITS, REPLY_POOL_OPTIONS } from "../protocol/zmtp/client-limits";
+import { gossipPoolOptions, LISTENER_LIMITS, REPLY_POOL_OPTIONS } from "../protocol/zmtp/socket-limits";
 import { ZmtpPullServer } from "../protocol/zmtp/pull-server";
 import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
 import { ActorCounters, ActorStatsReport, emptyCounters } from "./stats";
 
 export type ActorLog = (level: "info" | "warn" | "error", message: string) => void;
 
-/** Gossip sockets to the other actors: how long an unused one stays open, and its queue bound. */
-const PEER_SOCKET_IDLE_MS = 30_000;
-const MAX_QUEUED_FRAMES_PER_PEER = 10_000;
-const SOCKET_LINGER_MS = 1000;
-/** After a failed receive (the socket unbinding at stop), wait this long before the next. */
-const RECEIVE_RETRY_DELAY_MS = 1;
 /**
  * Hot-key sampling: one access in 8 is counted (a decrement per tuple otherwise), at most
  * 4096 distinct keys a window, the 32 most accessed reported.
@@ -43,15 +41,14 @@ export class Actor {
   readonly counters: ActorCounters = emptyCounters();
   private readonly placement: LocalPlacement;
   private readonly requests: ZmtpPullServer;
-  private readonly gossip: zmq.Pull;
+  private readonly gossip: ZmtpPullServer;
   private readonly replies: ZmtpPushPool;
-  private readonly peers: PushPool;
+  private readonly peers: ZmtpPushPool;
   private readonly requestContext: RequestContext;
   private readonly gossipContext: GossipContext;
   private readonly accessSampler?: AccessSampler;
   private readonly startedMs = Date.now();
   private gossipTimer?: NodeJS.Timeout;
-  private stopping = false;
   private readonly badFrameLog: BadFrameLog;
 
   constructor(
@@ -64,20 +61,21 @@ export class Actor {
       this.log("warn", `actor ${config.tid} refused ${count} bad frame(s); latest: ${latest}`),
     );
     const reportBadFrame = (reason: string) => this.badFrameLog.report(reason);
-    const handleRequests = (frames: Uint8Array[]) => handleRequestFrames(this.requestContext, frames);
-    this.requests = new ZmtpPullServer({
-      ...CLIENT_LISTENER_LIMITS,
-      maxFrameBytes: config.maxFrameBytes,
-      maxFramesPerBatch: config.maxFramesPerBatch,
-      onFrames: (frames) => this.handle(frames, handleRequests),
-      onBadPeer: (reason) => {
-        this.counters.badFrames++;
-        reportBadFrame(`client connection closed: ${reason}`);
-      },
-    });
+    const listener = (handler: (frames: Uint8Array[]) => void): ZmtpPullServer =>
+      new ZmtpPullServer({
+        ...LISTENER_LIMITS,
+        maxFrameBytes: config.maxFrameBytes,
+        maxFramesPerBatch: config.maxFramesPerBatch,
+        onFrames: (frames) => this.handle(frames, handler),
+        onBadPeer: (reason) => {
+          this.counters.badFrames++;
+          reportBadFrame(`connection closed: ${reason}`);
+        },
+      });
+    this.requests = listener((frames) => handleRequestFrames(this.requestContext, frames));
+    this.gossip = listener((frames) => handleGossipFrames(this.gossipContext, frames));
     this.replies = new ZmtpPushPool(REPLY_POOL_OPTIONS);
-    this.gossip = new zmq.Pull({ linger: SOCKET_LINGER_MS, maxMessageSize: config.maxFrameBytes, receiveHighWaterMark: 100_000 });
-    this.peers = new PushPool({ idleCloseMs: PEER_SOCKET_IDLE_MS, maxQueuedFrames: MAX_QUEUED_FRAMES_PER_PEER, lingerMs: SOCKET_LINGER_MS, maxSockets: config.threadCount });
+    this.peers = new ZmtpPushPool(gossipPoolOptions(config.threadCount));
     if (config.hotKeyWindowMs !== undefined) {
       this.accessSampler = new AccessSampler(ACCESS_SAMPLE_EVERY, ACCESS_SAMPLE_CAPACITY, HOT_KEY_CANDIDATES_PER_REPORT);
     }
@@ -115,7 +113,6 @@ export class Actor {
     const { host, portOffset, tid } = this.config;
     await this.requests.bind(this.requestAddress);
     await this.gossip.bind(actorGossipTcpAddress(host, portOffset, tid));
-    void this.serve(this.gossip, (frames) => handleGossipFrames(this.gossipContext, frames));
     this.gossipTimer = setInterval(() => sendDirtyKeys(this.gossipContext), this.config.gossipPeriodMs);
   }
 
@@ -124,7 +121,6 @@ export class Actor {
    * closes every socket. Returns how many requests this actor answered in all.
    */
   async stop(deadlineMs: number): Promise<number> {
-    this.stopping = true;
     // Frames are handled as they are read: once the server is closed, every request
     // received has been answered (its reply queued below).
     await this.requests.close();
@@ -132,7 +128,7 @@ export class Actor {
     sendDirtyKeys(this.gossipContext);
     await this.replies.flush(deadlineMs);
     await this.peers.flush(deadlineMs);
-    this.gossip.close();
+    await this.gossip.close();
     this.replies.close();
     this.peers.close();
     return this.counters.requests;
@@ -149,30 +145,6 @@ export class Actor {
     this.counters.clientConnections = this.requests.connectionCount;
     this.counters.replyConnections = this.replies.socketCount;
     return { tid: this.config.tid, uptimeMs: Date.now() - this.startedMs, counters: this.counters, store: this.store.stats() };
-  }
-
-  /** Receives bursts until the socket closes: one await for the first frame, then all that is ready. */
-  private async serve(socket: zmq.Pull, handle: (frames: Uint8Array[]) => void): Promise<void> {
-    const frames: Uint8Array[] = [];
-    for (;;) {
-      try {
-        const [first] = await socket.receive();
-        frames.push(first);
-        while (socket.readable && frames.length < this.config.maxFramesPerBatch) {
-          const [next] = await socket.receive();
-          frames.push(next);
-        }
-      } catch (error) {
-        if (socket.closed) return;
-        // Receives fail while stop() unbinds the socket; back off rather than spin, since a
-        // hot retry loop would starve the very unbind it waits for.
-        if (!this.stopping) this.log("error", `receive failed: ${(error as Error).message}`);
-        await new Promise((resolve) => setTimeout(resolve, RECEIVE_RETRY_DELAY_MS));
-        continue;
-      }
-      this.handle(frames, handle);
-      frames.length = 0;
-    }
   }
 
   private handle(frames: Uint8Array[], handler: (frames: Uint8Array[]) => void): void {

@@ -15,7 +15,8 @@ import { NodeMetrics, NodeStatus } from "./metrics";
 import { NodeOptions, resolveNodeOptions } from "./options";
 import { factorsFrame } from "../actor/gossip-frame";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
-import { PushPool } from "../protocol/push-pool";
+import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
+import { gossipPoolOptions } from "../protocol/zmtp/socket-limits";
 import { actorGossipPeerAddress, actorRequestAddress, metricsPort, routingAddress } from "./ports";
 import { RoutingService } from "./routing-service";
 
@@ -49,6 +50,10 @@ function workerEntry(): string {
 interface ActorHandle {
   tid: number;
   worker: Worker;
+  /**
+   * Settles with the requests the actor answered once its thread has exited, not at its
+   * "stopped" message: the process must not exit under a thread still closing its sockets.
+   */
   stopped: Promise<number>;
 }
 
@@ -97,8 +102,8 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
       metricsUrl = `http://${options.host}:${metricsPort(options.portOffset)}`;
     }
   } catch (error) {
-    // A port taken after some actors started: stop them as at shutdown, so that no worker
-    // thread still holds ZeroMQ sockets when the process exits (zeromq.js aborts then).
+    // A port taken after some actors started: stop them as at shutdown, so that they answer
+    // what they took and the process can exit.
     await routing.stop(Date.now());
     await stopActors(actors, Date.now() + STARTUP_FAILURE_STOP_MS);
     await metrics.close();
@@ -159,7 +164,7 @@ function actorConfig(options: NodeOptions, tid: number, wasmModule?: WebAssembly
  * them, so clients asking from then on get the new replica lists.
  */
 function startHotKeyLoop(monitor: HotKeyMonitor, options: NodeOptions, logger: Logger): { stop(deadlineMs: number): Promise<void> } {
-  const peers = new PushPool({ maxSockets: options.threads, idleCloseMs: 60_000, maxQueuedFrames: 10_000, lingerMs: 1000 });
+  const peers = new ZmtpPushPool(gossipPoolOptions(options.threads));
   const timer = setInterval(() => {
     const factors = monitor.closeWindow();
     if (factors.length === 0) return;
@@ -185,6 +190,7 @@ function startActor(config: ActorConfig, logger: Logger, metrics: NodeMetrics, h
   const worker = new Worker(workerEntry(), { workerData: config });
   let resolveStopped!: (answered: number) => void;
   const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
+  let requestsAnswered = 0;
   return new Promise<ActorHandle>((resolve, reject) => {
     worker.on("message", (message: ActorToMain) => {
       switch (message.kind) {
@@ -204,15 +210,14 @@ function startActor(config: ActorConfig, logger: Logger, metrics: NodeMetrics, h
           logger[message.level]({ tid: config.tid }, message.message);
           break;
         case "stopped":
-          resolveStopped(message.requestsAnswered);
+          requestsAnswered = message.requestsAnswered;
           break;
       }
     });
     worker.once("error", (error) => {
       logger.error({ tid: config.tid, err: error }, "actor thread failed");
       reject(error);
-      resolveStopped(0);
     });
-    worker.once("exit", () => resolveStopped(0));
+    worker.once("exit", () => resolveStopped(requestsAnswered));
   });
 }

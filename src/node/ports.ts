@@ -20,11 +20,8 @@ export function actorGossipTcpAddress(host: string, portOffset: number, tid: num
 }
 
 /**
- * Where the actors of this node send each other gossip. TCP even inside one process:
- * zeromq.js sends frames over 128 bytes without copying and, over inproc, the receiving
- * thread's Buffer then points into the sending thread's memory and is released through the
- * sender's Node environment; once that worker thread has exited, the release corrupts the
- * heap (seen as "corrupted double-linked list" aborts at shutdown). TCP copies the bytes.
+ * Where the actors of this node send each other gossip: TCP even inside one process, since
+ * gossip speaks ZMTP on Node's own sockets (inproc:// exists only inside libzmq).
  */
 export function actorGossipPeerAddress(host: string, portOffset: number, tid: number): string {
   const connectHost = host === "0.0.0.0" || host === "*" ? "127.0.0.1" : host;

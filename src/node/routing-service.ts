@@ -4,7 +4,7 @@
  * response_address.
  */
 import { keyBytes } from "../core/key";
-import { CLIENT_LISTENER_LIMITS, REPLY_POOL_OPTIONS } from "../protocol/zmtp/client-limits";
+import { LISTENER_LIMITS, REPLY_POOL_OPTIONS } from "../protocol/zmtp/socket-limits";
 import { ZmtpPullServer } from "../protocol/zmtp/pull-server";
 import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
 import {
@@ -41,7 +41,7 @@ export class RoutingService {
   constructor(private readonly options: RoutingServiceOptions) {
     this.server = new ZmtpPullServer({
       maxFrameBytes: options.maxFrameBytes,
-      ...CLIENT_LISTENER_LIMITS,
+      ...LISTENER_LIMITS,
       maxFramesPerBatch: MAX_FRAMES_PER_BATCH,
       onFrames: (frames) => {
         for (const frame of frames) this.handle(frame);

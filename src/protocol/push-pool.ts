@@ -1,7 +1,8 @@
 /**
- * Outgoing zeromq.js PUSH sockets by address (outlet-pool.ts): actors' gossip and clients'
- * requests. zeromq.js allows one pending send per socket, so each socket has a queue that
- * one drain loop empties in order.
+ * Outgoing zeromq.js PUSH sockets by address (outlet-pool.ts): the requests of AnnaClient
+ * and the CLI, on main threads only (actors speak ZMTP; see src/actor/actor.ts). zeromq.js
+ * allows one pending send per socket, so each socket has a queue that one drain loop
+ * empties in order.
  */
 import * as zmq from "zeromq";
 import { OutletPool } from "./outlet-pool";

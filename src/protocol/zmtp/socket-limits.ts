@@ -1,0 +1,44 @@
+/**
+ * Limits of the node's ZMTP sockets, in one place: the client-facing ones (the actors'
+ * request ports and their replies, the routing service's), which serve the same clients
+ * the same way, and the gossip ones between the actors of a node.
+ */
+import type { ZmtpPullServerOptions } from "./pull-server";
+import type { ZmtpPushPoolOptions } from "./push-pool";
+
+/** As libzmq's default handshake interval: a connection silent this long is closed. */
+const HANDSHAKE_TIMEOUT_MS = 30_000;
+
+/** Connections to one listening socket at once; more are closed as they come. */
+export const LISTENER_LIMITS: Pick<ZmtpPullServerOptions, "maxConnections" | "handshakeTimeoutMs"> = {
+  maxConnections: 4096,
+  handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+};
+
+/**
+ * Reply connections: at most 1024 open (least recently used closed first), each closed
+ * after 30 s unused, and 64 MiB queued for a client that does not read before its replies
+ * are dropped.
+ */
+export const REPLY_POOL_OPTIONS: ZmtpPushPoolOptions = {
+  maxSockets: 1024,
+  idleCloseMs: 30_000,
+  maxQueuedBytes: 64 * 1024 * 1024,
+  lingerMs: 1000,
+  handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+};
+
+/**
+ * Gossip connections to the node's actors: one per actor, closed after 30 s unused, and
+ * 256 MiB queued for an actor that does not read (a gossip period sends at most 64 pages
+ * of 1 MiB to a peer) before frames to it are dropped.
+ */
+export function gossipPoolOptions(threadCount: number): ZmtpPushPoolOptions {
+  return {
+    maxSockets: threadCount,
+    idleCloseMs: 30_000,
+    maxQueuedBytes: 256 * 1024 * 1024,
+    lingerMs: 1000,
+    handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+  };
+}

@@ -42,6 +42,7 @@ interface ServerBenchConfig {
   /** Far from the test suite's offsets, so a bench and the tests can share the machine. */
   portOffset: number;
   redisPort: number;
+  /** The echo floor's first port; thread t listens on echoPort + t. */
   echoPort: number;
   concurrency: number;
   keyCount: number;
@@ -75,7 +76,7 @@ const FULL_CONFIG: ServerBenchConfig = {
   ],
   portOffset: 3100,
   redisPort: 7399,
-  echoPort: 7398,
+  echoPort: 7300,
   concurrency: 50,
   keyCount: 100_000,
   keyBytes: 16,
@@ -336,18 +337,32 @@ interface TransportFloor extends EchoFloorResult {
   opsPerSecond: number;
 }
 
-/** The echo at each comparison's frame sizes and the same concurrency. */
+/**
+ * The echo at each comparison's frame sizes, concurrency and clients, on as many threads
+ * as the first setup has actors (the default node), one port each.
+ */
 async function measureTransportFloors(config: ServerBenchConfig): Promise<TransportFloor[]> {
   const floors: TransportFloor[] = [];
+  const threads = config.setups[0].threads;
   for (const { operation, keysPerRequest } of comparisonPlans(config)) {
     const { requestBytes, replyBytes } = frameBytes(config, operation, keysPerRequest);
-    const common = { port: config.echoPort, replyAddress: `tcp://127.0.0.1:${config.echoPort + 1}` };
+    const common = { port: config.echoPort, threads };
     const server = spawn(process.execPath, ["-r", REGISTER_PATH, ECHO_FLOOR_PATH, ...commandLineFlags({ role: "server", ...common, replyBytes })], { stdio: ["ignore", "ignore", "inherit"] });
     try {
-      await waitForPort(config.echoPort, NODE_START_TIMEOUT_MS);
+      for (let tid = 0; tid < threads; tid++) await waitForPort(config.echoPort + tid, NODE_START_TIMEOUT_MS);
       const result = await runJsonProcess<EchoFloorResult>(
         ECHO_FLOOR_PATH,
-        { role: "client", ...common, requestBytes, concurrency: config.concurrency, warmupMs: config.warmupMs, durationMs: config.durationMs, serverPid: server.pid!, clientTransport: config.clientTransport },
+        {
+          role: "client",
+          ...common,
+          connections: config.connections,
+          requestBytes,
+          concurrency: config.concurrency,
+          warmupMs: config.warmupMs,
+          durationMs: config.durationMs,
+          serverPid: server.pid!,
+          clientTransport: config.clientTransport,
+        },
         "echo client",
       );
       const floor = { ...result, operation, keysPerRequest, replyBytes, opsPerSecond: result.requestsPerSecond * keysPerRequest };

@@ -58,23 +58,30 @@ describe("echo floor", () => {
     const script = path.resolve(__dirname, "../bench/echo-floor.ts");
     const register = path.resolve(__dirname, "../bench/register.js");
     const port = 6300 + portOffset;
-    const replyAddress = `tcp://127.0.0.1:${port + 1}`;
-    const server = spawn(process.execPath, ["-r", register, script, "--role", "server", "--port", String(port), "--reply-address", replyAddress, "--reply-bytes", "300"], { stdio: "ignore" });
+    const server = spawn(process.execPath, ["-r", register, script, "--role", "server", "--port", String(port), "--threads", "2", "--reply-bytes", "300"], { stdio: "ignore" });
     try {
       await waitForPort(port, 20_000);
-      const client = spawn(process.execPath, ["-r", register, script, "--role", "client", "--port", String(port), "--reply-address", replyAddress, "--request-bytes", "40", "--concurrency", "4", "--warmup-ms", "50", "--duration-ms", "300", "--server-pid", String(server.pid), "--client-transport", clientTransport], { stdio: ["ignore", "pipe", "inherit"] });
+      await waitForPort(port + 1, 20_000);
+      const client = spawn(process.execPath, ["-r", register, script, "--role", "client", "--port", String(port), "--threads", "2", "--connections", "3", "--request-bytes", "40", "--concurrency", "6", "--warmup-ms", "50", "--duration-ms", "300", "--server-pid", String(server.pid), "--client-transport", clientTransport], { stdio: ["ignore", "pipe", "inherit"] });
       let stdout = "";
       client.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
       const code = await new Promise<number | null>((resolve) => client.once("exit", resolve));
       expect(code).toBe(0);
       const result = JSON.parse(stdout.trim());
       expect(result.requestBytes).toBe(40);
-      expect(result.concurrency).toBe(4);
+      expect(result.concurrency).toBe(6);
+      expect(result.connections).toBe(3);
+      expect(result.serverThreads).toBe(2);
       expect(result.requestsPerSecond).toBeGreaterThan(0);
       expect(result.latencyMsP99).toBeGreaterThanOrEqual(result.latencyMsP50);
       expect(result.serverCpuCores).toBeGreaterThan(0);
     } finally {
-      server.kill("SIGKILL");
+      // The next case binds the same ports: wait until these are free.
+      const exited = new Promise((resolve) => server.once("exit", resolve));
+      if (server.exitCode === null && server.signalCode === null) {
+        server.kill("SIGKILL");
+        await exited;
+      }
     }
   });
 });

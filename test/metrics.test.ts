@@ -35,6 +35,7 @@ describe("metrics endpoint", () => {
         expect(metrics).toContain(`annakv_client_connections{tid="${tid}"} 1`);
         expect(metrics).toContain(`annakv_reply_connections{tid="${tid}"} 1`);
         expect(metrics).toContain(`annakv_replies_dropped_total{tid="${tid}"} 0`);
+        expect(metrics).toContain(`annakv_gossip_frames_dropped_total{tid="${tid}"} 0`);
       }
       expect((await fetch(`${base}/nothing`)).status).toBe(404);
     } finally {

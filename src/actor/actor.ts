@@ -141,6 +141,7 @@ export class Actor {
 
   statsReport(): ActorStatsReport {
     this.counters.repliesDropped = this.replies.droppedFrames;
+    this.counters.gossipFramesDropped = this.peers.droppedFrames;
     this.counters.sendErrors = this.replies.sendErrors + this.peers.sendErrors;
     this.counters.clientConnections = this.requests.connectionCount;
     this.counters.replyConnections = this.replies.socketCount;

@@ -26,8 +26,9 @@ export interface ActorCounters {
   storeMs: number;
   encodeMs: number;
   gossipMs: number;
-  /** Replies dropped because a client's queue was full, and failed sends. */
+  /** Replies dropped because a client's queue was full, gossip frames dropped (a peer's queue full or its connection failed), and failed sends. */
   repliesDropped: number;
+  gossipFramesDropped: number;
   sendErrors: number;
   /** Open connections now (gauges, not counts): clients connected to the request port, and reply connections to clients. */
   clientConnections: number;
@@ -60,6 +61,7 @@ export function emptyCounters(): ActorCounters {
     encodeMs: 0,
     gossipMs: 0,
     repliesDropped: 0,
+    gossipFramesDropped: 0,
     sendErrors: 0,
     clientConnections: 0,
     replyConnections: 0,

@@ -8,10 +8,11 @@
  * source; as compiled JavaScript it is worker.js itself.
  */
 import { MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
-import { GossipContext, GossipOutlet, newGossipState } from "../../src/actor/gossip-context";
+import { GossipContext, newGossipState } from "../../src/actor/gossip-context";
 import { handleGossipFrames, sendDirtyKeys } from "../../src/actor/handlers/gossip";
 import { applyReplicationFactors } from "../../src/actor/handlers/replication";
 import { ActorCounters, emptyCounters } from "../../src/actor/stats";
+import type { FrameSink } from "../../src/protocol/outlet-pool";
 import { BatchWriter, Opcode, opBytes, RESULT_HEADER_BYTES } from "../../src/core/batch";
 import { createStore } from "../../src/core/create-store";
 import { Status } from "../../src/core/status";
@@ -384,7 +385,7 @@ function countErrors(output: Uint8Array): number {
  */
 function gossipContext(config: GroupConfig, store: Store, placement: LocalPlacement, counters: ActorCounters): GossipContext {
   const ports = config.peerPorts ?? [];
-  const peers: GossipOutlet = {
+  const peers: FrameSink = {
     send(address: string, frame: Uint8Array): void {
       const port = ports[Number(address)];
       if (port === undefined) throw new Error(`no port to worker ${address}`);

@@ -5,6 +5,7 @@
  */
 import { RECORD_HEADER_BYTES, writeRecord } from "../core/batch";
 import type { Store } from "../core/store";
+import type { FrameSink } from "../protocol/outlet-pool";
 import type { LocalPlacement } from "../routing/placement";
 import { recordsFrame } from "./gossip-frame";
 import type { ActorCounters } from "./stats";
@@ -29,16 +30,12 @@ export function newGossipState(): GossipState {
   return { replicatedWrites: new Set(), handoffs: new Map(), nextHandoffId: 1 };
 }
 
-/** Where gossip frames go: the actor's ZMTP connections to its peers (a MessagePort in bench/scaling). */
-export interface GossipOutlet {
-  send(address: string, frame: Uint8Array): void;
-}
-
 export interface GossipContext {
   tid: number;
   store: Store;
   placement: LocalPlacement;
-  peers: GossipOutlet;
+  /** The actor's ZMTP connections to its peers (MessagePorts in bench/scaling). */
+  peers: FrameSink;
   counters: ActorCounters;
   state: GossipState;
   gossipPageBytes: number;

@@ -7,16 +7,15 @@ import { keyBytes } from "../core/key";
 import { LISTENER_LIMITS, REPLY_POOL_OPTIONS } from "../protocol/zmtp/socket-limits";
 import { ZmtpPullServer } from "../protocol/zmtp/pull-server";
 import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
+import { readAddressRequestFrame } from "../protocol/key-frames";
 import {
   AnnaError,
-  decodeKeyAddressRequest,
   encodeKeyAddressResponse,
   isUsableResponseAddress,
   KeyAddressRequest,
   KeyAddressResponse,
 } from "../protocol/anna";
 import type { LocalPlacement } from "../routing/placement";
-import { WireReader, WireType } from "../lattices/wire";
 
 /** Keys one KeyAddressRequest may ask about. */
 export const MAX_KEYS_PER_ADDRESS_REQUEST = 10_000;
@@ -84,57 +83,21 @@ export class RoutingService {
   }
 
   private handle(frame: Uint8Array): void {
-    let scan: ReturnType<typeof scanAddressRequest>;
-    let request: KeyAddressRequest | undefined;
+    let request: ReturnType<typeof readAddressRequestFrame>;
     try {
-      scan = scanAddressRequest(frame);
-      if (scan.keyCount <= MAX_KEYS_PER_ADDRESS_REQUEST) request = decodeKeyAddressRequest(frame);
+      request = readAddressRequestFrame(frame, MAX_KEYS_PER_ADDRESS_REQUEST);
     } catch (error) {
       this.refuse((error as Error).message);
       return;
     }
-    if (!isUsableResponseAddress(scan.responseAddress)) {
+    if (!isUsableResponseAddress(request.response_address)) {
       this.refuse("KeyAddressRequest without a usable response_address");
       return;
     }
-    // More keys than allowed: refused whole, the keys unread.
-    const response: KeyAddressResponse = request !== undefined ? this.answer(request) : { addresses: [], error: AnnaError.LATTICE, response_id: scan.requestId };
-    this.replies.send(scan.responseAddress, encodeKeyAddressResponse(response));
+    // More keys than allowed: refused whole, the keys past the bound unread.
+    const response: KeyAddressResponse =
+      request.keyCount <= MAX_KEYS_PER_ADDRESS_REQUEST ? this.answer(request) : { addresses: [], error: AnnaError.LATTICE, response_id: request.request_id };
+    this.replies.send(request.response_address, encodeKeyAddressResponse(response));
     this.requestsAnswered++;
   }
-}
-
-/** KeyAddressRequest field numbers (proto/anna.proto). */
-enum AddressRequestField {
-  RESPONSE_ADDRESS = 1,
-  KEYS = 2,
-  REQUEST_ID = 3,
-}
-
-/**
- * A KeyAddressRequest with its keys counted, not decoded: a frame of millions of tiny keys
- * must be refused before it becomes millions of strings on the node's main thread. Throws
- * on a frame that does not parse.
- */
-function scanAddressRequest(frame: Uint8Array): { keyCount: number; responseAddress: string; requestId: string } {
-  const reader = new WireReader(frame);
-  const scan = { keyCount: 0, responseAddress: "", requestId: "" };
-  while (reader.hasMore()) {
-    switch (reader.readTag()) {
-      case AddressRequestField.RESPONSE_ADDRESS:
-        scan.responseAddress = reader.readString();
-        break;
-      case AddressRequestField.KEYS:
-        reader.expect(WireType.LENGTH_DELIMITED);
-        reader.skipField();
-        scan.keyCount++;
-        break;
-      case AddressRequestField.REQUEST_ID:
-        scan.requestId = reader.readString();
-        break;
-      default:
-        reader.skipField();
-    }
-  }
-  return scan;
 }

@@ -155,8 +155,6 @@ export const encodeKeyResponse = (m: KeyResponse) => encodeWith(types.KeyRespons
 export const decodeKeyResponse = (f: Uint8Array) => decodeAsMessage<KeyResponse>(types.KeyResponse, f);
 export const encodeKeyAddressRequest = (m: KeyAddressRequest) =>
   encodeWith(types.KeyAddressRequest, m);
-export const decodeKeyAddressRequest = (f: Uint8Array) =>
-  decodeAsMessage<KeyAddressRequest>(types.KeyAddressRequest, f);
 export const encodeKeyAddressResponse = (m: KeyAddressResponse) =>
   encodeWith(types.KeyAddressResponse, m);
 export const decodeKeyAddressResponse = (f: Uint8Array) =>

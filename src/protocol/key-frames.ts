@@ -1,6 +1,7 @@
 /**
  * KeyRequest and KeyResponse frames read and written in place, for the hot path (actors
- * serving requests, the load generator reading replies). Keys, payloads and ids stay
+ * serving requests, the load generator reading replies), and KeyAddressRequests read with
+ * their keys bounded (the routing service). Keys, payloads and ids stay
  * views of the frame they came in: a key goes from the request frame into the store
  * batch and back into the response frame as bytes, never as a JS string. protobufjs
  * (protocol/anna.ts) remains the codec of everything else and the reference these
@@ -11,7 +12,7 @@
  */
 import { isUtf8 } from "node:buffer";
 import { fieldBytes, MalformedPayloadError, utf8Text, varintBytes, WireReader, WireType, WireWriter } from "../lattices/wire";
-import { AnnaError, ProtocolError, RequestType } from "./anna";
+import { AnnaError, KeyAddressRequest, ProtocolError, RequestType } from "./anna";
 
 /**
  * One KeyTuple, of a request or a response, as views of its frame. Absent fields read as
@@ -69,6 +70,17 @@ enum ResponseField {
   ERROR = 4,
 }
 
+enum AddressRequestField {
+  RESPONSE_ADDRESS = 1,
+  KEYS = 2,
+  REQUEST_ID = 3,
+}
+
+export interface AddressRequestFrame extends KeyAddressRequest {
+  /** Keys in the frame; `keys` holds the first `maxKeys` of them. */
+  keyCount: number;
+}
+
 /**
  * Reads a KeyRequest; throws ProtocolError when the frame is not one. Tuples past
  * `maxTuples` are checked for framing and counted but not read, so that a huge frame of
@@ -85,7 +97,7 @@ export function readRequestFrame(frame: Uint8Array, maxTuples = Infinity): Reque
           break;
         case RequestField.TUPLES:
           if (request.tupleCount++ < maxTuples) request.tuples.push(readTuple(reader));
-          else skipTuple(reader);
+          else skipLengthDelimited(reader);
           break;
         case RequestField.RESPONSE_ADDRESS:
           request.responseAddress = readResponseAddress(reader);
@@ -99,6 +111,38 @@ export function readRequestFrame(frame: Uint8Array, maxTuples = Infinity): Reque
     }
   } catch (error) {
     throw asProtocolError("KeyRequest", error);
+  }
+  return request;
+}
+
+/**
+ * Reads a KeyAddressRequest; throws ProtocolError when the frame is not one. Keys past
+ * `maxKeys` are counted, not decoded: a frame of millions of tiny keys must be refused
+ * before it becomes millions of strings. Keys are read as protobufjs reads strings (a bad
+ * UTF-8 sequence as U+FFFD).
+ */
+export function readAddressRequestFrame(frame: Uint8Array, maxKeys = Infinity): AddressRequestFrame {
+  const request: AddressRequestFrame = { response_address: "", keys: [], request_id: "", keyCount: 0 };
+  try {
+    const reader = new WireReader(plainBytes(frame));
+    while (reader.hasMore()) {
+      switch (reader.readTag()) {
+        case AddressRequestField.RESPONSE_ADDRESS:
+          request.response_address = reader.readString();
+          break;
+        case AddressRequestField.KEYS:
+          if (request.keyCount++ < maxKeys) request.keys.push(reader.readString());
+          else skipLengthDelimited(reader);
+          break;
+        case AddressRequestField.REQUEST_ID:
+          request.request_id = reader.readString();
+          break;
+        default:
+          reader.skipField();
+      }
+    }
+  } catch (error) {
+    throw asProtocolError("KeyAddressRequest", error);
   }
   return request;
 }
@@ -202,7 +246,7 @@ function readTuple(reader: WireReader): FrameTuple {
   return tuple;
 }
 
-function skipTuple(reader: WireReader): void {
+function skipLengthDelimited(reader: WireReader): void {
   reader.expect(WireType.LENGTH_DELIMITED);
   reader.skipField();
 }
@@ -220,24 +264,28 @@ function readEnum(reader: WireReader): number {
 
 /**
  * A client sends every request with the same response address: the last one read is kept
- * with its bytes, and a request whose address has the same bytes gets the same string
- * without decoding it again.
+ * with its bytes (in a buffer reused from one address to the next, so that requests from
+ * many clients in turn allocate nothing for it), and a request whose address has the same
+ * bytes gets the same string without decoding it again.
  */
-let lastAddressBytes: Uint8Array = EMPTY;
+let lastAddressBytes = new Uint8Array(256);
+let lastAddressLength = -1;
 let lastAddress = "";
 
 function readResponseAddress(reader: WireReader): string {
   const bytes = reader.readBytes();
-  if (!sameBytes(bytes, lastAddressBytes)) {
+  if (!isLastAddress(bytes)) {
     lastAddress = utf8Text(bytes);
-    lastAddressBytes = Uint8Array.from(bytes);
+    if (bytes.length > lastAddressBytes.length) lastAddressBytes = new Uint8Array(bytes.length);
+    lastAddressBytes.set(bytes);
+    lastAddressLength = bytes.length;
   }
   return lastAddress;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+function isLastAddress(bytes: Uint8Array): boolean {
+  if (bytes.length !== lastAddressLength) return false;
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== lastAddressBytes[i]) return false;
   return true;
 }
 

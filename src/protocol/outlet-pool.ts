@@ -9,6 +9,12 @@ export interface Outlet {
   lastUsedMs: number;
 }
 
+/** Where the actor's handlers put frames for an address (replies, gossip): a pool, or a stand-in in benches. */
+export interface FrameSink {
+  /** Queues a frame for `address`; never throws for a bad or dead address. */
+  send(address: string, frame: Uint8Array): void;
+}
+
 export interface OutletPoolLimits {
   maxSockets: number;
   idleCloseMs: number;
@@ -16,7 +22,7 @@ export interface OutletPoolLimits {
   maxQueued: number;
 }
 
-export abstract class OutletPool<T extends Outlet> {
+export abstract class OutletPool<T extends Outlet> implements FrameSink {
   /** In least-recently-used order: a Map iterates in insertion order. */
   private readonly outlets = new Map<string, T>();
   /** The address last moved to the end of `outlets` (the most recently used). */
@@ -47,7 +53,6 @@ export abstract class OutletPool<T extends Outlet> {
     return [...this.outlets.keys()];
   }
 
-  /** Queues a frame for `address`; never throws for a bad or dead address. */
   send(address: string, frame: Uint8Array): void {
     const outlet = this.use(address) ?? this.add(address);
     if (outlet === undefined) return;

@@ -2,12 +2,14 @@
  * The hot-path KeyRequest/KeyResponse codec against protobufjs (the reference codec of
  * protocol/anna.ts): whatever protobufjs writes, readRequestFrame/readResponseFrame read
  * the same; whatever writeResponseFrame writes, protobufjs reads the same. Plus the places
- * where the hand codec is stricter than protobufjs.
+ * where the hand codec is stricter than protobufjs, and the routing service's bounded
+ * KeyAddressRequest reader.
  */
 import fc from "fast-check";
 import {
   AnnaError,
   decodeKeyResponse,
+  encodeKeyAddressRequest,
   encodeKeyRequest,
   encodeKeyResponse,
   KeyRequest,
@@ -16,7 +18,7 @@ import {
   ProtocolError,
   RequestType,
 } from "../../src/protocol/anna";
-import { FrameTuple, frameTuple, readRequestFrame, readResponseFrame, ResponseFrame, writeResponseFrame } from "../../src/protocol/key-frames";
+import { FrameTuple, frameTuple, readAddressRequestFrame, readRequestFrame, readResponseFrame, ResponseFrame, writeResponseFrame } from "../../src/protocol/key-frames";
 
 const utf8 = new TextEncoder();
 const bytes = (text: string) => utf8.encode(text);
@@ -187,3 +189,24 @@ describe("KeyResponse frames written and read in place", () => {
 function tupleField(body: Buffer): Buffer {
   return Buffer.concat([Buffer.from([0x12, body.length]), body]);
 }
+
+describe("KeyAddressRequest frames read with a bound", () => {
+  it("reads what protobufjs writes, keys past the bound counted but not kept", () => {
+    fc.assert(
+      fc.property(fc.array(fc.string(), { maxLength: 20 }), fc.string(), fc.string(), fc.nat(25), (keys, responseAddress, requestId, maxKeys) => {
+        const frame = Buffer.from(encodeKeyAddressRequest({ keys, response_address: responseAddress, request_id: requestId }));
+        const read = readAddressRequestFrame(frame, maxKeys);
+        expect(read.keyCount).toBe(keys.length);
+        expect(read.keys).toEqual(keys.slice(0, maxKeys));
+        expect(read.response_address).toBe(responseAddress);
+        expect(read.request_id).toBe(requestId);
+      }),
+    );
+  });
+
+  it("refuses a truncated frame and a key sent as a varint, even past the bound", () => {
+    const valid = Buffer.from(encodeKeyAddressRequest({ keys: ["a", "b"], response_address: "tcp://h:1", request_id: "r" }));
+    expect(() => readAddressRequestFrame(valid.subarray(0, valid.length - 1))).toThrow(ProtocolError);
+    expect(() => readAddressRequestFrame(Buffer.concat([valid, Buffer.from([0x10, 0x01])]), 1)).toThrow(ProtocolError);
+  });
+});

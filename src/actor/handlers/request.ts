@@ -10,7 +10,7 @@ import type { Store } from "../../core/store";
 import { LatticeType } from "../../lattices/lattice-type";
 import { AnnaError, isUsableResponseAddress, RequestType } from "../../protocol/anna";
 import { FrameTuple, readRequestFrame, RequestFrame, ResponseFrame, writeResponseFrame } from "../../protocol/key-frames";
-import type { ZmtpPushPool } from "../../protocol/zmtp/push-pool";
+import type { FrameSink } from "../../protocol/outlet-pool";
 import type { LocalPlacement } from "../../routing/placement";
 import type { AccessSampler } from "../access-sampler";
 import { ActorCounters, countTupleError } from "../stats";
@@ -19,7 +19,7 @@ export interface RequestContext {
   tid: number;
   store: Store;
   placement: LocalPlacement;
-  replies: Pick<ZmtpPushPool, "send">;
+  replies: FrameSink;
   counters: ActorCounters;
   maxTuplesPerRequest: number;
   /**

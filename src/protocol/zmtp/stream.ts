@@ -33,6 +33,8 @@ export type ZmtpSocketType = "PUSH" | "PULL";
 const PEER_TYPE: Record<ZmtpSocketType, string> = { PUSH: "PULL", PULL: "PUSH" };
 /** Commands are small (READY's metadata, PING): a bigger one is an attack or a bug. */
 const MAX_COMMAND_BYTES = 64 * 1024;
+/** How long a peer refused with an ERROR command gets to read it. */
+const GOODBYE_LINGER_MS = 1000;
 /** Frames up to this size are copied behind their header into one buffer: one write, not two. */
 const COPY_FRAME_MAX_BYTES = 4096;
 
@@ -127,8 +129,7 @@ export class ZmtpStream {
   end(lingerMs: number): void {
     if (this.stage === Stage.CLOSED) return;
     this.stage = Stage.CLOSED;
-    this.socket.end();
-    setTimeout(() => this.socket.destroy(), lingerMs).unref();
+    this.endThenDestroy(lingerMs);
   }
 
   destroy(): void {
@@ -161,10 +162,14 @@ export class ZmtpStream {
     clearTimeout(this.handshakeTimer);
     this.options.onProblem(reason);
     if (goodbye === undefined) this.socket.destroy();
-    else {
-      this.socket.end(goodbye);
-      setTimeout(() => this.socket.destroy(), 1000).unref();
-    }
+    else this.endThenDestroy(GOODBYE_LINGER_MS, goodbye);
+  }
+
+  /** Ends the socket after what is written (and `last`), destroying it if that takes over `lingerMs`. */
+  private endThenDestroy(lingerMs: number, last?: Buffer): void {
+    if (last === undefined) this.socket.end();
+    else this.socket.end(last);
+    setTimeout(() => this.socket.destroy(), lingerMs).unref();
   }
 
   private receive(chunk: Buffer): void {
@@ -199,7 +204,6 @@ export class ZmtpStream {
     return take;
   }
 
-  /** One whole frame; returns whether to read on. */
   /** One whole frame; returns whether to read on. Bound once: it runs for every frame read. */
   private readonly frame = (flags: number, body: Uint8Array): boolean => {
     if ((flags & FLAG_COMMAND) !== 0) this.command(body);

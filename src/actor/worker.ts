@@ -1,7 +1,8 @@
 /**
  * Worker-thread entry of one actor. Talks to the node's main thread only by messages:
  * "ready", periodic "stats" and (selective replication) "access" reports, "log" records,
- * and "stopped" after a "stop" request. Replication factors arrive by gossip (FACTORS).
+ * and "stopped" after a "stop" request; the thread ends at the "exit" that answers it.
+ * Replication factors arrive by gossip (FACTORS).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Actor } from "./actor";
@@ -9,7 +10,7 @@ import type { AccessReport } from "./access-sampler";
 import type { ActorConfig } from "./config";
 import type { ActorStatsReport } from "./stats";
 
-export type MainToActor = { kind: "stop"; deadlineMs: number };
+export type MainToActor = { kind: "stop"; deadlineMs: number } | { kind: "exit" };
 export type ActorToMain =
   | { kind: "ready"; tid: number; requestAddress: string }
   | { kind: "stats"; report: ActorStatsReport }
@@ -43,12 +44,17 @@ async function main(): Promise<void> {
           accessWindowStartMs = now;
         }, config.hotKeyWindowMs);
   parentPort!.on("message", async (message: MainToActor) => {
+    if (message.kind === "exit") {
+      // Only once the main thread has read "stopped": a message posted just before the
+      // port closes can be lost, or arrive after the thread's exit event.
+      parentPort!.close();
+      return;
+    }
     clearInterval(statsTimer);
     clearInterval(accessTimer);
     const requestsAnswered = await actor.stop(message.deadlineMs);
     post({ kind: "stats", report: actor.statsReport() });
     post({ kind: "stopped", tid: config.tid, requestsAnswered });
-    parentPort!.close();
   });
   post({ kind: "ready", tid: config.tid, requestAddress: actor.requestAddress });
   // A first report right away, so /status lists every actor from the start.

@@ -211,6 +211,7 @@ function startActor(config: ActorConfig, logger: Logger, metrics: NodeMetrics, h
           break;
         case "stopped":
           requestsAnswered = message.requestsAnswered;
+          worker.postMessage({ kind: "exit" } satisfies MainToActor);
           break;
       }
     });

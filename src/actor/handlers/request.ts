@@ -124,11 +124,12 @@ function planRequest(context: RequestContext, request: RequestFrame, keys: Uint8
   }
   const tupleCount = request.tuples.length;
   const opIndexes = new Int32Array(tupleCount).fill(UNPLACED);
-  response.tuples = new Array<FrameTuple>(tupleCount);
+  // Every tuple is answered in place: the response's tuples are the request's.
+  response.tuples = request.tuples;
   if (request.type !== RequestType.GET && request.type !== RequestType.PUT) {
     // Refused whole: every tuple answered LATTICE.
     response.error = AnnaError.LATTICE;
-    for (let i = 0; i < tupleCount; i++) response.tuples[i] = refuse(request.tuples[i], AnnaError.LATTICE, false);
+    for (const tuple of request.tuples) refuse(tuple, AnnaError.LATTICE, false);
     countTupleError(context.counters, "LATTICE");
     return { request, response, opIndexes };
   }
@@ -138,20 +139,20 @@ function planRequest(context: RequestContext, request: RequestFrame, keys: Uint8
     const key = tuple.key;
     const oversized = oversizedStatus(context, request.type, tuple);
     if (oversized !== undefined) {
-      response.tuples[i] = refuse(tuple, annaErrorOf(oversized), false);
+      refuse(tuple, annaErrorOf(oversized), false);
       countTupleError(context.counters, Status[oversized]);
       continue;
     }
     const replicaCount = placement.replicationAt(key, tid);
     if (replicaCount === 0) {
-      response.tuples[i] = refuse(tuple, AnnaError.WRONG_THREAD, true);
+      refuse(tuple, AnnaError.WRONG_THREAD, true);
       countTupleError(context.counters, "WRONG_THREAD");
       continue;
     }
     const invalidate = tuple.addressCacheSize > 0 && tuple.addressCacheSize !== replicaCount;
     accessSampler?.note(key);
     if (replicaCount > 1 && request.type === RequestType.PUT) replicatedWrites?.add(keyName(key));
-    response.tuples[i] = answer(tuple, AnnaError.NO_ERROR, invalidate);
+    answer(tuple, AnnaError.NO_ERROR, invalidate);
     opIndexes[i] = keys.length;
     keys.push(key);
   }
@@ -213,15 +214,14 @@ function sendResponse(context: RequestContext, plan: PlannedRequest): void {
  * key and lattice type echoed, the client's cache size not. The payload stays until the
  * store batch is written; fillResults replaces it.
  */
-function answer(tuple: FrameTuple, error: AnnaError, invalidate: boolean): FrameTuple {
+function answer(tuple: FrameTuple, error: AnnaError, invalidate: boolean): void {
   tuple.error = error;
   tuple.invalidate = invalidate;
   tuple.addressCacheSize = 0;
-  return tuple;
 }
 
 /** An answer that never reaches the store: no payload either. */
-function refuse(tuple: FrameTuple, error: AnnaError, invalidate: boolean): FrameTuple {
-  answer(tuple, error, invalidate).payload = EMPTY;
-  return tuple;
+function refuse(tuple: FrameTuple, error: AnnaError, invalidate: boolean): void {
+  answer(tuple, error, invalidate);
+  tuple.payload = EMPTY;
 }

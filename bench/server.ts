@@ -16,8 +16,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import type { EngineName } from "../src/core/store";
 import { ACTOR_REQUEST_BASE_PORT, metricsPort, ROUTING_BASE_PORT } from "../src/node/ports";
-import { encodeKeyRequest, RequestType } from "../src/protocol/anna";
-import { frameTuple, writeResponseFrame } from "../src/protocol/key-frames";
+import { encodeKeyRequest, encodeKeyResponse, RequestType } from "../src/protocol/anna";
 import type { BarChart } from "./chart";
 import { ClientTransport, parseClientTransport } from "./client-link";
 import type { EchoFloorResult } from "./echo-floor";
@@ -320,11 +319,11 @@ function frameBytes(config: ServerBenchConfig, operation: "put" | "get", keysPer
     response_address: "tcp://127.0.0.1:40000",
     request_id: "00000000",
   }).length;
-  const replyBytes = writeResponseFrame({
+  // Fields at their proto3 default left out, as the node writes its replies.
+  const replyBytes = encodeKeyResponse({
     type: isPut ? RequestType.PUT : RequestType.GET,
-    tuples: Array.from({ length: keysPerRequest }, () => ({ ...frameTuple(Buffer.from(key)), latticeType: 1, payload: isPut ? new Uint8Array(0) : payload })),
-    responseId: Buffer.from("00000000"),
-    error: 0,
+    tuples: Array.from({ length: keysPerRequest }, () => (isPut ? { key, lattice_type: 1 } : { key, lattice_type: 1, payload })),
+    response_id: "00000000",
   }).length;
   return { requestBytes, replyBytes };
 }

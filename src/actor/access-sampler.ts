@@ -28,12 +28,15 @@ export class AccessSampler {
     this.countdown = sampleEvery;
   }
 
-  /** Called once per served tuple; costs a decrement unless this access is sampled. */
-  note(keyBytes: Uint8Array): void {
+  /**
+   * Called once per served tuple with its key, `length` bytes of `source` from `start` (a
+   * span of the request frame); costs a decrement unless this access is sampled.
+   */
+  note(source: Uint8Array, start: number, length: number): void {
     if (--this.countdown !== 0) return;
     this.countdown = this.sampleEvery;
     this.sampled++;
-    const key = keyName(keyBytes);
+    const key = keyName(source.subarray(start, start + length));
     const count = this.counts.get(key);
     if (count !== undefined) this.counts.set(key, count + 1);
     else if (this.counts.size < this.capacity) this.counts.set(key, 1);

@@ -3,6 +3,7 @@
  * both engines, the actors and the tests. Little-endian throughout.
  */
 import { LatticeType } from "../lattices/lattice-type";
+import { copyBytes } from "../lattices/wire";
 import { Status } from "./status";
 
 export enum Opcode {
@@ -42,18 +43,33 @@ export class BatchWriter {
   }
 
   add(opcode: Opcode, type: LatticeType, key: Uint8Array, payload: Uint8Array = EMPTY): this {
-    const needed = opBytes(key.length, payload.length);
-    if (this.offset + needed > this.bytes.length) {
+    return this.addSpans(opcode, type, key, 0, key.length, payload, 0, payload.length);
+  }
+
+  /** An operation whose key and payload are spans of other buffers (a request frame), copied from there. */
+  addSpans(
+    opcode: Opcode,
+    type: LatticeType,
+    keySource: Uint8Array,
+    keyStart: number,
+    keyLength: number,
+    payloadSource: Uint8Array,
+    payloadStart: number,
+    payloadLength: number,
+  ): this {
+    const needed = opBytes(keyLength, payloadLength);
+    const offset = this.offset;
+    if (offset + needed > this.bytes.length) {
       throw new RangeError(`batch buffer of ${this.bytes.length} bytes is too small`);
     }
     const view = this.view;
-    view.setUint8(this.offset, opcode);
-    view.setUint8(this.offset + 1, type);
-    view.setUint32(this.offset + 2, key.length, true);
-    view.setUint32(this.offset + 6, payload.length, true);
-    this.bytes.set(key, this.offset + OP_HEADER_BYTES);
-    this.bytes.set(payload, this.offset + OP_HEADER_BYTES + key.length);
-    this.offset += needed;
+    view.setUint8(offset, opcode);
+    view.setUint8(offset + 1, type);
+    view.setUint32(offset + 2, keyLength, true);
+    view.setUint32(offset + 6, payloadLength, true);
+    copyBytes(keySource, keyStart, keyLength, this.bytes, offset + OP_HEADER_BYTES);
+    copyBytes(payloadSource, payloadStart, payloadLength, this.bytes, offset + OP_HEADER_BYTES + keyLength);
+    this.offset = offset + needed;
     this.opCount++;
     return this;
   }

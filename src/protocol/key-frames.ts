@@ -1,11 +1,12 @@
 /**
  * KeyRequest and KeyResponse frames read and written in place, for the hot path (actors
  * serving requests, the load generator reading replies), and KeyAddressRequests read with
- * their keys bounded (the routing service). Keys, payloads and ids stay
- * views of the frame they came in: a key goes from the request frame into the store
- * batch and back into the response frame as bytes, never as a JS string. protobufjs
- * (protocol/anna.ts) remains the codec of everything else and the reference these
- * functions are tested against (test/protocol/key-frames.test.ts).
+ * their keys bounded (the routing service). A request's tuples are read into KeyTuples,
+ * one typed column per field with keys and payloads as offsets into the frame, and answered
+ * in the same columns: serving a request makes no object per tuple, and a key goes from the
+ * request frame into the store batch and back into the response frame as bytes, never as a
+ * JS string. protobufjs (protocol/anna.ts) remains the codec of everything else and the
+ * reference these functions are tested against (test/protocol/key-frames.test.ts).
  *
  * Stricter than protobufjs where proto3 allows it: a known field with the wrong wire type,
  * a truncated field, a group, or a key that is not UTF-8 is a malformed frame.
@@ -14,10 +15,7 @@ import { isUtf8 } from "node:buffer";
 import { fieldBytes, MalformedPayloadError, utf8Text, varintBytes, WireReader, WireType, WireWriter } from "../lattices/wire";
 import { AnnaError, KeyAddressRequest, ProtocolError, RequestType } from "./anna";
 
-/**
- * One KeyTuple, of a request or a response, as views of its frame. Absent fields read as
- * proto3 defaults (0, false, empty) and fields at their default are not written.
- */
+/** One KeyTuple of a response read by readResponseFrame, as views of its frame; absent fields read as proto3 defaults. */
 export interface FrameTuple {
   key: Uint8Array;
   latticeType: number;
@@ -27,14 +25,72 @@ export interface FrameTuple {
   invalidate: boolean;
 }
 
-export interface RequestFrame {
+/**
+ * The tuples of a burst of KeyRequests, one column per field, reused from burst to burst.
+ * As read, a tuple's key and payload are spans of its request's frame. A server answers in
+ * place: it sets `error`, `invalidate` and (for a GET) `latticeType`, zeroes
+ * `addressCacheSize` (never echoed), and points the payload span into the buffer that holds
+ * the answers' payloads (writeResponse's `payloads`), or sets its length to 0.
+ */
+export class KeyTuples {
+  count = 0;
+  keyStart = new Int32Array(INITIAL_TUPLE_CAPACITY);
+  keyLength = new Int32Array(INITIAL_TUPLE_CAPACITY);
+  latticeType = new Int32Array(INITIAL_TUPLE_CAPACITY);
+  error = new Int32Array(INITIAL_TUPLE_CAPACITY);
+  payloadStart = new Int32Array(INITIAL_TUPLE_CAPACITY);
+  payloadLength = new Int32Array(INITIAL_TUPLE_CAPACITY);
+  addressCacheSize = new Uint32Array(INITIAL_TUPLE_CAPACITY);
+  invalidate = new Uint8Array(INITIAL_TUPLE_CAPACITY);
+
+  /** Appends a tuple with every field at its proto3 default; returns its index. */
+  add(): number {
+    if (this.count === this.keyStart.length) this.grow();
+    const index = this.count++;
+    this.keyStart[index] = 0;
+    this.keyLength[index] = 0;
+    this.latticeType[index] = 0;
+    this.error[index] = AnnaError.NO_ERROR;
+    this.payloadStart[index] = 0;
+    this.payloadLength[index] = 0;
+    this.addressCacheSize[index] = 0;
+    this.invalidate[index] = 0;
+    return index;
+  }
+
+  private grow(): void {
+    const capacity = this.keyStart.length * 2;
+    const grown = <T extends Int32Array | Uint32Array | Uint8Array>(column: T): T => {
+      const bigger = new (column.constructor as new (length: number) => T)(capacity);
+      bigger.set(column);
+      return bigger;
+    };
+    this.keyStart = grown(this.keyStart);
+    this.keyLength = grown(this.keyLength);
+    this.latticeType = grown(this.latticeType);
+    this.error = grown(this.error);
+    this.payloadStart = grown(this.payloadStart);
+    this.payloadLength = grown(this.payloadLength);
+    this.addressCacheSize = grown(this.addressCacheSize);
+    this.invalidate = grown(this.invalidate);
+  }
+}
+
+/** A KeyRequest's own fields; its tuples are `tuplesRead` rows of a KeyTuples from `firstTuple`. */
+export interface RequestHead {
+  /** The frame, as a plain Uint8Array: the tuples' key and payload spans and the request id are in it. */
+  frame: Uint8Array;
   type: number;
-  /** The first `maxTuples` tuples (readRequestFrame's bound); `tupleCount` counts them all. */
-  tuples: FrameTuple[];
+  firstTuple: number;
+  /** The first `maxTuples` tuples are read (readRequest's bound); `tupleCount` counts them all. */
+  tuplesRead: number;
   tupleCount: number;
   responseAddress: string;
   /** Echoed as the response's response_id, byte for byte. */
-  requestId: Uint8Array;
+  requestIdStart: number;
+  requestIdLength: number;
+  /** The response's error: set by a server that refuses the request whole. */
+  error: AnnaError;
 }
 
 export interface ResponseFrame {
@@ -46,6 +102,8 @@ export interface ResponseFrame {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Rows a KeyTuples starts with (one burst of a few 16-tuple requests), doubled when full. */
+const INITIAL_TUPLE_CAPACITY = 256;
 
 enum TupleField {
   KEY = 1,
@@ -82,37 +140,52 @@ export interface AddressRequestFrame extends KeyAddressRequest {
 }
 
 /**
- * Reads a KeyRequest; throws ProtocolError when the frame is not one. Tuples past
- * `maxTuples` are checked for framing and counted but not read, so that a huge frame of
- * tiny tuples costs no more memory than the bound.
+ * Reads a KeyRequest, its tuples appended to `tuples`; throws ProtocolError when the frame
+ * is not one (and leaves `tuples` as it was). Tuples past `maxTuples` are checked for
+ * framing and counted but not read, so that a huge frame of tiny tuples costs no more
+ * memory than the bound.
  */
-export function readRequestFrame(frame: Uint8Array, maxTuples = Infinity): RequestFrame {
-  const request: RequestFrame = { type: RequestType.RT_UNSPECIFIED, tuples: [], tupleCount: 0, responseAddress: "", requestId: EMPTY };
+export function readRequest(frame: Uint8Array, tuples: KeyTuples, maxTuples = Infinity): RequestHead {
+  const bytes = plainBytes(frame);
+  const head: RequestHead = {
+    frame: bytes,
+    type: RequestType.RT_UNSPECIFIED,
+    firstTuple: tuples.count,
+    tuplesRead: 0,
+    tupleCount: 0,
+    responseAddress: "",
+    requestIdStart: 0,
+    requestIdLength: 0,
+    error: AnnaError.NO_ERROR,
+  };
   try {
-    const reader = new WireReader(plainBytes(frame));
+    const reader = new WireReader(bytes);
     while (reader.hasMore()) {
       switch (reader.readTag()) {
         case RequestField.TYPE:
-          request.type = readEnum(reader);
+          head.type = readEnum(reader);
           break;
         case RequestField.TUPLES:
-          if (request.tupleCount++ < maxTuples) request.tuples.push(readTuple(reader));
+          if (head.tupleCount++ < maxTuples) readTuple(reader, tuples);
           else skipLengthDelimited(reader);
           break;
         case RequestField.RESPONSE_ADDRESS:
-          request.responseAddress = readResponseAddress(reader);
+          head.responseAddress = readResponseAddress(reader);
           break;
         case RequestField.REQUEST_ID:
-          request.requestId = reader.readBytes();
+          head.requestIdStart = reader.readSpan();
+          head.requestIdLength = reader.spanLength;
           break;
         default:
           reader.skipField();
       }
     }
   } catch (error) {
+    tuples.count = head.firstTuple;
     throw asProtocolError("KeyRequest", error);
   }
-  return request;
+  head.tuplesRead = tuples.count - head.firstTuple;
+  return head;
 }
 
 /**
@@ -147,18 +220,24 @@ export function readAddressRequestFrame(frame: Uint8Array, maxKeys = Infinity): 
   return request;
 }
 
+/** The columns readResponseFrame reads into before making its objects. */
+const responseTuples = new KeyTuples();
+
 /** Reads a KeyResponse; throws ProtocolError when the frame is not one. */
 export function readResponseFrame(frame: Uint8Array): ResponseFrame {
+  const bytes = plainBytes(frame);
   const response: ResponseFrame = { type: RequestType.RT_UNSPECIFIED, tuples: [], responseId: EMPTY, error: AnnaError.NO_ERROR };
+  const tuples = responseTuples;
+  tuples.count = 0;
   try {
-    const reader = new WireReader(plainBytes(frame));
+    const reader = new WireReader(bytes);
     while (reader.hasMore()) {
       switch (reader.readTag()) {
         case ResponseField.TYPE:
           response.type = readEnum(reader);
           break;
         case ResponseField.TUPLES:
-          response.tuples.push(readTuple(reader));
+          readTuple(reader, tuples);
           break;
         case ResponseField.RESPONSE_ID:
           response.responseId = reader.readBytes();
@@ -173,37 +252,50 @@ export function readResponseFrame(frame: Uint8Array): ResponseFrame {
   } catch (error) {
     throw asProtocolError("KeyResponse", error);
   }
+  for (let i = 0; i < tuples.count; i++) response.tuples.push(frameTupleAt(bytes, tuples, i));
   return response;
 }
 
-/** Encodes a KeyResponse into one exactly sized Buffer. */
-export function writeResponseFrame(response: ResponseFrame): Buffer {
-  const tupleLengths = new Int32Array(response.tuples.length);
-  let length = enumBytes(response.type) + bytesFieldBytes(response.responseId) + enumBytes(response.error);
-  for (let i = 0; i < response.tuples.length; i++) {
-    tupleLengths[i] = tupleBytes(response.tuples[i]);
-    length += fieldBytes(tupleLengths[i]);
-  }
-  const writer = new WireWriter(length, Buffer.allocUnsafe(length));
-  writeEnum(writer, ResponseField.TYPE, response.type);
-  for (let i = 0; i < response.tuples.length; i++) {
-    const tuple = response.tuples[i];
-    writer.lengthPrefix(ResponseField.TUPLES, tupleLengths[i]);
-    if (tuple.key.length > 0) writer.bytesField(TupleField.KEY, tuple.key);
-    writeEnum(writer, TupleField.LATTICE_TYPE, tuple.latticeType);
-    writeEnum(writer, TupleField.ERROR, tuple.error);
-    if (tuple.payload.length > 0) writer.bytesField(TupleField.PAYLOAD, tuple.payload);
-    writeUint32(writer, TupleField.ADDRESS_CACHE_SIZE, tuple.addressCacheSize);
-    if (tuple.invalidate) writeUint32(writer, TupleField.INVALIDATE, 1);
-  }
-  if (response.responseId.length > 0) writer.bytesField(ResponseField.RESPONSE_ID, response.responseId);
-  writeEnum(writer, ResponseField.ERROR, response.error);
-  return writer.finish() as Buffer;
+/** Row `index` of `tuples` as an object, its key and payload views of `frame`. */
+function frameTupleAt(frame: Uint8Array, tuples: KeyTuples, index: number): FrameTuple {
+  const keyStart = tuples.keyStart[index];
+  const payloadStart = tuples.payloadStart[index];
+  return {
+    key: frame.subarray(keyStart, keyStart + tuples.keyLength[index]),
+    latticeType: tuples.latticeType[index],
+    error: tuples.error[index],
+    payload: frame.subarray(payloadStart, payloadStart + tuples.payloadLength[index]),
+    addressCacheSize: tuples.addressCacheSize[index],
+    invalidate: tuples.invalidate[index] !== 0,
+  };
 }
 
-/** An empty tuple: proto3 defaults everywhere. */
-export function frameTuple(key: Uint8Array = EMPTY): FrameTuple {
-  return { key, latticeType: 0, error: AnnaError.NO_ERROR, payload: EMPTY, addressCacheSize: 0, invalidate: false };
+/**
+ * Encodes the response to `head` into one exactly sized Buffer: its tuples as answered in
+ * `tuples` (keys from the request frame, payloads from `payloads`), response_id the
+ * request's request_id.
+ */
+export function writeResponse(head: RequestHead, tuples: KeyTuples, payloads: Uint8Array): Buffer {
+  const frame = head.frame;
+  const end = head.firstTuple + head.tuplesRead;
+  let length = enumBytes(head.type) + spanFieldBytes(head.requestIdLength) + enumBytes(head.error);
+  for (let i = head.firstTuple; i < end; i++) length += fieldBytes(tupleBytes(tuples, i));
+  const writer = new WireWriter(length, Buffer.allocUnsafe(length));
+  writeEnum(writer, ResponseField.TYPE, head.type);
+  for (let i = head.firstTuple; i < end; i++) {
+    writer.lengthPrefix(ResponseField.TUPLES, tupleBytes(tuples, i));
+    const keyLength = tuples.keyLength[i];
+    if (keyLength > 0) writer.bytesSpanField(TupleField.KEY, frame, tuples.keyStart[i], keyLength);
+    writeEnum(writer, TupleField.LATTICE_TYPE, tuples.latticeType[i]);
+    writeEnum(writer, TupleField.ERROR, tuples.error[i]);
+    const payloadLength = tuples.payloadLength[i];
+    if (payloadLength > 0) writer.bytesSpanField(TupleField.PAYLOAD, payloads, tuples.payloadStart[i], payloadLength);
+    writeUint32(writer, TupleField.ADDRESS_CACHE_SIZE, tuples.addressCacheSize[i]);
+    if (tuples.invalidate[i] !== 0) writeUint32(writer, TupleField.INVALIDATE, 1);
+  }
+  if (head.requestIdLength > 0) writer.bytesSpanField(ResponseField.RESPONSE_ID, frame, head.requestIdStart, head.requestIdLength);
+  writeEnum(writer, ResponseField.ERROR, head.error);
+  return writer.finish() as Buffer;
 }
 
 /**
@@ -214,36 +306,38 @@ function plainBytes(frame: Uint8Array): Uint8Array {
   return Buffer.isBuffer(frame) ? new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength) : frame;
 }
 
-function readTuple(reader: WireReader): FrameTuple {
-  const tuple = frameTuple();
+/** Reads one tuple (an embedded message) into a new row of `tuples`. */
+function readTuple(reader: WireReader, tuples: KeyTuples): void {
+  const index = tuples.add();
   const outerLimit = reader.enterMessage();
   while (reader.hasMore()) {
     switch (reader.readTag()) {
       case TupleField.KEY:
-        tuple.key = reader.readBytes();
-        if (!isUtf8Key(tuple.key)) throw new MalformedPayloadError("key is not UTF-8");
+        tuples.keyStart[index] = reader.readSpan();
+        tuples.keyLength[index] = reader.spanLength;
+        if (!isUtf8Span(reader.bytes, tuples.keyStart[index], reader.spanLength)) throw new MalformedPayloadError("key is not UTF-8");
         break;
       case TupleField.LATTICE_TYPE:
-        tuple.latticeType = readEnum(reader);
+        tuples.latticeType[index] = readEnum(reader);
         break;
       case TupleField.ERROR:
-        tuple.error = readEnum(reader);
+        tuples.error[index] = readEnum(reader);
         break;
       case TupleField.PAYLOAD:
-        tuple.payload = reader.readBytes();
+        tuples.payloadStart[index] = reader.readSpan();
+        tuples.payloadLength[index] = reader.spanLength;
         break;
       case TupleField.ADDRESS_CACHE_SIZE:
-        tuple.addressCacheSize = reader.readU32();
+        tuples.addressCacheSize[index] = reader.readU32();
         break;
       case TupleField.INVALIDATE:
-        tuple.invalidate = reader.readU32() !== 0;
+        tuples.invalidate[index] = reader.readU32() !== 0 ? 1 : 0;
         break;
       default:
         reader.skipField();
     }
   }
   reader.leaveMessage(outerLimit);
-  return tuple;
 }
 
 function skipLengthDelimited(reader: WireReader): void {
@@ -252,8 +346,9 @@ function skipLengthDelimited(reader: WireReader): void {
 }
 
 /** proto3 strings are UTF-8; keys are mostly short ASCII, checked without a native call. */
-function isUtf8Key(key: Uint8Array): boolean {
-  for (let i = 0; i < key.length; i++) if (key[i] >= 0x80) return isUtf8(key);
+function isUtf8Span(bytes: Uint8Array, start: number, length: number): boolean {
+  const end = start + length;
+  for (let i = start; i < end; i++) if (bytes[i] >= 0x80) return isUtf8(bytes.subarray(start, end));
   return true;
 }
 
@@ -289,14 +384,15 @@ function isLastAddress(bytes: Uint8Array): boolean {
   return true;
 }
 
-function tupleBytes(tuple: FrameTuple): number {
-  const length = enumBytes(tuple.latticeType) + enumBytes(tuple.error) + uint32Bytes(tuple.addressCacheSize) + (tuple.invalidate ? 2 : 0);
-  return length + bytesFieldBytes(tuple.key) + bytesFieldBytes(tuple.payload);
+/** Bytes of row `index`'s fields as writeResponse writes them. */
+function tupleBytes(tuples: KeyTuples, index: number): number {
+  const length = enumBytes(tuples.latticeType[index]) + enumBytes(tuples.error[index]) + uint32Bytes(tuples.addressCacheSize[index]) + (tuples.invalidate[index] !== 0 ? 2 : 0);
+  return length + spanFieldBytes(tuples.keyLength[index]) + spanFieldBytes(tuples.payloadLength[index]);
 }
 
-/** A bytes or string field, or nothing when empty (proto3's default). */
-function bytesFieldBytes(value: Uint8Array): number {
-  return value.length === 0 ? 0 : fieldBytes(value.length);
+/** A bytes or string field of `length` bytes, or nothing when empty (proto3's default). */
+function spanFieldBytes(length: number): number {
+  return length === 0 ? 0 : fieldBytes(length);
 }
 
 /** A one-byte tag and a varint, or nothing for proto3's default 0. */

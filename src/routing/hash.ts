@@ -92,7 +92,7 @@ function mergeLane(hashHigh: number, hashLow: number, laneHigh: number, laneLow:
 }
 
 /** Consumes the 32-byte stripes and leaves the combined lanes in the result pair. */
-function hashStripes(bytes: Uint8Array, stripesEnd: number): void {
+function hashStripes(bytes: Uint8Array, start: number, stripesEnd: number): void {
   // Lanes start at seed + P1 + P2, seed + P2, seed, seed - P1 (seed 0).
   add(PRIME1_HIGH, PRIME1_LOW, PRIME2_HIGH, PRIME2_LOW);
   let v1High = result[HIGH];
@@ -104,7 +104,7 @@ function hashStripes(bytes: Uint8Array, stripesEnd: number): void {
   add(~PRIME1_HIGH, ~PRIME1_LOW, 0, 1);
   let v4High = result[HIGH];
   let v4Low = result[LOW];
-  for (let offset = 0; offset < stripesEnd; offset += STRIPE_BYTES) {
+  for (let offset = start; offset < stripesEnd; offset += STRIPE_BYTES) {
     round(v1High, v1Low, readInt32(bytes, offset + 4), readInt32(bytes, offset));
     v1High = result[HIGH];
     v1Low = result[LOW];
@@ -137,9 +137,8 @@ function hashStripes(bytes: Uint8Array, stripesEnd: number): void {
   mergeLane(result[HIGH], result[LOW], v4High, v4Low);
 }
 
-/** Mixes in the bytes after the stripes: 8 at a time, then 4, then one by one. */
-function hashTail(bytes: Uint8Array, start: number, hashHigh: number, hashLow: number): void {
-  const end = bytes.length;
+/** Mixes in the bytes from `start` to `end` after the stripes: 8 at a time, then 4, then one by one. */
+function hashTail(bytes: Uint8Array, start: number, end: number, hashHigh: number, hashLow: number): void {
   let offset = start;
   for (; offset + 8 <= end; offset += 8) {
     round(0, 0, readInt32(bytes, offset + 4), readInt32(bytes, offset));
@@ -180,18 +179,20 @@ function avalanche(high: number, low: number): void {
   result[LOW] ^= result[HIGH];
 }
 
-/** xxHash64 of `bytes` with seed 0, as unsigned 32-bit halves. */
-export function xxhash64(bytes: Uint8Array): Hash64 {
-  const length = bytes.length;
-  const stripesEnd = length - (length % STRIPE_BYTES);
-  if (length >= STRIPE_BYTES) hashStripes(bytes, stripesEnd);
+/**
+ * xxHash64 with seed 0 of `length` bytes of `bytes` from `start` (all of them by default:
+ * a key inside a request frame is hashed where it lies), as unsigned 32-bit halves.
+ */
+export function xxhash64(bytes: Uint8Array, start = 0, length = bytes.length - start): Hash64 {
+  const stripesEnd = start + length - (length % STRIPE_BYTES);
+  if (length >= STRIPE_BYTES) hashStripes(bytes, start, stripesEnd);
   else {
     result[HIGH] = PRIME5_HIGH;
     result[LOW] = PRIME5_LOW;
   }
   // The length is added as a u64; keys are far below 2^32 bytes.
   add(result[HIGH], result[LOW], 0, length | 0);
-  hashTail(bytes, stripesEnd, result[HIGH], result[LOW]);
+  hashTail(bytes, stripesEnd, start + length, result[HIGH], result[LOW]);
   avalanche(result[HIGH], result[LOW]);
   return { high: result[HIGH] >>> 0, low: result[LOW] >>> 0 };
 }

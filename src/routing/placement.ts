@@ -69,7 +69,7 @@ export class LocalPlacement {
   replicationOf(key: Uint8Array, name?: string): number {
     if (this.fullyReplicated) return this.threadCount;
     if (!this.hasKeyFactors) return this.defaultReplication;
-    return name !== undefined ? this.replicationOfName(name) : this.replicationOfHash(key, xxhash64(key));
+    return name !== undefined ? this.replicationOfName(name) : this.replicationOfHash(xxhash64(key), key);
   }
 
   /** replicationOf for a caller that has only the key's name. */
@@ -84,20 +84,24 @@ export class LocalPlacement {
   replicas(key: Uint8Array, name?: string): number[] {
     if (this.fullyReplicated) return this.allTids;
     const hash = xxhash64(key);
-    return this.ring.replicasOfHash(hash, this.replicationOfHash(key, hash, name)).map(Number);
+    return this.ring.replicasOfHash(hash, this.replicationOfHash(hash, key, name)).map(Number);
   }
 
   isReplica(key: Uint8Array, tid: number, name?: string): boolean {
     if (this.fullyReplicated) return true;
     const hash = xxhash64(key);
-    return this.isReplicaOfHash(hash, tid, this.replicationOfHash(key, hash, name));
+    return this.isReplicaOfHash(hash, tid, this.replicationOfHash(hash, key, name));
   }
 
-  /** For the request hot path: the key's replica count when actor `tid` holds it, else 0. */
-  replicationAt(key: Uint8Array, tid: number): number {
+  /**
+   * For the request hot path: the replica count of the key that is `length` bytes of
+   * `source` from `start` (a span of a request frame, hashed where it lies) when actor
+   * `tid` holds it, else 0.
+   */
+  replicationAt(source: Uint8Array, tid: number, start = 0, length = source.length - start): number {
     if (this.fullyReplicated) return this.threadCount;
-    const hash = xxhash64(key);
-    const replication = this.replicationOfHash(key, hash);
+    const hash = xxhash64(source, start, length);
+    const replication = this.replicationOfHash(hash, source, undefined, start, length);
     return this.isReplicaOfHash(hash, tid, replication) ? replication : 0;
   }
 
@@ -105,9 +109,9 @@ export class LocalPlacement {
    * The key's factor with its hash at hand: its name (given, or decoded from the bytes) is
    * looked up only when a key with the same low hash bits has a factor of its own.
    */
-  private replicationOfHash(key: Uint8Array, hash: Hash64, name?: string): number {
+  private replicationOfHash(hash: Hash64, key: Uint8Array, name?: string, start = 0, length = key.length - start): number {
     if (!this.factorHashes.has(hash.low)) return this.defaultReplication;
-    return this.replicationOfName(name ?? keyName(key));
+    return this.replicationOfName(name ?? keyName(key.subarray(start, start + length)));
   }
 
   /** No arrays when the replication is 1. */

@@ -1,7 +1,7 @@
 /**
  * The hot-path KeyRequest/KeyResponse codec against protobufjs (the reference codec of
- * protocol/anna.ts): whatever protobufjs writes, readRequestFrame/readResponseFrame read
- * the same; whatever writeResponseFrame writes, protobufjs reads the same. Plus the places
+ * protocol/anna.ts): whatever protobufjs writes, readRequest/readResponseFrame read the
+ * same; whatever writeResponse writes, protobufjs reads the same. Plus the places
  * where the hand codec is stricter than protobufjs, and the routing service's bounded
  * KeyAddressRequest reader.
  */
@@ -18,7 +18,7 @@ import {
   ProtocolError,
   RequestType,
 } from "../../src/protocol/anna";
-import { FrameTuple, frameTuple, readAddressRequestFrame, readRequestFrame, readResponseFrame, ResponseFrame, writeResponseFrame } from "../../src/protocol/key-frames";
+import { FrameTuple, KeyTuples, readAddressRequestFrame, readRequest, readResponseFrame, RequestHead, ResponseFrame, writeResponse } from "../../src/protocol/key-frames";
 
 const utf8 = new TextEncoder();
 const bytes = (text: string) => utf8.encode(text);
@@ -76,6 +76,85 @@ function asFrameTuple(tuple: KeyTuple): FrameTuple {
   };
 }
 
+/** An empty tuple: proto3 defaults everywhere. */
+function frameTuple(key: Uint8Array = new Uint8Array(0)): FrameTuple {
+  return { key, latticeType: 0, error: AnnaError.NO_ERROR, payload: new Uint8Array(0), addressCacheSize: 0, invalidate: false };
+}
+
+/** Rows of `tuples` as objects, their keys and payloads copied out of `keys` and `payloads`. */
+function rows(tuples: KeyTuples, first: number, count: number, keys: Uint8Array, payloads: Uint8Array): FrameTuple[] {
+  return Array.from({ length: count }, (_, n) => {
+    const i = first + n;
+    return {
+      key: keys.slice(tuples.keyStart[i], tuples.keyStart[i] + tuples.keyLength[i]),
+      latticeType: tuples.latticeType[i],
+      error: tuples.error[i],
+      payload: payloads.slice(tuples.payloadStart[i], tuples.payloadStart[i] + tuples.payloadLength[i]),
+      addressCacheSize: tuples.addressCacheSize[i],
+      invalidate: tuples.invalidate[i] !== 0,
+    };
+  });
+}
+
+/** Rows already in the columns before a read: readRequest must append after them and leave them be. */
+const EARLIER_ROWS = 3;
+
+/** readRequest into columns that already hold rows, with the tuples read made objects. */
+function readRequestFrame(frame: Uint8Array, maxTuples?: number): RequestHead & { tuples: FrameTuple[]; requestId: Uint8Array } {
+  const tuples = new KeyTuples();
+  for (let i = 0; i < EARLIER_ROWS; i++) tuples.keyLength[tuples.add()] = 99;
+  let head: RequestHead;
+  try {
+    head = readRequest(frame, tuples, maxTuples);
+  } catch (error) {
+    expect(tuples.count).toBe(EARLIER_ROWS);
+    throw error;
+  }
+  expect(head.firstTuple).toBe(EARLIER_ROWS);
+  expect(tuples.count).toBe(EARLIER_ROWS + head.tuplesRead);
+  expect(tuples.keyLength[0]).toBe(99);
+  const requestId = head.frame.slice(head.requestIdStart, head.requestIdStart + head.requestIdLength);
+  return { ...head, requestId, tuples: rows(tuples, head.firstTuple, head.tuplesRead, head.frame, head.frame) };
+}
+
+/**
+ * writeResponse for a response given as objects: keys and the response id laid out in a
+ * stand-in request frame, payloads in a stand-in store output, as an actor answers.
+ */
+function writeResponseFrame(response: ResponseFrame): Buffer {
+  const frame = Buffer.concat([Buffer.from("padding"), ...response.tuples.map((tuple) => tuple.key), response.responseId]);
+  const payloads = Buffer.concat([Buffer.from("output"), ...response.tuples.map((tuple) => tuple.payload)]);
+  const tuples = new KeyTuples();
+  tuples.add();
+  let keyAt = "padding".length;
+  let payloadAt = "output".length;
+  for (const tuple of response.tuples) {
+    const i = tuples.add();
+    tuples.keyStart[i] = keyAt;
+    tuples.keyLength[i] = tuple.key.length;
+    tuples.latticeType[i] = tuple.latticeType;
+    tuples.error[i] = tuple.error;
+    tuples.payloadStart[i] = payloadAt;
+    tuples.payloadLength[i] = tuple.payload.length;
+    tuples.addressCacheSize[i] = tuple.addressCacheSize;
+    tuples.invalidate[i] = tuple.invalidate ? 1 : 0;
+    keyAt += tuple.key.length;
+    payloadAt += tuple.payload.length;
+  }
+  const head: RequestHead = {
+    frame,
+    type: response.type,
+    firstTuple: 1,
+    tuplesRead: response.tuples.length,
+    tupleCount: response.tuples.length,
+    responseAddress: "tcp://h:1",
+    requestIdStart: keyAt,
+    requestIdLength: response.responseId.length,
+    error: response.error,
+  };
+  return writeResponse(head, tuples, payloads);
+}
+
 /** Views compare by their bytes only. */
 function plain(tuple: FrameTuple): FrameTuple {
   return { ...tuple, key: Uint8Array.from(tuple.key), payload: Uint8Array.from(tuple.payload) };
@@ -118,6 +197,19 @@ describe("KeyRequest frames read in place", () => {
     expect(readRequestFrame(Buffer.from(encodeKeyRequest(request))).tuples).toHaveLength(7);
     // A tuple past the bound sent as a varint is still a malformed frame.
     expect(() => readRequestFrame(Buffer.concat([Buffer.from(encodeKeyRequest(request)), Buffer.from([0x10, 0x01])]), 3)).toThrow(ProtocolError);
+  });
+
+  it("appends to columns that grow past their first capacity, earlier rows kept", () => {
+    const tuples = new KeyTuples();
+    const requests = [0, 1, 2].map((r) => ({ type: RequestType.PUT, tuples: Array.from({ length: 200 }, (_, i) => ({ key: `k${r}-${i}`, lattice_type: 1, payload: bytes(`v${i}`) })), response_address: "tcp://h:1", request_id: `${r}` }));
+    const heads = requests.map((request) => readRequest(Buffer.from(encodeKeyRequest(request)), tuples));
+    expect(tuples.count).toBe(600);
+    heads.forEach((head, r) => {
+      expect(head.firstTuple).toBe(200 * r);
+      const read = rows(tuples, head.firstTuple, head.tuplesRead, head.frame, head.frame);
+      expect(read.map((tuple) => Buffer.from(tuple.key).toString())).toEqual(requests[r].tuples.map((tuple) => tuple.key));
+      expect(read.map((tuple) => Buffer.from(tuple.payload).toString())).toEqual(requests[r].tuples.map((tuple) => Buffer.from(tuple.payload).toString()));
+    });
   });
 
   it("refuses truncated frames, groups, wrong wire types and keys that are not UTF-8", () => {

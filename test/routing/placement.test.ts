@@ -47,6 +47,9 @@ describe("LocalPlacement", () => {
         for (let tid = 0; tid < 5; tid++) {
           expect(placement.isReplica(key, tid, `key-${i}`)).toBe(replicas.includes(tid));
           expect(placement.replicationAt(key, tid)).toBe(replicas.includes(tid) ? factor : 0);
+          // The same key as a span of a request frame.
+          const frame = Buffer.concat([Buffer.from("<<"), key, Buffer.from(">>")]);
+          expect(placement.replicationAt(frame, tid, 2, key.length)).toBe(replicas.includes(tid) ? factor : 0);
         }
       }
     });

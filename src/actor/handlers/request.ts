@@ -1,6 +1,8 @@
 /**
- * KeyRequests from clients: decode a drained burst of frames, apply every tuple this actor
- * is a replica of as ONE store batch, and push one KeyResponse per request.
+ * KeyRequests from clients: read a drained burst of frames into one KeyTuples (columns,
+ * no object per tuple), apply every tuple this actor is a replica of as ONE store batch
+ * written straight from the frames, and push one KeyResponse per request, its tuples
+ * answered in place.
  */
 import { Opcode, opBytes, BATCH_HEADER_BYTES, BatchWriter, RESULT_HEADER_BYTES } from "../../core/batch";
 import { keyName } from "../../core/key";
@@ -9,7 +11,7 @@ import { Status } from "../../core/status";
 import type { Store } from "../../core/store";
 import { LatticeType } from "../../lattices/lattice-type";
 import { AnnaError, isUsableResponseAddress, RequestType } from "../../protocol/anna";
-import { FrameTuple, readRequestFrame, RequestFrame, ResponseFrame, writeResponseFrame } from "../../protocol/key-frames";
+import { KeyTuples, readRequest, RequestHead, writeResponse } from "../../protocol/key-frames";
 import type { FrameSink } from "../../protocol/outlet-pool";
 import type { LocalPlacement } from "../../routing/placement";
 import type { AccessSampler } from "../access-sampler";
@@ -37,17 +39,10 @@ export interface RequestContext {
   replicatedWrites?: Set<string>;
   /** Called once per burst of refused frames, so logs are not flooded. */
   reportBadFrame(reason: string): void;
+  /** The tuples of the burst being served: the actor's own, reused for every burst. */
+  tuples: KeyTuples;
 }
 
-/** Where each tuple's answer comes from: the store batch (op index) or a fixed error. */
-interface PlannedRequest {
-  request: RequestFrame;
-  response: ResponseFrame;
-  /** Per tuple: index of its op in the store batch, or -1 when answered without the store. */
-  opIndexes: Int32Array;
-}
-
-const UNPLACED = -1;
 const EMPTY = new Uint8Array(0);
 
 /** Maps a store status to Anna's per-tuple error. Anna's enum has no size or memory codes. */
@@ -65,163 +60,170 @@ function annaErrorOf(status: Status): AnnaError {
 
 export function handleRequestFrames(context: RequestContext, frames: readonly Uint8Array[]): number {
   const started = performance.now();
-  const planned: PlannedRequest[] = [];
-  const keys: Uint8Array[] = [];
+  const tuples = context.tuples;
+  tuples.count = 0;
+  const heads: RequestHead[] = [];
   let batchBytes = BATCH_HEADER_BYTES;
+  let opCount = 0;
   for (const frame of frames) {
-    const request = decodeValidRequest(context, frame);
-    if (request === undefined) continue;
-    const plan = planRequest(context, request, keys);
-    for (let i = 0; i < plan.opIndexes.length; i++) {
-      if (plan.opIndexes[i] === UNPLACED) continue;
-      batchBytes += opBytes(keys[plan.opIndexes[i]].length, request.tuples[i].payload.length);
+    const head = decodeValidRequest(context, frame);
+    if (head === undefined) continue;
+    planRequest(context, head);
+    for (let i = head.firstTuple, end = i + head.tuplesRead; i < end; i++) {
+      if (!isPlaced(tuples, i)) continue;
+      batchBytes += opBytes(tuples.keyLength[i], tuples.payloadLength[i]);
+      opCount++;
     }
-    planned.push(plan);
+    heads.push(head);
   }
   const decoded = performance.now();
   context.counters.decodeMs += decoded - started;
-  if (keys.length > 0) runStoreBatch(context, planned, keys, batchBytes);
+  const output = opCount > 0 ? runStoreBatch(context, heads, batchBytes) : EMPTY;
   const stored = performance.now();
   context.counters.storeMs += stored - decoded;
-  for (const plan of planned) sendResponse(context, plan);
+  // GET payloads are views into engine memory: every response is encoded (copied into its
+  // frame) before the store is called again.
+  for (const head of heads) context.replies.send(head.responseAddress, writeResponse(head, tuples, output));
   context.counters.encodeMs += performance.now() - stored;
-  return planned.length;
+  return heads.length;
 }
 
-function decodeValidRequest(context: RequestContext, frame: Uint8Array): RequestFrame | undefined {
-  let request: RequestFrame;
+function decodeValidRequest(context: RequestContext, frame: Uint8Array): RequestHead | undefined {
+  let head: RequestHead;
   try {
-    request = readRequestFrame(frame, context.maxTuplesPerRequest);
+    head = readRequest(frame, context.tuples, context.maxTuplesPerRequest);
   } catch (error) {
     context.counters.badFrames++;
     context.reportBadFrame((error as Error).message);
     return undefined;
   }
-  if (!isUsableResponseAddress(request.responseAddress)) {
+  if (!isUsableResponseAddress(head.responseAddress)) {
+    context.tuples.count = head.firstTuple;
     context.counters.badFrames++;
-    context.reportBadFrame(`KeyRequest with unusable response_address ${JSON.stringify(request.responseAddress.slice(0, 80))}`);
+    context.reportBadFrame(`KeyRequest with unusable response_address ${JSON.stringify(head.responseAddress.slice(0, 80))}`);
     return undefined;
   }
   context.counters.requests++;
-  return request;
+  return head;
 }
 
 /** The store's refusal of an oversized key or PUT value, decided without the store; undefined when within limits. */
-function oversizedStatus(context: RequestContext, type: RequestType, tuple: FrameTuple): Status | undefined {
-  if (tuple.key.length > context.limits.maxKeyBytes) return Status.KEY_TOO_LARGE;
-  if (type === RequestType.PUT && tuple.payload.length > context.limits.maxValueBytes) return Status.VALUE_TOO_LARGE;
+function oversizedStatus(context: RequestContext, type: RequestType, tuples: KeyTuples, index: number): Status | undefined {
+  if (tuples.keyLength[index] > context.limits.maxKeyBytes) return Status.KEY_TOO_LARGE;
+  if (type === RequestType.PUT && tuples.payloadLength[index] > context.limits.maxValueBytes) return Status.VALUE_TOO_LARGE;
   return undefined;
 }
 
-/** Decides each tuple's fate; tuples the store must see get consecutive op indexes. */
-function planRequest(context: RequestContext, request: RequestFrame, keys: Uint8Array[]): PlannedRequest {
-  const response: ResponseFrame = { type: request.type, tuples: [], responseId: request.requestId, error: AnnaError.NO_ERROR };
-  if (request.tupleCount > context.maxTuplesPerRequest) {
+/**
+ * Decides each tuple's fate, answering in place: a tuple for the store batch gets
+ * NO_ERROR (its result comes from the batch), any other its error and no payload. The
+ * client's address_cache_size is compared with the replica count, never echoed.
+ */
+function planRequest(context: RequestContext, head: RequestHead): void {
+  const { tuples, placement, tid, accessSampler, replicatedWrites } = context;
+  const first = head.firstTuple;
+  const end = first + head.tuplesRead;
+  if (head.tupleCount > context.maxTuplesPerRequest) {
     // Refused whole, no tuple answered: more than allowed (the reader kept only the first ones).
-    response.error = AnnaError.LATTICE;
+    head.error = AnnaError.LATTICE;
+    head.tuplesRead = 0;
     countTupleError(context.counters, "LATTICE");
-    return { request, response, opIndexes: new Int32Array(0) };
+    return;
   }
-  const tupleCount = request.tuples.length;
-  const opIndexes = new Int32Array(tupleCount).fill(UNPLACED);
-  // Every tuple is answered in place: the response's tuples are the request's.
-  response.tuples = request.tuples;
-  if (request.type !== RequestType.GET && request.type !== RequestType.PUT) {
+  if (head.type !== RequestType.GET && head.type !== RequestType.PUT) {
     // Refused whole: every tuple answered LATTICE.
-    response.error = AnnaError.LATTICE;
-    for (const tuple of request.tuples) refuse(tuple, AnnaError.LATTICE, false);
+    head.error = AnnaError.LATTICE;
+    for (let i = first; i < end; i++) refuse(tuples, i, AnnaError.LATTICE, false);
     countTupleError(context.counters, "LATTICE");
-    return { request, response, opIndexes };
+    return;
   }
-  const { placement, tid, accessSampler, replicatedWrites } = context;
-  for (let i = 0; i < tupleCount; i++) {
-    const tuple = request.tuples[i];
-    const key = tuple.key;
-    const oversized = oversizedStatus(context, request.type, tuple);
+  const frame = head.frame;
+  for (let i = first; i < end; i++) {
+    const oversized = oversizedStatus(context, head.type, tuples, i);
     if (oversized !== undefined) {
-      refuse(tuple, annaErrorOf(oversized), false);
+      refuse(tuples, i, annaErrorOf(oversized), false);
       countTupleError(context.counters, Status[oversized]);
       continue;
     }
-    const replicaCount = placement.replicationAt(key, tid);
+    const keyStart = tuples.keyStart[i];
+    const keyLength = tuples.keyLength[i];
+    const replicaCount = placement.replicationAt(frame, tid, keyStart, keyLength);
     if (replicaCount === 0) {
-      refuse(tuple, AnnaError.WRONG_THREAD, true);
+      refuse(tuples, i, AnnaError.WRONG_THREAD, true);
       countTupleError(context.counters, "WRONG_THREAD");
       continue;
     }
-    const invalidate = tuple.addressCacheSize > 0 && tuple.addressCacheSize !== replicaCount;
-    accessSampler?.note(key);
-    if (replicaCount > 1 && request.type === RequestType.PUT) replicatedWrites?.add(keyName(key));
-    answer(tuple, AnnaError.NO_ERROR, invalidate);
-    opIndexes[i] = keys.length;
-    keys.push(key);
+    const clientCacheSize = tuples.addressCacheSize[i];
+    answer(tuples, i, AnnaError.NO_ERROR, clientCacheSize > 0 && clientCacheSize !== replicaCount);
+    accessSampler?.note(frame, keyStart, keyLength);
+    if (replicaCount > 1 && head.type === RequestType.PUT) replicatedWrites?.add(keyName(frame.subarray(keyStart, keyStart + keyLength)));
   }
-  return { request, response, opIndexes };
 }
 
-function runStoreBatch(context: RequestContext, planned: PlannedRequest[], keys: Uint8Array[], batchBytes: number): void {
-  const buffer = context.store.batchBuffer(batchBytes);
-  const writer = new BatchWriter(buffer);
-  for (const { request, opIndexes } of planned) {
-    for (let i = 0; i < opIndexes.length; i++) {
-      if (opIndexes[i] === UNPLACED) continue;
-      const tuple = request.tuples[i];
-      if (request.type === RequestType.GET) {
-        context.counters.getTuples++;
-        writer.add(Opcode.GET, LatticeType.NONE, keys[opIndexes[i]]);
+/** After planRequest: whether the tuple goes to the store batch. */
+function isPlaced(tuples: KeyTuples, index: number): boolean {
+  return tuples.error[index] === AnnaError.NO_ERROR;
+}
+
+/** Writes the placed tuples of every request into one batch, straight from their frames, and runs it. */
+function runStoreBatch(context: RequestContext, heads: RequestHead[], batchBytes: number): Uint8Array {
+  const { tuples, counters } = context;
+  const writer = new BatchWriter(context.store.batchBuffer(batchBytes));
+  for (const head of heads) {
+    const frame = head.frame;
+    const isGet = head.type === RequestType.GET;
+    for (let i = head.firstTuple, end = i + head.tuplesRead; i < end; i++) {
+      if (!isPlaced(tuples, i)) continue;
+      if (isGet) {
+        counters.getTuples++;
+        writer.addSpans(Opcode.GET, LatticeType.NONE, frame, tuples.keyStart[i], tuples.keyLength[i], frame, 0, 0);
       } else {
-        context.counters.putTuples++;
-        writer.add(Opcode.PUT, tuple.latticeType as LatticeType, keys[opIndexes[i]], tuple.payload);
+        counters.putTuples++;
+        writer.addSpans(Opcode.PUT, tuples.latticeType[i], frame, tuples.keyStart[i], tuples.keyLength[i], frame, tuples.payloadStart[i], tuples.payloadLength[i]);
       }
     }
   }
   const output = context.store.executeBatchInPlace(writer.finish());
-  fillResults(context, planned, output);
+  fillResults(context, heads, output);
+  return output;
 }
 
 /**
- * Points each response tuple at its result. GET payloads stay views into engine memory:
- * the responses are encoded (copied into their frames) before the store is called again.
+ * Answers each placed tuple from its result: its error, and for a GET found the stored
+ * type and payload (a span of `output`, which the responses are written from).
  */
-function fillResults(context: RequestContext, planned: PlannedRequest[], output: Uint8Array): void {
+function fillResults(context: RequestContext, heads: RequestHead[], output: Uint8Array): void {
+  const tuples = context.tuples;
   const view = new DataView(output.buffer, output.byteOffset, output.byteLength);
   let offset = BATCH_HEADER_BYTES;
-  for (const { response, opIndexes } of planned) {
-    for (let i = 0; i < opIndexes.length; i++) {
-      if (opIndexes[i] === UNPLACED) continue;
-      const status = view.getUint8(offset) as Status;
-      const type = view.getUint8(offset + 1);
+  for (const head of heads) {
+    const isGet = head.type === RequestType.GET;
+    for (let i = head.firstTuple, end = i + head.tuplesRead; i < end; i++) {
+      if (!isPlaced(tuples, i)) continue;
+      const status = output[offset] as Status;
       const length = view.getUint32(offset + 2, true);
       const start = offset + RESULT_HEADER_BYTES;
-      const tuple = response.tuples[i];
-      tuple.error = annaErrorOf(status);
-      if (status === Status.OK && response.type === RequestType.GET) {
-        tuple.latticeType = type;
-        tuple.payload = output.subarray(start, start + length);
-      } else tuple.payload = EMPTY;
+      tuples.error[i] = annaErrorOf(status);
+      if (status === Status.OK && isGet) {
+        tuples.latticeType[i] = output[offset + 1];
+        tuples.payloadStart[i] = start;
+        tuples.payloadLength[i] = length;
+      } else tuples.payloadLength[i] = 0;
       if (status !== Status.OK) countTupleError(context.counters, Status[status]);
       offset = start + length;
     }
   }
 }
 
-function sendResponse(context: RequestContext, plan: PlannedRequest): void {
-  context.replies.send(plan.request.responseAddress, writeResponseFrame(plan.response));
-}
-
-/**
- * Turns a request tuple into its answer in place (the response's tuples are the request's):
- * key and lattice type echoed, the client's cache size not. The payload stays until the
- * store batch is written; fillResults replaces it.
- */
-function answer(tuple: FrameTuple, error: AnnaError, invalidate: boolean): void {
-  tuple.error = error;
-  tuple.invalidate = invalidate;
-  tuple.addressCacheSize = 0;
+/** Sets a tuple's answer: the key and lattice type are echoed, the client's cache size is not. */
+function answer(tuples: KeyTuples, index: number, error: AnnaError, invalidate: boolean): void {
+  tuples.error[index] = error;
+  tuples.invalidate[index] = invalidate ? 1 : 0;
+  tuples.addressCacheSize[index] = 0;
 }
 
 /** An answer that never reaches the store: no payload either. */
-function refuse(tuple: FrameTuple, error: AnnaError, invalidate: boolean): void {
-  answer(tuple, error, invalidate);
-  tuple.payload = EMPTY;
+function refuse(tuples: KeyTuples, index: number, error: AnnaError, invalidate: boolean): void {
+  answer(tuples, index, error, invalidate);
+  tuples.payloadLength[index] = 0;
 }

@@ -23,7 +23,7 @@ import {
   KeyTuple,
   RequestType,
 } from "../src/protocol/anna";
-import { readResponseFrame } from "../src/protocol/key-frames";
+import { FrameHead, KeyTuples, readResponse } from "../src/protocol/key-frames";
 import { ClientLink, ClientTransport, openClientLink, parseClientTransport } from "./client-link";
 import { processCpuSeconds } from "./cpu";
 import { LatencyHistogram, LatencySummary } from "./latency";
@@ -118,10 +118,11 @@ function requestIdDigits(slot: number): Buffer {
 }
 
 /** The slot a reply's id names, or -1 when it is not one of our ids. */
-function slotOfResponseId(id: Uint8Array): number {
-  if (id.length !== REQUEST_ID_DIGITS) return -1;
+function slotOfResponseId(response: FrameHead): number {
+  if (response.idLength !== REQUEST_ID_DIGITS) return -1;
   let slot = 0;
-  for (const byte of id) {
+  for (let i = response.idStart; i < response.idStart + response.idLength; i++) {
+    const byte = response.frame[i];
     if (byte < 0x30 || byte > 0x39) return -1;
     slot = slot * 10 + byte - 0x30;
   }
@@ -282,6 +283,8 @@ interface Phase {
 class ClosedLoop {
   private readonly sentAtMs: Float64Array;
   private readonly busy: Uint8Array;
+  /** The tuples of the reply being read, reused from reply to reply. */
+  private readonly replyTuples = new KeyTuples();
   private readonly idDigits: Buffer[];
   /** Each client's reply address, as patched into its requests (all of one length). */
   private readonly replyAddresses: Buffer[];
@@ -423,16 +426,19 @@ class ClosedLoop {
 
   /** Decodes a reply, records it, and returns its slot. */
   private complete(frame: Uint8Array, record: boolean): number {
-    const response = readResponseFrame(frame);
-    const slot = slotOfResponseId(response.responseId);
+    const tuples = this.replyTuples;
+    tuples.count = 0;
+    const response = readResponse(frame, tuples);
+    const slot = slotOfResponseId(response);
     if (slot < 0 || slot >= this.busy.length || this.busy[slot] === 0) {
-      throw new Error(`reply to request ${JSON.stringify(Buffer.from(response.responseId).toString("latin1"))}, which is not in flight`);
+      const id = Buffer.from(response.frame.subarray(response.idStart, response.idStart + response.idLength)).toString("latin1");
+      throw new Error(`reply to request ${JSON.stringify(id)}, which is not in flight`);
     }
     this.busy[slot] = 0;
     if (!record) return slot;
     this.histogram.record(performance.now() - this.sentAtMs[slot]);
     if (response.error) this.countError(response.error);
-    for (const tuple of response.tuples) if (tuple.error) this.countError(tuple.error);
+    for (let i = 0; i < tuples.count; i++) if (tuples.error[i]) this.countError(tuples.error[i]);
     return slot;
   }
 

@@ -15,16 +15,6 @@ import { isUtf8 } from "node:buffer";
 import { fieldBytes, MalformedPayloadError, utf8Text, varintBytes, WireReader, WireType, WireWriter } from "../lattices/wire";
 import { AnnaError, KeyAddressRequest, ProtocolError, RequestType } from "./anna";
 
-/** One KeyTuple of a response read by readResponseFrame, as views of its frame; absent fields read as proto3 defaults. */
-export interface FrameTuple {
-  key: Uint8Array;
-  latticeType: number;
-  error: AnnaError;
-  payload: Uint8Array;
-  addressCacheSize: number;
-  invalidate: boolean;
-}
-
 /**
  * The tuples of a burst of KeyRequests, one column per field, reused from burst to burst.
  * As read, a tuple's key and payload are spans of its request's frame. A server answers in
@@ -76,32 +66,27 @@ export class KeyTuples {
   }
 }
 
-/** A KeyRequest's own fields; its tuples are `tuplesRead` rows of a KeyTuples from `firstTuple`. */
-export interface RequestHead {
-  /** The frame, as a plain Uint8Array: the tuples' key and payload spans and the request id are in it. */
+/**
+ * A KeyRequest's or KeyResponse's own fields; its tuples are `tuplesRead` rows of a
+ * KeyTuples from `firstTuple`.
+ */
+export interface FrameHead {
+  /** The frame, as a plain Uint8Array: the tuples' key and payload spans and the id are in it. */
   frame: Uint8Array;
   type: number;
   firstTuple: number;
   /** The first `maxTuples` tuples are read (readRequest's bound); `tupleCount` counts them all. */
   tuplesRead: number;
   tupleCount: number;
+  /** A request's response_address; empty for a response. */
   responseAddress: string;
-  /** Echoed as the response's response_id, byte for byte. */
-  requestIdStart: number;
-  requestIdLength: number;
-  /** The response's error: set by a server that refuses the request whole. */
+  /** A request's request_id, or a response's response_id (which echoes it byte for byte). */
+  idStart: number;
+  idLength: number;
+  /** A response's error, set when the whole request failed; NO_ERROR for a request. */
   error: AnnaError;
 }
 
-export interface ResponseFrame {
-  type: number;
-  tuples: FrameTuple[];
-  responseId: Uint8Array;
-  /** Set only when the whole request failed. */
-  error: AnnaError;
-}
-
-const EMPTY = new Uint8Array(0);
 /** Rows a KeyTuples starts with (one burst of a few 16-tuple requests), doubled when full. */
 const INITIAL_TUPLE_CAPACITY = 256;
 
@@ -145,21 +130,10 @@ export interface AddressRequestFrame extends KeyAddressRequest {
  * framing and counted but not read, so that a huge frame of tiny tuples costs no more
  * memory than the bound.
  */
-export function readRequest(frame: Uint8Array, tuples: KeyTuples, maxTuples = Infinity): RequestHead {
-  const bytes = plainBytes(frame);
-  const head: RequestHead = {
-    frame: bytes,
-    type: RequestType.RT_UNSPECIFIED,
-    firstTuple: tuples.count,
-    tuplesRead: 0,
-    tupleCount: 0,
-    responseAddress: "",
-    requestIdStart: 0,
-    requestIdLength: 0,
-    error: AnnaError.NO_ERROR,
-  };
+export function readRequest(frame: Uint8Array, tuples: KeyTuples, maxTuples = Infinity): FrameHead {
+  const head = emptyHead(frame, tuples);
   try {
-    const reader = new WireReader(bytes);
+    const reader = new WireReader(head.frame);
     while (reader.hasMore()) {
       switch (reader.readTag()) {
         case RequestField.TYPE:
@@ -173,8 +147,8 @@ export function readRequest(frame: Uint8Array, tuples: KeyTuples, maxTuples = In
           head.responseAddress = readResponseAddress(reader);
           break;
         case RequestField.REQUEST_ID:
-          head.requestIdStart = reader.readSpan();
-          head.requestIdLength = reader.spanLength;
+          head.idStart = reader.readSpan();
+          head.idLength = reader.spanLength;
           break;
         default:
           reader.skipField();
@@ -220,65 +194,63 @@ export function readAddressRequestFrame(frame: Uint8Array, maxKeys = Infinity): 
   return request;
 }
 
-/** The columns readResponseFrame reads into before making its objects. */
-const responseTuples = new KeyTuples();
-
-/** Reads a KeyResponse; throws ProtocolError when the frame is not one. */
-export function readResponseFrame(frame: Uint8Array): ResponseFrame {
-  const bytes = plainBytes(frame);
-  const response: ResponseFrame = { type: RequestType.RT_UNSPECIFIED, tuples: [], responseId: EMPTY, error: AnnaError.NO_ERROR };
-  const tuples = responseTuples;
-  tuples.count = 0;
+/** Reads a KeyResponse, its tuples appended to `tuples`; throws ProtocolError when the frame is not one (`tuples` left as it was). */
+export function readResponse(frame: Uint8Array, tuples: KeyTuples): FrameHead {
+  const head = emptyHead(frame, tuples);
   try {
-    const reader = new WireReader(bytes);
+    const reader = new WireReader(head.frame);
     while (reader.hasMore()) {
       switch (reader.readTag()) {
         case ResponseField.TYPE:
-          response.type = readEnum(reader);
+          head.type = readEnum(reader);
           break;
         case ResponseField.TUPLES:
+          head.tupleCount++;
           readTuple(reader, tuples);
           break;
         case ResponseField.RESPONSE_ID:
-          response.responseId = reader.readBytes();
+          head.idStart = reader.readSpan();
+          head.idLength = reader.spanLength;
           break;
         case ResponseField.ERROR:
-          response.error = readEnum(reader);
+          head.error = readEnum(reader);
           break;
         default:
           reader.skipField();
       }
     }
   } catch (error) {
+    tuples.count = head.firstTuple;
     throw asProtocolError("KeyResponse", error);
   }
-  for (let i = 0; i < tuples.count; i++) response.tuples.push(frameTupleAt(bytes, tuples, i));
-  return response;
+  head.tuplesRead = tuples.count - head.firstTuple;
+  return head;
 }
 
-/** Row `index` of `tuples` as an object, its key and payload views of `frame`. */
-function frameTupleAt(frame: Uint8Array, tuples: KeyTuples, index: number): FrameTuple {
-  const keyStart = tuples.keyStart[index];
-  const payloadStart = tuples.payloadStart[index];
+/** A head with every field at its proto3 default, its tuples to come after the rows `tuples` has. */
+function emptyHead(frame: Uint8Array, tuples: KeyTuples): FrameHead {
   return {
-    key: frame.subarray(keyStart, keyStart + tuples.keyLength[index]),
-    latticeType: tuples.latticeType[index],
-    error: tuples.error[index],
-    payload: frame.subarray(payloadStart, payloadStart + tuples.payloadLength[index]),
-    addressCacheSize: tuples.addressCacheSize[index],
-    invalidate: tuples.invalidate[index] !== 0,
+    frame: plainBytes(frame),
+    type: RequestType.RT_UNSPECIFIED,
+    firstTuple: tuples.count,
+    tuplesRead: 0,
+    tupleCount: 0,
+    responseAddress: "",
+    idStart: 0,
+    idLength: 0,
+    error: AnnaError.NO_ERROR,
   };
 }
 
 /**
- * Encodes the response to `head` into one exactly sized Buffer: its tuples as answered in
- * `tuples` (keys from the request frame, payloads from `payloads`), response_id the
- * request's request_id.
+ * Encodes the response to the request `head` into one exactly sized Buffer: its tuples as
+ * answered in `tuples` (keys from the request frame, payloads from `payloads`), response_id
+ * the request's request_id, error the head's.
  */
-export function writeResponse(head: RequestHead, tuples: KeyTuples, payloads: Uint8Array): Buffer {
+export function writeResponse(head: FrameHead, tuples: KeyTuples, payloads: Uint8Array): Buffer {
   const frame = head.frame;
   const end = head.firstTuple + head.tuplesRead;
-  let length = enumBytes(head.type) + spanFieldBytes(head.requestIdLength) + enumBytes(head.error);
+  let length = enumBytes(head.type) + spanFieldBytes(head.idLength) + enumBytes(head.error);
   for (let i = head.firstTuple; i < end; i++) length += fieldBytes(tupleBytes(tuples, i));
   const writer = new WireWriter(length, Buffer.allocUnsafe(length));
   writeEnum(writer, ResponseField.TYPE, head.type);
@@ -293,7 +265,7 @@ export function writeResponse(head: RequestHead, tuples: KeyTuples, payloads: Ui
     writeUint32(writer, TupleField.ADDRESS_CACHE_SIZE, tuples.addressCacheSize[i]);
     if (tuples.invalidate[i] !== 0) writeUint32(writer, TupleField.INVALIDATE, 1);
   }
-  if (head.requestIdLength > 0) writer.bytesSpanField(ResponseField.RESPONSE_ID, frame, head.requestIdStart, head.requestIdLength);
+  if (head.idLength > 0) writer.bytesSpanField(ResponseField.RESPONSE_ID, frame, head.idStart, head.idLength);
   writeEnum(writer, ResponseField.ERROR, head.error);
   return writer.finish() as Buffer;
 }

@@ -18,7 +18,24 @@ import {
   ProtocolError,
   RequestType,
 } from "../../src/protocol/anna";
-import { FrameTuple, KeyTuples, readAddressRequestFrame, readRequest, readResponseFrame, RequestHead, ResponseFrame, writeResponse } from "../../src/protocol/key-frames";
+import { FrameHead, KeyTuples, readAddressRequestFrame, readRequest, readResponse, writeResponse } from "../../src/protocol/key-frames";
+
+/** A tuple as an object, to compare with protobufjs's: absent fields as proto3 defaults. */
+interface FrameTuple {
+  key: Uint8Array;
+  latticeType: number;
+  error: AnnaError;
+  payload: Uint8Array;
+  addressCacheSize: number;
+  invalidate: boolean;
+}
+
+interface ResponseFrame {
+  type: number;
+  tuples: FrameTuple[];
+  responseId: Uint8Array;
+  error: AnnaError;
+}
 
 const utf8 = new TextEncoder();
 const bytes = (text: string) => utf8.encode(text);
@@ -99,13 +116,16 @@ function rows(tuples: KeyTuples, first: number, count: number, keys: Uint8Array,
 /** Rows already in the columns before a read: readRequest must append after them and leave them be. */
 const EARLIER_ROWS = 3;
 
-/** readRequest into columns that already hold rows, with the tuples read made objects. */
-function readRequestFrame(frame: Uint8Array, maxTuples?: number): RequestHead & { tuples: FrameTuple[]; requestId: Uint8Array } {
+/**
+ * A frame read by `read` into columns that already hold rows, its tuples made objects:
+ * checks that the read appends after those rows and leaves them be, even when it throws.
+ */
+function readIntoColumns(read: (tuples: KeyTuples) => FrameHead): FrameHead & { tuples: FrameTuple[]; id: Uint8Array } {
   const tuples = new KeyTuples();
   for (let i = 0; i < EARLIER_ROWS; i++) tuples.keyLength[tuples.add()] = 99;
-  let head: RequestHead;
+  let head: FrameHead;
   try {
-    head = readRequest(frame, tuples, maxTuples);
+    head = read(tuples);
   } catch (error) {
     expect(tuples.count).toBe(EARLIER_ROWS);
     throw error;
@@ -113,8 +133,19 @@ function readRequestFrame(frame: Uint8Array, maxTuples?: number): RequestHead & 
   expect(head.firstTuple).toBe(EARLIER_ROWS);
   expect(tuples.count).toBe(EARLIER_ROWS + head.tuplesRead);
   expect(tuples.keyLength[0]).toBe(99);
-  const requestId = head.frame.slice(head.requestIdStart, head.requestIdStart + head.requestIdLength);
-  return { ...head, requestId, tuples: rows(tuples, head.firstTuple, head.tuplesRead, head.frame, head.frame) };
+  const id = head.frame.slice(head.idStart, head.idStart + head.idLength);
+  return { ...head, id, tuples: rows(tuples, head.firstTuple, head.tuplesRead, head.frame, head.frame) };
+}
+
+function readRequestFrame(frame: Uint8Array, maxTuples?: number) {
+  const head = readIntoColumns((tuples) => readRequest(frame, tuples, maxTuples));
+  return { ...head, requestId: head.id };
+}
+
+function readResponseFrame(frame: Uint8Array): ResponseFrame {
+  const head = readIntoColumns((tuples) => readResponse(frame, tuples));
+  expect(head.tupleCount).toBe(head.tuplesRead);
+  return { type: head.type, tuples: head.tuples, responseId: head.id, error: head.error };
 }
 
 /**
@@ -141,15 +172,15 @@ function writeResponseFrame(response: ResponseFrame): Buffer {
     keyAt += tuple.key.length;
     payloadAt += tuple.payload.length;
   }
-  const head: RequestHead = {
+  const head: FrameHead = {
     frame,
     type: response.type,
     firstTuple: 1,
     tuplesRead: response.tuples.length,
     tupleCount: response.tuples.length,
     responseAddress: "tcp://h:1",
-    requestIdStart: keyAt,
-    requestIdLength: response.responseId.length,
+    idStart: keyAt,
+    idLength: response.responseId.length,
     error: response.error,
   };
   return writeResponse(head, tuples, payloads);
@@ -264,7 +295,9 @@ describe("KeyResponse frames written and read in place", () => {
       response_id: "id-9",
       error: AnnaError.TIMEOUT,
     };
-    const frame = readResponseFrame(Buffer.from(encodeKeyResponse(response)));
+    const encoded = Buffer.from(encodeKeyResponse(response));
+    const frame = readResponseFrame(encoded);
+    expect(() => readResponseFrame(encoded.subarray(0, encoded.length - 1))).toThrow(ProtocolError);
     expect(frame.error).toBe(AnnaError.TIMEOUT);
     expect(Buffer.from(frame.responseId).toString()).toBe("id-9");
     expect(frame.tuples.map(plain)).toEqual(response.tuples.map(asFrameTuple));

@@ -11,7 +11,7 @@ import { Status } from "../../core/status";
 import type { Store } from "../../core/store";
 import { LatticeType } from "../../lattices/lattice-type";
 import { AnnaError, isUsableResponseAddress, RequestType } from "../../protocol/anna";
-import { KeyTuples, readRequest, RequestHead, writeResponse } from "../../protocol/key-frames";
+import { KeyTuples, readRequest, FrameHead, writeResponse } from "../../protocol/key-frames";
 import type { FrameSink } from "../../protocol/outlet-pool";
 import type { LocalPlacement } from "../../routing/placement";
 import type { AccessSampler } from "../access-sampler";
@@ -62,7 +62,7 @@ export function handleRequestFrames(context: RequestContext, frames: readonly Ui
   const started = performance.now();
   const tuples = context.tuples;
   tuples.count = 0;
-  const heads: RequestHead[] = [];
+  const heads: FrameHead[] = [];
   let batchBytes = BATCH_HEADER_BYTES;
   let opCount = 0;
   for (const frame of frames) {
@@ -88,8 +88,8 @@ export function handleRequestFrames(context: RequestContext, frames: readonly Ui
   return heads.length;
 }
 
-function decodeValidRequest(context: RequestContext, frame: Uint8Array): RequestHead | undefined {
-  let head: RequestHead;
+function decodeValidRequest(context: RequestContext, frame: Uint8Array): FrameHead | undefined {
+  let head: FrameHead;
   try {
     head = readRequest(frame, context.tuples, context.maxTuplesPerRequest);
   } catch (error) {
@@ -119,7 +119,7 @@ function oversizedStatus(context: RequestContext, type: RequestType, tuples: Key
  * NO_ERROR (its result comes from the batch), any other its error and no payload. The
  * client's address_cache_size is compared with the replica count, never echoed.
  */
-function planRequest(context: RequestContext, head: RequestHead): void {
+function planRequest(context: RequestContext, head: FrameHead): void {
   const { tuples, placement, tid, accessSampler, replicatedWrites } = context;
   const first = head.firstTuple;
   const end = first + head.tuplesRead;
@@ -166,7 +166,7 @@ function isPlaced(tuples: KeyTuples, index: number): boolean {
 }
 
 /** Writes the placed tuples of every request into one batch, straight from their frames, and runs it. */
-function runStoreBatch(context: RequestContext, heads: RequestHead[], batchBytes: number): Uint8Array {
+function runStoreBatch(context: RequestContext, heads: FrameHead[], batchBytes: number): Uint8Array {
   const { tuples, counters } = context;
   const writer = new BatchWriter(context.store.batchBuffer(batchBytes));
   for (const head of heads) {
@@ -192,7 +192,7 @@ function runStoreBatch(context: RequestContext, heads: RequestHead[], batchBytes
  * Answers each placed tuple from its result: its error, and for a GET found the stored
  * type and payload (a span of `output`, which the responses are written from).
  */
-function fillResults(context: RequestContext, heads: RequestHead[], output: Uint8Array): void {
+function fillResults(context: RequestContext, heads: FrameHead[], output: Uint8Array): void {
   const tuples = context.tuples;
   const view = new DataView(output.buffer, output.byteOffset, output.byteLength);
   let offset = BATCH_HEADER_BYTES;

@@ -65,6 +65,12 @@ interface ServerBenchConfig {
    * `-c 1 -P 50` (docs/performance.md compares both).
    */
   connections: number;
+  /**
+   * Times the whole set (every setup, the floors, Redis) is measured, one round after the
+   * other: each comparison reports its median round by annakv/Redis ratio, as this
+   * machine's speed drifts by tens of percent from minute to minute.
+   */
+  rounds: number;
 }
 
 const FULL_CONFIG: ServerBenchConfig = {
@@ -89,9 +95,10 @@ const FULL_CONFIG: ServerBenchConfig = {
   seed: 20240601,
   clientTransport: "zmtp",
   connections: 50,
+  rounds: 3,
 };
 
-const QUICK_CONFIG: ServerBenchConfig = { ...FULL_CONFIG, warmupMs: 300, durationMs: 1500, redisRequests: 50_000, redisRequestsPipelined: 300_000 };
+const QUICK_CONFIG: ServerBenchConfig = { ...FULL_CONFIG, warmupMs: 300, durationMs: 1500, redisRequests: 50_000, redisRequestsPipelined: 300_000, rounds: 1 };
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const CLI_PATH = path.join(REPO_ROOT, "dist/cli/main.js");
@@ -383,6 +390,7 @@ function parseConfig(): { config: ServerBenchConfig; quick: boolean } {
       concurrency: { type: "string" },
       "client-transport": { type: "string" },
       connections: { type: "string" },
+      rounds: { type: "string" },
     },
   });
   const quick = values.quick ?? false;
@@ -391,6 +399,8 @@ function parseConfig(): { config: ServerBenchConfig; quick: boolean } {
   if (values.concurrency !== undefined) config.concurrency = config.connections = Number(values.concurrency);
   if (values["client-transport"] !== undefined) config.clientTransport = parseClientTransport(values["client-transport"]);
   if (values.connections !== undefined) config.connections = Number(values.connections);
+  if (values.rounds !== undefined) config.rounds = Number(values.rounds);
+  if (!(Number.isInteger(config.rounds) && config.rounds >= 1)) throw new RangeError(`--rounds must be a positive integer, got ${values.rounds}`);
   return { config, quick };
 }
 
@@ -454,28 +464,58 @@ function charts(comparisonsBySetup: Map<string, Comparison[]>, config: ServerBen
   ];
 }
 
-async function main(): Promise<void> {
-  const { config, quick } = parseConfig();
-  const started = performance.now();
-  console.log(`server bench: ${JSON.stringify(config)}`);
+/** One round: every setup, the floors and Redis measured once, and the comparisons they give. */
+async function measureRound(config: ServerBenchConfig, index: number) {
+  console.log(`round ${index + 1} of ${config.rounds}`);
   const measured = new Map<string, Awaited<ReturnType<typeof measureAnnakv>>>();
   for (const setup of config.setups) measured.set(setupName(setup), await measureAnnakv(config, setup));
   const floors = await measureTransportFloors(config);
   const tools = findRedisTools();
   if (tools === undefined) console.warn("redis-server, redis-benchmark or redis-cli not found (apt-get install -y redis-server redis-tools): recording annakv only");
   const redis = tools && (await measureRedis(config, tools));
-  const comparisonsBySetup = new Map([...measured].map(([name, { runs }]) => [name, compare(config, runs, redis, floors)] as const));
-  const result = {
-    benchmark: "server",
-    machine: machineInfo(),
-    config,
+  return {
+    comparisons: new Map([...measured].map(([name, { runs }]) => [name, compare(config, runs, redis, floors)] as const)),
     redisVersion: redis?.version ?? null,
-    comparisons: Object.fromEntries(comparisonsBySetup),
     annakvRuns: Object.fromEntries([...measured].map(([name, { runs }]) => [name, runs])),
     annakvExitCodeOnSigterm: Object.fromEntries([...measured].map(([name, { nodeExitCode }]) => [name, nodeExitCode])),
     redisRuns: redis ? { unpipelined: redis.unpipelined, pipelined: redis.pipelined } : null,
     transportFloors: floors,
-    target: "annakv ops/s >= Redis ops/s in both comparisons",
+  };
+}
+
+/**
+ * Per setup and comparison, the round with the median annakv/Redis ratio (all its figures
+ * from that one round), with every round's ratio beside it.
+ */
+function medianRounds(rounds: Array<Map<string, Comparison[]>>): Map<string, Array<Comparison & { ratiosByRound: Array<number | null> }>> {
+  const names = [...rounds[0].keys()];
+  return new Map(
+    names.map((name) => [
+      name,
+      rounds[0].get(name)!.map((_, index) => {
+        const candidates = rounds.map((round) => round.get(name)![index]);
+        const byRatio = [...candidates].sort((a, b) => (a.annakvToRedisOpsRatio ?? 0) - (b.annakvToRedisOpsRatio ?? 0));
+        return { ...byRatio[Math.floor((byRatio.length - 1) / 2)], ratiosByRound: candidates.map((c) => c.annakvToRedisOpsRatio) };
+      }),
+    ]),
+  );
+}
+
+async function main(): Promise<void> {
+  const { config, quick } = parseConfig();
+  const started = performance.now();
+  console.log(`server bench: ${JSON.stringify(config)}`);
+  const rounds = [];
+  for (let index = 0; index < config.rounds; index++) rounds.push(await measureRound(config, index));
+  const comparisonsBySetup = medianRounds(rounds.map((round) => round.comparisons));
+  const result = {
+    benchmark: "server",
+    machine: machineInfo(),
+    config,
+    redisVersion: rounds[0].redisVersion,
+    comparisons: Object.fromEntries(comparisonsBySetup),
+    rounds: rounds.map(({ comparisons, redisVersion, ...round }) => ({ ...round, comparisons: Object.fromEntries(comparisons) })),
+    target: "annakv ops/s >= Redis ops/s in both comparisons (median round)",
     runSeconds: round((performance.now() - started) / 1000),
   };
   // One file per client shape, so runs with other clients sit beside the default one.
@@ -493,6 +533,7 @@ async function main(): Promise<void> {
         annakvOps: c.annakv.opsPerSecond,
         redisOps: c.redis?.opsPerSecond,
         ratio: c.annakvToRedisOpsRatio,
+        ratiosByRound: c.ratiosByRound.join(" "),
         floorOps: c.transportFloor?.opsPerSecond,
         ofFloor: c.annakvToFloorOpsRatio,
         annakvP99: c.annakv.latencyMsP99,

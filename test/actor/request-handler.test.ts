@@ -1,0 +1,112 @@
+/**
+ * The request handler on one burst of frames, on both engines: requests read into one set
+ * of columns, one store batch, one response per valid request. A bad frame in the middle
+ * of a burst must cost only itself: the requests around it keep their own tuples and are
+ * answered in order. Replies are captured by a FrameSink and read back with protobufjs.
+ */
+import { handleRequestFrames, RequestContext } from "../../src/actor/handlers/request";
+import { emptyCounters } from "../../src/actor/stats";
+import { createStore } from "../../src/core/create-store";
+import { DEFAULT_LIMITS } from "../../src/core/limits";
+import type { EngineName } from "../../src/core/store";
+import { loadWasmModule } from "../../src/core/wasm-store";
+import { LatticeType } from "../../src/lattices/lattice-type";
+import { AnnaError, decodeKeyResponse, encodeKeyRequest, KeyRequest, KeyResponse, RequestType } from "../../src/protocol/anna";
+import { KeyTuples } from "../../src/protocol/key-frames";
+import { LocalPlacement } from "../../src/routing/placement";
+
+const encoder = new TextEncoder();
+/** An LWW payload: `timestamp` then `value` (protobuf LWWValue). */
+const lww = (timestamp: number, value: string) => Uint8Array.from([0x08, timestamp, 0x12, value.length, ...encoder.encode(value)]);
+
+interface Harness {
+  context: RequestContext;
+  replies: Array<{ address: string; response: KeyResponse }>;
+  badFrames: string[];
+}
+
+function harness(engine: EngineName, actors: number): Harness {
+  const replies: Harness["replies"] = [];
+  const badFrames: string[] = [];
+  const context: RequestContext = {
+    tid: 0,
+    store: createStore({ engine, limits: { ...DEFAULT_LIMITS, maxValueBytes: 64 }, wasmModule: engine === "wasm" ? loadWasmModule() : undefined }),
+    placement: new LocalPlacement(actors, 1),
+    replies: { send: (address, frame) => replies.push({ address, response: decodeKeyResponse(frame) }) },
+    counters: emptyCounters(),
+    maxTuplesPerRequest: 4,
+    limits: { maxKeyBytes: DEFAULT_LIMITS.maxKeyBytes, maxValueBytes: 64 },
+    reportBadFrame: (reason) => badFrames.push(reason),
+    tuples: new KeyTuples(),
+  };
+  return { context, replies, badFrames };
+}
+
+const frame = (request: KeyRequest) => Buffer.from(encodeKeyRequest(request));
+
+describe.each(["wasm", "ts"] as const)("request handler on the %s engine", (engine) => {
+  it("answers each valid request of a burst in order, a bad frame in between costing only itself", () => {
+    const { context, replies, badFrames } = harness(engine, 1);
+    const burst = [
+      frame({ type: RequestType.PUT, tuples: [{ key: "a", lattice_type: LatticeType.LWW, payload: lww(5, "A") }, { key: "b", lattice_type: LatticeType.LWW, payload: lww(5, "B") }], response_address: "tcp://client:1", request_id: "r1" }),
+      Buffer.from([0x12, 0x09, 0x0a]), // a tuple cut short: not a KeyRequest
+      frame({ type: RequestType.GET, tuples: [{ key: "a" }], response_address: "nowhere", request_id: "r2" }), // unusable reply address
+      frame({ type: RequestType.GET, tuples: [{ key: "b" }, { key: "absent" }, { key: "a", address_cache_size: 3 }], response_address: "tcp://client:2", request_id: "r3" }),
+      frame({ type: 7 as RequestType, tuples: [{ key: "a" }], response_address: "tcp://client:3", request_id: "r4" }),
+      frame({ type: RequestType.GET, tuples: ["a", "b", "c", "d", "e"].map((key) => ({ key })), response_address: "tcp://client:4", request_id: "r5" }),
+      frame({ type: RequestType.PUT, tuples: [{ key: "big", lattice_type: LatticeType.LWW, payload: lww(1, "x".repeat(70)) }, { key: "c", lattice_type: LatticeType.LWW, payload: lww(1, "C") }], response_address: "tcp://client:5", request_id: "r6" }),
+    ];
+    expect(handleRequestFrames(context, burst)).toBe(5);
+    expect(badFrames).toHaveLength(2);
+    expect(context.counters.badFrames).toBe(2);
+    expect(replies.map((reply) => [reply.address, reply.response.response_id])).toEqual([
+      ["tcp://client:1", "r1"],
+      ["tcp://client:2", "r3"],
+      ["tcp://client:3", "r4"],
+      ["tcp://client:4", "r5"],
+      ["tcp://client:5", "r6"],
+    ]);
+    const [put, get, unknownType, tooMany, oversized] = replies.map((reply) => reply.response);
+    expect(put.tuples.map((tuple) => [tuple.key, tuple.error ?? AnnaError.NO_ERROR, tuple.payload?.length ?? 0])).toEqual([
+      ["a", AnnaError.NO_ERROR, 0],
+      ["b", AnnaError.NO_ERROR, 0],
+    ]);
+    // The GET of the same burst sees the PUT before it (one batch, in order).
+    expect(get.type).toBe(RequestType.GET);
+    expect(get.tuples.map((tuple) => [tuple.key, tuple.error ?? AnnaError.NO_ERROR, tuple.lattice_type ?? 0, Buffer.from(tuple.payload ?? []).toString("latin1"), tuple.invalidate ?? false, tuple.address_cache_size ?? 0])).toEqual([
+      ["b", AnnaError.NO_ERROR, LatticeType.LWW, Buffer.from(lww(5, "B")).toString("latin1"), false, 0],
+      ["absent", AnnaError.KEY_DNE, 0, "", false, 0],
+      // The client thought 3 replicas; there is 1: told to refresh, its cache size not echoed.
+      ["a", AnnaError.NO_ERROR, LatticeType.LWW, Buffer.from(lww(5, "A")).toString("latin1"), true, 0],
+    ]);
+    expect(unknownType.error).toBe(AnnaError.LATTICE);
+    expect(unknownType.tuples.map((tuple) => [tuple.key, tuple.error])).toEqual([["a", AnnaError.LATTICE]]);
+    // Over the 4-tuple bound: refused whole, no tuple answered.
+    expect(tooMany.error).toBe(AnnaError.LATTICE);
+    expect(tooMany.tuples).toEqual([]);
+    expect(oversized.tuples.map((tuple) => [tuple.key, tuple.error ?? AnnaError.NO_ERROR])).toEqual([
+      ["big", AnnaError.LATTICE],
+      ["c", AnnaError.NO_ERROR],
+    ]);
+    expect(context.store.get("big")).toBeUndefined();
+    expect(context.store.get("c")?.type).toBe(LatticeType.LWW);
+    expect(context.counters.requests).toBe(5);
+    expect(context.counters.putTuples).toBe(3);
+    expect(context.counters.getTuples).toBe(3);
+  });
+
+  it("answers WRONG_THREAD with invalidate for keys of another actor, and serves its own", () => {
+    const { context, replies } = harness(engine, 2);
+    const keys = Array.from({ length: 40 }, (_, i) => `key-${i}`);
+    const own = (key: string) => context.placement.replicationAt(encoder.encode(key), 0) > 0;
+    expect(keys.some(own) && !keys.every(own)).toBe(true);
+    context.maxTuplesPerRequest = keys.length;
+    handleRequestFrames(context, [frame({ type: RequestType.PUT, tuples: keys.map((key) => ({ key, lattice_type: LatticeType.LWW, payload: lww(1, key) })), response_address: "tcp://client:1", request_id: "p" })]);
+    const response = replies[0].response;
+    expect(response.tuples.map((tuple) => tuple.key)).toEqual(keys);
+    for (const tuple of response.tuples) {
+      expect([tuple.error ?? AnnaError.NO_ERROR, tuple.invalidate ?? false]).toEqual(own(tuple.key) ? [AnnaError.NO_ERROR, false] : [AnnaError.WRONG_THREAD, true]);
+      expect(context.store.get(tuple.key) !== undefined).toBe(own(tuple.key));
+    }
+  });
+});

@@ -27,7 +27,7 @@ import { FrameHead, KeyTuples, readResponse } from "../src/protocol/key-frames";
 import { ClientLink, ClientTransport, openClientLink, parseClientTransport } from "./client-link";
 import { processCpuSeconds } from "./cpu";
 import { LatencyHistogram, LatencySummary } from "./latency";
-import { KeyChooser, KeySpace, lwwPayloadBytes, LWW_TIMESTAMP_OFFSET, Prng, TIMESTAMP_BASE, writeLwwPayload, writeTimestamp } from "./workload";
+import { KeyChooser, KeySpace, LWW_TIMESTAMP_OFFSET, Prng, randomLwwPayload, TIMESTAMP_BASE, writeTimestamp } from "./workload";
 
 export interface LoadOptions {
   host: string;
@@ -197,9 +197,7 @@ function encodeTemplate(actorIndex: number, type: RequestType, tuples: KeyTuple[
 }
 
 function lwwTuple(key: string, valueBytes: number, random: Prng): KeyTuple {
-  const payload = new Uint8Array(lwwPayloadBytes(valueBytes));
-  writeLwwPayload(payload, 0, TIMESTAMP_BASE, random.fill(new Uint8Array(valueBytes)));
-  return { key, lattice_type: LatticeType.LWW, payload };
+  return { key, lattice_type: LatticeType.LWW, payload: randomLwwPayload(valueBytes, random) };
 }
 
 /** Requests whose keys all belong to one actor: the first key picks the actor, the rest are redrawn until they match it. */

@@ -23,7 +23,7 @@ import { KeyTuples } from "../src/protocol/key-frames";
 import { LocalPlacement } from "../src/routing/placement";
 import type { BarChart } from "./chart";
 import { machineInfo, QUICK_RESULTS_DIR, RESULTS_DIR, round, writeResults } from "./report";
-import { KeySpace, lwwPayloadBytes, Prng, TIMESTAMP_BASE, writeLwwPayload } from "./workload";
+import { KeySpace, Prng, randomLwwPayload } from "./workload";
 
 interface RequestPathConfig {
   keyCount: number;
@@ -62,17 +62,11 @@ interface CaseResult {
   nanosecondsPerTuple: number;
 }
 
-function lwwPayload(config: RequestPathConfig, random: Prng): Uint8Array {
-  const payload = new Uint8Array(lwwPayloadBytes(config.valueBytes));
-  writeLwwPayload(payload, 0, TIMESTAMP_BASE + 1, random.fill(new Uint8Array(config.valueBytes)));
-  return payload;
-}
-
 /** An actor 0's request context over a store holding every key it owns. */
 function actorContext(config: RequestPathConfig, engine: EngineName, actors: number, keys: KeySpace, ownKeys: number[]): RequestContext {
   const store = createStore({ engine, limits: DEFAULT_LIMITS, wasmModule: engine === "wasm" ? loadWasmModule() : undefined });
   const random = new Prng(config.seed);
-  for (const index of ownKeys) store.put(keys.key(index), LatticeType.LWW, lwwPayload(config, random));
+  for (const index of ownKeys) store.put(keys.key(index), LatticeType.LWW, randomLwwPayload(config.valueBytes, random));
   return {
     tid: 0,
     store,
@@ -93,7 +87,7 @@ function encodeFrames(config: RequestPathConfig, shape: (typeof SHAPES)[number],
   return Array.from({ length: config.framesPerCase }, (_, r) => {
     const tuples = Array.from({ length: shape.keysPerRequest }, () => {
       const key = keys.keyString(ownKeys[Math.floor(random.next() * ownKeys.length)]);
-      return shape.type === RequestType.PUT ? { key, lattice_type: LatticeType.LWW, payload: lwwPayload(config, random) } : { key };
+      return shape.type === RequestType.PUT ? { key, lattice_type: LatticeType.LWW, payload: randomLwwPayload(config.valueBytes, random) } : { key };
     });
     const responseAddress = `tcp://127.0.0.1:${40000 + (r % CLIENTS)}`;
     return Buffer.from(encodeKeyRequest({ type: shape.type, tuples, response_address: responseAddress, request_id: String(r).padStart(8, "0") }));

@@ -465,13 +465,11 @@ function charts(comparisonsBySetup: Map<string, Comparison[]>, config: ServerBen
 }
 
 /** One round: every setup, the floors and Redis measured once, and the comparisons they give. */
-async function measureRound(config: ServerBenchConfig, index: number) {
+async function measureRound(config: ServerBenchConfig, index: number, tools: RedisTools | undefined) {
   console.log(`round ${index + 1} of ${config.rounds}`);
   const measured = new Map<string, Awaited<ReturnType<typeof measureAnnakv>>>();
   for (const setup of config.setups) measured.set(setupName(setup), await measureAnnakv(config, setup));
   const floors = await measureTransportFloors(config);
-  const tools = findRedisTools();
-  if (tools === undefined) console.warn("redis-server, redis-benchmark or redis-cli not found (apt-get install -y redis-server redis-tools): recording annakv only");
   const redis = tools && (await measureRedis(config, tools));
   return {
     comparisons: new Map([...measured].map(([name, { runs }]) => [name, compare(config, runs, redis, floors)] as const)),
@@ -505,8 +503,10 @@ async function main(): Promise<void> {
   const { config, quick } = parseConfig();
   const started = performance.now();
   console.log(`server bench: ${JSON.stringify(config)}`);
+  const tools = findRedisTools();
+  if (tools === undefined) console.warn("redis-server, redis-benchmark or redis-cli not found (apt-get install -y redis-server redis-tools): recording annakv only");
   const rounds = [];
-  for (let index = 0; index < config.rounds; index++) rounds.push(await measureRound(config, index));
+  for (let index = 0; index < config.rounds; index++) rounds.push(await measureRound(config, index, tools));
   const comparisonsBySetup = medianRounds(rounds.map((round) => round.comparisons));
   const result = {
     benchmark: "server",

@@ -94,6 +94,13 @@ export function writeLwwPayload(out: Uint8Array, offset: number, timestamp: numb
   out.set(value, offset + 3 + TIMESTAMP_VARINT_BYTES);
 }
 
+/** A fresh LWW payload stamped TIMESTAMP_BASE, holding `valueBytes` random bytes. */
+export function randomLwwPayload(valueBytes: number, random: Prng): Uint8Array {
+  const payload = new Uint8Array(lwwPayloadBytes(valueBytes));
+  writeLwwPayload(payload, 0, TIMESTAMP_BASE, random.fill(new Uint8Array(valueBytes)));
+  return payload;
+}
+
 /** Rewrites the timestamp of a payload written by writeLwwPayload; bit operations keep it cheap in timed loops. */
 export function writeTimestamp(out: Uint8Array, offset: number, timestamp: number): void {
   if (timestamp < TIMESTAMP_BASE || timestamp >= TIMESTAMP_LIMIT) throw new RangeError(`timestamp ${timestamp} out of the 5-byte range`);

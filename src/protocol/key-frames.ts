@@ -242,6 +242,9 @@ function emptyHead(frame: Uint8Array, tuples: KeyTuples): FrameHead {
   };
 }
 
+/** Each tuple's encoded size, from writeResponse's sizing pass to its writing pass; reused, grown when short. */
+let tupleSizes = new Int32Array(INITIAL_TUPLE_CAPACITY);
+
 /**
  * Encodes the response to the request `head` into one exactly sized Buffer: its tuples as
  * answered in `tuples` (keys from the request frame, payloads from `payloads`), response_id
@@ -249,13 +252,18 @@ function emptyHead(frame: Uint8Array, tuples: KeyTuples): FrameHead {
  */
 export function writeResponse(head: FrameHead, tuples: KeyTuples, payloads: Uint8Array): Buffer {
   const frame = head.frame;
-  const end = head.firstTuple + head.tuplesRead;
+  const first = head.firstTuple;
+  const end = first + head.tuplesRead;
+  if (tupleSizes.length < head.tuplesRead) tupleSizes = new Int32Array(head.tuplesRead);
   let length = enumBytes(head.type) + spanFieldBytes(head.idLength) + enumBytes(head.error);
-  for (let i = head.firstTuple; i < end; i++) length += fieldBytes(tupleBytes(tuples, i));
+  for (let i = first; i < end; i++) {
+    tupleSizes[i - first] = tupleBytes(tuples, i);
+    length += fieldBytes(tupleSizes[i - first]);
+  }
   const writer = new WireWriter(length, Buffer.allocUnsafe(length));
   writeEnum(writer, ResponseField.TYPE, head.type);
-  for (let i = head.firstTuple; i < end; i++) {
-    writer.lengthPrefix(ResponseField.TUPLES, tupleBytes(tuples, i));
+  for (let i = first; i < end; i++) {
+    writer.lengthPrefix(ResponseField.TUPLES, tupleSizes[i - first]);
     const keyLength = tuples.keyLength[i];
     if (keyLength > 0) writer.bytesSpanField(TupleField.KEY, frame, tuples.keyStart[i], keyLength);
     writeEnum(writer, TupleField.LATTICE_TYPE, tuples.latticeType[i]);
@@ -271,8 +279,10 @@ export function writeResponse(head: FrameHead, tuples: KeyTuples, payloads: Uint
 }
 
 /**
- * The frame as a plain Uint8Array over the same memory: views of it are made by the
- * typed array's own subarray, cheaper than Buffer's (zeromq.js hands out Buffers).
+ * The frame as a plain Uint8Array over the same memory: the views still made of it (long
+ * payloads copied into the store batch, sampled keys, address strings) then come from the
+ * typed array's own subarray, cheaper than Buffer's (frames arrive as Buffer views of the
+ * chunks a socket read).
  */
 function plainBytes(frame: Uint8Array): Uint8Array {
   return Buffer.isBuffer(frame) ? new Uint8Array(frame.buffer, frame.byteOffset, frame.byteLength) : frame;

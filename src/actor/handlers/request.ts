@@ -63,22 +63,17 @@ export function handleRequestFrames(context: RequestContext, frames: readonly Ui
   const tuples = context.tuples;
   tuples.count = 0;
   const heads: FrameHead[] = [];
-  let batchBytes = BATCH_HEADER_BYTES;
-  let opCount = 0;
+  let opsBytes = 0;
   for (const frame of frames) {
     const head = decodeValidRequest(context, frame);
     if (head === undefined) continue;
-    planRequest(context, head);
-    for (let i = head.firstTuple, end = i + head.tuplesRead; i < end; i++) {
-      if (!isPlaced(tuples, i)) continue;
-      batchBytes += opBytes(tuples.keyLength[i], tuples.payloadLength[i]);
-      opCount++;
-    }
+    opsBytes += planRequest(context, head);
     heads.push(head);
   }
   const decoded = performance.now();
   context.counters.decodeMs += decoded - started;
-  const output = opCount > 0 ? runStoreBatch(context, heads, batchBytes) : EMPTY;
+  // Every op takes at least its header: no bytes, no op for the store.
+  const output = opsBytes > 0 ? runStoreBatch(context, heads, BATCH_HEADER_BYTES + opsBytes) : EMPTY;
   const stored = performance.now();
   context.counters.storeMs += stored - decoded;
   // GET payloads are views into engine memory: every response is encoded (copied into its
@@ -117,9 +112,10 @@ function oversizedStatus(context: RequestContext, type: RequestType, tuples: Key
 /**
  * Decides each tuple's fate, answering in place: a tuple for the store batch gets
  * NO_ERROR (its result comes from the batch), any other its error and no payload. The
- * client's address_cache_size is compared with the replica count, never echoed.
+ * client's address_cache_size is compared with the replica count, never echoed. Returns
+ * the bytes the placed tuples take in the store batch.
  */
-function planRequest(context: RequestContext, head: FrameHead): void {
+function planRequest(context: RequestContext, head: FrameHead): number {
   const { tuples, placement, tid, accessSampler, replicatedWrites } = context;
   const first = head.firstTuple;
   const end = first + head.tuplesRead;
@@ -128,16 +124,17 @@ function planRequest(context: RequestContext, head: FrameHead): void {
     head.error = AnnaError.LATTICE;
     head.tuplesRead = 0;
     countTupleError(context.counters, "LATTICE");
-    return;
+    return 0;
   }
   if (head.type !== RequestType.GET && head.type !== RequestType.PUT) {
     // Refused whole: every tuple answered LATTICE.
     head.error = AnnaError.LATTICE;
     for (let i = first; i < end; i++) refuse(tuples, i, AnnaError.LATTICE, false);
     countTupleError(context.counters, "LATTICE");
-    return;
+    return 0;
   }
   const frame = head.frame;
+  let placedBytes = 0;
   for (let i = first; i < end; i++) {
     const oversized = oversizedStatus(context, head.type, tuples, i);
     if (oversized !== undefined) {
@@ -157,7 +154,10 @@ function planRequest(context: RequestContext, head: FrameHead): void {
     answer(tuples, i, AnnaError.NO_ERROR, clientCacheSize > 0 && clientCacheSize !== replicaCount);
     accessSampler?.note(frame, keyStart, keyLength);
     if (replicaCount > 1 && head.type === RequestType.PUT) replicatedWrites?.add(keyName(frame.subarray(keyStart, keyStart + keyLength)));
+    // A GET's batch op carries no payload, whatever the client put in the tuple.
+    placedBytes += opBytes(keyLength, head.type === RequestType.PUT ? tuples.payloadLength[i] : 0);
   }
+  return placedBytes;
 }
 
 /** After planRequest: whether the tuple goes to the store batch. */

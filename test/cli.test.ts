@@ -106,6 +106,7 @@ describe("annakv CLI", () => {
       [["--threads", "two"], "is not an integer"],
       [["--hot-key-replication", "maybe"], "is not on or off"],
       [["--hot-key-threshold", "0"], "hotKeyThreshold must be a number above 0"],
+      [["--host", "bad host"], "host must be an IP address"],
     ];
     for (const [args, message] of refused) {
       const result = cli("start", ...args);

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "commander";
+import { parseHost } from "../protocol/zmtp/endpoint";
 
 /** Exit codes scripts can rely on (README, "CLI"). */
 export const EXIT = {
@@ -24,6 +25,13 @@ export function numberOption(value: string): number {
   const number = Number(value.trim());
   if (value.trim() === "" || !Number.isFinite(number)) throw new InvalidArgumentError(`${JSON.stringify(value)} is not a number.`);
   return number;
+}
+
+/** A node's host, IPv6 with or without brackets (`::1`, `[::1]`). */
+export function hostOption(value: string): string {
+  const host = parseHost(value);
+  if (host === undefined) throw new InvalidArgumentError(`${JSON.stringify(value)} is not an IP address or host name.`);
+  return host;
 }
 
 export function onOffOption(value: string): boolean {

@@ -20,7 +20,7 @@ export function startCommand(): Command {
   return new Command("start")
     .description("start a node: one actor per thread, the routing service and the metrics endpoint")
     .addOption(option("--threads <n>", "actors (worker threads)", "THREADS", d.threads).argParser(integerOption))
-    .addOption(option("--host <address>", "interface to bind (loopback unless you ask)", "HOST", d.host))
+    .addOption(option("--host <address>", "interface to bind (loopback unless you ask; IPv6 as ::1 or [::1])", "HOST", d.host))
     .addOption(option("--port-offset <n>", "added to every port: routing 6450, actors 6200+tid, gossip 6250+tid, metrics 6400", "PORT_OFFSET", d.portOffset).argParser(integerOption))
     .addOption(option("--engine <engine>", "store engine", "ENGINE", d.engine).choices(["wasm", "ts"]))
     .addOption(option("--local-replication <n>", "actors holding each key (1 = partitioned; threads = full replication)", "LOCAL_REPLICATION", d.localReplication).argParser(integerOption))

@@ -2,7 +2,8 @@
 import { Command, Option } from "commander";
 import type { NodeStatus } from "../node/metrics";
 import { metricsPort } from "../node/ports";
-import { EXIT, integerOption } from "./common";
+import { hostInAddress } from "../protocol/zmtp/endpoint";
+import { EXIT, hostOption, integerOption } from "./common";
 
 function formatTable(status: NodeStatus): string {
   const header = ["actor", "keys", "bytes", "ops/s", "requests", "clients", "gossip sent", "gossip recv", "errors", "bad frames"];
@@ -34,12 +35,12 @@ function formatTable(status: NodeStatus): string {
 export function statusCommand(): Command {
   return new Command("status")
     .description("show each actor's keys, bytes, ops/s, gossip and errors")
-    .addOption(new Option("--host <address>", "the node's host").env("ANNAKV_HOST").default("127.0.0.1"))
+    .addOption(new Option("--host <address>", "the node's host").env("ANNAKV_HOST").default("127.0.0.1").argParser(hostOption))
     .addOption(new Option("--port-offset <n>", "the node's port offset").env("ANNAKV_PORT_OFFSET").default(0).argParser(integerOption))
     .option("--json", "print the raw JSON")
     .option("--timeout-ms <ms>", "how long to wait for the node", integerOption, 2000)
     .action(async (flags: { host: string; portOffset: number; json?: boolean; timeoutMs: number }) => {
-      const url = `http://${flags.host}:${metricsPort(flags.portOffset)}/status`;
+      const url = `http://${hostInAddress(flags.host)}:${metricsPort(flags.portOffset)}/status`;
       let status: NodeStatus;
       try {
         const response = await fetch(url, { signal: AbortSignal.timeout(flags.timeoutMs) });

@@ -20,6 +20,7 @@ import {
   RequestType,
 } from "../protocol/anna";
 import { PushPool } from "../protocol/push-pool";
+import { parseHost, tcpAddress } from "../protocol/zmtp/endpoint";
 
 export type AnnaClientErrorCode = "TIMEOUT" | "LATTICE" | "NO_SERVERS" | "WRONG_THREAD" | "CLOSED";
 
@@ -36,7 +37,7 @@ export class AnnaClientError extends Error {
 export interface AnnaClientOptions {
   /** The node's routing socket, e.g. tcp://127.0.0.1:6450. */
   routingAddress: string;
-  /** Interface the client's reply sockets bind to; the node must reach it. */
+  /** Interface the client's reply sockets bind to; the node must reach it. IPv6 as `::1` or `[::1]`. */
   host?: string;
   /** How long one attempt waits for its reply. */
   timeoutMs?: number;
@@ -73,8 +74,8 @@ export class AnnaClientBase {
    */
   private readonly replicaSalt = hashString(this.clientId);
   private requestCounter = 0;
-  private readonly addressReplies = new zmq.Pull({ linger: 0 });
-  private readonly keyReplies = new zmq.Pull({ linger: 0 });
+  private readonly addressReplies: zmq.Pull;
+  private readonly keyReplies: zmq.Pull;
   /** Request sockets by replica address: bounded, closed when idle, one send at a time each. */
   private readonly outlets = new PushPool({ maxSockets: MAX_REPLICA_SOCKETS, idleCloseMs: 30_000, maxQueuedFrames: 10_000, lingerMs: 0 });
   private readonly pendingAddresses = new Map<string, Pending<KeyAddressResponse | undefined>>();
@@ -84,14 +85,20 @@ export class AnnaClientBase {
   private closed = false;
 
   constructor(options: AnnaClientOptions) {
-    this.options = { ...DEFAULTS, ...options };
+    const host = parseHost(options.host ?? DEFAULTS.host);
+    if (host === undefined) throw new TypeError(`host must be an IP address or host name, got ${JSON.stringify(options.host)}`);
+    this.options = { ...DEFAULTS, ...options, host };
+    // libzmq binds and connects over IPv4 only unless told otherwise.
+    const ipv6 = this.options.host.includes(":");
+    this.addressReplies = new zmq.Pull({ linger: 0, ipv6 });
+    this.keyReplies = new zmq.Pull({ linger: 0, ipv6 });
   }
 
   /** Binds the reply sockets; called by the first operation if not called before. */
   connect(): Promise<void> {
     this.connected ??= (async () => {
-      await this.addressReplies.bind(`tcp://${this.options.host}:*`);
-      await this.keyReplies.bind(`tcp://${this.options.host}:*`);
+      await this.addressReplies.bind(tcpAddress(this.options.host, "*"));
+      await this.keyReplies.bind(tcpAddress(this.options.host, "*"));
       void this.receive(this.addressReplies, (frame) => this.onAddressReply(frame));
       void this.receive(this.keyReplies, (frame) => this.onKeyReply(frame));
     })();

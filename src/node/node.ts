@@ -15,6 +15,7 @@ import { NodeMetrics, NodeStatus } from "./metrics";
 import { NodeOptions, resolveNodeOptions } from "./options";
 import { factorsFrame } from "../actor/gossip-frame";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
+import { hostInAddress } from "../protocol/zmtp/endpoint";
 import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
 import { gossipPoolOptions } from "../protocol/zmtp/socket-limits";
 import { actorGossipPeerAddress, actorRequestAddress, metricsPort, routingAddress } from "./ports";
@@ -99,7 +100,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     await routing.start();
     if (options.metrics) {
       await metrics.listen(options.host, metricsPort(options.portOffset));
-      metricsUrl = `http://${options.host}:${metricsPort(options.portOffset)}`;
+      metricsUrl = `http://${hostInAddress(options.host)}:${metricsPort(options.portOffset)}`;
     }
   } catch (error) {
     // A port taken after some actors started: stop them as at shutdown, so that they answer

@@ -5,6 +5,7 @@
 import os from "node:os";
 import { DEFAULT_LIMITS } from "../core/limits";
 import type { EngineName } from "../core/store";
+import { parseHost } from "../protocol/zmtp/endpoint";
 import { MAX_ACTOR_THREADS } from "./ports";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
@@ -102,8 +103,9 @@ export function resolveNodeOptions(partial: Partial<NodeOptions> = {}): NodeOpti
   if (!LOG_LEVELS.includes(options.logLevel)) {
     throw new OptionError(`logLevel must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(options.logLevel)}`);
   }
-  if (!/^[A-Za-z0-9.:\-\[\]]+$/.test(options.host)) {
-    throw new OptionError(`host must be an IP address or host name, got ${JSON.stringify(options.host)}`);
+  const host = parseHost(options.host);
+  if (host === undefined) {
+    throw new OptionError(`host must be an IP address (IPv6 with or without brackets) or host name, got ${JSON.stringify(options.host)}`);
   }
-  return options;
+  return { ...options, host };
 }

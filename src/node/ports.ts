@@ -1,3 +1,5 @@
+import { tcpAddress } from "../protocol/zmtp/endpoint";
+
 /**
  * Anna's port layout (ARCHITECTURE.md, "Ports and addresses"), every port shifted by the
  * node's port offset so that several nodes can share a host.
@@ -12,11 +14,11 @@ export const ROUTING_BASE_PORT = 6450;
 export const MAX_ACTOR_THREADS = ACTOR_GOSSIP_BASE_PORT - ACTOR_REQUEST_BASE_PORT;
 
 export function actorRequestAddress(host: string, portOffset: number, tid: number): string {
-  return `tcp://${host}:${ACTOR_REQUEST_BASE_PORT + portOffset + tid}`;
+  return tcpAddress(host, ACTOR_REQUEST_BASE_PORT + portOffset + tid);
 }
 
 export function actorGossipTcpAddress(host: string, portOffset: number, tid: number): string {
-  return `tcp://${host}:${ACTOR_GOSSIP_BASE_PORT + portOffset + tid}`;
+  return tcpAddress(host, ACTOR_GOSSIP_BASE_PORT + portOffset + tid);
 }
 
 /**
@@ -24,12 +26,12 @@ export function actorGossipTcpAddress(host: string, portOffset: number, tid: num
  * gossip speaks ZMTP on Node's own sockets (inproc:// exists only inside libzmq).
  */
 export function actorGossipPeerAddress(host: string, portOffset: number, tid: number): string {
-  const connectHost = host === "0.0.0.0" || host === "*" ? "127.0.0.1" : host;
+  const connectHost = host === "0.0.0.0" || host === "*" ? "127.0.0.1" : host === "::" ? "::1" : host;
   return actorGossipTcpAddress(connectHost, portOffset, tid);
 }
 
 export function routingAddress(host: string, portOffset: number, index = 0): string {
-  return `tcp://${host}:${ROUTING_BASE_PORT + portOffset + index}`;
+  return tcpAddress(host, ROUTING_BASE_PORT + portOffset + index);
 }
 
 export function metricsPort(portOffset: number): number {

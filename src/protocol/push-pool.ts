@@ -29,7 +29,8 @@ export class PushPool extends OutletPool<SocketOutlet> {
   }
 
   protected connect(address: string): SocketOutlet | undefined {
-    const socket = new zmq.Push({ linger: this.options.lingerMs, sendHighWaterMark: 10000 });
+    // libzmq connects over IPv4 only unless told otherwise: an IPv6 literal needs the option.
+    const socket = new zmq.Push({ linger: this.options.lingerMs, sendHighWaterMark: 10000, ipv6: address.startsWith("tcp://[") });
     try {
       socket.connect(address);
     } catch {

@@ -10,7 +10,7 @@ import net from "node:net";
 import os from "node:os";
 import fc from "fast-check";
 import * as zmq from "zeromq";
-import { formatEndpoint, parseEndpoint } from "../../src/protocol/zmtp/endpoint";
+import { formatEndpoint, parseEndpoint, parseHost, tcpAddress } from "../../src/protocol/zmtp/endpoint";
 import { FLAG_COMMAND, FLAG_MORE, FrameError, FrameReader, GREETING, greetingProblem, parseProperties, parseCommand, readyCommand, writeFrameHeader, frameHeaderBytes } from "../../src/protocol/zmtp/frames";
 import { ZmtpPullServer, ZmtpPullServerOptions } from "../../src/protocol/zmtp/pull-server";
 import { ZmtpPushPool, ZmtpPushPoolOptions } from "../../src/protocol/zmtp/push-pool";
@@ -100,6 +100,23 @@ describe("ZMTP frames", () => {
     }
     expect(formatEndpoint({ transport: "tcp", host: "::1", port: 7 })).toBe("tcp://[::1]:7");
     expect(formatEndpoint({ transport: "ipc", path: "/tmp/a.sock" })).toBe("ipc:///tmp/a.sock");
+  });
+
+  it("takes hosts as users write them and brackets IPv6 literals in addresses", () => {
+    expect(["127.0.0.1", "::1", "[::1]", "[fe80::1]", "localhost", "db-1.example.org", "0.0.0.0", "::"].map(parseHost)).toEqual([
+      "127.0.0.1",
+      "::1",
+      "::1",
+      "fe80::1",
+      "localhost",
+      "db-1.example.org",
+      "0.0.0.0",
+      "::",
+    ]);
+    for (const bad of ["", "bad host", "[1.2.3.4]", "[localhost]", "[::1", "tcp://x", "a/b"]) expect(parseHost(bad)).toBeUndefined();
+    expect(tcpAddress("::1", 6200)).toBe("tcp://[::1]:6200");
+    expect(tcpAddress("127.0.0.1", "*")).toBe("tcp://127.0.0.1:*");
+    expect(parseEndpoint(tcpAddress("fe80::1", 9))).toEqual({ transport: "tcp", host: "fe80::1", port: 9 });
   });
 });
 

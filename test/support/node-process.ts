@@ -4,6 +4,8 @@
  */
 import { ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
+import { routingAddress } from "../../src/node/ports";
+import { parseHost } from "../../src/protocol/zmtp/endpoint";
 
 export const CLI_PATH = path.resolve(__dirname, "../../dist/cli/main.js");
 
@@ -18,6 +20,8 @@ export interface NodeProcess {
 
 export interface NodeProcessOptions {
   portOffset: number;
+  /** `--host`; the node's default (127.0.0.1) when absent. */
+  host?: string;
   threads?: number;
   engine?: "wasm" | "ts";
   localReplication?: number;
@@ -31,6 +35,7 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Nod
     CLI_PATH,
     "start",
     `--port-offset=${options.portOffset}`,
+    ...(options.host === undefined ? [] : [`--host=${options.host}`]),
     `--threads=${options.threads ?? 2}`,
     `--engine=${options.engine ?? "wasm"}`,
     `--local-replication=${options.localReplication ?? 1}`,
@@ -55,7 +60,7 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Nod
   await waitFor(() => output.includes("annakv listening"), options.startTimeoutMs ?? 20_000, () => `node did not start:\n${output}`, exited);
   return {
     child,
-    routingAddress: `tcp://127.0.0.1:${6450 + options.portOffset}`,
+    routingAddress: routingAddress(parseHost(options.host ?? "127.0.0.1")!, options.portOffset),
     output: () => output,
     stop: async (signal = "SIGTERM") => {
       if (child.exitCode === null) child.kill(signal);

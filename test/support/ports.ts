@@ -19,6 +19,7 @@ const names = [
   "benchServer",
   "scratch",
   "portTaken",
+  "ipv6",
 ] as const;
 
 export const PORT_OFFSETS = Object.fromEntries(names.map((name, index) => [name, 20_000 + 300 * index])) as Record<

@@ -3,6 +3,8 @@
  * `inproc://` has no meaning between processes and is not an endpoint here.
  */
 
+import { isIP, isIPv6 } from "node:net";
+
 export type Endpoint = { transport: "tcp"; host: string; port: number } | { transport: "ipc"; path: string };
 
 /** Longest endpoint string accepted: a reply address is client input. */
@@ -34,8 +36,33 @@ export function parseEndpoint(address: string, bind = false): Endpoint | undefin
   return { transport: "tcp", host: host === "*" ? "0.0.0.0" : host, port };
 }
 
+const HOST_NAME = /^[A-Za-z0-9.\-_]+$/;
+
+/**
+ * A host as sockets take it (an IPv6 literal without brackets) from the way a user may
+ * write it (`::1` or `[::1]`, an IPv4 address, a name); undefined when it is none of these.
+ */
+export function parseHost(text: string): string | undefined {
+  const bracketed = /^\[(.+)\]$/.exec(text);
+  if (bracketed !== null) return isIPv6(bracketed[1]) ? bracketed[1] : undefined;
+  return isIP(text) !== 0 || HOST_NAME.test(text) ? text : undefined;
+}
+
 /** The endpoint string of a listener, as a client would connect to it. */
 export function formatEndpoint(endpoint: Endpoint): string {
   if (endpoint.transport === "ipc") return `ipc://${endpoint.path}`;
-  return `tcp://${endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host}:${endpoint.port}`;
+  return tcpAddress(endpoint.host, endpoint.port);
+}
+
+/**
+ * A host as it stands before `:PORT` in an address or URL: an IPv6 literal in brackets
+ * (`[::1]`), anything else as it is.
+ */
+export function hostInAddress(host: string): string {
+  return host.includes(":") ? `[${host}]` : host;
+}
+
+/** `tcp://HOST:PORT`; port `*` (any free port) only for binding. */
+export function tcpAddress(host: string, port: number | "*"): string {
+  return `tcp://${hostInAddress(host)}:${port}`;
 }

@@ -147,6 +147,7 @@ export class Actor {
     this.counters.sendErrors = this.replies.sendErrors + this.peers.sendErrors;
     this.counters.clientConnections = this.requests.connectionCount;
     this.counters.replyConnections = this.replies.socketCount;
+    this.counters.repliesQueuedBytes = this.replies.queuedTotal;
     return { tid: this.config.tid, uptimeMs: Date.now() - this.startedMs, counters: this.counters, store: this.store.stats() };
   }
 

@@ -33,6 +33,8 @@ export interface ActorCounters {
   /** Open connections now (gauges, not counts): clients connected to the request port, and reply connections to clients. */
   clientConnections: number;
   replyConnections: number;
+  /** Reply bytes waiting for clients to read them (a gauge). */
+  repliesQueuedBytes: number;
 }
 
 export interface ActorStatsReport {
@@ -65,6 +67,7 @@ export function emptyCounters(): ActorCounters {
     sendErrors: 0,
     clientConnections: 0,
     replyConnections: 0,
+    repliesQueuedBytes: 0,
   };
 }
 

@@ -109,7 +109,8 @@ export class NodeMetrics {
     define("annakv_bad_frames_total", "Frames refused as garbage (and connections cut off for breaking ZMTP)", (r) => r.counters.badFrames);
     define("annakv_client_connections", "Client connections open to the actor's request port", (r) => r.counters.clientConnections);
     define("annakv_reply_connections", "Reply connections open from the actor to clients", (r) => r.counters.replyConnections);
-    define("annakv_replies_dropped_total", "Replies dropped because a client did not read them", (r) => r.counters.repliesDropped);
+    define("annakv_replies_dropped_total", "Replies dropped because a client (or every slow client together) had too much queued", (r) => r.counters.repliesDropped);
+    define("annakv_replies_queued_bytes", "Reply bytes waiting for clients to read them", (r) => r.counters.repliesQueuedBytes);
     define("annakv_gossip_frames_dropped_total", "Gossip frames dropped: a peer actor not reading, or its connection failed", (r) => r.counters.gossipFramesDropped);
     define("annakv_send_errors_total", "Reply and gossip connections that failed", (r) => r.counters.sendErrors);
     define("annakv_gossip_keys_sent_total", "Keys sent by gossip", (r) => r.counters.gossipKeysSent);

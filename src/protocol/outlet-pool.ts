@@ -2,8 +2,9 @@
  * Outgoing PUSH connections by address, the part both pools share (zeromq.js sockets in
  * push-pool.ts, ZMTP connections in zmtp/push-pool.ts): at most `maxSockets` (the least
  * recently used is closed past that), each closed after `idleCloseMs` without traffic so
- * that a stream of short-lived clients cannot exhaust file descriptors, a bound on what
- * may queue for a peer that does not read, and counters instead of exceptions.
+ * that a stream of short-lived clients cannot exhaust file descriptors, bounds on what may
+ * queue for a peer that does not read and for all such peers together, and counters
+ * instead of exceptions.
  */
 export interface Outlet {
   lastUsedMs: number;
@@ -20,19 +21,35 @@ export interface OutletPoolLimits {
   idleCloseMs: number;
   /** What may queue for one address (in the unit of `queued`) before new frames are dropped. */
   maxQueued: number;
+  /**
+   * An address with at least this much queued is a slow peer: once the slow peers have
+   * `maxQueuedSlow` queued together, new frames to any of them are dropped, while peers
+   * that keep up still get theirs. What the pool holds stays under `maxQueuedSlow` plus
+   * `maxSockets` x `slowPeerQueued` (and a frame each), however many peers stop reading.
+   * Without them, `maxQueued` per peer is the only bound.
+   */
+  slowPeerQueued?: number;
+  maxQueuedSlow?: number;
 }
 
 export abstract class OutletPool<T extends Outlet> implements FrameSink {
+  private readonly limits: Required<OutletPoolLimits>;
   /** In least-recently-used order: a Map iterates in insertion order. */
   private readonly outlets = new Map<string, T>();
   /** The address last moved to the end of `outlets` (the most recently used). */
   private mostRecentAddress: string | undefined;
   private readonly idleTimer: NodeJS.Timeout;
+  /** Outlets seen with at least slowPeerQueued queued; pruned when summed. */
+  private readonly slowOutlets = new Set<T>();
+  /** What the slow outlets had queued when last summed, plus what was sent to them since. */
+  private slowQueued = 0;
+  private slowQueuedSummedAtMs = -Infinity;
   droppedFrames = 0;
   /** Addresses that could not be connected to, and sends or connections that failed. */
   sendErrors = 0;
 
-  constructor(private readonly limits: OutletPoolLimits) {
+  constructor(limits: OutletPoolLimits) {
+    this.limits = { ...limits, slowPeerQueued: limits.slowPeerQueued ?? Infinity, maxQueuedSlow: limits.maxQueuedSlow ?? Infinity };
     this.idleTimer = setInterval(() => this.closeIdle(), Math.max(1000, limits.idleCloseMs / 2));
     this.idleTimer.unref();
   }
@@ -48,6 +65,13 @@ export abstract class OutletPool<T extends Outlet> implements FrameSink {
     return this.outlets.size;
   }
 
+  /** What is queued for all addresses together, in the unit of `maxQueued` (a walk over every outlet: for status reports). */
+  get queuedTotal(): number {
+    let total = 0;
+    for (const outlet of this.outlets.values()) total += this.queued(outlet);
+    return total;
+  }
+
   /** Addresses with an open outlet, least recently used first (the next to be evicted). */
   get openAddresses(): string[] {
     return [...this.outlets.keys()];
@@ -56,12 +80,36 @@ export abstract class OutletPool<T extends Outlet> implements FrameSink {
   send(address: string, frame: Uint8Array): void {
     const outlet = this.use(address) ?? this.add(address);
     if (outlet === undefined) return;
-    if (this.queued(outlet) >= this.limits.maxQueued) {
+    const queued = this.queued(outlet);
+    const slow = queued >= this.limits.slowPeerQueued;
+    if (queued >= this.limits.maxQueued || (slow && this.slowPeersFull(outlet))) {
       this.droppedFrames++;
       return;
     }
     this.enqueue(outlet, frame);
     outlet.lastUsedMs = Date.now();
+    // Counted as queued until the next sum sees what really is.
+    if (slow) this.slowQueued += this.queued(outlet) - queued;
+  }
+
+  /**
+   * Whether the slow peers (`outlet` among them now) have maxQueuedSlow queued. Summed
+   * over them at most once a millisecond, so that many slow peers do not make every send
+   * a walk over all of them; in between, what is sent to them is added to the sum.
+   */
+  private slowPeersFull(outlet: T): boolean {
+    this.slowOutlets.add(outlet);
+    const nowMs = performance.now();
+    if (nowMs - this.slowQueuedSummedAtMs >= 1) {
+      this.slowQueuedSummedAtMs = nowMs;
+      this.slowQueued = 0;
+      for (const slow of this.slowOutlets) {
+        const queued = this.queued(slow);
+        if (queued < this.limits.slowPeerQueued) this.slowOutlets.delete(slow);
+        else this.slowQueued += queued;
+      }
+    }
+    return this.slowQueued >= this.limits.maxQueuedSlow;
   }
 
   /** Resolves when every queued frame has left, or at the deadline. */
@@ -78,6 +126,7 @@ export abstract class OutletPool<T extends Outlet> implements FrameSink {
     clearInterval(this.idleTimer);
     for (const outlet of this.outlets.values()) this.closeOutlet(outlet);
     this.outlets.clear();
+    this.slowOutlets.clear();
     this.mostRecentAddress = undefined;
   }
 
@@ -112,6 +161,8 @@ export abstract class OutletPool<T extends Outlet> implements FrameSink {
   }
 
   private forget(address: string): void {
+    const outlet = this.outlets.get(address);
+    if (outlet !== undefined) this.slowOutlets.delete(outlet);
     this.outlets.delete(address);
     if (this.mostRecentAddress === address) this.mostRecentAddress = undefined;
   }

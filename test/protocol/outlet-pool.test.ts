@@ -84,6 +84,30 @@ describe("OutletPool", () => {
     expect(outlets.openAddresses).toEqual(["a"]);
   });
 
+  it("past maxQueuedSlow, drops frames to slow peers only; peers that keep up still get theirs", () => {
+    const limits = { maxSockets: 8, idleCloseMs: 60_000, maxQueued: 100, slowPeerQueued: 3, maxQueuedSlow: 10 };
+    const outlets = new MemoryPool(limits);
+    pools.push(outlets);
+    const slow = ["s1", "s2", "s3", "s4"];
+    let fastReceived = 0;
+    for (let round = 0; round < 50; round++) {
+      for (const address of slow) outlets.send(address, frame(String(round)));
+      outlets.send("fast", frame(String(round)));
+      // The fast peer reads everything at once.
+      const fast = outlets.outletsMade.find((outlet) => outlet.address === "fast")!;
+      fastReceived += fast.frames.length;
+      fast.frames.length = 0;
+    }
+    expect(fastReceived).toBe(50);
+    const slowQueued = outlets.outletsMade.filter((outlet) => outlet.address !== "fast").map((outlet) => outlet.frames.length);
+    // Each slow peer got at least what makes it slow, and together they stay within the bound.
+    for (const queued of slowQueued) expect(queued).toBeGreaterThanOrEqual(limits.slowPeerQueued);
+    const total = slowQueued.reduce((sum, queued) => sum + queued, 0);
+    expect(total).toBeLessThanOrEqual(limits.maxQueuedSlow + slow.length * (limits.slowPeerQueued + 1));
+    expect(outlets.droppedFrames).toBe(50 * slow.length - total);
+    expect(outlets.queuedTotal).toBe(total);
+  });
+
   it("forgets an ended connection only while it is still the address's outlet", () => {
     const outlets = pool(2);
     outlets.send("a", frame("1"));

@@ -150,8 +150,8 @@ describe("ZMTP against libzmq", () => {
     return push;
   }
 
-  async function zmqPull(): Promise<{ pull: zmq.Pull; address: string }> {
-    const pull = new zmq.Pull({ linger: 0 });
+  async function zmqPull(options: ConstructorParameters<typeof zmq.Pull>[0] = {}): Promise<{ pull: zmq.Pull; address: string }> {
+    const pull = new zmq.Pull({ linger: 0, ...options });
     await pull.bind("tcp://127.0.0.1:*");
     closers.push(() => pull.close());
     return { pull, address: pull.lastEndpoint! };
@@ -200,6 +200,26 @@ describe("ZMTP against libzmq", () => {
     expect(digests(received[1])).toEqual(digests(SIZES.map(bodyOf).filter((_, i) => i % 2 === 1)));
     expect(replies.sendErrors).toBe(0);
     expect(replies.droppedFrames).toBe(0);
+  });
+
+  it("bounds what clients that stop reading hold together, and still answers one that reads", async () => {
+    const frameBytes = 128 * 1024;
+    const limits = { maxQueuedBytes: 8 << 20, slowPeerQueuedBytes: 256 * 1024, maxQueuedSlowBytes: 2 << 20 };
+    const replies = pool({ maxSockets: 8, ...limits });
+    // libzmq takes one message off the wire and then stops reading: these peers never receive.
+    const stalled = await Promise.all([0, 1, 2].map(() => zmqPull({ receiveHighWaterMark: 1 })));
+    const reader = await zmqPull();
+    const rounds = 200;
+    for (let round = 0; round < rounds; round++) {
+      for (const { address } of stalled) replies.send(address, bodyOf(frameBytes, round));
+      replies.send(reader.address, Buffer.from(`reply ${round}`));
+      expect(String((await reader.pull.receive())[0])).toBe(`reply ${round}`);
+    }
+    // Without the bound for slow clients together, each stalled client would hold up to 8 MiB.
+    const bound = limits.maxQueuedSlowBytes + stalled.length * (limits.slowPeerQueuedBytes + 2 * frameBytes);
+    expect(replies.queuedTotal).toBeLessThanOrEqual(bound);
+    expect(replies.droppedFrames).toBeGreaterThan(0);
+    expect(replies.sendErrors).toBe(0);
   });
 
   it("reaches libzmq over ipc://", async () => {

@@ -14,6 +14,9 @@ export interface ZmtpPushPoolOptions {
   idleCloseMs: number;
   /** Bytes queued for one address past which new frames are dropped: its peer is not reading. */
   maxQueuedBytes: number;
+  /** OutletPoolLimits' slowPeerQueued and maxQueuedSlow, in bytes; no bound for slow peers together when absent. */
+  slowPeerQueuedBytes?: number;
+  maxQueuedSlowBytes?: number;
   /** How long a closed connection may take to send what is queued. */
   lingerMs: number;
   handshakeTimeoutMs: number;
@@ -29,7 +32,13 @@ const PEER_MAX_FRAME_BYTES = 0;
 
 export class ZmtpPushPool extends OutletPool<StreamOutlet> {
   constructor(private readonly options: ZmtpPushPoolOptions) {
-    super({ maxSockets: options.maxSockets, idleCloseMs: options.idleCloseMs, maxQueued: options.maxQueuedBytes });
+    super({
+      maxSockets: options.maxSockets,
+      idleCloseMs: options.idleCloseMs,
+      maxQueued: options.maxQueuedBytes,
+      slowPeerQueued: options.slowPeerQueuedBytes,
+      maxQueuedSlow: options.maxQueuedSlowBytes,
+    });
   }
 
   protected connect(address: string): StreamOutlet | undefined {

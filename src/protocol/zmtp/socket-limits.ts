@@ -17,13 +17,17 @@ export const LISTENER_LIMITS: Pick<ZmtpPullServerOptions, "maxConnections" | "ha
 
 /**
  * Reply connections: at most 1024 open (least recently used closed first), each closed
- * after 30 s unused, and 64 MiB queued for a client that does not read before its replies
- * are dropped.
+ * after 30 s unused, 64 MiB queued for a client that does not read before its replies are
+ * dropped, and 256 MiB for all clients with 64 KiB or more queued together: however many
+ * clients stop reading, one actor's (or the routing service's) replies hold at most
+ * ~320 MiB, and clients that keep up are still answered.
  */
 export const REPLY_POOL_OPTIONS: ZmtpPushPoolOptions = {
   maxSockets: 1024,
   idleCloseMs: 30_000,
   maxQueuedBytes: 64 * 1024 * 1024,
+  slowPeerQueuedBytes: 64 * 1024,
+  maxQueuedSlowBytes: 256 * 1024 * 1024,
   lingerMs: 1000,
   handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
 };
@@ -31,7 +35,8 @@ export const REPLY_POOL_OPTIONS: ZmtpPushPoolOptions = {
 /**
  * Gossip connections to the node's actors: one per actor, closed after 30 s unused, and
  * 256 MiB queued for an actor that does not read (a gossip period sends at most 64 pages
- * of 1 MiB to a peer) before frames to it are dropped.
+ * of 1 MiB to a peer) before frames to it are dropped. The actors are few and known, so
+ * the per-peer bound is the whole bound: no separate one for slow peers together.
  */
 export function gossipPoolOptions(threadCount: number): ZmtpPushPoolOptions {
   return {

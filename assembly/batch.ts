@@ -4,7 +4,7 @@ import { inputPtr, reserveOutput, setOutputToBuffer } from "./buffers";
 import { BAD_BATCH, OK, OUT_OF_MEMORY } from "./status";
 import { xxh64 } from "./hash";
 import { findValue, foundValueLength, foundValuePtr, putValue, removeValue, resultType } from "./store";
-import { warmBlock, warmEntry, warmSlot } from "./table";
+import { WARM_GROUP, warmLookups as warmHashedLookups } from "./table";
 
 // @ts-ignore: decorator
 @inline const BATCH_HEADER_BYTES: u64 = 4;
@@ -16,12 +16,7 @@ const OP_GET: u8 = 1;
 const OP_PUT: u8 = 2;
 const OP_DELETE: u8 = 3;
 const OP_MERGE: u8 = 4;
-/** Operations whose lookups are warmed together (table.ts, "warming a group of lookups"). */
-// @ts-ignore: decorator
-@inline const WARM_GROUP: u32 = 16;
 const warmHashes: usize = memory.data(<i32>WARM_GROUP * 8, 8);
-/** Where the warming loads' sum goes, so that they are not optimised away. */
-const warmSink: usize = memory.data(8, 8);
 
 function isWellFramed(ptr: usize, length: u64): bool {
   if (length < BATCH_HEADER_BYTES) return false;
@@ -70,7 +65,7 @@ function runGet(keyHash: u64, keyPtr: usize, keyLength: u32, outputBytes: u64, l
 
 /**
  * Hashes the keys of the `count` operations from `pos` into warmHashes (where the
- * operations take them from) and warms their lookups, level by level.
+ * operations take them from) and warms their lookups.
  */
 function warmLookups(pos: usize, count: u32): void {
   for (let i: u32 = 0; i < count; i++) {
@@ -79,11 +74,7 @@ function warmLookups(pos: usize, count: u32): void {
     store<u64>(warmHashes + (<usize>i << 3), xxh64(keyPtr, keyLength));
     pos = keyPtr + keyLength + load<u32>(pos, 6);
   }
-  let sum: u64 = 0;
-  for (let i: u32 = 0; i < count; i++) sum += warmSlot(load<u64>(warmHashes + (<usize>i << 3)));
-  for (let i: u32 = 0; i < count; i++) sum += warmEntry(load<u64>(warmHashes + (<usize>i << 3)));
-  for (let i: u32 = 0; i < count; i++) sum += warmBlock(load<u64>(warmHashes + (<usize>i << 3)));
-  store<u64>(warmSink, sum);
+  warmHashedLookups(warmHashes, count);
 }
 
 /** Runs the batch of `inputLength` bytes at the input region; the caller checked it lies inside. */
@@ -111,7 +102,7 @@ export function runBatch(inputLength: u32): u32 {
     }
     const status = opcode == OP_DELETE
       ? removeValue(keyHash, keyPtr, keyLength, true)
-      : putValue(type, keyHash, keyPtr, keyLength, payloadLength, opcode == OP_PUT, true);
+      : putValue(type, keyHash, keyPtr, keyLength, keyPtr + keyLength, payloadLength, opcode == OP_PUT, true);
     writeResultHeader(reserveOutput(0, 0) + <usize>outputBytes, status, 0, 0);
     outputBytes += RESULT_HEADER_BYTES;
   }

@@ -7,13 +7,14 @@ import {
 } from "./buffers";
 import { clearAllDirty, dirtyCount as dirtyKeyCount, dirtyListBytes } from "./dirty";
 import { xxh64 } from "./hash";
+import { answerRequests, countRequestTuples, readRequestFrames, reserveRequestTable } from "./requests";
 import { BAD_BATCH, LATTICE, MALFORMED, OK } from "./status";
 import {
   drainDirtyRecords, getValue, maxKeyBytes, putValue, removeValue, resultType as lastResultType, scanRecords, setLimits,
 } from "./store";
 import { keyCount as storedKeyCount, tableBytes } from "./table";
 
-const ABI_VERSION: i32 = 2;
+const ABI_VERSION: i32 = 3;
 const LENGTH_MAX: u32 = 0x7fffffff;
 const hashOutput: usize = memory.data(8, 8);
 
@@ -56,12 +57,12 @@ export function get(keyLength: u32): u32 {
 
 export function put(latticeType: u32, keyLength: u32, payloadLength: u32): u32 {
   const inRegion = inputHolds(<u64>keyLength + payloadLength);
-  return putValue(latticeType, inputKeyHash(keyLength, inRegion), inputPtr, keyLength, payloadLength, true, inRegion);
+  return putValue(latticeType, inputKeyHash(keyLength, inRegion), inputPtr, keyLength, inputPtr + keyLength, payloadLength, true, inRegion);
 }
 
 export function merge(latticeType: u32, keyLength: u32, payloadLength: u32): u32 {
   const inRegion = inputHolds(<u64>keyLength + payloadLength);
-  return putValue(latticeType, inputKeyHash(keyLength, inRegion), inputPtr, keyLength, payloadLength, false, inRegion);
+  return putValue(latticeType, inputKeyHash(keyLength, inRegion), inputPtr, keyLength, inputPtr + keyLength, payloadLength, false, inRegion);
 }
 
 export function remove(keyLength: u32): u32 {
@@ -103,6 +104,28 @@ export function bytesUsed(): f64 {
 
 export function memoryBytes(): f64 {
   return <f64>linearMemoryBytes();
+}
+
+/** The request table's address (docs/wasm-abi.md, "Serving KeyRequests"), holding at least these rows; 0 when memory is short. */
+export function requestTable(requests: u32, tuples: u32): usize {
+  return reserveRequestTable(requests, tuples);
+}
+
+/** The tuple rows parseRequests will need for the frames in the input region (at most), or 0xFFFFFFFF (-1). */
+export function countRequests(inputLength: u32, frameCount: u32, maxTuplesPerRequest: u32): u32 {
+  if (!inputHolds(inputLength)) return 0xffffffff;
+  return countRequestTuples(inputPtr, inputLength, frameCount, maxTuplesPerRequest);
+}
+
+/** Reads `frameCount` length-prefixed KeyRequest frames from the input region into the table; returns the tuple rows used, or 0xFFFFFFFF (-1). */
+export function parseRequests(inputLength: u32, frameCount: u32, maxTuplesPerRequest: u32): u32 {
+  if (!inputHolds(inputLength)) return 0xffffffff;
+  return readRequestFrames(inputPtr, inputLength, frameCount, maxTuplesPerRequest);
+}
+
+/** Answers the table's first `requestCount` requests marked to serve; their KeyResponses go to the output. */
+export function serveRequests(requestCount: u32): u32 {
+  return answerRequests(requestCount);
 }
 
 export function hashKey(keyLength: u32): u32 {

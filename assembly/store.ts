@@ -74,14 +74,14 @@ export function removeValue(keyHash: u64, keyPtr: usize, keyLength: u32, inRegio
 }
 
 /** PUT (marksDirty) and MERGE, with the checks in the order docs/wasm-abi.md gives. */
-export function putValue(type: u32, keyHash: u64, keyPtr: usize, keyLength: u32, payloadLength: u32, marksDirty: bool, inRegion: bool): u32 {
+export function putValue(type: u32, keyHash: u64, keyPtr: usize, keyLength: u32, payloadPtr: usize, payloadLength: u32, marksDirty: bool, inRegion: bool): u32 {
   if (keyLength > maxKeyBytes) return KEY_TOO_LARGE;
   if (!isKnownLatticeType(type)) return LATTICE;
   if (payloadLength > maxValueBytes) return VALUE_TOO_LARGE;
   if (!inRegion) return MALFORMED;
   const index = findEntry(keyHash, keyPtr, keyLength);
   if (index != NO_ENTRY && <u32>load<u8>(entryAddress(index), E_TYPE) != type) return LATTICE;
-  const status = mergePayload(type, keyHash, index, keyPtr, keyLength, keyPtr + keyLength, payloadLength, marksDirty);
+  const status = mergePayload(type, keyHash, index, keyPtr, keyLength, payloadPtr, payloadLength, marksDirty);
   scratchRelease();
   return status;
 }

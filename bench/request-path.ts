@@ -19,7 +19,7 @@ import type { EngineName } from "../src/core/store";
 import { loadWasmModule } from "../src/core/wasm-store";
 import { LatticeType } from "../src/lattices/lattice-type";
 import { encodeKeyRequest, RequestType } from "../src/protocol/anna";
-import { KeyTuples } from "../src/protocol/key-frames";
+import { requestServerFor } from "../src/actor/request-servers";
 import { LocalPlacement } from "../src/routing/placement";
 import type { BarChart } from "./chart";
 import { machineInfo, QUICK_RESULTS_DIR, RESULTS_DIR, round, writeResults } from "./report";
@@ -69,16 +69,15 @@ function actorContext(config: RequestPathConfig, engine: EngineName, actors: num
   for (const index of ownKeys) store.put(keys.key(index), LatticeType.LWW, randomLwwPayload(config.valueBytes, random));
   return {
     tid: 0,
-    store,
+    server: requestServerFor(store),
     placement: new LocalPlacement(actors, 1),
-    replies: { send: () => undefined },
+    replies: { sendCopy: () => undefined },
     counters: emptyCounters(),
     maxTuplesPerRequest: MAX_TUPLES_PER_REQUEST,
     limits: DEFAULT_LIMITS,
     reportBadFrame: (reason) => {
       throw new Error(`bench frame refused: ${reason}`);
     },
-    tuples: new KeyTuples(),
   };
 }
 

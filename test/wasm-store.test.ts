@@ -125,7 +125,7 @@ describe("wasm module", () => {
       [
         "abiVersion", "batch", "bytesUsed", "configure", "dirtyCount", "discardDirty", "drainDirty", "get", "hashKey",
         "inputBuffer", "keyCount", "memory", "memoryBytes", "merge", "outputLength", "outputPtr", "put",
-        "remove", "resultType", "scan",
+        "remove", "resultType", "scan", "requestTable", "countRequests", "parseRequests", "serveRequests",
       ].sort(),
     );
     expect(fs.existsSync(path.resolve(__dirname, "../build/annakv.wasm"))).toBe(true);
@@ -133,7 +133,7 @@ describe("wasm module", () => {
 
   test("abiVersion, configure ranges, inputBuffer and the plain-Wasm call cycle", () => {
     const { core, call } = rawInstance();
-    expect(call("abiVersion")).toBe(2);
+    expect(call("abiVersion")).toBe(3);
     expect(call("configure", 0, 10, 100)).toBe(Status.LATTICE);
     expect(call("configure", 10, 0, 100)).toBe(Status.LATTICE);
     expect(call("configure", 10, 10, 0)).toBe(Status.LATTICE);

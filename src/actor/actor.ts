@@ -21,7 +21,7 @@ import { GossipContext, newGossipState, tracksReplicatedWrites } from "./gossip-
 import { handleGossipFrames, sendDirtyKeys } from "./handlers/gossip";
 import { handleRequestFrames, RequestContext } from "./handlers/request";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
-import { KeyTuples } from "../protocol/key-frames";
+import { requestServerFor } from "./request-servers";
 import { gossipPoolOptions, LISTENER_LIMITS, REPLY_POOL_OPTIONS } from "../protocol/zmtp/socket-limits";
 import { ZmtpPullServer } from "../protocol/zmtp/pull-server";
 import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
@@ -83,7 +83,7 @@ export class Actor {
     const gossipState = newGossipState();
     this.requestContext = {
       tid: config.tid,
-      store: this.store,
+      server: requestServerFor(this.store),
       placement: this.placement,
       replies: this.replies,
       counters: this.counters,
@@ -92,7 +92,6 @@ export class Actor {
       accessSampler: this.accessSampler,
       replicatedWrites: tracksReplicatedWrites(this.placement) ? gossipState.replicatedWrites : undefined,
       reportBadFrame,
-      tuples: new KeyTuples(),
     };
     this.gossipContext = {
       tid: config.tid,

@@ -36,9 +36,16 @@ interface CoreExports {
   bytesUsed(): number;
   memoryBytes(): number;
   hashKey(keyLength: number): number;
+  requestTable(requests: number, tuples: number): number;
+  countRequests(inputLength: number, frameCount: number, maxTuplesPerRequest: number): number;
+  parseRequests(inputLength: number, frameCount: number, maxTuplesPerRequest: number): number;
+  serveRequests(requestCount: number): number;
 }
 
-const ABI_VERSION = 2;
+const ABI_VERSION = 3;
+/** Columns of the request table (docs/wasm-abi.md, "Serving KeyRequests"): per request, then per tuple. */
+export const REQUEST_TABLE_REQUEST_COLUMNS = 13;
+export const REQUEST_TABLE_TUPLE_COLUMNS = 9;
 const WASM_PATH = path.resolve(__dirname, "../../build/annakv.wasm");
 /** The input region is asked for in steps of at least this, so most calls reuse it. */
 const INPUT_BYTES_MIN = 64 * 1024;
@@ -159,6 +166,53 @@ export class WasmStore implements Store {
     const status = this.core.hashKey(bytes.length);
     if (status !== Status.OK) throw statusToError(status);
     return this.output().slice();
+  }
+
+  /**
+   * The request table holding exactly `requests` request rows and `tuples` tuple rows, as
+   * one view per column (request columns, then tuple columns). Views of the memory go stale
+   * when it grows, which any call into the core may do.
+   */
+  requestTable(requests: number, tuples: number): Int32Array[] {
+    const ptr = this.core.requestTable(requests, tuples) >>> 0;
+    if (ptr === 0) throw new StoreError("OUT_OF_MEMORY", `no request table of ${requests} requests and ${tuples} tuples`);
+    const buffer = this.core.memory.buffer;
+    const columns: Int32Array[] = [];
+    let offset = ptr;
+    for (let column = 0; column < REQUEST_TABLE_REQUEST_COLUMNS; column++, offset += requests * 4) columns.push(new Int32Array(buffer, offset, requests));
+    for (let column = 0; column < REQUEST_TABLE_TUPLE_COLUMNS; column++, offset += tuples * 4) columns.push(new Int32Array(buffer, offset, tuples));
+    return columns;
+  }
+
+  /** The tuple rows parseRequests will need (at most) for the frames written into the last batchBuffer. */
+  countRequests(inputLength: number, frameCount: number, maxTuplesPerRequest: number): number {
+    if (inputLength > this.inputCapacity) throw new RangeError(`${inputLength} bytes of frames is longer than batchBuffer`);
+    const tuples = this.core.countRequests(inputLength, frameCount, maxTuplesPerRequest);
+    if (tuples === NO_ROOM) throw new RangeError("request frames overrun the input");
+    return tuples >>> 0;
+  }
+
+  /**
+   * Reads the `frameCount` KeyRequest frames written into the last batchBuffer (each a u32
+   * length, then its bytes) into the request table; returns the tuple rows used.
+   */
+  parseRequests(inputLength: number, frameCount: number, maxTuplesPerRequest: number): number {
+    if (inputLength > this.inputCapacity) throw new RangeError(`${inputLength} bytes of frames is longer than batchBuffer`);
+    const tuples = this.core.parseRequests(inputLength, frameCount, maxTuplesPerRequest);
+    if (tuples === NO_ROOM) throw new RangeError("request frames overrun the input or the request table");
+    return tuples >>> 0;
+  }
+
+  /** Answers the table's first `requestCount` requests marked to serve; returns the output holding their KeyResponses. */
+  serveRequests(requestCount: number): Uint8Array {
+    const status = this.core.serveRequests(requestCount);
+    if (status !== Status.OK) throw statusToError(status);
+    return this.output();
+  }
+
+  /** The whole memory, where the request table's spans point; stale once the memory grows. */
+  memoryView(): Uint8Array {
+    return this.memory();
   }
 
   /** The memory view, fresh: any call into the core may have grown (and detached) it. */

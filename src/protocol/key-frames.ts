@@ -16,22 +16,41 @@ import { fieldBytes, MalformedPayloadError, utf8Text, varintBytes, WireReader, W
 import { AnnaError, KeyAddressRequest, ProtocolError, RequestType } from "./anna";
 
 /**
- * The tuples of a burst of KeyRequests, one column per field, reused from burst to burst.
- * As read, a tuple's key and payload are spans of its request's frame. A server answers in
- * place: it sets `error`, `invalidate` and (for a GET) `latticeType`, zeroes
- * `addressCacheSize` (never echoed), and points the payload span into the buffer that holds
- * the answers' payloads (writeResponse's `payloads`), or sets its length to 0.
+ * The tuples of a burst of KeyRequests, one int32 column per field (in this order: the
+ * Wasm core's request table has the same columns, docs/wasm-abi.md), reused from burst
+ * to burst. As read, a tuple's key and payload are spans of its request's frame. A server
+ * answers in place: it sets `error`, `invalidate` and (for a GET) `latticeType`, zeroes
+ * `addressCacheSize` (never echoed), and points the payload span at the answer's payload,
+ * or sets its length to 0; `status` keeps the store's status of a tuple it ran.
  */
 export class KeyTuples {
   count = 0;
-  keyStart = new Int32Array(INITIAL_TUPLE_CAPACITY);
-  keyLength = new Int32Array(INITIAL_TUPLE_CAPACITY);
-  latticeType = new Int32Array(INITIAL_TUPLE_CAPACITY);
-  error = new Int32Array(INITIAL_TUPLE_CAPACITY);
-  payloadStart = new Int32Array(INITIAL_TUPLE_CAPACITY);
-  payloadLength = new Int32Array(INITIAL_TUPLE_CAPACITY);
-  addressCacheSize = new Uint32Array(INITIAL_TUPLE_CAPACITY);
-  invalidate = new Uint8Array(INITIAL_TUPLE_CAPACITY);
+  keyStart!: Int32Array;
+  keyLength!: Int32Array;
+  latticeType!: Int32Array;
+  error!: Int32Array;
+  payloadStart!: Int32Array;
+  payloadLength!: Int32Array;
+  /** A uint32 on the wire, kept as its bits: read it with `>>> 0`. */
+  addressCacheSize!: Int32Array;
+  invalidate!: Int32Array;
+  status!: Int32Array;
+  private readonly fixedCapacity: boolean;
+
+  /**
+   * Columns of their own that grow as tuples are added, or the given ones (views of a
+   * table someone else fills: they never grow).
+   */
+  constructor(columns?: readonly Int32Array[]) {
+    this.fixedCapacity = columns !== undefined;
+    this.adopt(columns ?? Array.from({ length: TUPLE_COLUMNS }, () => new Int32Array(INITIAL_TUPLE_CAPACITY)));
+  }
+
+  /** Reads and writes the tuples in `columns` from now on (the same table's, after its memory moved). */
+  adopt(columns: readonly Int32Array[]): void {
+    if (columns.length !== TUPLE_COLUMNS) throw new RangeError(`KeyTuples takes ${TUPLE_COLUMNS} columns, got ${columns.length}`);
+    [this.keyStart, this.keyLength, this.latticeType, this.error, this.payloadStart, this.payloadLength, this.addressCacheSize, this.invalidate, this.status] = columns;
+  }
 
   /** Appends a tuple with every field at its proto3 default; returns its index. */
   add(): number {
@@ -45,13 +64,15 @@ export class KeyTuples {
     this.payloadLength[index] = 0;
     this.addressCacheSize[index] = 0;
     this.invalidate[index] = 0;
+    this.status[index] = 0;
     return index;
   }
 
   private grow(): void {
+    if (this.fixedCapacity) throw new RangeError(`KeyTuples over given columns holds at most ${this.keyStart.length} tuples`);
     const capacity = this.keyStart.length * 2;
-    const grown = <T extends Int32Array | Uint32Array | Uint8Array>(column: T): T => {
-      const bigger = new (column.constructor as new (length: number) => T)(capacity);
+    const grown = (column: Int32Array): Int32Array => {
+      const bigger = new Int32Array(capacity);
       bigger.set(column);
       return bigger;
     };
@@ -63,8 +84,12 @@ export class KeyTuples {
     this.payloadLength = grown(this.payloadLength);
     this.addressCacheSize = grown(this.addressCacheSize);
     this.invalidate = grown(this.invalidate);
+    this.status = grown(this.status);
   }
 }
+
+/** The columns of KeyTuples. */
+export const TUPLE_COLUMNS = 9;
 
 /**
  * A KeyRequest's or KeyResponse's own fields; its tuples are `tuplesRead` rows of a
@@ -85,6 +110,8 @@ export interface FrameHead {
   idLength: number;
   /** A response's error, set when the whole request failed; NO_ERROR for a request. */
   error: AnnaError;
+  /** The request's row in the table of the burst it was read with (its index among the burst's frames). */
+  row: number;
 }
 
 /** Rows a KeyTuples starts with (one burst of a few 16-tuple requests), doubled when full. */
@@ -239,6 +266,7 @@ function emptyHead(frame: Uint8Array, tuples: KeyTuples): FrameHead {
     idStart: 0,
     idLength: 0,
     error: AnnaError.NO_ERROR,
+    row: 0,
   };
 }
 
@@ -270,7 +298,7 @@ export function writeResponse(head: FrameHead, tuples: KeyTuples, payloads: Uint
     writeEnum(writer, TupleField.ERROR, tuples.error[i]);
     const payloadLength = tuples.payloadLength[i];
     if (payloadLength > 0) writer.bytesSpanField(TupleField.PAYLOAD, payloads, tuples.payloadStart[i], payloadLength);
-    writeUint32(writer, TupleField.ADDRESS_CACHE_SIZE, tuples.addressCacheSize[i]);
+    writeUint32(writer, TupleField.ADDRESS_CACHE_SIZE, tuples.addressCacheSize[i] >>> 0);
     if (tuples.invalidate[i] !== 0) writeUint32(writer, TupleField.INVALIDATE, 1);
   }
   if (head.idLength > 0) writer.bytesSpanField(ResponseField.RESPONSE_ID, frame, head.idStart, head.idLength);
@@ -310,7 +338,7 @@ function readTuple(reader: WireReader, tuples: KeyTuples): void {
         tuples.payloadLength[index] = reader.spanLength;
         break;
       case TupleField.ADDRESS_CACHE_SIZE:
-        tuples.addressCacheSize[index] = reader.readU32();
+        tuples.addressCacheSize[index] = reader.readU32() | 0;
         break;
       case TupleField.INVALIDATE:
         tuples.invalidate[index] = reader.readU32() !== 0 ? 1 : 0;
@@ -350,25 +378,30 @@ let lastAddressLength = -1;
 let lastAddress = "";
 
 function readResponseAddress(reader: WireReader): string {
-  const bytes = reader.readBytes();
-  if (!isLastAddress(bytes)) {
-    lastAddress = utf8Text(bytes);
-    if (bytes.length > lastAddressBytes.length) lastAddressBytes = new Uint8Array(bytes.length);
-    lastAddressBytes.set(bytes);
-    lastAddressLength = bytes.length;
+  const start = reader.readSpan();
+  return responseAddressAt(reader.bytes, start, reader.spanLength);
+}
+
+/** The response address that is `length` bytes of `bytes` from `start`, as a string (a bad UTF-8 sequence as U+FFFD). */
+export function responseAddressAt(bytes: Uint8Array, start: number, length: number): string {
+  if (!isLastAddress(bytes, start, length)) {
+    lastAddress = utf8Text(bytes.subarray(start, start + length));
+    if (length > lastAddressBytes.length) lastAddressBytes = new Uint8Array(length);
+    lastAddressBytes.set(bytes.subarray(start, start + length));
+    lastAddressLength = length;
   }
   return lastAddress;
 }
 
-function isLastAddress(bytes: Uint8Array): boolean {
-  if (bytes.length !== lastAddressLength) return false;
-  for (let i = 0; i < bytes.length; i++) if (bytes[i] !== lastAddressBytes[i]) return false;
+function isLastAddress(bytes: Uint8Array, start: number, length: number): boolean {
+  if (length !== lastAddressLength) return false;
+  for (let i = 0; i < length; i++) if (bytes[start + i] !== lastAddressBytes[i]) return false;
   return true;
 }
 
 /** Bytes of row `index`'s fields as writeResponse writes them. */
 function tupleBytes(tuples: KeyTuples, index: number): number {
-  const length = enumBytes(tuples.latticeType[index]) + enumBytes(tuples.error[index]) + uint32Bytes(tuples.addressCacheSize[index]) + (tuples.invalidate[index] !== 0 ? 2 : 0);
+  const length = enumBytes(tuples.latticeType[index]) + enumBytes(tuples.error[index]) + uint32Bytes(tuples.addressCacheSize[index] >>> 0) + (tuples.invalidate[index] !== 0 ? 2 : 0);
   return length + spanFieldBytes(tuples.keyLength[index]) + spanFieldBytes(tuples.payloadLength[index]);
 }
 

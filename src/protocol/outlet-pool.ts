@@ -10,10 +10,16 @@ export interface Outlet {
   lastUsedMs: number;
 }
 
-/** Where the actor's handlers put frames for an address (replies, gossip): a pool, or a stand-in in benches. */
+/** Where the actor's handlers put frames for an address (gossip): a pool, or a stand-in in benches. */
 export interface FrameSink {
-  /** Queues a frame for `address`; never throws for a bad or dead address. */
+  /** Queues a frame for `address`, which keeps it until sent; never throws for a bad or dead address. */
   send(address: string, frame: Uint8Array): void;
+}
+
+/** Where the request handler puts its replies: bytes its request server reuses. */
+export interface CopyingFrameSink {
+  /** Queues a copy of `bytes` for `address`, made before the call returns; never throws for a bad or dead address. */
+  sendCopy(address: string, bytes: Uint8Array): void;
 }
 
 export interface OutletPoolLimits {
@@ -32,7 +38,7 @@ export interface OutletPoolLimits {
   maxQueuedSlow?: number;
 }
 
-export abstract class OutletPool<T extends Outlet> implements FrameSink {
+export abstract class OutletPool<T extends Outlet> implements FrameSink, CopyingFrameSink {
   private readonly limits: Required<OutletPoolLimits>;
   /** In least-recently-used order: a Map iterates in insertion order. */
   private readonly outlets = new Map<string, T>();
@@ -56,7 +62,8 @@ export abstract class OutletPool<T extends Outlet> implements FrameSink {
 
   /** A new outlet for `address`, or undefined (counted) when it cannot be reached. */
   protected abstract connect(address: string): T | undefined;
-  protected abstract enqueue(outlet: T, frame: Uint8Array): void;
+  /** Queues the frame; with `copy`, a copy of it (made before returning). */
+  protected abstract enqueue(outlet: T, frame: Uint8Array, copy: boolean): void;
   /** What is queued for the outlet, in the unit of `maxQueued`; 0 when all has left (or never will). */
   protected abstract queued(outlet: T): number;
   protected abstract closeOutlet(outlet: T): void;
@@ -78,6 +85,14 @@ export abstract class OutletPool<T extends Outlet> implements FrameSink {
   }
 
   send(address: string, frame: Uint8Array): void {
+    this.push(address, frame, false);
+  }
+
+  sendCopy(address: string, bytes: Uint8Array): void {
+    this.push(address, bytes, true);
+  }
+
+  private push(address: string, frame: Uint8Array, copy: boolean): void {
     const outlet = this.use(address) ?? this.add(address);
     if (outlet === undefined) return;
     const queued = this.queued(outlet);
@@ -86,7 +101,7 @@ export abstract class OutletPool<T extends Outlet> implements FrameSink {
       this.droppedFrames++;
       return;
     }
-    this.enqueue(outlet, frame);
+    this.enqueue(outlet, frame, copy);
     outlet.lastUsedMs = Date.now();
     // Counted as queued until the next sum sees what really is.
     if (slow) this.slowQueued += this.queued(outlet) - queued;

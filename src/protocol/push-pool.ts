@@ -41,8 +41,8 @@ export class PushPool extends OutletPool<SocketOutlet> {
     return { socket, queue: [], draining: false, lastUsedMs: Date.now() };
   }
 
-  protected enqueue(outlet: SocketOutlet, frame: Uint8Array): void {
-    outlet.queue.push(frame);
+  protected enqueue(outlet: SocketOutlet, frame: Uint8Array, copy: boolean): void {
+    outlet.queue.push(copy ? frame.slice() : frame);
     if (!outlet.draining) void this.drain(outlet);
   }
 

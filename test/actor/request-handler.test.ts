@@ -1,8 +1,10 @@
 /**
- * The request handler on one burst of frames, on both engines: requests read into one set
- * of columns, one store batch, one response per valid request. A bad frame in the middle
- * of a burst must cost only itself: the requests around it keep their own tuples and are
- * answered in order. Replies are captured by a FrameSink and read back with protobufjs.
+ * The request handler on one burst of frames, with each request server: the Wasm core
+ * serving the burst itself, and the batch server on either engine. Requests are read into
+ * one set of columns, run as one store call, one response per valid request. A bad frame
+ * in the middle of a burst must cost only itself: the requests around it keep their own
+ * tuples and are answered in order. Replies are captured (copied, as the pool does) and
+ * read back with protobufjs.
  */
 import { handleRequestFrames, RequestContext } from "../../src/actor/handlers/request";
 import { emptyCounters } from "../../src/actor/stats";
@@ -12,41 +14,48 @@ import type { EngineName } from "../../src/core/store";
 import { loadWasmModule } from "../../src/core/wasm-store";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { AnnaError, decodeKeyResponse, encodeKeyRequest, KeyRequest, KeyResponse, RequestType } from "../../src/protocol/anna";
-import { KeyTuples } from "../../src/protocol/key-frames";
+import { BatchRequestServer, requestServerFor } from "../../src/actor/request-servers";
+import type { Store } from "../../src/core/store";
 import { LocalPlacement } from "../../src/routing/placement";
 
 const encoder = new TextEncoder();
 /** An LWW payload: `timestamp` then `value` (protobuf LWWValue). */
 const lww = (timestamp: number, value: string) => Uint8Array.from([0x08, timestamp, 0x12, value.length, ...encoder.encode(value)]);
 
+/** The Wasm core serving requests itself, and the batch server over each engine. */
+const SERVERS = ["wasm", "wasm-batch", "ts"] as const;
+type ServerName = (typeof SERVERS)[number];
+
 interface Harness {
   context: RequestContext;
+  store: Store;
   replies: Array<{ address: string; response: KeyResponse }>;
   badFrames: string[];
 }
 
-function harness(engine: EngineName, actors: number): Harness {
+function harness(serverName: ServerName, actors: number): Harness {
   const replies: Harness["replies"] = [];
   const badFrames: string[] = [];
+  const engine: EngineName = serverName === "ts" ? "ts" : "wasm";
+  const store = createStore({ engine, limits: { ...DEFAULT_LIMITS, maxValueBytes: 64 }, wasmModule: engine === "wasm" ? loadWasmModule() : undefined });
   const context: RequestContext = {
     tid: 0,
-    store: createStore({ engine, limits: { ...DEFAULT_LIMITS, maxValueBytes: 64 }, wasmModule: engine === "wasm" ? loadWasmModule() : undefined }),
+    server: serverName === "wasm-batch" ? new BatchRequestServer(store) : requestServerFor(store),
     placement: new LocalPlacement(actors, 1),
-    replies: { send: (address, frame) => replies.push({ address, response: decodeKeyResponse(frame) }) },
+    replies: { sendCopy: (address, bytes) => replies.push({ address, response: decodeKeyResponse(bytes.slice()) }) },
     counters: emptyCounters(),
     maxTuplesPerRequest: 4,
     limits: { maxKeyBytes: DEFAULT_LIMITS.maxKeyBytes, maxValueBytes: 64 },
     reportBadFrame: (reason) => badFrames.push(reason),
-    tuples: new KeyTuples(),
   };
-  return { context, replies, badFrames };
+  return { context, store, replies, badFrames };
 }
 
 const frame = (request: KeyRequest) => Buffer.from(encodeKeyRequest(request));
 
-describe.each(["wasm", "ts"] as const)("request handler on the %s engine", (engine) => {
+describe.each(SERVERS)("request handler with the %s server", (engine) => {
   it("answers each valid request of a burst in order, a bad frame in between costing only itself", () => {
-    const { context, replies, badFrames } = harness(engine, 1);
+    const { context, store, replies, badFrames } = harness(engine, 1);
     const burst = [
       frame({ type: RequestType.PUT, tuples: [{ key: "a", lattice_type: LatticeType.LWW, payload: lww(5, "A") }, { key: "b", lattice_type: LatticeType.LWW, payload: lww(5, "B") }], response_address: "tcp://client:1", request_id: "r1" }),
       Buffer.from([0x12, 0x09, 0x0a]), // a tuple cut short: not a KeyRequest
@@ -88,15 +97,15 @@ describe.each(["wasm", "ts"] as const)("request handler on the %s engine", (engi
       ["big", AnnaError.LATTICE],
       ["c", AnnaError.NO_ERROR],
     ]);
-    expect(context.store.get("big")).toBeUndefined();
-    expect(context.store.get("c")?.type).toBe(LatticeType.LWW);
+    expect(store.get("big")).toBeUndefined();
+    expect(store.get("c")?.type).toBe(LatticeType.LWW);
     expect(context.counters.requests).toBe(5);
     expect(context.counters.putTuples).toBe(3);
     expect(context.counters.getTuples).toBe(3);
   });
 
   it("answers WRONG_THREAD with invalidate for keys of another actor, and serves its own", () => {
-    const { context, replies } = harness(engine, 2);
+    const { context, store, replies } = harness(engine, 2);
     const keys = Array.from({ length: 40 }, (_, i) => `key-${i}`);
     const own = (key: string) => context.placement.replicationAt(encoder.encode(key), 0) > 0;
     expect(keys.some(own) && !keys.every(own)).toBe(true);
@@ -106,7 +115,7 @@ describe.each(["wasm", "ts"] as const)("request handler on the %s engine", (engi
     expect(response.tuples.map((tuple) => tuple.key)).toEqual(keys);
     for (const tuple of response.tuples) {
       expect([tuple.error ?? AnnaError.NO_ERROR, tuple.invalidate ?? false]).toEqual(own(tuple.key) ? [AnnaError.NO_ERROR, false] : [AnnaError.WRONG_THREAD, true]);
-      expect(context.store.get(tuple.key) !== undefined).toBe(own(tuple.key));
+      expect(store.get(tuple.key) !== undefined).toBe(own(tuple.key));
     }
   });
 });

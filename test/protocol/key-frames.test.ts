@@ -107,7 +107,7 @@ function rows(tuples: KeyTuples, first: number, count: number, keys: Uint8Array,
       latticeType: tuples.latticeType[i],
       error: tuples.error[i],
       payload: payloads.slice(tuples.payloadStart[i], tuples.payloadStart[i] + tuples.payloadLength[i]),
-      addressCacheSize: tuples.addressCacheSize[i],
+      addressCacheSize: tuples.addressCacheSize[i] >>> 0,
       invalidate: tuples.invalidate[i] !== 0,
     };
   });
@@ -182,6 +182,7 @@ function writeResponseFrame(response: ResponseFrame): Buffer {
     idStart: keyAt,
     idLength: response.responseId.length,
     error: response.error,
+    row: 0,
   };
   return writeResponse(head, tuples, payloads);
 }

@@ -28,6 +28,7 @@ class MemoryPool extends OutletPool<MemoryOutlet> {
   }
 
   protected enqueue(outlet: MemoryOutlet, frame: Uint8Array): void {
+    // Strings: a copy either way.
     outlet.frames.push(Buffer.from(frame).toString());
   }
 

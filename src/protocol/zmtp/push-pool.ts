@@ -65,10 +65,10 @@ export class ZmtpPushPool extends OutletPool<StreamOutlet> {
     return outlet;
   }
 
-  protected enqueue(outlet: StreamOutlet, frame: Uint8Array): void {
+  protected enqueue(outlet: StreamOutlet, frame: Uint8Array, copy: boolean): void {
     // A connection that failed stays here until its close event: what comes meanwhile is lost.
     if (outlet.stream.closed) this.droppedFrames++;
-    else outlet.stream.send(frame);
+    else outlet.stream.send(frame, copy);
   }
 
   protected queued(outlet: StreamOutlet): number {

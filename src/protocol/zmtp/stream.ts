@@ -104,12 +104,13 @@ export class ZmtpStream {
   /**
    * Sends one single-frame message. Frames sent in one tick leave together; frames sent
    * before the handshake is done wait for it (libzmq drops a peer whose first message
-   * arrives before it has sent its own READY).
+   * arrives before it has sent its own READY). Without `copy`, a large frame is kept as it
+   * is until written; with it, the caller may reuse the frame's bytes once this returns.
    */
-  send(frame: Uint8Array): void {
+  send(frame: Uint8Array, copy = false): void {
     if (this.stage === Stage.CLOSED) return;
     const headerBytes = frameHeaderBytes(frame.length);
-    if (frame.length <= COPY_FRAME_MAX_BYTES) {
+    if (copy || frame.length <= COPY_FRAME_MAX_BYTES) {
       const out = Buffer.allocUnsafe(headerBytes + frame.length);
       writeFrameHeader(out, 0, 0, frame.length);
       out.set(frame, headerBytes);

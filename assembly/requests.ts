@@ -65,7 +65,11 @@ import { WARM_GROUP, warmLookups } from "./table";
 // @ts-ignore: decorator
 @inline const T_STATUS: u32 = 8; // set by serveRequests: the store's status
 // @ts-ignore: decorator
-@inline const TUPLE_COLUMNS: u32 = 9;
+@inline const T_HASH_HIGH: u32 = 9; // the key's xxHash64, for the host's placement and the store
+// @ts-ignore: decorator
+@inline const T_HASH_LOW: u32 = 10;
+// @ts-ignore: decorator
+@inline const TUPLE_COLUMNS: u32 = 11;
 
 // R_STATUS values.
 const PARSED: i32 = 0;
@@ -190,6 +194,8 @@ function readTuple(pos: usize, end: usize, row: u32): i32 {
   setTuple(T_ADDRESS_CACHE_SIZE, row, 0);
   setTuple(T_INVALIDATE, row, 0);
   setTuple(T_STATUS, row, OK);
+  setTuple(T_HASH_HIGH, row, 0);
+  setTuple(T_HASH_LOW, row, 0);
   while (pos < end) {
     pos = readField(pos, end);
     if (pos == BAD) return MALFORMED_FIELD;
@@ -212,6 +218,10 @@ function readTuple(pos: usize, end: usize, row: u32): i32 {
       else setTuple(T_INVALIDATE, row, <u32>fieldValue != 0 ? 1 : 0);
     }
   }
+  // The empty key too: a tuple without one is still placed (as the empty key).
+  const hash = xxh64(<usize>getTuple(T_KEY_START, row), <u32>getTuple(T_KEY_LENGTH, row));
+  setTuple(T_HASH_HIGH, row, <i32>(hash >> 32));
+  setTuple(T_HASH_LOW, row, <i32>hash);
   return PARSED;
 }
 
@@ -340,6 +350,14 @@ export function readRequestFrames(input: usize, inputLength: u32, frameCount: u3
 
 const groupHashes: usize = memory.data(<i32>WARM_GROUP * 8, 8);
 
+// @ts-ignore: decorator
+@inline function tupleHash(tuple: u32): u64 {
+  // Loaded as u32: a cast of the i32 getTuple to u32 and then u64 compiled to a sign-extending load.
+  const high = <u64>load<u32>(tupleCell(T_HASH_HIGH, tuple));
+  const low = <u64>load<u32>(tupleCell(T_HASH_LOW, tuple));
+  return (high << 32) | low;
+}
+
 function annaError(status: u32): i32 {
   if (status == OK) return ANNA_NO_ERROR;
   return status == NOT_FOUND ? ANNA_KEY_DNE : ANNA_LATTICE;
@@ -357,7 +375,7 @@ function runTuples(row: u32): void {
     let count: u32 = 0;
     while (groupEnd < end && count < WARM_GROUP) {
       if (getTuple(T_ERROR, groupEnd) == ANNA_NO_ERROR) {
-        store<u64>(groupHashes + (<usize>count << 3), xxh64(<usize>getTuple(T_KEY_START, groupEnd), <u32>getTuple(T_KEY_LENGTH, groupEnd)));
+        store<u64>(groupHashes + (<usize>count << 3), tupleHash(groupEnd));
         count++;
       }
       groupEnd++;

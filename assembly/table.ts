@@ -120,7 +120,9 @@ function warmBlock(hash: u64): u64 {
 }
 
 /** Lookups warmed together: enough to overlap their misses, few enough to stay cached. */
-export const WARM_GROUP: u32 = 16;
+// Inlined: callers size static arrays by it, which needs a constant at compile time.
+// @ts-ignore: decorator
+@inline export const WARM_GROUP: u32 = 16;
 /** Where the warming loads' sum goes, so that they are not optimised away. */
 const warmSink: usize = memory.data(8, 8);
 

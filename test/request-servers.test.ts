@@ -163,12 +163,16 @@ function decide(random: Random, burst: RequestBurst): FrameHead[] {
   return answered;
 }
 
-/** Every record of the store, as sorted hex strings (engines scan in different orders). */
+/** Every record of the store, as sorted hex strings (engines scan in different orders), each checked against a GET. */
 function storeContents(store: Store): string[] {
   const records: string[] = [];
   for (let cursor = 0; ; ) {
     const page = store.scan(cursor, 1 << 20);
-    for (const record of decodeRecords(page.records)) records.push(`${record.type}:${hex(record.key)}:${hex(record.payload)}`);
+    for (const record of decodeRecords(page.records)) {
+      // Found by the store's own lookup too: the core placed it where the store's hash says.
+      expect(hex(store.get(record.key)?.payload ?? new Uint8Array(0))).toBe(hex(record.payload));
+      records.push(`${record.type}:${hex(record.key)}:${hex(record.payload)}`);
+    }
     if (page.nextCursor === 0) break;
     cursor = page.nextCursor;
   }

@@ -45,7 +45,7 @@ interface CoreExports {
 const ABI_VERSION = 3;
 /** Columns of the request table (docs/wasm-abi.md, "Serving KeyRequests"): per request, then per tuple. */
 export const REQUEST_TABLE_REQUEST_COLUMNS = 13;
-export const REQUEST_TABLE_TUPLE_COLUMNS = 9;
+export const REQUEST_TABLE_TUPLE_COLUMNS = 11;
 const WASM_PATH = path.resolve(__dirname, "../../build/annakv.wasm");
 /** The input region is asked for in steps of at least this, so most calls reuse it. */
 const INPUT_BYTES_MIN = 64 * 1024;

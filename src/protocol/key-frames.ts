@@ -35,6 +35,11 @@ export class KeyTuples {
   addressCacheSize!: Int32Array;
   invalidate!: Int32Array;
   status!: Int32Array;
+  /** The key's xxHash64 as int32 halves, where the reader computed it (`hashesKnown`). */
+  hashHigh!: Int32Array;
+  hashLow!: Int32Array;
+  /** Whether hashHigh/hashLow hold the keys' hashes: the Wasm core's table does, readRequest does not. */
+  hashesKnown: boolean;
   private readonly fixedCapacity: boolean;
 
   /**
@@ -43,13 +48,15 @@ export class KeyTuples {
    */
   constructor(columns?: readonly Int32Array[]) {
     this.fixedCapacity = columns !== undefined;
+    this.hashesKnown = columns !== undefined;
     this.adopt(columns ?? Array.from({ length: TUPLE_COLUMNS }, () => new Int32Array(INITIAL_TUPLE_CAPACITY)));
   }
 
   /** Reads and writes the tuples in `columns` from now on (the same table's, after its memory moved). */
   adopt(columns: readonly Int32Array[]): void {
     if (columns.length !== TUPLE_COLUMNS) throw new RangeError(`KeyTuples takes ${TUPLE_COLUMNS} columns, got ${columns.length}`);
-    [this.keyStart, this.keyLength, this.latticeType, this.error, this.payloadStart, this.payloadLength, this.addressCacheSize, this.invalidate, this.status] = columns;
+    [this.keyStart, this.keyLength, this.latticeType, this.error, this.payloadStart, this.payloadLength, this.addressCacheSize, this.invalidate, this.status, this.hashHigh, this.hashLow] =
+      columns;
   }
 
   /** Appends a tuple with every field at its proto3 default; returns its index. */
@@ -65,6 +72,8 @@ export class KeyTuples {
     this.addressCacheSize[index] = 0;
     this.invalidate[index] = 0;
     this.status[index] = 0;
+    this.hashHigh[index] = 0;
+    this.hashLow[index] = 0;
     return index;
   }
 
@@ -85,11 +94,13 @@ export class KeyTuples {
     this.addressCacheSize = grown(this.addressCacheSize);
     this.invalidate = grown(this.invalidate);
     this.status = grown(this.status);
+    this.hashHigh = grown(this.hashHigh);
+    this.hashLow = grown(this.hashLow);
   }
 }
 
 /** The columns of KeyTuples. */
-export const TUPLE_COLUMNS = 9;
+export const TUPLE_COLUMNS = 11;
 
 /**
  * A KeyRequest's or KeyResponse's own fields; its tuples are `tuplesRead` rows of a

@@ -100,7 +100,12 @@ export class LocalPlacement {
    */
   replicationAt(source: Uint8Array, tid: number, start = 0, length = source.length - start): number {
     if (this.fullyReplicated) return this.threadCount;
-    const hash = xxhash64(source, start, length);
+    return this.replicationAtHash(xxhash64(source, start, length), source, tid, start, length);
+  }
+
+  /** replicationAt for a caller that has the key's hash already (the Wasm core's request table). */
+  replicationAtHash(hash: Hash64, source: Uint8Array, tid: number, start: number, length: number): number {
+    if (this.fullyReplicated) return this.threadCount;
     const replication = this.replicationOfHash(hash, source, undefined, start, length);
     return this.isReplicaOfHash(hash, tid, replication) ? replication : 0;
   }

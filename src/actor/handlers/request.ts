@@ -11,6 +11,7 @@ import { isKnownLatticeType } from "../../lattices/lattice-type";
 import { AnnaError, isUsableResponseAddress, RequestType } from "../../protocol/anna";
 import type { FrameHead, KeyTuples } from "../../protocol/key-frames";
 import type { CopyingFrameSink } from "../../protocol/outlet-pool";
+import type { Hash64 } from "../../routing/hash";
 import type { LocalPlacement } from "../../routing/placement";
 import type { AccessSampler } from "../access-sampler";
 import { annaErrorOf, RequestBurst, RequestServer } from "../request-servers";
@@ -84,6 +85,9 @@ function refusalOf(context: RequestContext, isPut: boolean, tuples: KeyTuples, i
   return undefined;
 }
 
+/** The hash of the tuple being placed, when its reader computed it: one object, reused. */
+const keyHash: Hash64 = { high: 0, low: 0 };
+
 /**
  * Decides each tuple's fate, answering in place: a tuple for the store gets NO_ERROR (its
  * result comes from the server), any other its error and no payload. The client's
@@ -118,7 +122,12 @@ function planRequest(context: RequestContext, tuples: KeyTuples, head: FrameHead
     }
     const keyStart = tuples.keyStart[i];
     const keyLength = tuples.keyLength[i];
-    const replicaCount = placement.replicationAt(frame, tid, keyStart, keyLength);
+    let replicaCount: number;
+    if (tuples.hashesKnown) {
+      keyHash.high = tuples.hashHigh[i] >>> 0;
+      keyHash.low = tuples.hashLow[i] >>> 0;
+      replicaCount = placement.replicationAtHash(keyHash, frame, tid, keyStart, keyLength);
+    } else replicaCount = placement.replicationAt(frame, tid, keyStart, keyLength);
     if (replicaCount === 0) {
       refuse(tuples, i, AnnaError.WRONG_THREAD, true);
       countTupleError(counters, "WRONG_THREAD");

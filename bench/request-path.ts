@@ -1,11 +1,13 @@
 /**
  * One actor's request path without sockets (`npm run bench:request-path`): the request
- * handler (src/actor/handlers/request.ts: read the frames, plan, one store batch, encode
- * the responses) on pre-encoded KeyRequest frames, one frame per call as from one client
- * at a time, responses dropped. Microseconds of one thread's time per request, for each
- * engine, GET and PUT, 1 and 16 keys per request, with one actor (every key local) and
- * with two (placement hashes each key; requests carry only keys of actor 0, as the load
- * generator routes them). What is left of a served request's time is the transport's
+ * handler (src/actor/handlers/request.ts: read the frames, plan, run, encode the
+ * responses) on pre-encoded KeyRequest frames, one frame per call as from one client at a
+ * time, responses dropped. Microseconds of one thread's time per request, for each request
+ * server (the Wasm core serving the burst itself, as the node does; the TypeScript batch
+ * server over the Wasm engine, the path before the core served requests; the batch server
+ * over the TS engine), GET and PUT, 1 and 16 keys per request, with one actor (every key
+ * local) and with two (placement on each key; requests carry only keys of actor 0, as the
+ * load generator routes them). What is left of a served request's time is the transport's
  * (bench/echo-floor.ts measures that part). Writes bench/results/request-path.json and .svg.
  *
  *   node -r ./bench/register.js bench/request-path.ts [--quick]
@@ -19,7 +21,7 @@ import type { EngineName } from "../src/core/store";
 import { loadWasmModule } from "../src/core/wasm-store";
 import { LatticeType } from "../src/lattices/lattice-type";
 import { encodeKeyRequest, RequestType } from "../src/protocol/anna";
-import { requestServerFor } from "../src/actor/request-servers";
+import { BatchRequestServer, requestServerFor } from "../src/actor/request-servers";
 import { LocalPlacement } from "../src/routing/placement";
 import type { BarChart } from "./chart";
 import { machineInfo, QUICK_RESULTS_DIR, RESULTS_DIR, round, writeResults } from "./report";
@@ -40,7 +42,13 @@ interface RequestPathConfig {
 const FULL_CONFIG: RequestPathConfig = { keyCount: 100_000, keyBytes: 16, valueBytes: 64, framesPerCase: 2000, caseMs: 1000, repeats: 3, seed: 20240601 };
 const QUICK_CONFIG: RequestPathConfig = { ...FULL_CONFIG, keyCount: 20_000, framesPerCase: 500, caseMs: 200, repeats: 1 };
 
-const ENGINES: readonly EngineName[] = ["wasm", "ts"];
+/** Request servers (src/actor/request-servers.ts), each on its engine. */
+const SERVERS = [
+  { name: "wasm", engine: "wasm", inCore: true },
+  { name: "wasm-batch", engine: "wasm", inCore: false },
+  { name: "ts", engine: "ts", inCore: false },
+] as const;
+type ServerName = (typeof SERVERS)[number]["name"];
 const ACTOR_COUNTS = [1, 2] as const;
 const SHAPES = [
   { name: "get-1", type: RequestType.GET, keysPerRequest: 1 },
@@ -54,6 +62,7 @@ const CLIENTS = 50;
 const MAX_TUPLES_PER_REQUEST = 1024;
 
 interface CaseResult {
+  server: ServerName;
   engine: EngineName;
   actors: number;
   shape: string;
@@ -63,13 +72,14 @@ interface CaseResult {
 }
 
 /** An actor 0's request context over a store holding every key it owns. */
-function actorContext(config: RequestPathConfig, engine: EngineName, actors: number, keys: KeySpace, ownKeys: number[]): RequestContext {
+function actorContext(config: RequestPathConfig, server: (typeof SERVERS)[number], actors: number, keys: KeySpace, ownKeys: number[]): RequestContext {
+  const { engine } = server;
   const store = createStore({ engine, limits: DEFAULT_LIMITS, wasmModule: engine === "wasm" ? loadWasmModule() : undefined });
   const random = new Prng(config.seed);
   for (const index of ownKeys) store.put(keys.key(index), LatticeType.LWW, randomLwwPayload(config.valueBytes, random));
   return {
     tid: 0,
-    server: requestServerFor(store),
+    server: server.inCore ? requestServerFor(store) : new BatchRequestServer(store),
     placement: new LocalPlacement(actors, 1),
     replies: { sendCopy: () => undefined },
     counters: emptyCounters(),
@@ -127,32 +137,44 @@ function main(): void {
     const placement = new LocalPlacement(actors, 1);
     const ownKeys = Array.from({ length: config.keyCount }, (_, index) => index).filter((index) => placement.replicationAt(keys.key(index), 0) > 0);
     const frames = SHAPES.map((shape) => encodeFrames(config, shape, keys, ownKeys));
-    for (const engine of ENGINES) {
-      const context = actorContext(config, engine, actors, keys, ownKeys);
+    for (const server of SERVERS) {
+      const context = actorContext(config, server, actors, keys, ownKeys);
       SHAPES.forEach((shape, index) => {
         timeCase(context, frames[index], config.caseMs / 4); // warm-up: the JIT settles
         const microseconds = median(Array.from({ length: config.repeats }, () => timeCase(context, frames[index], config.caseMs)));
-        const result = { engine, actors, shape: shape.name, keysPerRequest: shape.keysPerRequest, microsecondsPerRequest: round(microseconds), nanosecondsPerTuple: round((microseconds * 1000) / shape.keysPerRequest) };
-        console.log(`${engine} engine, ${actors} actor(s), ${shape.name}: ${microseconds.toFixed(2)} us/request, ${result.nanosecondsPerTuple} ns/tuple`);
+        const result = {
+          server: server.name,
+          engine: server.engine,
+          actors,
+          shape: shape.name,
+          keysPerRequest: shape.keysPerRequest,
+          microsecondsPerRequest: round(microseconds),
+          nanosecondsPerTuple: round((microseconds * 1000) / shape.keysPerRequest),
+        };
+        console.log(`${server.name} server, ${actors} actor(s), ${shape.name}: ${microseconds.toFixed(2)} us/request, ${result.nanosecondsPerTuple} ns/tuple`);
         results.push(result);
       });
     }
   }
-  const engineRatios = SHAPES.flatMap((shape) =>
-    ACTOR_COUNTS.map((actors) => {
-      const pick = (engine: EngineName) => results.find((r) => r.engine === engine && r.actors === actors && r.shape === shape.name)!.microsecondsPerRequest;
-      return { shape: shape.name, actors, tsToWasmTimeRatio: round(pick("ts") / pick("wasm")) };
-    }),
+  const pick = (server: ServerName, actors: number, shape: string) => results.find((r) => r.server === server && r.actors === actors && r.shape === shape)!.microsecondsPerRequest;
+  // Time ratios: how many times longer the other server takes than the core serving the burst.
+  const serverRatios = SHAPES.flatMap((shape) =>
+    ACTOR_COUNTS.map((actors) => ({
+      shape: shape.name,
+      actors,
+      wasmBatchToCoreTimeRatio: round(pick("wasm-batch", actors, shape.name) / pick("wasm", actors, shape.name)),
+      tsToCoreTimeRatio: round(pick("ts", actors, shape.name) / pick("wasm", actors, shape.name)),
+    })),
   );
   const chart: BarChart = {
     title: `Request handler time per request, no sockets (${config.keyCount.toLocaleString("en")} keys, ${config.valueBytes} B LWW values)`,
     yLabel: "us/request",
     groups: SHAPES.map((shape) => shape.name),
-    series: ENGINES.flatMap((engine) =>
-      ACTOR_COUNTS.map((actors) => ({ name: `${engine}, ${actors} actor(s)`, values: SHAPES.map((shape) => results.find((r) => r.engine === engine && r.actors === actors && r.shape === shape.name)!.microsecondsPerRequest) })),
+    series: SERVERS.flatMap((server) =>
+      ACTOR_COUNTS.map((actors) => ({ name: `${server.name}, ${actors} actor(s)`, values: SHAPES.map((shape) => pick(server.name, actors, shape.name)) })),
     ),
   };
-  const result = { benchmark: "request-path", machine: machineInfo(), config, results, engineRatios, runSeconds: round((performance.now() - started) / 1000) };
+  const result = { benchmark: "request-path", machine: machineInfo(), config, results, serverRatios, runSeconds: round((performance.now() - started) / 1000) };
   for (const file of writeResults(quick ? QUICK_RESULTS_DIR : RESULTS_DIR, "request-path", result, [chart])) console.log(`wrote ${file}`);
 }
 

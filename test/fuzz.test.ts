@@ -1,12 +1,16 @@
 /**
- * Random bytes as payloads, batches and keys: the Wasm instance must never trap. Every
- * failure must be a StoreError, and a sentinel key must read back unchanged throughout.
+ * Random bytes as payloads, batches, keys and KeyRequest frames: the Wasm instance must
+ * never trap. Every failure must be a StoreError, and a sentinel key must read back
+ * unchanged throughout.
  * Replay with ANNAKV_SEED=<seed>.
  */
 import { encodeBatch, Opcode } from "../src/core/batch";
 import { createStore } from "../src/core/create-store";
 import { StoreError } from "../src/core/status";
 import type { Store } from "../src/core/store";
+import { WasmRequestServer } from "../src/actor/request-servers";
+import type { WasmStore } from "../src/core/wasm-store";
+import { AnnaError } from "../src/protocol/anna";
 import { Random, testSeed } from "./support/random";
 
 const ROUNDS = 20_000;
@@ -22,9 +26,25 @@ function expectOnlyStoreErrors(action: () => unknown): void {
   }
 }
 
-function fuzzRound(store: Store, random: Random): void {
+/** Random bytes as request frames (now and then a valid prefix), served as the node would: every tuple read is run. */
+function fuzzRequests(server: WasmRequestServer, random: Random): void {
+  const frames = Array.from({ length: 1 + random.int(4) }, () => {
+    const garbage = random.bytes(random.int(80));
+    return random.chance(0.3) ? Uint8Array.from([0x08, 0x01 + random.int(2), 0x12, random.int(40), ...garbage]) : garbage;
+  });
+  const burst = server.read(frames, 1 + random.int(8));
+  for (let i = 0; i < burst.tuples.count; i++) {
+    if (burst.tuples.keyLength[i] > 16 || burst.tuples.payloadLength[i] > 48) burst.tuples.error[i] = AnnaError.LATTICE;
+  }
+  expectOnlyStoreErrors(() => server.answer(burst, burst.heads));
+}
+
+function fuzzRound(store: Store, server: WasmRequestServer, random: Random): void {
   const bytes = random.bytes(random.int(64));
-  switch (random.int(5)) {
+  switch (random.int(6)) {
+    case 5:
+      fuzzRequests(server, random);
+      break;
     case 0:
       expectOnlyStoreErrors(() => store.put(random.bytes(random.int(8)), random.int(10), bytes));
       break;
@@ -58,11 +78,12 @@ describe("fuzz: random input never traps the Wasm instance", () => {
   it(`survives ${ROUNDS} rounds of random bytes`, () => {
     const seed = testSeed();
     const random = new Random(seed);
-    const store = createStore({ engine: "wasm", limits: { maxKeyBytes: 16, maxValueBytes: 48 } });
+    const store = createStore({ engine: "wasm", limits: { maxKeyBytes: 16, maxValueBytes: 48 } }) as WasmStore;
+    const server = new WasmRequestServer(store);
     store.put(SENTINEL_KEY, 1, SENTINEL_PAYLOAD);
     try {
       for (let round = 0; round < ROUNDS; round++) {
-        fuzzRound(store, random);
+        fuzzRound(store, server, random);
         if (round % 1000 === 0) store.drainDirty(1 + random.int(4096));
       }
       expect(store.get(SENTINEL_KEY)).toEqual({ type: 1, payload: SENTINEL_PAYLOAD });

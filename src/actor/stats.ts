@@ -21,7 +21,12 @@ export interface ActorCounters {
   /** Selective replication: handoff frames sent, and keys dropped once handed off. */
   handoffFramesSent: number;
   keysDropped: number;
-  /** Time spent per stage, in ms: where a request's time goes. */
+  /**
+   * Time spent per stage, in ms: where a request's time goes. decode: reading a burst and
+   * deciding each tuple's fate; store: running the tuples and writing the responses (one
+   * call into the Wasm core; the batch and the encoding on the TS engine); encode:
+   * queueing the replies; gossip: handling gossip frames.
+   */
   decodeMs: number;
   storeMs: number;
   encodeMs: number;

@@ -7,7 +7,9 @@
  */
 import { createHash } from "node:crypto";
 import net from "node:net";
+import fs from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import fc from "fast-check";
 import * as zmq from "zeromq";
 import { formatEndpoint, parseEndpoint, parseHost, tcpAddress } from "../../src/protocol/zmtp/endpoint";
@@ -223,7 +225,10 @@ describe("ZMTP against libzmq", () => {
   });
 
   it("reaches libzmq over ipc://", async () => {
-    const address = `ipc://${os.tmpdir()}/annakv-zmtp-${process.pid}.sock`;
+    const socketPath = path.join(os.tmpdir(), `annakv-zmtp-${process.pid}.sock`);
+    const address = `ipc://${socketPath}`;
+    // libzmq does not always unlink the socket file before the process ends: closers run last to first.
+    closers.push(() => fs.rmSync(socketPath, { force: true }));
     const pull = new zmq.Pull({ linger: 0, receiveTimeout: 5000 });
     closers.push(() => pull.close());
     await pull.bind(address);

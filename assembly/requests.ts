@@ -502,24 +502,44 @@ function dropFoundValues(row: u32): void {
 }
 
 /**
+ * At most the bytes request row `row`'s response takes without payloads, whatever running
+ * its tuples changes: a lattice type and an error of up to 11 bytes each per tuple.
+ */
+function valuelessBound(row: u32): u64 {
+  const first = <u32>getRequest(R_FIRST_TUPLE, row);
+  const end = first + <u32>getRequest(R_TUPLES_READ, row);
+  let bytes = <u64>(enumFieldBytes(getRequest(R_TYPE, row)) + spanFieldBytes(<u32>getRequest(R_ID_LENGTH, row)) + enumFieldBytes(getRequest(R_ERROR, row)));
+  for (let tuple = first; tuple < end; tuple++) {
+    const size = <u64>spanFieldBytes(<u32>getTuple(T_KEY_LENGTH, tuple)) + 22 + uint32FieldBytes(<u32>getTuple(T_ADDRESS_CACHE_SIZE, tuple)) + 2;
+    bytes += 1 + varintBytes(size) + size;
+  }
+  return bytes;
+}
+
+/**
  * Answers the first `requestCount` request rows whose R_SERVE the host set: runs their
  * tuples with no error (GETs and PUTs of any other request type are the host's to refuse)
- * and writes their KeyResponses one after the other into the output buffer. OK, or
- * OUT_OF_MEMORY when not even a response without values finds room.
+ * and writes their KeyResponses one after the other into the output buffer. A response
+ * takes its values only where the responses still to come keep room for theirs without
+ * values, so that a store at its memory limit still answers every request (a value with
+ * no room is answered OUT_OF_MEMORY). OK, or OUT_OF_MEMORY when not even that fits.
  */
 export function answerRequests(requestCount: u32): u32 {
   if (requestCount > requestCapacity) return OUT_OF_MEMORY;
+  let laterBytes: u64 = 0;
+  for (let row: u32 = 0; row < requestCount; row++) if (getRequest(R_SERVE, row) != 0) laterBytes += valuelessBound(row);
   let outputBytes: u64 = 0;
   for (let row: u32 = 0; row < requestCount; row++) {
     if (getRequest(R_SERVE, row) == 0) continue;
+    laterBytes -= valuelessBound(row);
     const type = getRequest(R_TYPE, row);
     if (getRequest(R_ERROR, row) == ANNA_NO_ERROR && (type == REQUEST_GET || type == REQUEST_PUT)) runTuples(row);
     let bytes = responseBytes(row);
-    let output = reserveOutput(outputBytes + bytes, outputBytes);
+    let output = reserveOutput(outputBytes + bytes + laterBytes, outputBytes);
     if (output == 0) {
       dropFoundValues(row);
       bytes = responseBytes(row);
-      output = reserveOutput(outputBytes + bytes, outputBytes);
+      output = reserveOutput(outputBytes + bytes + laterBytes, outputBytes);
       if (output == 0) return OUT_OF_MEMORY;
     }
     const written = writeResponse(output + <usize>outputBytes, row) - (output + <usize>outputBytes);

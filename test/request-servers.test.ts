@@ -13,7 +13,7 @@ import { createStore } from "../src/core/create-store";
 import { DEFAULT_LIMITS } from "../src/core/limits";
 import type { Store } from "../src/core/store";
 import { loadWasmModule, WasmStore } from "../src/core/wasm-store";
-import { AnnaError, RequestType } from "../src/protocol/anna";
+import { AnnaError, decodeKeyResponse, RequestType } from "../src/protocol/anna";
 import type { FrameHead } from "../src/protocol/key-frames";
 import { ProtoWriter, randomPayload, smallBytes } from "./support/payloads";
 import { Random, testSeed } from "./support/random";
@@ -231,5 +231,42 @@ describe("request servers (Wasm core vs the batch server on both engines)", () =
     const contents = servers.map(({ store }) => storeContents(store));
     expect(contents[0].length).toBeGreaterThan(1000);
     for (const content of contents.slice(1)) expect(content).toEqual(contents[0]);
+  });
+
+  it("read and answer on a store at its memory limit, a burst too big for the core's input included", () => {
+    const store = createStore({ engine: "wasm", limits: { ...LIMITS, maxValueBytes: 4096, maxMemoryBytes: 2 << 20 }, wasmModule: loadWasmModule() }) as WasmStore;
+    const server = new WasmRequestServer(store);
+    const value = new ProtoWriter().tag(1, 0).varint(1n).lengthDelimited(2, new Uint8Array(100).fill(7)).finish();
+    let stored = 0;
+    const getFrame = (r: number, padding = 0) => {
+      const request = new ProtoWriter().tag(1, 0).varint(BigInt(RequestType.GET));
+      for (let k = 0; k < 16; k++) request.lengthDelimited(2, new ProtoWriter().lengthDelimited(1, new TextEncoder().encode(`key-${(r * 16 + k) % Math.max(stored, 1)}`)).finish());
+      // An unknown field makes the frame as big as asked: more than the core's input region holds.
+      if (padding > 0) request.lengthDelimited(9, new Uint8Array(padding));
+      return request.lengthDelimited(3, new TextEncoder().encode("tcp://client:1")).finish();
+    };
+    // A node serves while its store fills: its regions have grown to a burst's size by then.
+    const early = server.read(Array.from({ length: 50 }, (_, r) => getFrame(r)), 16);
+    server.answer(early, early.heads);
+    try {
+      for (; ; stored++) store.put(`key-${stored}`, 1, value);
+    } catch (error) {
+      expect((error as Error).message).toContain("memory limit");
+    }
+    for (const frames of [Array.from({ length: 50 }, (_, r) => getFrame(r)), Array.from({ length: 8 }, (_, r) => getFrame(r, 256 * 1024))]) {
+      const burst = server.read(frames, 16);
+      expect(burst.heads).toHaveLength(frames.length);
+      const responses = server.answer(burst, burst.heads).map((bytes) => decodeKeyResponse(bytes.slice()));
+      expect(responses).toHaveLength(frames.length);
+      for (const response of responses) {
+        expect(response.tuples).toHaveLength(16);
+        // Found with its value, or refused for want of memory to write it: never a missing answer.
+        for (const tuple of response.tuples) {
+          const found = (tuple.error ?? AnnaError.NO_ERROR) === AnnaError.NO_ERROR;
+          expect(found ? tuple.payload?.length : tuple.error).toBe(found ? value.length : AnnaError.LATTICE);
+        }
+      }
+    }
+    expect(store.get("key-0")?.payload).toEqual(value);
   });
 });

@@ -7,7 +7,7 @@
  * call, for any store (the TS engine's; the Wasm engine's in the differential test).
  */
 import { Opcode, opBytes, BATCH_HEADER_BYTES, BatchWriter, RESULT_HEADER_BYTES } from "../core/batch";
-import { Status } from "../core/status";
+import { Status, StoreError } from "../core/status";
 import type { Store } from "../core/store";
 import { REQUEST_TABLE_REQUEST_COLUMNS, WasmStore } from "../core/wasm-store";
 import { LatticeType } from "../lattices/lattice-type";
@@ -158,7 +158,8 @@ const PARSE_REFUSALS: Record<number, string> = {
 /**
  * A burst of more bytes goes through the batch server instead: copying it into the core
  * would grow the instance's memory (which never shrinks) by what a client sent, values
- * over the limit included, where the batch takes only what the store may keep.
+ * over the limit included, where the batch takes only what the store may keep. So does a
+ * burst the core has no memory left to read (a store at its limit still answers).
  */
 const CORE_BURST_BYTES_MAX = 4 * 1024 * 1024;
 /** Rows the table starts with: a burst of a few hundred 16-tuple requests. */
@@ -172,30 +173,23 @@ export class WasmRequestServer implements RequestServer {
   private requestColumns: Int32Array[] = [];
   /** Views of the table's tuple columns, taken again whenever the memory grows. */
   private tuples: KeyTuples | undefined;
-  /** For bursts over CORE_BURST_BYTES_MAX. */
-  private readonly largeBursts: BatchRequestServer;
-  /** The burst last read went to largeBursts: so does its answer. */
-  private lastBurstLarge = false;
+  /** For the bursts the core does not read (see CORE_BURST_BYTES_MAX). */
+  private readonly batchServer: BatchRequestServer;
+  /** The burst last read went to batchServer: so does its answer. */
+  private lastBurstViaBatch = false;
 
   constructor(private readonly store: WasmStore) {
-    this.largeBursts = new BatchRequestServer(store);
+    this.batchServer = new BatchRequestServer(store);
+    // Taken now, while the store has room: a store that fills up later keeps its table.
+    this.reserveTable(INITIAL_REQUEST_ROWS, INITIAL_TUPLE_ROWS);
   }
 
   read(frames: readonly Uint8Array[], maxTuplesPerRequest: number): RequestBurst {
     let inputBytes = 0;
     for (const frame of frames) inputBytes += FRAME_LENGTH_BYTES + frame.length;
-    this.lastBurstLarge = inputBytes > CORE_BURST_BYTES_MAX;
-    if (this.lastBurstLarge) return this.largeBursts.read(frames, maxTuplesPerRequest);
-    const input = this.store.batchBuffer(inputBytes);
-    const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
-    let offset = 0;
-    for (const frame of frames) {
-      view.setUint32(offset, frame.length, true);
-      input.set(frame, offset + FRAME_LENGTH_BYTES);
-      offset += FRAME_LENGTH_BYTES + frame.length;
-    }
-    this.reserveTable(frames.length, this.store.countRequests(inputBytes, frames.length, maxTuplesPerRequest));
-    const tupleCount = this.store.parseRequests(inputBytes, frames.length, maxTuplesPerRequest);
+    const tupleCount = inputBytes > CORE_BURST_BYTES_MAX ? undefined : this.readIntoCore(frames, inputBytes, maxTuplesPerRequest);
+    this.lastBurstViaBatch = tupleCount === undefined;
+    if (tupleCount === undefined) return this.batchServer.read(frames, maxTuplesPerRequest);
     const memory = this.store.memoryView();
     const tuples = this.tuples!;
     tuples.count = tupleCount;
@@ -225,7 +219,7 @@ export class WasmRequestServer implements RequestServer {
   }
 
   answer(burst: RequestBurst, heads: readonly FrameHead[]): Uint8Array[] {
-    if (this.lastBurstLarge) return this.largeBursts.answer(burst, heads);
+    if (this.lastBurstViaBatch) return this.batchServer.answer(burst, heads);
     const columns = this.requestColumns;
     const serve = columns[RequestColumn.SERVE];
     const rows = burst.heads.length + burst.refusals.length;
@@ -243,21 +237,47 @@ export class WasmRequestServer implements RequestServer {
     return heads.map((head) => output.subarray(starts[head.row], starts[head.row] + lengths[head.row]));
   }
 
+  /**
+   * Copies the frames into the core's input region and reads them into its table; returns
+   * the tuple rows used, or undefined when the core has no memory for the frames or the
+   * table (nothing is read then).
+   */
+  private readIntoCore(frames: readonly Uint8Array[], inputBytes: number, maxTuplesPerRequest: number): number | undefined {
+    try {
+      const input = this.store.batchBuffer(inputBytes);
+      const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
+      let offset = 0;
+      for (const frame of frames) {
+        view.setUint32(offset, frame.length, true);
+        input.set(frame, offset + FRAME_LENGTH_BYTES);
+        offset += FRAME_LENGTH_BYTES + frame.length;
+      }
+      this.reserveTable(frames.length, this.store.countRequests(inputBytes, frames.length, maxTuplesPerRequest));
+    } catch (error) {
+      if (error instanceof StoreError && error.code === "OUT_OF_MEMORY") return undefined;
+      throw error;
+    }
+    return this.store.parseRequests(inputBytes, frames.length, maxTuplesPerRequest);
+  }
+
   /** Makes the table hold the rows asked for (growing it by doubling), with fresh views. */
   private reserveTable(requests: number, tuples: number): void {
     if (requests > this.requestRows || tuples > this.tupleRows) {
-      this.requestRows = Math.max(requests, INITIAL_REQUEST_ROWS, this.requestRows * (requests > this.requestRows ? 2 : 1));
-      this.tupleRows = Math.max(tuples, INITIAL_TUPLE_ROWS, this.tupleRows * (tuples > this.tupleRows ? 2 : 1));
-      this.takeViews();
+      const requestRows = Math.max(requests, INITIAL_REQUEST_ROWS, this.requestRows * (requests > this.requestRows ? 2 : 1));
+      const tupleRows = Math.max(tuples, INITIAL_TUPLE_ROWS, this.tupleRows * (tuples > this.tupleRows ? 2 : 1));
+      this.takeViews(requestRows, tupleRows);
     } else this.refreshViews();
   }
 
   private refreshViews(): void {
-    if (this.requestColumns.length === 0 || this.requestColumns[0].byteLength === 0) this.takeViews();
+    if (this.requestColumns[0].byteLength === 0) this.takeViews(this.requestRows, this.tupleRows);
   }
 
-  private takeViews(): void {
-    const columns = this.store.requestTable(this.requestRows, this.tupleRows);
+  /** Views of the table with these rows; the sizes are kept only once the core has the table. */
+  private takeViews(requestRows: number, tupleRows: number): void {
+    const columns = this.store.requestTable(requestRows, tupleRows);
+    this.requestRows = requestRows;
+    this.tupleRows = tupleRows;
     this.requestColumns = columns.slice(0, REQUEST_TABLE_REQUEST_COLUMNS);
     const tupleColumns = columns.slice(REQUEST_TABLE_REQUEST_COLUMNS);
     // The burst handed out keeps its KeyTuples: the same object, pointed at the new views.

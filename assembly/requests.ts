@@ -501,18 +501,19 @@ function dropFoundValues(row: u32): void {
   }
 }
 
-/**
- * At most the bytes request row `row`'s response takes without payloads, whatever running
- * its tuples changes: a lattice type and an error of up to 11 bytes each per tuple.
- */
+/** At most the bytes a response's tuple takes without its payload, besides its key: tag and length, a lattice type and an error of up to 11 bytes each, a cache size, invalidate. */
+// @ts-ignore: decorator
+@inline const VALUELESS_TUPLE_BYTES_MAX: u64 = 6 + 6 + 11 + 11 + 6 + 2;
+/** At most the bytes of a response's own fields besides its id: type and error. */
+// @ts-ignore: decorator
+@inline const RESPONSE_FIELDS_BYTES_MAX: u64 = 11 + 11 + 6;
+
+/** At most the bytes request row `row`'s response takes without payloads, whatever running its tuples changes. */
 function valuelessBound(row: u32): u64 {
   const first = <u32>getRequest(R_FIRST_TUPLE, row);
   const end = first + <u32>getRequest(R_TUPLES_READ, row);
-  let bytes = <u64>(enumFieldBytes(getRequest(R_TYPE, row)) + spanFieldBytes(<u32>getRequest(R_ID_LENGTH, row)) + enumFieldBytes(getRequest(R_ERROR, row)));
-  for (let tuple = first; tuple < end; tuple++) {
-    const size = <u64>spanFieldBytes(<u32>getTuple(T_KEY_LENGTH, tuple)) + 22 + uint32FieldBytes(<u32>getTuple(T_ADDRESS_CACHE_SIZE, tuple)) + 2;
-    bytes += 1 + varintBytes(size) + size;
-  }
+  let bytes = RESPONSE_FIELDS_BYTES_MAX + <u64>load<u32>(requestCell(R_ID_LENGTH, row)) + <u64>(end - first) * VALUELESS_TUPLE_BYTES_MAX;
+  for (let tuple = first; tuple < end; tuple++) bytes += <u64>load<u32>(tupleCell(T_KEY_LENGTH, tuple));
   return bytes;
 }
 
@@ -526,12 +527,18 @@ function valuelessBound(row: u32): u64 {
  */
 export function answerRequests(requestCount: u32): u32 {
   if (requestCount > requestCapacity) return OUT_OF_MEMORY;
+  // Each response's bound waits in its length column until the response replaces it.
   let laterBytes: u64 = 0;
-  for (let row: u32 = 0; row < requestCount; row++) if (getRequest(R_SERVE, row) != 0) laterBytes += valuelessBound(row);
+  for (let row: u32 = 0; row < requestCount; row++) {
+    if (getRequest(R_SERVE, row) == 0) continue;
+    const bound = min<u64>(valuelessBound(row), 0x7fffffff);
+    setRequest(R_RESPONSE_LENGTH, row, <i32>bound);
+    laterBytes += bound;
+  }
   let outputBytes: u64 = 0;
   for (let row: u32 = 0; row < requestCount; row++) {
     if (getRequest(R_SERVE, row) == 0) continue;
-    laterBytes -= valuelessBound(row);
+    laterBytes -= <u64>load<u32>(requestCell(R_RESPONSE_LENGTH, row));
     const type = getRequest(R_TYPE, row);
     if (getRequest(R_ERROR, row) == ANNA_NO_ERROR && (type == REQUEST_GET || type == REQUEST_PUT)) runTuples(row);
     let bytes = responseBytes(row);

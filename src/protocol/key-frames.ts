@@ -2,11 +2,14 @@
  * KeyRequest and KeyResponse frames read and written in place, for the hot path (actors
  * serving requests, the load generator reading replies), and KeyAddressRequests read with
  * their keys bounded (the routing service). A request's tuples are read into KeyTuples,
- * one typed column per field with keys and payloads as offsets into the frame, and answered
+ * one int32 column per field with keys and payloads as offsets into the frame, and answered
  * in the same columns: serving a request makes no object per tuple, and a key goes from the
  * request frame into the store batch and back into the response frame as bytes, never as a
- * JS string. protobufjs (protocol/anna.ts) remains the codec of everything else and the
- * reference these functions are tested against (test/protocol/key-frames.test.ts).
+ * JS string. This is the TypeScript side of request serving (the TS engine's, through
+ * actor/request-servers.ts); the Wasm core reads and writes the same frames itself, byte
+ * for byte the same (test/request-servers.test.ts). protobufjs (protocol/anna.ts) remains
+ * the codec of everything else and the reference these functions are tested against
+ * (test/protocol/key-frames.test.ts).
  *
  * Stricter than protobufjs where proto3 allows it: a known field with the wrong wire type,
  * a truncated field, a group, or a key that is not UTF-8 is a malformed frame.

@@ -15,63 +15,41 @@ import { WARM_GROUP, warmLookups } from "./table";
 
 // ---- the table: request columns, then tuple columns, each `capacity` i32s ----
 
-// Request columns.
+const enum RequestColumn {
+  STATUS, // PARSED, or why the frame is not a KeyRequest
+  TYPE,
+  FIRST_TUPLE,
+  TUPLES_READ,
+  TUPLE_COUNT,
+  ADDRESS_START,
+  ADDRESS_LENGTH,
+  ID_START,
+  ID_LENGTH,
+  ERROR, // set by the host: the whole request's error
+  SERVE, // set by the host: 1 to answer the request
+  RESPONSE_START, // set by serveRequests: offset in the output
+  RESPONSE_LENGTH,
+}
 // @ts-ignore: decorator
-@inline const R_STATUS: u32 = 0; // PARSED, or why the frame is not a KeyRequest
-// @ts-ignore: decorator
-@inline const R_TYPE: u32 = 1;
-// @ts-ignore: decorator
-@inline const R_FIRST_TUPLE: u32 = 2;
-// @ts-ignore: decorator
-@inline const R_TUPLES_READ: u32 = 3;
-// @ts-ignore: decorator
-@inline const R_TUPLE_COUNT: u32 = 4;
-// @ts-ignore: decorator
-@inline const R_ADDRESS_START: u32 = 5;
-// @ts-ignore: decorator
-@inline const R_ADDRESS_LENGTH: u32 = 6;
-// @ts-ignore: decorator
-@inline const R_ID_START: u32 = 7;
-// @ts-ignore: decorator
-@inline const R_ID_LENGTH: u32 = 8;
-// @ts-ignore: decorator
-@inline const R_ERROR: u32 = 9; // set by the host: the whole request's error
-// @ts-ignore: decorator
-@inline const R_SERVE: u32 = 10; // set by the host: 1 to answer the request
-// @ts-ignore: decorator
-@inline const R_RESPONSE_START: u32 = 11; // set by serveRequests: offset in the output
-// @ts-ignore: decorator
-@inline const R_RESPONSE_LENGTH: u32 = 12;
-// @ts-ignore: decorator
-@inline const REQUEST_COLUMNS: u32 = 13;
+@inline const REQUEST_COLUMNS: u32 = RequestColumn.RESPONSE_LENGTH + 1;
 
-// Tuple columns.
+const enum TupleColumn {
+  KEY_START,
+  KEY_LENGTH,
+  LATTICE_TYPE,
+  ERROR,
+  PAYLOAD_START,
+  PAYLOAD_LENGTH,
+  ADDRESS_CACHE_SIZE,
+  INVALIDATE,
+  STATUS, // set by serveRequests: the store's status
+  HASH_HIGH, // the key's xxHash64, for the host's placement and the store
+  HASH_LOW,
+}
 // @ts-ignore: decorator
-@inline const T_KEY_START: u32 = 0;
-// @ts-ignore: decorator
-@inline const T_KEY_LENGTH: u32 = 1;
-// @ts-ignore: decorator
-@inline const T_LATTICE_TYPE: u32 = 2;
-// @ts-ignore: decorator
-@inline const T_ERROR: u32 = 3;
-// @ts-ignore: decorator
-@inline const T_PAYLOAD_START: u32 = 4;
-// @ts-ignore: decorator
-@inline const T_PAYLOAD_LENGTH: u32 = 5;
-// @ts-ignore: decorator
-@inline const T_ADDRESS_CACHE_SIZE: u32 = 6;
-// @ts-ignore: decorator
-@inline const T_INVALIDATE: u32 = 7;
-// @ts-ignore: decorator
-@inline const T_STATUS: u32 = 8; // set by serveRequests: the store's status
-// @ts-ignore: decorator
-@inline const T_HASH_HIGH: u32 = 9; // the key's xxHash64, for the host's placement and the store
-// @ts-ignore: decorator
-@inline const T_HASH_LOW: u32 = 10;
-// @ts-ignore: decorator
-@inline const TUPLE_COLUMNS: u32 = 11;
+@inline const TUPLE_COLUMNS: u32 = TupleColumn.HASH_LOW + 1;
 
-// R_STATUS values.
+// RequestColumn.STATUS values.
 const PARSED: i32 = 0;
 const MALFORMED_FIELD: i32 = 1;
 const KEY_NOT_UTF8: i32 = 2;
@@ -185,17 +163,17 @@ function isUtf8(ptr: usize, length: u32): bool {
 
 /** Reads one KeyTuple's fields from [pos, end) into tuple row `row`; returns PARSED or why not. */
 function readTuple(pos: usize, end: usize, row: u32): i32 {
-  setTuple(T_KEY_START, row, 0);
-  setTuple(T_KEY_LENGTH, row, 0);
-  setTuple(T_LATTICE_TYPE, row, 0);
-  setTuple(T_ERROR, row, ANNA_NO_ERROR);
-  setTuple(T_PAYLOAD_START, row, 0);
-  setTuple(T_PAYLOAD_LENGTH, row, 0);
-  setTuple(T_ADDRESS_CACHE_SIZE, row, 0);
-  setTuple(T_INVALIDATE, row, 0);
-  setTuple(T_STATUS, row, OK);
-  setTuple(T_HASH_HIGH, row, 0);
-  setTuple(T_HASH_LOW, row, 0);
+  setTuple(TupleColumn.KEY_START, row, 0);
+  setTuple(TupleColumn.KEY_LENGTH, row, 0);
+  setTuple(TupleColumn.LATTICE_TYPE, row, 0);
+  setTuple(TupleColumn.ERROR, row, ANNA_NO_ERROR);
+  setTuple(TupleColumn.PAYLOAD_START, row, 0);
+  setTuple(TupleColumn.PAYLOAD_LENGTH, row, 0);
+  setTuple(TupleColumn.ADDRESS_CACHE_SIZE, row, 0);
+  setTuple(TupleColumn.INVALIDATE, row, 0);
+  setTuple(TupleColumn.STATUS, row, OK);
+  setTuple(TupleColumn.HASH_HIGH, row, 0);
+  setTuple(TupleColumn.HASH_LOW, row, 0);
   while (pos < end) {
     pos = readField(pos, end);
     if (pos == BAD) return MALFORMED_FIELD;
@@ -204,24 +182,24 @@ function readTuple(pos: usize, end: usize, row: u32): i32 {
       if (!wireTypeIs(WIRE_LEN)) return MALFORMED_FIELD;
       if (field == 1) {
         if (!isUtf8(fieldPtr, fieldLength)) return KEY_NOT_UTF8;
-        setTuple(T_KEY_START, row, <i32>fieldPtr);
-        setTuple(T_KEY_LENGTH, row, <i32>fieldLength);
+        setTuple(TupleColumn.KEY_START, row, <i32>fieldPtr);
+        setTuple(TupleColumn.KEY_LENGTH, row, <i32>fieldLength);
       } else {
-        setTuple(T_PAYLOAD_START, row, <i32>fieldPtr);
-        setTuple(T_PAYLOAD_LENGTH, row, <i32>fieldLength);
+        setTuple(TupleColumn.PAYLOAD_START, row, <i32>fieldPtr);
+        setTuple(TupleColumn.PAYLOAD_LENGTH, row, <i32>fieldLength);
       }
     } else if (field == 2 || field == 3 || field == 5 || field == 6) {
       if (!wireTypeIs(WIRE_VARINT)) return MALFORMED_FIELD;
-      if (field == 2) setTuple(T_LATTICE_TYPE, row, enumValue());
-      else if (field == 3) setTuple(T_ERROR, row, enumValue());
-      else if (field == 5) setTuple(T_ADDRESS_CACHE_SIZE, row, <i32>fieldValue);
-      else setTuple(T_INVALIDATE, row, <u32>fieldValue != 0 ? 1 : 0);
+      if (field == 2) setTuple(TupleColumn.LATTICE_TYPE, row, enumValue());
+      else if (field == 3) setTuple(TupleColumn.ERROR, row, enumValue());
+      else if (field == 5) setTuple(TupleColumn.ADDRESS_CACHE_SIZE, row, <i32>fieldValue);
+      else setTuple(TupleColumn.INVALIDATE, row, <u32>fieldValue != 0 ? 1 : 0);
     }
   }
   // The empty key too: a tuple without one is still placed (as the empty key).
-  const hash = xxh64(<usize>getTuple(T_KEY_START, row), <u32>getTuple(T_KEY_LENGTH, row));
-  setTuple(T_HASH_HIGH, row, <i32>(hash >> 32));
-  setTuple(T_HASH_LOW, row, <i32>hash);
+  const hash = xxh64(<usize>getTuple(TupleColumn.KEY_START, row), <u32>getTuple(TupleColumn.KEY_LENGTH, row));
+  setTuple(TupleColumn.HASH_HIGH, row, <i32>(hash >> 32));
+  setTuple(TupleColumn.HASH_LOW, row, <i32>hash);
   return PARSED;
 }
 
@@ -233,23 +211,23 @@ function readTuple(pos: usize, end: usize, row: u32): i32 {
 /**
  * Reads the KeyRequest in [pos, pos + length) into request row `row`, its tuples from
  * tuple row `firstTuple` (at most `rowsLeft` of them); returns the tuple rows it used (0
- * when the frame is not a KeyRequest: R_STATUS says why), or 0xFFFFFFFF past `rowsLeft`.
+ * when the frame is not a KeyRequest: RequestColumn.STATUS says why), or 0xFFFFFFFF past `rowsLeft`.
  */
 function readRequest(pos: usize, length: u32, row: u32, firstTuple: u32, maxTuples: u32, rowsLeft: u32): u32 {
   const end = pos + length;
-  setRequest(R_STATUS, row, PARSED);
-  setRequest(R_TYPE, row, 0);
-  setRequest(R_FIRST_TUPLE, row, <i32>firstTuple);
-  setRequest(R_TUPLES_READ, row, 0);
-  setRequest(R_TUPLE_COUNT, row, 0);
-  setRequest(R_ADDRESS_START, row, 0);
-  setRequest(R_ADDRESS_LENGTH, row, 0);
-  setRequest(R_ID_START, row, 0);
-  setRequest(R_ID_LENGTH, row, 0);
-  setRequest(R_ERROR, row, ANNA_NO_ERROR);
-  setRequest(R_SERVE, row, 0);
-  setRequest(R_RESPONSE_START, row, 0);
-  setRequest(R_RESPONSE_LENGTH, row, 0);
+  setRequest(RequestColumn.STATUS, row, PARSED);
+  setRequest(RequestColumn.TYPE, row, 0);
+  setRequest(RequestColumn.FIRST_TUPLE, row, <i32>firstTuple);
+  setRequest(RequestColumn.TUPLES_READ, row, 0);
+  setRequest(RequestColumn.TUPLE_COUNT, row, 0);
+  setRequest(RequestColumn.ADDRESS_START, row, 0);
+  setRequest(RequestColumn.ADDRESS_LENGTH, row, 0);
+  setRequest(RequestColumn.ID_START, row, 0);
+  setRequest(RequestColumn.ID_LENGTH, row, 0);
+  setRequest(RequestColumn.ERROR, row, ANNA_NO_ERROR);
+  setRequest(RequestColumn.SERVE, row, 0);
+  setRequest(RequestColumn.RESPONSE_START, row, 0);
+  setRequest(RequestColumn.RESPONSE_LENGTH, row, 0);
   let tupleCount: u32 = 0;
   let status = PARSED;
   while (pos < end) {
@@ -264,7 +242,7 @@ function readRequest(pos: usize, length: u32, row: u32, firstTuple: u32, maxTupl
         status = MALFORMED_FIELD;
         break;
       }
-      setRequest(R_TYPE, row, enumValue());
+      setRequest(RequestColumn.TYPE, row, enumValue());
     } else if (field >= 2 && field <= 4) {
       if (!wireTypeIs(WIRE_LEN)) {
         status = MALFORMED_FIELD;
@@ -279,19 +257,19 @@ function readRequest(pos: usize, length: u32, row: u32, firstTuple: u32, maxTupl
           if (status != PARSED) break;
         }
       } else if (field == 3) {
-        setRequest(R_ADDRESS_START, row, <i32>fieldPtr);
-        setRequest(R_ADDRESS_LENGTH, row, <i32>fieldLength);
+        setRequest(RequestColumn.ADDRESS_START, row, <i32>fieldPtr);
+        setRequest(RequestColumn.ADDRESS_LENGTH, row, <i32>fieldLength);
       } else {
-        setRequest(R_ID_START, row, <i32>fieldPtr);
-        setRequest(R_ID_LENGTH, row, <i32>fieldLength);
+        setRequest(RequestColumn.ID_START, row, <i32>fieldPtr);
+        setRequest(RequestColumn.ID_LENGTH, row, <i32>fieldLength);
       }
     }
   }
-  setRequest(R_STATUS, row, status);
+  setRequest(RequestColumn.STATUS, row, status);
   if (status != PARSED) return 0;
   const read = min<u32>(tupleCount, maxTuples);
-  setRequest(R_TUPLE_COUNT, row, <i32>tupleCount);
-  setRequest(R_TUPLES_READ, row, <i32>read);
+  setRequest(RequestColumn.TUPLE_COUNT, row, <i32>tupleCount);
+  setRequest(RequestColumn.TUPLES_READ, row, <i32>read);
   return read;
 }
 
@@ -353,8 +331,8 @@ const groupHashes: usize = memory.data(<i32>WARM_GROUP * 8, 8);
 // @ts-ignore: decorator
 @inline function tupleHash(tuple: u32): u64 {
   // Loaded as u32: a cast of the i32 getTuple to u32 and then u64 compiled to a sign-extending load.
-  const high = <u64>load<u32>(tupleCell(T_HASH_HIGH, tuple));
-  const low = <u64>load<u32>(tupleCell(T_HASH_LOW, tuple));
+  const high = <u64>load<u32>(tupleCell(TupleColumn.HASH_HIGH, tuple));
+  const low = <u64>load<u32>(tupleCell(TupleColumn.HASH_LOW, tuple));
   return (high << 32) | low;
 }
 
@@ -365,16 +343,16 @@ function annaError(status: u32): i32 {
 
 /** Runs request row `row`'s tuples that have no error, in groups whose lookups are warmed together. */
 function runTuples(row: u32): void {
-  const isGet = getRequest(R_TYPE, row) == REQUEST_GET;
-  const first = <u32>getRequest(R_FIRST_TUPLE, row);
-  const end = first + <u32>getRequest(R_TUPLES_READ, row);
+  const isGet = getRequest(RequestColumn.TYPE, row) == REQUEST_GET;
+  const first = <u32>getRequest(RequestColumn.FIRST_TUPLE, row);
+  const end = first + <u32>getRequest(RequestColumn.TUPLES_READ, row);
   let tuple = first;
   while (tuple < end) {
     // The next group: up to WARM_GROUP tuples to run, hashed and warmed together.
     let groupEnd = tuple;
     let count: u32 = 0;
     while (groupEnd < end && count < WARM_GROUP) {
-      if (getTuple(T_ERROR, groupEnd) == ANNA_NO_ERROR) {
+      if (getTuple(TupleColumn.ERROR, groupEnd) == ANNA_NO_ERROR) {
         store<u64>(groupHashes + (<usize>count << 3), tupleHash(groupEnd));
         count++;
       }
@@ -383,28 +361,28 @@ function runTuples(row: u32): void {
     warmLookups(groupHashes, count);
     let hashIndex: u32 = 0;
     for (; tuple < groupEnd; tuple++) {
-      if (getTuple(T_ERROR, tuple) != ANNA_NO_ERROR) continue;
+      if (getTuple(TupleColumn.ERROR, tuple) != ANNA_NO_ERROR) continue;
       const hash = load<u64>(groupHashes + (<usize>hashIndex << 3));
       hashIndex++;
-      const keyPtr = <usize>getTuple(T_KEY_START, tuple);
-      const keyLength = <u32>getTuple(T_KEY_LENGTH, tuple);
+      const keyPtr = <usize>getTuple(TupleColumn.KEY_START, tuple);
+      const keyLength = <u32>getTuple(TupleColumn.KEY_LENGTH, tuple);
       let status: u32;
       if (isGet) {
         status = findValue(hash, keyPtr, keyLength, true);
         if (status == OK) {
           // The stored value is written into the response from where it lies: no request
           // in a burst both reads and writes, so it stays put until then.
-          setTuple(T_LATTICE_TYPE, tuple, <i32>resultType);
-          setTuple(T_PAYLOAD_START, tuple, <i32>foundValuePtr());
-          setTuple(T_PAYLOAD_LENGTH, tuple, <i32>foundValueLength());
-        } else setTuple(T_PAYLOAD_LENGTH, tuple, 0);
+          setTuple(TupleColumn.LATTICE_TYPE, tuple, <i32>resultType);
+          setTuple(TupleColumn.PAYLOAD_START, tuple, <i32>foundValuePtr());
+          setTuple(TupleColumn.PAYLOAD_LENGTH, tuple, <i32>foundValueLength());
+        } else setTuple(TupleColumn.PAYLOAD_LENGTH, tuple, 0);
       } else {
-        const type = <u32>getTuple(T_LATTICE_TYPE, tuple);
-        status = putValue(type, hash, keyPtr, keyLength, <usize>getTuple(T_PAYLOAD_START, tuple), <u32>getTuple(T_PAYLOAD_LENGTH, tuple), true, true);
-        setTuple(T_PAYLOAD_LENGTH, tuple, 0);
+        const type = <u32>getTuple(TupleColumn.LATTICE_TYPE, tuple);
+        status = putValue(type, hash, keyPtr, keyLength, <usize>getTuple(TupleColumn.PAYLOAD_START, tuple), <u32>getTuple(TupleColumn.PAYLOAD_LENGTH, tuple), true, true);
+        setTuple(TupleColumn.PAYLOAD_LENGTH, tuple, 0);
       }
-      setTuple(T_STATUS, tuple, <i32>status);
-      setTuple(T_ERROR, tuple, annaError(status));
+      setTuple(TupleColumn.STATUS, tuple, <i32>status);
+      setTuple(TupleColumn.ERROR, tuple, annaError(status));
     }
   }
 }
@@ -425,19 +403,19 @@ function spanFieldBytes(length: u32): u32 {
 
 function tupleBytes(tuple: u32): u32 {
   return (
-    spanFieldBytes(<u32>getTuple(T_KEY_LENGTH, tuple)) +
-    enumFieldBytes(getTuple(T_LATTICE_TYPE, tuple)) +
-    enumFieldBytes(getTuple(T_ERROR, tuple)) +
-    spanFieldBytes(<u32>getTuple(T_PAYLOAD_LENGTH, tuple)) +
-    uint32FieldBytes(<u32>getTuple(T_ADDRESS_CACHE_SIZE, tuple)) +
-    (getTuple(T_INVALIDATE, tuple) != 0 ? 2 : 0)
+    spanFieldBytes(<u32>getTuple(TupleColumn.KEY_LENGTH, tuple)) +
+    enumFieldBytes(getTuple(TupleColumn.LATTICE_TYPE, tuple)) +
+    enumFieldBytes(getTuple(TupleColumn.ERROR, tuple)) +
+    spanFieldBytes(<u32>getTuple(TupleColumn.PAYLOAD_LENGTH, tuple)) +
+    uint32FieldBytes(<u32>getTuple(TupleColumn.ADDRESS_CACHE_SIZE, tuple)) +
+    (getTuple(TupleColumn.INVALIDATE, tuple) != 0 ? 2 : 0)
   );
 }
 
 function responseBytes(row: u32): u32 {
-  const first = <u32>getRequest(R_FIRST_TUPLE, row);
-  const end = first + <u32>getRequest(R_TUPLES_READ, row);
-  let bytes = enumFieldBytes(getRequest(R_TYPE, row)) + spanFieldBytes(<u32>getRequest(R_ID_LENGTH, row)) + enumFieldBytes(getRequest(R_ERROR, row));
+  const first = <u32>getRequest(RequestColumn.FIRST_TUPLE, row);
+  const end = first + <u32>getRequest(RequestColumn.TUPLES_READ, row);
+  let bytes = enumFieldBytes(getRequest(RequestColumn.TYPE, row)) + spanFieldBytes(<u32>getRequest(RequestColumn.ID_LENGTH, row)) + enumFieldBytes(getRequest(RequestColumn.ERROR, row));
   // Every tuple is written, an empty one too: a tag, its length, its fields.
   for (let tuple = first; tuple < end; tuple++) {
     const size = tupleBytes(tuple);
@@ -468,36 +446,36 @@ function writeSpanField(pos: usize, tag: u8, src: usize, length: u32): usize {
 
 /** Writes request row `row`'s KeyResponse at `pos` (fields in anna.proto's order); returns its end. */
 function writeResponse(pos: usize, row: u32): usize {
-  pos = writeEnumField(pos, 0x08, getRequest(R_TYPE, row));
-  const first = <u32>getRequest(R_FIRST_TUPLE, row);
-  const end = first + <u32>getRequest(R_TUPLES_READ, row);
+  pos = writeEnumField(pos, 0x08, getRequest(RequestColumn.TYPE, row));
+  const first = <u32>getRequest(RequestColumn.FIRST_TUPLE, row);
+  const end = first + <u32>getRequest(RequestColumn.TUPLES_READ, row);
   for (let tuple = first; tuple < end; tuple++) {
     store<u8>(pos, 0x12);
     pos = writeVarint(pos + 1, tupleBytes(tuple));
-    pos = writeSpanField(pos, 0x0a, <usize>getTuple(T_KEY_START, tuple), <u32>getTuple(T_KEY_LENGTH, tuple));
-    pos = writeEnumField(pos, 0x10, getTuple(T_LATTICE_TYPE, tuple));
-    pos = writeEnumField(pos, 0x18, getTuple(T_ERROR, tuple));
-    pos = writeSpanField(pos, 0x22, <usize>getTuple(T_PAYLOAD_START, tuple), <u32>getTuple(T_PAYLOAD_LENGTH, tuple));
-    pos = writeUint32Field(pos, 0x28, <u32>getTuple(T_ADDRESS_CACHE_SIZE, tuple));
-    if (getTuple(T_INVALIDATE, tuple) != 0) {
+    pos = writeSpanField(pos, 0x0a, <usize>getTuple(TupleColumn.KEY_START, tuple), <u32>getTuple(TupleColumn.KEY_LENGTH, tuple));
+    pos = writeEnumField(pos, 0x10, getTuple(TupleColumn.LATTICE_TYPE, tuple));
+    pos = writeEnumField(pos, 0x18, getTuple(TupleColumn.ERROR, tuple));
+    pos = writeSpanField(pos, 0x22, <usize>getTuple(TupleColumn.PAYLOAD_START, tuple), <u32>getTuple(TupleColumn.PAYLOAD_LENGTH, tuple));
+    pos = writeUint32Field(pos, 0x28, <u32>getTuple(TupleColumn.ADDRESS_CACHE_SIZE, tuple));
+    if (getTuple(TupleColumn.INVALIDATE, tuple) != 0) {
       store<u8>(pos, 0x30);
       store<u8>(pos, 1, 1);
       pos += 2;
     }
   }
-  pos = writeSpanField(pos, 0x1a, <usize>getRequest(R_ID_START, row), <u32>getRequest(R_ID_LENGTH, row));
-  return writeEnumField(pos, 0x20, getRequest(R_ERROR, row));
+  pos = writeSpanField(pos, 0x1a, <usize>getRequest(RequestColumn.ID_START, row), <u32>getRequest(RequestColumn.ID_LENGTH, row));
+  return writeEnumField(pos, 0x20, getRequest(RequestColumn.ERROR, row));
 }
 
 /** GETs found whose values find no room in the output: answered OUT_OF_MEMORY, without the value. */
 function dropFoundValues(row: u32): void {
-  const first = <u32>getRequest(R_FIRST_TUPLE, row);
-  const end = first + <u32>getRequest(R_TUPLES_READ, row);
+  const first = <u32>getRequest(RequestColumn.FIRST_TUPLE, row);
+  const end = first + <u32>getRequest(RequestColumn.TUPLES_READ, row);
   for (let tuple = first; tuple < end; tuple++) {
-    if (getTuple(T_PAYLOAD_LENGTH, tuple) == 0) continue;
-    setTuple(T_PAYLOAD_LENGTH, tuple, 0);
-    setTuple(T_STATUS, tuple, <i32>OUT_OF_MEMORY);
-    setTuple(T_ERROR, tuple, ANNA_LATTICE);
+    if (getTuple(TupleColumn.PAYLOAD_LENGTH, tuple) == 0) continue;
+    setTuple(TupleColumn.PAYLOAD_LENGTH, tuple, 0);
+    setTuple(TupleColumn.STATUS, tuple, <i32>OUT_OF_MEMORY);
+    setTuple(TupleColumn.ERROR, tuple, ANNA_LATTICE);
   }
 }
 
@@ -510,15 +488,15 @@ function dropFoundValues(row: u32): void {
 
 /** At most the bytes request row `row`'s response takes without payloads, whatever running its tuples changes. */
 function valuelessBound(row: u32): u64 {
-  const first = <u32>getRequest(R_FIRST_TUPLE, row);
-  const end = first + <u32>getRequest(R_TUPLES_READ, row);
-  let bytes = RESPONSE_FIELDS_BYTES_MAX + <u64>load<u32>(requestCell(R_ID_LENGTH, row)) + <u64>(end - first) * VALUELESS_TUPLE_BYTES_MAX;
-  for (let tuple = first; tuple < end; tuple++) bytes += <u64>load<u32>(tupleCell(T_KEY_LENGTH, tuple));
+  const first = <u32>getRequest(RequestColumn.FIRST_TUPLE, row);
+  const end = first + <u32>getRequest(RequestColumn.TUPLES_READ, row);
+  let bytes = RESPONSE_FIELDS_BYTES_MAX + <u64>load<u32>(requestCell(RequestColumn.ID_LENGTH, row)) + <u64>(end - first) * VALUELESS_TUPLE_BYTES_MAX;
+  for (let tuple = first; tuple < end; tuple++) bytes += <u64>load<u32>(tupleCell(TupleColumn.KEY_LENGTH, tuple));
   return bytes;
 }
 
 /**
- * Answers the first `requestCount` request rows whose R_SERVE the host set: runs their
+ * Answers the first `requestCount` request rows whose RequestColumn.SERVE the host set: runs their
  * tuples with no error (GETs and PUTs of any other request type are the host's to refuse)
  * and writes their KeyResponses one after the other into the output buffer. A response
  * takes its values only where the responses still to come keep room for theirs without
@@ -530,17 +508,17 @@ export function answerRequests(requestCount: u32): u32 {
   // Each response's bound waits in its length column until the response replaces it.
   let laterBytes: u64 = 0;
   for (let row: u32 = 0; row < requestCount; row++) {
-    if (getRequest(R_SERVE, row) == 0) continue;
+    if (getRequest(RequestColumn.SERVE, row) == 0) continue;
     const bound = min<u64>(valuelessBound(row), 0x7fffffff);
-    setRequest(R_RESPONSE_LENGTH, row, <i32>bound);
+    setRequest(RequestColumn.RESPONSE_LENGTH, row, <i32>bound);
     laterBytes += bound;
   }
   let outputBytes: u64 = 0;
   for (let row: u32 = 0; row < requestCount; row++) {
-    if (getRequest(R_SERVE, row) == 0) continue;
-    laterBytes -= <u64>load<u32>(requestCell(R_RESPONSE_LENGTH, row));
-    const type = getRequest(R_TYPE, row);
-    if (getRequest(R_ERROR, row) == ANNA_NO_ERROR && (type == REQUEST_GET || type == REQUEST_PUT)) runTuples(row);
+    if (getRequest(RequestColumn.SERVE, row) == 0) continue;
+    laterBytes -= <u64>load<u32>(requestCell(RequestColumn.RESPONSE_LENGTH, row));
+    const type = getRequest(RequestColumn.TYPE, row);
+    if (getRequest(RequestColumn.ERROR, row) == ANNA_NO_ERROR && (type == REQUEST_GET || type == REQUEST_PUT)) runTuples(row);
     let bytes = responseBytes(row);
     let output = reserveOutput(outputBytes + bytes + laterBytes, outputBytes);
     if (output == 0) {
@@ -551,8 +529,8 @@ export function answerRequests(requestCount: u32): u32 {
     }
     const written = writeResponse(output + <usize>outputBytes, row) - (output + <usize>outputBytes);
     assert(written == <usize>bytes, "KeyResponse size");
-    setRequest(R_RESPONSE_START, row, <i32>outputBytes);
-    setRequest(R_RESPONSE_LENGTH, row, <i32>bytes);
+    setRequest(RequestColumn.RESPONSE_START, row, <i32>outputBytes);
+    setRequest(RequestColumn.RESPONSE_LENGTH, row, <i32>bytes);
     outputBytes += bytes;
   }
   setOutputToBuffer(<u32>outputBytes);

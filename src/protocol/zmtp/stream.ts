@@ -67,7 +67,9 @@ export class ZmtpStream {
   private readonly received: Uint8Array[] = [];
   /** Inside a multi-part message, past its first frame: the rest are skipped. */
   private inMessage = false;
-  private corked = false;
+  /** Frames sent this tick, written together at its end (one socket write, however many). */
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
   /** Frames sent before the peer's READY, written once it has come. */
   private beforeHandshake: Uint8Array[] = [];
   private beforeHandshakeBytes = 0;
@@ -98,7 +100,7 @@ export class ZmtpStream {
 
   /** Bytes sent but not yet taken by the operating system (all of them until the handshake is done). */
   get queuedBytes(): number {
-    return this.beforeHandshakeBytes + this.socket.writableLength;
+    return this.beforeHandshakeBytes + this.pendingBytes + this.socket.writableLength;
   }
 
   /**
@@ -129,6 +131,7 @@ export class ZmtpStream {
    */
   end(lingerMs: number): void {
     if (this.stage === Stage.CLOSED) return;
+    this.flush();
     this.stage = Stage.CLOSED;
     this.endThenDestroy(lingerMs);
   }
@@ -144,17 +147,20 @@ export class ZmtpStream {
       this.beforeHandshakeBytes += bytes.length;
       return;
     }
-    if (!this.corked) {
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(this.uncork);
-    }
-    this.socket.write(bytes);
+    // One socket write per tick: each write costs the stream machinery more than a copy.
+    if (this.pending.length === 0) process.nextTick(this.flush);
+    this.pending.push(bytes);
+    this.pendingBytes += bytes.length;
   }
 
-  private readonly uncork = (): void => {
-    this.corked = false;
-    this.socket.uncork();
+  /** Writes what this tick sent, as one buffer. */
+  private readonly flush = (): void => {
+    const pending = this.pending;
+    if (pending.length === 0) return;
+    const bytes = pending.length === 1 ? pending[0] : Buffer.concat(pending, this.pendingBytes);
+    this.pending = [];
+    this.pendingBytes = 0;
+    if (this.stage === Stage.TRAFFIC) this.socket.write(bytes);
   };
 
   private fail(reason: string, goodbye?: Buffer): void {

@@ -6,8 +6,9 @@
  * server (the Wasm core serving the burst itself, as the node does; the TypeScript batch
  * server over the Wasm engine, the path before the core served requests; the batch server
  * over the TS engine), GET and PUT, 1 and 16 keys per request, with one actor (every key
- * local) and with two (placement on each key; requests carry only keys of actor 0, as the
- * load generator routes them). What is left of a served request's time is the transport's
+ * local) and with two (placement on each key, and hot-key sampling as in the node, where
+ * selective replication is on below full replication; requests carry only keys of actor 0,
+ * as the load generator routes them). What is left of a served request's time is the transport's
  * (bench/echo-floor.ts measures that part). Writes bench/results/request-path.json and .svg.
  *
  *   node -r ./bench/register.js bench/request-path.ts [--quick]
@@ -21,6 +22,7 @@ import type { EngineName } from "../src/core/store";
 import { loadWasmModule } from "../src/core/wasm-store";
 import { LatticeType } from "../src/lattices/lattice-type";
 import { encodeKeyRequest, RequestType } from "../src/protocol/anna";
+import { actorAccessSampler } from "../src/actor/access-sampler";
 import { BatchRequestServer, requestServerFor } from "../src/actor/request-servers";
 import { LocalPlacement } from "../src/routing/placement";
 import type { BarChart } from "./chart";
@@ -81,6 +83,8 @@ function actorContext(config: RequestPathConfig, server: (typeof SERVERS)[number
     tid: 0,
     server: server.inCore ? requestServerFor(store) : new BatchRequestServer(store),
     placement: new LocalPlacement(actors, 1),
+    // As in the node, where selective replication is on (the default) below full replication.
+    accessSampler: actors > 1 ? actorAccessSampler() : undefined,
     replies: { sendCopy: () => undefined },
     counters: emptyCounters(),
     maxTuplesPerRequest: MAX_TUPLES_PER_REQUEST,

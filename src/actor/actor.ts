@@ -16,7 +16,7 @@ import type { Store } from "../core/store";
 import { actorGossipPeerAddress, actorGossipTcpAddress, actorRequestAddress } from "../node/ports";
 import { LocalPlacement } from "../routing/placement";
 import type { ActorConfig } from "./config";
-import { AccessReport, AccessSampler } from "./access-sampler";
+import { AccessReport, AccessSampler, actorAccessSampler } from "./access-sampler";
 import { GossipContext, newGossipState, tracksReplicatedWrites } from "./gossip-context";
 import { handleGossipFrames, sendDirtyKeys } from "./handlers/gossip";
 import { handleRequestFrames, RequestContext } from "./handlers/request";
@@ -28,14 +28,6 @@ import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
 import { ActorCounters, ActorStatsReport, emptyCounters } from "./stats";
 
 export type ActorLog = (level: "info" | "warn" | "error", message: string) => void;
-
-/**
- * Hot-key sampling: one access in 8 is counted (a decrement per tuple otherwise), at most
- * 4096 distinct keys a window, the 32 most accessed reported.
- */
-const ACCESS_SAMPLE_EVERY = 8;
-const ACCESS_SAMPLE_CAPACITY = 4096;
-const HOT_KEY_CANDIDATES_PER_REPORT = 32;
 
 export class Actor {
   readonly store: Store;
@@ -78,7 +70,7 @@ export class Actor {
     this.replies = new ZmtpPushPool(REPLY_POOL_OPTIONS);
     this.peers = new ZmtpPushPool(gossipPoolOptions(config.threadCount));
     if (config.hotKeyWindowMs !== undefined) {
-      this.accessSampler = new AccessSampler(ACCESS_SAMPLE_EVERY, ACCESS_SAMPLE_CAPACITY, HOT_KEY_CANDIDATES_PER_REPORT);
+      this.accessSampler = actorAccessSampler();
     }
     const gossipState = newGossipState();
     this.requestContext = {

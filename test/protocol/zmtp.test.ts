@@ -224,6 +224,18 @@ describe("ZMTP against libzmq", () => {
     expect(replies.sendErrors).toBe(0);
   });
 
+  it("sends what a tick queued when closed in that same tick", async () => {
+    const { pull, address } = await zmqPull({ receiveTimeout: 3000 });
+    const replies = pool({ lingerMs: 5000 });
+    // Wait for the handshake, so that the frames below are queued for the tick, not for READY.
+    replies.send(address, Buffer.from("first"));
+    expect(String((await pull.receive())[0])).toBe("first");
+    replies.send(address, Buffer.from("second"));
+    replies.send(address, Buffer.from("third"));
+    replies.close();
+    expect([String((await pull.receive())[0]), String((await pull.receive())[0])]).toEqual(["second", "third"]);
+  });
+
   it("reaches libzmq over ipc://", async () => {
     const socketPath = path.join(os.tmpdir(), `annakv-zmtp-${process.pid}.sock`);
     const address = `ipc://${socketPath}`;

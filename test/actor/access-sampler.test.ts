@@ -1,4 +1,5 @@
 import { AccessSampler } from "../../src/actor/access-sampler";
+import { xxhash64 } from "../../src/routing/hash";
 
 /** Notes `key` as a span in the middle of a larger buffer, as a request frame holds it. */
 function note(sampler: AccessSampler, key: string): void {
@@ -21,5 +22,20 @@ describe("AccessSampler", () => {
     const sampler = new AccessSampler(1, 2, 10);
     for (const key of ["a", "b", "c", "a", "c", "a"]) note(sampler, key);
     expect(sampler.drain()).toEqual({ estimatedAccesses: 6, topKeys: [["a", 3], ["b", 1]] });
+  });
+
+  it("counts a key the same whether its hash is given or computed, and starts each window empty", () => {
+    const sampler = new AccessSampler(1, 3, 10);
+    const frame = Buffer.from("<<hot>><<warm>>");
+    const hotHash = xxhash64(frame, 2, 3).low;
+    for (let i = 0; i < 3; i++) sampler.note(frame, 2, 3, hotHash);
+    sampler.note(frame, 2, 3);
+    sampler.note(frame, 9, 4);
+    expect(sampler.drain()).toEqual({ estimatedAccesses: 5, topKeys: [["hot", 4], ["warm", 1]] });
+    // A full window, then a new one: the old keys are gone and new ones fit again.
+    for (const key of ["a", "b", "c", "d"]) note(sampler, key);
+    expect(sampler.drain().topKeys).toEqual([["a", 1], ["b", 1], ["c", 1]]);
+    for (const key of ["d", "e", "d"]) note(sampler, key);
+    expect(sampler.drain().topKeys).toEqual([["d", 2], ["e", 1]]);
   });
 });

@@ -135,7 +135,7 @@ function planRequest(context: RequestContext, tuples: KeyTuples, head: FrameHead
     }
     const clientCacheSize = tuples.addressCacheSize[i] >>> 0;
     answer(tuples, i, AnnaError.NO_ERROR, clientCacheSize !== 0 && clientCacheSize !== replicaCount);
-    accessSampler?.note(frame, keyStart, keyLength);
+    accessSampler?.note(frame, keyStart, keyLength, tuples.hashesKnown ? tuples.hashLow[i] : undefined);
     if (isPut) {
       counters.putTuples++;
       if (replicaCount > 1) replicatedWrites?.add(keyName(frame.subarray(keyStart, keyStart + keyLength)));

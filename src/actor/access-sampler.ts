@@ -1,8 +1,8 @@
 /**
  * Counts key accesses cheaply for hot-key detection: one access in `sampleEvery` is
- * recorded, into a bounded map that is emptied every window. A hot key is sampled early in
- * any window (that is what makes it hot), so once the map is full, keys not yet in it are
- * skipped rather than evicting others; under a uniform load the map fills with keys seen
+ * recorded, into a bounded table that is emptied every window. A hot key is sampled early in
+ * any window (that is what makes it hot), so once the table is full, keys not yet in it are
+ * skipped rather than evicting others; under a uniform load the table fills with keys seen
  * once each, which is the right answer there: nothing is hot.
  */
 import { keyName } from "../core/key";

@@ -223,7 +223,7 @@ export class WasmRequestServer implements RequestServer {
     const columns = this.requestColumns;
     const serve = columns[RequestColumn.SERVE];
     const rows = burst.heads.length + burst.refusals.length;
-    serve.fill(0, 0, rows);
+    // Parsing left every row's SERVE at 0.
     for (const head of heads) {
       serve[head.row] = 1;
       columns[RequestColumn.ERROR][head.row] = head.error;
@@ -240,33 +240,43 @@ export class WasmRequestServer implements RequestServer {
   /**
    * Copies the frames into the core's input region and reads them into its table; returns
    * the tuple rows used, or undefined when the core has no memory for the frames or the
-   * table (nothing is read then).
+   * table (nothing is read then). The table is counted for and grown only when a burst
+   * does not fit it: most bursts cost one pass over their frames.
    */
   private readIntoCore(frames: readonly Uint8Array[], inputBytes: number, maxTuplesPerRequest: number): number | undefined {
     try {
       const input = this.store.batchBuffer(inputBytes);
-      const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
       let offset = 0;
       for (const frame of frames) {
-        view.setUint32(offset, frame.length, true);
+        const length = frame.length;
+        input[offset] = length;
+        input[offset + 1] = length >>> 8;
+        input[offset + 2] = length >>> 16;
+        input[offset + 3] = length >>> 24;
         input.set(frame, offset + FRAME_LENGTH_BYTES);
-        offset += FRAME_LENGTH_BYTES + frame.length;
+        offset += FRAME_LENGTH_BYTES + length;
       }
-      this.reserveTable(frames.length, this.store.countRequests(inputBytes, frames.length, maxTuplesPerRequest));
+      let tupleCount = frames.length <= this.requestRows ? this.store.parseRequests(inputBytes, frames.length, maxTuplesPerRequest) : undefined;
+      if (tupleCount === undefined) {
+        this.reserveTable(frames.length, this.store.countRequests(inputBytes, frames.length, maxTuplesPerRequest));
+        tupleCount = this.store.parseRequests(inputBytes, frames.length, maxTuplesPerRequest);
+        if (tupleCount === undefined) throw new Error("request table too small for the tuples counted for it");
+      }
+      // Copying the frames in may have grown the memory: the table's views are taken again before use.
+      this.refreshViews();
+      return tupleCount;
     } catch (error) {
       if (error instanceof StoreError && error.code === "OUT_OF_MEMORY") return undefined;
       throw error;
     }
-    return this.store.parseRequests(inputBytes, frames.length, maxTuplesPerRequest);
   }
 
   /** Makes the table hold the rows asked for (growing it by doubling), with fresh views. */
   private reserveTable(requests: number, tuples: number): void {
-    if (requests > this.requestRows || tuples > this.tupleRows) {
-      const requestRows = Math.max(requests, INITIAL_REQUEST_ROWS, this.requestRows * (requests > this.requestRows ? 2 : 1));
-      const tupleRows = Math.max(tuples, INITIAL_TUPLE_ROWS, this.tupleRows * (tuples > this.tupleRows ? 2 : 1));
-      this.takeViews(requestRows, tupleRows);
-    } else this.refreshViews();
+    if (requests <= this.requestRows && tuples <= this.tupleRows) return;
+    const requestRows = Math.max(requests, INITIAL_REQUEST_ROWS, this.requestRows * (requests > this.requestRows ? 2 : 1));
+    const tupleRows = Math.max(tuples, INITIAL_TUPLE_ROWS, this.tupleRows * (tuples > this.tupleRows ? 2 : 1));
+    this.takeViews(requestRows, tupleRows);
   }
 
   private refreshViews(): void {

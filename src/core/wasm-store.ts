@@ -194,13 +194,13 @@ export class WasmStore implements Store {
 
   /**
    * Reads the `frameCount` KeyRequest frames written into the last batchBuffer (each a u32
-   * length, then its bytes) into the request table; returns the tuple rows used.
+   * length, then its bytes) into the request table; returns the tuple rows used, or
+   * undefined when the table is too small for them (countRequests says how many they need).
    */
-  parseRequests(inputLength: number, frameCount: number, maxTuplesPerRequest: number): number {
+  parseRequests(inputLength: number, frameCount: number, maxTuplesPerRequest: number): number | undefined {
     if (inputLength > this.inputCapacity) throw new RangeError(`${inputLength} bytes of frames is longer than batchBuffer`);
     const tuples = this.core.parseRequests(inputLength, frameCount, maxTuplesPerRequest);
-    if (tuples === NO_ROOM) throw new RangeError("request frames overrun the input or the request table");
-    return tuples >>> 0;
+    return tuples === NO_ROOM ? undefined : tuples >>> 0;
   }
 
   /** Answers the table's first `requestCount` requests marked to serve; returns the output holding their KeyResponses. */

@@ -361,6 +361,11 @@ describe("status codes and their order", () => {
     // A non-minimal varint timestamp (one byte longer) is rewritten minimal.
     store.put("long", LatticeType.LWW, u8([0x08, 0xac, 0x82, 0x00], lenField(0x12, "value")));
     expect(stored(store, "long")).toBe(hex(canonical));
+    // So is a non-minimal length varint, and a field after the value is dropped.
+    store.put("long-length", LatticeType.LWW, u8([0x08, ...varint(300)], [0x12, 0x85, 0x00], Array.from("value", (c) => c.charCodeAt(0))));
+    expect(stored(store, "long-length")).toBe(hex(canonical));
+    store.put("trailing", LatticeType.LWW, u8([...canonical], [0x20, 1]));
+    expect(stored(store, "trailing")).toBe(hex(canonical));
   });
 
   test("random bytes of every type never trap the instance and leave valid values canonical", () => {

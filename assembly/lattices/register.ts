@@ -44,7 +44,35 @@ function canonicalRegisterBytes(kind: u32, scalarBits: u64, valueLength: u32): u
   return bytes;
 }
 
+/** The end of a minimal varint of at most `maxBytes` at `pos` (value in fieldValue), or BAD. */
+function minimalVarintEnd(pos: usize, end: usize, maxBytes: usize): usize {
+  const after = readVarint(pos, end);
+  if (after == BAD || after - pos > maxBytes) return BAD;
+  // A longer varint than needed ends in a zero byte.
+  if (after - pos > 1 && load<u8>(after - 1) == 0) return BAD;
+  return after;
+}
+
+/**
+ * What every well-behaved LWW writer sends, checked without the general field loop (the hot
+ * path of a PUT): the timestamp tag and a minimal varint of a non-zero timestamp below 2^63,
+ * then the value tag and a minimal varint of a non-zero length that ends the payload. Those
+ * bytes are the canonical form itself; any other input takes the general path.
+ */
+function isCanonicalLwwShape(ptr: usize, length: u32): bool {
+  const end = ptr + length;
+  if (length < 4 || load<u8>(ptr) != TIMESTAMP_TAG) return false;
+  let pos = minimalVarintEnd(ptr + 1, end, 9);
+  if (pos == BAD || fieldValue == 0 || pos >= end || load<u8>(pos) != VALUE_TAG) return false;
+  pos = minimalVarintEnd(pos + 1, end, 5);
+  return pos != BAD && fieldValue != 0 && fieldValue == <u64>(end - pos);
+}
+
 export function canonicalizeRegister(kind: u32, ptr: usize, length: u32): u32 {
+  if (kind == LWW_REGISTER && isCanonicalLwwShape(ptr, length)) {
+    setResult(ptr, length);
+    return OK;
+  }
   const end = ptr + length;
   const scalarWireType = kind == LWW_REGISTER ? WIRE_VARINT : WIRE_FIXED64;
   let scalarBits: u64 = 0;

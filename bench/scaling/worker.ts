@@ -95,6 +95,7 @@ interface Runner {
 const OPS_PER_CLOCK_READ = 1024;
 /** The final, untimed gossip flush stops after this many periods' worth of pages (asserted). */
 const FLUSH_PERIODS_MAX = 1000;
+const NO_PAYLOAD = new Uint8Array(0);
 
 function main(): void {
   const config = workerData as GroupConfig;
@@ -279,15 +280,16 @@ function serveLoop(config: GroupConfig, store: Store, context: GossipContext, ke
       const entry = requests[next];
       next = next + 1 === requests.length ? 0 : next + 1;
       const index = entry & KEY_INDEX_MASK;
-      const key = keys.key(index);
+      // The key is copied from the key space's bytes: no view made per op.
+      const keyStart = index * keyBytes;
       if ((entry & GET_FLAG) !== 0) {
-        writer.add(Opcode.GET, LatticeType.LWW, key);
+        writer.addSpans(Opcode.GET, LatticeType.LWW, keys.bytes, keyStart, keyBytes, NO_PAYLOAD, 0, 0);
         continue;
       }
       if (tracking) replicated.noteWrite(index);
       const payload = payloads[i % VALUE_POOL_SIZE];
       writeTimestamp(payload, LWW_TIMESTAMP_OFFSET, timestampOf(run.timestampBase, ++sequence, tid, threadCount));
-      writer.add(Opcode.PUT, LatticeType.LWW, key, payload);
+      writer.addSpans(Opcode.PUT, LatticeType.LWW, keys.bytes, keyStart, keyBytes, payload, 0, payload.length);
     }
     const errors = countErrors(store.executeBatchInPlace(writer.finish()));
     opErrors += errors;

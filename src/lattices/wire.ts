@@ -197,7 +197,8 @@ const LOOP_COPY_MAX_BYTES = 24;
 export function copyBytes(source: Uint8Array, start: number, length: number, target: Uint8Array, at: number): void {
   if (length <= LOOP_COPY_MAX_BYTES) {
     for (let i = 0; i < length; i++) target[at + i] = source[start + i];
-  } else target.set(source.subarray(start, start + length), at);
+  } else if (start === 0 && length === source.length) target.set(source, at);
+  else target.set(source.subarray(start, start + length), at);
 }
 
 /** Bytes read as UTF-8 text, as string fields are. */

@@ -141,3 +141,28 @@ describe("bench/scaling repeats", () => {
     expect(medianRun([run(4), run(2)]).opsPerSec).toBe(2);
   });
 });
+
+describe("bench/scaling rounds", () => {
+  it("keeps each case's median round and lists every round's rate", async () => {
+    const { medianRounds } = await import("../bench/scaling/summary");
+    type Record = Parameters<typeof medianRounds>[0][number];
+    const run = (system: string, threads: number, opsPerSec: number) => ({ system, threads, workload: "update", zipf: 4, opsPerSec, draws: opsPerSec }) as unknown as Record;
+    const records = [run("a", 1, 30), run("b", 1, 7), run("a", 2, 50), run("a", 1, 10), run("a", 1, 20), run("b", 1, 9)];
+    const merged = medianRounds(records);
+    expect(merged).toHaveLength(3);
+    expect(merged[0]).toMatchObject({ system: "a", threads: 1, opsPerSec: 20, draws: 20, roundOpsPerSec: [30, 10, 20] });
+    expect(merged[1]).toMatchObject({ system: "b", opsPerSec: 7, roundOpsPerSec: [7, 9] });
+    // A case timed in one round only is kept as it is.
+    expect(merged[2]).toEqual(run("a", 2, 50));
+  });
+
+  it("plans the whole sweep once per round, in order", async () => {
+    const { parseOptions, planGroups } = await import("../bench/scaling/plan");
+    const options = parseOptions(["--threads", "1,2", "--zipf", "4", "--workload", "update", "--systems", "shared-locked,annakv-full-wasm", "--rounds", "3"]);
+    const groups = planGroups(options);
+    expect(groups.map((group) => `${group.round} ${group.system.name} ${group.threads}`)).toEqual(
+      [1, 2, 3].flatMap((round) => [`${round} shared-locked 1`, `${round} shared-locked 2`, `${round} annakv-full-wasm 1`, `${round} annakv-full-wasm 2`]),
+    );
+    expect(() => parseOptions(["--rounds", "0"])).toThrow("--rounds must be 1..20");
+  });
+});

@@ -17,7 +17,7 @@ import { KeySpace } from "../workload";
 import { Group, groupSetupSeconds, Options, parseOptions, planGroups, remainingSeconds, RunCase, runSeconds, streamSeconds, USAGE } from "./plan";
 import { drawRequestStream, RequestStream } from "./requests";
 import { createSharedTable, LOCK_STRIPES, SharedTable, SharedTableLayout } from "./shared-table";
-import { addSpeedups, medianRun, RunRecord, scalingCharts, summariseRun } from "./summary";
+import { addSpeedups, medianRounds, medianRun, RunRecord, scalingCharts, summariseRun } from "./summary";
 import { factorsForStream, KeyFactor } from "./selective";
 import { isShared, placementFor } from "./systems";
 import type { FromWorker, GroupConfig, ToWorker, WorkerResult } from "./worker";
@@ -50,6 +50,7 @@ interface SkippedRun {
   threads: number;
   workload: string;
   zipf: number;
+  round: number;
   reason: string;
 }
 
@@ -60,9 +61,9 @@ async function main(): Promise<void> {
   const caseKeys = [...new Set(groups.flatMap((group) => group.cases.map(streamKey)))];
   const eta = streamSeconds(options, caseKeys.length) + remainingSeconds(groups, options, Infinity);
   const runCount = groups.reduce((sum, group) => sum + group.cases.length, 0);
-  console.log(`${options.profile} profile: ${groups.length} worker groups, ${runCount} runs of ${options.seconds} s, ${options.keyCount.toLocaleString("en-US")} keys; ETA ~${Math.round(eta)} s${Number.isFinite(options.deadlineSeconds) ? `, deadline ${options.deadlineSeconds} s` : ""}`);
+  console.log(`${options.profile} profile: ${groups.length} worker groups${options.rounds > 1 ? ` in ${options.rounds} rounds` : ""}, ${runCount} runs of ${options.seconds} s, ${options.keyCount.toLocaleString("en-US")} keys; ETA ~${Math.round(eta)} s${Number.isFinite(options.deadlineSeconds) ? `, deadline ${options.deadlineSeconds} s` : ""}`);
   if (options.dryRun) {
-    for (const group of groups) console.log(`  ${group.system.name} x${group.threads}: setup ~${groupSetupSeconds(group, options.keyCount).toFixed(1)} s, ${group.cases.map(streamKey).join(", ")}`);
+    for (const group of groups) console.log(`  ${roundLabel(group, options)}${group.system.name} x${group.threads}: setup ~${groupSetupSeconds(group, options.keyCount).toFixed(1)} s, ${group.cases.map(streamKey).join(", ")}`);
     return;
   }
   const machine = machineInfo();
@@ -83,6 +84,10 @@ async function main(): Promise<void> {
   }
   const paths = writeAll(options, machine, table, runs, skipped, startedMs, true);
   console.log(`done in ${((performance.now() - startedMs) / 1000).toFixed(0)} s (${skipped.length} runs skipped); wrote ${paths.join(", ")}`);
+}
+
+function roundLabel(group: Group, options: Options): string {
+  return options.rounds > 1 ? `round ${group.round}: ` : "";
 }
 
 function streamKey(runCase: RunCase): string {
@@ -106,7 +111,7 @@ async function runGroup(shared: Shared, group: Group, later: readonly Group[], r
   // Cases are in priority order, so only later groups can hold more urgent ones.
   const fits = (runCase: RunCase, setupSeconds: number) =>
     elapsed() + setupSeconds + runSeconds(options) + remainingSeconds(later, options, runCase.priority - 1) <= options.deadlineSeconds;
-  const skip = (runCase: RunCase) => skipped.push({ system: group.system.name, threads: group.threads, workload: runCase.workload, zipf: runCase.zipf, reason: "deadline" });
+  const skip = (runCase: RunCase) => skipped.push({ system: group.system.name, threads: group.threads, workload: runCase.workload, zipf: runCase.zipf, round: group.round, reason: "deadline" });
   if (!group.cases.some((runCase) => fits(runCase, groupSetupSeconds(group, options.keyCount)))) {
     for (const runCase of group.cases) skip(runCase);
     return;
@@ -139,7 +144,7 @@ async function runGroup(shared: Shared, group: Group, later: readonly Group[], r
       }
       const record = medianRun(repeated);
       runs.push(record);
-      console.log(`[${elapsed().toFixed(0)} s] ${runCase.workload} zipf ${runCase.zipf} ${group.system.name} x${group.threads}: ${Math.round(record.opsPerSec).toLocaleString("en-US")} ops/s (workers ${Math.round(record.workerOpsPerSec).toLocaleString("en-US")}), busiest serves ${(record.timeSplit.busiestWorker.serve * 100).toFixed(0)}%`);
+      console.log(`[${elapsed().toFixed(0)} s] ${roundLabel(group, options)}${runCase.workload} zipf ${runCase.zipf} ${group.system.name} x${group.threads}: ${Math.round(record.opsPerSec).toLocaleString("en-US")} ops/s (workers ${Math.round(record.workerOpsPerSec).toLocaleString("en-US")}), busiest serves ${(record.timeSplit.busiestWorker.serve * 100).toFixed(0)}%`);
     }
     if (isShared(group.system.kind)) shared.tableTimestampBase = timestampBase;
   } finally {
@@ -237,7 +242,8 @@ function storeMemoryBytes(keyCount: number): number {
   return Math.min(STORE_MEMORY_BYTES_MAX, Math.max(STORE_MEMORY_BYTES_MIN, keyCount * STORE_MEMORY_BYTES_PER_KEY));
 }
 
-function writeAll(options: Options, machine: ReturnType<typeof machineInfo>, table: SharedTableLayout, runs: RunRecord[], skipped: SkippedRun[], startedMs: number, complete: boolean): string[] {
+function writeAll(options: Options, machine: ReturnType<typeof machineInfo>, table: SharedTableLayout, roundRuns: RunRecord[], skipped: SkippedRun[], startedMs: number, complete: boolean): string[] {
+  const runs = medianRounds(roundRuns);
   addSpeedups(runs);
   const result = {
     benchmark: "scaling",

@@ -27,6 +27,12 @@ export interface Options {
   seconds: number;
   /** Timed runs per case; the record is the median run, with every run's opsPerSec beside it. */
   repeats: number;
+  /**
+   * Times the whole plan this many times over, fresh workers each round, and keeps each
+   * case's median round: a comparison of systems then spans the machine's drift between
+   * minutes instead of putting one system in a fast minute and another in a slow one.
+   */
+  rounds: number;
   keyCount: number;
   /** Requests in each global stream (every worker keeps its routed part). */
   draws: number;
@@ -49,6 +55,8 @@ export interface Group {
   system: SystemSpec;
   threads: number;
   cases: RunCase[];
+  /** 1..options.rounds. */
+  round: number;
 }
 
 /** Update-only at these skews comes first (the paper's low and high contention). */
@@ -79,7 +87,7 @@ const PROFILES: Record<ProfileName, Profile> = {
 
 export const USAGE = `node -r ./bench/register.js bench/scaling/main.ts [--profile full|quick|device] [--quick]
   [--machine NAME] [--out-dir DIR] [--threads 1,2] [--workload update,mix] [--zipf 0,0.5,1,2,4]
-  [--mix-zipf 0.5,4] [--mix-threads 16] [--seconds N] [--repeats N] [--keys N] [--draws N] [--deadline-s N] [--systems a,b] [--dry-run]`;
+  [--mix-zipf 0.5,4] [--mix-threads 16] [--seconds N] [--repeats N] [--rounds N] [--keys N] [--draws N] [--deadline-s N] [--systems a,b] [--dry-run]`;
 
 export function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
@@ -96,6 +104,7 @@ export function parseOptions(argv: string[]): Options {
       "mix-threads": { type: "string" },
       seconds: { type: "string" },
       repeats: { type: "string" },
+      rounds: { type: "string" },
       keys: { type: "string" },
       draws: { type: "string" },
       "deadline-s": { type: "string" },
@@ -121,6 +130,7 @@ export function parseOptions(argv: string[]): Options {
     mixThreadCounts: numbers(values["mix-threads"], values.threads === undefined ? (profile.mixThreadCounts ?? threadCounts) : threadCounts),
     seconds: number(values.seconds, profile.seconds),
     repeats: number(values.repeats, 1),
+    rounds: number(values.rounds, 1),
     keyCount,
     draws: number(values.draws, DRAWS_PER_KEY * keyCount),
     deadlineSeconds: number(values["deadline-s"], profile.deadlineSeconds),
@@ -140,6 +150,7 @@ function validate(options: Options): void {
   if (![...options.zipfs, ...options.mixZipfs].every((s) => s >= 0)) throw new RangeError("--zipf and --mix-zipf take skews >= 0");
   if (!(options.seconds > 0)) throw new RangeError("--seconds must be positive");
   if (!Number.isInteger(options.repeats) || options.repeats < 1 || options.repeats > 100) throw new RangeError("--repeats must be 1..100");
+  if (!Number.isInteger(options.rounds) || options.rounds < 1 || options.rounds > 20) throw new RangeError("--rounds must be 1..20");
   if (!Number.isInteger(options.keyCount) || options.keyCount < 1 || options.keyCount > 10_000_000) throw new RangeError("--keys must be 1..10M");
   if (!Number.isInteger(options.draws) || options.draws < 1 || options.draws > 100_000_000) throw new RangeError("--draws must be 1..100M");
   if (!(options.deadlineSeconds > 0)) throw new RangeError("--deadline-s must be positive");
@@ -155,9 +166,16 @@ function defaultThreadCounts(): number[] {
   return counts;
 }
 
-/** System-major, thread counts ascending; each group's cases by priority. */
+/** Round by round; in a round system-major, thread counts ascending; each group's cases by priority. */
 export function planGroups(options: Options): Group[] {
+  const round = planRound(options);
   const groups: Group[] = [];
+  for (let number = 1; number <= options.rounds; number++) groups.push(...round.map((group) => ({ ...group, round: number })));
+  return groups;
+}
+
+function planRound(options: Options): Omit<Group, "round">[] {
+  const groups: Omit<Group, "round">[] = [];
   const threadCounts = [...new Set([...options.threadCounts, ...(options.workloads.includes("mix") ? options.mixThreadCounts : [])])].sort((a, b) => a - b);
   for (const system of options.systems) {
     for (const threads of threadCounts) {

@@ -42,6 +42,8 @@ export interface RunRecord {
   workerOpsPerSec: number;
   /** With --repeats: every run's opsPerSec, in run order (the record is the median run). */
   repeatOpsPerSec?: number[];
+  /** With --rounds: every round's opsPerSec, in round order (the record is the median round's). */
+  roundOpsPerSec?: number[];
   /** opsPerSec over the same system, workload and skew on one thread. */
   speedup?: number;
   draws: number;
@@ -69,10 +71,28 @@ export interface RunContext {
 
 /** The run with the median opsPerSec (the lower middle of an even count), with every run's opsPerSec. */
 export function medianRun(repeated: readonly RunRecord[]): RunRecord {
-  if (repeated.length === 0) throw new Error("no run to take the median of");
-  const sorted = [...repeated].sort((a, b) => a.opsPerSec - b.opsPerSec);
-  const median = sorted[Math.floor((sorted.length - 1) / 2)];
+  const median = medianByRate(repeated);
   return repeated.length === 1 ? median : { ...median, repeatOpsPerSec: repeated.map((run) => run.opsPerSec) };
+}
+
+/**
+ * One record per case from the records of every round so far (in round order): the
+ * median round's, with every round's opsPerSec beside it.
+ */
+export function medianRounds(records: readonly RunRecord[]): RunRecord[] {
+  const byCase = new Map<string, RunRecord[]>();
+  for (const record of records) {
+    const key = `${record.system} ${record.threads} ${record.workload} ${record.zipf}`;
+    byCase.set(key, [...(byCase.get(key) ?? []), record]);
+  }
+  return [...byCase.values()].map((rounds) => (rounds.length === 1 ? rounds[0] : { ...medianByRate(rounds), roundOpsPerSec: rounds.map((run) => run.opsPerSec) }));
+}
+
+/** The record with the median opsPerSec (the lower middle of an even count). */
+function medianByRate(records: readonly RunRecord[]): RunRecord {
+  if (records.length === 0) throw new Error("no run to take the median of");
+  const sorted = [...records].sort((a, b) => a.opsPerSec - b.opsPerSec);
+  return sorted[Math.floor((sorted.length - 1) / 2)];
 }
 
 export function summariseRun(context: RunContext, results: readonly WorkerResult[]): RunRecord {

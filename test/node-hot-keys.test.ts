@@ -139,6 +139,16 @@ describe.each([
     expect(text).toMatch(/^annakv_hot_keys 0$/m);
     const dropped = [...text.matchAll(/^annakv_keys_dropped_total\{tid="\d+"\} (\d+)$/gm)].reduce((sum, match) => sum + Number(match[1]), 0);
     expect(dropped).toBe(THREADS - defaultFactor);
+    // Once every actor has reported seeing the cool-down, the key's entry is settled away on each.
+    let factorEntries: number[] = [];
+    await waitFor(
+      async () => {
+        factorEntries = (await status()).actors.map((actor) => actor.counters.replicationFactorEntries);
+        return factorEntries.length === THREADS && factorEntries.every((entries) => entries === 0);
+      },
+      20_000,
+      () => `factor entries left per actor: ${JSON.stringify(factorEntries)}`,
+    );
 
     // The primary never changed: every routing answer starts with it.
     const [primary] = routingAnswers[0];

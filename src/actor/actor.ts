@@ -132,6 +132,11 @@ export class Actor {
     return this.accessSampler?.drain();
   }
 
+  /** The replication factor version up to which this actor has seen every update (hot-keys.ts). */
+  get factorsSeenVersion(): number {
+    return this.gossipContext.state.factorsSeenVersion;
+  }
+
   statsReport(): ActorStatsReport {
     this.counters.repliesDropped = this.replies.droppedFrames;
     this.counters.gossipFramesDropped = this.peers.droppedFrames;
@@ -139,6 +144,7 @@ export class Actor {
     this.counters.clientConnections = this.requests.connectionCount;
     this.counters.replyConnections = this.replies.socketCount;
     this.counters.repliesQueuedBytes = this.replies.queuedTotal;
+    this.counters.replicationFactorEntries = this.gossipContext.placement.keyFactorCount;
     return { tid: this.config.tid, uptimeMs: Date.now() - this.startedMs, counters: this.counters, store: this.store.stats() };
   }
 

@@ -24,10 +24,16 @@ export interface GossipState {
   replicatedWrites: Set<string>;
   handoffs: Map<number, PendingHandoff>;
   nextHandoffId: number;
+  /**
+   * The factor version up to which this actor has seen every update: the node's monitor
+   * numbers its decisions one apart and sends each window's in one frame, so a frame that
+   * does not start right after it means one was lost (it then stops here; see hot-keys.ts).
+   */
+  factorsSeenVersion: number;
 }
 
 export function newGossipState(): GossipState {
-  return { replicatedWrites: new Set(), handoffs: new Map(), nextHandoffId: 1 };
+  return { replicatedWrites: new Set(), handoffs: new Map(), nextHandoffId: 1, factorsSeenVersion: 0 };
 }
 
 export interface GossipContext {

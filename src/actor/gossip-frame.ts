@@ -5,6 +5,8 @@
  *   HANDOFF_ACK  u16 sender tid, u32 handoff id: the sender holds what was handed off
  *   FACTORS      u32 count, then per entry: u32 key length, key (UTF-8), u16 factor,
  *                f64 version: per-key replication factors, a lattice merged on receipt
+ *   FACTORS_SETTLED  f64 version: every actor has seen every factor update up to it
+ *                (routing/replication-factors.ts, "settling")
  * Little-endian. A handoff is how an actor that stops being a replica of a key makes sure
  * the remaining replicas hold its value before it drops the key.
  */
@@ -17,12 +19,14 @@ export enum GossipFrameKind {
   HANDOFF = 2,
   HANDOFF_ACK = 3,
   FACTORS = 4,
+  FACTORS_SETTLED = 5,
 }
 
 const KIND_BYTES = 1;
 const HANDOFF_HEADER_BYTES = KIND_BYTES + 2 + 4;
 const MAX_TID = 0xffff;
 const FACTORS_HEADER_BYTES = KIND_BYTES + 4;
+const FACTORS_SETTLED_BYTES = KIND_BYTES + 8;
 /** Key length, factor, version. */
 const FACTOR_ENTRY_FIXED_BYTES = 4 + 2 + 8;
 const MAX_FACTOR = 0xffff;
@@ -33,7 +37,8 @@ export type GossipFrame =
   | { kind: GossipFrameKind.RECORDS; records: StoreRecord[] }
   | { kind: GossipFrameKind.HANDOFF; senderTid: number; handoffId: number; records: StoreRecord[] }
   | { kind: GossipFrameKind.HANDOFF_ACK; senderTid: number; handoffId: number }
-  | { kind: GossipFrameKind.FACTORS; factors: ReplicationFactor[] };
+  | { kind: GossipFrameKind.FACTORS; factors: ReplicationFactor[] }
+  | { kind: GossipFrameKind.FACTORS_SETTLED; version: number };
 
 /** One RECORDS frame from record byte runs (copied: they may be engine memory). */
 export function recordsFrame(parts: readonly Uint8Array[]): Buffer {
@@ -101,12 +106,28 @@ function writeHandoffHeader(frame: Buffer, kind: GossipFrameKind, senderTid: num
   frame.writeUInt32LE(handoffId >>> 0, 3);
 }
 
+export function factorsSettledFrame(version: number): Buffer {
+  if (!Number.isSafeInteger(version) || version < 1) throw new RangeError(`bad settled version ${version}`);
+  const frame = Buffer.allocUnsafe(FACTORS_SETTLED_BYTES);
+  frame.writeUInt8(GossipFrameKind.FACTORS_SETTLED, 0);
+  frame.writeDoubleLE(version, KIND_BYTES);
+  return frame;
+}
+
+function decodeSettledVersion(frame: Uint8Array): number {
+  if (frame.length !== FACTORS_SETTLED_BYTES) throw new Error(`factors-settled frame of ${frame.length} bytes, not ${FACTORS_SETTLED_BYTES}`);
+  const version = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getFloat64(KIND_BYTES, true);
+  if (!Number.isSafeInteger(version) || version < 1) throw new Error(`bad settled version ${version}`);
+  return version;
+}
+
 /** Throws on anything malformed; the records are views into `frame`. */
 export function decodeGossipFrame(frame: Uint8Array): GossipFrame {
   if (frame.length < KIND_BYTES) throw new Error("empty gossip frame");
   const kind = frame[0];
   if (kind === GossipFrameKind.RECORDS) return { kind, records: decodeRecords(frame.subarray(KIND_BYTES)) };
   if (kind === GossipFrameKind.FACTORS) return { kind, factors: decodeFactors(frame) };
+  if (kind === GossipFrameKind.FACTORS_SETTLED) return { kind, version: decodeSettledVersion(frame) };
   if (kind !== GossipFrameKind.HANDOFF && kind !== GossipFrameKind.HANDOFF_ACK) throw new Error(`unknown gossip frame kind ${kind}`);
   if (frame.length < HANDOFF_HEADER_BYTES) throw new Error("gossip frame shorter than its header");
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);

@@ -40,6 +40,8 @@ export interface ActorCounters {
   replyConnections: number;
   /** Reply bytes waiting for clients to read them (a gauge). */
   repliesQueuedBytes: number;
+  /** Keys with a replication factor entry of their own: hot, or cooled and not yet settled (a gauge). */
+  replicationFactorEntries: number;
 }
 
 export interface ActorStatsReport {
@@ -73,6 +75,7 @@ export function emptyCounters(): ActorCounters {
     clientConnections: 0,
     replyConnections: 0,
     repliesQueuedBytes: 0,
+    replicationFactorEntries: 0,
   };
 }
 

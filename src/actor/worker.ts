@@ -14,7 +14,7 @@ export type MainToActor = { kind: "stop"; deadlineMs: number } | { kind: "exit" 
 export type ActorToMain =
   | { kind: "ready"; tid: number; requestAddress: string }
   | { kind: "stats"; report: ActorStatsReport }
-  | { kind: "access"; tid: number; elapsedMs: number; report: AccessReport }
+  | { kind: "access"; tid: number; elapsedMs: number; report: AccessReport; factorsSeenVersion: number }
   | { kind: "log"; level: "info" | "warn" | "error"; message: string }
   | { kind: "stopped"; tid: number; requestsAnswered: number }
   | { kind: "failed"; message: string };
@@ -40,7 +40,7 @@ async function main(): Promise<void> {
       : setInterval(() => {
           const report = actor.drainAccessReport();
           const now = performance.now();
-          if (report !== undefined) post({ kind: "access", tid: config.tid, elapsedMs: now - accessWindowStartMs, report });
+          if (report !== undefined) post({ kind: "access", tid: config.tid, elapsedMs: now - accessWindowStartMs, report, factorsSeenVersion: actor.factorsSeenVersion });
           accessWindowStartMs = now;
         }, config.hotKeyWindowMs);
   parentPort!.on("message", async (message: MainToActor) => {

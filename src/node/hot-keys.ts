@@ -9,9 +9,12 @@
  * for `cooldownWindows` windows in a row, then drops to the most any of them asked for:
  * replicas are not torn down by one quiet window.
  *
- * Decisions are per-key factor entries with increasing versions (this monitor is the only
- * decider of its node); they are merged into the node's placement, which the routing
- * service reads, and posted to every actor.
+ * Decisions are per-key factor entries with increasing versions, one apart (this monitor
+ * is the only decider of its node, and every decision of a window goes to every actor in
+ * one frame); they are merged into the node's placement, which the routing service reads,
+ * and posted to every actor. Each actor reports, with its accesses, the version up to
+ * which it has seen every decision; the least of those is settled (replication-factors.ts):
+ * the entries of keys that cooled back to the default factor are dropped everywhere.
  */
 import type { AccessReport } from "../actor/access-sampler";
 import type { LocalPlacement } from "../routing/placement";
@@ -45,6 +48,8 @@ export function wantedReplication(policy: HotKeyPolicy, placement: LocalPlacemen
 export class HotKeyMonitor {
   private readonly reports = new Map<number, { elapsedMs: number; report: AccessReport }>();
   private readonly cooling = new Map<string, Cooling>();
+  /** Per actor: the version up to which it has seen every decision. */
+  private readonly seenVersions = new Map<number, number>();
   private version = 0;
 
   constructor(
@@ -52,9 +57,25 @@ export class HotKeyMonitor {
     private readonly policy: HotKeyPolicy,
   ) {}
 
-  /** Keeps an actor's latest report for the window being collected. */
-  record(tid: number, elapsedMs: number, report: AccessReport): void {
+  /**
+   * Keeps an actor's latest report for the window being collected, and the version up to
+   * which it has seen every decision.
+   */
+  record(tid: number, elapsedMs: number, report: AccessReport, seenVersion: number): void {
     if (elapsedMs > 0) this.reports.set(tid, { elapsedMs, report });
+    this.seenVersions.set(tid, Math.max(seenVersion, this.seenVersions.get(tid) ?? 0));
+  }
+
+  /**
+   * Settles the decisions every actor has seen, in the node's placement: returns the
+   * version to settle on the actors too, or undefined when it has not moved.
+   */
+  settle(): number | undefined {
+    let seenByAll = Infinity;
+    for (let tid = 0; tid < this.placement.threadCount; tid++) seenByAll = Math.min(seenByAll, this.seenVersions.get(tid) ?? 0);
+    if (seenByAll <= this.placement.settledFactorVersion) return undefined;
+    this.placement.settleFactors(seenByAll);
+    return seenByAll;
   }
 
   /**
@@ -101,7 +122,10 @@ export class HotKeyMonitor {
         decide(key, cooling.mostWanted);
       }
     }
-    return placement.mergeFactors(decisions);
+    const changed = placement.mergeFactors(decisions);
+    // Actors tell gaps (a lost frame) by the versions being one apart; each decision is new.
+    if (changed.length !== decisions.length) throw new Error(`${decisions.length - changed.length} of ${decisions.length} decisions did not change the placement`);
+    return changed;
   }
 
   /** Keys whose factor is above the default now, most replicas first. */

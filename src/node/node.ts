@@ -13,7 +13,7 @@ import { LocalPlacement } from "../routing/placement";
 import { HotKeyMonitor } from "./hot-keys";
 import { NodeMetrics, NodeStatus } from "./metrics";
 import { NodeOptions, resolveNodeOptions } from "./options";
-import { factorsFrame } from "../actor/gossip-frame";
+import { factorsFrame, factorsSettledFrame } from "../actor/gossip-frame";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
 import { hostInAddress } from "../protocol/zmtp/endpoint";
 import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
@@ -161,16 +161,21 @@ function actorConfig(options: NodeOptions, tid: number, wasmModule?: WebAssembly
 
 /**
  * Every window, the monitor's decisions go out as a FACTORS gossip frame to each actor's
- * gossip socket. The routing service reads `placement`, into which closeWindow has merged
- * them, so clients asking from then on get the new replica lists.
+ * gossip socket, followed by a FACTORS_SETTLED frame when every actor has reported seeing
+ * more of them (the entries of cooled keys are then dropped). The routing service reads
+ * `placement`, into which closeWindow has merged them, so clients asking from then on get
+ * the new replica lists.
  */
 function startHotKeyLoop(monitor: HotKeyMonitor, options: NodeOptions, logger: Logger): { stop(deadlineMs: number): Promise<void> } {
   const peers = new ZmtpPushPool(gossipPoolOptions(options.threads));
+  const sendToActors = (frame: Uint8Array) => {
+    for (let tid = 0; tid < options.threads; tid++) peers.send(actorGossipPeerAddress(options.host, options.portOffset, tid), frame);
+  };
   const timer = setInterval(() => {
     const factors = monitor.closeWindow();
-    if (factors.length === 0) return;
-    const frame = factorsFrame(factors);
-    for (let tid = 0; tid < options.threads; tid++) peers.send(actorGossipPeerAddress(options.host, options.portOffset, tid), frame);
+    const settled = monitor.settle();
+    if (factors.length > 0) sendToActors(factorsFrame(factors));
+    if (settled !== undefined) sendToActors(factorsSettledFrame(settled));
     for (const { key, factor } of factors) logger.info({ key, replicas: factor }, `key ${JSON.stringify(key)} now on ${factor} actor(s)`);
   }, options.hotKeyWindowMs);
   return {
@@ -205,7 +210,7 @@ function startActor(config: ActorConfig, logger: Logger, metrics: NodeMetrics, h
           metrics.record(message.report);
           break;
         case "access":
-          hotKeys?.record(message.tid, message.elapsedMs, message.report);
+          hotKeys?.record(message.tid, message.elapsedMs, message.report, message.factorsSeenVersion);
           break;
         case "log":
           logger[message.level]({ tid: config.tid }, message.message);

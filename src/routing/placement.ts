@@ -19,8 +19,8 @@ export class LocalPlacement {
   /** Ring member name of each thread id. */
   private readonly memberNames: string[];
   private readonly factors = new ReplicationFactors();
-  /** Low 32 hash bits of every key with a factor: most keys are told apart without their name. */
-  private readonly factorHashes = new Set<number>();
+  /** Low 32 hash bits of every key with a factor, with how many keys share them: most keys are told apart without their name. */
+  private readonly factorHashes = new Map<number, number>();
 
   constructor(
     readonly threadCount: number,
@@ -43,7 +43,7 @@ export class LocalPlacement {
     return this.defaultReplication === this.threadCount;
   }
 
-  /** True while some key has a factor of its own (a hot key, or one that was). */
+  /** True while some key has a factor of its own (a hot key, or one that cooled and is not settled yet). */
   get hasKeyFactors(): boolean {
     return this.factors.size > 0;
   }
@@ -53,9 +53,43 @@ export class LocalPlacement {
    * returns those that changed something.
    */
   mergeFactors(updates: Iterable<ReplicationFactor>): ReplicationFactor[] {
-    const changed = this.factors.merge(updates);
-    for (const { key } of changed) this.factorHashes.add(xxhash64(keyBytes(key)).low);
+    const changed: ReplicationFactor[] = [];
+    for (const update of updates) {
+      const isNew = this.factors.get(update.key) === undefined;
+      const merged = this.factors.merge([update]);
+      if (merged.length === 0) continue;
+      if (isNew) this.countFactorHash(update.key, 1);
+      changed.push(...merged);
+    }
     return changed;
+  }
+
+  /**
+   * Settles `version` (replication-factors.ts): drops the entries at or below it that hold
+   * the default factor, and ignores updates at or below it from now on. Returns the
+   * dropped keys.
+   */
+  settleFactors(version: number): string[] {
+    const dropped = this.factors.settle(version, (factor) => factor <= this.defaultReplication);
+    for (const key of dropped) this.countFactorHash(key, -1);
+    return dropped;
+  }
+
+  /** The version settled last (0: none). */
+  get settledFactorVersion(): number {
+    return this.factors.settled;
+  }
+
+  /** How many keys have an entry of their own. */
+  get keyFactorCount(): number {
+    return this.factors.size;
+  }
+
+  private countFactorHash(key: string, delta: number): void {
+    const low = xxhash64(keyBytes(key)).low;
+    const count = (this.factorHashes.get(low) ?? 0) + delta;
+    if (count > 0) this.factorHashes.set(low, count);
+    else this.factorHashes.delete(low);
   }
 
   keyFactors(): IterableIterator<ReplicationFactor> {

@@ -1,4 +1,4 @@
-import { decodeGossipFrame, factorsFrame, GossipFrameKind, handoffAckFrame, handoffFrame, recordsFrame } from "../../src/actor/gossip-frame";
+import { decodeGossipFrame, factorsFrame, factorsSettledFrame, GossipFrameKind, handoffAckFrame, handoffFrame, recordsFrame } from "../../src/actor/gossip-frame";
 import { RECORD_HEADER_BYTES, writeRecord } from "../../src/core/batch";
 import { LatticeType } from "../../src/lattices/lattice-type";
 
@@ -25,6 +25,7 @@ describe("gossip frames", () => {
       { key: "ключ", factor: 1, version: 2 ** 40 },
     ];
     expect(decodeGossipFrame(factorsFrame(factors))).toEqual({ kind: GossipFrameKind.FACTORS, factors });
+    expect(decodeGossipFrame(factorsSettledFrame(2 ** 40))).toEqual({ kind: GossipFrameKind.FACTORS_SETTLED, version: 2 ** 40 });
   });
 
   it.each([
@@ -38,6 +39,8 @@ describe("gossip frames", () => {
     ["a factors key cut short", factorsFrame([{ key: "k".repeat(30), factor: 2, version: 1 }]).subarray(0, 30), "ends inside a key"],
     ["a factor of zero", factorsFrame([{ key: "k", factor: 2, version: 1 }]).fill(0, 10, 12), "bad factor entry"],
     ["a key that is not UTF-8", factorsFrame([{ key: "k", factor: 2, version: 1 }]).fill(0xff, 9, 10), "not valid"],
+    ["a settled version cut short", factorsSettledFrame(3).subarray(0, 5), "factors-settled frame of 5 bytes"],
+    ["a settled version that is not a version", Buffer.from(factorsSettledFrame(3)).fill(0xff, 1, 9), "bad settled version"],
   ])("refuses %s", (_name, frame, message) => {
     expect(() => decodeGossipFrame(frame)).toThrow(message);
   });

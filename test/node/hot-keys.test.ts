@@ -15,8 +15,8 @@ describe("HotKeyMonitor", () => {
     const placement = new LocalPlacement(4, 1);
     const monitor = new HotKeyMonitor(placement, POLICY);
     // Node rate 40k/s: mean actor load 10k/s, so each replica may serve 5k/s of one key.
-    monitor.record(0, WINDOW_MS, report(10_000, { hot: 9000, warm: 600 }));
-    for (let tid = 1; tid < 4; tid++) monitor.record(tid, WINDOW_MS, report(10_000, { hot: 3000 }));
+    monitor.record(0, WINDOW_MS, report(10_000, { hot: 9000, warm: 600 }), 0);
+    for (let tid = 1; tid < 4; tid++) monitor.record(tid, WINDOW_MS, report(10_000, { hot: 3000 }), 0);
     const decisions = monitor.closeWindow();
     expect(decisions.map(({ key, factor }) => [key, factor])).toEqual([["hot", 4]]);
     expect(monitor.hotKeys()).toEqual([{ key: "hot", replicas: 4 }]);
@@ -27,23 +27,23 @@ describe("HotKeyMonitor", () => {
     const placement = new LocalPlacement(8, 1);
     const monitor = new HotKeyMonitor(placement, POLICY);
     // Node rate 80k/s, mean 10k/s, 5k/s per replica: 12k/s needs 3 replicas.
-    for (let tid = 0; tid < 8; tid++) monitor.record(tid, WINDOW_MS, report(10_000, tid === 0 ? { k: 12_000 } : {}));
+    for (let tid = 0; tid < 8; tid++) monitor.record(tid, WINDOW_MS, report(10_000, tid === 0 ? { k: 12_000 } : {}), 0);
     expect(monitor.closeWindow().map(({ factor }) => factor)).toEqual([3]);
   });
 
   it("never calls a key hot below the minimum rate, however large its share", () => {
     const monitor = new HotKeyMonitor(new LocalPlacement(4, 1), POLICY);
-    monitor.record(0, WINDOW_MS, report(900, { only: 900 }));
+    monitor.record(0, WINDOW_MS, report(900, { only: 900 }), 0);
     expect(monitor.closeWindow()).toEqual([]);
   });
 
   it("lowers a factor only after the load stayed lower for the cooldown windows, to the most they asked for", () => {
     const placement = new LocalPlacement(4, 1);
     const monitor = new HotKeyMonitor(placement, POLICY);
-    monitor.record(0, WINDOW_MS, report(40_000, { hot: 40_000 }));
+    monitor.record(0, WINDOW_MS, report(40_000, { hot: 40_000 }), 0);
     expect(monitor.closeWindow().map(({ factor }) => factor)).toEqual([4]);
     // Next windows: the key is 2x its per-replica share (wants 2), then quiet (wants 1).
-    monitor.record(0, WINDOW_MS, report(40_000, { hot: 10_000 }));
+    monitor.record(0, WINDOW_MS, report(40_000, { hot: 10_000 }), 0);
     expect(monitor.closeWindow()).toEqual([]);
     expect(monitor.closeWindow()).toEqual([]);
     const lowered = monitor.closeWindow();
@@ -57,16 +57,44 @@ describe("HotKeyMonitor", () => {
   it("restarts the cooldown when the key heats up again, and versions every decision upward", () => {
     const placement = new LocalPlacement(4, 1);
     const monitor = new HotKeyMonitor(placement, POLICY);
-    monitor.record(0, WINDOW_MS, report(40_000, { hot: 40_000 }));
+    monitor.record(0, WINDOW_MS, report(40_000, { hot: 40_000 }), 0);
     const [raised] = monitor.closeWindow();
     monitor.closeWindow();
     monitor.closeWindow();
-    monitor.record(0, WINDOW_MS, report(40_000, { hot: 40_000 }));
+    monitor.record(0, WINDOW_MS, report(40_000, { hot: 40_000 }), 0);
     expect(monitor.closeWindow()).toEqual([]); // still wants 4: the cooldown starts over
     monitor.closeWindow();
     monitor.closeWindow();
     const [lowered] = monitor.closeWindow();
     expect(lowered.factor).toBe(1);
     expect(lowered.version).toBeGreaterThan(raised.version);
+  });
+
+  it("settles what every actor has seen: a cooled key's entry goes, a hot key's stays", () => {
+    const placement = new LocalPlacement(2, 1);
+    const monitor = new HotKeyMonitor(placement, { ...POLICY, cooldownWindows: 1 });
+    const hot = (keys: Record<string, number>) => report(40_000, keys);
+    monitor.record(0, WINDOW_MS, hot({ a: 40_000, b: 40_000 }), 0);
+    const raised = monitor.closeWindow();
+    expect(raised.map(({ key, factor, version }) => [key, factor, version])).toEqual([["a", 2, 1], ["b", 2, 2]]);
+    // b stays hot; a cools to the default factor at version 3.
+    monitor.record(0, WINDOW_MS, hot({ b: 40_000 }), 2);
+    expect(monitor.closeWindow().map(({ key, factor, version }) => [key, factor, version])).toEqual([["a", 1, 3]]);
+    // Actor 1 has not reported yet: nothing is settled.
+    expect(monitor.settle()).toBeUndefined();
+    monitor.record(1, WINDOW_MS, report(0, {}), 3);
+    // Actor 0 has seen only up to 2: that much is settled, which drops nothing (a is at 3).
+    expect(monitor.settle()).toBe(2);
+    expect([...placement.keyFactors()].map(({ key }) => key).sort()).toEqual(["a", "b"]);
+    monitor.record(0, WINDOW_MS, hot({ b: 40_000 }), 3);
+    expect(monitor.settle()).toBe(3);
+    expect([...placement.keyFactors()].map(({ key }) => key)).toEqual(["b"]);
+    expect(monitor.hotKeys()).toEqual([{ key: "b", replicas: 2 }]);
+    expect(monitor.settle()).toBeUndefined(); // nothing new to settle
+    // A late copy of a's old entry does not bring it back; a new decision does.
+    expect(placement.mergeFactors([{ key: "a", factor: 2, version: 1 }])).toEqual([]);
+    monitor.record(0, WINDOW_MS, hot({ a: 40_000, b: 40_000 }), 3);
+    expect(monitor.closeWindow().map(({ key, factor, version }) => [key, factor, version])).toEqual([["a", 2, 4]]);
+    expect(monitor.hotKeys()).toEqual([{ key: "a", replicas: 2 }, { key: "b", replicas: 2 }]);
   });
 });

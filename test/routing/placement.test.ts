@@ -65,6 +65,26 @@ describe("LocalPlacement", () => {
       expect(placement.hasKeyFactors).toBe(true);
     });
 
+    it("settling drops the entries at the default, after which keys take the fast path again", () => {
+      const placement = new LocalPlacement(4, 1);
+      placement.mergeFactors([
+        { key: "cooled", factor: 3, version: 1 },
+        { key: "hot", factor: 3, version: 2 },
+        { key: "cooled", factor: 1, version: 3 },
+      ]);
+      expect(placement.settleFactors(3)).toEqual(["cooled"]);
+      expect(placement.keyFactorCount).toBe(1);
+      expect(placement.replicas(encoder.encode("hot"))).toHaveLength(3);
+      expect(placement.replicas(encoder.encode("cooled"))).toHaveLength(1);
+      placement.mergeFactors([{ key: "hot", factor: 1, version: 4 }]);
+      expect(placement.settleFactors(4)).toEqual(["hot"]);
+      expect(placement.hasKeyFactors).toBe(false);
+      expect(placement.settledFactorVersion).toBe(4);
+      // The key's hash no longer routes it through a name lookup, and it is one actor's again.
+      const key = encoder.encode("hot");
+      expect([0, 1, 2, 3].filter((tid) => placement.replicationAt(key, tid) > 0)).toHaveLength(1);
+    });
+
     it("ignores per-key factors under full replication", () => {
       const placement = new LocalPlacement(3, 3);
       placement.mergeFactors([{ key: "k", factor: 1, version: 1 }]);

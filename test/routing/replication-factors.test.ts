@@ -42,4 +42,44 @@ describe("ReplicationFactors (a map lattice of versioned factors)", () => {
     expect(() => factors.merge([{ key: "k", factor: 1.5, version: 1 }])).toThrow(RangeError);
     expect(() => factors.merge([{ key: "k", factor: 2, version: Number.NaN }])).toThrow(RangeError);
   });
+
+  it("settling drops default entries at or below the version and ignores later copies of older updates", () => {
+    const factors = new ReplicationFactors();
+    const isDefault = (factor: number) => factor <= 1;
+    factors.merge([
+      { key: "cooled", factor: 4, version: 1 },
+      { key: "hot", factor: 4, version: 2 },
+      { key: "cooled", factor: 1, version: 3 },
+      { key: "recent", factor: 1, version: 5 },
+    ]);
+    expect(factors.settle(4, isDefault)).toEqual(["cooled"]);
+    expect([...factors.values()].map(({ key }) => key)).toEqual(["hot", "recent"]);
+    expect(factors.settled).toBe(4);
+    // A duplicate of the old raise cannot bring the dropped key back; a new decision can.
+    expect(factors.merge([{ key: "cooled", factor: 4, version: 1 }])).toEqual([]);
+    expect(factors.merge([{ key: "hot", factor: 1, version: 4 }])).toEqual([]);
+    expect(factors.merge([{ key: "cooled", factor: 2, version: 6 }])).toHaveLength(1);
+    // Settling never goes back, and a smaller version changes nothing.
+    expect(factors.settle(2, isDefault)).toEqual([]);
+    expect(factors.settled).toBe(4);
+    expect(() => factors.settle(Number.NaN, isDefault)).toThrow(RangeError);
+  });
+
+  it("holders that saw the same updates agree after settling, whatever order they merged them in", () => {
+    fc.assert(
+      fc.property(updates, fc.integer({ min: 0, max: 20 }), (all, settledVersion) => {
+        const isDefault = (factor: number) => factor <= 2;
+        const forward = new ReplicationFactors();
+        const backward = new ReplicationFactors();
+        forward.merge(all);
+        backward.merge([...all].reverse());
+        forward.settle(settledVersion, isDefault);
+        backward.settle(settledVersion, isDefault);
+        // Late copies of anything already seen change neither.
+        forward.merge(all);
+        backward.merge(all);
+        expect([...forward.values()].sort((a, b) => (a.key < b.key ? -1 : 1))).toEqual([...backward.values()].sort((a, b) => (a.key < b.key ? -1 : 1)));
+      }),
+    );
+  });
 });

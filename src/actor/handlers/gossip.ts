@@ -17,7 +17,7 @@
 import { BATCH_HEADER_BYTES, BatchWriter, decodeBatchResults, decodeRecords, Opcode, opBytes, RECORD_HEADER_BYTES, StoreRecord } from "../../core/batch";
 import { Status } from "../../core/status";
 import { keyBytes } from "../../core/key";
-import { addPart, currentRecord, GossipContext, PartsByPeer, sendRecordFrames, tracksReplicatedWrites } from "../gossip-context";
+import { addPart, currentRecord, GossipContext, GossipState, PartsByPeer, sendRecordFrames, tracksReplicatedWrites } from "../gossip-context";
 import { decodeGossipFrame, GossipFrameKind, handoffAckFrame } from "../gossip-frame";
 import type { ReplicationFactor } from "../../routing/replication-factors";
 import { acknowledgeHandoff, applyReplicationFactors, resendHandoffs } from "./replication";
@@ -81,6 +81,7 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
   const received: StoreRecord[] = [];
   const acks: Array<{ senderTid: number; handoffId: number }> = [];
   const factors: ReplicationFactor[] = [];
+  let settledVersion = 0;
   let batchBytes = BATCH_HEADER_BYTES;
   for (const bytes of frames) {
     let frame;
@@ -94,6 +95,12 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
     if (frame.kind === GossipFrameKind.FACTORS) {
       context.counters.gossipFramesReceived++;
       factors.push(...frame.factors);
+      noteFactorVersions(context.state, frame.factors);
+      continue;
+    }
+    if (frame.kind === GossipFrameKind.FACTORS_SETTLED) {
+      context.counters.gossipFramesReceived++;
+      settledVersion = Math.max(settledVersion, frame.version);
       continue;
     }
     if (frame.kind !== GossipFrameKind.RECORDS && (frame.senderTid >= context.placement.threadCount || frame.senderTid === context.tid)) {
@@ -123,7 +130,21 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
   for (const { senderTid, handoffId } of acks) context.peers.send(context.gossipAddress(senderTid), handoffAckFrame(context.tid, handoffId));
   // Last, so that a value this actor hands off includes every record of the burst.
   if (factors.length > 0) applyReplicationFactors(context, factors);
+  // After the burst's updates: a settled version never covers updates still to be merged.
+  if (settledVersion > 0) context.placement.settleFactors(settledVersion);
   context.counters.gossipMs += performance.now() - started;
+}
+
+/** Advances the version seen without gaps past a FACTORS frame that continues it. */
+function noteFactorVersions(state: GossipState, factors: readonly ReplicationFactor[]): void {
+  if (factors.length === 0) return;
+  let lowest = Infinity;
+  let highest = 0;
+  for (const { version } of factors) {
+    lowest = Math.min(lowest, version);
+    highest = Math.max(highest, version);
+  }
+  if (lowest <= state.factorsSeenVersion + 1) state.factorsSeenVersion = Math.max(state.factorsSeenVersion, highest);
 }
 
 /** One store batch of MERGE ops; per-op failures (a type conflict between replicas) are counted, never fatal. */

@@ -7,6 +7,9 @@
  *                f64 version: per-key replication factors, a lattice merged on receipt
  *   FACTORS_SETTLED  f64 version: every actor has seen every factor update up to it
  *                (routing/replication-factors.ts, "settling")
+ *   FACTORS_SNAPSHOT f64 version, then as FACTORS: every entry the node holds, which
+ *                together stand for every update up to that version (sent to an actor
+ *                that missed a FACTORS frame)
  * Little-endian. A handoff is how an actor that stops being a replica of a key makes sure
  * the remaining replicas hold its value before it drops the key.
  */
@@ -20,6 +23,7 @@ export enum GossipFrameKind {
   HANDOFF_ACK = 3,
   FACTORS = 4,
   FACTORS_SETTLED = 5,
+  FACTORS_SNAPSHOT = 6,
 }
 
 const KIND_BYTES = 1;
@@ -27,6 +31,7 @@ const HANDOFF_HEADER_BYTES = KIND_BYTES + 2 + 4;
 const MAX_TID = 0xffff;
 const FACTORS_HEADER_BYTES = KIND_BYTES + 4;
 const FACTORS_SETTLED_BYTES = KIND_BYTES + 8;
+const VERSION_BYTES = 8;
 /** Key length, factor, version. */
 const FACTOR_ENTRY_FIXED_BYTES = 4 + 2 + 8;
 const MAX_FACTOR = 0xffff;
@@ -38,7 +43,8 @@ export type GossipFrame =
   | { kind: GossipFrameKind.HANDOFF; senderTid: number; handoffId: number; records: StoreRecord[] }
   | { kind: GossipFrameKind.HANDOFF_ACK; senderTid: number; handoffId: number }
   | { kind: GossipFrameKind.FACTORS; factors: ReplicationFactor[] }
-  | { kind: GossipFrameKind.FACTORS_SETTLED; version: number };
+  | { kind: GossipFrameKind.FACTORS_SETTLED; version: number }
+  | { kind: GossipFrameKind.FACTORS_SNAPSHOT; version: number; factors: ReplicationFactor[] };
 
 /** One RECORDS frame from record byte runs (copied: they may be engine memory). */
 export function recordsFrame(parts: readonly Uint8Array[]): Buffer {
@@ -59,11 +65,24 @@ export function handoffAckFrame(senderTid: number, handoffId: number): Buffer {
 }
 
 export function factorsFrame(factors: readonly ReplicationFactor[]): Buffer {
+  return writeFactorsFrame(GossipFrameKind.FACTORS, undefined, factors);
+}
+
+/** Every entry the node holds, standing for every factor update up to `version`. */
+export function factorsSnapshotFrame(version: number, factors: readonly ReplicationFactor[]): Buffer {
+  if (!Number.isSafeInteger(version) || version < 0) throw new RangeError(`bad snapshot version ${version}`);
+  return writeFactorsFrame(GossipFrameKind.FACTORS_SNAPSHOT, version, factors);
+}
+
+/** The kind byte, the version if given, then the entries. */
+function writeFactorsFrame(kind: GossipFrameKind, version: number | undefined, factors: readonly ReplicationFactor[]): Buffer {
   const keys = factors.map(({ key }) => keyBytes(key));
-  const frame = Buffer.allocUnsafe(FACTORS_HEADER_BYTES + keys.reduce((sum, key) => sum + FACTOR_ENTRY_FIXED_BYTES + key.length, 0));
-  frame.writeUInt8(GossipFrameKind.FACTORS, 0);
-  frame.writeUInt32LE(factors.length, 1);
-  let offset = FACTORS_HEADER_BYTES;
+  const versionBytes = version === undefined ? 0 : VERSION_BYTES;
+  const frame = Buffer.allocUnsafe(FACTORS_HEADER_BYTES + versionBytes + keys.reduce((sum, key) => sum + FACTOR_ENTRY_FIXED_BYTES + key.length, 0));
+  frame.writeUInt8(kind, 0);
+  if (version !== undefined) frame.writeDoubleLE(version, KIND_BYTES);
+  frame.writeUInt32LE(factors.length, KIND_BYTES + versionBytes);
+  let offset = FACTORS_HEADER_BYTES + versionBytes;
   factors.forEach(({ factor, version }, index) => {
     if (!Number.isInteger(factor) || factor < 1 || factor > MAX_FACTOR) throw new RangeError(`bad replication factor ${factor}`);
     frame.writeUInt32LE(keys[index].length, offset);
@@ -76,13 +95,15 @@ export function factorsFrame(factors: readonly ReplicationFactor[]): Buffer {
   return frame;
 }
 
-function decodeFactors(frame: Uint8Array): ReplicationFactor[] {
-  if (frame.length < FACTORS_HEADER_BYTES) throw new Error("factors frame shorter than its header");
+/** The entries of a FACTORS frame, or of a FACTORS_SNAPSHOT frame after its version (`versionBytes`). */
+function decodeFactors(frame: Uint8Array, versionBytes = 0): ReplicationFactor[] {
+  const headerBytes = FACTORS_HEADER_BYTES + versionBytes;
+  if (frame.length < headerBytes) throw new Error("factors frame shorter than its header");
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  const count = view.getUint32(1, true);
-  if (count > (frame.length - FACTORS_HEADER_BYTES) / FACTOR_ENTRY_FIXED_BYTES) throw new Error(`factors frame claims ${count} entries`);
+  const count = view.getUint32(KIND_BYTES + versionBytes, true);
+  if (count > (frame.length - headerBytes) / FACTOR_ENTRY_FIXED_BYTES) throw new Error(`factors frame claims ${count} entries`);
   const factors: ReplicationFactor[] = [];
-  let offset = FACTORS_HEADER_BYTES;
+  let offset = headerBytes;
   for (let i = 0; i < count; i++) {
     if (offset + FACTOR_ENTRY_FIXED_BYTES > frame.length) throw new Error("factors frame ends inside an entry");
     const keyLength = view.getUint32(offset, true);
@@ -121,6 +142,13 @@ function decodeSettledVersion(frame: Uint8Array): number {
   return version;
 }
 
+function decodeSnapshotVersion(frame: Uint8Array): number {
+  if (frame.length < KIND_BYTES + VERSION_BYTES) throw new Error("factors snapshot shorter than its header");
+  const version = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getFloat64(KIND_BYTES, true);
+  if (!Number.isSafeInteger(version) || version < 0) throw new Error(`bad snapshot version ${version}`);
+  return version;
+}
+
 /** Throws on anything malformed; the records are views into `frame`. */
 export function decodeGossipFrame(frame: Uint8Array): GossipFrame {
   if (frame.length < KIND_BYTES) throw new Error("empty gossip frame");
@@ -128,6 +156,7 @@ export function decodeGossipFrame(frame: Uint8Array): GossipFrame {
   if (kind === GossipFrameKind.RECORDS) return { kind, records: decodeRecords(frame.subarray(KIND_BYTES)) };
   if (kind === GossipFrameKind.FACTORS) return { kind, factors: decodeFactors(frame) };
   if (kind === GossipFrameKind.FACTORS_SETTLED) return { kind, version: decodeSettledVersion(frame) };
+  if (kind === GossipFrameKind.FACTORS_SNAPSHOT) return { kind, version: decodeSnapshotVersion(frame), factors: decodeFactors(frame, VERSION_BYTES) };
   if (kind !== GossipFrameKind.HANDOFF && kind !== GossipFrameKind.HANDOFF_ACK) throw new Error(`unknown gossip frame kind ${kind}`);
   if (frame.length < HANDOFF_HEADER_BYTES) throw new Error("gossip frame shorter than its header");
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);

@@ -29,6 +29,12 @@ export interface HotKeyPolicy {
   cooldownWindows: number;
 }
 
+/**
+ * Windows after which an actor that has not reported seeing a decision is taken to have
+ * lost it: its report of the window after the frame may predate the frame's arrival.
+ */
+const LAG_WINDOWS = 3;
+
 interface Cooling {
   windows: number;
   /** The most replicas any of those windows asked for. */
@@ -50,6 +56,10 @@ export class HotKeyMonitor {
   private readonly cooling = new Map<string, Cooling>();
   /** Per actor: the version up to which it has seen every decision. */
   private readonly seenVersions = new Map<number, number>();
+  /** The last version issued by each of the last closeWindow calls, oldest first. */
+  private readonly issuedVersions: number[] = [];
+  /** Per actor: the version its last snapshot stood for. */
+  private readonly snapshotVersions = new Map<number, number>();
   private version = 0;
 
   constructor(
@@ -122,10 +132,35 @@ export class HotKeyMonitor {
         decide(key, cooling.mostWanted);
       }
     }
+    this.issuedVersions.push(this.version);
+    if (this.issuedVersions.length > LAG_WINDOWS) this.issuedVersions.shift();
     const changed = placement.mergeFactors(decisions);
     // Actors tell gaps (a lost frame) by the versions being one apart; each decision is new.
     if (changed.length !== decisions.length) throw new Error(`${decisions.length - changed.length} of ${decisions.length} decisions did not change the placement`);
     return changed;
+  }
+
+  /**
+   * Actors that missed a decision: every actor reports, within a window of receiving a
+   * frame, that it has seen it, so one that still has not after LAG_WINDOWS windows lost it
+   * (its connection failed, or its queue passed its bound). Each such actor is due a
+   * snapshot, at most one per version.
+   */
+  laggingActors(): number[] {
+    if (this.issuedVersions.length < LAG_WINDOWS) return [];
+    const due = this.issuedVersions[0];
+    const lagging: number[] = [];
+    for (let tid = 0; tid < this.placement.threadCount; tid++) {
+      if ((this.seenVersions.get(tid) ?? 0) >= due || (this.snapshotVersions.get(tid) ?? 0) >= due) continue;
+      this.snapshotVersions.set(tid, this.version);
+      lagging.push(tid);
+    }
+    return lagging;
+  }
+
+  /** Every entry the node holds, standing for every decision up to `version`. */
+  snapshot(): { version: number; factors: ReplicationFactor[] } {
+    return { version: this.version, factors: [...this.placement.keyFactors()] };
   }
 
   /** Keys whose factor is above the default now, most replicas first. */

@@ -13,7 +13,7 @@ import { LocalPlacement } from "../routing/placement";
 import { HotKeyMonitor } from "./hot-keys";
 import { NodeMetrics, NodeStatus } from "./metrics";
 import { NodeOptions, resolveNodeOptions } from "./options";
-import { factorsFrame, factorsSettledFrame } from "../actor/gossip-frame";
+import { factorsFrame, factorsSettledFrame, factorsSnapshotFrame } from "../actor/gossip-frame";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
 import { hostInAddress } from "../protocol/zmtp/endpoint";
 import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
@@ -177,6 +177,14 @@ function startHotKeyLoop(monitor: HotKeyMonitor, options: NodeOptions, logger: L
     if (factors.length > 0) sendToActors(factorsFrame(factors));
     if (settled !== undefined) sendToActors(factorsSettledFrame(settled));
     for (const { key, factor } of factors) logger.info({ key, replicas: factor }, `key ${JSON.stringify(key)} now on ${factor} actor(s)`);
+    const lagging = monitor.laggingActors();
+    if (lagging.length === 0) return;
+    const { version, factors: entries } = monitor.snapshot();
+    const snapshot = factorsSnapshotFrame(version, entries);
+    for (const tid of lagging) {
+      logger.warn({ tid, version }, `actor ${tid} missed replication factor updates: sent it all ${entries.length} entries`);
+      peers.send(actorGossipPeerAddress(options.host, options.portOffset, tid), snapshot);
+    }
   }, options.hotKeyWindowMs);
   return {
     async stop(deadlineMs) {

@@ -1,4 +1,4 @@
-import { decodeGossipFrame, factorsFrame, factorsSettledFrame, GossipFrameKind, handoffAckFrame, handoffFrame, recordsFrame } from "../../src/actor/gossip-frame";
+import { decodeGossipFrame, factorsFrame, factorsSettledFrame, factorsSnapshotFrame, GossipFrameKind, handoffAckFrame, handoffFrame, recordsFrame } from "../../src/actor/gossip-frame";
 import { RECORD_HEADER_BYTES, writeRecord } from "../../src/core/batch";
 import { LatticeType } from "../../src/lattices/lattice-type";
 
@@ -26,6 +26,8 @@ describe("gossip frames", () => {
     ];
     expect(decodeGossipFrame(factorsFrame(factors))).toEqual({ kind: GossipFrameKind.FACTORS, factors });
     expect(decodeGossipFrame(factorsSettledFrame(2 ** 40))).toEqual({ kind: GossipFrameKind.FACTORS_SETTLED, version: 2 ** 40 });
+    expect(decodeGossipFrame(factorsSnapshotFrame(9, factors))).toEqual({ kind: GossipFrameKind.FACTORS_SNAPSHOT, version: 9, factors });
+    expect(decodeGossipFrame(factorsSnapshotFrame(0, []))).toEqual({ kind: GossipFrameKind.FACTORS_SNAPSHOT, version: 0, factors: [] });
   });
 
   it.each([
@@ -39,6 +41,9 @@ describe("gossip frames", () => {
     ["a factors key cut short", factorsFrame([{ key: "k".repeat(30), factor: 2, version: 1 }]).subarray(0, 30), "ends inside a key"],
     ["a factor of zero", factorsFrame([{ key: "k", factor: 2, version: 1 }]).fill(0, 10, 12), "bad factor entry"],
     ["a key that is not UTF-8", factorsFrame([{ key: "k", factor: 2, version: 1 }]).fill(0xff, 9, 10), "not valid"],
+    ["a snapshot cut inside its version", factorsSnapshotFrame(3, []).subarray(0, 6), "snapshot shorter than its header"],
+    ["a snapshot cut inside its count", factorsSnapshotFrame(3, []).subarray(0, 11), "shorter than its header"],
+    ["a snapshot claiming more entries than it has", factorsSnapshotFrame(3, [{ key: "k", factor: 2, version: 1 }]).subarray(0, 20), "claims 1 entries"],
     ["a settled version cut short", factorsSettledFrame(3).subarray(0, 5), "factors-settled frame of 5 bytes"],
     ["a settled version that is not a version", Buffer.from(factorsSettledFrame(3)).fill(0xff, 1, 9), "bad settled version"],
   ])("refuses %s", (_name, frame, message) => {

@@ -97,4 +97,29 @@ describe("HotKeyMonitor", () => {
     expect(monitor.closeWindow().map(({ key, factor, version }) => [key, factor, version])).toEqual([["a", 2, 4]]);
     expect(monitor.hotKeys()).toEqual([{ key: "a", replicas: 2 }, { key: "b", replicas: 2 }]);
   });
+
+  it("sends a snapshot to an actor that has not seen a decision for three windows, once per version", () => {
+    const placement = new LocalPlacement(2, 1);
+    const monitor = new HotKeyMonitor(placement, POLICY);
+    monitor.record(0, WINDOW_MS, report(40_000, { hot: 40_000 }), 0);
+    expect(monitor.closeWindow().map(({ version }) => version)).toEqual([1]);
+    expect(monitor.laggingActors()).toEqual([]);
+    // Actor 0 reports seeing version 1; actor 1 keeps reporting 0 (its frame was lost).
+    for (let window = 0; window < 2; window++) {
+      monitor.record(0, WINDOW_MS, report(40_000, { hot: 40_000 }), 1);
+      monitor.record(1, WINDOW_MS, report(0, {}), 0);
+      expect(monitor.closeWindow()).toEqual([]);
+      if (window === 0) expect(monitor.laggingActors()).toEqual([]); // its report may predate the frame
+    }
+    expect(monitor.laggingActors()).toEqual([1]);
+    expect(monitor.snapshot()).toEqual({ version: 1, factors: [{ key: "hot", factor: 2, version: 1 }] });
+    // Not again for the same version, though it has not caught up yet.
+    monitor.closeWindow();
+    expect(monitor.laggingActors()).toEqual([]);
+    // Caught up: nothing is due, and settling can go on.
+    monitor.record(1, WINDOW_MS, report(0, {}), 1);
+    monitor.closeWindow();
+    expect(monitor.laggingActors()).toEqual([]);
+    expect(monitor.settle()).toBe(1);
+  });
 });

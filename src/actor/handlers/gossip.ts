@@ -17,7 +17,7 @@
 import { BATCH_HEADER_BYTES, BatchWriter, decodeBatchResults, decodeRecords, Opcode, opBytes, RECORD_HEADER_BYTES, StoreRecord } from "../../core/batch";
 import { Status } from "../../core/status";
 import { keyBytes } from "../../core/key";
-import { addPart, currentRecord, GossipContext, GossipState, PartsByPeer, sendRecordFrames, tracksReplicatedWrites } from "../gossip-context";
+import { addPart, currentRecord, GossipContext, PartsByPeer, seenAfterUpdates, sendRecordFrames, tracksReplicatedWrites } from "../gossip-context";
 import { decodeGossipFrame, GossipFrameKind, handoffAckFrame } from "../gossip-frame";
 import type { ReplicationFactor } from "../../routing/replication-factors";
 import { acknowledgeHandoff, applyReplicationFactors, resendHandoffs } from "./replication";
@@ -92,10 +92,12 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
       context.reportBadFrame(`gossip frame: ${(error as Error).message}`);
       continue;
     }
-    if (frame.kind === GossipFrameKind.FACTORS) {
+    if (frame.kind === GossipFrameKind.FACTORS || frame.kind === GossipFrameKind.FACTORS_SNAPSHOT) {
       context.counters.gossipFramesReceived++;
       factors.push(...frame.factors);
-      noteFactorVersions(context.state, frame.factors);
+      const { state } = context;
+      state.factorsSeenVersion =
+        frame.kind === GossipFrameKind.FACTORS ? seenAfterUpdates(state.factorsSeenVersion, frame.factors) : Math.max(state.factorsSeenVersion, frame.version);
       continue;
     }
     if (frame.kind === GossipFrameKind.FACTORS_SETTLED) {
@@ -135,17 +137,6 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
   context.counters.gossipMs += performance.now() - started;
 }
 
-/** Advances the version seen without gaps past a FACTORS frame that continues it. */
-function noteFactorVersions(state: GossipState, factors: readonly ReplicationFactor[]): void {
-  if (factors.length === 0) return;
-  let lowest = Infinity;
-  let highest = 0;
-  for (const { version } of factors) {
-    lowest = Math.min(lowest, version);
-    highest = Math.max(highest, version);
-  }
-  if (lowest <= state.factorsSeenVersion + 1) state.factorsSeenVersion = Math.max(state.factorsSeenVersion, highest);
-}
 
 /** One store batch of MERGE ops; per-op failures (a type conflict between replicas) are counted, never fatal. */
 function mergeRecords(context: GossipContext, records: readonly StoreRecord[], batchBytes: number): void {

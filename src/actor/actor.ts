@@ -18,7 +18,7 @@ import { LocalPlacement } from "../routing/placement";
 import type { ActorConfig } from "./config";
 import { AccessReport, AccessSampler, actorAccessSampler } from "./access-sampler";
 import { GossipContext, newGossipState, tracksReplicatedWrites } from "./gossip-context";
-import { handleGossipFrames, sendDirtyKeys } from "./handlers/gossip";
+import { handleGossipFrames, requestResync, sendDirtyKeys } from "./handlers/gossip";
 import { handleRequestFrames, RequestContext } from "./handlers/request";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
 import { requestServerFor } from "./request-servers";
@@ -95,6 +95,11 @@ export class Actor {
       gossipPageBytes: config.gossipPageBytes,
       gossipAddress: (tid) => actorGossipPeerAddress(config.host, config.portOffset, tid),
       reportBadFrame,
+    };
+    const peerByAddress = new Map(Array.from({ length: config.threadCount }, (_, tid) => [this.gossipContext.gossipAddress(tid), tid]));
+    this.peers.onLoss = (address) => {
+      const peer = peerByAddress.get(address);
+      if (peer !== undefined) requestResync(this.gossipContext, peer);
     };
   }
 

@@ -31,6 +31,12 @@ export interface GossipState {
    * monitor, seeing it lag, sends a snapshot (see hot-keys.ts).
    */
   factorsSeenVersion: number;
+  /**
+   * Peers that may have missed gossip (a frame to them was dropped, or their connection
+   * failed), with the store scan cursor of the resend under way: each gets every value
+   * this actor holds of the keys it replicates, a page a period.
+   */
+  resyncCursors: Map<number, number>;
 }
 
 /** The version seen without gaps after a FACTORS frame's updates (one apart), from `seen`. */
@@ -46,7 +52,7 @@ export function seenAfterUpdates(seen: number, updates: readonly { version: numb
 }
 
 export function newGossipState(): GossipState {
-  return { replicatedWrites: new Set(), handoffs: new Map(), nextHandoffId: 1, factorsSeenVersion: 0 };
+  return { replicatedWrites: new Set(), handoffs: new Map(), nextHandoffId: 1, factorsSeenVersion: 0, resyncCursors: new Map() };
 }
 
 export interface GossipContext {

@@ -20,6 +20,8 @@ export interface ActorCounters {
   gossipMergeErrors: number;
   /** Selective replication: handoff frames sent, and keys dropped once handed off. */
   handoffFramesSent: number;
+  /** Resends of every shared value to a peer that may have missed gossip, begun. */
+  gossipResyncs: number;
   keysDropped: number;
   /**
    * Time spent per stage, in ms: where a request's time goes. decode: reading a burst and
@@ -64,6 +66,7 @@ export function emptyCounters(): ActorCounters {
     gossipKeysReceived: 0,
     gossipMergeErrors: 0,
     handoffFramesSent: 0,
+    gossipResyncs: 0,
     keysDropped: 0,
     decodeMs: 0,
     storeMs: 0,

@@ -53,6 +53,11 @@ export abstract class OutletPool<T extends Outlet> implements FrameSink, Copying
   droppedFrames = 0;
   /** Addresses that could not be connected to, and sends or connections that failed. */
   sendErrors = 0;
+  /**
+   * Told the address whenever frames for it may have been lost: dropped here, or queued on
+   * a connection that failed (gossip: the peer is then sent again what it may have missed).
+   */
+  onLoss?: (address: string) => void;
 
   constructor(limits: OutletPoolLimits) {
     this.limits = { ...limits, slowPeerQueued: limits.slowPeerQueued ?? Infinity, maxQueuedSlow: limits.maxQueuedSlow ?? Infinity };
@@ -98,7 +103,7 @@ export abstract class OutletPool<T extends Outlet> implements FrameSink, Copying
     const queued = this.queued(outlet);
     const slow = queued >= this.limits.slowPeerQueued;
     if (queued >= this.limits.maxQueued || (slow && this.slowPeersFull(outlet))) {
-      this.droppedFrames++;
+      this.frameDropped(address);
       return;
     }
     this.enqueue(outlet, frame, copy);
@@ -125,6 +130,11 @@ export abstract class OutletPool<T extends Outlet> implements FrameSink, Copying
       }
     }
     return this.slowQueued >= this.limits.maxQueuedSlow;
+  }
+
+  protected frameDropped(address: string): void {
+    this.droppedFrames++;
+    this.onLoss?.(address);
   }
 
   /** Resolves when every queued frame has left, or at the deadline. */

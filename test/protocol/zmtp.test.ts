@@ -314,24 +314,33 @@ describe("ZMTP against libzmq", () => {
     });
     const address = `tcp://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
     const replies = pool({ maxQueuedBytes: 1 << 20 });
+    const losses: string[] = [];
+    replies.onLoss = (lost) => losses.push(lost);
     const frame = Buffer.alloc(64 * 1024);
     for (let i = 0; i < 2000; i++) replies.send(address, frame);
     expect(replies.droppedFrames).toBeGreaterThan(0);
     expect(replies.droppedFrames).toBeLessThan(2000);
+    // Every drop names its address (gossip resends the peer what it may have missed).
+    expect(losses).toEqual(new Array(replies.droppedFrames).fill(address));
     replies.send("inproc://nowhere", frame);
     replies.send("tcp://127.0.0.1", frame);
     expect(replies.sendErrors).toBe(2);
     // Nobody listens on port 1: the connection fails, is counted and forgotten.
     replies.send("tcp://127.0.0.1:1", frame);
     await waitFor(() => replies.sendErrors === 3 && !replies.openAddresses.includes("tcp://127.0.0.1:1"), 5000, () => `sendErrors ${replies.sendErrors}`);
+    expect(losses.at(-1)).toBe("tcp://127.0.0.1:1");
   });
 
   it("closes the least recently used connection past maxSockets, and idle ones", async () => {
     const [a, b, c] = [await zmqPull(), await zmqPull(), await zmqPull()];
     const replies = pool({ idleCloseMs: 100 });
+    const losses: string[] = [];
+    replies.onLoss = (lost) => losses.push(lost);
     for (const { address } of [a, b, c]) replies.send(address, Buffer.from(address));
     expect(replies.openAddresses).toEqual([b.address, c.address]);
     expect(String((await c.pull.receive())[0])).toBe(c.address);
     await waitFor(() => replies.socketCount === 0, 5000, () => "idle connections still open");
+    // Connections the pool closes itself lose nothing.
+    expect(losses).toEqual([]);
   });
 });

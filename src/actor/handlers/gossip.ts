@@ -6,7 +6,9 @@
  * default (or the actor is alone), the store's dirty marks are discarded unread and the
  * actor sends just the keys it saw written with a factor above one (noted by the request
  * handler); otherwise each drained dirty record goes to the replicas the placement gives
- * for it. Unacknowledged handoffs (handlers/replication.ts) are resent from here too.
+ * for it. Unacknowledged handoffs (handlers/replication.ts) are resent from here too, and
+ * a peer that may have missed gossip (a dropped frame, a failed connection) is resent,
+ * a store scan page a period, every value this actor holds of the keys it replicates.
  *
  * Receiving: a frame's records are merged as batches of MERGE ops (which never mark keys
  * dirty, since every sender reaches every replica itself). Merge is a lattice join, so
@@ -50,19 +52,48 @@ export function sendDirtyKeys(context: GossipContext): void {
     }
   }
   resendHandoffs(context);
+  sendResyncPages(context);
   context.counters.gossipMs += performance.now() - started;
+}
+
+/** From the next period on, `peer` is sent again every value it replicates (from the first page). */
+export function requestResync(context: GossipContext, peer: number): void {
+  if (peer === context.tid) return;
+  context.state.resyncCursors.set(peer, 0);
+  context.counters.gossipResyncs++;
+}
+
+/** One scan page for each peer being resent what it may have missed. */
+function sendResyncPages(context: GossipContext): void {
+  const { state, store, placement, tid } = context;
+  for (const [peer, cursor] of state.resyncCursors) {
+    const page = store.scan(cursor, context.gossipPageBytes);
+    const partsByPeer: PartsByPeer = new Map();
+    forEachRecord(page.records, (key, bytes) => {
+      if (placement.isReplica(key, peer)) addPart(partsByPeer, peer, tid, bytes);
+    });
+    sendRecordFrames(context, partsByPeer);
+    if (page.nextCursor === 0) state.resyncCursors.delete(peer);
+    else state.resyncCursors.set(peer, page.nextCursor);
+  }
 }
 
 function sendPage(context: GossipContext, records: Uint8Array): void {
   const partsByPeer: PartsByPeer = new Map();
+  forEachRecord(records, (key, bytes) => {
+    for (const peer of context.placement.replicas(key)) addPart(partsByPeer, peer, context.tid, bytes);
+  });
+  sendRecordFrames(context, partsByPeer);
+}
+
+/** Each record of a page with its key and its own bytes (views into `records`). */
+function forEachRecord(records: Uint8Array, visit: (key: Uint8Array, bytes: Uint8Array) => void): void {
   let offset = 0;
   for (const record of decodeRecords(records)) {
     const length = RECORD_HEADER_BYTES + record.key.length + record.payload.length;
-    const bytes = records.subarray(offset, offset + length);
+    visit(record.key, records.subarray(offset, offset + length));
     offset += length;
-    for (const peer of context.placement.replicas(record.key)) addPart(partsByPeer, peer, context.tid, bytes);
   }
-  sendRecordFrames(context, partsByPeer);
 }
 
 function sendCurrentValues(context: GossipContext, names: Iterable<string>): void {

@@ -1,8 +1,9 @@
 /**
  * Outgoing ZeroMQ PUSH connections by address on Node's own sockets (../outlet-pool.ts):
- * the replies of actors and of the routing service to clients' PULL sockets. Unlike
- * libzmq, a connection that fails is not retried: its queued replies are dropped (the
- * client is gone or never listened) and the next reply connects anew.
+ * the replies of actors and of the routing service to clients' PULL sockets, and gossip
+ * between actors. Unlike libzmq, a connection that fails is not retried: its queued frames
+ * are dropped (a client is gone or never listened) and the next frame connects anew;
+ * `onLoss` names the address (gossip then resends the peer what it may have missed).
  */
 import net from "node:net";
 import { OutletPool } from "../outlet-pool";
@@ -23,8 +24,11 @@ export interface ZmtpPushPoolOptions {
 }
 
 interface StreamOutlet {
+  address: string;
   stream: ZmtpStream;
   lastUsedMs: number;
+  /** Set when the pool closes it (idle, evicted, pool closed): its close is then expected. */
+  closing: boolean;
 }
 
 /** The peer only ever sends its handshake and heartbeats: no message from it is accepted. */
@@ -49,6 +53,7 @@ export class ZmtpPushPool extends OutletPool<StreamOutlet> {
     }
     const socket = endpoint.transport === "tcp" ? net.connect({ host: endpoint.host, port: endpoint.port }) : net.connect({ path: endpoint.path });
     const outlet: StreamOutlet = {
+      address,
       stream: new ZmtpStream(socket, {
         socketType: "PUSH",
         maxFrameBytes: PEER_MAX_FRAME_BYTES,
@@ -57,17 +62,20 @@ export class ZmtpPushPool extends OutletPool<StreamOutlet> {
         onProblem: () => this.sendErrors++,
         onClose: (hadError) => {
           if (hadError) this.sendErrors++;
+          // A connection that failed or was cut by the peer may have taken frames with it.
+          if (hadError || !outlet.closing) this.onLoss?.(address);
           this.remove(address, outlet);
         },
       }),
       lastUsedMs: Date.now(),
+      closing: false,
     };
     return outlet;
   }
 
   protected enqueue(outlet: StreamOutlet, frame: Uint8Array, copy: boolean): void {
     // A connection that failed stays here until its close event: what comes meanwhile is lost.
-    if (outlet.stream.closed) this.droppedFrames++;
+    if (outlet.stream.closed) this.frameDropped(outlet.address);
     else outlet.stream.send(frame, copy);
   }
 
@@ -76,6 +84,7 @@ export class ZmtpPushPool extends OutletPool<StreamOutlet> {
   }
 
   protected closeOutlet(outlet: StreamOutlet): void {
+    outlet.closing = true;
     outlet.stream.end(this.options.lingerMs);
   }
 }

@@ -58,8 +58,9 @@ export class HotKeyMonitor {
   private readonly seenVersions = new Map<number, number>();
   /** The last version issued by each of the last closeWindow calls, oldest first. */
   private readonly issuedVersions: number[] = [];
-  /** Per actor: the version its last snapshot stood for. */
-  private readonly snapshotVersions = new Map<number, number>();
+  /** Per actor: the window in which it was last sent a snapshot. */
+  private readonly snapshotWindows = new Map<number, number>();
+  private windowCount = 0;
   private version = 0;
 
   constructor(
@@ -132,6 +133,7 @@ export class HotKeyMonitor {
         decide(key, cooling.mostWanted);
       }
     }
+    this.windowCount++;
     this.issuedVersions.push(this.version);
     if (this.issuedVersions.length > LAG_WINDOWS) this.issuedVersions.shift();
     const changed = placement.mergeFactors(decisions);
@@ -144,15 +146,17 @@ export class HotKeyMonitor {
    * Actors that missed a decision: every actor reports, within a window of receiving a
    * frame, that it has seen it, so one that still has not after LAG_WINDOWS windows lost it
    * (its connection failed, or its queue passed its bound). Each such actor is due a
-   * snapshot, at most one per version.
+   * snapshot, and another LAG_WINDOWS windows later if it is still behind (that one was
+   * lost too).
    */
   laggingActors(): number[] {
     if (this.issuedVersions.length < LAG_WINDOWS) return [];
     const due = this.issuedVersions[0];
     const lagging: number[] = [];
     for (let tid = 0; tid < this.placement.threadCount; tid++) {
-      if ((this.seenVersions.get(tid) ?? 0) >= due || (this.snapshotVersions.get(tid) ?? 0) >= due) continue;
-      this.snapshotVersions.set(tid, this.version);
+      if ((this.seenVersions.get(tid) ?? 0) >= due) continue;
+      if (this.windowCount - (this.snapshotWindows.get(tid) ?? -Infinity) < LAG_WINDOWS) continue;
+      this.snapshotWindows.set(tid, this.windowCount);
       lagging.push(tid);
     }
     return lagging;

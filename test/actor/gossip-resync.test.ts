@@ -3,33 +3,14 @@
  * the server's own gossip code (sendDirtyKeys, handleGossipFrames) between two real
  * stores, with the frames handed over in memory instead of over a socket.
  */
-import { GossipContext, newGossipState } from "../../src/actor/gossip-context";
 import { handleGossipFrames, requestResync, sendDirtyKeys } from "../../src/actor/handlers/gossip";
-import { emptyCounters } from "../../src/actor/stats";
-import { createStore } from "../../src/core/create-store";
 import { decodeRecords } from "../../src/core/batch";
 import type { Store } from "../../src/core/store";
 import { encodeLww, LatticeType } from "../../src/lattices";
 import { LocalPlacement } from "../../src/routing/placement";
+import { gossipActor as actor } from "../support/gossip-actor";
 
 const KEY_COUNT = 300;
-
-function actor(tid: number, placement: LocalPlacement, outbox: Map<number, Uint8Array[]>): GossipContext {
-  return {
-    tid,
-    store: createStore({ engine: "wasm" }),
-    placement,
-    peers: { send: (address, frame) => outbox.get(Number(address))!.push(frame) },
-    counters: emptyCounters(),
-    state: newGossipState(),
-    // Small pages: the resend takes several periods.
-    gossipPageBytes: 4096,
-    gossipAddress: (peer) => String(peer),
-    reportBadFrame: (reason) => {
-      throw new Error(reason);
-    },
-  };
-}
 
 function contents(store: Store): string[] {
   return decodeRecords(store.scan(0, 1 << 30).records)

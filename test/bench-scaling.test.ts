@@ -131,6 +131,30 @@ describe("bench/scaling", () => {
   });
 });
 
+describe("bench/scaling/device-run.sh", () => {
+  it("runs the device sweep and the selective rounds, each into its own JSON", () => {
+    const scratch = mkdtempSync(path.join(os.tmpdir(), "annakv-device-run-"));
+    try {
+      const root = path.resolve(__dirname, "..");
+      const bench = path.join(scratch, "devbench");
+      const out = path.join(scratch, "out");
+      execFileSync(path.join(root, "bench/scaling/package-device.sh"), ["--no-node", bench], { stdio: "pipe" });
+      // Tiny flags after the script's own: they win for both runs.
+      const tiny = ["--keys", "2000", "--seconds", "0.1", "--threads", "1", "--mix-threads", "1", "--zipf", "4", "--workload", "update", "--systems", "shared-locked,annakv-selective-wasm"];
+      execFileSync(path.join(root, "bench/scaling/device-run.sh"), ["ci", ...tiny], { env: { ...process.env, NODE: process.execPath, DEVBENCH: bench, OUT: out }, stdio: "pipe" });
+      for (const name of ["scaling-ci", "scaling-ci-selective"]) {
+        const result = JSON.parse(readFileSync(path.join(out, `${name}.json`), "utf8"));
+        expect({ name, complete: result.complete, systems: result.runs.map((run: Run) => run.system) }).toEqual({ name, complete: true, systems: ["shared-locked", "annakv-selective-wasm"] });
+      }
+      // The rounds run kept its three rounds.
+      const selective = JSON.parse(readFileSync(path.join(out, "scaling-ci-selective.json"), "utf8"));
+      expect(selective.runs[1].roundOpsPerSec).toHaveLength(3);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
+
 describe("bench/scaling repeats", () => {
   it("keeps the median run and lists every run's rate", async () => {
     const { medianRun } = await import("../bench/scaling/summary");

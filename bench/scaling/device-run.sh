@@ -6,7 +6,8 @@
 #   scaling-<machine>-selective.json/.svg  partitioned / full / selective Wasm at 16 threads,
 #                                          three rounds (the selective-replication target)
 # Usage: bench/scaling/device-run.sh MACHINE [extra flags for both runs, e.g. --dry-run]
-# NODE=path runs another node binary instead of unpacking .devnode/node.xz (a local check).
+# NODE=path runs another node binary instead of unpacking .devnode/node.xz, and DEVBENCH=dir
+# another package than .devbench (a local check; the test suite uses both).
 set -euo pipefail
 
 machine="${1:?usage: bench/scaling/device-run.sh MACHINE [flags]}"
@@ -19,7 +20,7 @@ if [[ -z "$node" ]]; then
   xz -dc "$root/.devnode/node.xz" > "$node"
   chmod +x "$node"
 fi
-bench="$root/.devbench/bench/scaling/main.js"
+bench="${DEVBENCH:-$root/.devbench}/bench/scaling/main.js"
 
 # Deadlines: 330 s for the sweep (it skips its lowest-priority runs past that) and 200 s for
 # the rounds, so that both fit a 600 s command with the unpacking and the workers' exits.

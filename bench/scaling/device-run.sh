@@ -22,9 +22,9 @@ if [[ -z "$node" ]]; then
 fi
 bench="${DEVBENCH:-$root/.devbench}/bench/scaling/main.js"
 
-# Deadlines: 330 s for the sweep (it skips its lowest-priority runs past that) and 200 s for
+# Deadlines: 350 s for the sweep (it skips its lowest-priority runs past that) and 200 s for
 # the rounds, so that both fit a 600 s command with the unpacking and the workers' exits.
-"$node" "$bench" --profile device --machine "$machine" --out-dir "$out" --deadline-s 330 "$@"
+"$node" "$bench" --profile device --machine "$machine" --out-dir "$out" --deadline-s 350 "$@"
 "$node" "$bench" --profile device --threads 16 --mix-threads 16 \
   --systems annakv-partitioned-wasm,annakv-full-wasm,annakv-selective-wasm --rounds 3 --seconds 2 \
   --deadline-s 200 --machine "$machine-selective" --out-dir "$out" "$@"

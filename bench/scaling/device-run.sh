@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Both of #4's device measurements in one command of at most ~9 minutes, on the device
+# Both of #4's device measurements in one command of at most ~9.5 minutes, on the device
 # machine (no Node.js there): run from the repository root with .devbench and .devnode
 # carried (bench/scaling/package-device.sh makes them here). Writes into $OUT:
 #   scaling-<machine>.json/.svg            the device profile: every system, 1..16 threads

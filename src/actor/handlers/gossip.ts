@@ -7,8 +7,8 @@
  * actor sends just the keys it saw written with a factor above one (noted by the request
  * handler); otherwise each drained dirty record goes to the replicas the placement gives
  * for it. Unacknowledged handoffs (handlers/replication.ts) are resent from here too, and
- * a peer that may have missed gossip (a dropped frame, a failed connection) is resent,
- * a store scan page a period, every value this actor holds of the keys it replicates.
+ * a peer that may have missed gossip (a dropped frame, a failed connection) is resent
+ * every value this actor holds of the keys it replicates (see sendResyncPages).
  *
  * Receiving: a frame's records are merged as batches of MERGE ops (which never mark keys
  * dirty, since every sender reaches every replica itself). Merge is a lattice join, so
@@ -63,10 +63,25 @@ export function requestResync(context: GossipContext, peer: number): void {
   context.counters.gossipResyncs++;
 }
 
-/** One scan page for each peer being resent what it may have missed. */
+/**
+ * For each peer being resent what it may have missed: where keys have one replica by
+ * default, the keys with a factor of their own that it shares (no others are shared), at
+ * once; otherwise the next store scan page's records of keys it replicates.
+ */
 function sendResyncPages(context: GossipContext): void {
   const { state, store, placement, tid } = context;
   for (const [peer, cursor] of state.resyncCursors) {
+    if (tracksReplicatedWrites(placement)) {
+      const partsByPeer: PartsByPeer = new Map();
+      for (const { key: name } of placement.keyFactors()) {
+        const key = keyBytes(name);
+        const record = placement.isReplica(key, peer, name) ? currentRecord(store, key) : undefined;
+        if (record !== undefined) addPart(partsByPeer, peer, tid, record);
+      }
+      sendRecordFrames(context, partsByPeer);
+      state.resyncCursors.delete(peer);
+      continue;
+    }
     const page = store.scan(cursor, context.gossipPageBytes);
     const partsByPeer: PartsByPeer = new Map();
     forEachRecord(page.records, (key, bytes) => {

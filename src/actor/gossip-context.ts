@@ -34,7 +34,7 @@ export interface GossipState {
   /**
    * Peers that may have missed gossip (a frame to them was dropped, or their connection
    * failed), with the store scan cursor of the resend under way: each gets every value
-   * this actor holds of the keys it replicates, a page a period.
+   * this actor holds of the keys it replicates (handlers/gossip.ts, sendResyncPages).
    */
   resyncCursors: Map<number, number>;
 }

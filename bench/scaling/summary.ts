@@ -83,7 +83,9 @@ export function medianRounds(records: readonly RunRecord[]): RunRecord[] {
   const byCase = new Map<string, RunRecord[]>();
   for (const record of records) {
     const key = `${record.system} ${record.threads} ${record.workload} ${record.zipf}`;
-    byCase.set(key, [...(byCase.get(key) ?? []), record]);
+    const rounds = byCase.get(key);
+    if (rounds === undefined) byCase.set(key, [record]);
+    else rounds.push(record);
   }
   return [...byCase.values()].map((rounds) => (rounds.length === 1 ? rounds[0] : { ...medianByRate(rounds), roundOpsPerSec: rounds.map((run) => run.opsPerSec) }));
 }

@@ -95,7 +95,6 @@ interface Runner {
 const OPS_PER_CLOCK_READ = 1024;
 /** The final, untimed gossip flush stops after this many periods' worth of pages (asserted). */
 const FLUSH_PERIODS_MAX = 1000;
-const NO_PAYLOAD = new Uint8Array(0);
 
 function main(): void {
   const config = workerData as GroupConfig;
@@ -283,7 +282,7 @@ function serveLoop(config: GroupConfig, store: Store, context: GossipContext, ke
       // The key is copied from the key space's bytes: no view made per op.
       const keyStart = index * keyBytes;
       if ((entry & GET_FLAG) !== 0) {
-        writer.addSpans(Opcode.GET, LatticeType.LWW, keys.bytes, keyStart, keyBytes, NO_PAYLOAD, 0, 0);
+        writer.addSpans(Opcode.GET, LatticeType.LWW, keys.bytes, keyStart, keyBytes, keys.bytes, 0, 0);
         continue;
       }
       if (tracking) replicated.noteWrite(index);

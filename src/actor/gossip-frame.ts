@@ -30,8 +30,8 @@ const KIND_BYTES = 1;
 const HANDOFF_HEADER_BYTES = KIND_BYTES + 2 + 4;
 const MAX_TID = 0xffff;
 const FACTORS_HEADER_BYTES = KIND_BYTES + 4;
-const FACTORS_SETTLED_BYTES = KIND_BYTES + 8;
 const VERSION_BYTES = 8;
+const FACTORS_SETTLED_BYTES = KIND_BYTES + VERSION_BYTES;
 /** Key length, factor, version. */
 const FACTOR_ENTRY_FIXED_BYTES = 4 + 2 + 8;
 const MAX_FACTOR = 0xffff;
@@ -137,16 +137,19 @@ export function factorsSettledFrame(version: number): Buffer {
 
 function decodeSettledVersion(frame: Uint8Array): number {
   if (frame.length !== FACTORS_SETTLED_BYTES) throw new Error(`factors-settled frame of ${frame.length} bytes, not ${FACTORS_SETTLED_BYTES}`);
+  return versionAfterKind(frame, "settled", 1);
+}
+
+/** The f64 version after the kind byte: a safe integer of at least `least`. */
+function versionAfterKind(frame: Uint8Array, what: string, least: number): number {
   const version = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getFloat64(KIND_BYTES, true);
-  if (!Number.isSafeInteger(version) || version < 1) throw new Error(`bad settled version ${version}`);
+  if (!Number.isSafeInteger(version) || version < least) throw new Error(`bad ${what} version ${version}`);
   return version;
 }
 
 function decodeSnapshotVersion(frame: Uint8Array): number {
   if (frame.length < KIND_BYTES + VERSION_BYTES) throw new Error("factors snapshot shorter than its header");
-  const version = new DataView(frame.buffer, frame.byteOffset, frame.byteLength).getFloat64(KIND_BYTES, true);
-  if (!Number.isSafeInteger(version) || version < 0) throw new Error(`bad snapshot version ${version}`);
-  return version;
+  return versionAfterKind(frame, "snapshot", 0);
 }
 
 /** Throws on anything malformed; the records are views into `frame`. */

@@ -9,7 +9,8 @@
 import { Opcode, opBytes, BATCH_HEADER_BYTES, BatchWriter, RESULT_HEADER_BYTES } from "../core/batch";
 import { Status, StoreError } from "../core/status";
 import type { Store } from "../core/store";
-import { REQUEST_TABLE_REQUEST_COLUMNS, WasmStore } from "../core/wasm-store";
+import { RequestColumn } from "../core/request-table";
+import { WasmStore } from "../core/wasm-store";
 import { LatticeType } from "../lattices/lattice-type";
 import { AnnaError, RequestType } from "../protocol/anna";
 import { FrameHead, KeyTuples, readRequest, responseAddressAt, writeResponse } from "../protocol/key-frames";
@@ -130,23 +131,6 @@ export class BatchRequestServer implements RequestServer {
     }
     return output;
   }
-}
-
-/** Request columns of the core's table, in its order (docs/wasm-abi.md). */
-const enum RequestColumn {
-  STATUS,
-  TYPE,
-  FIRST_TUPLE,
-  TUPLES_READ,
-  TUPLE_COUNT,
-  ADDRESS_START,
-  ADDRESS_LENGTH,
-  ID_START,
-  ID_LENGTH,
-  ERROR,
-  SERVE,
-  RESPONSE_START,
-  RESPONSE_LENGTH,
 }
 
 /** The core's reasons (the STATUS column) for a frame that is not a KeyRequest. */
@@ -285,11 +269,10 @@ export class WasmRequestServer implements RequestServer {
 
   /** Views of the table with these rows; the sizes are kept only once the core has the table. */
   private takeViews(requestRows: number, tupleRows: number): void {
-    const columns = this.store.requestTable(requestRows, tupleRows);
+    const { requestColumns, tupleColumns } = this.store.requestTable(requestRows, tupleRows);
     this.requestRows = requestRows;
     this.tupleRows = tupleRows;
-    this.requestColumns = columns.slice(0, REQUEST_TABLE_REQUEST_COLUMNS);
-    const tupleColumns = columns.slice(REQUEST_TABLE_REQUEST_COLUMNS);
+    this.requestColumns = requestColumns;
     // The burst handed out keeps its KeyTuples: the same object, pointed at the new views.
     if (this.tuples === undefined) this.tuples = new KeyTuples(tupleColumns);
     else this.tuples.adopt(tupleColumns);

@@ -11,6 +11,7 @@ import type { LatticeType } from "../lattices/lattice-type";
 import type { StoreLimits } from "./limits";
 import { keyBytes, writeUtf8 } from "./key";
 import { WASM_PAGE_BYTES } from "./limits";
+import { REQUEST_COLUMNS, TUPLE_COLUMNS } from "./request-table";
 import { Status, StoreError, statusToError } from "./status";
 import type { Key, ScanPage, Store, StoredValue, StoreStats } from "./store";
 
@@ -43,9 +44,6 @@ interface CoreExports {
 }
 
 const ABI_VERSION = 3;
-/** Columns of the request table (docs/wasm-abi.md, "Serving KeyRequests"): per request, then per tuple. */
-export const REQUEST_TABLE_REQUEST_COLUMNS = 13;
-export const REQUEST_TABLE_TUPLE_COLUMNS = 11;
 const WASM_PATH = path.resolve(__dirname, "../../build/annakv.wasm");
 /** The input region is asked for in steps of at least this, so most calls reuse it. */
 const INPUT_BYTES_MIN = 64 * 1024;
@@ -170,18 +168,16 @@ export class WasmStore implements Store {
 
   /**
    * The request table holding exactly `requests` request rows and `tuples` tuple rows, as
-   * one view per column (request columns, then tuple columns). Views of the memory go stale
-   * when it grows, which any call into the core may do.
+   * one view per column (indexed by RequestColumn, and in KeyTuples' order). Views of the
+   * memory go stale when it grows, which any call into the core may do.
    */
-  requestTable(requests: number, tuples: number): Int32Array[] {
+  requestTable(requests: number, tuples: number): { requestColumns: Int32Array[]; tupleColumns: Int32Array[] } {
     const ptr = this.core.requestTable(requests, tuples) >>> 0;
     if (ptr === 0) throw new StoreError("OUT_OF_MEMORY", `no request table of ${requests} requests and ${tuples} tuples`);
     const buffer = this.core.memory.buffer;
-    const columns: Int32Array[] = [];
-    let offset = ptr;
-    for (let column = 0; column < REQUEST_TABLE_REQUEST_COLUMNS; column++, offset += requests * 4) columns.push(new Int32Array(buffer, offset, requests));
-    for (let column = 0; column < REQUEST_TABLE_TUPLE_COLUMNS; column++, offset += tuples * 4) columns.push(new Int32Array(buffer, offset, tuples));
-    return columns;
+    const cellBytes = Int32Array.BYTES_PER_ELEMENT;
+    const columnsOf = (count: number, rows: number, start: number) => Array.from({ length: count }, (_, column) => new Int32Array(buffer, start + column * rows * cellBytes, rows));
+    return { requestColumns: columnsOf(REQUEST_COLUMNS, requests, ptr), tupleColumns: columnsOf(TUPLE_COLUMNS, tuples, ptr + REQUEST_COLUMNS * requests * cellBytes) };
   }
 
   /** The tuple rows parseRequests will need (at most) for the frames written into the last batchBuffer. */

@@ -17,6 +17,7 @@
 import { isUtf8 } from "node:buffer";
 import { fieldBytes, MalformedPayloadError, utf8Text, varintBytes, WireReader, WireType, WireWriter } from "../lattices/wire";
 import { AnnaError, KeyAddressRequest, ProtocolError, RequestType } from "./anna";
+import { TUPLE_COLUMNS } from "../core/request-table";
 
 /**
  * The tuples of a burst of KeyRequests, one int32 column per field (in this order: the
@@ -101,9 +102,6 @@ export class KeyTuples {
     this.hashLow = grown(this.hashLow);
   }
 }
-
-/** The columns of KeyTuples. */
-export const TUPLE_COLUMNS = 11;
 
 /**
  * A KeyRequest's or KeyResponse's own fields; its tuples are `tuplesRead` rows of a

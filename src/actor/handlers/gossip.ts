@@ -72,13 +72,7 @@ function sendResyncPages(context: GossipContext): void {
   const { state, store, placement, tid } = context;
   for (const [peer, cursor] of state.resyncCursors) {
     if (tracksReplicatedWrites(placement)) {
-      const partsByPeer: PartsByPeer = new Map();
-      for (const { key: name } of placement.keyFactors()) {
-        const key = keyBytes(name);
-        const record = placement.isReplica(key, peer, name) ? currentRecord(store, key) : undefined;
-        if (record !== undefined) addPart(partsByPeer, peer, tid, record);
-      }
-      sendRecordFrames(context, partsByPeer);
+      sendCurrentValues(context, Array.from(placement.keyFactors(), ({ key }) => key), peer);
       state.resyncCursors.delete(peer);
       continue;
     }
@@ -111,13 +105,17 @@ function forEachRecord(records: Uint8Array, visit: (key: Uint8Array, bytes: Uint
   }
 }
 
-function sendCurrentValues(context: GossipContext, names: Iterable<string>): void {
+/** The current values of the keys named, to their other replicas: all of them, or `onlyPeer` where it is one. */
+function sendCurrentValues(context: GossipContext, names: Iterable<string>, onlyPeer?: number): void {
   const partsByPeer: PartsByPeer = new Map();
   for (const name of names) {
     const key = keyBytes(name);
+    const replicas = context.placement.replicas(key, name);
+    if (onlyPeer !== undefined && !replicas.includes(onlyPeer)) continue;
     const record = currentRecord(context.store, key);
     if (record === undefined) continue;
-    for (const peer of context.placement.replicas(key, name)) addPart(partsByPeer, peer, context.tid, record);
+    if (onlyPeer !== undefined) addPart(partsByPeer, onlyPeer, context.tid, record);
+    else for (const peer of replicas) addPart(partsByPeer, peer, context.tid, record);
   }
   sendRecordFrames(context, partsByPeer);
 }

@@ -1,0 +1,24 @@
+/**
+ * The layout of the Wasm core's request table (docs/wasm-abi.md, "Serving KeyRequests";
+ * assembly/requests.ts has the same columns): one int32 column per request field, then one
+ * per tuple field, in KeyTuples' order (protocol/key-frames.ts).
+ */
+export enum RequestColumn {
+  STATUS,
+  TYPE,
+  FIRST_TUPLE,
+  TUPLES_READ,
+  TUPLE_COUNT,
+  ADDRESS_START,
+  ADDRESS_LENGTH,
+  ID_START,
+  ID_LENGTH,
+  ERROR,
+  SERVE,
+  RESPONSE_START,
+  RESPONSE_LENGTH,
+}
+
+export const REQUEST_COLUMNS = RequestColumn.RESPONSE_LENGTH + 1;
+/** keyStart, keyLength, latticeType, error, payloadStart, payloadLength, addressCacheSize, invalidate, status, hashHigh, hashLow. */
+export const TUPLE_COLUMNS = 11;

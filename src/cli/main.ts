@@ -2,6 +2,7 @@
 /** The `annakv` binary: a thin shell over the library (start, put, get, status). */
 import { Command, CommanderError } from "commander";
 import { OptionError } from "../node/options";
+import { certsCommand } from "./certs";
 import { EXIT } from "./common";
 import { getCommand, putCommand } from "./key-commands";
 import { startCommand } from "./start";
@@ -15,7 +16,8 @@ async function main(argv: string[]): Promise<void> {
     .addCommand(startCommand())
     .addCommand(putCommand())
     .addCommand(getCommand())
-    .addCommand(statusCommand());
+    .addCommand(statusCommand())
+    .addCommand(certsCommand());
   for (const command of program.commands) command.exitOverride();
   try {
     await program.parseAsync(argv);

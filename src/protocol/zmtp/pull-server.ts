@@ -2,11 +2,15 @@
  * A ZeroMQ PULL socket's listening side, on Node's own sockets: any number of PUSH peers
  * (libzmq clients, zeromq.js, Anna's C++ and Python clients) connect and send; each chunk
  * of messages read is handed over at once, in the order each peer sent them. Delivery is
- * synchronous, so closing the server leaves no message read but unhandled.
+ * synchronous, so closing the server leaves no message read but unhandled. With `tls`, a
+ * peer must first complete a mutual TLS handshake (tls.ts): one that fails is reported and
+ * dropped before ZMTP reads a byte of it.
  */
 import net from "node:net";
+import tls from "node:tls";
 import { Endpoint, formatEndpoint, parseEndpoint } from "./endpoint";
 import { ZmtpStream } from "./stream";
+import { ClusterTls, tlsFailure, tlsServerOptions } from "./tls";
 
 export interface ZmtpPullServerOptions {
   maxFrameBytes: number;
@@ -14,21 +18,43 @@ export interface ZmtpPullServerOptions {
   maxFramesPerBatch: number;
   /** Connections past this many are refused (closed at once) until others close. */
   maxConnections: number;
+  /** For each of the TLS handshake (with `tls`) and then ZMTP's: a peer that stalls in either is disconnected. */
   handshakeTimeoutMs: number;
+  /** Mutual TLS with these credentials (tcp:// only); plain ZMTP without. */
+  tls?: ClusterTls;
   /** Frames as read (the array is reused after the call); must not throw. */
   onFrames(frames: Uint8Array[]): void;
-  /** A peer broke the protocol (garbage, oversized frame, wrong socket type) and was disconnected. */
+  /** A peer broke the protocol (garbage, oversized frame, wrong socket type) or failed TLS (the reason starts `TLS:`) and was disconnected. */
   onBadPeer(reason: string): void;
 }
 
 export class ZmtpPullServer {
   private readonly server: net.Server;
   private readonly streams = new Set<ZmtpStream>();
+  /** A TLS server's TCP connections, those still in the handshake (not yet streams) among them: close() ends them too. */
+  private readonly tlsConnections = new Set<net.Socket>();
+  /** Set by close(): the handshakes it cuts short are no peer's fault. */
+  private closing = false;
   private bound: string | undefined;
 
   constructor(private readonly options: ZmtpPullServerOptions) {
-    this.server = net.createServer((socket) => this.accept(socket));
+    this.server = options.tls === undefined ? net.createServer((socket) => this.accept(socket)) : this.tlsServer(options.tls);
+    // Counts TCP connections, those still in the TLS handshake among them.
     this.server.maxConnections = options.maxConnections;
+  }
+
+  /** ZMTP starts on a connection once its TLS handshake succeeded ('secureConnection'). */
+  private tlsServer(credentials: ClusterTls): tls.Server {
+    const server = tls.createServer(tlsServerOptions(credentials, this.options.handshakeTimeoutMs), (socket) => this.accept(socket));
+    server.on("connection", (socket: net.Socket) => {
+      this.tlsConnections.add(socket);
+      socket.once("close", () => this.tlsConnections.delete(socket));
+    });
+    server.on("tlsClientError", (error, socket) => {
+      socket.destroy();
+      if (!this.closing) this.options.onBadPeer(tlsFailure(error, this.options.handshakeTimeoutMs));
+    });
+    return server;
   }
 
   /** The endpoint listened on, its port resolved when bound to `*`; undefined before bind. */
@@ -43,6 +69,7 @@ export class ZmtpPullServer {
   async bind(address: string): Promise<void> {
     const endpoint = parseEndpoint(address, true);
     if (endpoint === undefined) throw new Error(`cannot listen on ${JSON.stringify(address)}: not a tcp://HOST:PORT or ipc://PATH endpoint`);
+    if (endpoint.transport === "ipc" && this.options.tls !== undefined) throw new Error(`cannot listen on ${JSON.stringify(address)} with TLS: only tcp:// endpoints take TLS`);
     await new Promise<void>((resolve, reject) => {
       this.server.once("error", reject);
       const listening = () => {
@@ -57,8 +84,11 @@ export class ZmtpPullServer {
 
   /** Stops accepting connections and reading from open ones. */
   async close(): Promise<void> {
+    this.closing = true;
     for (const stream of this.streams) stream.destroy();
     this.streams.clear();
+    for (const socket of this.tlsConnections) socket.destroy();
+    this.tlsConnections.clear();
     if (!this.server.listening) return;
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

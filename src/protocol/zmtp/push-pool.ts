@@ -4,11 +4,15 @@
  * between actors. Unlike libzmq, a connection that fails is not retried: its queued frames
  * are dropped (a client is gone or never listened) and the next frame connects anew;
  * `onLoss` names the address (gossip then resends the peer what it may have missed).
+ * With `tls`, every connection is mutual TLS (tls.ts); one whose handshake fails is a
+ * failed connection like any other.
  */
 import net from "node:net";
+import tls from "node:tls";
 import { OutletPool } from "../outlet-pool";
-import { parseEndpoint } from "./endpoint";
+import { Endpoint, parseEndpoint } from "./endpoint";
 import { ZmtpStream } from "./stream";
+import { ClusterTls, tlsClientOptions } from "./tls";
 
 export interface ZmtpPushPoolOptions {
   maxSockets: number;
@@ -20,7 +24,10 @@ export interface ZmtpPushPoolOptions {
   maxQueuedSlowBytes?: number;
   /** How long a closed connection may take to send what is queued. */
   lingerMs: number;
+  /** From the connection's start: TCP connect, TLS handshake (with `tls`) and ZMTP's together. */
   handshakeTimeoutMs: number;
+  /** Mutual TLS with these credentials: ipc:// addresses are then unreachable (counted as send errors). */
+  tls?: ClusterTls;
 }
 
 interface StreamOutlet {
@@ -47,11 +54,11 @@ export class ZmtpPushPool extends OutletPool<StreamOutlet> {
 
   protected connect(address: string): StreamOutlet | undefined {
     const endpoint = parseEndpoint(address);
-    if (endpoint === undefined) {
+    const socket = endpoint === undefined ? undefined : this.open(endpoint);
+    if (socket === undefined) {
       this.sendErrors++;
       return undefined;
     }
-    const socket = endpoint.transport === "tcp" ? net.connect({ host: endpoint.host, port: endpoint.port }) : net.connect({ path: endpoint.path });
     const outlet: StreamOutlet = {
       address,
       stream: new ZmtpStream(socket, {
@@ -71,6 +78,17 @@ export class ZmtpPushPool extends OutletPool<StreamOutlet> {
       closing: false,
     };
     return outlet;
+  }
+
+  /**
+   * A socket ZMTP may write to at once: a TLS socket keeps what is written before its
+   * handshake is done ('secureConnect') and sends it encrypted after.
+   */
+  private open(endpoint: Endpoint): net.Socket | undefined {
+    const credentials = this.options.tls;
+    if (endpoint.transport === "ipc") return credentials === undefined ? net.connect({ path: endpoint.path }) : undefined;
+    if (credentials === undefined) return net.connect({ host: endpoint.host, port: endpoint.port });
+    return tls.connect(tlsClientOptions(credentials, endpoint.host, endpoint.port));
   }
 
   protected enqueue(outlet: StreamOutlet, frame: Uint8Array, copy: boolean): void {

@@ -29,9 +29,10 @@ const enum RequestColumn {
   SERVE, // set by the host: 1 to answer the request
   RESPONSE_START, // set by serveRequests: offset in the output
   RESPONSE_LENGTH,
+  PUT_ACKS, // annakv's extension put_acks: uint32 bits, 0 when absent
 }
 // @ts-ignore: decorator
-@inline const REQUEST_COLUMNS: u32 = RequestColumn.RESPONSE_LENGTH + 1;
+@inline const REQUEST_COLUMNS: u32 = RequestColumn.PUT_ACKS + 1;
 
 const enum TupleColumn {
   KEY_START,
@@ -57,6 +58,8 @@ const KEY_NOT_UTF8: i32 = 2;
 // anna.proto numbers.
 const REQUEST_GET: i32 = 1;
 const REQUEST_PUT: i32 = 2;
+/** KeyRequest's put_acks, annakv's extension of Anna's protocol. */
+const REQUEST_PUT_ACKS_FIELD: u64 = 15;
 const ANNA_NO_ERROR: i32 = 0;
 const ANNA_KEY_DNE: i32 = 1;
 const ANNA_LATTICE: i32 = 4;
@@ -228,6 +231,7 @@ function readRequest(pos: usize, length: u32, row: u32, firstTuple: u32, maxTupl
   setRequest(RequestColumn.SERVE, row, 0);
   setRequest(RequestColumn.RESPONSE_START, row, 0);
   setRequest(RequestColumn.RESPONSE_LENGTH, row, 0);
+  setRequest(RequestColumn.PUT_ACKS, row, 0);
   let tupleCount: u32 = 0;
   let status = PARSED;
   while (pos < end) {
@@ -237,12 +241,14 @@ function readRequest(pos: usize, length: u32, row: u32, firstTuple: u32, maxTupl
       break;
     }
     const field = fieldNumber;
-    if (field == 1) {
+    if (field == 1 || field == REQUEST_PUT_ACKS_FIELD) {
       if (!wireTypeIs(WIRE_VARINT)) {
         status = MALFORMED_FIELD;
         break;
       }
-      setRequest(RequestColumn.TYPE, row, enumValue());
+      // put_acks is a uint32: like every uint32 field, it keeps the varint's low 32 bits.
+      if (field == 1) setRequest(RequestColumn.TYPE, row, enumValue());
+      else setRequest(RequestColumn.PUT_ACKS, row, <i32>fieldValue);
     } else if (field >= 2 && field <= 4) {
       if (!wireTypeIs(WIRE_LEN)) {
         status = MALFORMED_FIELD;

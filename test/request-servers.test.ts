@@ -2,7 +2,8 @@
  * The request servers against each other: the Wasm core reading and answering bursts of
  * KeyRequests itself, and the TypeScript batch server over the TS engine and over the Wasm
  * engine. The same seeded random bursts (valid and damaged frames, every lattice type,
- * unknown fields, repeated fields, negative enums, non-UTF-8 keys, huge cache sizes) and
+ * unknown fields, repeated fields, negative enums, non-UTF-8 keys, huge cache sizes,
+ * put_acks of every size and a wrong wire type) and
  * the same random per-tuple decisions go to all three; what each reads, every response's
  * bytes and the stores' contents afterwards must be identical. Replay a failure with
  * ANNAKV_SEED=<seed>.
@@ -84,12 +85,40 @@ function randomTuple(random: Random, requestType: number): Uint8Array {
   return tuple.finish();
 }
 
+/** KeyRequest's put_acks (annakv's extension, field 15). */
+const PUT_ACKS_FIELD = 15;
+
+/** put_acks, usually absent: 0, small, near and past 32 bits (low 32 kept), or a wrong wire type (a malformed frame). */
+function randomPutAcks(random: Random, request: ProtoWriter): void {
+  switch (random.int(10)) {
+    case 0:
+      request.tag(PUT_ACKS_FIELD, 0).varint(0n);
+      return;
+    case 1:
+    case 2:
+      request.tag(PUT_ACKS_FIELD, 0).varint(BigInt(1 + random.int(5)));
+      return;
+    case 3:
+      request.tag(PUT_ACKS_FIELD, 0).varint(BigInt(0xffffffff - random.int(3)));
+      return;
+    case 4:
+      request.tag(PUT_ACKS_FIELD, 0).varint(random.chance(0.5) ? (1n << 32n) + BigInt(random.int(3)) : -1n);
+      return;
+    case 5:
+      if (random.chance(0.3)) request.lengthDelimited(PUT_ACKS_FIELD, Uint8Array.of(3));
+      return;
+  }
+}
+
 function randomFrame(random: Random): Uint8Array {
   const request = new ProtoWriter();
   const type = random.chance(0.05) ? random.int(5) : 1 + random.int(2);
   request.tag(1, 0).varint(random.chance(0.03) ? -2n : BigInt(type));
+  // Before the tuples or after them; sometimes both (the last wins).
+  if (random.chance(0.2)) randomPutAcks(random, request);
   const tuples = random.chance(0.05) ? MAX_TUPLES_PER_REQUEST + 1 + random.int(3) : random.int(MAX_TUPLES_PER_REQUEST + 1);
   for (let i = 0; i < tuples; i++) request.lengthDelimited(2, randomTuple(random, type));
+  randomPutAcks(random, request);
   if (random.chance(0.05)) request.unknownField(random);
   request.lengthDelimited(3, new TextEncoder().encode(`tcp://client:${random.int(4)}`));
   if (random.chance(0.9)) request.lengthDelimited(4, new TextEncoder().encode(`id-${random.int(1000)}`));
@@ -119,6 +148,7 @@ function readView(burst: RequestBurst): unknown {
       tupleCount: head.tupleCount,
       address: head.responseAddress,
       id: hex(head.frame.subarray(head.idStart, head.idStart + head.idLength)),
+      putAcks: head.putAcks,
       tuples: Array.from({ length: head.tuplesRead }, (_, k) => {
         const i = head.firstTuple + k;
         return [
@@ -204,6 +234,30 @@ describe("request servers (Wasm core vs the batch server on both engines)", () =
       for (const content of contents.slice(1)) expect(content).toEqual(contents[0]);
     } catch (error) {
       throw new Error(`seed ${seed}: ${(error as Error).message}`);
+    }
+  });
+
+  it("read put_acks: 0 when absent, the low 32 bits of the varint, the last when repeated; a wrong wire type is a malformed frame", () => {
+    const frame = (...putAcks: ((request: ProtoWriter) => void)[]) => {
+      const request = new ProtoWriter().tag(1, 0).varint(BigInt(RequestType.PUT));
+      request.lengthDelimited(2, new ProtoWriter().lengthDelimited(1, new TextEncoder().encode("k")).finish());
+      for (const write of putAcks) write(request);
+      return request.lengthDelimited(3, new TextEncoder().encode("tcp://client:1")).finish();
+    };
+    const acks = (value: bigint) => (request: ProtoWriter) => request.tag(PUT_ACKS_FIELD, 0).varint(value);
+    const frames = [
+      frame(),
+      frame(acks(0n)),
+      frame(acks(3n)),
+      frame(acks(0xffffffffn)),
+      frame(acks((1n << 32n) + 5n)),
+      frame(acks(3n), acks(7n)),
+      frame((request) => request.lengthDelimited(PUT_ACKS_FIELD, Uint8Array.of(3))),
+      frame((request) => request.double(PUT_ACKS_FIELD, 3)),
+    ];
+    for (const { name, server } of contenders()) {
+      const burst = server.read(frames, MAX_TUPLES_PER_REQUEST);
+      expect({ name, putAcks: burst.heads.map((head) => head.putAcks), refused: burst.refusals.length }).toEqual({ name, putAcks: [0, 0, 3, 0xffffffff, 5, 7], refused: 2 });
     }
   });
 

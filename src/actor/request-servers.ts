@@ -196,6 +196,7 @@ export class WasmRequestServer implements RequestServer {
         idStart: columns[RequestColumn.ID_START][row],
         idLength: columns[RequestColumn.ID_LENGTH][row],
         error: AnnaError.NO_ERROR,
+        putAcks: columns[RequestColumn.PUT_ACKS][row] >>> 0,
         row,
       });
     }

@@ -22,7 +22,7 @@ import {
   type VectorClockInput,
 } from "../lattices";
 import { LatticeType } from "../lattices/lattice-type";
-import { AnnaClientBase, AnnaClientError, ValueRead } from "./base-client";
+import { AnnaClientBase, AnnaClientError, PutOptions, ValueRead } from "./base-client";
 
 /**
  * LWW timestamps in microseconds since the epoch, strictly increasing per client, so a
@@ -49,9 +49,12 @@ function expectType(key: string, read: ValueRead | undefined, types: LatticeType
 export class AnnaClient extends AnnaClientBase {
   private readonly clock = new MonotonicMicrosClock();
 
-  /** Last writer wins; the timestamp defaults to this client's monotonic microsecond clock. */
-  async putLww(key: string, value: Bytes, timestamp: bigint | number = this.clock.next()): Promise<void> {
-    await this.put(key, LatticeType.LWW, encodeLww({ timestamp, value }));
+  /**
+   * Last writer wins; the timestamp defaults to this client's monotonic microsecond clock
+   * (pass undefined to keep it and give options).
+   */
+  async putLww(key: string, value: Bytes, timestamp: bigint | number = this.clock.next(), options?: PutOptions): Promise<void> {
+    await this.put(key, LatticeType.LWW, encodeLww({ timestamp, value }), options);
   }
 
   async getLww(key: string): Promise<LwwValue | undefined> {
@@ -60,8 +63,8 @@ export class AnnaClient extends AnnaClientBase {
   }
 
   /** Adds elements to a set (union with what is stored). */
-  async addToSet(key: string, values: Iterable<Bytes>, ordered = false): Promise<void> {
-    await this.put(key, ordered ? LatticeType.ORDERED_SET : LatticeType.SET, encodeSet(values));
+  async addToSet(key: string, values: Iterable<Bytes>, ordered = false, options?: PutOptions): Promise<void> {
+    await this.put(key, ordered ? LatticeType.ORDERED_SET : LatticeType.SET, encodeSet(values), options);
   }
 
   async getSet(key: string): Promise<Uint8Array[] | undefined> {
@@ -70,8 +73,8 @@ export class AnnaClient extends AnnaClientBase {
   }
 
   /** The lowest priority wins. */
-  async putPriority(key: string, priority: number, value: Bytes): Promise<void> {
-    await this.put(key, LatticeType.PRIORITY, encodePriority({ priority, value }));
+  async putPriority(key: string, priority: number, value: Bytes, options?: PutOptions): Promise<void> {
+    await this.put(key, LatticeType.PRIORITY, encodePriority({ priority, value }), options);
   }
 
   async getPriority(key: string): Promise<PriorityValue | undefined> {
@@ -80,8 +83,8 @@ export class AnnaClient extends AnnaClientBase {
   }
 
   /** A causal write: the caller's vector clock should dominate what it read. */
-  async putCausal(key: string, value: { vectorClock: VectorClockInput; values: Iterable<Bytes> }): Promise<void> {
-    await this.put(key, LatticeType.SINGLE_CAUSAL, encodeSingleCausal(value));
+  async putCausal(key: string, value: { vectorClock: VectorClockInput; values: Iterable<Bytes> }, options?: PutOptions): Promise<void> {
+    await this.put(key, LatticeType.SINGLE_CAUSAL, encodeSingleCausal(value), options);
   }
 
   async getCausal(key: string): Promise<SingleCausalValue | undefined> {
@@ -92,8 +95,9 @@ export class AnnaClient extends AnnaClientBase {
   async putMultiCausal(
     key: string,
     value: { vectorClock: VectorClockInput; dependencies: Iterable<DependencyInput>; values: Iterable<Bytes> },
+    options?: PutOptions,
   ): Promise<void> {
-    await this.put(key, LatticeType.MULTI_CAUSAL, encodeMultiCausal(value));
+    await this.put(key, LatticeType.MULTI_CAUSAL, encodeMultiCausal(value), options);
   }
 
   async getMultiCausal(key: string): Promise<MultiCausalValue | undefined> {

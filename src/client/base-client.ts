@@ -2,8 +2,10 @@
  * The byte-level half of AnnaClient: Anna's client protocol from TypeScript. It asks a node's routing service
  * where keys live, caches the answer, sends each replica one KeyRequest carrying all of
  * its keys, and refreshes addresses on WRONG_THREAD or `invalidate`. A request that times
- * out is retried on another replica. Lattice payloads are bytes here; AnnaClient
- * (anna-client.ts) adds the typed helpers.
+ * out is retried on another replica; a key none of whose replicas answered is looked up
+ * again. Given several routing addresses (seed nodes), a lookup that times out moves on
+ * to the next one. PUTs may ask for a number of replica acks (annakv's `put_acks`).
+ * Lattice payloads are bytes here; AnnaClient (anna-client.ts) adds the typed helpers.
  */
 import { randomUUID } from "node:crypto";
 import * as zmq from "zeromq";
@@ -20,7 +22,7 @@ import {
   RequestType,
 } from "../protocol/anna";
 import { PushPool } from "../protocol/push-pool";
-import { parseHost, tcpAddress } from "../protocol/zmtp/endpoint";
+import { parseEndpoint, parseHost, tcpAddress } from "../protocol/zmtp/endpoint";
 
 export type AnnaClientErrorCode = "TIMEOUT" | "LATTICE" | "NO_SERVERS" | "WRONG_THREAD" | "CLOSED";
 
@@ -35,14 +37,27 @@ export class AnnaClientError extends Error {
 }
 
 export interface AnnaClientOptions {
-  /** The node's routing socket, e.g. tcp://127.0.0.1:6450. */
-  routingAddress: string;
+  /** The node's routing socket, e.g. tcp://127.0.0.1:6450 (or several as `routingAddresses`). */
+  routingAddress?: string;
+  /**
+   * Routing sockets of several nodes (seeds), instead of `routingAddress`: lookups go to
+   * the first; on a timeout the next is tried, and the one that answered is kept.
+   */
+  routingAddresses?: readonly string[];
   /** Interface the client's reply sockets bind to; the node must reach it. IPv6 as `::1` or `[::1]`. */
   host?: string;
   /** How long one attempt waits for its reply. */
   timeoutMs?: number;
-  /** Attempts per key operation (each on another replica where there is one). */
+  /** Attempts per key operation (each on another replica where there is one), and per lookup (at least one per routing address). */
   maxAttempts?: number;
+  /** `put_acks` of every PUT that does not give its own: replica nodes that must hold the value before the answer. Absent or 0: none sent, the node's default. */
+  putAcks?: number;
+}
+
+/** Per-call options of a PUT. */
+export interface PutOptions {
+  /** Replica nodes that must hold the merged value before the node answers, instead of the client's `putAcks`; 0: the node's default. */
+  acks?: number;
 }
 
 export interface ValueRead {
@@ -59,6 +74,17 @@ export interface PutTuple {
 const DEFAULTS = { host: "127.0.0.1", timeoutMs: 2000, maxAttempts: 3 };
 /** Replica and routing sockets one client keeps open at once. */
 const MAX_REPLICA_SOCKETS = 256;
+/** put_acks is a uint32 on the wire. */
+const PUT_ACKS_MAX = 0xffffffff;
+
+/** AnnaClientOptions checked, defaults filled in; routing addresses in the order they are tried. */
+interface ResolvedOptions {
+  routingAddresses: readonly string[];
+  host: string;
+  timeoutMs: number;
+  maxAttempts: number;
+  putAcks: number | undefined;
+}
 
 interface Pending<T> {
   resolve(value: T): void;
@@ -66,7 +92,7 @@ interface Pending<T> {
 }
 
 export class AnnaClientBase {
-  private readonly options: Required<AnnaClientOptions>;
+  private readonly options: ResolvedOptions;
   private readonly clientId = randomUUID();
   /**
    * Picks this client's replica of each key: one key's requests stay on one replica
@@ -81,13 +107,13 @@ export class AnnaClientBase {
   private readonly pendingAddresses = new Map<string, Pending<KeyAddressResponse | undefined>>();
   private readonly pendingKeys = new Map<string, Pending<KeyResponse | undefined>>();
   private readonly addressCache = new Map<string, string[]>();
+  /** The routing address lookups go to: the last that answered, or the next after one that timed out. */
+  private routingIndex = 0;
   private connected?: Promise<void>;
   private closed = false;
 
   constructor(options: AnnaClientOptions) {
-    const host = parseHost(options.host ?? DEFAULTS.host);
-    if (host === undefined) throw new TypeError(`host must be an IP address or host name, got ${JSON.stringify(options.host)}`);
-    this.options = { ...DEFAULTS, ...options, host };
+    this.options = resolveOptions(options);
     // libzmq binds and connects over IPv4 only unless told otherwise.
     const ipv6 = this.options.host.includes(":");
     this.addressReplies = new zmq.Pull({ linger: 0, ipv6 });
@@ -131,14 +157,18 @@ export class AnnaClientBase {
     return (await this.getMany([key])).get(key);
   }
 
-  /** Merges each payload into its key's value on a replica (gossip reaches the others). */
-  async putMany(puts: readonly PutTuple[]): Promise<void> {
+  /**
+   * Merges each payload into its key's value on a replica (gossip reaches the others).
+   * A key stored on fewer replica nodes than `acks` asked for rejects with TIMEOUT; it is
+   * not sent again, since the value was applied and gossip still spreads it.
+   */
+  async putMany(puts: readonly PutTuple[], options: PutOptions = {}): Promise<void> {
     const tuples = puts.map(({ key, type, payload }) => ({ key, lattice_type: type, payload }));
-    await this.run(RequestType.PUT, tuples);
+    await this.run(RequestType.PUT, tuples, this.putAcksFor(options));
   }
 
-  async put(key: string, type: LatticeType, payload: Uint8Array): Promise<void> {
-    await this.putMany([{ key, type, payload }]);
+  async put(key: string, type: LatticeType, payload: Uint8Array, options: PutOptions = {}): Promise<void> {
+    await this.putMany([{ key, type, payload }], options);
   }
 
   /** The replica addresses of keys, from the cache or the routing service. */
@@ -159,11 +189,19 @@ export class AnnaClientBase {
     return result;
   }
 
+  /** The put_acks to send (undefined: none, the node's default). */
+  private putAcksFor({ acks }: PutOptions): number | undefined {
+    const putAcks = acks === undefined ? this.options.putAcks : checkedPutAcks(acks, "acks");
+    // protobufjs writes a 0 that is set; absent says the same in fewer bytes.
+    return putAcks === 0 ? undefined : putAcks;
+  }
+
   /** Sends tuples to replicas until each has an answer that is not WRONG_THREAD or a timeout. */
-  private async run(type: RequestType, tuples: KeyTuple[]): Promise<Map<string, KeyTuple>> {
+  private async run(type: RequestType, tuples: KeyTuple[], putAcks?: number): Promise<Map<string, KeyTuple>> {
     this.assertOpen();
     await this.connect();
     const answers = new Map<string, KeyTuple>();
+    const silentReplicas = new Map<string, Set<string>>();
     let remaining = dedupe(tuples);
     let lastFailure: AnnaClientError | undefined;
     for (let attempt = 0; attempt < this.options.maxAttempts && remaining.length > 0; attempt++) {
@@ -172,9 +210,10 @@ export class AnnaClientBase {
       const retry: KeyTuple[] = [];
       await Promise.all(
         [...byReplica].map(async ([address, group]) => {
-          const response = await this.sendKeyRequest(address, type, group, addresses);
+          const response = await this.sendKeyRequest(address, { type, tuples: group, putAcks }, addresses);
           if (response === undefined) {
             lastFailure = new AnnaClientError("TIMEOUT", `no reply from ${address} within ${this.options.timeoutMs} ms`);
+            this.forgetSilentKeys(address, group, addresses, silentReplicas);
             retry.push(...group);
             return;
           }
@@ -185,8 +224,24 @@ export class AnnaClientBase {
       lastFailure ??= remaining.length > 0 ? new AnnaClientError("WRONG_THREAD", "replica addresses kept changing") : undefined;
     }
     if (remaining.length > 0) throw lastFailure!;
-    for (const tuple of answers.values()) throwOnTupleError(tuple);
+    throwOnTupleErrors(type, answers.values(), putAcks);
     return answers;
+  }
+
+  /**
+   * Notes that `address` did not answer for the keys of `group`; a key none of whose
+   * replicas answered in this call loses its cached addresses, so that the next attempt
+   * asks routing again (which stops listing a dead node's actors once it is detected).
+   */
+  private forgetSilentKeys(address: string, group: KeyTuple[], addresses: Map<string, string[]>, silentReplicas: Map<string, Set<string>>): void {
+    for (const { key } of group) {
+      let silent = silentReplicas.get(key);
+      if (silent === undefined) silentReplicas.set(key, (silent = new Set()));
+      silent.add(address);
+      const replicas = addresses.get(key)!;
+      // Only the list that failed: a concurrent call may have cached a fresher one.
+      if (replicas.every((replica) => silent.has(replica)) && this.addressCache.get(key) === replicas) this.addressCache.delete(key);
+    }
   }
 
   private absorb(response: KeyResponse, sent: KeyTuple[], answers: Map<string, KeyTuple>, retry: KeyTuple[]): void {
@@ -204,34 +259,45 @@ export class AnnaClientBase {
     }
   }
 
-  private async sendKeyRequest(
-    address: string,
-    type: RequestType,
-    tuples: KeyTuple[],
-    addresses: Map<string, string[]>,
-  ): Promise<KeyResponse | undefined> {
+  private async sendKeyRequest(address: string, request: OutgoingRequest, addresses: Map<string, string[]>): Promise<KeyResponse | undefined> {
     const requestId = this.nextRequestId();
-    const withCacheSize = tuples.map((tuple) => ({ ...tuple, address_cache_size: addresses.get(tuple.key)?.length ?? 0 }));
-    const frame = encodeKeyRequest({ type, tuples: withCacheSize, response_address: this.keyReplies.lastEndpoint!, request_id: requestId });
+    const tuples = request.tuples.map((tuple) => ({ ...tuple, address_cache_size: addresses.get(tuple.key)?.length ?? 0 }));
+    const frame = encodeKeyRequest({ type: request.type, tuples, response_address: this.keyReplies.lastEndpoint!, request_id: requestId, put_acks: request.putAcks });
     const reply = this.awaitReply(this.pendingKeys, requestId);
     this.outlets.send(address, frame);
     return reply;
   }
 
+  /**
+   * Asks the routing service, moving on to the next routing address after each timeout
+   * (so a dead seed costs one timeout); every routing address gets a try before giving up.
+   */
   private async fetchAddresses(keys: string[]): Promise<Map<string, string[]>> {
-    for (let attempt = 0; attempt < this.options.maxAttempts; attempt++) {
-      const requestId = this.nextRequestId();
-      const reply = this.awaitReply(this.pendingAddresses, requestId);
-      this.outlets.send(this.options.routingAddress, encodeKeyAddressRequest({ response_address: this.addressReplies.lastEndpoint!, keys, request_id: requestId }));
-      const response = await reply;
+    const routing = this.options.routingAddresses;
+    const silent = new Set<string>();
+    for (let attempt = 0; attempt < Math.max(this.options.maxAttempts, routing.length); attempt++) {
+      const index = this.routingIndex;
+      const response = await this.askRouting(routing[index], keys);
       this.assertOpen();
-      if (response === undefined) continue;
+      if (response === undefined) {
+        silent.add(routing[index]);
+        // Lookups that timed out on the same address together move on by one, not one each.
+        if (this.routingIndex === index) this.routingIndex = (index + 1) % routing.length;
+        continue;
+      }
       if (response.error === AnnaError.NO_SERVERS) {
         throw new AnnaClientError("NO_SERVERS", "the routing service knows no storage actor");
       }
       return new Map(response.addresses.map(({ key, ips }) => [key, ips]));
     }
-    throw new AnnaClientError("TIMEOUT", `routing service ${this.options.routingAddress} did not answer`);
+    throw new AnnaClientError("TIMEOUT", `no routing service answered within ${this.options.timeoutMs} ms: ${[...silent].join(", ")}`);
+  }
+
+  private askRouting(address: string, keys: string[]): Promise<KeyAddressResponse | undefined> {
+    const requestId = this.nextRequestId();
+    const reply = this.awaitReply(this.pendingAddresses, requestId);
+    this.outlets.send(address, encodeKeyAddressRequest({ response_address: this.addressReplies.lastEndpoint!, keys, request_id: requestId }));
+    return reply;
   }
 
   private awaitReply<T>(pending: Map<string, Pending<T | undefined>>, requestId: string): Promise<T | undefined> {
@@ -282,6 +348,46 @@ export class AnnaClientBase {
   }
 }
 
+/** A KeyRequest before its addressing: what run() sends to each replica. */
+interface OutgoingRequest {
+  type: RequestType;
+  tuples: KeyTuple[];
+  /** Only on PUTs, and only when not the node's default. */
+  putAcks: number | undefined;
+}
+
+function resolveOptions(options: AnnaClientOptions): ResolvedOptions {
+  const host = parseHost(options.host ?? DEFAULTS.host);
+  if (host === undefined) throw new TypeError(`host must be an IP address or host name, got ${JSON.stringify(options.host)}`);
+  return {
+    routingAddresses: resolveRoutingAddresses(options),
+    host,
+    timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
+    maxAttempts: options.maxAttempts ?? DEFAULTS.maxAttempts,
+    putAcks: checkedPutAcks(options.putAcks, "putAcks"),
+  };
+}
+
+function resolveRoutingAddresses({ routingAddress, routingAddresses }: AnnaClientOptions): readonly string[] {
+  if (routingAddress !== undefined && routingAddresses !== undefined) throw new TypeError("give routingAddress or routingAddresses, not both");
+  const addresses = routingAddresses ?? (routingAddress === undefined ? [] : [routingAddress]);
+  if (!Array.isArray(addresses) || addresses.length === 0) throw new TypeError("AnnaClient needs routingAddress, or routingAddresses with at least one address");
+  for (const address of addresses) {
+    if (typeof address !== "string" || parseEndpoint(address) === undefined) {
+      throw new TypeError(`a routing address must be tcp://HOST:PORT or ipc://PATH, got ${JSON.stringify(address)}`);
+    }
+  }
+  return [...addresses];
+}
+
+/** put_acks as the wire carries it (a uint32); 0 means the node's default, as absent does. */
+function checkedPutAcks(value: number | undefined, name: string): number | undefined {
+  if (value !== undefined && !(Number.isInteger(value) && value >= 0 && value <= PUT_ACKS_MAX)) {
+    throw new RangeError(`${name} must be an integer from 0 (the node's default) to ${PUT_ACKS_MAX}, got ${value}`);
+  }
+  return value;
+}
+
 function dedupe(tuples: KeyTuple[]): KeyTuple[] {
   const byKey = new Map<string, KeyTuple>();
   for (const tuple of tuples) {
@@ -311,8 +417,25 @@ function hashString(text: string): number {
   return hash;
 }
 
-function throwOnTupleError(tuple: KeyTuple): void {
-  if (tuple.error === AnnaError.LATTICE) {
-    throw new AnnaClientError("LATTICE", `the node refused ${JSON.stringify(tuple.key)}: wrong, conflicting or malformed lattice value, or a key or value over the node's limits`);
+/**
+ * Throws for the first tuple the node refused (LATTICE), else for the tuples it answered
+ * TIMEOUT: on a PUT, stored on fewer replica nodes than asked for.
+ */
+function throwOnTupleErrors(type: RequestType, tuples: Iterable<KeyTuple>, putAcks: number | undefined): void {
+  const timedOut: string[] = [];
+  for (const tuple of tuples) {
+    if (tuple.error === AnnaError.LATTICE) {
+      throw new AnnaClientError("LATTICE", `the node refused ${JSON.stringify(tuple.key)}: wrong, conflicting or malformed lattice value, or a key or value over the node's limits`);
+    }
+    if (tuple.error === AnnaError.TIMEOUT) timedOut.push(tuple.key);
   }
+  if (timedOut.length === 0) return;
+  const keys = `${JSON.stringify(timedOut[0])}${timedOut.length > 1 ? ` and ${timedOut.length - 1} more key(s)` : ""}`;
+  // A GET tuple answered TIMEOUT has no value to return: never an absent key.
+  if (type !== RequestType.PUT) throw new AnnaClientError("TIMEOUT", `the node answered TIMEOUT for ${keys}`);
+  const asked = putAcks === undefined ? "the node's default" : `${putAcks}`;
+  throw new AnnaClientError(
+    "TIMEOUT",
+    `PUT of ${keys} was stored on fewer replica nodes than asked for (${asked}) in time; it was applied and will still spread to the others by gossip (not retried)`,
+  );
 }

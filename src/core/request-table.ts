@@ -17,8 +17,10 @@ export enum RequestColumn {
   SERVE,
   RESPONSE_START,
   RESPONSE_LENGTH,
+  /** KeyRequest's put_acks (annakv's extension): uint32 bits, 0 when absent; read it with `>>> 0`. */
+  PUT_ACKS,
 }
 
-export const REQUEST_COLUMNS = RequestColumn.RESPONSE_LENGTH + 1;
+export const REQUEST_COLUMNS = RequestColumn.PUT_ACKS + 1;
 /** keyStart, keyLength, latticeType, error, payloadStart, payloadLength, addressCacheSize, invalidate, status, hashHigh, hashLow. */
 export const TUPLE_COLUMNS = 11;

@@ -15,7 +15,7 @@ import { REQUEST_COLUMNS, TUPLE_COLUMNS } from "./request-table";
 import { Status, StoreError, statusToError } from "./status";
 import type { Key, ScanPage, Store, StoredValue, StoreStats } from "./store";
 
-/** The exports of annakv.wasm, ABI version 1; pointers and lengths arrive as signed i32. */
+/** The exports of annakv.wasm (docs/wasm-abi.md, version ABI_VERSION below); pointers and lengths arrive as signed i32. */
 interface CoreExports {
   memory: WebAssembly.Memory;
   abiVersion(): number;
@@ -43,7 +43,7 @@ interface CoreExports {
   serveRequests(requestCount: number): number;
 }
 
-const ABI_VERSION = 3;
+const ABI_VERSION = 4;
 const WASM_PATH = path.resolve(__dirname, "../../build/annakv.wasm");
 /** The input region is asked for in steps of at least this, so most calls reuse it. */
 const INPUT_BYTES_MIN = 64 * 1024;

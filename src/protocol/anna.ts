@@ -37,6 +37,8 @@ export interface KeyRequest {
   tuples: KeyTuple[];
   response_address: string;
   request_id: string;
+  /** annakv's extension: replica nodes a PUT asks to hold its value before the answer; absent or 0 = the node's default. */
+  put_acks?: number;
 }
 
 export interface KeyResponse {

@@ -122,6 +122,12 @@ export interface FrameHead {
   idLength: number;
   /** A response's error, set when the whole request failed; NO_ERROR for a request. */
   error: AnnaError;
+  /**
+   * A request's put_acks (annakv's extension): the replica nodes a PUT asks to hold its
+   * value before the answer, 0 when absent (the node's default); 0 for a response. A uint32
+   * as every uint32 field is read: the varint's low 32 bits.
+   */
+  putAcks: number;
   /** The request's row in the table of the burst it was read with (its index among the burst's frames). */
   row: number;
 }
@@ -143,6 +149,8 @@ enum RequestField {
   TUPLES = 2,
   RESPONSE_ADDRESS = 3,
   REQUEST_ID = 4,
+  /** annakv's extension of Anna's KeyRequest. */
+  PUT_ACKS = 15,
 }
 
 enum ResponseField {
@@ -188,6 +196,9 @@ export function readRequest(frame: Uint8Array, tuples: KeyTuples, maxTuples = In
         case RequestField.REQUEST_ID:
           head.idStart = reader.readSpan();
           head.idLength = reader.spanLength;
+          break;
+        case RequestField.PUT_ACKS:
+          head.putAcks = reader.readU32();
           break;
         default:
           reader.skipField();
@@ -278,6 +289,7 @@ function emptyHead(frame: Uint8Array, tuples: KeyTuples): FrameHead {
     idStart: 0,
     idLength: 0,
     error: AnnaError.NO_ERROR,
+    putAcks: 0,
     row: 0,
   };
 }

@@ -8,6 +8,7 @@
 import fc from "fast-check";
 import {
   AnnaError,
+  decodeKeyRequest,
   decodeKeyResponse,
   encodeKeyAddressRequest,
   encodeKeyRequest,
@@ -58,12 +59,16 @@ const keyTuple: fc.Arbitrary<KeyTuple> = fc.record(
   { requiredKeys: ["key"] },
 );
 
-const keyRequest: fc.Arbitrary<KeyRequest> = fc.record({
-  type: fc.integer({ min: 0, max: 2 }),
-  tuples: fc.array(keyTuple, { maxLength: 20 }),
-  response_address: fc.string({ maxLength: 60 }),
-  request_id: fc.string({ maxLength: 20 }),
-});
+const keyRequest: fc.Arbitrary<KeyRequest> = fc.record(
+  {
+    type: fc.integer({ min: 0, max: 2 }),
+    tuples: fc.array(keyTuple, { maxLength: 20 }),
+    response_address: fc.string({ maxLength: 60 }),
+    request_id: fc.string({ maxLength: 20 }),
+    put_acks: uint32,
+  },
+  { requiredKeys: ["type", "tuples", "response_address", "request_id"] },
+);
 
 const frameTupleArbitrary: fc.Arbitrary<FrameTuple> = fc.record({
   key: keyText.map(bytes),
@@ -182,6 +187,7 @@ function writeResponseFrame(response: ResponseFrame): Buffer {
     idStart: keyAt,
     idLength: response.responseId.length,
     error: response.error,
+    putAcks: 0,
     row: 0,
   };
   return writeResponse(head, tuples, payloads);
@@ -200,6 +206,7 @@ describe("KeyRequest frames read in place", () => {
         expect(frame.type).toBe(request.type);
         expect(frame.responseAddress).toBe(request.response_address);
         expect(Buffer.from(frame.requestId).toString("utf8")).toBe(request.request_id);
+        expect(frame.putAcks).toBe(request.put_acks ?? 0);
         expect(frame.tuples.map(plain)).toEqual(request.tuples.map(asFrameTuple));
       }),
       { numRuns: 300 },
@@ -218,6 +225,25 @@ describe("KeyRequest frames read in place", () => {
     const frame = readRequestFrame(Buffer.concat([unknown, tupleWithUnknown]));
     expect(frame.type).toBe(RequestType.PUT);
     expect(frame.tuples.map(plain)).toEqual([{ ...frameTuple(bytes("k")), latticeType: 1, payload: bytes("{") }]);
+  });
+
+  it("reads put_acks (annakv's extension) as protobufjs does: the low 32 bits, the last when repeated; strict about its wire type", () => {
+    const request = { type: RequestType.PUT, tuples: [{ key: "k", lattice_type: 1, payload: bytes("v") }], response_address: "tcp://h:1", request_id: "7" };
+    const withAcks = (...fields: number[][]) => Buffer.concat([Buffer.from(encodeKeyRequest(request)), ...fields.map((field) => Buffer.from(field))]);
+    const cases: [Buffer, number][] = [
+      [Buffer.from(encodeKeyRequest(request)), 0],
+      [Buffer.from(encodeKeyRequest({ ...request, put_acks: 0 })), 0],
+      [Buffer.from(encodeKeyRequest({ ...request, put_acks: 3 })), 3],
+      [Buffer.from(encodeKeyRequest({ ...request, put_acks: 0xffffffff })), 0xffffffff],
+      [withAcks([0x78, 0x85, 0x80, 0x80, 0x80, 0x10]), 5], // 2^32 + 5
+      [withAcks([0x78, 0x02], [0x78, 0x04]), 4],
+    ];
+    for (const [frame, putAcks] of cases) {
+      expect(readRequestFrame(frame).putAcks).toBe(putAcks);
+      expect(decodeKeyRequest(frame).put_acks).toBe(putAcks);
+    }
+    // As for every known field, the wrong wire type is a malformed frame.
+    expect(() => readRequestFrame(withAcks([0x7a, 0x01, 0x03]))).toThrow(/wire type 2 where 0/);
   });
 
   it("reads at most maxTuples tuples but counts them all, still checking their framing", () => {

@@ -20,6 +20,8 @@ const names = [
   "scratch",
   "portTaken",
   "ipv6",
+  "clientFailover",
+  "clientPutAcks",
 ] as const;
 
 export const PORT_OFFSETS = Object.fromEntries(names.map((name, index) => [name, 20_000 + 300 * index])) as Record<

@@ -13,7 +13,7 @@
  */
 import { parseArgs } from "node:util";
 import { LatticeType } from "../src/lattices/lattice-type";
-import { routingAddress } from "../src/node/ports";
+import { routingAddress } from "../src/routing/ports";
 import { MAX_KEYS_PER_ADDRESS_REQUEST } from "../src/node/routing-service";
 import {
   AnnaError,

@@ -24,7 +24,7 @@ import { LatticeType } from "../src/lattices/lattice-type";
 import { encodeKeyRequest, RequestType } from "../src/protocol/anna";
 import { actorAccessSampler } from "../src/actor/access-sampler";
 import { BatchRequestServer, requestServerFor } from "../src/actor/request-servers";
-import { LocalPlacement } from "../src/routing/placement";
+import { singleNodePlacement } from "../src/routing/cluster-placement";
 import type { BarChart } from "./chart";
 import { machineInfo, QUICK_RESULTS_DIR, RESULTS_DIR, round, writeResults } from "./report";
 import { KeySpace, Prng, randomLwwPayload } from "./workload";
@@ -82,7 +82,7 @@ function actorContext(config: RequestPathConfig, server: (typeof SERVERS)[number
   return {
     tid: 0,
     server: server.inCore ? requestServerFor(store) : new BatchRequestServer(store),
-    placement: new LocalPlacement(actors, 1),
+    placement: singleNodePlacement(actors, 1),
     // As in the node, where selective replication is on (the default) below full replication.
     accessSampler: actors > 1 ? actorAccessSampler() : undefined,
     replies: { sendCopy: () => undefined },
@@ -138,7 +138,7 @@ function main(): void {
   const keys = new KeySpace(config.keyCount, config.keyBytes);
   const results: CaseResult[] = [];
   for (const actors of ACTOR_COUNTS) {
-    const placement = new LocalPlacement(actors, 1);
+    const placement = singleNodePlacement(actors, 1);
     const ownKeys = Array.from({ length: config.keyCount }, (_, index) => index).filter((index) => placement.replicationAt(keys.key(index), 0) > 0);
     const frames = SHAPES.map((shape) => encodeFrames(config, shape, keys, ownKeys));
     for (const server of SERVERS) {

@@ -7,6 +7,7 @@
 import * as zmq from "zeromq";
 import { AnnaClient } from "../src/client/anna-client";
 import { RoutingService } from "../src/node/routing-service";
+import { ClusterPlacement } from "../src/routing/cluster-placement";
 import { LocalPlacement } from "../src/routing/placement";
 import { NodeProcess, startNodeProcess } from "./support/node-process";
 import { PORT_OFFSETS } from "./support/ports";
@@ -19,18 +20,24 @@ describe("AnnaClient retries", () => {
   let silentReplica: zmq.Pull;
   let routing: RoutingService;
   let swallowed = 0;
+  // Two nodes of one actor each, both holding every key: the silent one and the real one.
+  const layoutNode = (id: string, offset: number) => ({ id, incarnation: 1, host: "127.0.0.1", portOffset: offset, threads: 1, localReplication: 1, serving: true, next: true });
+  const placement = new ClusterPlacement(
+    { version: 1, selfId: "real", globalReplication: 2, nodes: [layoutNode("real", portOffset), layoutNode("silent", portOffset + 1)] },
+    new LocalPlacement(1, 1),
+  );
 
   beforeAll(async () => {
     node = await startNodeProcess({ portOffset, threads: 1 });
     silentReplica = new zmq.Pull({ linger: 0 });
-    await silentReplica.bind("tcp://127.0.0.1:*");
+    // A one-actor "node" at the next port offset, whose actor port is free (the real node has one actor).
+    await silentReplica.bind(`tcp://127.0.0.1:${6200 + portOffset + 1}`);
     void (async () => {
       for await (const _ of silentReplica) swallowed++;
     })();
     routing = new RoutingService({
       bindAddress: "tcp://127.0.0.1:*",
-      placement: new LocalPlacement(2, 2),
-      actorAddresses: [silentReplica.lastEndpoint!, `tcp://127.0.0.1:${6200 + portOffset}`],
+      placement: () => placement,
       maxFrameBytes: 1 << 20,
       onBadFrame: () => undefined,
     });

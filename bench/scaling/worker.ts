@@ -19,6 +19,8 @@ import { Status } from "../../src/core/status";
 import type { EngineName, Store } from "../../src/core/store";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import type { LocalPlacement } from "../../src/routing/placement";
+import { ClusterPlacement } from "../../src/routing/cluster-placement";
+import { singleNodeLayout } from "../../src/routing/layout";
 import { KeySpace, Prng, TIMESTAMP_BASE, writeTimestamp } from "../workload";
 import { GET_FLAG, KEY_INDEX_MASK, LWW_TIMESTAMP_OFFSET, lwwPayload, ReplicaTable, RequestStream, requestsRoutedTo, valuePool, VALUE_POOL_SIZE } from "./requests";
 import type { KeyFactor } from "./selective";
@@ -398,12 +400,14 @@ function gossipContext(config: GroupConfig, store: Store, placement: LocalPlacem
   return {
     tid: config.tid,
     store,
-    placement,
+    // One node: actor numbers are tids, and peer addresses the tids' names (String).
+    placement: new ClusterPlacement(singleNodeLayout("127.0.0.1", 0, placement.threadCount, placement.defaultReplication), placement),
     peers,
     counters,
     state: newGossipState(),
     gossipPageBytes: config.gossipPageBytes,
     gossipAddress: String,
+    selfAddress: String(config.tid),
     reportBadFrame(reason: string) {
       throw new Error(reason);
     },

@@ -13,13 +13,16 @@
  */
 import { createStore } from "../core/create-store";
 import type { Store } from "../core/store";
-import { actorGossipPeerAddress, actorGossipTcpAddress, actorRequestAddress } from "../node/ports";
+import { actorGossipTcpAddress, actorRequestAddress } from "../routing/ports";
+import { ClusterPlacement } from "../routing/cluster-placement";
+import { ClusterLayout, sameRings } from "../routing/layout";
 import { LocalPlacement } from "../routing/placement";
 import type { ActorConfig } from "./config";
 import { AccessReport, AccessSampler, actorAccessSampler } from "./access-sampler";
 import { GossipContext, newGossipState, tracksReplicatedWrites } from "./gossip-context";
 import { handleGossipFrames, requestResync, sendDirtyKeys } from "./handlers/gossip";
 import { handleRequestFrames, RequestContext } from "./handlers/request";
+import { continueRebalance, handOffDirtyKeys, newRebalanceState, reachLayoutUnchanged, RebalanceState, startRebalance } from "./rebalance";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
 import { requestServerFor } from "./request-servers";
 import { gossipPoolOptions, LISTENER_LIMITS, REPLY_POOL_OPTIONS } from "../protocol/zmtp/socket-limits";
@@ -29,10 +32,13 @@ import { ActorCounters, ActorStatsReport, emptyCounters } from "./stats";
 
 export type ActorLog = (level: "info" | "warn" | "error", message: string) => void;
 
+/** Gossip connections one actor keeps open at once: its peers in a cluster of a few dozen nodes (least recently used closed past it). */
+const MAX_GOSSIP_PEERS = 1024;
+
 export class Actor {
   readonly store: Store;
   readonly counters: ActorCounters = emptyCounters();
-  private readonly placement: LocalPlacement;
+  private readonly rebalance: RebalanceState = newRebalanceState();
   private readonly requests: ZmtpPullServer;
   private readonly gossip: ZmtpPullServer;
   private readonly replies: ZmtpPushPool;
@@ -47,9 +53,12 @@ export class Actor {
   constructor(
     private readonly config: ActorConfig,
     private readonly log: ActorLog,
+    /** Called when every key is placed by a layout (all its pages acknowledged). */
+    private readonly onLayoutReached: (version: number) => void,
   ) {
     this.store = createStore({ engine: config.engine, limits: config.limits, wasmModule: config.wasmModule });
-    this.placement = new LocalPlacement(config.threadCount, config.localReplication);
+    const placement = new ClusterPlacement(config.layout, new LocalPlacement(config.threadCount, config.localReplication));
+    reachLayoutUnchanged(this.rebalance, config.layout.version);
     this.badFrameLog = new BadFrameLog(BAD_FRAME_LOG_INTERVAL_MS, (count, latest) =>
       this.log("warn", `actor ${config.tid} refused ${count} bad frame(s); latest: ${latest}`),
     );
@@ -68,7 +77,7 @@ export class Actor {
     this.requests = listener((frames) => handleRequestFrames(this.requestContext, frames));
     this.gossip = listener((frames) => handleGossipFrames(this.gossipContext, frames));
     this.replies = new ZmtpPushPool(REPLY_POOL_OPTIONS);
-    this.peers = new ZmtpPushPool(gossipPoolOptions(config.threadCount));
+    this.peers = new ZmtpPushPool(gossipPoolOptions(MAX_GOSSIP_PEERS));
     if (config.hotKeyWindowMs !== undefined) {
       this.accessSampler = actorAccessSampler();
     }
@@ -76,32 +85,50 @@ export class Actor {
     this.requestContext = {
       tid: config.tid,
       server: requestServerFor(this.store),
-      placement: this.placement,
+      placement,
       replies: this.replies,
       counters: this.counters,
       maxTuplesPerRequest: config.maxTuplesPerRequest,
       limits: config.limits,
       accessSampler: this.accessSampler,
-      replicatedWrites: tracksReplicatedWrites(this.placement) ? gossipState.replicatedWrites : undefined,
+      replicatedWrites: tracksReplicatedWrites(placement) ? gossipState.replicatedWrites : undefined,
       reportBadFrame,
     };
     this.gossipContext = {
       tid: config.tid,
       store: this.store,
-      placement: this.placement,
+      placement,
       peers: this.peers,
       counters: this.counters,
       state: gossipState,
       gossipPageBytes: config.gossipPageBytes,
-      gossipAddress: (tid) => actorGossipPeerAddress(config.host, config.portOffset, tid),
+      gossipAddress: (actor) => this.gossipContext.placement.gossipAddress(actor),
+      selfAddress: placement.gossipAddress(placement.actorIndex(config.tid)),
       reportBadFrame,
     };
-    const peerByAddress = new Map(Array.from({ length: config.threadCount }, (_, tid) => [this.gossipContext.gossipAddress(tid), tid]));
-    this.peers.onLoss = (address) => {
-      const peer = peerByAddress.get(address);
-      if (peer !== undefined) requestResync(this.gossipContext, peer);
-    };
+    this.peers.onLoss = (address) => requestResync(this.gossipContext, address);
   }
+
+  /**
+   * Places keys by a new cluster layout: requests, gossip and handoffs follow it at once;
+   * if it moves keys, a rebalance scan sends them where they now belong.
+   */
+  applyLayout(layout: ClusterLayout): void {
+    const before = this.gossipContext.placement;
+    if (layout.version <= before.layout.version) return;
+    const placement = new ClusterPlacement(layout, before.local);
+    this.gossipContext.placement = placement;
+    this.requestContext.placement = placement;
+    this.requestContext.replicatedWrites = tracksReplicatedWrites(placement) ? this.gossipContext.state.replicatedWrites : undefined;
+    if (sameRings(before.layout, layout)) reachLayoutUnchanged(this.rebalance, layout.version);
+    else startRebalance(this.rebalance, before, layout.version);
+    this.continueRebalance();
+  }
+
+  private continueRebalance(): void {
+    continueRebalance(this.gossipContext, this.rebalance, this.onLayoutReached);
+  }
+
 
   get requestAddress(): string {
     return actorRequestAddress(this.config.host, this.config.portOffset, this.config.tid);
@@ -111,19 +138,27 @@ export class Actor {
     const { host, portOffset, tid } = this.config;
     await this.requests.bind(this.requestAddress);
     await this.gossip.bind(actorGossipTcpAddress(host, portOffset, tid));
-    this.gossipTimer = setInterval(() => sendDirtyKeys(this.gossipContext), this.config.gossipPeriodMs);
+    this.gossipTimer = setInterval(() => {
+      sendDirtyKeys(this.gossipContext);
+      this.continueRebalance();
+    }, this.config.gossipPeriodMs);
+    // A layout given at start may already be reached (nothing stored yet): say so.
+    this.continueRebalance();
   }
 
   /**
    * Stops taking requests, answers those already received, sends the last gossip and
    * closes every socket. Returns how many requests this actor answered in all.
    */
-  async stop(deadlineMs: number): Promise<number> {
+  async stop(deadlineMs: number, handOff = false): Promise<number> {
     // Frames are handled as they are read: once the server is closed, every request
     // received has been answered (its reply queued below).
     await this.requests.close();
     clearInterval(this.gossipTimer);
-    sendDirtyKeys(this.gossipContext);
+    if (handOff) {
+      const unconfirmed = await handOffDirtyKeys(this.gossipContext, deadlineMs);
+      if (unconfirmed > 0) this.log("error", `actor ${this.config.tid} left with ${unconfirmed} handoff(s) unacknowledged`);
+    } else sendDirtyKeys(this.gossipContext);
     await this.replies.flush(deadlineMs);
     await this.peers.flush(deadlineMs);
     await this.gossip.close();
@@ -149,7 +184,11 @@ export class Actor {
     this.counters.clientConnections = this.requests.connectionCount;
     this.counters.replyConnections = this.replies.socketCount;
     this.counters.repliesQueuedBytes = this.replies.queuedTotal;
-    this.counters.replicationFactorEntries = this.gossipContext.placement.keyFactorCount;
+    this.counters.replicationFactorEntries = this.gossipContext.placement.local.keyFactorCount;
+    this.counters.rebalanceKeysSent = this.rebalance.keysSent;
+    this.counters.rebalanceKeysMovedOut = this.rebalance.keysMovedOut;
+    this.counters.rebalancePagesInFlight = this.rebalance.pagesInFlight;
+    this.counters.rebalanceLayoutVersion = this.rebalance.completedVersion;
     return { tid: this.config.tid, uptimeMs: Date.now() - this.startedMs, counters: this.counters, store: this.store.stats() };
   }
 

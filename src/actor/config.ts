@@ -1,5 +1,6 @@
 import type { StoreLimits } from "../core/limits";
 import type { EngineName } from "../core/store";
+import type { ClusterLayout } from "../routing/layout";
 
 /** Everything an actor needs, sent to its worker thread as workerData. */
 export interface ActorConfig {
@@ -10,6 +11,8 @@ export interface ActorConfig {
   engine: EngineName;
   limits: StoreLimits;
   localReplication: number;
+  /** The cluster as the node knows it at the actor's start (later ones come as "layout" messages). */
+  layout: ClusterLayout;
   /** Set only while selective replication is active (on, and not full replication): each actor reports sampled key accesses this often. */
   hotKeyWindowMs?: number;
   gossipPeriodMs: number;

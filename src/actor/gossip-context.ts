@@ -6,16 +6,21 @@
 import { RECORD_HEADER_BYTES, writeRecord } from "../core/batch";
 import type { Store } from "../core/store";
 import type { FrameSink } from "../protocol/outlet-pool";
-import type { LocalPlacement } from "../routing/placement";
+import type { ClusterPlacement } from "../routing/cluster-placement";
 import { recordsFrame } from "./gossip-frame";
 import type { ActorCounters } from "./stats";
 
+/** A HANDOFF frame awaiting acknowledgements (handlers/replication.ts, rebalance.ts). */
 export interface PendingHandoff {
-  key: Uint8Array;
-  name: string;
-  /** Remaining replicas that have not acknowledged yet. */
-  waiting: Set<number>;
+  /** The frame as sent; resent as it is until every destination has acknowledged it. */
+  frame: Uint8Array;
+  /** Gossip addresses of the destinations that have not acknowledged yet. */
+  waiting: Set<string>;
   sentAtMs: number;
+  /** The key of a hot-key handoff, so that it can be called off when the actor stays a replica. */
+  name?: string;
+  /** Called once, when the last destination has acknowledged. */
+  onAcknowledged(): void;
 }
 
 /** What gossip remembers between calls; one per actor. */
@@ -32,11 +37,12 @@ export interface GossipState {
    */
   factorsSeenVersion: number;
   /**
-   * Peers that may have missed gossip (a frame to them was dropped, or their connection
-   * failed), with the store scan cursor of the resend under way: each gets every value
-   * this actor holds of the keys it replicates (handlers/gossip.ts, sendResyncPages).
+   * Peers (gossip addresses) that may have missed gossip (a frame to them was dropped, or
+   * their connection failed), with the store scan cursor of the resend under way: each
+   * gets every value this actor holds of the keys it replicates (handlers/gossip.ts,
+   * sendResyncPages).
    */
-  resyncCursors: Map<number, number>;
+  resyncCursors: Map<string, number>;
 }
 
 /** The version seen without gaps after a FACTORS frame's updates (one apart), from `seen`. */
@@ -58,15 +64,23 @@ export function newGossipState(): GossipState {
 export interface GossipContext {
   tid: number;
   store: Store;
-  placement: LocalPlacement;
+  /** Replaced whole when the cluster's layout changes (actor.ts). */
+  placement: ClusterPlacement;
   /** The actor's ZMTP connections to its peers (MessagePorts in bench/scaling). */
   peers: FrameSink;
   counters: ActorCounters;
   state: GossipState;
   gossipPageBytes: number;
-  /** The gossip address of actor `tid` of this node. */
-  gossipAddress(tid: number): string;
+  /** The gossip address of actor number `actor` of the placement (cluster-placement.ts). */
+  gossipAddress(actor: number): string;
+  /** This actor's own gossip address: how handoffs name it. */
+  selfAddress: string;
   reportBadFrame(reason: string): void;
+}
+
+/** This actor's number in the current placement. */
+export function selfActor(context: GossipContext): number {
+  return context.placement.actorIndex(context.tid);
 }
 
 /**
@@ -74,11 +88,11 @@ export interface GossipContext {
  * dirty marks are then discarded and the request handler reports writes of replicated keys
  * (see handlers/gossip.ts).
  */
-export function tracksReplicatedWrites(placement: LocalPlacement): boolean {
-  return placement.defaultReplication === 1;
+export function tracksReplicatedWrites(placement: ClusterPlacement): boolean {
+  return placement.singleCopyByDefault;
 }
 
-/** Frames being built, one list of record byte runs per peer tid. */
+/** Frames being built, one list of record byte runs per peer (actor number). */
 export type PartsByPeer = Map<number, Uint8Array[]>;
 
 export function addPart(partsByPeer: PartsByPeer, peer: number, self: number, bytes: Uint8Array): void {

@@ -1,8 +1,10 @@
 /**
  * Frames on an actor's gossip socket. Byte 0 says what follows:
  *   RECORDS      store records (docs/wasm-abi.md, "Record format") to merge
- *   HANDOFF      u16 sender tid, u32 handoff id, then records: merge, then acknowledge
- *   HANDOFF_ACK  u16 sender tid, u32 handoff id: the sender holds what was handed off
+ *   HANDOFF      u16 length + the sender's gossip address (UTF-8), u32 handoff id, then
+ *                records: merge, then acknowledge to that address
+ *   HANDOFF_ACK  u16 length + the acknowledging actor's gossip address, u32 handoff id: it
+ *                holds what was handed off
  *   FACTORS      u32 count, then per entry: u32 key length, key (UTF-8), u16 factor,
  *                f64 version: per-key replication factors, a lattice merged on receipt
  *   FACTORS_SETTLED  f64 version: every actor has seen every factor update up to it
@@ -10,8 +12,9 @@
  *   FACTORS_SNAPSHOT f64 version, then as FACTORS: every entry the node holds, which
  *                together stand for every update up to that version (sent to an actor
  *                that missed a FACTORS frame)
- * Little-endian. A handoff is how an actor that stops being a replica of a key makes sure
- * the remaining replicas hold its value before it drops the key.
+ * Little-endian. A handoff is how an actor makes sure another holds a value: before it drops
+ * a key it stops replicating, and for each page a rebalance sends (actor/rebalance.ts).
+ * Actors are named by gossip address, which means the same on every node.
  */
 import { decodeRecords, StoreRecord } from "../core/batch";
 import { keyBytes } from "../core/key";
@@ -27,8 +30,9 @@ export enum GossipFrameKind {
 }
 
 const KIND_BYTES = 1;
-const HANDOFF_HEADER_BYTES = KIND_BYTES + 2 + 4;
-const MAX_TID = 0xffff;
+/** Kind, address length, handoff id: the header without the address. */
+const HANDOFF_FIXED_BYTES = KIND_BYTES + 2 + 4;
+const MAX_ADDRESS_BYTES = 0xffff;
 const FACTORS_HEADER_BYTES = KIND_BYTES + 4;
 const VERSION_BYTES = 8;
 const FACTORS_SETTLED_BYTES = KIND_BYTES + VERSION_BYTES;
@@ -40,8 +44,8 @@ const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 export type GossipFrame =
   | { kind: GossipFrameKind.RECORDS; records: StoreRecord[] }
-  | { kind: GossipFrameKind.HANDOFF; senderTid: number; handoffId: number; records: StoreRecord[] }
-  | { kind: GossipFrameKind.HANDOFF_ACK; senderTid: number; handoffId: number }
+  | { kind: GossipFrameKind.HANDOFF; sender: string; handoffId: number; records: StoreRecord[] }
+  | { kind: GossipFrameKind.HANDOFF_ACK; sender: string; handoffId: number }
   | { kind: GossipFrameKind.FACTORS; factors: ReplicationFactor[] }
   | { kind: GossipFrameKind.FACTORS_SETTLED; version: number }
   | { kind: GossipFrameKind.FACTORS_SNAPSHOT; version: number; factors: ReplicationFactor[] };
@@ -51,16 +55,22 @@ export function recordsFrame(parts: readonly Uint8Array[]): Buffer {
   return Buffer.concat([Uint8Array.of(GossipFrameKind.RECORDS), ...parts]);
 }
 
-export function handoffFrame(senderTid: number, handoffId: number, records: Uint8Array): Buffer {
-  const frame = Buffer.allocUnsafe(HANDOFF_HEADER_BYTES + records.length);
-  writeHandoffHeader(frame, GossipFrameKind.HANDOFF, senderTid, handoffId);
-  frame.set(records, HANDOFF_HEADER_BYTES);
+/** A HANDOFF of record byte runs (copied into the frame). */
+export function handoffFrame(sender: string, handoffId: number, parts: readonly Uint8Array[]): Buffer {
+  const address = Buffer.from(sender);
+  const frame = Buffer.allocUnsafe(HANDOFF_FIXED_BYTES + address.length + parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = writeHandoffHeader(frame, GossipFrameKind.HANDOFF, address, handoffId);
+  for (const part of parts) {
+    frame.set(part, offset);
+    offset += part.length;
+  }
   return frame;
 }
 
-export function handoffAckFrame(senderTid: number, handoffId: number): Buffer {
-  const frame = Buffer.allocUnsafe(HANDOFF_HEADER_BYTES);
-  writeHandoffHeader(frame, GossipFrameKind.HANDOFF_ACK, senderTid, handoffId);
+export function handoffAckFrame(sender: string, handoffId: number): Buffer {
+  const address = Buffer.from(sender);
+  const frame = Buffer.allocUnsafe(HANDOFF_FIXED_BYTES + address.length);
+  writeHandoffHeader(frame, GossipFrameKind.HANDOFF_ACK, address, handoffId);
   return frame;
 }
 
@@ -120,11 +130,14 @@ function decodeFactors(frame: Uint8Array, versionBytes = 0): ReplicationFactor[]
   return factors;
 }
 
-function writeHandoffHeader(frame: Buffer, kind: GossipFrameKind, senderTid: number, handoffId: number): void {
-  if (!Number.isInteger(senderTid) || senderTid < 0 || senderTid > MAX_TID) throw new RangeError(`bad sender tid ${senderTid}`);
+/** Writes kind, address and id; returns where the records start. */
+function writeHandoffHeader(frame: Buffer, kind: GossipFrameKind, address: Uint8Array, handoffId: number): number {
+  if (address.length === 0 || address.length > MAX_ADDRESS_BYTES) throw new RangeError(`bad sender address of ${address.length} bytes`);
   frame.writeUInt8(kind, 0);
-  frame.writeUInt16LE(senderTid, 1);
-  frame.writeUInt32LE(handoffId >>> 0, 3);
+  frame.writeUInt16LE(address.length, 1);
+  frame.set(address, 3);
+  frame.writeUInt32LE(handoffId >>> 0, 3 + address.length);
+  return HANDOFF_FIXED_BYTES + address.length;
 }
 
 export function factorsSettledFrame(version: number): Buffer {
@@ -161,13 +174,16 @@ export function decodeGossipFrame(frame: Uint8Array): GossipFrame {
   if (kind === GossipFrameKind.FACTORS_SETTLED) return { kind, version: decodeSettledVersion(frame) };
   if (kind === GossipFrameKind.FACTORS_SNAPSHOT) return { kind, version: decodeSnapshotVersion(frame), factors: decodeFactors(frame, VERSION_BYTES) };
   if (kind !== GossipFrameKind.HANDOFF && kind !== GossipFrameKind.HANDOFF_ACK) throw new Error(`unknown gossip frame kind ${kind}`);
-  if (frame.length < HANDOFF_HEADER_BYTES) throw new Error("gossip frame shorter than its header");
+  if (frame.length < HANDOFF_FIXED_BYTES) throw new Error("gossip frame shorter than its header");
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  const senderTid = view.getUint16(1, true);
-  const handoffId = view.getUint32(3, true);
+  const addressLength = view.getUint16(1, true);
+  const headerBytes = HANDOFF_FIXED_BYTES + addressLength;
+  if (addressLength === 0 || frame.length < headerBytes) throw new Error("handoff frame ends inside its sender address");
+  const sender = strictDecoder.decode(frame.subarray(3, 3 + addressLength));
+  const handoffId = view.getUint32(3 + addressLength, true);
   if (kind === GossipFrameKind.HANDOFF_ACK) {
-    if (frame.length !== HANDOFF_HEADER_BYTES) throw new Error("handoff ack with trailing bytes");
-    return { kind, senderTid, handoffId };
+    if (frame.length !== headerBytes) throw new Error("handoff ack with trailing bytes");
+    return { kind, sender, handoffId };
   }
-  return { kind, senderTid, handoffId, records: decodeRecords(frame.subarray(HANDOFF_HEADER_BYTES)) };
+  return { kind, sender, handoffId, records: decodeRecords(frame.subarray(headerBytes)) };
 }

@@ -44,6 +44,11 @@ export interface ActorCounters {
   repliesQueuedBytes: number;
   /** Keys with a replication factor entry of their own: hot, or cooled and not yet settled (a gauge). */
   replicationFactorEntries: number;
+  /** Rebalances (actor/rebalance.ts): keys sent to replicas new to them, keys handed off and dropped, pages unacknowledged (a gauge), the layout version reached (a gauge). */
+  rebalanceKeysSent: number;
+  rebalanceKeysMovedOut: number;
+  rebalancePagesInFlight: number;
+  rebalanceLayoutVersion: number;
 }
 
 export interface ActorStatsReport {
@@ -79,6 +84,10 @@ export function emptyCounters(): ActorCounters {
     replyConnections: 0,
     repliesQueuedBytes: 0,
     replicationFactorEntries: 0,
+    rebalanceKeysSent: 0,
+    rebalanceKeysMovedOut: 0,
+    rebalancePagesInFlight: 0,
+    rebalanceLayoutVersion: 0,
   };
 }
 

@@ -8,15 +8,22 @@ import { parentPort, workerData } from "node:worker_threads";
 import { Actor } from "./actor";
 import type { AccessReport } from "./access-sampler";
 import type { ActorConfig } from "./config";
+import type { ClusterLayout } from "../routing/layout";
 import type { ActorStatsReport } from "./stats";
 
-export type MainToActor = { kind: "stop"; deadlineMs: number } | { kind: "exit" };
+export type MainToActor =
+  /** handOff: the node is leaving its cluster: written keys go to their other owners, acknowledged, before the actor stops. */
+  | { kind: "stop"; deadlineMs: number; handOff: boolean }
+  | { kind: "exit" }
+  | { kind: "layout"; layout: ClusterLayout };
 export type ActorToMain =
   | { kind: "ready"; tid: number; requestAddress: string }
   | { kind: "stats"; report: ActorStatsReport }
   | { kind: "access"; tid: number; elapsedMs: number; report: AccessReport; factorsSeenVersion: number }
   | { kind: "log"; level: "info" | "warn" | "error"; message: string }
   | { kind: "stopped"; tid: number; requestsAnswered: number }
+  /** Every key the actor holds is placed by this layout version (docs/cluster.md, "Rebalance"). */
+  | { kind: "rebalanced"; tid: number; version: number }
   | { kind: "failed"; message: string };
 
 function post(message: ActorToMain): void {
@@ -25,7 +32,11 @@ function post(message: ActorToMain): void {
 
 async function main(): Promise<void> {
   const config = workerData as ActorConfig;
-  const actor = new Actor(config, (level, message) => post({ kind: "log", level, message }));
+  const actor = new Actor(
+    config,
+    (level, message) => post({ kind: "log", level, message }),
+    (version) => post({ kind: "rebalanced", tid: config.tid, version }),
+  );
   try {
     await actor.start();
   } catch (error) {
@@ -44,6 +55,10 @@ async function main(): Promise<void> {
           accessWindowStartMs = now;
         }, config.hotKeyWindowMs);
   parentPort!.on("message", async (message: MainToActor) => {
+    if (message.kind === "layout") {
+      actor.applyLayout(message.layout);
+      return;
+    }
     if (message.kind === "exit") {
       // Only once the main thread has read "stopped": a message posted just before the
       // port closes can be lost, or arrive after the thread's exit event.
@@ -52,7 +67,7 @@ async function main(): Promise<void> {
     }
     clearInterval(statsTimer);
     clearInterval(accessTimer);
-    const requestsAnswered = await actor.stop(message.deadlineMs);
+    const requestsAnswered = await actor.stop(message.deadlineMs, message.handOff);
     post({ kind: "stats", report: actor.statsReport() });
     post({ kind: "stopped", tid: config.tid, requestsAnswered });
   });

@@ -39,3 +39,11 @@ export function onOffOption(value: string): boolean {
   if (value === "off") return false;
   throw new InvalidArgumentError(`${JSON.stringify(value)} is not on or off.`);
 }
+
+/** A comma-separated list (empty items dropped). */
+export function listOption(value: string): string[] {
+  return value
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+}

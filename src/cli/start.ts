@@ -1,9 +1,10 @@
 /** `annakv start`: runs a node in the foreground until SIGINT or SIGTERM. */
 import { Command, Option } from "commander";
-import { startNode } from "../node/node";
+import { RunningNode, startNode } from "../node/node";
+import { JoinError } from "../cluster/membership-service";
 import { createLogger } from "../node/logger";
 import { DEFAULT_NODE_OPTIONS, LOG_LEVELS, NodeOptions, resolveNodeOptions } from "../node/options";
-import { EXIT, integerOption, numberOption, onOffOption } from "./common";
+import { EXIT, integerOption, listOption, numberOption, onOffOption } from "./common";
 
 /** Beyond --shutdown-timeout-ms, the time sockets get to close before the process exits anyway. */
 const SHUTDOWN_GRACE_MS = 2000;
@@ -41,10 +42,36 @@ export function startCommand(): Command {
     .addOption(new Option("--no-metrics", "do not serve /metrics and /status over HTTP"))
     .addOption(option("--log-level <level>", "log level", "LOG_LEVEL", d.logLevel).choices(LOG_LEVELS))
     .addOption(option("--shutdown-timeout-ms <ms>", "time given to in-flight work on SIGINT/SIGTERM", "SHUTDOWN_TIMEOUT_MS", d.shutdownTimeoutMs).argParser(integerOption))
+    .addOption(
+      new Option("--join <seeds>", "join a cluster through any of these members: HOST[:PORT],... (port: 6350 + offset; IPv6 as [::1]); none starts a new cluster")
+        .env("ANNAKV_JOIN")
+        .default(d.join, "none")
+        .argParser(listOption),
+    )
+    .addOption(new Option("--advertise-host <address>", "host other nodes and clients are told (default: --host; for 0.0.0.0, this machine's first external address)").env("ANNAKV_ADVERTISE_HOST"))
+    .addOption(option("--global-replication <n>", "nodes holding each key (a property of the cluster: every node must agree)", "GLOBAL_REPLICATION", d.globalReplication).argParser(integerOption))
+    .addOption(option("--put-acks <n>", "replica nodes holding a PUT before it is answered (1: Anna's behaviour; clients may ask per request)", "PUT_ACKS", d.putAcks).argParser(integerOption))
+    .addOption(option("--put-ack-timeout-ms <ms>", "past this, a PUT still short of its acknowledgements is answered TIMEOUT (the value stays and gossips)", "PUT_ACK_TIMEOUT_MS", d.putAckTimeoutMs).argParser(integerOption))
+    .addOption(option("--failure-timeout-ms <ms>", "a member silent this long is declared dead (suspected at half); its keys are re-replicated", "FAILURE_TIMEOUT_MS", d.failureTimeoutMs).argParser(integerOption))
+    .addOption(option("--join-timeout-ms <ms>", "how long to wait for a seed to answer (then exit 4)", "JOIN_TIMEOUT_MS", d.joinTimeoutMs).argParser(integerOption))
+    .addOption(option("--leave-timeout-ms <ms>", "on SIGTERM, how long a member may take to hand its keys to their other owners", "LEAVE_TIMEOUT_MS", d.leaveTimeoutMs).argParser(integerOption))
+    .addOption(option("--cluster-name <name>", "nodes join only a cluster of the same name", "CLUSTER_NAME", d.clusterName))
+    .addOption(new Option("--cluster-tls-ca <file>", "PEM: the cluster's CA (annakv certs DIR makes it); cluster links then need mutual TLS").env("ANNAKV_CLUSTER_TLS_CA"))
+    .addOption(new Option("--cluster-tls-cert <file>", "PEM: this node's certificate, signed by the cluster's CA").env("ANNAKV_CLUSTER_TLS_CERT"))
+    .addOption(new Option("--cluster-tls-key <file>", "PEM: this node's private key").env("ANNAKV_CLUSTER_TLS_KEY"))
+    .addOption(new Option("--cluster-insecure", "the network is trusted: cluster ports may be reached beyond loopback without TLS").env("ANNAKV_CLUSTER_INSECURE"))
     .action(async (flags: StartFlags) => {
-      const options = resolveNodeOptions(flags);
+      const options = resolveNodeOptions({ ...flags, clusterInsecure: flags.clusterInsecure === true });
       const logger = createLogger(options.logLevel);
-      const node = await startNode(options, logger);
+      let node: RunningNode;
+      try {
+        node = await startNode(options, logger);
+      } catch (error) {
+        if (!(error instanceof JoinError)) throw error;
+        process.stderr.write(`annakv: could not join: ${error.message}\n`);
+        logger.flush();
+        process.exit(error.code === "REFUSED" ? EXIT.USAGE : EXIT.UNAVAILABLE);
+      }
       logger.info(
         { routing: node.routingAddress, actors: node.actorAddresses, metrics: node.metricsUrl, engine: options.engine, localReplication: options.localReplication },
         `annakv listening: routing ${node.routingAddress}, ${options.threads} actors on ${node.actorAddresses[0]}..., metrics ${node.metricsUrl ?? "off"}`,
@@ -59,11 +86,11 @@ export function startCommand(): Command {
           logger.error({ shutdownTimeoutMs: options.shutdownTimeoutMs }, "shutdown overran its deadline; exiting");
           logger.flush();
           process.exit(EXIT.SHUTDOWN_OVERRAN);
-        }, options.shutdownTimeoutMs + SHUTDOWN_GRACE_MS).unref();
-        const { requestsAnswered } = await node.stop();
+        }, options.leaveTimeoutMs + options.shutdownTimeoutMs + SHUTDOWN_GRACE_MS).unref();
+        const { requestsAnswered, handedOff } = await node.stop();
         logger.info({ requestsAnswered }, `stopped after answering ${requestsAnswered} requests`);
         logger.flush();
-        process.exit(EXIT.OK);
+        process.exit(handedOff ? EXIT.OK : EXIT.SHUTDOWN_OVERRAN);
       };
       process.on("SIGINT", () => void shutdown("SIGINT"));
       process.on("SIGTERM", () => void shutdown("SIGTERM"));

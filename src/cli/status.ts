@@ -1,7 +1,7 @@
 /** `annakv status`: per-actor keys, bytes, ops/s, gossip and errors, the routing service's counters and the hot keys, from a node's /status. */
 import { Command, Option } from "commander";
 import type { NodeStatus } from "../node/metrics";
-import { metricsPort } from "../node/ports";
+import { metricsPort } from "../routing/ports";
 import { hostInAddress } from "../protocol/zmtp/endpoint";
 import { EXIT, hostOption, integerOption } from "./common";
 

@@ -6,6 +6,7 @@
 import http from "node:http";
 import client from "prom-client";
 import type { ActorStatsReport } from "../actor/stats";
+import type { MemberStatus } from "../cluster/membership-service";
 
 export interface ActorStatus extends ActorStatsReport {
   /** Tuples (get + put) per second over the last report interval. */
@@ -22,7 +23,20 @@ export interface NodeStatus {
   /** Keys replicated above the default factor right now (selective replication). */
   hotKeys: Array<{ key: string; replicas: number }>;
   routing: RoutingCounters;
+  /** The cluster as this node sees it (docs/cluster.md). */
+  cluster: ClusterStatus;
   actors: ActorStatus[];
+}
+
+export interface ClusterStatus {
+  self: string;
+  state: string;
+  /** Serving: alive or leaving (answers requests for its keys); what /ready reports. */
+  ready: boolean;
+  layoutVersion: number;
+  globalReplication: number;
+  members: MemberStatus[];
+  membershipBadFrames: number;
 }
 
 export interface RoutingCounters {
@@ -32,7 +46,11 @@ export interface RoutingCounters {
   badFrames: number;
 }
 
-type NodeInfo = Omit<NodeStatus, "actors" | "hotKeys" | "routing"> & { hotKeys(): NodeStatus["hotKeys"]; routing(): RoutingCounters };
+type NodeInfo = Omit<NodeStatus, "actors" | "hotKeys" | "routing" | "cluster"> & {
+  hotKeys(): NodeStatus["hotKeys"];
+  routing(): RoutingCounters;
+  cluster(): ClusterStatus;
+};
 
 export class NodeMetrics {
   private readonly reports = new Map<number, ActorStatus>();
@@ -56,8 +74,8 @@ export class NodeMetrics {
 
   status(): NodeStatus {
     const actors = [...this.reports.values()].sort((a, b) => a.tid - b.tid);
-    const { hotKeys, routing, ...info } = this.info;
-    return { ...info, hotKeys: hotKeys(), routing: routing(), actors };
+    const { hotKeys, routing, cluster, ...info } = this.info;
+    return { ...info, hotKeys: hotKeys(), routing: routing(), cluster: cluster(), actors };
   }
 
   async listen(host: string, port: number): Promise<void> {
@@ -80,9 +98,14 @@ export class NodeMetrics {
     } else if (request.url === "/status") {
       response.writeHead(200, { "content-type": "application/json" });
       response.end(JSON.stringify(this.status()));
+    } else if (request.url === "/ready") {
+      // Kubernetes' readiness: joined and caught up (the node serves its keys).
+      const { ready, state } = this.info.cluster();
+      response.writeHead(ready ? 200 : 503, { "content-type": "text/plain" });
+      response.end(`${state}\n`);
     } else {
       response.writeHead(404, { "content-type": "text/plain" });
-      response.end("annakv: try /metrics or /status\n");
+      response.end("annakv: try /metrics, /status or /ready\n");
     }
   }
 
@@ -141,6 +164,28 @@ export class NodeMetrics {
       });
     defineRouting("annakv_routing_requests_total", "KeyAddressRequests answered by the routing service", (r) => r.requestsAnswered);
     defineRouting("annakv_routing_bad_frames_total", "Frames refused as garbage by the routing service", (r) => r.badFrames);
+    const cluster = this.info.cluster;
+    new client.Gauge({
+      name: "annakv_cluster_members",
+      help: "Members of the cluster this node knows, by state",
+      labelNames: ["state"],
+      registers: [this.registry],
+      collect(this: client.Gauge) {
+        this.reset();
+        for (const member of cluster().members) this.inc({ state: member.state });
+      },
+    });
+    new client.Gauge({
+      name: "annakv_membership_bad_frames_total",
+      help: "Frames refused on the membership port",
+      registers: [this.registry],
+      collect(this: client.Gauge) {
+        this.set(cluster().membershipBadFrames);
+      },
+    });
+    define("annakv_rebalance_keys_sent_total", "Keys sent to replicas new to them by rebalances (join, leave, failure)", (r) => r.counters.rebalanceKeysSent);
+    define("annakv_rebalance_keys_moved_out_total", "Keys handed to their new replicas and dropped by rebalances", (r) => r.counters.rebalanceKeysMovedOut);
+    define("annakv_rebalance_pages_in_flight", "Rebalance pages sent and not yet acknowledged", (r) => r.counters.rebalancePagesInFlight);
     define("annakv_tuple_errors_total", "Tuples answered with an error", (r) =>
       Object.values(r.counters.tupleErrors).reduce((sum, count) => sum + count, 0),
     );

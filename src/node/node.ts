@@ -10,15 +10,20 @@ import type { ActorConfig } from "../actor/config";
 import type { ActorToMain, MainToActor } from "../actor/worker";
 import { loadWasmModule } from "../core/wasm-store";
 import { LocalPlacement } from "../routing/placement";
+import { ClusterPlacement } from "../routing/cluster-placement";
+import type { ClusterLayout } from "../routing/layout";
+import { Lifecycle } from "../cluster/member";
+import { MembershipService, memberId } from "../cluster/membership-service";
+import { tcpAddress } from "../protocol/zmtp/endpoint";
 import { HotKeyMonitor } from "./hot-keys";
 import { NodeMetrics, NodeStatus } from "./metrics";
-import { NodeOptions, resolveNodeOptions } from "./options";
+import { NodeOptions, parseSeed, resolveNodeOptions } from "./options";
 import { factorsFrame, factorsSettledFrame, factorsSnapshotFrame } from "../actor/gossip-frame";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
 import { hostInAddress } from "../protocol/zmtp/endpoint";
 import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
 import { gossipPoolOptions } from "../protocol/zmtp/socket-limits";
-import { actorGossipPeerAddress, actorRequestAddress, metricsPort, routingAddress } from "./ports";
+import { actorGossipPeerAddress, actorRequestAddress, metricsPort, routingAddress, SEED_PORT } from "../routing/ports";
 import { RoutingService } from "./routing-service";
 
 /** Tuned limits that are not user options (yet): see docs/architecture.md. */
@@ -26,6 +31,8 @@ const MAX_FRAMES_PER_BATCH = 256;
 const MAX_TUPLES_PER_REQUEST = 10_000;
 const GOSSIP_PAGE_BYTES = 1024 * 1024;
 const STATS_INTERVAL_MS = 1000;
+/** How often a leaving node checks whether its actors have handed everything over. */
+const LEAVE_POLL_MS = 50;
 /** How long actors already started get to close their sockets when the node cannot start. */
 const STARTUP_FAILURE_STOP_MS = 2000;
 /** A request frame may hold a maximal key and value plus protocol overhead, many times over. */
@@ -36,9 +43,15 @@ export interface RunningNode {
   readonly routingAddress: string;
   readonly actorAddresses: readonly string[];
   readonly metricsUrl?: string;
+  /** The node's id in its cluster (`HOST:PORT` of its membership port). */
+  readonly membershipId: string;
   status(): NodeStatus;
-  /** Stops taking requests, answers what was received, flushes gossip, closes everything. */
-  stop(): Promise<{ requestsAnswered: number }>;
+  /**
+   * Stops taking requests, answers what was received, flushes gossip, closes everything.
+   * A member of a cluster first hands its keys to their other owners (`handedOff`: false
+   * when that overran --leave-timeout-ms).
+   */
+  stop(): Promise<{ requestsAnswered: number; handedOff: boolean }>;
 }
 
 /** Workers run compiled JS: under ts-jest this file is TypeScript, but dist/ is built. */
@@ -60,24 +73,43 @@ interface ActorHandle {
 
 export async function startNode(partial: Partial<NodeOptions>, logger: Logger): Promise<RunningNode> {
   const options = resolveNodeOptions(partial);
+  const advertiseHost = options.advertiseHost!;
   const wasmModule = options.engine === "wasm" ? loadWasmModule() : undefined;
-  const placement = new LocalPlacement(options.threads, options.localReplication);
+  const localPlacement = new LocalPlacement(options.threads, options.localReplication);
   const hotKeys = hotKeyReplicationActive(options)
-    ? new HotKeyMonitor(placement, {
+    ? new HotKeyMonitor(localPlacement, {
         threshold: options.hotKeyThreshold,
         minOpsPerSec: options.hotKeyMinOpsPerSec,
         cooldownWindows: options.hotKeyCooldownWindows,
       })
     : undefined;
+  const actors: ActorHandle[] = [];
+  const reached = new Map<number, number>();
+  let keyCount = 0;
+  const membership = new MembershipService({
+    selfId: memberId(advertiseHost, SEED_PORT + options.portOffset),
+    bindAddress: tcpAddress(options.host, SEED_PORT + options.portOffset),
+    ownData: { host: advertiseHost, portOffset: options.portOffset, threads: options.threads, localReplication: options.localReplication },
+    seeds: options.join.map((seed) => { const { host, port } = parseSeed(seed, options.portOffset)!; return memberId(host, port); }),
+    clusterName: options.clusterName,
+    globalReplication: options.globalReplication,
+    failureTimeoutMs: options.failureTimeoutMs,
+    joinTimeoutMs: options.joinTimeoutMs,
+    keyCount: () => keyCount,
+    log: (level, message, fields) => logger[level]({ ...fields, cluster: true }, message),
+    onLayout: (layout) => {
+      placement = new ClusterPlacement(layout, localPlacement);
+      for (const actor of actors) actor.worker.postMessage({ kind: "layout", layout } satisfies MainToActor);
+    },
+  });
+  let placement = new ClusterPlacement(membership.layout, localPlacement);
   const routingBadFrames = new BadFrameLog(BAD_FRAME_LOG_INTERVAL_MS, (count, latest) =>
     logger.warn({ count, latest }, `routing refused ${count} bad frame(s)`),
   );
-  const actorAddresses = Array.from({ length: options.threads }, (_, tid) => actorRequestAddress(options.host, options.portOffset, tid));
   // Bound only once every actor listens (below), so that no client is sent to a dead port.
   const routing = new RoutingService({
     bindAddress: routingAddress(options.host, options.portOffset),
-    placement,
-    actorAddresses,
+    placement: () => placement,
     maxFrameBytes: MAX_FRAME_BYTES,
     onBadFrame: (reason) => routingBadFrames.report(reason),
   });
@@ -87,59 +119,98 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     threads: options.threads,
     engine: options.engine,
     localReplication: options.localReplication,
-    routingAddress: routingAddress(options.host, options.portOffset),
+    routingAddress: routingAddress(advertiseHost, options.portOffset),
     hotKeys: () => hotKeys?.hotKeys() ?? [],
     routing: () => ({ requestsAnswered: routing.requestsAnswered, badFrames: routing.badFrames }),
+    cluster: () => {
+      const status = membership.status();
+      return { ...status, ready: placement.selfServing, globalReplication: options.globalReplication, membershipBadFrames: membership.badFrames };
+    },
   });
-  const actors: ActorHandle[] = [];
+  const onActorMessage = (message: ActorToMain) => {
+    if (message.kind === "stats") {
+      metrics.record(message.report);
+      keyCount = metrics.status().actors.reduce((sum, actor) => sum + actor.store.keyCount, 0);
+    } else if (message.kind === "access") hotKeys?.record(message.tid, message.elapsedMs, message.report, message.factorsSeenVersion);
+    else if (message.kind === "rebalanced") {
+      reached.set(message.tid, message.version);
+      if (reached.size === options.threads) membership.noteLayoutReached(Math.min(...reached.values()));
+    }
+  };
   let metricsUrl: string | undefined;
   try {
+    await membership.start();
     for (let tid = 0; tid < options.threads; tid++) {
-      actors.push(await startActor(actorConfig(options, tid, wasmModule), logger, metrics, hotKeys));
+      actors.push(await startActor(actorConfig(options, tid, membership.layout, wasmModule), logger, onActorMessage));
     }
     await routing.start();
     if (options.metrics) {
       await metrics.listen(options.host, metricsPort(options.portOffset));
-      metricsUrl = `http://${hostInAddress(options.host)}:${metricsPort(options.portOffset)}`;
+      metricsUrl = `http://${hostInAddress(advertiseHost)}:${metricsPort(options.portOffset)}`;
     }
   } catch (error) {
     // A port taken after some actors started: stop them as at shutdown, so that they answer
     // what they took and the process can exit.
     await routing.stop(Date.now());
-    await stopActors(actors, Date.now() + STARTUP_FAILURE_STOP_MS);
+    await stopActors(actors, Date.now() + STARTUP_FAILURE_STOP_MS, false);
+    await membership.stop(Date.now());
     await metrics.close();
     throw error;
   }
   const hotKeyLoop = hotKeys && startHotKeyLoop(hotKeys, options, logger);
   return {
     options,
-    routingAddress: routingAddress(options.host, options.portOffset),
-    actorAddresses,
+    routingAddress: routingAddress(advertiseHost, options.portOffset),
+    actorAddresses: Array.from({ length: options.threads }, (_, tid) => actorRequestAddress(advertiseHost, options.portOffset, tid)),
     metricsUrl,
+    membershipId: membership.layout.selfId,
     status: () => metrics.status(),
     stop: async () => {
+      const leaving = membership.otherLiveMembers().length > 0 && membership.lifecycle < Lifecycle.LEAVING;
+      const left = leaving ? await leaveCluster(membership, reached, options, logger) : true;
       const deadlineMs = Date.now() + options.shutdownTimeoutMs;
       await hotKeyLoop?.stop(deadlineMs);
       await routing.stop(deadlineMs);
-      const requestsAnswered = await stopActors(actors, deadlineMs);
+      const requestsAnswered = await stopActors(actors, deadlineMs, leaving);
+      if (leaving) await membership.announceLeft(deadlineMs);
+      await membership.stop(deadlineMs);
       await metrics.close();
-      return { requestsAnswered };
+      return { requestsAnswered, handedOff: left };
     },
   };
 }
 
+/**
+ * A graceful leave (docs/cluster.md, "Leave"): off the next ring, so that every key this
+ * node holds has owners elsewhere; resolves once every actor has handed them over (all
+ * pages acknowledged), or false past --leave-timeout-ms.
+ */
+async function leaveCluster(membership: MembershipService, reached: ReadonlyMap<number, number>, options: NodeOptions, logger: Logger): Promise<boolean> {
+  membership.leave();
+  const target = membership.layout.version;
+  logger.info({ layoutVersion: target }, "leaving the cluster: handing every key to its other owners");
+  const deadlineMs = Date.now() + options.leaveTimeoutMs;
+  while (Date.now() < deadlineMs) {
+    if (reached.size === options.threads && Math.min(...reached.values()) >= target) return true;
+    await new Promise((resolve) => setTimeout(resolve, LEAVE_POLL_MS));
+  }
+  logger.error({ leaveTimeoutMs: options.leaveTimeoutMs }, "leave timed out: some keys may not have reached their other owners");
+  return false;
+}
+
 /** Asks every actor to stop by the deadline and waits for them; returns how many requests they answered in all. */
-async function stopActors(actors: readonly ActorHandle[], deadlineMs: number): Promise<number> {
-  for (const actor of actors) actor.worker.postMessage({ kind: "stop", deadlineMs } satisfies MainToActor);
+async function stopActors(actors: readonly ActorHandle[], deadlineMs: number, handOff: boolean): Promise<number> {
+  for (const actor of actors) actor.worker.postMessage({ kind: "stop", deadlineMs, handOff } satisfies MainToActor);
   const answered = await Promise.all(actors.map((actor) => actor.stopped));
   return answered.reduce((sum, count) => sum + count, 0);
 }
 
-function actorConfig(options: NodeOptions, tid: number, wasmModule?: WebAssembly.Module): ActorConfig {
+function actorConfig(options: NodeOptions, tid: number, layout: ClusterLayout, wasmModule?: WebAssembly.Module): ActorConfig {
   return {
     tid,
     threadCount: options.threads,
     host: options.host,
+    layout,
     portOffset: options.portOffset,
     engine: options.engine,
     limits: {
@@ -200,7 +271,7 @@ function hotKeyReplicationActive(options: NodeOptions): boolean {
   return options.hotKeyReplication && options.localReplication < options.threads;
 }
 
-function startActor(config: ActorConfig, logger: Logger, metrics: NodeMetrics, hotKeys: HotKeyMonitor | undefined): Promise<ActorHandle> {
+function startActor(config: ActorConfig, logger: Logger, onMessage: (message: ActorToMain) => void): Promise<ActorHandle> {
   const worker = new Worker(workerEntry(), { workerData: config });
   let resolveStopped!: (answered: number) => void;
   const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
@@ -214,12 +285,6 @@ function startActor(config: ActorConfig, logger: Logger, metrics: NodeMetrics, h
         case "failed":
           reject(new Error(message.message));
           break;
-        case "stats":
-          metrics.record(message.report);
-          break;
-        case "access":
-          hotKeys?.record(message.tid, message.elapsedMs, message.report, message.factorsSeenVersion);
-          break;
         case "log":
           logger[message.level]({ tid: config.tid }, message.message);
           break;
@@ -227,6 +292,8 @@ function startActor(config: ActorConfig, logger: Logger, metrics: NodeMetrics, h
           requestsAnswered = message.requestsAnswered;
           worker.postMessage({ kind: "exit" } satisfies MainToActor);
           break;
+        default:
+          onMessage(message);
       }
     });
     worker.once("error", (error) => {

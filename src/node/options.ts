@@ -6,7 +6,8 @@ import os from "node:os";
 import { DEFAULT_LIMITS } from "../core/limits";
 import type { EngineName } from "../core/store";
 import { parseHost } from "../protocol/zmtp/endpoint";
-import { MAX_ACTOR_THREADS } from "./ports";
+import { MAX_MEMBERS } from "../cluster/membership-table";
+import { ACTOR_GOSSIP_BASE_PORT, MAX_ACTOR_THREADS, SEED_PORT } from "../routing/ports";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 export const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -41,6 +42,30 @@ export interface NodeOptions {
   logLevel: LogLevel;
   /** Time SIGINT/SIGTERM gives in-flight requests and gossip before the node exits. */
   shutdownTimeoutMs: number;
+  /** The host other nodes and clients are told; the bound host unless that is every interface. */
+  advertiseHost?: string;
+  /** Seeds to join through, `HOST[:PORT]` (port: 6350 + this node's offset); none: start a new cluster. */
+  join: string[];
+  /** Nodes holding each key (a property of the cluster: every node must give the same). */
+  globalReplication: number;
+  /** Replica nodes that must hold a PUT before it is answered (1: Anna's behaviour); clients may ask per request. */
+  putAcks: number;
+  /** How long a PUT waits for those acknowledgements before its tuple gets TIMEOUT. */
+  putAckTimeoutMs: number;
+  /** A member silent this long is declared dead (suspected at half of it). */
+  failureTimeoutMs: number;
+  /** How long a node waits for a seed to let it in. */
+  joinTimeoutMs: number;
+  /** How long a leaving node (SIGTERM) may take to hand its keys to their other owners. */
+  leaveTimeoutMs: number;
+  /** Nodes join only a cluster of the same name. */
+  clusterName: string;
+  /** PEM files of the cluster's mutual TLS: its CA, this node's certificate and key. */
+  clusterTlsCa?: string;
+  clusterTlsCert?: string;
+  clusterTlsKey?: string;
+  /** The network is trusted: cluster ports may be reached beyond loopback without credentials. */
+  clusterInsecure: boolean;
 }
 
 export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
@@ -61,6 +86,15 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   metrics: true,
   logLevel: "info",
   shutdownTimeoutMs: 5000,
+  join: [],
+  globalReplication: 2,
+  putAcks: 1,
+  putAckTimeoutMs: 2000,
+  failureTimeoutMs: 5000,
+  joinTimeoutMs: 15_000,
+  leaveTimeoutMs: 60_000,
+  clusterName: "annakv",
+  clusterInsecure: false,
 });
 
 /** A bad option: the CLI prints the message and exits with status 2. */
@@ -107,5 +141,74 @@ export function resolveNodeOptions(partial: Partial<NodeOptions> = {}): NodeOpti
   if (host === undefined) {
     throw new OptionError(`host must be an IP address (IPv6 with or without brackets) or host name, got ${JSON.stringify(options.host)}`);
   }
-  return { ...options, host };
+  resolveClusterOptions({ ...options, host });
+  return { ...options, host, advertiseHost: resolveAdvertiseHost(host, options.advertiseHost) };
+}
+
+function resolveClusterOptions(options: NodeOptions): void {
+  requireInteger("globalReplication", options.globalReplication, 1, MAX_MEMBERS);
+  requireInteger("putAcks", options.putAcks, 1, MAX_MEMBERS);
+  requireInteger("putAckTimeoutMs", options.putAckTimeoutMs, 1, 600_000);
+  requireInteger("failureTimeoutMs", options.failureTimeoutMs, 1000, 3_600_000);
+  requireInteger("joinTimeoutMs", options.joinTimeoutMs, 1, 3_600_000);
+  requireInteger("leaveTimeoutMs", options.leaveTimeoutMs, 1, 3_600_000);
+  if (options.putAcks > options.globalReplication) {
+    throw new OptionError(`putAcks (${options.putAcks}) cannot be above globalReplication (${options.globalReplication}): a key has no more replica nodes to acknowledge`);
+  }
+  if (typeof options.clusterName !== "string" || !/^[A-Za-z0-9._-]{1,64}$/.test(options.clusterName)) {
+    throw new OptionError(`clusterName must be 1 to 64 letters, digits, dots, dashes or underscores, got ${JSON.stringify(options.clusterName)}`);
+  }
+  if (!Array.isArray(options.join)) throw new OptionError("join must be a list of HOST[:PORT]");
+  for (const seed of options.join) {
+    if (parseSeed(seed, 0) === undefined) throw new OptionError(`join: ${JSON.stringify(seed)} is not HOST or HOST:PORT (IPv6 as [::1] or [::1]:6350)`);
+  }
+  const tlsFiles = [options.clusterTlsCa, options.clusterTlsCert, options.clusterTlsKey].filter((file) => file !== undefined);
+  if (tlsFiles.length !== 0 && tlsFiles.length !== 3) {
+    throw new OptionError("cluster TLS needs all three of clusterTlsCa, clusterTlsCert and clusterTlsKey (annakv certs DIR makes them)");
+  }
+  if (tlsFiles.length === 0 && !options.clusterInsecure && !isLoopbackHost(options.host)) {
+    throw new OptionError(
+      `host ${options.host} would expose the cluster ports (membership ${SEED_PORT}+offset, gossip ${ACTOR_GOSSIP_BASE_PORT}+offset+tid) beyond loopback without credentials: ` +
+        "give --cluster-tls-ca, --cluster-tls-cert and --cluster-tls-key (annakv certs DIR makes them), or --cluster-insecure if the network is trusted",
+    );
+  }
+}
+
+/** A seed as `{ host, port }`; the port defaults to the membership port of `portOffset`. Undefined when malformed. */
+export function parseSeed(seed: string, portOffset: number): { host: string; port: number } | undefined {
+  const match = /^(\[[^\]]+\]|[^:\[\]]+)(?::(\d{1,5}))?$/.exec(seed);
+  if (match === null) return undefined;
+  const host = parseHost(match[1]);
+  const port = match[2] === undefined ? SEED_PORT + portOffset : Number(match[2]);
+  if (host === undefined || port < 1 || port > 65535) return undefined;
+  return { host, port };
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** Hosts that bind every interface: no client can connect to them. */
+function isWildcardHost(host: string): boolean {
+  return host === "0.0.0.0" || host === "*" || host === "::";
+}
+
+/**
+ * The host other nodes and clients are told. A node bound to every interface advertises
+ * the first external IPv4 (or IPv6) address of the machine unless told one; with none, it
+ * cannot say where it is reached and refuses to start.
+ */
+function resolveAdvertiseHost(host: string, advertiseHost: string | undefined): string {
+  if (advertiseHost !== undefined) {
+    const parsed = parseHost(advertiseHost);
+    if (parsed === undefined || isWildcardHost(parsed)) throw new OptionError(`advertiseHost must be an address or host name others can reach, got ${JSON.stringify(advertiseHost)}`);
+    return parsed;
+  }
+  if (!isWildcardHost(host)) return host;
+  const addresses = Object.values(os.networkInterfaces())
+    .flat()
+    .filter((address) => address !== undefined && !address.internal);
+  const preferred = addresses.find((address) => address!.family === "IPv4") ?? addresses[0];
+  if (preferred === undefined) throw new OptionError(`host ${host} binds every interface, and this machine has no external address to advertise: give --advertise-host`);
+  return preferred.address;
 }

@@ -1,7 +1,7 @@
 /**
  * The routing service (Anna's routing thread): answers KeyAddressRequests with the
- * request addresses of the actors that hold each key, pushed to the request's
- * response_address.
+ * request addresses of the actors that serve each key, on every node of the cluster,
+ * pushed to the request's response_address.
  */
 import { keyBytes } from "../core/key";
 import { LISTENER_LIMITS, REPLY_POOL_OPTIONS } from "../protocol/zmtp/socket-limits";
@@ -15,7 +15,7 @@ import {
   KeyAddressRequest,
   KeyAddressResponse,
 } from "../protocol/anna";
-import type { LocalPlacement } from "../routing/placement";
+import type { ClusterPlacement } from "../routing/cluster-placement";
 
 /** Keys one KeyAddressRequest may ask about. */
 export const MAX_KEYS_PER_ADDRESS_REQUEST = 10_000;
@@ -24,9 +24,8 @@ const MAX_FRAMES_PER_BATCH = 256;
 
 export interface RoutingServiceOptions {
   bindAddress: string;
-  placement: LocalPlacement;
-  /** Request address of each actor, by thread id. */
-  actorAddresses: readonly string[];
+  /** The current placement (it changes with the cluster's layout): it answers for the whole cluster. */
+  placement(): ClusterPlacement;
   maxFrameBytes: number;
   onBadFrame(reason: string): void;
 }
@@ -60,14 +59,15 @@ export class RoutingService {
 
   /** The answer to a request of at most MAX_KEYS_PER_ADDRESS_REQUEST keys. */
   private answer(request: KeyAddressRequest): KeyAddressResponse {
-    const { placement, actorAddresses } = this.options;
-    if (actorAddresses.length === 0) {
-      return { addresses: [], error: AnnaError.NO_SERVERS, response_id: request.request_id };
-    }
+    const placement = this.options.placement();
     const addresses = request.keys.map((key) => ({
       key,
-      ips: placement.replicas(keyBytes(key), key).map((tid) => actorAddresses[tid]),
+      ips: placement.servingReplicas(keyBytes(key), key).map((actor) => placement.requestAddress(actor)),
     }));
+    if (addresses.some(({ ips }) => ips.length === 0)) {
+      // No node serves (every one joining, leaving or dead): say so rather than hand out nothing.
+      return { addresses: [], error: AnnaError.NO_SERVERS, response_id: request.request_id };
+    }
     return { addresses, error: AnnaError.NO_ERROR, response_id: request.request_id };
   }
 

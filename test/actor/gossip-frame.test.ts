@@ -17,9 +17,10 @@ describe("gossip frames", () => {
     if (decoded.kind !== GossipFrameKind.RECORDS) return;
     expect(decoded.records.map((r) => [Buffer.from(r.key).toString(), [...r.payload]])).toEqual([["a", [1, 2]], ["b", [3]]]);
 
-    const handoff = decodeGossipFrame(handoffFrame(7, 0xfffffffe, record("k", [9])));
-    expect(handoff).toMatchObject({ kind: GossipFrameKind.HANDOFF, senderTid: 7, handoffId: 0xfffffffe });
-    expect(decodeGossipFrame(handoffAckFrame(3, 42))).toEqual({ kind: GossipFrameKind.HANDOFF_ACK, senderTid: 3, handoffId: 42 });
+    const handoff = decodeGossipFrame(handoffFrame("tcp://10.0.0.7:6251", 0xfffffffe, [record("k", [9])]));
+    expect(handoff).toMatchObject({ kind: GossipFrameKind.HANDOFF, sender: "tcp://10.0.0.7:6251", handoffId: 0xfffffffe });
+    if (handoff.kind === GossipFrameKind.HANDOFF) expect(handoff.records.map((r) => Buffer.from(r.key).toString())).toEqual(["k"]);
+    expect(decodeGossipFrame(handoffAckFrame("tcp://[::1]:6253", 42))).toEqual({ kind: GossipFrameKind.HANDOFF_ACK, sender: "tcp://[::1]:6253", handoffId: 42 });
     const factors = [
       { key: "hot", factor: 16, version: 7 },
       { key: "ключ", factor: 1, version: 2 ** 40 },
@@ -34,7 +35,9 @@ describe("gossip frames", () => {
     ["an empty frame", new Uint8Array(0), "empty gossip frame"],
     ["an unknown kind", Uint8Array.of(9, 0, 0), "unknown gossip frame kind 9"],
     ["a cut handoff header", Uint8Array.of(GossipFrameKind.HANDOFF, 1, 0), "shorter than its header"],
-    ["an ack with trailing bytes", Uint8Array.of(GossipFrameKind.HANDOFF_ACK, 1, 0, 1, 0, 0, 0, 5), "trailing bytes"],
+    ["a handoff cut inside its address", Uint8Array.of(GossipFrameKind.HANDOFF, 9, 0, 0x61, 0, 0, 0, 0), "inside its sender address"],
+    ["an ack naming no sender", Uint8Array.of(GossipFrameKind.HANDOFF_ACK, 0, 0, 1, 0, 0, 0), "inside its sender address"],
+    ["an ack with trailing bytes", Uint8Array.of(GossipFrameKind.HANDOFF_ACK, 1, 0, 0x61, 1, 0, 0, 0, 5), "trailing bytes"],
     ["a record cut short", recordsFrame([record("key", [1, 2, 3])]).subarray(0, 12), "ends inside a record"],
     ["factors claiming too many entries", Uint8Array.of(GossipFrameKind.FACTORS, 0xff, 0xff, 0xff, 0xff), "claims 4294967295 entries"],
     ["a factors entry cut short", factorsFrame([{ key: "k".repeat(30), factor: 2, version: 1 }, { key: "a", factor: 2, version: 1 }, { key: "b", factor: 2, version: 1 }]).subarray(0, 59), "ends inside an entry"],

@@ -33,8 +33,8 @@ describe("gossip resync", () => {
     }
     // As if every gossip frame of these writes had been lost.
     sender.store.discardDirty();
-    requestResync(sender, 1);
-    requestResync(sender, 0); // itself: nothing to do
+    requestResync(sender, "1");
+    requestResync(sender, "0"); // itself: nothing to do
     let periods = 0;
     while (sender.state.resyncCursors.size > 0) {
       sendDirtyKeys(sender);

@@ -16,7 +16,7 @@ import { LatticeType } from "../../src/lattices/lattice-type";
 import { AnnaError, decodeKeyResponse, encodeKeyRequest, KeyRequest, KeyResponse, RequestType } from "../../src/protocol/anna";
 import { BatchRequestServer, requestServerFor } from "../../src/actor/request-servers";
 import type { Store } from "../../src/core/store";
-import { LocalPlacement } from "../../src/routing/placement";
+import { singleNodePlacement } from "../../src/routing/cluster-placement";
 
 const encoder = new TextEncoder();
 /** An LWW payload: `timestamp` then `value` (protobuf LWWValue). */
@@ -41,7 +41,7 @@ function harness(serverName: ServerName, actors: number): Harness {
   const context: RequestContext = {
     tid: 0,
     server: serverName === "wasm-batch" ? new BatchRequestServer(store) : requestServerFor(store),
-    placement: new LocalPlacement(actors, 1),
+    placement: singleNodePlacement(actors, 1),
     replies: { sendCopy: (address, bytes) => replies.push({ address, response: decodeKeyResponse(bytes.slice()) }) },
     counters: emptyCounters(),
     maxTuplesPerRequest: 4,

@@ -19,7 +19,7 @@
 import { BATCH_HEADER_BYTES, BatchWriter, decodeBatchResults, decodeRecords, Opcode, opBytes, RECORD_HEADER_BYTES, StoreRecord } from "../../core/batch";
 import { Status } from "../../core/status";
 import { keyBytes } from "../../core/key";
-import { addPart, currentRecord, GossipContext, PartsByPeer, seenAfterUpdates, sendRecordFrames, tracksReplicatedWrites } from "../gossip-context";
+import { addPart, currentRecord, GossipContext, PartsByPeer, seenAfterUpdates, selfActor, sendRecordFrames, tracksReplicatedWrites } from "../gossip-context";
 import { decodeGossipFrame, GossipFrameKind, handoffAckFrame } from "../gossip-frame";
 import type { ReplicationFactor } from "../../routing/replication-factors";
 import { acknowledgeHandoff, applyReplicationFactors, resendHandoffs } from "./replication";
@@ -56,9 +56,9 @@ export function sendDirtyKeys(context: GossipContext): void {
   context.counters.gossipMs += performance.now() - started;
 }
 
-/** From the next period on, `peer` is sent again every value it replicates (from the first page). */
-export function requestResync(context: GossipContext, peer: number): void {
-  if (peer === context.tid) return;
+/** From the next period on, the actor at gossip address `peer` is sent again every value it replicates (from the first page). */
+export function requestResync(context: GossipContext, peer: string): void {
+  if (peer === context.selfAddress) return;
   context.state.resyncCursors.set(peer, 0);
   context.counters.gossipResyncs++;
 }
@@ -69,34 +69,48 @@ export function requestResync(context: GossipContext, peer: number): void {
  * once; otherwise the next store scan page's records of keys it replicates.
  */
 function sendResyncPages(context: GossipContext): void {
-  const { state, store, placement, tid } = context;
-  for (const [peer, cursor] of state.resyncCursors) {
+  const { state, store, placement } = context;
+  const self = selfActor(context);
+  for (const [address, cursor] of state.resyncCursors) {
+    const peer = actorAt(context, address);
+    if (peer === undefined) {
+      // No longer an actor of the cluster: nothing to resend it.
+      state.resyncCursors.delete(address);
+      continue;
+    }
     if (tracksReplicatedWrites(placement)) {
-      sendCurrentValues(context, Array.from(placement.keyFactors(), ({ key }) => key), peer);
-      state.resyncCursors.delete(peer);
+      sendCurrentValues(context, Array.from(placement.local.keyFactors(), ({ key }) => key), peer);
+      state.resyncCursors.delete(address);
       continue;
     }
     const page = store.scan(cursor, context.gossipPageBytes);
     const partsByPeer: PartsByPeer = new Map();
     forEachRecord(page.records, (key, bytes) => {
-      if (placement.isReplica(key, peer)) addPart(partsByPeer, peer, tid, bytes);
+      if (placement.isWriteReplica(key, peer)) addPart(partsByPeer, peer, self, bytes);
     });
     sendRecordFrames(context, partsByPeer);
-    if (page.nextCursor === 0) state.resyncCursors.delete(peer);
-    else state.resyncCursors.set(peer, page.nextCursor);
+    if (page.nextCursor === 0) state.resyncCursors.delete(address);
+    else state.resyncCursors.set(address, page.nextCursor);
   }
+}
+
+/** The number of the actor at a gossip address in the current placement, if it is one. */
+function actorAt(context: GossipContext, address: string): number | undefined {
+  for (let actor = 0; actor < context.placement.actorCount; actor++) if (context.gossipAddress(actor) === address) return actor;
+  return undefined;
 }
 
 function sendPage(context: GossipContext, records: Uint8Array): void {
   const partsByPeer: PartsByPeer = new Map();
+  const self = selfActor(context);
   forEachRecord(records, (key, bytes) => {
-    for (const peer of context.placement.replicas(key)) addPart(partsByPeer, peer, context.tid, bytes);
+    for (const peer of context.placement.writeReplicas(key)) addPart(partsByPeer, peer, self, bytes);
   });
   sendRecordFrames(context, partsByPeer);
 }
 
 /** Each record of a page with its key and its own bytes (views into `records`). */
-function forEachRecord(records: Uint8Array, visit: (key: Uint8Array, bytes: Uint8Array) => void): void {
+export function forEachRecord(records: Uint8Array, visit: (key: Uint8Array, bytes: Uint8Array) => void): void {
   let offset = 0;
   for (const record of decodeRecords(records)) {
     const length = RECORD_HEADER_BYTES + record.key.length + record.payload.length;
@@ -108,14 +122,15 @@ function forEachRecord(records: Uint8Array, visit: (key: Uint8Array, bytes: Uint
 /** The current values of the keys named, to their other replicas: all of them, or `onlyPeer` where it is one. */
 function sendCurrentValues(context: GossipContext, names: Iterable<string>, onlyPeer?: number): void {
   const partsByPeer: PartsByPeer = new Map();
+  const self = selfActor(context);
   for (const name of names) {
     const key = keyBytes(name);
-    const replicas = context.placement.replicas(key, name);
+    const replicas = context.placement.writeReplicas(key, name);
     if (onlyPeer !== undefined && !replicas.includes(onlyPeer)) continue;
     const record = currentRecord(context.store, key);
     if (record === undefined) continue;
-    if (onlyPeer !== undefined) addPart(partsByPeer, onlyPeer, context.tid, record);
-    else for (const peer of replicas) addPart(partsByPeer, peer, context.tid, record);
+    if (onlyPeer !== undefined) addPart(partsByPeer, onlyPeer, self, record);
+    else for (const peer of replicas) addPart(partsByPeer, peer, self, record);
   }
   sendRecordFrames(context, partsByPeer);
 }
@@ -123,7 +138,7 @@ function sendCurrentValues(context: GossipContext, names: Iterable<string>, only
 export function handleGossipFrames(context: GossipContext, frames: readonly Uint8Array[]): void {
   const started = performance.now();
   const received: StoreRecord[] = [];
-  const acks: Array<{ senderTid: number; handoffId: number }> = [];
+  const acks: Array<{ sender: string; handoffId: number }> = [];
   const factors: ReplicationFactor[] = [];
   let settledVersion = 0;
   let batchBytes = BATCH_HEADER_BYTES;
@@ -149,14 +164,14 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
       settledVersion = Math.max(settledVersion, frame.version);
       continue;
     }
-    if (frame.kind !== GossipFrameKind.RECORDS && (frame.senderTid >= context.placement.threadCount || frame.senderTid === context.tid)) {
+    if (frame.kind !== GossipFrameKind.RECORDS && frame.sender === context.selfAddress) {
       context.counters.badFrames++;
-      context.reportBadFrame(`gossip frame from actor ${frame.senderTid}, which is not a peer of actor ${context.tid}`);
+      context.reportBadFrame(`handoff frame naming actor ${context.tid} itself as its sender`);
       continue;
     }
     context.counters.gossipFramesReceived++;
     if (frame.kind === GossipFrameKind.HANDOFF_ACK) {
-      acknowledgeHandoff(context, frame.senderTid, frame.handoffId);
+      acknowledgeHandoff(context, frame.sender, frame.handoffId);
       continue;
     }
     if (frame.kind === GossipFrameKind.HANDOFF) acks.push(frame);
@@ -173,11 +188,11 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
   }
   if (received.length > 0) mergeRecords(context, received, batchBytes);
   // Acknowledged only now that the handed-off values are merged.
-  for (const { senderTid, handoffId } of acks) context.peers.send(context.gossipAddress(senderTid), handoffAckFrame(context.tid, handoffId));
+  for (const { sender, handoffId } of acks) context.peers.send(sender, handoffAckFrame(context.selfAddress, handoffId));
   // Last, so that a value this actor hands off includes every record of the burst.
   if (factors.length > 0) applyReplicationFactors(context, factors);
   // After the burst's updates: a settled version never covers updates still to be merged.
-  if (settledVersion > 0) context.placement.settleFactors(settledVersion);
+  if (settledVersion > 0) context.placement.local.settleFactors(settledVersion);
   context.counters.gossipMs += performance.now() - started;
 }
 

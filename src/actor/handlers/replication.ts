@@ -1,14 +1,16 @@
 /**
- * Replication changes (selective replication): joins per-key factor updates into the
- * actor's placement and moves values to match. When a key's factor changes, each actor
- * that held it sends its value to the replicas that are new to the key; an actor that
- * stops being a replica hands its value to every remaining replica (HANDOFF frames) and
- * drops the key only once each has acknowledged the merge, resending until then, so no
- * write it accepted is lost.
+ * Replication changes (selective replication) and the handoffs that move values safely.
+ *
+ * When a key's factor changes, each actor that held it sends its value to the replicas
+ * that are new to the key; an actor that stops being a replica hands its value to every
+ * remaining replica (a HANDOFF frame) and drops the key only once each has acknowledged the
+ * merge and only if its value has not changed since (else it hands it off again), so no
+ * write it accepted is lost. Rebalances (rebalance.ts) send their pages the same way.
  */
 import { keyBytes } from "../../core/key";
+import { xxhash64 } from "../../routing/hash";
 import type { ReplicationFactor } from "../../routing/replication-factors";
-import { addPart, currentRecord, GossipContext, GossipState, PartsByPeer, PendingHandoff, sendRecordFrames } from "../gossip-context";
+import { addPart, currentRecord, GossipContext, GossipState, PartsByPeer, PendingHandoff, selfActor, sendRecordFrames } from "../gossip-context";
 import { handoffFrame } from "../gossip-frame";
 
 /** An unacknowledged handoff is sent again after this long (merging twice is harmless). */
@@ -19,62 +21,91 @@ const HANDOFF_RESEND_MS = 1000;
  * replicas new to a key, hands the key to the remaining replicas where this actor leaves.
  */
 export function applyReplicationFactors(context: GossipContext, updates: readonly ReplicationFactor[]): void {
-  const { placement, tid, state } = context;
+  const { placement, state } = context;
+  const self = selfActor(context);
   for (const update of updates) {
     const name = update.key;
     const key = keyBytes(name);
-    const before = placement.replicas(key, name);
-    if (placement.mergeFactors([update]).length === 0) continue;
-    const after = placement.replicas(key, name);
-    const staying = after.includes(tid);
+    const before = placement.writeReplicas(key, name);
+    if (placement.local.mergeFactors([update]).length === 0) continue;
+    const after = placement.writeReplicas(key, name);
+    const staying = after.includes(self);
     if (staying) cancelHandoffs(state, name);
-    if (!before.includes(tid)) continue;
-    const record = currentRecord(context.store, key);
-    if (record === undefined) continue;
+    if (!before.includes(self)) continue;
     if (staying) {
+      const record = currentRecord(context.store, key);
+      if (record === undefined) continue;
       const partsByPeer: PartsByPeer = new Map();
-      for (const peer of after) if (!before.includes(peer)) addPart(partsByPeer, peer, tid, record);
+      for (const peer of after) if (!before.includes(peer)) addPart(partsByPeer, peer, self, record);
       sendRecordFrames(context, partsByPeer);
     } else {
-      const handoffId = state.nextHandoffId++;
-      const handoff: PendingHandoff = { key, name, waiting: new Set(after), sentAtMs: 0 };
-      state.handoffs.set(handoffId, handoff);
-      sendHandoff(context, handoffId, handoff, record);
+      handOffAndDrop(context, key, name, after.map((peer) => context.gossipAddress(peer)));
     }
   }
+}
+
+/**
+ * Hands the key's current value to `destinations` and deletes it once all have
+ * acknowledged, unless this actor has become a replica again or the value changed since
+ * (then it is handed off anew, to the replicas of that time).
+ */
+export function handOffAndDrop(context: GossipContext, key: Uint8Array, name: string, destinations: readonly string[]): void {
+  const record = currentRecord(context.store, key);
+  if (record === undefined) return;
+  const sentHash = xxhash64(record);
+  sendHandoff(context, [record], destinations, name, () => {
+    if (context.placement.isWriteReplica(key, selfActor(context), name)) return;
+    const now = currentRecord(context.store, key);
+    if (now === undefined) return;
+    const nowHash = xxhash64(now);
+    if (nowHash.high !== sentHash.high || nowHash.low !== sentHash.low) {
+      const replicas = context.placement.writeReplicas(key, name);
+      handOffAndDrop(context, key, name, replicas.map((peer) => context.gossipAddress(peer)));
+      return;
+    }
+    // Every destination has merged this value: dropping it loses nothing.
+    if (context.store.delete(key)) context.counters.keysDropped++;
+  });
 }
 
 function cancelHandoffs(state: GossipState, name: string): void {
   for (const [id, handoff] of state.handoffs) if (handoff.name === name) state.handoffs.delete(id);
 }
 
-function sendHandoff(context: GossipContext, handoffId: number, handoff: PendingHandoff, record: Uint8Array): void {
+/**
+ * Sends record byte runs as one HANDOFF frame to each destination and calls
+ * `onAcknowledged` once all have acknowledged (resent every second until then).
+ */
+export function sendHandoff(context: GossipContext, parts: readonly Uint8Array[], destinations: readonly string[], name: string | undefined, onAcknowledged: () => void): void {
+  const waiting = new Set(destinations.filter((address) => address !== context.selfAddress));
+  if (waiting.size === 0) {
+    onAcknowledged();
+    return;
+  }
+  const handoffId = context.state.nextHandoffId++;
+  const handoff: PendingHandoff = { frame: handoffFrame(context.selfAddress, handoffId, parts), waiting, sentAtMs: 0, name, onAcknowledged };
+  context.state.handoffs.set(handoffId, handoff);
+  transmit(context, handoff);
+}
+
+function transmit(context: GossipContext, handoff: PendingHandoff): void {
   handoff.sentAtMs = performance.now();
-  const frame = handoffFrame(context.tid, handoffId, record);
-  for (const peer of handoff.waiting) {
-    context.peers.send(context.gossipAddress(peer), frame);
+  for (const address of handoff.waiting) {
+    context.peers.send(address, handoff.frame);
     context.counters.handoffFramesSent++;
   }
 }
 
 export function resendHandoffs(context: GossipContext): void {
   const due = performance.now() - HANDOFF_RESEND_MS;
-  for (const [handoffId, handoff] of context.state.handoffs) {
-    if (handoff.sentAtMs > due) continue;
-    const record = currentRecord(context.store, handoff.key);
-    if (record === undefined) context.state.handoffs.delete(handoffId);
-    else sendHandoff(context, handoffId, handoff, record);
-  }
+  for (const handoff of context.state.handoffs.values()) if (handoff.sentAtMs <= due) transmit(context, handoff);
 }
 
-export function acknowledgeHandoff(context: GossipContext, senderTid: number, handoffId: number): void {
+export function acknowledgeHandoff(context: GossipContext, sender: string, handoffId: number): void {
   const handoff = context.state.handoffs.get(handoffId);
   if (handoff === undefined) return;
-  handoff.waiting.delete(senderTid);
+  handoff.waiting.delete(sender);
   if (handoff.waiting.size > 0) return;
   context.state.handoffs.delete(handoffId);
-  // Every remaining replica has merged this actor's value: dropping it loses nothing.
-  if (!context.placement.isReplica(handoff.key, context.tid, handoff.name) && context.store.delete(handoff.key)) {
-    context.counters.keysDropped++;
-  }
+  handoff.onAcknowledged();
 }

@@ -12,7 +12,7 @@ import { AnnaError, isUsableResponseAddress, RequestType } from "../../protocol/
 import type { FrameHead, KeyTuples } from "../../protocol/key-frames";
 import type { CopyingFrameSink } from "../../protocol/outlet-pool";
 import type { Hash64 } from "../../routing/hash";
-import type { LocalPlacement } from "../../routing/placement";
+import type { ClusterPlacement } from "../../routing/cluster-placement";
 import type { AccessSampler } from "../access-sampler";
 import { annaErrorOf, RequestBurst, RequestServer } from "../request-servers";
 import { ActorCounters, countTupleError } from "../stats";
@@ -21,7 +21,7 @@ export interface RequestContext {
   tid: number;
   /** Reads bursts and answers them, on the actor's store. */
   server: RequestServer;
-  placement: LocalPlacement;
+  placement: ClusterPlacement;
   replies: CopyingFrameSink;
   counters: ActorCounters;
   maxTuplesPerRequest: number;

@@ -1,0 +1,186 @@
+/**
+ * Rebalancing (docs/cluster.md, "Rebalance"): when the cluster's rings change, the actor
+ * scans its whole store in pages and, for each key, sends it to every write replica that
+ * was not one before, or, where the actor is no longer a replica itself, hands it to every
+ * write replica and drops it once all have acknowledged (handlers/replication.ts). Pages
+ * go as HANDOFF frames, one per destination, each acknowledged; at most
+ * MAX_PAGES_IN_FLIGHT unacknowledged at once, so a rebalance holds bounded memory and
+ * does not starve requests.
+ *
+ * A change during a scan restarts it; "before" is then every placement seen since the
+ * last completed scan (a destination new to any of them gets the key): sending twice is
+ * harmless, missing a new replica is not. The actor reports each completed scan (all pages
+ * acknowledged) with the layout version it reached, which is how a joiner learns it holds
+ * its keys.
+ */
+import type { ClusterPlacement } from "../routing/cluster-placement";
+import { Hash64, xxhash64 } from "../routing/hash";
+import { keyName } from "../core/key";
+import { currentRecord, GossipContext, selfActor } from "./gossip-context";
+import { forEachRecord } from "./handlers/gossip";
+import { handOffAndDrop, resendHandoffs, sendHandoff } from "./handlers/replication";
+
+/** Pages sent and not yet acknowledged by every destination, at most. */
+const MAX_PAGES_IN_FLIGHT = 8;
+/** Placements remembered during one scan; past this many changes, every write replica is sent every key. */
+const MAX_PREVIOUS_PLACEMENTS = 4;
+
+export interface RebalanceState {
+  /** The layout version being (or last) rebalanced to. */
+  targetVersion: number;
+  /** The last layout version every key was placed by, all pages acknowledged. */
+  completedVersion: number;
+  /** Placements keys may still be placed by (since the last completed scan); undefined: unknown. */
+  previous: ClusterPlacement[] | undefined;
+  /** Store cursor of the scan under way; undefined when none is. */
+  cursor: number | undefined;
+  pagesInFlight: number;
+  /** Keys sent to replicas new to them, and keys handed off and dropped, since the start. */
+  keysSent: number;
+  keysMovedOut: number;
+}
+
+export function newRebalanceState(): RebalanceState {
+  return { targetVersion: 0, completedVersion: 0, previous: undefined, cursor: undefined, pagesInFlight: 0, keysSent: 0, keysMovedOut: 0 };
+}
+
+/** Starts (or restarts) a scan towards the context's current placement, which replaced `before`. */
+export function startRebalance(state: RebalanceState, before: ClusterPlacement, version: number): void {
+  if (state.cursor === undefined && state.pagesInFlight === 0) state.previous = [before];
+  else if (state.previous !== undefined && state.previous.length < MAX_PREVIOUS_PLACEMENTS) state.previous.push(before);
+  else state.previous = undefined;
+  state.cursor = 0;
+  state.targetVersion = version;
+}
+
+/** A layout that places keys as before: nothing to move, but its version counts as reached. */
+export function reachLayoutUnchanged(state: RebalanceState, version: number): void {
+  state.targetVersion = version;
+}
+
+/**
+ * Sends the next pages of the scan under way, as many as the bound on pages in flight
+ * allows; reports the target version once the scan is over and every page acknowledged.
+ */
+export function continueRebalance(context: GossipContext, state: RebalanceState, onReached: (version: number) => void): void {
+  while (state.cursor !== undefined && state.pagesInFlight < MAX_PAGES_IN_FLIGHT) {
+    const page = context.store.scan(state.cursor, context.gossipPageBytes);
+    state.cursor = page.nextCursor === 0 ? undefined : page.nextCursor;
+    sendPage(context, state, page.records, onReached);
+  }
+  reportIfDone(state, context, onReached);
+}
+
+function reportIfDone(state: RebalanceState, context: GossipContext, onReached: (version: number) => void): void {
+  if (state.cursor !== undefined || state.pagesInFlight > 0 || state.completedVersion >= state.targetVersion) return;
+  state.completedVersion = state.targetVersion;
+  state.previous = [context.placement];
+  onReached(state.completedVersion);
+}
+
+interface MovingOut {
+  key: Uint8Array;
+  sentHash: Hash64;
+}
+
+function sendPage(context: GossipContext, state: RebalanceState, records: Uint8Array, onReached: (version: number) => void): void {
+  const { placement } = context;
+  const self = selfActor(context);
+  const partsByAddress = new Map<string, Uint8Array[]>();
+  const movingOut: MovingOut[] = [];
+  forEachRecord(records, (key, bytes) => {
+    const replicas = placement.writeReplicas(key);
+    const staying = replicas.includes(self);
+    const before = staying ? replicasBefore(state, key) : undefined;
+    for (const actor of replicas) {
+      if (actor === self || before?.has(placement.actorIdentity(actor))) continue;
+      const address = context.gossipAddress(actor);
+      let parts = partsByAddress.get(address);
+      if (parts === undefined) partsByAddress.set(address, (parts = []));
+      parts.push(bytes);
+      state.keysSent++;
+    }
+    if (!staying) movingOut.push({ key: key.slice(), sentHash: xxhash64(bytes) });
+  });
+  if (partsByAddress.size === 0) {
+    // Nothing to send: every key of the page stays where it is (keys moving out always have somewhere to go).
+    return;
+  }
+  state.pagesInFlight++;
+  let waiting = partsByAddress.size;
+  const pageAcknowledged = () => {
+    if (--waiting > 0) return;
+    state.pagesInFlight--;
+    for (const moving of movingOut) dropMovedKey(context, state, moving);
+    continueRebalance(context, state, onReached);
+  };
+  // Frames are built here, before the next scan reuses the page's memory.
+  for (const [address, parts] of partsByAddress) sendHandoff(context, parts, [address], undefined, pageAcknowledged);
+}
+
+/** Actors (identities) that were write replicas of the key in every placement since the last completed scan. */
+function replicasBefore(state: RebalanceState, key: Uint8Array): Set<string> | undefined {
+  if (state.previous === undefined) return undefined;
+  let common: Set<string> | undefined;
+  for (const placement of state.previous) {
+    const addresses = new Set(placement.writeReplicas(key).map((actor) => placement.actorIdentity(actor)));
+    common = common === undefined ? addresses : new Set([...common].filter((address) => addresses.has(address)));
+  }
+  return common;
+}
+
+/**
+ * A key handed to every write replica, all of which acknowledged: dropped unless this
+ * actor is a replica again, or its value changed since it was sent (then handed off anew).
+ */
+function dropMovedKey(context: GossipContext, state: RebalanceState, moving: MovingOut): void {
+  if (context.placement.isWriteReplica(moving.key, selfActor(context))) return;
+  const record = currentRecord(context.store, moving.key);
+  if (record === undefined) return;
+  const hash = xxhash64(record);
+  const name = keyName(moving.key);
+  if (hash.high !== moving.sentHash.high || hash.low !== moving.sentHash.low) {
+    handOffAndDrop(context, moving.key, name, context.placement.writeReplicas(moving.key, name).map((actor) => context.gossipAddress(actor)));
+    return;
+  }
+  if (context.store.delete(moving.key)) {
+    context.counters.keysDropped++;
+    state.keysMovedOut++;
+  }
+}
+
+/** How often a leaving actor resends handoffs still unacknowledged while it waits. */
+const FINAL_HANDOFF_RESEND_MS = 200;
+
+/**
+ * The last step of a leave (docs/cluster.md, "Leave"): every key written since the
+ * rebalance (the store's dirty keys) goes to its write replicas as acknowledged handoffs.
+ * Resolves with the number of handoffs still unacknowledged at the deadline (0: all held).
+ */
+export async function handOffDirtyKeys(context: GossipContext, deadlineMs: number): Promise<number> {
+  const self = selfActor(context);
+  let pending = 0;
+  for (;;) {
+    const records = context.store.drainDirty(context.gossipPageBytes);
+    if (records.length === 0) break;
+    const partsByAddress = new Map<string, Uint8Array[]>();
+    forEachRecord(records, (key, bytes) => {
+      for (const actor of context.placement.writeReplicas(key)) {
+        if (actor === self) continue;
+        const address = context.gossipAddress(actor);
+        let parts = partsByAddress.get(address);
+        if (parts === undefined) partsByAddress.set(address, (parts = []));
+        parts.push(bytes);
+      }
+    });
+    for (const [address, parts] of partsByAddress) {
+      pending++;
+      sendHandoff(context, parts, [address], undefined, () => pending--);
+    }
+  }
+  while (pending > 0 && Date.now() < deadlineMs) {
+    await new Promise((resolve) => setTimeout(resolve, FINAL_HANDOFF_RESEND_MS));
+    resendHandoffs(context);
+  }
+  return pending;
+}

@@ -1,0 +1,115 @@
+/**
+ * Membership messages on a node's membership port: JSON in one ZMTP frame, read strictly
+ * (every field checked, anything else refused), since the port is reachable by anyone the
+ * network lets through when the cluster runs without TLS.
+ */
+import { Lifecycle, MemberEntry, OwnerData, Suspicion } from "./member";
+import { MAX_MEMBERS } from "./membership-table";
+
+/** A membership frame carries at most a whole table: 1024 members of a few hundred bytes. */
+export const MAX_MEMBERSHIP_FRAME_BYTES = 1024 * 1024;
+const MAX_TEXT_CHARS = 256;
+const MAX_SYNCED = MAX_MEMBERS;
+
+export type MembershipMessage =
+  /** A node asks a seed to let it in. */
+  | { kind: "join"; from: string; clusterName: string; globalReplication: number; entry: MemberEntry }
+  /** The seed's answer: its whole table (the joiner's entry in it). */
+  | { kind: "welcome"; from: string; members: MemberEntry[] }
+  /** The seed's answer when the joiner does not fit the cluster. */
+  | { kind: "refused"; from: string; reason: string }
+  /** Periodic: the sender's whole table. */
+  | { kind: "gossip"; from: string; clusterName: string; members: MemberEntry[] };
+
+export function encodeMembershipMessage(message: MembershipMessage): Buffer {
+  const frame = Buffer.from(JSON.stringify(message));
+  if (frame.length > MAX_MEMBERSHIP_FRAME_BYTES) throw new RangeError(`membership message of ${frame.length} bytes`);
+  return frame;
+}
+
+class MessageError extends Error {}
+
+function fail(message: string): never {
+  throw new MessageError(message);
+}
+
+function text(value: unknown, what: string): string {
+  if (typeof value !== "string" || value.length === 0 || value.length > MAX_TEXT_CHARS) fail(`${what} must be a string of 1 to ${MAX_TEXT_CHARS} characters`);
+  return value;
+}
+
+function integer(value: unknown, what: string, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) fail(`${what} must be an integer from ${min} to ${max}`);
+  return value;
+}
+
+function object(value: unknown, what: string): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(`${what} must be an object`);
+  return value as Record<string, unknown>;
+}
+
+function ownerData(value: unknown): OwnerData {
+  const data = object(value, "data");
+  const synced: Record<string, number> = {};
+  const syncedEntries = Object.entries(object(data.synced, "data.synced"));
+  if (syncedEntries.length > MAX_SYNCED) fail("data.synced has too many entries");
+  for (const [id, incarnation] of syncedEntries) synced[text(id, "synced id")] = integer(incarnation, "synced incarnation", 0, Number.MAX_SAFE_INTEGER);
+  return {
+    host: text(data.host, "data.host"),
+    portOffset: integer(data.portOffset, "data.portOffset", 0, 65535),
+    threads: integer(data.threads, "data.threads", 1, 1024),
+    localReplication: integer(data.localReplication, "data.localReplication", 1, 1024),
+    keyCount: integer(data.keyCount, "data.keyCount", 0, Number.MAX_SAFE_INTEGER),
+    synced,
+  };
+}
+
+export function decodeMemberEntry(value: unknown): MemberEntry {
+  const entry = object(value, "member");
+  const data = ownerData(entry.data);
+  if (data.localReplication > data.threads) fail("data.localReplication is above data.threads");
+  return {
+    id: text(entry.id, "member id"),
+    incarnation: integer(entry.incarnation, "incarnation", 0, Number.MAX_SAFE_INTEGER),
+    lifecycle: integer(entry.lifecycle, "lifecycle", Lifecycle.JOINING, Lifecycle.LEFT),
+    suspicion: integer(entry.suspicion, "suspicion", Suspicion.NONE, Suspicion.DEAD),
+    heartbeat: integer(entry.heartbeat, "heartbeat", 0, Number.MAX_SAFE_INTEGER),
+    data,
+  };
+}
+
+function members(value: unknown): MemberEntry[] {
+  if (!Array.isArray(value) || value.length > MAX_MEMBERS) fail(`members must be an array of at most ${MAX_MEMBERS}`);
+  return value.map(decodeMemberEntry);
+}
+
+/** The message in a frame; throws an Error saying what is wrong with it. */
+export function decodeMembershipMessage(frame: Uint8Array): MembershipMessage {
+  if (frame.length > MAX_MEMBERSHIP_FRAME_BYTES) fail(`membership frame of ${frame.length} bytes`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString("utf8"));
+  } catch {
+    fail("membership frame is not JSON");
+  }
+  const message = object(parsed, "message");
+  const from = text(message.from, "from");
+  switch (message.kind) {
+    case "join":
+      return {
+        kind: "join",
+        from,
+        clusterName: text(message.clusterName, "clusterName"),
+        globalReplication: integer(message.globalReplication, "globalReplication", 1, MAX_MEMBERS),
+        entry: decodeMemberEntry(message.entry),
+      };
+    case "welcome":
+      return { kind: "welcome", from, members: members(message.members) };
+    case "refused":
+      return { kind: "refused", from, reason: text(message.reason, "reason") };
+    case "gossip":
+      return { kind: "gossip", from, clusterName: text(message.clusterName, "clusterName"), members: members(message.members) };
+    default:
+      return fail(`unknown membership message kind ${JSON.stringify(String(message.kind).slice(0, 40))}`);
+  }
+}

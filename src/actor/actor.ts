@@ -22,11 +22,13 @@ import { AccessReport, AccessSampler, actorAccessSampler } from "./access-sample
 import { GossipContext, newGossipState, tracksReplicatedWrites } from "./gossip-context";
 import { handleGossipFrames, requestResync, sendDirtyKeys } from "./handlers/gossip";
 import { handleRequestFrames, RequestContext } from "./handlers/request";
+import { DurablePuts } from "./durable-puts";
 import { continueRebalance, handOffDirtyKeys, newRebalanceState, reachLayoutUnchanged, RebalanceState, startRebalance } from "./rebalance";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
 import { requestServerFor } from "./request-servers";
 import { gossipPoolOptions, LISTENER_LIMITS, REPLY_POOL_OPTIONS } from "../protocol/zmtp/socket-limits";
 import { ZmtpPullServer } from "../protocol/zmtp/pull-server";
+import type { ClusterTls } from "../protocol/zmtp/tls";
 import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
 import { ActorCounters, ActorStatsReport, emptyCounters } from "./stats";
 
@@ -63,9 +65,11 @@ export class Actor {
       this.log("warn", `actor ${config.tid} refused ${count} bad frame(s); latest: ${latest}`),
     );
     const reportBadFrame = (reason: string) => this.badFrameLog.report(reason);
-    const listener = (handler: (frames: Uint8Array[]) => void): ZmtpPullServer =>
+    // Client requests speak Anna's open protocol; gossip is cluster traffic, under TLS when the cluster has credentials.
+    const listener = (handler: (frames: Uint8Array[]) => void, tls?: ClusterTls): ZmtpPullServer =>
       new ZmtpPullServer({
         ...LISTENER_LIMITS,
+        tls,
         maxFrameBytes: config.maxFrameBytes,
         maxFramesPerBatch: config.maxFramesPerBatch,
         onFrames: (frames) => this.handle(frames, handler),
@@ -75,9 +79,9 @@ export class Actor {
         },
       });
     this.requests = listener((frames) => handleRequestFrames(this.requestContext, frames));
-    this.gossip = listener((frames) => handleGossipFrames(this.gossipContext, frames));
+    this.gossip = listener((frames) => handleGossipFrames(this.gossipContext, frames), config.tls);
     this.replies = new ZmtpPushPool(REPLY_POOL_OPTIONS);
-    this.peers = new ZmtpPushPool(gossipPoolOptions(MAX_GOSSIP_PEERS));
+    this.peers = new ZmtpPushPool({ ...gossipPoolOptions(MAX_GOSSIP_PEERS), tls: config.tls });
     if (config.hotKeyWindowMs !== undefined) {
       this.accessSampler = actorAccessSampler();
     }
@@ -93,6 +97,7 @@ export class Actor {
       accessSampler: this.accessSampler,
       replicatedWrites: tracksReplicatedWrites(placement) ? gossipState.replicatedWrites : undefined,
       reportBadFrame,
+      durablePuts: new DurablePuts({ defaultPutAcks: config.putAcks, timeoutMs: config.putAckTimeoutMs }, () => this.gossipContext, this.replies),
     };
     this.gossipContext = {
       tid: config.tid,
@@ -155,6 +160,8 @@ export class Actor {
     // received has been answered (its reply queued below).
     await this.requests.close();
     clearInterval(this.gossipTimer);
+    // Waiting PUTs are answered as they stand (TIMEOUT where still short): the replies are flushed below.
+    this.requestContext.durablePuts?.finishAll();
     if (handOff) {
       const unconfirmed = await handOffDirtyKeys(this.gossipContext, deadlineMs);
       if (unconfirmed > 0) this.log("error", `actor ${this.config.tid} left with ${unconfirmed} handoff(s) unacknowledged`);

@@ -1,6 +1,7 @@
 import type { StoreLimits } from "../core/limits";
 import type { EngineName } from "../core/store";
 import type { ClusterLayout } from "../routing/layout";
+import type { ClusterTls } from "../protocol/zmtp/tls";
 
 /** Everything an actor needs, sent to its worker thread as workerData. */
 export interface ActorConfig {
@@ -11,6 +12,11 @@ export interface ActorConfig {
   engine: EngineName;
   limits: StoreLimits;
   localReplication: number;
+  /** Replica nodes a PUT must reach before it is answered, unless its request says (--put-acks). */
+  putAcks: number;
+  putAckTimeoutMs: number;
+  /** Mutual TLS for the gossip port and connections to other actors, when the cluster has credentials. */
+  tls?: ClusterTls;
   /** The cluster as the node knows it at the actor's start (later ones come as "layout" messages). */
   layout: ClusterLayout;
   /** Set only while selective replication is active (on, and not full replication): each actor reports sampled key accesses this often. */

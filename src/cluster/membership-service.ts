@@ -19,6 +19,7 @@ import { ZmtpPullServer } from "../protocol/zmtp/pull-server";
 import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
 import { LISTENER_LIMITS } from "../protocol/zmtp/socket-limits";
 import { tcpAddress } from "../protocol/zmtp/endpoint";
+import type { ClusterTls } from "../protocol/zmtp/tls";
 
 /** How often a node raises its heartbeat and gossips its table. */
 export const HEARTBEAT_MS = 500;
@@ -58,6 +59,8 @@ export interface MembershipOptions {
   failureTimeoutMs: number;
   joinTimeoutMs: number;
   heartbeatMs?: number;
+  /** Mutual TLS for the membership port and connections to other members. */
+  tls?: ClusterTls;
   keyCount(): number;
   log(level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>): void;
   /** A layout whose rings differ from the last one (versions increase). */
@@ -115,6 +118,7 @@ export class MembershipService {
     this.layoutValue = this.deriveLayout(1);
     this.server = new ZmtpPullServer({
       ...LISTENER_LIMITS,
+      tls: options.tls,
       maxFrameBytes: MAX_MEMBERSHIP_FRAME_BYTES,
       maxFramesPerBatch: 64,
       onFrames: (frames) => {
@@ -122,7 +126,7 @@ export class MembershipService {
       },
       onBadPeer: (reason) => this.refuse(`connection closed: ${reason}`),
     });
-    this.peers = new ZmtpPushPool({ maxSockets: MAX_MEMBERSHIP_PEERS, idleCloseMs: 30_000, maxQueuedBytes: 16 * MAX_MEMBERSHIP_FRAME_BYTES, lingerMs: 1000, handshakeTimeoutMs: LISTENER_LIMITS.handshakeTimeoutMs });
+    this.peers = new ZmtpPushPool({ maxSockets: MAX_MEMBERSHIP_PEERS, idleCloseMs: 30_000, maxQueuedBytes: 16 * MAX_MEMBERSHIP_FRAME_BYTES, lingerMs: 1000, handshakeTimeoutMs: LISTENER_LIMITS.handshakeTimeoutMs, tls: options.tls });
     this.context = {
       selfId: options.selfId,
       clusterName: options.clusterName,

@@ -17,7 +17,8 @@ import { MembershipService, memberId } from "../cluster/membership-service";
 import { tcpAddress } from "../protocol/zmtp/endpoint";
 import { HotKeyMonitor } from "./hot-keys";
 import { NodeMetrics, NodeStatus } from "./metrics";
-import { NodeOptions, parseSeed, resolveNodeOptions } from "./options";
+import { NodeOptions, OptionError, parseSeed, resolveNodeOptions } from "./options";
+import { ClusterTls, loadClusterTls } from "../protocol/zmtp/tls";
 import { factorsFrame, factorsSettledFrame, factorsSnapshotFrame } from "../actor/gossip-frame";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
 import { hostInAddress } from "../protocol/zmtp/endpoint";
@@ -75,6 +76,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
   const options = resolveNodeOptions(partial);
   const advertiseHost = options.advertiseHost!;
   const wasmModule = options.engine === "wasm" ? loadWasmModule() : undefined;
+  const tls = clusterTls(options);
   const localPlacement = new LocalPlacement(options.threads, options.localReplication);
   const hotKeys = hotKeyReplicationActive(options)
     ? new HotKeyMonitor(localPlacement, {
@@ -95,6 +97,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     globalReplication: options.globalReplication,
     failureTimeoutMs: options.failureTimeoutMs,
     joinTimeoutMs: options.joinTimeoutMs,
+    tls,
     keyCount: () => keyCount,
     log: (level, message, fields) => logger[level]({ ...fields, cluster: true }, message),
     onLayout: (layout) => {
@@ -141,7 +144,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
   try {
     await membership.start();
     for (let tid = 0; tid < options.threads; tid++) {
-      actors.push(await startActor(actorConfig(options, tid, membership.layout, wasmModule), logger, onActorMessage));
+      actors.push(await startActor({ ...actorConfig(options, tid, membership.layout, wasmModule), tls }, logger, onActorMessage));
     }
     await routing.start();
     if (options.metrics) {
@@ -157,7 +160,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     await metrics.close();
     throw error;
   }
-  const hotKeyLoop = hotKeys && startHotKeyLoop(hotKeys, options, logger);
+  const hotKeyLoop = hotKeys && startHotKeyLoop(hotKeys, options, logger, tls);
   return {
     options,
     routingAddress: routingAddress(advertiseHost, options.portOffset),
@@ -211,6 +214,8 @@ function actorConfig(options: NodeOptions, tid: number, layout: ClusterLayout, w
     threadCount: options.threads,
     host: options.host,
     layout,
+    putAcks: options.putAcks,
+    putAckTimeoutMs: options.putAckTimeoutMs,
     portOffset: options.portOffset,
     engine: options.engine,
     limits: {
@@ -237,8 +242,8 @@ function actorConfig(options: NodeOptions, tid: number, layout: ClusterLayout, w
  * `placement`, into which closeWindow has merged them, so clients asking from then on get
  * the new replica lists.
  */
-function startHotKeyLoop(monitor: HotKeyMonitor, options: NodeOptions, logger: Logger): { stop(deadlineMs: number): Promise<void> } {
-  const peers = new ZmtpPushPool(gossipPoolOptions(options.threads));
+function startHotKeyLoop(monitor: HotKeyMonitor, options: NodeOptions, logger: Logger, tls: ClusterTls | undefined): { stop(deadlineMs: number): Promise<void> } {
+  const peers = new ZmtpPushPool({ ...gossipPoolOptions(options.threads), tls });
   const sendToActors = (frame: Uint8Array) => {
     for (let tid = 0; tid < options.threads; tid++) peers.send(actorGossipPeerAddress(options.host, options.portOffset, tid), frame);
   };
@@ -264,6 +269,17 @@ function startHotKeyLoop(monitor: HotKeyMonitor, options: NodeOptions, logger: L
       peers.close();
     },
   };
+}
+
+/** The cluster's TLS credentials from the files the options name, checked; undefined without them. */
+function clusterTls(options: NodeOptions): ClusterTls | undefined {
+  const { clusterTlsCa, clusterTlsCert, clusterTlsKey } = options;
+  if (clusterTlsCa === undefined || clusterTlsCert === undefined || clusterTlsKey === undefined) return undefined;
+  try {
+    return loadClusterTls({ caFile: clusterTlsCa, certFile: clusterTlsCert, keyFile: clusterTlsKey });
+  } catch (error) {
+    throw new OptionError((error as Error).message);
+  }
 }
 
 /** With every key on every actor already, there is nothing to raise. */

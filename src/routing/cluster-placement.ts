@@ -166,6 +166,20 @@ export class ClusterPlacement {
     return this.actorsOf(nodes, key, name);
   }
 
+  /**
+   * The primary actor of each serving-replica node of the key other than this node: where
+   * an acknowledged PUT sends its value (one durable copy per node).
+   */
+  otherReplicaNodePrimaries(key: Uint8Array, name?: string): number[] {
+    if (this.alone) return [];
+    const actors: number[] = [];
+    for (const node of this.servingNodesOf(xxhash64(key))) {
+      if (node === this.selfNode) continue;
+      actors.push(this.actorBase[node] + defaultLocalRing(this.layout.nodes[node]).replicas(key, name)[0]);
+    }
+    return actors;
+  }
+
   isWriteReplica(key: Uint8Array, actor: number, name?: string): boolean {
     if (this.alone) return this.local.isReplica(key, actor, name);
     return this.writeReplicas(key, name).includes(actor);

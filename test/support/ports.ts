@@ -22,6 +22,10 @@ const names = [
   "ipv6",
   "clientFailover",
   "clientPutAcks",
+  "clusterBasic",
+  "clusterFailure",
+  "clusterJoinLeave",
+  "clusterTls",
 ] as const;
 
 export const PORT_OFFSETS = Object.fromEntries(names.map((name, index) => [name, 20_000 + 300 * index])) as Record<

@@ -74,18 +74,25 @@ function cancelHandoffs(state: GossipState, name: string): void {
 
 /**
  * Sends record byte runs as one HANDOFF frame to each destination and calls
- * `onAcknowledged` once all have acknowledged (resent every second until then).
+ * `onAcknowledged` once all have acknowledged (resent every second until then). Returns
+ * the handoff's id (0 when there was no one to send to: acknowledged at once).
  */
-export function sendHandoff(context: GossipContext, parts: readonly Uint8Array[], destinations: readonly string[], name: string | undefined, onAcknowledged: () => void): void {
+export function sendHandoff(context: GossipContext, parts: readonly Uint8Array[], destinations: readonly string[], name: string | undefined, onAcknowledged: () => void): number {
   const waiting = new Set(destinations.filter((address) => address !== context.selfAddress));
   if (waiting.size === 0) {
     onAcknowledged();
-    return;
+    return 0;
   }
   const handoffId = context.state.nextHandoffId++;
   const handoff: PendingHandoff = { frame: handoffFrame(context.selfAddress, handoffId, parts), waiting, sentAtMs: 0, name, onAcknowledged };
   context.state.handoffs.set(handoffId, handoff);
   transmit(context, handoff);
+  return handoffId;
+}
+
+/** Stops resending a handoff; its acknowledgements are ignored from now on. */
+export function cancelHandoff(context: GossipContext, handoffId: number): void {
+  context.state.handoffs.delete(handoffId);
 }
 
 function transmit(context: GossipContext, handoff: PendingHandoff): void {

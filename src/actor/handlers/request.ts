@@ -16,6 +16,7 @@ import type { ClusterPlacement } from "../../routing/cluster-placement";
 import type { AccessSampler } from "../access-sampler";
 import { annaErrorOf, RequestBurst, RequestServer } from "../request-servers";
 import { ActorCounters, countTupleError } from "../stats";
+import type { DurablePuts } from "../durable-puts";
 
 export interface RequestContext {
   tid: number;
@@ -40,6 +41,8 @@ export interface RequestContext {
   replicatedWrites?: Set<string>;
   /** Called once per burst of refused frames, so logs are not flooded. */
   reportBadFrame(reason: string): void;
+  /** Holds PUTs that ask for more than one replica node until they have them (absent: every PUT is answered at once). */
+  durablePuts?: DurablePuts;
 }
 
 export function handleRequestFrames(context: RequestContext, frames: readonly Uint8Array[]): number {
@@ -66,8 +69,13 @@ export function handleRequestFrames(context: RequestContext, frames: readonly Ui
   const stored = performance.now();
   context.counters.storeMs += stored - planned;
   countStoreErrors(context.counters, burst, answered);
-  // Responses are views the server reuses: each is copied as it is queued.
-  for (let i = 0; i < answered.length; i++) context.replies.sendCopy(answered[i].responseAddress, responses[i]);
+  // Responses are views the server reuses: each is copied as it is queued (or held).
+  for (let i = 0; i < answered.length; i++) {
+    const head = answered[i];
+    const acks = head.type === RequestType.PUT ? (context.durablePuts?.acksWanted(head.putAcks) ?? 1) : 1;
+    if (acks > 1) context.durablePuts!.defer(head.responseAddress, responses[i], storedKeys(burst.tuples, head), acks);
+    else context.replies.sendCopy(head.responseAddress, responses[i]);
+  }
   context.counters.encodeMs += performance.now() - stored;
   return answered.length;
 }
@@ -141,6 +149,16 @@ function planRequest(context: RequestContext, tuples: KeyTuples, head: FrameHead
       if (replicaCount > 1) replicatedWrites?.add(keyName(frame.subarray(keyStart, keyStart + keyLength)));
     } else counters.getTuples++;
   }
+}
+
+/** The keys of a request's tuples that the store ran and took (views into the frame). */
+function storedKeys(tuples: KeyTuples, head: FrameHead): Uint8Array[] {
+  const keys: Uint8Array[] = [];
+  for (let i = head.firstTuple, end = i + head.tuplesRead; i < end; i++) {
+    if (tuples.error[i] !== AnnaError.NO_ERROR || tuples.status[i] !== Status.OK) continue;
+    keys.push(head.frame.subarray(tuples.keyStart[i], tuples.keyStart[i] + tuples.keyLength[i]));
+  }
+  return keys;
 }
 
 /** Counts the tuples the store refused (the others' statuses are OK: they were not run, or ran well). */

@@ -20,7 +20,9 @@ import { LocalPlacement } from "../routing/placement";
 import type { ActorConfig } from "./config";
 import { AccessReport, AccessSampler, actorAccessSampler } from "./access-sampler";
 import { GossipContext, newGossipState, tracksReplicatedWrites } from "./gossip-context";
-import { handleGossipFrames, requestResync, sendDirtyKeys } from "./handlers/gossip";
+import { handleGossipFrames, sendDirtyKeys } from "./handlers/gossip";
+import { AntiEntropyState, continueAntiEntropy, newAntiEntropyState, requestAntiEntropy } from "./anti-entropy";
+import { FAULT_FILE_ENV, GossipFaults } from "./faults";
 import { handleRequestFrames, RequestContext } from "./handlers/request";
 import { DurablePuts } from "./durable-puts";
 import { continueRebalance, handOffDirtyKeys, newRebalanceState, reachLayoutUnchanged, RebalanceState, startRebalance } from "./rebalance";
@@ -41,6 +43,8 @@ export class Actor {
   readonly store: Store;
   readonly counters: ActorCounters = emptyCounters();
   private readonly rebalance: RebalanceState = newRebalanceState();
+  private readonly antiEntropy: AntiEntropyState;
+  private readonly faults: GossipFaults;
   private readonly requests: ZmtpPullServer;
   private readonly gossip: ZmtpPullServer;
   private readonly replies: ZmtpPushPool;
@@ -61,6 +65,7 @@ export class Actor {
     this.store = createStore({ engine: config.engine, limits: config.limits, wasmModule: config.wasmModule });
     const placement = new ClusterPlacement(config.layout, new LocalPlacement(config.threadCount, config.localReplication));
     reachLayoutUnchanged(this.rebalance, config.layout.version);
+    this.antiEntropy = newAntiEntropyState(config.antiEntropyPeriodMs);
     this.badFrameLog = new BadFrameLog(BAD_FRAME_LOG_INTERVAL_MS, (count, latest) =>
       this.log("warn", `actor ${config.tid} refused ${count} bad frame(s); latest: ${latest}`),
     );
@@ -80,6 +85,11 @@ export class Actor {
       });
     this.requests = listener((frames) => handleRequestFrames(this.requestContext, frames));
     this.gossip = listener((frames) => handleGossipFrames(this.gossipContext, frames), config.tls);
+    this.faults = new GossipFaults(process.env[FAULT_FILE_ENV], (address) => {
+      const { placement } = this.gossipContext;
+      for (let tid = 0; tid < config.threadCount; tid++) if (placement.gossipAddress(placement.actorIndex(tid)) === address) return true;
+      return false;
+    });
     this.replies = new ZmtpPushPool(REPLY_POOL_OPTIONS);
     this.peers = new ZmtpPushPool({ ...gossipPoolOptions(MAX_GOSSIP_PEERS), tls: config.tls });
     if (config.hotKeyWindowMs !== undefined) {
@@ -103,15 +113,17 @@ export class Actor {
       tid: config.tid,
       store: this.store,
       placement,
-      peers: this.peers,
+      peers: this.faults.wrap(this.peers),
       counters: this.counters,
       state: gossipState,
       gossipPageBytes: config.gossipPageBytes,
       gossipAddress: (actor) => this.gossipContext.placement.gossipAddress(actor),
       selfAddress: placement.gossipAddress(placement.actorIndex(config.tid)),
+      antiEntropy: this.antiEntropy,
       reportBadFrame,
     };
-    this.peers.onLoss = (address) => requestResync(this.gossipContext, address);
+    // A frame that may have been lost is made up for by an early anti-entropy round.
+    this.peers.onLoss = () => requestAntiEntropy(this.antiEntropy, performance.now());
   }
 
   /**
@@ -144,8 +156,10 @@ export class Actor {
     await this.requests.bind(this.requestAddress);
     await this.gossip.bind(actorGossipTcpAddress(host, portOffset, tid));
     this.gossipTimer = setInterval(() => {
+      this.faults.refresh();
       sendDirtyKeys(this.gossipContext);
       this.continueRebalance();
+      continueAntiEntropy(this.gossipContext, this.antiEntropy, performance.now());
     }, this.config.gossipPeriodMs);
     // A layout given at start may already be reached (nothing stored yet): say so.
     this.continueRebalance();
@@ -193,6 +207,9 @@ export class Actor {
     this.counters.repliesQueuedBytes = this.replies.queuedTotal;
     this.counters.replicationFactorEntries = this.gossipContext.placement.local.keyFactorCount;
     this.counters.rebalanceKeysSent = this.rebalance.keysSent;
+    this.counters.antiEntropyRounds = this.antiEntropy.roundsCompleted;
+    this.counters.antiEntropyBucketsRepaired = this.antiEntropy.bucketsRepaired;
+    this.counters.antiEntropyKeysRepaired = this.antiEntropy.keysRepaired;
     this.counters.rebalanceKeysMovedOut = this.rebalance.keysMovedOut;
     this.counters.rebalancePagesInFlight = this.rebalance.pagesInFlight;
     this.counters.rebalanceLayoutVersion = this.rebalance.completedVersion;

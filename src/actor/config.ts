@@ -12,6 +12,8 @@ export interface ActorConfig {
   engine: EngineName;
   limits: StoreLimits;
   localReplication: number;
+  /** How often the actor compares digests with the other replicas of its keys (0: never). */
+  antiEntropyPeriodMs: number;
   /** Replica nodes a PUT must reach before it is answered, unless its request says (--put-acks). */
   putAcks: number;
   putAckTimeoutMs: number;

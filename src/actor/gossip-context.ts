@@ -8,6 +8,7 @@ import type { Store } from "../core/store";
 import type { FrameSink } from "../protocol/outlet-pool";
 import type { ClusterPlacement } from "../routing/cluster-placement";
 import { recordsFrame } from "./gossip-frame";
+import type { AntiEntropyState } from "./anti-entropy";
 import type { ActorCounters } from "./stats";
 
 /** A HANDOFF frame awaiting acknowledgements (handlers/replication.ts, rebalance.ts). */
@@ -36,13 +37,6 @@ export interface GossipState {
    * monitor, seeing it lag, sends a snapshot (see hot-keys.ts).
    */
   factorsSeenVersion: number;
-  /**
-   * Peers (gossip addresses) that may have missed gossip (a frame to them was dropped, or
-   * their connection failed), with the store scan cursor of the resend under way: each
-   * gets every value this actor holds of the keys it replicates (handlers/gossip.ts,
-   * sendResyncPages).
-   */
-  resyncCursors: Map<string, number>;
 }
 
 /** The version seen without gaps after a FACTORS frame's updates (one apart), from `seen`. */
@@ -58,7 +52,7 @@ export function seenAfterUpdates(seen: number, updates: readonly { version: numb
 }
 
 export function newGossipState(): GossipState {
-  return { replicatedWrites: new Set(), handoffs: new Map(), nextHandoffId: 1, factorsSeenVersion: 0, resyncCursors: new Map() };
+  return { replicatedWrites: new Set(), handoffs: new Map(), nextHandoffId: 1, factorsSeenVersion: 0 };
 }
 
 export interface GossipContext {
@@ -75,6 +69,8 @@ export interface GossipContext {
   gossipAddress(actor: number): string;
   /** This actor's own gossip address: how handoffs name it. */
   selfAddress: string;
+  /** Digests compared with other replicas (absent where nothing runs anti-entropy, e.g. benchmarks). */
+  antiEntropy?: AntiEntropyState;
   reportBadFrame(reason: string): void;
 }
 

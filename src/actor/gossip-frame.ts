@@ -12,6 +12,9 @@
  *   FACTORS_SNAPSHOT f64 version, then as FACTORS: every entry the node holds, which
  *                together stand for every update up to that version (sent to an actor
  *                that missed a FACTORS frame)
+ *   DIGESTS      u16 length + the sender's gossip address, u32 bucket count, then per
+ *                bucket u32 high, u32 low: its anti-entropy digest of the keys it shares
+ *                with the receiver (actor/anti-entropy.ts)
  * Little-endian. A handoff is how an actor makes sure another holds a value: before it drops
  * a key it stops replicating, and for each page a rebalance sends (actor/rebalance.ts).
  * Actors are named by gossip address, which means the same on every node.
@@ -27,6 +30,7 @@ export enum GossipFrameKind {
   FACTORS = 4,
   FACTORS_SETTLED = 5,
   FACTORS_SNAPSHOT = 6,
+  DIGESTS = 7,
 }
 
 const KIND_BYTES = 1;
@@ -48,7 +52,8 @@ export type GossipFrame =
   | { kind: GossipFrameKind.HANDOFF_ACK; sender: string; handoffId: number }
   | { kind: GossipFrameKind.FACTORS; factors: ReplicationFactor[] }
   | { kind: GossipFrameKind.FACTORS_SETTLED; version: number }
-  | { kind: GossipFrameKind.FACTORS_SNAPSHOT; version: number; factors: ReplicationFactor[] };
+  | { kind: GossipFrameKind.FACTORS_SNAPSHOT; version: number; factors: ReplicationFactor[] }
+  | { kind: GossipFrameKind.DIGESTS; sender: string; digest: Uint32Array };
 
 /** One RECORDS frame from record byte runs (copied: they may be engine memory). */
 export function recordsFrame(parts: readonly Uint8Array[]): Buffer {
@@ -64,6 +69,16 @@ export function handoffFrame(sender: string, handoffId: number, parts: readonly 
     frame.set(part, offset);
     offset += part.length;
   }
+  return frame;
+}
+
+/** An anti-entropy digest: `digest` holds (high, low) per bucket. */
+export function digestsFrame(sender: string, digest: Uint32Array): Buffer {
+  const address = Buffer.from(sender);
+  const frame = Buffer.allocUnsafe(HANDOFF_FIXED_BYTES + address.length + digest.byteLength);
+  // The header is a handoff's, the bucket count in place of the id.
+  const start = writeHandoffHeader(frame, GossipFrameKind.DIGESTS, address, digest.length / 2);
+  for (let i = 0; i < digest.length; i++) frame.writeUInt32LE(digest[i], start + 4 * i);
   return frame;
 }
 
@@ -173,7 +188,7 @@ export function decodeGossipFrame(frame: Uint8Array): GossipFrame {
   if (kind === GossipFrameKind.FACTORS) return { kind, factors: decodeFactors(frame) };
   if (kind === GossipFrameKind.FACTORS_SETTLED) return { kind, version: decodeSettledVersion(frame) };
   if (kind === GossipFrameKind.FACTORS_SNAPSHOT) return { kind, version: decodeSnapshotVersion(frame), factors: decodeFactors(frame, VERSION_BYTES) };
-  if (kind !== GossipFrameKind.HANDOFF && kind !== GossipFrameKind.HANDOFF_ACK) throw new Error(`unknown gossip frame kind ${kind}`);
+  if (kind !== GossipFrameKind.HANDOFF && kind !== GossipFrameKind.HANDOFF_ACK && kind !== GossipFrameKind.DIGESTS) throw new Error(`unknown gossip frame kind ${kind}`);
   if (frame.length < HANDOFF_FIXED_BYTES) throw new Error("gossip frame shorter than its header");
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   const addressLength = view.getUint16(1, true);
@@ -184,6 +199,13 @@ export function decodeGossipFrame(frame: Uint8Array): GossipFrame {
   if (kind === GossipFrameKind.HANDOFF_ACK) {
     if (frame.length !== headerBytes) throw new Error("handoff ack with trailing bytes");
     return { kind, sender, handoffId };
+  }
+  if (kind === GossipFrameKind.DIGESTS) {
+    // handoffId is the bucket count here.
+    if (frame.length !== headerBytes + 8 * handoffId) throw new Error(`digests frame of ${frame.length} bytes for ${handoffId} buckets`);
+    const digest = new Uint32Array(2 * handoffId);
+    for (let i = 0; i < digest.length; i++) digest[i] = view.getUint32(headerBytes + 4 * i, true);
+    return { kind, sender, digest };
   }
   return { kind, sender, handoffId, records: decodeRecords(frame.subarray(headerBytes)) };
 }

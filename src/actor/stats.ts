@@ -20,8 +20,10 @@ export interface ActorCounters {
   gossipMergeErrors: number;
   /** Selective replication: handoff frames sent, and keys dropped once handed off. */
   handoffFramesSent: number;
-  /** Resends of every shared value to a peer that may have missed gossip, begun. */
-  gossipResyncs: number;
+  /** Anti-entropy (actor/anti-entropy.ts): rounds of digests completed, buckets and keys sent to peers whose digests differed. */
+  antiEntropyRounds: number;
+  antiEntropyBucketsRepaired: number;
+  antiEntropyKeysRepaired: number;
   keysDropped: number;
   /**
    * Time spent per stage, in ms: where a request's time goes. decode: reading a burst and
@@ -71,7 +73,9 @@ export function emptyCounters(): ActorCounters {
     gossipKeysReceived: 0,
     gossipMergeErrors: 0,
     handoffFramesSent: 0,
-    gossipResyncs: 0,
+    antiEntropyRounds: 0,
+    antiEntropyBucketsRepaired: 0,
+    antiEntropyKeysRepaired: 0,
     keysDropped: 0,
     decodeMs: 0,
     storeMs: 0,

@@ -55,6 +55,7 @@ export function startCommand(): Command {
     .addOption(option("--failure-timeout-ms <ms>", "a member silent this long is declared dead (suspected at half); its keys are re-replicated", "FAILURE_TIMEOUT_MS", d.failureTimeoutMs).argParser(integerOption))
     .addOption(option("--join-timeout-ms <ms>", "how long to wait for a seed to answer (then exit 4)", "JOIN_TIMEOUT_MS", d.joinTimeoutMs).argParser(integerOption))
     .addOption(option("--leave-timeout-ms <ms>", "on SIGTERM, how long a member may take to hand its keys to their other owners", "LEAVE_TIMEOUT_MS", d.leaveTimeoutMs).argParser(integerOption))
+    .addOption(option("--anti-entropy-period-ms <ms>", "how often each actor compares digests of its keys with their other replicas and sends what differs (0: never)", "ANTI_ENTROPY_PERIOD_MS", d.antiEntropyPeriodMs).argParser(integerOption))
     .addOption(option("--cluster-name <name>", "nodes join only a cluster of the same name", "CLUSTER_NAME", d.clusterName))
     .addOption(new Option("--cluster-tls-ca <file>", "PEM: the cluster's CA (annakv certs DIR makes it); cluster links then need mutual TLS").env("ANNAKV_CLUSTER_TLS_CA"))
     .addOption(new Option("--cluster-tls-cert <file>", "PEM: this node's certificate, signed by the cluster's CA").env("ANNAKV_CLUSTER_TLS_CERT"))

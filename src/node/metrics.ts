@@ -141,7 +141,8 @@ export class NodeMetrics {
     define("annakv_gossip_merge_errors_total", "Gossiped values refused (type conflict between replicas)", (r) => r.counters.gossipMergeErrors);
     define("annakv_handoff_frames_sent_total", "Handoff frames sent by actors leaving a hot key's replica set", (r) => r.counters.handoffFramesSent);
     define("annakv_keys_dropped_total", "Keys dropped after handing their value to the remaining replicas", (r) => r.counters.keysDropped);
-    define("annakv_gossip_resyncs_total", "Resends of every shared value to a peer actor that may have missed gossip (a dropped frame, a failed connection)", (r) => r.counters.gossipResyncs);
+    define("annakv_anti_entropy_rounds_total", "Anti-entropy rounds completed: digests of every shared key sent to the other replicas", (r) => r.counters.antiEntropyRounds);
+    define("annakv_anti_entropy_keys_repaired_total", "Keys sent to replicas whose digests differed (anti-entropy repairs)", (r) => r.counters.antiEntropyKeysRepaired);
     define("annakv_replication_factor_entries", "Keys with a replication factor entry of their own: hot, or cooled and not yet settled", (r) => r.counters.replicationFactorEntries);
     const hotKeys = this.info.hotKeys;
     new client.Gauge({

@@ -215,6 +215,7 @@ function actorConfig(options: NodeOptions, tid: number, layout: ClusterLayout, w
     host: options.host,
     layout,
     putAcks: options.putAcks,
+    antiEntropyPeriodMs: options.antiEntropyPeriodMs,
     putAckTimeoutMs: options.putAckTimeoutMs,
     portOffset: options.portOffset,
     engine: options.engine,

@@ -58,6 +58,8 @@ export interface NodeOptions {
   joinTimeoutMs: number;
   /** How long a leaving node (SIGTERM) may take to hand its keys to their other owners. */
   leaveTimeoutMs: number;
+  /** How often each actor compares digests of its keys with their other replicas (0: never). */
+  antiEntropyPeriodMs: number;
   /** Nodes join only a cluster of the same name. */
   clusterName: string;
   /** PEM files of the cluster's mutual TLS: its CA, this node's certificate and key. */
@@ -93,6 +95,7 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   failureTimeoutMs: 5000,
   joinTimeoutMs: 15_000,
   leaveTimeoutMs: 60_000,
+  antiEntropyPeriodMs: 30_000,
   clusterName: "annakv",
   clusterInsecure: false,
 });
@@ -152,6 +155,7 @@ function resolveClusterOptions(options: NodeOptions): void {
   requireInteger("failureTimeoutMs", options.failureTimeoutMs, 1000, 3_600_000);
   requireInteger("joinTimeoutMs", options.joinTimeoutMs, 1, 3_600_000);
   requireInteger("leaveTimeoutMs", options.leaveTimeoutMs, 1, 3_600_000);
+  requireInteger("antiEntropyPeriodMs", options.antiEntropyPeriodMs, 0, 86_400_000);
   if (options.putAcks > options.globalReplication) {
     throw new OptionError(`putAcks (${options.putAcks}) cannot be above globalReplication (${options.globalReplication}): a key has no more replica nodes to acknowledge`);
   }

@@ -17,6 +17,7 @@ export interface ClusterNodeOptions {
   globalReplication?: number;
   /** Further `annakv start` flags. */
   args?: string[];
+  env?: Record<string, string>;
 }
 
 export interface ClusterNode {
@@ -40,6 +41,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     portOffset: options.portOffset,
     host,
     threads: options.threads ?? 1,
+    env: options.env,
     extraArgs: [
       ...joinArgs,
       `--global-replication=${options.globalReplication ?? 2}`,

@@ -28,6 +28,8 @@ export interface NodeProcessOptions {
   gossipPeriodMs?: number;
   extraArgs?: string[];
   startTimeoutMs?: number;
+  /** Environment variables added to the test's own. */
+  env?: Record<string, string>;
 }
 
 export async function startNodeProcess(options: NodeProcessOptions): Promise<NodeProcess> {
@@ -42,7 +44,7 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Nod
     `--gossip-period-ms=${options.gossipPeriodMs ?? 20}`,
     ...(options.extraArgs ?? []),
   ];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));

@@ -26,6 +26,7 @@ const names = [
   "clusterFailure",
   "clusterJoinLeave",
   "clusterTls",
+  "clusterAntiEntropy",
 ] as const;
 
 export const PORT_OFFSETS = Object.fromEntries(names.map((name, index) => [name, 20_000 + 300 * index])) as Record<

@@ -6,9 +6,8 @@
  * default (or the actor is alone), the store's dirty marks are discarded unread and the
  * actor sends just the keys it saw written with a factor above one (noted by the request
  * handler); otherwise each drained dirty record goes to the replicas the placement gives
- * for it. Unacknowledged handoffs (handlers/replication.ts) are resent from here too, and
- * a peer that may have missed gossip (a dropped frame, a failed connection) is resent
- * every value this actor holds of the keys it replicates (see sendResyncPages).
+ * for it. Unacknowledged handoffs (handlers/replication.ts) are resent from here too; gossip
+ * that was lost is made up for by anti-entropy (actor/anti-entropy.ts).
  *
  * Receiving: a frame's records are merged as batches of MERGE ops (which never mark keys
  * dirty, since every sender reaches every replica itself). Merge is a lattice join, so
@@ -23,6 +22,7 @@ import { addPart, currentRecord, GossipContext, PartsByPeer, seenAfterUpdates, s
 import { decodeGossipFrame, GossipFrameKind, handoffAckFrame } from "../gossip-frame";
 import type { ReplicationFactor } from "../../routing/replication-factors";
 import { acknowledgeHandoff, applyReplicationFactors, resendHandoffs } from "./replication";
+import { receiveDigest } from "../anti-entropy";
 
 /** Upper bound on pages drained per period, so one period cannot starve requests. */
 const MAX_GOSSIP_PAGES_PER_PERIOD = 64;
@@ -52,52 +52,7 @@ export function sendDirtyKeys(context: GossipContext): void {
     }
   }
   resendHandoffs(context);
-  sendResyncPages(context);
   context.counters.gossipMs += performance.now() - started;
-}
-
-/** From the next period on, the actor at gossip address `peer` is sent again every value it replicates (from the first page). */
-export function requestResync(context: GossipContext, peer: string): void {
-  if (peer === context.selfAddress) return;
-  context.state.resyncCursors.set(peer, 0);
-  context.counters.gossipResyncs++;
-}
-
-/**
- * For each peer being resent what it may have missed: where keys have one replica by
- * default, the keys with a factor of their own that it shares (no others are shared), at
- * once; otherwise the next store scan page's records of keys it replicates.
- */
-function sendResyncPages(context: GossipContext): void {
-  const { state, store, placement } = context;
-  const self = selfActor(context);
-  for (const [address, cursor] of state.resyncCursors) {
-    const peer = actorAt(context, address);
-    if (peer === undefined) {
-      // No longer an actor of the cluster: nothing to resend it.
-      state.resyncCursors.delete(address);
-      continue;
-    }
-    if (tracksReplicatedWrites(placement)) {
-      sendCurrentValues(context, Array.from(placement.local.keyFactors(), ({ key }) => key), peer);
-      state.resyncCursors.delete(address);
-      continue;
-    }
-    const page = store.scan(cursor, context.gossipPageBytes);
-    const partsByPeer: PartsByPeer = new Map();
-    forEachRecord(page.records, (key, bytes) => {
-      if (placement.isWriteReplica(key, peer)) addPart(partsByPeer, peer, self, bytes);
-    });
-    sendRecordFrames(context, partsByPeer);
-    if (page.nextCursor === 0) state.resyncCursors.delete(address);
-    else state.resyncCursors.set(address, page.nextCursor);
-  }
-}
-
-/** The number of the actor at a gossip address in the current placement, if it is one. */
-function actorAt(context: GossipContext, address: string): number | undefined {
-  for (let actor = 0; actor < context.placement.actorCount; actor++) if (context.gossipAddress(actor) === address) return actor;
-  return undefined;
 }
 
 function sendPage(context: GossipContext, records: Uint8Array): void {
@@ -119,18 +74,15 @@ export function forEachRecord(records: Uint8Array, visit: (key: Uint8Array, byte
   }
 }
 
-/** The current values of the keys named, to their other replicas: all of them, or `onlyPeer` where it is one. */
-function sendCurrentValues(context: GossipContext, names: Iterable<string>, onlyPeer?: number): void {
+/** The current values of the keys named, to their other replicas. */
+function sendCurrentValues(context: GossipContext, names: Iterable<string>): void {
   const partsByPeer: PartsByPeer = new Map();
   const self = selfActor(context);
   for (const name of names) {
     const key = keyBytes(name);
-    const replicas = context.placement.writeReplicas(key, name);
-    if (onlyPeer !== undefined && !replicas.includes(onlyPeer)) continue;
     const record = currentRecord(context.store, key);
     if (record === undefined) continue;
-    if (onlyPeer !== undefined) addPart(partsByPeer, onlyPeer, self, record);
-    else for (const peer of replicas) addPart(partsByPeer, peer, self, record);
+    for (const peer of context.placement.writeReplicas(key, name)) addPart(partsByPeer, peer, self, record);
   }
   sendRecordFrames(context, partsByPeer);
 }
@@ -172,6 +124,10 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
     context.counters.gossipFramesReceived++;
     if (frame.kind === GossipFrameKind.HANDOFF_ACK) {
       acknowledgeHandoff(context, frame.sender, frame.handoffId);
+      continue;
+    }
+    if (frame.kind === GossipFrameKind.DIGESTS) {
+      if (context.antiEntropy !== undefined) receiveDigest(context.antiEntropy, frame.sender, frame.digest);
       continue;
     }
     if (frame.kind === GossipFrameKind.HANDOFF) acks.push(frame);

@@ -22,7 +22,7 @@ import { AccessReport, AccessSampler, actorAccessSampler } from "./access-sample
 import { GossipContext, newGossipState, tracksReplicatedWrites } from "./gossip-context";
 import { handleGossipFrames, sendDirtyKeys } from "./handlers/gossip";
 import { AntiEntropyState, continueAntiEntropy, newAntiEntropyState, requestAntiEntropy } from "./anti-entropy";
-import { FAULT_FILE_ENV, GossipFaults } from "./faults";
+import { countingSink, FAULT_FILE_ENV, GossipFaults } from "./faults";
 import { handleRequestFrames, RequestContext } from "./handlers/request";
 import { DurablePuts } from "./durable-puts";
 import { continueRebalance, handOffDirtyKeys, newRebalanceState, reachLayoutUnchanged, RebalanceState, startRebalance } from "./rebalance";
@@ -113,7 +113,7 @@ export class Actor {
       tid: config.tid,
       store: this.store,
       placement,
-      peers: this.faults.wrap(this.peers),
+      peers: countingSink(this.faults.wrap(this.peers), (bytes) => (this.counters.gossipBytesSent += bytes)),
       counters: this.counters,
       state: gossipState,
       gossipPageBytes: config.gossipPageBytes,

@@ -43,3 +43,13 @@ export class GossipFaults {
     };
   }
 }
+
+/** `sink`, counting the bytes of every frame sent through it (gossip's cost, in /metrics). */
+export function countingSink(sink: FrameSink, onBytes: (bytes: number) => void): FrameSink {
+  return {
+    send: (address, frame) => {
+      onBytes(frame.length);
+      sink.send(address, frame);
+    },
+  };
+}

@@ -14,6 +14,8 @@ export interface ActorCounters {
   badFrames: number;
   gossipFramesSent: number;
   gossipKeysSent: number;
+  /** Bytes of every frame sent to other actors: gossip, handoffs, acknowledgements, digests. */
+  gossipBytesSent: number;
   gossipFramesReceived: number;
   gossipKeysReceived: number;
   /** Gossiped values this actor refused (e.g. a type that conflicts with its own). */
@@ -69,6 +71,7 @@ export function emptyCounters(): ActorCounters {
     badFrames: 0,
     gossipFramesSent: 0,
     gossipKeysSent: 0,
+    gossipBytesSent: 0,
     gossipFramesReceived: 0,
     gossipKeysReceived: 0,
     gossipMergeErrors: 0,

@@ -102,6 +102,7 @@ export class MembershipService {
   private tickCount = 0;
   private pendingJoin?: (answer: { welcomed: true } | { welcomed: false; reason: string }) => void;
   badFrames = 0;
+  bytesSent = 0;
 
   constructor(private readonly options: MembershipOptions) {
     this.heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
@@ -132,7 +133,7 @@ export class MembershipService {
       clusterName: options.clusterName,
       globalReplication: options.globalReplication,
       table: this.table,
-      send: (to, message) => this.peers.send(memberAddress(to), encodeMembershipMessage(message)),
+      send: (to, message) => this.sendFrame(to, encodeMembershipMessage(message)),
       mergeEntries: (entries) => this.mergeEntries(entries),
       gossipMessage: () => this.gossipMessage(),
       joinAnswered: (answer) => this.pendingJoin?.(answer),
@@ -177,7 +178,7 @@ export class MembershipService {
     const send = () => {
       const seed = seeds[attempt++ % seeds.length];
       const message: MembershipMessage = { kind: "join", from: this.own.id, clusterName: this.options.clusterName, globalReplication: this.options.globalReplication, entry: this.own };
-      this.peers.send(memberAddress(seed), encodeMembershipMessage(message));
+      this.sendFrame(seed, encodeMembershipMessage(message));
     };
     send();
     const retry = setInterval(send, JOIN_RETRY_MS);
@@ -362,12 +363,17 @@ export class MembershipService {
     }
     if (targets.length === 0) return;
     const frame = encodeMembershipMessage(this.gossipMessage());
-    for (const target of targets) this.peers.send(memberAddress(target.id), frame);
+    for (const target of targets) this.sendFrame(target.id, frame);
   }
 
   private gossipToAll(): void {
     const frame = encodeMembershipMessage(this.gossipMessage());
-    for (const entry of this.otherLiveMembers()) this.peers.send(memberAddress(entry.id), frame);
+    for (const entry of this.otherLiveMembers()) this.sendFrame(entry.id, frame);
+  }
+
+  private sendFrame(to: string, frame: Uint8Array): void {
+    this.bytesSent += frame.length;
+    this.peers.send(memberAddress(to), frame);
   }
 
   private mayReplyTo(to: string): boolean {

@@ -37,6 +37,8 @@ export interface ClusterStatus {
   globalReplication: number;
   members: MemberStatus[];
   membershipBadFrames: number;
+  /** Bytes of membership messages this node sent (heartbeats, gossip of the table, joins). */
+  membershipBytesSent: number;
 }
 
 export interface RoutingCounters {
@@ -137,6 +139,7 @@ export class NodeMetrics {
     define("annakv_gossip_frames_dropped_total", "Gossip frames dropped: a peer actor not reading, or its connection failed", (r) => r.counters.gossipFramesDropped);
     define("annakv_send_errors_total", "Reply and gossip connections that failed", (r) => r.counters.sendErrors);
     define("annakv_gossip_keys_sent_total", "Keys sent by gossip", (r) => r.counters.gossipKeysSent);
+    define("annakv_gossip_bytes_sent_total", "Bytes of frames sent to other actors (gossip, handoffs, acknowledgements, anti-entropy digests and repairs)", (r) => r.counters.gossipBytesSent);
     define("annakv_gossip_keys_received_total", "Keys received by gossip", (r) => r.counters.gossipKeysReceived);
     define("annakv_gossip_merge_errors_total", "Gossiped values refused (type conflict between replicas)", (r) => r.counters.gossipMergeErrors);
     define("annakv_handoff_frames_sent_total", "Handoff frames sent by actors leaving a hot key's replica set", (r) => r.counters.handoffFramesSent);
@@ -182,6 +185,14 @@ export class NodeMetrics {
       registers: [this.registry],
       collect(this: client.Gauge) {
         this.set(cluster().membershipBadFrames);
+      },
+    });
+    new client.Gauge({
+      name: "annakv_membership_bytes_sent_total",
+      help: "Bytes of membership messages sent by this node",
+      registers: [this.registry],
+      collect(this: client.Gauge) {
+        this.set(cluster().membershipBytesSent);
       },
     });
     define("annakv_rebalance_keys_sent_total", "Keys sent to replicas new to them by rebalances (join, leave, failure)", (r) => r.counters.rebalanceKeysSent);

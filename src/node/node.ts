@@ -127,7 +127,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     routing: () => ({ requestsAnswered: routing.requestsAnswered, badFrames: routing.badFrames }),
     cluster: () => {
       const status = membership.status();
-      return { ...status, ready: placement.selfServing, globalReplication: options.globalReplication, membershipBadFrames: membership.badFrames };
+      return { ...status, ready: placement.selfServing, globalReplication: options.globalReplication, membershipBadFrames: membership.badFrames, membershipBytesSent: membership.bytesSent };
     },
   });
   const onActorMessage = (message: ActorToMain) => {

@@ -138,12 +138,21 @@ export class Actor {
     this.requestContext.placement = placement;
     this.requestContext.replicatedWrites = tracksReplicatedWrites(placement) ? this.gossipContext.state.replicatedWrites : undefined;
     if (sameRings(before.layout, layout)) reachLayoutUnchanged(this.rebalance, layout.version);
-    else startRebalance(this.rebalance, before, layout.version);
+    else {
+      if (this.store.size > 0) this.log("info", `actor ${this.config.tid}: layout ${layout.version} moves keys; scanning ${this.store.size} keys`);
+      startRebalance(this.rebalance, before, layout.version);
+    }
     this.continueRebalance();
   }
 
   private continueRebalance(): void {
-    continueRebalance(this.gossipContext, this.rebalance, this.onLayoutReached);
+    const { keysSent, keysMovedOut } = this.rebalance;
+    continueRebalance(this.gossipContext, this.rebalance, (version) => {
+      const sent = this.rebalance.keysSent - keysSent;
+      const movedOut = this.rebalance.keysMovedOut - keysMovedOut;
+      if (sent + movedOut > 0) this.log("info", `actor ${this.config.tid}: keys placed by layout ${version} (sent ${sent} to new replicas, handed off and dropped ${movedOut} since the last step)`);
+      this.onLayoutReached(version);
+    });
   }
 
 

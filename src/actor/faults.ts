@@ -34,7 +34,8 @@ export class GossipFaults {
     if (this.file === undefined) return sink;
     return {
       send: (address, frame) => {
-        if (this.dropping && frame[0] === GossipFrameKind.RECORDS && !this.isLocal(address)) {
+        const records = frame[0] === GossipFrameKind.RECORDS || frame[0] === GossipFrameKind.REMOTE_RECORDS;
+        if (this.dropping && records && !this.isLocal(address)) {
           this.dropped++;
           return;
         }

@@ -7,7 +7,7 @@ import { RECORD_HEADER_BYTES, writeRecord } from "../core/batch";
 import type { Store } from "../core/store";
 import type { FrameSink } from "../protocol/outlet-pool";
 import type { ClusterPlacement } from "../routing/cluster-placement";
-import { recordsFrame } from "./gossip-frame";
+import { GossipFrameKind, recordsFrame } from "./gossip-frame";
 import type { AntiEntropyState } from "./anti-entropy";
 import type { ActorCounters } from "./stats";
 
@@ -100,7 +100,8 @@ export function addPart(partsByPeer: PartsByPeer, peer: number, self: number, by
 
 export function sendRecordFrames(context: GossipContext, partsByPeer: PartsByPeer): void {
   for (const [peer, parts] of partsByPeer) {
-    context.peers.send(context.gossipAddress(peer), recordsFrame(parts));
+    const kind = context.placement.isRemote(peer) ? GossipFrameKind.REMOTE_RECORDS : GossipFrameKind.RECORDS;
+    context.peers.send(context.gossipAddress(peer), recordsFrame(parts, kind));
     context.counters.gossipFramesSent++;
     context.counters.gossipKeysSent += parts.length;
   }

@@ -1,6 +1,8 @@
 /**
  * Frames on an actor's gossip socket. Byte 0 says what follows:
  *   RECORDS      store records (docs/wasm-abi.md, "Record format") to merge
+ *   REMOTE_RECORDS  as RECORDS, from an actor of another node: merged, then passed on to
+ *                the replicas this node adds for hot keys, which the sender cannot know of
  *   HANDOFF      u16 length + the sender's gossip address (UTF-8), u32 handoff id, then
  *                records: merge, then acknowledge to that address
  *   HANDOFF_ACK  u16 length + the acknowledging actor's gossip address, u32 handoff id: it
@@ -31,6 +33,7 @@ export enum GossipFrameKind {
   FACTORS_SETTLED = 5,
   FACTORS_SNAPSHOT = 6,
   DIGESTS = 7,
+  REMOTE_RECORDS = 8,
 }
 
 const KIND_BYTES = 1;
@@ -47,7 +50,7 @@ const MAX_FACTOR = 0xffff;
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
 export type GossipFrame =
-  | { kind: GossipFrameKind.RECORDS; records: StoreRecord[] }
+  | { kind: GossipFrameKind.RECORDS | GossipFrameKind.REMOTE_RECORDS; records: StoreRecord[] }
   | { kind: GossipFrameKind.HANDOFF; sender: string; handoffId: number; records: StoreRecord[] }
   | { kind: GossipFrameKind.HANDOFF_ACK; sender: string; handoffId: number }
   | { kind: GossipFrameKind.FACTORS; factors: ReplicationFactor[] }
@@ -55,9 +58,9 @@ export type GossipFrame =
   | { kind: GossipFrameKind.FACTORS_SNAPSHOT; version: number; factors: ReplicationFactor[] }
   | { kind: GossipFrameKind.DIGESTS; sender: string; digest: Uint32Array };
 
-/** One RECORDS frame from record byte runs (copied: they may be engine memory). */
-export function recordsFrame(parts: readonly Uint8Array[]): Buffer {
-  return Buffer.concat([Uint8Array.of(GossipFrameKind.RECORDS), ...parts]);
+/** One RECORDS (or REMOTE_RECORDS) frame from record byte runs (copied: they may be engine memory). */
+export function recordsFrame(parts: readonly Uint8Array[], kind: GossipFrameKind.RECORDS | GossipFrameKind.REMOTE_RECORDS = GossipFrameKind.RECORDS): Buffer {
+  return Buffer.concat([Uint8Array.of(kind), ...parts]);
 }
 
 /** A HANDOFF of record byte runs (copied into the frame). */
@@ -184,7 +187,7 @@ function decodeSnapshotVersion(frame: Uint8Array): number {
 export function decodeGossipFrame(frame: Uint8Array): GossipFrame {
   if (frame.length < KIND_BYTES) throw new Error("empty gossip frame");
   const kind = frame[0];
-  if (kind === GossipFrameKind.RECORDS) return { kind, records: decodeRecords(frame.subarray(KIND_BYTES)) };
+  if (kind === GossipFrameKind.RECORDS || kind === GossipFrameKind.REMOTE_RECORDS) return { kind, records: decodeRecords(frame.subarray(KIND_BYTES)) };
   if (kind === GossipFrameKind.FACTORS) return { kind, factors: decodeFactors(frame) };
   if (kind === GossipFrameKind.FACTORS_SETTLED) return { kind, version: decodeSettledVersion(frame) };
   if (kind === GossipFrameKind.FACTORS_SNAPSHOT) return { kind, version: decodeSnapshotVersion(frame), factors: decodeFactors(frame, VERSION_BYTES) };

@@ -1,11 +1,45 @@
-/** `annakv status`: per-actor keys, bytes, ops/s, gossip and errors, the routing service's counters and the hot keys, from a node's /status. */
+/** `annakv status`: the cluster as this node sees it, then per-actor keys, bytes, ops/s, gossip, rebalances and errors, the routing service's counters and the hot keys, from a node's /status. */
 import { Command, Option } from "commander";
-import type { NodeStatus } from "../node/metrics";
+import type { ClusterStatus, NodeStatus } from "../node/metrics";
 import { metricsPort } from "../routing/ports";
 import { hostInAddress } from "../protocol/zmtp/endpoint";
 import { EXIT, hostOption, integerOption } from "./common";
 
-function formatTable(status: NodeStatus): string {
+/** Columns padded to their widest cell: the first `textColumns` read left-aligned, numbers right-aligned. */
+function formatColumns(header: string[], rows: string[][], textColumns = 0): string[] {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
+  const line = (cells: string[]) => cells.map((cell, column) => (column < textColumns ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join("  ");
+  return [header, ...rows].map(line);
+}
+
+/** This node's view of the membership, one member a line, then each actor's rebalance progress. */
+function formatCluster(cluster: ClusterStatus, actors: NodeStatus["actors"]): string[] {
+  const summary =
+    `cluster: this node ${cluster.self} ${cluster.state}, ${cluster.ready ? "ready" : "not ready"}, ` +
+    `global replication ${cluster.globalReplication}, layout ${cluster.layoutVersion}, ${cluster.membershipBadFrames} bad frames`;
+  const members = cluster.members.map((member) => [
+    member.id,
+    member.state,
+    String(member.actors),
+    String(member.keys),
+    // Null: no heartbeat of it has reached this node yet.
+    member.silentMs === null ? "-" : member.silentMs.toFixed(0),
+  ]);
+  const rebalances = actors.map((actor) => [
+    String(actor.tid),
+    String(actor.counters.rebalanceLayoutVersion),
+    String(actor.counters.rebalancePagesInFlight),
+    String(actor.counters.rebalanceKeysSent),
+    String(actor.counters.rebalanceKeysMovedOut),
+  ]);
+  return [
+    summary,
+    ...formatColumns(["member", "state", "actors", "keys", "last heard ms"], members, 2),
+    ...formatColumns(["rebalance: actor", "layout", "pages in flight", "keys sent", "keys moved out"], rebalances),
+  ];
+}
+
+function formatActors(status: NodeStatus): string[] {
   const header = ["actor", "keys", "bytes", "ops/s", "requests", "clients", "gossip sent", "gossip recv", "errors", "bad frames"];
   const rows = status.actors.map((actor) => [
     String(actor.tid),
@@ -20,10 +54,15 @@ function formatTable(status: NodeStatus): string {
     String(Object.values(actor.counters.tupleErrors).reduce((sum, count) => sum + count, 0)),
     String(actor.counters.badFrames),
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
-  const line = (cells: string[]) => cells.map((cell, column) => cell.padStart(widths[column])).join("  ");
+  return formatColumns(header, rows);
+}
+
+function formatStatus(status: NodeStatus): string {
   const summary = `annakv ${status.version}: ${status.threads} actors, engine ${status.engine}, local replication ${status.localReplication}, routing ${status.routingAddress}`;
-  const lines = [summary, line(header), ...rows.map(line)];
+  const lines = [summary];
+  // Nodes from before clusters send no cluster.
+  if (status.cluster !== undefined) lines.push(...formatCluster(status.cluster, status.actors));
+  lines.push(...formatActors(status));
   // Nodes from before the routing counters send none.
   if (status.routing !== undefined) lines.push(`routing: ${status.routing.requestsAnswered} address requests answered, ${status.routing.badFrames} bad frames`);
   // Nodes from before selective replication send no hotKeys.
@@ -34,7 +73,7 @@ function formatTable(status: NodeStatus): string {
 
 export function statusCommand(): Command {
   return new Command("status")
-    .description("show each actor's keys, bytes, ops/s, gossip and errors")
+    .description("show the cluster's members as this node sees them, and each actor's keys, bytes, ops/s, gossip, rebalances and errors")
     .addOption(new Option("--host <address>", "the node's host").env("ANNAKV_HOST").default("127.0.0.1").argParser(hostOption))
     .addOption(new Option("--port-offset <n>", "the node's port offset").env("ANNAKV_PORT_OFFSET").default(0).argParser(integerOption))
     .option("--json", "print the raw JSON")
@@ -50,6 +89,6 @@ export function statusCommand(): Command {
         process.exitCode = EXIT.UNAVAILABLE;
         return;
       }
-      process.stdout.write(flags.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatTable(status)}\n`);
+      process.stdout.write(flags.json ? `${JSON.stringify(status, null, 2)}\n` : `${formatStatus(status)}\n`);
     });
 }

@@ -15,7 +15,7 @@
  * merged; HANDOFF_ACKs and FACTORS (per-key replication factors, themselves a lattice) go
  * to the replication handler.
  */
-import { BATCH_HEADER_BYTES, BatchWriter, decodeBatchResults, decodeRecords, Opcode, opBytes, RECORD_HEADER_BYTES, StoreRecord } from "../../core/batch";
+import { BATCH_HEADER_BYTES, BatchWriter, decodeBatchResults, decodeRecords, Opcode, opBytes, RECORD_HEADER_BYTES, StoreRecord, writeRecord } from "../../core/batch";
 import { Status } from "../../core/status";
 import { keyBytes } from "../../core/key";
 import { addPart, currentRecord, GossipContext, PartsByPeer, seenAfterUpdates, selfActor, sendRecordFrames, tracksReplicatedWrites } from "../gossip-context";
@@ -91,6 +91,7 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
   const started = performance.now();
   const received: StoreRecord[] = [];
   const acks: Array<{ sender: string; handoffId: number }> = [];
+  const fromOtherNodes: StoreRecord[] = [];
   const factors: ReplicationFactor[] = [];
   let settledVersion = 0;
   let batchBytes = BATCH_HEADER_BYTES;
@@ -116,7 +117,7 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
       settledVersion = Math.max(settledVersion, frame.version);
       continue;
     }
-    if (frame.kind !== GossipFrameKind.RECORDS && frame.sender === context.selfAddress) {
+    if ("sender" in frame && frame.sender === context.selfAddress) {
       context.counters.badFrames++;
       context.reportBadFrame(`handoff frame naming actor ${context.tid} itself as its sender`);
       continue;
@@ -131,6 +132,7 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
       continue;
     }
     if (frame.kind === GossipFrameKind.HANDOFF) acks.push(frame);
+    if (frame.kind === GossipFrameKind.REMOTE_RECORDS) fromOtherNodes.push(...frame.records);
     for (const record of frame.records) {
       const recordBytes = opBytes(record.key.length, record.payload.length);
       if (received.length > 0 && batchBytes + recordBytes > MAX_MERGE_BATCH_BYTES) {
@@ -143,6 +145,7 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
     }
   }
   if (received.length > 0) mergeRecords(context, received, batchBytes);
+  if (fromOtherNodes.length > 0 && context.placement.local.hasKeyFactors) relayToHotReplicas(context, fromOtherNodes);
   // Acknowledged only now that the handed-off values are merged.
   for (const { sender, handoffId } of acks) context.peers.send(sender, handoffAckFrame(context.selfAddress, handoffId));
   // Last, so that a value this actor hands off includes every record of the burst.
@@ -152,6 +155,24 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
   context.counters.gossipMs += performance.now() - started;
 }
 
+
+/**
+ * Records from another node reach this node's default replicas of each key (all the sender
+ * knows of); a hot key's further replicas here get them from its primary, after the merge.
+ */
+function relayToHotReplicas(context: GossipContext, records: readonly StoreRecord[]): void {
+  const { placement } = context;
+  const self = selfActor(context);
+  const partsByPeer: PartsByPeer = new Map();
+  for (const record of records) {
+    const local = placement.local.replicas(record.key);
+    if (local.length <= placement.local.defaultReplication || placement.actorIndex(local[0]) !== self) continue;
+    const bytes = new Uint8Array(RECORD_HEADER_BYTES + record.key.length + record.payload.length);
+    writeRecord(bytes, 0, record.type, record.key, record.payload);
+    for (const tid of local.slice(placement.local.defaultReplication)) addPart(partsByPeer, placement.actorIndex(tid), self, bytes);
+  }
+  sendRecordFrames(context, partsByPeer);
+}
 
 /** One store batch of MERGE ops; per-op failures (a type conflict between replicas) are counted, never fatal. */
 function mergeRecords(context: GossipContext, records: readonly StoreRecord[], batchBytes: number): void {

@@ -61,7 +61,8 @@ describe("annakv CLI", () => {
     const status = cli("status", ...at);
     expect(status.status).toBe(0);
     expect(status.stdout).toMatch(/2 actors, engine wasm/);
-    expect(status.stdout.trim().split("\n")).toHaveLength(5); // summary, header, two actors, routing
+    // Summary; the cluster line, its member table (header, this node) and the rebalance table (header, two actors); the actor table (header, two actors); routing.
+    expect(status.stdout.trim().split("\n")).toHaveLength(11);
     // The CLI's own puts and gets asked the routing service for addresses.
     expect(status.stdout).toMatch(/routing: [1-9]\d* address requests answered, 0 bad frames/);
     const json = JSON.parse(cli("status", "--json", ...at).stdout);

@@ -8,7 +8,6 @@ import * as zmq from "zeromq";
 import { AnnaClient } from "../src/client/anna-client";
 import { RoutingService } from "../src/node/routing-service";
 import { ClusterPlacement } from "../src/routing/cluster-placement";
-import { LocalPlacement } from "../src/routing/placement";
 import { NodeProcess, startNodeProcess } from "./support/node-process";
 import { PORT_OFFSETS } from "./support/ports";
 
@@ -24,7 +23,6 @@ describe("AnnaClient retries", () => {
   const layoutNode = (id: string, offset: number) => ({ id, incarnation: 1, host: "127.0.0.1", portOffset: offset, threads: 1, localReplication: 1, serving: true, next: true });
   const placement = new ClusterPlacement(
     { version: 1, selfId: "real", globalReplication: 2, nodes: [layoutNode("real", portOffset), layoutNode("silent", portOffset + 1)] },
-    new LocalPlacement(1, 1),
   );
 
   beforeAll(async () => {

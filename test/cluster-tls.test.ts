@@ -72,7 +72,7 @@ describe("a cluster over mutual TLS", () => {
       forger.connect(`tcp://127.0.0.1:${membershipPort}`);
       // An acknowledgement that would let a handoff drop a key, and gossip declaring node 2 dead.
       await forger.send(handoffAckFrame("tcp://127.0.0.2:" + gossipPort, 1));
-      const forgedEntry = { id: `127.0.0.2:${membershipPort}`, incarnation: Number.MAX_SAFE_INTEGER, lifecycle: Lifecycle.LEFT, suspicion: Suspicion.DEAD, heartbeat: 1, data: { host: "127.0.0.2", portOffset, threads: 1, localReplication: 1, keyCount: 0, synced: {} } };
+      const forgedEntry = { id: `127.0.0.2:${membershipPort}`, incarnation: Number.MAX_SAFE_INTEGER, lifecycle: Lifecycle.LEFT, suspicion: Suspicion.DEAD, heartbeat: 1, data: { host: "127.0.0.2", portOffset, threads: 1, localReplication: 1, keyCount: 0, synced: {}, factors: { version: 0, factors: [] } } };
       await forger.send(encodeMembershipMessage({ kind: "gossip", from: "127.0.0.9:1", clusterName: "annakv", members: [forgedEntry] }));
     } finally {
       forger.close();

@@ -123,7 +123,7 @@ describe("bad input at a node", () => {
     await peer.send(gossip, Uint8Array.of(0x77, 1, 2, 3));
     await peer.send(gossip, Uint8Array.of(GossipFrameKind.RECORDS, LatticeType.LWW, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0));
     await peer.send(gossip, Uint8Array.of(GossipFrameKind.HANDOFF_ACK, 0, 0, 1, 0, 0, 0)); // an acknowledgement from nobody
-    await peer.send(gossip, Uint8Array.of(GossipFrameKind.FACTORS, 9, 0, 0, 0)); // nine factor entries in no bytes
+    await peer.send(gossip, Uint8Array.of(GossipFrameKind.DIGESTS, 1, 0, 0x61, 9, 0, 0, 0)); // nine digests in no bytes
     await waitFor(async () => (await badFrames()) >= before + 4, 5000, () => "bad gossip frames were not counted");
     expect((await get("precious")).payload).toEqual(encodeLww({ timestamp: 7, value: "keep me" }));
   });

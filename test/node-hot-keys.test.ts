@@ -96,7 +96,7 @@ describe.each([
     try {
       // Grows to every actor.
       await waitFor(async () => (await replicasOfHotKey()).length === THREADS, 30_000, () => `hot key never replicated: ${JSON.stringify(routingAnswers.at(-1))}`);
-      expect((await status()).hotKeys).toEqual([{ key: HOT_KEY, replicas: THREADS }]);
+      expect((await status()).hotKeys).toEqual([{ key: HOT_KEY, replicas: THREADS, nodes: 1 }]);
       expect(await metrics()).toMatch(/^annakv_hot_keys 1$/m);
       const printed = execFileSync(process.execPath, [CLI_PATH, "status", `--port-offset=${portOffset}`], { encoding: "utf8" });
       expect(printed).toContain(`hot keys: "${HOT_KEY}" on ${THREADS} actors`);

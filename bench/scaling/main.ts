@@ -120,7 +120,7 @@ async function runGroup(shared: Shared, group: Group, later: readonly Group[], r
   const workers = await startWorkers(shared, group);
   try {
     let timestampBase = isShared(group.system.kind) ? shared.tableTimestampBase : 0;
-    const selective = group.system.kind === "annakv-selective" ? { placement: placementFor(group.system.kind, group.threads), keys: new KeySpace(options.keyCount, KEY_BYTES), hot: new Set<number>(), version: 1 } : undefined;
+    const selective = group.system.kind === "annakv-selective" ? { placement: placementFor(group.system.kind, group.threads), keys: new KeySpace(options.keyCount, KEY_BYTES), hot: new Set<number>() } : undefined;
     for (const runCase of group.cases) {
       if (!fits(runCase, 0)) {
         skip(runCase);
@@ -129,10 +129,9 @@ async function runGroup(shared: Shared, group: Group, later: readonly Group[], r
       const stream = shared.streams.get(streamKey(runCase))!;
       let factors: KeyFactor[] | undefined;
       if (selective !== undefined) {
-        const decided = factorsForStream(stream, selective.keys, selective.placement, selective.hot, selective.version);
+        const decided = factorsForStream(stream, selective.keys, selective.placement, selective.hot);
         factors = decided.factors;
         selective.hot = decided.hot;
-        selective.version = decided.nextVersion;
       }
       const repeated: RunRecord[] = [];
       for (let repeat = 0; repeat < options.repeats; repeat++) {

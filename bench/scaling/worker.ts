@@ -10,7 +10,8 @@
 import { MessagePort, parentPort, receiveMessageOnPort, workerData } from "node:worker_threads";
 import { GossipContext, newGossipState } from "../../src/actor/gossip-context";
 import { handleGossipFrames, sendDirtyKeys } from "../../src/actor/handlers/gossip";
-import { applyReplicationFactors } from "../../src/actor/handlers/replication";
+import { applyFactorChanges } from "../../src/actor/handlers/replication";
+import { FactorIndex } from "../../src/routing/key-factors";
 import { ActorCounters, emptyCounters } from "../../src/actor/stats";
 import type { FrameSink } from "../../src/protocol/outlet-pool";
 import { BatchWriter, Opcode, opBytes, RESULT_HEADER_BYTES } from "../../src/core/batch";
@@ -88,8 +89,11 @@ type RunCounts = Omit<WorkerResult, "tid" | "kept">;
 interface Runner {
   /** Untimed, before a run: merges what peers sent after the last run's timed loop. */
   settle(): void;
-  /** Selective replication: joins the run's factors (seeding and handing off values as the server does). */
-  applyFactors(factors: readonly KeyFactor[]): void;
+  /**
+   * Selective replication: installs the run's factor changes as the node's new factor state
+   * (seeding and handing off values as the server does); returns each changed key's replicas.
+   */
+  applyFactors(factors: readonly KeyFactor[]): Map<number, number[]>;
   run(requests: Uint32Array, run: RunConfig): RunCounts;
 }
 
@@ -114,8 +118,7 @@ function main(): void {
       runner.settle();
       runConfig = message.run;
       if (runConfig.factors !== undefined) {
-        runner.applyFactors(runConfig.factors);
-        for (const { index } of runConfig.factors) replicas.setReplicas(index, placement.replicas(keys.key(index)));
+        for (const [index, list] of runner.applyFactors(runConfig.factors)) replicas.setReplicas(index, list);
       }
       requests = requestsRoutedTo(runConfig.stream, replicas, config.tid);
       post({ type: "prepared", kept: requests.length });
@@ -179,7 +182,7 @@ function sharedRunner(config: GroupConfig, keys: KeySpace, values: Uint8Array[])
       storeBytesUsed: storeBytes, storeMemoryReservedBytes: storeBytes, storeKeyCount: 0,
     };
   };
-  return { settle() {}, applyFactors() {}, run };
+  return { settle() {}, applyFactors: () => new Map(), run };
 }
 
 function annakvRunner(config: GroupConfig, keys: KeySpace, values: Uint8Array[], placement: LocalPlacement, replicas: ReplicaTable): Runner {
@@ -189,11 +192,25 @@ function annakvRunner(config: GroupConfig, keys: KeySpace, values: Uint8Array[],
   const counters = emptyCounters();
   const context = gossipContext(config, store, placement, counters);
   const replicated = new ReplicatedKeys(config.keyCount);
+  const decided = new Map<string, number>();
+  let version = 0;
   return {
     settle: () => receiveGossip(config, context),
     applyFactors: (factors) => {
-      applyReplicationFactors(context, factors);
-      for (const { index, key } of factors) replicated.set(index, key, placement.replicationOf(keys.key(index), key) > 1);
+      for (const { key, factor } of factors) {
+        if (factor > placement.defaultReplication) decided.set(key, factor);
+        else decided.delete(key);
+      }
+      const state = { version: ++version, factors: [...decided].map(([key, local]) => ({ key, local, global: 1 })) };
+      const after = context.placement.withFactors(new FactorIndex({ [context.placement.layout.selfId]: state }));
+      applyFactorChanges(context, after, factors.map(({ key }) => key));
+      const lists = new Map<number, number[]>();
+      for (const { index, key } of factors) {
+        const list = after.writeReplicas(keys.key(index), key);
+        replicated.set(index, key, list.length > 1);
+        lists.set(index, list);
+      }
+      return lists;
     },
     run: (requests, run) => {
       const sentBefore = counters.gossipKeysSent;
@@ -401,7 +418,7 @@ function gossipContext(config: GroupConfig, store: Store, placement: LocalPlacem
     tid: config.tid,
     store,
     // One node: actor numbers are tids, and peer addresses the tids' names (String).
-    placement: new ClusterPlacement(singleNodeLayout("127.0.0.1", 0, placement.threadCount, placement.defaultReplication), placement),
+    placement: new ClusterPlacement(singleNodeLayout("127.0.0.1", 0, placement.threadCount, placement.defaultReplication)),
     peers,
     counters,
     state: newGossipState(),

@@ -16,7 +16,8 @@ import type { Store } from "../core/store";
 import { actorGossipTcpAddress, actorRequestAddress } from "../routing/ports";
 import { ClusterPlacement } from "../routing/cluster-placement";
 import { ClusterLayout, sameRings } from "../routing/layout";
-import { LocalPlacement } from "../routing/placement";
+import { FactorIndex, FactorTable, mergeFactorTable } from "../routing/key-factors";
+import { applyFactorChanges } from "./handlers/replication";
 import type { ActorConfig } from "./config";
 import { AccessReport, AccessSampler, actorAccessSampler } from "./access-sampler";
 import { GossipContext, newGossipState, tracksReplicatedWrites } from "./gossip-context";
@@ -44,6 +45,7 @@ export class Actor {
   readonly counters: ActorCounters = emptyCounters();
   private readonly rebalance: RebalanceState = newRebalanceState();
   private readonly antiEntropy: AntiEntropyState;
+  private factorTable: FactorTable = {};
   private readonly faults: GossipFaults;
   private readonly requests: ZmtpPullServer;
   private readonly gossip: ZmtpPullServer;
@@ -63,7 +65,8 @@ export class Actor {
     private readonly onLayoutReached: (version: number) => void,
   ) {
     this.store = createStore({ engine: config.engine, limits: config.limits, wasmModule: config.wasmModule });
-    const placement = new ClusterPlacement(config.layout, new LocalPlacement(config.threadCount, config.localReplication));
+    const placement = new ClusterPlacement(config.layout);
+    if (placement.threadCount !== config.threadCount) throw new Error(`the layout gives this node ${placement.threadCount} actors, not ${config.threadCount}`);
     reachLayoutUnchanged(this.rebalance, config.layout.version);
     this.antiEntropy = newAntiEntropyState(config.antiEntropyPeriodMs);
     this.badFrameLog = new BadFrameLog(BAD_FRAME_LOG_INTERVAL_MS, (count, latest) =>
@@ -133,7 +136,7 @@ export class Actor {
   applyLayout(layout: ClusterLayout): void {
     const before = this.gossipContext.placement;
     if (layout.version <= before.layout.version) return;
-    const placement = new ClusterPlacement(layout, before.local);
+    const placement = new ClusterPlacement(layout, before.factors);
     this.gossipContext.placement = placement;
     this.requestContext.placement = placement;
     this.requestContext.replicatedWrites = tracksReplicatedWrites(placement) ? this.gossipContext.state.replicatedWrites : undefined;
@@ -202,9 +205,26 @@ export class Actor {
     return this.accessSampler?.drain();
   }
 
-  /** The replication factor version up to which this actor has seen every update (hot-keys.ts). */
-  get factorsSeenVersion(): number {
-    return this.gossipContext.state.factorsSeenVersion;
+  /**
+   * Takes, per node, the newer of its known and the given hot-key decisions; keys whose
+   * factors changed are seeded to their new replicas or handed off (handlers/replication.ts).
+   */
+  applyFactors(table: FactorTable): void {
+    const merged = { ...this.factorTable };
+    let changed = mergeFactorTable(merged, table);
+    // Nodes no longer on a ring keep no say.
+    for (const node of Object.keys(merged)) {
+      if (node in table) continue;
+      delete merged[node];
+      changed = true;
+    }
+    if (!changed) return;
+    this.factorTable = merged;
+    const before = this.gossipContext.placement;
+    const after = before.withFactors(new FactorIndex(merged));
+    applyFactorChanges(this.gossipContext, after, FactorIndex.changedKeys(before.factors, after.factors));
+    this.requestContext.placement = after;
+    this.requestContext.replicatedWrites = tracksReplicatedWrites(after) ? this.gossipContext.state.replicatedWrites : undefined;
   }
 
   statsReport(): ActorStatsReport {
@@ -214,7 +234,7 @@ export class Actor {
     this.counters.clientConnections = this.requests.connectionCount;
     this.counters.replyConnections = this.replies.socketCount;
     this.counters.repliesQueuedBytes = this.replies.queuedTotal;
-    this.counters.replicationFactorEntries = this.gossipContext.placement.local.keyFactorCount;
+    this.counters.replicationFactorEntries = this.gossipContext.placement.factors.size;
     this.counters.rebalanceKeysSent = this.rebalance.keysSent;
     this.counters.antiEntropyRounds = this.antiEntropy.roundsCompleted;
     this.counters.antiEntropyBucketsRepaired = this.antiEntropy.bucketsRepaired;

@@ -30,29 +30,10 @@ export interface GossipState {
   replicatedWrites: Set<string>;
   handoffs: Map<number, PendingHandoff>;
   nextHandoffId: number;
-  /**
-   * The factor version up to which this actor has seen every update: the node's monitor
-   * numbers its decisions one apart and sends each window's in one frame, so a frame that
-   * does not start right after it means one was lost. It then stops here until the
-   * monitor, seeing it lag, sends a snapshot (see hot-keys.ts).
-   */
-  factorsSeenVersion: number;
-}
-
-/** The version seen without gaps after a FACTORS frame's updates (one apart), from `seen`. */
-export function seenAfterUpdates(seen: number, updates: readonly { version: number }[]): number {
-  if (updates.length === 0) return seen;
-  let lowest = Infinity;
-  let highest = 0;
-  for (const { version } of updates) {
-    lowest = Math.min(lowest, version);
-    highest = Math.max(highest, version);
-  }
-  return lowest <= seen + 1 ? Math.max(seen, highest) : seen;
 }
 
 export function newGossipState(): GossipState {
-  return { replicatedWrites: new Set(), handoffs: new Map(), nextHandoffId: 1, factorsSeenVersion: 0 };
+  return { replicatedWrites: new Set(), handoffs: new Map(), nextHandoffId: 1 };
 }
 
 export interface GossipContext {

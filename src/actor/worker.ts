@@ -2,24 +2,27 @@
  * Worker-thread entry of one actor. Talks to the node's main thread only by messages:
  * "ready", periodic "stats" and (selective replication) "access" reports, "log" records,
  * and "stopped" after a "stop" request; the thread ends at the "exit" that answers it.
- * Replication factors arrive by gossip (FACTORS).
+ * Layouts and replication factors arrive from the main thread ("layout", "factors").
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Actor } from "./actor";
 import type { AccessReport } from "./access-sampler";
 import type { ActorConfig } from "./config";
 import type { ClusterLayout } from "../routing/layout";
+import type { FactorTable } from "../routing/key-factors";
 import type { ActorStatsReport } from "./stats";
 
 export type MainToActor =
   /** handOff: the node is leaving its cluster: written keys go to their other owners, acknowledged, before the actor stops. */
   | { kind: "stop"; deadlineMs: number; handOff: boolean }
   | { kind: "exit" }
-  | { kind: "layout"; layout: ClusterLayout };
+  | { kind: "layout"; layout: ClusterLayout }
+  /** Every node's hot-key decisions, resent every window: the actor keeps each node's newest. */
+  | { kind: "factors"; table: FactorTable };
 export type ActorToMain =
   | { kind: "ready"; tid: number; requestAddress: string }
   | { kind: "stats"; report: ActorStatsReport }
-  | { kind: "access"; tid: number; elapsedMs: number; report: AccessReport; factorsSeenVersion: number }
+  | { kind: "access"; tid: number; elapsedMs: number; report: AccessReport }
   | { kind: "log"; level: "info" | "warn" | "error"; message: string }
   | { kind: "stopped"; tid: number; requestsAnswered: number }
   /** Every key the actor holds is placed by this layout version (docs/cluster.md, "Rebalance"). */
@@ -51,12 +54,16 @@ async function main(): Promise<void> {
       : setInterval(() => {
           const report = actor.drainAccessReport();
           const now = performance.now();
-          if (report !== undefined) post({ kind: "access", tid: config.tid, elapsedMs: now - accessWindowStartMs, report, factorsSeenVersion: actor.factorsSeenVersion });
+          if (report !== undefined) post({ kind: "access", tid: config.tid, elapsedMs: now - accessWindowStartMs, report });
           accessWindowStartMs = now;
         }, config.hotKeyWindowMs);
   parentPort!.on("message", async (message: MainToActor) => {
     if (message.kind === "layout") {
       actor.applyLayout(message.layout);
+      return;
+    }
+    if (message.kind === "factors") {
+      actor.applyFactors(message.table);
       return;
     }
     if (message.kind === "exit") {

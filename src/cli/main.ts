@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import { OptionError } from "../node/options";
 import { certsCommand } from "./certs";
 import { EXIT } from "./common";
+import { devClusterCommand } from "./dev-cluster";
 import { getCommand, putCommand } from "./key-commands";
 import { startCommand } from "./start";
 import { statusCommand } from "./status";
@@ -17,7 +18,8 @@ async function main(argv: string[]): Promise<void> {
     .addCommand(putCommand())
     .addCommand(getCommand())
     .addCommand(statusCommand())
-    .addCommand(certsCommand());
+    .addCommand(certsCommand())
+    .addCommand(devClusterCommand());
   for (const command of program.commands) command.exitOverride();
   try {
     await program.parseAsync(argv);

@@ -9,6 +9,8 @@
  * node that has seen the same entries holds the same merged entry.
  */
 
+import type { FactorState } from "../routing/key-factors";
+
 /** The node's own progress through the cluster; it only ever moves forward in one incarnation. */
 export enum Lifecycle {
   JOINING = 0,
@@ -37,6 +39,8 @@ export interface OwnerData {
   keyCount: number;
   /** Joiners (id -> incarnation) every actor of this node has finished sending keys to. */
   synced: Record<string, number>;
+  /** The node's hot-key decisions (routing/key-factors.ts), replaced whole by a newer version. */
+  factors: FactorState;
 }
 
 export interface MemberEntry {

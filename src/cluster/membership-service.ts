@@ -15,6 +15,7 @@ import type { MembershipContext } from "./membership-context";
 import { MembershipTable } from "./membership-table";
 import { decodeMembershipMessage, encodeMembershipMessage, MAX_MEMBERSHIP_FRAME_BYTES, MembershipMessage } from "./messages";
 import { ClusterLayout, LayoutNode, sameRings } from "../routing/layout";
+import { EMPTY_FACTOR_STATE, FactorState, FactorTable } from "../routing/key-factors";
 import { ZmtpPullServer } from "../protocol/zmtp/pull-server";
 import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
 import { LISTENER_LIMITS } from "../protocol/zmtp/socket-limits";
@@ -50,8 +51,8 @@ export interface MembershipOptions {
   selfId: string;
   /** Where the membership port binds (`tcp://HOST:PORT`). */
   bindAddress: string;
-  /** What the node says of itself besides its key count and synced joiners. */
-  ownData: Omit<OwnerData, "keyCount" | "synced">;
+  /** What the node says of itself besides its key count, synced joiners and hot-key factors. */
+  ownData: Omit<OwnerData, "keyCount" | "synced" | "factors">;
   /** Members to join through (`HOST:PORT`); none: the node starts a cluster of its own. */
   seeds: readonly string[];
   clusterName: string;
@@ -113,7 +114,7 @@ export class MembershipService {
       lifecycle: Lifecycle.JOINING,
       suspicion: Suspicion.NONE,
       heartbeat: 0,
-      data: { ...options.ownData, keyCount: 0, synced: {} },
+      data: { ...options.ownData, keyCount: 0, synced: {}, factors: EMPTY_FACTOR_STATE },
     };
     this.table.setOwn(this.own);
     this.layoutValue = this.deriveLayout(1);
@@ -208,6 +209,20 @@ export class MembershipService {
       changed = true;
     }
     if (changed) this.beat();
+  }
+
+  /** This node's hot-key decisions, sent to the others from the next heartbeat on. */
+  setFactors(factors: FactorState): void {
+    if (factors.version === this.own.data.factors.version) return;
+    this.own = { ...this.own, data: { ...this.own.data, factors } };
+    this.beat();
+  }
+
+  /** Every member's hot-key decisions, by id, of the members on a ring. */
+  factorTable(): FactorTable {
+    const table: FactorTable = {};
+    for (const entry of this.table.all()) if (isServing(entry) || isNext(entry)) table[entry.id] = entry.data.factors;
+    return table;
   }
 
   /** Starts a graceful leave: off the next ring, still serving. */

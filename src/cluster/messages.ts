@@ -5,6 +5,7 @@
  */
 import { Lifecycle, MemberEntry, OwnerData, Suspicion } from "./member";
 import { MAX_MEMBERS } from "./membership-table";
+import { FactorState, MAX_FACTOR_KEY_CHARS, MAX_FACTORS_PER_NODE } from "../routing/key-factors";
 
 /** A membership frame carries at most a whole table: 1024 members of a few hundred bytes. */
 export const MAX_MEMBERSHIP_FRAME_BYTES = 1024 * 1024;
@@ -48,6 +49,19 @@ function object(value: unknown, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+function factorState(value: unknown): FactorState {
+  const state = object(value, "data.factors");
+  if (!Array.isArray(state.factors) || state.factors.length > MAX_FACTORS_PER_NODE) fail(`data.factors.factors must be an array of at most ${MAX_FACTORS_PER_NODE}`);
+  return {
+    version: integer(state.version, "data.factors.version", 0, Number.MAX_SAFE_INTEGER),
+    factors: state.factors.map((entry: unknown) => {
+      const factor = object(entry, "factor");
+      if (typeof factor.key !== "string" || factor.key.length > MAX_FACTOR_KEY_CHARS) fail(`factor key must be a string of at most ${MAX_FACTOR_KEY_CHARS} characters`);
+      return { key: factor.key, local: integer(factor.local, "factor.local", 1, 1024), global: integer(factor.global, "factor.global", 1, MAX_MEMBERS) };
+    }),
+  };
+}
+
 function ownerData(value: unknown): OwnerData {
   const data = object(value, "data");
   const synced: Record<string, number> = {};
@@ -61,6 +75,7 @@ function ownerData(value: unknown): OwnerData {
     localReplication: integer(data.localReplication, "data.localReplication", 1, 1024),
     keyCount: integer(data.keyCount, "data.keyCount", 0, Number.MAX_SAFE_INTEGER),
     synced,
+    factors: factorState(data.factors),
   };
 }
 

@@ -21,7 +21,7 @@ export interface NodeStatus {
   localReplication: number;
   routingAddress: string;
   /** Keys replicated above the default factor right now (selective replication). */
-  hotKeys: Array<{ key: string; replicas: number }>;
+  hotKeys: Array<{ key: string; replicas: number; nodes: number }>;
   routing: RoutingCounters;
   /** The cluster as this node sees it (docs/cluster.md). */
   cluster: ClusterStatus;

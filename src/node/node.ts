@@ -10,6 +10,7 @@ import type { ActorConfig } from "../actor/config";
 import type { ActorToMain, MainToActor } from "../actor/worker";
 import { loadWasmModule } from "../core/wasm-store";
 import { LocalPlacement } from "../routing/placement";
+import { FactorIndex, FactorTable } from "../routing/key-factors";
 import { ClusterPlacement } from "../routing/cluster-placement";
 import type { ClusterLayout } from "../routing/layout";
 import { Lifecycle } from "../cluster/member";
@@ -19,12 +20,9 @@ import { HotKeyMonitor } from "./hot-keys";
 import { NodeMetrics, NodeStatus } from "./metrics";
 import { NodeOptions, OptionError, parseSeed, resolveNodeOptions } from "./options";
 import { ClusterTls, loadClusterTls } from "../protocol/zmtp/tls";
-import { factorsFrame, factorsSettledFrame, factorsSnapshotFrame } from "../actor/gossip-frame";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
 import { hostInAddress } from "../protocol/zmtp/endpoint";
-import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
-import { gossipPoolOptions } from "../protocol/zmtp/socket-limits";
-import { actorGossipPeerAddress, actorRequestAddress, metricsPort, routingAddress, SEED_PORT } from "../routing/ports";
+import { actorRequestAddress, metricsPort, routingAddress, SEED_PORT } from "../routing/ports";
 import { RoutingService } from "./routing-service";
 
 /** Tuned limits that are not user options (yet): see docs/architecture.md. */
@@ -79,11 +77,12 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
   const tls = clusterTls(options);
   const localPlacement = new LocalPlacement(options.threads, options.localReplication);
   const hotKeys = hotKeyReplicationActive(options)
-    ? new HotKeyMonitor(localPlacement, {
-        threshold: options.hotKeyThreshold,
-        minOpsPerSec: options.hotKeyMinOpsPerSec,
-        cooldownWindows: options.hotKeyCooldownWindows,
-      })
+    ? new HotKeyMonitor(
+        localPlacement,
+        { threshold: options.hotKeyThreshold, minOpsPerSec: options.hotKeyMinOpsPerSec, cooldownWindows: options.hotKeyCooldownWindows },
+        options.globalReplication,
+        () => placement.layout.nodes.filter((node) => node.serving).length,
+      )
     : undefined;
   const actors: ActorHandle[] = [];
   const reached = new Map<number, number>();
@@ -101,11 +100,11 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     keyCount: () => keyCount,
     log: (level, message, fields) => logger[level]({ ...fields, cluster: true }, message),
     onLayout: (layout) => {
-      placement = new ClusterPlacement(layout, localPlacement);
+      placement = new ClusterPlacement(layout, placement.factors);
       for (const actor of actors) actor.worker.postMessage({ kind: "layout", layout } satisfies MainToActor);
     },
   });
-  let placement = new ClusterPlacement(membership.layout, localPlacement);
+  let placement = new ClusterPlacement(membership.layout);
   const routingBadFrames = new BadFrameLog(BAD_FRAME_LOG_INTERVAL_MS, (count, latest) =>
     logger.warn({ count, latest }, `routing refused ${count} bad frame(s)`),
   );
@@ -134,7 +133,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     if (message.kind === "stats") {
       metrics.record(message.report);
       keyCount = metrics.status().actors.reduce((sum, actor) => sum + actor.store.keyCount, 0);
-    } else if (message.kind === "access") hotKeys?.record(message.tid, message.elapsedMs, message.report, message.factorsSeenVersion);
+    } else if (message.kind === "access") hotKeys?.record(message.tid, message.elapsedMs, message.report);
     else if (message.kind === "rebalanced") {
       reached.set(message.tid, message.version);
       if (reached.size === options.threads) membership.noteLayoutReached(Math.min(...reached.values()));
@@ -160,7 +159,12 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     await metrics.close();
     throw error;
   }
-  const hotKeyLoop = hotKeys && startHotKeyLoop(hotKeys, options, logger, tls);
+  let factorTable: FactorTable = {};
+  const factorLoop = startFactorLoop(hotKeys, membership, actors, options.hotKeyWindowMs, (table) => {
+    if (JSON.stringify(table) === JSON.stringify(factorTable)) return;
+    factorTable = table;
+    placement = placement.withFactors(new FactorIndex(table));
+  }, logger);
   return {
     options,
     routingAddress: routingAddress(advertiseHost, options.portOffset),
@@ -172,7 +176,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
       const leaving = membership.otherLiveMembers().length > 0 && membership.lifecycle < Lifecycle.LEAVING;
       const left = leaving ? await leaveCluster(membership, reached, options, logger) : true;
       const deadlineMs = Date.now() + options.shutdownTimeoutMs;
-      await hotKeyLoop?.stop(deadlineMs);
+      factorLoop.stop();
       await routing.stop(deadlineMs);
       const requestsAnswered = await stopActors(actors, deadlineMs, leaving);
       if (leaving) await membership.announceLeft(deadlineMs);
@@ -237,39 +241,22 @@ function actorConfig(options: NodeOptions, tid: number, layout: ClusterLayout, w
 }
 
 /**
- * Every window, the monitor's decisions go out as a FACTORS gossip frame to each actor's
- * gossip socket, followed by a FACTORS_SETTLED frame when every actor has reported seeing
- * more of them (the entries of cooled keys are then dropped). The routing service reads
- * `placement`, into which closeWindow has merged them, so clients asking from then on get
- * the new replica lists.
+ * Every window: the monitor decides, its state goes into the node's membership entry (for
+ * the other nodes), and the cluster's whole factor table to every actor — state resent
+ * each window, so nothing is lost for good when a message is. `apply` installs the table in
+ * the node's own placement (the routing service's) when it changed.
  */
-function startHotKeyLoop(monitor: HotKeyMonitor, options: NodeOptions, logger: Logger, tls: ClusterTls | undefined): { stop(deadlineMs: number): Promise<void> } {
-  const peers = new ZmtpPushPool({ ...gossipPoolOptions(options.threads), tls });
-  const sendToActors = (frame: Uint8Array) => {
-    for (let tid = 0; tid < options.threads; tid++) peers.send(actorGossipPeerAddress(options.host, options.portOffset, tid), frame);
-  };
+function startFactorLoop(monitor: HotKeyMonitor | undefined, membership: MembershipService, actors: readonly ActorHandle[], window: number, apply: (table: FactorTable) => void, logger: Logger): { stop(): void } {
   const timer = setInterval(() => {
-    const factors = monitor.closeWindow();
-    const settled = monitor.settle();
-    if (factors.length > 0) sendToActors(factorsFrame(factors));
-    if (settled !== undefined) sendToActors(factorsSettledFrame(settled));
-    for (const { key, factor } of factors) logger.info({ key, replicas: factor }, `key ${JSON.stringify(key)} now on ${factor} actor(s)`);
-    const lagging = monitor.laggingActors();
-    if (lagging.length === 0) return;
-    const { version, factors: entries } = monitor.snapshot();
-    const snapshot = factorsSnapshotFrame(version, entries);
-    for (const tid of lagging) {
-      logger.warn({ tid, version }, `actor ${tid} missed replication factor updates: sent it all ${entries.length} entries`);
-      peers.send(actorGossipPeerAddress(options.host, options.portOffset, tid), snapshot);
+    for (const { key, local, global } of monitor?.closeWindow() ?? []) {
+      logger.info({ key, actors: local, nodes: global }, `key ${JSON.stringify(key.slice(0, 80))} now on ${local} actor(s) here and ${global} node(s)`);
     }
-  }, options.hotKeyWindowMs);
-  return {
-    async stop(deadlineMs) {
-      clearInterval(timer);
-      await peers.flush(deadlineMs);
-      peers.close();
-    },
-  };
+    if (monitor !== undefined) membership.setFactors(monitor.state());
+    const table = membership.factorTable();
+    apply(table);
+    for (const actor of actors) actor.worker.postMessage({ kind: "factors", table } satisfies MainToActor);
+  }, window);
+  return { stop: () => clearInterval(timer) };
 }
 
 /** The cluster's TLS credentials from the files the options name, checked; undefined without them. */
@@ -283,9 +270,9 @@ function clusterTls(options: NodeOptions): ClusterTls | undefined {
   }
 }
 
-/** With every key on every actor already, there is nothing to raise. */
+/** With every key on every actor of a node alone, there is nothing to raise. */
 function hotKeyReplicationActive(options: NodeOptions): boolean {
-  return options.hotKeyReplication && options.localReplication < options.threads;
+  return options.hotKeyReplication && (options.localReplication < options.threads || options.join.length > 0);
 }
 
 function startActor(config: ActorConfig, logger: Logger, onMessage: (message: ActorToMain) => void): Promise<ActorHandle> {

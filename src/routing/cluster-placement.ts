@@ -9,49 +9,54 @@
  * keep peers in small integers; the numbers mean nothing across layouts: what outlives a
  * layout names actors by gossip address.
  *
- * Per-key factors (hot keys) are the node's own, in its LocalPlacement; other nodes' actors
- * are placed by their default local replication.
+ * Per-key factors (hot keys) come from the cluster's FactorIndex (key-factors.ts): a key
+ * any node asked onto more nodes lives on that many, and on each node on as many actors as
+ * that node asked for. Keys without factors take the fast paths, found by their hash alone.
  */
+import { keyName } from "../core/key";
 import { Hash64, xxhash64 } from "./hash";
+import { FactorIndex } from "./key-factors";
 import { ClusterLayout, LayoutNode, singleNodeLayout } from "./layout";
 import { LocalPlacement } from "./placement";
 import { HashRing } from "./ring";
 import { actorGossipTcpAddress, actorRequestAddress } from "./ports";
 
-/** Local rings of other nodes depend only on (threads, local replication): built once each. */
-const defaultLocalRings = new Map<string, LocalPlacement>();
+/** Local rings depend only on (threads, local replication): built once each. */
+const localRings = new Map<string, LocalPlacement>();
 
-function defaultLocalRing(node: LayoutNode): LocalPlacement {
+function localRingOf(node: LayoutNode): LocalPlacement {
   const key = `${node.threads}/${node.localReplication}`;
-  let ring = defaultLocalRings.get(key);
-  if (ring === undefined) defaultLocalRings.set(key, (ring = new LocalPlacement(node.threads, node.localReplication)));
+  let ring = localRings.get(key);
+  if (ring === undefined) localRings.set(key, (ring = new LocalPlacement(node.threads, node.localReplication)));
   return ring;
 }
+
+const NO_FACTORS = new FactorIndex({});
 
 export class ClusterPlacement {
   private readonly selfNode: number;
   /** Flat number of each node's first actor. */
   private readonly actorBase: number[] = [];
+  private readonly rings: LocalPlacement[] = [];
   private readonly nodeIndexById = new Map<string, number>();
   private readonly servingRing = new HashRing();
   private readonly nextRing = new HashRing();
   private readonly servingNodes: number[] = [];
   private readonly nextNodes: number[] = [];
-  /** Every serving node holds every key (no ring walk needed): fewer serving nodes than the factor. */
-  private readonly allServingHold: boolean;
-  private readonly allNextHold: boolean;
   /** Default replicas on the other serving nodes, when all of them hold every key. */
   private readonly otherServingReplicas: number;
   readonly actorCount: number;
+  /** This node's local ring. */
+  readonly local: LocalPlacement;
 
   constructor(
     readonly layout: ClusterLayout,
-    /** The node's own local ring and per-key factors (shared with the layouts before and after). */
-    readonly local: LocalPlacement,
+    readonly factors: FactorIndex = NO_FACTORS,
   ) {
     let base = 0;
     layout.nodes.forEach((node, index) => {
       this.actorBase.push(base);
+      this.rings.push(localRingOf(node));
       base += node.threads;
       this.nodeIndexById.set(node.id, index);
       if (node.serving) {
@@ -66,11 +71,14 @@ export class ClusterPlacement {
     this.actorCount = base;
     const self = this.nodeIndexById.get(layout.selfId);
     if (self === undefined) throw new Error(`layout of ${layout.selfId} does not list it`);
-    if (layout.nodes[self].threads !== local.threadCount) throw new Error(`layout gives ${layout.selfId} ${layout.nodes[self].threads} actors, it has ${local.threadCount}`);
     this.selfNode = self;
-    this.allServingHold = this.servingNodes.length <= layout.globalReplication;
-    this.allNextHold = this.nextNodes.length <= layout.globalReplication;
+    this.local = this.rings[self];
     this.otherServingReplicas = this.servingNodes.reduce((sum, node) => (node === self ? sum : sum + layout.nodes[node].localReplication), 0);
+  }
+
+  /** The same layout with other factors. */
+  withFactors(factors: FactorIndex): ClusterPlacement {
+    return new ClusterPlacement(this.layout, factors);
   }
 
   /** The node alone in its layout: actor numbers are tids. */
@@ -125,6 +133,22 @@ export class ClusterPlacement {
     return true;
   }
 
+  /** The key's name when it may have factors (its hash's low bits are those of a key that has), else undefined. */
+  private nameIfFactored(hash: Hash64, source: Uint8Array, start = 0, length = source.length - start, name?: string): string | undefined {
+    if (!this.factors.mayHave(hash.low)) return undefined;
+    return name ?? keyName(source.subarray(start, start + length));
+  }
+
+  /** Actors of node `node` holding the key. */
+  private localFactor(node: number, name: string | undefined): number {
+    const ring = this.rings[node];
+    return name === undefined ? ring.defaultReplication : ring.clamp(this.factors.localOf(this.layout.nodes[node].id, name));
+  }
+
+  private globalFactor(name: string | undefined): number {
+    return name === undefined ? this.layout.globalReplication : Math.max(this.layout.globalReplication, this.factors.globalOf(name));
+  }
+
   /**
    * For the request hot path: the number of serving replicas of the key that is `length`
    * bytes of `source` from `start` when this node's actor `tid` is one of them, else 0.
@@ -135,35 +159,42 @@ export class ClusterPlacement {
 
   /** replicationAt with the key's hash at hand (the Wasm core's request table). */
   replicationAtHash(hash: Hash64, source: Uint8Array, tid: number, start: number, length: number): number {
-    if (this.alone) return this.local.replicationAtHash(hash, source, tid, start, length);
+    const name = this.nameIfFactored(hash, source, start, length);
+    const local = this.localFactor(this.selfNode, name);
+    if (this.alone) return this.local.isReplicaOfHash(hash, tid, local) ? local : 0;
     if (!this.selfServing) return 0;
-    let others = this.otherServingReplicas;
-    if (!this.allServingHold) {
-      const nodes = this.servingRing.replicasOfHash(hash, this.layout.globalReplication);
-      if (!nodes.includes(this.layout.selfId)) return 0;
-      others = 0;
-      for (const id of nodes) if (id !== this.layout.selfId) others += this.nodeById(id).localReplication;
+    const global = this.globalFactor(name);
+    if (name === undefined && this.servingNodes.length <= global) {
+      return this.local.isReplicaOfHash(hash, tid, local) ? local + this.otherServingReplicas : 0;
     }
-    const local = this.local.replicationAtHash(hash, source, tid, start, length);
-    return local === 0 ? 0 : local + others;
+    const nodes = this.servingNodesOf(hash, global);
+    if (!nodes.includes(this.selfNode) || !this.local.isReplicaOfHash(hash, tid, local)) return 0;
+    let total = 0;
+    for (const node of nodes) total += this.localFactor(node, name);
+    return total;
   }
 
   /** The actors that answer requests for the key: primary node first, each node's primary first. */
   servingReplicas(key: Uint8Array, name?: string): number[] {
-    if (this.alone) return this.local.replicas(key, name);
     const hash = xxhash64(key);
-    return this.actorsOf(this.servingNodesOf(hash), key, name);
+    const factored = this.nameIfFactored(hash, key, 0, key.length, name);
+    return this.actorsOf(this.servingNodesOf(hash, this.globalFactor(factored)), hash, factored);
   }
 
   /** The actors that must hold the key: its serving replicas, then its replicas on the next ring. */
   writeReplicas(key: Uint8Array, name?: string): number[] {
-    if (this.alone) return this.local.replicas(key, name);
     const hash = xxhash64(key);
-    const nodes = this.servingNodesOf(hash);
-    for (const node of this.allNextHold ? this.nextNodes : this.nodeIndexes(this.nextRing.replicasOfHash(hash, this.layout.globalReplication))) {
-      if (!nodes.includes(node)) nodes.push(node);
-    }
-    return this.actorsOf(nodes, key, name);
+    const factored = this.nameIfFactored(hash, key, 0, key.length, name);
+    const global = this.globalFactor(factored);
+    const nodes = this.servingNodesOf(hash, global);
+    for (const node of this.ringNodesOf(this.nextRing, this.nextNodes, hash, global)) if (!nodes.includes(node)) nodes.push(node);
+    return this.actorsOf(nodes, hash, factored);
+  }
+
+  /** This node's actors (tids) holding the key, primary first. */
+  localReplicas(key: Uint8Array, name?: string): number[] {
+    const hash = xxhash64(key);
+    return this.local.replicasOfHash(hash, this.localFactor(this.selfNode, this.nameIfFactored(hash, key, 0, key.length, name)));
   }
 
   /**
@@ -171,38 +202,31 @@ export class ClusterPlacement {
    * an acknowledged PUT sends its value (one durable copy per node).
    */
   otherReplicaNodePrimaries(key: Uint8Array, name?: string): number[] {
-    if (this.alone) return [];
+    const hash = xxhash64(key);
     const actors: number[] = [];
-    for (const node of this.servingNodesOf(xxhash64(key))) {
-      if (node === this.selfNode) continue;
-      actors.push(this.actorBase[node] + defaultLocalRing(this.layout.nodes[node]).replicas(key, name)[0]);
+    for (const node of this.servingNodesOf(hash, this.globalFactor(this.nameIfFactored(hash, key, 0, key.length, name)))) {
+      if (node !== this.selfNode) actors.push(this.actorBase[node] + this.rings[node].replicasOfHash(hash, 1)[0]);
     }
     return actors;
   }
 
   isWriteReplica(key: Uint8Array, actor: number, name?: string): boolean {
-    if (this.alone) return this.local.isReplica(key, actor, name);
     return this.writeReplicas(key, name).includes(actor);
   }
 
-  private servingNodesOf(hash: Hash64): number[] {
-    if (this.allServingHold) return [...this.servingNodes];
-    return this.nodeIndexes(this.servingRing.replicasOfHash(hash, this.layout.globalReplication));
+  private servingNodesOf(hash: Hash64, global: number): number[] {
+    return this.ringNodesOf(this.servingRing, this.servingNodes, hash, global);
   }
 
-  private nodeIndexes(ids: readonly string[]): number[] {
-    return ids.map((id) => this.nodeIndexById.get(id)!);
+  private ringNodesOf(ring: HashRing, members: readonly number[], hash: Hash64, global: number): number[] {
+    if (members.length <= global) return [...members];
+    return ring.replicasOfHash(hash, global).map((id) => this.nodeIndexById.get(id)!);
   }
 
-  private nodeById(id: string): LayoutNode {
-    return this.layout.nodes[this.nodeIndexById.get(id)!];
-  }
-
-  private actorsOf(nodes: readonly number[], key: Uint8Array, name?: string): number[] {
+  private actorsOf(nodes: readonly number[], hash: Hash64, name: string | undefined): number[] {
     const actors: number[] = [];
     for (const node of nodes) {
-      const ring = node === this.selfNode ? this.local : defaultLocalRing(this.layout.nodes[node]);
-      for (const tid of ring.replicas(key, name)) actors.push(this.actorBase[node] + tid);
+      for (const tid of this.rings[node].replicasOfHash(hash, this.localFactor(node, name))) actors.push(this.actorBase[node] + tid);
     }
     return actors;
   }
@@ -216,6 +240,6 @@ export class ClusterPlacement {
 }
 
 /** The placement of a node alone (actor numbers are tids): tests and benchmarks of one node. */
-export function singleNodePlacement(threads: number, localReplication: number): ClusterPlacement {
-  return new ClusterPlacement(singleNodeLayout("127.0.0.1", 0, threads, localReplication), new LocalPlacement(threads, localReplication));
+export function singleNodePlacement(threads: number, localReplication: number, factors?: FactorIndex): ClusterPlacement {
+  return new ClusterPlacement(singleNodeLayout("127.0.0.1", 0, threads, localReplication), factors);
 }

@@ -12,14 +12,14 @@ import { createStore } from "../../src/core/create-store";
 import { decodeLww, encodeLww, LatticeType } from "../../src/lattices";
 import { ClusterPlacement } from "../../src/routing/cluster-placement";
 import type { ClusterLayout } from "../../src/routing/layout";
-import { LocalPlacement } from "../../src/routing/placement";
+import { FactorIndex } from "../../src/routing/key-factors";
 
 const node = (id: string, host: string, threads: number) => ({ id, incarnation: 1, host, portOffset: 0, threads, localReplication: 1, serving: true, next: true });
 const NODES = [node("a", "127.0.0.1", 2), node("b", "127.0.0.2", 1)];
 
-function actor(selfId: string, tid: number, local: LocalPlacement, outbox: Map<string, Uint8Array[]>): GossipContext {
+function actor(selfId: string, tid: number, factors: FactorIndex, outbox: Map<string, Uint8Array[]>): GossipContext {
   const layout: ClusterLayout = { version: 1, selfId, globalReplication: 2, nodes: NODES };
-  const placement = new ClusterPlacement(layout, local);
+  const placement = new ClusterPlacement(layout, factors);
   return {
     tid,
     store: createStore({ engine: "wasm" }),
@@ -38,10 +38,11 @@ function actor(selfId: string, tid: number, local: LocalPlacement, outbox: Map<s
 
 describe("gossip from another node", () => {
   it("reaches the replicas a hot key has on this node beyond the default", () => {
-    const aLocal = new LocalPlacement(2, 1);
-    aLocal.mergeFactors([{ key: "hot", factor: 2, version: 1 }]);
+    // Node a made "hot" a key of both its actors; node b has heard of it, but places by a's default.
+    const factors = new FactorIndex({ a: { version: 1, factors: [{ key: "hot", local: 2, global: 2 }] } });
     const outbox = new Map<string, Uint8Array[]>();
-    const actors = [actor("a", 0, aLocal, outbox), actor("a", 1, aLocal, outbox), actor("b", 0, new LocalPlacement(1, 1), outbox)];
+    const bView = new FactorIndex({});
+    const actors = [actor("a", 0, factors, outbox), actor("a", 1, factors, outbox), actor("b", 0, bView, outbox)];
     for (const context of actors) outbox.set(context.selfAddress, []);
     const writer = actors[2];
     writer.store.put("hot", LatticeType.LWW, encodeLww({ timestamp: 5, value: "from b" }));

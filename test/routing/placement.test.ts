@@ -1,3 +1,6 @@
+import { singleNodePlacement } from "../../src/routing/cluster-placement";
+import { FactorIndex } from "../../src/routing/key-factors";
+import { singleNodeLayout } from "../../src/routing/layout";
 import { LocalPlacement } from "../../src/routing/placement";
 import { HashRing } from "../../src/routing/ring";
 
@@ -28,24 +31,26 @@ describe("LocalPlacement", () => {
     expect(() => new LocalPlacement(0, 1)).toThrow(RangeError);
   });
 
-  describe("per-key factors (selective replication)", () => {
+  describe("per-key factors (selective replication, routing/key-factors.ts)", () => {
+    const withFactors = (threads: number, replication: number, factors: Array<{ key: string; local: number }>) =>
+      singleNodePlacement(threads, replication, new FactorIndex({ [singleNodeLayout("127.0.0.1", 0, threads, replication).selfId]: { version: 1, factors: factors.map((f) => ({ ...f, global: 1 })) } }));
+
     it("extends a hot key's replica list clockwise, keeping its primary, and leaves other keys alone", () => {
-      const placement = new LocalPlacement(5, 1);
-      const before = Array.from({ length: 200 }, (_, i) => placement.replicas(encoder.encode(`key-${i}`)));
-      for (let i = 0; i < 200; i += 2) placement.mergeFactors([{ key: `key-${i}`, factor: 1 + (i % 5), version: 1 }]);
+      const plain = new LocalPlacement(5, 1);
+      const factors = Array.from({ length: 100 }, (_, j) => ({ key: `key-${2 * j}`, local: 1 + ((2 * j) % 5) }));
+      const placement = withFactors(5, 1, factors);
       const ring = new HashRing();
       for (let tid = 0; tid < 5; tid++) ring.add(String(tid));
       for (let i = 0; i < 200; i++) {
         const key = encoder.encode(`key-${i}`);
-        const replicas = placement.replicas(key);
+        const replicas = placement.writeReplicas(key);
         const factor = i % 2 === 0 ? 1 + (i % 5) : 1;
         expect(replicas).toHaveLength(factor);
-        expect(placement.replicationOf(key)).toBe(factor);
-        expect(placement.replicationOf(key, `key-${i}`)).toBe(factor);
-        expect(replicas[0]).toBe(before[i][0]);
+        expect(placement.writeReplicas(key, `key-${i}`)).toEqual(replicas);
+        expect(replicas[0]).toBe(plain.replicas(key)[0]);
         expect(replicas).toEqual(ring.replicas(key, factor).map(Number));
         for (let tid = 0; tid < 5; tid++) {
-          expect(placement.isReplica(key, tid, `key-${i}`)).toBe(replicas.includes(tid));
+          expect(placement.isWriteReplica(key, tid, `key-${i}`)).toBe(replicas.includes(tid));
           expect(placement.replicationAt(key, tid)).toBe(replicas.includes(tid) ? factor : 0);
           // The same key as a span of a request frame.
           const frame = Buffer.concat([Buffer.from("<<"), key, Buffer.from(">>")]);
@@ -55,40 +60,18 @@ describe("LocalPlacement", () => {
     });
 
     it("clamps a key's factor between the default and the actor count", () => {
-      const placement = new LocalPlacement(3, 2);
-      placement.mergeFactors([
-        { key: "low", factor: 1, version: 1 },
-        { key: "high", factor: 9, version: 1 },
+      const placement = withFactors(3, 2, [
+        { key: "low", local: 1 },
+        { key: "high", local: 9 },
       ]);
-      expect(placement.replicationOf(encoder.encode("low"))).toBe(2);
-      expect(placement.replicationOf(encoder.encode("high"))).toBe(3);
-      expect(placement.hasKeyFactors).toBe(true);
-    });
-
-    it("settling drops the entries at the default, after which keys take the fast path again", () => {
-      const placement = new LocalPlacement(4, 1);
-      placement.mergeFactors([
-        { key: "cooled", factor: 3, version: 1 },
-        { key: "hot", factor: 3, version: 2 },
-        { key: "cooled", factor: 1, version: 3 },
-      ]);
-      expect(placement.settleFactors(3)).toEqual(["cooled"]);
-      expect(placement.keyFactorCount).toBe(1);
-      expect(placement.replicas(encoder.encode("hot"))).toHaveLength(3);
-      expect(placement.replicas(encoder.encode("cooled"))).toHaveLength(1);
-      placement.mergeFactors([{ key: "hot", factor: 1, version: 4 }]);
-      expect(placement.settleFactors(4)).toEqual(["hot"]);
-      expect(placement.hasKeyFactors).toBe(false);
-      expect(placement.settledFactorVersion).toBe(4);
-      // The key's hash no longer routes it through a name lookup, and it is one actor's again.
-      const key = encoder.encode("hot");
-      expect([0, 1, 2, 3].filter((tid) => placement.replicationAt(key, tid) > 0)).toHaveLength(1);
+      expect(placement.writeReplicas(encoder.encode("low"))).toHaveLength(2);
+      expect(placement.writeReplicas(encoder.encode("high"))).toHaveLength(3);
+      expect(placement.factors.size).toBe(2);
     });
 
     it("ignores per-key factors under full replication", () => {
-      const placement = new LocalPlacement(3, 3);
-      placement.mergeFactors([{ key: "k", factor: 1, version: 1 }]);
-      expect(placement.replicas(encoder.encode("k"))).toEqual([0, 1, 2]);
+      const placement = withFactors(3, 3, [{ key: "k", local: 1 }]);
+      expect(placement.writeReplicas(encoder.encode("k"))).toEqual([0, 1, 2]);
       for (let tid = 0; tid < 3; tid++) expect(placement.replicationAt(encoder.encode("k"), tid)).toBe(3);
     });
   });

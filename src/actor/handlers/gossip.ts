@@ -12,16 +12,14 @@
  * Receiving: a frame's records are merged as batches of MERGE ops (which never mark keys
  * dirty, since every sender reaches every replica itself). Merge is a lattice join, so
  * duplicated, reordered or late frames are harmless. HANDOFF frames are acknowledged once
- * merged; HANDOFF_ACKs and FACTORS (per-key replication factors, themselves a lattice) go
- * to the replication handler.
+ * merged; HANDOFF_ACKs go to the replication handler, DIGESTS to anti-entropy.
  */
 import { BATCH_HEADER_BYTES, BatchWriter, decodeBatchResults, decodeRecords, Opcode, opBytes, RECORD_HEADER_BYTES, StoreRecord, writeRecord } from "../../core/batch";
 import { Status } from "../../core/status";
 import { keyBytes } from "../../core/key";
-import { addPart, currentRecord, GossipContext, PartsByPeer, seenAfterUpdates, selfActor, sendRecordFrames, tracksReplicatedWrites } from "../gossip-context";
+import { addPart, currentRecord, GossipContext, PartsByPeer, selfActor, sendRecordFrames, tracksReplicatedWrites } from "../gossip-context";
 import { decodeGossipFrame, GossipFrameKind, handoffAckFrame } from "../gossip-frame";
-import type { ReplicationFactor } from "../../routing/replication-factors";
-import { acknowledgeHandoff, applyReplicationFactors, resendHandoffs } from "./replication";
+import { acknowledgeHandoff, resendHandoffs } from "./replication";
 import { receiveDigest } from "../anti-entropy";
 
 /** Upper bound on pages drained per period, so one period cannot starve requests. */
@@ -92,8 +90,6 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
   const received: StoreRecord[] = [];
   const acks: Array<{ sender: string; handoffId: number }> = [];
   const fromOtherNodes: StoreRecord[] = [];
-  const factors: ReplicationFactor[] = [];
-  let settledVersion = 0;
   let batchBytes = BATCH_HEADER_BYTES;
   for (const bytes of frames) {
     let frame;
@@ -102,19 +98,6 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
     } catch (error) {
       context.counters.badFrames++;
       context.reportBadFrame(`gossip frame: ${(error as Error).message}`);
-      continue;
-    }
-    if (frame.kind === GossipFrameKind.FACTORS || frame.kind === GossipFrameKind.FACTORS_SNAPSHOT) {
-      context.counters.gossipFramesReceived++;
-      factors.push(...frame.factors);
-      const { state } = context;
-      state.factorsSeenVersion =
-        frame.kind === GossipFrameKind.FACTORS ? seenAfterUpdates(state.factorsSeenVersion, frame.factors) : Math.max(state.factorsSeenVersion, frame.version);
-      continue;
-    }
-    if (frame.kind === GossipFrameKind.FACTORS_SETTLED) {
-      context.counters.gossipFramesReceived++;
-      settledVersion = Math.max(settledVersion, frame.version);
       continue;
     }
     if ("sender" in frame && frame.sender === context.selfAddress) {
@@ -145,13 +128,9 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
     }
   }
   if (received.length > 0) mergeRecords(context, received, batchBytes);
-  if (fromOtherNodes.length > 0 && context.placement.local.hasKeyFactors) relayToHotReplicas(context, fromOtherNodes);
+  if (fromOtherNodes.length > 0 && context.placement.factors.size > 0) relayToHotReplicas(context, fromOtherNodes);
   // Acknowledged only now that the handed-off values are merged.
   for (const { sender, handoffId } of acks) context.peers.send(sender, handoffAckFrame(context.selfAddress, handoffId));
-  // Last, so that a value this actor hands off includes every record of the burst.
-  if (factors.length > 0) applyReplicationFactors(context, factors);
-  // After the burst's updates: a settled version never covers updates still to be merged.
-  if (settledVersion > 0) context.placement.local.settleFactors(settledVersion);
   context.counters.gossipMs += performance.now() - started;
 }
 
@@ -165,7 +144,7 @@ function relayToHotReplicas(context: GossipContext, records: readonly StoreRecor
   const self = selfActor(context);
   const partsByPeer: PartsByPeer = new Map();
   for (const record of records) {
-    const local = placement.local.replicas(record.key);
+    const local = placement.localReplicas(record.key);
     if (local.length <= placement.local.defaultReplication || placement.actorIndex(local[0]) !== self) continue;
     const bytes = new Uint8Array(RECORD_HEADER_BYTES + record.key.length + record.payload.length);
     writeRecord(bytes, 0, record.type, record.key, record.payload);

@@ -1,5 +1,5 @@
 /**
- * Replication changes (selective replication) and the handoffs that move values safely.
+ * Replication factor changes (selective replication) and the handoffs that move values safely.
  *
  * When a key's factor changes, each actor that held it sends its value to the replicas
  * that are new to the key; an actor that stops being a replica hands its value to every
@@ -9,7 +9,7 @@
  */
 import { keyBytes } from "../../core/key";
 import { xxhash64 } from "../../routing/hash";
-import type { ReplicationFactor } from "../../routing/replication-factors";
+import type { ClusterPlacement } from "../../routing/cluster-placement";
 import { addPart, currentRecord, GossipContext, GossipState, PartsByPeer, PendingHandoff, selfActor, sendRecordFrames } from "../gossip-context";
 import { handoffFrame } from "../gossip-frame";
 
@@ -17,18 +17,19 @@ import { handoffFrame } from "../gossip-frame";
 const HANDOFF_RESEND_MS = 1000;
 
 /**
- * Joins factor updates into the actor's placement and moves values accordingly: seeds the
- * replicas new to a key, hands the key to the remaining replicas where this actor leaves.
+ * Places the keys named (those whose factors changed) by `after` instead of the context's
+ * placement, and moves their values accordingly: seeds the replicas new to a key, hands
+ * the key to the remaining replicas where this actor leaves.
  */
-export function applyReplicationFactors(context: GossipContext, updates: readonly ReplicationFactor[]): void {
-  const { placement, state } = context;
+export function applyFactorChanges(context: GossipContext, after: ClusterPlacement, names: readonly string[]): void {
+  const { state } = context;
+  const beforePlacement = context.placement;
+  context.placement = after;
   const self = selfActor(context);
-  for (const update of updates) {
-    const name = update.key;
+  for (const name of names) {
     const key = keyBytes(name);
-    const before = placement.writeReplicas(key, name);
-    if (placement.local.mergeFactors([update]).length === 0) continue;
-    const after = placement.writeReplicas(key, name);
+    const before = beforePlacement.writeReplicas(key, name);
+    const after = context.placement.writeReplicas(key, name);
     const staying = after.includes(self);
     if (staying) cancelHandoffs(state, name);
     if (!before.includes(self)) continue;

@@ -244,17 +244,20 @@ function actorConfig(options: NodeOptions, tid: number, layout: ClusterLayout, w
  * Every window: the monitor decides, its state goes into the node's membership entry (for
  * the other nodes), and the cluster's whole factor table to every actor — state resent
  * each window, so nothing is lost for good when a message is. `apply` installs the table in
- * the node's own placement (the routing service's) when it changed.
+ * the node's own placement (the routing service's) a window after the actors got it, so
+ * that clients are not sent to an actor that does not yet know it holds a key.
  */
 function startFactorLoop(monitor: HotKeyMonitor | undefined, membership: MembershipService, actors: readonly ActorHandle[], window: number, apply: (table: FactorTable) => void, logger: Logger): { stop(): void } {
+  let sentToActors: FactorTable | undefined;
   const timer = setInterval(() => {
+    if (sentToActors !== undefined) apply(sentToActors);
     for (const { key, local, global } of monitor?.closeWindow() ?? []) {
       logger.info({ key, actors: local, nodes: global }, `key ${JSON.stringify(key.slice(0, 80))} now on ${local} actor(s) here and ${global} node(s)`);
     }
     if (monitor !== undefined) membership.setFactors(monitor.state());
     const table = membership.factorTable();
-    apply(table);
     for (const actor of actors) actor.worker.postMessage({ kind: "factors", table } satisfies MainToActor);
+    sentToActors = table;
   }, window);
   return { stop: () => clearInterval(timer) };
 }

@@ -46,12 +46,14 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Nod
   ];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
   let output = "";
+  /** The signal a test sent on purpose (a kill -9 is then no crash to report). */
+  let sentSignal: NodeJS.Signals | undefined;
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) =>
     child.once("exit", (code, signal) => {
       // A node killed by a signal (a crash, not our SIGTERM handled) leaves only its output to go by.
-      if (code === null) console.error(`node on port offset ${options.portOffset} died of ${signal}; its output:\n${output}`);
+      if (code === null && signal !== sentSignal) console.error(`node on port offset ${options.portOffset} died of ${signal}; its output:\n${output}`);
       resolve(code);
     }),
   );
@@ -65,7 +67,10 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Nod
     routingAddress: routingAddress(parseHost(options.host ?? "127.0.0.1")!, options.portOffset),
     output: () => output,
     stop: async (signal = "SIGTERM") => {
-      if (child.exitCode === null) child.kill(signal);
+      if (child.exitCode === null) {
+        sentSignal = signal;
+        child.kill(signal);
+      }
       return exited;
     },
   };

@@ -3,7 +3,7 @@ import { Command, Option } from "commander";
 import { RunningNode, startNode } from "../node/node";
 import { JoinError } from "../cluster/membership-service";
 import { createLogger } from "../node/logger";
-import { DEFAULT_NODE_OPTIONS, LOG_LEVELS, NodeOptions, resolveNodeOptions } from "../node/options";
+import { DEFAULT_NODE_OPTIONS, LOG_LEVELS, NodeOptions, OptionError, resolveNodeOptions } from "../node/options";
 import { EXIT, integerOption, listOption, numberOption, onOffOption } from "./common";
 
 /** Beyond --shutdown-timeout-ms, the time sockets get to close before the process exits anyway. */
@@ -60,9 +60,13 @@ export function startCommand(): Command {
     .addOption(new Option("--cluster-tls-ca <file>", "PEM: the cluster's CA (annakv certs DIR makes it); cluster links then need mutual TLS").env("ANNAKV_CLUSTER_TLS_CA"))
     .addOption(new Option("--cluster-tls-cert <file>", "PEM: this node's certificate, signed by the cluster's CA").env("ANNAKV_CLUSTER_TLS_CERT"))
     .addOption(new Option("--cluster-tls-key <file>", "PEM: this node's private key").env("ANNAKV_CLUSTER_TLS_KEY"))
-    .addOption(new Option("--cluster-insecure", "the network is trusted: cluster ports may be reached beyond loopback without TLS").env("ANNAKV_CLUSTER_INSECURE"))
+    .addOption(new Option("--cluster-insecure", "the network is trusted: cluster ports may be reached beyond loopback without TLS (env ANNAKV_CLUSTER_INSECURE=on|off)"))
     .action(async (flags: StartFlags) => {
-      const options = resolveNodeOptions({ ...flags, clusterInsecure: flags.clusterInsecure === true });
+      // Commander would take any value of a boolean flag's variable, "off" too, as on.
+      const insecureEnv = process.env.ANNAKV_CLUSTER_INSECURE;
+      if (insecureEnv !== undefined && insecureEnv !== "on" && insecureEnv !== "off") throw new OptionError(`ANNAKV_CLUSTER_INSECURE must be on or off, got ${JSON.stringify(insecureEnv)}`);
+      const clusterInsecure = flags.clusterInsecure === true || insecureEnv === "on";
+      const options = resolveNodeOptions({ ...flags, clusterInsecure });
       const logger = createLogger(options.logLevel);
       let node: RunningNode;
       try {

@@ -126,7 +126,8 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     routing: () => ({ requestsAnswered: routing.requestsAnswered, badFrames: routing.badFrames }),
     cluster: () => {
       const status = membership.status();
-      return { ...status, ready: placement.selfServing, globalReplication: options.globalReplication, membershipBadFrames: membership.badFrames, membershipBytesSent: membership.bytesSent };
+      // Ready: joined, caught up and not leaving (Kubernetes then sends no new clients to a leaver).
+      return { ...status, ready: membership.lifecycle === Lifecycle.ALIVE && placement.selfServing, globalReplication: options.globalReplication, membershipBadFrames: membership.badFrames, membershipBytesSent: membership.bytesSent };
     },
   });
   const onActorMessage = (message: ActorToMain) => {

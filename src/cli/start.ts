@@ -60,7 +60,7 @@ export function startCommand(): Command {
     .addOption(new Option("--cluster-tls-ca <file>", "PEM: the cluster's CA (annakv certs DIR makes it); cluster links then need mutual TLS").env("ANNAKV_CLUSTER_TLS_CA"))
     .addOption(new Option("--cluster-tls-cert <file>", "PEM: this node's certificate, signed by the cluster's CA").env("ANNAKV_CLUSTER_TLS_CERT"))
     .addOption(new Option("--cluster-tls-key <file>", "PEM: this node's private key").env("ANNAKV_CLUSTER_TLS_KEY"))
-    .addOption(new Option("--cluster-insecure", "the network is trusted: cluster ports may be reached beyond loopback without TLS (env ANNAKV_CLUSTER_INSECURE=on|off)"))
+    .addOption(new Option("--cluster-insecure", "the network is trusted: cluster ports may be reached beyond loopback without TLS (env: ANNAKV_CLUSTER_INSECURE, on or off)"))
     .action(async (flags: StartFlags) => {
       // Commander would take any value of a boolean flag's variable, "off" too, as on.
       const insecureEnv = process.env.ANNAKV_CLUSTER_INSECURE;

@@ -7,7 +7,7 @@
  * converges. A client given several routing addresses carries on when the first is down.
  */
 import { AnnaClient } from "../src/client/anna-client";
-import { ClusterNode, keyCount, memberStates, startCluster, startClusterNode, TEST_FAILURE_TIMEOUT_MS, waitForCluster } from "./support/cluster";
+import { ClusterNode, keyCount, memberStates, missingWrites, startCluster, startClusterNode, TEST_FAILURE_TIMEOUT_MS, waitForCluster } from "./support/cluster";
 import { waitFor } from "./support/node-process";
 import { PORT_OFFSETS } from "./support/ports";
 
@@ -44,13 +44,7 @@ function startWriteLoad(client: AnnaClient, prefix: string): WriteLoad {
 }
 
 async function expectAllReadable(client: AnnaClient, writes: Map<string, string>): Promise<void> {
-  const keys = [...writes.keys()];
-  const missing: string[] = [];
-  for (let start = 0; start < keys.length; start += 100) {
-    const values = await client.getMany(keys.slice(start, start + 100));
-    for (const [key, read] of values) if (read === undefined || !Buffer.from(read.payload).toString().includes(writes.get(key)!)) missing.push(key);
-  }
-  expect(missing).toEqual([]);
+  expect(await missingWrites(client, writes)).toEqual([]);
 }
 
 describe("failures in a cluster of three", () => {

@@ -5,7 +5,7 @@
  * and keys really moved (the joiner holds some, the leaver's are on the others).
  */
 import { AnnaClient } from "../src/client/anna-client";
-import { ClusterNode, keyCount, memberStates, startCluster, startClusterNode, waitForCluster } from "./support/cluster";
+import { ClusterNode, keyCount, memberStates, missingWrites, startCluster, startClusterNode, waitForCluster } from "./support/cluster";
 import { waitFor } from "./support/node-process";
 import { PORT_OFFSETS } from "./support/ports";
 
@@ -62,13 +62,7 @@ describe("joins and leaves under load", () => {
     await load;
     const reader = new AnnaClient({ routingAddress: nodes[0].routingAddress, timeoutMs: 2000 });
     try {
-      const keys = [...acknowledged.keys()];
-      const missing: string[] = [];
-      for (let start = 0; start < keys.length; start += 200) {
-        const values = await reader.getMany(keys.slice(start, start + 200));
-        for (const [key, read] of values) if (read === undefined || !Buffer.from(read.payload).toString().includes(acknowledged.get(key)!)) missing.push(key);
-      }
-      expect(missing).toEqual([]);
+      expect(await missingWrites(reader, acknowledged)).toEqual([]);
     } finally {
       await reader.close();
     }

@@ -4,6 +4,7 @@
  * starting the cluster and the others joining it. No mocks: membership, gossip and
  * handoffs run over real sockets between real processes.
  */
+import type { AnnaClient } from "../../src/client/anna-client";
 import { metricsPort, routingAddress } from "../../src/routing/ports";
 import { NodeProcess, startNodeProcess, waitFor } from "./node-process";
 
@@ -107,3 +108,17 @@ export async function keyCount(node: ClusterNode): Promise<number> {
   const { actors } = await node.status();
   return actors.reduce((sum: number, actor: { store: { keyCount: number } }) => sum + actor.store.keyCount, 0);
 }
+
+/** The keys of `writes` (key -> LWW value) that `client` does not read back with at least that value. */
+export async function missingWrites(client: AnnaClient, writes: ReadonlyMap<string, string>): Promise<string[]> {
+  const keys = [...writes.keys()];
+  const missing: string[] = [];
+  for (let start = 0; start < keys.length; start += MISSING_BATCH_KEYS) {
+    const values = await client.getMany(keys.slice(start, start + MISSING_BATCH_KEYS));
+    for (const [key, read] of values) if (read === undefined || !Buffer.from(read.payload).toString().includes(writes.get(key)!)) missing.push(key);
+  }
+  return missing;
+}
+
+/** Keys read per request when checking writes. */
+const MISSING_BATCH_KEYS = 200;

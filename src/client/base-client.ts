@@ -173,6 +173,9 @@ export class AnnaClientBase {
 
   /** The replica addresses of keys, from the cache or the routing service. */
   async addressesOf(keys: readonly string[]): Promise<Map<string, string[]>> {
+    this.assertOpen();
+    // Replies come to the client's own sockets: bound by the first call, whichever it is.
+    await this.connect();
     const result = new Map<string, string[]>();
     const missing: string[] = [];
     for (const key of keys) {

@@ -27,6 +27,7 @@ const names = [
   "clusterJoinLeave",
   "clusterTls",
   "clusterAntiEntropy",
+  "clusterHotKeys",
 ] as const;
 
 export const PORT_OFFSETS = Object.fromEntries(names.map((name, index) => [name, 20_000 + 300 * index])) as Record<

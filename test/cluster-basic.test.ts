@@ -7,7 +7,7 @@ import { AnnaClient } from "../src/client/anna-client";
 import { AnnaError, decodeKeyAddressResponse, encodeKeyAddressRequest } from "../src/protocol/anna";
 import * as zmq from "zeromq";
 import { ClusterNode, keyCount, startCluster } from "./support/cluster";
-import { waitFor } from "./support/node-process";
+import { startNodeProcess, waitFor } from "./support/node-process";
 import { PORT_OFFSETS } from "./support/ports";
 
 const portOffset = PORT_OFFSETS.clusterBasic;
@@ -65,9 +65,25 @@ describe("a cluster of three nodes", () => {
     }
   });
 
-  it("holds each key on exactly two nodes once gossip settles", async () => {
+  it("answers TIMEOUT to a PUT that asks for more replica nodes than the key has, and keeps the value", async () => {
+    const client = new AnnaClient({ routingAddress: nodes[0].routingAddress, timeoutMs: 2000 });
+    try {
+      await expect(client.putLww("durable", "v", undefined, { acks: 3 })).rejects.toMatchObject({ code: "TIMEOUT" });
+      await client.putLww("durable-2", "w", undefined, { acks: 2 });
+      expect(Buffer.from((await client.getLww("durable"))!.value).toString()).toBe("v");
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("refuses a node that joins with another global replication, naming both values", async () => {
+    const refused = await startNodeProcess({ portOffset, host: "127.0.0.4", threads: 1, extraArgs: ["--join=127.0.0.1", "--global-replication=3"], startTimeoutMs: 15_000 }).catch((error: Error) => error);
+    expect(String(refused)).toMatch(/--global-replication 3 differs from this cluster's 2/);
+  });
+
+  it("holds each key (the durable ones too) on exactly two nodes once gossip settles", async () => {
     await waitFor(
-      async () => (await Promise.all(nodes.map(keyCount))).reduce((sum, count) => sum + count, 0) === 2 * KEY_COUNT,
+      async () => (await Promise.all(nodes.map(keyCount))).reduce((sum, count) => sum + count, 0) === 2 * (KEY_COUNT + 2),
       15_000,
       () => "keys did not settle on two replicas each",
     );

@@ -4,7 +4,7 @@
  * node that was away, heals without waiting for writes, at a bounded cost when nothing
  * differs.
  *
- * Every period an actor scans its store (a few pages a gossip tick) and, for every other
+ * Every period an actor scans its store (10 ms of it a gossip tick) and, for every other
  * actor of the layout, folds each record of a key both replicate into one of BUCKETS
  * digests (XOR of the records' xxHash64; the bucket is the top bits of the key's hash).
  * It then sends each actor its digest (DIGESTS frame; zeros where they share nothing, so
@@ -23,8 +23,10 @@ import { forEachRecord } from "./handlers/gossip";
 /** Buckets of a digest: 4 KiB a peer a period. */
 export const BUCKETS = 512;
 const BUCKET_SHIFT = 32 - Math.log2(BUCKETS);
-/** Store pages an anti-entropy scan (a round or a repair) takes per gossip tick. */
-const PAGES_PER_TICK = 2;
+/** Record bytes an anti-entropy page scans. */
+const PAGE_BYTES = 256 * 1024;
+/** Milliseconds of scanning per gossip tick for a round, and as many for a repair: anti-entropy is background work. */
+const TICK_BUDGET_MS = 10;
 /** A round asked for by a lost frame starts no sooner than this after the last one. */
 const MIN_ROUND_GAP_MS = 1000;
 
@@ -79,8 +81,9 @@ function continueRound(context: GossipContext, state: AntiEntropyState): void {
   const round = state.round!;
   const { placement } = context;
   const self = selfActor(context);
-  for (let page = 0; page < PAGES_PER_TICK; page++) {
-    const { records, nextCursor } = context.store.scan(round.cursor, context.gossipPageBytes);
+  const started = performance.now();
+  while (performance.now() - started < TICK_BUDGET_MS) {
+    const { records, nextCursor } = context.store.scan(round.cursor, PAGE_BYTES);
     forEachRecord(records, (key, bytes) => {
       const replicas = placement.writeReplicas(key);
       if (!replicas.includes(self)) return;
@@ -130,8 +133,9 @@ export function receiveDigest(state: AntiEntropyState, sender: string, digest: D
 function continueRepair(context: GossipContext, state: AntiEntropyState): void {
   const repair = state.repair!;
   const { placement } = context;
-  for (let page = 0; page < PAGES_PER_TICK; page++) {
-    const { records, nextCursor } = context.store.scan(repair.cursor, context.gossipPageBytes);
+  const started = performance.now();
+  while (performance.now() - started < TICK_BUDGET_MS) {
+    const { records, nextCursor } = context.store.scan(repair.cursor, PAGE_BYTES);
     const partsByAddress = new Map<string, Uint8Array[]>();
     forEachRecord(records, (key, bytes) => {
       const bucket = bucketOf(key);

@@ -15,7 +15,8 @@ import path from "node:path";
 import { AnnaClient } from "../src/client/anna-client";
 
 const CLI = path.resolve(__dirname, "../dist/cli/main.js");
-const PORT_OFFSET = 47_000;
+/** Ports 13200-13451: clear of the tests' and bench/cluster's, and below the ephemeral range. */
+const PORT_OFFSET = 7000;
 const FAILURE_TIMEOUT_MS = 3000;
 const WARMUP_MS = 2000;
 const DEADLINE_MS = 30_000;

@@ -1,0 +1,146 @@
+/**
+ * Serving throughput during a join: two nodes of one actor, global replication 2 (each
+ * holds every key), `keyCount` keys, and a steady GET/PUT load from AnnaClients in
+ * processes of their own (bench/cluster/client-load.ts), counted in 1-second windows.
+ * After `beforeSeconds` whole windows a third node joins; the load goes on until it is
+ * ready plus `afterReadySeconds`. Compares the windows during the join with those before.
+ */
+import { ClusterBenchConfig, clusterOptions } from "./config";
+import { LoadWindow, startClientLoad } from "./client-load";
+import { BenchNode, keyCountOf, killNodes, startCluster } from "./nodes";
+import { sleep, waitUntil } from "./wait";
+import { preloadKeys, waitForCopies } from "./preload";
+import { ActorReport, ActorReportSampler, SecondCpuSampler } from "./samplers";
+import { mean, sum } from "./stats";
+
+const GLOBAL_REPLICATION = 2;
+const LOAD_START_TIMEOUT_MS = 30_000;
+const JOIN_TIMEOUT_MS = 120_000;
+/** Past a window's end before the load stops: calls ended just before it are still counted in it. */
+const WINDOW_CLOSE_MARGIN_MS = 20;
+
+export interface JoinThroughputResult {
+  keys: number;
+  load: { clientProcesses: number; callsInFlight: number; keysPerRequest: number; putFraction: number; clientTimeoutMs: number };
+  /** Keys (tuples) answered per second: the mean of the whole windows before the join. */
+  keysPerSecondBefore: number;
+  /** Over the whole windows from the joiner's start until its readiness plus afterReadySeconds. */
+  keysPerSecondDuringMin: number;
+  keysPerSecondDuringMean: number;
+  minToBeforeRatio: number;
+  meanToBeforeRatio: number;
+  /** Calls that threw (AnnaClient gave up after its retries), over the whole run, by code. */
+  errors: Record<string, number>;
+  errorCount: number;
+  joinerStartToReadyMs: number;
+  joinerKeysAtEnd: number;
+  /** Every whole window: seconds from the joiner's start (window start), keys/s, errors, and the phase. */
+  windows: Array<{
+    secondsFromJoinStart: number;
+    keysPerSecond: number;
+    callsPerSecond: number;
+    /** null in a window where no call ended. */
+    callMsMean: number | null;
+    callMsMax: number;
+    /** Calls longer than the client's timeout: some request of theirs went unanswered and was sent again. */
+    callsOverTimeout: number;
+    errors: number;
+    phase: "before" | "join" | "after";
+    /** The machine's idle CPU share and the nodes' cores in the window (the joiner's start-up included). */
+    machineIdleShare: number | null;
+    nodesCpuCores: number | null;
+  }>;
+  /** Every actor counter report (about one a second per actor), seconds from the joiner's start: requests served and time spent on gossip. */
+  actorReports: Array<Omit<ActorReport, "seenAtMs"> & { secondsFromJoinStart: number }>;
+}
+
+type Phase = JoinThroughputResult["windows"][number]["phase"];
+
+function phaseOf(window: LoadWindow, measureStartMs: number, joinStartMs: number, readyMs: number, endMs: number): Phase | undefined {
+  const startMs = window.second * 1000;
+  const windowEndMs = startMs + 1000;
+  if (startMs < measureStartMs || windowEndMs > endMs) return undefined; // the warm-up, or cut short by the stop
+  if (windowEndMs <= joinStartMs) return "before";
+  return startMs < readyMs ? "join" : "after";
+}
+
+function summarize(
+  windows: LoadWindow[],
+  cpu: SecondCpuSampler,
+  measureStartMs: number,
+  joinStartMs: number,
+  readyMs: number,
+  endMs: number,
+): Pick<JoinThroughputResult, "keysPerSecondBefore" | "keysPerSecondDuringMin" | "keysPerSecondDuringMean" | "minToBeforeRatio" | "meanToBeforeRatio" | "errors" | "errorCount" | "windows"> {
+  const whole = windows.filter((window) => phaseOf(window, measureStartMs, joinStartMs, readyMs, endMs) !== undefined);
+  const keysIn = (phases: Phase[]) => whole.filter((window) => phases.includes(phaseOf(window, measureStartMs, joinStartMs, readyMs, endMs)!)).map((window) => window.keys);
+  const before = mean(keysIn(["before"]));
+  const during = keysIn(["join", "after"]);
+  const errors: Record<string, number> = {};
+  for (const window of windows) for (const [code, count] of Object.entries(window.errors)) errors[code] = (errors[code] ?? 0) + count;
+  const duringMin = during.length === 0 ? NaN : Math.min(...during);
+  return {
+    keysPerSecondBefore: Math.round(before),
+    keysPerSecondDuringMin: duringMin,
+    keysPerSecondDuringMean: Math.round(mean(during)),
+    minToBeforeRatio: duringMin / before,
+    meanToBeforeRatio: mean(during) / before,
+    errors,
+    errorCount: sum(Object.values(errors)),
+    windows: whole.map((window) => ({
+      secondsFromJoinStart: Math.round((window.second * 1000 - joinStartMs) / 100) / 10,
+      keysPerSecond: window.keys,
+      callsPerSecond: window.calls,
+      callMsMean: window.calls === 0 ? null : window.callMsTotal / window.calls,
+      callMsMax: window.callMsMax,
+      callsOverTimeout: window.callsOverTimeout,
+      errors: sum(Object.values(window.errors)),
+      phase: phaseOf(window, measureStartMs, joinStartMs, readyMs, endMs)!,
+      machineIdleShare: cpu.window(window.second)?.machineIdleShare ?? null,
+      nodesCpuCores: cpu.window(window.second)?.nodesCpuCores ?? null,
+    })),
+  };
+}
+
+export async function measureJoinThroughput(config: ClusterBenchConfig, portOffset: number): Promise<JoinThroughputResult> {
+  const options = config.joinThroughput;
+  const nodes = await startCluster(2, clusterOptions(config, portOffset, 1, GLOBAL_REPLICATION));
+  try {
+    await preloadKeys(nodes, { keyCount: options.keyCount, processes: 1, batchKeys: 1000, callsInFlight: 2, valueBytes: config.valueBytes, seed: config.seed, timeoutMs: JOIN_TIMEOUT_MS });
+    await waitForCopies(nodes, GLOBAL_REPLICATION * options.keyCount, performance.now(), JOIN_TIMEOUT_MS);
+    const loadOptions = { routingAddresses: nodes.map((node) => node.routingAddress), keyCount: options.keyCount, keysPerRequest: options.keysPerRequest, callsInFlight: options.callsInFlight, putFraction: options.putFraction, valueBytes: config.valueBytes, seed: config.seed, timeoutMs: options.clientTimeoutMs };
+    const load = startClientLoad(loadOptions, options.clientProcesses);
+    const cpu = new SecondCpuSampler(() => nodes);
+    const reports = new ActorReportSampler(() => nodes);
+    await load.started(LOAD_START_TIMEOUT_MS);
+    // The clients' JIT warms up for warmupSeconds; then, from the next whole second, beforeSeconds whole windows.
+    await sleep(options.warmupSeconds * 1000);
+    await sleep(1000 - (Date.now() % 1000));
+    const measureStartMs = Date.now();
+    await sleep(options.beforeSeconds * 1000);
+    const joinStartMs = Date.now();
+    const joiner = await BenchNode.start({ ...nodes[0].options, index: 3, joinIndex: 1 });
+    nodes.push(joiner);
+    await waitUntil(() => joiner.ready(), { timeoutMs: JOIN_TIMEOUT_MS, pollMs: 50, what: () => `${joiner.host} to serve after joining under load` });
+    const readyMs = Date.now();
+    // afterReadySeconds, then to the end of that window so that it counts whole.
+    await sleep(options.afterReadySeconds * 1000);
+    await sleep(1000 - (Date.now() % 1000) + WINDOW_CLOSE_MARGIN_MS);
+    const endMs = Date.now();
+    const windows = await load.stop();
+    cpu.stop();
+    const actorReports = (await reports.stop()).map(({ seenAtMs, ...report }) => ({ ...report, secondsFromJoinStart: (seenAtMs - joinStartMs) / 1000 }));
+    const summary = summarize(windows, cpu, measureStartMs, joinStartMs, readyMs, endMs);
+    console.log(`join under load: ${summary.keysPerSecondBefore} keys/s before, min ${summary.keysPerSecondDuringMin} and mean ${summary.keysPerSecondDuringMean} during (x${summary.minToBeforeRatio.toFixed(2)} / x${summary.meanToBeforeRatio.toFixed(2)}), errors ${JSON.stringify(summary.errors)}`);
+    return {
+      keys: options.keyCount,
+      load: { clientProcesses: options.clientProcesses, callsInFlight: options.callsInFlight, keysPerRequest: options.keysPerRequest, putFraction: options.putFraction, clientTimeoutMs: options.clientTimeoutMs },
+      ...summary,
+      joinerStartToReadyMs: readyMs - joinStartMs,
+      joinerKeysAtEnd: keyCountOf(await joiner.status()),
+      actorReports: actorReports.filter((report) => report.secondsFromJoinStart * 1000 >= measureStartMs - joinStartMs),
+    };
+  } finally {
+    await killNodes(nodes);
+  }
+}

@@ -45,13 +45,19 @@ export interface RebalanceState {
   /** Store cursor of the scan under way; undefined when none is. */
   cursor: number | undefined;
   pagesInFlight: number;
+  /**
+   * Keys handed to every owner (their pages acknowledged), waiting to be dropped: dropped
+   * on the gossip tick within its budget, since a page's worth at once held the actor for
+   * tens of milliseconds.
+   */
+  dropsDue: MovingOut[];
   /** Keys sent to replicas new to them, and keys handed off and dropped, since the start. */
   keysSent: number;
   keysMovedOut: number;
 }
 
 export function newRebalanceState(): RebalanceState {
-  return { targetVersion: 0, completedVersion: 0, previous: undefined, cursor: undefined, pagesInFlight: 0, keysSent: 0, keysMovedOut: 0 };
+  return { targetVersion: 0, completedVersion: 0, previous: undefined, cursor: undefined, pagesInFlight: 0, dropsDue: [], keysSent: 0, keysMovedOut: 0 };
 }
 
 /** Starts (or restarts) a scan towards the context's current placement, which replaced `before`. */
@@ -74,27 +80,30 @@ export function reachLayoutUnchanged(state: RebalanceState, version: number): vo
  */
 export function continueRebalance(context: GossipContext, state: RebalanceState, onReached: (version: number) => void): void {
   const started = performance.now();
+  let dropped = 0;
+  for (; dropped < state.dropsDue.length && performance.now() - started < TICK_BUDGET_MS; dropped++) dropMovedKey(context, state, state.dropsDue[dropped]);
+  state.dropsDue.splice(0, dropped);
   while (state.cursor !== undefined && state.pagesInFlight < MAX_PAGES_IN_FLIGHT && performance.now() - started < TICK_BUDGET_MS) {
     const page = context.store.scan(state.cursor, Math.min(PAGE_BYTES, context.gossipPageBytes));
     state.cursor = page.nextCursor === 0 ? undefined : page.nextCursor;
-    sendPage(context, state, page.records, onReached);
+    sendPage(context, state, page.records);
   }
   reportIfDone(state, context, onReached);
 }
 
 function reportIfDone(state: RebalanceState, context: GossipContext, onReached: (version: number) => void): void {
-  if (state.cursor !== undefined || state.pagesInFlight > 0 || state.completedVersion >= state.targetVersion) return;
+  if (state.cursor !== undefined || state.pagesInFlight > 0 || state.dropsDue.length > 0 || state.completedVersion >= state.targetVersion) return;
   state.completedVersion = state.targetVersion;
   state.previous = [context.placement];
   onReached(state.completedVersion);
 }
 
-interface MovingOut {
+export interface MovingOut {
   key: Uint8Array;
   sentHash: Hash64;
 }
 
-function sendPage(context: GossipContext, state: RebalanceState, records: Uint8Array, onReached: (version: number) => void): void {
+function sendPage(context: GossipContext, state: RebalanceState, records: Uint8Array): void {
   const { placement } = context;
   const self = selfActor(context);
   const partsByAddress = new Map<string, Uint8Array[]>();
@@ -124,9 +133,8 @@ function sendPage(context: GossipContext, state: RebalanceState, records: Uint8A
   const pageAcknowledged = () => {
     if (--waiting > 0) return;
     state.pagesInFlight--;
-    for (const moving of movingOut) dropMovedKey(context, state, moving);
-    // The next pages go on the next tick (within its budget); only the end is reported now.
-    reportIfDone(state, context, onReached);
+    // Dropped, and the next pages sent, on the next ticks within their budget.
+    for (const moving of movingOut) state.dropsDue.push(moving);
   };
   // Frames are built here, before the next scan reuses the page's memory.
   for (const [address, parts] of partsByAddress) sendHandoff(context, parts, [address], undefined, pageAcknowledged);

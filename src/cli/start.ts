@@ -79,7 +79,7 @@ export function startCommand(): Command {
       }
       logger.info(
         { routing: node.routingAddress, actors: node.actorAddresses, metrics: node.metricsUrl, engine: options.engine, localReplication: options.localReplication },
-        `annakv listening: routing ${node.routingAddress}, ${options.threads} actors on ${node.actorAddresses[0]}..., metrics ${node.metricsUrl ?? "off"}`,
+        `annakv listening: routing ${node.routingAddress}, ${options.threads} actors on ${node.actorAddresses[0]}..., metrics ${node.metricsUrl ?? "off"}, cluster member ${node.membershipId}`,
       );
       let stopping = false;
       const shutdown = async (signal: string) => {

@@ -113,9 +113,9 @@ function sendPage(context: GossipContext, state: RebalanceState, records: Uint8A
     const staying = replicas.includes(self);
     const before = staying ? replicasBefore(state, key) : undefined;
     // Of the key's holders that stay, the first seeds its new replicas: the others would send the same value again.
-    if (before !== undefined && replicas.find((actor) => before.has(placement.actorIdentity(actor))) !== self) return;
+    if (before !== undefined && replicas.find((actor) => before.includes(placement.actorIdentity(actor))) !== self) return;
     for (const actor of replicas) {
-      if (actor === self || before?.has(placement.actorIdentity(actor))) continue;
+      if (actor === self || before?.includes(placement.actorIdentity(actor))) continue;
       const address = context.gossipAddress(actor);
       let parts = partsByAddress.get(address);
       if (parts === undefined) partsByAddress.set(address, (parts = []));
@@ -141,12 +141,13 @@ function sendPage(context: GossipContext, state: RebalanceState, records: Uint8A
 }
 
 /** Actors (identities) that were write replicas of the key in every placement since the last completed scan. */
-function replicasBefore(state: RebalanceState, key: Uint8Array): Set<string> | undefined {
+function replicasBefore(state: RebalanceState, key: Uint8Array): string[] | undefined {
   if (state.previous === undefined) return undefined;
-  let common: Set<string> | undefined;
+  let common: string[] | undefined;
+  // A key has a handful of replicas: arrays, not sets, on this per-key path.
   for (const placement of state.previous) {
-    const addresses = new Set(placement.writeReplicas(key).map((actor) => placement.actorIdentity(actor)));
-    common = common === undefined ? addresses : new Set([...common].filter((address) => addresses.has(address)));
+    const identities = placement.writeReplicas(key).map((actor) => placement.actorIdentity(actor));
+    common = common === undefined ? identities : common.filter((identity) => identities.includes(identity));
   }
   return common;
 }

@@ -46,6 +46,7 @@ export class ClusterPlacement {
   /** Default replicas on the other serving nodes, when all of them hold every key. */
   private readonly otherServingReplicas: number;
   readonly actorCount: number;
+  private addressTable?: { gossip: string[]; identity: string[]; request: string[] };
   /** This node's local ring. */
   readonly local: LocalPlacement;
 
@@ -107,19 +108,36 @@ export class ClusterPlacement {
   }
 
   gossipAddress(actor: number): string {
-    const { node, tid } = this.locate(actor);
-    return actorGossipTcpAddress(node.host, node.portOffset, tid);
+    return this.addresses().gossip[this.checked(actor)];
   }
 
   /** The actor's gossip address and its node's incarnation: what a rebalance compares (a new incarnation is a new destination). */
   actorIdentity(actor: number): string {
-    const { node, tid } = this.locate(actor);
-    return `${actorGossipTcpAddress(node.host, node.portOffset, tid)}#${node.incarnation}`;
+    return this.addresses().identity[this.checked(actor)];
   }
 
   requestAddress(actor: number): string {
-    const { node, tid } = this.locate(actor);
-    return actorRequestAddress(node.host, node.portOffset, tid);
+    return this.addresses().request[this.checked(actor)];
+  }
+
+  /** Every actor's addresses, built once per placement: gossip and rebalances ask for them per key. */
+  private addresses(): { gossip: string[]; identity: string[]; request: string[] } {
+    if (this.addressTable !== undefined) return this.addressTable;
+    const table = { gossip: [] as string[], identity: [] as string[], request: [] as string[] };
+    for (const node of this.layout.nodes) {
+      for (let tid = 0; tid < node.threads; tid++) {
+        const gossip = actorGossipTcpAddress(node.host, node.portOffset, tid);
+        table.gossip.push(gossip);
+        table.identity.push(`${gossip}#${node.incarnation}`);
+        table.request.push(actorRequestAddress(node.host, node.portOffset, tid));
+      }
+    }
+    return (this.addressTable = table);
+  }
+
+  private checked(actor: number): number {
+    if (!Number.isInteger(actor) || actor < 0 || actor >= this.actorCount) throw new RangeError(`no actor ${actor} in a layout of ${this.actorCount}`);
+    return actor;
   }
 
   /**
@@ -231,12 +249,7 @@ export class ClusterPlacement {
     return actors;
   }
 
-  private locate(actor: number): { node: LayoutNode; tid: number } {
-    if (!Number.isInteger(actor) || actor < 0 || actor >= this.actorCount) throw new RangeError(`no actor ${actor} in a layout of ${this.actorCount}`);
-    let node = this.actorBase.length - 1;
-    while (this.actorBase[node] > actor) node--;
-    return { node: this.layout.nodes[node], tid: actor - this.actorBase[node] };
-  }
+
 }
 
 /** The placement of a node alone (actor numbers are tids): tests and benchmarks of one node. */

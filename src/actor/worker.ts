@@ -18,13 +18,15 @@ export type MainToActor =
   | { kind: "exit" }
   | { kind: "layout"; layout: ClusterLayout }
   /** Every node's hot-key decisions, resent every window: the actor keeps each node's newest. */
-  | { kind: "factors"; table: FactorTable };
+  | { kind: "factors"; table: FactorTable; stamp: number };
 export type ActorToMain =
   | { kind: "ready"; tid: number; requestAddress: string }
   | { kind: "stats"; report: ActorStatsReport }
   | { kind: "access"; tid: number; elapsedMs: number; report: AccessReport }
   | { kind: "log"; level: "info" | "warn" | "error"; message: string }
   | { kind: "stopped"; tid: number; requestsAnswered: number }
+  /** The actor places keys by the factor table of this stamp (the main thread's count of tables sent). */
+  | { kind: "factors-applied"; tid: number; stamp: number }
   /** Every key the actor holds is placed by this layout version (docs/cluster.md, "Rebalance"). */
   | { kind: "rebalanced"; tid: number; version: number }
   | { kind: "failed"; message: string };
@@ -64,6 +66,7 @@ async function main(): Promise<void> {
     }
     if (message.kind === "factors") {
       actor.applyFactors(message.table);
+      post({ kind: "factors-applied", tid: config.tid, stamp: message.stamp });
       return;
     }
     if (message.kind === "exit") {

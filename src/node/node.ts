@@ -130,11 +130,14 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
       return { ...status, ready: membership.lifecycle === Lifecycle.ALIVE && placement.selfServing, globalReplication: options.globalReplication, membershipBadFrames: membership.badFrames, membershipBytesSent: membership.bytesSent };
     },
   });
+  // Started once every actor runs (below); actors confirm the factor tables it sends.
+  let factorLoop: ReturnType<typeof startFactorLoop> | undefined;
   const onActorMessage = (message: ActorToMain) => {
     if (message.kind === "stats") {
       metrics.record(message.report);
       keyCount = metrics.status().actors.reduce((sum, actor) => sum + actor.store.keyCount, 0);
     } else if (message.kind === "access") hotKeys?.record(message.tid, message.elapsedMs, message.report);
+    else if (message.kind === "factors-applied") factorLoop?.confirm(message.tid, message.stamp);
     else if (message.kind === "rebalanced") {
       reached.set(message.tid, message.version);
       if (reached.size === options.threads) membership.noteLayoutReached(Math.min(...reached.values()));
@@ -161,7 +164,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     throw error;
   }
   let factorTable: FactorTable = {};
-  const factorLoop = startFactorLoop(hotKeys, membership, actors, options.hotKeyWindowMs, (table) => {
+  factorLoop = startFactorLoop(hotKeys, membership, actors, options.hotKeyWindowMs, (table) => {
     if (JSON.stringify(table) === JSON.stringify(factorTable)) return;
     factorTable = table;
     placement = placement.withFactors(new FactorIndex(table));
@@ -177,7 +180,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
       const leaving = membership.otherLiveMembers().length > 0 && membership.lifecycle < Lifecycle.LEAVING;
       const left = leaving ? await leaveCluster(membership, reached, options, logger) : true;
       const deadlineMs = Date.now() + options.shutdownTimeoutMs;
-      factorLoop.stop();
+      factorLoop?.stop();
       await routing.stop(deadlineMs);
       const requestsAnswered = await stopActors(actors, deadlineMs, leaving);
       if (leaving) await membership.announceLeft(deadlineMs);
@@ -241,26 +244,51 @@ function actorConfig(options: NodeOptions, tid: number, layout: ClusterLayout, w
   };
 }
 
+/** Tables sent to the actors and not yet applied by all of them, at most (an actor that stops confirming holds no more). */
+const MAX_UNCONFIRMED_FACTOR_TABLES = 16;
+
 /**
  * Every window: the monitor decides, its state goes into the node's membership entry (for
  * the other nodes), and the cluster's whole factor table to every actor — state resent
- * each window, so nothing is lost for good when a message is. `apply` installs the table in
- * the node's own placement (the routing service's) a window after the actors got it, so
- * that clients are not sent to an actor that does not yet know it holds a key.
+ * each window, so nothing is lost for good when a message is. The node's own placement
+ * (the routing service's) takes a table only once every actor has said it applied it
+ * (`confirm`), so that no client is sent to an actor that does not yet know it holds a key.
  */
-function startFactorLoop(monitor: HotKeyMonitor | undefined, membership: MembershipService, actors: readonly ActorHandle[], window: number, apply: (table: FactorTable) => void, logger: Logger): { stop(): void } {
-  let sentToActors: FactorTable | undefined;
+function startFactorLoop(
+  monitor: HotKeyMonitor | undefined,
+  membership: MembershipService,
+  actors: readonly ActorHandle[],
+  window: number,
+  apply: (table: FactorTable) => void,
+  logger: Logger,
+): { stop(): void; confirm(tid: number, stamp: number): void } {
+  let stamp = 0;
+  const sent = new Map<number, FactorTable>();
+  const confirmed = new Map<number, number>();
+  let applied = 0;
   const timer = setInterval(() => {
-    if (sentToActors !== undefined) apply(sentToActors);
     for (const { key, local, global } of monitor?.closeWindow() ?? []) {
       logger.info({ key, actors: local, nodes: global }, `key ${JSON.stringify(key.slice(0, 80))} now on ${local} actor(s) here and ${global} node(s)`);
     }
     if (monitor !== undefined) membership.setFactors(monitor.state());
     const table = membership.factorTable();
-    for (const actor of actors) actor.worker.postMessage({ kind: "factors", table } satisfies MainToActor);
-    sentToActors = table;
+    sent.set(++stamp, table);
+    if (sent.size > MAX_UNCONFIRMED_FACTOR_TABLES) sent.delete(Math.min(...sent.keys()));
+    for (const actor of actors) actor.worker.postMessage({ kind: "factors", table, stamp } satisfies MainToActor);
   }, window);
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop: () => clearInterval(timer),
+    confirm(tid, confirmedStamp) {
+      confirmed.set(tid, Math.max(confirmedStamp, confirmed.get(tid) ?? 0));
+      if (confirmed.size < actors.length) return;
+      const byAll = Math.min(...confirmed.values());
+      if (byAll <= applied) return;
+      applied = byAll;
+      const table = sent.get(byAll);
+      for (const old of [...sent.keys()]) if (old <= byAll) sent.delete(old);
+      if (table !== undefined) apply(table);
+    },
+  };
 }
 
 /** The cluster's TLS credentials from the files the options name, checked; undefined without them. */

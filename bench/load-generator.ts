@@ -28,6 +28,7 @@ import { ClientLink, ClientTransport, openClientLink, parseClientTransport } fro
 import { processCpuSeconds } from "./cpu";
 import { LatencyHistogram, LatencySummary } from "./latency";
 import { KeyChooser, KeySpace, LWW_TIMESTAMP_OFFSET, Prng, randomLwwPayload, TIMESTAMP_BASE, writeTimestamp } from "./workload";
+import { exitWhenDone } from "./child-main";
 
 export interface LoadOptions {
   host: string;
@@ -474,15 +475,4 @@ function parseOptions(argv: string[]): Partial<LoadOptions> {
 }
 
 /** Run as a process: options from the command line, the result as one JSON line on stdout. */
-if (require.main === module) {
-  runLoad(parseOptions(process.argv.slice(2))).then(
-    (result) => {
-      process.stdout.write(JSON.stringify(result) + "\n");
-      process.exit(0);
-    },
-    (error: Error) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) exitWhenDone(runLoad(parseOptions(process.argv.slice(2))));

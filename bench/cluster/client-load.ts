@@ -22,6 +22,7 @@ import { Prng } from "../workload";
 import { benchKey } from "./keys";
 import { spawnBenchScript } from "./processes";
 import { sleep, waitUntil } from "./wait";
+import { exitWhenDone } from "../child-main";
 
 export interface ClientLoadOptions {
   routingAddresses: string[];
@@ -141,15 +142,7 @@ function parseOptions(argv: string[]): ClientLoadOptions {
   };
 }
 
-if (require.main === module) {
-  runClientLoad(parseOptions(process.argv.slice(2))).then(
-    () => process.exit(0),
-    (error: Error) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) exitWhenDone(runClientLoad(parseOptions(process.argv.slice(2))));
 
 /** Client-load processes running, their windows added up by second. */
 export class RunningClientLoad {

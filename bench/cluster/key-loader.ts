@@ -12,6 +12,7 @@ import { AnnaClientError, PutTuple } from "../../src/client/base-client";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { Prng, randomLwwPayload } from "../workload";
 import { benchKey } from "./keys";
+import { exitWhenDone } from "../child-main";
 
 export interface KeyLoadOptions {
   routingAddresses: string[];
@@ -104,15 +105,4 @@ function parseOptions(argv: string[]): KeyLoadOptions {
   };
 }
 
-if (require.main === module) {
-  loadKeys(parseOptions(process.argv.slice(2))).then(
-    (result) => {
-      process.stdout.write(JSON.stringify(result) + "\n");
-      process.exit(0);
-    },
-    (error: Error) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+if (require.main === module) exitWhenDone(loadKeys(parseOptions(process.argv.slice(2))));

@@ -51,13 +51,4 @@ export class MembershipTable {
     }
     this.entries.set(entry.id, entry);
   }
-
-  /** True when every entry of `other` is already held here. */
-  holdsAll(other: Iterable<MemberEntry>): boolean {
-    for (const entry of other) {
-      const current = this.entries.get(entry.id);
-      if (current === undefined || !holds(current, entry)) return false;
-    }
-    return true;
-  }
 }

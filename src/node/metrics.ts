@@ -74,6 +74,13 @@ export class NodeMetrics {
     this.reports.set(report.tid, { ...report, opsPerSecond });
   }
 
+  /** Keys stored across the actors, from their latest reports (cheap: no status built). */
+  keyCount(): number {
+    let keys = 0;
+    for (const report of this.reports.values()) keys += report.store.keyCount;
+    return keys;
+  }
+
   status(): NodeStatus {
     const actors = [...this.reports.values()].sort((a, b) => a.tid - b.tid);
     const { hotKeys, routing, cluster, ...info } = this.info;

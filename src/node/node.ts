@@ -135,7 +135,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
   const onActorMessage = (message: ActorToMain) => {
     if (message.kind === "stats") {
       metrics.record(message.report);
-      keyCount = metrics.status().actors.reduce((sum, actor) => sum + actor.store.keyCount, 0);
+      keyCount = metrics.keyCount();
     } else if (message.kind === "access") hotKeys?.record(message.tid, message.elapsedMs, message.report);
     else if (message.kind === "factors-applied") factorLoop?.confirm(message.tid, message.stamp);
     else if (message.kind === "rebalanced") {

@@ -43,6 +43,8 @@ export class ClusterPlacement {
   private readonly nextRing = new HashRing();
   private readonly servingNodes: number[] = [];
   private readonly nextNodes: number[] = [];
+  /** Reused by replicationAtHash, so that the request path allocates no replica list. */
+  private readonly scratchNodeIds: string[] = [];
   /** Default replicas on the other serving nodes, when all of them hold every key. */
   private readonly otherServingReplicas: number;
   readonly actorCount: number;
@@ -185,10 +187,11 @@ export class ClusterPlacement {
     if (name === undefined && this.servingNodes.length <= global) {
       return this.local.isReplicaOfHash(hash, tid, local) ? local + this.otherServingReplicas : 0;
     }
-    const nodes = this.servingNodesOf(hash, global);
-    if (!nodes.includes(this.selfNode) || !this.local.isReplicaOfHash(hash, tid, local)) return 0;
+    // More serving nodes than replicas: which nodes hold the key, without allocating a list.
+    const nodeIds = this.servingRing.replicasOfHash(hash, global, this.scratchNodeIds);
+    if (!nodeIds.includes(this.layout.selfId) || !this.local.isReplicaOfHash(hash, tid, local)) return 0;
     let total = 0;
-    for (const node of nodes) total += this.localFactor(node, name);
+    for (const id of nodeIds) total += this.localFactor(this.nodeIndexById.get(id)!, name);
     return total;
   }
 

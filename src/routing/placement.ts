@@ -13,6 +13,8 @@ export class LocalPlacement {
   private readonly allTids: number[];
   /** Ring member name of each thread id. */
   private readonly memberNames: string[];
+  /** Reused by isReplicaOfHash, so that the request path allocates no replica list. */
+  private readonly scratchMembers: string[] = [];
 
   constructor(
     readonly threadCount: number,
@@ -58,7 +60,7 @@ export class LocalPlacement {
   isReplicaOfHash(hash: Hash64, tid: number, count: number): boolean {
     if (count >= this.threadCount) return true;
     if (count === 1) return this.ring.ownerOfHash(hash) === this.memberNames[tid];
-    return this.ring.replicasOfHash(hash, count).includes(this.memberNames[tid]);
+    return this.ring.replicasOfHash(hash, count, this.scratchMembers).includes(this.memberNames[tid]);
   }
 
   isReplica(key: Uint8Array, tid: number, count = this.defaultReplication): boolean {

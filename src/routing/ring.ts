@@ -49,10 +49,12 @@ export class HashRing {
 
   /**
    * The first `count` distinct members clockwise from the key's position (fewer if the
-   * ring has fewer members). The first is the key's primary owner.
+   * ring has fewer members). The first is the key's primary owner. Hot paths pass `out`, a
+   * scratch array that is cleared and filled, so that a lookup allocates nothing.
    */
-  replicasOfHash(hash: { high: number; low: number }, count: number): string[] {
-    const replicas: string[] = [];
+  replicasOfHash(hash: { high: number; low: number }, count: number, out: string[] = []): string[] {
+    const replicas = out;
+    replicas.length = 0;
     const points = this.points;
     if (points.length === 0) return replicas;
     const wanted = Math.min(count, this.members.size);

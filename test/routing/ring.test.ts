@@ -1,3 +1,4 @@
+import { xxhash64 } from "../../src/routing/hash";
 import { HashRing } from "../../src/routing/ring";
 
 const encoder = new TextEncoder();
@@ -13,6 +14,18 @@ describe("HashRing", () => {
       expect(ring.replicas(encoder.encode(`key-${i}`), 1)[0]).toBe(replicas[0]);
     }
     expect(ring.replicas(encoder.encode("k"), 10)).toHaveLength(3);
+  });
+
+  it("fills a caller's scratch array with the same replicas, cleared first", () => {
+    const ring = new HashRing(32);
+    for (const member of ["a", "b", "c", "d"]) ring.add(member);
+    const scratch = ["stale", "stale", "stale", "stale", "stale"];
+    for (let i = 0; i < 200; i++) {
+      const hash = xxhash64(encoder.encode(`key-${i}`));
+      const filled = ring.replicasOfHash(hash, 2, scratch);
+      expect(filled).toBe(scratch);
+      expect(filled).toEqual(ring.replicasOfHash(hash, 2));
+    }
   });
 
   it("spreads keys over members roughly evenly", () => {

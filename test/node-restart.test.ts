@@ -2,7 +2,8 @@
  * Address refresh: a client keeps addresses cached from a node with 2 actors; the node is
  * replaced by one with 3 actors on the same ports, so some keys now live elsewhere. The
  * client gets WRONG_THREAD (invalidate) from the stale actor, asks routing again, and the
- * operation succeeds without the caller noticing.
+ * operation succeeds without the caller noticing; the client's counters show the extra
+ * lookup and the resent tuple.
  */
 import { AnnaClient } from "../src/client/anna-client";
 import { LocalPlacement } from "../src/routing/placement";
@@ -30,10 +31,13 @@ describe("client address refresh", () => {
     try {
       await client.putLww(key, "before");
       expect((await client.addressesOf([key])).get(key)).toEqual([`tcp://127.0.0.1:${6200 + portOffset}`]);
+      expect(client.counters).toEqual({ routingRequests: 1, tuplesResent: 0 });
       expect(await node.stop()).toBe(0);
 
       node = await startNodeProcess({ portOffset, threads: 3 });
       await client.putLww(key, "after");
+      // The PUT went to the stale address, was refused, looked up again and resent once.
+      expect(client.counters).toEqual({ routingRequests: 2, tuplesResent: 1 });
       const moved = (await client.addressesOf([key])).get(key)!;
       expect(moved).not.toEqual([`tcp://127.0.0.1:${6200 + portOffset}`]);
       expect(new TextDecoder().decode((await client.getLww(key))!.value)).toBe("after");

@@ -49,13 +49,16 @@ export interface LoadWindow {
   callMsTotal: number;
   callMsMax: number;
   callsOverTimeout: number;
+  /** The client's routing lookups and resent tuples in the window (AnnaClient.counters): keys that moved. */
+  routingRequests: number;
+  tuplesResent: number;
 }
 
 const VALUE_POOL_SIZE = 1024;
 const STOP_DRAIN_MS = 15_000;
 
 function emptyWindow(second: number): LoadWindow {
-  return { second, calls: 0, keys: 0, errors: {}, callMsTotal: 0, callMsMax: 0, callsOverTimeout: 0 };
+  return { second, calls: 0, keys: 0, errors: {}, callMsTotal: 0, callMsMax: 0, callsOverTimeout: 0, routingRequests: 0, tuplesResent: 0 };
 }
 
 /** `count` distinct uniform key indexes (AnnaClient refuses a key twice in one call). */
@@ -82,9 +85,13 @@ async function runClientLoad(options: ClientLoadOptions): Promise<void> {
     }
   };
   const flushTimer = setInterval(() => flush(Math.floor(Date.now() / 1000)), 200);
+  const counted = { ...client.counters };
   const record = (startedMs: number, keys: number, error?: unknown) => {
     const callMs = performance.now() - startedMs;
     const window = windowOf(Math.floor(Date.now() / 1000));
+    window.routingRequests += client.counters.routingRequests - counted.routingRequests;
+    window.tuplesResent += client.counters.tuplesResent - counted.tuplesResent;
+    Object.assign(counted, client.counters);
     window.calls++;
     window.callMsTotal += callMs;
     window.callMsMax = Math.max(window.callMsMax, callMs);
@@ -163,6 +170,8 @@ export class RunningClientLoad {
     total.callMsTotal += window.callMsTotal;
     total.callMsMax = Math.max(total.callMsMax, window.callMsMax);
     total.callsOverTimeout += window.callsOverTimeout;
+    total.routingRequests += window.routingRequests;
+    total.tuplesResent += window.tuplesResent;
     for (const [code, count] of Object.entries(window.errors)) total.errors[code] = (total.errors[code] ?? 0) + count;
   }
 

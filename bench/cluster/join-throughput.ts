@@ -29,6 +29,9 @@ export interface JoinThroughputResult {
   keysPerSecondDuringMean: number;
   minToBeforeRatio: number;
   meanToBeforeRatio: number;
+  /** The mean over the windows before the joiner serves (keys being copied to it), and after (its old owners handing off and dropping, clients re-routing moved keys). */
+  meanToBeforeRatioJoining: number;
+  meanToBeforeRatioAfterReady: number;
   /** Calls that threw (AnnaClient gave up after its retries), over the whole run, by code. */
   errors: Record<string, number>;
   errorCount: number;
@@ -44,6 +47,9 @@ export interface JoinThroughputResult {
     callMsMax: number;
     /** Calls longer than the client's timeout: some request of theirs went unanswered and was sent again. */
     callsOverTimeout: number;
+    /** The clients' routing lookups and tuples resent (WRONG_THREAD or no answer): keys found moved. */
+    routingRequests: number;
+    tuplesResent: number;
     errors: number;
     phase: "before" | "join" | "after";
     /** The machine's idle CPU share and the nodes' cores in the window (the joiner's start-up included). */
@@ -71,7 +77,7 @@ function summarize(
   joinStartMs: number,
   readyMs: number,
   endMs: number,
-): Pick<JoinThroughputResult, "keysPerSecondBefore" | "keysPerSecondDuringMin" | "keysPerSecondDuringMean" | "minToBeforeRatio" | "meanToBeforeRatio" | "errors" | "errorCount" | "windows"> {
+): Pick<JoinThroughputResult, "keysPerSecondBefore" | "keysPerSecondDuringMin" | "keysPerSecondDuringMean" | "minToBeforeRatio" | "meanToBeforeRatio" | "meanToBeforeRatioJoining" | "meanToBeforeRatioAfterReady" | "errors" | "errorCount" | "windows"> {
   const whole = windows.filter((window) => phaseOf(window, measureStartMs, joinStartMs, readyMs, endMs) !== undefined);
   const keysIn = (phases: Phase[]) => whole.filter((window) => phases.includes(phaseOf(window, measureStartMs, joinStartMs, readyMs, endMs)!)).map((window) => window.keys);
   const before = mean(keysIn(["before"]));
@@ -85,6 +91,8 @@ function summarize(
     keysPerSecondDuringMean: Math.round(mean(during)),
     minToBeforeRatio: duringMin / before,
     meanToBeforeRatio: mean(during) / before,
+    meanToBeforeRatioJoining: mean(keysIn(["join"])) / before,
+    meanToBeforeRatioAfterReady: mean(keysIn(["after"])) / before,
     errors,
     errorCount: sum(Object.values(errors)),
     windows: whole.map((window) => ({
@@ -94,6 +102,8 @@ function summarize(
       callMsMean: window.calls === 0 ? null : window.callMsTotal / window.calls,
       callMsMax: window.callMsMax,
       callsOverTimeout: window.callsOverTimeout,
+      routingRequests: window.routingRequests,
+      tuplesResent: window.tuplesResent,
       errors: sum(Object.values(window.errors)),
       phase: phaseOf(window, measureStartMs, joinStartMs, readyMs, endMs)!,
       machineIdleShare: cpu.window(window.second)?.machineIdleShare ?? null,
@@ -131,7 +141,10 @@ export async function measureJoinThroughput(config: ClusterBenchConfig, portOffs
     cpu.stop();
     const actorReports = (await reports.stop()).map(({ seenAtMs, ...report }) => ({ ...report, secondsFromJoinStart: (seenAtMs - joinStartMs) / 1000 }));
     const summary = summarize(windows, cpu, measureStartMs, joinStartMs, readyMs, endMs);
-    console.log(`join under load: ${summary.keysPerSecondBefore} keys/s before, min ${summary.keysPerSecondDuringMin} and mean ${summary.keysPerSecondDuringMean} during (x${summary.minToBeforeRatio.toFixed(2)} / x${summary.meanToBeforeRatio.toFixed(2)}), errors ${JSON.stringify(summary.errors)}`);
+    console.log(
+      `join under load: ${summary.keysPerSecondBefore} keys/s before, min ${summary.keysPerSecondDuringMin} and mean ${summary.keysPerSecondDuringMean} during (x${summary.minToBeforeRatio.toFixed(2)} / x${summary.meanToBeforeRatio.toFixed(2)}; ` +
+        `x${summary.meanToBeforeRatioJoining.toFixed(2)} joining, x${summary.meanToBeforeRatioAfterReady.toFixed(2)} after ready), errors ${JSON.stringify(summary.errors)}`,
+    );
     return {
       keys: options.keyCount,
       load: { clientProcesses: options.clientProcesses, callsInFlight: options.callsInFlight, keysPerRequest: options.keysPerRequest, putFraction: options.putFraction, clientTimeoutMs: options.clientTimeoutMs },

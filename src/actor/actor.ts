@@ -22,11 +22,12 @@ import type { ActorConfig } from "./config";
 import { AccessReport, AccessSampler, actorAccessSampler } from "./access-sampler";
 import { GossipContext, newGossipState, tracksReplicatedWrites } from "./gossip-context";
 import { handleGossipFrames, sendDirtyKeys } from "./handlers/gossip";
-import { AntiEntropyState, continueAntiEntropy, newAntiEntropyState, requestAntiEntropy } from "./anti-entropy";
+import { abandonAntiEntropy, ANTI_ENTROPY_TICK_BUDGET_MS, AntiEntropyState, continueAntiEntropy, newAntiEntropyState, requestAntiEntropy } from "./anti-entropy";
 import { countingSink, FAULT_FILE_ENV, GossipFaults } from "./faults";
 import { handleRequestFrames, RequestContext } from "./handlers/request";
 import { DurablePuts } from "./durable-puts";
-import { continueRebalance, handOffDirtyKeys, newRebalanceState, reachLayoutUnchanged, RebalanceState, startRebalance } from "./rebalance";
+import { continueRebalance, handOffDirtyKeys, newRebalanceState, reachLayoutUnchanged, REBALANCE_TICK_BUDGET_MS, rebalanceIdle, RebalanceState, startRebalance } from "./rebalance";
+import { TimeSlicer } from "./time-slices";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
 import { requestServerFor } from "./request-servers";
 import { gossipPoolOptions, LISTENER_LIMITS, REPLY_POOL_OPTIONS } from "../protocol/zmtp/socket-limits";
@@ -45,6 +46,8 @@ export class Actor {
   readonly counters: ActorCounters = emptyCounters();
   private readonly rebalance: RebalanceState = newRebalanceState();
   private readonly antiEntropy: AntiEntropyState;
+  /** Rebalance and anti-entropy run in its slices, between requests. */
+  private readonly background = new TimeSlicer();
   private factorTable: FactorTable = {};
   private readonly faults: GossipFaults;
   private readonly requests: ZmtpPullServer;
@@ -144,18 +147,36 @@ export class Actor {
     else {
       if (this.store.size > 0) this.log("info", `actor ${this.config.tid}: layout ${layout.version} moves keys; scanning ${this.store.size} keys`);
       startRebalance(this.rebalance, before, layout.version);
+      abandonAntiEntropy(this.antiEntropy);
     }
-    this.continueRebalance();
+    this.continueBackground();
   }
 
-  private continueRebalance(): void {
+  /**
+   * The gossip tick's background work: the rebalance under way, else anti-entropy (which
+   * waits while keys move: the rebalance is already sending them where they belong).
+   */
+  private continueBackground(): void {
+    if (!rebalanceIdle(this.rebalance) || this.rebalance.completedVersion < this.rebalance.targetVersion) {
+      this.background.run((deadlineMs) => this.continueRebalance(deadlineMs), REBALANCE_TICK_BUDGET_MS);
+    } else {
+      this.background.run((deadlineMs) => continueAntiEntropy(this.gossipContext, this.antiEntropy, performance.now(), deadlineMs), ANTI_ENTROPY_TICK_BUDGET_MS);
+    }
+  }
+
+  private continueRebalance(deadlineMs: number): boolean {
     const { keysSent, keysMovedOut } = this.rebalance;
-    continueRebalance(this.gossipContext, this.rebalance, (version) => {
-      const sent = this.rebalance.keysSent - keysSent;
-      const movedOut = this.rebalance.keysMovedOut - keysMovedOut;
-      if (sent + movedOut > 0) this.log("info", `actor ${this.config.tid}: keys placed by layout ${version} (sent ${sent} to new replicas, handed off and dropped ${movedOut} since the last step)`);
-      this.onLayoutReached(version);
-    });
+    return continueRebalance(
+      this.gossipContext,
+      this.rebalance,
+      (version) => {
+        const sent = this.rebalance.keysSent - keysSent;
+        const movedOut = this.rebalance.keysMovedOut - keysMovedOut;
+        if (sent + movedOut > 0) this.log("info", `actor ${this.config.tid}: keys placed by layout ${version} (sent ${sent} to new replicas, handed off and dropped ${movedOut} since the last step)`);
+        this.onLayoutReached(version);
+      },
+      deadlineMs,
+    );
   }
 
 
@@ -170,11 +191,10 @@ export class Actor {
     this.gossipTimer = setInterval(() => {
       this.faults.refresh();
       sendDirtyKeys(this.gossipContext);
-      this.continueRebalance();
-      continueAntiEntropy(this.gossipContext, this.antiEntropy, performance.now());
+      this.continueBackground();
     }, this.config.gossipPeriodMs);
     // A layout given at start may already be reached (nothing stored yet): say so.
-    this.continueRebalance();
+    this.continueBackground();
   }
 
   /**
@@ -186,6 +206,7 @@ export class Actor {
     // received has been answered (its reply queued below).
     await this.requests.close();
     clearInterval(this.gossipTimer);
+    this.background.stop();
     // Waiting PUTs are answered as they stand (TIMEOUT where still short): the replies are flushed below.
     this.requestContext.durablePuts?.finishAll();
     if (handOff) {

@@ -4,7 +4,8 @@
  * node that was away, heals without waiting for writes, at a bounded cost when nothing
  * differs.
  *
- * Every period an actor scans its store (10 ms of it a gossip tick) and, for every other
+ * Every period an actor scans its store (10 ms of it a gossip tick, in short slices, and
+ * not while a rebalance moves keys) and, for every other
  * actor of the layout, folds each record of a key both replicate into one of BUCKETS
  * digests (XOR of the records' xxHash64; the bucket is the top bits of the key's hash).
  * It then sends each actor its digest (DIGESTS frame; zeros where they share nothing, so
@@ -23,10 +24,10 @@ import { forEachRecord } from "./handlers/gossip";
 /** Buckets of a digest: 4 KiB a peer a period. */
 export const BUCKETS = 512;
 const BUCKET_SHIFT = 32 - Math.log2(BUCKETS);
-/** Record bytes an anti-entropy page scans. */
-const PAGE_BYTES = 256 * 1024;
-/** Milliseconds of scanning per gossip tick for a round, and as many for a repair: anti-entropy is background work. */
-const TICK_BUDGET_MS = 10;
+/** Record bytes an anti-entropy page scans: ~700 records, a few milliseconds, so that the tick's budget holds. */
+const PAGE_BYTES = 64 * 1024;
+/** Milliseconds of scanning per gossip tick, for a round and a repair together: anti-entropy is background work. */
+export const ANTI_ENTROPY_TICK_BUDGET_MS = 10;
 /** A round asked for by a lost frame starts no sooner than this after the last one. */
 const MIN_ROUND_GAP_MS = 1000;
 
@@ -57,32 +58,47 @@ function bucketOf(key: Uint8Array): number {
   return xxhash64(key).high >>> BUCKET_SHIFT;
 }
 
+/**
+ * Forgets the round under way, the last round's digests and the repairs waiting: keys are
+ * about to move (a new layout), so digests of who shares what no longer compare, and the
+ * rebalance sends every key where it now belongs. Rounds resume once it is done.
+ */
+export function abandonAntiEntropy(state: AntiEntropyState): void {
+  state.round = undefined;
+  state.completed = new Map();
+  state.repairs.clear();
+  state.repair = undefined;
+}
+
 /** Starts a round soon, not waiting for the period (a frame to a peer may have been lost). */
 export function requestAntiEntropy(state: AntiEntropyState, nowMs: number): void {
   if (state.round === undefined && nowMs - state.lastRoundStartMs >= MIN_ROUND_GAP_MS) state.lastRoundStartMs = nowMs - state.periodMs;
 }
 
-/** One gossip tick's share of anti-entropy: start a round when due, continue the round and the repair scan. */
-export function continueAntiEntropy(context: GossipContext, state: AntiEntropyState, nowMs: number): void {
-  if (state.periodMs <= 0) return;
+/**
+ * A slice of anti-entropy, until `deadlineMs` (performance.now()): start a round when due,
+ * continue the round and the repair scan. True while either is still under way.
+ */
+export function continueAntiEntropy(context: GossipContext, state: AntiEntropyState, nowMs: number, deadlineMs: number): boolean {
+  if (state.periodMs <= 0) return false;
   if (state.round === undefined && nowMs - state.lastRoundStartMs >= state.periodMs) {
     state.round = { cursor: 0, digests: new Map() };
     state.lastRoundStartMs = nowMs;
   }
-  if (state.round !== undefined) continueRound(context, state);
+  if (state.round !== undefined) continueRound(context, state, deadlineMs);
   if (state.repair === undefined && state.repairs.size > 0) {
     state.repair = { cursor: 0, buckets: new Map(state.repairs) };
     state.repairs.clear();
   }
-  if (state.repair !== undefined) continueRepair(context, state);
+  if (state.repair !== undefined) continueRepair(context, state, deadlineMs);
+  return state.round !== undefined || state.repair !== undefined;
 }
 
-function continueRound(context: GossipContext, state: AntiEntropyState): void {
+function continueRound(context: GossipContext, state: AntiEntropyState, deadlineMs: number): void {
   const round = state.round!;
   const { placement } = context;
   const self = selfActor(context);
-  const started = performance.now();
-  while (performance.now() - started < TICK_BUDGET_MS) {
+  while (performance.now() < deadlineMs) {
     const { records, nextCursor } = context.store.scan(round.cursor, PAGE_BYTES);
     forEachRecord(records, (key, bytes) => {
       const replicas = placement.writeReplicas(key);
@@ -130,11 +146,10 @@ export function receiveDigest(state: AntiEntropyState, sender: string, digest: D
   }
 }
 
-function continueRepair(context: GossipContext, state: AntiEntropyState): void {
+function continueRepair(context: GossipContext, state: AntiEntropyState, deadlineMs: number): void {
   const repair = state.repair!;
   const { placement } = context;
-  const started = performance.now();
-  while (performance.now() - started < TICK_BUDGET_MS) {
+  while (performance.now() < deadlineMs) {
     const { records, nextCursor } = context.store.scan(repair.cursor, PAGE_BYTES);
     const partsByAddress = new Map<string, Uint8Array[]>();
     forEachRecord(records, (key, bytes) => {

@@ -91,6 +91,14 @@ interface Pending<T> {
   timer: NodeJS.Timeout;
 }
 
+/** What a client did beyond one request per replica: where a cluster's keys moved, these grow. */
+export interface AnnaClientCounters {
+  /** KeyAddressRequests sent to the routing service (a key's first use, or after its addresses were invalidated). */
+  routingRequests: number;
+  /** Tuples sent again: answered WRONG_THREAD (the key moved) or unanswered within the timeout. */
+  tuplesResent: number;
+}
+
 export class AnnaClientBase {
   private readonly options: ResolvedOptions;
   private readonly clientId = randomUUID();
@@ -100,6 +108,7 @@ export class AnnaClientBase {
    */
   private readonly replicaSalt = hashString(this.clientId);
   private requestCounter = 0;
+  readonly counters: AnnaClientCounters = { routingRequests: 0, tuplesResent: 0 };
   private readonly addressReplies: zmq.Pull;
   private readonly keyReplies: zmq.Pull;
   /** Request sockets by replica address: bounded, closed when idle, one send at a time each. */
@@ -224,6 +233,7 @@ export class AnnaClientBase {
         }),
       );
       remaining = retry;
+      if (attempt + 1 < this.options.maxAttempts) this.counters.tuplesResent += retry.length;
       lastFailure ??= remaining.length > 0 ? new AnnaClientError("WRONG_THREAD", "replica addresses kept changing") : undefined;
     }
     if (remaining.length > 0) throw lastFailure!;
@@ -298,6 +308,7 @@ export class AnnaClientBase {
 
   private askRouting(address: string, keys: string[]): Promise<KeyAddressResponse | undefined> {
     const requestId = this.nextRequestId();
+    this.counters.routingRequests++;
     const reply = this.awaitReply(this.pendingAddresses, requestId);
     this.outlets.send(address, encodeKeyAddressRequest({ response_address: this.addressReplies.lastEndpoint!, keys, request_id: requestId }));
     return reply;

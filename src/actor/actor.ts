@@ -22,7 +22,7 @@ import type { ActorConfig } from "./config";
 import { AccessReport, AccessSampler, actorAccessSampler } from "./access-sampler";
 import { GossipContext, newGossipState, tracksReplicatedWrites } from "./gossip-context";
 import { handleGossipFrames, sendDirtyKeys } from "./handlers/gossip";
-import { abandonAntiEntropy, ANTI_ENTROPY_TICK_BUDGET_MS, AntiEntropyState, continueAntiEntropy, newAntiEntropyState, requestAntiEntropy } from "./anti-entropy";
+import { abandonAntiEntropy, antiEntropyTickBudgetMs, AntiEntropyState, continueAntiEntropy, newAntiEntropyState, requestAntiEntropy } from "./anti-entropy";
 import { countingSink, FAULT_FILE_ENV, GossipFaults } from "./faults";
 import { handleRequestFrames, RequestContext } from "./handlers/request";
 import { DurablePuts } from "./durable-puts";
@@ -160,7 +160,7 @@ export class Actor {
     if (!rebalanceIdle(this.rebalance) || this.rebalance.completedVersion < this.rebalance.targetVersion) {
       this.background.run((deadlineMs) => this.continueRebalance(deadlineMs), REBALANCE_TICK_BUDGET_MS);
     } else {
-      this.background.run((deadlineMs) => continueAntiEntropy(this.gossipContext, this.antiEntropy, performance.now(), deadlineMs), ANTI_ENTROPY_TICK_BUDGET_MS);
+      this.background.run((deadlineMs) => continueAntiEntropy(this.gossipContext, this.antiEntropy, performance.now(), deadlineMs), antiEntropyTickBudgetMs(this.antiEntropy));
     }
   }
 

@@ -26,8 +26,8 @@ export const BUCKETS = 512;
 const BUCKET_SHIFT = 32 - Math.log2(BUCKETS);
 /** Record bytes an anti-entropy page scans: ~700 records, a few milliseconds, so that the tick's budget holds. */
 const PAGE_BYTES = 64 * 1024;
-/** Milliseconds of scanning per gossip tick, for a round and a repair together: anti-entropy is background work. */
-export const ANTI_ENTROPY_TICK_BUDGET_MS = 10;
+/** Milliseconds of scanning per gossip tick for a round, and as many for a repair: anti-entropy is background work. */
+const TICK_BUDGET_MS = 10;
 /** A round asked for by a lost frame starts no sooner than this after the last one. */
 const MIN_ROUND_GAP_MS = 1000;
 
@@ -75,9 +75,17 @@ export function requestAntiEntropy(state: AntiEntropyState, nowMs: number): void
   if (state.round === undefined && nowMs - state.lastRoundStartMs >= MIN_ROUND_GAP_MS) state.lastRoundStartMs = nowMs - state.periodMs;
 }
 
+/** This gossip tick's milliseconds for anti-entropy: TICK_BUDGET_MS for each of a round and a repair under way. */
+export function antiEntropyTickBudgetMs(state: AntiEntropyState): number {
+  const repairing = state.repair !== undefined || state.repairs.size > 0;
+  return repairing && state.round !== undefined ? 2 * TICK_BUDGET_MS : TICK_BUDGET_MS;
+}
+
 /**
  * A slice of anti-entropy, until `deadlineMs` (performance.now()): start a round when due,
- * continue the round and the repair scan. True while either is still under way.
+ * continue the round and the repair scan (each half of the slice when both are under way,
+ * so that a long round does not hold back the repair of what an earlier one found). True
+ * while either is still under way.
  */
 export function continueAntiEntropy(context: GossipContext, state: AntiEntropyState, nowMs: number, deadlineMs: number): boolean {
   if (state.periodMs <= 0) return false;
@@ -85,7 +93,8 @@ export function continueAntiEntropy(context: GossipContext, state: AntiEntropySt
     state.round = { cursor: 0, digests: new Map() };
     state.lastRoundStartMs = nowMs;
   }
-  if (state.round !== undefined) continueRound(context, state, deadlineMs);
+  const repairing = state.repair !== undefined || state.repairs.size > 0;
+  if (state.round !== undefined) continueRound(context, state, repairing ? (performance.now() + deadlineMs) / 2 : deadlineMs);
   if (state.repair === undefined && state.repairs.size > 0) {
     state.repair = { cursor: 0, buckets: new Map(state.repairs) };
     state.repairs.clear();

@@ -4,7 +4,7 @@
  * memory: replicas that diverged (gossip lost both ways) exchange only the buckets whose
  * digests differ and end up equal; replicas that agree send digests and nothing else.
  */
-import { ANTI_ENTROPY_TICK_BUDGET_MS, BUCKETS, continueAntiEntropy, newAntiEntropyState } from "../../src/actor/anti-entropy";
+import { antiEntropyTickBudgetMs, BUCKETS, continueAntiEntropy, newAntiEntropyState } from "../../src/actor/anti-entropy";
 import type { GossipContext } from "../../src/actor/gossip-context";
 import { decodeGossipFrame, GossipFrameKind } from "../../src/actor/gossip-frame";
 import { handleGossipFrames } from "../../src/actor/handlers/gossip";
@@ -34,7 +34,7 @@ function runRounds(actors: GossipContext[], outbox: Map<number, Uint8Array[]>, s
   const frames = new Map<GossipFrameKind, number>();
   let now = startMs;
   for (let tick = 0; tick < 200; tick++) {
-    for (const context of actors) continueAntiEntropy(context, context.antiEntropy!, now, performance.now() + ANTI_ENTROPY_TICK_BUDGET_MS);
+    for (const context of actors) continueAntiEntropy(context, context.antiEntropy!, now, performance.now() + antiEntropyTickBudgetMs(context.antiEntropy!));
     let delivered = 0;
     for (const [tid, queue] of outbox) {
       if (queue.length === 0) continue;

@@ -30,6 +30,11 @@ const names = [
   "clusterTls",
   "clusterAntiEntropy",
   "clusterHotKeys",
+  "actorFaults",
+  "connectionLimits",
+  "memoryLimit",
+  "cliExits",
+  "fuzz",
 ] as const;
 
 export const PORT_OFFSETS = Object.fromEntries(names.map((name, index) => [name, 16_000 + 300 * index])) as Record<

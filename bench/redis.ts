@@ -146,6 +146,64 @@ export async function runRedisBenchmark(tools: RedisTools, options: RedisBenchma
   };
 }
 
+export interface RedisMultiKeyOptions extends Omit<RedisBenchmarkOptions, "pipeline"> {
+  /** MSET or MGET of `keysPerCommand` random keys: Redis's own way to touch many keys in one request. */
+  command: "MSET" | "MGET";
+  keysPerCommand: number;
+  /** Commands each connection keeps in flight (`-P`; 1 = unpipelined). */
+  pipeline: number;
+}
+
+export interface RedisMultiKeyResult extends RedisTestResult {
+  command: string;
+  /** opsPerSecond is commands/s; this is keys/s (x keysPerCommand), the unit annakv's figures use. */
+  keysPerSecond: number;
+  serverCpuCores: number;
+  generatorCpuCores: number;
+}
+
+/**
+ * One redis-benchmark run of a custom MSET or MGET command. Every `__rand_int__` in the
+ * command is drawn separately (so one command's keys are independent, as the annakv
+ * generator's are) and padded to 12 digits: `key:__rand_int__` is the same 16-byte key as
+ * the SET/GET tests' and the preload's.
+ */
+export async function runRedisMultiKeyBenchmark(tools: RedisTools, options: RedisMultiKeyOptions): Promise<RedisMultiKeyResult> {
+  const value = "x".repeat(options.valueBytes);
+  const commandArgs: string[] = [options.command];
+  for (let i = 0; i < options.keysPerCommand; i++) commandArgs.push("key:__rand_int__", ...(options.command === "MSET" ? [value] : []));
+  const args = [
+    "-p", String(options.port),
+    "-n", String(options.requests),
+    "-c", String(options.concurrency),
+    "-r", String(options.keyCount),
+    ...(options.pipeline > 1 ? ["-P", String(options.pipeline)] : []),
+    "--csv",
+    ...commandArgs,
+  ];
+  const serverCpuBefore = processCpuSeconds(options.serverPid);
+  const startedMs = performance.now();
+  const child = spawn(tools.benchmark, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const generatorCpu = new CpuWatcher(child.pid!);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+  const generatorCpuSeconds = generatorCpu.stop();
+  const seconds = (performance.now() - startedMs) / 1000;
+  if (code !== 0) throw new Error(`redis-benchmark exited with ${code}: ${stderr}`);
+  const [test] = parseRedisCsv(stdout);
+  if (test === undefined) throw new Error(`redis-benchmark printed no result for ${options.command}: ${stdout}`);
+  return {
+    ...test,
+    command: `redis-benchmark ${args.map((arg) => (arg === value ? `<${options.valueBytes} B>` : arg)).join(" ")}`,
+    keysPerSecond: test.opsPerSecond * options.keysPerCommand,
+    serverCpuCores: (processCpuSeconds(options.serverPid) - serverCpuBefore) / seconds,
+    generatorCpuCores: generatorCpuSeconds / seconds,
+  };
+}
+
 /** Parses redis-benchmark 7's --csv: a header row, then one quoted row per test. */
 export function parseRedisCsv(csv: string): RedisTestResult[] {
   const rows = csv.trim().split("\n").map((line) => line.split(",").map((cell) => cell.replace(/^"|"$/g, "")));

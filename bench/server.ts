@@ -21,7 +21,7 @@ import type { BarChart } from "./chart";
 import { ClientTransport, parseClientTransport } from "./client-link";
 import type { EchoFloorResult } from "./echo-floor";
 import type { LoadOptions, LoadResult } from "./load-generator";
-import { findRedisTools, preloadRedis, RedisBenchmarkResult, RedisTools, runRedisBenchmark, startRedis, waitForPort } from "./redis";
+import { findRedisTools, preloadRedis, RedisBenchmarkResult, RedisMultiKeyResult, RedisTools, runRedisBenchmark, runRedisMultiKeyBenchmark, startRedis, waitForPort } from "./redis";
 import { machineInfo, QUICK_RESULTS_DIR, RESULTS_DIR, round, writeResults } from "./report";
 import { lwwPayloadBytes } from "./workload";
 
@@ -275,7 +275,15 @@ async function measureAnnakv(config: ServerBenchConfig, setup: NodeSetup): Promi
   return { runs, nodeExitCode: node.child.exitCode };
 }
 
-async function measureRedis(config: ServerBenchConfig, tools: RedisTools): Promise<{ version: string; unpipelined: RedisBenchmarkResult; pipelined: RedisBenchmarkResult }> {
+interface RedisRuns {
+  version: string;
+  unpipelined: RedisBenchmarkResult;
+  pipelined: RedisBenchmarkResult;
+  /** Redis's own multi-key commands, batchKeys keys each, in the unpipelined runs' shape. */
+  multiKey: { put: RedisMultiKeyResult; get: RedisMultiKeyResult };
+}
+
+async function measureRedis(config: ServerBenchConfig, tools: RedisTools): Promise<RedisRuns> {
   const redis = await startRedis(tools, config.redisPort);
   try {
     await preloadRedis(tools, config.redisPort, config.keyCount, config.valueBytes);
@@ -288,7 +296,14 @@ async function measureRedis(config: ServerBenchConfig, tools: RedisTools): Promi
     for (const run of [unpipelined, pipelined]) {
       for (const test of run.tests) console.log(`redis ${run.command.replace(/^.*?(-c \d+)/, "$1")} ${test.test}: ${Math.round(test.opsPerSecond)} ops/s, p50 ${test.latencyMsP50} ms, p99 ${test.latencyMsP99} ms`);
     }
-    return { version: redis.version, unpipelined, pipelined };
+    // The same keys per request as annakv's: one MSET/MGET of batchKeys keys where -P sends batchKeys SET/GETs.
+    const multiKeyCommon = { ...common, requests: Math.round(config.redisRequestsPipelined / config.batchKeys), pipeline: inFlightPerConnection, keysPerCommand: config.batchKeys };
+    const multiKey = {
+      put: await runRedisMultiKeyBenchmark(tools, { ...multiKeyCommon, command: "MSET" }),
+      get: await runRedisMultiKeyBenchmark(tools, { ...multiKeyCommon, command: "MGET" }),
+    };
+    for (const run of Object.values(multiKey)) console.log(`redis ${run.command.replace(/^.*?(-c \d+)/, "$1").slice(0, 60)}...: ${Math.round(run.keysPerSecond)} keys/s, p50 ${run.latencyMsP50} ms, p99 ${run.latencyMsP99} ms`);
+    return { version: redis.version, unpipelined, pipelined, multiKey };
   } finally {
     await redis.stop();
   }
@@ -411,11 +426,12 @@ function redisShape(config: ServerBenchConfig, keysPerRequest: number): string {
 }
 
 /** The four comparisons: annakv's figures, Redis's, the transport floor's, and the ratios. */
-function compare(config: ServerBenchConfig, runs: AnnakvRun[], redis: Awaited<ReturnType<typeof measureRedis>> | undefined, floors: TransportFloor[]) {
+function compare(config: ServerBenchConfig, runs: AnnakvRun[], redis: RedisRuns | undefined, floors: TransportFloor[]) {
   return comparisonPlans(config).map(({ operation, keysPerRequest }) => {
     const annakv = runs.find((run) => run.name === `${operation}-${keysPerRequest}`)!.result;
     const redisRun = keysPerRequest === 1 ? redis?.unpipelined : redis?.pipelined;
     const redisResult = redisRun?.tests.find((test) => test.test === (operation === "put" ? "SET" : "GET"));
+    const multiKey = keysPerRequest === 1 ? undefined : redis?.multiKey[operation];
     const floor = floors
       .filter((f) => f.operation === operation && f.keysPerRequest === keysPerRequest)
       .reduce<TransportFloor | undefined>((best, f) => (best === undefined || f.opsPerSecond > best.opsPerSecond ? f : best), undefined);
@@ -437,6 +453,16 @@ function compare(config: ServerBenchConfig, runs: AnnakvRun[], redis: Awaited<Re
         serverCpuCores: round(redisRun!.serverCpuCores),
         generatorCpuCores: round(redisRun!.generatorCpuCores),
       },
+      /** Redis's MSET/MGET of as many keys per request as annakv's: the other fair reading of "16 keys a request". */
+      redisMultiKey: multiKey && {
+        command: `${operation === "put" ? "MSET" : "MGET"} of ${keysPerRequest} keys, ${redisShape(config, 1)}`,
+        opsPerSecond: Math.round(multiKey.keysPerSecond),
+        latencyMsP50: multiKey.latencyMsP50,
+        latencyMsP99: multiKey.latencyMsP99,
+        serverCpuCores: round(multiKey.serverCpuCores),
+        generatorCpuCores: round(multiKey.generatorCpuCores),
+      },
+      annakvToRedisMultiKeyOpsRatio: multiKey ? round(annakv.opsPerSecond / multiKey.keysPerSecond) : null,
       transportFloor: floor && { serverThreads: floor.serverThreads, opsPerSecond: Math.round(floor.opsPerSecond), latencyMsP50: round(floor.latencyMsP50), latencyMsP99: round(floor.latencyMsP99) },
       annakvToRedisOpsRatio: redisResult ? round(annakv.opsPerSecond / redisResult.opsPerSecond) : null,
       annakvToRedisP99Ratio: redisResult ? round(annakv.latencyMsP99 / redisResult.latencyMsP99) : null,
@@ -476,7 +502,7 @@ async function measureRound(config: ServerBenchConfig, index: number, tools: Red
     redisVersion: redis?.version ?? null,
     annakvRuns: Object.fromEntries([...measured].map(([name, { runs }]) => [name, runs])),
     annakvExitCodeOnSigterm: Object.fromEntries([...measured].map(([name, { nodeExitCode }]) => [name, nodeExitCode])),
-    redisRuns: redis ? { unpipelined: redis.unpipelined, pipelined: redis.pipelined } : null,
+    redisRuns: redis ? { unpipelined: redis.unpipelined, pipelined: redis.pipelined, multiKey: redis.multiKey } : null,
     transportFloors: floors,
   };
 }
@@ -534,6 +560,8 @@ async function main(): Promise<void> {
         redisOps: c.redis?.opsPerSecond,
         ratio: c.annakvToRedisOpsRatio,
         ratiosByRound: c.ratiosByRound.join(" "),
+        redisMultiKeyOps: c.redisMultiKey?.opsPerSecond,
+        ratioToMultiKey: c.annakvToRedisMultiKeyOpsRatio,
         floorOps: c.transportFloor?.opsPerSecond,
         ofFloor: c.annakvToFloorOpsRatio,
         annakvP99: c.annakv.latencyMsP99,

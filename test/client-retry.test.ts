@@ -37,7 +37,11 @@ describe("AnnaClient retries", () => {
       bindAddress: "tcp://127.0.0.1:*",
       placement: () => placement,
       maxFrameBytes: 1 << 20,
+      maxKeyBytes: 64 * 1024,
+      maxConnections: 64,
+      idleTimeoutMs: 0,
       onBadFrame: () => undefined,
+      onConnectionRefused: () => undefined,
     });
     await routing.start();
   });

@@ -30,6 +30,9 @@ export interface ActorConfig {
   maxTuplesPerRequest: number;
   /** Largest frame a socket accepts; ZeroMQ drops the sender's connection past it. */
   maxFrameBytes: number;
+  /** The request port's client connections at most (--max-connections), and how long one may stay silent (--idle-timeout-ms; 0: forever). */
+  maxConnections: number;
+  idleTimeoutMs: number;
   /** Record bytes drained from the store per gossip page. */
   gossipPageBytes: number;
   statsIntervalMs: number;

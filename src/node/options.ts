@@ -6,6 +6,7 @@ import os from "node:os";
 import { DEFAULT_LIMITS } from "../core/limits";
 import type { EngineName } from "../core/store";
 import { parseHost } from "../protocol/zmtp/endpoint";
+import { LISTENER_LIMITS } from "../protocol/zmtp/socket-limits";
 import { MAX_MEMBERS } from "../cluster/membership-table";
 import { ACTOR_GOSSIP_BASE_PORT, MAX_ACTOR_THREADS, SEED_PORT } from "../routing/ports";
 
@@ -37,6 +38,10 @@ export interface NodeOptions {
   maxValueBytes: number;
   /** Memory limit of each actor's store. */
   maxStoreMemoryBytes: number;
+  /** Client connections to each client-facing listening socket (each actor's request port, routing); more are refused. */
+  maxConnections: number;
+  /** A client connection that sends nothing for this long is closed (0: never), freeing its slot. */
+  idleTimeoutMs: number;
   /** Serve Prometheus /metrics and JSON /status over HTTP on 6400 + port offset. */
   metrics: boolean;
   logLevel: LogLevel;
@@ -85,6 +90,9 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   maxKeyBytes: DEFAULT_LIMITS.maxKeyBytes,
   maxValueBytes: DEFAULT_LIMITS.maxValueBytes,
   maxStoreMemoryBytes: DEFAULT_LIMITS.maxMemoryBytes,
+  maxConnections: LISTENER_LIMITS.maxConnections,
+  // Ten times the 30 s after which annakv's clients close an unused connection; a libzmq client reconnects at once.
+  idleTimeoutMs: 300_000,
   metrics: true,
   logLevel: "info",
   shutdownTimeoutMs: 5000,
@@ -134,6 +142,8 @@ export function resolveNodeOptions(partial: Partial<NodeOptions> = {}): NodeOpti
   requireInteger("maxValueBytes", options.maxValueBytes, 1, 1024 * 1024 * 1024);
   requireInteger("maxStoreMemoryBytes", options.maxStoreMemoryBytes, 1024 * 1024, 4 * 1024 * 1024 * 1024);
   requireInteger("shutdownTimeoutMs", options.shutdownTimeoutMs, 1, 600_000);
+  requireInteger("maxConnections", options.maxConnections, 1, 1_000_000);
+  requireInteger("idleTimeoutMs", options.idleTimeoutMs, 0, 86_400_000);
   if (options.engine !== "wasm" && options.engine !== "ts") {
     throw new OptionError(`engine must be "wasm" or "ts", got ${JSON.stringify(options.engine)}`);
   }

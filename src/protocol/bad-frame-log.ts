@@ -1,7 +1,8 @@
 /**
- * Frames refused as garbage, logged at most once per interval with the count since the
- * last line and the latest reason: a flood of garbage must not flood the log. The
- * counters in /status and /metrics count every frame.
+ * Frames refused as garbage (or connections refused at a listener's cap), logged at most
+ * once per interval with the count since the last line and the latest reason: a flood of
+ * garbage or of connections must not flood the log. The counters in /status and /metrics
+ * count every one.
  */
 export class BadFrameLog {
   private sinceLastLine = 0;
@@ -23,5 +24,5 @@ export class BadFrameLog {
   }
 }
 
-/** How often an actor or the routing service may log refused frames. */
+/** How often an actor or the routing service may log refused frames, and refused connections. */
 export const BAD_FRAME_LOG_INTERVAL_MS = 5000;

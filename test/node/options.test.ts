@@ -1,4 +1,4 @@
-/** The cluster options: validated at the edge, with the refusals a user needs to see. */
+/** The node's options: validated at the edge, with the refusals a user needs to see. */
 import os from "node:os";
 import { OptionError, parseSeed, resolveNodeOptions } from "../../src/node/options";
 
@@ -33,5 +33,13 @@ describe("cluster options", () => {
   it("keeps put acknowledgements within the global replication", () => {
     expect(() => resolveNodeOptions({ globalReplication: 2, putAcks: 3 })).toThrow(/putAcks \(3\) cannot be above globalReplication \(2\)/);
     expect(resolveNodeOptions({}).globalReplication).toBe(2);
+  });
+
+  it("bounds client connections per listening socket and their idle time, 0 meaning never", () => {
+    expect(resolveNodeOptions({})).toMatchObject({ maxConnections: 4096, idleTimeoutMs: 300_000 });
+    expect(resolveNodeOptions({ maxConnections: 8, idleTimeoutMs: 0 })).toMatchObject({ maxConnections: 8, idleTimeoutMs: 0 });
+    expect(() => resolveNodeOptions({ maxConnections: 0 })).toThrow(/maxConnections must be an integer from 1 to 1000000, got 0/);
+    expect(() => resolveNodeOptions({ idleTimeoutMs: -1 })).toThrow(/idleTimeoutMs must be an integer from 0 to 86400000, got -1/);
+    expect(() => resolveNodeOptions({ idleTimeoutMs: 1.5 })).toThrow(OptionError);
   });
 });

@@ -4,8 +4,11 @@
  * frames of every header size in order; heartbeats are answered; peers that are not ZeroMQ,
  * of the wrong socket type or over the size limit are disconnected and reported while the
  * server goes on serving. The frame reader is checked for every way a stream can be cut.
+ * The listener's bounds (connections, idle time, frames partly received on all connections,
+ * PING context and unread PONGs) are each shown to hold with raw peers.
  */
 import { createHash } from "node:crypto";
+import { once } from "node:events";
 import net from "node:net";
 import fs from "node:fs";
 import os from "node:os";
@@ -13,8 +16,23 @@ import path from "node:path";
 import fc from "fast-check";
 import * as zmq from "zeromq";
 import { formatEndpoint, parseEndpoint, parseHost, tcpAddress } from "../../src/protocol/zmtp/endpoint";
-import { FLAG_COMMAND, FLAG_MORE, FrameError, FrameReader, GREETING, greetingProblem, parseProperties, parseCommand, readyCommand, writeFrameHeader, frameHeaderBytes } from "../../src/protocol/zmtp/frames";
-import { ZmtpPullServer, ZmtpPullServerOptions } from "../../src/protocol/zmtp/pull-server";
+import {
+  FLAG_COMMAND,
+  FLAG_MORE,
+  FrameError,
+  FrameReader,
+  GREETING,
+  greetingProblem,
+  parseProperties,
+  parseCommand,
+  PartialFrameBudget,
+  pongFor,
+  readyCommand,
+  writeFrameHeader,
+  frameHeaderBytes,
+} from "../../src/protocol/zmtp/frames";
+import { PARTIAL_FRAMES_PER_LISTENER, ZmtpPullServer, ZmtpPullServerOptions } from "../../src/protocol/zmtp/pull-server";
+import { ZmtpStream } from "../../src/protocol/zmtp/stream";
 import { ZmtpPushPool, ZmtpPushPoolOptions } from "../../src/protocol/zmtp/push-pool";
 import { waitFor } from "../support/node-process";
 
@@ -64,6 +82,37 @@ describe("ZMTP frames", () => {
     const before = process.memoryUsage().arrayBuffers;
     reader.read(Buffer.concat([header, Buffer.alloc(1000)]), 0, () => true);
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it("holds frames partly received by several readers within their shared budget, and gives it back", () => {
+    const budget = new PartialFrameBudget(100);
+    const [a, b] = [new FrameReader(() => 1000, budget), new FrameReader(() => 1000, budget)];
+    const header = (bodyBytes: number) => encodedFrame(0, new Uint8Array(bodyBytes)).subarray(0, frameHeaderBytes(bodyBytes));
+    const read: number[] = [];
+    const onFrame = (_: number, body: Uint8Array) => read.push(body.length) > 0;
+    a.read(Buffer.concat([header(80), Buffer.alloc(60)]), 0, onFrame);
+    expect(budget.bytesHeld).toBe(60);
+    expect(() => b.read(Buffer.concat([header(80), Buffer.alloc(50)]), 0, onFrame)).toThrow(new FrameError("frames partly received on all connections would pass 100 bytes"));
+    expect(budget.bytesHeld).toBe(60);
+    // A frame whole within one chunk is a view of it: nothing held, whatever the budget.
+    new FrameReader(() => 1000, budget).read(encodedFrame(0, new Uint8Array(500)), 0, onFrame);
+    a.read(Buffer.alloc(20), 0, onFrame);
+    expect(read).toEqual([500, 80]);
+    expect(budget.bytesHeld).toBe(0);
+    b.discard();
+    const c = new FrameReader(() => 1000, budget);
+    c.read(Buffer.concat([header(80), Buffer.alloc(70)]), 0, onFrame);
+    expect(budget.bytesHeld).toBe(70);
+    c.discard();
+    expect(budget.bytesHeld).toBe(0);
+  });
+
+  it("answers a PING with its context, up to the 16 bytes ZMTP 3.1 allows", () => {
+    const context = Buffer.from("0123456789abcdef");
+    const pong = parseCommand(pongFor(Buffer.concat([Buffer.of(0, 10), context]))!.subarray(2))!;
+    expect(pong.name).toBe("PONG");
+    expect(Buffer.from(pong.data)).toEqual(context);
+    expect(pongFor(Buffer.concat([Buffer.of(0, 10), context, Buffer.of(0)]))).toBeUndefined();
   });
 
   it("stops where the consumer says", () => {
@@ -342,5 +391,181 @@ describe("ZMTP against libzmq", () => {
     await waitFor(() => replies.socketCount === 0, 5000, () => "idle connections still open");
     // Connections the pool closes itself lose nothing.
     expect(losses).toEqual([]);
+  });
+});
+
+describe("ZMTP listener bounds", () => {
+  const closers: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+  });
+
+  interface Listener {
+    server: ZmtpPullServer;
+    port: number;
+    frames: Buffer[];
+    problems: string[];
+    refusals: string[];
+    idleCloses: number;
+  }
+
+  async function listener(options: Partial<ZmtpPullServerOptions>): Promise<Listener> {
+    const server = new ZmtpPullServer({
+      maxFrameBytes: MAX_FRAME_BYTES,
+      maxFramesPerBatch: 256,
+      maxConnections: 64,
+      handshakeTimeoutMs: 5000,
+      onFrames: (batch) => result.frames.push(...batch.map((frame) => Buffer.from(frame))),
+      onBadPeer: (reason) => result.problems.push(reason),
+      onConnectionRefused: (reason) => result.refusals.push(reason),
+      onIdleClose: () => result.idleCloses++,
+      ...options,
+    });
+    const result: Listener = { server, port: 0, frames: [], problems: [], refusals: [], idleCloses: 0 };
+    await server.bind("tcp://127.0.0.1:*");
+    closers.push(() => server.close());
+    result.port = Number(server.boundAddress!.split(":").at(-1));
+    return result;
+  }
+
+  interface RawPeer {
+    socket: net.Socket;
+    received: Buffer[];
+    closed: Promise<void>;
+  }
+
+  /** A TCP connection that sends `first` (a PUSH peer's handshake unless told otherwise) and keeps what it receives. */
+  async function rawPeer(port: number, first: Buffer = Buffer.concat([GREETING, readyCommand("PUSH")])): Promise<RawPeer> {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.on("error", () => undefined);
+    closers.push(() => socket.destroy());
+    const received: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => received.push(chunk));
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    await once(socket, "connect");
+    socket.write(first);
+    return { socket, received, closed };
+  }
+
+  function pingFrame(context: Buffer): Buffer {
+    return encodedFrame(FLAG_COMMAND, Buffer.concat([Buffer.of(4), Buffer.from("PING"), Buffer.of(0, 10), context]));
+  }
+
+  /** A long frame header announcing `bodyBytes`, and the first `sentBytes` of that body. */
+  function partialFrame(bodyBytes: number, sentBytes: number): Buffer {
+    return encodedFrame(0, Buffer.alloc(bodyBytes, 0x61)).subarray(0, frameHeaderBytes(bodyBytes) + sentBytes);
+  }
+
+  it("refuses connections past maxConnections, reporting each with its peer, and takes new ones once others close", async () => {
+    const { server, port, refusals } = await listener({ maxConnections: 2 });
+    const [first] = [await rawPeer(port), await rawPeer(port)];
+    await waitFor(() => server.connectionCount === 2, 5000, () => `${server.connectionCount} connections`);
+    const refused = await rawPeer(port);
+    await refused.closed;
+    // Refused before ZMTP starts: not even our greeting was sent.
+    expect(refused.received).toEqual([]);
+    await waitFor(() => refusals.length === 1, 5000, () => "refusal not reported");
+    expect(refusals[0]).toMatch(/^connection from tcp:\/\/127\.0\.0\.1:\d+ refused: 2 connections open, the most allowed$/);
+    first.socket.destroy();
+    await waitFor(() => server.connectionCount === 1, 5000, () => `${server.connectionCount} connections`);
+    const later = await rawPeer(port);
+    await waitFor(() => server.connectionCount === 2, 5000, () => `${server.connectionCount} connections`);
+    expect(later.socket.closed).toBe(false);
+    expect(refusals).toHaveLength(1);
+  });
+
+  it("closes a connection silent for idleTimeoutMs, and keeps one that speaks", async () => {
+    const idleTimeoutMs = 300;
+    const listening = await listener({ idleTimeoutMs });
+    const silent = await rawPeer(listening.port);
+    const talker = await rawPeer(listening.port);
+    const startMs = Date.now();
+    let sent = 0;
+    const timer = setInterval(() => talker.socket.write(encodedFrame(0, Buffer.from(`message ${sent++}`))), 50);
+    closers.push(() => clearInterval(timer));
+    await silent.closed;
+    expect(Date.now() - startMs).toBeGreaterThanOrEqual(idleTimeoutMs - 50);
+    expect(listening.idleCloses).toBe(1);
+    // Three timeouts on, the one that speaks is still served.
+    await waitFor(() => Date.now() - startMs > 3 * idleTimeoutMs, 5000, () => "clock");
+    expect(talker.socket.closed).toBe(false);
+    expect(listening.server.connectionCount).toBe(1);
+    expect(listening.frames.length).toBeGreaterThan(5);
+    // Idle is no protocol error.
+    expect(listening.problems).toEqual([]);
+  });
+
+  it("bounds frames partly received on all connections together: the connection that would pass it is closed", async () => {
+    const maxFrameBytes = 1000;
+    const budgetBytes = PARTIAL_FRAMES_PER_LISTENER * maxFrameBytes;
+    const { server, port, frames, problems } = await listener({ maxFrameBytes });
+    const handshake = Buffer.concat([GREETING, readyCommand("PUSH")]);
+    const a = await rawPeer(port, Buffer.concat([handshake, partialFrame(900, 800)]));
+    const b = await rawPeer(port, Buffer.concat([handshake, partialFrame(900, 800)]));
+    await waitFor(() => server.partialFrameBytes === 1600, 5000, () => `${server.partialFrameBytes} bytes held`);
+    // Within its own frame bound, but past what all connections may hold together.
+    const c = await rawPeer(port, Buffer.concat([handshake, partialFrame(900, budgetBytes - 1600 + 1)]));
+    await c.closed;
+    expect(problems).toEqual([`frames partly received on all connections would pass ${budgetBytes} bytes`]);
+    expect(server.partialFrameBytes).toBe(1600);
+    // A frame completed, and a connection closed, give their bytes back.
+    a.socket.write(Buffer.alloc(100, 0x61));
+    await waitFor(() => frames.length === 1, 5000, () => "frame not completed");
+    expect(frames[0]).toEqual(Buffer.alloc(900, 0x61));
+    b.socket.destroy();
+    await waitFor(() => server.partialFrameBytes === 0, 5000, () => `${server.partialFrameBytes} bytes held`);
+    await rawPeer(port, Buffer.concat([handshake, partialFrame(900, 500)]));
+    await waitFor(() => server.partialFrameBytes === 500, 5000, () => `${server.partialFrameBytes} bytes held`);
+    expect(problems).toHaveLength(1);
+  });
+
+  it("closes a peer whose PING carries more context than ZMTP 3.1 allows, and echoes one that does not", async () => {
+    const { port, problems } = await listener({});
+    const context = Buffer.from("0123456789abcdef");
+    const good = await rawPeer(port, Buffer.concat([GREETING, readyCommand("PUSH"), pingFrame(context)]));
+    const pong = encodedFrame(FLAG_COMMAND, Buffer.concat([Buffer.of(4), Buffer.from("PONG"), context]));
+    await waitFor(() => Buffer.concat(good.received).includes(pong), 5000, () => "no PONG");
+    const bad = await rawPeer(port, Buffer.concat([GREETING, readyCommand("PUSH"), pingFrame(Buffer.alloc(64 * 1024 - 16))]));
+    await bad.closed;
+    expect(problems).toEqual([`PING of ${64 * 1024 - 14} bytes (ZMTP 3.1: a 2-byte TTL and at most 16 bytes of context)`]);
+    // What was sent back is our handshake alone: no PONG of 64 KiB.
+    expect(Buffer.concat(bad.received).length).toBeLessThan(100);
+    expect(good.socket.closed).toBe(false);
+  });
+
+  it("leaves PINGs unanswered while a peer has not read what it was sent, and answers again once it has", async () => {
+    const server = net.createServer();
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    closers.push(() => new Promise((resolve) => server.close(resolve)));
+    const accepted = once(server, "connection");
+    const peer = await rawPeer((server.address() as net.AddressInfo).port);
+    const [socket] = (await accepted) as [net.Socket];
+    closers.push(() => socket.destroy());
+    const messages: string[] = [];
+    const stream = new ZmtpStream(socket, {
+      socketType: "PULL",
+      maxFrameBytes: 1024,
+      handshakeTimeoutMs: 5000,
+      onMessages: (batch) => messages.push(...batch.map(String)),
+      onProblem: (reason) => messages.push(`problem: ${reason}`),
+      onClose: () => undefined,
+    });
+    await waitFor(() => socket.writableLength === 0, 5000, () => "handshake not written");
+    // Corked, the socket keeps what is written, as it does for a peer that stops reading.
+    socket.cork();
+    const pingCount = 10_000;
+    const context = Buffer.alloc(16, 0x70);
+    peer.socket.write(Buffer.concat([...new Array<Buffer>(pingCount).fill(pingFrame(context)), encodedFrame(0, Buffer.from("after the pings"))]));
+    await waitFor(() => messages.length === 1, 5000, () => "pings not read");
+    expect(messages).toEqual(["after the pings"]);
+    const pongBytes = pongFor(Buffer.concat([Buffer.of(0, 10), context]))!.length;
+    // Unbounded, this would be every PONG: pingCount * pongBytes, 230 000 bytes.
+    expect(socket.writableLength).toBeLessThanOrEqual(64 * 1024 + pongBytes);
+    socket.uncork();
+    await waitFor(() => socket.writableLength === 0, 5000, () => "backlog not written");
+    const receivedBefore = Buffer.concat(peer.received).length;
+    peer.socket.write(pingFrame(context));
+    await waitFor(() => Buffer.concat(peer.received).length === receivedBefore + pongBytes, 5000, () => "no PONG once the backlog was read");
+    expect(stream.closed).toBe(false);
   });
 });

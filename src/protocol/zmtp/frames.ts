@@ -133,8 +133,16 @@ export function parseProperties(data: Uint8Array): Map<string, Buffer> | undefin
 }
 
 /** ZMTP 3.1 PING data: a 2-byte TTL, then up to 16 bytes of context that PONG echoes. */
-export function pongFor(pingData: Uint8Array): Buffer {
-  return commandFrame("PONG", pingData.subarray(Math.min(2, pingData.length)));
+const PING_TTL_BYTES = 2;
+export const PING_CONTEXT_BYTES_MAX = 16;
+
+/**
+ * The PONG answering a PING's data, or undefined when its context is longer than ZMTP 3.1
+ * allows: echoing whatever a peer sends would let it make us write as much as it likes.
+ */
+export function pongFor(pingData: Uint8Array): Buffer | undefined {
+  if (pingData.length > PING_TTL_BYTES + PING_CONTEXT_BYTES_MAX) return undefined;
+  return commandFrame("PONG", pingData.subarray(Math.min(PING_TTL_BYTES, pingData.length)));
 }
 
 const FLAGS_KNOWN = FLAG_MORE | FLAG_LONG | FLAG_COMMAND;
@@ -145,11 +153,39 @@ export class FrameError extends Error {
 }
 
 /**
+ * Bytes of frames partly received that the connections of one listener hold together.
+ * Each connection is bound by its largest frame, but that times the connections is no
+ * bound at all: this one is shared, and a connection that would pass it is refused.
+ */
+export class PartialFrameBudget {
+  private held = 0;
+
+  constructor(readonly bytesMax: number) {}
+
+  get bytesHeld(): number {
+    return this.held;
+  }
+
+  /** Takes `bytes` for a connection; false, taking nothing, when that would pass the bound. */
+  take(bytes: number): boolean {
+    if (this.held + bytes > this.bytesMax) return false;
+    this.held += bytes;
+    return true;
+  }
+
+  give(bytes: number): void {
+    this.held -= bytes;
+    if (this.held < 0) throw new Error(`partial frame budget gave back more than it took (${this.held} bytes held)`);
+  }
+}
+
+/**
  * Reads frames out of a byte stream however it is cut into chunks. A frame inside one chunk
  * is handed over as a view of it (no copy); one cut across chunks is gathered, its pieces
  * kept as they arrive and joined once it is whole, so a peer that announces a large frame
  * costs memory only for what it actually sends. The announced size is checked against
- * `maxBodyBytes` before anything is kept.
+ * `maxBodyBytes` before anything is kept, and what is kept against `budget`, shared by the
+ * reader's fellow connections.
  */
 export class FrameReader {
   /** A frame header cut across chunks. */
@@ -162,22 +198,25 @@ export class FrameReader {
   private flags = 0;
   private bodyBytes = 0;
 
-  constructor(private readonly maxBodyBytes: (flags: number) => number) {}
+  constructor(
+    private readonly maxBodyBytes: (flags: number) => number,
+    private readonly budget?: PartialFrameBudget,
+  ) {}
 
   /**
    * Hands `onFrame` every frame completed by `chunk` from `offset` on, in order, until the
-   * chunk ends or `onFrame` returns false. Throws FrameError at a header it refuses.
+   * chunk ends or `onFrame` returns false. Throws FrameError at a header it refuses, or
+   * when keeping the rest of the chunk would pass the budget.
    */
   read(chunk: Buffer, offset: number, onFrame: (flags: number, body: Uint8Array) => boolean): void {
     while (offset < chunk.length) {
       if (this.bodyPieces.length > 0) {
         const end = Math.min(chunk.length, offset + this.bodyBytes - this.bodyFilled);
-        this.bodyPieces.push(chunk.subarray(offset, end));
-        this.bodyFilled += end - offset;
+        this.keep(chunk.subarray(offset, end));
         offset = end;
         if (this.bodyFilled < this.bodyBytes) return;
         const body = Buffer.concat(this.bodyPieces, this.bodyBytes);
-        this.bodyPieces.length = 0;
+        this.discard();
         if (!onFrame(this.flags, body)) return;
         continue;
       }
@@ -188,10 +227,24 @@ export class FrameReader {
         if (!onFrame(this.flags, chunk.subarray(start, offset))) return;
         continue;
       }
-      this.bodyPieces.push(chunk.subarray(start));
-      this.bodyFilled = chunk.length - start;
+      this.keep(chunk.subarray(start));
       return;
     }
+  }
+
+  /** Drops the frame partly received, giving its bytes back to the budget: once it is whole, or its connection closed. */
+  discard(): void {
+    this.budget?.give(this.bodyFilled);
+    this.bodyPieces.length = 0;
+    this.bodyFilled = 0;
+  }
+
+  private keep(piece: Buffer): void {
+    if (this.budget !== undefined && !this.budget.take(piece.length)) {
+      throw new FrameError(`frames partly received on all connections would pass ${this.budget.bytesMax} bytes`);
+    }
+    this.bodyPieces.push(piece);
+    this.bodyFilled += piece.length;
   }
 
   /** Reads the header at `offset` into flags/bodyBytes; returns where its body starts, or -1 when the chunk ends inside it. */

@@ -5,10 +5,16 @@
  * synchronous, so closing the server leaves no message read but unhandled. With `tls`, a
  * peer must first complete a mutual TLS handshake (tls.ts): one that fails is reported and
  * dropped before ZMTP reads a byte of it.
+ *
+ * Bounds: connections past maxConnections are refused as they come, connections silent for
+ * idleTimeoutMs are closed (so that peers which connect and say nothing cannot hold every
+ * slot for good), and the frames partly received on all connections together hold at most
+ * PARTIAL_FRAMES_PER_LISTENER maximal frames' worth of bytes.
  */
 import net from "node:net";
 import tls from "node:tls";
 import { Endpoint, formatEndpoint, parseEndpoint } from "./endpoint";
+import { PartialFrameBudget } from "./frames";
 import { ZmtpStream } from "./stream";
 import { ClusterTls, tlsFailure, tlsServerOptions } from "./tls";
 
@@ -20,13 +26,27 @@ export interface ZmtpPullServerOptions {
   maxConnections: number;
   /** For each of the TLS handshake (with `tls`) and then ZMTP's: a peer that stalls in either is disconnected. */
   handshakeTimeoutMs: number;
+  /** A connection that sends nothing for this long is closed (absent or 0: never). */
+  idleTimeoutMs?: number;
   /** Mutual TLS with these credentials (tcp:// only); plain ZMTP without. */
   tls?: ClusterTls;
   /** Frames as read (the array is reused after the call); must not throw. */
   onFrames(frames: Uint8Array[]): void;
   /** A peer broke the protocol (garbage, oversized frame, wrong socket type) or failed TLS (the reason starts `TLS:`) and was disconnected. */
   onBadPeer(reason: string): void;
+  /** A connection was refused at maxConnections; the reason names its peer. */
+  onConnectionRefused?(reason: string): void;
+  /** A connection was closed for being silent idleTimeoutMs. */
+  onIdleClose?(): void;
 }
+
+/**
+ * Maximal frames' worth of bytes that frames partly received on all of a listener's
+ * connections may hold together: one connection sending a maximal frame leaves as much
+ * again to all the others, while a few peers that each trickle most of one cannot make
+ * the listener hold maxConnections times maxFrameBytes.
+ */
+export const PARTIAL_FRAMES_PER_LISTENER = 2;
 
 export class ZmtpPullServer {
   private readonly server: net.Server;
@@ -36,11 +56,17 @@ export class ZmtpPullServer {
   /** Set by close(): the handshakes it cuts short are no peer's fault. */
   private closing = false;
   private bound: string | undefined;
+  private readonly partialFrameBudget: PartialFrameBudget;
 
   constructor(private readonly options: ZmtpPullServerOptions) {
+    this.partialFrameBudget = new PartialFrameBudget(PARTIAL_FRAMES_PER_LISTENER * options.maxFrameBytes);
     this.server = options.tls === undefined ? net.createServer((socket) => this.accept(socket)) : this.tlsServer(options.tls);
     // Counts TCP connections, those still in the TLS handshake among them.
     this.server.maxConnections = options.maxConnections;
+    this.server.on("drop", (peer?: net.DropArgument) => {
+      const from = peer?.remoteAddress === undefined ? "a local peer" : formatEndpoint({ transport: "tcp", host: peer.remoteAddress, port: peer.remotePort ?? 0 });
+      options.onConnectionRefused?.(`connection from ${from} refused: ${options.maxConnections} connections open, the most allowed`);
+    });
   }
 
   /** ZMTP starts on a connection once its TLS handshake succeeded ('secureConnection'). */
@@ -64,6 +90,11 @@ export class ZmtpPullServer {
 
   get connectionCount(): number {
     return this.streams.size;
+  }
+
+  /** Bytes held by frames partly received, on all connections together. */
+  get partialFrameBytes(): number {
+    return this.partialFrameBudget.bytesHeld;
   }
 
   async bind(address: string): Promise<void> {
@@ -104,9 +135,12 @@ export class ZmtpPullServer {
       socketType: "PULL",
       maxFrameBytes: this.options.maxFrameBytes,
       handshakeTimeoutMs: this.options.handshakeTimeoutMs,
+      idleTimeoutMs: this.options.idleTimeoutMs,
+      partialFrameBudget: this.partialFrameBudget,
       onMessages: (frames) => this.deliver(frames),
       onProblem: (reason) => this.options.onBadPeer(reason),
       onClose: () => this.streams.delete(stream),
+      onIdleClose: () => this.options.onIdleClose?.(),
     });
     this.streams.add(stream);
   }

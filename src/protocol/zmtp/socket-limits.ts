@@ -9,7 +9,13 @@ import type { ZmtpPushPoolOptions } from "./push-pool";
 /** As libzmq's default handshake interval: a connection silent this long is closed. */
 const HANDSHAKE_TIMEOUT_MS = 30_000;
 
-/** Connections to one listening socket at once; more are closed as they come. */
+/**
+ * Connections to one listening socket at once; more are closed as they come. The cluster's
+ * listeners (gossip, membership) keep these, with no idle timeout: their peers are the
+ * node's own push pools, which close a connection after 30 s unused. The client-facing ones
+ * (actor requests, routing) take the cap and an idle timeout from the node's options
+ * (--max-connections, --idle-timeout-ms), the cap's default being this one.
+ */
 export const LISTENER_LIMITS: Pick<ZmtpPullServerOptions, "maxConnections" | "handshakeTimeoutMs"> = {
   maxConnections: 4096,
   handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,

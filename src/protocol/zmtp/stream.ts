@@ -22,6 +22,8 @@ import {
   greetingProblem,
   parseCommand,
   parseProperties,
+  PartialFrameBudget,
+  PING_CONTEXT_BYTES_MAX,
   pongFor,
   readyCommand,
   writeFrameHeader,
@@ -37,6 +39,12 @@ const MAX_COMMAND_BYTES = 64 * 1024;
 const GOODBYE_LINGER_MS = 1000;
 /** Frames up to this size are copied behind their header into one buffer: one write, not two. */
 const COPY_FRAME_MAX_BYTES = 4096;
+/**
+ * Past this many bytes unwritten to a peer, its PINGs go unanswered: a peer that pings and
+ * never reads must not grow our buffer. One that reads what it is sent hears from us anyway,
+ * and libzmq takes any frame received, not only PONG, as a sign of life.
+ */
+const PONG_BACKLOG_BYTES_MAX = 64 * 1024;
 
 export interface ZmtpStreamOptions {
   socketType: ZmtpSocketType;
@@ -44,11 +52,20 @@ export interface ZmtpStreamOptions {
   maxFrameBytes: number;
   /** A peer that has not completed the handshake by then is disconnected. */
   handshakeTimeoutMs: number;
+  /**
+   * A connection with nothing read or written for this long is closed (absent or 0: never).
+   * A PULL side writes only its handshake and PONGs, so this is the peer's silence.
+   */
+  idleTimeoutMs?: number;
+  /** Shared with the other connections of a listener: what frames partly received may hold together. */
+  partialFrameBudget?: PartialFrameBudget;
   /** The first frame of each message received, a chunk's worth at a time; the array is reused after the call. Must not throw. */
   onMessages(frames: Uint8Array[]): void;
   /** The peer broke the protocol; the connection is being closed. */
   onProblem(reason: string): void;
   onClose(hadError: boolean): void;
+  /** The connection was closed for being idle (idleTimeoutMs); onClose follows. */
+  onIdleClose?(): void;
 }
 
 const enum Stage {
@@ -79,7 +96,7 @@ export class ZmtpStream {
     readonly socket: Socket,
     private readonly options: ZmtpStreamOptions,
   ) {
-    this.reader = new FrameReader((flags) => ((flags & FLAG_COMMAND) !== 0 ? MAX_COMMAND_BYTES : options.maxFrameBytes));
+    this.reader = new FrameReader((flags) => ((flags & FLAG_COMMAND) !== 0 ? MAX_COMMAND_BYTES : options.maxFrameBytes), options.partialFrameBudget);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
     // 'close' follows every error; the error itself needs a listener or it would throw.
@@ -87,8 +104,13 @@ export class ZmtpStream {
     socket.on("close", (hadError: boolean) => {
       this.stage = Stage.CLOSED;
       clearTimeout(this.handshakeTimer);
+      this.reader.discard();
       options.onClose(hadError);
     });
+    if (options.idleTimeoutMs !== undefined && options.idleTimeoutMs > 0) {
+      // Node's own idle timer: re-armed by every read and write at no cost per chunk.
+      socket.setTimeout(options.idleTimeoutMs, () => this.closeIdle());
+    }
     this.handshakeTimer = setTimeout(() => this.fail(`no ZMTP handshake within ${options.handshakeTimeoutMs} ms`), options.handshakeTimeoutMs);
     this.handshakeTimer.unref();
     socket.write(Buffer.concat([GREETING, readyCommand(options.socketType)]));
@@ -172,6 +194,15 @@ export class ZmtpStream {
     else this.endThenDestroy(GOODBYE_LINGER_MS, goodbye);
   }
 
+  /** Closes a connection silent for idleTimeoutMs: no protocol error, only its slot given back. */
+  private closeIdle(): void {
+    if (this.stage === Stage.CLOSED) return;
+    this.stage = Stage.CLOSED;
+    clearTimeout(this.handshakeTimer);
+    this.options.onIdleClose?.();
+    this.socket.destroy();
+  }
+
   /** Ends the socket after what is written (and `last`), destroying it if that takes over `lingerMs`. */
   private endThenDestroy(lingerMs: number, last?: Buffer): void {
     if (last === undefined) this.socket.end();
@@ -235,9 +266,15 @@ export class ZmtpStream {
     } else if (this.stage === Stage.READY) {
       this.ready(command.name, command.data);
     } else if (command.name === "PING") {
-      this.socket.write(pongFor(command.data));
+      this.pong(command.data);
     }
     // Anything else (PONG, SUBSCRIBE, ...) means nothing to a PUSH/PULL pair.
+  }
+
+  private pong(pingData: Uint8Array): void {
+    const pong = pongFor(pingData);
+    if (pong === undefined) this.fail(`PING of ${pingData.length} bytes (ZMTP 3.1: a 2-byte TTL and at most ${PING_CONTEXT_BYTES_MAX} bytes of context)`);
+    else if (this.socket.writableLength <= PONG_BACKLOG_BYTES_MAX) this.socket.write(pong);
   }
 
   private ready(name: string, data: Uint8Array): void {

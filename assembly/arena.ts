@@ -14,7 +14,9 @@
 // returned to the page layer: a class that was busy once is likely busy again.
 //
 // Memory grows in steps of at least 1/16 of its size (and 1 MiB), never beyond
-// maxMemoryPages; an allocation that would need more returns 0.
+// maxMemoryPages; an allocation that would need more returns 0. The last
+// mergeHeadroomPages of the limit are kept for merges from replicas: while a client's
+// write runs (closeHeadroom), the pages in use may not pass the limit less them.
 
 // @ts-ignore: decorator
 @inline export const PAGE_BYTES: usize = 65536;
@@ -35,17 +37,27 @@
 @inline const SLAB_BLOCKS_MIN: usize = 16;
 
 export let maxMemoryPages: u32 = 16384;
+let mergeHeadroomPages: u32 = 0;
+let headroomClosed = false;
 
 const heapStart: usize = (__heap_base + PAGE_BYTES - 1) & ~(PAGE_BYTES - 1);
+/** Pages handed out, and the static data below the heap: the memory in use, as the headroom counts it. */
+let pagesInUse: u64 = <u64>(heapStart >> PAGE_SHIFT);
 let freeRunHead: usize = 0;
 const classFreeHeads: usize = memory.data(<i32>CLASS_COUNT * 4);
 const classBumpPtrs: usize = memory.data(<i32>CLASS_COUNT * 4);
 const classBumpEnds: usize = memory.data(<i32>CLASS_COUNT * 4);
 
-export function setMaxMemoryPages(pageCount: u32): bool {
-  if (pageCount == 0 || pageCount > WASM_PAGES_MAX || pageCount < <u32>memory.size()) return false;
+export function setMaxMemoryPages(pageCount: u32, headroomPages: u32): bool {
+  if (pageCount == 0 || pageCount > WASM_PAGES_MAX || pageCount < <u32>memory.size() || headroomPages >= pageCount) return false;
   maxMemoryPages = pageCount;
+  mergeHeadroomPages = headroomPages;
   return true;
+}
+
+/** While closed, allocations leave the merge headroom alone: set around a client's write. */
+export function closeHeadroom(closed: bool): void {
+  headroomClosed = closed;
 }
 
 export function memoryBytes(): u64 {
@@ -60,11 +72,13 @@ export function pagesFor(bytes: u64): u64 {
 }
 
 export function allocPages(pageCount: u64): usize {
-  if (pageCount == 0 || pageCount > <u64>maxMemoryPages) return 0;
+  const ceilingPages = <u64>(maxMemoryPages - (headroomClosed ? mergeHeadroomPages : 0));
+  if (pageCount == 0 || pagesInUse + pageCount > ceilingPages) return 0;
   const pages = <u32>pageCount;
   let run = takeFreeRun(pages);
   if (run == 0 && growFor(pages)) run = takeFreeRun(pages);
   assert(run == 0 || (run >= heapStart && run + (<usize>pages << PAGE_SHIFT) <= <usize>memoryBytes()));
+  if (run != 0) pagesInUse += pageCount;
   return run;
 }
 
@@ -108,7 +122,7 @@ function growFor(pageCount: u32): bool {
   }
   const newEnd = <usize>(currentPages + grownPages) << PAGE_SHIFT;
   const freedStart = max<usize>(memoryEnd, heapStart);
-  freePages(freedStart, (newEnd - freedStart) >> PAGE_SHIFT);
+  releaseRun(freedStart, (newEnd - freedStart) >> PAGE_SHIFT);
   return true;
 }
 
@@ -120,6 +134,13 @@ function lastFreeRun(): usize {
 }
 
 export function freePages(ptr: usize, pageCount: u64): void {
+  assert(pagesInUse >= pageCount);
+  pagesInUse -= pageCount;
+  releaseRun(ptr, pageCount);
+}
+
+/** Puts a run of pages on the free list, coalescing it with its neighbours. */
+function releaseRun(ptr: usize, pageCount: u64): void {
   assert(ptr >= heapStart && (ptr & (PAGE_BYTES - 1)) == 0 && pageCount > 0);
   assert(ptr + (<usize>pageCount << PAGE_SHIFT) <= <usize>memoryBytes());
   let previous: usize = 0;

@@ -14,7 +14,7 @@ import {
 } from "./store";
 import { keyCount as storedKeyCount, tableBytes } from "./table";
 
-const ABI_VERSION: i32 = 4;
+const ABI_VERSION: i32 = 5;
 const LENGTH_MAX: u32 = 0x7fffffff;
 const hashOutput: usize = memory.data(8, 8);
 
@@ -22,9 +22,10 @@ export function abiVersion(): i32 {
   return ABI_VERSION;
 }
 
-export function configure(maxKeyBytes: u32, maxValueBytes: u32, maxMemoryPages: u32): u32 {
+/** mergeHeadroomPages: the pages of the limit a PUT may not take (docs/wasm-abi.md); 0 when left out. */
+export function configure(maxKeyBytes: u32, maxValueBytes: u32, maxMemoryPages: u32, mergeHeadroomPages: u32): u32 {
   if (maxKeyBytes == 0 || maxKeyBytes > LENGTH_MAX || maxValueBytes == 0 || maxValueBytes > LENGTH_MAX) return LATTICE;
-  if (maxMemoryPages > WASM_PAGES_MAX || !setMaxMemoryPages(maxMemoryPages)) return LATTICE;
+  if (maxMemoryPages > WASM_PAGES_MAX || !setMaxMemoryPages(maxMemoryPages, mergeHeadroomPages)) return LATTICE;
   setLimits(maxKeyBytes, maxValueBytes);
   return OK;
 }

@@ -1,7 +1,7 @@
 // The store's operations on keys in the input region: the logic behind every export of
 // index.ts, shared by the per-op calls and the batch. Each operation allocates all it
 // needs before it changes anything, so a failing one leaves the store as it was.
-import { alloc, free, sameBlockClass } from "./arena";
+import { alloc, closeHeadroom, free, sameBlockClass } from "./arena";
 import { reserveOutput, scratchRelease, setOutput, setOutputToBuffer } from "./buffers";
 import { bytesEqual } from "./codec";
 import { clearDirty, markDirty, NONE_DIRTY, oldestDirty, reserveDirtyMark } from "./dirty";
@@ -81,7 +81,10 @@ export function putValue(type: u32, keyHash: u64, keyPtr: usize, keyLength: u32,
   if (!inRegion) return MALFORMED;
   const index = findEntry(keyHash, keyPtr, keyLength);
   if (index != NO_ENTRY && <u32>load<u8>(entryAddress(index), E_TYPE) != type) return LATTICE;
+  // A PUT is a client's write: it leaves the merge headroom to the values of its replicas.
+  closeHeadroom(marksDirty);
   const status = mergePayload(type, keyHash, index, keyPtr, keyLength, payloadPtr, payloadLength, marksDirty);
+  closeHeadroom(false);
   scratchRelease();
   return status;
 }

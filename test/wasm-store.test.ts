@@ -133,7 +133,7 @@ describe("wasm module", () => {
 
   test("abiVersion, configure ranges, inputBuffer and the plain-Wasm call cycle", () => {
     const { core, call } = rawInstance();
-    expect(call("abiVersion")).toBe(4);
+    expect(call("abiVersion")).toBe(5);
     expect(call("configure", 0, 10, 100)).toBe(Status.LATTICE);
     expect(call("configure", 10, 0, 100)).toBe(Status.LATTICE);
     expect(call("configure", 10, 10, 0)).toBe(Status.LATTICE);
@@ -463,7 +463,8 @@ describe("table", () => {
       if (status === "OK") written++;
     }
     expect(status).toBe("OUT_OF_MEMORY");
-    expect(written).toBeGreaterThan(10_000);
+    // PUTs stop short of the merge headroom (core/limits.ts): a quarter of a 4 MiB store.
+    expect(written).toBeGreaterThan(8_000);
     expect(store.stats().memoryReservedBytes).toBeLessThanOrEqual(4 * 1024 * 1024);
     expect(store.size).toBe(written + 1);
     expect(store.stats().dirtyKeyCount).toBe(written + 1);

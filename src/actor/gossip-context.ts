@@ -9,6 +9,8 @@ import type { FrameSink } from "../protocol/outlet-pool";
 import type { ClusterPlacement } from "../routing/cluster-placement";
 import { GossipFrameKind, recordsFrame } from "./gossip-frame";
 import type { AntiEntropyState } from "./anti-entropy";
+import { MergeBacklog } from "./merge-backlog";
+import type { BadFrameLog } from "../protocol/bad-frame-log";
 import type { ActorCounters } from "./stats";
 
 /** A HANDOFF frame awaiting acknowledgements (handlers/replication.ts, rebalance.ts). */
@@ -30,10 +32,14 @@ export interface GossipState {
   replicatedWrites: Set<string>;
   handoffs: Map<number, PendingHandoff>;
   nextHandoffId: number;
+  /** Values from other replicas the store refused for memory, owed until merged (merge-backlog.ts). */
+  mergeBacklog: MergeBacklog;
+  /** Lines about merges owed or dropped, at most one per interval (made on first use, from `log`). */
+  mergeShortfallLog?: BadFrameLog;
 }
 
 export function newGossipState(): GossipState {
-  return { replicatedWrites: new Set(), handoffs: new Map(), nextHandoffId: 1 };
+  return { replicatedWrites: new Set(), handoffs: new Map(), nextHandoffId: 1, mergeBacklog: new MergeBacklog() };
 }
 
 export interface GossipContext {
@@ -53,6 +59,8 @@ export interface GossipContext {
   /** Digests compared with other replicas (absent where nothing runs anti-entropy, e.g. benchmarks). */
   antiEntropy?: AntiEntropyState;
   reportBadFrame(reason: string): void;
+  /** The actor's log (absent in tests and benchmarks that need none). */
+  log?(level: "info" | "warn" | "error", message: string): void;
 }
 
 /** This actor's number in the current placement. */

@@ -5,13 +5,24 @@
 import type { StoreStats } from "../core/store";
 
 export interface ActorCounters {
+  /** KeyRequests served: answered with their tuples' results (a request whose serving threw counts in requestsFailed instead). */
   requests: number;
+  /** KeyRequests whose planning or serving threw: answered LATTICE where that reply could still be written, else unanswered (both logged). */
+  requestsFailed: number;
+  /**
+   * Exceptions the actor caught and carried on after, by where they were thrown (ErrorPlace):
+   * each logged with what it dropped, at most once per 5 s per place with the count since.
+   */
+  errorsContained: Record<string, number>;
   getTuples: number;
   putTuples: number;
   /** Tuples answered with an error, by AnnaError name. */
   tupleErrors: Record<string, number>;
   /** Frames that did not decode or were refused whole (no reply possible or sent). */
   badFrames: number;
+  /** Connections refused at a listener's cap (--max-connections), and closed after --idle-timeout-ms of silence. */
+  connectionsRefused: number;
+  connectionsIdleClosed: number;
   gossipFramesSent: number;
   gossipKeysSent: number;
   /** Bytes of every frame sent to other actors: gossip, handoffs, acknowledgements, digests. */
@@ -20,6 +31,9 @@ export interface ActorCounters {
   gossipKeysReceived: number;
   /** Gossiped values this actor refused (e.g. a type that conflicts with its own). */
   gossipMergeErrors: number;
+  /** A degraded replica (actor/merge-backlog.ts): keys whose values from replicas the store refused for memory, still owed (a gauge); values of owed keys dropped past the backlog's cap. */
+  mergeKeysOwed: number;
+  mergeValuesDropped: number;
   /** Selective replication: handoff frames sent, and keys dropped once handed off. */
   handoffFramesSent: number;
   /** Anti-entropy (actor/anti-entropy.ts): rounds of digests completed, buckets and keys sent to peers whose digests differed. */
@@ -65,16 +79,22 @@ export interface ActorStatsReport {
 export function emptyCounters(): ActorCounters {
   return {
     requests: 0,
+    requestsFailed: 0,
+    errorsContained: {},
     getTuples: 0,
     putTuples: 0,
     tupleErrors: {},
     badFrames: 0,
+    connectionsRefused: 0,
+    connectionsIdleClosed: 0,
     gossipFramesSent: 0,
     gossipKeysSent: 0,
     gossipBytesSent: 0,
     gossipFramesReceived: 0,
     gossipKeysReceived: 0,
     gossipMergeErrors: 0,
+    mergeKeysOwed: 0,
+    mergeValuesDropped: 0,
     handoffFramesSent: 0,
     antiEntropyRounds: 0,
     antiEntropyBucketsRepaired: 0,
@@ -96,6 +116,18 @@ export function emptyCounters(): ActorCounters {
     rebalancePagesInFlight: 0,
     rebalanceLayoutVersion: 0,
   };
+}
+
+/**
+ * Where an actor contains an exception: handling a burst of client requests (a whole burst
+ * that failed is answered again request by request), one request, a burst of gossip frames,
+ * the gossip tick, a background step (rebalance or anti-entropy), a message from the main
+ * thread, the stats and access reports.
+ */
+export type ErrorPlace = "request-burst" | "request" | "gossip-frames" | "gossip-tick" | "background" | "main-thread-message" | "report";
+
+export function countContainedError(counters: ActorCounters, place: ErrorPlace): void {
+  counters.errorsContained[place] = (counters.errorsContained[place] ?? 0) + 1;
 }
 
 export function countTupleError(counters: ActorCounters, errorName: string): void {

@@ -40,7 +40,7 @@ function formatCluster(cluster: ClusterStatus, actors: NodeStatus["actors"]): st
 }
 
 function formatActors(status: NodeStatus): string[] {
-  const header = ["actor", "keys", "bytes", "ops/s", "requests", "clients", "gossip sent", "gossip recv", "errors", "bad frames"];
+  const header = ["actor", "keys", "bytes", "ops/s", "requests", "clients", "gossip sent", "gossip recv", "merges owed", "errors", "bad frames"];
   const rows = status.actors.map((actor) => [
     String(actor.tid),
     String(actor.store.keyCount),
@@ -51,6 +51,8 @@ function formatActors(status: NodeStatus): string[] {
     String(actor.counters.clientConnections ?? "-"),
     String(actor.counters.gossipKeysSent),
     String(actor.counters.gossipKeysReceived),
+    // Nodes from before the merge backlog send no owed count.
+    String(actor.counters.mergeKeysOwed ?? "-"),
     String(Object.values(actor.counters.tupleErrors).reduce((sum, count) => sum + count, 0)),
     String(actor.counters.badFrames),
   ]);
@@ -63,6 +65,13 @@ function formatStatus(status: NodeStatus): string {
   // Nodes from before clusters send no cluster.
   if (status.cluster !== undefined) lines.push(...formatCluster(status.cluster, status.actors));
   lines.push(...formatActors(status));
+  const degraded = status.actors.filter((actor) => (actor.counters.mergeKeysOwed ?? 0) > 0 || (actor.counters.mergeValuesDropped ?? 0) > 0);
+  for (const actor of degraded) {
+    lines.push(
+      `degraded replica: actor ${actor.tid} owes ${actor.counters.mergeKeysOwed} key(s) it could not merge for memory ` +
+        `(${actor.counters.mergeValuesDropped} value(s) dropped past its backlog, left to anti-entropy)`,
+    );
+  }
   // Nodes from before the routing counters send none.
   if (status.routing !== undefined) lines.push(`routing: ${status.routing.requestsAnswered} address requests answered, ${status.routing.badFrames} bad frames`);
   // Nodes from before selective replication send no hotKeys.

@@ -32,9 +32,13 @@ export interface ScanPage {
 
 export interface Store {
   readonly engine: EngineName;
-  /** Merges `payload` into the key's value; marks the key dirty if the value changed. */
+  /**
+   * A client's write: merges `payload` into the key's value; marks the key dirty if the value
+   * changed. OUT_OF_MEMORY once it would take the memory in use into the merge headroom
+   * (limits.ts, mergeHeadroomBytes), which is kept for merges.
+   */
   put(key: Key, type: LatticeType, payload: Uint8Array): void;
-  /** As put, but never marks the key dirty: for values received by gossip. */
+  /** As put, but never marks the key dirty and may use the merge headroom: for values received by gossip. */
   merge(key: Key, type: LatticeType, payload: Uint8Array): void;
   get(key: Key): StoredValue | undefined;
   /** Removes the key; false if it was absent. */

@@ -19,7 +19,7 @@ import {
   writeRecord,
 } from "./batch";
 import { keyBytes } from "./key";
-import type { StoreLimits } from "./limits";
+import { mergeHeadroomBytes, StoreLimits } from "./limits";
 import { Status, statusToError } from "./status";
 import type { Key, ScanPage, Store, StoredValue, StoreStats } from "./store";
 
@@ -71,8 +71,12 @@ export class TsStore implements Store {
   private bytesUsed = 0;
   private input: Uint8Array = new Uint8Array(0);
   private output: Uint8Array = new Uint8Array(0);
+  /** What a client's write (PUT) may take the bytes used to: the merge headroom is left to replicas. */
+  private readonly putBytesMax: number;
 
-  constructor(private readonly limits: StoreLimits) {}
+  constructor(private readonly limits: StoreLimits) {
+    this.putBytesMax = limits.maxMemoryBytes - mergeHeadroomBytes(limits.maxMemoryBytes);
+  }
 
   get size(): number {
     return this.slotOfKey.size;
@@ -189,7 +193,9 @@ export class TsStore implements Store {
     if (merged === entry?.value) return Status.OK;
     const oldBytes = entry === undefined ? 0 : entryBytes(key.length, entry.value.length);
     const newBytesUsed = this.bytesUsed - oldBytes + entryBytes(key.length, merged.length);
-    if (newBytesUsed > limits.maxMemoryBytes) return Status.OUT_OF_MEMORY;
+    // A write that grows the store past its limit is refused: a PUT's limit leaves out the merge headroom.
+    const bytesMax = marksDirty ? this.putBytesMax : limits.maxMemoryBytes;
+    if (newBytesUsed > bytesMax && newBytesUsed > this.bytesUsed) return Status.OUT_OF_MEMORY;
     this.bytesUsed = newBytesUsed;
     const slot = entry === undefined ? this.insert(key, type, merged) : this.replace(entry, merged);
     if (marksDirty) this.dirtySlots.add(slot);

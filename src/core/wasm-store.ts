@@ -10,7 +10,7 @@ import * as path from "path";
 import type { LatticeType } from "../lattices/lattice-type";
 import type { StoreLimits } from "./limits";
 import { keyBytes, writeUtf8 } from "./key";
-import { WASM_PAGE_BYTES } from "./limits";
+import { mergeHeadroomBytes, WASM_PAGE_BYTES } from "./limits";
 import { REQUEST_COLUMNS, TUPLE_COLUMNS } from "./request-table";
 import { Status, StoreError, statusToError } from "./status";
 import type { Key, ScanPage, Store, StoredValue, StoreStats } from "./store";
@@ -19,7 +19,7 @@ import type { Key, ScanPage, Store, StoredValue, StoreStats } from "./store";
 interface CoreExports {
   memory: WebAssembly.Memory;
   abiVersion(): number;
-  configure(maxKeyBytes: number, maxValueBytes: number, maxMemoryPages: number): number;
+  configure(maxKeyBytes: number, maxValueBytes: number, maxMemoryPages: number, mergeHeadroomPages: number): number;
   inputBuffer(bytes: number): number;
   outputPtr(): number;
   outputLength(): number;
@@ -43,7 +43,7 @@ interface CoreExports {
   serveRequests(requestCount: number): number;
 }
 
-const ABI_VERSION = 4;
+const ABI_VERSION = 5;
 const WASM_PATH = path.resolve(__dirname, "../../build/annakv.wasm");
 /** The input region is asked for in steps of at least this, so most calls reuse it. */
 const INPUT_BYTES_MIN = 64 * 1024;
@@ -77,7 +77,8 @@ export class WasmStore implements Store {
     this.core = instance.exports as unknown as CoreExports;
     if (this.core.abiVersion() !== ABI_VERSION) throw new Error(`annakv.wasm ABI ${this.core.abiVersion()} != ${ABI_VERSION}`);
     const maxMemoryPages = Math.floor(limits.maxMemoryBytes / WASM_PAGE_BYTES);
-    if (this.core.configure(limits.maxKeyBytes, limits.maxValueBytes, maxMemoryPages) !== Status.OK) {
+    const headroomPages = mergeHeadroomBytes(limits.maxMemoryBytes) / WASM_PAGE_BYTES;
+    if (this.core.configure(limits.maxKeyBytes, limits.maxValueBytes, maxMemoryPages, headroomPages) !== Status.OK) {
       throw new RangeError(`limits out of range for the Wasm engine (maxMemoryBytes must be at least ${WASM_PAGE_BYTES})`);
     }
     this.bytes = new Uint8Array(this.core.memory.buffer);

@@ -46,6 +46,9 @@ export interface RoutingCounters {
   requestsAnswered: number;
   /** Frames refused as garbage on the routing socket. */
   badFrames: number;
+  /** Connections to the routing socket refused at --max-connections, and closed after --idle-timeout-ms of silence. */
+  connectionsRefused: number;
+  connectionsIdleClosed: number;
 }
 
 type NodeInfo = Omit<NodeStatus, "actors" | "hotKeys" | "routing" | "cluster"> & {
@@ -134,12 +137,18 @@ export class NodeMetrics {
     define("annakv_keys", "Keys stored by the actor", (r) => r.store.keyCount);
     define("annakv_store_bytes", "Bytes used by the actor's store", (r) => r.store.bytesUsed);
     define("annakv_store_memory_bytes", "Memory reserved by the actor's store", (r) => r.store.memoryReservedBytes);
-    define("annakv_requests_total", "KeyRequests received", (r) => r.counters.requests);
+    define("annakv_requests_total", "KeyRequests served (answered with their tuples' results)", (r) => r.counters.requests);
+    define("annakv_requests_failed_total", "KeyRequests whose serving threw: answered LATTICE where possible, else unanswered", (r) => r.counters.requestsFailed);
+    define("annakv_errors_contained_total", "Exceptions an actor caught in a handler, timer or background step and carried on after (by place in /status)", (r) =>
+      Object.values(r.counters.errorsContained).reduce((sum, count) => sum + count, 0),
+    );
     define("annakv_get_tuples_total", "GET tuples applied", (r) => r.counters.getTuples);
     define("annakv_put_tuples_total", "PUT tuples applied", (r) => r.counters.putTuples);
     define("annakv_ops_per_second", "GET+PUT tuples per second, last interval", (r) => r.opsPerSecond);
     define("annakv_bad_frames_total", "Frames refused as garbage (and connections cut off for breaking ZMTP)", (r) => r.counters.badFrames);
     define("annakv_client_connections", "Client connections open to the actor's request port", (r) => r.counters.clientConnections);
+    define("annakv_connections_refused_total", "Connections refused because the actor's listening socket had --max-connections open", (r) => r.counters.connectionsRefused);
+    define("annakv_connections_idle_closed_total", "Client connections closed after --idle-timeout-ms without a byte", (r) => r.counters.connectionsIdleClosed);
     define("annakv_reply_connections", "Reply connections open from the actor to clients", (r) => r.counters.replyConnections);
     define("annakv_replies_dropped_total", "Replies dropped because a client (or every slow client together) had too much queued", (r) => r.counters.repliesDropped);
     define("annakv_replies_queued_bytes", "Reply bytes waiting for clients to read them", (r) => r.counters.repliesQueuedBytes);
@@ -149,6 +158,8 @@ export class NodeMetrics {
     define("annakv_gossip_bytes_sent_total", "Bytes of frames sent to other actors (gossip, handoffs, acknowledgements, anti-entropy digests and repairs)", (r) => r.counters.gossipBytesSent);
     define("annakv_gossip_keys_received_total", "Keys received by gossip", (r) => r.counters.gossipKeysReceived);
     define("annakv_gossip_merge_errors_total", "Gossiped values refused (type conflict between replicas)", (r) => r.counters.gossipMergeErrors);
+    define("annakv_merge_keys_owed", "Keys whose values from replicas the store refused for memory and the actor still owes (above 0: a degraded replica)", (r) => r.counters.mergeKeysOwed);
+    define("annakv_merge_values_dropped_total", "Owed values dropped past the merge backlog's cap, left to anti-entropy", (r) => r.counters.mergeValuesDropped);
     define("annakv_handoff_frames_sent_total", "Handoff frames sent by actors leaving a hot key's replica set", (r) => r.counters.handoffFramesSent);
     define("annakv_keys_dropped_total", "Keys dropped after handing their value to the remaining replicas", (r) => r.counters.keysDropped);
     define("annakv_anti_entropy_rounds_total", "Anti-entropy rounds completed: digests of every shared key sent to the other replicas", (r) => r.counters.antiEntropyRounds);
@@ -175,6 +186,8 @@ export class NodeMetrics {
       });
     defineRouting("annakv_routing_requests_total", "KeyAddressRequests answered by the routing service", (r) => r.requestsAnswered);
     defineRouting("annakv_routing_bad_frames_total", "Frames refused as garbage by the routing service", (r) => r.badFrames);
+    defineRouting("annakv_routing_connections_refused_total", "Connections refused because the routing socket had --max-connections open", (r) => r.connectionsRefused);
+    defineRouting("annakv_routing_connections_idle_closed_total", "Routing connections closed after --idle-timeout-ms without a byte", (r) => r.connectionsIdleClosed);
     const cluster = this.info.cluster;
     new client.Gauge({
       name: "annakv_cluster_members",

@@ -9,27 +9,27 @@
  * for it. Unacknowledged handoffs (handlers/replication.ts) are resent from here too; gossip
  * that was lost is made up for by anti-entropy (actor/anti-entropy.ts).
  *
- * Receiving: a frame's records are merged as batches of MERGE ops (which never mark keys
- * dirty, since every sender reaches every replica itself). Merge is a lattice join, so
- * duplicated, reordered or late frames are harmless. HANDOFF frames are acknowledged once
- * merged; HANDOFF_ACKs go to the replication handler, DIGESTS to anti-entropy.
+ * Receiving: a burst's records are merged in bounded chunks of MERGE ops (core/merge-records.ts;
+ * MERGE never marks keys dirty, since every sender reaches every replica itself). Merge is
+ * a lattice join, so duplicated, reordered or late frames are harmless. A record the store
+ * refuses for memory does not stop the others: it is owed (actor/merge-backlog.ts), counted
+ * as a degraded replica, logged, and merged again at a later tick when room may have freed.
+ * HANDOFF frames are acknowledged once all their records are merged (the sender resends
+ * the others); HANDOFF_ACKs go to the replication handler, DIGESTS to anti-entropy.
  */
-import { BATCH_HEADER_BYTES, BatchWriter, decodeBatchResults, decodeRecords, Opcode, opBytes, RECORD_HEADER_BYTES, StoreRecord, writeRecord } from "../../core/batch";
+import { decodeRecords, RECORD_HEADER_BYTES, StoreRecord, writeRecord } from "../../core/batch";
+import { mergeRecords } from "../../core/merge-records";
 import { Status } from "../../core/status";
-import { keyBytes } from "../../core/key";
+import { keyBytes, keyName } from "../../core/key";
+import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../../protocol/bad-frame-log";
 import { addPart, currentRecord, GossipContext, PartsByPeer, selfActor, sendRecordFrames, tracksReplicatedWrites } from "../gossip-context";
 import { decodeGossipFrame, GossipFrameKind, handoffAckFrame } from "../gossip-frame";
 import { acknowledgeHandoff, resendHandoffs } from "./replication";
+import type { OweOutcome } from "../merge-backlog";
 import { receiveDigest } from "../anti-entropy";
 
 /** Upper bound on pages drained per period, so one period cannot starve requests. */
 const MAX_GOSSIP_PAGES_PER_PERIOD = 64;
-/**
- * Received records are merged in store batches of at most this many bytes: a burst from
- * many peers (full replication at low skew sends up to 64 pages a period each) would
- * otherwise need one input region larger than the store's memory.
- */
-const MAX_MERGE_BATCH_BYTES = 8 * 1024 * 1024;
 
 export function sendDirtyKeys(context: GossipContext): void {
   const started = performance.now();
@@ -50,6 +50,7 @@ export function sendDirtyKeys(context: GossipContext): void {
     }
   }
   resendHandoffs(context);
+  retryOwedMerges(context, started);
   context.counters.gossipMs += performance.now() - started;
 }
 
@@ -88,9 +89,8 @@ function sendCurrentValues(context: GossipContext, names: Iterable<string>): voi
 export function handleGossipFrames(context: GossipContext, frames: readonly Uint8Array[]): void {
   const started = performance.now();
   const received: StoreRecord[] = [];
-  const acks: Array<{ sender: string; handoffId: number }> = [];
+  const acks: Array<{ sender: string; handoffId: number; firstRecord: number; endRecord: number }> = [];
   const fromOtherNodes: StoreRecord[] = [];
-  let batchBytes = BATCH_HEADER_BYTES;
   for (const bytes of frames) {
     let frame;
     try {
@@ -114,26 +114,77 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
       if (context.antiEntropy !== undefined) receiveDigest(context.antiEntropy, frame.sender, frame.digest);
       continue;
     }
-    if (frame.kind === GossipFrameKind.HANDOFF) acks.push(frame);
+    if (frame.kind === GossipFrameKind.HANDOFF) acks.push({ sender: frame.sender, handoffId: frame.handoffId, firstRecord: received.length, endRecord: received.length + frame.records.length });
     if (frame.kind === GossipFrameKind.REMOTE_RECORDS) fromOtherNodes.push(...frame.records);
-    for (const record of frame.records) {
-      const recordBytes = opBytes(record.key.length, record.payload.length);
-      if (received.length > 0 && batchBytes + recordBytes > MAX_MERGE_BATCH_BYTES) {
-        mergeRecords(context, received, batchBytes);
-        received.length = 0;
-        batchBytes = BATCH_HEADER_BYTES;
-      }
-      received.push(record);
-      batchBytes += recordBytes;
-    }
+    for (const record of frame.records) received.push(record);
   }
-  if (received.length > 0) mergeRecords(context, received, batchBytes);
+  const owedBefore = context.state.mergeBacklog.keyCount;
+  const statuses = mergeAndOwe(context, received);
+  noteOwed(context, owedBefore);
+  context.counters.gossipKeysReceived += received.length;
   if (fromOtherNodes.length > 0 && context.placement.factors.size > 0) relayToHotReplicas(context, fromOtherNodes);
-  // Acknowledged only now that the handed-off values are merged.
-  for (const { sender, handoffId } of acks) context.peers.send(sender, handoffAckFrame(context.selfAddress, handoffId));
+  // Acknowledged only now that the handed-off values are merged; one still owed leaves its
+  // frame unacknowledged, so the sender keeps the values and sends the frame again.
+  for (const { sender, handoffId, firstRecord, endRecord } of acks) {
+    if (!statuses.subarray(firstRecord, endRecord).includes(Status.OUT_OF_MEMORY)) context.peers.send(sender, handoffAckFrame(context.selfAddress, handoffId));
+  }
   context.counters.gossipMs += performance.now() - started;
 }
 
+/**
+ * Merges records from other replicas in bounded chunks; those the store refuses for memory
+ * are owed, the others' failures (a type conflict between replicas) counted, never fatal.
+ * Returns each record's status.
+ */
+function mergeAndOwe(context: GossipContext, records: readonly StoreRecord[]): Uint8Array {
+  if (records.length === 0) return new Uint8Array(0);
+  const { counters, store } = context;
+  const backlog = context.state.mergeBacklog;
+  const statuses = mergeRecords(store, records);
+  let bytesUsed: number | undefined;
+  for (let index = 0; index < records.length; index++) {
+    const status = statuses[index];
+    if (status === Status.OK) backlog.merged(records[index].key);
+    else if (status === Status.OUT_OF_MEMORY) {
+      bytesUsed ??= store.stats().bytesUsed;
+      const outcome = backlog.owe(records[index], bytesUsed);
+      reportShortfall(context, records[index], outcome);
+    } else counters.gossipMergeErrors++;
+  }
+  return statuses;
+}
+
+/** Shows the backlog in the counters, and logs the end of a degraded spell. */
+function noteOwed(context: GossipContext, owedBefore: number): void {
+  const backlog = context.state.mergeBacklog;
+  context.counters.mergeKeysOwed = backlog.keyCount;
+  context.counters.mergeValuesDropped = backlog.valuesDropped;
+  if (owedBefore > 0 && backlog.keyCount === 0) context.log?.("info", `actor ${context.tid} merged every value it owed its replicas: no longer degraded`);
+}
+
+/** Merges the records owed again, when room may have freed (see MergeBacklog.retryDue). */
+function retryOwedMerges(context: GossipContext, nowMs: number): void {
+  const backlog = context.state.mergeBacklog;
+  if (!backlog.retryDue(nowMs, context.store.stats().bytesUsed)) return;
+  const owedBefore = backlog.keyCount;
+  mergeAndOwe(context, backlog.takeHeld(nowMs));
+  noteOwed(context, owedBefore);
+}
+
+/** Logs, at most once per interval, a value this actor could not merge for memory. */
+function reportShortfall(context: GossipContext, record: StoreRecord, outcome: OweOutcome): void {
+  const { state, tid } = context;
+  state.mergeShortfallLog ??= new BadFrameLog(BAD_FRAME_LOG_INTERVAL_MS, (count, latest) =>
+    context.log?.(
+      "warn",
+      `actor ${tid} could not merge ${count} value(s) from its replicas for memory and is a degraded replica: ` +
+        `${state.mergeBacklog.keyCount} key(s) owed (retried as room frees, repaired by anti-entropy), ` +
+        `${state.mergeBacklog.valuesDropped} value(s) dropped past the backlog's cap; latest: ${latest}`,
+    ),
+  );
+  const what = { held: "held for a retry", "value-dropped": "its value dropped, the key still owed", "key-dropped": "dropped, not even its key kept" }[outcome];
+  state.mergeShortfallLog.report(`key ${JSON.stringify(keyName(record.key).slice(0, 80))} of ${record.payload.length} bytes, ${what}`);
+}
 
 /**
  * Records from another node reach this node's default replicas of each key (all the sender
@@ -153,11 +204,3 @@ function relayToHotReplicas(context: GossipContext, records: readonly StoreRecor
   sendRecordFrames(context, partsByPeer);
 }
 
-/** One store batch of MERGE ops; per-op failures (a type conflict between replicas) are counted, never fatal. */
-function mergeRecords(context: GossipContext, records: readonly StoreRecord[], batchBytes: number): void {
-  const writer = new BatchWriter(context.store.batchBuffer(batchBytes));
-  for (const record of records) writer.add(Opcode.MERGE, record.type, record.key, record.payload);
-  const output = context.store.executeBatchInPlace(writer.finish());
-  for (const result of decodeBatchResults(output)) if (result.status !== Status.OK) context.counters.gossipMergeErrors++;
-  context.counters.gossipKeysReceived += records.length;
-}

@@ -1,6 +1,6 @@
 /**
  * `annakv start` options and exit codes that only show on a real process's stop or ports
- * (README, "annakv start options" and "CLI"): `--no-metrics` leaves the HTTP port closed
+ * (docs/operations.md, "annakv start options" and "CLI"): `--no-metrics` leaves the HTTP port closed
  * while the node serves; `--shutdown-timeout-ms` is how long a stop waits for replies a
  * client does not take; exit code 5 when the stop overruns its deadline, and when a
  * member's leave cannot hand its keys over within `--leave-timeout-ms`.

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from "commander";
 import { parseHost } from "../protocol/zmtp/endpoint";
 
-/** Exit codes scripts can rely on (README, "CLI"). */
+/** Exit codes scripts can rely on (docs/operations.md, "CLI"). */
 export const EXIT = {
   OK: 0,
   /** `get` of a key that no replica holds. */
@@ -14,6 +14,8 @@ export const EXIT = {
   UNAVAILABLE: 4,
   /** `start`: the graceful stop overran --shutdown-timeout-ms and the process was ended. */
   SHUTDOWN_OVERRAN: 5,
+  /** `start`: an actor's thread died (an exception no handler contained); the node stopped serving. Restart it. */
+  ACTOR_DIED: 6,
 } as const;
 
 export function integerOption(value: string): number {

@@ -33,7 +33,7 @@ export const DEFAULT_LIMITS: Readonly<StoreLimits> = Object.freeze({
  * but at least 1 MiB, and at most a quarter in a store under 8 MiB, whose clients keep
  * 3/4 of it. Whole 64 KiB pages, so that both engines keep the same bytes (a store under
  * 256 KiB keeps none). What still does not fit is owed, counted and retried
- * (actor/merge-backlog.ts; README, "At the memory limit").
+ * (actor/merge-backlog.ts; docs/operations.md, "At the memory limit").
  */
 export function mergeHeadroomBytes(maxMemoryBytes: number): number {
   const bytes = Math.min(Math.max(maxMemoryBytes / 8, MERGE_HEADROOM_BYTES_MIN), maxMemoryBytes / 4);

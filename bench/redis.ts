@@ -125,7 +125,13 @@ export async function runRedisBenchmark(tools: RedisTools, options: RedisBenchma
     ...(options.pipeline > 1 ? ["-P", String(options.pipeline)] : []),
     "--csv",
   ];
-  const serverCpuBefore = processCpuSeconds(options.serverPid);
+  const run = await runRedisBenchmarkProcess(tools, args, options.serverPid);
+  return { command: `redis-benchmark ${args.join(" ")}`, tests: parseRedisCsv(run.stdout), serverCpuCores: run.serverCpuCores, generatorCpuCores: run.generatorCpuCores, seconds: run.seconds };
+}
+
+/** Runs redis-benchmark with `args`: its CSV output, and the cores it and redis-server used meanwhile. */
+async function runRedisBenchmarkProcess(tools: RedisTools, args: string[], serverPid: number): Promise<{ stdout: string; seconds: number; serverCpuCores: number; generatorCpuCores: number }> {
+  const serverCpuBefore = processCpuSeconds(serverPid);
   const startedMs = performance.now();
   const child = spawn(tools.benchmark, args, { stdio: ["ignore", "pipe", "pipe"] });
   const generatorCpu = new CpuWatcher(child.pid!);
@@ -137,13 +143,7 @@ export async function runRedisBenchmark(tools: RedisTools, options: RedisBenchma
   const generatorCpuSeconds = generatorCpu.stop();
   const seconds = (performance.now() - startedMs) / 1000;
   if (code !== 0) throw new Error(`redis-benchmark exited with ${code}: ${stderr}`);
-  return {
-    command: `redis-benchmark ${args.join(" ")}`,
-    tests: parseRedisCsv(stdout),
-    serverCpuCores: (processCpuSeconds(options.serverPid) - serverCpuBefore) / seconds,
-    generatorCpuCores: generatorCpuSeconds / seconds,
-    seconds,
-  };
+  return { stdout, seconds, serverCpuCores: (processCpuSeconds(serverPid) - serverCpuBefore) / seconds, generatorCpuCores: generatorCpuSeconds / seconds };
 }
 
 export interface RedisMultiKeyOptions extends Omit<RedisBenchmarkOptions, "pipeline"> {
@@ -181,26 +181,15 @@ export async function runRedisMultiKeyBenchmark(tools: RedisTools, options: Redi
     "--csv",
     ...commandArgs,
   ];
-  const serverCpuBefore = processCpuSeconds(options.serverPid);
-  const startedMs = performance.now();
-  const child = spawn(tools.benchmark, args, { stdio: ["ignore", "pipe", "pipe"] });
-  const generatorCpu = new CpuWatcher(child.pid!);
-  let stdout = "";
-  let stderr = "";
-  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const generatorCpuSeconds = generatorCpu.stop();
-  const seconds = (performance.now() - startedMs) / 1000;
-  if (code !== 0) throw new Error(`redis-benchmark exited with ${code}: ${stderr}`);
-  const [test] = parseRedisCsv(stdout);
-  if (test === undefined) throw new Error(`redis-benchmark printed no result for ${options.command}: ${stdout}`);
+  const run = await runRedisBenchmarkProcess(tools, args, options.serverPid);
+  const [test] = parseRedisCsv(run.stdout);
+  if (test === undefined) throw new Error(`redis-benchmark printed no result for ${options.command}: ${run.stdout}`);
   return {
     ...test,
     command: `redis-benchmark ${args.map((arg) => (arg === value ? `<${options.valueBytes} B>` : arg)).join(" ")}`,
     keysPerSecond: test.opsPerSecond * options.keysPerCommand,
-    serverCpuCores: (processCpuSeconds(options.serverPid) - serverCpuBefore) / seconds,
-    generatorCpuCores: generatorCpuSeconds / seconds,
+    serverCpuCores: run.serverCpuCores,
+    generatorCpuCores: run.generatorCpuCores,
   };
 }
 

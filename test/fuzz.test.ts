@@ -2,7 +2,10 @@
  * Random bytes as payloads, batches, keys and KeyRequest frames: the Wasm instance must
  * never trap. Every failure must be a StoreError, and a sentinel key must read back
  * unchanged throughout.
- * Replay with ANNAKV_SEED=<seed>.
+ * Then the fuzz campaign of `npm run bench:fuzz` (bench/fuzz/campaign.ts) in short, against
+ * a real node: ZMTP-layer attacks and mutated messages on every socket it listens on, a
+ * valid request answered on each after every batch, RSS within its bound, SIGTERM exits 0.
+ * Replay either with ANNAKV_SEED=<seed>.
  */
 import { encodeBatch, Opcode } from "../src/core/batch";
 import { createStore } from "../src/core/create-store";
@@ -12,6 +15,8 @@ import { WasmRequestServer } from "../src/actor/request-servers";
 import type { WasmStore } from "../src/core/wasm-store";
 import { AnnaError } from "../src/protocol/anna";
 import { Random, testSeed } from "./support/random";
+import { fuzzNode } from "../bench/fuzz/campaign";
+import { PORT_OFFSETS } from "./support/ports";
 
 const ROUNDS = 20_000;
 const SENTINEL_KEY = "sentinel";
@@ -92,4 +97,40 @@ describe("fuzz: random input never traps the Wasm instance", () => {
       throw error;
     }
   });
+});
+
+describe("fuzz campaign against a node", () => {
+  /** Long enough for every attack and mutation to come up many times on every socket (~8k inputs on 2 loaded cores). */
+  const CAMPAIGN_SECONDS = 25;
+  /** The campaign's default seed is its own; this one is the test's, so the two runs differ. */
+  const FIXED_SEED = 20_250_601;
+
+  it(`survives ${CAMPAIGN_SECONDS} s of bad input on every socket, answers between batches, stays within its memory bound and stops with 0`, async () => {
+    const seed = process.env.ANNAKV_SEED === undefined ? FIXED_SEED : Number(process.env.ANNAKV_SEED);
+    const result = await fuzzNode({
+      seconds: CAMPAIGN_SECONDS,
+      seed,
+      connections: 4,
+      portOffset: PORT_OFFSETS.fuzz,
+      threads: 2,
+      inputsPerConnectionPerBatch: 25,
+      probeDeadlineMs: 5000,
+    });
+    try {
+      expect(result.crashes).toEqual([]);
+      expect(result.probesFailed).toBe(0);
+      expect(result.probesAnswered).toBeGreaterThanOrEqual(result.batches.length * (result.sockets.length + 1));
+      for (const socket of result.sockets) {
+        expect(socket.inputs.zmtp).toBeGreaterThan(0);
+        if (socket.socket !== "membership") expect(socket.inputs.message).toBeGreaterThan(0);
+      }
+      expect(result.rss.maxBytes).toBeLessThanOrEqual(result.rss.boundBytes);
+      expect(result.rss.withinBound).toBe(true);
+      expect(result.sentinelIntact).toBe(true);
+      expect(result.stop.exit).toEqual({ code: 0, signal: null });
+    } catch (error) {
+      console.error(`fuzz campaign failed; replay with ANNAKV_SEED=${seed}; ${result.inputsTotal} inputs, crashes: ${JSON.stringify(result.crashes).slice(0, 20_000)}`);
+      throw error;
+    }
+  }, 120_000);
 });

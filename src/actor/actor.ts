@@ -23,18 +23,18 @@ import { AccessReport, AccessSampler, actorAccessSampler } from "./access-sample
 import { GossipContext, newGossipState, tracksReplicatedWrites } from "./gossip-context";
 import { handleGossipFrames, sendDirtyKeys } from "./handlers/gossip";
 import { abandonAntiEntropy, antiEntropyTickBudgetMs, AntiEntropyState, continueAntiEntropy, newAntiEntropyState, requestAntiEntropy } from "./anti-entropy";
-import { countingSink, FAULT_FILE_ENV, GossipFaults } from "./faults";
+import { ActorFaults, countingSink, FAULT_FILE_ENV } from "./faults";
 import { handleRequestFrames, RequestContext } from "./handlers/request";
 import { DurablePuts } from "./durable-puts";
 import { continueRebalance, handOffDirtyKeys, newRebalanceState, reachLayoutUnchanged, REBALANCE_TICK_BUDGET_MS, rebalanceIdle, RebalanceState, startRebalance } from "./rebalance";
-import { TimeSlicer } from "./time-slices";
+import { SliceStep, TimeSlicer } from "./time-slices";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
 import { requestServerFor } from "./request-servers";
 import { gossipPoolOptions, LISTENER_LIMITS, REPLY_POOL_OPTIONS } from "../protocol/zmtp/socket-limits";
-import { ZmtpPullServer } from "../protocol/zmtp/pull-server";
+import { ZmtpPullServer, ZmtpPullServerOptions } from "../protocol/zmtp/pull-server";
 import type { ClusterTls } from "../protocol/zmtp/tls";
 import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
-import { ActorCounters, ActorStatsReport, emptyCounters } from "./stats";
+import { ActorCounters, ActorStatsReport, countContainedError, emptyCounters, ErrorPlace } from "./stats";
 
 export type ActorLog = (level: "info" | "warn" | "error", message: string) => void;
 
@@ -49,7 +49,7 @@ export class Actor {
   /** Rebalance and anti-entropy run in its slices, between requests. */
   private readonly background = new TimeSlicer();
   private factorTable: FactorTable = {};
-  private readonly faults: GossipFaults;
+  private readonly faults: ActorFaults;
   private readonly requests: ZmtpPullServer;
   private readonly gossip: ZmtpPullServer;
   private readonly replies: ZmtpPushPool;
@@ -60,6 +60,8 @@ export class Actor {
   private readonly startedMs = Date.now();
   private gossipTimer?: NodeJS.Timeout;
   private readonly badFrameLog: BadFrameLog;
+  /** Contained exceptions, logged at most once per interval per place (a fault that repeats every tick must not flood the log). */
+  private readonly errorLogs = new Map<ErrorPlace, BadFrameLog>();
 
   constructor(
     private readonly config: ActorConfig,
@@ -76,22 +78,40 @@ export class Actor {
       this.log("warn", `actor ${config.tid} refused ${count} bad frame(s); latest: ${latest}`),
     );
     const reportBadFrame = (reason: string) => this.badFrameLog.report(reason);
+    const refusalLog = new BadFrameLog(BAD_FRAME_LOG_INTERVAL_MS, (count, latest) =>
+      this.log("warn", `actor ${config.tid} refused ${count} connection(s) at its cap; latest: ${latest}`),
+    );
     // Client requests speak Anna's open protocol; gossip is cluster traffic, under TLS when the cluster has credentials.
-    const listener = (handler: (frames: Uint8Array[]) => void, tls?: ClusterTls): ZmtpPullServer =>
+    const listener = (handler: (frames: Uint8Array[]) => void, onFailure: BurstFailure, limits: Pick<ZmtpPullServerOptions, "maxConnections" | "idleTimeoutMs">, tls?: ClusterTls): ZmtpPullServer =>
       new ZmtpPullServer({
         ...LISTENER_LIMITS,
+        ...limits,
         tls,
         maxFrameBytes: config.maxFrameBytes,
         maxFramesPerBatch: config.maxFramesPerBatch,
-        onFrames: (frames) => this.handle(frames, handler),
+        onFrames: (frames) => this.handle(frames, handler, onFailure),
         onBadPeer: (reason) => {
           this.counters.badFrames++;
           reportBadFrame(`connection closed: ${reason}`);
         },
+        onConnectionRefused: (reason) => {
+          this.counters.connectionsRefused++;
+          refusalLog.report(reason);
+        },
+        onIdleClose: () => this.counters.connectionsIdleClosed++,
       });
-    this.requests = listener((frames) => handleRequestFrames(this.requestContext, frames));
-    this.gossip = listener((frames) => handleGossipFrames(this.gossipContext, frames), config.tls);
-    this.faults = new GossipFaults(process.env[FAULT_FILE_ENV], (address) => {
+    this.requests = listener(
+      (frames) => handleRequestFrames(this.requestContext, frames),
+      { place: "request-burst", dropped: (count) => `left a burst of ${count} request frame(s) unanswered` },
+      { maxConnections: config.maxConnections, idleTimeoutMs: config.idleTimeoutMs },
+    );
+    this.gossip = listener(
+      (frames) => handleGossipFrames(this.gossipContext, frames),
+      { place: "gossip-frames", dropped: (count) => `dropped the rest of a burst of ${count} gossip frame(s) (anti-entropy repairs what it carried)` },
+      LISTENER_LIMITS,
+      config.tls,
+    );
+    this.faults = new ActorFaults(process.env[FAULT_FILE_ENV], (address) => {
       const { placement } = this.gossipContext;
       for (let tid = 0; tid < config.threadCount; tid++) if (placement.gossipAddress(placement.actorIndex(tid)) === address) return true;
       return false;
@@ -104,7 +124,7 @@ export class Actor {
     const gossipState = newGossipState();
     this.requestContext = {
       tid: config.tid,
-      server: requestServerFor(this.store),
+      server: this.faults.wrapServer(requestServerFor(this.store)),
       placement,
       replies: this.replies,
       counters: this.counters,
@@ -114,6 +134,7 @@ export class Actor {
       replicatedWrites: tracksReplicatedWrites(placement) ? gossipState.replicatedWrites : undefined,
       reportBadFrame,
       durablePuts: new DurablePuts({ defaultPutAcks: config.putAcks, timeoutMs: config.putAckTimeoutMs }, () => this.gossipContext, this.replies),
+      reportError: (place, what, error) => this.reportContainedError(place, what, error),
     };
     this.gossipContext = {
       tid: config.tid,
@@ -127,6 +148,7 @@ export class Actor {
       selfAddress: placement.gossipAddress(placement.actorIndex(config.tid)),
       antiEntropy: this.antiEntropy,
       reportBadFrame,
+      log: this.log,
     };
     // A frame that may have been lost is made up for by an early anti-entropy round.
     this.peers.onLoss = () => requestAntiEntropy(this.antiEntropy, performance.now());
@@ -158,10 +180,19 @@ export class Actor {
    */
   private continueBackground(): void {
     if (!rebalanceIdle(this.rebalance) || this.rebalance.completedVersion < this.rebalance.targetVersion) {
-      this.background.run((deadlineMs) => this.continueRebalance(deadlineMs), REBALANCE_TICK_BUDGET_MS);
+      this.background.run(this.containedStep("rebalance", (deadlineMs) => this.continueRebalance(deadlineMs)), REBALANCE_TICK_BUDGET_MS);
     } else {
-      this.background.run((deadlineMs) => continueAntiEntropy(this.gossipContext, this.antiEntropy, performance.now(), deadlineMs), antiEntropyTickBudgetMs(this.antiEntropy));
+      this.background.run(
+        this.containedStep("anti-entropy", (deadlineMs) => continueAntiEntropy(this.gossipContext, this.antiEntropy, performance.now(), deadlineMs)),
+        antiEntropyTickBudgetMs(this.antiEntropy),
+      );
     }
+  }
+
+  /** `step`, ending its run for this tick when it throws (slices run from setImmediate, beyond the tick's containment). */
+  private containedStep(name: string, step: SliceStep): SliceStep {
+    const dropped = `stopped a ${name} step (it resumes at the next gossip tick)`;
+    return (deadlineMs) => this.contain("background", dropped, () => step(deadlineMs), false);
   }
 
   private continueRebalance(deadlineMs: number): boolean {
@@ -180,6 +211,53 @@ export class Actor {
   }
 
 
+  private gossipTick(): void {
+    this.contain(
+      "gossip-tick",
+      "dropped this tick's gossip (keys still marked dirty go at the next tick; any already drained and not sent are left to anti-entropy)",
+      () => {
+        this.faults.refresh();
+        if (this.faults.crashes(this.config.tid)) {
+          // Thrown from a callback of its own, past every containment: the thread dies.
+          setImmediate(() => {
+            throw new Error(`injected fault: crash-actor ${this.config.tid}`);
+          });
+        }
+        if (this.faults.throwsInGossipTick) throw new Error("injected fault: throw-in-gossip-tick");
+        sendDirtyKeys(this.gossipContext);
+      },
+      undefined,
+    );
+    this.contain("background", "skipped this tick's rebalance or anti-entropy step (it resumes at the next tick)", () => this.continueBackground(), undefined);
+  }
+
+  /**
+   * Runs `work`; an exception from it goes no further: counted at `place`, logged with
+   * what it cost (`dropped`, a phrase: "dropped ..."), and `fallback` returned instead.
+   * The actor carries on.
+   */
+  contain<T>(place: ErrorPlace, dropped: string, work: () => T, fallback: T): T {
+    try {
+      return work();
+    } catch (error) {
+      countContainedError(this.counters, place);
+      this.reportContainedError(place, dropped, error);
+      return fallback;
+    }
+  }
+
+  /** Logs an exception contained at `place` (counted there), with what it cost. */
+  private reportContainedError(place: ErrorPlace, dropped: string, error: unknown): void {
+    let log = this.errorLogs.get(place);
+    if (log === undefined) {
+      log = new BadFrameLog(BAD_FRAME_LOG_INTERVAL_MS, (count, latest) =>
+        this.log("error", `actor ${this.config.tid}: ${count} error(s) contained in ${place} since the last such line (the actor carries on); the latest ${latest}`),
+      );
+      this.errorLogs.set(place, log);
+    }
+    log.report(`${dropped}: ${(error as Error)?.stack ?? String(error)}`);
+  }
+
   get requestAddress(): string {
     return actorRequestAddress(this.config.host, this.config.portOffset, this.config.tid);
   }
@@ -188,11 +266,7 @@ export class Actor {
     const { host, portOffset, tid } = this.config;
     await this.requests.bind(this.requestAddress);
     await this.gossip.bind(actorGossipTcpAddress(host, portOffset, tid));
-    this.gossipTimer = setInterval(() => {
-      this.faults.refresh();
-      sendDirtyKeys(this.gossipContext);
-      this.continueBackground();
-    }, this.config.gossipPeriodMs);
+    this.gossipTimer = setInterval(() => this.gossipTick(), this.config.gossipPeriodMs);
     // A layout given at start may already be reached (nothing stored yet): say so.
     this.continueBackground();
   }
@@ -266,12 +340,19 @@ export class Actor {
     return { tid: this.config.tid, uptimeMs: Date.now() - this.startedMs, counters: this.counters, store: this.store.stats() };
   }
 
-  private handle(frames: Uint8Array[], handler: (frames: Uint8Array[]) => void): void {
+  /** A handler bug must not take the actor down with the requests of other clients. */
+  private handle(frames: Uint8Array[], handler: (frames: Uint8Array[]) => void, onFailure: BurstFailure): void {
     try {
       handler(frames);
     } catch (error) {
-      // A handler bug must not take the actor down with the requests of other clients.
-      this.log("error", `handler failed: ${(error as Error).stack ?? error}`);
+      countContainedError(this.counters, onFailure.place);
+      this.reportContainedError(onFailure.place, onFailure.dropped(frames.length), error);
     }
   }
+}
+
+/** What a listener's handler throwing costs: where it is counted, and what the log says was dropped. */
+interface BurstFailure {
+  place: ErrorPlace;
+  dropped(frameCount: number): string;
 }

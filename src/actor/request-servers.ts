@@ -208,15 +208,20 @@ export class WasmRequestServer implements RequestServer {
     const columns = this.requestColumns;
     const serve = columns[RequestColumn.SERVE];
     const rows = burst.heads.length + burst.refusals.length;
-    // Parsing left every row's SERVE at 0.
+    // A burst answered again request by request, after a call that threw, serves only the rows asked for.
+    serve.fill(0, 0, rows);
     for (const head of heads) {
       serve[head.row] = 1;
       columns[RequestColumn.ERROR][head.row] = head.error;
       columns[RequestColumn.TUPLES_READ][head.row] = head.tuplesRead;
     }
-    const output = this.store.serveRequests(rows);
-    // Serving may have grown the memory: the table's views are taken again before use.
-    this.refreshViews();
+    let output: Uint8Array;
+    try {
+      output = this.store.serveRequests(rows);
+    } finally {
+      // Serving may have grown the memory, even when it threw: the table's views are taken again before use.
+      this.refreshViews();
+    }
     const starts = this.requestColumns[RequestColumn.RESPONSE_START];
     const lengths = this.requestColumns[RequestColumn.RESPONSE_LENGTH];
     return heads.map((head) => output.subarray(starts[head.row], starts[head.row] + lengths[head.row]));

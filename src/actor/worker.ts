@@ -3,6 +3,9 @@
  * "ready", periodic "stats" and (selective replication) "access" reports, "log" records,
  * and "stopped" after a "stop" request; the thread ends at the "exit" that answers it.
  * Layouts and replication factors arrive from the main thread ("layout", "factors").
+ * An exception in handling a message or posting a report is contained (counted, logged)
+ * like one in the actor's own handlers; one that escapes ends the thread, and the main
+ * thread then stops the node (src/node/node.ts).
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Actor } from "./actor";
@@ -48,25 +51,34 @@ async function main(): Promise<void> {
     post({ kind: "failed", message: `actor ${config.tid}: ${(error as Error).message}` });
     return;
   }
-  const statsTimer = setInterval(() => post({ kind: "stats", report: actor.statsReport() }), config.statsIntervalMs);
+  const postStats = () => actor.contain("report", "dropped one stats report (the next goes a stats interval later)", () => post({ kind: "stats", report: actor.statsReport() }), undefined);
+  const statsTimer = setInterval(postStats, config.statsIntervalMs);
   let accessWindowStartMs = performance.now();
   const accessTimer =
     config.hotKeyWindowMs === undefined
       ? undefined
       : setInterval(() => {
-          const report = actor.drainAccessReport();
           const now = performance.now();
-          if (report !== undefined) post({ kind: "access", tid: config.tid, elapsedMs: now - accessWindowStartMs, report });
+          actor.contain("report", "dropped one window's sampled key accesses", () => {
+            const report = actor.drainAccessReport();
+            if (report !== undefined) post({ kind: "access", tid: config.tid, elapsedMs: now - accessWindowStartMs, report });
+          }, undefined);
           accessWindowStartMs = now;
         }, config.hotKeyWindowMs);
   parentPort!.on("message", async (message: MainToActor) => {
     if (message.kind === "layout") {
-      actor.applyLayout(message.layout);
+      const dropped = `left layout ${message.layout.version} applied in part or not at all (keys it moves may stay where they were until a later layout)`;
+      actor.contain("main-thread-message", dropped, () => actor.applyLayout(message.layout), undefined);
       return;
     }
     if (message.kind === "factors") {
-      actor.applyFactors(message.table);
-      post({ kind: "factors-applied", tid: config.tid, stamp: message.stamp });
+      // Unconfirmed, the table is sent again next window (node.ts, startFactorLoop).
+      const applyFactors = () => {
+        actor.applyFactors(message.table);
+        return true;
+      };
+      const applied = actor.contain("main-thread-message", "dropped a factor table (it is sent again next window)", applyFactors, false);
+      if (applied) post({ kind: "factors-applied", tid: config.tid, stamp: message.stamp });
       return;
     }
     if (message.kind === "exit") {
@@ -77,13 +89,19 @@ async function main(): Promise<void> {
     }
     clearInterval(statsTimer);
     clearInterval(accessTimer);
-    const requestsAnswered = await actor.stop(message.deadlineMs, message.handOff);
-    post({ kind: "stats", report: actor.statsReport() });
+    let requestsAnswered = actor.counters.requests;
+    try {
+      requestsAnswered = await actor.stop(message.deadlineMs, message.handOff);
+    } catch (error) {
+      // Stopped in part: still say so, or the node waits for this actor until its stop overruns.
+      post({ kind: "log", level: "error", message: `actor ${config.tid} failed to stop cleanly (sockets may have closed unflushed): ${(error as Error)?.stack ?? error}` });
+    }
+    postStats();
     post({ kind: "stopped", tid: config.tid, requestsAnswered });
   });
   post({ kind: "ready", tid: config.tid, requestAddress: actor.requestAddress });
   // A first report right away, so /status lists every actor from the start.
-  post({ kind: "stats", report: actor.statsReport() });
+  postStats();
 }
 
 void main();

@@ -1,6 +1,6 @@
 /** `annakv start`: runs a node in the foreground until SIGINT or SIGTERM. */
 import { Command, Option } from "commander";
-import { RunningNode, startNode } from "../node/node";
+import { ActorDeath, RunningNode, startNode } from "../node/node";
 import { JoinError } from "../cluster/membership-service";
 import { createLogger } from "../node/logger";
 import { DEFAULT_NODE_OPTIONS, LOG_LEVELS, NodeOptions, OptionError, resolveNodeOptions } from "../node/options";
@@ -39,6 +39,8 @@ export function startCommand(): Command {
     .addOption(option("--max-key-bytes <n>", "longest key accepted", "MAX_KEY_BYTES", d.maxKeyBytes).argParser(integerOption))
     .addOption(option("--max-value-bytes <n>", "longest value accepted (payload or merged)", "MAX_VALUE_BYTES", d.maxValueBytes).argParser(integerOption))
     .addOption(option("--max-store-memory-bytes <n>", "memory limit of each actor's store", "MAX_STORE_MEMORY_BYTES", d.maxStoreMemoryBytes).argParser(integerOption))
+    .addOption(option("--max-connections <n>", "client connections to each actor's request port and to routing, each; more are refused", "MAX_CONNECTIONS", d.maxConnections).argParser(integerOption))
+    .addOption(option("--idle-timeout-ms <ms>", "a client connection that sends nothing for this long is closed (0: never)", "IDLE_TIMEOUT_MS", d.idleTimeoutMs).argParser(integerOption))
     .addOption(new Option("--no-metrics", "do not serve /metrics and /status over HTTP"))
     .addOption(option("--log-level <level>", "log level", "LOG_LEVEL", d.logLevel).choices(LOG_LEVELS))
     .addOption(option("--shutdown-timeout-ms <ms>", "time given to in-flight work on SIGINT/SIGTERM", "SHUTDOWN_TIMEOUT_MS", d.shutdownTimeoutMs).argParser(integerOption))
@@ -82,22 +84,32 @@ export function startCommand(): Command {
         `annakv listening: routing ${node.routingAddress}, ${options.threads} actors on ${node.actorAddresses[0]}..., metrics ${node.metricsUrl ?? "off"}, cluster member ${node.membershipId}`,
       );
       let stopping = false;
-      const shutdown = async (signal: string) => {
+      /** Set once an actor died: whatever began the stop, the node exits ACTOR_DIED. */
+      let actorDeath: ActorDeath | undefined;
+      /** `reason`: the signal, or the actor that died. */
+      const shutdown = async (reason: string) => {
         if (stopping) return;
         stopping = true;
-        logger.info({ signal }, "stopping: answering received requests, flushing gossip");
+        logger.info({ reason }, "stopping: answering received requests, flushing gossip");
         // A stop that hangs (a socket that never unbinds) must not leave the process behind.
         setTimeout(() => {
           logger.error({ shutdownTimeoutMs: options.shutdownTimeoutMs }, "shutdown overran its deadline; exiting");
           logger.flush();
-          process.exit(EXIT.SHUTDOWN_OVERRAN);
+          process.exit(actorDeath !== undefined ? EXIT.ACTOR_DIED : EXIT.SHUTDOWN_OVERRAN);
         }, options.leaveTimeoutMs + options.shutdownTimeoutMs + SHUTDOWN_GRACE_MS).unref();
         const { requestsAnswered, handedOff } = await node.stop();
         logger.info({ requestsAnswered }, `stopped after answering ${requestsAnswered} requests`);
+        if (actorDeath !== undefined) {
+          process.stderr.write(`annakv: actor ${actorDeath.tid} died (${actorDeath.cause}); the node stopped (exit ${EXIT.ACTOR_DIED}): restart it\n`);
+        }
         logger.flush();
-        process.exit(handedOff ? EXIT.OK : EXIT.SHUTDOWN_OVERRAN);
+        process.exit(actorDeath !== undefined ? EXIT.ACTOR_DIED : handedOff ? EXIT.OK : EXIT.SHUTDOWN_OVERRAN);
       };
       process.on("SIGINT", () => void shutdown("SIGINT"));
       process.on("SIGTERM", () => void shutdown("SIGTERM"));
+      void node.actorDied.then((death) => {
+        actorDeath = death;
+        void shutdown(`actor ${death.tid} died`);
+      });
     });
 }

@@ -51,6 +51,21 @@ export interface RunningNode {
    * when that overran --leave-timeout-ms).
    */
   stop(): Promise<{ requestsAnswered: number; handedOff: boolean }>;
+  /**
+   * Settles, never rejecting, when an actor's thread ends without being asked to (an
+   * exception no handler contained, an exit of its own): its keys are gone from this
+   * process, so routing has already closed and no client is sent here any more. What is
+   * left to do is stop() and exit non-zero, so that a supervisor restarts the node (and,
+   * in a cluster, the other nodes re-replicate its keys meanwhile). Pending while every
+   * actor runs.
+   */
+  readonly actorDied: Promise<ActorDeath>;
+}
+
+/** An actor thread that ended without being asked to, and why. */
+export interface ActorDeath {
+  tid: number;
+  cause: string;
 }
 
 /** Workers run compiled JS: under ts-jest this file is TypeScript, but dist/ is built. */
@@ -108,12 +123,19 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
   const routingBadFrames = new BadFrameLog(BAD_FRAME_LOG_INTERVAL_MS, (count, latest) =>
     logger.warn({ count, latest }, `routing refused ${count} bad frame(s)`),
   );
+  const routingRefusals = new BadFrameLog(BAD_FRAME_LOG_INTERVAL_MS, (count, latest) =>
+    logger.warn({ count, latest }, `routing refused ${count} connection(s) at --max-connections`),
+  );
   // Bound only once every actor listens (below), so that no client is sent to a dead port.
   const routing = new RoutingService({
     bindAddress: routingAddress(options.host, options.portOffset),
     placement: () => placement,
     maxFrameBytes: MAX_FRAME_BYTES,
+    maxKeyBytes: options.maxKeyBytes,
+    maxConnections: options.maxConnections,
+    idleTimeoutMs: options.idleTimeoutMs,
     onBadFrame: (reason) => routingBadFrames.report(reason),
+    onConnectionRefused: (reason) => routingRefusals.report(reason),
   });
   const metrics = new NodeMetrics({
     version: require("../../package.json").version as string,
@@ -123,7 +145,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     localReplication: options.localReplication,
     routingAddress: routingAddress(advertiseHost, options.portOffset),
     hotKeys: () => hotKeys?.hotKeys() ?? [],
-    routing: () => ({ requestsAnswered: routing.requestsAnswered, badFrames: routing.badFrames }),
+    routing: () => routing.counters(),
     cluster: () => {
       const status = membership.status();
       // Ready: joined, caught up and not leaving (Kubernetes then sends no new clients to a leaver).
@@ -132,6 +154,18 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
   });
   // Started once every actor runs (below); actors confirm the factor tables it sends.
   let factorLoop: ReturnType<typeof startFactorLoop> | undefined;
+  let died: ActorDeath | undefined;
+  let reportDeath!: (death: ActorDeath) => void;
+  const actorDied = new Promise<ActorDeath>((resolve) => (reportDeath = resolve));
+  const onActorDeath = (death: ActorDeath) => {
+    if (died !== undefined) return;
+    died = death;
+    logger.fatal({ tid: death.tid, cause: death.cause }, `actor ${death.tid} died (${death.cause}); its keys are gone from this process: routing closes and the node stops`);
+    void routing
+      .stop(Date.now())
+      .catch((error) => logger.error({ err: error }, "routing did not close cleanly"))
+      .then(() => reportDeath(death));
+  };
   const onActorMessage = (message: ActorToMain) => {
     if (message.kind === "stats") {
       metrics.record(message.report);
@@ -147,8 +181,10 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
   try {
     await membership.start();
     for (let tid = 0; tid < options.threads; tid++) {
-      actors.push(await startActor({ ...actorConfig(options, tid, membership.layout, wasmModule), tls }, logger, onActorMessage));
+      actors.push(await startActor({ ...actorConfig(options, tid, membership.layout, wasmModule), tls }, logger, onActorMessage, onActorDeath));
     }
+    // Routing must not open to clients for a node already short of an actor.
+    if (died !== undefined) throw new Error(`actor ${died.tid} died while the node started: ${died.cause}`);
     await routing.start();
     if (options.metrics) {
       await metrics.listen(options.host, metricsPort(options.portOffset));
@@ -176,8 +212,10 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     metricsUrl,
     membershipId: membership.layout.selfId,
     status: () => metrics.status(),
+    actorDied,
     stop: async () => {
-      const leaving = membership.otherLiveMembers().length > 0 && membership.lifecycle < Lifecycle.LEAVING;
+      // A node with a dead actor cannot hand that actor's keys over: it stops as a crash would, and the others re-replicate.
+      const leaving = died === undefined && membership.otherLiveMembers().length > 0 && membership.lifecycle < Lifecycle.LEAVING;
       const left = leaving ? await leaveCluster(membership, reached, options, logger) : true;
       const deadlineMs = Date.now() + options.shutdownTimeoutMs;
       factorLoop?.stop();
@@ -238,6 +276,8 @@ function actorConfig(options: NodeOptions, tid: number, layout: ClusterLayout, w
     maxFramesPerBatch: MAX_FRAMES_PER_BATCH,
     maxTuplesPerRequest: MAX_TUPLES_PER_REQUEST,
     maxFrameBytes: MAX_FRAME_BYTES,
+    maxConnections: options.maxConnections,
+    idleTimeoutMs: options.idleTimeoutMs,
     gossipPageBytes: GOSSIP_PAGE_BYTES,
     statsIntervalMs: STATS_INTERVAL_MS,
     wasmModule,
@@ -307,15 +347,23 @@ function hotKeyReplicationActive(options: NodeOptions): boolean {
   return options.hotKeyReplication && (options.localReplication < options.threads || options.join.length > 0);
 }
 
-function startActor(config: ActorConfig, logger: Logger, onMessage: (message: ActorToMain) => void): Promise<ActorHandle> {
+/**
+ * Starts an actor's thread; resolves once it listens. `onDeath` is told if the thread then
+ * ends without having been asked to ("exit" after "stopped"), or with an error.
+ */
+function startActor(config: ActorConfig, logger: Logger, onMessage: (message: ActorToMain) => void, onDeath: (death: ActorDeath) => void): Promise<ActorHandle> {
   const worker = new Worker(workerEntry(), { workerData: config });
   let resolveStopped!: (answered: number) => void;
   const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
   let requestsAnswered = 0;
+  let ready = false;
+  let exitAsked = false;
+  let uncaught: Error | undefined;
   return new Promise<ActorHandle>((resolve, reject) => {
     worker.on("message", (message: ActorToMain) => {
       switch (message.kind) {
         case "ready":
+          ready = true;
           resolve({ tid: config.tid, worker, stopped });
           break;
         case "failed":
@@ -326,6 +374,7 @@ function startActor(config: ActorConfig, logger: Logger, onMessage: (message: Ac
           break;
         case "stopped":
           requestsAnswered = message.requestsAnswered;
+          exitAsked = true;
           worker.postMessage({ kind: "exit" } satisfies MainToActor);
           break;
         default:
@@ -333,9 +382,17 @@ function startActor(config: ActorConfig, logger: Logger, onMessage: (message: Ac
       }
     });
     worker.once("error", (error) => {
-      logger.error({ tid: config.tid, err: error }, "actor thread failed");
+      // The thread's exit follows, and reports the death.
+      uncaught = error;
+      logger.error({ tid: config.tid, err: error }, `actor ${config.tid}'s thread ended on an exception no handler contained`);
       reject(error);
     });
-    worker.once("exit", () => resolveStopped(requestsAnswered));
+    worker.once("exit", (code) => {
+      resolveStopped(requestsAnswered);
+      if (!ready) reject(uncaught ?? new Error(`actor ${config.tid}'s thread exited with code ${code} before it listened`));
+      else if (uncaught !== undefined || !exitAsked || code !== 0) {
+        onDeath({ tid: config.tid, cause: uncaught === undefined ? `its thread exited with code ${code} unasked` : `uncaught ${uncaught.name}: ${uncaught.message}` });
+      }
+    });
   });
 }

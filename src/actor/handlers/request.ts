@@ -15,7 +15,7 @@ import type { Hash64 } from "../../routing/hash";
 import type { ClusterPlacement } from "../../routing/cluster-placement";
 import type { AccessSampler } from "../access-sampler";
 import { annaErrorOf, RequestBurst, RequestServer } from "../request-servers";
-import { ActorCounters, countTupleError } from "../stats";
+import { ActorCounters, countContainedError, countTupleError, ErrorPlace } from "../stats";
 import type { DurablePuts } from "../durable-puts";
 
 export interface RequestContext {
@@ -43,6 +43,12 @@ export interface RequestContext {
   reportBadFrame(reason: string): void;
   /** Holds PUTs that ask for more than one replica node until they have them (absent: every PUT is answered at once). */
   durablePuts?: DurablePuts;
+  /**
+   * Told of each exception the handler contained, with what it cost (a phrase: "answered
+   * ..."; the handler counts it either way); absent where only the counters matter (unit
+   * tests, benches).
+   */
+  reportError?(place: ErrorPlace, what: string, error: unknown): void;
 }
 
 export function handleRequestFrames(context: RequestContext, frames: readonly Uint8Array[]): number {
@@ -53,31 +59,119 @@ export function handleRequestFrames(context: RequestContext, frames: readonly Ui
     context.reportBadFrame(reason);
   }
   const answered: FrameHead[] = [];
+  /** Requests whose planning threw: answered LATTICE, counted failed (allocated only then). */
+  let failed: Set<FrameHead> | undefined;
   for (const head of burst.heads) {
     if (!isUsableResponseAddress(head.responseAddress)) {
       context.counters.badFrames++;
       context.reportBadFrame(`KeyRequest with unusable response_address ${JSON.stringify(head.responseAddress.slice(0, 80))}`);
       continue;
     }
-    context.counters.requests++;
-    planRequest(context, burst.tuples, head);
+    try {
+      planRequest(context, burst.tuples, head);
+    } catch (error) {
+      failRequest(context, burst.tuples, head, false, error);
+      (failed ??= new Set()).add(head);
+    }
     answered.push(head);
   }
   const planned = performance.now();
   context.counters.decodeMs += planned - started;
-  const responses = context.server.answer(burst, answered);
+  let responses: Uint8Array[] | undefined;
+  try {
+    responses = context.server.answer(burst, answered);
+  } catch (error) {
+    // A request of the burst made the store call throw: each is answered on its own, so that it costs only itself.
+    countContainedError(context.counters, "request-burst");
+    context.reportError?.("request-burst", `answered a burst of ${answered.length} request(s) one by one after serving it whole threw`, error);
+  }
   const stored = performance.now();
   context.counters.storeMs += stored - planned;
-  countStoreErrors(context.counters, burst, answered);
-  // Responses are views the server reuses: each is copied as it is queued (or held).
-  for (let i = 0; i < answered.length; i++) {
-    const head = answered[i];
-    const acks = head.type === RequestType.PUT ? (context.durablePuts?.acksWanted(head.putAcks) ?? 1) : 1;
-    if (acks > 1) context.durablePuts!.defer(head.responseAddress, responses[i], storedKeys(burst.tuples, head), acks);
-    else context.replies.sendCopy(head.responseAddress, responses[i]);
+  let replies = 0;
+  if (responses === undefined) replies = answerOneByOne(context, burst, answered, failed);
+  else {
+    countStoreErrors(context.counters, burst, answered);
+    for (let i = 0; i < answered.length; i++) if (sendResponse(context, burst, answered[i], responses[i], failed?.has(answered[i]) ?? false)) replies++;
   }
   context.counters.encodeMs += performance.now() - stored;
-  return answered.length;
+  return replies;
+}
+
+/** Answers each request with a store call of its own; a request whose call throws is answered LATTICE. Returns the replies sent. */
+function answerOneByOne(context: RequestContext, burst: RequestBurst, heads: readonly FrameHead[], failed: Set<FrameHead> | undefined): number {
+  let replies = 0;
+  for (const head of heads) {
+    let hasFailed = failed?.has(head) ?? false;
+    let response: Uint8Array;
+    try {
+      [response] = context.server.answer(burst, [head]);
+    } catch (error) {
+      if (hasFailed) {
+        reportUnanswered(context, head, error);
+        continue;
+      }
+      failRequest(context, burst.tuples, head, true, error);
+      hasFailed = true;
+      try {
+        // Now an error response only: nothing of it runs.
+        [response] = context.server.answer(burst, [head]);
+      } catch (secondError) {
+        reportUnanswered(context, head, secondError);
+        continue;
+      }
+    }
+    if (!hasFailed) countStoreErrors(context.counters, burst, [head]);
+    if (sendResponse(context, burst, head, response, hasFailed)) replies++;
+  }
+  return replies;
+}
+
+/**
+ * Queues (or, for a PUT waiting for acknowledgements, holds) one response, a view the
+ * server reuses: copied as it is queued. Counts the request served, or failed when it is
+ * the error response of a failed request; false when it could not be sent.
+ */
+function sendResponse(context: RequestContext, burst: RequestBurst, head: FrameHead, response: Uint8Array, hasFailed: boolean): boolean {
+  try {
+    const acks = head.type === RequestType.PUT && !hasFailed ? (context.durablePuts?.acksWanted(head.putAcks) ?? 1) : 1;
+    if (acks > 1) context.durablePuts!.defer(head.responseAddress, response, storedKeys(burst.tuples, head), acks);
+    else context.replies.sendCopy(head.responseAddress, response);
+  } catch (error) {
+    if (!hasFailed) context.counters.requestsFailed++;
+    countContainedError(context.counters, "request");
+    context.reportError?.("request", `left a request ${requestName(head)} unanswered: its reply could not be sent`, error);
+    return false;
+  }
+  if (!hasFailed) context.counters.requests++;
+  return true;
+}
+
+/**
+ * Turns a request into its error response: LATTICE for the request and each tuple, no
+ * payload, nothing run. `planned`: its planning had completed, counting the tuples it meant
+ * to run, which are taken back.
+ */
+function failRequest(context: RequestContext, tuples: KeyTuples, head: FrameHead, planned: boolean, error: unknown): void {
+  let plannedToRun = 0;
+  for (let i = head.firstTuple, end = i + head.tuplesRead; i < end; i++) {
+    if (tuples.error[i] === AnnaError.NO_ERROR) plannedToRun++;
+    refuse(tuples, i, AnnaError.LATTICE, false);
+  }
+  if (planned && head.error === AnnaError.NO_ERROR) countTuples(context.counters, head, -plannedToRun);
+  head.error = AnnaError.LATTICE;
+  context.counters.requestsFailed++;
+  countContainedError(context.counters, "request");
+  context.reportError?.("request", `answered LATTICE to a request ${requestName(head)} whose planning or serving threw`, error);
+}
+
+function reportUnanswered(context: RequestContext, head: FrameHead, error: unknown): void {
+  countContainedError(context.counters, "request");
+  context.reportError?.("request", `left a request ${requestName(head)} unanswered: not even its error response could be written`, error);
+}
+
+/** A request as the log names it: its type, tuple count and reply address. */
+function requestName(head: FrameHead): string {
+  return `(${RequestType[head.type] ?? `type ${head.type}`} of ${head.tupleCount} tuple(s) from ${head.responseAddress.slice(0, 80)})`;
 }
 
 /**
@@ -121,6 +215,8 @@ function planRequest(context: RequestContext, tuples: KeyTuples, head: FrameHead
   }
   const isPut = head.type === RequestType.PUT;
   const frame = head.frame;
+  // Counted once the whole request is planned: a request whose planning throws ran no tuple.
+  let tuplesToRun = 0;
   for (let i = first; i < end; i++) {
     const refusal = refusalOf(context, isPut, tuples, i);
     if (refusal !== undefined) {
@@ -144,11 +240,16 @@ function planRequest(context: RequestContext, tuples: KeyTuples, head: FrameHead
     const clientCacheSize = tuples.addressCacheSize[i] >>> 0;
     answer(tuples, i, AnnaError.NO_ERROR, clientCacheSize !== 0 && clientCacheSize !== replicaCount);
     accessSampler?.note(frame, keyStart, keyLength, tuples.hashesKnown ? tuples.hashLow[i] : undefined);
-    if (isPut) {
-      counters.putTuples++;
-      if (replicaCount > 1) replicatedWrites?.add(keyName(frame.subarray(keyStart, keyStart + keyLength)));
-    } else counters.getTuples++;
+    tuplesToRun++;
+    if (isPut && replicaCount > 1) replicatedWrites?.add(keyName(frame.subarray(keyStart, keyStart + keyLength)));
   }
+  countTuples(counters, head, tuplesToRun);
+}
+
+/** Adds (or, for a request that failed once planned, takes back) the GET or PUT tuples planned to run. */
+function countTuples(counters: ActorCounters, head: FrameHead, tuples: number): void {
+  if (head.type === RequestType.PUT) counters.putTuples += tuples;
+  else if (head.type === RequestType.GET) counters.getTuples += tuples;
 }
 
 /** The keys of a request's tuples that the store ran and took (views into the frame). */

@@ -12,6 +12,18 @@ function formatColumns(header: string[], rows: string[][], textColumns = 0): str
   return [header, ...rows].map(line);
 }
 
+const BYTE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB"];
+
+/** A byte count in at most 9 columns ("1023 B", "12.5 MiB"), so a large store does not push the actor table past 100 columns. */
+function formatBytes(bytes: number): string {
+  let unit = 0;
+  while (bytes >= 1024 && unit < BYTE_UNITS.length - 1) {
+    bytes /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${bytes} B` : `${bytes.toFixed(1)} ${BYTE_UNITS[unit]}`;
+}
+
 /** This node's view of the membership, one member a line, then each actor's rebalance progress. */
 function formatCluster(cluster: ClusterStatus, actors: NodeStatus["actors"]): string[] {
   const summary =
@@ -40,11 +52,11 @@ function formatCluster(cluster: ClusterStatus, actors: NodeStatus["actors"]): st
 }
 
 function formatActors(status: NodeStatus): string[] {
-  const header = ["actor", "keys", "bytes", "ops/s", "requests", "clients", "gossip sent", "gossip recv", "merges owed", "errors", "bad frames"];
+  const header = ["actor", "keys", "bytes", "ops/s", "requests", "clients", "gossip out", "gossip in", "owed", "errors", "bad frames"];
   const rows = status.actors.map((actor) => [
     String(actor.tid),
     String(actor.store.keyCount),
-    String(actor.store.bytesUsed),
+    formatBytes(actor.store.bytesUsed),
     actor.opsPerSecond.toFixed(0),
     String(actor.counters.requests),
     // Nodes from before the ZMTP transport send no connection counts.

@@ -8,7 +8,7 @@
  *
  * Reproducible: the inputs of connection c in batch b come from their own PRNG, seeded
  * from (seed, b, c), so a batch's inputs do not depend on how the connections interleave;
- * a crash also records the inputs of the batch before it, as hex.
+ * a crash also records, as hex, the inputs sent in the batch whose probes failed.
  */
 import * as zmq from "zeromq";
 import { AnnaClient } from "../../src/client/anna-client";
@@ -72,7 +72,7 @@ const CRASH_INPUTS_KEPT = 64;
 const CRASH_INPUT_BYTES_KEPT = 8192;
 const SENTINEL_KEY = "sentinel-of-the-fuzz-campaign";
 const SENTINEL_VALUE = "kept through every batch";
-/** Above any timestamp a corpus LWW payload or its mutation is likely to carry. */
+/** No corpus entry names the sentinel's key; its timestamp would outrank almost any mutated LWW one anyway. */
 const SENTINEL_TIMESTAMP = 2n ** 63n;
 
 export type Layer = "zmtp" | "message";
@@ -91,7 +91,7 @@ export interface SocketFigures {
 export interface Crash {
   batch: number;
   what: string;
-  /** The inputs of the batch before it (at most CRASH_INPUTS_KEPT, each cut at CRASH_INPUT_BYTES_KEPT bytes). */
+  /** The inputs sent in that batch, the last CRASH_INPUTS_KEPT of them, each cut at CRASH_INPUT_BYTES_KEPT bytes. */
   inputs: Array<{ socket: string; layer: Layer; kind: string; hex: string }>;
 }
 
@@ -343,85 +343,113 @@ export async function fuzzNode(options: FuzzOptions, log: (line: string) => void
     await waitUntil(() => node.ready(), { timeoutMs: 30_000, pollMs: 50, what: () => "the fuzzed node to serve" });
     await sink.bind(tcpAddress(HOST, SINK_PORT_BASE + options.portOffset));
     await client.putLww(SENTINEL_KEY, SENTINEL_VALUE, SENTINEL_TIMESTAMP);
-    return await campaign(options, node, nodeArgs, { sink, prober, client }, log);
+    const state = newCampaign(options);
+    const warmUp = await probeAll(prober, client, state.targets, options.probeDeadlineMs);
+    if (warmUp.failures.length > 0) throw new Error(`the node failed its probes before any fuzzing: ${warmUp.failures.join("; ")}`);
+    const rssStartBytes = processRssBytes(node.pid);
+    const batches = await runBatches(state, node, { prober, client }, rssStartBytes, log);
+    return await finish(state, node, { client, sink }, nodeArgs, rssStartBytes, batches);
   } finally {
-    client.close();
+    await client.close();
     prober.close();
     sink.close();
     if (node.isRunning()) await node.stop("SIGKILL");
   }
 }
 
-async function campaign(options: FuzzOptions, node: BenchNode, nodeArgs: string[], peers: { sink: ReplySink; prober: Prober; client: AnnaClient }, log: (line: string) => void): Promise<FuzzResult> {
+function newCampaign(options: FuzzOptions): Campaign {
   const targets = socketTargets(options.portOffset, options.threads);
-  const allowedPorts = [SINK_PORT_BASE, DEAD_PORT_BASE, ...targets.filter((target) => target.kind === "gossip").map((target) => target.port - options.portOffset)];
-  const addresses = { sink: tcpAddress(HOST, SINK_PORT_BASE + options.portOffset), dead: tcpAddress(HOST, DEAD_PORT_BASE + options.portOffset), gossipPeers: targets.filter((target) => target.kind === "gossip").map((target) => tcpAddress(HOST, target.port)) };
-  const state: Campaign = {
+  const gossipPorts = targets.filter((target) => target.kind === "gossip").map((target) => target.port);
+  const addresses = {
+    sink: tcpAddress(HOST, SINK_PORT_BASE + options.portOffset),
+    dead: tcpAddress(HOST, DEAD_PORT_BASE + options.portOffset),
+    gossipPeers: gossipPorts.map((port) => tcpAddress(HOST, port)),
+  };
+  return {
     options,
     targets,
     corpus: buildCorpus(new Prng(options.seed), addresses),
-    guard: new AddressGuard(new Set(allowedPorts.map((port) => port + options.portOffset))),
+    guard: new AddressGuard(new Set([SINK_PORT_BASE + options.portOffset, DEAD_PORT_BASE + options.portOffset, ...gossipPorts])),
     sockets: new Map(targets.map((target) => [target.name, { socket: target.name, port: target.port, inputs: { zmtp: 0, message: 0 }, connections: 0, closedByNode: 0, skippedByGuard: 0 }])),
     inputsByKind: { zmtp: {}, message: {} },
     batchInputs: [],
   };
-  const warmUp = await probeAll(peers.prober, peers.client, targets, options.probeDeadlineMs);
-  if (warmUp.failures.length > 0) throw new Error(`the node failed its probes before any fuzzing: ${warmUp.failures.join("; ")}`);
-  const rssStartBytes = processRssBytes(node.pid);
-  let exit: NodeExit | undefined;
-  void node.exited.then((value) => (exit = value));
-  const result = { crashes: [] as Crash[], batches: [] as BatchFigures[], probesAnswered: 0, probesFailed: 0, longestStallMs: 0, longestStallSocket: "", rssMaxBytes: rssStartBytes };
+}
+
+interface BatchesRun {
+  crashes: Crash[];
+  batches: BatchFigures[];
+  probesAnswered: number;
+  probesFailed: number;
+  longestStallMs: number;
+  longestStallSocket: string;
+  rssMaxBytes: number;
+  seconds: number;
+  /** How the node exited during the batches; undefined while it runs. */
+  exit: NodeExit | undefined;
+}
+
+/** Batches of inputs from every connection at once, each followed by the probes, until the time is up or the node is lost. */
+async function runBatches(state: Campaign, node: BenchNode, peers: { prober: Prober; client: AnnaClient }, rssStartBytes: number, log: (line: string) => void): Promise<BatchesRun> {
+  const { options } = state;
+  const run: BatchesRun = { crashes: [], batches: [], probesAnswered: 0, probesFailed: 0, longestStallMs: 0, longestStallSocket: "", rssMaxBytes: rssStartBytes, seconds: 0, exit: undefined };
+  void node.exited.then((exit) => (run.exit = exit));
   const startedMs = performance.now();
   let failedInARow = 0;
   for (let batch = 0; performance.now() - startedMs < options.seconds * 1000; batch++) {
     state.batchInputs = [];
     const sent = await Promise.all(Array.from({ length: options.connections }, (_, connection) => attacker(state, batch, connection)));
-    const round = exit === undefined ? await probeAll(peers.prober, peers.client, targets, options.probeDeadlineMs) : { msMax: 0, slowestSocket: "", answered: 0, failures: [] };
+    const round = run.exit === undefined ? await probeAll(peers.prober, peers.client, state.targets, options.probeDeadlineMs) : { msMax: 0, slowestSocket: "", answered: 0, failures: [] };
+    if (run.exit !== undefined) round.failures.push(`node exited (${JSON.stringify(run.exit)}); its output ends:\n${node.output().slice(-2000)}`);
     const rssBytes = processRssBytes(node.pid);
-    if (exit !== undefined) round.failures.push(`node exited (${JSON.stringify(exit)}); its output ends:\n${node.output().slice(-2000)}`);
-    result.probesAnswered += round.answered;
-    result.probesFailed += round.failures.length;
-    if (round.msMax > result.longestStallMs) Object.assign(result, { longestStallMs: round.msMax, longestStallSocket: round.slowestSocket });
-    if (rssBytes > result.rssMaxBytes) result.rssMaxBytes = rssBytes;
     const inputs = sent.reduce((sum, count) => sum + count, 0);
-    result.batches.push({ batch, secondsFromStart: (performance.now() - startedMs) / 1000, inputs, probeMsMax: round.msMax, rssBytes });
+    run.probesAnswered += round.answered;
+    run.probesFailed += round.failures.length;
+    if (round.msMax > run.longestStallMs) Object.assign(run, { longestStallMs: round.msMax, longestStallSocket: round.slowestSocket });
+    if (rssBytes > run.rssMaxBytes) run.rssMaxBytes = rssBytes;
+    run.batches.push({ batch, secondsFromStart: (performance.now() - startedMs) / 1000, inputs, probeMsMax: round.msMax, rssBytes });
     log(`batch ${batch}: ${inputs} inputs, slowest probe ${round.msMax.toFixed(1)} ms (${round.slowestSocket}), RSS ${(rssBytes / MIB).toFixed(0)} MiB${round.failures.length > 0 ? `; FAILED: ${round.failures.join("; ")}` : ""}`);
     if (round.failures.length === 0) {
       failedInARow = 0;
       continue;
     }
-    result.crashes.push({ batch, what: round.failures.join("; "), inputs: crashInputs(state.batchInputs) });
-    if (exit !== undefined || ++failedInARow >= FAILED_BATCHES_MAX) break;
+    run.crashes.push({ batch, what: round.failures.join("; "), inputs: crashInputs(state.batchInputs) });
+    if (run.exit !== undefined || ++failedInARow >= FAILED_BATCHES_MAX) break;
   }
-  const seconds = (performance.now() - startedMs) / 1000;
-  const alive = exit === undefined;
+  run.seconds = (performance.now() - startedMs) / 1000;
+  return run;
+}
+
+/** The end of the campaign: RSS, the node's own counts and the sentinel while it runs, then SIGTERM. */
+async function finish(state: Campaign, node: BenchNode, peers: { client: AnnaClient; sink: ReplySink }, nodeArgs: string[], rssStartBytes: number, run: BatchesRun): Promise<FuzzResult> {
+  const alive = run.exit === undefined;
   const rssEndBytes = alive ? processRssBytes(node.pid) : NaN;
   const counted = alive ? await nodeCounted(node) : undefined;
   const sentinel = alive ? await peers.client.getLww(SENTINEL_KEY).catch(() => undefined) : undefined;
   const stopStartedMs = performance.now();
-  const stopExit = await node.stop("SIGTERM");
-  const stop = { exit: stopExit, ms: performance.now() - stopStartedMs };
-  const { boundBytes, bound } = rssBound(rssStartBytes, options);
+  const exit = await node.stop("SIGTERM");
+  const stop = { exit, ms: performance.now() - stopStartedMs };
+  const { boundBytes, bound } = rssBound(rssStartBytes, state.options);
   const sockets = [...state.sockets.values()];
   const inputsTotal = sockets.reduce((sum, socket) => sum + socket.inputs.zmtp + socket.inputs.message, 0);
   return {
-    options,
+    options: state.options,
     nodeArgs,
     inputsTotal,
-    inputsPerSecond: inputsTotal / seconds,
+    inputsPerSecond: inputsTotal / run.seconds,
     sockets,
     inputsByKind: state.inputsByKind,
-    crashes: result.crashes,
-    probesAnswered: result.probesAnswered,
-    probesFailed: result.probesFailed,
-    longestStallMs: result.longestStallMs,
-    longestStallSocket: result.longestStallSocket,
-    rss: { startBytes: rssStartBytes, endBytes: rssEndBytes, maxBytes: result.rssMaxBytes, boundBytes, bound, withinBound: result.rssMaxBytes <= boundBytes && !(rssEndBytes > boundBytes) },
+    crashes: run.crashes,
+    probesAnswered: run.probesAnswered,
+    probesFailed: run.probesFailed,
+    longestStallMs: run.longestStallMs,
+    longestStallSocket: run.longestStallSocket,
+    rss: { startBytes: rssStartBytes, endBytes: rssEndBytes, maxBytes: run.rssMaxBytes, boundBytes, bound, withinBound: run.rssMaxBytes <= boundBytes && !(rssEndBytes > boundBytes) },
     sentinelIntact: sentinel !== undefined && Buffer.from(sentinel.value).toString() === SENTINEL_VALUE && sentinel.timestamp === SENTINEL_TIMESTAMP,
     repliesToFuzzInputs: peers.sink.received,
     nodeCounted: counted,
     stop,
-    batches: result.batches,
-    seconds,
+    batches: run.batches,
+    seconds: run.seconds,
   };
 }

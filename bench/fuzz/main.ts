@@ -99,9 +99,7 @@ async function main(): Promise<void> {
   process.exitCode = Object.values(targets).every((target) => target.met) ? 0 : 1;
 }
 
-if (require.main === module) {
-  main().catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-}
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -29,10 +29,10 @@ export interface ClientLink {
 }
 
 const HOUR_MS = 3_600_000;
-const MAX_SERVER_SOCKETS = 64;
+const SERVER_SOCKETS_MAX = 64;
 /** Far above what a closed loop keeps in flight: nothing is dropped while a server is up. */
-const MAX_QUEUED_FRAMES = 1_000_000;
-const MAX_REPLY_BYTES = 256 * 1024 * 1024;
+const QUEUED_FRAMES_MAX = 1_000_000;
+const REPLY_BYTES_MAX = 256 * 1024 * 1024;
 
 /** Where a link's replies go: the handlers last given to onReplies; a throw in one is a failure. */
 class ReplyDispatch {
@@ -65,9 +65,9 @@ export async function openClientLink(transport: ClientTransport, replyBindAddres
 async function openZmtpLink(replyBindAddress: string): Promise<ClientLink> {
   const dispatch = new ReplyDispatch();
   const replies = new ZmtpPullServer({
-    maxFrameBytes: MAX_REPLY_BYTES,
-    maxFramesPerBatch: MAX_QUEUED_FRAMES,
-    maxConnections: MAX_SERVER_SOCKETS,
+    maxFrameBytes: REPLY_BYTES_MAX,
+    maxFramesPerBatch: QUEUED_FRAMES_MAX,
+    maxConnections: SERVER_SOCKETS_MAX,
     handshakeTimeoutMs: HOUR_MS,
     onFrames: (frames) => {
       for (const frame of frames) dispatch.deliver(frame);
@@ -75,7 +75,7 @@ async function openZmtpLink(replyBindAddress: string): Promise<ClientLink> {
     onBadPeer: (reason) => dispatch.fail(new Error(`reply connection closed: ${reason}`)),
   });
   await replies.bind(replyBindAddress);
-  const requests = new ZmtpPushPool({ maxSockets: MAX_SERVER_SOCKETS, idleCloseMs: HOUR_MS, maxQueuedBytes: MAX_REPLY_BYTES, lingerMs: 0, handshakeTimeoutMs: HOUR_MS });
+  const requests = new ZmtpPushPool({ maxSockets: SERVER_SOCKETS_MAX, idleCloseMs: HOUR_MS, maxQueuedBytes: REPLY_BYTES_MAX, lingerMs: 0, handshakeTimeoutMs: HOUR_MS });
   return {
     replyAddress: replies.boundAddress!,
     send: (address, frame) => requests.send(address, frame),
@@ -88,9 +88,9 @@ async function openZmtpLink(replyBindAddress: string): Promise<ClientLink> {
 }
 
 async function openZeromqLink(replyBindAddress: string): Promise<ClientLink> {
-  const pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: MAX_QUEUED_FRAMES });
+  const pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: QUEUED_FRAMES_MAX });
   await pull.bind(replyBindAddress);
-  const requests = new PushPool({ maxSockets: MAX_SERVER_SOCKETS, idleCloseMs: HOUR_MS, maxQueuedFrames: MAX_QUEUED_FRAMES, lingerMs: 0 });
+  const requests = new PushPool({ maxSockets: SERVER_SOCKETS_MAX, idleCloseMs: HOUR_MS, maxQueuedFrames: QUEUED_FRAMES_MAX, lingerMs: 0 });
   const dispatch = new ReplyDispatch();
   void (async () => {
     for (;;) {

@@ -2,11 +2,11 @@
  * A log-bucketed latency histogram: buckets 1% wide from 1 µs to 100 s, so recording is
  * one Math.log and an increment, memory is fixed, and quantiles are within 1%.
  */
-const MIN_LATENCY_MS = 0.001;
-const MAX_LATENCY_MS = 100_000;
+const LATENCY_MS_MIN = 0.001;
+const LATENCY_MS_MAX = 100_000;
 const GROWTH = 1.01;
 const LOG_GROWTH = Math.log(GROWTH);
-const BUCKET_COUNT = Math.ceil(Math.log(MAX_LATENCY_MS / MIN_LATENCY_MS) / LOG_GROWTH) + 1;
+const BUCKET_COUNT = Math.ceil(Math.log(LATENCY_MS_MAX / LATENCY_MS_MIN) / LOG_GROWTH) + 1;
 
 export interface LatencySummary {
   count: number;
@@ -23,8 +23,8 @@ export class LatencyHistogram {
   private maxMs = 0;
 
   record(latencyMs: number): void {
-    const clamped = Math.min(Math.max(latencyMs, MIN_LATENCY_MS), MAX_LATENCY_MS);
-    this.counts[Math.floor(Math.log(clamped / MIN_LATENCY_MS) / LOG_GROWTH)]++;
+    const clamped = Math.min(Math.max(latencyMs, LATENCY_MS_MIN), LATENCY_MS_MAX);
+    this.counts[Math.floor(Math.log(clamped / LATENCY_MS_MIN) / LOG_GROWTH)]++;
     this.count++;
     this.sumMs += latencyMs;
     if (latencyMs > this.maxMs) this.maxMs = latencyMs;
@@ -44,7 +44,7 @@ export class LatencyHistogram {
     let seen = 0;
     for (let bucket = 0; bucket < BUCKET_COUNT; bucket++) {
       seen += this.counts[bucket];
-      if (seen >= rank) return Math.min(MIN_LATENCY_MS * Math.pow(GROWTH, bucket + 1), this.maxMs);
+      if (seen >= rank) return Math.min(LATENCY_MS_MIN * Math.pow(GROWTH, bucket + 1), this.maxMs);
     }
     return this.maxMs;
   }

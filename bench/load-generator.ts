@@ -13,8 +13,8 @@
  */
 import { parseArgs } from "node:util";
 import { LatticeType } from "../src/lattices/lattice-type";
-import { routingAddress } from "../src/routing/ports";
-import { MAX_KEYS_PER_ADDRESS_REQUEST } from "../src/node/routing-service";
+import { routingAddress } from "../src/protocol/ports";
+import { KEYS_PER_ADDRESS_REQUEST_MAX } from "../src/node/routing-service";
 import {
   AnnaError,
   decodeKeyAddressResponse,
@@ -104,7 +104,7 @@ const ROUTING_TIMEOUT_MS = 10_000;
 const DRAIN_TIMEOUT_MS = 5_000;
 /** request_id is this many decimal digits, the frame's last bytes, patched per send. */
 const REQUEST_ID_DIGITS = 8;
-const MAX_REDRAWS_PER_KEY = 1000;
+const REDRAWS_PER_KEY_MAX = 1000;
 
 /** A pre-encoded request: copied per send, then its id and timestamps patched. */
 interface RequestTemplate {
@@ -136,8 +136,8 @@ async function resolveOwners(options: LoadOptions, link: ClientLink, keyStrings:
   const ownerOfKey = new Int32Array(keyStrings.length).fill(-1);
   const actorAddresses: string[] = [];
   const indexOfKey = new Map(keyStrings.map((key, index) => [key, index]));
-  for (let start = 0; start < keyStrings.length; start += MAX_KEYS_PER_ADDRESS_REQUEST) {
-    const keys = keyStrings.slice(start, start + MAX_KEYS_PER_ADDRESS_REQUEST);
+  for (let start = 0; start < keyStrings.length; start += KEYS_PER_ADDRESS_REQUEST_MAX) {
+    const keys = keyStrings.slice(start, start + KEYS_PER_ADDRESS_REQUEST_MAX);
     link.send(routing, encodeKeyAddressRequest({ response_address: link.replyAddress, keys, request_id: `routing-${start}` }));
     const response = decodeKeyAddressResponse(await nextReply(link, ROUTING_TIMEOUT_MS, "routing service"));
     if (response.error !== AnnaError.NO_ERROR) throw new Error(`routing service answered ${AnnaError[response.error ?? 0]}`);
@@ -214,7 +214,7 @@ function buildPool(options: LoadOptions, plan: KeyPlan, responseAddress: string)
     while (keyIndexes.length < options.keysPerRequest) {
       let index = chooser.choose(random);
       for (let draws = 1; plan.ownerOfKey[index] !== actorIndex; draws++) {
-        if (draws > MAX_REDRAWS_PER_KEY) throw new Error(`actor ${actorIndex} owns too few keys to fill a request`);
+        if (draws > REDRAWS_PER_KEY_MAX) throw new Error(`actor ${actorIndex} owns too few keys to fill a request`);
         index = chooser.choose(random);
       }
       keyIndexes.push(index);

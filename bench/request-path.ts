@@ -61,7 +61,7 @@ const SHAPES = [
 /** Clients whose reply addresses the frames carry in turn, as the server bench's. */
 const CLIENTS = 50;
 /** Room for the largest request of the bench (the node's own bound is an option). */
-const MAX_TUPLES_PER_REQUEST = 1024;
+const TUPLES_PER_REQUEST_MAX = 1024;
 
 interface CaseResult {
   server: ServerName;
@@ -87,7 +87,7 @@ function actorContext(config: RequestPathConfig, server: (typeof SERVERS)[number
     accessSampler: actors > 1 ? actorAccessSampler() : undefined,
     replies: { sendCopy: () => undefined },
     counters: emptyCounters(),
-    maxTuplesPerRequest: MAX_TUPLES_PER_REQUEST,
+    maxTuplesPerRequest: TUPLES_PER_REQUEST_MAX,
     limits: DEFAULT_LIMITS,
     reportBadFrame: (reason) => {
       throw new Error(`bench frame refused: ${reason}`);

@@ -15,7 +15,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { EngineName } from "../src/core/store";
-import { ACTOR_REQUEST_BASE_PORT, metricsPort, ROUTING_BASE_PORT } from "../src/routing/ports";
+import { ACTOR_REQUEST_BASE_PORT, metricsPort, ROUTING_BASE_PORT } from "../src/protocol/ports";
 import { encodeKeyRequest, encodeKeyResponse, RequestType } from "../src/protocol/anna";
 import type { BarChart } from "./chart";
 import { ClientTransport, parseClientTransport } from "./client-link";

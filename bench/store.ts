@@ -230,12 +230,12 @@ function loadAndMeasure(engine: EngineName, config: StoreBenchConfig, keySpace: 
 }
 
 /** Timed calls per case at least, so GC pauses of the TS engine average out. */
-const MIN_SAMPLES = 10;
+const SAMPLES_MIN = 10;
 
 type OpsPerSecond = Record<CaseName, { opsPerSecond: number; marginPercent: number; samples: number }>;
 
 async function runSuite(name: string, config: StoreBenchConfig, stores: Record<EngineName, Store>, workload: Workload, sequence: OpSequence): Promise<OpsPerSecond> {
-  const options = { maxTime: config.maxTimeSeconds, minSamples: MIN_SAMPLES };
+  const options = { maxTime: config.maxTimeSeconds, minSamples: SAMPLES_MIN };
   const run: Record<CaseName, () => void> = {
     "wasm-batch": () => runBatches(stores.wasm, workload, sequence),
     "wasm-per-op": () => runPerOp(stores.wasm, workload, sequence),

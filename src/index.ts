@@ -1,7 +1,8 @@
 /** The public API of annakv. */
 export { createStore } from "./core/create-store";
 export type { CreateStoreOptions } from "./core/create-store";
-export type { Store, StoredValue, StoreStats, ScanPage, Key, EngineName } from "./core/store";
+export type { Store, StoredValue, StoreStats, ScanPage, EngineName } from "./core/store";
+export type { Key } from "./wire/key";
 export { StoreError, Status } from "./core/status";
 export type { StoreErrorCode } from "./core/status";
 export { DEFAULT_LIMITS } from "./core/limits";

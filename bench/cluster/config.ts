@@ -61,7 +61,7 @@ export const PORT_OFFSET_STEP = 300;
 /** Measurements that start clusters, each at its own offset. */
 export const PORT_OFFSET_SLOTS = 7;
 /** The highest offset whose ports (up to 6451 + offset) stay below the ephemeral range. */
-export const MAX_PORT_OFFSET = 32_767 - 6451;
+export const PORT_OFFSET_MAX = 32_767 - 6451;
 
 export const FULL_CONFIG: ClusterBenchConfig = {
   portOffset: 10_000,

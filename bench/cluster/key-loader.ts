@@ -28,13 +28,13 @@ export interface KeyLoadResult {
   keys: number;
   seconds: number;
   keysPerSecond: number;
-  /** Calls that threw, by AnnaClientError code; each was tried again, up to MAX_TRIES_PER_BATCH. */
+  /** Calls that threw, by AnnaClientError code; each was tried again, up to TRIES_PER_BATCH_MAX. */
   errors: Record<string, number>;
   /** Keys whose batch failed every try. */
   keysNotWritten: number;
 }
 
-const MAX_TRIES_PER_BATCH = 3;
+const TRIES_PER_BATCH_MAX = 3;
 /** Long enough for a 1000-key request on a busy 2-core machine. */
 const CLIENT_TIMEOUT_MS = 10_000;
 
@@ -63,7 +63,7 @@ export async function loadKeys(options: KeyLoadOptions): Promise<KeyLoadResult> 
         } catch (error) {
           const code = error instanceof AnnaClientError ? error.code : "OTHER";
           errors[code] = (errors[code] ?? 0) + 1;
-          if (attempt === MAX_TRIES_PER_BATCH) {
+          if (attempt === TRIES_PER_BATCH_MAX) {
             keysNotWritten += count;
             break;
           }

@@ -15,7 +15,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { machineInfo, QUICK_RESULTS_DIR, RESULTS_DIR, round, writeResults } from "../report";
 import { ClusterFigures, clusterCharts } from "./charts";
-import { ClusterBenchConfig, FULL_CONFIG, MAX_PORT_OFFSET, PORT_OFFSET_SLOTS, PORT_OFFSET_STEP, QUICK_CONFIG } from "./config";
+import { ClusterBenchConfig, FULL_CONFIG, PORT_OFFSET_MAX, PORT_OFFSET_SLOTS, PORT_OFFSET_STEP, QUICK_CONFIG } from "./config";
 import { measureFailureDetection } from "./failure-detection";
 import { measureGossipCost } from "./gossip-cost";
 import { measureHandoff } from "./handoff";
@@ -54,8 +54,8 @@ function parseRun(): Run {
   const config: ClusterBenchConfig = structuredClone(quick ? QUICK_CONFIG : FULL_CONFIG);
   if (values["handoff-keys"] !== undefined) config.handoff.keyCount = positiveInteger(values["handoff-keys"], "--handoff-keys");
   if (values["port-offset"] !== undefined) config.portOffset = positiveInteger(values["port-offset"], "--port-offset");
-  if (config.portOffset + (PORT_OFFSET_SLOTS - 1) * PORT_OFFSET_STEP > MAX_PORT_OFFSET) {
-    throw new RangeError(`--port-offset ${config.portOffset} leaves no room for ${PORT_OFFSET_SLOTS} clusters ${PORT_OFFSET_STEP} apart up to ${MAX_PORT_OFFSET} (ports below the ephemeral range)`);
+  if (config.portOffset + (PORT_OFFSET_SLOTS - 1) * PORT_OFFSET_STEP > PORT_OFFSET_MAX) {
+    throw new RangeError(`--port-offset ${config.portOffset} leaves no room for ${PORT_OFFSET_SLOTS} clusters ${PORT_OFFSET_STEP} apart up to ${PORT_OFFSET_MAX} (ports below the ephemeral range)`);
   }
   const sections = values.only === undefined ? [...SECTIONS] : values.only.split(",").map((name) => {
     if (!(SECTIONS as readonly string[]).includes(name)) throw new RangeError(`--only takes ${SECTIONS.join(", ")}; got ${name}`);

@@ -9,7 +9,7 @@ import { ChildProcess, spawn } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { NodeStatus } from "../../src/node/metrics";
-import { metricsPort, routingAddress } from "../../src/routing/ports";
+import { metricsPort, routingAddress } from "../../src/protocol/ports";
 import { waitUntil } from "./wait";
 
 export type { NodeStatus };

@@ -1,5 +1,5 @@
 /**
- * The fuzz campaign against one real node (`npm run bench:fuzz`; test/fuzz.test.ts runs it
+ * The fuzz campaign against one real node (`npm run bench:fuzz`; test/bench/fuzz.test.ts runs it
  * short): a node process on loopback, attacked on every socket it listens on (routing,
  * each actor's request and gossip port, membership) by several connections at once, in
  * batches. An input is a ZMTP-layer attack (a connection of its own) or a mutated message
@@ -13,7 +13,7 @@
 import * as zmq from "zeromq";
 import { AnnaClient } from "../../src/client/anna-client";
 import { tcpAddress } from "../../src/protocol/zmtp/endpoint";
-import { ACTOR_GOSSIP_BASE_PORT, ACTOR_REQUEST_BASE_PORT, ROUTING_BASE_PORT, routingAddress, SEED_PORT } from "../../src/routing/ports";
+import { ACTOR_GOSSIP_BASE_PORT, ACTOR_REQUEST_BASE_PORT, ROUTING_BASE_PORT, routingAddress, SEED_PORT } from "../../src/protocol/ports";
 import { BenchNode, counterOf, keyCountOf, NodeExit } from "../cluster/nodes";
 import { waitUntil } from "../cluster/wait";
 import { Prng } from "../workload";

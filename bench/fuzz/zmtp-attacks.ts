@@ -23,7 +23,7 @@ export type MessageSource = () => Uint8Array;
 /** Body bytes sent of a frame announced larger: enough to be held, not enough to cost the node. */
 const PARTIAL_BODY_BYTES_MAX = 64 * 1024;
 const HOLD_CHOICES_MS = [0, 10, 50, 200];
-/** The node's largest message frame (src/node/node.ts MAX_FRAME_BYTES) and command (stream.ts MAX_COMMAND_BYTES). */
+/** The node's largest message frame (src/node/node.ts FRAME_BYTES_MAX) and command (stream.ts COMMAND_BYTES_MAX). */
 const NODE_MAX_FRAME_BYTES = 256 * 1024 * 1024;
 const NODE_MAX_COMMAND_BYTES = 64 * 1024;
 const OTHER_SOCKET_TYPES = ["PULL", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PAIR", "push", "", "PUSH\0", "XPUB"];

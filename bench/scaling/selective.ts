@@ -3,7 +3,7 @@
  * hot-key policy (src/node/hot-keys.ts, `wantedReplicas`, server defaults) gives a run's
  * request stream, as if the node's monitor had watched that load for a window. This is the
  * steady state of selective replication; the server's growing and shrinking of replica sets
- * over time is tested in test/node-hot-keys.test.ts.
+ * over time is tested in test/node/selective-replication.test.ts.
  *
  * Key loads are exact counts over the stream (the server samples one access in 8). The
  * policy's minimum rate is not applied: the bench's load is never idle, and a stream has

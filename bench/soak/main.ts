@@ -13,7 +13,7 @@
  */
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { routingAddress } from "../../src/routing/ports";
+import { routingAddress } from "../../src/protocol/ports";
 import type { LineChart } from "../chart";
 import { BenchNode, NodeExit } from "../cluster/nodes";
 import { sleep, waitUntil } from "../cluster/wait";

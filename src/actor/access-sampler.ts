@@ -5,7 +5,7 @@
  * skipped rather than evicting others; under a uniform load the table fills with keys seen
  * once each, which is the right answer there: nothing is hot.
  */
-import { keyName } from "../core/key";
+import { keyName } from "../wire/key";
 import { xxhash64 } from "../routing/hash";
 
 export interface AccessReport {

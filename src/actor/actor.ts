@@ -13,7 +13,7 @@
  */
 import { createStore } from "../core/create-store";
 import type { Store } from "../core/store";
-import { actorGossipTcpAddress, actorRequestAddress } from "../routing/ports";
+import { actorGossipTcpAddress, actorRequestAddress } from "../protocol/ports";
 import { ClusterPlacement } from "../routing/cluster-placement";
 import { ClusterLayout, sameRings } from "../routing/layout";
 import { FactorIndex, FactorTable, mergeFactorTable } from "../routing/key-factors";
@@ -39,7 +39,7 @@ import { ActorCounters, ActorStatsReport, countContainedError, emptyCounters, Er
 export type ActorLog = (level: "info" | "warn" | "error", message: string) => void;
 
 /** Gossip connections one actor keeps open at once: its peers in a cluster of a few dozen nodes (least recently used closed past it). */
-const MAX_GOSSIP_PEERS = 1024;
+const GOSSIP_PEERS_MAX = 1024;
 
 export class Actor {
   readonly store: Store;
@@ -117,7 +117,7 @@ export class Actor {
       return false;
     });
     this.replies = new ZmtpPushPool(REPLY_POOL_OPTIONS);
-    this.peers = new ZmtpPushPool({ ...gossipPoolOptions(MAX_GOSSIP_PEERS), tls: config.tls });
+    this.peers = new ZmtpPushPool({ ...gossipPoolOptions(GOSSIP_PEERS_MAX), tls: config.tls });
     if (config.hotKeyWindowMs !== undefined) {
       this.accessSampler = actorAccessSampler();
     }

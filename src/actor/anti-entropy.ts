@@ -29,7 +29,7 @@ const PAGE_BYTES = 64 * 1024;
 /** Milliseconds of scanning per gossip tick for a round, and as many for a repair: anti-entropy is background work. */
 const TICK_BUDGET_MS = 10;
 /** A round asked for by a lost frame starts no sooner than this after the last one. */
-const MIN_ROUND_GAP_MS = 1000;
+const ROUND_GAP_MS_MIN = 1000;
 
 /** (high, low) halves of each bucket's XOR. */
 export type Digest = Uint32Array;
@@ -72,7 +72,7 @@ export function abandonAntiEntropy(state: AntiEntropyState): void {
 
 /** Starts a round soon, not waiting for the period (a frame to a peer may have been lost). */
 export function requestAntiEntropy(state: AntiEntropyState, nowMs: number): void {
-  if (state.round === undefined && nowMs - state.lastRoundStartMs >= MIN_ROUND_GAP_MS) state.lastRoundStartMs = nowMs - state.periodMs;
+  if (state.round === undefined && nowMs - state.lastRoundStartMs >= ROUND_GAP_MS_MIN) state.lastRoundStartMs = nowMs - state.periodMs;
 }
 
 /** This gossip tick's milliseconds for anti-entropy: TICK_BUDGET_MS for each of a round and a repair under way. */

@@ -7,14 +7,14 @@
  * when the key has fewer other replica nodes than asked, its tuple is answered TIMEOUT:
  * the value stays and gossips, and the client knows it is not yet that durable.
  */
-import { keyName } from "../core/key";
+import { keyName } from "../wire/key";
 import { AnnaError, decodeKeyResponse, encodeKeyResponse } from "../protocol/anna";
 import type { CopyingFrameSink } from "../protocol/outlet-pool";
 import { currentRecord, GossipContext } from "./gossip-context";
 import { cancelHandoff, sendHandoff } from "./handlers/replication";
 
 /** PUTs waiting for acknowledgements at once, at most; past it, new ones are answered TIMEOUT at once. */
-const MAX_WAITING_PUTS = 10_000;
+const WAITING_PUTS_MAX = 10_000;
 
 export interface DurablePutOptions {
   /** Replica nodes a PUT must reach when its request does not say (--put-acks). */
@@ -60,7 +60,7 @@ export class DurablePuts {
       const name = keyName(key);
       const destinations = context.placement.otherReplicaNodePrimaries(key, name);
       const record = currentRecord(context.store, key);
-      if (destinations.length < acks - 1 || record === undefined || this.waiting.size >= MAX_WAITING_PUTS) {
+      if (destinations.length < acks - 1 || record === undefined || this.waiting.size >= WAITING_PUTS_MAX) {
         entry.shortKeys.add(name);
         continue;
       }

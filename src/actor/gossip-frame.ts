@@ -28,7 +28,7 @@ export enum GossipFrameKind {
 const KIND_BYTES = 1;
 /** Kind, address length, handoff id: the header without the address. */
 const HANDOFF_FIXED_BYTES = KIND_BYTES + 2 + 4;
-const MAX_ADDRESS_BYTES = 0xffff;
+const ADDRESS_BYTES_MAX = 0xffff;
 
 const strictDecoder = new TextDecoder("utf-8", { fatal: true });
 
@@ -74,7 +74,7 @@ export function handoffAckFrame(sender: string, handoffId: number): Buffer {
 
 /** Writes kind, address and id; returns where the records start. */
 function writeHandoffHeader(frame: Buffer, kind: GossipFrameKind, address: Uint8Array, handoffId: number): number {
-  if (address.length === 0 || address.length > MAX_ADDRESS_BYTES) throw new RangeError(`bad sender address of ${address.length} bytes`);
+  if (address.length === 0 || address.length > ADDRESS_BYTES_MAX) throw new RangeError(`bad sender address of ${address.length} bytes`);
   frame.writeUInt8(kind, 0);
   frame.writeUInt16LE(address.length, 1);
   frame.set(address, 3);

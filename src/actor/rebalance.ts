@@ -4,7 +4,7 @@
  * was not one before, or, where the actor is no longer a replica itself, hands it to every
  * write replica and drops it once all have acknowledged (handlers/replication.ts). Pages
  * go as HANDOFF frames, one per destination, each acknowledged; at most
- * MAX_PAGES_IN_FLIGHT unacknowledged at once (bounded memory), and pages only from the
+ * PAGES_IN_FLIGHT_MAX unacknowledged at once (bounded memory), and pages only from the
  * gossip tick, within REBALANCE_TICK_BUDGET_MS of work each, in short slices between
  * requests (time-slices.ts): requests keep most of the actor's time while keys move (the
  * first version worked on every acknowledgement and served ~13% of its usual load during a
@@ -22,13 +22,13 @@
  */
 import type { ClusterPlacement } from "../routing/cluster-placement";
 import { Hash64, xxhash64 } from "../routing/hash";
-import { keyName } from "../core/key";
+import { keyName } from "../wire/key";
 import { currentRecord, GossipContext, selfActor } from "./gossip-context";
 import { forEachRecord } from "./handlers/gossip";
 import { handOffAndDrop, resendHandoffs, sendHandoff } from "./handlers/replication";
 
 /** Pages sent and not yet acknowledged by every destination, at most. */
-const MAX_PAGES_IN_FLIGHT = 8;
+const PAGES_IN_FLIGHT_MAX = 8;
 /**
  * Record bytes a rebalance page scans: ~1,400 records, 2–5 ms of placing and framing on
  * 2 cores (256 KiB pages took up to 75 ms at a layout's first pages, overrunning the tick's
@@ -38,7 +38,7 @@ const PAGE_BYTES = 128 * 1024;
 /** Milliseconds of scanning and sending per gossip tick (of the default 100 ms period). */
 export const REBALANCE_TICK_BUDGET_MS = 25;
 /** Placements remembered during one scan; past this many changes, every write replica is sent every key. */
-const MAX_PREVIOUS_PLACEMENTS = 4;
+const PREVIOUS_PLACEMENTS_MAX = 4;
 
 export interface RebalanceState {
   /** The layout version being (or last) rebalanced to. */
@@ -68,7 +68,7 @@ export function newRebalanceState(): RebalanceState {
 /** Starts (or restarts) a scan towards the context's current placement, which replaced `before`. */
 export function startRebalance(state: RebalanceState, before: ClusterPlacement, version: number): void {
   if (state.cursor === undefined && state.pagesInFlight === 0) state.previous = [before];
-  else if (state.previous !== undefined && state.previous.length < MAX_PREVIOUS_PLACEMENTS) state.previous.push(before);
+  else if (state.previous !== undefined && state.previous.length < PREVIOUS_PLACEMENTS_MAX) state.previous.push(before);
   else state.previous = undefined;
   state.cursor = 0;
   state.targetVersion = version;
@@ -94,13 +94,13 @@ export function continueRebalance(context: GossipContext, state: RebalanceState,
   let dropped = 0;
   for (; dropped < state.dropsDue.length && performance.now() < deadlineMs; dropped++) dropMovedKey(context, state, state.dropsDue[dropped]);
   state.dropsDue.splice(0, dropped);
-  while (state.cursor !== undefined && state.pagesInFlight < MAX_PAGES_IN_FLIGHT && performance.now() < deadlineMs) {
+  while (state.cursor !== undefined && state.pagesInFlight < PAGES_IN_FLIGHT_MAX && performance.now() < deadlineMs) {
     const page = context.store.scan(state.cursor, Math.min(PAGE_BYTES, context.gossipPageBytes));
     state.cursor = page.nextCursor === 0 ? undefined : page.nextCursor;
     sendPage(context, state, page.records);
   }
   reportIfDone(state, context, onReached);
-  return state.dropsDue.length > 0 || (state.cursor !== undefined && state.pagesInFlight < MAX_PAGES_IN_FLIGHT);
+  return state.dropsDue.length > 0 || (state.cursor !== undefined && state.pagesInFlight < PAGES_IN_FLIGHT_MAX);
 }
 
 function reportIfDone(state: RebalanceState, context: GossipContext, onReached: (version: number) => void): void {

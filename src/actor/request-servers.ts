@@ -9,7 +9,7 @@
 import { Opcode, opBytes, BATCH_HEADER_BYTES, BatchWriter, RESULT_HEADER_BYTES } from "../core/batch";
 import { Status, StoreError } from "../core/status";
 import type { Store } from "../core/store";
-import { RequestColumn } from "../core/request-table";
+import { RequestColumn } from "../wire/request-table";
 import { WasmStore } from "../core/wasm-store";
 import { LatticeType } from "../lattices/lattice-type";
 import { AnnaError, RequestType } from "../protocol/anna";

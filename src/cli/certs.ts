@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { ClusterCredentials, DEFAULT_VALIDITY_DAYS, generateClusterCredentials, MAX_VALIDITY_DAYS } from "../protocol/zmtp/credentials";
+import { ClusterCredentials, DEFAULT_VALIDITY_DAYS, generateClusterCredentials, VALIDITY_DAYS_MAX } from "../protocol/zmtp/credentials";
 import { EXIT, integerOption } from "./common";
 
 /** Private keys are readable by their owner only; certificates are public. */
@@ -23,7 +23,7 @@ interface CertsFlags {
 
 function daysOption(value: string): number {
   const days = integerOption(value);
-  if (days < 1 || days > MAX_VALIDITY_DAYS) throw new InvalidArgumentError(`${days} is not from 1 to ${MAX_VALIDITY_DAYS}.`);
+  if (days < 1 || days > VALIDITY_DAYS_MAX) throw new InvalidArgumentError(`${days} is not from 1 to ${VALIDITY_DAYS_MAX}.`);
   return days;
 }
 
@@ -34,7 +34,7 @@ export function certsCommand(): Command {
         "certificate signed by it (DIR/node.crt, DIR/node.key) that every node may share; prints the flags for `annakv start`",
     )
     .argument("<dir>", "the folder to write them to (made if missing)")
-    .option("--days <n>", `how long both certificates are valid, 1 to ${MAX_VALIDITY_DAYS} days`, daysOption, DEFAULT_VALIDITY_DAYS)
+    .option("--days <n>", `how long both certificates are valid, 1 to ${VALIDITY_DAYS_MAX} days`, daysOption, DEFAULT_VALIDITY_DAYS)
     .option("--force", "overwrite the four files if they exist")
     .action(async (dir: string, flags: CertsFlags) => {
       process.exitCode = await writeCredentials(dir, flags);

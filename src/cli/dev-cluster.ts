@@ -9,11 +9,11 @@ import os from "node:os";
 import path from "node:path";
 import { Command, Option } from "commander";
 import { DEFAULT_NODE_OPTIONS, LOG_LEVELS, NodeOptions, OptionError, resolveNodeOptions } from "../node/options";
-import { metricsPort, routingAddress, SEED_PORT } from "../routing/ports";
+import { metricsPort, routingAddress, SEED_PORT } from "../protocol/ports";
 import { EXIT, integerOption } from "./common";
 
 /** One loopback address per node, 127.0.0.1 to 127.0.0.9. */
-const MAX_DEV_NODES = 9;
+const DEV_NODES_MAX = 9;
 /** Where only 127.0.0.1 can be bound (macOS), nodes share it this far apart in port offset (a node spans 252 ports). */
 const SHARED_HOST_OFFSET_STEP = 1000;
 /** How long the whole cluster may take until every node answers /ready. */
@@ -64,8 +64,8 @@ function canBind(host: string): Promise<boolean> {
 
 /** Each node's options, validated as `start` would: node 1 starts the cluster, the others join through it. */
 function planNodes(flags: DevClusterFlags, hostPerNode: boolean): NodeOptions[] {
-  if (!Number.isSafeInteger(flags.nodes) || flags.nodes < 1 || flags.nodes > MAX_DEV_NODES) {
-    throw new OptionError(`nodes must be an integer from 1 to ${MAX_DEV_NODES}, got ${flags.nodes}`);
+  if (!Number.isSafeInteger(flags.nodes) || flags.nodes < 1 || flags.nodes > DEV_NODES_MAX) {
+    throw new OptionError(`nodes must be an integer from 1 to ${DEV_NODES_MAX}, got ${flags.nodes}`);
   }
   const { threads, portOffset, globalReplication, engine, logLevel, putAcks } = flags;
   return Array.from({ length: flags.nodes }, (_, index) =>
@@ -242,7 +242,7 @@ export function devClusterCommand(): Command {
   const d = DEFAULT_NODE_OPTIONS;
   return new Command("dev-cluster")
     .description("run a cluster of N nodes on this machine for development, until Ctrl-C")
-    .addOption(new Option("--nodes <n>", `nodes, 1 to ${MAX_DEV_NODES}: node i binds 127.0.0.i`).default(3).argParser(integerOption))
+    .addOption(new Option("--nodes <n>", `nodes, 1 to ${DEV_NODES_MAX}: node i binds 127.0.0.i`).default(3).argParser(integerOption))
     .addOption(new Option("--threads <n>", "actors per node").default(1).argParser(integerOption))
     .addOption(new Option("--port-offset <n>", "every node's port offset (where only 127.0.0.1 binds: node i's is this + 1000 * (i - 1))").default(d.portOffset).argParser(integerOption))
     .addOption(new Option("--global-replication <n>", "nodes holding each key").default(d.globalReplication).argParser(integerOption))

@@ -5,7 +5,7 @@ import { AnnaClientError } from "../client/base-client";
 import { decodeLww, decodeMultiCausal, decodePriority, decodeSet, decodeSingleCausal } from "../lattices";
 import { LatticeType } from "../lattices/lattice-type";
 import { OptionError } from "../node/options";
-import { routingAddress } from "../routing/ports";
+import { routingAddress } from "../protocol/ports";
 import { EXIT, hostOption, integerOption } from "./common";
 
 const PUT_TYPES = ["lww", "set", "ordered-set", "priority", "causal"] as const;

@@ -1,7 +1,7 @@
 /** `annakv status`: the cluster as this node sees it, then per-actor keys, bytes, ops/s, gossip, rebalances and errors, the routing service's counters and the hot keys, from a node's /status. */
 import { Command, Option } from "commander";
 import type { ClusterStatus, NodeStatus } from "../node/metrics";
-import { metricsPort } from "../routing/ports";
+import { metricsPort } from "../protocol/ports";
 import { hostInAddress } from "../protocol/zmtp/endpoint";
 import { EXIT, hostOption, integerOption } from "./common";
 

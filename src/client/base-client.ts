@@ -73,7 +73,7 @@ export interface PutTuple {
 
 const DEFAULTS = { host: "127.0.0.1", timeoutMs: 2000, maxAttempts: 3 };
 /** Replica and routing sockets one client keeps open at once. */
-const MAX_REPLICA_SOCKETS = 256;
+const REPLICA_SOCKETS_MAX = 256;
 /** put_acks is a uint32 on the wire. */
 const PUT_ACKS_MAX = 0xffffffff;
 
@@ -112,7 +112,7 @@ export class AnnaClientBase {
   private readonly addressReplies: zmq.Pull;
   private readonly keyReplies: zmq.Pull;
   /** Request sockets by replica address: bounded, closed when idle, one send at a time each. */
-  private readonly outlets = new PushPool({ maxSockets: MAX_REPLICA_SOCKETS, idleCloseMs: 30_000, maxQueuedFrames: 10_000, lingerMs: 0 });
+  private readonly outlets = new PushPool({ maxSockets: REPLICA_SOCKETS_MAX, idleCloseMs: 30_000, maxQueuedFrames: 10_000, lingerMs: 0 });
   private readonly pendingAddresses = new Map<string, Pending<KeyAddressResponse | undefined>>();
   private readonly pendingKeys = new Map<string, Pending<KeyResponse | undefined>>();
   private readonly addressCache = new Map<string, string[]>();

@@ -13,7 +13,7 @@ import { handleWelcome } from "./handlers/welcome";
 import { isLive, isNext, isServing, Lifecycle, MemberEntry, OwnerData, stateName, Suspicion } from "./member";
 import type { MembershipContext } from "./membership-context";
 import { MembershipTable } from "./membership-table";
-import { decodeMembershipMessage, encodeMembershipMessage, MAX_MEMBERSHIP_FRAME_BYTES, MembershipMessage } from "./messages";
+import { decodeMembershipMessage, encodeMembershipMessage, MEMBERSHIP_FRAME_BYTES_MAX, MembershipMessage } from "./messages";
 import { ClusterLayout, LayoutNode, sameRings } from "../routing/layout";
 import { EMPTY_FACTOR_STATE, FactorState, FactorTable } from "../routing/key-factors";
 import { ZmtpPullServer } from "../protocol/zmtp/pull-server";
@@ -31,7 +31,7 @@ const DEAD_GOSSIP_EVERY = 4;
 /** A join is sent to the next seed this often until one answers. */
 const JOIN_RETRY_MS = 500;
 /** Membership connections one node keeps open at once. */
-const MAX_MEMBERSHIP_PEERS = 1024;
+const MEMBERSHIP_PEERS_MAX = 1024;
 
 export type JoinErrorCode = "UNREACHABLE" | "REFUSED";
 
@@ -121,14 +121,14 @@ export class MembershipService {
     this.server = new ZmtpPullServer({
       ...LISTENER_LIMITS,
       tls: options.tls,
-      maxFrameBytes: MAX_MEMBERSHIP_FRAME_BYTES,
+      maxFrameBytes: MEMBERSHIP_FRAME_BYTES_MAX,
       maxFramesPerBatch: 64,
       onFrames: (frames) => {
         for (const frame of frames) this.receive(frame);
       },
       onBadPeer: (reason) => this.refuse(`connection closed: ${reason}`),
     });
-    this.peers = new ZmtpPushPool({ maxSockets: MAX_MEMBERSHIP_PEERS, idleCloseMs: 30_000, maxQueuedBytes: 16 * MAX_MEMBERSHIP_FRAME_BYTES, lingerMs: 1000, handshakeTimeoutMs: LISTENER_LIMITS.handshakeTimeoutMs, tls: options.tls });
+    this.peers = new ZmtpPushPool({ maxSockets: MEMBERSHIP_PEERS_MAX, idleCloseMs: 30_000, maxQueuedBytes: 16 * MEMBERSHIP_FRAME_BYTES_MAX, lingerMs: 1000, handshakeTimeoutMs: LISTENER_LIMITS.handshakeTimeoutMs, tls: options.tls });
     this.context = {
       selfId: options.selfId,
       clusterName: options.clusterName,

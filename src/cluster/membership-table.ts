@@ -7,7 +7,7 @@
 import { holds, MemberEntry, mergeMember } from "./member";
 
 /** Members one table holds at most; entries of new ids past it are ignored (and counted). */
-export const MAX_MEMBERS = 1024;
+export const MEMBERS_MAX = 1024;
 
 export class MembershipTable {
   private readonly entries = new Map<string, MemberEntry>();
@@ -31,7 +31,7 @@ export class MembershipTable {
     const changed: MemberEntry[] = [];
     for (const entry of incoming) {
       const current = this.entries.get(entry.id);
-      if (current === undefined && this.entries.size >= MAX_MEMBERS) {
+      if (current === undefined && this.entries.size >= MEMBERS_MAX) {
         this.ignoredForSpace++;
         continue;
       }

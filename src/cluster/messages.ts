@@ -4,13 +4,13 @@
  * network lets through when the cluster runs without TLS.
  */
 import { Lifecycle, MemberEntry, OwnerData, Suspicion } from "./member";
-import { MAX_MEMBERS } from "./membership-table";
-import { FactorState, MAX_FACTOR_KEY_CHARS, MAX_FACTORS_PER_NODE } from "../routing/key-factors";
+import { MEMBERS_MAX } from "./membership-table";
+import { FactorState, FACTOR_KEY_CHARS_MAX, FACTORS_PER_NODE_MAX } from "../routing/key-factors";
 
 /** A membership frame carries at most a whole table: 1024 members of a few hundred bytes. */
-export const MAX_MEMBERSHIP_FRAME_BYTES = 1024 * 1024;
-const MAX_TEXT_CHARS = 256;
-const MAX_SYNCED = MAX_MEMBERS;
+export const MEMBERSHIP_FRAME_BYTES_MAX = 1024 * 1024;
+const TEXT_CHARS_MAX = 256;
+const SYNCED_MAX = MEMBERS_MAX;
 
 export type MembershipMessage =
   /** A node asks a seed to let it in. */
@@ -24,7 +24,7 @@ export type MembershipMessage =
 
 export function encodeMembershipMessage(message: MembershipMessage): Buffer {
   const frame = Buffer.from(JSON.stringify(message));
-  if (frame.length > MAX_MEMBERSHIP_FRAME_BYTES) throw new RangeError(`membership message of ${frame.length} bytes`);
+  if (frame.length > MEMBERSHIP_FRAME_BYTES_MAX) throw new RangeError(`membership message of ${frame.length} bytes`);
   return frame;
 }
 
@@ -35,7 +35,7 @@ function fail(message: string): never {
 }
 
 function text(value: unknown, what: string): string {
-  if (typeof value !== "string" || value.length === 0 || value.length > MAX_TEXT_CHARS) fail(`${what} must be a string of 1 to ${MAX_TEXT_CHARS} characters`);
+  if (typeof value !== "string" || value.length === 0 || value.length > TEXT_CHARS_MAX) fail(`${what} must be a string of 1 to ${TEXT_CHARS_MAX} characters`);
   return value;
 }
 
@@ -51,13 +51,13 @@ function object(value: unknown, what: string): Record<string, unknown> {
 
 function factorState(value: unknown): FactorState {
   const state = object(value, "data.factors");
-  if (!Array.isArray(state.factors) || state.factors.length > MAX_FACTORS_PER_NODE) fail(`data.factors.factors must be an array of at most ${MAX_FACTORS_PER_NODE}`);
+  if (!Array.isArray(state.factors) || state.factors.length > FACTORS_PER_NODE_MAX) fail(`data.factors.factors must be an array of at most ${FACTORS_PER_NODE_MAX}`);
   return {
     version: integer(state.version, "data.factors.version", 0, Number.MAX_SAFE_INTEGER),
     factors: state.factors.map((entry: unknown) => {
       const factor = object(entry, "factor");
-      if (typeof factor.key !== "string" || factor.key.length > MAX_FACTOR_KEY_CHARS) fail(`factor key must be a string of at most ${MAX_FACTOR_KEY_CHARS} characters`);
-      return { key: factor.key, local: integer(factor.local, "factor.local", 1, 1024), global: integer(factor.global, "factor.global", 1, MAX_MEMBERS) };
+      if (typeof factor.key !== "string" || factor.key.length > FACTOR_KEY_CHARS_MAX) fail(`factor key must be a string of at most ${FACTOR_KEY_CHARS_MAX} characters`);
+      return { key: factor.key, local: integer(factor.local, "factor.local", 1, 1024), global: integer(factor.global, "factor.global", 1, MEMBERS_MAX) };
     }),
   };
 }
@@ -66,7 +66,7 @@ function ownerData(value: unknown): OwnerData {
   const data = object(value, "data");
   const synced: Record<string, number> = {};
   const syncedEntries = Object.entries(object(data.synced, "data.synced"));
-  if (syncedEntries.length > MAX_SYNCED) fail("data.synced has too many entries");
+  if (syncedEntries.length > SYNCED_MAX) fail("data.synced has too many entries");
   for (const [id, incarnation] of syncedEntries) synced[text(id, "synced id")] = integer(incarnation, "synced incarnation", 0, Number.MAX_SAFE_INTEGER);
   return {
     host: text(data.host, "data.host"),
@@ -94,13 +94,13 @@ export function decodeMemberEntry(value: unknown): MemberEntry {
 }
 
 function members(value: unknown): MemberEntry[] {
-  if (!Array.isArray(value) || value.length > MAX_MEMBERS) fail(`members must be an array of at most ${MAX_MEMBERS}`);
+  if (!Array.isArray(value) || value.length > MEMBERS_MAX) fail(`members must be an array of at most ${MEMBERS_MAX}`);
   return value.map(decodeMemberEntry);
 }
 
 /** The message in a frame; throws an Error saying what is wrong with it. */
 export function decodeMembershipMessage(frame: Uint8Array): MembershipMessage {
-  if (frame.length > MAX_MEMBERSHIP_FRAME_BYTES) fail(`membership frame of ${frame.length} bytes`);
+  if (frame.length > MEMBERSHIP_FRAME_BYTES_MAX) fail(`membership frame of ${frame.length} bytes`);
   let parsed: unknown;
   try {
     parsed = JSON.parse(Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength).toString("utf8"));
@@ -115,7 +115,7 @@ export function decodeMembershipMessage(frame: Uint8Array): MembershipMessage {
         kind: "join",
         from,
         clusterName: text(message.clusterName, "clusterName"),
-        globalReplication: integer(message.globalReplication, "globalReplication", 1, MAX_MEMBERS),
+        globalReplication: integer(message.globalReplication, "globalReplication", 1, MEMBERS_MAX),
         entry: decodeMemberEntry(message.entry),
       };
     case "welcome":

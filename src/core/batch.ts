@@ -3,7 +3,7 @@
  * both engines, the actors and the tests. Little-endian throughout.
  */
 import { LatticeType } from "../lattices/lattice-type";
-import { copyBytes } from "../lattices/wire";
+import { copyBytes } from "../wire/protobuf";
 import { Status } from "./status";
 
 export enum Opcode {

@@ -4,8 +4,8 @@
  * model). Every method that fails throws StoreError and leaves the store unchanged.
  */
 import { LatticeType } from "../lattices/lattice-type";
+import type { Key } from "../wire/key";
 
-export type Key = string | Uint8Array;
 export type EngineName = "wasm" | "ts";
 
 export interface StoredValue {

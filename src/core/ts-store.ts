@@ -18,10 +18,11 @@ import {
   RESULT_HEADER_BYTES,
   writeRecord,
 } from "./batch";
-import { keyBytes } from "./key";
+import { keyBytes } from "../wire/key";
 import { mergeHeadroomBytes, StoreLimits } from "./limits";
 import { Status, statusToError } from "./status";
-import type { Key, ScanPage, Store, StoredValue, StoreStats } from "./store";
+import type { Key } from "../wire/key";
+import type { ScanPage, Store, StoredValue, StoreStats } from "./store";
 
 /**
  * Estimated bytes an entry costs beyond its key and value bytes: the slot object, two

@@ -9,11 +9,12 @@ import * as fs from "fs";
 import * as path from "path";
 import type { LatticeType } from "../lattices/lattice-type";
 import type { StoreLimits } from "./limits";
-import { keyBytes, writeUtf8 } from "./key";
+import { keyBytes, writeUtf8 } from "../wire/key";
 import { mergeHeadroomBytes, WASM_PAGE_BYTES } from "./limits";
-import { REQUEST_COLUMNS, TUPLE_COLUMNS } from "./request-table";
+import { REQUEST_COLUMNS, TUPLE_COLUMNS } from "../wire/request-table";
 import { Status, StoreError, statusToError } from "./status";
-import type { Key, ScanPage, Store, StoredValue, StoreStats } from "./store";
+import type { Key } from "../wire/key";
+import type { ScanPage, Store, StoredValue, StoreStats } from "./store";
 
 /** The exports of annakv.wasm (docs/wasm-abi.md, version ABI_VERSION below); pointers and lengths arrive as signed i32. */
 interface CoreExports {

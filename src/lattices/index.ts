@@ -1,7 +1,7 @@
 /** The lattices' public face: the store's merge functions and the clients' value helpers. */
 export { LatticeType, LATTICE_TYPE_MAX, isKnownLatticeType } from "./lattice-type";
 export { canonicalize, mergePayloads } from "./merge";
-export { MalformedPayloadError } from "./wire";
+export { MalformedPayloadError } from "../wire/protobuf";
 export {
   decodeLww,
   decodeMultiCausal,

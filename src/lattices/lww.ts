@@ -1,8 +1,9 @@
 /** LWW: (max u64 timestamp, max bytes) as a lexicographic pair; anna.proto `LWWValue`. */
 import { EMPTY_BYTES } from "./lattice";
-import { maxBytes, maxU64, U64, U64_ZERO } from "./max";
+import { maxBytes, maxU64 } from "./max";
+import { U64, U64_ZERO } from "../wire/u64";
 import { lexicographicPair, Pair } from "./pair";
-import { fieldBytes, varintBytes, WireReader, WireType, WireWriter } from "./wire";
+import { fieldBytes, varintBytes, WireReader, WireType, WireWriter } from "../wire/protobuf";
 
 export type Lww = Pair<U64, Uint8Array>;
 

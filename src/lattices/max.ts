@@ -1,5 +1,6 @@
 /** The max lattice over a total order, and its instances: u64 timestamps, u32 counters, bytes. */
 import { compareBytes, EMPTY_BYTES, OrderedLattice, Order } from "./lattice";
+import { compareU64, U64, U64_ZERO } from "../wire/u64";
 
 /** Builds the max lattice of a total order given as a comparator (negative: a < b). */
 export function maxLattice<T>(bottom: T, compare: (a: T, b: T) => number): OrderedLattice<T> {
@@ -13,18 +14,6 @@ export function maxLattice<T>(bottom: T, compare: (a: T, b: T) => number): Order
       return compare(a, b) < 0 ? b : a;
     },
   };
-}
-
-/** An unsigned 64-bit integer as unsigned 32-bit halves: BigInt would allocate per compare. */
-export interface U64 {
-  readonly high: number;
-  readonly low: number;
-}
-
-export const U64_ZERO: U64 = Object.freeze({ high: 0, low: 0 });
-
-export function compareU64(a: U64, b: U64): number {
-  return a.high - b.high || a.low - b.low;
 }
 
 export const maxU64 = maxLattice<U64>(U64_ZERO, compareU64);

@@ -10,7 +10,7 @@ import { decodeMultiCausalWire, encodeMultiCausalWire, multiCausal } from "./mul
 import { decodePriorityWire, encodePriorityWire, priority } from "./priority";
 import { decodeSetWire, encodeSetWire, set } from "./set";
 import { decodeSingleCausalWire, encodeSingleCausalWire, singleCausal } from "./single-causal";
-import { MalformedPayloadError } from "./wire";
+import { MalformedPayloadError } from "../wire/protobuf";
 
 /** A lattice with its anna.proto codec: decode validates and canonicalizes. */
 interface WireLattice<T> {

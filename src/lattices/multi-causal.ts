@@ -9,7 +9,7 @@ import { lexicographicPair, Pair, productLattice } from "./pair";
 import { elementsBytes, writeElements } from "./set";
 import { ByteSet, setUnion, toByteSet } from "./set-union";
 import { clockBytes, readClockEntry, toVectorClock, VectorClock, vectorClock, writeClock } from "./vector-clock";
-import { fieldBytes, WireReader, WireWriter } from "./wire";
+import { fieldBytes, WireReader, WireWriter } from "../wire/protobuf";
 
 export type Dependencies = ByteMap<VectorClock>;
 export type MultiCausal = Pair<VectorClock, Pair<Dependencies, ByteSet>>;

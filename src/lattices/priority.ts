@@ -3,7 +3,7 @@ import { EMPTY_BYTES } from "./lattice";
 import { maxBytes } from "./max";
 import { minF64 } from "./min";
 import { lexicographicPair, Pair } from "./pair";
-import { fieldBytes, MalformedPayloadError, WireReader, WireWriter } from "./wire";
+import { fieldBytes, MalformedPayloadError, WireReader, WireWriter } from "../wire/protobuf";
 
 export type Priority = Pair<number, Uint8Array>;
 

@@ -1,6 +1,6 @@
 /** SET and ORDERED_SET: the union of byte strings; anna.proto `SetValue`. */
 import { ByteSet, setUnion, toByteSet } from "./set-union";
-import { fieldBytes, WireReader, WireWriter } from "./wire";
+import { fieldBytes, WireReader, WireWriter } from "../wire/protobuf";
 
 export const set = setUnion;
 

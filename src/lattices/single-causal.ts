@@ -7,7 +7,7 @@ import { ByteSet, setUnion, toByteSet } from "./set-union";
 import { MapEntry } from "./map";
 import { elementsBytes, writeElements } from "./set";
 import { clockBytes, readClockEntry, toVectorClock, VectorClock, vectorClock, writeClock } from "./vector-clock";
-import { WireReader, WireWriter } from "./wire";
+import { WireReader, WireWriter } from "../wire/protobuf";
 
 export type SingleCausal = Pair<VectorClock, ByteSet>;
 

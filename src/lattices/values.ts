@@ -6,7 +6,7 @@
  */
 import { decodeLwwWire, encodeLwwWire } from "./lww";
 import { MapEntry, toByteMap } from "./map";
-import { U64 } from "./max";
+import { U64 } from "../wire/u64";
 import { decodeMultiCausalWire, encodeMultiCausalWire } from "./multi-causal";
 import { decodePriorityWire, encodePriorityWire } from "./priority";
 import { ByteSet, toByteSet } from "./set-union";

@@ -5,7 +5,7 @@
 import { ByteMap, MapEntry, orderedMapLattice, toByteMap } from "./map";
 import { EMPTY_BYTES } from "./lattice";
 import { maxU32 } from "./max";
-import { fieldBytes, varintBytes, WireReader, WireType, WireWriter } from "./wire";
+import { fieldBytes, varintBytes, WireReader, WireType, WireWriter } from "../wire/protobuf";
 
 export type VectorClock = ByteMap<number>;
 

@@ -17,7 +17,7 @@
  */
 import type { AccessReport } from "../actor/access-sampler";
 import type { LocalPlacement } from "../routing/placement";
-import { FactorState, KeyFactor, MAX_FACTOR_KEY_CHARS, MAX_FACTORS_PER_NODE } from "../routing/key-factors";
+import { FactorState, KeyFactor, FACTOR_KEY_CHARS_MAX, FACTORS_PER_NODE_MAX } from "../routing/key-factors";
 
 export interface HotKeyPolicy {
   /** Share of the mean actor load above which one key counts as hot. */
@@ -130,7 +130,7 @@ export class HotKeyMonitor {
   private set(key: string, factors: { local: number; global: number }): KeyFactor | undefined {
     const entry = { key, ...factors };
     if (factors.local <= this.local.defaultReplication && factors.global <= this.globalReplication) this.decided.delete(key);
-    else if (key.length > MAX_FACTOR_KEY_CHARS || (!this.decided.has(key) && this.decided.size >= MAX_FACTORS_PER_NODE)) return undefined;
+    else if (key.length > FACTOR_KEY_CHARS_MAX || (!this.decided.has(key) && this.decided.size >= FACTORS_PER_NODE_MAX)) return undefined;
     else this.decided.set(key, entry);
     return entry;
   }

@@ -22,12 +22,12 @@ import { NodeOptions, OptionError, parseSeed, resolveNodeOptions } from "./optio
 import { ClusterTls, loadClusterTls } from "../protocol/zmtp/tls";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
 import { hostInAddress } from "../protocol/zmtp/endpoint";
-import { actorRequestAddress, metricsPort, routingAddress, SEED_PORT } from "../routing/ports";
+import { actorRequestAddress, metricsPort, routingAddress, SEED_PORT } from "../protocol/ports";
 import { RoutingService } from "./routing-service";
 
 /** Tuned limits that are not user options (yet): see docs/architecture.md. */
-const MAX_FRAMES_PER_BATCH = 256;
-const MAX_TUPLES_PER_REQUEST = 10_000;
+const FRAMES_PER_BATCH_MAX = 256;
+const TUPLES_PER_REQUEST_MAX = 10_000;
 const GOSSIP_PAGE_BYTES = 1024 * 1024;
 const STATS_INTERVAL_MS = 1000;
 /** How often a leaving node checks whether its actors have handed everything over. */
@@ -35,7 +35,7 @@ const LEAVE_POLL_MS = 50;
 /** How long actors already started get to close their sockets when the node cannot start. */
 const STARTUP_FAILURE_STOP_MS = 2000;
 /** A request frame may hold a maximal key and value plus protocol overhead, many times over. */
-const MAX_FRAME_BYTES = 256 * 1024 * 1024;
+const FRAME_BYTES_MAX = 256 * 1024 * 1024;
 
 export interface RunningNode {
   readonly options: NodeOptions;
@@ -130,7 +130,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
   const routing = new RoutingService({
     bindAddress: routingAddress(options.host, options.portOffset),
     placement: () => placement,
-    maxFrameBytes: MAX_FRAME_BYTES,
+    maxFrameBytes: FRAME_BYTES_MAX,
     maxKeyBytes: options.maxKeyBytes,
     maxConnections: options.maxConnections,
     idleTimeoutMs: options.idleTimeoutMs,
@@ -273,9 +273,9 @@ function actorConfig(options: NodeOptions, tid: number, layout: ClusterLayout, w
     localReplication: options.localReplication,
     hotKeyWindowMs: hotKeyReplicationActive(options) ? options.hotKeyWindowMs : undefined,
     gossipPeriodMs: options.gossipPeriodMs,
-    maxFramesPerBatch: MAX_FRAMES_PER_BATCH,
-    maxTuplesPerRequest: MAX_TUPLES_PER_REQUEST,
-    maxFrameBytes: MAX_FRAME_BYTES,
+    maxFramesPerBatch: FRAMES_PER_BATCH_MAX,
+    maxTuplesPerRequest: TUPLES_PER_REQUEST_MAX,
+    maxFrameBytes: FRAME_BYTES_MAX,
     maxConnections: options.maxConnections,
     idleTimeoutMs: options.idleTimeoutMs,
     gossipPageBytes: GOSSIP_PAGE_BYTES,
@@ -285,7 +285,7 @@ function actorConfig(options: NodeOptions, tid: number, layout: ClusterLayout, w
 }
 
 /** Tables sent to the actors and not yet applied by all of them, at most (an actor that stops confirming holds no more). */
-const MAX_UNCONFIRMED_FACTOR_TABLES = 16;
+const UNCONFIRMED_FACTOR_TABLES_MAX = 16;
 
 /**
  * Every window: the monitor decides, its state goes into the node's membership entry (for
@@ -313,7 +313,7 @@ function startFactorLoop(
     if (monitor !== undefined) membership.setFactors(monitor.state());
     const table = membership.factorTable();
     sent.set(++stamp, table);
-    if (sent.size > MAX_UNCONFIRMED_FACTOR_TABLES) sent.delete(Math.min(...sent.keys()));
+    if (sent.size > UNCONFIRMED_FACTOR_TABLES_MAX) sent.delete(Math.min(...sent.keys()));
     for (const actor of actors) actor.worker.postMessage({ kind: "factors", table, stamp } satisfies MainToActor);
   }, window);
   return {

@@ -7,8 +7,8 @@ import { DEFAULT_LIMITS } from "../core/limits";
 import type { EngineName } from "../core/store";
 import { parseHost } from "../protocol/zmtp/endpoint";
 import { LISTENER_LIMITS } from "../protocol/zmtp/socket-limits";
-import { MAX_MEMBERS } from "../cluster/membership-table";
-import { ACTOR_GOSSIP_BASE_PORT, MAX_ACTOR_THREADS, SEED_PORT } from "../routing/ports";
+import { MEMBERS_MAX } from "../cluster/membership-table";
+import { ACTOR_GOSSIP_BASE_PORT, ACTOR_THREADS_MAX, SEED_PORT } from "../protocol/ports";
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
 export const LOG_LEVELS: readonly LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
@@ -76,7 +76,7 @@ export interface NodeOptions {
 }
 
 export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
-  threads: Math.min(os.availableParallelism(), MAX_ACTOR_THREADS),
+  threads: Math.min(os.availableParallelism(), ACTOR_THREADS_MAX),
   host: "127.0.0.1",
   portOffset: 0,
   engine: "wasm",
@@ -125,7 +125,7 @@ function requireInteger(name: string, value: number, min: number, max: number): 
 
 export function resolveNodeOptions(partial: Partial<NodeOptions> = {}): NodeOptions {
   const options: NodeOptions = { ...DEFAULT_NODE_OPTIONS, ...partial };
-  requireInteger("threads", options.threads, 1, MAX_ACTOR_THREADS);
+  requireInteger("threads", options.threads, 1, ACTOR_THREADS_MAX);
   requireInteger("portOffset", options.portOffset, 0, 65535 - 6500);
   requireInteger("localReplication", options.localReplication, 1, options.threads);
   requireInteger("gossipPeriodMs", options.gossipPeriodMs, 1, 3_600_000);
@@ -159,8 +159,8 @@ export function resolveNodeOptions(partial: Partial<NodeOptions> = {}): NodeOpti
 }
 
 function resolveClusterOptions(options: NodeOptions): void {
-  requireInteger("globalReplication", options.globalReplication, 1, MAX_MEMBERS);
-  requireInteger("putAcks", options.putAcks, 1, MAX_MEMBERS);
+  requireInteger("globalReplication", options.globalReplication, 1, MEMBERS_MAX);
+  requireInteger("putAcks", options.putAcks, 1, MEMBERS_MAX);
   requireInteger("putAckTimeoutMs", options.putAckTimeoutMs, 1, 600_000);
   requireInteger("failureTimeoutMs", options.failureTimeoutMs, 1000, 3_600_000);
   requireInteger("joinTimeoutMs", options.joinTimeoutMs, 1, 3_600_000);

@@ -5,7 +5,7 @@
  * answered LATTICE with no addresses, as the actors answer a key over the limit (Anna's
  * error enum has no code for limits), and counted as a bad frame.
  */
-import { keyBytes } from "../core/key";
+import { keyBytes } from "../wire/key";
 import { LISTENER_LIMITS, REPLY_POOL_OPTIONS } from "../protocol/zmtp/socket-limits";
 import { ZmtpPullServer } from "../protocol/zmtp/pull-server";
 import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
@@ -21,9 +21,9 @@ import type { ClusterPlacement } from "../routing/cluster-placement";
 import type { RoutingCounters } from "./metrics";
 
 /** Keys one KeyAddressRequest may ask about. */
-export const MAX_KEYS_PER_ADDRESS_REQUEST = 10_000;
+export const KEYS_PER_ADDRESS_REQUEST_MAX = 10_000;
 /** Address requests handed over at once; each is answered on its own. */
-const MAX_FRAMES_PER_BATCH = 256;
+const FRAMES_PER_BATCH_MAX = 256;
 
 export interface RoutingServiceOptions {
   bindAddress: string;
@@ -54,7 +54,7 @@ export class RoutingService {
       ...LISTENER_LIMITS,
       maxConnections: options.maxConnections,
       idleTimeoutMs: options.idleTimeoutMs,
-      maxFramesPerBatch: MAX_FRAMES_PER_BATCH,
+      maxFramesPerBatch: FRAMES_PER_BATCH_MAX,
       onFrames: (frames) => {
         for (const frame of frames) this.handle(frame);
       },
@@ -84,8 +84,8 @@ export class RoutingService {
   /** The answer to a request, or its refusal when over a limit (counted as a bad frame). */
   private respond(request: AddressRequestFrame): KeyAddressResponse {
     const refused: KeyAddressResponse = { addresses: [], error: AnnaError.LATTICE, response_id: request.request_id };
-    if (request.keyCount > MAX_KEYS_PER_ADDRESS_REQUEST) {
-      this.refuse(`KeyAddressRequest of ${request.keyCount} keys (at most ${MAX_KEYS_PER_ADDRESS_REQUEST})`);
+    if (request.keyCount > KEYS_PER_ADDRESS_REQUEST_MAX) {
+      this.refuse(`KeyAddressRequest of ${request.keyCount} keys (at most ${KEYS_PER_ADDRESS_REQUEST_MAX})`);
       return refused;
     }
     const keys = request.keys.map(keyBytes);
@@ -125,7 +125,7 @@ export class RoutingService {
   private handle(frame: Uint8Array): void {
     let request: ReturnType<typeof readAddressRequestFrame>;
     try {
-      request = readAddressRequestFrame(frame, MAX_KEYS_PER_ADDRESS_REQUEST);
+      request = readAddressRequestFrame(frame, KEYS_PER_ADDRESS_REQUEST_MAX);
     } catch (error) {
       this.refuse((error as Error).message);
       return;

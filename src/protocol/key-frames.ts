@@ -7,7 +7,7 @@
  * request frame into the store batch and back into the response frame as bytes, never as a
  * JS string. This is the TypeScript side of request serving (the TS engine's, through
  * actor/request-servers.ts); the Wasm core reads and writes the same frames itself, byte
- * for byte the same (test/request-servers.test.ts). protobufjs (protocol/anna.ts) remains
+ * for byte the same (test/actor/request-servers.test.ts). protobufjs (protocol/anna.ts) remains
  * the codec of everything else and the reference these functions are tested against
  * (test/protocol/key-frames.test.ts).
  *
@@ -15,9 +15,9 @@
  * a truncated field, a group, or a key that is not UTF-8 is a malformed frame.
  */
 import { isUtf8 } from "node:buffer";
-import { fieldBytes, MalformedPayloadError, utf8Text, varintBytes, WireReader, WireType, WireWriter } from "../lattices/wire";
+import { fieldBytes, MalformedPayloadError, utf8Text, varintBytes, WireReader, WireType, WireWriter } from "../wire/protobuf";
 import { AnnaError, KeyAddressRequest, ProtocolError, RequestType } from "./anna";
-import { TUPLE_COLUMNS } from "../core/request-table";
+import { TUPLE_COLUMNS } from "../wire/request-table";
 
 /**
  * The tuples of a burst of KeyRequests, one int32 column per field (in this order: the

@@ -13,13 +13,13 @@
  * any node asked onto more nodes lives on that many, and on each node on as many actors as
  * that node asked for. Keys without factors take the fast paths, found by their hash alone.
  */
-import { keyName } from "../core/key";
+import { keyName } from "../wire/key";
 import { Hash64, xxhash64 } from "./hash";
 import { FactorIndex } from "./key-factors";
 import { ClusterLayout, LayoutNode, singleNodeLayout } from "./layout";
 import { LocalPlacement } from "./placement";
 import { HashRing } from "./ring";
-import { actorGossipTcpAddress, actorRequestAddress } from "./ports";
+import { actorGossipTcpAddress, actorRequestAddress } from "../protocol/ports";
 
 /** Local rings depend only on (threads, local replication): built once each. */
 const localRings = new Map<string, LocalPlacement>();

@@ -12,13 +12,13 @@
  * asked for (never below the cluster's global replication), and on each node, that node's
  * own local factor (never below its default).
  */
-import { keyBytes } from "../core/key";
+import { keyBytes } from "../wire/key";
 import { xxhash64 } from "./hash";
 
 /** Keys one node may hold factors for; its hottest first. */
-export const MAX_FACTORS_PER_NODE = 128;
+export const FACTORS_PER_NODE_MAX = 128;
 /** Longest key (UTF-16 units) that can get a factor: its name travels in every membership entry. */
-export const MAX_FACTOR_KEY_CHARS = 1024;
+export const FACTOR_KEY_CHARS_MAX = 1024;
 
 export interface KeyFactor {
   key: string;

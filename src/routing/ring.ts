@@ -3,7 +3,7 @@
  * function the Wasm core uses). Anna keeps two: a global ring of nodes and a local ring
  * of each node's actors; both are this class.
  */
-import { keyBytes } from "../core/key";
+import { keyBytes } from "../wire/key";
 import { xxhash64 } from "./hash";
 
 export const DEFAULT_VIRTUAL_NODES = 256;

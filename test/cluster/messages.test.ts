@@ -1,6 +1,6 @@
 /** Membership messages: what is encoded decodes the same; anything malformed is refused with a reason. */
 import { Lifecycle, MemberEntry, Suspicion } from "../../src/cluster/member";
-import { decodeMembershipMessage, encodeMembershipMessage, MAX_MEMBERSHIP_FRAME_BYTES } from "../../src/cluster/messages";
+import { decodeMembershipMessage, encodeMembershipMessage, MEMBERSHIP_FRAME_BYTES_MAX } from "../../src/cluster/messages";
 
 const entry: MemberEntry = {
   id: "10.0.0.2:6350",
@@ -31,7 +31,7 @@ describe("membership messages", () => {
     ["a negative heartbeat", json({ kind: "welcome", from: "a:1", members: [{ ...entry, heartbeat: -1 }] }), "heartbeat must be an integer"],
     ["more local replicas than actors", json({ kind: "welcome", from: "a:1", members: [{ ...entry, data: { ...entry.data, localReplication: 5 } }] }), "localReplication is above"],
     ["a factor of zero", json({ kind: "welcome", from: "a:1", members: [{ ...entry, data: { ...entry.data, factors: { version: 1, factors: [{ key: "k", local: 0, global: 1 }] } } }] }), "factor.local must be"],
-    ["a frame over the bound", Buffer.alloc(MAX_MEMBERSHIP_FRAME_BYTES + 1, 0x20), "membership frame of"],
+    ["a frame over the bound", Buffer.alloc(MEMBERSHIP_FRAME_BYTES_MAX + 1, 0x20), "membership frame of"],
   ])("refuses %s", (_name, frame, reason) => {
     expect(() => decodeMembershipMessage(frame)).toThrow(reason);
   });

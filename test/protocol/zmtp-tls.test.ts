@@ -12,7 +12,7 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import tls from "node:tls";
-import { ClusterCredentials, generateClusterCredentials, MAX_VALIDITY_DAYS } from "../../src/protocol/zmtp/credentials";
+import { ClusterCredentials, generateClusterCredentials, VALIDITY_DAYS_MAX } from "../../src/protocol/zmtp/credentials";
 import { ZmtpPullServer, ZmtpPullServerOptions } from "../../src/protocol/zmtp/pull-server";
 import { ZmtpPushPool, ZmtpPushPoolOptions } from "../../src/protocol/zmtp/push-pool";
 import { ClusterTls, loadClusterTls } from "../../src/protocol/zmtp/tls";
@@ -74,9 +74,9 @@ describe("cluster credentials", () => {
   });
 
   it("refuses a validity that is not a whole number of days within the limit", async () => {
-    await expect(generateClusterCredentials({ days: 0 })).rejects.toThrow(`days must be a whole number from 1 to ${MAX_VALIDITY_DAYS}, not 0`);
+    await expect(generateClusterCredentials({ days: 0 })).rejects.toThrow(`days must be a whole number from 1 to ${VALIDITY_DAYS_MAX}, not 0`);
     await expect(generateClusterCredentials({ days: 1.5 })).rejects.toThrow(RangeError);
-    await expect(generateClusterCredentials({ days: MAX_VALIDITY_DAYS + 1 })).rejects.toThrow(RangeError);
+    await expect(generateClusterCredentials({ days: VALIDITY_DAYS_MAX + 1 })).rejects.toThrow(RangeError);
   });
 });
 

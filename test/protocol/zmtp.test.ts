@@ -36,7 +36,7 @@ import { ZmtpStream } from "../../src/protocol/zmtp/stream";
 import { ZmtpPushPool, ZmtpPushPoolOptions } from "../../src/protocol/zmtp/push-pool";
 import { waitFor } from "../support/node-process";
 
-const MAX_FRAME_BYTES = 4 * 1024 * 1024;
+const FRAME_BYTES_MAX = 4 * 1024 * 1024;
 const POOL_OPTIONS: ZmtpPushPoolOptions = { maxSockets: 2, idleCloseMs: 60_000, maxQueuedBytes: 1 << 20, lingerMs: 0, handshakeTimeoutMs: 5000 };
 
 function encodedFrame(flags: number, body: Uint8Array): Buffer {
@@ -181,7 +181,7 @@ describe("ZMTP against libzmq", () => {
     const frames: Buffer[] = [];
     const problems: string[] = [];
     const server = new ZmtpPullServer({
-      maxFrameBytes: MAX_FRAME_BYTES,
+      maxFrameBytes: FRAME_BYTES_MAX,
       maxFramesPerBatch: 256,
       maxConnections: 64,
       handshakeTimeoutMs: 5000,
@@ -411,7 +411,7 @@ describe("ZMTP listener bounds", () => {
 
   async function listener(options: Partial<ZmtpPullServerOptions>): Promise<Listener> {
     const server = new ZmtpPullServer({
-      maxFrameBytes: MAX_FRAME_BYTES,
+      maxFrameBytes: FRAME_BYTES_MAX,
       maxFramesPerBatch: 256,
       maxConnections: 64,
       handshakeTimeoutMs: 5000,

@@ -5,7 +5,7 @@
  * handoffs run over real sockets between real processes.
  */
 import type { AnnaClient } from "../../src/client/anna-client";
-import { metricsPort, routingAddress } from "../../src/routing/ports";
+import { metricsPort, routingAddress } from "../../src/protocol/ports";
 import { NodeProcess, startNodeProcess, waitFor } from "./node-process";
 
 export interface ClusterNodeOptions {

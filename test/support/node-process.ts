@@ -4,7 +4,7 @@
  */
 import { ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
-import { routingAddress } from "../../src/routing/ports";
+import { routingAddress } from "../../src/protocol/ports";
 import { parseHost } from "../../src/protocol/zmtp/endpoint";
 
 export const CLI_PATH = path.resolve(__dirname, "../../dist/cli/main.js");

@@ -20,7 +20,7 @@
 import { decodeRecords, RECORD_HEADER_BYTES, StoreRecord, writeRecord } from "../../core/batch";
 import { mergeRecords } from "../../core/merge-records";
 import { Status } from "../../core/status";
-import { keyBytes, keyName } from "../../core/key";
+import { keyBytes, keyName } from "../../wire/key";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../../protocol/bad-frame-log";
 import { addPart, currentRecord, GossipContext, PartsByPeer, selfActor, sendRecordFrames, tracksReplicatedWrites } from "../gossip-context";
 import { decodeGossipFrame, GossipFrameKind, handoffAckFrame } from "../gossip-frame";
@@ -29,7 +29,7 @@ import type { OweOutcome } from "../merge-backlog";
 import { receiveDigest } from "../anti-entropy";
 
 /** Upper bound on pages drained per period, so one period cannot starve requests. */
-const MAX_GOSSIP_PAGES_PER_PERIOD = 64;
+const GOSSIP_PAGES_PER_PERIOD_MAX = 64;
 
 export function sendDirtyKeys(context: GossipContext): void {
   const started = performance.now();
@@ -43,7 +43,7 @@ export function sendDirtyKeys(context: GossipContext): void {
       context.state.replicatedWrites.clear();
     }
   } else {
-    for (let page = 0; page < MAX_GOSSIP_PAGES_PER_PERIOD; page++) {
+    for (let page = 0; page < GOSSIP_PAGES_PER_PERIOD_MAX; page++) {
       const records = context.store.drainDirty(context.gossipPageBytes);
       if (records.length === 0) break;
       sendPage(context, records);

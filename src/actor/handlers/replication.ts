@@ -7,7 +7,7 @@
  * merge and only if its value has not changed since (else it hands it off again), so no
  * write it accepted is lost. Rebalances (rebalance.ts) send their pages the same way.
  */
-import { keyBytes } from "../../core/key";
+import { keyBytes } from "../../wire/key";
 import { xxhash64 } from "../../routing/hash";
 import type { ClusterPlacement } from "../../routing/cluster-placement";
 import { addPart, currentRecord, GossipContext, GossipState, PartsByPeer, PendingHandoff, selfActor, sendRecordFrames } from "../gossip-context";

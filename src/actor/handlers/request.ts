@@ -4,7 +4,7 @@
  * (limits, placement, invalidation) in place; the server runs every tuple left with no
  * error as one store call and writes the KeyResponses, which are pushed to their clients.
  */
-import { keyName } from "../../core/key";
+import { keyName } from "../../wire/key";
 import type { StoreLimits } from "../../core/limits";
 import { Status } from "../../core/status";
 import { isKnownLatticeType } from "../../lattices/lattice-type";

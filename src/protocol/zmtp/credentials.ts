@@ -25,7 +25,7 @@ export interface ClusterCredentialsOptions {
 /** As the CA/Browser Forum's old maximum for server certificates: a rotation every two years or so. */
 export const DEFAULT_VALIDITY_DAYS = 825;
 /** Ten years: the longest a leaked key stays useful; a cluster rotates its CA before that. */
-export const MAX_VALIDITY_DAYS = 3650;
+export const VALIDITY_DAYS_MAX = 3650;
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** ECDSA P-256: small keys and fast handshakes, supported by every TLS 1.3 stack. */
 const KEY_ALGORITHM = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" };
@@ -37,7 +37,7 @@ const crypto = webcrypto as unknown as Crypto;
 /** A fresh CA (ECDSA P-256, self-signed) and a node certificate it signed, valid for `days` from `validFrom`, in PEM. */
 export async function generateClusterCredentials(options: ClusterCredentialsOptions = {}): Promise<ClusterCredentials> {
   const days = options.days ?? DEFAULT_VALIDITY_DAYS;
-  if (!Number.isInteger(days) || days < 1 || days > MAX_VALIDITY_DAYS) throw new RangeError(`days must be a whole number from 1 to ${MAX_VALIDITY_DAYS}, not ${days}`);
+  if (!Number.isInteger(days) || days < 1 || days > VALIDITY_DAYS_MAX) throw new RangeError(`days must be a whole number from 1 to ${VALIDITY_DAYS_MAX}, not ${days}`);
   const notBefore = options.validFrom ?? new Date();
   const validity: Validity = { notBefore, notAfter: new Date(notBefore.getTime() + days * DAY_MS) };
   const x509 = await loadX509();

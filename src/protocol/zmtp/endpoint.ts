@@ -8,8 +8,8 @@ import { isIP, isIPv6 } from "node:net";
 export type Endpoint = { transport: "tcp"; host: string; port: number } | { transport: "ipc"; path: string };
 
 /** Longest endpoint string accepted: a reply address is client input. */
-export const MAX_ENDPOINT_CHARS = 200;
-const MAX_PORT = 65_535;
+export const ENDPOINT_CHARS_MAX = 200;
+const PORT_MAX = 65_535;
 const TCP = /^tcp:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-_*]+):(\d{1,5}|\*)$/;
 
 /**
@@ -18,7 +18,7 @@ const TCP = /^tcp:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-_*]+):(\d{1,5}|\*)$/;
  * (any free port).
  */
 export function parseEndpoint(address: string, bind = false): Endpoint | undefined {
-  if (address.length > MAX_ENDPOINT_CHARS) return undefined;
+  if (address.length > ENDPOINT_CHARS_MAX) return undefined;
   if (address.startsWith("ipc://")) {
     const path = address.slice("ipc://".length);
     // libzmq's abstract-namespace sockets ("ipc://@name") cannot be reached: Node 20's pipes
@@ -31,7 +31,7 @@ export function parseEndpoint(address: string, bind = false): Endpoint | undefin
   const [, hostPart, portPart] = match;
   const host = hostPart.startsWith("[") ? hostPart.slice(1, -1) : hostPart;
   const port = portPart === "*" ? 0 : Number(portPart);
-  if (port > MAX_PORT) return undefined;
+  if (port > PORT_MAX) return undefined;
   if (!bind && (host === "*" || port === 0)) return undefined;
   return { transport: "tcp", host: host === "*" ? "0.0.0.0" : host, port };
 }

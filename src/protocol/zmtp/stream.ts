@@ -34,7 +34,7 @@ export type ZmtpSocketType = "PUSH" | "PULL";
 /** The one peer type each of ours talks to (libzmq's compatibility table, restricted to ours). */
 const PEER_TYPE: Record<ZmtpSocketType, string> = { PUSH: "PULL", PULL: "PUSH" };
 /** Commands are small (READY's metadata, PING): a bigger one is an attack or a bug. */
-const MAX_COMMAND_BYTES = 64 * 1024;
+const COMMAND_BYTES_MAX = 64 * 1024;
 /** How long a peer refused with an ERROR command gets to read it. */
 const GOODBYE_LINGER_MS = 1000;
 /** Frames up to this size are copied behind their header into one buffer: one write, not two. */
@@ -96,7 +96,7 @@ export class ZmtpStream {
     readonly socket: Socket,
     private readonly options: ZmtpStreamOptions,
   ) {
-    this.reader = new FrameReader((flags) => ((flags & FLAG_COMMAND) !== 0 ? MAX_COMMAND_BYTES : options.maxFrameBytes), options.partialFrameBudget);
+    this.reader = new FrameReader((flags) => ((flags & FLAG_COMMAND) !== 0 ? COMMAND_BYTES_MAX : options.maxFrameBytes), options.partialFrameBudget);
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
     // 'close' follows every error; the error itself needs a listener or it would throw.

@@ -22,7 +22,7 @@ export interface ClusterTlsFiles {
 }
 
 /** Every cluster node runs this code: nothing older needs to be spoken, and 1.3 encrypts the certificates too. */
-const MIN_TLS_VERSION = "TLSv1.3";
+const TLS_VERSION_MIN = "TLSv1.3";
 
 /**
  * A listener's options: a peer without a certificate from the CA is refused in the
@@ -30,7 +30,7 @@ const MIN_TLS_VERSION = "TLSv1.3";
  */
 export function tlsServerOptions(credentials: ClusterTls, handshakeTimeoutMs: number): TlsOptions {
   const { ca, cert, key } = credentials;
-  return { ca, cert, key, minVersion: MIN_TLS_VERSION, requestCert: true, rejectUnauthorized: true, handshakeTimeout: handshakeTimeoutMs };
+  return { ca, cert, key, minVersion: TLS_VERSION_MIN, requestCert: true, rejectUnauthorized: true, handshakeTimeout: handshakeTimeoutMs };
 }
 
 /**
@@ -40,7 +40,7 @@ export function tlsServerOptions(credentials: ClusterTls, handshakeTimeoutMs: nu
  */
 export function tlsClientOptions(credentials: ClusterTls, host: string, port: number): ConnectionOptions {
   const { ca, cert, key } = credentials;
-  return { host, port, ca, cert, key, minVersion: MIN_TLS_VERSION, rejectUnauthorized: true, checkServerIdentity: () => undefined };
+  return { host, port, ca, cert, key, minVersion: TLS_VERSION_MIN, rejectUnauthorized: true, checkServerIdentity: () => undefined };
 }
 
 /** Why a peer's TLS handshake failed, in one line starting `TLS:` (ZmtpPullServerOptions.onBadPeer). */

@@ -1,0 +1,35 @@
+import { utf8Text } from "./protobuf";
+
+/** A key as callers give it: bytes, or a string standing for its UTF-8. */
+export type Key = string | Uint8Array;
+
+const encoder = new TextEncoder();
+/** Keys up to this many UTF-16 units are copied by a JS loop when ASCII: cheaper than a native call. */
+const ASCII_LOOP_MAX_CHARS = 64;
+
+/** Keys are bytes; a string key is its UTF-8 encoding. */
+export function keyBytes(key: Key): Uint8Array {
+  return typeof key === "string" ? encoder.encode(key) : key;
+}
+
+/** A key's bytes as a string, where a name is needed (maps keyed by key, logs). */
+export function keyName(key: Uint8Array): string {
+  return utf8Text(key);
+}
+
+/**
+ * Writes the UTF-8 of `key` into `target` at `offset` without allocating; returns the
+ * bytes written. `target` must have room for key.length * 3 bytes from `offset`.
+ */
+export function writeUtf8(key: string, target: Uint8Array, offset: number): number {
+  if (key.length <= ASCII_LOOP_MAX_CHARS) {
+    let index = 0;
+    for (; index < key.length; index++) {
+      const unit = key.charCodeAt(index);
+      if (unit >= 0x80) break;
+      target[offset + index] = unit;
+    }
+    if (index === key.length) return index;
+  }
+  return encoder.encodeInto(key, target.subarray(offset, offset + key.length * 3)).written as number;
+}

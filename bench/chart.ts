@@ -57,7 +57,9 @@ const LABEL_CHAR_WIDTH = 7;
 /** Every chart in one SVG document, one panel under the other. */
 export function chartsSvg(charts: readonly Chart[]): string {
   const height = PANEL_HEIGHT * charts.length;
-  const panels = charts.map((chart, index) => `<g transform="translate(0,${index * PANEL_HEIGHT})">${panelSvg(chart)}</g>`);
+  const panels = charts.map(
+    (chart, index) => `<g transform="translate(0,${index * PANEL_HEIGHT})">${panelSvg(chart)}</g>`,
+  );
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${PANEL_WIDTH}" height="${height}" viewBox="0 0 ${PANEL_WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${PANEL_WIDTH}" height="${height}" fill="#ffffff"/>`,
@@ -70,16 +72,22 @@ export function chartsSvg(charts: readonly Chart[]): string {
 function panelSvg(chart: Chart): string {
   for (const series of chart.series) {
     if (series.values.length !== chart.groups.length) {
-      throw new RangeError(`series ${series.name} has ${series.values.length} values for ${chart.groups.length} groups`);
+      throw new RangeError(
+        `series ${series.name} has ${series.values.length} values for ${chart.groups.length} groups`,
+      );
     }
   }
-  const axisMax = chart.kind === "stacked" && chart.yMax !== undefined ? chart.yMax : niceCeiling(Math.max(1e-9, ...axisValues(chart)));
+  const axisMax =
+    chart.kind === "stacked" && chart.yMax !== undefined
+      ? chart.yMax
+      : niceCeiling(Math.max(1e-9, ...axisValues(chart)));
   const y = (value: number) => Math.round((MARGIN.top + PLOT_HEIGHT - (value / axisMax) * PLOT_HEIGHT) * 10) / 10;
   const parts = [...frameSvg(chart, axisMax, y)];
   if (chart.kind === "stacked") parts.push(...stackedBarsSvg(chart, y));
   else if (chart.kind === "line") parts.push(...linesSvg(chart, y));
   else parts.push(...groupedBarsSvg(chart, y));
-  const legend = chart.kind === "line" && chart.reference !== undefined ? [...chart.series, chart.reference] : chart.series;
+  const legend =
+    chart.kind === "line" && chart.reference !== undefined ? [...chart.series, chart.reference] : chart.series;
   legend.forEach((series, seriesIndex) => {
     const legendY = MARGIN.top + 8 + seriesIndex * 20;
     const legendX = PANEL_WIDTH - MARGIN.right + 16;
@@ -95,9 +103,12 @@ function panelSvg(chart: Chart): string {
 /** The values the y axis must reach: bar tops, stack totals, line points. */
 function axisValues(chart: Chart): number[] {
   if (chart.kind === "stacked") {
-    return chart.groups.map((_, group) => chart.series.reduce((sum, series) => sum + finiteOrZero(series.values[group]), 0));
+    return chart.groups.map((_, group) =>
+      chart.series.reduce((sum, series) => sum + finiteOrZero(series.values[group]), 0),
+    );
   }
-  const series = chart.kind === "line" && chart.reference !== undefined ? [...chart.series, chart.reference] : chart.series;
+  const series =
+    chart.kind === "line" && chart.reference !== undefined ? [...chart.series, chart.reference] : chart.series;
   return series.flatMap((one) => one.values).filter(Number.isFinite);
 }
 
@@ -118,13 +129,21 @@ function frameSvg(chart: Chart, axisMax: number, y: (value: number) => number): 
   const staggered = chart.groups.some((group) => group.length * LABEL_CHAR_WIDTH > groupWidth);
   chart.groups.forEach((group, groupIndex) => {
     const labelY = MARGIN.top + PLOT_HEIGHT + (staggered && groupIndex % 2 === 1 ? 32 : 18);
-    parts.push(`<text x="${MARGIN.left + (groupIndex + 0.5) * groupWidth}" y="${labelY}" text-anchor="middle">${escapeXml(group)}</text>`);
+    parts.push(
+      `<text x="${MARGIN.left + (groupIndex + 0.5) * groupWidth}" y="${labelY}" text-anchor="middle">${escapeXml(group)}</text>`,
+    );
   });
   if (chart.kind === "line") {
-    parts.push(`<text x="${MARGIN.left + PLOT_WIDTH / 2}" y="${PANEL_HEIGHT - 6}" text-anchor="middle">${escapeXml(chart.xLabel)}</text>`);
+    parts.push(
+      `<text x="${MARGIN.left + PLOT_WIDTH / 2}" y="${PANEL_HEIGHT - 6}" text-anchor="middle">${escapeXml(chart.xLabel)}</text>`,
+    );
   }
-  parts.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left}" y1="${MARGIN.top}" y2="${MARGIN.top + PLOT_HEIGHT}" stroke="#333333"/>`);
-  parts.push(`<line x1="${MARGIN.left}" x2="${MARGIN.left + PLOT_WIDTH}" y1="${MARGIN.top + PLOT_HEIGHT}" y2="${MARGIN.top + PLOT_HEIGHT}" stroke="#333333"/>`);
+  parts.push(
+    `<line x1="${MARGIN.left}" x2="${MARGIN.left}" y1="${MARGIN.top}" y2="${MARGIN.top + PLOT_HEIGHT}" stroke="#333333"/>`,
+  );
+  parts.push(
+    `<line x1="${MARGIN.left}" x2="${MARGIN.left + PLOT_WIDTH}" y1="${MARGIN.top + PLOT_HEIGHT}" y2="${MARGIN.top + PLOT_HEIGHT}" stroke="#333333"/>`,
+  );
   return parts;
 }
 
@@ -139,7 +158,14 @@ function groupedBarsSvg(chart: BarChart, y: (value: number) => number): string[]
       if (!Number.isFinite(value)) return;
       const x = groupLeft + seriesIndex * barWidth;
       parts.push(
-        rectSvg(x, y(value), barWidth - 2, MARGIN.top + PLOT_HEIGHT - y(value), colorOf(seriesIndex), `${series.name}, ${group}: ${formatNumber(value)}`),
+        rectSvg(
+          x,
+          y(value),
+          barWidth - 2,
+          MARGIN.top + PLOT_HEIGHT - y(value),
+          colorOf(seriesIndex),
+          `${series.name}, ${group}: ${formatNumber(value)}`,
+        ),
         `<text x="${(x + barWidth / 2 - 1).toFixed(1)}" y="${(y(value) - 4).toFixed(1)}" text-anchor="middle" font-size="10">${formatNumber(value)}</text>`,
       );
     });
@@ -158,7 +184,16 @@ function stackedBarsSvg(chart: StackedBarChart, y: (value: number) => number): s
       const value = series.values[groupIndex];
       if (!Number.isFinite(value) || value <= 0) return;
       const top = y(base + value);
-      parts.push(rectSvg(x, top, barWidth, y(base) - top, colorOf(seriesIndex), `${series.name}, ${group}: ${formatNumber(value)}`));
+      parts.push(
+        rectSvg(
+          x,
+          top,
+          barWidth,
+          y(base) - top,
+          colorOf(seriesIndex),
+          `${series.name}, ${group}: ${formatNumber(value)}`,
+        ),
+      );
       base += value;
     });
   });
@@ -170,13 +205,19 @@ function linesSvg(chart: LineChart, y: (value: number) => number): string[] {
   const groupWidth = PLOT_WIDTH / chart.groups.length;
   const x = (groupIndex: number) => (MARGIN.left + (groupIndex + 0.5) * groupWidth).toFixed(1);
   const line = (series: BarSeries, color: string, dashed: boolean) => {
-    const points = series.values.flatMap((value, groupIndex) => (Number.isFinite(value) ? [`${x(groupIndex)},${y(value)}`] : []));
+    const points = series.values.flatMap((value, groupIndex) =>
+      Number.isFinite(value) ? [`${x(groupIndex)},${y(value)}`] : [],
+    );
     if (points.length > 1) {
-      parts.push(`<polyline points="${points.join(" ")}" fill="none" stroke="${color}" stroke-width="2"${dashed ? ' stroke-dasharray="5,4"' : ""}/>`);
+      parts.push(
+        `<polyline points="${points.join(" ")}" fill="none" stroke="${color}" stroke-width="2"${dashed ? ' stroke-dasharray="5,4"' : ""}/>`,
+      );
     }
     series.values.forEach((value, groupIndex) => {
       if (!Number.isFinite(value) || dashed) return;
-      parts.push(`<circle cx="${x(groupIndex)}" cy="${y(value)}" r="3.5" fill="${color}"><title>${escapeXml(`${series.name}, ${chart.groups[groupIndex]}: ${formatNumber(value)}`)}</title></circle>`);
+      parts.push(
+        `<circle cx="${x(groupIndex)}" cy="${y(value)}" r="3.5" fill="${color}"><title>${escapeXml(`${series.name}, ${chart.groups[groupIndex]}: ${formatNumber(value)}`)}</title></circle>`,
+      );
     });
   };
   if (chart.reference !== undefined) line(chart.reference, "#777777", true);

@@ -16,7 +16,8 @@ const CLIENT_TRANSPORTS: readonly string[] = ["zmtp", "zeromq"] satisfies Client
 
 /** A `--client-transport` value checked. */
 export function parseClientTransport(text: string): ClientTransport {
-  if (!CLIENT_TRANSPORTS.includes(text)) throw new RangeError(`--client-transport must be one of ${CLIENT_TRANSPORTS.join(", ")}, got ${text}`);
+  if (!CLIENT_TRANSPORTS.includes(text))
+    throw new RangeError(`--client-transport must be one of ${CLIENT_TRANSPORTS.join(", ")}, got ${text}`);
   return text as ClientTransport;
 }
 
@@ -75,7 +76,13 @@ async function openZmtpLink(replyBindAddress: string): Promise<ClientLink> {
     onBadPeer: (reason) => dispatch.fail(new Error(`reply connection closed: ${reason}`)),
   });
   await replies.bind(replyBindAddress);
-  const requests = new ZmtpPushPool({ maxSockets: SERVER_SOCKETS_MAX, idleCloseMs: HOUR_MS, maxQueuedBytes: REPLY_BYTES_MAX, lingerMs: 0, handshakeTimeoutMs: HOUR_MS });
+  const requests = new ZmtpPushPool({
+    maxSockets: SERVER_SOCKETS_MAX,
+    idleCloseMs: HOUR_MS,
+    maxQueuedBytes: REPLY_BYTES_MAX,
+    lingerMs: 0,
+    handshakeTimeoutMs: HOUR_MS,
+  });
   return {
     replyAddress: replies.boundAddress!,
     send: (address, frame) => requests.send(address, frame),
@@ -90,7 +97,12 @@ async function openZmtpLink(replyBindAddress: string): Promise<ClientLink> {
 async function openZeromqLink(replyBindAddress: string): Promise<ClientLink> {
   const pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: QUEUED_FRAMES_MAX });
   await pull.bind(replyBindAddress);
-  const requests = new PushPool({ maxSockets: SERVER_SOCKETS_MAX, idleCloseMs: HOUR_MS, maxQueuedFrames: QUEUED_FRAMES_MAX, lingerMs: 0 });
+  const requests = new PushPool({
+    maxSockets: SERVER_SOCKETS_MAX,
+    idleCloseMs: HOUR_MS,
+    maxQueuedFrames: QUEUED_FRAMES_MAX,
+    lingerMs: 0,
+  });
   const dispatch = new ReplyDispatch();
   void (async () => {
     for (;;) {

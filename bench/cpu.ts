@@ -21,7 +21,10 @@ export class CpuWatcher {
   private lastCpuSeconds = NaN;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly pid: number, intervalMs = 50) {
+  constructor(
+    private readonly pid: number,
+    intervalMs = 50,
+  ) {
     this.sample();
     this.timer = setInterval(() => this.sample(), intervalMs);
   }

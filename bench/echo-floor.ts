@@ -46,7 +46,13 @@ interface ServeOptions {
 
 /** Requests arrive and replies leave as an actor's do: through the node's ZMTP server and reply pool. */
 async function serve({ port, replyBytes }: ServeOptions): Promise<void> {
-  const replies = new ZmtpPushPool({ maxSockets: 1024, idleCloseMs: HOUR_MS, maxQueuedBytes: 64 << 20, lingerMs: 0, handshakeTimeoutMs: HOUR_MS });
+  const replies = new ZmtpPushPool({
+    maxSockets: 1024,
+    idleCloseMs: HOUR_MS,
+    maxQueuedBytes: 64 << 20,
+    lingerMs: 0,
+    handshakeTimeoutMs: HOUR_MS,
+  });
   const template = Buffer.alloc(Math.max(replyBytes, SLOT_BYTES), 0x61);
   const server = new ZmtpPullServer({
     maxFrameBytes: 1 << 20,
@@ -56,7 +62,11 @@ async function serve({ port, replyBytes }: ServeOptions): Promise<void> {
     onFrames: (requests) => {
       for (const request of requests) {
         // The reply address is read from each request, as an Anna server must.
-        const replyAddress = Buffer.from(request.buffer, request.byteOffset + ADDRESS_OFFSET, request[SLOT_BYTES]).toString("latin1");
+        const replyAddress = Buffer.from(
+          request.buffer,
+          request.byteOffset + ADDRESS_OFFSET,
+          request[SLOT_BYTES],
+        ).toString("latin1");
         // A fresh reply per request, as a server that encodes answers must make.
         const reply = Buffer.from(template);
         reply.set(request.subarray(0, SLOT_BYTES));
@@ -71,7 +81,10 @@ async function serve({ port, replyBytes }: ServeOptions): Promise<void> {
 /** One echo per thread on ports port..port+threads-1; the process's main thread only starts them. */
 function serveOnThreads(port: number, threads: number, replyBytes: number): void {
   for (let tid = 0; tid < threads; tid++) {
-    const worker = new Worker(`require(${JSON.stringify(__filename)})`, { eval: true, workerData: { port: port + tid, replyBytes } satisfies ServeOptions });
+    const worker = new Worker(`require(${JSON.stringify(__filename)})`, {
+      eval: true,
+      workerData: { port: port + tid, replyBytes } satisfies ServeOptions,
+    });
     worker.on("error", (error) => {
       console.error(error);
       process.exit(1);
@@ -93,9 +106,11 @@ interface ClientOptions {
 
 /** Slot s belongs to client s mod connections and asks server thread s mod threads. */
 async function runClient(options: ClientOptions): Promise<EchoFloorResult> {
-  if (!(options.connections >= 1 && options.connections <= options.concurrency)) throw new RangeError("--connections must be from 1 to the concurrency");
+  if (!(options.connections >= 1 && options.connections <= options.concurrency))
+    throw new RangeError("--connections must be from 1 to the concurrency");
   const links: ClientLink[] = [];
-  for (let i = 0; i < options.connections; i++) links.push(await openClientLink(options.clientTransport, "tcp://127.0.0.1:*"));
+  for (let i = 0; i < options.connections; i++)
+    links.push(await openClientLink(options.clientTransport, "tcp://127.0.0.1:*"));
   const requests = Array.from({ length: options.concurrency }, (_, slot) => {
     const address = Buffer.from(links[slot % links.length].replyAddress, "latin1");
     const request = Buffer.alloc(Math.max(options.requestBytes, ADDRESS_OFFSET + address.length), 0x62);
@@ -104,7 +119,10 @@ async function runClient(options: ClientOptions): Promise<EchoFloorResult> {
     address.copy(request, ADDRESS_OFFSET);
     return request;
   });
-  const serverAddresses = Array.from({ length: options.serverThreads }, (_, tid) => `tcp://127.0.0.1:${options.port + tid}`);
+  const serverAddresses = Array.from(
+    { length: options.serverThreads },
+    (_, tid) => `tcp://127.0.0.1:${options.port + tid}`,
+  );
   const sentAtMs = new Float64Array(options.concurrency);
   const answered = new Uint8Array(options.concurrency);
   const send = (slot: number) => {
@@ -146,7 +164,10 @@ async function runClient(options: ClientOptions): Promise<EchoFloorResult> {
   await finished;
   const cpuAfter = cpuSeconds(options.serverPid);
   const silent = answered.indexOf(0);
-  if (silent >= 0) throw new Error(`slot ${silent} was never answered (by server thread ${silent % options.serverThreads}, port ${options.port + (silent % options.serverThreads)})`);
+  if (silent >= 0)
+    throw new Error(
+      `slot ${silent} was never answered (by server thread ${silent % options.serverThreads}, port ${options.port + (silent % options.serverThreads)})`,
+    );
   const seconds = options.durationMs / 1000;
   for (const link of links) await link.close();
   const summary = histogram.summary();
@@ -193,7 +214,8 @@ if (!isMainThread) {
   const port = Number(values.port);
   const threads = Number(values.threads);
   if (!Number.isInteger(port)) throw new Error("--port is required");
-  if (!(Number.isInteger(threads) && threads >= 1)) throw new Error(`--threads must be a positive integer, got ${values.threads}`);
+  if (!(Number.isInteger(threads) && threads >= 1))
+    throw new Error(`--threads must be a positive integer, got ${values.threads}`);
   if (values.role === "server") {
     serveOnThreads(port, threads, Number(values["reply-bytes"]));
   } else if (values.role === "client") {

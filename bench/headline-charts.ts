@@ -35,7 +35,9 @@ function scalingChart(): BarChart {
     ["annakv-partitioned-wasm", "annakv partitioned"],
     ["annakv-full-wasm", "annakv full repl."],
   ];
-  const opsOf = (system: string, zipf: number) => runs.find((run) => run.system === system && run.workload === "update" && run.threads === 16 && run.zipf === zipf)?.opsPerSec ?? NaN;
+  const opsOf = (system: string, zipf: number) =>
+    runs.find((run) => run.system === system && run.workload === "update" && run.threads === 16 && run.zipf === zipf)
+      ?.opsPerSec ?? NaN;
   return {
     title: "16 threads, update-only, 1 KiB values, by skew",
     yLabel: "ops/s",
@@ -55,13 +57,18 @@ interface ServerComparison {
 function serverChart(): BarChart {
   const { comparisons } = results<{ comparisons: Record<string, ServerComparison[]> }>("server.json");
   const setups = ["annakv wasm x1", "annakv wasm x2"].filter((name) => comparisons[name] !== undefined);
-  const groups = comparisons[setups[0]].map(({ operation, keysPerRequest }) => `${operation}, ${keysPerRequest} key${keysPerRequest === 1 ? "" : "s"}/request`);
+  const groups = comparisons[setups[0]].map(
+    ({ operation, keysPerRequest }) => `${operation}, ${keysPerRequest} key${keysPerRequest === 1 ? "" : "s"}/request`,
+  );
   return {
     title: "The node vs Redis, 2 cores, 50 clients",
     yLabel: "keys/s",
     groups,
     series: [
-      ...setups.map((setup) => ({ name: setup.replace("wasm x1", "1 actor").replace("wasm x2", "2 actors"), values: comparisons[setup].map((comparison) => comparison.annakv.opsPerSecond) })),
+      ...setups.map((setup) => ({
+        name: setup.replace("wasm x1", "1 actor").replace("wasm x2", "2 actors"),
+        values: comparisons[setup].map((comparison) => comparison.annakv.opsPerSecond),
+      })),
       { name: "Redis", values: comparisons[setups[0]].map((comparison) => comparison.redis?.opsPerSecond ?? NaN) },
     ],
   };
@@ -78,7 +85,10 @@ function storeChart(): BarChart {
     title: "The store alone: Wasm vs TypeScript, 1M keys",
     yLabel: "ops/s",
     groups: distributions,
-    series: paths.map((name) => ({ name, values: distributions.map((distribution) => opsPerSecond[distribution][name]?.opsPerSecond ?? NaN) })),
+    series: paths.map((name) => ({
+      name,
+      values: distributions.map((distribution) => opsPerSecond[distribution][name]?.opsPerSecond ?? NaN),
+    })),
   };
 }
 

@@ -27,7 +27,15 @@ import { FrameHead, KeyTuples, readResponse } from "../src/protocol/key-frames";
 import { ClientLink, ClientTransport, openClientLink, parseClientTransport } from "./client-link";
 import { processCpuSeconds } from "./cpu";
 import { LatencyHistogram, LatencySummary } from "./latency";
-import { KeyChooser, KeySpace, LWW_TIMESTAMP_OFFSET, Prng, randomLwwPayload, TIMESTAMP_BASE, writeTimestamp } from "./workload";
+import {
+  KeyChooser,
+  KeySpace,
+  LWW_TIMESTAMP_OFFSET,
+  Prng,
+  randomLwwPayload,
+  TIMESTAMP_BASE,
+  writeTimestamp,
+} from "./workload";
 import { exitWhenDone } from "./child-main";
 
 export interface LoadOptions {
@@ -131,16 +139,24 @@ function slotOfResponseId(response: FrameHead): number {
 }
 
 /** Asks the routing service who owns each key: returns each key's actor index and the actors' addresses. */
-async function resolveOwners(options: LoadOptions, link: ClientLink, keyStrings: string[]): Promise<{ ownerOfKey: Int32Array; actorAddresses: string[] }> {
+async function resolveOwners(
+  options: LoadOptions,
+  link: ClientLink,
+  keyStrings: string[],
+): Promise<{ ownerOfKey: Int32Array; actorAddresses: string[] }> {
   const routing = routingAddress(options.host, options.portOffset);
   const ownerOfKey = new Int32Array(keyStrings.length).fill(-1);
   const actorAddresses: string[] = [];
   const indexOfKey = new Map(keyStrings.map((key, index) => [key, index]));
   for (let start = 0; start < keyStrings.length; start += KEYS_PER_ADDRESS_REQUEST_MAX) {
     const keys = keyStrings.slice(start, start + KEYS_PER_ADDRESS_REQUEST_MAX);
-    link.send(routing, encodeKeyAddressRequest({ response_address: link.replyAddress, keys, request_id: `routing-${start}` }));
+    link.send(
+      routing,
+      encodeKeyAddressRequest({ response_address: link.replyAddress, keys, request_id: `routing-${start}` }),
+    );
     const response = decodeKeyAddressResponse(await nextReply(link, ROUTING_TIMEOUT_MS, "routing service"));
-    if (response.error !== AnnaError.NO_ERROR) throw new Error(`routing service answered ${AnnaError[response.error ?? 0]}`);
+    if (response.error !== AnnaError.NO_ERROR)
+      throw new Error(`routing service answered ${AnnaError[response.error ?? 0]}`);
     for (const { key, ips } of response.addresses) {
       if (ips.length === 0) throw new Error(`routing service knows no actor for key ${key}`);
       let actorIndex = actorAddresses.indexOf(ips[0]);
@@ -178,13 +194,26 @@ interface KeyPlan {
 }
 
 /** Encodes a KeyRequest and finds where its per-send fields sit in the frame. */
-function encodeTemplate(actorIndex: number, type: RequestType, tuples: KeyTuple[], responseAddress: string): RequestTemplate {
-  const frame = Buffer.from(encodeKeyRequest({ type, tuples, response_address: responseAddress, request_id: "0".repeat(REQUEST_ID_DIGITS) }));
+function encodeTemplate(
+  actorIndex: number,
+  type: RequestType,
+  tuples: KeyTuple[],
+  responseAddress: string,
+): RequestTemplate {
+  const frame = Buffer.from(
+    encodeKeyRequest({ type, tuples, response_address: responseAddress, request_id: "0".repeat(REQUEST_ID_DIGITS) }),
+  );
   // protobufjs writes fields in number order, so response_address (field 3) then request_id
   // (field 4) end the frame: both are patched per send.
   const addressAt = frame.length - REQUEST_ID_DIGITS - 2 - responseAddress.length;
-  if (frame[frame.length - REQUEST_ID_DIGITS - 2] !== 0x22 || frame[frame.length - REQUEST_ID_DIGITS - 1] !== REQUEST_ID_DIGITS || frame.toString("latin1", addressAt, addressAt + responseAddress.length) !== responseAddress) {
-    throw new Error("KeyRequest frame does not end with its response_address and request_id: the encoder's field order changed");
+  if (
+    frame[frame.length - REQUEST_ID_DIGITS - 2] !== 0x22 ||
+    frame[frame.length - REQUEST_ID_DIGITS - 1] !== REQUEST_ID_DIGITS ||
+    frame.toString("latin1", addressAt, addressAt + responseAddress.length) !== responseAddress
+  ) {
+    throw new Error(
+      "KeyRequest frame does not end with its response_address and request_id: the encoder's field order changed",
+    );
   }
   const timestampOffsets = new Int32Array(type === RequestType.PUT ? tuples.length : 0);
   let searchFrom = 0;
@@ -220,7 +249,9 @@ function buildPool(options: LoadOptions, plan: KeyPlan, responseAddress: string)
       keyIndexes.push(index);
     }
     const isPut = random.next() < options.putFraction;
-    const tuples = keyIndexes.map((index) => (isPut ? lwwTuple(plan.keyStrings[index], options.valueBytes, random) : { key: plan.keyStrings[index] }));
+    const tuples = keyIndexes.map((index) =>
+      isPut ? lwwTuple(plan.keyStrings[index], options.valueBytes, random) : { key: plan.keyStrings[index] },
+    );
     pool.push(encodeTemplate(actorIndex, isPut ? RequestType.PUT : RequestType.GET, tuples, responseAddress));
   }
   return pool;
@@ -232,7 +263,9 @@ function preloadTemplates(options: LoadOptions, plan: KeyPlan, responseAddress: 
   const templates: RequestTemplate[] = [];
   plan.keysOfActor.forEach((keyIndexes, actorIndex) => {
     for (let start = 0; start < keyIndexes.length; start += PRELOAD_KEYS_PER_REQUEST) {
-      const tuples = keyIndexes.slice(start, start + PRELOAD_KEYS_PER_REQUEST).map((index) => lwwTuple(plan.keyStrings[index], options.valueBytes, random));
+      const tuples = keyIndexes
+        .slice(start, start + PRELOAD_KEYS_PER_REQUEST)
+        .map((index) => lwwTuple(plan.keyStrings[index], options.valueBytes, random));
       templates.push(encodeTemplate(actorIndex, RequestType.PUT, tuples, responseAddress));
     }
   });
@@ -242,11 +275,14 @@ function preloadTemplates(options: LoadOptions, plan: KeyPlan, responseAddress: 
 export async function runLoad(partial: Partial<LoadOptions>): Promise<LoadResult> {
   const options: LoadOptions = { ...DEFAULT_LOAD_OPTIONS, ...partial };
   if (!Number.isInteger(options.connections) || options.connections < 1 || options.connections > options.concurrency) {
-    throw new RangeError(`connections must be an integer from 1 to the concurrency (${options.concurrency}), got ${options.connections}`);
+    throw new RangeError(
+      `connections must be an integer from 1 to the concurrency (${options.concurrency}), got ${options.connections}`,
+    );
   }
   const links: ClientLink[] = [];
   try {
-    for (let i = 0; i < options.connections; i++) links.push(await openClientLink(options.clientTransport, `tcp://${options.host}:*`));
+    for (let i = 0; i < options.connections; i++)
+      links.push(await openClientLink(options.clientTransport, `tcp://${options.host}:*`));
     const keySpace = new KeySpace(options.keyCount, options.keyBytes);
     const keyStrings = Array.from({ length: options.keyCount }, (_, index) => keySpace.keyString(index));
     const { ownerOfKey, actorAddresses } = await resolveOwners(options, links[0], keyStrings);
@@ -258,10 +294,18 @@ export async function runLoad(partial: Partial<LoadOptions>): Promise<LoadResult
     const replyAddress = links[0].replyAddress;
     if (options.preload) {
       const templates = preloadTemplates(options, plan, replyAddress);
-      const preloaded = await loop.run(templates, { warmupMs: 0, durationMs: Infinity, requestLimit: templates.length });
+      const preloaded = await loop.run(templates, {
+        warmupMs: 0,
+        durationMs: Infinity,
+        requestLimit: templates.length,
+      });
       if (options.durationMs === 0) return preloaded;
     }
-    return await loop.run(buildPool(options, plan, replyAddress), { warmupMs: options.warmupMs, durationMs: options.durationMs, requestLimit: Infinity });
+    return await loop.run(buildPool(options, plan, replyAddress), {
+      warmupMs: options.warmupMs,
+      durationMs: options.durationMs,
+      requestLimit: Infinity,
+    });
   } finally {
     for (const link of links) await link.close();
   }
@@ -305,7 +349,9 @@ class ClosedLoop {
     this.idDigits = Array.from({ length: options.concurrency }, (_, slot) => requestIdDigits(slot));
     this.replyAddresses = links.map((link) => Buffer.from(link.replyAddress, "latin1"));
     if (this.replyAddresses.some((address) => address.length !== this.replyAddresses[0].length)) {
-      throw new Error(`reply addresses of different lengths cannot be patched into one template: ${links.map((link) => link.replyAddress).join(", ")}`);
+      throw new Error(
+        `reply addresses of different lengths cannot be patched into one template: ${links.map((link) => link.replyAddress).join(", ")}`,
+      );
     }
     for (const link of links) {
       link.onReplies(
@@ -397,7 +443,11 @@ class ClosedLoop {
     };
   }
 
-  private result(requests: number, measuredSeconds: number, lostRequests: number): Omit<LoadResult, "serverCpuCores" | "generatorCpuCores"> {
+  private result(
+    requests: number,
+    measuredSeconds: number,
+    lostRequests: number,
+  ): Omit<LoadResult, "serverCpuCores" | "generatorCpuCores"> {
     return {
       options: this.options,
       requests,
@@ -430,7 +480,9 @@ class ClosedLoop {
     const response = readResponse(frame, tuples);
     const slot = slotOfResponseId(response);
     if (slot < 0 || slot >= this.busy.length || this.busy[slot] === 0) {
-      const id = Buffer.from(response.frame.subarray(response.idStart, response.idStart + response.idLength)).toString("latin1");
+      const id = Buffer.from(response.frame.subarray(response.idStart, response.idStart + response.idLength)).toString(
+        "latin1",
+      );
       throw new Error(`reply to request ${JSON.stringify(id)}, which is not in flight`);
     }
     this.busy[slot] = 0;
@@ -448,7 +500,21 @@ class ClosedLoop {
 }
 
 function parseOptions(argv: string[]): Partial<LoadOptions> {
-  const numberFlags = ["port-offset", "concurrency", "connections", "keys-per-request", "key-count", "key-bytes", "value-bytes", "skew", "put-fraction", "warmup-ms", "duration-ms", "seed", "server-pid"] as const;
+  const numberFlags = [
+    "port-offset",
+    "concurrency",
+    "connections",
+    "keys-per-request",
+    "key-count",
+    "key-bytes",
+    "value-bytes",
+    "skew",
+    "put-fraction",
+    "warmup-ms",
+    "duration-ms",
+    "seed",
+    "server-pid",
+  ] as const;
   const { values } = parseArgs({
     args: argv,
     options: {

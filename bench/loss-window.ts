@@ -41,17 +41,48 @@ async function status(index: number): Promise<any> {
 
 function startNode(index: number, putAcks: number): ChildProcess {
   const join = index === 1 ? [] : ["--join", "127.0.0.1"];
-  return spawn(process.execPath, [CLI, "start", "--host", `127.0.0.${index}`, "--port-offset", String(PORT_OFFSET), "--threads", "1", "--global-replication", "2", "--put-acks", String(putAcks), "--failure-timeout-ms", String(FAILURE_TIMEOUT_MS), "--log-level", "warn", ...join], { stdio: "ignore" });
+  return spawn(
+    process.execPath,
+    [
+      CLI,
+      "start",
+      "--host",
+      `127.0.0.${index}`,
+      "--port-offset",
+      String(PORT_OFFSET),
+      "--threads",
+      "1",
+      "--global-replication",
+      "2",
+      "--put-acks",
+      String(putAcks),
+      "--failure-timeout-ms",
+      String(FAILURE_TIMEOUT_MS),
+      "--log-level",
+      "warn",
+      ...join,
+    ],
+    { stdio: "ignore" },
+  );
 }
 
-async function round(putAcks: number): Promise<{ putAcks: number; acknowledged: number; lost: number; writesPerSecond: number; lossWindowMs: number }> {
+async function round(
+  putAcks: number,
+): Promise<{ putAcks: number; acknowledged: number; lost: number; writesPerSecond: number; lossWindowMs: number }> {
   const nodes: ChildProcess[] = [];
   try {
     for (let index = 1; index <= 3; index++) {
       nodes.push(startNode(index, putAcks));
-      await until(async () => (await fetch(`http://127.0.0.${index}:${6400 + PORT_OFFSET}/ready`)).status === 200, `node ${index} to be ready`);
+      await until(
+        async () => (await fetch(`http://127.0.0.${index}:${6400 + PORT_OFFSET}/ready`)).status === 200,
+        `node ${index} to be ready`,
+      );
     }
-    const client = new AnnaClient({ routingAddresses: ["tcp://127.0.0.1:" + (6450 + PORT_OFFSET), "tcp://127.0.0.2:" + (6450 + PORT_OFFSET)], timeoutMs: 1000, maxAttempts: 4 });
+    const client = new AnnaClient({
+      routingAddresses: ["tcp://127.0.0.1:" + (6450 + PORT_OFFSET), "tcp://127.0.0.2:" + (6450 + PORT_OFFSET)],
+      timeoutMs: 1000,
+      maxAttempts: 4,
+    });
     const acknowledged: string[] = [];
     let running = true;
     const started = Date.now();
@@ -68,7 +99,13 @@ async function round(putAcks: number): Promise<{ putAcks: number; acknowledged: 
     await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
     const writesPerSecond = (acknowledged.length * 1000) / (Date.now() - started);
     nodes[2].kill("SIGKILL");
-    await until(async () => (await status(1)).cluster.members.some((member: { host: string; state: string }) => member.host === "127.0.0.3" && member.state === "dead"), "node 3 to be declared dead");
+    await until(
+      async () =>
+        (await status(1)).cluster.members.some(
+          (member: { host: string; state: string }) => member.host === "127.0.0.3" && member.state === "dead",
+        ),
+      "node 3 to be declared dead",
+    );
     running = false;
     await load;
     await until(async () => {
@@ -81,7 +118,13 @@ async function round(putAcks: number): Promise<{ putAcks: number; acknowledged: 
       for (const value of values.values()) if (value === undefined) lost++;
     }
     await client.close();
-    return { putAcks, acknowledged: acknowledged.length, lost, writesPerSecond: Math.round(writesPerSecond), lossWindowMs: Math.round((lost / writesPerSecond) * 1000) };
+    return {
+      putAcks,
+      acknowledged: acknowledged.length,
+      lost,
+      writesPerSecond: Math.round(writesPerSecond),
+      lossWindowMs: Math.round((lost / writesPerSecond) * 1000),
+    };
   } finally {
     for (const node of nodes) node.kill("SIGKILL");
   }
@@ -98,8 +141,15 @@ async function main(): Promise<void> {
     }
   }
   const out = argument("out", "");
-  const machine = { cpus: os.cpus().length, model: os.cpus()[0]?.model, node: process.version, loadAverage: os.loadavg(), date: new Date().toISOString() };
-  if (out !== "") writeFileSync(out, JSON.stringify({ machine, failureTimeoutMs: FAILURE_TIMEOUT_MS, results }, null, 2) + "\n");
+  const machine = {
+    cpus: os.cpus().length,
+    model: os.cpus()[0]?.model,
+    node: process.version,
+    loadAverage: os.loadavg(),
+    date: new Date().toISOString(),
+  };
+  if (out !== "")
+    writeFileSync(out, JSON.stringify({ machine, failureTimeoutMs: FAILURE_TIMEOUT_MS, results }, null, 2) + "\n");
 }
 
 void main().catch((error) => {

@@ -34,7 +34,11 @@ export interface RedisServer {
 /** An in-memory Redis with no persistence, as a cache-like store comparable to annakv. */
 export async function startRedis(tools: RedisTools, port: number): Promise<RedisServer> {
   const version = spawnSync(tools.server, ["--version"], { encoding: "utf8" }).stdout.trim();
-  const child = spawn(tools.server, ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  const child = spawn(
+    tools.server,
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    { stdio: "ignore" },
+  );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   await waitForPort(port, 10_000);
   return {
@@ -71,7 +75,12 @@ function redisKey(index: number): string {
 }
 
 /** SETs every key once through `redis-cli --pipe`, so GETs find their keys as annakv's do after its preload. */
-export async function preloadRedis(tools: RedisTools, port: number, keyCount: number, valueBytes: number): Promise<void> {
+export async function preloadRedis(
+  tools: RedisTools,
+  port: number,
+  keyCount: number,
+  valueBytes: number,
+): Promise<void> {
   const value = "x".repeat(valueBytes);
   const commands: string[] = [];
   for (let index = 0; index < keyCount; index++) {
@@ -114,23 +123,42 @@ export interface RedisBenchmarkResult {
   seconds: number;
 }
 
-export async function runRedisBenchmark(tools: RedisTools, options: RedisBenchmarkOptions): Promise<RedisBenchmarkResult> {
+export async function runRedisBenchmark(
+  tools: RedisTools,
+  options: RedisBenchmarkOptions,
+): Promise<RedisBenchmarkResult> {
   const args = [
-    "-p", String(options.port),
-    "-t", "set,get",
-    "-n", String(options.requests),
-    "-c", String(options.concurrency),
-    "-d", String(options.valueBytes),
-    "-r", String(options.keyCount),
+    "-p",
+    String(options.port),
+    "-t",
+    "set,get",
+    "-n",
+    String(options.requests),
+    "-c",
+    String(options.concurrency),
+    "-d",
+    String(options.valueBytes),
+    "-r",
+    String(options.keyCount),
     ...(options.pipeline > 1 ? ["-P", String(options.pipeline)] : []),
     "--csv",
   ];
   const run = await runRedisBenchmarkProcess(tools, args, options.serverPid);
-  return { command: `redis-benchmark ${args.join(" ")}`, tests: parseRedisCsv(run.stdout), serverCpuCores: run.serverCpuCores, generatorCpuCores: run.generatorCpuCores, seconds: run.seconds };
+  return {
+    command: `redis-benchmark ${args.join(" ")}`,
+    tests: parseRedisCsv(run.stdout),
+    serverCpuCores: run.serverCpuCores,
+    generatorCpuCores: run.generatorCpuCores,
+    seconds: run.seconds,
+  };
 }
 
 /** Runs redis-benchmark with `args`: its CSV output, and the cores it and redis-server used meanwhile. */
-async function runRedisBenchmarkProcess(tools: RedisTools, args: string[], serverPid: number): Promise<{ stdout: string; seconds: number; serverCpuCores: number; generatorCpuCores: number }> {
+async function runRedisBenchmarkProcess(
+  tools: RedisTools,
+  args: string[],
+  serverPid: number,
+): Promise<{ stdout: string; seconds: number; serverCpuCores: number; generatorCpuCores: number }> {
   const serverCpuBefore = processCpuSeconds(serverPid);
   const startedMs = performance.now();
   const child = spawn(tools.benchmark, args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -143,7 +171,12 @@ async function runRedisBenchmarkProcess(tools: RedisTools, args: string[], serve
   const generatorCpuSeconds = generatorCpu.stop();
   const seconds = (performance.now() - startedMs) / 1000;
   if (code !== 0) throw new Error(`redis-benchmark exited with ${code}: ${stderr}`);
-  return { stdout, seconds, serverCpuCores: (processCpuSeconds(serverPid) - serverCpuBefore) / seconds, generatorCpuCores: generatorCpuSeconds / seconds };
+  return {
+    stdout,
+    seconds,
+    serverCpuCores: (processCpuSeconds(serverPid) - serverCpuBefore) / seconds,
+    generatorCpuCores: generatorCpuSeconds / seconds,
+  };
 }
 
 export interface RedisMultiKeyOptions extends Omit<RedisBenchmarkOptions, "pipeline"> {
@@ -168,15 +201,23 @@ export interface RedisMultiKeyResult extends RedisTestResult {
  * generator's are) and padded to 12 digits: `key:__rand_int__` is the same 16-byte key as
  * the SET/GET tests' and the preload's.
  */
-export async function runRedisMultiKeyBenchmark(tools: RedisTools, options: RedisMultiKeyOptions): Promise<RedisMultiKeyResult> {
+export async function runRedisMultiKeyBenchmark(
+  tools: RedisTools,
+  options: RedisMultiKeyOptions,
+): Promise<RedisMultiKeyResult> {
   const value = "x".repeat(options.valueBytes);
   const commandArgs: string[] = [options.command];
-  for (let i = 0; i < options.keysPerCommand; i++) commandArgs.push("key:__rand_int__", ...(options.command === "MSET" ? [value] : []));
+  for (let i = 0; i < options.keysPerCommand; i++)
+    commandArgs.push("key:__rand_int__", ...(options.command === "MSET" ? [value] : []));
   const args = [
-    "-p", String(options.port),
-    "-n", String(options.requests),
-    "-c", String(options.concurrency),
-    "-r", String(options.keyCount),
+    "-p",
+    String(options.port),
+    "-n",
+    String(options.requests),
+    "-c",
+    String(options.concurrency),
+    "-r",
+    String(options.keyCount),
     ...(options.pipeline > 1 ? ["-P", String(options.pipeline)] : []),
     "--csv",
     ...commandArgs,
@@ -195,7 +236,10 @@ export async function runRedisMultiKeyBenchmark(tools: RedisTools, options: Redi
 
 /** Parses redis-benchmark 7's --csv: a header row, then one quoted row per test. */
 export function parseRedisCsv(csv: string): RedisTestResult[] {
-  const rows = csv.trim().split("\n").map((line) => line.split(",").map((cell) => cell.replace(/^"|"$/g, "")));
+  const rows = csv
+    .trim()
+    .split("\n")
+    .map((line) => line.split(",").map((cell) => cell.replace(/^"|"$/g, "")));
   const header = rows[0];
   const column = (name: string) => {
     const index = header.indexOf(name);

@@ -41,8 +41,22 @@ interface RequestPathConfig {
   seed: number;
 }
 
-const FULL_CONFIG: RequestPathConfig = { keyCount: 100_000, keyBytes: 16, valueBytes: 64, framesPerCase: 2000, caseMs: 1000, repeats: 3, seed: 20240601 };
-const QUICK_CONFIG: RequestPathConfig = { ...FULL_CONFIG, keyCount: 20_000, framesPerCase: 500, caseMs: 200, repeats: 1 };
+const FULL_CONFIG: RequestPathConfig = {
+  keyCount: 100_000,
+  keyBytes: 16,
+  valueBytes: 64,
+  framesPerCase: 2000,
+  caseMs: 1000,
+  repeats: 3,
+  seed: 20240601,
+};
+const QUICK_CONFIG: RequestPathConfig = {
+  ...FULL_CONFIG,
+  keyCount: 20_000,
+  framesPerCase: 500,
+  caseMs: 200,
+  repeats: 1,
+};
 
 /** Request servers (src/actor/request-servers.ts), each on its engine. */
 const SERVERS = [
@@ -74,9 +88,19 @@ interface CaseResult {
 }
 
 /** An actor 0's request context over a store holding every key it owns. */
-function actorContext(config: RequestPathConfig, server: (typeof SERVERS)[number], actors: number, keys: KeySpace, ownKeys: number[]): RequestContext {
+function actorContext(
+  config: RequestPathConfig,
+  server: (typeof SERVERS)[number],
+  actors: number,
+  keys: KeySpace,
+  ownKeys: number[],
+): RequestContext {
   const { engine } = server;
-  const store = createStore({ engine, limits: DEFAULT_LIMITS, wasmModule: engine === "wasm" ? loadWasmModule() : undefined });
+  const store = createStore({
+    engine,
+    limits: DEFAULT_LIMITS,
+    wasmModule: engine === "wasm" ? loadWasmModule() : undefined,
+  });
   const random = new Prng(config.seed);
   for (const index of ownKeys) store.put(keys.key(index), LatticeType.LWW, randomLwwPayload(config.valueBytes, random));
   return {
@@ -95,15 +119,29 @@ function actorContext(config: RequestPathConfig, server: (typeof SERVERS)[number
   };
 }
 
-function encodeFrames(config: RequestPathConfig, shape: (typeof SHAPES)[number], keys: KeySpace, ownKeys: number[]): Uint8Array[] {
+function encodeFrames(
+  config: RequestPathConfig,
+  shape: (typeof SHAPES)[number],
+  keys: KeySpace,
+  ownKeys: number[],
+): Uint8Array[] {
   const random = new Prng(config.seed + shape.keysPerRequest);
   return Array.from({ length: config.framesPerCase }, (_, r) => {
     const tuples = Array.from({ length: shape.keysPerRequest }, () => {
       const key = keys.keyString(ownKeys[Math.floor(random.next() * ownKeys.length)]);
-      return shape.type === RequestType.PUT ? { key, lattice_type: LatticeType.LWW, payload: randomLwwPayload(config.valueBytes, random) } : { key };
+      return shape.type === RequestType.PUT
+        ? { key, lattice_type: LatticeType.LWW, payload: randomLwwPayload(config.valueBytes, random) }
+        : { key };
     });
     const responseAddress = `tcp://127.0.0.1:${40000 + (r % CLIENTS)}`;
-    return Buffer.from(encodeKeyRequest({ type: shape.type, tuples, response_address: responseAddress, request_id: String(r).padStart(8, "0") }));
+    return Buffer.from(
+      encodeKeyRequest({
+        type: shape.type,
+        tuples,
+        response_address: responseAddress,
+        request_id: String(r).padStart(8, "0"),
+      }),
+    );
   });
 }
 
@@ -139,13 +177,17 @@ function main(): void {
   const results: CaseResult[] = [];
   for (const actors of ACTOR_COUNTS) {
     const placement = singleNodePlacement(actors, 1);
-    const ownKeys = Array.from({ length: config.keyCount }, (_, index) => index).filter((index) => placement.replicationAt(keys.key(index), 0) > 0);
+    const ownKeys = Array.from({ length: config.keyCount }, (_, index) => index).filter(
+      (index) => placement.replicationAt(keys.key(index), 0) > 0,
+    );
     const frames = SHAPES.map((shape) => encodeFrames(config, shape, keys, ownKeys));
     for (const server of SERVERS) {
       const context = actorContext(config, server, actors, keys, ownKeys);
       SHAPES.forEach((shape, index) => {
         timeCase(context, frames[index], config.caseMs / 4); // warm-up: the JIT settles
-        const microseconds = median(Array.from({ length: config.repeats }, () => timeCase(context, frames[index], config.caseMs)));
+        const microseconds = median(
+          Array.from({ length: config.repeats }, () => timeCase(context, frames[index], config.caseMs)),
+        );
         const result = {
           server: server.name,
           engine: server.engine,
@@ -155,12 +197,15 @@ function main(): void {
           microsecondsPerRequest: round(microseconds),
           nanosecondsPerTuple: round((microseconds * 1000) / shape.keysPerRequest),
         };
-        console.log(`${server.name} server, ${actors} actor(s), ${shape.name}: ${microseconds.toFixed(2)} us/request, ${result.nanosecondsPerTuple} ns/tuple`);
+        console.log(
+          `${server.name} server, ${actors} actor(s), ${shape.name}: ${microseconds.toFixed(2)} us/request, ${result.nanosecondsPerTuple} ns/tuple`,
+        );
         results.push(result);
       });
     }
   }
-  const pick = (server: ServerName, actors: number, shape: string) => results.find((r) => r.server === server && r.actors === actors && r.shape === shape)!.microsecondsPerRequest;
+  const pick = (server: ServerName, actors: number, shape: string) =>
+    results.find((r) => r.server === server && r.actors === actors && r.shape === shape)!.microsecondsPerRequest;
   // Time ratios: how many times longer the other server takes than the core serving the burst.
   const serverRatios = SHAPES.flatMap((shape) =>
     ACTOR_COUNTS.map((actors) => ({
@@ -175,11 +220,22 @@ function main(): void {
     yLabel: "us/request",
     groups: SHAPES.map((shape) => shape.name),
     series: SERVERS.flatMap((server) =>
-      ACTOR_COUNTS.map((actors) => ({ name: `${server.name}, ${actors} actor(s)`, values: SHAPES.map((shape) => pick(server.name, actors, shape.name)) })),
+      ACTOR_COUNTS.map((actors) => ({
+        name: `${server.name}, ${actors} actor(s)`,
+        values: SHAPES.map((shape) => pick(server.name, actors, shape.name)),
+      })),
     ),
   };
-  const result = { benchmark: "request-path", machine: machineInfo(), config, results, serverRatios, runSeconds: round((performance.now() - started) / 1000) };
-  for (const file of writeResults(quick ? QUICK_RESULTS_DIR : RESULTS_DIR, "request-path", result, [chart])) console.log(`wrote ${file}`);
+  const result = {
+    benchmark: "request-path",
+    machine: machineInfo(),
+    config,
+    results,
+    serverRatios,
+    runSeconds: round((performance.now() - started) / 1000),
+  };
+  for (const file of writeResults(quick ? QUICK_RESULTS_DIR : RESULTS_DIR, "request-path", result, [chart]))
+    console.log(`wrote ${file}`);
 }
 
 main();

@@ -21,7 +21,17 @@ import type { BarChart } from "./chart";
 import { ClientTransport, parseClientTransport } from "./client-link";
 import type { EchoFloorResult } from "./echo-floor";
 import type { LoadOptions, LoadResult } from "./load-generator";
-import { findRedisTools, preloadRedis, RedisBenchmarkResult, RedisMultiKeyResult, RedisTools, runRedisBenchmark, runRedisMultiKeyBenchmark, startRedis, waitForPort } from "./redis";
+import {
+  findRedisTools,
+  preloadRedis,
+  RedisBenchmarkResult,
+  RedisMultiKeyResult,
+  RedisTools,
+  runRedisBenchmark,
+  runRedisMultiKeyBenchmark,
+  startRedis,
+  waitForPort,
+} from "./redis";
 import { machineInfo, QUICK_RESULTS_DIR, RESULTS_DIR, round, writeResults } from "./report";
 import { lwwPayloadBytes } from "./workload";
 
@@ -98,7 +108,14 @@ const FULL_CONFIG: ServerBenchConfig = {
   rounds: 3,
 };
 
-const QUICK_CONFIG: ServerBenchConfig = { ...FULL_CONFIG, warmupMs: 300, durationMs: 1500, redisRequests: 50_000, redisRequestsPipelined: 300_000, rounds: 1 };
+const QUICK_CONFIG: ServerBenchConfig = {
+  ...FULL_CONFIG,
+  warmupMs: 300,
+  durationMs: 1500,
+  redisRequests: 50_000,
+  redisRequestsPipelined: 300_000,
+  rounds: 1,
+};
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const CLI_PATH = path.join(REPO_ROOT, "dist/cli/main.js");
@@ -145,10 +162,19 @@ async function actorCounters(config: ServerBenchConfig): Promise<ActorCountersSn
   }
 }
 
-function actorTimeShares(before: ActorCountersSnapshot[] | undefined, after: ActorCountersSnapshot[] | undefined): ActorTimeShares | null {
+function actorTimeShares(
+  before: ActorCountersSnapshot[] | undefined,
+  after: ActorCountersSnapshot[] | undefined,
+): ActorTimeShares | null {
   if (before === undefined || after === undefined) return null;
   const delta = after.map(({ tid, counters }) => {
-    const old = before.find((actor) => actor.tid === tid)?.counters ?? { getTuples: 0, putTuples: 0, decodeMs: 0, storeMs: 0, encodeMs: 0 };
+    const old = before.find((actor) => actor.tid === tid)?.counters ?? {
+      getTuples: 0,
+      putTuples: 0,
+      decodeMs: 0,
+      storeMs: 0,
+      encodeMs: 0,
+    };
     return {
       tuples: counters.getTuples + counters.putTuples - old.getTuples - old.putTuples,
       decodeMs: counters.decodeMs - old.decodeMs,
@@ -176,13 +202,26 @@ interface RunningNode {
 
 async function startAnnakv(config: ServerBenchConfig, { engine, threads }: NodeSetup): Promise<RunningNode> {
   if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` first`);
-  const args = [CLI_PATH, "start", "--threads", String(threads), "--port-offset", String(config.portOffset), "--engine", engine, "--log-level", "warn"];
+  const args = [
+    CLI_PATH,
+    "start",
+    "--threads",
+    String(threads),
+    "--port-offset",
+    String(config.portOffset),
+    "--engine",
+    engine,
+    "--log-level",
+    "warn",
+  ];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
-  const ports = [ROUTING_BASE_PORT, ...Array.from({ length: threads }, (_, tid) => ACTOR_REQUEST_BASE_PORT + tid)].map((port) => port + config.portOffset);
+  const ports = [ROUTING_BASE_PORT, ...Array.from({ length: threads }, (_, tid) => ACTOR_REQUEST_BASE_PORT + tid)].map(
+    (port) => port + config.portOffset,
+  );
   const died = exited.then((code) => {
     throw new Error(`annakv exited with ${code} while starting:\n${output}`);
   });
@@ -216,7 +255,9 @@ function commandLineFlags(options: object): string[] {
 
 /** Runs a bench script in a process of its own and returns the JSON line it prints last. */
 async function runJsonProcess<T>(script: string, options: object, what: string): Promise<T> {
-  const child = spawn(process.execPath, ["-r", REGISTER_PATH, script, ...commandLineFlags(options)], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["-r", REGISTER_PATH, script, ...commandLineFlags(options)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   let stdout = "";
   child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
@@ -229,7 +270,10 @@ function runGenerator(options: Partial<LoadOptions>): Promise<LoadResult> {
   return runJsonProcess<LoadResult>(GENERATOR_PATH, options, "load generator");
 }
 
-async function measureAnnakv(config: ServerBenchConfig, setup: NodeSetup): Promise<{ runs: AnnakvRun[]; nodeExitCode: number | null }> {
+async function measureAnnakv(
+  config: ServerBenchConfig,
+  setup: NodeSetup,
+): Promise<{ runs: AnnakvRun[]; nodeExitCode: number | null }> {
   const node = await startAnnakv(config, setup);
   const runs: AnnakvRun[] = [];
   try {
@@ -254,15 +298,29 @@ async function measureAnnakv(config: ServerBenchConfig, setup: NodeSetup): Promi
       { name: `put-${config.batchKeys}`, keysPerRequest: config.batchKeys, skew: 0, putFraction: 1 },
       { name: `get-${config.batchKeys}`, keysPerRequest: config.batchKeys, skew: 0, putFraction: 0 },
       { name: `zipf-mix-1`, keysPerRequest: 1, skew: config.zipfSkew, putFraction: 0.5 },
-      { name: `zipf-mix-${config.batchKeys}`, keysPerRequest: config.batchKeys, skew: config.zipfSkew, putFraction: 0.5 },
+      {
+        name: `zipf-mix-${config.batchKeys}`,
+        keysPerRequest: config.batchKeys,
+        skew: config.zipfSkew,
+        putFraction: 0.5,
+      },
     ];
     for (const { name, ...plan } of plans) {
       const countersBefore = await actorCounters(config);
       const result = await runGenerator({ ...common, ...plan });
       await new Promise((resolve) => setTimeout(resolve, ACTOR_STATS_SETTLE_MS));
       const actorTime = actorTimeShares(countersBefore, await actorCounters(config));
-      console.log(`${setupName(setup)} ${name}: ${Math.round(result.opsPerSecond)} ops/s, p50 ${result.latencyMsP50.toFixed(3)} ms, p99 ${result.latencyMsP99.toFixed(3)} ms, node ${result.serverCpuCores.toFixed(2)} cores, generator ${result.generatorCpuCores.toFixed(2)} cores, errors ${JSON.stringify(result.tupleErrors)}, lost ${result.lostRequests}, actor time ${JSON.stringify(actorTime)}`);
-      runs.push({ name, keysPerRequest: plan.keysPerRequest, skew: plan.skew, putFraction: plan.putFraction, result, actorTime });
+      console.log(
+        `${setupName(setup)} ${name}: ${Math.round(result.opsPerSecond)} ops/s, p50 ${result.latencyMsP50.toFixed(3)} ms, p99 ${result.latencyMsP99.toFixed(3)} ms, node ${result.serverCpuCores.toFixed(2)} cores, generator ${result.generatorCpuCores.toFixed(2)} cores, errors ${JSON.stringify(result.tupleErrors)}, lost ${result.lostRequests}, actor time ${JSON.stringify(actorTime)}`,
+      );
+      runs.push({
+        name,
+        keysPerRequest: plan.keysPerRequest,
+        skew: plan.skew,
+        putFraction: plan.putFraction,
+        result,
+        actorTime,
+      });
     }
   } catch (error) {
     console.error(`annakv output:\n${node.output()}`);
@@ -290,19 +348,44 @@ async function measureRedis(config: ServerBenchConfig, tools: RedisTools): Promi
     // The same shape as annakv's clients: `connections` clients, each with its share of the
     // requests in flight (redis-benchmark -c 50; with one connection, -c 1 -P 50).
     const inFlightPerConnection = Math.round(config.concurrency / config.connections);
-    const common = { port: config.redisPort, concurrency: config.connections, valueBytes: config.valueBytes, keyCount: config.keyCount, serverPid: redis.process.pid! };
-    const unpipelined = await runRedisBenchmark(tools, { ...common, requests: config.redisRequests, pipeline: inFlightPerConnection });
-    const pipelined = await runRedisBenchmark(tools, { ...common, requests: config.redisRequestsPipelined, pipeline: config.batchKeys * inFlightPerConnection });
+    const common = {
+      port: config.redisPort,
+      concurrency: config.connections,
+      valueBytes: config.valueBytes,
+      keyCount: config.keyCount,
+      serverPid: redis.process.pid!,
+    };
+    const unpipelined = await runRedisBenchmark(tools, {
+      ...common,
+      requests: config.redisRequests,
+      pipeline: inFlightPerConnection,
+    });
+    const pipelined = await runRedisBenchmark(tools, {
+      ...common,
+      requests: config.redisRequestsPipelined,
+      pipeline: config.batchKeys * inFlightPerConnection,
+    });
     for (const run of [unpipelined, pipelined]) {
-      for (const test of run.tests) console.log(`redis ${run.command.replace(/^.*?(-c \d+)/, "$1")} ${test.test}: ${Math.round(test.opsPerSecond)} ops/s, p50 ${test.latencyMsP50} ms, p99 ${test.latencyMsP99} ms`);
+      for (const test of run.tests)
+        console.log(
+          `redis ${run.command.replace(/^.*?(-c \d+)/, "$1")} ${test.test}: ${Math.round(test.opsPerSecond)} ops/s, p50 ${test.latencyMsP50} ms, p99 ${test.latencyMsP99} ms`,
+        );
     }
     // The same keys per request as annakv's: one MSET/MGET of batchKeys keys where -P sends batchKeys SET/GETs.
-    const multiKeyCommon = { ...common, requests: Math.round(config.redisRequestsPipelined / config.batchKeys), pipeline: inFlightPerConnection, keysPerCommand: config.batchKeys };
+    const multiKeyCommon = {
+      ...common,
+      requests: Math.round(config.redisRequestsPipelined / config.batchKeys),
+      pipeline: inFlightPerConnection,
+      keysPerCommand: config.batchKeys,
+    };
     const multiKey = {
       put: await runRedisMultiKeyBenchmark(tools, { ...multiKeyCommon, command: "MSET" }),
       get: await runRedisMultiKeyBenchmark(tools, { ...multiKeyCommon, command: "MGET" }),
     };
-    for (const run of Object.values(multiKey)) console.log(`redis ${run.command.replace(/^.*?(-c \d+)/, "$1").slice(0, 60)}...: ${Math.round(run.keysPerSecond)} keys/s, p50 ${run.latencyMsP50} ms, p99 ${run.latencyMsP99} ms`);
+    for (const run of Object.values(multiKey))
+      console.log(
+        `redis ${run.command.replace(/^.*?(-c \d+)/, "$1").slice(0, 60)}...: ${Math.round(run.keysPerSecond)} keys/s, p50 ${run.latencyMsP50} ms, p99 ${run.latencyMsP99} ms`,
+      );
     return { version: redis.version, unpipelined, pipelined, multiKey };
   } finally {
     await redis.stop();
@@ -327,11 +410,17 @@ function parseSetups(text: string): NodeSetup[] {
 
 /** The four comparisons, as (operation, keys per request) in the order they are reported. */
 function comparisonPlans(config: ServerBenchConfig): Array<{ operation: "put" | "get"; keysPerRequest: number }> {
-  return [1, config.batchKeys].flatMap((keysPerRequest) => (["put", "get"] as const).map((operation) => ({ operation, keysPerRequest })));
+  return [1, config.batchKeys].flatMap((keysPerRequest) =>
+    (["put", "get"] as const).map((operation) => ({ operation, keysPerRequest })),
+  );
 }
 
 /** Sizes of the KeyRequest and KeyResponse frames one comparison exchanges (8-digit ids, as the generator's). */
-function frameBytes(config: ServerBenchConfig, operation: "put" | "get", keysPerRequest: number): { requestBytes: number; replyBytes: number } {
+function frameBytes(
+  config: ServerBenchConfig,
+  operation: "put" | "get",
+  keysPerRequest: number,
+): { requestBytes: number; replyBytes: number } {
   const key = "k".repeat(config.keyBytes);
   const payload = new Uint8Array(lwwPayloadBytes(config.valueBytes));
   const isPut = operation === "put";
@@ -344,7 +433,9 @@ function frameBytes(config: ServerBenchConfig, operation: "put" | "get", keysPer
   // Fields at their proto3 default left out, as the node writes its replies.
   const replyBytes = encodeKeyResponse({
     type: isPut ? RequestType.PUT : RequestType.GET,
-    tuples: Array.from({ length: keysPerRequest }, () => (isPut ? { key, lattice_type: 1 } : { key, lattice_type: 1, payload })),
+    tuples: Array.from({ length: keysPerRequest }, () =>
+      isPut ? { key, lattice_type: 1 } : { key, lattice_type: 1, payload },
+    ),
     response_id: "00000000",
   }).length;
   return { requestBytes, replyBytes };
@@ -365,35 +456,48 @@ interface TransportFloor extends EchoFloorResult {
 async function measureTransportFloors(config: ServerBenchConfig): Promise<TransportFloor[]> {
   const floors: TransportFloor[] = [];
   const threadCounts = [...new Set(config.setups.map((setup) => setup.threads))];
-  for (const threads of threadCounts) for (const { operation, keysPerRequest } of comparisonPlans(config)) {
-    const { requestBytes, replyBytes } = frameBytes(config, operation, keysPerRequest);
-    const common = { port: config.echoPort, threads };
-    const server = spawn(process.execPath, ["-r", REGISTER_PATH, ECHO_FLOOR_PATH, ...commandLineFlags({ role: "server", ...common, replyBytes })], { stdio: ["ignore", "ignore", "inherit"] });
-    try {
-      for (let tid = 0; tid < threads; tid++) await waitForPort(config.echoPort + tid, NODE_START_TIMEOUT_MS);
-      const result = await runJsonProcess<EchoFloorResult>(
-        ECHO_FLOOR_PATH,
-        {
-          role: "client",
-          ...common,
-          connections: config.connections,
-          requestBytes,
-          concurrency: config.concurrency,
-          warmupMs: config.warmupMs,
-          durationMs: config.durationMs,
-          serverPid: server.pid!,
-          clientTransport: config.clientTransport,
-        },
-        "echo client",
+  for (const threads of threadCounts)
+    for (const { operation, keysPerRequest } of comparisonPlans(config)) {
+      const { requestBytes, replyBytes } = frameBytes(config, operation, keysPerRequest);
+      const common = { port: config.echoPort, threads };
+      const server = spawn(
+        process.execPath,
+        ["-r", REGISTER_PATH, ECHO_FLOOR_PATH, ...commandLineFlags({ role: "server", ...common, replyBytes })],
+        { stdio: ["ignore", "ignore", "inherit"] },
       );
-      const floor = { ...result, operation, keysPerRequest, replyBytes, opsPerSecond: result.requestsPerSecond * keysPerRequest };
-      console.log(`echo floor ${operation}-${keysPerRequest} on ${threads} thread(s) (${requestBytes} B requests, ${replyBytes} B replies): ${Math.round(floor.opsPerSecond)} ops/s, p50 ${floor.latencyMsP50.toFixed(3)} ms, server ${floor.serverCpuCores.toFixed(2)} cores, client ${floor.clientCpuCores.toFixed(2)} cores`);
-      floors.push(floor);
-    } finally {
-      server.kill("SIGKILL");
-      await new Promise((resolve) => (server.exitCode !== null ? resolve(null) : server.once("exit", resolve)));
+      try {
+        for (let tid = 0; tid < threads; tid++) await waitForPort(config.echoPort + tid, NODE_START_TIMEOUT_MS);
+        const result = await runJsonProcess<EchoFloorResult>(
+          ECHO_FLOOR_PATH,
+          {
+            role: "client",
+            ...common,
+            connections: config.connections,
+            requestBytes,
+            concurrency: config.concurrency,
+            warmupMs: config.warmupMs,
+            durationMs: config.durationMs,
+            serverPid: server.pid!,
+            clientTransport: config.clientTransport,
+          },
+          "echo client",
+        );
+        const floor = {
+          ...result,
+          operation,
+          keysPerRequest,
+          replyBytes,
+          opsPerSecond: result.requestsPerSecond * keysPerRequest,
+        };
+        console.log(
+          `echo floor ${operation}-${keysPerRequest} on ${threads} thread(s) (${requestBytes} B requests, ${replyBytes} B replies): ${Math.round(floor.opsPerSecond)} ops/s, p50 ${floor.latencyMsP50.toFixed(3)} ms, server ${floor.serverCpuCores.toFixed(2)} cores, client ${floor.clientCpuCores.toFixed(2)} cores`,
+        );
+        floors.push(floor);
+      } finally {
+        server.kill("SIGKILL");
+        await new Promise((resolve) => (server.exitCode !== null ? resolve(null) : server.once("exit", resolve)));
+      }
     }
-  }
   return floors;
 }
 
@@ -412,10 +516,12 @@ function parseConfig(): { config: ServerBenchConfig; quick: boolean } {
   const config = quick ? { ...QUICK_CONFIG } : { ...FULL_CONFIG };
   if (values.setups !== undefined) config.setups = parseSetups(values.setups);
   if (values.concurrency !== undefined) config.concurrency = config.connections = Number(values.concurrency);
-  if (values["client-transport"] !== undefined) config.clientTransport = parseClientTransport(values["client-transport"]);
+  if (values["client-transport"] !== undefined)
+    config.clientTransport = parseClientTransport(values["client-transport"]);
   if (values.connections !== undefined) config.connections = Number(values.connections);
   if (values.rounds !== undefined) config.rounds = Number(values.rounds);
-  if (!(Number.isInteger(config.rounds) && config.rounds >= 1)) throw new RangeError(`--rounds must be a positive integer, got ${values.rounds}`);
+  if (!(Number.isInteger(config.rounds) && config.rounds >= 1))
+    throw new RangeError(`--rounds must be a positive integer, got ${values.rounds}`);
   return { config, quick };
 }
 
@@ -434,7 +540,10 @@ function compare(config: ServerBenchConfig, runs: AnnakvRun[], redis: RedisRuns 
     const multiKey = keysPerRequest === 1 ? undefined : redis?.multiKey[operation];
     const floor = floors
       .filter((f) => f.operation === operation && f.keysPerRequest === keysPerRequest)
-      .reduce<TransportFloor | undefined>((best, f) => (best === undefined || f.opsPerSecond > best.opsPerSecond ? f : best), undefined);
+      .reduce<TransportFloor | undefined>(
+        (best, f) => (best === undefined || f.opsPerSecond > best.opsPerSecond ? f : best),
+        undefined,
+      );
     return {
       name: `${operation} ${keysPerRequest === 1 ? "1 key" : `${keysPerRequest} keys`}/request vs ${redisShape(config, keysPerRequest)}`,
       keysPerRequest,
@@ -463,7 +572,12 @@ function compare(config: ServerBenchConfig, runs: AnnakvRun[], redis: RedisRuns 
         generatorCpuCores: round(multiKey.generatorCpuCores),
       },
       annakvToRedisMultiKeyOpsRatio: multiKey ? round(annakv.opsPerSecond / multiKey.keysPerSecond) : null,
-      transportFloor: floor && { serverThreads: floor.serverThreads, opsPerSecond: Math.round(floor.opsPerSecond), latencyMsP50: round(floor.latencyMsP50), latencyMsP99: round(floor.latencyMsP99) },
+      transportFloor: floor && {
+        serverThreads: floor.serverThreads,
+        opsPerSecond: Math.round(floor.opsPerSecond),
+        latencyMsP50: round(floor.latencyMsP50),
+        latencyMsP99: round(floor.latencyMsP99),
+      },
       annakvToRedisOpsRatio: redisResult ? round(annakv.opsPerSecond / redisResult.opsPerSecond) : null,
       annakvToRedisP99Ratio: redisResult ? round(annakv.latencyMsP99 / redisResult.latencyMsP99) : null,
       annakvToFloorOpsRatio: floor ? round(annakv.opsPerSecond / floor.opsPerSecond) : null,
@@ -478,7 +592,10 @@ function charts(comparisonsBySetup: Map<string, Comparison[]>, config: ServerBen
   const first = [...comparisonsBySetup.values()][0];
   const groups = first.map(({ operation, keysPerRequest }) => `${operation} x${keysPerRequest}`);
   const series = (metric: "opsPerSecond" | "latencyMsP50" | "latencyMsP99") => [
-    ...[...comparisonsBySetup].map(([name, comparisons]) => ({ name, values: comparisons.map((c) => c.annakv[metric]) })),
+    ...[...comparisonsBySetup].map(([name, comparisons]) => ({
+      name,
+      values: comparisons.map((c) => c.annakv[metric]),
+    })),
     { name: "redis", values: first.map((c) => c.redis?.[metric] ?? NaN) },
     { name: "echo floor", values: first.map((c) => c.transportFloor?.[metric] ?? NaN) },
   ];
@@ -498,7 +615,9 @@ async function measureRound(config: ServerBenchConfig, index: number, tools: Red
   const floors = await measureTransportFloors(config);
   const redis = tools && (await measureRedis(config, tools));
   return {
-    comparisons: new Map([...measured].map(([name, { runs }]) => [name, compare(config, runs, redis, floors)] as const)),
+    comparisons: new Map(
+      [...measured].map(([name, { runs }]) => [name, compare(config, runs, redis, floors)] as const),
+    ),
     redisVersion: redis?.version ?? null,
     annakvRuns: Object.fromEntries([...measured].map(([name, { runs }]) => [name, runs])),
     annakvExitCodeOnSigterm: Object.fromEntries([...measured].map(([name, { nodeExitCode }]) => [name, nodeExitCode])),
@@ -511,7 +630,9 @@ async function measureRound(config: ServerBenchConfig, index: number, tools: Red
  * Per setup and comparison, the round with the median annakv/Redis ratio (all its figures
  * from that one round), with every round's ratio beside it.
  */
-function medianRounds(rounds: Array<Map<string, Comparison[]>>): Map<string, Array<Comparison & { ratiosByRound: Array<number | null> }>> {
+function medianRounds(
+  rounds: Array<Map<string, Comparison[]>>,
+): Map<string, Array<Comparison & { ratiosByRound: Array<number | null> }>> {
   const names = [...rounds[0].keys()];
   return new Map(
     names.map((name) => [
@@ -519,7 +640,10 @@ function medianRounds(rounds: Array<Map<string, Comparison[]>>): Map<string, Arr
       rounds[0].get(name)!.map((_, index) => {
         const candidates = rounds.map((round) => round.get(name)![index]);
         const byRatio = [...candidates].sort((a, b) => (a.annakvToRedisOpsRatio ?? 0) - (b.annakvToRedisOpsRatio ?? 0));
-        return { ...byRatio[Math.floor((byRatio.length - 1) / 2)], ratiosByRound: candidates.map((c) => c.annakvToRedisOpsRatio) };
+        return {
+          ...byRatio[Math.floor((byRatio.length - 1) / 2)],
+          ratiosByRound: candidates.map((c) => c.annakvToRedisOpsRatio),
+        };
       }),
     ]),
   );
@@ -530,7 +654,10 @@ async function main(): Promise<void> {
   const started = performance.now();
   console.log(`server bench: ${JSON.stringify(config)}`);
   const tools = findRedisTools();
-  if (tools === undefined) console.warn("redis-server, redis-benchmark or redis-cli not found (apt-get install -y redis-server redis-tools): recording annakv only");
+  if (tools === undefined)
+    console.warn(
+      "redis-server, redis-benchmark or redis-cli not found (apt-get install -y redis-server redis-tools): recording annakv only",
+    );
   const rounds = [];
   for (let index = 0; index < config.rounds; index++) rounds.push(await measureRound(config, index, tools));
   const comparisonsBySetup = medianRounds(rounds.map((round) => round.comparisons));
@@ -540,7 +667,10 @@ async function main(): Promise<void> {
     config,
     redisVersion: rounds[0].redisVersion,
     comparisons: Object.fromEntries(comparisonsBySetup),
-    rounds: rounds.map(({ comparisons, redisVersion, ...round }) => ({ ...round, comparisons: Object.fromEntries(comparisons) })),
+    rounds: rounds.map(({ comparisons, redisVersion, ...round }) => ({
+      ...round,
+      comparisons: Object.fromEntries(comparisons),
+    })),
     target: "annakv ops/s >= Redis ops/s in both comparisons (median round)",
     runSeconds: round((performance.now() - started) / 1000),
   };
@@ -550,7 +680,13 @@ async function main(): Promise<void> {
     config.connections === FULL_CONFIG.connections ? "" : `-${config.connections}-connections`,
   ].join("");
   const name = `server${variant}`;
-  for (const file of writeResults(quick ? QUICK_RESULTS_DIR : RESULTS_DIR, name, result, charts(comparisonsBySetup, config))) console.log(`wrote ${file}`);
+  for (const file of writeResults(
+    quick ? QUICK_RESULTS_DIR : RESULTS_DIR,
+    name,
+    result,
+    charts(comparisonsBySetup, config),
+  ))
+    console.log(`wrote ${file}`);
   for (const [name, comparisons] of comparisonsBySetup) {
     console.table(
       comparisons.map((c) => ({

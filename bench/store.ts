@@ -15,7 +15,16 @@ import type { EngineName, Store } from "../src/core/store";
 import { LatticeType } from "../src/lattices/lattice-type";
 import type { BarChart } from "./chart";
 import { machineInfo, QUICK_RESULTS_DIR, RESULTS_DIR, round, writeResults } from "./report";
-import { KeyChooser, KeySpace, lwwPayloadBytes, LWW_TIMESTAMP_OFFSET, Prng, TIMESTAMP_BASE, writeLwwPayload, writeTimestamp } from "./workload";
+import {
+  KeyChooser,
+  KeySpace,
+  lwwPayloadBytes,
+  LWW_TIMESTAMP_OFFSET,
+  Prng,
+  TIMESTAMP_BASE,
+  writeLwwPayload,
+  writeTimestamp,
+} from "./workload";
 
 interface StoreBenchConfig {
   keyCount: number;
@@ -44,7 +53,13 @@ const FULL_CONFIG: StoreBenchConfig = {
   seed: 20240601,
 };
 
-const QUICK_CONFIG: StoreBenchConfig = { ...FULL_CONFIG, keyCount: 100_000, blockOps: 20_000, blockCount: 4, maxTimeSeconds: 0.5 };
+const QUICK_CONFIG: StoreBenchConfig = {
+  ...FULL_CONFIG,
+  keyCount: 100_000,
+  blockOps: 20_000,
+  blockCount: 4,
+  maxTimeSeconds: 0.5,
+};
 
 const DISTRIBUTIONS = [
   { name: "uniform", skew: 0 },
@@ -155,7 +170,8 @@ function runBatches(store: Store, workload: Workload, sequence: OpSequence): voi
 /** Walks the result headers, as any consumer of a batch must, and insists every op succeeded. */
 function checkBatchOutput(store: Store, output: Uint8Array, opCount: number): void {
   const view = new DataView(output.buffer, output.byteOffset, output.byteLength);
-  if (view.getUint32(0, true) !== opCount) throw new Error(`${store.engine} batch: ${view.getUint32(0, true)} results for ${opCount} ops`);
+  if (view.getUint32(0, true) !== opCount)
+    throw new Error(`${store.engine} batch: ${view.getUint32(0, true)} results for ${opCount} ops`);
   let offset = BATCH_HEADER_BYTES;
   for (let i = 0; i < opCount; i++) {
     const status = view.getUint8(offset);
@@ -171,14 +187,17 @@ function preload(store: Store, config: StoreBenchConfig, keySpace: KeySpace, ran
   const value = new Uint8Array(config.valueBytes);
   for (let start = 0; start < config.keyCount; start += config.batchOps) {
     const end = Math.min(start + config.batchOps, config.keyCount);
-    const writer = new BatchWriter(store.batchBuffer(BATCH_HEADER_BYTES + (end - start) * opBytes(config.keyBytes, payloadLength)));
+    const writer = new BatchWriter(
+      store.batchBuffer(BATCH_HEADER_BYTES + (end - start) * opBytes(config.keyBytes, payloadLength)),
+    );
     for (let index = start; index < end; index++) {
       writeLwwPayload(payload, 0, TIMESTAMP_BASE, random.fill(value));
       writer.add(Opcode.PUT, LatticeType.LWW, keySpace.key(index), payload);
     }
     checkBatchOutput(store, store.executeBatchInPlace(writer.finish()), end - start);
   }
-  if (store.size !== config.keyCount) throw new Error(`${store.engine}: ${store.size} keys after preloading ${config.keyCount}`);
+  if (store.size !== config.keyCount)
+    throw new Error(`${store.engine}: ${store.size} keys after preloading ${config.keyCount}`);
 }
 
 interface MemoryFigures {
@@ -203,7 +222,11 @@ function settledMemory(): NodeJS.MemoryUsage {
 }
 
 /** Loads a fresh store and measures it; the store is then used by the ops/s suites. */
-function loadAndMeasure(engine: EngineName, config: StoreBenchConfig, keySpace: KeySpace): { store: Store; memory: MemoryFigures } {
+function loadAndMeasure(
+  engine: EngineName,
+  config: StoreBenchConfig,
+  keySpace: KeySpace,
+): { store: Store; memory: MemoryFigures } {
   const before = settledMemory();
   const loadStarted = performance.now();
   const store = createStore({ engine, limits: { maxMemoryBytes: 2 * 1024 * 1024 * 1024 } });
@@ -234,7 +257,13 @@ const SAMPLES_MIN = 10;
 
 type OpsPerSecond = Record<CaseName, { opsPerSecond: number; marginPercent: number; samples: number }>;
 
-async function runSuite(name: string, config: StoreBenchConfig, stores: Record<EngineName, Store>, workload: Workload, sequence: OpSequence): Promise<OpsPerSecond> {
+async function runSuite(
+  name: string,
+  config: StoreBenchConfig,
+  stores: Record<EngineName, Store>,
+  workload: Workload,
+  sequence: OpSequence,
+): Promise<OpsPerSecond> {
   const options = { maxTime: config.maxTimeSeconds, minSamples: SAMPLES_MIN };
   const run: Record<CaseName, () => void> = {
     "wasm-batch": () => runBatches(stores.wasm, workload, sequence),
@@ -271,10 +300,14 @@ function parseConfig(): { config: StoreBenchConfig; quick: boolean } {
 async function main(): Promise<void> {
   const { config, quick } = parseConfig();
   const started = performance.now();
-  console.log(`store bench: ${config.keyCount} keys of ${config.keyBytes} B, ${config.valueBytes} B LWW values, seed ${config.seed}`);
+  console.log(
+    `store bench: ${config.keyCount} keys of ${config.keyBytes} B, ${config.valueBytes} B LWW values, seed ${config.seed}`,
+  );
   const keySpace = new KeySpace(config.keyCount, config.keyBytes);
   const workload = makeWorkload(config, keySpace, new Prng(config.seed));
-  const sequences = DISTRIBUTIONS.map(({ skew }) => makeSequence(config, new KeyChooser(config.keyCount, skew), new Prng(config.seed + 2 + skew * 1000)));
+  const sequences = DISTRIBUTIONS.map(({ skew }) =>
+    makeSequence(config, new KeyChooser(config.keyCount, skew), new Prng(config.seed + 2 + skew * 1000)),
+  );
   const ts = loadAndMeasure("ts", config, keySpace);
   const wasm = loadAndMeasure("wasm", config, keySpace);
   const stores = { ts: ts.store, wasm: wasm.store };
@@ -285,11 +318,14 @@ async function main(): Promise<void> {
   const ratios = Object.fromEntries(
     DISTRIBUTIONS.map(({ name }) => {
       const figures = opsPerSecond[name];
-      return [name, {
-        wasmBatchToTsPerOp: round(figures["wasm-batch"].opsPerSecond / figures["ts-per-op"].opsPerSecond),
-        wasmBatchToTsBatch: round(figures["wasm-batch"].opsPerSecond / figures["ts-batch"].opsPerSecond),
-        wasmPerOpToTsPerOp: round(figures["wasm-per-op"].opsPerSecond / figures["ts-per-op"].opsPerSecond),
-      }];
+      return [
+        name,
+        {
+          wasmBatchToTsPerOp: round(figures["wasm-batch"].opsPerSecond / figures["ts-per-op"].opsPerSecond),
+          wasmBatchToTsBatch: round(figures["wasm-batch"].opsPerSecond / figures["ts-batch"].opsPerSecond),
+          wasmPerOpToTsPerOp: round(figures["wasm-per-op"].opsPerSecond / figures["ts-per-op"].opsPerSecond),
+        },
+      ];
     }),
   );
   const result = {
@@ -312,9 +348,13 @@ async function main(): Promise<void> {
     title: `Store engines: ${config.keyCount.toLocaleString("en")} keys, 50/50 put/get, ${config.keyBytes} B keys, ${config.valueBytes} B LWW values`,
     yLabel: "ops/s",
     groups: DISTRIBUTIONS.map(({ name }) => name),
-    series: CASES.map((caseName) => ({ name: caseName, values: DISTRIBUTIONS.map(({ name }) => opsPerSecond[name][caseName].opsPerSecond) })),
+    series: CASES.map((caseName) => ({
+      name: caseName,
+      values: DISTRIBUTIONS.map(({ name }) => opsPerSecond[name][caseName].opsPerSecond),
+    })),
   };
-  for (const path of writeResults(quick ? QUICK_RESULTS_DIR : RESULTS_DIR, "store", result, [chart])) console.log(`wrote ${path}`);
+  for (const path of writeResults(quick ? QUICK_RESULTS_DIR : RESULTS_DIR, "store", result, [chart]))
+    console.log(`wrote ${path}`);
   console.log(JSON.stringify({ ratios, memory: result.memory }, null, 2));
 }
 

@@ -54,7 +54,8 @@ export class KeySpace {
     readonly keyCount: number,
     readonly keyBytes: number,
   ) {
-    if (keyBytes < String(keyCount - 1).length + 1) throw new RangeError(`keyBytes ${keyBytes} cannot number ${keyCount} keys`);
+    if (keyBytes < String(keyCount - 1).length + 1)
+      throw new RangeError(`keyBytes ${keyBytes} cannot number ${keyCount} keys`);
     this.bytes = new Uint8Array(keyCount * keyBytes);
     for (let index = 0; index < keyCount; index++) {
       const text = "k" + String(index).padStart(keyBytes - 1, "0");
@@ -103,7 +104,8 @@ export function randomLwwPayload(valueBytes: number, random: Prng): Uint8Array {
 
 /** Rewrites the timestamp of a payload written by writeLwwPayload; bit operations keep it cheap in timed loops. */
 export function writeTimestamp(out: Uint8Array, offset: number, timestamp: number): void {
-  if (timestamp < TIMESTAMP_BASE || timestamp >= TIMESTAMP_LIMIT) throw new RangeError(`timestamp ${timestamp} out of the 5-byte range`);
+  if (timestamp < TIMESTAMP_BASE || timestamp >= TIMESTAMP_LIMIT)
+    throw new RangeError(`timestamp ${timestamp} out of the 5-byte range`);
   const low = timestamp >>> 0;
   const high = (timestamp - low) / TIMESTAMP_BASE;
   out[offset] = (low & 0x7f) | 0x80;

@@ -4,7 +4,16 @@
 import { readFile } from "node:fs/promises";
 
 const wasmPath = process.argv[2] ?? new URL("../build/annakv.wasm", import.meta.url);
-const STATUS = ["OK", "NOT_FOUND", "LATTICE", "MALFORMED", "KEY_TOO_LARGE", "VALUE_TOO_LARGE", "OUT_OF_MEMORY", "BAD_BATCH"];
+const STATUS = [
+  "OK",
+  "NOT_FOUND",
+  "LATTICE",
+  "MALFORMED",
+  "KEY_TOO_LARGE",
+  "VALUE_TOO_LARGE",
+  "OUT_OF_MEMORY",
+  "BAD_BATCH",
+];
 const LWW = 1;
 
 let memory;
@@ -55,7 +64,10 @@ function get(key) {
   const status = core.get(keyBytes.length);
   if (status === 1) return undefined;
   check(status, `get ${key}`);
-  return { type: core.resultType(), payload: new Uint8Array(memory.buffer, core.outputPtr(), core.outputLength()).slice() };
+  return {
+    type: core.resultType(),
+    payload: new Uint8Array(memory.buffer, core.outputPtr(), core.outputLength()).slice(),
+  };
 }
 
 check(core.configure(1024, 1 << 20, 256), "configure");
@@ -64,7 +76,9 @@ put("greeting", LWW, lww(2, "hello, wasm")); // newer timestamp wins
 put("greeting", LWW, lww(1, "stale")); // older: merged away
 const value = get("greeting");
 // The canonical LWWValue: 08 <timestamp> 12 <length> <bytes>
-console.log(`greeting = type ${value.type}, timestamp ${value.payload[1]}, value "${decoder.decode(value.payload.subarray(4))}"`);
+console.log(
+  `greeting = type ${value.type}, timestamp ${value.payload[1]}, value "${decoder.decode(value.payload.subarray(4))}"`,
+);
 console.log(`missing = ${get("missing")}`);
 
 // A batch: u32 opCount, then per op u8 opcode, u8 type, u32 keyLength, u32 payloadLength, key, payload.

@@ -12,7 +12,14 @@ export { Opcode, BatchWriter, encodeBatch, decodeBatchResults, decodeRecords } f
 export * from "./lattices";
 export { AnnaClient, MonotonicMicrosClock } from "./client/anna-client";
 export { AnnaClientBase, AnnaClientError } from "./client/base-client";
-export type { AnnaClientOptions, AnnaClientCounters, AnnaClientErrorCode, ValueRead, PutTuple, PutOptions } from "./client/base-client";
+export type {
+  AnnaClientOptions,
+  AnnaClientCounters,
+  AnnaClientErrorCode,
+  ValueRead,
+  PutTuple,
+  PutOptions,
+} from "./client/base-client";
 export { startNode } from "./node/node";
 export type { RunningNode } from "./node/node";
 export { DEFAULT_NODE_OPTIONS, resolveNodeOptions, OptionError } from "./node/options";

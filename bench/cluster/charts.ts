@@ -21,7 +21,15 @@ function handoffChart(result: HandoffResult): Chart {
   return {
     title: `${result.keys.toLocaleString("en")} keys, 3 nodes, 2 copies: time per step`,
     yLabel: "s",
-    groups: ["load", "kill: detect", "kill: 2 copies", "join: ready", "join: balanced", "leave: exit", "leave: 2 copies"],
+    groups: [
+      "load",
+      "kill: detect",
+      "kill: 2 copies",
+      "join: ready",
+      "join: balanced",
+      "leave: exit",
+      "leave: 2 copies",
+    ],
     series: [
       {
         name: "seconds",
@@ -44,7 +52,8 @@ function joinChart(result: JoinThroughputResult): Chart {
     kind: "line",
     title: "keys/s served in 1-s windows while a third node joins (2 nodes, 2 copies)",
     yLabel: "keys/s",
-    xLabel: "window start, s from the joiner's start (ready at " + (result.joinerStartToReadyMs / 1000).toFixed(1) + " s)",
+    xLabel:
+      "window start, s from the joiner's start (ready at " + (result.joinerStartToReadyMs / 1000).toFixed(1) + " s)",
     groups: result.windows.map((window) => window.secondsFromJoinStart.toFixed(1)),
     series: [{ name: "keys/s", values: result.windows.map((window) => window.keysPerSecond) }],
     reference: { name: "mean before", values: result.windows.map(() => result.keysPerSecondBefore) },
@@ -82,7 +91,10 @@ function nodeCountChart(result: NodeCountResult): Chart {
     title: `same actors, more nodes: ops/s, ${result.keysPerRequest} keys/request, ${result.concurrency} in flight (median of ${result.rounds.length} rounds)`,
     yLabel: "ops/s",
     groups: operations.map((op) => `${op} x${result.keysPerRequest}`),
-    series: result.setups.map((setup) => ({ name: setup, values: operations.map((op) => result.medianOpsPerSecond[op][setup]) })),
+    series: result.setups.map((setup) => ({
+      name: setup,
+      values: operations.map((op) => result.medianOpsPerSecond[op][setup]),
+    })),
   };
 }
 

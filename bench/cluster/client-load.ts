@@ -58,7 +58,17 @@ const VALUE_POOL_SIZE = 1024;
 const STOP_DRAIN_MS = 15_000;
 
 function emptyWindow(second: number): LoadWindow {
-  return { second, calls: 0, keys: 0, errors: {}, callMsTotal: 0, callMsMax: 0, callsOverTimeout: 0, routingRequests: 0, tuplesResent: 0 };
+  return {
+    second,
+    calls: 0,
+    keys: 0,
+    errors: {},
+    callMsTotal: 0,
+    callMsMax: 0,
+    callsOverTimeout: 0,
+    routingRequests: 0,
+    tuplesResent: 0,
+  };
 }
 
 /** `count` distinct uniform key indexes (AnnaClient refuses a key twice in one call). */
@@ -110,7 +120,11 @@ async function runClientLoad(options: ClientLoadOptions): Promise<void> {
       const startedMs = performance.now();
       try {
         if (random.next() < options.putFraction) {
-          const puts: PutTuple[] = keys.map((key) => ({ key, type: LatticeType.LWW, payload: encodeLww({ timestamp: clock.next(), value: values[random.int(VALUE_POOL_SIZE)] }) }));
+          const puts: PutTuple[] = keys.map((key) => ({
+            key,
+            type: LatticeType.LWW,
+            payload: encodeLww({ timestamp: clock.next(), value: values[random.int(VALUE_POOL_SIZE)] }),
+          }));
           await client.putMany(puts);
         } else await client.getMany(keys);
         record(startedMs, keys.length);
@@ -129,7 +143,16 @@ function parseOptions(argv: string[]): ClientLoadOptions {
   const { values } = parseArgs({
     args: argv,
     options: Object.fromEntries(
-      ["routing-addresses", "key-count", "keys-per-request", "calls-in-flight", "put-fraction", "value-bytes", "seed", "timeout-ms"].map((flag) => [flag, { type: "string" as const }]),
+      [
+        "routing-addresses",
+        "key-count",
+        "keys-per-request",
+        "calls-in-flight",
+        "put-fraction",
+        "value-bytes",
+        "seed",
+        "timeout-ms",
+      ].map((flag) => [flag, { type: "string" as const }]),
     ),
   });
   const number = (flag: string) => {
@@ -164,7 +187,9 @@ export class RunningClientLoad {
   }
 
   private add(window: LoadWindow): void {
-    const total = this.windows.get(window.second) ?? this.windows.set(window.second, emptyWindow(window.second)).get(window.second)!;
+    const total =
+      this.windows.get(window.second) ??
+      this.windows.set(window.second, emptyWindow(window.second)).get(window.second)!;
     total.calls += window.calls;
     total.keys += window.keys;
     total.callMsTotal += window.callMsTotal;
@@ -177,7 +202,11 @@ export class RunningClientLoad {
 
   /** Waits until the load has answered its first calls. */
   async started(timeoutMs: number): Promise<void> {
-    await waitUntil(() => [...this.windows.values()].some((window) => window.calls > 0), { timeoutMs, pollMs: 100, what: () => "the client load to answer its first calls" });
+    await waitUntil(() => [...this.windows.values()].some((window) => window.calls > 0), {
+      timeoutMs,
+      pollMs: 100,
+      what: () => "the client load to answer its first calls",
+    });
   }
 
   /** Stops every process and returns the whole windows, in order. */
@@ -196,12 +225,17 @@ export class RunningClientLoad {
     const seconds = [...this.windows.keys()];
     if (seconds.length === 0) return [];
     const windows: LoadWindow[] = [];
-    for (let second = Math.min(...seconds); second <= Math.max(...seconds); second++) windows.push(this.windows.get(second) ?? emptyWindow(second));
+    for (let second = Math.min(...seconds); second <= Math.max(...seconds); second++)
+      windows.push(this.windows.get(second) ?? emptyWindow(second));
     return windows;
   }
 }
 
 export function startClientLoad(options: ClientLoadOptions, processes: number): RunningClientLoad {
   const script = path.resolve(__filename);
-  return new RunningClientLoad(Array.from({ length: processes }, (_, index) => spawnBenchScript(script, { ...options, seed: options.seed + index })));
+  return new RunningClientLoad(
+    Array.from({ length: processes }, (_, index) =>
+      spawnBenchScript(script, { ...options, seed: options.seed + index }),
+    ),
+  );
 }

@@ -70,8 +70,25 @@ export const FULL_CONFIG: ClusterBenchConfig = {
   failureTimeoutMs: undefined,
   failureDetection: { trials: 3, pollMs: 50 },
   handoff: { keyCount: 1_000_000, loaderProcesses: 2, batchKeys: 1000, callsInFlight: 2, stepTimeoutMs: 300_000 },
-  joinThroughput: { keyCount: 200_000, clientProcesses: 2, callsInFlight: 8, keysPerRequest: 16, putFraction: 0.5, warmupSeconds: 3, beforeSeconds: 5, afterReadySeconds: 2, clientTimeoutMs: 2000 },
-  gossipCost: { keyCount: 100_000, writeSeconds: 5, writeConcurrency: 20, keysPerRequest: 16, idleSeconds: 10, antiEntropyPeriodsMs: [30_000, 1000] },
+  joinThroughput: {
+    keyCount: 200_000,
+    clientProcesses: 2,
+    callsInFlight: 8,
+    keysPerRequest: 16,
+    putFraction: 0.5,
+    warmupSeconds: 3,
+    beforeSeconds: 5,
+    afterReadySeconds: 2,
+    clientTimeoutMs: 2000,
+  },
+  gossipCost: {
+    keyCount: 100_000,
+    writeSeconds: 5,
+    writeConcurrency: 20,
+    keysPerRequest: 16,
+    idleSeconds: 10,
+    antiEntropyPeriodsMs: [30_000, 1000],
+  },
   nodeCount: { keyCount: 100_000, rounds: 3, keysPerRequest: 16, concurrency: 50, warmupMs: 1000, durationMs: 5000 },
 };
 
@@ -82,7 +99,15 @@ export const QUICK_CONFIG: ClusterBenchConfig = {
   failureTimeoutMs: 2000,
   failureDetection: { trials: 1, pollMs: 50 },
   handoff: { ...FULL_CONFIG.handoff, keyCount: 5000, loaderProcesses: 1, stepTimeoutMs: 60_000 },
-  joinThroughput: { ...FULL_CONFIG.joinThroughput, keyCount: 2000, clientProcesses: 1, callsInFlight: 2, warmupSeconds: 1, beforeSeconds: 2, afterReadySeconds: 1 },
+  joinThroughput: {
+    ...FULL_CONFIG.joinThroughput,
+    keyCount: 2000,
+    clientProcesses: 1,
+    callsInFlight: 2,
+    warmupSeconds: 1,
+    beforeSeconds: 2,
+    afterReadySeconds: 1,
+  },
   gossipCost: { ...FULL_CONFIG.gossipCost, keyCount: 2000, writeSeconds: 1, writeConcurrency: 4, idleSeconds: 2 },
   nodeCount: { ...FULL_CONFIG.nodeCount, keyCount: 2000, rounds: 1, concurrency: 8, warmupMs: 200, durationMs: 1000 },
 };
@@ -93,6 +118,12 @@ export function commonNodeArgs(config: ClusterBenchConfig): string[] {
 }
 
 /** Options of a cluster's nodes at a port offset: the shared flags plus `args`. */
-export function clusterOptions(config: ClusterBenchConfig, portOffset: number, threads: number, globalReplication: number, args: readonly string[] = []): Omit<NodeOptions, "index" | "joinIndex"> {
+export function clusterOptions(
+  config: ClusterBenchConfig,
+  portOffset: number,
+  threads: number,
+  globalReplication: number,
+  args: readonly string[] = [],
+): Omit<NodeOptions, "index" | "joinIndex"> {
   return { portOffset, threads, globalReplication, args: [...commonNodeArgs(config), ...args] };
 }

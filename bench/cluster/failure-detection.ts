@@ -32,30 +32,48 @@ export interface FailureDetectionResult {
 const NODE_DEFAULT_FAILURE_TIMEOUT_MS = 5000;
 
 /** Polls one survivor until it calls `victimHost` dead; returns when it first saw suspect and dead, in ms after `killedAtMs`. */
-async function watchVictim(survivor: BenchNode, victimHost: string, killedAtMs: number, pollMs: number, deadlineMs: number): Promise<{ suspectMs: number; deadMs: number }> {
+async function watchVictim(
+  survivor: BenchNode,
+  victimHost: string,
+  killedAtMs: number,
+  pollMs: number,
+  deadlineMs: number,
+): Promise<{ suspectMs: number; deadMs: number }> {
   let suspectMs = NaN;
   for (;;) {
     const state = memberState(await survivor.status(), victimHost);
     const sinceKillMs = performance.now() - killedAtMs;
     if (state?.includes("suspect") && Number.isNaN(suspectMs)) suspectMs = sinceKillMs;
     if (state === "dead") return { suspectMs: Number.isNaN(suspectMs) ? sinceKillMs : suspectMs, deadMs: sinceKillMs };
-    if (sinceKillMs > deadlineMs) throw new Error(`${survivor.host} still calls ${victimHost} ${state} ${Math.round(sinceKillMs)} ms after kill -9`);
+    if (sinceKillMs > deadlineMs)
+      throw new Error(
+        `${survivor.host} still calls ${victimHost} ${state} ${Math.round(sinceKillMs)} ms after kill -9`,
+      );
     await sleep(pollMs);
   }
 }
 
-async function runTrial(config: ClusterBenchConfig, nodes: BenchNode[], failureTimeoutMs: number): Promise<DetectionTrial> {
+async function runTrial(
+  config: ClusterBenchConfig,
+  nodes: BenchNode[],
+  failureTimeoutMs: number,
+): Promise<DetectionTrial> {
   const victim = nodes[2];
   const survivors = nodes.slice(0, 2);
   const killedAtMs = performance.now();
   victim.child.kill("SIGKILL");
-  const watched = await Promise.all(survivors.map((survivor) => watchVictim(survivor, victim.host, killedAtMs, config.failureDetection.pollMs, 6 * failureTimeoutMs)));
+  const watched = await Promise.all(
+    survivors.map((survivor) =>
+      watchVictim(survivor, victim.host, killedAtMs, config.failureDetection.pollMs, 6 * failureTimeoutMs),
+    ),
+  );
   await victim.exited;
   const restartedAtMs = performance.now();
   nodes[2] = await BenchNode.start({ ...victim.options });
   await waitForAlive(nodes, 3, 10 * failureTimeoutMs);
   const rejoinMs = performance.now() - restartedAtMs;
-  const byHost = (pick: (w: (typeof watched)[number]) => number) => Object.fromEntries(survivors.map((survivor, i) => [survivor.host, Math.round(pick(watched[i]))]));
+  const byHost = (pick: (w: (typeof watched)[number]) => number) =>
+    Object.fromEntries(survivors.map((survivor, i) => [survivor.host, Math.round(pick(watched[i]))]));
   return {
     suspectMsBySurvivor: byHost((w) => w.suspectMs),
     deadMsBySurvivor: byHost((w) => w.deadMs),
@@ -64,14 +82,19 @@ async function runTrial(config: ClusterBenchConfig, nodes: BenchNode[], failureT
   };
 }
 
-export async function measureFailureDetection(config: ClusterBenchConfig, portOffset: number): Promise<FailureDetectionResult> {
+export async function measureFailureDetection(
+  config: ClusterBenchConfig,
+  portOffset: number,
+): Promise<FailureDetectionResult> {
   const failureTimeoutMs = config.failureTimeoutMs ?? NODE_DEFAULT_FAILURE_TIMEOUT_MS;
   const nodes = await startCluster(3, clusterOptions(config, portOffset, 1, 2));
   const trials: DetectionTrial[] = [];
   try {
     for (let trial = 0; trial < config.failureDetection.trials; trial++) {
       trials.push(await runTrial(config, nodes, failureTimeoutMs));
-      console.log(`failure detection, trial ${trial + 1}: dead after ${JSON.stringify(trials[trial].deadMsBySurvivor)} ms (suspect ${JSON.stringify(trials[trial].suspectMsBySurvivor)}), rejoined in ${trials[trial].rejoinMs} ms`);
+      console.log(
+        `failure detection, trial ${trial + 1}: dead after ${JSON.stringify(trials[trial].deadMsBySurvivor)} ms (suspect ${JSON.stringify(trials[trial].suspectMsBySurvivor)}), rejoined in ${trials[trial].rejoinMs} ms`,
+      );
     }
   } finally {
     await killNodes(nodes);

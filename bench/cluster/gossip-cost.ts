@@ -72,7 +72,9 @@ async function trafficCounters(nodes: readonly BenchNode[]): Promise<TrafficCoun
   const statuses: NodeStatus[] = await Promise.all(nodes.map((node) => node.status()));
   const total = (pick: (status: NodeStatus) => number) => sum(statuses.map(pick));
   return {
-    actorGossip: statuses.flatMap((status) => status.actors.map((actor) => ({ bytes: actor.counters.gossipBytesSent, uptimeMs: actor.uptimeMs }))),
+    actorGossip: statuses.flatMap((status) =>
+      status.actors.map((actor) => ({ bytes: actor.counters.gossipBytesSent, uptimeMs: actor.uptimeMs })),
+    ),
     gossipBytes: total((status) => counterOf(status, "gossipBytesSent")),
     gossipKeys: total((status) => counterOf(status, "gossipKeysSent")),
     membershipBytes: total((status) => status.cluster.membershipBytesSent),
@@ -88,11 +90,26 @@ async function settledTrafficCounters(nodes: readonly BenchNode[]): Promise<Traf
   return trafficCounters(nodes);
 }
 
-async function startLoadedCluster(config: ClusterBenchConfig, portOffset: number, antiEntropyPeriodMs: number): Promise<BenchNode[]> {
+async function startLoadedCluster(
+  config: ClusterBenchConfig,
+  portOffset: number,
+  antiEntropyPeriodMs: number,
+): Promise<BenchNode[]> {
   const keys = config.gossipCost.keyCount;
-  const nodes = await startCluster(3, clusterOptions(config, portOffset, 1, GLOBAL_REPLICATION, [`--anti-entropy-period-ms=${antiEntropyPeriodMs}`]));
+  const nodes = await startCluster(
+    3,
+    clusterOptions(config, portOffset, 1, GLOBAL_REPLICATION, [`--anti-entropy-period-ms=${antiEntropyPeriodMs}`]),
+  );
   try {
-    await preloadKeys(nodes, { keyCount: keys, processes: 1, batchKeys: 1000, callsInFlight: 2, valueBytes: config.valueBytes, seed: config.seed, timeoutMs: STEP_TIMEOUT_MS });
+    await preloadKeys(nodes, {
+      keyCount: keys,
+      processes: 1,
+      batchKeys: 1000,
+      callsInFlight: 2,
+      valueBytes: config.valueBytes,
+      seed: config.seed,
+      timeoutMs: STEP_TIMEOUT_MS,
+    });
     await waitForCopies(nodes, GLOBAL_REPLICATION * keys, performance.now(), STEP_TIMEOUT_MS);
     return nodes;
   } catch (error) {
@@ -154,12 +171,19 @@ async function idleTrafficCounters(nodes: readonly BenchNode[], antiEntropyPerio
     await sleep(2 * antiEntropyPeriodMs);
     const later = await settledTrafficCounters(nodes);
     if (later.antiEntropyKeysRepaired === counters.antiEntropyKeysRepaired) return later;
-    if (performance.now() > deadlineMs) throw new Error(`anti-entropy still repairing ${IDLE_SETTLE_TIMEOUT_MS} ms after the preload: ${later.antiEntropyKeysRepaired - counters.antiEntropyKeysRepaired} keys in the last check`);
+    if (performance.now() > deadlineMs)
+      throw new Error(
+        `anti-entropy still repairing ${IDLE_SETTLE_TIMEOUT_MS} ms after the preload: ${later.antiEntropyKeysRepaired - counters.antiEntropyKeysRepaired} keys in the last check`,
+      );
     counters = later;
   }
 }
 
-async function measureIdle(config: ClusterBenchConfig, nodes: readonly BenchNode[], antiEntropyPeriodMs: number): Promise<IdleCost> {
+async function measureIdle(
+  config: ClusterBenchConfig,
+  nodes: readonly BenchNode[],
+  antiEntropyPeriodMs: number,
+): Promise<IdleCost> {
   await sleep(QUIESCE_MS);
   const before = await idleTrafficCounters(nodes, antiEntropyPeriodMs);
   const startedMs = performance.now();
@@ -167,7 +191,12 @@ async function measureIdle(config: ClusterBenchConfig, nodes: readonly BenchNode
   const after = await trafficCounters(nodes);
   const seconds = (performance.now() - startedMs) / 1000;
   // Each actor's counters over the time between its own two reports, not between our reads.
-  const gossipBytesPerSecond = sum(after.actorGossip.map((actor, i) => ((actor.bytes - before.actorGossip[i].bytes) * 1000) / (actor.uptimeMs - before.actorGossip[i].uptimeMs)));
+  const gossipBytesPerSecond = sum(
+    after.actorGossip.map(
+      (actor, i) =>
+        ((actor.bytes - before.actorGossip[i].bytes) * 1000) / (actor.uptimeMs - before.actorGossip[i].uptimeMs),
+    ),
+  );
   const membershipBytesPerSecond = (after.membershipBytes - before.membershipBytes) / seconds;
   const antiEntropyRounds = after.antiEntropyRounds - before.antiEntropyRounds;
   return {
@@ -178,19 +207,25 @@ async function measureIdle(config: ClusterBenchConfig, nodes: readonly BenchNode
     totalBytesPerSecond: gossipBytesPerSecond + membershipBytesPerSecond,
     antiEntropyRounds,
     antiEntropyKeysRepaired: after.antiEntropyKeysRepaired - before.antiEntropyKeysRepaired,
-    gossipBytesPerAntiEntropyRound: antiEntropyRounds > 0 ? (after.gossipBytes - before.gossipBytes) / antiEntropyRounds : null,
+    gossipBytesPerAntiEntropyRound:
+      antiEntropyRounds > 0 ? (after.gossipBytes - before.gossipBytes) / antiEntropyRounds : null,
   };
 }
 
 /** One cluster per anti-entropy period; the write cost is measured on the first (the default period). */
-export async function measureGossipCost(config: ClusterBenchConfig, portOffsets: readonly number[]): Promise<GossipCostResult> {
+export async function measureGossipCost(
+  config: ClusterBenchConfig,
+  portOffsets: readonly number[],
+): Promise<GossipCostResult> {
   let perWrite: PerWriteCost | undefined;
   const idle: IdleCost[] = [];
   for (const [index, antiEntropyPeriodMs] of config.gossipCost.antiEntropyPeriodsMs.entries()) {
     const nodes = await startLoadedCluster(config, portOffsets[index], antiEntropyPeriodMs);
     try {
       idle.push(await measureIdle(config, nodes, antiEntropyPeriodMs));
-      console.log(`idle traffic, anti-entropy every ${antiEntropyPeriodMs} ms: ${JSON.stringify(idle[idle.length - 1])}`);
+      console.log(
+        `idle traffic, anti-entropy every ${antiEntropyPeriodMs} ms: ${JSON.stringify(idle[idle.length - 1])}`,
+      );
       if (index === 0) {
         perWrite = await measurePerWrite(config, nodes);
         console.log(`traffic per write: ${JSON.stringify(perWrite)}`);
@@ -199,5 +234,11 @@ export async function measureGossipCost(config: ClusterBenchConfig, portOffsets:
       await killNodes(nodes);
     }
   }
-  return { nodes: 3, globalReplication: GLOBAL_REPLICATION, keys: config.gossipCost.keyCount, perWrite: perWrite!, idle };
+  return {
+    nodes: 3,
+    globalReplication: GLOBAL_REPLICATION,
+    keys: config.gossipCost.keyCount,
+    perWrite: perWrite!,
+    idle,
+  };
 }

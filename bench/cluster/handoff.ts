@@ -72,7 +72,10 @@ function rebalanceCounters(statuses: NodeStatus[]): RebalanceCounters {
 
 /** Counter deltas between two reads of the same nodes (a restarted node's counters start at 0). */
 function countersSince(before: RebalanceCounters, after: RebalanceCounters): RebalanceCounters {
-  return { rebalanceKeysSent: after.rebalanceKeysSent - before.rebalanceKeysSent, rebalanceKeysMovedOut: after.rebalanceKeysMovedOut - before.rebalanceKeysMovedOut };
+  return {
+    rebalanceKeysSent: after.rebalanceKeysSent - before.rebalanceKeysSent,
+    rebalanceKeysMovedOut: after.rebalanceKeysMovedOut - before.rebalanceKeysMovedOut,
+  };
 }
 
 async function statuses(nodes: readonly BenchNode[]): Promise<NodeStatus[]> {
@@ -92,13 +95,21 @@ async function killStep(config: ClusterBenchConfig, nodes: BenchNode[], keys: nu
   const keysLost = keyCountOf(await victim.status());
   const killedAtMs = performance.now();
   victim.child.kill("SIGKILL");
-  await waitUntil(async () => (await statuses(survivors)).every((status) => memberState(status, victim.host) === "dead"), {
-    timeoutMs: config.handoff.stepTimeoutMs,
-    pollMs: 50,
-    what: () => `both survivors to call ${victim.host} dead`,
-  });
+  await waitUntil(
+    async () => (await statuses(survivors)).every((status) => memberState(status, victim.host) === "dead"),
+    {
+      timeoutMs: config.handoff.stepTimeoutMs,
+      pollMs: 50,
+      what: () => `both survivors to call ${victim.host} dead`,
+    },
+  );
   const deadAtMs = performance.now();
-  const deadToReplicatedMs = await waitForCopies(survivors, GLOBAL_REPLICATION * keys, deadAtMs, config.handoff.stepTimeoutMs);
+  const deadToReplicatedMs = await waitForCopies(
+    survivors,
+    GLOBAL_REPLICATION * keys,
+    deadAtMs,
+    config.handoff.stepTimeoutMs,
+  );
   await victim.exited;
   return {
     keysLost,
@@ -114,10 +125,20 @@ async function joinStep(config: ClusterBenchConfig, nodes: BenchNode[], keys: nu
   const startedAtMs = performance.now();
   const joiner = await BenchNode.start({ ...nodes[2].options });
   nodes[2] = joiner;
-  await waitUntil(() => joiner.ready(), { timeoutMs: config.handoff.stepTimeoutMs, pollMs: 50, what: () => `${joiner.host} to serve after joining` });
+  await waitUntil(() => joiner.ready(), {
+    timeoutMs: config.handoff.stepTimeoutMs,
+    pollMs: 50,
+    what: () => `${joiner.host} to serve after joining`,
+  });
   const startToReadyMs = performance.now() - startedAtMs;
   const joinerKeysAtReady = keyCountOf(await joiner.status());
-  const startToBalancedMs = await waitForCopies(nodes, GLOBAL_REPLICATION * keys, startedAtMs, config.handoff.stepTimeoutMs, (counts) => counts[2] > 0);
+  const startToBalancedMs = await waitForCopies(
+    nodes,
+    GLOBAL_REPLICATION * keys,
+    startedAtMs,
+    config.handoff.stepTimeoutMs,
+    (counts) => counts[2] > 0,
+  );
   const joinerKeys = keyCountOf(await joiner.status());
   return {
     startToReadyMs: Math.round(startToReadyMs),
@@ -142,7 +163,10 @@ async function leaveStep(config: ClusterBenchConfig, nodes: BenchNode[], keys: n
     throw new Error(`${leaver.host} did not exit within ${config.handoff.stepTimeoutMs} ms of SIGTERM`);
   });
   timeout.catch(() => undefined);
-  const [replicatedMs, { exit, ms }] = await Promise.all([waitForCopies(stayers, GLOBAL_REPLICATION * keys, signalledAtMs, config.handoff.stepTimeoutMs), Promise.race([exited, timeout])]);
+  const [replicatedMs, { exit, ms }] = await Promise.all([
+    waitForCopies(stayers, GLOBAL_REPLICATION * keys, signalledAtMs, config.handoff.stepTimeoutMs),
+    Promise.race([exited, timeout]),
+  ]);
   return {
     leaverKeys,
     exit,
@@ -156,17 +180,47 @@ export async function measureHandoff(config: ClusterBenchConfig, portOffset: num
   const keys = config.handoff.keyCount;
   const nodes = await startCluster(3, clusterOptions(config, portOffset, 1, GLOBAL_REPLICATION));
   try {
-    const load = await preloadKeys(nodes, { ...config.handoff, keyCount: keys, processes: config.handoff.loaderProcesses, valueBytes: config.valueBytes, seed: config.seed, timeoutMs: config.handoff.stepTimeoutMs });
+    const load = await preloadKeys(nodes, {
+      ...config.handoff,
+      keyCount: keys,
+      processes: config.handoff.loaderProcesses,
+      valueBytes: config.valueBytes,
+      seed: config.seed,
+      timeoutMs: config.handoff.stepTimeoutMs,
+    });
     const loadEndMs = performance.now();
-    console.log(`handoff: loaded ${keys} keys in ${load.seconds.toFixed(1)} s (${Math.round(load.keysPerSecond)} keys/s), errors ${JSON.stringify(load.errors)}`);
-    const loadToReplicatedMs = await waitForCopies(nodes, GLOBAL_REPLICATION * keys, loadEndMs, config.handoff.stepTimeoutMs);
+    console.log(
+      `handoff: loaded ${keys} keys in ${load.seconds.toFixed(1)} s (${Math.round(load.keysPerSecond)} keys/s), errors ${JSON.stringify(load.errors)}`,
+    );
+    const loadToReplicatedMs = await waitForCopies(
+      nodes,
+      GLOBAL_REPLICATION * keys,
+      loadEndMs,
+      config.handoff.stepTimeoutMs,
+    );
     const failure = await killStep(config, nodes, keys);
-    console.log(`handoff: kill -9 detected in ${failure.killToDeadMs} ms, ${failure.keysLost} copies made again in ${failure.deadToReplicatedMs} ms (${failure.keysPerSecond} keys/s)`);
+    console.log(
+      `handoff: kill -9 detected in ${failure.killToDeadMs} ms, ${failure.keysLost} copies made again in ${failure.deadToReplicatedMs} ms (${failure.keysPerSecond} keys/s)`,
+    );
     const join = await joinStep(config, nodes, keys);
-    console.log(`handoff: joiner ready in ${join.startToReadyMs} ms, balanced in ${join.startToBalancedMs} ms, holds ${join.joinerKeys} keys`);
+    console.log(
+      `handoff: joiner ready in ${join.startToReadyMs} ms, balanced in ${join.startToBalancedMs} ms, holds ${join.joinerKeys} keys`,
+    );
     const leave = await leaveStep(config, nodes, keys);
-    console.log(`handoff: leaver exited ${JSON.stringify(leave.exit)} in ${leave.sigtermToExitMs} ms, its ${leave.leaverKeys} keys held by the others after ${leave.sigtermToReplicatedMs} ms`);
-    return { nodes: 3, globalReplication: GLOBAL_REPLICATION, keys, keyBytes: KEY_BYTES, valueBytes: config.valueBytes, load: { ...load, loadToReplicatedMs: Math.round(loadToReplicatedMs) }, failure, join, leave };
+    console.log(
+      `handoff: leaver exited ${JSON.stringify(leave.exit)} in ${leave.sigtermToExitMs} ms, its ${leave.leaverKeys} keys held by the others after ${leave.sigtermToReplicatedMs} ms`,
+    );
+    return {
+      nodes: 3,
+      globalReplication: GLOBAL_REPLICATION,
+      keys,
+      keyBytes: KEY_BYTES,
+      valueBytes: config.valueBytes,
+      load: { ...load, loadToReplicatedMs: Math.round(loadToReplicatedMs) },
+      failure,
+      join,
+      leave,
+    };
   } finally {
     await killNodes(nodes);
   }

@@ -21,7 +21,13 @@ const WINDOW_CLOSE_MARGIN_MS = 20;
 
 export interface JoinThroughputResult {
   keys: number;
-  load: { clientProcesses: number; callsInFlight: number; keysPerRequest: number; putFraction: number; clientTimeoutMs: number };
+  load: {
+    clientProcesses: number;
+    callsInFlight: number;
+    keysPerRequest: number;
+    putFraction: number;
+    clientTimeoutMs: number;
+  };
   /** Keys (tuples) answered per second: the mean of the whole windows before the join. */
   keysPerSecondBefore: number;
   /** Over the whole windows from the joiner's start until its readiness plus afterReadySeconds. */
@@ -62,7 +68,13 @@ export interface JoinThroughputResult {
 
 type Phase = JoinThroughputResult["windows"][number]["phase"];
 
-function phaseOf(window: LoadWindow, measureStartMs: number, joinStartMs: number, readyMs: number, endMs: number): Phase | undefined {
+function phaseOf(
+  window: LoadWindow,
+  measureStartMs: number,
+  joinStartMs: number,
+  readyMs: number,
+  endMs: number,
+): Phase | undefined {
   const startMs = window.second * 1000;
   const windowEndMs = startMs + 1000;
   if (startMs < measureStartMs || windowEndMs > endMs) return undefined; // the warm-up, or cut short by the stop
@@ -77,13 +89,29 @@ function summarize(
   joinStartMs: number,
   readyMs: number,
   endMs: number,
-): Pick<JoinThroughputResult, "keysPerSecondBefore" | "keysPerSecondDuringMin" | "keysPerSecondDuringMean" | "minToBeforeRatio" | "meanToBeforeRatio" | "meanToBeforeRatioJoining" | "meanToBeforeRatioAfterReady" | "errors" | "errorCount" | "windows"> {
+): Pick<
+  JoinThroughputResult,
+  | "keysPerSecondBefore"
+  | "keysPerSecondDuringMin"
+  | "keysPerSecondDuringMean"
+  | "minToBeforeRatio"
+  | "meanToBeforeRatio"
+  | "meanToBeforeRatioJoining"
+  | "meanToBeforeRatioAfterReady"
+  | "errors"
+  | "errorCount"
+  | "windows"
+> {
   const whole = windows.filter((window) => phaseOf(window, measureStartMs, joinStartMs, readyMs, endMs) !== undefined);
-  const keysIn = (phases: Phase[]) => whole.filter((window) => phases.includes(phaseOf(window, measureStartMs, joinStartMs, readyMs, endMs)!)).map((window) => window.keys);
+  const keysIn = (phases: Phase[]) =>
+    whole
+      .filter((window) => phases.includes(phaseOf(window, measureStartMs, joinStartMs, readyMs, endMs)!))
+      .map((window) => window.keys);
   const before = mean(keysIn(["before"]));
   const during = keysIn(["join", "after"]);
   const errors: Record<string, number> = {};
-  for (const window of windows) for (const [code, count] of Object.entries(window.errors)) errors[code] = (errors[code] ?? 0) + count;
+  for (const window of windows)
+    for (const [code, count] of Object.entries(window.errors)) errors[code] = (errors[code] ?? 0) + count;
   const duringMin = during.length === 0 ? NaN : Math.min(...during);
   return {
     keysPerSecondBefore: Math.round(before),
@@ -112,13 +140,33 @@ function summarize(
   };
 }
 
-export async function measureJoinThroughput(config: ClusterBenchConfig, portOffset: number): Promise<JoinThroughputResult> {
+export async function measureJoinThroughput(
+  config: ClusterBenchConfig,
+  portOffset: number,
+): Promise<JoinThroughputResult> {
   const options = config.joinThroughput;
   const nodes = await startCluster(2, clusterOptions(config, portOffset, 1, GLOBAL_REPLICATION));
   try {
-    await preloadKeys(nodes, { keyCount: options.keyCount, processes: 1, batchKeys: 1000, callsInFlight: 2, valueBytes: config.valueBytes, seed: config.seed, timeoutMs: JOIN_TIMEOUT_MS });
+    await preloadKeys(nodes, {
+      keyCount: options.keyCount,
+      processes: 1,
+      batchKeys: 1000,
+      callsInFlight: 2,
+      valueBytes: config.valueBytes,
+      seed: config.seed,
+      timeoutMs: JOIN_TIMEOUT_MS,
+    });
     await waitForCopies(nodes, GLOBAL_REPLICATION * options.keyCount, performance.now(), JOIN_TIMEOUT_MS);
-    const loadOptions = { routingAddresses: nodes.map((node) => node.routingAddress), keyCount: options.keyCount, keysPerRequest: options.keysPerRequest, callsInFlight: options.callsInFlight, putFraction: options.putFraction, valueBytes: config.valueBytes, seed: config.seed, timeoutMs: options.clientTimeoutMs };
+    const loadOptions = {
+      routingAddresses: nodes.map((node) => node.routingAddress),
+      keyCount: options.keyCount,
+      keysPerRequest: options.keysPerRequest,
+      callsInFlight: options.callsInFlight,
+      putFraction: options.putFraction,
+      valueBytes: config.valueBytes,
+      seed: config.seed,
+      timeoutMs: options.clientTimeoutMs,
+    };
     const load = startClientLoad(loadOptions, options.clientProcesses);
     const cpu = new SecondCpuSampler(() => nodes);
     const reports = new ActorReportSampler(() => nodes);
@@ -131,7 +179,11 @@ export async function measureJoinThroughput(config: ClusterBenchConfig, portOffs
     const joinStartMs = Date.now();
     const joiner = await BenchNode.start({ ...nodes[0].options, index: 3, joinIndex: 1 });
     nodes.push(joiner);
-    await waitUntil(() => joiner.ready(), { timeoutMs: JOIN_TIMEOUT_MS, pollMs: 50, what: () => `${joiner.host} to serve after joining under load` });
+    await waitUntil(() => joiner.ready(), {
+      timeoutMs: JOIN_TIMEOUT_MS,
+      pollMs: 50,
+      what: () => `${joiner.host} to serve after joining under load`,
+    });
     const readyMs = Date.now();
     // afterReadySeconds, then to the end of that window so that it counts whole.
     await sleep(options.afterReadySeconds * 1000);
@@ -139,7 +191,10 @@ export async function measureJoinThroughput(config: ClusterBenchConfig, portOffs
     const endMs = Date.now();
     const windows = await load.stop();
     cpu.stop();
-    const actorReports = (await reports.stop()).map(({ seenAtMs, ...report }) => ({ ...report, secondsFromJoinStart: (seenAtMs - joinStartMs) / 1000 }));
+    const actorReports = (await reports.stop()).map(({ seenAtMs, ...report }) => ({
+      ...report,
+      secondsFromJoinStart: (seenAtMs - joinStartMs) / 1000,
+    }));
     const summary = summarize(windows, cpu, measureStartMs, joinStartMs, readyMs, endMs);
     console.log(
       `join under load: ${summary.keysPerSecondBefore} keys/s before, min ${summary.keysPerSecondDuringMin} and mean ${summary.keysPerSecondDuringMean} during (x${summary.minToBeforeRatio.toFixed(2)} / x${summary.meanToBeforeRatio.toFixed(2)}; ` +
@@ -147,7 +202,13 @@ export async function measureJoinThroughput(config: ClusterBenchConfig, portOffs
     );
     return {
       keys: options.keyCount,
-      load: { clientProcesses: options.clientProcesses, callsInFlight: options.callsInFlight, keysPerRequest: options.keysPerRequest, putFraction: options.putFraction, clientTimeoutMs: options.clientTimeoutMs },
+      load: {
+        clientProcesses: options.clientProcesses,
+        callsInFlight: options.callsInFlight,
+        keysPerRequest: options.keysPerRequest,
+        putFraction: options.putFraction,
+        clientTimeoutMs: options.clientTimeoutMs,
+      },
       ...summary,
       joinerStartToReadyMs: readyMs - joinStartMs,
       joinerKeysAtEnd: keyCountOf(await joiner.status()),

@@ -39,7 +39,11 @@ const TRIES_PER_BATCH_MAX = 3;
 const CLIENT_TIMEOUT_MS = 10_000;
 
 function batchTuples(options: KeyLoadOptions, first: number, count: number, random: Prng): PutTuple[] {
-  return Array.from({ length: count }, (_, i) => ({ key: benchKey(first + i), type: LatticeType.LWW, payload: randomLwwPayload(options.valueBytes, random) }));
+  return Array.from({ length: count }, (_, i) => ({
+    key: benchKey(first + i),
+    type: LatticeType.LWW,
+    payload: randomLwwPayload(options.valueBytes, random),
+  }));
 }
 
 export async function loadKeys(options: KeyLoadOptions): Promise<KeyLoadResult> {
@@ -93,7 +97,8 @@ function parseOptions(argv: string[]): KeyLoadOptions {
       seed: { type: "string", default: "1" },
     },
   });
-  if (values.routing === undefined || values["key-count"] === undefined) throw new Error("--routing and --key-count are required");
+  if (values.routing === undefined || values["key-count"] === undefined)
+    throw new Error("--routing and --key-count are required");
   return {
     routingAddresses: values.routing.split(","),
     firstKey: Number(values["first-key"]),

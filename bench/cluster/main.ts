@@ -15,7 +15,14 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { machineInfo, QUICK_RESULTS_DIR, RESULTS_DIR, round, writeResults } from "../report";
 import { ClusterFigures, clusterCharts } from "./charts";
-import { ClusterBenchConfig, FULL_CONFIG, PORT_OFFSET_MAX, PORT_OFFSET_SLOTS, PORT_OFFSET_STEP, QUICK_CONFIG } from "./config";
+import {
+  ClusterBenchConfig,
+  FULL_CONFIG,
+  PORT_OFFSET_MAX,
+  PORT_OFFSET_SLOTS,
+  PORT_OFFSET_STEP,
+  QUICK_CONFIG,
+} from "./config";
 import { measureFailureDetection } from "./failure-detection";
 import { measureGossipCost } from "./gossip-cost";
 import { measureHandoff } from "./handoff";
@@ -52,16 +59,25 @@ function parseRun(): Run {
   const quick = values.quick ?? false;
   if (values.logs !== undefined) keepNodeLogs(path.resolve(values.logs));
   const config: ClusterBenchConfig = structuredClone(quick ? QUICK_CONFIG : FULL_CONFIG);
-  if (values["handoff-keys"] !== undefined) config.handoff.keyCount = positiveInteger(values["handoff-keys"], "--handoff-keys");
+  if (values["handoff-keys"] !== undefined)
+    config.handoff.keyCount = positiveInteger(values["handoff-keys"], "--handoff-keys");
   if (values["port-offset"] !== undefined) config.portOffset = positiveInteger(values["port-offset"], "--port-offset");
   if (config.portOffset + (PORT_OFFSET_SLOTS - 1) * PORT_OFFSET_STEP > PORT_OFFSET_MAX) {
-    throw new RangeError(`--port-offset ${config.portOffset} leaves no room for ${PORT_OFFSET_SLOTS} clusters ${PORT_OFFSET_STEP} apart up to ${PORT_OFFSET_MAX} (ports below the ephemeral range)`);
+    throw new RangeError(
+      `--port-offset ${config.portOffset} leaves no room for ${PORT_OFFSET_SLOTS} clusters ${PORT_OFFSET_STEP} apart up to ${PORT_OFFSET_MAX} (ports below the ephemeral range)`,
+    );
   }
-  const sections = values.only === undefined ? [...SECTIONS] : values.only.split(",").map((name) => {
-    if (!(SECTIONS as readonly string[]).includes(name)) throw new RangeError(`--only takes ${SECTIONS.join(", ")}; got ${name}`);
-    return name as Section;
-  });
-  const jsonPath = path.resolve(values.out ?? path.join(quick ? QUICK_RESULTS_DIR : RESULTS_DIR, `${RESULT_NAME}.json`));
+  const sections =
+    values.only === undefined
+      ? [...SECTIONS]
+      : values.only.split(",").map((name) => {
+          if (!(SECTIONS as readonly string[]).includes(name))
+            throw new RangeError(`--only takes ${SECTIONS.join(", ")}; got ${name}`);
+          return name as Section;
+        });
+  const jsonPath = path.resolve(
+    values.out ?? path.join(quick ? QUICK_RESULTS_DIR : RESULTS_DIR, `${RESULT_NAME}.json`),
+  );
   return { commit: values.commit, config, quick, sections, jsonPath };
 }
 
@@ -74,17 +90,26 @@ function positiveInteger(text: string, flag: string): number {
 /** The commit measured, and the files that differed from it (another engineer may be editing src/ meanwhile). */
 function commitInfo(given: string | undefined): { commit: string; uncommittedPaths: string[] } {
   if (given !== undefined) return { commit: given, uncommittedPaths: [] };
-  const git = (...args: string[]) => execFileSync("git", args, { cwd: path.resolve(__dirname, "../.."), encoding: "utf8" });
+  const git = (...args: string[]) =>
+    execFileSync("git", args, { cwd: path.resolve(__dirname, "../.."), encoding: "utf8" });
   try {
     // Porcelain lines are "XY path": two status columns, a space, the path.
-    return { commit: git("rev-parse", "HEAD").trim(), uncommittedPaths: git("status", "--porcelain").split("\n").filter(Boolean).map((line) => line.slice(3)) };
+    return {
+      commit: git("rev-parse", "HEAD").trim(),
+      uncommittedPaths: git("status", "--porcelain")
+        .split("\n")
+        .filter(Boolean)
+        .map((line) => line.slice(3)),
+    };
   } catch {
     return { commit: "unknown", uncommittedPaths: [] };
   }
 }
 
 /** Runs each section in turn, each cluster on its own port offsets; notes how long each took. */
-async function measure(run: Run): Promise<{ figures: Partial<ClusterFigures>; sectionSeconds: Partial<Record<Section, number>> }> {
+async function measure(
+  run: Run,
+): Promise<{ figures: Partial<ClusterFigures>; sectionSeconds: Partial<Record<Section, number>> }> {
   const offset = (slot: number) => run.config.portOffset + slot * PORT_OFFSET_STEP;
   const figures: Partial<ClusterFigures> = {};
   const sectionSeconds: Partial<Record<Section, number>> = {};
@@ -109,7 +134,11 @@ function targets(figures: Partial<ClusterFigures>) {
   const nodes = figures.nodeCount;
   const leave = figures.handoff?.leave;
   return {
-    joinMinWindowToBefore: join && { target: ">= 0.5", measured: join.minToBeforeRatio, met: join.minToBeforeRatio >= 0.5 },
+    joinMinWindowToBefore: join && {
+      target: ">= 0.5",
+      measured: join.minToBeforeRatio,
+      met: join.minToBeforeRatio >= 0.5,
+    },
     joinRequestErrors: join && { target: "0", measured: join.errorCount, met: join.errorCount === 0 },
     twoNodesToOneNodeOps: nodes && {
       target: ">= 0.8 (each operation)",
@@ -130,16 +159,29 @@ async function main(): Promise<void> {
   const startedMs = performance.now();
   const loadAverageAtStart = os.loadavg();
   const date = new Date().toISOString();
-  console.log(`cluster bench (${run.quick ? "quick" : "full"}): ${run.sections.join(", ")}; ${JSON.stringify(run.config)}`);
+  console.log(
+    `cluster bench (${run.quick ? "quick" : "full"}): ${run.sections.join(", ")}; ${JSON.stringify(run.config)}`,
+  );
   const { figures, sectionSeconds } = await measure(run);
   const notes = [
     `${os.availableParallelism()} cores shared by every process: nodes (one actor thread + a main thread each), the load processes and this orchestrator, none pinned; the nodes' and generators' CPU use is recorded where it matters (nodeCount).`,
-    ...(run.config.handoff.keyCount < FULL_SIZE_HANDOFF_KEYS && run.sections.includes("handoff") ? [`handoff measured with ${run.config.handoff.keyCount} keys, not ${FULL_SIZE_HANDOFF_KEYS}${run.quick ? " (--quick)" : ""}`] : []),
+    ...(run.config.handoff.keyCount < FULL_SIZE_HANDOFF_KEYS && run.sections.includes("handoff")
+      ? [
+          `handoff measured with ${run.config.handoff.keyCount} keys, not ${FULL_SIZE_HANDOFF_KEYS}${run.quick ? " (--quick)" : ""}`,
+        ]
+      : []),
   ];
   const result = {
     benchmark: "cluster",
     quick: run.quick,
-    machine: { ...machineInfo(), date, finishedAt: new Date().toISOString(), loadAverage1mAtStart: loadAverageAtStart[0], loadAverageAtStart, loadAverageAtEnd: os.loadavg() },
+    machine: {
+      ...machineInfo(),
+      date,
+      finishedAt: new Date().toISOString(),
+      loadAverage1mAtStart: loadAverageAtStart[0],
+      loadAverageAtStart,
+      loadAverageAtEnd: os.loadavg(),
+    },
     ...commitInfo(run.commit),
     config: run.config,
     notes,
@@ -150,7 +192,8 @@ async function main(): Promise<void> {
   };
   const directory = path.dirname(run.jsonPath);
   const name = path.basename(run.jsonPath, ".json");
-  for (const file of writeResults(directory, name, rounded(result), clusterCharts(figures))) console.log(`wrote ${file}`);
+  for (const file of writeResults(directory, name, rounded(result), clusterCharts(figures)))
+    console.log(`wrote ${file}`);
 }
 
 for (const signal of ["SIGINT", "SIGTERM"] as const) {

@@ -80,12 +80,23 @@ function generatorOptions(config: ClusterBenchConfig, nodes: readonly BenchNode[
   };
 }
 
-async function runPhase(config: ClusterBenchConfig, nodes: readonly BenchNode[], operation: Operation): Promise<PhaseRun> {
+async function runPhase(
+  config: ClusterBenchConfig,
+  nodes: readonly BenchNode[],
+  operation: Operation,
+): Promise<PhaseRun> {
   const trace = new CpuTrace(nodes);
-  const result = await runJsonProcess<LoadResult>(GENERATOR_PATH, { ...generatorOptions(config, nodes), putFraction: operation === "put" ? 1 : 0 }, RUN_TIMEOUT_MS);
+  const result = await runJsonProcess<LoadResult>(
+    GENERATOR_PATH,
+    { ...generatorOptions(config, nodes), putFraction: operation === "put" ? 1 : 0 },
+    RUN_TIMEOUT_MS,
+  );
   trace.stop();
   const measuredEndMs = performance.now() - GENERATOR_EXIT_MS;
-  const { nodesCpuCores, machineBusyCores } = trace.coresBetween(measuredEndMs - result.measuredSeconds * 1000, measuredEndMs);
+  const { nodesCpuCores, machineBusyCores } = trace.coresBetween(
+    measuredEndMs - result.measuredSeconds * 1000,
+    measuredEndMs,
+  );
   return {
     opsPerSecond: Math.round(result.opsPerSecond),
     latencyMsP50: result.latencyMsP50,
@@ -100,9 +111,16 @@ async function runPhase(config: ClusterBenchConfig, nodes: readonly BenchNode[],
 
 /** Starts a setup's cluster on its own port offset and writes every key once. */
 async function startSetup(config: ClusterBenchConfig, setup: Setup, portOffset: number): Promise<BenchNode[]> {
-  const nodes = await startCluster(setup.nodes, clusterOptions(config, portOffset, setup.threadsPerNode, 1, ["--local-replication=1"]));
+  const nodes = await startCluster(
+    setup.nodes,
+    clusterOptions(config, portOffset, setup.threadsPerNode, 1, ["--local-replication=1"]),
+  );
   try {
-    await runJsonProcess<LoadResult>(GENERATOR_PATH, { ...generatorOptions(config, nodes), keysPerRequest: 1, preload: true, warmupMs: 0, durationMs: 0 }, RUN_TIMEOUT_MS);
+    await runJsonProcess<LoadResult>(
+      GENERATOR_PATH,
+      { ...generatorOptions(config, nodes), keysPerRequest: 1, preload: true, warmupMs: 0, durationMs: 0 },
+      RUN_TIMEOUT_MS,
+    );
     return nodes;
   } catch (error) {
     await killNodes(nodes);
@@ -110,37 +128,60 @@ async function startSetup(config: ClusterBenchConfig, setup: Setup, portOffset: 
   }
 }
 
-async function measureRound(config: ClusterBenchConfig, clusters: ReadonlyMap<Setup, BenchNode[]>, round: number): Promise<Record<string, Record<Operation, PhaseRun>>> {
+async function measureRound(
+  config: ClusterBenchConfig,
+  clusters: ReadonlyMap<Setup, BenchNode[]>,
+  round: number,
+): Promise<Record<string, Record<Operation, PhaseRun>>> {
   const order = round % 2 === 0 ? SETUPS : [...SETUPS].reverse();
-  const runs: Record<string, Record<Operation, PhaseRun>> = Object.fromEntries(SETUPS.map((setup) => [setup.name, {} as Record<Operation, PhaseRun>]));
+  const runs: Record<string, Record<Operation, PhaseRun>> = Object.fromEntries(
+    SETUPS.map((setup) => [setup.name, {} as Record<Operation, PhaseRun>]),
+  );
   for (const operation of OPERATIONS) {
     for (const setup of order) {
       runs[setup.name][operation] = await runPhase(config, clusters.get(setup)!, operation);
-      console.log(`round ${round + 1}, ${setup.name} ${operation}-${config.nodeCount.keysPerRequest}: ${JSON.stringify(runs[setup.name][operation])}`);
+      console.log(
+        `round ${round + 1}, ${setup.name} ${operation}-${config.nodeCount.keysPerRequest}: ${JSON.stringify(runs[setup.name][operation])}`,
+      );
     }
   }
   return runs;
 }
 
-export async function measureNodeCount(config: ClusterBenchConfig, portOffsets: readonly number[]): Promise<NodeCountResult> {
+export async function measureNodeCount(
+  config: ClusterBenchConfig,
+  portOffsets: readonly number[],
+): Promise<NodeCountResult> {
   const clusters = new Map<Setup, BenchNode[]>();
   const rounds: NodeCountResult["rounds"] = [];
   try {
-    for (const [index, setup] of SETUPS.entries()) clusters.set(setup, await startSetup(config, setup, portOffsets[index]));
-    for (let round = 0; round < config.nodeCount.rounds; round++) rounds.push(await measureRound(config, clusters, round));
+    for (const [index, setup] of SETUPS.entries())
+      clusters.set(setup, await startSetup(config, setup, portOffsets[index]));
+    for (let round = 0; round < config.nodeCount.rounds; round++)
+      rounds.push(await measureRound(config, clusters, round));
   } finally {
     for (const nodes of clusters.values()) await killNodes(nodes);
   }
   const [one, two] = SETUPS.map((setup) => setup.name);
-  const ratiosByRound = Object.fromEntries(OPERATIONS.map((op) => [op, rounds.map((runs) => runs[two][op].opsPerSecond / runs[one][op].opsPerSecond)])) as Record<Operation, number[]>;
+  const ratiosByRound = Object.fromEntries(
+    OPERATIONS.map((op) => [op, rounds.map((runs) => runs[two][op].opsPerSecond / runs[one][op].opsPerSecond)]),
+  ) as Record<Operation, number[]>;
   return {
     setups: SETUPS.map((setup) => setup.name),
     keys: config.nodeCount.keyCount,
     keysPerRequest: config.nodeCount.keysPerRequest,
     concurrency: config.nodeCount.concurrency,
     rounds,
-    medianOpsPerSecond: Object.fromEntries(OPERATIONS.map((op) => [op, Object.fromEntries(SETUPS.map(({ name }) => [name, median(rounds.map((runs) => runs[name][op].opsPerSecond))]))])) as NodeCountResult["medianOpsPerSecond"],
-    ratioTwoNodesToOne: Object.fromEntries(OPERATIONS.map((op) => [op, median(ratiosByRound[op])])) as Record<Operation, number>,
+    medianOpsPerSecond: Object.fromEntries(
+      OPERATIONS.map((op) => [
+        op,
+        Object.fromEntries(SETUPS.map(({ name }) => [name, median(rounds.map((runs) => runs[name][op].opsPerSecond))])),
+      ]),
+    ) as NodeCountResult["medianOpsPerSecond"],
+    ratioTwoNodesToOne: Object.fromEntries(OPERATIONS.map((op) => [op, median(ratiosByRound[op])])) as Record<
+      Operation,
+      number
+    >,
     ratiosByRound,
   };
 }

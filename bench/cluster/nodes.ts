@@ -77,7 +77,11 @@ export class BenchNode {
     this.exited = new Promise((resolve) =>
       child.once("exit", (code, signal) => {
         running.delete(child);
-        if (logDirectory !== undefined) writeFileSync(path.join(logDirectory, `${options.portOffset}-${this.host}-${child.pid}.log`), this.outputTail);
+        if (logDirectory !== undefined)
+          writeFileSync(
+            path.join(logDirectory, `${options.portOffset}-${this.host}-${child.pid}.log`),
+            this.outputTail,
+          );
         resolve({ code, signal });
       }),
     );
@@ -104,10 +108,17 @@ export class BenchNode {
     void node.exited.then((value) => (exit = value));
     await waitUntil(
       () => {
-        if (exit !== undefined) throw new Error(`node ${host} exited (${JSON.stringify(exit)}) while starting:\n${node.output().slice(-OUTPUT_QUOTED_CHARS)}`);
+        if (exit !== undefined)
+          throw new Error(
+            `node ${host} exited (${JSON.stringify(exit)}) while starting:\n${node.output().slice(-OUTPUT_QUOTED_CHARS)}`,
+          );
         return node.outputTail.includes(LISTENING_LINE);
       },
-      { timeoutMs: START_TIMEOUT_MS, pollMs: 20, what: () => `node ${host} to listen:\n${node.output().slice(-OUTPUT_QUOTED_CHARS)}` },
+      {
+        timeoutMs: START_TIMEOUT_MS,
+        pollMs: 20,
+        what: () => `node ${host} to listen:\n${node.output().slice(-OUTPUT_QUOTED_CHARS)}`,
+      },
     );
     return node;
   }
@@ -132,7 +143,9 @@ export class BenchNode {
   /** True once /ready answers 200: the node is on the serving ring. */
   async ready(): Promise<boolean> {
     try {
-      return (await fetch(`${this.metricsUrl}/ready`, { signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) })).status === 200;
+      return (
+        (await fetch(`${this.metricsUrl}/ready`, { signal: AbortSignal.timeout(STATUS_TIMEOUT_MS) })).status === 200
+      );
     } catch {
       return false;
     }
@@ -161,7 +174,11 @@ export function memberState(status: NodeStatus, host: string): string | undefine
 }
 
 /** Starts node 1, then nodes 2..count joining it one after the other, and waits until every node serves and sees `count` alive members. */
-export async function startCluster(count: number, options: Omit<NodeOptions, "index" | "joinIndex">, timeoutMs = 60_000): Promise<BenchNode[]> {
+export async function startCluster(
+  count: number,
+  options: Omit<NodeOptions, "index" | "joinIndex">,
+  timeoutMs = 60_000,
+): Promise<BenchNode[]> {
   const nodes: BenchNode[] = [];
   for (let index = 1; index <= count; index++) {
     nodes.push(await BenchNode.start({ ...options, index, joinIndex: index === 1 ? undefined : 1 }));
@@ -181,7 +198,11 @@ export async function waitForAlive(nodes: readonly BenchNode[], aliveCount: numb
       }
       return true;
     },
-    { timeoutMs, pollMs: 100, what: () => `${aliveCount} alive members on ${nodes.map((node) => node.host).join(", ")}` },
+    {
+      timeoutMs,
+      pollMs: 100,
+      what: () => `${aliveCount} alive members on ${nodes.map((node) => node.host).join(", ")}`,
+    },
   );
 }
 

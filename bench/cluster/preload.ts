@@ -60,7 +60,8 @@ export async function preloadKeys(nodes: readonly BenchNode[], options: PreloadO
   );
   const seconds = (performance.now() - startedMs) / 1000;
   const errors: Record<string, number> = {};
-  for (const result of results) for (const [code, count] of Object.entries(result.errors)) errors[code] = (errors[code] ?? 0) + count;
+  for (const result of results)
+    for (const [code, count] of Object.entries(result.errors)) errors[code] = (errors[code] ?? 0) + count;
   return {
     keys: options.keyCount,
     processes: options.processes,
@@ -89,7 +90,12 @@ export async function waitForCopies(
       last = await keyCounts(nodes);
       return sum(last) === copies && also(last);
     },
-    { timeoutMs, pollMs: 100, what: () => `${copies} copies on ${nodes.map((node) => node.host).join(", ")} (they hold ${last.join(" + ")} = ${sum(last)})` },
+    {
+      timeoutMs,
+      pollMs: 100,
+      what: () =>
+        `${copies} copies on ${nodes.map((node) => node.host).join(", ")} (they hold ${last.join(" + ")} = ${sum(last)})`,
+    },
   );
   return performance.now() - sinceMs;
 }

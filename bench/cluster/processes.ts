@@ -28,7 +28,9 @@ export function commandLineFlags(options: object): string[] {
 
 /** Spawns `node -r register.js script flags...` with stdout piped and stderr passed through. */
 export function spawnBenchScript(script: string, options: object): ChildProcess {
-  const child = spawn(process.execPath, ["-r", REGISTER_PATH, script, ...commandLineFlags(options)], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["-r", REGISTER_PATH, script, ...commandLineFlags(options)], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
   running.add(child);
   child.once("exit", () => running.delete(child));
   return child;

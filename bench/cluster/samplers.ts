@@ -41,13 +41,16 @@ export class SecondCpuSampler {
   }
 
   private schedule(): void {
-    this.timer = setTimeout(() => {
-      const second = Math.round(Date.now() / 1000);
-      const ticks = machineTicks();
-      const nodesCpuSeconds = sum(this.nodes().map((node) => (node.isRunning() ? processCpuSeconds(node.pid) : 0)));
-      this.marks.set(second, { second, idleTicks: ticks.idle, totalTicks: ticks.total, nodesCpuSeconds });
-      this.schedule();
-    }, 1000 - (Date.now() % 1000));
+    this.timer = setTimeout(
+      () => {
+        const second = Math.round(Date.now() / 1000);
+        const ticks = machineTicks();
+        const nodesCpuSeconds = sum(this.nodes().map((node) => (node.isRunning() ? processCpuSeconds(node.pid) : 0)));
+        this.marks.set(second, { second, idleTicks: ticks.idle, totalTicks: ticks.total, nodesCpuSeconds });
+        this.schedule();
+      },
+      1000 - (Date.now() % 1000),
+    );
   }
 
   stop(): void {
@@ -102,7 +105,11 @@ export class ActorReportSampler {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      await Promise.all(this.nodes().filter((node) => node.isRunning()).map((node) => this.poll(node)));
+      await Promise.all(
+        this.nodes()
+          .filter((node) => node.isRunning())
+          .map((node) => this.poll(node)),
+      );
       await new Promise((resolve) => setTimeout(resolve, REPORT_POLL_MS));
     }
   }
@@ -117,7 +124,12 @@ export class ActorReportSampler {
     for (const actor of status.actors) {
       const key = `${node.host}/${node.pid}/${actor.tid}`;
       const { counters } = actor;
-      const mark = { uptimeMs: actor.uptimeMs, requests: counters.requests, gossipMs: counters.gossipMs, requestMs: counters.decodeMs + counters.storeMs + counters.encodeMs };
+      const mark = {
+        uptimeMs: actor.uptimeMs,
+        requests: counters.requests,
+        gossipMs: counters.gossipMs,
+        requestMs: counters.decodeMs + counters.storeMs + counters.encodeMs,
+      };
       const previous = this.last.get(key);
       this.last.set(key, mark);
       if (previous === undefined || previous.uptimeMs === mark.uptimeMs) continue;
@@ -176,10 +188,14 @@ export class CpuTrace {
 
   /** Cores the nodes and the whole machine used between the samples nearest to `fromMs` and `toMs` (performance.now() times). */
   coresBetween(fromMs: number, toMs: number): { nodesCpuCores: number; machineBusyCores: number } {
-    const nearest = (atMs: number) => this.points.reduce((best, point) => (Math.abs(point.atMs - atMs) < Math.abs(best.atMs - atMs) ? point : best));
+    const nearest = (atMs: number) =>
+      this.points.reduce((best, point) => (Math.abs(point.atMs - atMs) < Math.abs(best.atMs - atMs) ? point : best));
     const from = nearest(fromMs);
     const to = nearest(toMs);
     const seconds = (to.atMs - from.atMs) / 1000;
-    return { nodesCpuCores: (to.nodesCpuSeconds - from.nodesCpuSeconds) / seconds, machineBusyCores: (to.machineBusySeconds - from.machineBusySeconds) / seconds };
+    return {
+      nodesCpuCores: (to.nodesCpuSeconds - from.nodesCpuSeconds) / seconds,
+      machineBusyCores: (to.machineBusySeconds - from.machineBusySeconds) / seconds,
+    };
   }
 }

@@ -8,7 +8,10 @@ export interface WaitOptions {
 }
 
 /** Polls `condition` until it holds; throws once the deadline passes. */
-export async function waitUntil(condition: () => boolean | Promise<boolean>, { timeoutMs, pollMs, what }: WaitOptions): Promise<void> {
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  { timeoutMs, pollMs, what }: WaitOptions,
+): Promise<void> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     if (await condition()) return;

@@ -13,7 +13,13 @@
 import * as zmq from "zeromq";
 import { AnnaClient } from "../../src/client/anna-client";
 import { tcpAddress } from "../../src/protocol/zmtp/endpoint";
-import { ACTOR_GOSSIP_BASE_PORT, ACTOR_REQUEST_BASE_PORT, ROUTING_BASE_PORT, routingAddress, SEED_PORT } from "../../src/protocol/ports";
+import {
+  ACTOR_GOSSIP_BASE_PORT,
+  ACTOR_REQUEST_BASE_PORT,
+  ROUTING_BASE_PORT,
+  routingAddress,
+  SEED_PORT,
+} from "../../src/protocol/ports";
 import { BenchNode, counterOf, keyCountOf, NodeExit } from "../cluster/nodes";
 import { waitUntil } from "../cluster/wait";
 import { Prng } from "../workload";
@@ -115,7 +121,14 @@ export interface FuzzResult {
   probesFailed: number;
   longestStallMs: number;
   longestStallSocket: string;
-  rss: { startBytes: number; endBytes: number; maxBytes: number; boundBytes: number; bound: string; withinBound: boolean };
+  rss: {
+    startBytes: number;
+    endBytes: number;
+    maxBytes: number;
+    boundBytes: number;
+    bound: string;
+    withinBound: boolean;
+  };
   sentinelIntact: boolean;
   repliesToFuzzInputs: number;
   /** What the node itself counted, from /status at the end. */
@@ -159,8 +172,16 @@ export function socketTargets(portOffset: number, threads: number): SocketTarget
   const tids = Array.from({ length: threads }, (_, tid) => tid);
   return [
     { name: "routing", kind: "routing" as SocketKind, port: ROUTING_BASE_PORT + portOffset },
-    ...tids.map((tid) => ({ name: `request-${tid}`, kind: "request" as SocketKind, port: ACTOR_REQUEST_BASE_PORT + portOffset + tid })),
-    ...tids.map((tid) => ({ name: `gossip-${tid}`, kind: "gossip" as SocketKind, port: ACTOR_GOSSIP_BASE_PORT + portOffset + tid })),
+    ...tids.map((tid) => ({
+      name: `request-${tid}`,
+      kind: "request" as SocketKind,
+      port: ACTOR_REQUEST_BASE_PORT + portOffset + tid,
+    })),
+    ...tids.map((tid) => ({
+      name: `gossip-${tid}`,
+      kind: "gossip" as SocketKind,
+      port: ACTOR_GOSSIP_BASE_PORT + portOffset + tid,
+    })),
     { name: "membership", kind: "membership" as SocketKind, port: SEED_PORT + portOffset },
   ];
 }
@@ -220,7 +241,9 @@ async function sendInput(campaign: Campaign, random: Prng): Promise<number> {
     attack = zmtpAttack(random, () => guardedMessage(campaign, target, random).bytes);
     kinds = [attack.kind];
   } else {
-    const messages = Array.from({ length: 1 + random.int(FRAMES_PER_CONNECTION_MAX) }, () => guardedMessage(campaign, target, random));
+    const messages = Array.from({ length: 1 + random.int(FRAMES_PER_CONNECTION_MAX) }, () =>
+      guardedMessage(campaign, target, random),
+    );
     attack = { kind: "messages", chunks: validStream(messages.map((one) => one.bytes)), holdMs: 0, reads: true };
     kinds = messages.map((one) => one.kind);
   }
@@ -233,7 +256,8 @@ async function sendInput(campaign: Campaign, random: Prng): Promise<number> {
   campaign.batchInputs.push({ socket: target.name, layer, kind: attack.kind, bytes });
   figures.connections++;
   for (const kind of kinds) tally(campaign, target, layer, kind, 1);
-  if ((await runConnection(HOST, target.port, attack.chunks, attack.holdMs, attack.reads)) === "closed-by-node") figures.closedByNode++;
+  if ((await runConnection(HOST, target.port, attack.chunks, attack.holdMs, attack.reads)) === "closed-by-node")
+    figures.closedByNode++;
   return kinds.length;
 }
 
@@ -241,7 +265,8 @@ async function sendInput(campaign: Campaign, random: Prng): Promise<number> {
 async function attacker(campaign: Campaign, batch: number, connection: number): Promise<number> {
   const random = new Prng(inputSeed(campaign.options.seed, batch, connection));
   let sent = 0;
-  for (let input = 0; input < campaign.options.inputsPerConnectionPerBatch; input++) sent += await sendInput(campaign, random);
+  for (let input = 0; input < campaign.options.inputsPerConnectionPerBatch; input++)
+    sent += await sendInput(campaign, random);
   return sent;
 }
 
@@ -265,8 +290,16 @@ class ReplySink {
 /** The targets the issue sets, against what was measured. */
 export function fuzzTargets(result: FuzzResult) {
   return {
-    crashes: { target: "0 (a node exit, or a valid request unanswered past the deadline)", measured: result.crashes.length, met: result.crashes.length === 0 },
-    rssWithinBound: { target: `<= ${(result.rss.boundBytes / MIB).toFixed(0)} MiB`, measured: `${(result.rss.maxBytes / MIB).toFixed(0)} MiB at most`, met: result.rss.withinBound },
+    crashes: {
+      target: "0 (a node exit, or a valid request unanswered past the deadline)",
+      measured: result.crashes.length,
+      met: result.crashes.length === 0,
+    },
+    rssWithinBound: {
+      target: `<= ${(result.rss.boundBytes / MIB).toFixed(0)} MiB`,
+      measured: `${(result.rss.maxBytes / MIB).toFixed(0)} MiB at most`,
+      met: result.rss.withinBound,
+    },
     stopExitCode: { target: "0 on SIGTERM", measured: result.stop.exit.code, met: result.stop.exit.code === 0 },
     sentinelIntact: { target: "true", measured: result.sentinelIntact, met: result.sentinelIntact },
   };
@@ -280,7 +313,12 @@ interface ProbeRound {
 }
 
 /** Every socket once, then the sentinel through a real AnnaClient (routing, then its actor). */
-async function probeAll(prober: Prober, client: AnnaClient, targets: readonly SocketTarget[], deadlineMs: number): Promise<ProbeRound> {
+async function probeAll(
+  prober: Prober,
+  client: AnnaClient,
+  targets: readonly SocketTarget[],
+  deadlineMs: number,
+): Promise<ProbeRound> {
   const round: ProbeRound = { msMax: 0, slowestSocket: "", answered: 0, failures: [] };
   const note = (socket: string, ms: number | undefined) => {
     if (ms === undefined) {
@@ -294,7 +332,10 @@ async function probeAll(prober: Prober, client: AnnaClient, targets: readonly So
   const startedMs = performance.now();
   try {
     const read = await client.getLww(SENTINEL_KEY);
-    if (read === undefined || Buffer.from(read.value).toString() !== SENTINEL_VALUE) round.failures.push(`client: the sentinel read back as ${JSON.stringify(read && Buffer.from(read.value).toString())}`);
+    if (read === undefined || Buffer.from(read.value).toString() !== SENTINEL_VALUE)
+      round.failures.push(
+        `client: the sentinel read back as ${JSON.stringify(read && Buffer.from(read.value).toString())}`,
+      );
     else note("client", performance.now() - startedMs);
   } catch (error) {
     round.failures.push(`client: ${(error as Error).message}`);
@@ -303,12 +344,21 @@ async function probeAll(prober: Prober, client: AnnaClient, targets: readonly So
 }
 
 function crashInputs(inputs: readonly SentInput[]): Crash["inputs"] {
-  return inputs.slice(-CRASH_INPUTS_KEPT).map(({ socket, layer, kind, bytes }) => ({ socket, layer, kind, hex: Buffer.from(bytes.subarray(0, CRASH_INPUT_BYTES_KEPT)).toString("hex") }));
+  return inputs.slice(-CRASH_INPUTS_KEPT).map(({ socket, layer, kind, bytes }) => ({
+    socket,
+    layer,
+    kind,
+    hex: Buffer.from(bytes.subarray(0, CRASH_INPUT_BYTES_KEPT)).toString("hex"),
+  }));
 }
 
 function rssBound(startBytes: number, options: FuzzOptions): { boundBytes: number; bound: string } {
   const inFlightBytes = options.connections * FRAMES_PER_CONNECTION_MAX * MUTATED_FRAME_BYTES_MAX;
-  const boundBytes = startBytes + options.threads * STORE_MEMORY_BYTES + (options.threads + 1) * HEAP_SLACK_BYTES_PER_ISOLATE + inFlightBytes;
+  const boundBytes =
+    startBytes +
+    options.threads * STORE_MEMORY_BYTES +
+    (options.threads + 1) * HEAP_SLACK_BYTES_PER_ISOLATE +
+    inFlightBytes;
   const bound =
     `RSS after warm-up + ${options.threads} stores x ${STORE_MEMORY_BYTES / MIB} MiB (--max-store-memory-bytes: what the fuzzer's PUTs and handoffs may store) ` +
     `+ ${options.threads + 1} V8 isolates x ${HEAP_SLACK_BYTES_PER_ISOLATE / MIB} MiB (heap not yet collected) ` +
@@ -319,7 +369,9 @@ function rssBound(startBytes: number, options: FuzzOptions): { boundBytes: numbe
 async function nodeCounted(node: BenchNode): Promise<FuzzResult["nodeCounted"]> {
   const status = await node.status();
   const tupleErrors: Record<string, number> = {};
-  for (const actor of status.actors) for (const [code, count] of Object.entries(actor.counters.tupleErrors)) tupleErrors[code] = (tupleErrors[code] ?? 0) + count;
+  for (const actor of status.actors)
+    for (const [code, count] of Object.entries(actor.counters.tupleErrors))
+      tupleErrors[code] = (tupleErrors[code] ?? 0) + count;
   return {
     actorBadFrames: counterOf(status, "badFrames"),
     routingBadFrames: status.routing.badFrames,
@@ -333,19 +385,33 @@ async function nodeCounted(node: BenchNode): Promise<FuzzResult["nodeCounted"]> 
 }
 
 /** Starts a node, runs the campaign against it, stops it; `log` hears a line per batch. */
-export async function fuzzNode(options: FuzzOptions, log: (line: string) => void = () => undefined): Promise<FuzzResult> {
+export async function fuzzNode(
+  options: FuzzOptions,
+  log: (line: string) => void = () => undefined,
+): Promise<FuzzResult> {
   const nodeArgs = [`--max-store-memory-bytes=${STORE_MEMORY_BYTES}`];
-  const node = await BenchNode.start({ index: 1, portOffset: options.portOffset, threads: options.threads, globalReplication: 1, args: nodeArgs });
+  const node = await BenchNode.start({
+    index: 1,
+    portOffset: options.portOffset,
+    threads: options.threads,
+    globalReplication: 1,
+    args: nodeArgs,
+  });
   const sink = new ReplySink();
   const prober = await Prober.open(HOST);
-  const client = new AnnaClient({ routingAddress: routingAddress(HOST, options.portOffset), timeoutMs: options.probeDeadlineMs, maxAttempts: 1 });
+  const client = new AnnaClient({
+    routingAddress: routingAddress(HOST, options.portOffset),
+    timeoutMs: options.probeDeadlineMs,
+    maxAttempts: 1,
+  });
   try {
     await waitUntil(() => node.ready(), { timeoutMs: 30_000, pollMs: 50, what: () => "the fuzzed node to serve" });
     await sink.bind(tcpAddress(HOST, SINK_PORT_BASE + options.portOffset));
     await client.putLww(SENTINEL_KEY, SENTINEL_VALUE, SENTINEL_TIMESTAMP);
     const state = newCampaign(options);
     const warmUp = await probeAll(prober, client, state.targets, options.probeDeadlineMs);
-    if (warmUp.failures.length > 0) throw new Error(`the node failed its probes before any fuzzing: ${warmUp.failures.join("; ")}`);
+    if (warmUp.failures.length > 0)
+      throw new Error(`the node failed its probes before any fuzzing: ${warmUp.failures.join("; ")}`);
     const rssStartBytes = processRssBytes(node.pid);
     const batches = await runBatches(state, node, { prober, client }, rssStartBytes, log);
     return await finish(state, node, { client, sink }, nodeArgs, rssStartBytes, batches);
@@ -369,8 +435,22 @@ function newCampaign(options: FuzzOptions): Campaign {
     options,
     targets,
     corpus: buildCorpus(new Prng(options.seed), addresses),
-    guard: new AddressGuard(new Set([SINK_PORT_BASE + options.portOffset, DEAD_PORT_BASE + options.portOffset, ...gossipPorts])),
-    sockets: new Map(targets.map((target) => [target.name, { socket: target.name, port: target.port, inputs: { zmtp: 0, message: 0 }, connections: 0, closedByNode: 0, skippedByGuard: 0 }])),
+    guard: new AddressGuard(
+      new Set([SINK_PORT_BASE + options.portOffset, DEAD_PORT_BASE + options.portOffset, ...gossipPorts]),
+    ),
+    sockets: new Map(
+      targets.map((target) => [
+        target.name,
+        {
+          socket: target.name,
+          port: target.port,
+          inputs: { zmtp: 0, message: 0 },
+          connections: 0,
+          closedByNode: 0,
+          skippedByGuard: 0,
+        },
+      ]),
+    ),
     inputsByKind: { zmtp: {}, message: {} },
     batchInputs: [],
   };
@@ -390,25 +470,56 @@ interface BatchesRun {
 }
 
 /** Batches of inputs from every connection at once, each followed by the probes, until the time is up or the node is lost. */
-async function runBatches(state: Campaign, node: BenchNode, peers: { prober: Prober; client: AnnaClient }, rssStartBytes: number, log: (line: string) => void): Promise<BatchesRun> {
+async function runBatches(
+  state: Campaign,
+  node: BenchNode,
+  peers: { prober: Prober; client: AnnaClient },
+  rssStartBytes: number,
+  log: (line: string) => void,
+): Promise<BatchesRun> {
   const { options } = state;
-  const run: BatchesRun = { crashes: [], batches: [], probesAnswered: 0, probesFailed: 0, longestStallMs: 0, longestStallSocket: "", rssMaxBytes: rssStartBytes, seconds: 0, exit: undefined };
+  const run: BatchesRun = {
+    crashes: [],
+    batches: [],
+    probesAnswered: 0,
+    probesFailed: 0,
+    longestStallMs: 0,
+    longestStallSocket: "",
+    rssMaxBytes: rssStartBytes,
+    seconds: 0,
+    exit: undefined,
+  };
   void node.exited.then((exit) => (run.exit = exit));
   const startedMs = performance.now();
   let failedInARow = 0;
   for (let batch = 0; performance.now() - startedMs < options.seconds * 1000; batch++) {
     state.batchInputs = [];
-    const sent = await Promise.all(Array.from({ length: options.connections }, (_, connection) => attacker(state, batch, connection)));
-    const round = run.exit === undefined ? await probeAll(peers.prober, peers.client, state.targets, options.probeDeadlineMs) : { msMax: 0, slowestSocket: "", answered: 0, failures: [] };
-    if (run.exit !== undefined) round.failures.push(`node exited (${JSON.stringify(run.exit)}); its output ends:\n${node.output().slice(-2000)}`);
+    const sent = await Promise.all(
+      Array.from({ length: options.connections }, (_, connection) => attacker(state, batch, connection)),
+    );
+    const round =
+      run.exit === undefined
+        ? await probeAll(peers.prober, peers.client, state.targets, options.probeDeadlineMs)
+        : { msMax: 0, slowestSocket: "", answered: 0, failures: [] };
+    if (run.exit !== undefined)
+      round.failures.push(`node exited (${JSON.stringify(run.exit)}); its output ends:\n${node.output().slice(-2000)}`);
     const rssBytes = processRssBytes(node.pid);
     const inputs = sent.reduce((sum, count) => sum + count, 0);
     run.probesAnswered += round.answered;
     run.probesFailed += round.failures.length;
-    if (round.msMax > run.longestStallMs) Object.assign(run, { longestStallMs: round.msMax, longestStallSocket: round.slowestSocket });
+    if (round.msMax > run.longestStallMs)
+      Object.assign(run, { longestStallMs: round.msMax, longestStallSocket: round.slowestSocket });
     if (rssBytes > run.rssMaxBytes) run.rssMaxBytes = rssBytes;
-    run.batches.push({ batch, secondsFromStart: (performance.now() - startedMs) / 1000, inputs, probeMsMax: round.msMax, rssBytes });
-    log(`batch ${batch}: ${inputs} inputs, slowest probe ${round.msMax.toFixed(1)} ms (${round.slowestSocket}), RSS ${(rssBytes / MIB).toFixed(0)} MiB${round.failures.length > 0 ? `; FAILED: ${round.failures.join("; ")}` : ""}`);
+    run.batches.push({
+      batch,
+      secondsFromStart: (performance.now() - startedMs) / 1000,
+      inputs,
+      probeMsMax: round.msMax,
+      rssBytes,
+    });
+    log(
+      `batch ${batch}: ${inputs} inputs, slowest probe ${round.msMax.toFixed(1)} ms (${round.slowestSocket}), RSS ${(rssBytes / MIB).toFixed(0)} MiB${round.failures.length > 0 ? `; FAILED: ${round.failures.join("; ")}` : ""}`,
+    );
     if (round.failures.length === 0) {
       failedInARow = 0;
       continue;
@@ -421,7 +532,14 @@ async function runBatches(state: Campaign, node: BenchNode, peers: { prober: Pro
 }
 
 /** The end of the campaign: RSS, the node's own counts and the sentinel while it runs, then SIGTERM. */
-async function finish(state: Campaign, node: BenchNode, peers: { client: AnnaClient; sink: ReplySink }, nodeArgs: string[], rssStartBytes: number, run: BatchesRun): Promise<FuzzResult> {
+async function finish(
+  state: Campaign,
+  node: BenchNode,
+  peers: { client: AnnaClient; sink: ReplySink },
+  nodeArgs: string[],
+  rssStartBytes: number,
+  run: BatchesRun,
+): Promise<FuzzResult> {
   const alive = run.exit === undefined;
   const rssEndBytes = alive ? processRssBytes(node.pid) : NaN;
   const counted = alive ? await nodeCounted(node) : undefined;
@@ -444,8 +562,18 @@ async function finish(state: Campaign, node: BenchNode, peers: { client: AnnaCli
     probesFailed: run.probesFailed,
     longestStallMs: run.longestStallMs,
     longestStallSocket: run.longestStallSocket,
-    rss: { startBytes: rssStartBytes, endBytes: rssEndBytes, maxBytes: run.rssMaxBytes, boundBytes, bound, withinBound: run.rssMaxBytes <= boundBytes && !(rssEndBytes > boundBytes) },
-    sentinelIntact: sentinel !== undefined && Buffer.from(sentinel.value).toString() === SENTINEL_VALUE && sentinel.timestamp === SENTINEL_TIMESTAMP,
+    rss: {
+      startBytes: rssStartBytes,
+      endBytes: rssEndBytes,
+      maxBytes: run.rssMaxBytes,
+      boundBytes,
+      bound,
+      withinBound: run.rssMaxBytes <= boundBytes && !(rssEndBytes > boundBytes),
+    },
+    sentinelIntact:
+      sentinel !== undefined &&
+      Buffer.from(sentinel.value).toString() === SENTINEL_VALUE &&
+      sentinel.timestamp === SENTINEL_TIMESTAMP,
     repliesToFuzzInputs: peers.sink.received,
     nodeCounted: counted,
     stop,

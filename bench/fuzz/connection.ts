@@ -11,7 +11,13 @@ export type ConnectionOutcome = "closed-by-node" | "completed" | "refused";
 /** A connection not closed this long after it started is cut (the node may be stalled; the probes tell). */
 const CONNECTION_DEADLINE_MS = 5000;
 
-export function runConnection(host: string, port: number, chunks: readonly Uint8Array[], holdMs: number, reads: boolean): Promise<ConnectionOutcome> {
+export function runConnection(
+  host: string,
+  port: number,
+  chunks: readonly Uint8Array[],
+  holdMs: number,
+  reads: boolean,
+): Promise<ConnectionOutcome> {
   return new Promise((resolve) => {
     const socket = net.connect({ host, port });
     let ended = false;

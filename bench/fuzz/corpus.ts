@@ -4,7 +4,13 @@
  * gossip ports. Each is built with the code the node and its clients use
  * (src/protocol/anna.ts, src/actor/gossip-frame.ts), so that an unmutated one is accepted.
  */
-import { digestsFrame, GossipFrameKind, handoffAckFrame, handoffFrame, recordsFrame } from "../../src/actor/gossip-frame";
+import {
+  digestsFrame,
+  GossipFrameKind,
+  handoffAckFrame,
+  handoffFrame,
+  recordsFrame,
+} from "../../src/actor/gossip-frame";
 import { RECORD_HEADER_BYTES, writeRecord } from "../../src/core/batch";
 import { encodeLww, encodeMultiCausal, encodePriority, encodeSet, encodeSingleCausal } from "../../src/lattices";
 import { LatticeType } from "../../src/lattices/lattice-type";
@@ -46,13 +52,24 @@ function payloadOf(type: LatticeType, random: Prng, valueBytes: number): Uint8Ar
     case LatticeType.SINGLE_CAUSAL:
       return encodeSingleCausal({ vectorClock: { a: 1 + random.int(9), b: random.int(9) }, values: [value] });
     case LatticeType.MULTI_CAUSAL:
-      return encodeMultiCausal({ vectorClock: { a: 1 + random.int(9) }, dependencies: [{ key: fuzzKey(random), vectorClock: { c: 2 } }], values: [value] });
+      return encodeMultiCausal({
+        vectorClock: { a: 1 + random.int(9) },
+        dependencies: [{ key: fuzzKey(random), vectorClock: { c: 2 } }],
+        values: [value],
+      });
     default:
       return encodePriority({ priority: random.int(100) - 50, value });
   }
 }
 
-const LATTICE_TYPES = [LatticeType.LWW, LatticeType.SET, LatticeType.ORDERED_SET, LatticeType.SINGLE_CAUSAL, LatticeType.MULTI_CAUSAL, LatticeType.PRIORITY];
+const LATTICE_TYPES = [
+  LatticeType.LWW,
+  LatticeType.SET,
+  LatticeType.ORDERED_SET,
+  LatticeType.SINGLE_CAUSAL,
+  LatticeType.MULTI_CAUSAL,
+  LatticeType.PRIORITY,
+];
 
 function valueBytes(random: Prng): number {
   return random.pick([0, 1, 16, 100, 1000, 4096]);
@@ -96,7 +113,15 @@ function records(random: Prng): Uint8Array[] {
 
 function gossipFrame(random: Prng, addresses: CorpusAddresses): Uint8Array {
   const sender = random.chance(0.8) ? random.pick(addresses.gossipPeers) : addresses.dead;
-  switch (random.pick([GossipFrameKind.RECORDS, GossipFrameKind.REMOTE_RECORDS, GossipFrameKind.HANDOFF, GossipFrameKind.HANDOFF_ACK, GossipFrameKind.DIGESTS])) {
+  switch (
+    random.pick([
+      GossipFrameKind.RECORDS,
+      GossipFrameKind.REMOTE_RECORDS,
+      GossipFrameKind.HANDOFF,
+      GossipFrameKind.HANDOFF_ACK,
+      GossipFrameKind.DIGESTS,
+    ])
+  ) {
     case GossipFrameKind.RECORDS:
       return recordsFrame(records(random));
     case GossipFrameKind.REMOTE_RECORDS:

@@ -27,7 +27,8 @@ export class AddressGuard {
       if (!buffer.subarray(hostStart, hostStart + LOOPBACK_HOST.length).equals(LOOPBACK_HOST)) return false;
       let end = hostStart + LOOPBACK_HOST.length;
       while (end < buffer.length && buffer[end] >= DIGIT_0 && buffer[end] <= DIGIT_9) end++;
-      if (!this.allowedPorts.has(Number(buffer.toString("latin1", hostStart + LOOPBACK_HOST.length, end)))) return false;
+      if (!this.allowedPorts.has(Number(buffer.toString("latin1", hostStart + LOOPBACK_HOST.length, end))))
+        return false;
     }
     return true;
   }

@@ -19,7 +19,8 @@ const RESULT_NAME = "fuzz-2core";
 function positiveInteger(text: string | undefined, fallback: number, flag: string): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${flag} must be a positive integer, got ${text}`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`${flag} must be a positive integer, got ${text}`);
   return value;
 }
 
@@ -89,7 +90,9 @@ function rounded<T>(value: T): T {
 async function main(): Promise<void> {
   const { options, jsonPath } = parseRun();
   const machine = machineInfo();
-  console.log(`fuzz: ${options.seconds} s, seed ${options.seed}, ${options.connections} connections, node on port offset ${options.portOffset} with ${options.threads} actors`);
+  console.log(
+    `fuzz: ${options.seconds} s, seed ${options.seed}, ${options.connections} connections, node on port offset ${options.portOffset} with ${options.threads} actors`,
+  );
   const result = await fuzzNode(options, (line) => console.log(line));
   const targets = fuzzTargets(result);
   const output = { benchmark: "fuzz", machine, targets, ...result };

@@ -73,7 +73,14 @@ function topLevelFields(bytes: Uint8Array): WireField[] {
     const tag = readVarint(bytes, offset);
     if (tag === undefined) break;
     const wireType = tag.value % 8;
-    const field: WireField = { start: offset, valueStart: tag.next, end: tag.next, fieldNumber: Math.floor(tag.value / 8), wireType, lengthStart: tag.next };
+    const field: WireField = {
+      start: offset,
+      valueStart: tag.next,
+      end: tag.next,
+      fieldNumber: Math.floor(tag.value / 8),
+      wireType,
+      lengthStart: tag.next,
+    };
     if (wireType === WIRE_VARINT) {
       const value = readVarint(bytes, tag.next);
       if (value === undefined) break;
@@ -104,7 +111,12 @@ function concat(...parts: ArrayLike<number>[]): Uint8Array {
 }
 
 /** Applies `change` to a random top-level field, or falls back to a bit flip when the frame has none that fits. */
-function onField(bytes: Uint8Array, random: Prng, fits: (field: WireField) => boolean, change: (field: WireField) => Uint8Array): Uint8Array {
+function onField(
+  bytes: Uint8Array,
+  random: Prng,
+  fits: (field: WireField) => boolean,
+  change: (field: WireField) => Uint8Array,
+): Uint8Array {
   const candidates = topLevelFields(bytes).filter(fits);
   return candidates.length === 0 ? flipBits(bytes, random) : change(random.pick(candidates));
 }
@@ -118,7 +130,9 @@ function flipBits(bytes: Uint8Array, random: Prng): Uint8Array {
 
 const insertBytes: Mutator = (bytes, random) => {
   const at = random.int(bytes.length + 1);
-  const inserted = random.chance(0.5) ? random.bytes(1 + random.int(16)) : new Uint8Array(1 + random.int(16)).fill(random.pick([0x00, 0x7f, 0x80, 0xff]));
+  const inserted = random.chance(0.5)
+    ? random.bytes(1 + random.int(16))
+    : new Uint8Array(1 + random.int(16)).fill(random.pick([0x00, 0x7f, 0x80, 0xff]));
   return concat(bytes.subarray(0, at), inserted, bytes.subarray(at));
 };
 
@@ -130,53 +144,111 @@ const deleteBytes: Mutator = (bytes, random) => {
 
 const truncate: Mutator = (bytes, random) => bytes.slice(0, random.int(bytes.length + 1));
 
-const splice: Mutator = (bytes, random, donor) => concat(bytes.subarray(0, random.int(bytes.length + 1)), donor.subarray(random.int(donor.length + 1)));
+const splice: Mutator = (bytes, random, donor) =>
+  concat(bytes.subarray(0, random.int(bytes.length + 1)), donor.subarray(random.int(donor.length + 1)));
 
 const changeFieldNumber: Mutator = (bytes, random) =>
-  onField(bytes, random, () => true, (field) => {
-    const fieldNumber = random.pick([0, 1, 2, 3, 4, 5, 6, 7, 15, 16, 19_000, 2 ** 29 - 1, random.int(64)]);
-    return concat(bytes.subarray(0, field.start), varint(fieldNumber * 8 + field.wireType), bytes.subarray(field.lengthStart));
-  });
+  onField(
+    bytes,
+    random,
+    () => true,
+    (field) => {
+      const fieldNumber = random.pick([0, 1, 2, 3, 4, 5, 6, 7, 15, 16, 19_000, 2 ** 29 - 1, random.int(64)]);
+      return concat(
+        bytes.subarray(0, field.start),
+        varint(fieldNumber * 8 + field.wireType),
+        bytes.subarray(field.lengthStart),
+      );
+    },
+  );
 
 const changeWireType: Mutator = (bytes, random) =>
-  onField(bytes, random, () => true, (field) => {
-    const wireType = (field.wireType + 1 + random.int(7)) % 8;
-    return concat(bytes.subarray(0, field.start), varint(field.fieldNumber * 8 + wireType), bytes.subarray(field.lengthStart));
-  });
+  onField(
+    bytes,
+    random,
+    () => true,
+    (field) => {
+      const wireType = (field.wireType + 1 + random.int(7)) % 8;
+      return concat(
+        bytes.subarray(0, field.start),
+        varint(field.fieldNumber * 8 + wireType),
+        bytes.subarray(field.lengthStart),
+      );
+    },
+  );
 
 /** A varint field's value, or a LEN field's length, replaced by a huge or overlong varint. */
 const hugeVarint: Mutator = (bytes, random) =>
-  onField(bytes, random, (field) => field.wireType === WIRE_VARINT || field.wireType === WIRE_LEN, (field) => {
-    const huge = random.pick(HUGE_VARINTS);
-    const rest = field.wireType === WIRE_VARINT ? bytes.subarray(field.end) : bytes.subarray(field.valueStart);
-    return concat(bytes.subarray(0, field.lengthStart), huge, rest);
-  });
+  onField(
+    bytes,
+    random,
+    (field) => field.wireType === WIRE_VARINT || field.wireType === WIRE_LEN,
+    (field) => {
+      const huge = random.pick(HUGE_VARINTS);
+      const rest = field.wireType === WIRE_VARINT ? bytes.subarray(field.end) : bytes.subarray(field.valueStart);
+      return concat(bytes.subarray(0, field.lengthStart), huge, rest);
+    },
+  );
 
 /** A LEN field's length set off by one, to zero, or to past the frame's end. */
 const changeLength: Mutator = (bytes, random) =>
-  onField(bytes, random, (field) => field.wireType === WIRE_LEN, (field) => {
-    const length = field.end - field.valueStart;
-    const changed = random.pick([0, Math.max(0, length - 1), length + 1, length + 1 + random.int(1000), bytes.length * 2]);
-    return concat(bytes.subarray(0, field.lengthStart), varint(changed), bytes.subarray(field.valueStart));
-  });
+  onField(
+    bytes,
+    random,
+    (field) => field.wireType === WIRE_LEN,
+    (field) => {
+      const length = field.end - field.valueStart;
+      const changed = random.pick([
+        0,
+        Math.max(0, length - 1),
+        length + 1,
+        length + 1 + random.int(1000),
+        bytes.length * 2,
+      ]);
+      return concat(bytes.subarray(0, field.lengthStart), varint(changed), bytes.subarray(field.valueStart));
+    },
+  );
 
 const repeatField: Mutator = (bytes, random) =>
-  onField(bytes, random, () => true, (field) => {
-    const copy = bytes.subarray(field.start, field.end);
-    const count = Math.min(random.pick(REPEAT_COUNTS), Math.floor(MUTATED_FRAME_BYTES_MAX / Math.max(1, copy.length)));
-    const copies = new Uint8Array(copy.length * count);
-    for (let i = 0; i < count; i++) copies.set(copy, i * copy.length);
-    return concat(bytes.subarray(0, field.end), copies, bytes.subarray(field.end));
-  });
+  onField(
+    bytes,
+    random,
+    () => true,
+    (field) => {
+      const copy = bytes.subarray(field.start, field.end);
+      const count = Math.min(
+        random.pick(REPEAT_COUNTS),
+        Math.floor(MUTATED_FRAME_BYTES_MAX / Math.max(1, copy.length)),
+      );
+      const copies = new Uint8Array(copy.length * count);
+      for (let i = 0; i < count; i++) copies.set(copy, i * copy.length);
+      return concat(bytes.subarray(0, field.end), copies, bytes.subarray(field.end));
+    },
+  );
 
-const dropField: Mutator = (bytes, random) => onField(bytes, random, () => true, (field) => concat(bytes.subarray(0, field.start), bytes.subarray(field.end)));
+const dropField: Mutator = (bytes, random) =>
+  onField(
+    bytes,
+    random,
+    () => true,
+    (field) => concat(bytes.subarray(0, field.start), bytes.subarray(field.end)),
+  );
 
 /** A mutation inside an embedded message (a tuple, a payload), its length fixed up so the outer frame stays well formed. */
 const mutateNested: Mutator = (bytes, random, donor) =>
-  onField(bytes, random, (field) => field.wireType === WIRE_LEN && field.end > field.valueStart, (field) => {
-    const inner = random.pick(PROTOBUF_MUTATORS.filter(([name]) => name !== "nested"))[1](bytes.subarray(field.valueStart, field.end), random, donor);
-    return concat(bytes.subarray(0, field.lengthStart), varint(inner.length), inner, bytes.subarray(field.end));
-  });
+  onField(
+    bytes,
+    random,
+    (field) => field.wireType === WIRE_LEN && field.end > field.valueStart,
+    (field) => {
+      const inner = random.pick(PROTOBUF_MUTATORS.filter(([name]) => name !== "nested"))[1](
+        bytes.subarray(field.valueStart, field.end),
+        random,
+        donor,
+      );
+      return concat(bytes.subarray(0, field.lengthStart), varint(inner.length), inner, bytes.subarray(field.end));
+    },
+  );
 
 function overwrite(bytes: Uint8Array, random: Prng, width: 2 | 4): Uint8Array {
   if (bytes.length < width) return flipBits(bytes, random);

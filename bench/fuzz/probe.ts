@@ -5,7 +5,13 @@
  * ZMTP greeting read back. Unanswered within the deadline, a probe counts as a crash.
  */
 import net from "node:net";
-import { decodeKeyAddressResponse, decodeKeyResponse, encodeKeyAddressRequest, encodeKeyRequest, RequestType } from "../../src/protocol/anna";
+import {
+  decodeKeyAddressResponse,
+  decodeKeyResponse,
+  encodeKeyAddressRequest,
+  encodeKeyRequest,
+  RequestType,
+} from "../../src/protocol/anna";
 import { GREETING_BYTES } from "../../src/protocol/zmtp/frames";
 import { RawPeer } from "../../test/support/raw-socket";
 
@@ -33,13 +39,19 @@ export class Prober {
   /** Milliseconds until the socket answered, or undefined past `deadlineMs`. */
   async probe(target: SocketTarget, deadlineMs: number): Promise<number | undefined> {
     const startedMs = performance.now();
-    if (target.kind === "gossip" || target.kind === "membership") return this.greeting(target.port, deadlineMs).then((ok) => (ok ? performance.now() - startedMs : undefined));
+    if (target.kind === "gossip" || target.kind === "membership")
+      return this.greeting(target.port, deadlineMs).then((ok) => (ok ? performance.now() - startedMs : undefined));
     const requestId = `probe-${++this.requestCount}`;
     const response_address = this.peer.replyAddress;
     const frame =
       target.kind === "routing"
         ? encodeKeyAddressRequest({ response_address, keys: ["probe"], request_id: requestId })
-        : encodeKeyRequest({ type: RequestType.GET, tuples: [{ key: "probe" }], response_address, request_id: requestId });
+        : encodeKeyRequest({
+            type: RequestType.GET,
+            tuples: [{ key: "probe" }],
+            response_address,
+            request_id: requestId,
+          });
     try {
       await this.peer.send(`tcp://${this.host}:${target.port}`, frame);
       // A late answer to an earlier probe may come first: read on until ours.

@@ -4,7 +4,17 @@
  * on a connection of its own. Every node listener is a PULL socket, so a well-behaved peer
  * is a PUSH: greeting, READY with Socket-Type PUSH, then message frames.
  */
-import { commandFrame, FLAG_COMMAND, FLAG_LONG, FLAG_MORE, frameHeaderBytes, GREETING, GREETING_BYTES, readyCommand, writeFrameHeader } from "../../src/protocol/zmtp/frames";
+import {
+  commandFrame,
+  FLAG_COMMAND,
+  FLAG_LONG,
+  FLAG_MORE,
+  frameHeaderBytes,
+  GREETING,
+  GREETING_BYTES,
+  readyCommand,
+  writeFrameHeader,
+} from "../../src/protocol/zmtp/frames";
 import type { Prng } from "../workload";
 
 export interface ZmtpAttack {
@@ -26,7 +36,20 @@ const HOLD_CHOICES_MS = [0, 10, 50, 200];
 /** The node's largest message frame (src/node/node.ts FRAME_BYTES_MAX) and command (stream.ts COMMAND_BYTES_MAX). */
 const NODE_MAX_FRAME_BYTES = 256 * 1024 * 1024;
 const NODE_MAX_COMMAND_BYTES = 64 * 1024;
-const OTHER_SOCKET_TYPES = ["PULL", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PAIR", "push", "", "PUSH\0", "XPUB"];
+const OTHER_SOCKET_TYPES = [
+  "PULL",
+  "PUB",
+  "SUB",
+  "REQ",
+  "REP",
+  "DEALER",
+  "ROUTER",
+  "PAIR",
+  "push",
+  "",
+  "PUSH\0",
+  "XPUB",
+];
 const OTHER_MECHANISMS = ["PLAIN", "CURVE", "GSSAPI", "NUL", "NULLX", "null", "NULL\0\0\0x"];
 const OTHER_COMMANDS = ["HELLO", "WELCOME", "INITIATE", "SUBSCRIBE", "CANCEL", "PONG", "JOIN", "LEAVE", "X", ""];
 
@@ -112,8 +135,17 @@ const ATTACKS: Record<string, AttackBuilder> = {
       () => properties([["Socket-Type", socketType.length + 1 + random.int(100), socketType]]),
       () => properties([["Socket-Type", socketType.length, socketType]]).subarray(0, 1 + random.int(15)),
       () => properties([["Socket-Type", 4, Buffer.from(random.pick(OTHER_SOCKET_TYPES).padEnd(4).slice(0, 4))]]),
-      () => properties([["Socket-Type", 4, Buffer.from("PULL")], ["Socket-Type", 4, socketType]]),
-      () => properties([["Identity", 255, random.bytes(255)], ["", 0, new Uint8Array(0)], ["Socket-Type", 4, socketType]]),
+      () =>
+        properties([
+          ["Socket-Type", 4, Buffer.from("PULL")],
+          ["Socket-Type", 4, socketType],
+        ]),
+      () =>
+        properties([
+          ["Identity", 255, random.bytes(255)],
+          ["", 0, new Uint8Array(0)],
+          ["Socket-Type", 4, socketType],
+        ]),
       () => properties([["x".repeat(255), 0, new Uint8Array(0)]]),
       () => properties(Array.from({ length: 2000 }, (_, i) => [`p${i}`, 16, random.bytes(16)] as const)),
       () => Buffer.from(random.bytes(random.int(64))),
@@ -122,7 +154,9 @@ const ATTACKS: Record<string, AttackBuilder> = {
   },
   "command-before-ready": (random) => [
     GREETING,
-    random.chance(0.3) ? frame(FLAG_COMMAND, Uint8Array.of(200, 1, 2)) : commandFrame(random.pick(["PING", "ERROR", ...OTHER_COMMANDS]), random.bytes(random.int(32))),
+    random.chance(0.3)
+      ? frame(FLAG_COMMAND, Uint8Array.of(200, 1, 2))
+      : commandFrame(random.pick(["PING", "ERROR", ...OTHER_COMMANDS]), random.bytes(random.int(32))),
   ],
   "message-before-ready": (random, message) => [GREETING, frame(random.chance(0.5) ? 0 : FLAG_MORE, message())],
   "command-after-ready": (random, message) => {
@@ -137,24 +171,44 @@ const ATTACKS: Record<string, AttackBuilder> = {
     ])();
     return [HANDSHAKE, frame(0, message()), command, frame(0, message())];
   },
-  "ping-flood": () => [HANDSHAKE, Buffer.concat(Array.from({ length: 4000 }, () => commandFrame("PING", Uint8Array.of(0, 10, 1, 2, 3, 4))))],
+  "ping-flood": () => [
+    HANDSHAKE,
+    Buffer.concat(Array.from({ length: 4000 }, () => commandFrame("PING", Uint8Array.of(0, 10, 1, 2, 3, 4)))),
+  ],
   "reserved-flags": (random, message) => [HANDSHAKE, frame(0x08 << random.int(5), message())],
   "long-form-small-frame": (random, message) => {
     const body = message();
-    return [HANDSHAKE, Buffer.concat([longHeader(random.chance(0.8) ? 0 : FLAG_MORE, BigInt(body.length)), body, frame(0, message())])];
+    return [
+      HANDSHAKE,
+      Buffer.concat([longHeader(random.chance(0.8) ? 0 : FLAG_MORE, BigInt(body.length)), body, frame(0, message())]),
+    ];
   },
   "length-past-bound": (random) => {
     const size = random.pick([BigInt(NODE_MAX_FRAME_BYTES + 1), 2n ** 32n, 2n ** 53n + 1n, 2n ** 63n, 2n ** 64n - 1n]);
-    return [HANDSHAKE, Buffer.concat([longHeader(random.chance(0.8) ? 0 : FLAG_COMMAND, size), random.bytes(random.int(64))])];
+    return [
+      HANDSHAKE,
+      Buffer.concat([longHeader(random.chance(0.8) ? 0 : FLAG_COMMAND, size), random.bytes(random.int(64))]),
+    ];
   },
-  "command-past-bound": (random) => [HANDSHAKE, Buffer.concat([longHeader(FLAG_COMMAND, BigInt(NODE_MAX_COMMAND_BYTES + 1 + random.int(1000))), random.bytes(1024)])],
+  "command-past-bound": (random) => [
+    HANDSHAKE,
+    Buffer.concat([
+      longHeader(FLAG_COMMAND, BigInt(NODE_MAX_COMMAND_BYTES + 1 + random.int(1000))),
+      random.bytes(1024),
+    ]),
+  ],
   "long-frame-cut": (random) => {
     const announced = random.pick([256 * 1024, 1024 * 1024, 64 * 1024 * 1024, NODE_MAX_FRAME_BYTES]);
-    return [HANDSHAKE, Buffer.concat([longHeader(0, BigInt(announced)), random.bytes(random.int(PARTIAL_BODY_BYTES_MAX))])];
+    return [
+      HANDSHAKE,
+      Buffer.concat([longHeader(0, BigInt(announced)), random.bytes(random.int(PARTIAL_BODY_BYTES_MAX))]),
+    ];
   },
   "more-chain": (random, message) => {
     const parts = random.pick([2, 10, 1000]);
-    const frames = Array.from({ length: parts }, (_, i) => frame(i < parts - 1 || random.chance(0.5) ? FLAG_MORE : 0, i === 0 ? message() : random.bytes(random.int(32))));
+    const frames = Array.from({ length: parts }, (_, i) =>
+      frame(i < parts - 1 || random.chance(0.5) ? FLAG_MORE : 0, i === 0 ? message() : random.bytes(random.int(32))),
+    );
     return [HANDSHAKE, Buffer.concat(frames)];
   },
   "truncated-frame": (random, message) => {
@@ -173,7 +227,12 @@ export const ZMTP_ATTACK_KINDS = Object.keys(ATTACKS);
 
 export function zmtpAttack(random: Prng, message: MessageSource): ZmtpAttack {
   const kind = random.pick(ZMTP_ATTACK_KINDS);
-  return { kind, chunks: ATTACKS[kind](random, message), holdMs: random.pick(HOLD_CHOICES_MS), reads: kind !== "ping-flood" || random.chance(0.2) };
+  return {
+    kind,
+    chunks: ATTACKS[kind](random, message),
+    holdMs: random.pick(HOLD_CHOICES_MS),
+    reads: kind !== "ping-flood" || random.chance(0.2),
+  };
 }
 
 /** A well-behaved PUSH connection carrying `messages` (the message layer's framing). */

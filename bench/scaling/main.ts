@@ -14,7 +14,18 @@ import { MessageChannel, MessagePort, Worker } from "node:worker_threads";
 import { loadWasmModule } from "../../src/core/wasm-store";
 import { machineInfo, writeResults } from "../report";
 import { KeySpace } from "../workload";
-import { Group, groupSetupSeconds, Options, parseOptions, planGroups, remainingSeconds, RunCase, runSeconds, streamSeconds, USAGE } from "./plan";
+import {
+  Group,
+  groupSetupSeconds,
+  Options,
+  parseOptions,
+  planGroups,
+  remainingSeconds,
+  RunCase,
+  runSeconds,
+  streamSeconds,
+  USAGE,
+} from "./plan";
 import { drawRequestStream, RequestStream } from "./requests";
 import { createSharedTable, LOCK_STRIPES, SharedTable, SharedTableLayout } from "./shared-table";
 import { addSpeedups, medianRounds, medianRun, RunRecord, scalingCharts, summariseRun } from "./summary";
@@ -61,9 +72,14 @@ async function main(): Promise<void> {
   const caseKeys = [...new Set(groups.flatMap((group) => group.cases.map(streamKey)))];
   const eta = streamSeconds(options, caseKeys.length) + remainingSeconds(groups, options, Infinity);
   const runCount = groups.reduce((sum, group) => sum + group.cases.length, 0);
-  console.log(`${options.profile} profile: ${groups.length} worker groups${options.rounds > 1 ? ` in ${options.rounds} rounds` : ""}, ${runCount} runs of ${options.seconds} s, ${options.keyCount.toLocaleString("en-US")} keys; ETA ~${Math.round(eta)} s${Number.isFinite(options.deadlineSeconds) ? `, deadline ${options.deadlineSeconds} s` : ""}`);
+  console.log(
+    `${options.profile} profile: ${groups.length} worker groups${options.rounds > 1 ? ` in ${options.rounds} rounds` : ""}, ${runCount} runs of ${options.seconds} s, ${options.keyCount.toLocaleString("en-US")} keys; ETA ~${Math.round(eta)} s${Number.isFinite(options.deadlineSeconds) ? `, deadline ${options.deadlineSeconds} s` : ""}`,
+  );
   if (options.dryRun) {
-    for (const group of groups) console.log(`  ${roundLabel(group, options)}${group.system.name} x${group.threads}: setup ~${groupSetupSeconds(group, options.keyCount).toFixed(1)} s, ${group.cases.map(streamKey).join(", ")}`);
+    for (const group of groups)
+      console.log(
+        `  ${roundLabel(group, options)}${group.system.name} x${group.threads}: setup ~${groupSetupSeconds(group, options.keyCount).toFixed(1)} s, ${group.cases.map(streamKey).join(", ")}`,
+      );
     return;
   }
   const machine = machineInfo();
@@ -72,7 +88,10 @@ async function main(): Promise<void> {
   const streams = new Map<string, RequestStream>();
   for (const key of caseKeys) {
     const [workload, zipf] = key.split(" ");
-    streams.set(key, drawRequestStream(options.keyCount, workload as RequestStream["workload"], Number(zipf), options.draws, SEED));
+    streams.set(
+      key,
+      drawRequestStream(options.keyCount, workload as RequestStream["workload"], Number(zipf), options.draws, SEED),
+    );
   }
   console.log(`streams drawn, table preloaded: ${((performance.now() - startedMs) / 1000).toFixed(1)} s`);
   const shared: Shared = { options, table, wasmModule: loadWasmModule(), streams, tableTimestampBase: 0, startedMs };
@@ -83,7 +102,9 @@ async function main(): Promise<void> {
     writeAll(options, machine, table, runs, skipped, startedMs, false);
   }
   const paths = writeAll(options, machine, table, runs, skipped, startedMs, true);
-  console.log(`done in ${((performance.now() - startedMs) / 1000).toFixed(0)} s (${skipped.length} runs skipped); wrote ${paths.join(", ")}`);
+  console.log(
+    `done in ${((performance.now() - startedMs) / 1000).toFixed(0)} s (${skipped.length} runs skipped); wrote ${paths.join(", ")}`,
+  );
 }
 
 function roundLabel(group: Group, options: Options): string {
@@ -105,13 +126,28 @@ function preloadTable(layout: SharedTableLayout, keyCount: number): void {
  * order. A case is skipped when it would end past the deadline, or when, with what is
  * left of the higher-priority cases of later groups, it would push those past it.
  */
-async function runGroup(shared: Shared, group: Group, later: readonly Group[], runs: RunRecord[], skipped: SkippedRun[]): Promise<void> {
+async function runGroup(
+  shared: Shared,
+  group: Group,
+  later: readonly Group[],
+  runs: RunRecord[],
+  skipped: SkippedRun[],
+): Promise<void> {
   const { options } = shared;
   const elapsed = () => (performance.now() - shared.startedMs) / 1000;
   // Cases are in priority order, so only later groups can hold more urgent ones.
   const fits = (runCase: RunCase, setupSeconds: number) =>
-    elapsed() + setupSeconds + runSeconds(options) + remainingSeconds(later, options, runCase.priority - 1) <= options.deadlineSeconds;
-  const skip = (runCase: RunCase) => skipped.push({ system: group.system.name, threads: group.threads, workload: runCase.workload, zipf: runCase.zipf, round: group.round, reason: "deadline" });
+    elapsed() + setupSeconds + runSeconds(options) + remainingSeconds(later, options, runCase.priority - 1) <=
+    options.deadlineSeconds;
+  const skip = (runCase: RunCase) =>
+    skipped.push({
+      system: group.system.name,
+      threads: group.threads,
+      workload: runCase.workload,
+      zipf: runCase.zipf,
+      round: group.round,
+      reason: "deadline",
+    });
   if (!group.cases.some((runCase) => fits(runCase, groupSetupSeconds(group, options.keyCount)))) {
     for (const runCase of group.cases) skip(runCase);
     return;
@@ -120,7 +156,14 @@ async function runGroup(shared: Shared, group: Group, later: readonly Group[], r
   const workers = await startWorkers(shared, group);
   try {
     let timestampBase = isShared(group.system.kind) ? shared.tableTimestampBase : 0;
-    const selective = group.system.kind === "annakv-selective" ? { placement: placementFor(group.system.kind, group.threads), keys: new KeySpace(options.keyCount, KEY_BYTES), hot: new Set<number>() } : undefined;
+    const selective =
+      group.system.kind === "annakv-selective"
+        ? {
+            placement: placementFor(group.system.kind, group.threads),
+            keys: new KeySpace(options.keyCount, KEY_BYTES),
+            hot: new Set<number>(),
+          }
+        : undefined;
     for (const runCase of group.cases) {
       if (!fits(runCase, 0)) {
         skip(runCase);
@@ -136,14 +179,28 @@ async function runGroup(shared: Shared, group: Group, later: readonly Group[], r
       const repeated: RunRecord[] = [];
       for (let repeat = 0; repeat < options.repeats; repeat++) {
         // The factors change the placement once; repeats run on the same placement.
-        const results = await runOnce(workers, { stream, seconds: options.seconds, timestampBase, factors: repeat === 0 ? factors : undefined });
+        const results = await runOnce(workers, {
+          stream,
+          seconds: options.seconds,
+          timestampBase,
+          factors: repeat === 0 ? factors : undefined,
+        });
         timestampBase += Math.max(...results.map((r) => r.timestampsUsed));
-        const context = { system: group.system, workload: runCase.workload, zipf: runCase.zipf, threads: group.threads, draws: stream.draws, rssDeltaBytes: process.memoryUsage().rss - rssBefore };
+        const context = {
+          system: group.system,
+          workload: runCase.workload,
+          zipf: runCase.zipf,
+          threads: group.threads,
+          draws: stream.draws,
+          rssDeltaBytes: process.memoryUsage().rss - rssBefore,
+        };
         repeated.push(summariseRun(context, results));
       }
       const record = medianRun(repeated);
       runs.push(record);
-      console.log(`[${elapsed().toFixed(0)} s] ${roundLabel(group, options)}${runCase.workload} zipf ${runCase.zipf} ${group.system.name} x${group.threads}: ${Math.round(record.opsPerSec).toLocaleString("en-US")} ops/s (workers ${Math.round(record.workerOpsPerSec).toLocaleString("en-US")}), busiest serves ${(record.timeSplit.busiestWorker.serve * 100).toFixed(0)}%`);
+      console.log(
+        `[${elapsed().toFixed(0)} s] ${roundLabel(group, options)}${runCase.workload} zipf ${runCase.zipf} ${group.system.name} x${group.threads}: ${Math.round(record.opsPerSec).toLocaleString("en-US")} ops/s (workers ${Math.round(record.workerOpsPerSec).toLocaleString("en-US")}), busiest serves ${(record.timeSplit.busiestWorker.serve * 100).toFixed(0)}%`,
+      );
     }
     if (isShared(group.system.kind)) shared.tableTimestampBase = timestampBase;
   } finally {
@@ -186,7 +243,9 @@ async function startWorkers(shared: Shared, group: Group): Promise<Worker[]> {
   try {
     const messages = await Promise.all(ready);
     const slowest = Math.max(...messages.map((message) => (message.type === "ready" ? message.setupMs : 0)));
-    console.log(`${group.system.name} x${group.threads}: workers ready in ${((performance.now() - started) / 1000).toFixed(1)} s (slowest setup ${(slowest / 1000).toFixed(1)} s)`);
+    console.log(
+      `${group.system.name} x${group.threads}: workers ready in ${((performance.now() - started) / 1000).toFixed(1)} s (slowest setup ${(slowest / 1000).toFixed(1)} s)`,
+    );
     return workers;
   } catch (error) {
     await Promise.all(workers.map((worker) => worker.terminate()));
@@ -195,7 +254,10 @@ async function startWorkers(shared: Shared, group: Group): Promise<Worker[]> {
 }
 
 /** Prepares every worker (routing, leftover gossip), then starts them together. */
-async function runOnce(workers: readonly Worker[], run: { stream: RequestStream; seconds: number; timestampBase: number; factors?: KeyFactor[] }): Promise<WorkerResult[]> {
+async function runOnce(
+  workers: readonly Worker[],
+  run: { stream: RequestStream; seconds: number; timestampBase: number; factors?: KeyFactor[] },
+): Promise<WorkerResult[]> {
   await Promise.all(workers.map((worker) => request(worker, { type: "prepare", run })));
   const results = await Promise.all(workers.map((worker) => request(worker, { type: "go" })));
   return results.map((message) => {
@@ -212,7 +274,9 @@ function request(worker: Worker, message: ToWorker): Promise<FromWorker> {
 
 /** ports[i][j]: worker i's end of its channel to worker j. */
 function channels(threads: number): (MessagePort | undefined)[][] {
-  const ports: (MessagePort | undefined)[][] = Array.from({ length: threads }, () => new Array(threads).fill(undefined));
+  const ports: (MessagePort | undefined)[][] = Array.from({ length: threads }, () =>
+    new Array(threads).fill(undefined),
+  );
   for (let i = 0; i < threads; i++) {
     for (let j = i + 1; j < threads; j++) {
       const { port1, port2 } = new MessageChannel();
@@ -241,7 +305,15 @@ function storeMemoryBytes(keyCount: number): number {
   return Math.min(STORE_MEMORY_BYTES_MAX, Math.max(STORE_MEMORY_BYTES_MIN, keyCount * STORE_MEMORY_BYTES_PER_KEY));
 }
 
-function writeAll(options: Options, machine: ReturnType<typeof machineInfo>, table: SharedTableLayout, roundRuns: RunRecord[], skipped: SkippedRun[], startedMs: number, complete: boolean): string[] {
+function writeAll(
+  options: Options,
+  machine: ReturnType<typeof machineInfo>,
+  table: SharedTableLayout,
+  roundRuns: RunRecord[],
+  skipped: SkippedRun[],
+  startedMs: number,
+  complete: boolean,
+): string[] {
   const runs = medianRounds(roundRuns);
   addSpeedups(runs);
   const result = {
@@ -249,15 +321,25 @@ function writeAll(options: Options, machine: ReturnType<typeof machineInfo>, tab
     complete,
     elapsedSeconds: Math.round((performance.now() - startedMs) / 1000),
     machine: { name: options.machine, ...machine },
-    options: { ...options, systems: options.systems.map((system) => system.name), outDir: undefined, dryRun: undefined, deadlineSeconds: Number.isFinite(options.deadlineSeconds) ? options.deadlineSeconds : null },
+    options: {
+      ...options,
+      systems: options.systems.map((system) => system.name),
+      outDir: undefined,
+      dryRun: undefined,
+      deadlineSeconds: Number.isFinite(options.deadlineSeconds) ? options.deadlineSeconds : null,
+    },
     workload: {
       keyCount: options.keyCount,
       keyBytes: KEY_BYTES,
       valueBytes: VALUE_BYTES,
-      requests: "update: LWW PUTs only; mix: 50/50 GET/PUT (a GET of a present key is one op). One global stream per workload and skew (Zipf over key ranks, seeded), drawn before timing",
-      routing: "every request goes to one replica of its key, chosen uniformly at random (seeded, the same on every worker) from the system's placement; shared tables: every thread is a replica of every key; each worker replays the requests routed to it",
-      throughput: "opsPerSec = min over workers of workerOpsPerSec_i / share_i (share_i = kept_i / draws): the rate of the routed stream the most loaded worker sustains; workerOpsPerSec = sum of the workers' own rates",
-      gossip: "annakv: the server's sendDirtyKeys/handleGossipFrames every gossipPeriodMs, over MessageChannel ports (the server uses ZeroMQ over loopback TCP); flushed untimed after each run",
+      requests:
+        "update: LWW PUTs only; mix: 50/50 GET/PUT (a GET of a present key is one op). One global stream per workload and skew (Zipf over key ranks, seeded), drawn before timing",
+      routing:
+        "every request goes to one replica of its key, chosen uniformly at random (seeded, the same on every worker) from the system's placement; shared tables: every thread is a replica of every key; each worker replays the requests routed to it",
+      throughput:
+        "opsPerSec = min over workers of workerOpsPerSec_i / share_i (share_i = kept_i / draws): the rate of the routed stream the most loaded worker sustains; workerOpsPerSec = sum of the workers' own rates",
+      gossip:
+        "annakv: the server's sendDirtyKeys/handleGossipFrames every gossipPeriodMs, over MessageChannel ports (the server uses ZeroMQ over loopback TCP); flushed untimed after each run",
       draws: options.draws,
       secondsPerRun: options.seconds,
       gossipPeriodMs: GOSSIP_PERIOD_MS,
@@ -268,7 +350,12 @@ function writeAll(options: Options, machine: ReturnType<typeof machineInfo>, tab
     runs,
     skipped,
   };
-  return writeResults(options.outDir, `scaling-${options.machine}`, result, scalingCharts(runs, options.systems, options.keyCount));
+  return writeResults(
+    options.outDir,
+    `scaling-${options.machine}`,
+    result,
+    scalingCharts(runs, options.systems, options.keyCount),
+  );
 }
 
 if (process.argv.includes("--help")) console.log(USAGE);

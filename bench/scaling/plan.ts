@@ -80,9 +80,31 @@ interface Profile {
  * README.md for the time estimate behind it.
  */
 const PROFILES: Record<ProfileName, Profile> = {
-  full: { threadCounts: defaultThreadCounts(), zipfs: [0, 0.5, 1, 2, 4], mixZipfs: [0.5, 4], seconds: 5, keyCount: 1_000_000, deadlineSeconds: Infinity },
-  quick: { threadCounts: defaultThreadCounts(), zipfs: [0.5, 4], mixZipfs: [0.5, 4], seconds: 1, keyCount: 100_000, deadlineSeconds: Infinity },
-  device: { threadCounts: [1, 2, 4, 8, 16], zipfs: [0, 0.5, 1, 2, 4], mixZipfs: [0.5, 4], mixThreadCounts: [16], seconds: 1, keyCount: 1_000_000, deadlineSeconds: 370 },
+  full: {
+    threadCounts: defaultThreadCounts(),
+    zipfs: [0, 0.5, 1, 2, 4],
+    mixZipfs: [0.5, 4],
+    seconds: 5,
+    keyCount: 1_000_000,
+    deadlineSeconds: Infinity,
+  },
+  quick: {
+    threadCounts: defaultThreadCounts(),
+    zipfs: [0.5, 4],
+    mixZipfs: [0.5, 4],
+    seconds: 1,
+    keyCount: 100_000,
+    deadlineSeconds: Infinity,
+  },
+  device: {
+    threadCounts: [1, 2, 4, 8, 16],
+    zipfs: [0, 0.5, 1, 2, 4],
+    mixZipfs: [0.5, 4],
+    mixThreadCounts: [16],
+    seconds: 1,
+    keyCount: 1_000_000,
+    deadlineSeconds: 370,
+  },
 };
 
 export const USAGE = `node -r ./bench/register.js bench/scaling/main.ts [--profile full|quick|device] [--quick]
@@ -115,7 +137,8 @@ export function parseOptions(argv: string[]): Options {
   const profileName = (values.quick ? "quick" : (values.profile ?? "full")) as ProfileName;
   const profile = PROFILES[profileName];
   if (profile === undefined) throw new RangeError(`--profile must be one of ${Object.keys(PROFILES).join(", ")}`);
-  const numbers = (text: string | undefined, fallback: number[]) => (text === undefined ? fallback : text.split(",").map(Number));
+  const numbers = (text: string | undefined, fallback: number[]) =>
+    text === undefined ? fallback : text.split(",").map(Number);
   const number = (text: string | undefined, fallback: number) => (text === undefined ? fallback : Number(text));
   const threadCounts = numbers(values.threads, profile.threadCounts);
   const keyCount = number(values.keys, profile.keyCount);
@@ -127,7 +150,10 @@ export function parseOptions(argv: string[]): Options {
     workloads: values.workload!.split(",") as Workload[],
     zipfs: numbers(values.zipf, profile.zipfs),
     mixZipfs: numbers(values["mix-zipf"], profile.mixZipfs),
-    mixThreadCounts: numbers(values["mix-threads"], values.threads === undefined ? (profile.mixThreadCounts ?? threadCounts) : threadCounts),
+    mixThreadCounts: numbers(
+      values["mix-threads"],
+      values.threads === undefined ? (profile.mixThreadCounts ?? threadCounts) : threadCounts,
+    ),
     seconds: number(values.seconds, profile.seconds),
     repeats: number(values.repeats, 1),
     rounds: number(values.rounds, 1),
@@ -135,26 +161,40 @@ export function parseOptions(argv: string[]): Options {
     draws: number(values.draws, DRAWS_PER_KEY * keyCount),
     deadlineSeconds: number(values["deadline-s"], profile.deadlineSeconds),
     dryRun: values["dry-run"]!,
-    systems: values.systems === undefined ? [...SYSTEMS] : SYSTEMS.filter((system) => values.systems!.split(",").includes(system.name)),
+    systems:
+      values.systems === undefined
+        ? [...SYSTEMS]
+        : SYSTEMS.filter((system) => values.systems!.split(",").includes(system.name)),
   };
   const unknown = (values.systems?.split(",") ?? []).filter((name) => !SYSTEMS.some((system) => system.name === name));
-  if (unknown.length > 0) throw new RangeError(`--systems: unknown ${unknown.join(", ")}; known: ${SYSTEMS.map((system) => system.name).join(", ")}`);
+  if (unknown.length > 0)
+    throw new RangeError(
+      `--systems: unknown ${unknown.join(", ")}; known: ${SYSTEMS.map((system) => system.name).join(", ")}`,
+    );
   validate(options);
   return options;
 }
 
 function validate(options: Options): void {
   const positiveIntegers = (list: number[]) => list.length > 0 && list.every((n) => Number.isInteger(n) && n >= 1);
-  if (!positiveIntegers(options.threadCounts) || !positiveIntegers(options.mixThreadCounts)) throw new RangeError("--threads and --mix-threads take positive integers");
-  if (!options.workloads.every((workload) => WORKLOADS.includes(workload))) throw new RangeError(`--workload takes ${WORKLOADS.join(", ")}`);
-  if (![...options.zipfs, ...options.mixZipfs].every((s) => s >= 0)) throw new RangeError("--zipf and --mix-zipf take skews >= 0");
+  if (!positiveIntegers(options.threadCounts) || !positiveIntegers(options.mixThreadCounts))
+    throw new RangeError("--threads and --mix-threads take positive integers");
+  if (!options.workloads.every((workload) => WORKLOADS.includes(workload)))
+    throw new RangeError(`--workload takes ${WORKLOADS.join(", ")}`);
+  if (![...options.zipfs, ...options.mixZipfs].every((s) => s >= 0))
+    throw new RangeError("--zipf and --mix-zipf take skews >= 0");
   if (!(options.seconds > 0)) throw new RangeError("--seconds must be positive");
-  if (!Number.isInteger(options.repeats) || options.repeats < 1 || options.repeats > 100) throw new RangeError("--repeats must be 1..100");
-  if (!Number.isInteger(options.rounds) || options.rounds < 1 || options.rounds > 20) throw new RangeError("--rounds must be 1..20");
-  if (!Number.isInteger(options.keyCount) || options.keyCount < 1 || options.keyCount > 10_000_000) throw new RangeError("--keys must be 1..10M");
-  if (!Number.isInteger(options.draws) || options.draws < 1 || options.draws > 100_000_000) throw new RangeError("--draws must be 1..100M");
+  if (!Number.isInteger(options.repeats) || options.repeats < 1 || options.repeats > 100)
+    throw new RangeError("--repeats must be 1..100");
+  if (!Number.isInteger(options.rounds) || options.rounds < 1 || options.rounds > 20)
+    throw new RangeError("--rounds must be 1..20");
+  if (!Number.isInteger(options.keyCount) || options.keyCount < 1 || options.keyCount > 10_000_000)
+    throw new RangeError("--keys must be 1..10M");
+  if (!Number.isInteger(options.draws) || options.draws < 1 || options.draws > 100_000_000)
+    throw new RangeError("--draws must be 1..100M");
   if (!(options.deadlineSeconds > 0)) throw new RangeError("--deadline-s must be positive");
-  if (!/^[A-Za-z0-9._-]+$/.test(options.machine)) throw new RangeError("--machine takes letters, digits, '.', '_' and '-'");
+  if (!/^[A-Za-z0-9._-]+$/.test(options.machine))
+    throw new RangeError("--machine takes letters, digits, '.', '_' and '-'");
 }
 
 /** 1, 2, 4, ... up to the core count, and the core count itself. */
@@ -170,18 +210,22 @@ function defaultThreadCounts(): number[] {
 export function planGroups(options: Options): Group[] {
   const round = planRound(options);
   const groups: Group[] = [];
-  for (let number = 1; number <= options.rounds; number++) groups.push(...round.map((group) => ({ ...group, round: number })));
+  for (let number = 1; number <= options.rounds; number++)
+    groups.push(...round.map((group) => ({ ...group, round: number })));
   return groups;
 }
 
 function planRound(options: Options): Omit<Group, "round">[] {
   const groups: Omit<Group, "round">[] = [];
-  const threadCounts = [...new Set([...options.threadCounts, ...(options.workloads.includes("mix") ? options.mixThreadCounts : [])])].sort((a, b) => a - b);
+  const threadCounts = [
+    ...new Set([...options.threadCounts, ...(options.workloads.includes("mix") ? options.mixThreadCounts : [])]),
+  ].sort((a, b) => a - b);
   for (const system of options.systems) {
     for (const threads of threadCounts) {
       const cases: RunCase[] = [];
       if (options.workloads.includes("update") && options.threadCounts.includes(threads)) {
-        for (const zipf of options.zipfs) cases.push({ workload: "update", zipf, priority: PRIORITY_ZIPFS.includes(zipf) ? 1 : 2 });
+        for (const zipf of options.zipfs)
+          cases.push({ workload: "update", zipf, priority: PRIORITY_ZIPFS.includes(zipf) ? 1 : 2 });
       }
       if (options.workloads.includes("mix") && options.mixThreadCounts.includes(threads)) {
         for (const zipf of options.mixZipfs) cases.push({ workload: "mix", zipf, priority: 3 });

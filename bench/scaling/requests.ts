@@ -31,7 +31,13 @@ export interface RequestStream {
 }
 
 /** Draws the stream; key choice, op kind and routing each have their own seeded generator. */
-export function drawRequestStream(keyCount: number, workload: Workload, zipf: number, draws: number, seed: number): RequestStream {
+export function drawRequestStream(
+  keyCount: number,
+  workload: Workload,
+  zipf: number,
+  draws: number,
+  seed: number,
+): RequestStream {
   const chooser = new KeyChooser(keyCount, zipf);
   const keyRandom = new Prng(seed);
   const kindRandom = new Prng(seed + 1);
@@ -147,7 +153,7 @@ export function lwwPayload(timestamp: number, value: Uint8Array): Uint8Array {
 
 function varintBytes(value: number): number {
   let bytes = 1;
-  while (value >= 128) (value = Math.floor(value / 128)), bytes++;
+  while (value >= 128) ((value = Math.floor(value / 128)), bytes++);
   return bytes;
 }
 

@@ -22,22 +22,35 @@ export interface KeyFactor {
   index: number;
 }
 
-const POLICY = { threshold: DEFAULT_NODE_OPTIONS.hotKeyThreshold, minOpsPerSec: 0, cooldownWindows: DEFAULT_NODE_OPTIONS.hotKeyCooldownWindows };
+const POLICY = {
+  threshold: DEFAULT_NODE_OPTIONS.hotKeyThreshold,
+  minOpsPerSec: 0,
+  cooldownWindows: DEFAULT_NODE_OPTIONS.hotKeyCooldownWindows,
+};
 
 /**
  * Factor changes taking `placement` (default factor 1) from the previous run's hot keys to
  * this stream's: raised for keys hot now, back to the default for keys no longer hot.
  */
-export function factorsForStream(stream: RequestStream, keys: KeySpace, placement: LocalPlacement, previouslyHot: ReadonlySet<number>): { factors: KeyFactor[]; hot: Set<number> } {
+export function factorsForStream(
+  stream: RequestStream,
+  keys: KeySpace,
+  placement: LocalPlacement,
+  previouslyHot: ReadonlySet<number>,
+): { factors: KeyFactor[]; hot: Set<number> } {
   const counts = new Uint32Array(keys.keyCount);
   const entries = new Uint32Array(stream.entries);
   for (let i = 0; i < stream.draws; i++) counts[entries[i] & KEY_INDEX_MASK]++;
   const hot = new Set<number>();
   const factors: KeyFactor[] = [];
   for (let index = 0; index < keys.keyCount; index++) {
-    const wanted = counts[index] === 0 ? placement.defaultReplication : placement.clamp(wantedReplicas(POLICY, placement, counts[index], stream.draws));
+    const wanted =
+      counts[index] === 0
+        ? placement.defaultReplication
+        : placement.clamp(wantedReplicas(POLICY, placement, counts[index], stream.draws));
     if (wanted > placement.defaultReplication) hot.add(index);
-    if (wanted > placement.defaultReplication || previouslyHot.has(index)) factors.push({ key: keys.keyString(index), factor: wanted, index });
+    if (wanted > placement.defaultReplication || previouslyHot.has(index))
+      factors.push({ key: keys.keyString(index), factor: wanted, index });
   }
   return { factors, hot };
 }

@@ -21,7 +21,16 @@ export interface TimeSplit {
 
 export type WorkerSummary = Pick<
   WorkerResult,
-  "tid" | "kept" | "serveMs" | "mergeMs" | "gossipMs" | "idleMs" | "gossipKeysSent" | "gossipKeysReceived" | "opErrors" | "storeKeyCount"
+  | "tid"
+  | "kept"
+  | "serveMs"
+  | "mergeMs"
+  | "gossipMs"
+  | "idleMs"
+  | "gossipKeysSent"
+  | "gossipKeysReceived"
+  | "opErrors"
+  | "storeKeyCount"
 > & {
   /** kept / draws: this worker's part of the routed stream. */
   share: number;
@@ -87,7 +96,9 @@ export function medianRounds(records: readonly RunRecord[]): RunRecord[] {
     if (rounds === undefined) byCase.set(key, [record]);
     else rounds.push(record);
   }
-  return [...byCase.values()].map((rounds) => (rounds.length === 1 ? rounds[0] : { ...medianByRate(rounds), roundOpsPerSec: rounds.map((run) => run.opsPerSec) }));
+  return [...byCase.values()].map((rounds) =>
+    rounds.length === 1 ? rounds[0] : { ...medianByRate(rounds), roundOpsPerSec: rounds.map((run) => run.opsPerSec) },
+  );
 }
 
 /** The record with the median opsPerSec (the lower middle of an even count). */
@@ -105,12 +116,13 @@ export function summariseRun(context: RunContext, results: readonly WorkerResult
   sorted.forEach((r, i) => {
     if (r.kept === 0) return;
     const rate = rates[i] / (r.kept / context.draws);
-    if (rate < streamRate) (streamRate = rate), (busiest = i);
+    if (rate < streamRate) ((streamRate = rate), (busiest = i));
   });
   if (busiest < 0) throw new Error("no worker was routed any request");
   const splits = sorted.map(timeSplitOf);
   const kept = sorted.reduce((sum, r) => sum + r.kept, 0);
-  if (kept !== context.draws) throw new Error(`workers kept ${kept} requests of ${context.draws}: routing must keep each exactly once`);
+  if (kept !== context.draws)
+    throw new Error(`workers kept ${kept} requests of ${context.draws}: routing must keep each exactly once`);
   const { system } = context;
   return {
     system: system.name,
@@ -122,7 +134,10 @@ export function summariseRun(context: RunContext, results: readonly WorkerResult
     opsPerSec: round(streamRate),
     workerOpsPerSec: round(rates.reduce((sum, rate) => sum + rate, 0)),
     draws: context.draws,
-    timeSplit: { meanOverWorkers: roundSplit(meanSplit(splits)), busiestWorker: { tid: sorted[busiest].tid, ...roundSplit(splits[busiest]) } },
+    timeSplit: {
+      meanOverWorkers: roundSplit(meanSplit(splits)),
+      busiestWorker: { tid: sorted[busiest].tid, ...roundSplit(splits[busiest]) },
+    },
     opErrors: sorted.reduce((sum, r) => sum + r.opErrors, 0),
     rssDeltaBytes: context.rssDeltaBytes,
     storeBytesUsed: sorted.reduce((sum, r) => sum + r.storeBytesUsed, 0),
@@ -147,12 +162,23 @@ export function summariseRun(context: RunContext, results: readonly WorkerResult
 function timeSplitOf(result: WorkerResult): TimeSplit {
   const total = result.serveMs + result.mergeMs + result.gossipMs + result.idleMs;
   if (!(total > 0)) throw new Error(`worker ${result.tid} accounted no time`);
-  return { serve: result.serveMs / total, merge: result.mergeMs / total, gossip: result.gossipMs / total, idle: result.idleMs / total };
+  return {
+    serve: result.serveMs / total,
+    merge: result.mergeMs / total,
+    gossip: result.gossipMs / total,
+    idle: result.idleMs / total,
+  };
 }
 
 function meanSplit(splits: readonly TimeSplit[]): TimeSplit {
-  const mean = (pick: (split: TimeSplit) => number) => splits.reduce((sum, split) => sum + pick(split), 0) / splits.length;
-  return { serve: mean((s) => s.serve), merge: mean((s) => s.merge), gossip: mean((s) => s.gossip), idle: mean((s) => s.idle) };
+  const mean = (pick: (split: TimeSplit) => number) =>
+    splits.reduce((sum, split) => sum + pick(split), 0) / splits.length;
+  return {
+    serve: mean((s) => s.serve),
+    merge: mean((s) => s.merge),
+    gossip: mean((s) => s.gossip),
+    idle: mean((s) => s.idle),
+  };
 }
 
 function roundSplit(split: TimeSplit): TimeSplit {
@@ -161,14 +187,25 @@ function roundSplit(split: TimeSplit): TimeSplit {
 
 export function addSpeedups(runs: RunRecord[]): void {
   for (const run of runs) {
-    const base = runs.find((other) => other.system === run.system && other.workload === run.workload && other.zipf === run.zipf && other.threads === 1);
+    const base = runs.find(
+      (other) =>
+        other.system === run.system &&
+        other.workload === run.workload &&
+        other.zipf === run.zipf &&
+        other.threads === 1,
+    );
     if (base !== undefined && base.opsPerSec > 0) run.speedup = round(run.opsPerSec / base.opsPerSec);
   }
 }
 
 const WORKLOAD_TITLES: Record<Workload, string> = { update: "Update-only", mix: "50/50 get/put" };
 const SPLIT_PARTS: readonly (keyof TimeSplit)[] = ["serve", "merge", "gossip", "idle"];
-const SPLIT_NAMES: Record<keyof TimeSplit, string> = { serve: "serve requests", merge: "merge gossip", gossip: "drain + send gossip", idle: "idle" };
+const SPLIT_NAMES: Record<keyof TimeSplit, string> = {
+  serve: "serve requests",
+  merge: "merge gossip",
+  gossip: "drain + send gossip",
+  idle: "idle",
+};
 
 /**
  * Per workload and skew: throughput (bars: systems x thread counts) and speedup over one
@@ -182,7 +219,8 @@ export function scalingCharts(runs: readonly RunRecord[], systems: readonly Syst
   for (const { workload, zipf } of cases) {
     const caseRuns = runs.filter((run) => run.workload === workload && run.zipf === zipf);
     const threadCounts = [...new Set(caseRuns.map((run) => run.threads))].sort((a, b) => a - b);
-    const find = (system: SystemSpec, threads: number) => caseRuns.find((run) => run.system === system.name && run.threads === threads);
+    const find = (system: SystemSpec, threads: number) =>
+      caseRuns.find((run) => run.system === system.name && run.threads === threads);
     charts.push({
       title: `${WORKLOAD_TITLES[workload]} throughput, Zipf ${zipf}, ${keyCount.toLocaleString("en-US")} keys, 1 KiB values`,
       yLabel: "ops/s (routed stream)",
@@ -192,7 +230,10 @@ export function scalingCharts(runs: readonly RunRecord[], systems: readonly Syst
         values: systems.map((system) => find(system, threads)?.opsPerSec ?? NaN),
       })),
     });
-    const speedups = systems.map((system) => ({ name: shortName(system), values: threadCounts.map((threads) => find(system, threads)?.speedup ?? NaN) }));
+    const speedups = systems.map((system) => ({
+      name: shortName(system),
+      values: threadCounts.map((threads) => find(system, threads)?.speedup ?? NaN),
+    }));
     if (threadCounts.length > 1 && speedups.some((series) => series.values.some(Number.isFinite))) {
       charts.push({
         kind: "line",
@@ -207,8 +248,13 @@ export function scalingCharts(runs: readonly RunRecord[], systems: readonly Syst
   }
   for (const system of systems.filter((one) => one.kind.startsWith("annakv"))) {
     const largest = cases.map(({ workload, zipf }) => {
-      const caseRuns = runs.filter((run) => run.system === system.name && run.workload === workload && run.zipf === zipf);
-      return caseRuns.reduce<RunRecord | undefined>((best, run) => (best === undefined || run.threads > best.threads ? run : best), undefined);
+      const caseRuns = runs.filter(
+        (run) => run.system === system.name && run.workload === workload && run.zipf === zipf,
+      );
+      return caseRuns.reduce<RunRecord | undefined>(
+        (best, run) => (best === undefined || run.threads > best.threads ? run : best),
+        undefined,
+      );
     });
     if (largest.every((run) => run === undefined)) continue;
     charts.push({
@@ -217,7 +263,10 @@ export function scalingCharts(runs: readonly RunRecord[], systems: readonly Syst
       yLabel: "fraction of time",
       yMax: 1,
       groups: cases.map(({ workload, zipf }, i) => `${workload} ${zipf} (${largest[i]?.threads ?? "-"}t)`),
-      series: SPLIT_PARTS.map((part) => ({ name: SPLIT_NAMES[part], values: largest.map((run) => run?.timeSplit.busiestWorker[part] ?? NaN) })),
+      series: SPLIT_PARTS.map((part) => ({
+        name: SPLIT_NAMES[part],
+        values: largest.map((run) => run?.timeSplit.busiestWorker[part] ?? NaN),
+      })),
     });
   }
   return charts;

@@ -23,7 +23,17 @@ import type { LocalPlacement } from "../../src/routing/placement";
 import { ClusterPlacement } from "../../src/routing/cluster-placement";
 import { singleNodeLayout } from "../../src/routing/layout";
 import { KeySpace, Prng, TIMESTAMP_BASE, writeTimestamp } from "../workload";
-import { GET_FLAG, KEY_INDEX_MASK, LWW_TIMESTAMP_OFFSET, lwwPayload, ReplicaTable, RequestStream, requestsRoutedTo, valuePool, VALUE_POOL_SIZE } from "./requests";
+import {
+  GET_FLAG,
+  KEY_INDEX_MASK,
+  LWW_TIMESTAMP_OFFSET,
+  lwwPayload,
+  ReplicaTable,
+  RequestStream,
+  requestsRoutedTo,
+  valuePool,
+  VALUE_POOL_SIZE,
+} from "./requests";
 import type { KeyFactor } from "./selective";
 import { SharedTable, SharedTableLayout } from "./shared-table";
 import { isShared, placementFor, SystemKind } from "./systems";
@@ -56,9 +66,9 @@ export interface RunConfig {
   factors?: KeyFactor[];
 }
 
-
 export type ToWorker = { type: "prepare"; run: RunConfig } | { type: "go" };
-export type FromWorker = { type: "ready"; setupMs: number } | { type: "prepared"; kept: number } | { type: "result"; result: WorkerResult };
+export type FromWorker =
+  { type: "ready"; setupMs: number } | { type: "prepared"; kept: number } | { type: "result"; result: WorkerResult };
 
 export interface WorkerResult {
   tid: number;
@@ -109,7 +119,9 @@ function main(): void {
   const placement = placementFor(config.system, config.threadCount);
   const replicas = new ReplicaTable(placement, keys);
   const values = valuePool(new Prng(config.seed + config.tid), config.valueBytes);
-  const runner = isShared(config.system) ? sharedRunner(config, keys, values) : annakvRunner(config, keys, values, placement, replicas);
+  const runner = isShared(config.system)
+    ? sharedRunner(config, keys, values)
+    : annakvRunner(config, keys, values, placement, replicas);
   const post = (message: FromWorker) => parentPort!.postMessage(message);
   let requests: Uint32Array = new Uint32Array(0);
   let runConfig: RunConfig | undefined;
@@ -177,16 +189,36 @@ function sharedRunner(config: GroupConfig, keys: KeySpace, values: Uint8Array[])
     const elapsedMs = performance.now() - started;
     const idleMs = requests.length === 0 ? elapsedMs : 0;
     return {
-      ops, opErrors, elapsedMs, serveMs: elapsedMs - idleMs, mergeMs: 0, gossipMs: 0, idleMs,
-      gossipKeysSent: 0, gossipKeysReceived: 0, timestampsUsed: (sequence + 1) * threadCount,
-      storeBytesUsed: storeBytes, storeMemoryReservedBytes: storeBytes, storeKeyCount: 0,
+      ops,
+      opErrors,
+      elapsedMs,
+      serveMs: elapsedMs - idleMs,
+      mergeMs: 0,
+      gossipMs: 0,
+      idleMs,
+      gossipKeysSent: 0,
+      gossipKeysReceived: 0,
+      timestampsUsed: (sequence + 1) * threadCount,
+      storeBytesUsed: storeBytes,
+      storeMemoryReservedBytes: storeBytes,
+      storeKeyCount: 0,
     };
   };
   return { settle() {}, applyFactors: () => new Map(), run };
 }
 
-function annakvRunner(config: GroupConfig, keys: KeySpace, values: Uint8Array[], placement: LocalPlacement, replicas: ReplicaTable): Runner {
-  const store = createStore({ engine: config.engine, wasmModule: config.wasmModule, limits: { maxMemoryBytes: config.maxMemoryBytes } });
+function annakvRunner(
+  config: GroupConfig,
+  keys: KeySpace,
+  values: Uint8Array[],
+  placement: LocalPlacement,
+  replicas: ReplicaTable,
+): Runner {
+  const store = createStore({
+    engine: config.engine,
+    wasmModule: config.wasmModule,
+    limits: { maxMemoryBytes: config.maxMemoryBytes },
+  });
   const payloads = values.map((value) => lwwPayload(timestampOf(0, 0, config.tid, config.threadCount), value));
   preload(store, config, keys, replicas, payloads[0]);
   const counters = emptyCounters();
@@ -203,7 +235,11 @@ function annakvRunner(config: GroupConfig, keys: KeySpace, values: Uint8Array[],
       }
       const state = { version: ++version, factors: [...decided].map(([key, local]) => ({ key, local, global: 1 })) };
       const after = context.placement.withFactors(new FactorIndex({ [context.placement.layout.selfId]: state }));
-      applyFactorChanges(context, after, factors.map(({ key }) => key));
+      applyFactorChanges(
+        context,
+        after,
+        factors.map(({ key }) => key),
+      );
       const lists = new Map<number, number[]>();
       for (const { index, key } of factors) {
         const list = after.writeReplicas(keys.key(index), key);
@@ -216,7 +252,10 @@ function annakvRunner(config: GroupConfig, keys: KeySpace, values: Uint8Array[],
       const sentBefore = counters.gossipKeysSent;
       const receivedBefore = counters.gossipKeysReceived;
       const mergeErrorsBefore = counters.gossipMergeErrors;
-      const counts = requests.length > 0 ? serveLoop(config, store, context, keys, payloads, requests, run, replicated) : idleLoop(config, context, run);
+      const counts =
+        requests.length > 0
+          ? serveLoop(config, store, context, keys, payloads, requests, run, replicated)
+          : idleLoop(config, context, run);
       replicated.reportWrites(context);
       flushGossip(store, context);
       const stats = store.stats();
@@ -271,13 +310,25 @@ class ReplicatedKeys {
   }
 }
 
-type LoopCounts = Pick<WorkerResult, "ops" | "opErrors" | "elapsedMs" | "serveMs" | "mergeMs" | "gossipMs" | "idleMs" | "timestampsUsed">;
+type LoopCounts = Pick<
+  WorkerResult,
+  "ops" | "opErrors" | "elapsedMs" | "serveMs" | "mergeMs" | "gossipMs" | "idleMs" | "timestampsUsed"
+>;
 
 /**
  * Replays the worker's requests as batches of `batchOps` GET/PUT ops, and every gossip
  * period runs the server's gossip: drain dirty keys and send them, then merge what came.
  */
-function serveLoop(config: GroupConfig, store: Store, context: GossipContext, keys: KeySpace, payloads: Uint8Array[], requests: Uint32Array, run: RunConfig, replicated: ReplicatedKeys): LoopCounts {
+function serveLoop(
+  config: GroupConfig,
+  store: Store,
+  context: GossipContext,
+  keys: KeySpace,
+  payloads: Uint8Array[],
+  requests: Uint32Array,
+  run: RunConfig,
+  replicated: ReplicatedKeys,
+): LoopCounts {
   const tracking = replicated.size > 0;
   const { keyBytes, tid, threadCount, batchOps } = config;
   const batchBytes = 4 + batchOps * opBytes(keyBytes, payloads[0].length);
@@ -326,7 +377,16 @@ function serveLoop(config: GroupConfig, store: Store, context: GossipContext, ke
       nextGossip += config.gossipPeriodMs;
     }
   }
-  return { ops, opErrors, elapsedMs: now - started, serveMs, mergeMs, gossipMs, idleMs: 0, timestampsUsed: (sequence + 1) * threadCount };
+  return {
+    ops,
+    opErrors,
+    elapsedMs: now - started,
+    serveMs,
+    mergeMs,
+    gossipMs,
+    idleMs: 0,
+    timestampsUsed: (sequence + 1) * threadCount,
+  };
 }
 
 /** A worker that no request was routed to still takes part in gossip, every period, and sleeps between. */
@@ -346,7 +406,16 @@ function idleLoop(config: GroupConfig, context: GossipContext, run: RunConfig): 
   }
   sleepUntil(end);
   const elapsedMs = performance.now() - started;
-  return { ops: 0, opErrors: 0, elapsedMs, serveMs: 0, mergeMs, gossipMs, idleMs: elapsedMs - mergeMs - gossipMs, timestampsUsed: 0 };
+  return {
+    ops: 0,
+    opErrors: 0,
+    elapsedMs,
+    serveMs: 0,
+    mergeMs,
+    gossipMs,
+    idleMs: elapsedMs - mergeMs - gossipMs,
+    timestampsUsed: 0,
+  };
 }
 
 /** After the timed loop: every dirty key goes out, so no run inherits the last one's gossip. */
@@ -361,7 +430,8 @@ const sleepCell = new Int32Array(new SharedArrayBuffer(4));
 
 /** Blocks the thread (no spinning: idle workers leave their core to others) until `time`. */
 function sleepUntil(time: number): void {
-  for (let left = time - performance.now(); left > 0; left = time - performance.now()) Atomics.wait(sleepCell, 0, 0, left);
+  for (let left = time - performance.now(); left > 0; left = time - performance.now())
+    Atomics.wait(sleepCell, 0, 0, left);
 }
 
 /** Writes every key this worker holds once, then discards the dirty marks the writes left. */
@@ -403,7 +473,12 @@ function countErrors(output: Uint8Array): number {
  * frame's ArrayBuffer instead, moving the bytes between threads with no network stack: the
  * measured gossip cost is the server's drain, framing and merge, not its transport.
  */
-function gossipContext(config: GroupConfig, store: Store, placement: LocalPlacement, counters: ActorCounters): GossipContext {
+function gossipContext(
+  config: GroupConfig,
+  store: Store,
+  placement: LocalPlacement,
+  counters: ActorCounters,
+): GossipContext {
   const ports = config.peerPorts ?? [];
   const peers: FrameSink = {
     send(address: string, frame: Uint8Array): void {
@@ -418,7 +493,9 @@ function gossipContext(config: GroupConfig, store: Store, placement: LocalPlacem
     tid: config.tid,
     store,
     // One node: actor numbers are tids, and peer addresses the tids' names (String).
-    placement: new ClusterPlacement(singleNodeLayout("127.0.0.1", 0, placement.threadCount, placement.defaultReplication)),
+    placement: new ClusterPlacement(
+      singleNodeLayout("127.0.0.1", 0, placement.threadCount, placement.defaultReplication),
+    ),
     peers,
     counters,
     state: newGossipState(),
@@ -436,7 +513,8 @@ function receiveGossip(config: GroupConfig, context: GossipContext): void {
   const frames: Uint8Array[] = [];
   for (const port of config.peerPorts ?? []) {
     if (port === undefined) continue;
-    for (let message = receiveMessageOnPort(port); message !== undefined; message = receiveMessageOnPort(port)) frames.push(message.message as Uint8Array);
+    for (let message = receiveMessageOnPort(port); message !== undefined; message = receiveMessageOnPort(port))
+      frames.push(message.message as Uint8Array);
   }
   if (frames.length > 0) handleGossipFrames(context, frames);
 }

@@ -73,7 +73,8 @@ export class ClientLoad {
     const client = this.client();
     const random = new Prng(this.options.seed + 1);
     try {
-      for (let index = 0; index < this.options.keyCount; index++) await client.putLww(this.key(index), random.bytes(VALUE_BYTES_MIN));
+      for (let index = 0; index < this.options.keyCount; index++)
+        await client.putLww(this.key(index), random.bytes(VALUE_BYTES_MIN));
       await client.putLww(HOT_KEY, random.bytes(VALUE_BYTES_MIN));
       await client.putLww(bigKey, random.bytes(VALUE_BYTES_MAX));
     } finally {
@@ -83,7 +84,9 @@ export class ClientLoad {
 
   start(): void {
     this.running = true;
-    this.loops = Array.from({ length: this.options.clients }, (_, index) => this.loop(new Prng(this.options.seed + 100 + index)));
+    this.loops = Array.from({ length: this.options.clients }, (_, index) =>
+      this.loop(new Prng(this.options.seed + 100 + index)),
+    );
   }
 
   async stop(): Promise<void> {
@@ -108,7 +111,12 @@ export class ClientLoad {
     while (this.running) {
       const client = this.client();
       try {
-        for (let left = CLIENT_OPERATIONS_MIN + random.int(CLIENT_OPERATIONS_MAX - CLIENT_OPERATIONS_MIN); left > 0 && this.running; left--) await this.operation(client, random);
+        for (
+          let left = CLIENT_OPERATIONS_MIN + random.int(CLIENT_OPERATIONS_MAX - CLIENT_OPERATIONS_MIN);
+          left > 0 && this.running;
+          left--
+        )
+          await this.operation(client, random);
       } finally {
         await client.close();
       }

@@ -59,17 +59,28 @@ const DEFAULTS = {
 function positiveInteger(text: string | undefined, fallback: number, flag: string): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1) throw new RangeError(`${flag} must be a positive integer, got ${text}`);
+  if (!Number.isSafeInteger(value) || value < 1)
+    throw new RangeError(`${flag} must be a positive integer, got ${text}`);
   return value;
 }
 
 function parseRun(): { options: SoakOptions; jsonPath: string } {
   const { values } = parseArgs({
-    options: Object.fromEntries(["seconds", "warmup-seconds", "clients", "keys", "seed", "port-offset", "threads", "out"].map((name) => [name, { type: "string" as const }])),
+    options: Object.fromEntries(
+      ["seconds", "warmup-seconds", "clients", "keys", "seed", "port-offset", "threads", "out"].map((name) => [
+        name,
+        { type: "string" as const },
+      ]),
+    ),
   });
   const seconds = positiveInteger(values.seconds, DEFAULTS.seconds, "--seconds");
-  const warmupSeconds = positiveInteger(values["warmup-seconds"], Math.min(WARMUP_SECONDS_MAX, Math.max(1, Math.round(seconds * WARMUP_SHARE))), "--warmup-seconds");
-  if (warmupSeconds >= seconds) throw new RangeError(`--warmup-seconds (${warmupSeconds}) must be shorter than the run (${seconds})`);
+  const warmupSeconds = positiveInteger(
+    values["warmup-seconds"],
+    Math.min(WARMUP_SECONDS_MAX, Math.max(1, Math.round(seconds * WARMUP_SHARE))),
+    "--warmup-seconds",
+  );
+  if (warmupSeconds >= seconds)
+    throw new RangeError(`--warmup-seconds (${warmupSeconds}) must be shorter than the run (${seconds})`);
   const options: SoakOptions = {
     seconds,
     warmupSeconds,
@@ -92,9 +103,19 @@ interface SoakRun {
 
 /** Starts the node, preloads, runs the load, the slow readers and the sampler for the run's seconds, stops the node. */
 async function soak(options: SoakOptions): Promise<SoakRun> {
-  const node = await BenchNode.start({ index: 1, portOffset: options.portOffset, threads: options.threads, globalReplication: 1 });
+  const node = await BenchNode.start({
+    index: 1,
+    portOffset: options.portOffset,
+    threads: options.threads,
+    globalReplication: 1,
+  });
   const routing = routingAddress(HOST, options.portOffset);
-  const load = new ClientLoad({ routingAddress: routing, clients: options.clients, keyCount: options.keyCount, seed: options.seed });
+  const load = new ClientLoad({
+    routingAddress: routing,
+    clients: options.clients,
+    keyCount: options.keyCount,
+    seed: options.seed,
+  });
   const slowReaders: SlowReader[] = [];
   const sampler = new SecondSampler(node, load);
   try {
@@ -102,7 +123,14 @@ async function soak(options: SoakOptions): Promise<SoakRun> {
     await load.preload(BIG_KEY);
     const owner = await ownerOf(routing, BIG_KEY);
     for (const readsPerSecond of [SLOW_READER_READS_PER_SECOND, 0]) {
-      slowReaders.push(new SlowReader({ actorAddress: owner, key: BIG_KEY, requestsPerSecond: SLOW_READER_REQUESTS_PER_SECOND, readsPerSecond }));
+      slowReaders.push(
+        new SlowReader({
+          actorAddress: owner,
+          key: BIG_KEY,
+          requestsPerSecond: SLOW_READER_REQUESTS_PER_SECOND,
+          readsPerSecond,
+        }),
+      );
     }
     await sampler.start();
     load.start();
@@ -116,7 +144,11 @@ async function soak(options: SoakOptions): Promise<SoakRun> {
     return {
       samples: sampler.samples.slice(0, options.seconds),
       load,
-      slowReaders: slowReaders.map((reader) => ({ readsPerSecond: reader.options.readsPerSecond, requestsSent: reader.requestsSent, repliesRead: reader.repliesRead })),
+      slowReaders: slowReaders.map((reader) => ({
+        readsPerSecond: reader.options.readsPerSecond,
+        requestsSent: reader.requestsSent,
+        repliesRead: reader.repliesRead,
+      })),
       nodeTotals: counterIncrements(sampler.last!, sampler.first!),
       stop: { exit, ms: performance.now() - stopStartedMs },
     };
@@ -139,7 +171,12 @@ function charts(samples: readonly Sample[], referenceBytes: number, warmupSecond
       xLabel: "seconds",
       groups,
       series: [{ name: "RSS", values: of((sample) => sample.rssBytes / MIB) }],
-      reference: { name: "target bound", values: of((sample) => (sample.second > warmupSeconds ? ((1 + RSS_FLAT_TOLERANCE) * referenceBytes) / MIB : NaN)) },
+      reference: {
+        name: "target bound",
+        values: of((sample) =>
+          sample.second > warmupSeconds ? ((1 + RSS_FLAT_TOLERANCE) * referenceBytes) / MIB : NaN,
+        ),
+      },
     },
     {
       kind: "line",
@@ -174,14 +211,24 @@ function rounded<T>(value: T): T {
 async function main(): Promise<void> {
   const { options, jsonPath } = parseRun();
   const machine = machineInfo();
-  console.log(`soak: ${options.seconds} s (warm-up ${options.warmupSeconds} s), ${options.clients} clients, ${options.keyCount} keys + a hot key, node on port offset ${options.portOffset} with ${options.threads} actors`);
+  console.log(
+    `soak: ${options.seconds} s (warm-up ${options.warmupSeconds} s), ${options.clients} clients, ${options.keyCount} keys + a hot key, node on port offset ${options.portOffset} with ${options.threads} actors`,
+  );
   const run = await soak(options);
   const rss = rssSummary(run.samples, options.warmupSeconds);
   const errors = classifyErrors(run.nodeTotals, run.load.errorsTotal);
   const unexpectedCount = Object.values(errors.unexpected).reduce((sum, count) => sum + count, 0);
   const targets = {
-    rssFlatAfterWarmup: { target: `RSS after warm-up at most ${Math.round(100 * (1 + RSS_FLAT_TOLERANCE))}% of its mean over warm-up's last seconds`, measured: rss.rssPeakGrowthAfterWarmup, met: rss.rssPeakGrowthAfterWarmup <= RSS_FLAT_TOLERANCE },
-    unexpectedErrors: { target: "0 (only the errors the limits produce by design)", measured: unexpectedCount, met: unexpectedCount === 0 },
+    rssFlatAfterWarmup: {
+      target: `RSS after warm-up at most ${Math.round(100 * (1 + RSS_FLAT_TOLERANCE))}% of its mean over warm-up's last seconds`,
+      measured: rss.rssPeakGrowthAfterWarmup,
+      met: rss.rssPeakGrowthAfterWarmup <= RSS_FLAT_TOLERANCE,
+    },
+    unexpectedErrors: {
+      target: "0 (only the errors the limits produce by design)",
+      measured: unexpectedCount,
+      met: unexpectedCount === 0,
+    },
     stopExitCode: { target: "0 on SIGTERM", measured: run.stop.exit.code, met: run.stop.exit.code === 0 },
   };
   const latency = run.load.histogramTotal.summary();
@@ -202,7 +249,12 @@ async function main(): Promise<void> {
     stop: run.stop,
     samples: run.samples,
   };
-  const paths = writeResults(path.dirname(jsonPath), path.basename(jsonPath, ".json"), rounded(output), charts(run.samples, rss.atWarmupEndBytes, options.warmupSeconds));
+  const paths = writeResults(
+    path.dirname(jsonPath),
+    path.basename(jsonPath, ".json"),
+    rounded(output),
+    charts(run.samples, rss.atWarmupEndBytes, options.warmupSeconds),
+  );
   console.log(JSON.stringify({ targets, rss, latency, errors }, null, 2));
   console.log(`wrote ${paths.join(", ")}`);
   process.exitCode = Object.values(targets).every((target) => target.met) ? 0 : 1;

@@ -35,9 +35,12 @@ export interface Sample {
 }
 
 function countersOf(status: NodeStatus): NodeCounters {
-  const sum = (read: (counters: NodeStatus["actors"][number]["counters"]) => number) => status.actors.reduce((total, actor) => total + read(actor.counters), 0);
+  const sum = (read: (counters: NodeStatus["actors"][number]["counters"]) => number) =>
+    status.actors.reduce((total, actor) => total + read(actor.counters), 0);
   const tupleErrors: Record<string, number> = {};
-  for (const actor of status.actors) for (const [code, count] of Object.entries(actor.counters.tupleErrors)) tupleErrors[code] = (tupleErrors[code] ?? 0) + count;
+  for (const actor of status.actors)
+    for (const [code, count] of Object.entries(actor.counters.tupleErrors))
+      tupleErrors[code] = (tupleErrors[code] ?? 0) + count;
   return {
     repliesDropped: sum((counters) => counters.repliesDropped),
     sendErrors: sum((counters) => counters.sendErrors),
@@ -50,7 +53,8 @@ function countersOf(status: NodeStatus): NodeCounters {
 
 export function counterIncrements(now: NodeCounters, before: NodeCounters): NodeCounters {
   const tupleErrors: Record<string, number> = {};
-  for (const [code, count] of Object.entries(now.tupleErrors)) if (count !== (before.tupleErrors[code] ?? 0)) tupleErrors[code] = count - (before.tupleErrors[code] ?? 0);
+  for (const [code, count] of Object.entries(now.tupleErrors))
+    if (count !== (before.tupleErrors[code] ?? 0)) tupleErrors[code] = count - (before.tupleErrors[code] ?? 0);
   return {
     repliesDropped: now.repliesDropped - before.repliesDropped,
     sendErrors: now.sendErrors - before.sendErrors,
@@ -87,7 +91,10 @@ export class SecondSampler {
 
   private schedule(): void {
     const nextMs = (this.samples.length + 1) * 1000;
-    this.timer = setTimeout(() => void this.sample().finally(() => this.schedule()), Math.max(0, nextMs - (performance.now() - this.startedMs)));
+    this.timer = setTimeout(
+      () => void this.sample().finally(() => this.schedule()),
+      Math.max(0, nextMs - (performance.now() - this.startedMs)),
+    );
   }
 
   private async sample(): Promise<void> {
@@ -95,7 +102,8 @@ export class SecondSampler {
     const second = this.load.takeSecond();
     const status = await this.node.status().catch(() => undefined);
     const counters = status === undefined ? this.previous! : countersOf(status);
-    const sum = (read: (actor: NodeStatus["actors"][number]) => number) => (status === undefined ? NaN : status.actors.reduce((total, actor) => total + read(actor), 0));
+    const sum = (read: (actor: NodeStatus["actors"][number]) => number) =>
+      status === undefined ? NaN : status.actors.reduce((total, actor) => total + read(actor), 0);
     this.samples.push({
       second: this.samples.length + 1,
       rssBytes,
@@ -140,7 +148,8 @@ function mean(values: readonly number[]): number {
 export function rssSummary(samples: readonly Sample[], warmupSeconds: number): RssSummary {
   const warmup = samples.filter((sample) => sample.second <= warmupSeconds);
   const after = samples.filter((sample) => sample.second > warmupSeconds).map((sample) => sample.rssBytes);
-  if (warmup.length === 0 || after.length === 0) throw new RangeError(`a run of ${samples.length} s leaves nothing on one side of a ${warmupSeconds}-s warm-up`);
+  if (warmup.length === 0 || after.length === 0)
+    throw new RangeError(`a run of ${samples.length} s leaves nothing on one side of a ${warmupSeconds}-s warm-up`);
   const atWarmupEndBytes = mean(warmup.slice(-RSS_WINDOW_SECONDS).map((sample) => sample.rssBytes));
   const atEndBytes = mean(after.slice(-RSS_WINDOW_SECONDS));
   const maxAfterWarmupBytes = Math.max(...after);
@@ -163,10 +172,17 @@ export function rssSummary(samples: readonly Sample[], warmupSeconds: number): R
  * else (a regular client's error, any other tuple error, a bad frame, a refused
  * connection, a gossip frame dropped) is not.
  */
-export function classifyErrors(total: NodeCounters, clientErrors: Record<string, number>): { byDesign: Record<string, number>; unexpected: Record<string, number> } {
+export function classifyErrors(
+  total: NodeCounters,
+  clientErrors: Record<string, number>,
+): { byDesign: Record<string, number>; unexpected: Record<string, number> } {
   const { WRONG_THREAD: wrongThread = 0, ...otherTupleErrors } = total.tupleErrors;
   const byDesign = { repliesDropped: total.repliesDropped, sendErrors: total.sendErrors, WRONG_THREAD: wrongThread };
-  const unexpected: Record<string, number> = { badFrames: total.badFrames, connectionsRefused: total.connectionsRefused, gossipFramesDropped: total.gossipFramesDropped };
+  const unexpected: Record<string, number> = {
+    badFrames: total.badFrames,
+    connectionsRefused: total.connectionsRefused,
+    gossipFramesDropped: total.gossipFramesDropped,
+  };
   for (const [code, count] of Object.entries(otherTupleErrors)) unexpected[`tuple ${code}`] = count;
   for (const [code, count] of Object.entries(clientErrors)) unexpected[`client ${code}`] = count;
   return { byDesign, unexpected };

@@ -7,7 +7,12 @@
  * Their reply sockets buffer one message, so the backlog stays on the node's side.
  */
 import * as zmq from "zeromq";
-import { decodeKeyAddressResponse, encodeKeyAddressRequest, encodeKeyRequest, RequestType } from "../../src/protocol/anna";
+import {
+  decodeKeyAddressResponse,
+  encodeKeyAddressRequest,
+  encodeKeyRequest,
+  RequestType,
+} from "../../src/protocol/anna";
 import { RawPeer } from "../../test/support/raw-socket";
 
 const ROUTING_TIMEOUT_MS = 5000;
@@ -25,7 +30,10 @@ export interface SlowReaderOptions {
 export async function ownerOf(routingAddress: string, key: string): Promise<string> {
   const peer = await RawPeer.open();
   try {
-    await peer.send(routingAddress, encodeKeyAddressRequest({ response_address: peer.replyAddress, keys: [key], request_id: "soak-owner" }));
+    await peer.send(
+      routingAddress,
+      encodeKeyAddressRequest({ response_address: peer.replyAddress, keys: [key], request_id: "soak-owner" }),
+    );
     const response = decodeKeyAddressResponse(await peer.receive(ROUTING_TIMEOUT_MS));
     const address = response.addresses[0]?.ips[0];
     if (address === undefined) throw new Error(`routing named no actor for ${key} (error ${response.error})`);
@@ -49,7 +57,8 @@ export class SlowReader {
     await this.replies.bind("tcp://127.0.0.1:*");
     this.requests.connect(this.options.actorAddress);
     this.timers.push(setInterval(() => this.request(), 1000 / this.options.requestsPerSecond));
-    if (this.options.readsPerSecond > 0) this.timers.push(setInterval(() => void this.read(), 1000 / this.options.readsPerSecond));
+    if (this.options.readsPerSecond > 0)
+      this.timers.push(setInterval(() => void this.read(), 1000 / this.options.readsPerSecond));
   }
 
   stop(): void {
@@ -59,7 +68,12 @@ export class SlowReader {
   }
 
   private request(): void {
-    const frame = encodeKeyRequest({ type: RequestType.GET, tuples: [{ key: this.options.key }], response_address: this.replies.lastEndpoint!, request_id: `slow-${++this.requestCount}` });
+    const frame = encodeKeyRequest({
+      type: RequestType.GET,
+      tuples: [{ key: this.options.key }],
+      response_address: this.replies.lastEndpoint!,
+      request_id: `slow-${++this.requestCount}`,
+    });
     // sendTimeout 0: a request that cannot be queued at once is skipped (libzmq's queue to the actor is full).
     this.requests.send(frame).then(
       () => this.requestsSent++,

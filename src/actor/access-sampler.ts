@@ -36,8 +36,10 @@ export class AccessSampler {
     private readonly capacity: number,
     private readonly topKeyCount: number,
   ) {
-    if (!Number.isInteger(sampleEvery) || sampleEvery < 1) throw new RangeError(`sampleEvery must be a positive integer, got ${sampleEvery}`);
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(sampleEvery) || sampleEvery < 1)
+      throw new RangeError(`sampleEvery must be a positive integer, got ${sampleEvery}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new RangeError(`capacity must be a positive integer, got ${capacity}`);
     this.countdown = sampleEvery;
     // At most half full: probes stay short.
     const slots = 2 ** Math.ceil(Math.log2(capacity * 2));

@@ -22,11 +22,27 @@ import type { ActorConfig } from "./config";
 import { AccessReport, AccessSampler, actorAccessSampler } from "./access-sampler";
 import { GossipContext, newGossipState, tracksReplicatedWrites } from "./gossip-context";
 import { handleGossipFrames, sendDirtyKeys } from "./handlers/gossip";
-import { abandonAntiEntropy, antiEntropyTickBudgetMs, AntiEntropyState, continueAntiEntropy, newAntiEntropyState, requestAntiEntropy } from "./anti-entropy";
+import {
+  abandonAntiEntropy,
+  antiEntropyTickBudgetMs,
+  AntiEntropyState,
+  continueAntiEntropy,
+  newAntiEntropyState,
+  requestAntiEntropy,
+} from "./anti-entropy";
 import { ActorFaults, countingSink, FAULT_FILE_ENV } from "./faults";
 import { handleRequestFrames, RequestContext } from "./handlers/request";
 import { DurablePuts } from "./durable-puts";
-import { continueRebalance, handOffDirtyKeys, newRebalanceState, reachLayoutUnchanged, REBALANCE_TICK_BUDGET_MS, rebalanceIdle, RebalanceState, startRebalance } from "./rebalance";
+import {
+  continueRebalance,
+  handOffDirtyKeys,
+  newRebalanceState,
+  reachLayoutUnchanged,
+  REBALANCE_TICK_BUDGET_MS,
+  rebalanceIdle,
+  RebalanceState,
+  startRebalance,
+} from "./rebalance";
 import { SliceStep, TimeSlicer } from "./time-slices";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-log";
 import { requestServerFor } from "./request-servers";
@@ -71,7 +87,8 @@ export class Actor {
   ) {
     this.store = createStore({ engine: config.engine, limits: config.limits, wasmModule: config.wasmModule });
     const placement = new ClusterPlacement(config.layout);
-    if (placement.threadCount !== config.threadCount) throw new Error(`the layout gives this node ${placement.threadCount} actors, not ${config.threadCount}`);
+    if (placement.threadCount !== config.threadCount)
+      throw new Error(`the layout gives this node ${placement.threadCount} actors, not ${config.threadCount}`);
     reachLayoutUnchanged(this.rebalance, config.layout.version);
     this.antiEntropy = newAntiEntropyState(config.antiEntropyPeriodMs);
     this.badFrameLog = new BadFrameLog(BAD_FRAME_LOG_INTERVAL_MS, (count, latest) =>
@@ -82,7 +99,12 @@ export class Actor {
       this.log("warn", `actor ${config.tid} refused ${count} connection(s) at its cap; latest: ${latest}`),
     );
     // Client requests speak Anna's open protocol; gossip is cluster traffic, under TLS when the cluster has credentials.
-    const listener = (handler: (frames: Uint8Array[]) => void, onFailure: BurstFailure, limits: Pick<ZmtpPullServerOptions, "maxConnections" | "idleTimeoutMs">, tls?: ClusterTls): ZmtpPullServer =>
+    const listener = (
+      handler: (frames: Uint8Array[]) => void,
+      onFailure: BurstFailure,
+      limits: Pick<ZmtpPullServerOptions, "maxConnections" | "idleTimeoutMs">,
+      tls?: ClusterTls,
+    ): ZmtpPullServer =>
       new ZmtpPullServer({
         ...LISTENER_LIMITS,
         ...limits,
@@ -107,13 +129,18 @@ export class Actor {
     );
     this.gossip = listener(
       (frames) => handleGossipFrames(this.gossipContext, frames),
-      { place: "gossip-frames", dropped: (count) => `dropped the rest of a burst of ${count} gossip frame(s) (anti-entropy repairs what it carried)` },
+      {
+        place: "gossip-frames",
+        dropped: (count) =>
+          `dropped the rest of a burst of ${count} gossip frame(s) (anti-entropy repairs what it carried)`,
+      },
       LISTENER_LIMITS,
       config.tls,
     );
     this.faults = new ActorFaults(process.env[FAULT_FILE_ENV], (address) => {
       const { placement } = this.gossipContext;
-      for (let tid = 0; tid < config.threadCount; tid++) if (placement.gossipAddress(placement.actorIndex(tid)) === address) return true;
+      for (let tid = 0; tid < config.threadCount; tid++)
+        if (placement.gossipAddress(placement.actorIndex(tid)) === address) return true;
       return false;
     });
     this.replies = new ZmtpPushPool(REPLY_POOL_OPTIONS);
@@ -133,7 +160,11 @@ export class Actor {
       accessSampler: this.accessSampler,
       replicatedWrites: tracksReplicatedWrites(placement) ? gossipState.replicatedWrites : undefined,
       reportBadFrame,
-      durablePuts: new DurablePuts({ defaultPutAcks: config.putAcks, timeoutMs: config.putAckTimeoutMs }, () => this.gossipContext, this.replies),
+      durablePuts: new DurablePuts(
+        { defaultPutAcks: config.putAcks, timeoutMs: config.putAckTimeoutMs },
+        () => this.gossipContext,
+        this.replies,
+      ),
       reportError: (place, what, error) => this.reportContainedError(place, what, error),
     };
     this.gossipContext = {
@@ -164,10 +195,16 @@ export class Actor {
     const placement = new ClusterPlacement(layout, before.factors);
     this.gossipContext.placement = placement;
     this.requestContext.placement = placement;
-    this.requestContext.replicatedWrites = tracksReplicatedWrites(placement) ? this.gossipContext.state.replicatedWrites : undefined;
+    this.requestContext.replicatedWrites = tracksReplicatedWrites(placement)
+      ? this.gossipContext.state.replicatedWrites
+      : undefined;
     if (sameRings(before.layout, layout)) reachLayoutUnchanged(this.rebalance, layout.version);
     else {
-      if (this.store.size > 0) this.log("info", `actor ${this.config.tid}: layout ${layout.version} moves keys; scanning ${this.store.size} keys`);
+      if (this.store.size > 0)
+        this.log(
+          "info",
+          `actor ${this.config.tid}: layout ${layout.version} moves keys; scanning ${this.store.size} keys`,
+        );
       startRebalance(this.rebalance, before, layout.version);
       abandonAntiEntropy(this.antiEntropy);
     }
@@ -180,10 +217,15 @@ export class Actor {
    */
   private continueBackground(): void {
     if (!rebalanceIdle(this.rebalance) || this.rebalance.completedVersion < this.rebalance.targetVersion) {
-      this.background.run(this.containedStep("rebalance", (deadlineMs) => this.continueRebalance(deadlineMs)), REBALANCE_TICK_BUDGET_MS);
+      this.background.run(
+        this.containedStep("rebalance", (deadlineMs) => this.continueRebalance(deadlineMs)),
+        REBALANCE_TICK_BUDGET_MS,
+      );
     } else {
       this.background.run(
-        this.containedStep("anti-entropy", (deadlineMs) => continueAntiEntropy(this.gossipContext, this.antiEntropy, performance.now(), deadlineMs)),
+        this.containedStep("anti-entropy", (deadlineMs) =>
+          continueAntiEntropy(this.gossipContext, this.antiEntropy, performance.now(), deadlineMs),
+        ),
         antiEntropyTickBudgetMs(this.antiEntropy),
       );
     }
@@ -203,13 +245,16 @@ export class Actor {
       (version) => {
         const sent = this.rebalance.keysSent - keysSent;
         const movedOut = this.rebalance.keysMovedOut - keysMovedOut;
-        if (sent + movedOut > 0) this.log("info", `actor ${this.config.tid}: keys placed by layout ${version} (sent ${sent} to new replicas, handed off and dropped ${movedOut} since the last step)`);
+        if (sent + movedOut > 0)
+          this.log(
+            "info",
+            `actor ${this.config.tid}: keys placed by layout ${version} (sent ${sent} to new replicas, handed off and dropped ${movedOut} since the last step)`,
+          );
         this.onLayoutReached(version);
       },
       deadlineMs,
     );
   }
-
 
   private gossipTick(): void {
     this.contain(
@@ -228,7 +273,12 @@ export class Actor {
       },
       undefined,
     );
-    this.contain("background", "skipped this tick's rebalance or anti-entropy step (it resumes at the next tick)", () => this.continueBackground(), undefined);
+    this.contain(
+      "background",
+      "skipped this tick's rebalance or anti-entropy step (it resumes at the next tick)",
+      () => this.continueBackground(),
+      undefined,
+    );
   }
 
   /**
@@ -251,7 +301,10 @@ export class Actor {
     let log = this.errorLogs.get(place);
     if (log === undefined) {
       log = new BadFrameLog(BAD_FRAME_LOG_INTERVAL_MS, (count, latest) =>
-        this.log("error", `actor ${this.config.tid}: ${count} error(s) contained in ${place} since the last such line (the actor carries on); the latest ${latest}`),
+        this.log(
+          "error",
+          `actor ${this.config.tid}: ${count} error(s) contained in ${place} since the last such line (the actor carries on); the latest ${latest}`,
+        ),
       );
       this.errorLogs.set(place, log);
     }
@@ -285,7 +338,8 @@ export class Actor {
     this.requestContext.durablePuts?.finishAll();
     if (handOff) {
       const unconfirmed = await handOffDirtyKeys(this.gossipContext, deadlineMs);
-      if (unconfirmed > 0) this.log("error", `actor ${this.config.tid} left with ${unconfirmed} handoff(s) unacknowledged`);
+      if (unconfirmed > 0)
+        this.log("error", `actor ${this.config.tid} left with ${unconfirmed} handoff(s) unacknowledged`);
     } else sendDirtyKeys(this.gossipContext);
     await this.replies.flush(deadlineMs);
     await this.peers.flush(deadlineMs);
@@ -319,7 +373,9 @@ export class Actor {
     const after = before.withFactors(new FactorIndex(merged));
     applyFactorChanges(this.gossipContext, after, FactorIndex.changedKeys(before.factors, after.factors));
     this.requestContext.placement = after;
-    this.requestContext.replicatedWrites = tracksReplicatedWrites(after) ? this.gossipContext.state.replicatedWrites : undefined;
+    this.requestContext.replicatedWrites = tracksReplicatedWrites(after)
+      ? this.gossipContext.state.replicatedWrites
+      : undefined;
   }
 
   statsReport(): ActorStatsReport {
@@ -337,7 +393,12 @@ export class Actor {
     this.counters.rebalanceKeysMovedOut = this.rebalance.keysMovedOut;
     this.counters.rebalancePagesInFlight = this.rebalance.pagesInFlight;
     this.counters.rebalanceLayoutVersion = this.rebalance.completedVersion;
-    return { tid: this.config.tid, uptimeMs: Date.now() - this.startedMs, counters: this.counters, store: this.store.stats() };
+    return {
+      tid: this.config.tid,
+      uptimeMs: Date.now() - this.startedMs,
+      counters: this.counters,
+      store: this.store.stats(),
+    };
   }
 
   /** A handler bug must not take the actor down with the requests of other clients. */

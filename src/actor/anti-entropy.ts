@@ -51,7 +51,15 @@ export interface AntiEntropyState {
 }
 
 export function newAntiEntropyState(periodMs: number): AntiEntropyState {
-  return { periodMs, lastRoundStartMs: -Infinity, completed: new Map(), repairs: new Map(), roundsCompleted: 0, bucketsRepaired: 0, keysRepaired: 0 };
+  return {
+    periodMs,
+    lastRoundStartMs: -Infinity,
+    completed: new Map(),
+    repairs: new Map(),
+    roundsCompleted: 0,
+    bucketsRepaired: 0,
+    keysRepaired: 0,
+  };
 }
 
 function bucketOf(key: Uint8Array): number {
@@ -72,7 +80,8 @@ export function abandonAntiEntropy(state: AntiEntropyState): void {
 
 /** Starts a round soon, not waiting for the period (a frame to a peer may have been lost). */
 export function requestAntiEntropy(state: AntiEntropyState, nowMs: number): void {
-  if (state.round === undefined && nowMs - state.lastRoundStartMs >= ROUND_GAP_MS_MIN) state.lastRoundStartMs = nowMs - state.periodMs;
+  if (state.round === undefined && nowMs - state.lastRoundStartMs >= ROUND_GAP_MS_MIN)
+    state.lastRoundStartMs = nowMs - state.periodMs;
 }
 
 /** This gossip tick's milliseconds for anti-entropy: TICK_BUDGET_MS for each of a round and a repair under way. */
@@ -87,14 +96,20 @@ export function antiEntropyTickBudgetMs(state: AntiEntropyState): number {
  * so that a long round does not hold back the repair of what an earlier one found). True
  * while either is still under way.
  */
-export function continueAntiEntropy(context: GossipContext, state: AntiEntropyState, nowMs: number, deadlineMs: number): boolean {
+export function continueAntiEntropy(
+  context: GossipContext,
+  state: AntiEntropyState,
+  nowMs: number,
+  deadlineMs: number,
+): boolean {
   if (state.periodMs <= 0) return false;
   if (state.round === undefined && nowMs - state.lastRoundStartMs >= state.periodMs) {
     state.round = { cursor: 0, digests: new Map() };
     state.lastRoundStartMs = nowMs;
   }
   const repairing = state.repair !== undefined || state.repairs.size > 0;
-  if (state.round !== undefined) continueRound(context, state, repairing ? (performance.now() + deadlineMs) / 2 : deadlineMs);
+  if (state.round !== undefined)
+    continueRound(context, state, repairing ? (performance.now() + deadlineMs) / 2 : deadlineMs);
   if (state.repair === undefined && state.repairs.size > 0) {
     state.repair = { cursor: 0, buckets: new Map(state.repairs) };
     state.repairs.clear();

@@ -54,7 +54,14 @@ export class DurablePuts {
    */
   defer(responseAddress: string, response: Uint8Array, keys: readonly Uint8Array[], acks: number): void {
     const context = this.gossip();
-    const entry: WaitingPut = { responseAddress, response: response.slice(), needed: new Map(), shortKeys: new Set(), handoffIds: [], timer: undefined! };
+    const entry: WaitingPut = {
+      responseAddress,
+      response: response.slice(),
+      needed: new Map(),
+      shortKeys: new Set(),
+      handoffIds: [],
+      timer: undefined!,
+    };
     const partsByAddress = new Map<string, { parts: Uint8Array[]; names: string[] }>();
     for (const key of keys) {
       const name = keyName(key);
@@ -80,7 +87,9 @@ export class DurablePuts {
     this.waiting.add(entry);
     entry.timer = setTimeout(() => this.finish(entry), this.options.timeoutMs);
     for (const [address, batch] of partsByAddress) {
-      entry.handoffIds.push(sendHandoff(context, batch.parts, [address], undefined, () => this.acknowledged(entry, batch.names)));
+      entry.handoffIds.push(
+        sendHandoff(context, batch.parts, [address], undefined, () => this.acknowledged(entry, batch.names)),
+      );
     }
   }
 
@@ -107,7 +116,10 @@ export class DurablePuts {
       for (const id of entry.handoffIds) cancelHandoff(context, id);
     }
     const short = new Set([...entry.shortKeys, ...entry.needed.keys()]);
-    this.replies.sendCopy(entry.responseAddress, short.size === 0 ? entry.response : withTimeouts(entry.response, short));
+    this.replies.sendCopy(
+      entry.responseAddress,
+      short.size === 0 ? entry.response : withTimeouts(entry.response, short),
+    );
   }
 }
 

@@ -48,11 +48,20 @@ export class ActorFaults {
   /** Reads the fault file again (once a gossip tick). */
   refresh(): void {
     if (this.file === undefined) return;
-    const lines = existsSync(this.file) ? readFileSync(this.file, "utf8").slice(0, FAULT_FILE_BYTES_MAX).split("\n").map((line) => line.trim()) : [];
+    const lines = existsSync(this.file)
+      ? readFileSync(this.file, "utf8")
+          .slice(0, FAULT_FILE_BYTES_MAX)
+          .split("\n")
+          .map((line) => line.trim())
+      : [];
     this.dropping = lines.includes(DROP_REMOTE_RECORDS);
     this.throwsInGossipTick = lines.includes(THROW_IN_GOSSIP_TICK);
-    this.crashingActors = new Set(lines.filter((line) => line.startsWith(CRASH_ACTOR)).map((line) => Number(line.slice(CRASH_ACTOR.length))));
-    this.poisonKeys = lines.filter((line) => line.startsWith(THROW_ON_KEY)).map((line) => Buffer.from(line.slice(THROW_ON_KEY.length), "utf8"));
+    this.crashingActors = new Set(
+      lines.filter((line) => line.startsWith(CRASH_ACTOR)).map((line) => Number(line.slice(CRASH_ACTOR.length))),
+    );
+    this.poisonKeys = lines
+      .filter((line) => line.startsWith(THROW_ON_KEY))
+      .map((line) => Buffer.from(line.slice(THROW_ON_KEY.length), "utf8"));
   }
 
   crashes(tid: number): boolean {

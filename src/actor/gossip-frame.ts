@@ -39,14 +39,19 @@ export type GossipFrame =
   | { kind: GossipFrameKind.DIGESTS; sender: string; digest: Uint32Array };
 
 /** One RECORDS (or REMOTE_RECORDS) frame from record byte runs (copied: they may be engine memory). */
-export function recordsFrame(parts: readonly Uint8Array[], kind: GossipFrameKind.RECORDS | GossipFrameKind.REMOTE_RECORDS = GossipFrameKind.RECORDS): Buffer {
+export function recordsFrame(
+  parts: readonly Uint8Array[],
+  kind: GossipFrameKind.RECORDS | GossipFrameKind.REMOTE_RECORDS = GossipFrameKind.RECORDS,
+): Buffer {
   return Buffer.concat([Uint8Array.of(kind), ...parts]);
 }
 
 /** A HANDOFF of record byte runs (copied into the frame). */
 export function handoffFrame(sender: string, handoffId: number, parts: readonly Uint8Array[]): Buffer {
   const address = Buffer.from(sender);
-  const frame = Buffer.allocUnsafe(HANDOFF_FIXED_BYTES + address.length + parts.reduce((sum, part) => sum + part.length, 0));
+  const frame = Buffer.allocUnsafe(
+    HANDOFF_FIXED_BYTES + address.length + parts.reduce((sum, part) => sum + part.length, 0),
+  );
   let offset = writeHandoffHeader(frame, GossipFrameKind.HANDOFF, address, handoffId);
   for (const part of parts) {
     frame.set(part, offset);
@@ -74,7 +79,8 @@ export function handoffAckFrame(sender: string, handoffId: number): Buffer {
 
 /** Writes kind, address and id; returns where the records start. */
 function writeHandoffHeader(frame: Buffer, kind: GossipFrameKind, address: Uint8Array, handoffId: number): number {
-  if (address.length === 0 || address.length > ADDRESS_BYTES_MAX) throw new RangeError(`bad sender address of ${address.length} bytes`);
+  if (address.length === 0 || address.length > ADDRESS_BYTES_MAX)
+    throw new RangeError(`bad sender address of ${address.length} bytes`);
   frame.writeUInt8(kind, 0);
   frame.writeUInt16LE(address.length, 1);
   frame.set(address, 3);
@@ -86,13 +92,16 @@ function writeHandoffHeader(frame: Buffer, kind: GossipFrameKind, address: Uint8
 export function decodeGossipFrame(frame: Uint8Array): GossipFrame {
   if (frame.length < KIND_BYTES) throw new Error("empty gossip frame");
   const kind = frame[0];
-  if (kind === GossipFrameKind.RECORDS || kind === GossipFrameKind.REMOTE_RECORDS) return { kind, records: decodeRecords(frame.subarray(KIND_BYTES)) };
-  if (kind !== GossipFrameKind.HANDOFF && kind !== GossipFrameKind.HANDOFF_ACK && kind !== GossipFrameKind.DIGESTS) throw new Error(`unknown gossip frame kind ${kind}`);
+  if (kind === GossipFrameKind.RECORDS || kind === GossipFrameKind.REMOTE_RECORDS)
+    return { kind, records: decodeRecords(frame.subarray(KIND_BYTES)) };
+  if (kind !== GossipFrameKind.HANDOFF && kind !== GossipFrameKind.HANDOFF_ACK && kind !== GossipFrameKind.DIGESTS)
+    throw new Error(`unknown gossip frame kind ${kind}`);
   if (frame.length < HANDOFF_FIXED_BYTES) throw new Error("gossip frame shorter than its header");
   const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
   const addressLength = view.getUint16(1, true);
   const headerBytes = HANDOFF_FIXED_BYTES + addressLength;
-  if (addressLength === 0 || frame.length < headerBytes) throw new Error("handoff frame ends inside its sender address");
+  if (addressLength === 0 || frame.length < headerBytes)
+    throw new Error("handoff frame ends inside its sender address");
   const sender = strictDecoder.decode(frame.subarray(3, 3 + addressLength));
   const handoffId = view.getUint32(3 + addressLength, true);
   if (kind === GossipFrameKind.HANDOFF_ACK) {
@@ -101,7 +110,8 @@ export function decodeGossipFrame(frame: Uint8Array): GossipFrame {
   }
   if (kind === GossipFrameKind.DIGESTS) {
     // handoffId is the bucket count here.
-    if (frame.length !== headerBytes + 8 * handoffId) throw new Error(`digests frame of ${frame.length} bytes for ${handoffId} buckets`);
+    if (frame.length !== headerBytes + 8 * handoffId)
+      throw new Error(`digests frame of ${frame.length} bytes for ${handoffId} buckets`);
     const digest = new Uint32Array(2 * handoffId);
     for (let i = 0; i < digest.length; i++) digest[i] = view.getUint32(headerBytes + 4 * i, true);
     return { kind, sender, digest };

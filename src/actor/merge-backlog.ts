@@ -74,7 +74,12 @@ export class MergeBacklog {
     }
     // A join is the held copy, or a fresh array (mergePayloads never aliases its incoming payload).
     // new Uint8Array copies where a frame's slice() would not: a Buffer's slice is a view.
-    this.owed.set(name, kept === record ? { type: record.type, key: new Uint8Array(record.key), payload: new Uint8Array(record.payload) } : kept);
+    this.owed.set(
+      name,
+      kept === record
+        ? { type: record.type, key: new Uint8Array(record.key), payload: new Uint8Array(record.payload) }
+        : kept,
+    );
     this.heldBytes += recordBytes(kept);
     return "held";
   }

@@ -62,7 +62,16 @@ export interface RebalanceState {
 }
 
 export function newRebalanceState(): RebalanceState {
-  return { targetVersion: 0, completedVersion: 0, previous: undefined, cursor: undefined, pagesInFlight: 0, dropsDue: [], keysSent: 0, keysMovedOut: 0 };
+  return {
+    targetVersion: 0,
+    completedVersion: 0,
+    previous: undefined,
+    cursor: undefined,
+    pagesInFlight: 0,
+    dropsDue: [],
+    keysSent: 0,
+    keysMovedOut: 0,
+  };
 }
 
 /** Starts (or restarts) a scan towards the context's current placement, which replaced `before`. */
@@ -90,9 +99,15 @@ export function reachLayoutUnchanged(state: RebalanceState, version: number): vo
  * scan is over and every page acknowledged. True while there is more it can do now (not
  * merely acknowledgements to wait for).
  */
-export function continueRebalance(context: GossipContext, state: RebalanceState, onReached: (version: number) => void, deadlineMs: number): boolean {
+export function continueRebalance(
+  context: GossipContext,
+  state: RebalanceState,
+  onReached: (version: number) => void,
+  deadlineMs: number,
+): boolean {
   let dropped = 0;
-  for (; dropped < state.dropsDue.length && performance.now() < deadlineMs; dropped++) dropMovedKey(context, state, state.dropsDue[dropped]);
+  for (; dropped < state.dropsDue.length && performance.now() < deadlineMs; dropped++)
+    dropMovedKey(context, state, state.dropsDue[dropped]);
   state.dropsDue.splice(0, dropped);
   while (state.cursor !== undefined && state.pagesInFlight < PAGES_IN_FLIGHT_MAX && performance.now() < deadlineMs) {
     const page = context.store.scan(state.cursor, Math.min(PAGE_BYTES, context.gossipPageBytes));
@@ -104,7 +119,13 @@ export function continueRebalance(context: GossipContext, state: RebalanceState,
 }
 
 function reportIfDone(state: RebalanceState, context: GossipContext, onReached: (version: number) => void): void {
-  if (state.cursor !== undefined || state.pagesInFlight > 0 || state.dropsDue.length > 0 || state.completedVersion >= state.targetVersion) return;
+  if (
+    state.cursor !== undefined ||
+    state.pagesInFlight > 0 ||
+    state.dropsDue.length > 0 ||
+    state.completedVersion >= state.targetVersion
+  )
+    return;
   state.completedVersion = state.targetVersion;
   state.previous = [context.placement];
   onReached(state.completedVersion);
@@ -125,7 +146,8 @@ function sendPage(context: GossipContext, state: RebalanceState, records: Uint8A
     const staying = replicas.includes(self);
     const before = staying ? replicasBefore(state, key) : undefined;
     // Of the key's holders that stay, the first seeds its new replicas: the others would send the same value again.
-    if (before !== undefined && replicas.find((actor) => before.includes(placement.actorIdentity(actor))) !== self) return;
+    if (before !== undefined && replicas.find((actor) => before.includes(placement.actorIdentity(actor))) !== self)
+      return;
     for (const actor of replicas) {
       if (actor === self || before?.includes(placement.actorIdentity(actor))) continue;
       const address = context.gossipAddress(actor);
@@ -175,7 +197,12 @@ function dropMovedKey(context: GossipContext, state: RebalanceState, moving: Mov
   const hash = xxhash64(record);
   const name = keyName(moving.key);
   if (hash.high !== moving.sentHash.high || hash.low !== moving.sentHash.low) {
-    handOffAndDrop(context, moving.key, name, context.placement.writeReplicas(moving.key, name).map((actor) => context.gossipAddress(actor)));
+    handOffAndDrop(
+      context,
+      moving.key,
+      name,
+      context.placement.writeReplicas(moving.key, name).map((actor) => context.gossipAddress(actor)),
+    );
     return;
   }
   if (context.store.delete(moving.key)) {

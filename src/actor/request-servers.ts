@@ -87,7 +87,8 @@ export class BatchRequestServer implements RequestServer {
       const isPut = head.type === RequestType.PUT;
       // A GET's batch op carries no payload, whatever the client put in the tuple.
       for (let i = head.firstTuple, end = i + head.tuplesRead; i < end; i++) {
-        if (tuples.error[i] === AnnaError.NO_ERROR) opsBytes += opBytes(tuples.keyLength[i], isPut ? tuples.payloadLength[i] : 0);
+        if (tuples.error[i] === AnnaError.NO_ERROR)
+          opsBytes += opBytes(tuples.keyLength[i], isPut ? tuples.payloadLength[i] : 0);
       }
     }
     // GET payloads are views into the batch output: every response is written before the store is called again.
@@ -104,8 +105,19 @@ export class BatchRequestServer implements RequestServer {
       const isGet = head.type === RequestType.GET;
       for (let i = head.firstTuple, end = i + head.tuplesRead; i < end; i++) {
         if (tuples.error[i] !== AnnaError.NO_ERROR) continue;
-        if (isGet) writer.addSpans(Opcode.GET, LatticeType.NONE, frame, tuples.keyStart[i], tuples.keyLength[i], frame, 0, 0);
-        else writer.addSpans(Opcode.PUT, tuples.latticeType[i], frame, tuples.keyStart[i], tuples.keyLength[i], frame, tuples.payloadStart[i], tuples.payloadLength[i]);
+        if (isGet)
+          writer.addSpans(Opcode.GET, LatticeType.NONE, frame, tuples.keyStart[i], tuples.keyLength[i], frame, 0, 0);
+        else
+          writer.addSpans(
+            Opcode.PUT,
+            tuples.latticeType[i],
+            frame,
+            tuples.keyStart[i],
+            tuples.keyLength[i],
+            frame,
+            tuples.payloadStart[i],
+            tuples.payloadLength[i],
+          );
       }
     }
     const output = this.store.executeBatchInPlace(writer.finish());
@@ -171,7 +183,8 @@ export class WasmRequestServer implements RequestServer {
   read(frames: readonly Uint8Array[], maxTuplesPerRequest: number): RequestBurst {
     let inputBytes = 0;
     for (const frame of frames) inputBytes += FRAME_LENGTH_BYTES + frame.length;
-    const tupleCount = inputBytes > CORE_BURST_BYTES_MAX ? undefined : this.readIntoCore(frames, inputBytes, maxTuplesPerRequest);
+    const tupleCount =
+      inputBytes > CORE_BURST_BYTES_MAX ? undefined : this.readIntoCore(frames, inputBytes, maxTuplesPerRequest);
     this.lastBurstViaBatch = tupleCount === undefined;
     if (tupleCount === undefined) return this.batchServer.read(frames, maxTuplesPerRequest);
     const memory = this.store.memoryView();
@@ -192,7 +205,11 @@ export class WasmRequestServer implements RequestServer {
         firstTuple: columns[RequestColumn.FIRST_TUPLE][row],
         tuplesRead: columns[RequestColumn.TUPLES_READ][row],
         tupleCount: columns[RequestColumn.TUPLE_COUNT][row],
-        responseAddress: responseAddressAt(memory, columns[RequestColumn.ADDRESS_START][row], columns[RequestColumn.ADDRESS_LENGTH][row]),
+        responseAddress: responseAddressAt(
+          memory,
+          columns[RequestColumn.ADDRESS_START][row],
+          columns[RequestColumn.ADDRESS_LENGTH][row],
+        ),
         idStart: columns[RequestColumn.ID_START][row],
         idLength: columns[RequestColumn.ID_LENGTH][row],
         error: AnnaError.NO_ERROR,
@@ -233,7 +250,11 @@ export class WasmRequestServer implements RequestServer {
    * table (nothing is read then). The table is counted for and grown only when a burst
    * does not fit it: most bursts cost one pass over their frames.
    */
-  private readIntoCore(frames: readonly Uint8Array[], inputBytes: number, maxTuplesPerRequest: number): number | undefined {
+  private readIntoCore(
+    frames: readonly Uint8Array[],
+    inputBytes: number,
+    maxTuplesPerRequest: number,
+  ): number | undefined {
     try {
       const input = this.store.batchBuffer(inputBytes);
       let offset = 0;
@@ -246,7 +267,10 @@ export class WasmRequestServer implements RequestServer {
         input.set(frame, offset + FRAME_LENGTH_BYTES);
         offset += FRAME_LENGTH_BYTES + length;
       }
-      let tupleCount = frames.length <= this.requestRows ? this.store.parseRequests(inputBytes, frames.length, maxTuplesPerRequest) : undefined;
+      let tupleCount =
+        frames.length <= this.requestRows
+          ? this.store.parseRequests(inputBytes, frames.length, maxTuplesPerRequest)
+          : undefined;
       if (tupleCount === undefined) {
         this.reserveTable(frames.length, this.store.countRequests(inputBytes, frames.length, maxTuplesPerRequest));
         tupleCount = this.store.parseRequests(inputBytes, frames.length, maxTuplesPerRequest);
@@ -264,7 +288,11 @@ export class WasmRequestServer implements RequestServer {
   /** Makes the table hold the rows asked for (growing it by doubling), with fresh views. */
   private reserveTable(requests: number, tuples: number): void {
     if (requests <= this.requestRows && tuples <= this.tupleRows) return;
-    const requestRows = Math.max(requests, INITIAL_REQUEST_ROWS, this.requestRows * (requests > this.requestRows ? 2 : 1));
+    const requestRows = Math.max(
+      requests,
+      INITIAL_REQUEST_ROWS,
+      this.requestRows * (requests > this.requestRows ? 2 : 1),
+    );
     const tupleRows = Math.max(tuples, INITIAL_TUPLE_ROWS, this.tupleRows * (tuples > this.tupleRows ? 2 : 1));
     this.takeViews(requestRows, tupleRows);
   }

@@ -124,7 +124,8 @@ export function emptyCounters(): ActorCounters {
  * the gossip tick, a background step (rebalance or anti-entropy), a message from the main
  * thread, the stats and access reports.
  */
-export type ErrorPlace = "request-burst" | "request" | "gossip-frames" | "gossip-tick" | "background" | "main-thread-message" | "report";
+export type ErrorPlace =
+  "request-burst" | "request" | "gossip-frames" | "gossip-tick" | "background" | "main-thread-message" | "report";
 
 export function countContainedError(counters: ActorCounters, place: ErrorPlace): void {
   counters.errorsContained[place] = (counters.errorsContained[place] ?? 0) + 1;

@@ -51,7 +51,13 @@ async function main(): Promise<void> {
     post({ kind: "failed", message: `actor ${config.tid}: ${(error as Error).message}` });
     return;
   }
-  const postStats = () => actor.contain("report", "dropped one stats report (the next goes a stats interval later)", () => post({ kind: "stats", report: actor.statsReport() }), undefined);
+  const postStats = () =>
+    actor.contain(
+      "report",
+      "dropped one stats report (the next goes a stats interval later)",
+      () => post({ kind: "stats", report: actor.statsReport() }),
+      undefined,
+    );
   const statsTimer = setInterval(postStats, config.statsIntervalMs);
   let accessWindowStartMs = performance.now();
   const accessTimer =
@@ -59,10 +65,16 @@ async function main(): Promise<void> {
       ? undefined
       : setInterval(() => {
           const now = performance.now();
-          actor.contain("report", "dropped one window's sampled key accesses", () => {
-            const report = actor.drainAccessReport();
-            if (report !== undefined) post({ kind: "access", tid: config.tid, elapsedMs: now - accessWindowStartMs, report });
-          }, undefined);
+          actor.contain(
+            "report",
+            "dropped one window's sampled key accesses",
+            () => {
+              const report = actor.drainAccessReport();
+              if (report !== undefined)
+                post({ kind: "access", tid: config.tid, elapsedMs: now - accessWindowStartMs, report });
+            },
+            undefined,
+          );
           accessWindowStartMs = now;
         }, config.hotKeyWindowMs);
   parentPort!.on("message", async (message: MainToActor) => {
@@ -77,7 +89,12 @@ async function main(): Promise<void> {
         actor.applyFactors(message.table);
         return true;
       };
-      const applied = actor.contain("main-thread-message", "dropped a factor table (it is sent again next window)", applyFactors, false);
+      const applied = actor.contain(
+        "main-thread-message",
+        "dropped a factor table (it is sent again next window)",
+        applyFactors,
+        false,
+      );
       if (applied) post({ kind: "factors-applied", tid: config.tid, stamp: message.stamp });
       return;
     }
@@ -94,7 +111,11 @@ async function main(): Promise<void> {
       requestsAnswered = await actor.stop(message.deadlineMs, message.handOff);
     } catch (error) {
       // Stopped in part: still say so, or the node waits for this actor until its stop overruns.
-      post({ kind: "log", level: "error", message: `actor ${config.tid} failed to stop cleanly (sockets may have closed unflushed): ${(error as Error)?.stack ?? error}` });
+      post({
+        kind: "log",
+        level: "error",
+        message: `actor ${config.tid} failed to stop cleanly (sockets may have closed unflushed): ${(error as Error)?.stack ?? error}`,
+      });
     }
     postStats();
     post({ kind: "stopped", tid: config.tid, requestsAnswered });

@@ -2,7 +2,12 @@
 import fs from "node:fs";
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
-import { ClusterCredentials, DEFAULT_VALIDITY_DAYS, generateClusterCredentials, VALIDITY_DAYS_MAX } from "../protocol/zmtp/credentials";
+import {
+  ClusterCredentials,
+  DEFAULT_VALIDITY_DAYS,
+  generateClusterCredentials,
+  VALIDITY_DAYS_MAX,
+} from "../protocol/zmtp/credentials";
 import { EXIT, integerOption } from "./common";
 
 /** Private keys are readable by their owner only; certificates are public. */
@@ -23,7 +28,8 @@ interface CertsFlags {
 
 function daysOption(value: string): number {
   const days = integerOption(value);
-  if (days < 1 || days > VALIDITY_DAYS_MAX) throw new InvalidArgumentError(`${days} is not from 1 to ${VALIDITY_DAYS_MAX}.`);
+  if (days < 1 || days > VALIDITY_DAYS_MAX)
+    throw new InvalidArgumentError(`${days} is not from 1 to ${VALIDITY_DAYS_MAX}.`);
   return days;
 }
 
@@ -34,7 +40,12 @@ export function certsCommand(): Command {
         "certificate signed by it (DIR/node.crt, DIR/node.key) that every node may share; prints the flags for `annakv start`",
     )
     .argument("<dir>", "the folder to write them to (made if missing)")
-    .option("--days <n>", `how long both certificates are valid, 1 to ${VALIDITY_DAYS_MAX} days`, daysOption, DEFAULT_VALIDITY_DAYS)
+    .option(
+      "--days <n>",
+      `how long both certificates are valid, 1 to ${VALIDITY_DAYS_MAX} days`,
+      daysOption,
+      DEFAULT_VALIDITY_DAYS,
+    )
     .option("--force", "overwrite the four files if they exist")
     .action(async (dir: string, flags: CertsFlags) => {
       process.exitCode = await writeCredentials(dir, flags);
@@ -43,7 +54,10 @@ export function certsCommand(): Command {
 
 async function writeCredentials(dir: string, flags: CertsFlags): Promise<number> {
   const parts = Object.keys(FILES) as (keyof ClusterCredentials)[];
-  const files = Object.fromEntries(parts.map((part) => [part, path.resolve(dir, FILES[part].name)])) as Record<keyof ClusterCredentials, string>;
+  const files = Object.fromEntries(parts.map((part) => [part, path.resolve(dir, FILES[part].name)])) as Record<
+    keyof ClusterCredentials,
+    string
+  >;
   const existing = Object.values(files).filter((file) => fs.existsSync(file));
   if (existing.length > 0 && flags.force !== true) {
     process.stderr.write(`annakv certs: ${existing.join(", ")} already exist (pass --force to overwrite)\n`);

@@ -25,7 +25,8 @@ export function integerOption(value: string): number {
 
 export function numberOption(value: string): number {
   const number = Number(value.trim());
-  if (value.trim() === "" || !Number.isFinite(number)) throw new InvalidArgumentError(`${JSON.stringify(value)} is not a number.`);
+  if (value.trim() === "" || !Number.isFinite(number))
+    throw new InvalidArgumentError(`${JSON.stringify(value)} is not a number.`);
   return number;
 }
 

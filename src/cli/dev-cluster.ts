@@ -125,7 +125,10 @@ function spawnNode(index: number, options: NodeOptions, logDir: string): DevNode
     exited: new Promise((resolve) =>
       child.once("exit", (code, signal) => {
         node.exit = { code, signal };
-        if (!node.stopping) process.stderr.write(`${node.name} (pid ${child.pid}) exited ${describeExit(node)} unasked; the end of ${logFile}:\n${logTail(node)}\n`);
+        if (!node.stopping)
+          process.stderr.write(
+            `${node.name} (pid ${child.pid}) exited ${describeExit(node)} unasked; the end of ${logFile}:\n${logTail(node)}\n`,
+          );
         resolve();
       }),
     ),
@@ -135,7 +138,9 @@ function spawnNode(index: number, options: NodeOptions, logDir: string): DevNode
 
 async function answersReady(options: NodeOptions): Promise<boolean> {
   try {
-    const response = await fetch(`http://${options.host}:${metricsPort(options.portOffset)}/ready`, { signal: AbortSignal.timeout(READY_REQUEST_TIMEOUT_MS) });
+    const response = await fetch(`http://${options.host}:${metricsPort(options.portOffset)}/ready`, {
+      signal: AbortSignal.timeout(READY_REQUEST_TIMEOUT_MS),
+    });
     return response.status === 200;
   } catch {
     return false;
@@ -153,7 +158,9 @@ async function waitUntilReady(nodes: DevNode[], deadlineMs: number, stop: AbortS
     if (pending.size === 0) return "ready";
     if (stop.aborted) return "stopped";
     if (Date.now() > deadlineMs) {
-      process.stderr.write(`not ready after ${READY_TIMEOUT_MS} ms: ${[...pending].map((node) => `${node.name} (${node.logFile})`).join(", ")}\n`);
+      process.stderr.write(
+        `not ready after ${READY_TIMEOUT_MS} ms: ${[...pending].map((node) => `${node.name} (${node.logFile})`).join(", ")}\n`,
+      );
       return "late";
     }
     await new Promise((resolve) => setTimeout(resolve, READY_POLL_MS));
@@ -161,7 +168,12 @@ async function waitUntilReady(nodes: DevNode[], deadlineMs: number, stop: AbortS
 }
 
 /** Node 1 first (the others join through it), then the rest together. */
-async function startNodes(plans: NodeOptions[], nodes: DevNode[], logDir: string, stop: AbortSignal): Promise<StartOutcome> {
+async function startNodes(
+  plans: NodeOptions[],
+  nodes: DevNode[],
+  logDir: string,
+  stop: AbortSignal,
+): Promise<StartOutcome> {
   const deadlineMs = Date.now() + READY_TIMEOUT_MS;
   nodes.push(spawnNode(0, plans[0], logDir));
   const first = await waitUntilReady(nodes, deadlineMs, stop);
@@ -171,7 +183,8 @@ async function startNodes(plans: NodeOptions[], nodes: DevNode[], logDir: string
 }
 
 function printCluster(nodes: DevNode[]): void {
-  const address = ({ host, portOffset }: NodeOptions) => `--host ${host}${portOffset === 0 ? "" : ` --port-offset ${portOffset}`}`;
+  const address = ({ host, portOffset }: NodeOptions) =>
+    `--host ${host}${portOffset === 0 ? "" : ` --port-offset ${portOffset}`}`;
   const lines = nodes.map(
     ({ name, child, options }) =>
       `  ${name}  pid ${child.pid}  routing ${routingAddress(options.host, options.portOffset)}  metrics http://${options.host}:${metricsPort(options.portOffset)}/status`,
@@ -242,13 +255,32 @@ export function devClusterCommand(): Command {
   const d = DEFAULT_NODE_OPTIONS;
   return new Command("dev-cluster")
     .description("run a cluster of N nodes on this machine for development, until Ctrl-C")
-    .addOption(new Option("--nodes <n>", `nodes, 1 to ${DEV_NODES_MAX}: node i binds 127.0.0.i`).default(3).argParser(integerOption))
+    .addOption(
+      new Option("--nodes <n>", `nodes, 1 to ${DEV_NODES_MAX}: node i binds 127.0.0.i`)
+        .default(3)
+        .argParser(integerOption),
+    )
     .addOption(new Option("--threads <n>", "actors per node").default(1).argParser(integerOption))
-    .addOption(new Option("--port-offset <n>", "every node's port offset (where only 127.0.0.1 binds: node i's is this + 1000 * (i - 1))").default(d.portOffset).argParser(integerOption))
-    .addOption(new Option("--global-replication <n>", "nodes holding each key").default(d.globalReplication).argParser(integerOption))
+    .addOption(
+      new Option(
+        "--port-offset <n>",
+        "every node's port offset (where only 127.0.0.1 binds: node i's is this + 1000 * (i - 1))",
+      )
+        .default(d.portOffset)
+        .argParser(integerOption),
+    )
+    .addOption(
+      new Option("--global-replication <n>", "nodes holding each key")
+        .default(d.globalReplication)
+        .argParser(integerOption),
+    )
     .addOption(new Option("--engine <engine>", "store engine").choices(["wasm", "ts"]).default(d.engine))
     .addOption(new Option("--log-level <level>", "the nodes' log level").choices(LOG_LEVELS).default("warn"))
-    .addOption(new Option("--put-acks <n>", "replica nodes holding a PUT before it is answered").default(d.putAcks).argParser(integerOption))
+    .addOption(
+      new Option("--put-acks <n>", "replica nodes holding a PUT before it is answered")
+        .default(d.putAcks)
+        .argParser(integerOption),
+    )
     .addHelpText(
       "after",
       `

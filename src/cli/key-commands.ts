@@ -19,14 +19,27 @@ interface ConnectionFlags {
 
 function connectionOptions(command: Command): Command {
   return command
-    .addOption(new Option("--host <address>", "the node's host").env("ANNAKV_HOST").default("127.0.0.1").argParser(hostOption))
-    .addOption(new Option("--port-offset <n>", "the node's port offset").env("ANNAKV_PORT_OFFSET").default(0).argParser(integerOption))
-    .addOption(new Option("--timeout-ms <ms>", "how long one attempt waits for the node").default(2000).argParser(integerOption));
+    .addOption(
+      new Option("--host <address>", "the node's host").env("ANNAKV_HOST").default("127.0.0.1").argParser(hostOption),
+    )
+    .addOption(
+      new Option("--port-offset <n>", "the node's port offset")
+        .env("ANNAKV_PORT_OFFSET")
+        .default(0)
+        .argParser(integerOption),
+    )
+    .addOption(
+      new Option("--timeout-ms <ms>", "how long one attempt waits for the node").default(2000).argParser(integerOption),
+    );
 }
 
 /** Runs `action` with a connected client; maps failures to the documented exit codes. */
 async function withClient(flags: ConnectionFlags, action: (client: AnnaClient) => Promise<number>): Promise<void> {
-  const client = new AnnaClient({ routingAddress: routingAddress(flags.host, flags.portOffset), host: flags.host, timeoutMs: flags.timeoutMs });
+  const client = new AnnaClient({
+    routingAddress: routingAddress(flags.host, flags.portOffset),
+    host: flags.host,
+    timeoutMs: flags.timeoutMs,
+  });
   try {
     process.exitCode = await action(client);
   } catch (error) {
@@ -55,11 +68,19 @@ export function putCommand(): Command {
     .argument("<key>")
     .argument("<values...>")
     .addOption(new Option("--type <type>", "lattice type").choices(PUT_TYPES).default("lww"))
-    .addOption(new Option("--timestamp <n>", "LWW timestamp (default: microseconds now, increasing)").argParser((v) => BigInt(integerOption(v))))
+    .addOption(
+      new Option("--timestamp <n>", "LWW timestamp (default: microseconds now, increasing)").argParser((v) =>
+        BigInt(integerOption(v)),
+      ),
+    )
     .addOption(new Option("--priority <n>", "PRIORITY: the lowest wins").argParser(Number))
     .addOption(new Option("--clock <id=n,...>", "causal: the write's vector clock").argParser(parseClock));
   return connectionOptions(command).action(
-    async (key: string, values: string[], flags: ConnectionFlags & { type: PutType; timestamp?: bigint; priority?: number; clock?: Record<string, number> }) => {
+    async (
+      key: string,
+      values: string[],
+      flags: ConnectionFlags & { type: PutType; timestamp?: bigint; priority?: number; clock?: Record<string, number> },
+    ) => {
       await withClient(flags, async (client) => {
         switch (flags.type) {
           case "lww":
@@ -70,7 +91,8 @@ export function putCommand(): Command {
             await client.addToSet(key, values, flags.type === "ordered-set");
             break;
           case "priority":
-            if (flags.priority === undefined || Number.isNaN(flags.priority)) throw new OptionError("--type priority needs --priority <number>");
+            if (flags.priority === undefined || Number.isNaN(flags.priority))
+              throw new OptionError("--type priority needs --priority <number>");
             await client.putPriority(key, flags.priority, values.join(" "));
             break;
           case "causal":
@@ -91,7 +113,9 @@ function describe(type: LatticeType, payload: Uint8Array, json: boolean): string
   switch (type) {
     case LatticeType.LWW: {
       const { timestamp, value } = decodeLww(payload);
-      return json ? JSON.stringify({ type: "LWW", timestamp: String(timestamp), value: text.decode(value) }) : text.decode(value);
+      return json
+        ? JSON.stringify({ type: "LWW", timestamp: String(timestamp), value: text.decode(value) })
+        : text.decode(value);
     }
     case LatticeType.SET:
     case LatticeType.ORDERED_SET: {
@@ -104,12 +128,21 @@ function describe(type: LatticeType, payload: Uint8Array, json: boolean): string
     }
     case LatticeType.SINGLE_CAUSAL: {
       const { vectorClock, values } = decodeSingleCausal(payload);
-      return JSON.stringify({ type: "SINGLE_CAUSAL", vectorClock: clockObject(vectorClock), values: values.map((v) => text.decode(v)) });
+      return JSON.stringify({
+        type: "SINGLE_CAUSAL",
+        vectorClock: clockObject(vectorClock),
+        values: values.map((v) => text.decode(v)),
+      });
     }
     case LatticeType.MULTI_CAUSAL: {
       const { vectorClock, dependencies, values } = decodeMultiCausal(payload);
       const deps = dependencies.map((d) => ({ key: d.key, vectorClock: clockObject(d.vectorClock) }));
-      return JSON.stringify({ type: "MULTI_CAUSAL", vectorClock: clockObject(vectorClock), dependencies: deps, values: values.map((v) => text.decode(v)) });
+      return JSON.stringify({
+        type: "MULTI_CAUSAL",
+        vectorClock: clockObject(vectorClock),
+        dependencies: deps,
+        values: values.map((v) => text.decode(v)),
+      });
     }
     default:
       return JSON.stringify({ type, payloadHex: Buffer.from(payload).toString("hex") });
@@ -117,7 +150,10 @@ function describe(type: LatticeType, payload: Uint8Array, json: boolean): string
 }
 
 export function getCommand(): Command {
-  const command = new Command("get").description("print KEY's value (exit 1 if no replica holds it)").argument("<key>").option("--json", "print type and value as JSON");
+  const command = new Command("get")
+    .description("print KEY's value (exit 1 if no replica holds it)")
+    .argument("<key>")
+    .option("--json", "print type and value as JSON");
   return connectionOptions(command).action(async (key: string, flags: ConnectionFlags & { json?: boolean }) => {
     await withClient(flags, async (client) => {
       const read = await client.get(key);

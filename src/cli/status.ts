@@ -8,7 +8,10 @@ import { EXIT, hostOption, integerOption } from "./common";
 /** Columns padded to their widest cell: the first `textColumns` read left-aligned, numbers right-aligned. */
 function formatColumns(header: string[], rows: string[][], textColumns = 0): string[] {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
-  const line = (cells: string[]) => cells.map((cell, column) => (column < textColumns ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join("  ");
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => (column < textColumns ? cell.padEnd(widths[column]) : cell.padStart(widths[column])))
+      .join("  ");
   return [header, ...rows].map(line);
 }
 
@@ -52,7 +55,19 @@ function formatCluster(cluster: ClusterStatus, actors: NodeStatus["actors"]): st
 }
 
 function formatActors(status: NodeStatus): string[] {
-  const header = ["actor", "keys", "bytes", "ops/s", "requests", "clients", "gossip out", "gossip in", "owed", "errors", "bad frames"];
+  const header = [
+    "actor",
+    "keys",
+    "bytes",
+    "ops/s",
+    "requests",
+    "clients",
+    "gossip out",
+    "gossip in",
+    "owed",
+    "errors",
+    "bad frames",
+  ];
   const rows = status.actors.map((actor) => [
     String(actor.tid),
     String(actor.store.keyCount),
@@ -77,7 +92,9 @@ function formatStatus(status: NodeStatus): string {
   // Nodes from before clusters send no cluster.
   if (status.cluster !== undefined) lines.push(...formatCluster(status.cluster, status.actors));
   lines.push(...formatActors(status));
-  const degraded = status.actors.filter((actor) => (actor.counters.mergeKeysOwed ?? 0) > 0 || (actor.counters.mergeValuesDropped ?? 0) > 0);
+  const degraded = status.actors.filter(
+    (actor) => (actor.counters.mergeKeysOwed ?? 0) > 0 || (actor.counters.mergeValuesDropped ?? 0) > 0,
+  );
   for (const actor of degraded) {
     lines.push(
       `degraded replica: actor ${actor.tid} owes ${actor.counters.mergeKeysOwed} key(s) it could not merge for memory ` +
@@ -85,18 +102,33 @@ function formatStatus(status: NodeStatus): string {
     );
   }
   // Nodes from before the routing counters send none.
-  if (status.routing !== undefined) lines.push(`routing: ${status.routing.requestsAnswered} address requests answered, ${status.routing.badFrames} bad frames`);
+  if (status.routing !== undefined)
+    lines.push(
+      `routing: ${status.routing.requestsAnswered} address requests answered, ${status.routing.badFrames} bad frames`,
+    );
   // Nodes from before selective replication send no hotKeys.
   const hotKeys = status.hotKeys ?? [];
-  if (hotKeys.length > 0) lines.push(`hot keys: ${hotKeys.map(({ key, replicas }) => `${JSON.stringify(key)} on ${replicas} actors`).join(", ")}`);
+  if (hotKeys.length > 0)
+    lines.push(
+      `hot keys: ${hotKeys.map(({ key, replicas }) => `${JSON.stringify(key)} on ${replicas} actors`).join(", ")}`,
+    );
   return lines.join("\n");
 }
 
 export function statusCommand(): Command {
   return new Command("status")
-    .description("show the cluster's members as this node sees them, and each actor's keys, bytes, ops/s, gossip, rebalances and errors")
-    .addOption(new Option("--host <address>", "the node's host").env("ANNAKV_HOST").default("127.0.0.1").argParser(hostOption))
-    .addOption(new Option("--port-offset <n>", "the node's port offset").env("ANNAKV_PORT_OFFSET").default(0).argParser(integerOption))
+    .description(
+      "show the cluster's members as this node sees them, and each actor's keys, bytes, ops/s, gossip, rebalances and errors",
+    )
+    .addOption(
+      new Option("--host <address>", "the node's host").env("ANNAKV_HOST").default("127.0.0.1").argParser(hostOption),
+    )
+    .addOption(
+      new Option("--port-offset <n>", "the node's port offset")
+        .env("ANNAKV_PORT_OFFSET")
+        .default(0)
+        .argParser(integerOption),
+    )
     .option("--json", "print the raw JSON")
     .option("--timeout-ms <ms>", "how long to wait for the node", integerOption, 2000)
     .action(async (flags: { host: string; portOffset: number; json?: boolean; timeoutMs: number }) => {

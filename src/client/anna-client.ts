@@ -41,7 +41,10 @@ export class MonotonicMicrosClock {
 function expectType(key: string, read: ValueRead | undefined, types: LatticeType[]): Uint8Array | undefined {
   if (read === undefined) return undefined;
   if (!types.includes(read.type)) {
-    throw new AnnaClientError("LATTICE", `${JSON.stringify(key)} holds a ${LatticeType[read.type]} value, not ${types.map((t) => LatticeType[t]).join(" or ")}`);
+    throw new AnnaClientError(
+      "LATTICE",
+      `${JSON.stringify(key)} holds a ${LatticeType[read.type]} value, not ${types.map((t) => LatticeType[t]).join(" or ")}`,
+    );
   }
   return read.payload;
 }
@@ -53,7 +56,12 @@ export class AnnaClient extends AnnaClientBase {
    * Last writer wins; the timestamp defaults to this client's monotonic microsecond clock
    * (pass undefined to keep it and give options).
    */
-  async putLww(key: string, value: Bytes, timestamp: bigint | number = this.clock.next(), options?: PutOptions): Promise<void> {
+  async putLww(
+    key: string,
+    value: Bytes,
+    timestamp: bigint | number = this.clock.next(),
+    options?: PutOptions,
+  ): Promise<void> {
     await this.put(key, LatticeType.LWW, encodeLww({ timestamp, value }), options);
   }
 
@@ -83,7 +91,11 @@ export class AnnaClient extends AnnaClientBase {
   }
 
   /** A causal write: the caller's vector clock should dominate what it read. */
-  async putCausal(key: string, value: { vectorClock: VectorClockInput; values: Iterable<Bytes> }, options?: PutOptions): Promise<void> {
+  async putCausal(
+    key: string,
+    value: { vectorClock: VectorClockInput; values: Iterable<Bytes> },
+    options?: PutOptions,
+  ): Promise<void> {
     await this.put(key, LatticeType.SINGLE_CAUSAL, encodeSingleCausal(value), options);
   }
 

@@ -112,7 +112,12 @@ export class AnnaClientBase {
   private readonly addressReplies: zmq.Pull;
   private readonly keyReplies: zmq.Pull;
   /** Request sockets by replica address: bounded, closed when idle, one send at a time each. */
-  private readonly outlets = new PushPool({ maxSockets: REPLICA_SOCKETS_MAX, idleCloseMs: 30_000, maxQueuedFrames: 10_000, lingerMs: 0 });
+  private readonly outlets = new PushPool({
+    maxSockets: REPLICA_SOCKETS_MAX,
+    idleCloseMs: 30_000,
+    maxQueuedFrames: 10_000,
+    lingerMs: 0,
+  });
   private readonly pendingAddresses = new Map<string, Pending<KeyAddressResponse | undefined>>();
   private readonly pendingKeys = new Map<string, Pending<KeyResponse | undefined>>();
   private readonly addressCache = new Map<string, string[]>();
@@ -157,7 +162,12 @@ export class AnnaClientBase {
     const answers = await this.run(RequestType.GET, tuples);
     const values = new Map<string, ValueRead | undefined>();
     for (const [key, tuple] of answers) {
-      values.set(key, tuple.error === AnnaError.KEY_DNE ? undefined : { type: tuple.lattice_type ?? 0, payload: tuple.payload ?? new Uint8Array(0) });
+      values.set(
+        key,
+        tuple.error === AnnaError.KEY_DNE
+          ? undefined
+          : { type: tuple.lattice_type ?? 0, payload: tuple.payload ?? new Uint8Array(0) },
+      );
     }
     return values;
   }
@@ -224,7 +234,10 @@ export class AnnaClientBase {
         [...byReplica].map(async ([address, group]) => {
           const response = await this.sendKeyRequest(address, { type, tuples: group, putAcks }, addresses);
           if (response === undefined) {
-            lastFailure = new AnnaClientError("TIMEOUT", `no reply from ${address} within ${this.options.timeoutMs} ms`);
+            lastFailure = new AnnaClientError(
+              "TIMEOUT",
+              `no reply from ${address} within ${this.options.timeoutMs} ms`,
+            );
             this.forgetSilentKeys(address, group, addresses, silentReplicas);
             retry.push(...group);
             return;
@@ -234,7 +247,8 @@ export class AnnaClientBase {
       );
       remaining = retry;
       if (attempt + 1 < this.options.maxAttempts) this.counters.tuplesResent += retry.length;
-      lastFailure ??= remaining.length > 0 ? new AnnaClientError("WRONG_THREAD", "replica addresses kept changing") : undefined;
+      lastFailure ??=
+        remaining.length > 0 ? new AnnaClientError("WRONG_THREAD", "replica addresses kept changing") : undefined;
     }
     if (remaining.length > 0) throw lastFailure!;
     throwOnTupleErrors(type, answers.values(), putAcks);
@@ -246,14 +260,20 @@ export class AnnaClientBase {
    * replicas answered in this call loses its cached addresses, so that the next attempt
    * asks routing again (which stops listing a dead node's actors once it is detected).
    */
-  private forgetSilentKeys(address: string, group: KeyTuple[], addresses: Map<string, string[]>, silentReplicas: Map<string, Set<string>>): void {
+  private forgetSilentKeys(
+    address: string,
+    group: KeyTuple[],
+    addresses: Map<string, string[]>,
+    silentReplicas: Map<string, Set<string>>,
+  ): void {
     for (const { key } of group) {
       let silent = silentReplicas.get(key);
       if (silent === undefined) silentReplicas.set(key, (silent = new Set()));
       silent.add(address);
       const replicas = addresses.get(key)!;
       // Only the list that failed: a concurrent call may have cached a fresher one.
-      if (replicas.every((replica) => silent.has(replica)) && this.addressCache.get(key) === replicas) this.addressCache.delete(key);
+      if (replicas.every((replica) => silent.has(replica)) && this.addressCache.get(key) === replicas)
+        this.addressCache.delete(key);
     }
   }
 
@@ -272,10 +292,23 @@ export class AnnaClientBase {
     }
   }
 
-  private async sendKeyRequest(address: string, request: OutgoingRequest, addresses: Map<string, string[]>): Promise<KeyResponse | undefined> {
+  private async sendKeyRequest(
+    address: string,
+    request: OutgoingRequest,
+    addresses: Map<string, string[]>,
+  ): Promise<KeyResponse | undefined> {
     const requestId = this.nextRequestId();
-    const tuples = request.tuples.map((tuple) => ({ ...tuple, address_cache_size: addresses.get(tuple.key)?.length ?? 0 }));
-    const frame = encodeKeyRequest({ type: request.type, tuples, response_address: this.keyReplies.lastEndpoint!, request_id: requestId, put_acks: request.putAcks });
+    const tuples = request.tuples.map((tuple) => ({
+      ...tuple,
+      address_cache_size: addresses.get(tuple.key)?.length ?? 0,
+    }));
+    const frame = encodeKeyRequest({
+      type: request.type,
+      tuples,
+      response_address: this.keyReplies.lastEndpoint!,
+      request_id: requestId,
+      put_acks: request.putAcks,
+    });
     const reply = this.awaitReply(this.pendingKeys, requestId);
     this.outlets.send(address, frame);
     return reply;
@@ -303,14 +336,20 @@ export class AnnaClientBase {
       }
       return new Map(response.addresses.map(({ key, ips }) => [key, ips]));
     }
-    throw new AnnaClientError("TIMEOUT", `no routing service answered within ${this.options.timeoutMs} ms: ${[...silent].join(", ")}`);
+    throw new AnnaClientError(
+      "TIMEOUT",
+      `no routing service answered within ${this.options.timeoutMs} ms: ${[...silent].join(", ")}`,
+    );
   }
 
   private askRouting(address: string, keys: string[]): Promise<KeyAddressResponse | undefined> {
     const requestId = this.nextRequestId();
     this.counters.routingRequests++;
     const reply = this.awaitReply(this.pendingAddresses, requestId);
-    this.outlets.send(address, encodeKeyAddressRequest({ response_address: this.addressReplies.lastEndpoint!, keys, request_id: requestId }));
+    this.outlets.send(
+      address,
+      encodeKeyAddressRequest({ response_address: this.addressReplies.lastEndpoint!, keys, request_id: requestId }),
+    );
     return reply;
   }
 
@@ -372,7 +411,8 @@ interface OutgoingRequest {
 
 function resolveOptions(options: AnnaClientOptions): ResolvedOptions {
   const host = parseHost(options.host ?? DEFAULTS.host);
-  if (host === undefined) throw new TypeError(`host must be an IP address or host name, got ${JSON.stringify(options.host)}`);
+  if (host === undefined)
+    throw new TypeError(`host must be an IP address or host name, got ${JSON.stringify(options.host)}`);
   return {
     routingAddresses: resolveRoutingAddresses(options),
     host,
@@ -383,9 +423,11 @@ function resolveOptions(options: AnnaClientOptions): ResolvedOptions {
 }
 
 function resolveRoutingAddresses({ routingAddress, routingAddresses }: AnnaClientOptions): readonly string[] {
-  if (routingAddress !== undefined && routingAddresses !== undefined) throw new TypeError("give routingAddress or routingAddresses, not both");
+  if (routingAddress !== undefined && routingAddresses !== undefined)
+    throw new TypeError("give routingAddress or routingAddresses, not both");
   const addresses = routingAddresses ?? (routingAddress === undefined ? [] : [routingAddress]);
-  if (!Array.isArray(addresses) || addresses.length === 0) throw new TypeError("AnnaClient needs routingAddress, or routingAddresses with at least one address");
+  if (!Array.isArray(addresses) || addresses.length === 0)
+    throw new TypeError("AnnaClient needs routingAddress, or routingAddresses with at least one address");
   for (const address of addresses) {
     if (typeof address !== "string" || parseEndpoint(address) === undefined) {
       throw new TypeError(`a routing address must be tcp://HOST:PORT or ipc://PATH, got ${JSON.stringify(address)}`);
@@ -416,7 +458,8 @@ function groupByReplica(tuples: KeyTuple[], addresses: Map<string, string[]>, ch
   const groups = new Map<string, KeyTuple[]>();
   for (const tuple of tuples) {
     const replicas = addresses.get(tuple.key) ?? [];
-    if (replicas.length === 0) throw new AnnaClientError("NO_SERVERS", `no storage actor holds ${JSON.stringify(tuple.key)}`);
+    if (replicas.length === 0)
+      throw new AnnaClientError("NO_SERVERS", `no storage actor holds ${JSON.stringify(tuple.key)}`);
     const address = replicas[(hashString(tuple.key) + choice) % replicas.length];
     let group = groups.get(address);
     if (group === undefined) groups.set(address, (group = []));
@@ -439,7 +482,10 @@ function throwOnTupleErrors(type: RequestType, tuples: Iterable<KeyTuple>, putAc
   const timedOut: string[] = [];
   for (const tuple of tuples) {
     if (tuple.error === AnnaError.LATTICE) {
-      throw new AnnaClientError("LATTICE", `the node refused ${JSON.stringify(tuple.key)}: wrong, conflicting or malformed lattice value, or a key or value over the node's limits`);
+      throw new AnnaClientError(
+        "LATTICE",
+        `the node refused ${JSON.stringify(tuple.key)}: wrong, conflicting or malformed lattice value, or a key or value over the node's limits`,
+      );
     }
     if (tuple.error === AnnaError.TIMEOUT) timedOut.push(tuple.key);
   }

@@ -56,7 +56,12 @@ export class FailureDetector {
         continue;
       }
       const silentMs = nowMs - heard.atMs;
-      const suspicion = silentMs >= this.failureTimeoutMs ? Suspicion.DEAD : silentMs >= this.failureTimeoutMs / 2 ? Suspicion.SUSPECT : Suspicion.NONE;
+      const suspicion =
+        silentMs >= this.failureTimeoutMs
+          ? Suspicion.DEAD
+          : silentMs >= this.failureTimeoutMs / 2
+            ? Suspicion.SUSPECT
+            : Suspicion.NONE;
       if (suspicion > member.suspicion) verdicts.push({ id: member.id, suspicion });
     }
     return verdicts;

@@ -72,12 +72,16 @@ export function holds(a: MemberEntry, b: MemberEntry): boolean {
 
 /** On the serving ring: answers requests for its keys (docs/cluster.md, "What each state means"). */
 export function isServing(entry: MemberEntry): boolean {
-  return entry.suspicion !== Suspicion.DEAD && (entry.lifecycle === Lifecycle.ALIVE || entry.lifecycle === Lifecycle.LEAVING);
+  return (
+    entry.suspicion !== Suspicion.DEAD && (entry.lifecycle === Lifecycle.ALIVE || entry.lifecycle === Lifecycle.LEAVING)
+  );
 }
 
 /** On the next ring: must hold its keys once the cluster settles. */
 export function isNext(entry: MemberEntry): boolean {
-  return entry.suspicion !== Suspicion.DEAD && (entry.lifecycle === Lifecycle.JOINING || entry.lifecycle === Lifecycle.ALIVE);
+  return (
+    entry.suspicion !== Suspicion.DEAD && (entry.lifecycle === Lifecycle.JOINING || entry.lifecycle === Lifecycle.ALIVE)
+  );
 }
 
 /** Still part of the cluster: neither gone by choice nor declared dead. */

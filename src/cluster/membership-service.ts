@@ -13,7 +13,12 @@ import { handleWelcome } from "./handlers/welcome";
 import { isLive, isNext, isServing, Lifecycle, MemberEntry, OwnerData, stateName, Suspicion } from "./member";
 import type { MembershipContext } from "./membership-context";
 import { MembershipTable } from "./membership-table";
-import { decodeMembershipMessage, encodeMembershipMessage, MEMBERSHIP_FRAME_BYTES_MAX, MembershipMessage } from "./messages";
+import {
+  decodeMembershipMessage,
+  encodeMembershipMessage,
+  MEMBERSHIP_FRAME_BYTES_MAX,
+  MembershipMessage,
+} from "./messages";
 import { ClusterLayout, LayoutNode, sameRings } from "../routing/layout";
 import { EMPTY_FACTOR_STATE, FactorState, FactorTable } from "../routing/key-factors";
 import { ZmtpPullServer } from "../protocol/zmtp/pull-server";
@@ -107,7 +112,10 @@ export class MembershipService {
 
   constructor(private readonly options: MembershipOptions) {
     this.heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
-    this.detector = new FailureDetector(options.failureTimeoutMs, Math.max(2 * this.heartbeatMs, options.failureTimeoutMs / 4));
+    this.detector = new FailureDetector(
+      options.failureTimeoutMs,
+      Math.max(2 * this.heartbeatMs, options.failureTimeoutMs / 4),
+    );
     this.own = {
       id: options.selfId,
       incarnation: Date.now(),
@@ -128,7 +136,14 @@ export class MembershipService {
       },
       onBadPeer: (reason) => this.refuse(`connection closed: ${reason}`),
     });
-    this.peers = new ZmtpPushPool({ maxSockets: MEMBERSHIP_PEERS_MAX, idleCloseMs: 30_000, maxQueuedBytes: 16 * MEMBERSHIP_FRAME_BYTES_MAX, lingerMs: 1000, handshakeTimeoutMs: LISTENER_LIMITS.handshakeTimeoutMs, tls: options.tls });
+    this.peers = new ZmtpPushPool({
+      maxSockets: MEMBERSHIP_PEERS_MAX,
+      idleCloseMs: 30_000,
+      maxQueuedBytes: 16 * MEMBERSHIP_FRAME_BYTES_MAX,
+      lingerMs: 1000,
+      handshakeTimeoutMs: LISTENER_LIMITS.handshakeTimeoutMs,
+      tls: options.tls,
+    });
     this.context = {
       selfId: options.selfId,
       clusterName: options.clusterName,
@@ -158,10 +173,15 @@ export class MembershipService {
     if (seeds.length > 0) {
       const bootstrapper = this.options.seeds[0] === this.options.selfId;
       const joined = await this.join(seeds, bootstrapper);
-      if (!joined) this.options.log("info", `no other seed answered within ${this.options.joinTimeoutMs} ms: ${this.options.selfId}, the first seed, starts the cluster`);
+      if (!joined)
+        this.options.log(
+          "info",
+          `no other seed answered within ${this.options.joinTimeoutMs} ms: ${this.options.selfId}, the first seed, starts the cluster`,
+        );
     }
     if (!this.table.all().some((entry) => entry.id !== this.own.id && isLive(entry))) this.advance(Lifecycle.ALIVE);
-    else this.options.log("info", `joining: ${this.liveCount() - 1} other member(s); keys are sent here before it serves`);
+    else
+      this.options.log("info", `joining: ${this.liveCount() - 1} other member(s); keys are sent here before it serves`);
     this.lastTickMs = performance.now();
     this.timer = setInterval(() => this.tick(), this.heartbeatMs);
     this.tick();
@@ -174,22 +194,35 @@ export class MembershipService {
    */
   private async join(seeds: readonly string[], bootstrapper: boolean): Promise<boolean> {
     const deadline = Date.now() + this.options.joinTimeoutMs;
-    const answer = new Promise<{ welcomed: true } | { welcomed: false; reason: string }>((resolve) => (this.pendingJoin = resolve));
+    const answer = new Promise<{ welcomed: true } | { welcomed: false; reason: string }>(
+      (resolve) => (this.pendingJoin = resolve),
+    );
     let attempt = 0;
     const send = () => {
       const seed = seeds[attempt++ % seeds.length];
-      const message: MembershipMessage = { kind: "join", from: this.own.id, clusterName: this.options.clusterName, globalReplication: this.options.globalReplication, entry: this.own };
+      const message: MembershipMessage = {
+        kind: "join",
+        from: this.own.id,
+        clusterName: this.options.clusterName,
+        globalReplication: this.options.globalReplication,
+        entry: this.own,
+      };
       this.sendFrame(seed, encodeMembershipMessage(message));
     };
     send();
     const retry = setInterval(send, JOIN_RETRY_MS);
     let timeout: NodeJS.Timeout | undefined;
-    const expired = new Promise<undefined>((resolve) => (timeout = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()))));
+    const expired = new Promise<undefined>(
+      (resolve) => (timeout = setTimeout(() => resolve(undefined), Math.max(0, deadline - Date.now()))),
+    );
     try {
       const result = await Promise.race([answer, expired]);
       if (result === undefined) {
         if (bootstrapper) return false;
-        throw new JoinError("UNREACHABLE", `no seed answered within ${this.options.joinTimeoutMs} ms (tried ${seeds.join(", ")})`);
+        throw new JoinError(
+          "UNREACHABLE",
+          `no seed answered within ${this.options.joinTimeoutMs} ms (tried ${seeds.join(", ")})`,
+        );
       }
       if (!result.welcomed) throw new JoinError("REFUSED", result.reason);
       return true;
@@ -300,8 +333,12 @@ export class MembershipService {
     for (const entry of changed) {
       this.detector.observe(entry, now);
       const previous = before.get(entry.id);
-      const news = previous === undefined || previous.incarnation !== entry.incarnation || stateName(previous) !== stateName(entry);
-      if (news && entry.id !== this.own.id) this.options.log("info", `member ${entry.id} is ${stateName(entry)}`, { incarnation: entry.incarnation });
+      const news =
+        previous === undefined ||
+        previous.incarnation !== entry.incarnation ||
+        stateName(previous) !== stateName(entry);
+      if (news && entry.id !== this.own.id)
+        this.options.log("info", `member ${entry.id} is ${stateName(entry)}`, { incarnation: entry.incarnation });
     }
     if (changed.some((entry) => entry.id === this.own.id)) this.refute();
     if (changed.length > 0) this.refreshLayout();
@@ -317,7 +354,8 @@ export class MembershipService {
       // Declared dead, its keys went elsewhere and it missed writes: it is re-filled before it serves again.
       lifecycle = Lifecycle.JOINING;
       this.options.log("warn", `${this.own.id} was declared dead: rejoining to catch up`);
-    } else if (seen.suspicion !== Suspicion.NONE) this.options.log("warn", `${this.own.id} was ${Suspicion[seen.suspicion].toLowerCase()}: refuting`);
+    } else if (seen.suspicion !== Suspicion.NONE)
+      this.options.log("warn", `${this.own.id} was ${Suspicion[seen.suspicion].toLowerCase()}: refuting`);
     const incarnation = Math.max(Date.now(), seen.incarnation + 1, this.own.incarnation + 1);
     this.own = { ...this.own, incarnation, lifecycle, suspicion: Suspicion.NONE, heartbeat: 0 };
     this.table.setOwn(this.own);
@@ -335,7 +373,11 @@ export class MembershipService {
     const synced: Record<string, number> = {};
     for (const [id, incarnation] of Object.entries(this.synced)) if (this.joiners.has(id)) synced[id] = incarnation;
     this.synced = synced;
-    this.own = { ...this.own, heartbeat: this.own.heartbeat + 1, data: { ...this.own.data, keyCount: this.options.keyCount(), synced } };
+    this.own = {
+      ...this.own,
+      heartbeat: this.own.heartbeat + 1,
+      data: { ...this.own.data, keyCount: this.options.keyCount(), synced },
+    };
     this.table.setOwn(this.own);
   }
 
@@ -347,7 +389,10 @@ export class MembershipService {
     const others = this.otherLiveMembers();
     for (const verdict of this.detector.judge(others, now, lateMs)) {
       const entry = this.table.get(verdict.id)!;
-      this.options.log("warn", `member ${verdict.id} is ${Suspicion[verdict.suspicion].toLowerCase()}: no heartbeat for ${Math.round(this.detector.silenceMs(verdict.id, now) ?? 0)} ms`);
+      this.options.log(
+        "warn",
+        `member ${verdict.id} is ${Suspicion[verdict.suspicion].toLowerCase()}: no heartbeat for ${Math.round(this.detector.silenceMs(verdict.id, now) ?? 0)} ms`,
+      );
       this.table.merge([{ ...entry, suspicion: verdict.suspicion }]);
     }
     this.beat();
@@ -371,10 +416,18 @@ export class MembershipService {
     const live = this.otherLiveMembers();
     const targets = pickRandom(live, GOSSIP_FANOUT);
     if (this.tickCount % DEAD_GOSSIP_EVERY === 0) {
-      const dead = this.table.all().filter((entry) => entry.id !== this.own.id && entry.suspicion === Suspicion.DEAD && entry.lifecycle !== Lifecycle.LEFT);
+      const dead = this.table
+        .all()
+        .filter(
+          (entry) =>
+            entry.id !== this.own.id && entry.suspicion === Suspicion.DEAD && entry.lifecycle !== Lifecycle.LEFT,
+        );
       targets.push(...pickRandom(dead, 1));
       // Alone (everyone else dead, or the cluster split): try the seeds too, so the halves find each other.
-      if (live.length === 0) for (const seed of this.options.seeds) if (seed !== this.own.id && !targets.some((entry) => entry.id === seed)) this.context.send(seed, this.gossipMessage());
+      if (live.length === 0)
+        for (const seed of this.options.seeds)
+          if (seed !== this.own.id && !targets.some((entry) => entry.id === seed))
+            this.context.send(seed, this.gossipMessage());
     }
     if (targets.length === 0) return;
     const frame = encodeMembershipMessage(this.gossipMessage());
@@ -410,7 +463,8 @@ export class MembershipService {
     for (const node of candidate.nodes) {
       if (node.id === this.own.id || !node.next || node.serving) continue;
       const known = this.joiners.get(node.id);
-      if (known === undefined || known.incarnation !== node.incarnation) this.joiners.set(node.id, { incarnation: node.incarnation, firstVersion: candidate.version });
+      if (known === undefined || known.incarnation !== node.incarnation)
+        this.joiners.set(node.id, { incarnation: node.incarnation, firstVersion: candidate.version });
     }
     for (const id of this.joiners.keys()) {
       const node = candidate.nodes.find((each) => each.id === id);
@@ -451,6 +505,7 @@ export function memberId(host: string, port: number): string {
 function pickRandom<T>(items: readonly T[], count: number): T[] {
   const pool = [...items];
   const picked: T[] = [];
-  while (picked.length < count && pool.length > 0) picked.push(pool.splice(Math.floor(Math.random() * pool.length), 1)[0]);
+  while (picked.length < count && pool.length > 0)
+    picked.push(pool.splice(Math.floor(Math.random() * pool.length), 1)[0]);
   return picked;
 }

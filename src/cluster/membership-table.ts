@@ -47,7 +47,9 @@ export class MembershipTable {
   setOwn(entry: MemberEntry): void {
     const current = this.entries.get(entry.id);
     if (current !== undefined && !holds(entry, current)) {
-      throw new Error(`own entry of ${entry.id} went backwards: incarnation ${entry.incarnation} heartbeat ${entry.heartbeat}`);
+      throw new Error(
+        `own entry of ${entry.id} went backwards: incarnation ${entry.incarnation} heartbeat ${entry.heartbeat}`,
+      );
     }
     this.entries.set(entry.id, entry);
   }

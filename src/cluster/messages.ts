@@ -35,12 +35,14 @@ function fail(message: string): never {
 }
 
 function text(value: unknown, what: string): string {
-  if (typeof value !== "string" || value.length === 0 || value.length > TEXT_CHARS_MAX) fail(`${what} must be a string of 1 to ${TEXT_CHARS_MAX} characters`);
+  if (typeof value !== "string" || value.length === 0 || value.length > TEXT_CHARS_MAX)
+    fail(`${what} must be a string of 1 to ${TEXT_CHARS_MAX} characters`);
   return value;
 }
 
 function integer(value: unknown, what: string, min: number, max: number): number {
-  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max) fail(`${what} must be an integer from ${min} to ${max}`);
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < min || value > max)
+    fail(`${what} must be an integer from ${min} to ${max}`);
   return value;
 }
 
@@ -51,13 +53,19 @@ function object(value: unknown, what: string): Record<string, unknown> {
 
 function factorState(value: unknown): FactorState {
   const state = object(value, "data.factors");
-  if (!Array.isArray(state.factors) || state.factors.length > FACTORS_PER_NODE_MAX) fail(`data.factors.factors must be an array of at most ${FACTORS_PER_NODE_MAX}`);
+  if (!Array.isArray(state.factors) || state.factors.length > FACTORS_PER_NODE_MAX)
+    fail(`data.factors.factors must be an array of at most ${FACTORS_PER_NODE_MAX}`);
   return {
     version: integer(state.version, "data.factors.version", 0, Number.MAX_SAFE_INTEGER),
     factors: state.factors.map((entry: unknown) => {
       const factor = object(entry, "factor");
-      if (typeof factor.key !== "string" || factor.key.length > FACTOR_KEY_CHARS_MAX) fail(`factor key must be a string of at most ${FACTOR_KEY_CHARS_MAX} characters`);
-      return { key: factor.key, local: integer(factor.local, "factor.local", 1, 1024), global: integer(factor.global, "factor.global", 1, MEMBERS_MAX) };
+      if (typeof factor.key !== "string" || factor.key.length > FACTOR_KEY_CHARS_MAX)
+        fail(`factor key must be a string of at most ${FACTOR_KEY_CHARS_MAX} characters`);
+      return {
+        key: factor.key,
+        local: integer(factor.local, "factor.local", 1, 1024),
+        global: integer(factor.global, "factor.global", 1, MEMBERS_MAX),
+      };
     }),
   };
 }
@@ -67,7 +75,8 @@ function ownerData(value: unknown): OwnerData {
   const synced: Record<string, number> = {};
   const syncedEntries = Object.entries(object(data.synced, "data.synced"));
   if (syncedEntries.length > SYNCED_MAX) fail("data.synced has too many entries");
-  for (const [id, incarnation] of syncedEntries) synced[text(id, "synced id")] = integer(incarnation, "synced incarnation", 0, Number.MAX_SAFE_INTEGER);
+  for (const [id, incarnation] of syncedEntries)
+    synced[text(id, "synced id")] = integer(incarnation, "synced incarnation", 0, Number.MAX_SAFE_INTEGER);
   return {
     host: text(data.host, "data.host"),
     portOffset: integer(data.portOffset, "data.portOffset", 0, 65535),
@@ -123,7 +132,12 @@ export function decodeMembershipMessage(frame: Uint8Array): MembershipMessage {
     case "refused":
       return { kind: "refused", from, reason: text(message.reason, "reason") };
     case "gossip":
-      return { kind: "gossip", from, clusterName: text(message.clusterName, "clusterName"), members: members(message.members) };
+      return {
+        kind: "gossip",
+        from,
+        clusterName: text(message.clusterName, "clusterName"),
+        members: members(message.members),
+      };
     default:
       return fail(`unknown membership message kind ${JSON.stringify(String(message.kind).slice(0, 40))}`);
   }

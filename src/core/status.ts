@@ -14,12 +14,7 @@ export enum Status {
 }
 
 export type StoreErrorCode =
-  | "LATTICE"
-  | "MALFORMED"
-  | "KEY_TOO_LARGE"
-  | "VALUE_TOO_LARGE"
-  | "OUT_OF_MEMORY"
-  | "BAD_BATCH";
+  "LATTICE" | "MALFORMED" | "KEY_TOO_LARGE" | "VALUE_TOO_LARGE" | "OUT_OF_MEMORY" | "BAD_BATCH";
 
 const messages: Record<StoreErrorCode, string> = {
   LATTICE: "unknown lattice type, or a type that conflicts with the stored value",

@@ -76,11 +76,14 @@ export class WasmStore implements Store {
     // The loader supplies env.abort, which throws an Error carrying the core's message.
     const { instance } = instantiateSync<Record<string, unknown>>(module, {});
     this.core = instance.exports as unknown as CoreExports;
-    if (this.core.abiVersion() !== ABI_VERSION) throw new Error(`annakv.wasm ABI ${this.core.abiVersion()} != ${ABI_VERSION}`);
+    if (this.core.abiVersion() !== ABI_VERSION)
+      throw new Error(`annakv.wasm ABI ${this.core.abiVersion()} != ${ABI_VERSION}`);
     const maxMemoryPages = Math.floor(limits.maxMemoryBytes / WASM_PAGE_BYTES);
     const headroomPages = mergeHeadroomBytes(limits.maxMemoryBytes) / WASM_PAGE_BYTES;
     if (this.core.configure(limits.maxKeyBytes, limits.maxValueBytes, maxMemoryPages, headroomPages) !== Status.OK) {
-      throw new RangeError(`limits out of range for the Wasm engine (maxMemoryBytes must be at least ${WASM_PAGE_BYTES})`);
+      throw new RangeError(
+        `limits out of range for the Wasm engine (maxMemoryBytes must be at least ${WASM_PAGE_BYTES})`,
+      );
     }
     this.bytes = new Uint8Array(this.core.memory.buffer);
   }
@@ -152,7 +155,8 @@ export class WasmStore implements Store {
   }
 
   scan(cursor: number, maxBytes: number): ScanPage {
-    if (!Number.isSafeInteger(cursor) || cursor < 0 || cursor > 0x7fffffff) throw new RangeError(`bad scan cursor ${cursor}`);
+    if (!Number.isSafeInteger(cursor) || cursor < 0 || cursor > 0x7fffffff)
+      throw new RangeError(`bad scan cursor ${cursor}`);
     const nextCursor = this.core.scan(cursor, maxBytes);
     if (nextCursor === NO_ROOM) throw statusToError(Status.OUT_OF_MEMORY);
     return { records: this.output(), nextCursor };
@@ -175,16 +179,22 @@ export class WasmStore implements Store {
    */
   requestTable(requests: number, tuples: number): { requestColumns: Int32Array[]; tupleColumns: Int32Array[] } {
     const ptr = this.core.requestTable(requests, tuples) >>> 0;
-    if (ptr === 0) throw new StoreError("OUT_OF_MEMORY", `no request table of ${requests} requests and ${tuples} tuples`);
+    if (ptr === 0)
+      throw new StoreError("OUT_OF_MEMORY", `no request table of ${requests} requests and ${tuples} tuples`);
     const buffer = this.core.memory.buffer;
     const cellBytes = Int32Array.BYTES_PER_ELEMENT;
-    const columnsOf = (count: number, rows: number, start: number) => Array.from({ length: count }, (_, column) => new Int32Array(buffer, start + column * rows * cellBytes, rows));
-    return { requestColumns: columnsOf(REQUEST_COLUMNS, requests, ptr), tupleColumns: columnsOf(TUPLE_COLUMNS, tuples, ptr + REQUEST_COLUMNS * requests * cellBytes) };
+    const columnsOf = (count: number, rows: number, start: number) =>
+      Array.from({ length: count }, (_, column) => new Int32Array(buffer, start + column * rows * cellBytes, rows));
+    return {
+      requestColumns: columnsOf(REQUEST_COLUMNS, requests, ptr),
+      tupleColumns: columnsOf(TUPLE_COLUMNS, tuples, ptr + REQUEST_COLUMNS * requests * cellBytes),
+    };
   }
 
   /** The tuple rows parseRequests will need (at most) for the frames written into the last batchBuffer. */
   countRequests(inputLength: number, frameCount: number, maxTuplesPerRequest: number): number {
-    if (inputLength > this.inputCapacity) throw new RangeError(`${inputLength} bytes of frames is longer than batchBuffer`);
+    if (inputLength > this.inputCapacity)
+      throw new RangeError(`${inputLength} bytes of frames is longer than batchBuffer`);
     const tuples = this.core.countRequests(inputLength, frameCount, maxTuplesPerRequest);
     if (tuples === NO_ROOM) throw new RangeError("request frames overrun the input");
     return tuples >>> 0;
@@ -196,7 +206,8 @@ export class WasmStore implements Store {
    * undefined when the table is too small for them (countRequests says how many they need).
    */
   parseRequests(inputLength: number, frameCount: number, maxTuplesPerRequest: number): number | undefined {
-    if (inputLength > this.inputCapacity) throw new RangeError(`${inputLength} bytes of frames is longer than batchBuffer`);
+    if (inputLength > this.inputCapacity)
+      throw new RangeError(`${inputLength} bytes of frames is longer than batchBuffer`);
     const tuples = this.core.parseRequests(inputLength, frameCount, maxTuplesPerRequest);
     return tuples === NO_ROOM ? undefined : tuples >>> 0;
   }

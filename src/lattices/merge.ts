@@ -58,7 +58,11 @@ function mergeDecoded<T>(wire: WireLattice<T>, stored: Uint8Array | undefined, i
  * leaves it unchanged, else a fresh array that never aliases `incoming`. Returns null
  * when `incoming` is MALFORMED. `type` must be a known lattice type.
  */
-export function mergePayloads(type: LatticeType, stored: Uint8Array | undefined, incoming: Uint8Array): Uint8Array | null {
+export function mergePayloads(
+  type: LatticeType,
+  stored: Uint8Array | undefined,
+  incoming: Uint8Array,
+): Uint8Array | null {
   try {
     return mergeDecoded(wireLatticeOf(type), stored, incoming);
   } catch (error) {

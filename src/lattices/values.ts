@@ -146,7 +146,10 @@ export function decodeMultiCausal(payload: Uint8Array): MultiCausalValue {
   const { first, second } = decodeMultiCausalWire(payload);
   return {
     vectorClock: fromClock(first),
-    dependencies: second.first.map((version) => ({ key: decoder.decode(version.key), vectorClock: fromClock(version.value) })),
+    dependencies: second.first.map((version) => ({
+      key: decoder.decode(version.key),
+      vectorClock: fromClock(version.value),
+    })),
     values: copies(second.second),
   };
 }

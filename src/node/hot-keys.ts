@@ -79,7 +79,10 @@ export class HotKeyMonitor {
     this.reports.clear();
     const changes: KeyFactor[] = [];
     for (const key of new Set([...keyRates.keys(), ...this.decided.keys()])) {
-      const change = this.decide(key, this.target(wantedReplicas(this.policy, this.local, keyRates.get(key) ?? 0, nodeRate)));
+      const change = this.decide(
+        key,
+        this.target(wantedReplicas(this.policy, this.local, keyRates.get(key) ?? 0, nodeRate)),
+      );
       if (change !== undefined) changes.push(change);
     }
     if (changes.length > 0) this.version++;
@@ -109,10 +112,17 @@ export class HotKeyMonitor {
 
   /** Moves one key's factors towards `target` (up at once, down after the cooldown); returns its new factors if they changed. */
   private decide(key: string, target: { local: number; global: number }): KeyFactor | undefined {
-    const current = this.decided.get(key) ?? { key, local: this.local.defaultReplication, global: this.globalReplication };
+    const current = this.decided.get(key) ?? {
+      key,
+      local: this.local.defaultReplication,
+      global: this.globalReplication,
+    };
     if (target.local > current.local || target.global > current.global) {
       this.cooling.delete(key);
-      return this.set(key, { local: Math.max(target.local, current.local), global: Math.max(target.global, current.global) });
+      return this.set(key, {
+        local: Math.max(target.local, current.local),
+        global: Math.max(target.global, current.global),
+      });
     }
     if (target.local === current.local && target.global === current.global) {
       this.cooling.delete(key);
@@ -120,7 +130,10 @@ export class HotKeyMonitor {
     }
     const cooling = this.cooling.get(key) ?? { windows: 0, mostWanted: target };
     cooling.windows++;
-    cooling.mostWanted = { local: Math.max(cooling.mostWanted.local, target.local), global: Math.max(cooling.mostWanted.global, target.global) };
+    cooling.mostWanted = {
+      local: Math.max(cooling.mostWanted.local, target.local),
+      global: Math.max(cooling.mostWanted.global, target.global),
+    };
     this.cooling.set(key, cooling);
     if (cooling.windows < this.policy.cooldownWindows) return undefined;
     this.cooling.delete(key);
@@ -129,8 +142,10 @@ export class HotKeyMonitor {
 
   private set(key: string, factors: { local: number; global: number }): KeyFactor | undefined {
     const entry = { key, ...factors };
-    if (factors.local <= this.local.defaultReplication && factors.global <= this.globalReplication) this.decided.delete(key);
-    else if (key.length > FACTOR_KEY_CHARS_MAX || (!this.decided.has(key) && this.decided.size >= FACTORS_PER_NODE_MAX)) return undefined;
+    if (factors.local <= this.local.defaultReplication && factors.global <= this.globalReplication)
+      this.decided.delete(key);
+    else if (key.length > FACTOR_KEY_CHARS_MAX || (!this.decided.has(key) && this.decided.size >= FACTORS_PER_NODE_MAX))
+      return undefined;
     else this.decided.set(key, entry);
     return entry;
   }

@@ -137,34 +137,112 @@ export class NodeMetrics {
     define("annakv_keys", "Keys stored by the actor", (r) => r.store.keyCount);
     define("annakv_store_bytes", "Bytes used by the actor's store", (r) => r.store.bytesUsed);
     define("annakv_store_memory_bytes", "Memory reserved by the actor's store", (r) => r.store.memoryReservedBytes);
-    define("annakv_requests_total", "KeyRequests served (answered with their tuples' results)", (r) => r.counters.requests);
-    define("annakv_requests_failed_total", "KeyRequests whose serving threw: answered LATTICE where possible, else unanswered", (r) => r.counters.requestsFailed);
-    define("annakv_errors_contained_total", "Exceptions an actor caught in a handler, timer or background step and carried on after (by place in /status)", (r) =>
-      Object.values(r.counters.errorsContained).reduce((sum, count) => sum + count, 0),
+    define(
+      "annakv_requests_total",
+      "KeyRequests served (answered with their tuples' results)",
+      (r) => r.counters.requests,
+    );
+    define(
+      "annakv_requests_failed_total",
+      "KeyRequests whose serving threw: answered LATTICE where possible, else unanswered",
+      (r) => r.counters.requestsFailed,
+    );
+    define(
+      "annakv_errors_contained_total",
+      "Exceptions an actor caught in a handler, timer or background step and carried on after (by place in /status)",
+      (r) => Object.values(r.counters.errorsContained).reduce((sum, count) => sum + count, 0),
     );
     define("annakv_get_tuples_total", "GET tuples applied", (r) => r.counters.getTuples);
     define("annakv_put_tuples_total", "PUT tuples applied", (r) => r.counters.putTuples);
     define("annakv_ops_per_second", "GET+PUT tuples per second, last interval", (r) => r.opsPerSecond);
-    define("annakv_bad_frames_total", "Frames refused as garbage (and connections cut off for breaking ZMTP)", (r) => r.counters.badFrames);
-    define("annakv_client_connections", "Client connections open to the actor's request port", (r) => r.counters.clientConnections);
-    define("annakv_connections_refused_total", "Connections refused because the actor's listening socket had --max-connections open", (r) => r.counters.connectionsRefused);
-    define("annakv_connections_idle_closed_total", "Client connections closed after --idle-timeout-ms without a byte", (r) => r.counters.connectionsIdleClosed);
-    define("annakv_reply_connections", "Reply connections open from the actor to clients", (r) => r.counters.replyConnections);
-    define("annakv_replies_dropped_total", "Replies dropped because a client (or every slow client together) had too much queued", (r) => r.counters.repliesDropped);
-    define("annakv_replies_queued_bytes", "Reply bytes waiting for clients to read them", (r) => r.counters.repliesQueuedBytes);
-    define("annakv_gossip_frames_dropped_total", "Gossip frames dropped: a peer actor not reading, or its connection failed", (r) => r.counters.gossipFramesDropped);
+    define(
+      "annakv_bad_frames_total",
+      "Frames refused as garbage (and connections cut off for breaking ZMTP)",
+      (r) => r.counters.badFrames,
+    );
+    define(
+      "annakv_client_connections",
+      "Client connections open to the actor's request port",
+      (r) => r.counters.clientConnections,
+    );
+    define(
+      "annakv_connections_refused_total",
+      "Connections refused because the actor's listening socket had --max-connections open",
+      (r) => r.counters.connectionsRefused,
+    );
+    define(
+      "annakv_connections_idle_closed_total",
+      "Client connections closed after --idle-timeout-ms without a byte",
+      (r) => r.counters.connectionsIdleClosed,
+    );
+    define(
+      "annakv_reply_connections",
+      "Reply connections open from the actor to clients",
+      (r) => r.counters.replyConnections,
+    );
+    define(
+      "annakv_replies_dropped_total",
+      "Replies dropped because a client (or every slow client together) had too much queued",
+      (r) => r.counters.repliesDropped,
+    );
+    define(
+      "annakv_replies_queued_bytes",
+      "Reply bytes waiting for clients to read them",
+      (r) => r.counters.repliesQueuedBytes,
+    );
+    define(
+      "annakv_gossip_frames_dropped_total",
+      "Gossip frames dropped: a peer actor not reading, or its connection failed",
+      (r) => r.counters.gossipFramesDropped,
+    );
     define("annakv_send_errors_total", "Reply and gossip connections that failed", (r) => r.counters.sendErrors);
     define("annakv_gossip_keys_sent_total", "Keys sent by gossip", (r) => r.counters.gossipKeysSent);
-    define("annakv_gossip_bytes_sent_total", "Bytes of frames sent to other actors (gossip, handoffs, acknowledgements, anti-entropy digests and repairs)", (r) => r.counters.gossipBytesSent);
+    define(
+      "annakv_gossip_bytes_sent_total",
+      "Bytes of frames sent to other actors (gossip, handoffs, acknowledgements, anti-entropy digests and repairs)",
+      (r) => r.counters.gossipBytesSent,
+    );
     define("annakv_gossip_keys_received_total", "Keys received by gossip", (r) => r.counters.gossipKeysReceived);
-    define("annakv_gossip_merge_errors_total", "Gossiped values refused (type conflict between replicas)", (r) => r.counters.gossipMergeErrors);
-    define("annakv_merge_keys_owed", "Keys whose values from replicas the store refused for memory and the actor still owes (above 0: a degraded replica)", (r) => r.counters.mergeKeysOwed);
-    define("annakv_merge_values_dropped_total", "Owed values dropped past the merge backlog's cap, left to anti-entropy", (r) => r.counters.mergeValuesDropped);
-    define("annakv_handoff_frames_sent_total", "Handoff frames sent by actors leaving a hot key's replica set", (r) => r.counters.handoffFramesSent);
-    define("annakv_keys_dropped_total", "Keys dropped after handing their value to the remaining replicas", (r) => r.counters.keysDropped);
-    define("annakv_anti_entropy_rounds_total", "Anti-entropy rounds completed: digests of every shared key sent to the other replicas", (r) => r.counters.antiEntropyRounds);
-    define("annakv_anti_entropy_keys_repaired_total", "Keys sent to replicas whose digests differed (anti-entropy repairs)", (r) => r.counters.antiEntropyKeysRepaired);
-    define("annakv_replication_factor_entries", "Keys with a replication factor entry of their own: hot, or cooled and not yet settled", (r) => r.counters.replicationFactorEntries);
+    define(
+      "annakv_gossip_merge_errors_total",
+      "Gossiped values refused (type conflict between replicas)",
+      (r) => r.counters.gossipMergeErrors,
+    );
+    define(
+      "annakv_merge_keys_owed",
+      "Keys whose values from replicas the store refused for memory and the actor still owes (above 0: a degraded replica)",
+      (r) => r.counters.mergeKeysOwed,
+    );
+    define(
+      "annakv_merge_values_dropped_total",
+      "Owed values dropped past the merge backlog's cap, left to anti-entropy",
+      (r) => r.counters.mergeValuesDropped,
+    );
+    define(
+      "annakv_handoff_frames_sent_total",
+      "Handoff frames sent by actors leaving a hot key's replica set",
+      (r) => r.counters.handoffFramesSent,
+    );
+    define(
+      "annakv_keys_dropped_total",
+      "Keys dropped after handing their value to the remaining replicas",
+      (r) => r.counters.keysDropped,
+    );
+    define(
+      "annakv_anti_entropy_rounds_total",
+      "Anti-entropy rounds completed: digests of every shared key sent to the other replicas",
+      (r) => r.counters.antiEntropyRounds,
+    );
+    define(
+      "annakv_anti_entropy_keys_repaired_total",
+      "Keys sent to replicas whose digests differed (anti-entropy repairs)",
+      (r) => r.counters.antiEntropyKeysRepaired,
+    );
+    define(
+      "annakv_replication_factor_entries",
+      "Keys with a replication factor entry of their own: hot, or cooled and not yet settled",
+      (r) => r.counters.replicationFactorEntries,
+    );
     const hotKeys = this.info.hotKeys;
     new client.Gauge({
       name: "annakv_hot_keys",
@@ -184,10 +262,26 @@ export class NodeMetrics {
           this.set(read(routing()));
         },
       });
-    defineRouting("annakv_routing_requests_total", "KeyAddressRequests answered by the routing service", (r) => r.requestsAnswered);
-    defineRouting("annakv_routing_bad_frames_total", "Frames refused as garbage by the routing service", (r) => r.badFrames);
-    defineRouting("annakv_routing_connections_refused_total", "Connections refused because the routing socket had --max-connections open", (r) => r.connectionsRefused);
-    defineRouting("annakv_routing_connections_idle_closed_total", "Routing connections closed after --idle-timeout-ms without a byte", (r) => r.connectionsIdleClosed);
+    defineRouting(
+      "annakv_routing_requests_total",
+      "KeyAddressRequests answered by the routing service",
+      (r) => r.requestsAnswered,
+    );
+    defineRouting(
+      "annakv_routing_bad_frames_total",
+      "Frames refused as garbage by the routing service",
+      (r) => r.badFrames,
+    );
+    defineRouting(
+      "annakv_routing_connections_refused_total",
+      "Connections refused because the routing socket had --max-connections open",
+      (r) => r.connectionsRefused,
+    );
+    defineRouting(
+      "annakv_routing_connections_idle_closed_total",
+      "Routing connections closed after --idle-timeout-ms without a byte",
+      (r) => r.connectionsIdleClosed,
+    );
     const cluster = this.info.cluster;
     new client.Gauge({
       name: "annakv_cluster_members",
@@ -215,9 +309,21 @@ export class NodeMetrics {
         this.set(cluster().membershipBytesSent);
       },
     });
-    define("annakv_rebalance_keys_sent_total", "Keys sent to replicas new to them by rebalances (join, leave, failure)", (r) => r.counters.rebalanceKeysSent);
-    define("annakv_rebalance_keys_moved_out_total", "Keys handed to their new replicas and dropped by rebalances", (r) => r.counters.rebalanceKeysMovedOut);
-    define("annakv_rebalance_pages_in_flight", "Rebalance pages sent and not yet acknowledged", (r) => r.counters.rebalancePagesInFlight);
+    define(
+      "annakv_rebalance_keys_sent_total",
+      "Keys sent to replicas new to them by rebalances (join, leave, failure)",
+      (r) => r.counters.rebalanceKeysSent,
+    );
+    define(
+      "annakv_rebalance_keys_moved_out_total",
+      "Keys handed to their new replicas and dropped by rebalances",
+      (r) => r.counters.rebalanceKeysMovedOut,
+    );
+    define(
+      "annakv_rebalance_pages_in_flight",
+      "Rebalance pages sent and not yet acknowledged",
+      (r) => r.counters.rebalancePagesInFlight,
+    );
     define("annakv_tuple_errors_total", "Tuples answered with an error", (r) =>
       Object.values(r.counters.tupleErrors).reduce((sum, count) => sum + count, 0),
     );

@@ -94,7 +94,11 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
   const hotKeys = hotKeyReplicationActive(options)
     ? new HotKeyMonitor(
         localPlacement,
-        { threshold: options.hotKeyThreshold, minOpsPerSec: options.hotKeyMinOpsPerSec, cooldownWindows: options.hotKeyCooldownWindows },
+        {
+          threshold: options.hotKeyThreshold,
+          minOpsPerSec: options.hotKeyMinOpsPerSec,
+          cooldownWindows: options.hotKeyCooldownWindows,
+        },
         options.globalReplication,
         () => placement.layout.nodes.filter((node) => node.serving).length,
       )
@@ -105,8 +109,16 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
   const membership = new MembershipService({
     selfId: memberId(advertiseHost, SEED_PORT + options.portOffset),
     bindAddress: tcpAddress(options.host, SEED_PORT + options.portOffset),
-    ownData: { host: advertiseHost, portOffset: options.portOffset, threads: options.threads, localReplication: options.localReplication },
-    seeds: options.join.map((seed) => { const { host, port } = parseSeed(seed, options.portOffset)!; return memberId(host, port); }),
+    ownData: {
+      host: advertiseHost,
+      portOffset: options.portOffset,
+      threads: options.threads,
+      localReplication: options.localReplication,
+    },
+    seeds: options.join.map((seed) => {
+      const { host, port } = parseSeed(seed, options.portOffset)!;
+      return memberId(host, port);
+    }),
     clusterName: options.clusterName,
     globalReplication: options.globalReplication,
     failureTimeoutMs: options.failureTimeoutMs,
@@ -149,7 +161,13 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     cluster: () => {
       const status = membership.status();
       // Ready: joined, caught up and not leaving (Kubernetes then sends no new clients to a leaver).
-      return { ...status, ready: membership.lifecycle === Lifecycle.ALIVE && placement.selfServing, globalReplication: options.globalReplication, membershipBadFrames: membership.badFrames, membershipBytesSent: membership.bytesSent };
+      return {
+        ...status,
+        ready: membership.lifecycle === Lifecycle.ALIVE && placement.selfServing,
+        globalReplication: options.globalReplication,
+        membershipBadFrames: membership.badFrames,
+        membershipBytesSent: membership.bytesSent,
+      };
     },
   });
   // Started once every actor runs (below); actors confirm the factor tables it sends.
@@ -160,7 +178,10 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
   const onActorDeath = (death: ActorDeath) => {
     if (died !== undefined) return;
     died = death;
-    logger.fatal({ tid: death.tid, cause: death.cause }, `actor ${death.tid} died (${death.cause}); its keys are gone from this process: routing closes and the node stops`);
+    logger.fatal(
+      { tid: death.tid, cause: death.cause },
+      `actor ${death.tid} died (${death.cause}); its keys are gone from this process: routing closes and the node stops`,
+    );
     void routing
       .stop(Date.now())
       .catch((error) => logger.error({ err: error }, "routing did not close cleanly"))
@@ -181,7 +202,14 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
   try {
     await membership.start();
     for (let tid = 0; tid < options.threads; tid++) {
-      actors.push(await startActor({ ...actorConfig(options, tid, membership.layout, wasmModule), tls }, logger, onActorMessage, onActorDeath));
+      actors.push(
+        await startActor(
+          { ...actorConfig(options, tid, membership.layout, wasmModule), tls },
+          logger,
+          onActorMessage,
+          onActorDeath,
+        ),
+      );
     }
     // Routing must not open to clients for a node already short of an actor.
     if (died !== undefined) throw new Error(`actor ${died.tid} died while the node started: ${died.cause}`);
@@ -200,22 +228,32 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     throw error;
   }
   let factorTable: FactorTable = {};
-  factorLoop = startFactorLoop(hotKeys, membership, actors, options.hotKeyWindowMs, (table) => {
-    if (JSON.stringify(table) === JSON.stringify(factorTable)) return;
-    factorTable = table;
-    placement = placement.withFactors(new FactorIndex(table));
-  }, logger);
+  factorLoop = startFactorLoop(
+    hotKeys,
+    membership,
+    actors,
+    options.hotKeyWindowMs,
+    (table) => {
+      if (JSON.stringify(table) === JSON.stringify(factorTable)) return;
+      factorTable = table;
+      placement = placement.withFactors(new FactorIndex(table));
+    },
+    logger,
+  );
   return {
     options,
     routingAddress: routingAddress(advertiseHost, options.portOffset),
-    actorAddresses: Array.from({ length: options.threads }, (_, tid) => actorRequestAddress(advertiseHost, options.portOffset, tid)),
+    actorAddresses: Array.from({ length: options.threads }, (_, tid) =>
+      actorRequestAddress(advertiseHost, options.portOffset, tid),
+    ),
     metricsUrl,
     membershipId: membership.layout.selfId,
     status: () => metrics.status(),
     actorDied,
     stop: async () => {
       // A node with a dead actor cannot hand that actor's keys over: it stops as a crash would, and the others re-replicate.
-      const leaving = died === undefined && membership.otherLiveMembers().length > 0 && membership.lifecycle < Lifecycle.LEAVING;
+      const leaving =
+        died === undefined && membership.otherLiveMembers().length > 0 && membership.lifecycle < Lifecycle.LEAVING;
       const left = leaving ? await leaveCluster(membership, reached, options, logger) : true;
       const deadlineMs = Date.now() + options.shutdownTimeoutMs;
       factorLoop?.stop();
@@ -234,7 +272,12 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
  * node holds has owners elsewhere; resolves once every actor has handed them over (all
  * pages acknowledged), or false past --leave-timeout-ms.
  */
-async function leaveCluster(membership: MembershipService, reached: ReadonlyMap<number, number>, options: NodeOptions, logger: Logger): Promise<boolean> {
+async function leaveCluster(
+  membership: MembershipService,
+  reached: ReadonlyMap<number, number>,
+  options: NodeOptions,
+  logger: Logger,
+): Promise<boolean> {
   membership.leave();
   const target = membership.layout.version;
   logger.info({ layoutVersion: target }, "leaving the cluster: handing every key to its other owners");
@@ -243,7 +286,10 @@ async function leaveCluster(membership: MembershipService, reached: ReadonlyMap<
     if (reached.size === options.threads && Math.min(...reached.values()) >= target) return true;
     await new Promise((resolve) => setTimeout(resolve, LEAVE_POLL_MS));
   }
-  logger.error({ leaveTimeoutMs: options.leaveTimeoutMs }, "leave timed out: some keys may not have reached their other owners");
+  logger.error(
+    { leaveTimeoutMs: options.leaveTimeoutMs },
+    "leave timed out: some keys may not have reached their other owners",
+  );
   return false;
 }
 
@@ -254,7 +300,12 @@ async function stopActors(actors: readonly ActorHandle[], deadlineMs: number, ha
   return answered.reduce((sum, count) => sum + count, 0);
 }
 
-function actorConfig(options: NodeOptions, tid: number, layout: ClusterLayout, wasmModule?: WebAssembly.Module): ActorConfig {
+function actorConfig(
+  options: NodeOptions,
+  tid: number,
+  layout: ClusterLayout,
+  wasmModule?: WebAssembly.Module,
+): ActorConfig {
   return {
     tid,
     threadCount: options.threads,
@@ -308,7 +359,10 @@ function startFactorLoop(
   let applied = 0;
   const timer = setInterval(() => {
     for (const { key, local, global } of monitor?.closeWindow() ?? []) {
-      logger.info({ key, actors: local, nodes: global }, `key ${JSON.stringify(key.slice(0, 80))} now on ${local} actor(s) here and ${global} node(s)`);
+      logger.info(
+        { key, actors: local, nodes: global },
+        `key ${JSON.stringify(key.slice(0, 80))} now on ${local} actor(s) here and ${global} node(s)`,
+      );
     }
     if (monitor !== undefined) membership.setFactors(monitor.state());
     const table = membership.factorTable();
@@ -351,7 +405,12 @@ function hotKeyReplicationActive(options: NodeOptions): boolean {
  * Starts an actor's thread; resolves once it listens. `onDeath` is told if the thread then
  * ends without having been asked to ("exit" after "stopped"), or with an error.
  */
-function startActor(config: ActorConfig, logger: Logger, onMessage: (message: ActorToMain) => void, onDeath: (death: ActorDeath) => void): Promise<ActorHandle> {
+function startActor(
+  config: ActorConfig,
+  logger: Logger,
+  onMessage: (message: ActorToMain) => void,
+  onDeath: (death: ActorDeath) => void,
+): Promise<ActorHandle> {
   const worker = new Worker(workerEntry(), { workerData: config });
   let resolveStopped!: (answered: number) => void;
   const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
@@ -384,14 +443,24 @@ function startActor(config: ActorConfig, logger: Logger, onMessage: (message: Ac
     worker.once("error", (error) => {
       // The thread's exit follows, and reports the death.
       uncaught = error;
-      logger.error({ tid: config.tid, err: error }, `actor ${config.tid}'s thread ended on an exception no handler contained`);
+      logger.error(
+        { tid: config.tid, err: error },
+        `actor ${config.tid}'s thread ended on an exception no handler contained`,
+      );
       reject(error);
     });
     worker.once("exit", (code) => {
       resolveStopped(requestsAnswered);
-      if (!ready) reject(uncaught ?? new Error(`actor ${config.tid}'s thread exited with code ${code} before it listened`));
+      if (!ready)
+        reject(uncaught ?? new Error(`actor ${config.tid}'s thread exited with code ${code} before it listened`));
       else if (uncaught !== undefined || !exitAsked || code !== 0) {
-        onDeath({ tid: config.tid, cause: uncaught === undefined ? `its thread exited with code ${code} unasked` : `uncaught ${uncaught.name}: ${uncaught.message}` });
+        onDeath({
+          tid: config.tid,
+          cause:
+            uncaught === undefined
+              ? `its thread exited with code ${code} unasked`
+              : `uncaught ${uncaught.name}: ${uncaught.message}`,
+        });
       }
     });
   });

@@ -152,7 +152,9 @@ export function resolveNodeOptions(partial: Partial<NodeOptions> = {}): NodeOpti
   }
   const host = parseHost(options.host);
   if (host === undefined) {
-    throw new OptionError(`host must be an IP address (IPv6 with or without brackets) or host name, got ${JSON.stringify(options.host)}`);
+    throw new OptionError(
+      `host must be an IP address (IPv6 with or without brackets) or host name, got ${JSON.stringify(options.host)}`,
+    );
   }
   resolveClusterOptions({ ...options, host });
   return { ...options, host, advertiseHost: resolveAdvertiseHost(host, options.advertiseHost) };
@@ -167,18 +169,27 @@ function resolveClusterOptions(options: NodeOptions): void {
   requireInteger("leaveTimeoutMs", options.leaveTimeoutMs, 1, 3_600_000);
   requireInteger("antiEntropyPeriodMs", options.antiEntropyPeriodMs, 0, 86_400_000);
   if (options.putAcks > options.globalReplication) {
-    throw new OptionError(`putAcks (${options.putAcks}) cannot be above globalReplication (${options.globalReplication}): a key has no more replica nodes to acknowledge`);
+    throw new OptionError(
+      `putAcks (${options.putAcks}) cannot be above globalReplication (${options.globalReplication}): a key has no more replica nodes to acknowledge`,
+    );
   }
   if (typeof options.clusterName !== "string" || !/^[A-Za-z0-9._-]{1,64}$/.test(options.clusterName)) {
-    throw new OptionError(`clusterName must be 1 to 64 letters, digits, dots, dashes or underscores, got ${JSON.stringify(options.clusterName)}`);
+    throw new OptionError(
+      `clusterName must be 1 to 64 letters, digits, dots, dashes or underscores, got ${JSON.stringify(options.clusterName)}`,
+    );
   }
   if (!Array.isArray(options.join)) throw new OptionError("join must be a list of HOST[:PORT]");
   for (const seed of options.join) {
-    if (parseSeed(seed, 0) === undefined) throw new OptionError(`join: ${JSON.stringify(seed)} is not HOST or HOST:PORT (IPv6 as [::1] or [::1]:6350)`);
+    if (parseSeed(seed, 0) === undefined)
+      throw new OptionError(`join: ${JSON.stringify(seed)} is not HOST or HOST:PORT (IPv6 as [::1] or [::1]:6350)`);
   }
-  const tlsFiles = [options.clusterTlsCa, options.clusterTlsCert, options.clusterTlsKey].filter((file) => file !== undefined);
+  const tlsFiles = [options.clusterTlsCa, options.clusterTlsCert, options.clusterTlsKey].filter(
+    (file) => file !== undefined,
+  );
   if (tlsFiles.length !== 0 && tlsFiles.length !== 3) {
-    throw new OptionError("cluster TLS needs all three of clusterTlsCa, clusterTlsCert and clusterTlsKey (annakv certs DIR makes them)");
+    throw new OptionError(
+      "cluster TLS needs all three of clusterTlsCa, clusterTlsCert and clusterTlsKey (annakv certs DIR makes them)",
+    );
   }
   if (tlsFiles.length === 0 && !options.clusterInsecure && !isLoopbackHost(options.host)) {
     throw new OptionError(
@@ -215,7 +226,10 @@ function isWildcardHost(host: string): boolean {
 function resolveAdvertiseHost(host: string, advertiseHost: string | undefined): string {
   if (advertiseHost !== undefined) {
     const parsed = parseHost(advertiseHost);
-    if (parsed === undefined || isWildcardHost(parsed)) throw new OptionError(`advertiseHost must be an address or host name others can reach, got ${JSON.stringify(advertiseHost)}`);
+    if (parsed === undefined || isWildcardHost(parsed))
+      throw new OptionError(
+        `advertiseHost must be an address or host name others can reach, got ${JSON.stringify(advertiseHost)}`,
+      );
     return parsed;
   }
   if (!isWildcardHost(host)) return host;
@@ -223,6 +237,9 @@ function resolveAdvertiseHost(host: string, advertiseHost: string | undefined): 
     .flat()
     .filter((address) => address !== undefined && !address.internal);
   const preferred = addresses.find((address) => address!.family === "IPv4") ?? addresses[0];
-  if (preferred === undefined) throw new OptionError(`host ${host} binds every interface, and this machine has no external address to advertise: give --advertise-host`);
+  if (preferred === undefined)
+    throw new OptionError(
+      `host ${host} binds every interface, and this machine has no external address to advertise: give --advertise-host`,
+    );
   return preferred.address;
 }

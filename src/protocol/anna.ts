@@ -155,9 +155,6 @@ export const encodeKeyRequest = (m: KeyRequest) => encodeWith(types.KeyRequest, 
 export const decodeKeyRequest = (f: Uint8Array) => decodeAsMessage<KeyRequest>(types.KeyRequest, f);
 export const encodeKeyResponse = (m: KeyResponse) => encodeWith(types.KeyResponse, m);
 export const decodeKeyResponse = (f: Uint8Array) => decodeAsMessage<KeyResponse>(types.KeyResponse, f);
-export const encodeKeyAddressRequest = (m: KeyAddressRequest) =>
-  encodeWith(types.KeyAddressRequest, m);
-export const encodeKeyAddressResponse = (m: KeyAddressResponse) =>
-  encodeWith(types.KeyAddressResponse, m);
-export const decodeKeyAddressResponse = (f: Uint8Array) =>
-  decodeWith<KeyAddressResponse>(types.KeyAddressResponse, f);
+export const encodeKeyAddressRequest = (m: KeyAddressRequest) => encodeWith(types.KeyAddressRequest, m);
+export const encodeKeyAddressResponse = (m: KeyAddressResponse) => encodeWith(types.KeyAddressResponse, m);
+export const decodeKeyAddressResponse = (f: Uint8Array) => decodeWith<KeyAddressResponse>(types.KeyAddressResponse, f);

@@ -15,7 +15,15 @@
  * a truncated field, a group, or a key that is not UTF-8 is a malformed frame.
  */
 import { isUtf8 } from "node:buffer";
-import { fieldBytes, MalformedPayloadError, utf8Text, varintBytes, WireReader, WireType, WireWriter } from "../wire/protobuf";
+import {
+  fieldBytes,
+  MalformedPayloadError,
+  utf8Text,
+  varintBytes,
+  WireReader,
+  WireType,
+  WireWriter,
+} from "../wire/protobuf";
 import { AnnaError, KeyAddressRequest, ProtocolError, RequestType } from "./anna";
 import { TUPLE_COLUMNS } from "../wire/request-table";
 
@@ -58,9 +66,21 @@ export class KeyTuples {
 
   /** Reads and writes the tuples in `columns` from now on (the same table's, after its memory moved). */
   adopt(columns: readonly Int32Array[]): void {
-    if (columns.length !== TUPLE_COLUMNS) throw new RangeError(`KeyTuples takes ${TUPLE_COLUMNS} columns, got ${columns.length}`);
-    [this.keyStart, this.keyLength, this.latticeType, this.error, this.payloadStart, this.payloadLength, this.addressCacheSize, this.invalidate, this.status, this.hashHigh, this.hashLow] =
-      columns;
+    if (columns.length !== TUPLE_COLUMNS)
+      throw new RangeError(`KeyTuples takes ${TUPLE_COLUMNS} columns, got ${columns.length}`);
+    [
+      this.keyStart,
+      this.keyLength,
+      this.latticeType,
+      this.error,
+      this.payloadStart,
+      this.payloadLength,
+      this.addressCacheSize,
+      this.invalidate,
+      this.status,
+      this.hashHigh,
+      this.hashLow,
+    ] = columns;
   }
 
   /** Appends a tuple with every field at its proto3 default; returns its index. */
@@ -82,7 +102,8 @@ export class KeyTuples {
   }
 
   private grow(): void {
-    if (this.fixedCapacity) throw new RangeError(`KeyTuples over given columns holds at most ${this.keyStart.length} tuples`);
+    if (this.fixedCapacity)
+      throw new RangeError(`KeyTuples over given columns holds at most ${this.keyStart.length} tuples`);
     const capacity = this.keyStart.length * 2;
     const grown = (column: Int32Array): Int32Array => {
       const bigger = new Int32Array(capacity);
@@ -349,7 +370,8 @@ function readTuple(reader: WireReader, tuples: KeyTuples): void {
       case TupleField.KEY:
         tuples.keyStart[index] = reader.readSpan();
         tuples.keyLength[index] = reader.spanLength;
-        if (!isUtf8Span(reader.bytes, tuples.keyStart[index], reader.spanLength)) throw new MalformedPayloadError("key is not UTF-8");
+        if (!isUtf8Span(reader.bytes, tuples.keyStart[index], reader.spanLength))
+          throw new MalformedPayloadError("key is not UTF-8");
         break;
       case TupleField.LATTICE_TYPE:
         tuples.latticeType[index] = readEnum(reader);
@@ -425,7 +447,11 @@ function isLastAddress(bytes: Uint8Array, start: number, length: number): boolea
 
 /** Bytes of row `index`'s fields as writeResponse writes them. */
 function tupleBytes(tuples: KeyTuples, index: number): number {
-  const length = enumBytes(tuples.latticeType[index]) + enumBytes(tuples.error[index]) + uint32Bytes(tuples.addressCacheSize[index] >>> 0) + (tuples.invalidate[index] !== 0 ? 2 : 0);
+  const length =
+    enumBytes(tuples.latticeType[index]) +
+    enumBytes(tuples.error[index]) +
+    uint32Bytes(tuples.addressCacheSize[index] >>> 0) +
+    (tuples.invalidate[index] !== 0 ? 2 : 0);
   return length + spanFieldBytes(tuples.keyLength[index]) + spanFieldBytes(tuples.payloadLength[index]);
 }
 

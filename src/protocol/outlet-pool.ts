@@ -60,7 +60,11 @@ export abstract class OutletPool<T extends Outlet> implements FrameSink, Copying
   onLoss?: (address: string) => void;
 
   constructor(limits: OutletPoolLimits) {
-    this.limits = { ...limits, slowPeerQueued: limits.slowPeerQueued ?? Infinity, maxQueuedSlow: limits.maxQueuedSlow ?? Infinity };
+    this.limits = {
+      ...limits,
+      slowPeerQueued: limits.slowPeerQueued ?? Infinity,
+      maxQueuedSlow: limits.maxQueuedSlow ?? Infinity,
+    };
     this.idleTimer = setInterval(() => this.closeIdle(), Math.max(1000, limits.idleCloseMs / 2));
     this.idleTimer.unref();
   }

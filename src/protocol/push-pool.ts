@@ -30,7 +30,11 @@ export class PushPool extends OutletPool<SocketOutlet> {
 
   protected connect(address: string): SocketOutlet | undefined {
     // libzmq connects over IPv4 only unless told otherwise: an IPv6 literal needs the option.
-    const socket = new zmq.Push({ linger: this.options.lingerMs, sendHighWaterMark: 10000, ipv6: address.startsWith("tcp://[") });
+    const socket = new zmq.Push({
+      linger: this.options.lingerMs,
+      sendHighWaterMark: 10000,
+      ipv6: address.startsWith("tcp://["),
+    });
     try {
       socket.connect(address);
     } catch {

@@ -76,7 +76,10 @@ export class ClusterPlacement {
     if (self === undefined) throw new Error(`layout of ${layout.selfId} does not list it`);
     this.selfNode = self;
     this.local = this.rings[self];
-    this.otherServingReplicas = this.servingNodes.reduce((sum, node) => (node === self ? sum : sum + layout.nodes[node].localReplication), 0);
+    this.otherServingReplicas = this.servingNodes.reduce(
+      (sum, node) => (node === self ? sum : sum + layout.nodes[node].localReplication),
+      0,
+    );
   }
 
   /** The same layout with other factors. */
@@ -138,7 +141,8 @@ export class ClusterPlacement {
   }
 
   private checked(actor: number): number {
-    if (!Number.isInteger(actor) || actor < 0 || actor >= this.actorCount) throw new RangeError(`no actor ${actor} in a layout of ${this.actorCount}`);
+    if (!Number.isInteger(actor) || actor < 0 || actor >= this.actorCount)
+      throw new RangeError(`no actor ${actor} in a layout of ${this.actorCount}`);
     return actor;
   }
 
@@ -149,12 +153,22 @@ export class ClusterPlacement {
    */
   get singleCopyByDefault(): boolean {
     if (this.alone) return this.local.defaultReplication === 1;
-    if (this.layout.globalReplication !== 1 || this.layout.nodes.some((node) => node.localReplication !== 1 || node.serving !== node.next)) return false;
+    if (
+      this.layout.globalReplication !== 1 ||
+      this.layout.nodes.some((node) => node.localReplication !== 1 || node.serving !== node.next)
+    )
+      return false;
     return true;
   }
 
   /** The key's name when it may have factors (its hash's low bits are those of a key that has), else undefined. */
-  private nameIfFactored(hash: Hash64, source: Uint8Array, start = 0, length = source.length - start, name?: string): string | undefined {
+  private nameIfFactored(
+    hash: Hash64,
+    source: Uint8Array,
+    start = 0,
+    length = source.length - start,
+    name?: string,
+  ): string | undefined {
     if (!this.factors.mayHave(hash.low)) return undefined;
     return name ?? keyName(source.subarray(start, start + length));
   }
@@ -162,11 +176,15 @@ export class ClusterPlacement {
   /** Actors of node `node` holding the key. */
   private localFactor(node: number, name: string | undefined): number {
     const ring = this.rings[node];
-    return name === undefined ? ring.defaultReplication : ring.clamp(this.factors.localOf(this.layout.nodes[node].id, name));
+    return name === undefined
+      ? ring.defaultReplication
+      : ring.clamp(this.factors.localOf(this.layout.nodes[node].id, name));
   }
 
   private globalFactor(name: string | undefined): number {
-    return name === undefined ? this.layout.globalReplication : Math.max(this.layout.globalReplication, this.factors.globalOf(name));
+    return name === undefined
+      ? this.layout.globalReplication
+      : Math.max(this.layout.globalReplication, this.factors.globalOf(name));
   }
 
   /**
@@ -208,14 +226,18 @@ export class ClusterPlacement {
     const factored = this.nameIfFactored(hash, key, 0, key.length, name);
     const global = this.globalFactor(factored);
     const nodes = this.servingNodesOf(hash, global);
-    for (const node of this.ringNodesOf(this.nextRing, this.nextNodes, hash, global)) if (!nodes.includes(node)) nodes.push(node);
+    for (const node of this.ringNodesOf(this.nextRing, this.nextNodes, hash, global))
+      if (!nodes.includes(node)) nodes.push(node);
     return this.actorsOf(nodes, hash, factored);
   }
 
   /** This node's actors (tids) holding the key, primary first. */
   localReplicas(key: Uint8Array, name?: string): number[] {
     const hash = xxhash64(key);
-    return this.local.replicasOfHash(hash, this.localFactor(this.selfNode, this.nameIfFactored(hash, key, 0, key.length, name)));
+    return this.local.replicasOfHash(
+      hash,
+      this.localFactor(this.selfNode, this.nameIfFactored(hash, key, 0, key.length, name)),
+    );
   }
 
   /**
@@ -225,7 +247,10 @@ export class ClusterPlacement {
   otherReplicaNodePrimaries(key: Uint8Array, name?: string): number[] {
     const hash = xxhash64(key);
     const actors: number[] = [];
-    for (const node of this.servingNodesOf(hash, this.globalFactor(this.nameIfFactored(hash, key, 0, key.length, name)))) {
+    for (const node of this.servingNodesOf(
+      hash,
+      this.globalFactor(this.nameIfFactored(hash, key, 0, key.length, name)),
+    )) {
       if (node !== this.selfNode) actors.push(this.actorBase[node] + this.rings[node].replicasOfHash(hash, 1)[0]);
     }
     return actors;
@@ -247,15 +272,18 @@ export class ClusterPlacement {
   private actorsOf(nodes: readonly number[], hash: Hash64, name: string | undefined): number[] {
     const actors: number[] = [];
     for (const node of nodes) {
-      for (const tid of this.rings[node].replicasOfHash(hash, this.localFactor(node, name))) actors.push(this.actorBase[node] + tid);
+      for (const tid of this.rings[node].replicasOfHash(hash, this.localFactor(node, name)))
+        actors.push(this.actorBase[node] + tid);
     }
     return actors;
   }
-
-
 }
 
 /** The placement of a node alone (actor numbers are tids): tests and benchmarks of one node. */
-export function singleNodePlacement(threads: number, localReplication: number, factors?: FactorIndex): ClusterPlacement {
+export function singleNodePlacement(
+  threads: number,
+  localReplication: number,
+  factors?: FactorIndex,
+): ClusterPlacement {
   return new ClusterPlacement(singleNodeLayout("127.0.0.1", 0, threads, localReplication), factors);
 }

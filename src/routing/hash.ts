@@ -62,7 +62,8 @@ function multiply(aHigh: number, aLow: number, bHigh: number, bLow: number): voi
   const p11 = Math.imul(a1, b1);
   const middle = (p00 >>> 16) + (p01 & 0xffff) + (p10 & 0xffff);
   result[LOW] = Math.imul(aLow, bLow);
-  result[HIGH] = (p11 + (p01 >>> 16) + (p10 >>> 16) + (middle >>> 16) + Math.imul(aHigh, bLow) + Math.imul(aLow, bHigh)) | 0;
+  result[HIGH] =
+    (p11 + (p01 >>> 16) + (p10 >>> 16) + (middle >>> 16) + Math.imul(aHigh, bLow) + Math.imul(aLow, bHigh)) | 0;
 }
 
 /** Rotates left by 1..31 bits (all that xxHash64 uses). */

@@ -108,7 +108,13 @@ export class FactorIndex {
     for (const name of names) {
       const a = before.byName.get(name);
       const b = after.byName.get(name);
-      if (a === undefined || b === undefined || a.global !== b.global || a.local.size !== b.local.size || [...a.local].some(([node, local]) => b.local.get(node) !== local)) {
+      if (
+        a === undefined ||
+        b === undefined ||
+        a.global !== b.global ||
+        a.local.size !== b.local.size ||
+        [...a.local].some(([node, local]) => b.local.get(node) !== local)
+      ) {
         changed.push(name);
       }
     }

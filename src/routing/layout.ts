@@ -36,13 +36,25 @@ export interface ClusterLayout {
 }
 
 /** A layout of one node alone, serving every key: what a node without a cluster runs. */
-export function singleNodeLayout(host: string, portOffset: number, threads: number, localReplication: number, id = `${host}:${portOffset}`): ClusterLayout {
-  return { version: 1, selfId: id, globalReplication: 1, nodes: [{ id, incarnation: 0, host, portOffset, threads, localReplication, serving: true, next: true }] };
+export function singleNodeLayout(
+  host: string,
+  portOffset: number,
+  threads: number,
+  localReplication: number,
+  id = `${host}:${portOffset}`,
+): ClusterLayout {
+  return {
+    version: 1,
+    selfId: id,
+    globalReplication: 1,
+    nodes: [{ id, incarnation: 0, host, portOffset, threads, localReplication, serving: true, next: true }],
+  };
 }
 
 /** True when two layouts place every key alike (their versions aside). */
 export function sameRings(a: ClusterLayout, b: ClusterLayout): boolean {
-  if (a.globalReplication !== b.globalReplication || a.nodes.length !== b.nodes.length || a.selfId !== b.selfId) return false;
+  if (a.globalReplication !== b.globalReplication || a.nodes.length !== b.nodes.length || a.selfId !== b.selfId)
+    return false;
   return a.nodes.every((node, i) => {
     const other = b.nodes[i];
     return (

@@ -271,7 +271,11 @@ export class WireWriter {
 
   double(fieldNumber: number, value: number): void {
     this.tag(fieldNumber, WireType.FIXED64);
-    new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).setFloat64(this.position, value, true);
+    new DataView(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).setFloat64(
+      this.position,
+      value,
+      true,
+    );
     this.position += 8;
   }
 

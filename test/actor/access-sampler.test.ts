@@ -21,7 +21,13 @@ describe("AccessSampler", () => {
   it("keeps counting keys it holds once full, and skips new ones", () => {
     const sampler = new AccessSampler(1, 2, 10);
     for (const key of ["a", "b", "c", "a", "c", "a"]) note(sampler, key);
-    expect(sampler.drain()).toEqual({ estimatedAccesses: 6, topKeys: [["a", 3], ["b", 1]] });
+    expect(sampler.drain()).toEqual({
+      estimatedAccesses: 6,
+      topKeys: [
+        ["a", 3],
+        ["b", 1],
+      ],
+    });
   });
 
   it("counts a key the same whether its hash is given or computed, and starts each window empty", () => {
@@ -31,11 +37,24 @@ describe("AccessSampler", () => {
     for (let i = 0; i < 3; i++) sampler.note(frame, 2, 3, hotHash);
     sampler.note(frame, 2, 3);
     sampler.note(frame, 9, 4);
-    expect(sampler.drain()).toEqual({ estimatedAccesses: 5, topKeys: [["hot", 4], ["warm", 1]] });
+    expect(sampler.drain()).toEqual({
+      estimatedAccesses: 5,
+      topKeys: [
+        ["hot", 4],
+        ["warm", 1],
+      ],
+    });
     // A full window, then a new one: the old keys are gone and new ones fit again.
     for (const key of ["a", "b", "c", "d"]) note(sampler, key);
-    expect(sampler.drain().topKeys).toEqual([["a", 1], ["b", 1], ["c", 1]]);
+    expect(sampler.drain().topKeys).toEqual([
+      ["a", 1],
+      ["b", 1],
+      ["c", 1],
+    ]);
     for (const key of ["d", "e", "d"]) note(sampler, key);
-    expect(sampler.drain().topKeys).toEqual([["d", 2], ["e", 1]]);
+    expect(sampler.drain().topKeys).toEqual([
+      ["d", 2],
+      ["e", 1],
+    ]);
   });
 });

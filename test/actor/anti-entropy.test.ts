@@ -4,7 +4,12 @@
  * memory: replicas that diverged (gossip lost both ways) exchange only the buckets whose
  * digests differ and end up equal; replicas that agree send digests and nothing else.
  */
-import { antiEntropyTickBudgetMs, BUCKETS, continueAntiEntropy, newAntiEntropyState } from "../../src/actor/anti-entropy";
+import {
+  antiEntropyTickBudgetMs,
+  BUCKETS,
+  continueAntiEntropy,
+  newAntiEntropyState,
+} from "../../src/actor/anti-entropy";
 import type { GossipContext } from "../../src/actor/gossip-context";
 import { decodeGossipFrame, GossipFrameKind } from "../../src/actor/gossip-frame";
 import { handleGossipFrames } from "../../src/actor/handlers/gossip";
@@ -30,19 +35,35 @@ function actor(tid: number, placement: LocalPlacement, outbox: Map<number, Uint8
 }
 
 /** Runs ticks on both actors, delivering frames, until neither sends anything (bounded). */
-function runRounds(actors: GossipContext[], outbox: Map<number, Uint8Array[]>, startMs: number): { frames: Map<GossipFrameKind, number>; ticks: number } {
+function runRounds(
+  actors: GossipContext[],
+  outbox: Map<number, Uint8Array[]>,
+  startMs: number,
+): { frames: Map<GossipFrameKind, number>; ticks: number } {
   const frames = new Map<GossipFrameKind, number>();
   let now = startMs;
   for (let tick = 0; tick < 200; tick++) {
-    for (const context of actors) continueAntiEntropy(context, context.antiEntropy!, now, performance.now() + antiEntropyTickBudgetMs(context.antiEntropy!));
+    for (const context of actors)
+      continueAntiEntropy(
+        context,
+        context.antiEntropy!,
+        now,
+        performance.now() + antiEntropyTickBudgetMs(context.antiEntropy!),
+      );
     let delivered = 0;
     for (const [tid, queue] of outbox) {
       if (queue.length === 0) continue;
-      for (const frame of queue) frames.set(decodeGossipFrame(frame).kind, (frames.get(decodeGossipFrame(frame).kind) ?? 0) + 1);
+      for (const frame of queue)
+        frames.set(decodeGossipFrame(frame).kind, (frames.get(decodeGossipFrame(frame).kind) ?? 0) + 1);
       handleGossipFrames(actors[tid], queue.splice(0));
       delivered++;
     }
-    const busy = actors.some((context) => context.antiEntropy!.round !== undefined || context.antiEntropy!.repair !== undefined || context.antiEntropy!.repairs.size > 0);
+    const busy = actors.some(
+      (context) =>
+        context.antiEntropy!.round !== undefined ||
+        context.antiEntropy!.repair !== undefined ||
+        context.antiEntropy!.repairs.size > 0,
+    );
     if (delivered === 0 && !busy) return { frames, ticks: tick };
     now += 10;
   }
@@ -52,7 +73,10 @@ function runRounds(actors: GossipContext[], outbox: Map<number, Uint8Array[]>, s
 describe("anti-entropy", () => {
   it("repairs replicas that diverged both ways, sending only differing buckets", () => {
     const placement = new LocalPlacement(2, 2);
-    const outbox = new Map<number, Uint8Array[]>([[0, []], [1, []]]);
+    const outbox = new Map<number, Uint8Array[]>([
+      [0, []],
+      [1, []],
+    ]);
     const actors = [actor(0, placement, outbox), actor(1, placement, outbox)];
     for (let i = 0; i < KEY_COUNT; i++) {
       const payload = encodeLww({ timestamp: 1, value: `v${i}` });
@@ -72,16 +96,21 @@ describe("anti-entropy", () => {
     // Four differing keys fall into at most four buckets on each side: far fewer keys than the store sent.
     for (const context of actors) {
       expect(context.antiEntropy!.bucketsRepaired).toBeLessThanOrEqual(4);
-      expect(context.antiEntropy!.keysRepaired).toBeLessThan((4 * KEY_COUNT) / BUCKETS * 3);
+      expect(context.antiEntropy!.keysRepaired).toBeLessThan(((4 * KEY_COUNT) / BUCKETS) * 3);
       expect(context.counters.gossipMergeErrors).toBe(0);
     }
   });
 
   it("sends only digests between replicas that agree", () => {
     const placement = new LocalPlacement(2, 2);
-    const outbox = new Map<number, Uint8Array[]>([[0, []], [1, []]]);
+    const outbox = new Map<number, Uint8Array[]>([
+      [0, []],
+      [1, []],
+    ]);
     const actors = [actor(0, placement, outbox), actor(1, placement, outbox)];
-    for (let i = 0; i < KEY_COUNT; i++) for (const context of actors) context.store.put(`k${i}`, LatticeType.LWW, encodeLww({ timestamp: 1, value: `v${i}` }));
+    for (let i = 0; i < KEY_COUNT; i++)
+      for (const context of actors)
+        context.store.put(`k${i}`, LatticeType.LWW, encodeLww({ timestamp: 1, value: `v${i}` }));
     runRounds(actors, outbox, PERIOD_MS);
     const { frames } = runRounds(actors, outbox, 3 * PERIOD_MS);
     expect([...frames.keys()]).toEqual([GossipFrameKind.DIGESTS]);

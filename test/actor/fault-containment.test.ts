@@ -16,7 +16,14 @@ import path from "node:path";
 import { AnnaClient } from "../../src/client/anna-client";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { encodeLww } from "../../src/lattices";
-import { AnnaError, decodeKeyResponse, encodeKeyRequest, KeyRequest, KeyResponse, RequestType } from "../../src/protocol/anna";
+import {
+  AnnaError,
+  decodeKeyResponse,
+  encodeKeyRequest,
+  KeyRequest,
+  KeyResponse,
+  RequestType,
+} from "../../src/protocol/anna";
 import { frameHeaderBytes, GREETING, readyCommand, writeFrameHeader } from "../../src/protocol/zmtp/frames";
 import { actorRequestAddress, metricsPort } from "../../src/protocol/ports";
 import { NodeProcess, startNodeProcess, waitFor } from "../support/node-process";
@@ -54,7 +61,8 @@ async function settledActorCounters(): Promise<ActorCounters[]> {
     await new Promise((resolve) => setTimeout(resolve, STATS_REPORT_MS + 100));
     const current = await actorCounters();
     if (answered(current) === answered(previous)) return current;
-    if (Date.now() > deadlineMs) throw new Error(`actor counters kept changing: ${answered(previous)} then ${answered(current)}`);
+    if (Date.now() > deadlineMs)
+      throw new Error(`actor counters kept changing: ${answered(previous)} then ${answered(current)}`);
     previous = current;
   }
 }
@@ -84,7 +92,10 @@ describe("faults an actor contains", () => {
 
   async function request(tid: number, type: RequestType, tuples: KeyRequest["tuples"]): Promise<KeyResponse> {
     const request_id = `probe-${++counter}`;
-    await peer.send(actorAddress(tid), encodeKeyRequest({ type, tuples, response_address: peer.replyAddress, request_id }));
+    await peer.send(
+      actorAddress(tid),
+      encodeKeyRequest({ type, tuples, response_address: peer.replyAddress, request_id }),
+    );
     const response = decodeKeyResponse(await peer.receive());
     expect(response.response_id).toBe(request_id);
     return response;
@@ -92,7 +103,13 @@ describe("faults an actor contains", () => {
 
   beforeAll(async () => {
     // Two actors each holding every key: one learns the other's writes only by gossip (anti-entropy off).
-    node = await startNodeProcess({ portOffset, threads: 2, localReplication: 2, extraArgs: ["--anti-entropy-period-ms=0"], env: { ANNAKV_FAULT_FILE: faultFile } });
+    node = await startNodeProcess({
+      portOffset,
+      threads: 2,
+      localReplication: 2,
+      extraArgs: ["--anti-entropy-period-ms=0"],
+      env: { ANNAKV_FAULT_FILE: faultFile },
+    });
     peer = await RawPeer.open();
   }, 30_000);
 
@@ -104,40 +121,90 @@ describe("faults an actor contains", () => {
 
   it("keeps serving while its gossip tick throws, and gossips what was written meanwhile once it stops", async () => {
     writeFileSync(faultFile, "throw-in-gossip-tick\n");
-    await waitFor(async () => (await actorCounters()).every((counters) => (counters.errorsContained["gossip-tick"] ?? 0) > 0), STATUS_WAIT_MS, () => "no gossip tick failure counted");
+    await waitFor(
+      async () => (await actorCounters()).every((counters) => (counters.errorsContained["gossip-tick"] ?? 0) > 0),
+      STATUS_WAIT_MS,
+      () => "no gossip tick failure counted",
+    );
     const value = encodeLww({ timestamp: 1, value: "written under the fault" });
-    expect((await request(0, RequestType.PUT, [{ key: "held", lattice_type: LatticeType.LWW, payload: value }])).tuples[0].error ?? AnnaError.NO_ERROR).toBe(AnnaError.NO_ERROR);
-    expect(Buffer.from((await request(0, RequestType.GET, [{ key: "held" }])).tuples[0].payload!)).toEqual(Buffer.from(value));
+    expect(
+      (await request(0, RequestType.PUT, [{ key: "held", lattice_type: LatticeType.LWW, payload: value }])).tuples[0]
+        .error ?? AnnaError.NO_ERROR,
+    ).toBe(AnnaError.NO_ERROR);
+    expect(Buffer.from((await request(0, RequestType.GET, [{ key: "held" }])).tuples[0].payload!)).toEqual(
+      Buffer.from(value),
+    );
     // Actor 0's ticks fail before they send: actor 1 has not heard of the key.
     expect((await request(1, RequestType.GET, [{ key: "held" }])).tuples[0].error).toBe(AnnaError.KEY_DNE);
     expect(node.output()).toContain("error(s) contained in gossip-tick");
     expect(node.output()).toContain("injected fault: throw-in-gossip-tick");
     writeFileSync(faultFile, "");
-    await waitFor(async () => ((await request(1, RequestType.GET, [{ key: "held" }])).tuples[0].error ?? AnnaError.NO_ERROR) === AnnaError.NO_ERROR, 5000, () => "the key written under the fault never reached actor 1");
-    expect(Buffer.from((await request(1, RequestType.GET, [{ key: "held" }])).tuples[0].payload!)).toEqual(Buffer.from(value));
+    await waitFor(
+      async () =>
+        ((await request(1, RequestType.GET, [{ key: "held" }])).tuples[0].error ?? AnnaError.NO_ERROR) ===
+        AnnaError.NO_ERROR,
+      5000,
+      () => "the key written under the fault never reached actor 1",
+    );
+    expect(Buffer.from((await request(1, RequestType.GET, [{ key: "held" }])).tuples[0].payload!)).toEqual(
+      Buffer.from(value),
+    );
     expect((await actorCounters()).map((counters) => counters.requestsFailed)).toEqual([0, 0]);
   }, 30_000);
 
   it("answers every other request of a burst in which one request throws, and counts each", async () => {
     writeFileSync(faultFile, "throw-on-key poison\n");
     // In force from the actor's next gossip tick.
-    await waitFor(async () => (await request(0, RequestType.GET, [{ key: "poison" }])).error === AnnaError.LATTICE, 5000, () => "throw-on-key never took effect");
+    await waitFor(
+      async () => (await request(0, RequestType.GET, [{ key: "poison" }])).error === AnnaError.LATTICE,
+      5000,
+      () => "throw-on-key never took effect",
+    );
     const before = await settledActorCounters();
     const value = (text: string) => encodeLww({ timestamp: 2, value: text });
     const burst: KeyRequest[] = [
-      { type: RequestType.PUT, tuples: [{ key: "first", lattice_type: LatticeType.LWW, payload: value("one") }], response_address: peer.replyAddress, request_id: "b1" },
-      { type: RequestType.PUT, tuples: [{ key: "second", lattice_type: LatticeType.LWW, payload: value("two") }, { key: "poison", lattice_type: LatticeType.LWW, payload: value("x") }], response_address: peer.replyAddress, request_id: "b2" },
-      { type: RequestType.GET, tuples: [{ key: "first" }, { key: "never-written" }], response_address: peer.replyAddress, request_id: "b3" },
-      { type: RequestType.PUT, tuples: [{ key: "third", lattice_type: LatticeType.LWW, payload: value("three") }], response_address: peer.replyAddress, request_id: "b4" },
+      {
+        type: RequestType.PUT,
+        tuples: [{ key: "first", lattice_type: LatticeType.LWW, payload: value("one") }],
+        response_address: peer.replyAddress,
+        request_id: "b1",
+      },
+      {
+        type: RequestType.PUT,
+        tuples: [
+          { key: "second", lattice_type: LatticeType.LWW, payload: value("two") },
+          { key: "poison", lattice_type: LatticeType.LWW, payload: value("x") },
+        ],
+        response_address: peer.replyAddress,
+        request_id: "b2",
+      },
+      {
+        type: RequestType.GET,
+        tuples: [{ key: "first" }, { key: "never-written" }],
+        response_address: peer.replyAddress,
+        request_id: "b3",
+      },
+      {
+        type: RequestType.PUT,
+        tuples: [{ key: "third", lattice_type: LatticeType.LWW, payload: value("three") }],
+        response_address: peer.replyAddress,
+        request_id: "b4",
+      },
     ];
-    const socket = await sendInOneWrite(6200 + portOffset, burst.map((request) => encodeKeyRequest(request)));
+    const socket = await sendInOneWrite(
+      6200 + portOffset,
+      burst.map((request) => encodeKeyRequest(request)),
+    );
     try {
       const replies = new Map<string, KeyResponse>();
       while (replies.size < burst.length) {
         const response = decodeKeyResponse(await peer.receive());
         replies.set(response.response_id, response);
       }
-      const errors = (id: string) => [replies.get(id)!.error ?? AnnaError.NO_ERROR, ...replies.get(id)!.tuples.map((tuple) => tuple.error ?? AnnaError.NO_ERROR)];
+      const errors = (id: string) => [
+        replies.get(id)!.error ?? AnnaError.NO_ERROR,
+        ...replies.get(id)!.tuples.map((tuple) => tuple.error ?? AnnaError.NO_ERROR),
+      ];
       expect(errors("b1")).toEqual([AnnaError.NO_ERROR, AnnaError.NO_ERROR]);
       expect(errors("b2")).toEqual([AnnaError.LATTICE, AnnaError.LATTICE, AnnaError.LATTICE]);
       expect(errors("b3")).toEqual([AnnaError.NO_ERROR, AnnaError.NO_ERROR, AnnaError.KEY_DNE]);
@@ -157,11 +224,14 @@ describe("faults an actor contains", () => {
         return after.requests === before[0].requests + served && after.requestsFailed === before[0].requestsFailed + 1;
       },
       STATUS_WAIT_MS,
-      () => `counters did not come to ${served} served and 1 failed: before ${JSON.stringify(before[0])}, after ${JSON.stringify(after)}`,
+      () =>
+        `counters did not come to ${served} served and 1 failed: before ${JSON.stringify(before[0])}, after ${JSON.stringify(after)}`,
     );
     expect(after.errorsContained.request).toBe((before[0].errorsContained.request ?? 0) + 1);
     // Logged at most once per interval per place: the probe GETs above may have taken this interval's line.
-    expect(node.output()).toMatch(/contained in request since the last such line .*answered LATTICE to a request \((GET|PUT) of \d+ tuple\(s\)/);
+    expect(node.output()).toMatch(
+      /contained in request since the last such line .*answered LATTICE to a request \((GET|PUT) of \d+ tuple\(s\)/,
+    );
     writeFileSync(faultFile, "");
   }, 30_000);
 
@@ -181,7 +251,11 @@ describe("an actor thread that dies", () => {
     try {
       await client.putLww("before-the-crash", "served");
       writeFileSync(faultFile, "crash-actor 1\n");
-      await waitFor(() => node.child.exitCode !== null, 15_000, () => `the node did not exit after its actor died:\n${node.output()}`);
+      await waitFor(
+        () => node.child.exitCode !== null,
+        15_000,
+        () => `the node did not exit after its actor died:\n${node.output()}`,
+      );
       expect(await node.stop()).toBe(EXIT_ACTOR_DIED);
       const output = node.output();
       expect(output).toContain("actor 1 died (uncaught Error: injected fault: crash-actor 1)");

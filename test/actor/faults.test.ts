@@ -56,7 +56,15 @@ describe("ActorFaults", () => {
     const wrapped = faults.wrapServer(server);
     writeFileSync(file, "throw-on-key poison\n");
     faults.refresh();
-    const request = (key: string) => Buffer.from(encodeKeyRequest({ type: RequestType.GET, tuples: [{ key }], response_address: "tcp://client:1", request_id: key }));
+    const request = (key: string) =>
+      Buffer.from(
+        encodeKeyRequest({
+          type: RequestType.GET,
+          tuples: [{ key }],
+          response_address: "tcp://client:1",
+          request_id: key,
+        }),
+      );
     const burst = wrapped.read([request("fine"), request("poison")], 16);
     expect(wrapped.answer(burst, [burst.heads[0]])).toHaveLength(1);
     expect(() => wrapped.answer(burst, burst.heads)).toThrow("injected fault: throw-on-key poison");

@@ -14,7 +14,16 @@ import { ClusterPlacement } from "../../src/routing/cluster-placement";
 import type { ClusterLayout } from "../../src/routing/layout";
 import { FactorIndex } from "../../src/routing/key-factors";
 
-const node = (id: string, host: string, threads: number) => ({ id, incarnation: 1, host, portOffset: 0, threads, localReplication: 1, serving: true, next: true });
+const node = (id: string, host: string, threads: number) => ({
+  id,
+  incarnation: 1,
+  host,
+  portOffset: 0,
+  threads,
+  localReplication: 1,
+  serving: true,
+  next: true,
+});
 const NODES = [node("a", "127.0.0.1", 2), node("b", "127.0.0.2", 1)];
 
 function actor(selfId: string, tid: number, factors: FactorIndex, outbox: Map<string, Uint8Array[]>): GossipContext {
@@ -54,6 +63,7 @@ describe("gossip from another node", () => {
     for (let round = 0; round < 2; round++) {
       for (const context of actors.slice(0, 2)) handleGossipFrames(context, outbox.get(context.selfAddress)!.splice(0));
     }
-    for (const context of actors.slice(0, 2)) expect(Buffer.from(decodeLww(context.store.get("hot")!.payload).value).toString()).toBe("from b");
+    for (const context of actors.slice(0, 2))
+      expect(Buffer.from(decodeLww(context.store.get("hot")!.payload).value).toString()).toBe("from b");
   });
 });

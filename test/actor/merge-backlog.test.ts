@@ -17,7 +17,11 @@ import { ClusterPlacement } from "../../src/routing/cluster-placement";
 import { singleNodeLayout } from "../../src/routing/layout";
 
 const lww = (timestamp: number, value: string | Buffer) => encodeLww({ timestamp, value });
-const record = (key: string, payload: Uint8Array): StoreRecord => ({ type: LatticeType.LWW, key: Buffer.from(key), payload });
+const record = (key: string, payload: Uint8Array): StoreRecord => ({
+  type: LatticeType.LWW,
+  key: Buffer.from(key),
+  payload,
+});
 const recordBytes = (key: string, payload: Uint8Array) => RECORD_HEADER_BYTES + Buffer.byteLength(key) + payload.length;
 
 describe("MergeBacklog", () => {
@@ -75,7 +79,12 @@ describe.each<EngineName>(["wasm", "ts"])("gossip at the memory limit (%s engine
     return bytes;
   };
 
-  function fullActor(): { context: GossipContext; sent: Array<[string, Uint8Array]>; logged: string[]; keys: string[] } {
+  function fullActor(): {
+    context: GossipContext;
+    sent: Array<[string, Uint8Array]>;
+    logged: string[];
+    keys: string[];
+  } {
     const sent: Array<[string, Uint8Array]> = [];
     const logged: string[] = [];
     const placement = new ClusterPlacement(singleNodeLayout("127.0.0.1", 0, 2, 2));
@@ -95,7 +104,7 @@ describe.each<EngineName>(["wasm", "ts"])("gossip at the memory limit (%s engine
       log: (level, message) => logged.push(`${level}: ${message}`),
     };
     const keys: string[] = [];
-    for (let owed = 0; owed === 0; ) {
+    for (let owed = 0; owed === 0;) {
       handleGossipFrames(context, [recordsFrame([part(`full-${keys.length}`, big(1))])]);
       owed = context.counters.mergeKeysOwed;
       if (owed === 0) keys.push(`full-${keys.length}`);
@@ -115,10 +124,17 @@ describe.each<EngineName>(["wasm", "ts"])("gossip at the memory limit (%s engine
     expect(context.store.get("new")).toBeUndefined();
     expect(context.counters.mergeKeysOwed).toBe(2);
     expect(context.counters.mergeValuesDropped).toBe(0);
-    expect(logged.join("\n")).toMatch(/^warn: actor 0 could not merge 1 value\(s\) from its replicas for memory and is a degraded replica: 1 key\(s\) owed/m);
+    expect(logged.join("\n")).toMatch(
+      /^warn: actor 0 could not merge 1 value\(s\) from its replicas for memory and is a degraded replica: 1 key\(s\) owed/m,
+    );
     // A handoff with a value that does not fit stays unacknowledged (its sender sends it again); one that fits is acknowledged.
-    handleGossipFrames(context, [handoffFrame("actor-1", 7, [part("handed-off", big(3))]), handoffFrame("actor-1", 8, [part(keys[2], big(3))])]);
-    const acks = sent.map(([, frame]) => decodeGossipFrame(frame)).filter((frame) => frame.kind === GossipFrameKind.HANDOFF_ACK);
+    handleGossipFrames(context, [
+      handoffFrame("actor-1", 7, [part("handed-off", big(3))]),
+      handoffFrame("actor-1", 8, [part(keys[2], big(3))]),
+    ]);
+    const acks = sent
+      .map(([, frame]) => decodeGossipFrame(frame))
+      .filter((frame) => frame.kind === GossipFrameKind.HANDOFF_ACK);
     expect(acks.map((frame) => (frame as { handoffId: number }).handoffId)).toEqual([8]);
     expect(context.counters.mergeKeysOwed).toBe(3);
     // Room frees: the next gossip tick merges what was owed.

@@ -17,18 +17,37 @@ import { createStore } from "../../src/core/create-store";
 import { DEFAULT_LIMITS } from "../../src/core/limits";
 import { loadWasmModule } from "../../src/core/wasm-store";
 import { LatticeType } from "../../src/lattices/lattice-type";
-import { AnnaError, decodeKeyResponse, encodeKeyRequest, KeyRequest, KeyResponse, RequestType } from "../../src/protocol/anna";
+import {
+  AnnaError,
+  decodeKeyResponse,
+  encodeKeyRequest,
+  KeyRequest,
+  KeyResponse,
+  RequestType,
+} from "../../src/protocol/anna";
 import { singleNodePlacement } from "../../src/routing/cluster-placement";
 
 const encoder = new TextEncoder();
 /** An LWW payload: `timestamp` then `value` (protobuf LWWValue). */
-const lww = (timestamp: number, value: string) => Uint8Array.from([0x08, timestamp, 0x12, value.length, ...encoder.encode(value)]);
+const lww = (timestamp: number, value: string) =>
+  Uint8Array.from([0x08, timestamp, 0x12, value.length, ...encoder.encode(value)]);
 const frame = (request: KeyRequest) => Buffer.from(encodeKeyRequest(request));
 /** Request `rN` answers to port N. */
 const replyAddress = (id: string) => `tcp://client:${id.slice(1)}`;
-const get = (id: string, ...keys: string[]) => frame({ type: RequestType.GET, tuples: keys.map((key) => ({ key })), response_address: replyAddress(id), request_id: id });
+const get = (id: string, ...keys: string[]) =>
+  frame({
+    type: RequestType.GET,
+    tuples: keys.map((key) => ({ key })),
+    response_address: replyAddress(id),
+    request_id: id,
+  });
 const put = (id: string, ...keys: string[]) =>
-  frame({ type: RequestType.PUT, tuples: keys.map((key) => ({ key, lattice_type: LatticeType.LWW, payload: lww(5, key.toUpperCase()) })), response_address: replyAddress(id), request_id: id });
+  frame({
+    type: RequestType.PUT,
+    tuples: keys.map((key) => ({ key, lattice_type: LatticeType.LWW, payload: lww(5, key.toUpperCase()) })),
+    response_address: replyAddress(id),
+    request_id: id,
+  });
 
 const SERVERS = ["wasm", "wasm-batch", "ts"] as const;
 
@@ -41,7 +60,11 @@ describe.each(SERVERS)("a failing request in a burst, with the %s server", (serv
     const replies: KeyResponse[] = [];
     const contained: Array<{ place: ErrorPlace; what: string; error: string }> = [];
     const engine = serverName === "ts" ? "ts" : "wasm";
-    const store = createStore({ engine, limits: DEFAULT_LIMITS, wasmModule: engine === "wasm" ? loadWasmModule() : undefined });
+    const store = createStore({
+      engine,
+      limits: DEFAULT_LIMITS,
+      wasmModule: engine === "wasm" ? loadWasmModule() : undefined,
+    });
     const faults = new ActorFaults(faultFile, () => true);
     writeFileSync(faultFile, "throw-on-key poison\n");
     faults.refresh();
@@ -62,18 +85,42 @@ describe.each(SERVERS)("a failing request in a burst, with the %s server", (serv
   const summary = (response: KeyResponse) => ({
     id: response.response_id,
     error: response.error ?? AnnaError.NO_ERROR,
-    tuples: response.tuples.map((tuple) => [tuple.key, tuple.error ?? AnnaError.NO_ERROR, Buffer.from(tuple.payload ?? []).toString("latin1")]),
+    tuples: response.tuples.map((tuple) => [
+      tuple.key,
+      tuple.error ?? AnnaError.NO_ERROR,
+      Buffer.from(tuple.payload ?? []).toString("latin1"),
+    ]),
   });
 
   it("answers every other request of the burst, in order, and the failed ones LATTICE", () => {
     const { context, replies, contained } = harness();
-    const burst = [put("r1", "a"), get("r2", "poison"), Buffer.from([0x12, 0x09, 0x0a]), put("r3", "b", "poison"), get("r4", "a", "absent")];
+    const burst = [
+      put("r1", "a"),
+      get("r2", "poison"),
+      Buffer.from([0x12, 0x09, 0x0a]),
+      put("r3", "b", "poison"),
+      get("r4", "a", "absent"),
+    ];
     expect(handleRequestFrames(context, burst)).toBe(4);
     expect(replies.map(summary)).toEqual([
       { id: "r1", error: AnnaError.NO_ERROR, tuples: [["a", AnnaError.NO_ERROR, ""]] },
       { id: "r2", error: AnnaError.LATTICE, tuples: [["poison", AnnaError.LATTICE, ""]] },
-      { id: "r3", error: AnnaError.LATTICE, tuples: [["b", AnnaError.LATTICE, ""], ["poison", AnnaError.LATTICE, ""]] },
-      { id: "r4", error: AnnaError.NO_ERROR, tuples: [["a", AnnaError.NO_ERROR, Buffer.from(lww(5, "A")).toString("latin1")], ["absent", AnnaError.KEY_DNE, ""]] },
+      {
+        id: "r3",
+        error: AnnaError.LATTICE,
+        tuples: [
+          ["b", AnnaError.LATTICE, ""],
+          ["poison", AnnaError.LATTICE, ""],
+        ],
+      },
+      {
+        id: "r4",
+        error: AnnaError.NO_ERROR,
+        tuples: [
+          ["a", AnnaError.NO_ERROR, Buffer.from(lww(5, "A")).toString("latin1")],
+          ["absent", AnnaError.KEY_DNE, ""],
+        ],
+      },
     ]);
     const { counters } = context;
     expect([counters.requests, counters.requestsFailed, counters.badFrames]).toEqual([2, 2, 1]);
@@ -82,7 +129,9 @@ describe.each(SERVERS)("a failing request in a burst, with the %s server", (serv
     expect([counters.putTuples, counters.getTuples]).toEqual([1, 2]);
     expect(counters.tupleErrors).toEqual({ NOT_FOUND: 1 });
     expect(contained.map(({ place }) => place)).toEqual(["request-burst", "request", "request"]);
-    expect(contained[1].what).toBe("answered LATTICE to a request (GET of 1 tuple(s) from tcp://client:2) whose planning or serving threw");
+    expect(contained[1].what).toBe(
+      "answered LATTICE to a request (GET of 1 tuple(s) from tcp://client:2) whose planning or serving threw",
+    );
     expect(contained[1].error).toContain("injected fault: throw-on-key poison");
   });
 
@@ -94,7 +143,11 @@ describe.each(SERVERS)("a failing request in a burst, with the %s server", (serv
     replies.length = 0;
     expect(handleRequestFrames(context, [get("r3", "a"), get("r4", "b"), put("r5", "poison")])).toBe(3);
     expect(replies.map(summary)).toEqual([
-      { id: "r3", error: AnnaError.NO_ERROR, tuples: [["a", AnnaError.NO_ERROR, Buffer.from(lww(5, "A")).toString("latin1")]] },
+      {
+        id: "r3",
+        error: AnnaError.NO_ERROR,
+        tuples: [["a", AnnaError.NO_ERROR, Buffer.from(lww(5, "A")).toString("latin1")]],
+      },
       { id: "r4", error: AnnaError.NO_ERROR, tuples: [["b", AnnaError.KEY_DNE, ""]] },
       { id: "r5", error: AnnaError.NO_ERROR, tuples: [["poison", AnnaError.NO_ERROR, ""]] },
     ]);
@@ -128,13 +181,20 @@ describe("a burst too big to answer whole at the memory limit, with the wasm ser
       limits,
       reportBadFrame: () => undefined,
     };
-    const gets = (count: number, keys: (request: number) => string[]) => Array.from({ length: count }, (_, r) => get(`r${r + 1}`, ...keys(r)));
+    const gets = (count: number, keys: (request: number) => string[]) =>
+      Array.from({ length: count }, (_, r) => get(`r${r + 1}`, ...keys(r)));
     // Earlier bursts: one of large frames (the input region grows to hold them), then one with values (the output region grows).
     const padding = Buffer.concat([Buffer.from([0x4a, 0xa0, 0x8d, 0x06]), Buffer.alloc(100_000)]); // field 9, unknown: 100 000 bytes no response echoes
-    handleRequestFrames(context, gets(8, (r) => [`pad-${r}`]).map((request) => Buffer.concat([request, padding])));
+    handleRequestFrames(
+      context,
+      gets(8, (r) => [`pad-${r}`]).map((request) => Buffer.concat([request, padding])),
+    );
     const keyCount = 1000;
     for (let key = 0; key < keyCount; key++) store.put(`key-${key}`, LatticeType.LWW, lww(1, "v".repeat(100)));
-    handleRequestFrames(context, gets(50, (r) => Array.from({ length: 16 }, (_, k) => `key-${r * 16 + k}`)));
+    handleRequestFrames(
+      context,
+      gets(50, (r) => Array.from({ length: 16 }, (_, k) => `key-${r * 16 + k}`)),
+    );
     // The store fills up, past what clients may write: gossip's merges may use the memory kept for them too.
     const fill = (write: (key: string, value: Uint8Array) => void, firstKey: number) => {
       let key = firstKey;

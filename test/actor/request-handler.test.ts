@@ -13,14 +13,22 @@ import { DEFAULT_LIMITS } from "../../src/core/limits";
 import type { EngineName } from "../../src/core/store";
 import { loadWasmModule } from "../../src/core/wasm-store";
 import { LatticeType } from "../../src/lattices/lattice-type";
-import { AnnaError, decodeKeyResponse, encodeKeyRequest, KeyRequest, KeyResponse, RequestType } from "../../src/protocol/anna";
+import {
+  AnnaError,
+  decodeKeyResponse,
+  encodeKeyRequest,
+  KeyRequest,
+  KeyResponse,
+  RequestType,
+} from "../../src/protocol/anna";
 import { BatchRequestServer, requestServerFor } from "../../src/actor/request-servers";
 import type { Store } from "../../src/core/store";
 import { singleNodePlacement } from "../../src/routing/cluster-placement";
 
 const encoder = new TextEncoder();
 /** An LWW payload: `timestamp` then `value` (protobuf LWWValue). */
-const lww = (timestamp: number, value: string) => Uint8Array.from([0x08, timestamp, 0x12, value.length, ...encoder.encode(value)]);
+const lww = (timestamp: number, value: string) =>
+  Uint8Array.from([0x08, timestamp, 0x12, value.length, ...encoder.encode(value)]);
 
 /** The Wasm core serving requests itself, and the batch server over each engine. */
 const SERVERS = ["wasm", "wasm-batch", "ts"] as const;
@@ -37,7 +45,11 @@ function harness(serverName: ServerName, actors: number): Harness {
   const replies: Harness["replies"] = [];
   const badFrames: string[] = [];
   const engine: EngineName = serverName === "ts" ? "ts" : "wasm";
-  const store = createStore({ engine, limits: { ...DEFAULT_LIMITS, maxValueBytes: 64 }, wasmModule: engine === "wasm" ? loadWasmModule() : undefined });
+  const store = createStore({
+    engine,
+    limits: { ...DEFAULT_LIMITS, maxValueBytes: 64 },
+    wasmModule: engine === "wasm" ? loadWasmModule() : undefined,
+  });
   const context: RequestContext = {
     tid: 0,
     server: serverName === "wasm-batch" ? new BatchRequestServer(store) : requestServerFor(store),
@@ -57,13 +69,39 @@ describe.each(SERVERS)("request handler with the %s server", (engine) => {
   it("answers each valid request of a burst in order, a bad frame in between costing only itself", () => {
     const { context, store, replies, badFrames } = harness(engine, 1);
     const burst = [
-      frame({ type: RequestType.PUT, tuples: [{ key: "a", lattice_type: LatticeType.LWW, payload: lww(5, "A") }, { key: "b", lattice_type: LatticeType.LWW, payload: lww(5, "B") }], response_address: "tcp://client:1", request_id: "r1" }),
+      frame({
+        type: RequestType.PUT,
+        tuples: [
+          { key: "a", lattice_type: LatticeType.LWW, payload: lww(5, "A") },
+          { key: "b", lattice_type: LatticeType.LWW, payload: lww(5, "B") },
+        ],
+        response_address: "tcp://client:1",
+        request_id: "r1",
+      }),
       Buffer.from([0x12, 0x09, 0x0a]), // a tuple cut short: not a KeyRequest
       frame({ type: RequestType.GET, tuples: [{ key: "a" }], response_address: "nowhere", request_id: "r2" }), // unusable reply address
-      frame({ type: RequestType.GET, tuples: [{ key: "b" }, { key: "absent" }, { key: "a", address_cache_size: 3 }], response_address: "tcp://client:2", request_id: "r3" }),
+      frame({
+        type: RequestType.GET,
+        tuples: [{ key: "b" }, { key: "absent" }, { key: "a", address_cache_size: 3 }],
+        response_address: "tcp://client:2",
+        request_id: "r3",
+      }),
       frame({ type: 7 as RequestType, tuples: [{ key: "a" }], response_address: "tcp://client:3", request_id: "r4" }),
-      frame({ type: RequestType.GET, tuples: ["a", "b", "c", "d", "e"].map((key) => ({ key })), response_address: "tcp://client:4", request_id: "r5" }),
-      frame({ type: RequestType.PUT, tuples: [{ key: "big", lattice_type: LatticeType.LWW, payload: lww(1, "x".repeat(70)) }, { key: "c", lattice_type: LatticeType.LWW, payload: lww(1, "C") }], response_address: "tcp://client:5", request_id: "r6" }),
+      frame({
+        type: RequestType.GET,
+        tuples: ["a", "b", "c", "d", "e"].map((key) => ({ key })),
+        response_address: "tcp://client:4",
+        request_id: "r5",
+      }),
+      frame({
+        type: RequestType.PUT,
+        tuples: [
+          { key: "big", lattice_type: LatticeType.LWW, payload: lww(1, "x".repeat(70)) },
+          { key: "c", lattice_type: LatticeType.LWW, payload: lww(1, "C") },
+        ],
+        response_address: "tcp://client:5",
+        request_id: "r6",
+      }),
     ];
     expect(handleRequestFrames(context, burst)).toBe(5);
     expect(badFrames).toHaveLength(2);
@@ -76,13 +114,24 @@ describe.each(SERVERS)("request handler with the %s server", (engine) => {
       ["tcp://client:5", "r6"],
     ]);
     const [put, get, unknownType, tooMany, oversized] = replies.map((reply) => reply.response);
-    expect(put.tuples.map((tuple) => [tuple.key, tuple.error ?? AnnaError.NO_ERROR, tuple.payload?.length ?? 0])).toEqual([
+    expect(
+      put.tuples.map((tuple) => [tuple.key, tuple.error ?? AnnaError.NO_ERROR, tuple.payload?.length ?? 0]),
+    ).toEqual([
       ["a", AnnaError.NO_ERROR, 0],
       ["b", AnnaError.NO_ERROR, 0],
     ]);
     // The GET of the same burst sees the PUT before it (one batch, in order).
     expect(get.type).toBe(RequestType.GET);
-    expect(get.tuples.map((tuple) => [tuple.key, tuple.error ?? AnnaError.NO_ERROR, tuple.lattice_type ?? 0, Buffer.from(tuple.payload ?? []).toString("latin1"), tuple.invalidate ?? false, tuple.address_cache_size ?? 0])).toEqual([
+    expect(
+      get.tuples.map((tuple) => [
+        tuple.key,
+        tuple.error ?? AnnaError.NO_ERROR,
+        tuple.lattice_type ?? 0,
+        Buffer.from(tuple.payload ?? []).toString("latin1"),
+        tuple.invalidate ?? false,
+        tuple.address_cache_size ?? 0,
+      ]),
+    ).toEqual([
       ["b", AnnaError.NO_ERROR, LatticeType.LWW, Buffer.from(lww(5, "B")).toString("latin1"), false, 0],
       ["absent", AnnaError.KEY_DNE, 0, "", false, 0],
       // The client thought 3 replicas; there is 1: told to refresh, its cache size not echoed.
@@ -110,11 +159,20 @@ describe.each(SERVERS)("request handler with the %s server", (engine) => {
     const own = (key: string) => context.placement.replicationAt(encoder.encode(key), 0) > 0;
     expect(keys.some(own) && !keys.every(own)).toBe(true);
     context.maxTuplesPerRequest = keys.length;
-    handleRequestFrames(context, [frame({ type: RequestType.PUT, tuples: keys.map((key) => ({ key, lattice_type: LatticeType.LWW, payload: lww(1, key) })), response_address: "tcp://client:1", request_id: "p" })]);
+    handleRequestFrames(context, [
+      frame({
+        type: RequestType.PUT,
+        tuples: keys.map((key) => ({ key, lattice_type: LatticeType.LWW, payload: lww(1, key) })),
+        response_address: "tcp://client:1",
+        request_id: "p",
+      }),
+    ]);
     const response = replies[0].response;
     expect(response.tuples.map((tuple) => tuple.key)).toEqual(keys);
     for (const tuple of response.tuples) {
-      expect([tuple.error ?? AnnaError.NO_ERROR, tuple.invalidate ?? false]).toEqual(own(tuple.key) ? [AnnaError.NO_ERROR, false] : [AnnaError.WRONG_THREAD, true]);
+      expect([tuple.error ?? AnnaError.NO_ERROR, tuple.invalidate ?? false]).toEqual(
+        own(tuple.key) ? [AnnaError.NO_ERROR, false] : [AnnaError.WRONG_THREAD, true],
+      );
       expect(store.get(tuple.key) !== undefined).toBe(own(tuple.key));
     }
   });

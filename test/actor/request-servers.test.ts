@@ -66,10 +66,12 @@ function randomTuple(random: Random, requestType: number): Uint8Array {
     () => tuple.tag(2, 0).varint(randomEnum(random, type)),
     () => tuple.tag(3, 0).varint(BigInt(random.int(6))),
     () => {
-      if (requestType === RequestType.PUT || random.chance(0.1)) tuple.lengthDelimited(4, randomPayload(random, type, 40));
+      if (requestType === RequestType.PUT || random.chance(0.1))
+        tuple.lengthDelimited(4, randomPayload(random, type, 40));
     },
     () => {
-      if (random.chance(0.3)) tuple.tag(5, 0).varint(random.chance(0.2) ? BigInt(0xffffffff - random.int(3)) : BigInt(random.int(4)));
+      if (random.chance(0.3))
+        tuple.tag(5, 0).varint(random.chance(0.2) ? BigInt(0xffffffff - random.int(3)) : BigInt(random.int(4)));
     },
     () => {
       if (random.chance(0.1)) tuple.tag(6, 0).varint(BigInt(random.int(3)));
@@ -116,7 +118,9 @@ function randomFrame(random: Random): Uint8Array {
   request.tag(1, 0).varint(random.chance(0.03) ? -2n : BigInt(type));
   // Before the tuples or after them; sometimes both (the last wins).
   if (random.chance(0.2)) randomPutAcks(random, request);
-  const tuples = random.chance(0.05) ? TUPLES_PER_REQUEST_MAX + 1 + random.int(3) : random.int(TUPLES_PER_REQUEST_MAX + 1);
+  const tuples = random.chance(0.05)
+    ? TUPLES_PER_REQUEST_MAX + 1 + random.int(3)
+    : random.int(TUPLES_PER_REQUEST_MAX + 1);
   for (let i = 0; i < tuples; i++) request.lengthDelimited(2, randomTuple(random, type));
   randomPutAcks(random, request);
   if (random.chance(0.05)) request.unknownField(random);
@@ -182,7 +186,10 @@ function decide(random: Random, burst: RequestBurst): FrameHead[] {
     if (head.tupleCount > TUPLES_PER_REQUEST_MAX) head.tuplesRead = 0;
     for (let i = head.firstTuple, end = i + head.tuplesRead; i < end; i++) {
       const unknownPut = head.type === RequestType.PUT && !(tuples.latticeType[i] >= 1 && tuples.latticeType[i] <= 6);
-      const drawn = random.chance(0.15) || head.error !== AnnaError.NO_ERROR ? random.pick([AnnaError.WRONG_THREAD, AnnaError.LATTICE]) : undefined;
+      const drawn =
+        random.chance(0.15) || head.error !== AnnaError.NO_ERROR
+          ? random.pick([AnnaError.WRONG_THREAD, AnnaError.LATTICE])
+          : undefined;
       const refusal = drawn ?? (unknownPut ? AnnaError.LATTICE : undefined);
       tuples.error[i] = refusal ?? AnnaError.NO_ERROR;
       tuples.invalidate[i] = random.chance(0.2) ? 1 : 0;
@@ -196,7 +203,7 @@ function decide(random: Random, burst: RequestBurst): FrameHead[] {
 /** Every record of the store, as sorted hex strings (engines scan in different orders), each checked against a GET. */
 function storeContents(store: Store): string[] {
   const records: string[] = [];
-  for (let cursor = 0; ; ) {
+  for (let cursor = 0; ;) {
     const page = store.scan(cursor, 1 << 20);
     for (const record of decodeRecords(page.records)) {
       // Found by the store's own lookup too: the core placed it where the store's hash says.
@@ -257,7 +264,11 @@ describe("request servers (Wasm core vs the batch server on both engines)", () =
     ];
     for (const { name, server } of contenders()) {
       const burst = server.read(frames, TUPLES_PER_REQUEST_MAX);
-      expect({ name, putAcks: burst.heads.map((head) => head.putAcks), refused: burst.refusals.length }).toEqual({ name, putAcks: [0, 0, 3, 0xffffffff, 5, 7], refused: 2 });
+      expect({ name, putAcks: burst.heads.map((head) => head.putAcks), refused: burst.refusals.length }).toEqual({
+        name,
+        putAcks: [0, 0, 3, 0xffffffff, 5, 7],
+        refused: 2,
+      });
     }
   });
 
@@ -268,11 +279,21 @@ describe("request servers (Wasm core vs the batch server on both engines)", () =
     const frames = Array.from({ length: 300 }, (_, r) => {
       const request = new ProtoWriter().tag(1, 0).varint(BigInt(r % 3 === 2 ? RequestType.GET : RequestType.PUT));
       for (let k = 0; k < TUPLES_PER_REQUEST_MAX; k++) {
-        const tuple = new ProtoWriter().lengthDelimited(1, new TextEncoder().encode(`key-${random.int(2000)}`)).tag(2, 0).varint(1n);
-        if (r % 3 !== 2) tuple.lengthDelimited(4, new ProtoWriter().tag(1, 0).varint(BigInt(r)).lengthDelimited(2, random.bytes(80)).finish());
+        const tuple = new ProtoWriter()
+          .lengthDelimited(1, new TextEncoder().encode(`key-${random.int(2000)}`))
+          .tag(2, 0)
+          .varint(1n);
+        if (r % 3 !== 2)
+          tuple.lengthDelimited(
+            4,
+            new ProtoWriter().tag(1, 0).varint(BigInt(r)).lengthDelimited(2, random.bytes(80)).finish(),
+          );
         request.lengthDelimited(2, tuple.finish());
       }
-      return request.lengthDelimited(3, new TextEncoder().encode("tcp://client:1")).lengthDelimited(4, new TextEncoder().encode(`id-${r}`)).finish();
+      return request
+        .lengthDelimited(3, new TextEncoder().encode("tcp://client:1"))
+        .lengthDelimited(4, new TextEncoder().encode(`id-${r}`))
+        .finish();
     });
     const answers = servers.map(({ server }) => {
       const burst = server.read(frames, TUPLES_PER_REQUEST_MAX);
@@ -288,26 +309,42 @@ describe("request servers (Wasm core vs the batch server on both engines)", () =
   });
 
   it("read and answer on a store at its memory limit, a burst too big for the core's input included", () => {
-    const store = createStore({ engine: "wasm", limits: { ...LIMITS, maxValueBytes: 4096, maxMemoryBytes: 2 << 20 }, wasmModule: loadWasmModule() }) as WasmStore;
+    const store = createStore({
+      engine: "wasm",
+      limits: { ...LIMITS, maxValueBytes: 4096, maxMemoryBytes: 2 << 20 },
+      wasmModule: loadWasmModule(),
+    }) as WasmStore;
     const server = new WasmRequestServer(store);
     const value = new ProtoWriter().tag(1, 0).varint(1n).lengthDelimited(2, new Uint8Array(100).fill(7)).finish();
     let stored = 0;
     const getFrame = (r: number, padding = 0) => {
       const request = new ProtoWriter().tag(1, 0).varint(BigInt(RequestType.GET));
-      for (let k = 0; k < 16; k++) request.lengthDelimited(2, new ProtoWriter().lengthDelimited(1, new TextEncoder().encode(`key-${(r * 16 + k) % Math.max(stored, 1)}`)).finish());
+      for (let k = 0; k < 16; k++)
+        request.lengthDelimited(
+          2,
+          new ProtoWriter()
+            .lengthDelimited(1, new TextEncoder().encode(`key-${(r * 16 + k) % Math.max(stored, 1)}`))
+            .finish(),
+        );
       // An unknown field makes the frame as big as asked: more than the core's input region holds.
       if (padding > 0) request.lengthDelimited(9, new Uint8Array(padding));
       return request.lengthDelimited(3, new TextEncoder().encode("tcp://client:1")).finish();
     };
     // A node serves while its store fills: its regions have grown to a burst's size by then.
-    const early = server.read(Array.from({ length: 50 }, (_, r) => getFrame(r)), 16);
+    const early = server.read(
+      Array.from({ length: 50 }, (_, r) => getFrame(r)),
+      16,
+    );
     server.answer(early, early.heads);
     try {
       for (; ; stored++) store.put(`key-${stored}`, 1, value);
     } catch (error) {
       expect((error as Error).message).toContain("memory limit");
     }
-    for (const frames of [Array.from({ length: 50 }, (_, r) => getFrame(r)), Array.from({ length: 8 }, (_, r) => getFrame(r, 256 * 1024))]) {
+    for (const frames of [
+      Array.from({ length: 50 }, (_, r) => getFrame(r)),
+      Array.from({ length: 8 }, (_, r) => getFrame(r, 256 * 1024)),
+    ]) {
       const burst = server.read(frames, 16);
       expect(burst.heads).toHaveLength(frames.length);
       const responses = server.answer(burst, burst.heads).map((bytes) => decodeKeyResponse(bytes.slice()));

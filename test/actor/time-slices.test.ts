@@ -48,11 +48,14 @@ describe("TimeSlicer", () => {
     let clockMs = 0;
     const slicer = new TimeSlicer(() => clockMs);
     const givenMs: number[] = [];
-    slicer.run((deadlineMs) => {
-      givenMs.push(deadlineMs - clockMs);
-      clockMs = deadlineMs;
-      return true;
-    }, 4 * SLICE_MS + 1);
+    slicer.run(
+      (deadlineMs) => {
+        givenMs.push(deadlineMs - clockMs);
+        clockMs = deadlineMs;
+        return true;
+      },
+      4 * SLICE_MS + 1,
+    );
     await until(() => givenMs.length >= 5);
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(givenMs).toEqual([SLICE_MS, SLICE_MS, SLICE_MS, SLICE_MS, 1]);

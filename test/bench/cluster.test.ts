@@ -14,17 +14,32 @@ const root = path.resolve(__dirname, "../../..");
 const PORT_OFFSET = 8000;
 
 function runQuickBench(jsonPath: string): Promise<void> {
-  const args = ["-r", path.join(root, "bench/register.js"), path.join(root, "bench/cluster/main.ts"), "--quick", "--out", jsonPath, "--port-offset", String(PORT_OFFSET)];
+  const args = [
+    "-r",
+    path.join(root, "bench/register.js"),
+    path.join(root, "bench/cluster/main.ts"),
+    "--quick",
+    "--out",
+    jsonPath,
+    "--port-offset",
+    String(PORT_OFFSET),
+  ];
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { cwd: root, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`bench/cluster/main.ts --quick failed: ${error.message}\n${stdout.slice(-4000)}\n${stderr.slice(-4000)}`));
+      if (error)
+        reject(
+          new Error(
+            `bench/cluster/main.ts --quick failed: ${error.message}\n${stdout.slice(-4000)}\n${stderr.slice(-4000)}`,
+          ),
+        );
       else resolve();
     });
   });
 }
 
 function expectNumber(value: unknown, what: string): void {
-  if (typeof value !== "number" || !Number.isFinite(value)) throw new Error(`${what} is ${JSON.stringify(value)}, not a finite number`);
+  if (typeof value !== "number" || !Number.isFinite(value))
+    throw new Error(`${what} is ${JSON.stringify(value)}, not a finite number`);
 }
 
 describe("bench/cluster --quick", () => {
@@ -96,7 +111,9 @@ describe("bench/cluster --quick", () => {
     expect(gossipCost.perWrite.putTuples).toBeGreaterThan(0);
     expect(gossipCost.perWrite.gossipBytesPerWrite).toBeGreaterThan(0);
     expectNumber(gossipCost.perWrite.membershipBytesPerWrite, "membershipBytesPerWrite");
-    expect(gossipCost.idle.map((idle: { antiEntropyPeriodMs: number }) => idle.antiEntropyPeriodMs)).toEqual([30_000, 1000]);
+    expect(gossipCost.idle.map((idle: { antiEntropyPeriodMs: number }) => idle.antiEntropyPeriodMs)).toEqual([
+      30_000, 1000,
+    ]);
     for (const idle of gossipCost.idle) expect(idle.membershipBytesPerSecond).toBeGreaterThan(0);
   });
 

@@ -35,7 +35,9 @@ function expectOnlyStoreErrors(action: () => unknown): void {
 function fuzzRequests(server: WasmRequestServer, random: Random): void {
   const frames = Array.from({ length: 1 + random.int(4) }, () => {
     const garbage = random.bytes(random.int(80));
-    return random.chance(0.3) ? Uint8Array.from([0x08, 0x01 + random.int(2), 0x12, random.int(40), ...garbage]) : garbage;
+    return random.chance(0.3)
+      ? Uint8Array.from([0x08, 0x01 + random.int(2), 0x12, random.int(40), ...garbage])
+      : garbage;
   });
   const burst = server.read(frames, 1 + random.int(8));
   for (let i = 0; i < burst.tuples.count; i++) {
@@ -68,7 +70,9 @@ function fuzzRound(store: Store, server: WasmRequestServer, random: Random): voi
         key: random.bytes(random.int(6)),
         payload: random.chance(0.5) ? random.bytes(random.int(40)) : undefined,
       }));
-      const batch = encodeBatch(ops.map((op) => (op.opcode === Opcode.GET || op.opcode === Opcode.DELETE ? { ...op, payload: undefined } : op)));
+      const batch = encodeBatch(
+        ops.map((op) => (op.opcode === Opcode.GET || op.opcode === Opcode.DELETE ? { ...op, payload: undefined } : op)),
+      );
       if (random.chance(0.2)) batch[random.int(batch.length)] = random.int(256);
       expectOnlyStoreErrors(() => store.executeBatch(batch));
       break;
@@ -129,7 +133,9 @@ describe("fuzz campaign against a node", () => {
       expect(result.sentinelIntact).toBe(true);
       expect(result.stop.exit).toEqual({ code: 0, signal: null });
     } catch (error) {
-      console.error(`fuzz campaign failed; replay with ANNAKV_SEED=${seed}; ${result.inputsTotal} inputs, crashes: ${JSON.stringify(result.crashes).slice(0, 20_000)}`);
+      console.error(
+        `fuzz campaign failed; replay with ANNAKV_SEED=${seed}; ${result.inputsTotal} inputs, crashes: ${JSON.stringify(result.crashes).slice(0, 20_000)}`,
+      );
       throw error;
     }
   }, 120_000);

@@ -32,8 +32,22 @@ describe("server benchmark tools", () => {
     expect(preload.requests).toBeGreaterThanOrEqual(common.keyCount / 100);
     expect(preload.requests).toBeLessThanOrEqual(common.keyCount / 100 + 2);
     expect(preload.tupleErrors).toEqual({});
-    for (const [clientTransport, keysPerRequest] of [["zmtp", 1], ["zmtp", 16], ["zeromq", 1], ["zeromq", 16]] as const) {
-      const gets = await runLoad({ ...common, clientTransport, keysPerRequest, putFraction: 0, skew: 0, warmupMs: 50, durationMs: 300, serverPid: node.child.pid! });
+    for (const [clientTransport, keysPerRequest] of [
+      ["zmtp", 1],
+      ["zmtp", 16],
+      ["zeromq", 1],
+      ["zeromq", 16],
+    ] as const) {
+      const gets = await runLoad({
+        ...common,
+        clientTransport,
+        keysPerRequest,
+        putFraction: 0,
+        skew: 0,
+        warmupMs: 50,
+        durationMs: 300,
+        serverPid: node.child.pid!,
+      });
       expect(gets.requests).toBeGreaterThan(0);
       expect(gets.opsPerSecond).toBeCloseTo(gets.requestsPerSecond * keysPerRequest, 6);
       expect(gets.tupleErrors).toEqual({});
@@ -45,43 +59,88 @@ describe("server benchmark tools", () => {
   });
 
   it("runs a skewed mix of PUTs and GETs without errors, from several clients at once", async () => {
-    const mix = await runLoad({ ...common, connections: 4, keysPerRequest: 16, putFraction: 0.5, skew: 1, warmupMs: 50, durationMs: 300 });
+    const mix = await runLoad({
+      ...common,
+      connections: 4,
+      keysPerRequest: 16,
+      putFraction: 0.5,
+      skew: 1,
+      warmupMs: 50,
+      durationMs: 300,
+    });
     expect(mix.requests).toBeGreaterThan(0);
     expect(mix.tupleErrors).toEqual({});
     expect(mix.lostRequests).toBe(0);
-    await expect(runLoad({ ...common, connections: common.concurrency + 1 })).rejects.toThrow(/connections must be an integer from 1 to the concurrency/);
+    await expect(runLoad({ ...common, connections: common.concurrency + 1 })).rejects.toThrow(
+      /connections must be an integer from 1 to the concurrency/,
+    );
   });
 });
 
 describe("echo floor", () => {
-  it.each(["zmtp", "zeromq"])("echoes requests of one size with replies of another and reports the rate (%s client)", async (clientTransport) => {
-    const script = path.resolve(__dirname, "../../bench/echo-floor.ts");
-    const register = path.resolve(__dirname, "../../bench/register.js");
-    const port = 6300 + portOffset;
-    const server = spawn(process.execPath, ["-r", register, script, "--role", "server", "--port", String(port), "--threads", "2", "--reply-bytes", "300"], { stdio: "ignore" });
-    try {
-      await waitForPort(port, 20_000);
-      await waitForPort(port + 1, 20_000);
-      const client = spawn(process.execPath, ["-r", register, script, "--role", "client", "--port", String(port), "--threads", "2", "--connections", "3", "--request-bytes", "40", "--concurrency", "6", "--warmup-ms", "50", "--duration-ms", "300", "--server-pid", String(server.pid), "--client-transport", clientTransport], { stdio: ["ignore", "pipe", "inherit"] });
-      let stdout = "";
-      client.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-      const code = await new Promise<number | null>((resolve) => client.once("exit", resolve));
-      expect(code).toBe(0);
-      const result = JSON.parse(stdout.trim());
-      expect(result.requestBytes).toBe(40);
-      expect(result.concurrency).toBe(6);
-      expect(result.connections).toBe(3);
-      expect(result.serverThreads).toBe(2);
-      expect(result.requestsPerSecond).toBeGreaterThan(0);
-      expect(result.latencyMsP99).toBeGreaterThanOrEqual(result.latencyMsP50);
-      expect(result.serverCpuCores).toBeGreaterThan(0);
-    } finally {
-      // The next case binds the same ports: wait until these are free.
-      const exited = new Promise((resolve) => server.once("exit", resolve));
-      if (server.exitCode === null && server.signalCode === null) {
-        server.kill("SIGKILL");
-        await exited;
+  it.each(["zmtp", "zeromq"])(
+    "echoes requests of one size with replies of another and reports the rate (%s client)",
+    async (clientTransport) => {
+      const script = path.resolve(__dirname, "../../bench/echo-floor.ts");
+      const register = path.resolve(__dirname, "../../bench/register.js");
+      const port = 6300 + portOffset;
+      const server = spawn(
+        process.execPath,
+        ["-r", register, script, "--role", "server", "--port", String(port), "--threads", "2", "--reply-bytes", "300"],
+        { stdio: "ignore" },
+      );
+      try {
+        await waitForPort(port, 20_000);
+        await waitForPort(port + 1, 20_000);
+        const client = spawn(
+          process.execPath,
+          [
+            "-r",
+            register,
+            script,
+            "--role",
+            "client",
+            "--port",
+            String(port),
+            "--threads",
+            "2",
+            "--connections",
+            "3",
+            "--request-bytes",
+            "40",
+            "--concurrency",
+            "6",
+            "--warmup-ms",
+            "50",
+            "--duration-ms",
+            "300",
+            "--server-pid",
+            String(server.pid),
+            "--client-transport",
+            clientTransport,
+          ],
+          { stdio: ["ignore", "pipe", "inherit"] },
+        );
+        let stdout = "";
+        client.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+        const code = await new Promise<number | null>((resolve) => client.once("exit", resolve));
+        expect(code).toBe(0);
+        const result = JSON.parse(stdout.trim());
+        expect(result.requestBytes).toBe(40);
+        expect(result.concurrency).toBe(6);
+        expect(result.connections).toBe(3);
+        expect(result.serverThreads).toBe(2);
+        expect(result.requestsPerSecond).toBeGreaterThan(0);
+        expect(result.latencyMsP99).toBeGreaterThanOrEqual(result.latencyMsP50);
+        expect(result.serverCpuCores).toBeGreaterThan(0);
+      } finally {
+        // The next case binds the same ports: wait until these are free.
+        const exited = new Promise((resolve) => server.once("exit", resolve));
+        if (server.exitCode === null && server.signalCode === null) {
+          server.kill("SIGKILL");
+          await exited;
+        }
       }
-    }
-  });
+    },
+  );
 });

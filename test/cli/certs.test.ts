@@ -24,10 +24,16 @@ describe("annakv certs", () => {
 
   it("writes credentials that load, prints the start flags, and overwrites only with --force", () => {
     const dir = path.join(scratch, "made/by/certs");
-    const files = { caFile: path.join(dir, "ca.crt"), certFile: path.join(dir, "node.crt"), keyFile: path.join(dir, "node.key") };
+    const files = {
+      caFile: path.join(dir, "ca.crt"),
+      certFile: path.join(dir, "node.crt"),
+      keyFile: path.join(dir, "node.key"),
+    };
     const first = cli("certs", dir, "--days", "30");
     expect(first).toMatchObject({ status: 0, stderr: "" });
-    expect(first.stdout).toContain(`--cluster-tls-ca ${files.caFile} --cluster-tls-cert ${files.certFile} --cluster-tls-key ${files.keyFile}`);
+    expect(first.stdout).toContain(
+      `--cluster-tls-ca ${files.caFile} --cluster-tls-cert ${files.certFile} --cluster-tls-key ${files.keyFile}`,
+    );
     expect(fs.readdirSync(dir).sort()).toEqual(["ca.crt", "ca.key", "node.crt", "node.key"]);
     expect(fs.statSync(path.join(dir, "ca.key")).mode & 0o777).toBe(0o600);
     expect(fs.statSync(files.keyFile).mode & 0o777).toBe(0o600);
@@ -36,7 +42,9 @@ describe("annakv certs", () => {
 
     const again = cli("certs", dir);
     expect(again.status).toBe(2);
-    expect(again.stderr).toContain(`${files.caFile}, ${path.join(dir, "ca.key")}, ${files.certFile}, ${files.keyFile} already exist (pass --force to overwrite)`);
+    expect(again.stderr).toContain(
+      `${files.caFile}, ${path.join(dir, "ca.key")}, ${files.certFile}, ${files.keyFile} already exist (pass --force to overwrite)`,
+    );
     expect(loadClusterTls(files)).toEqual(loaded);
 
     fs.chmodSync(files.keyFile, 0o644);

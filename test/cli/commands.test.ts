@@ -47,7 +47,11 @@ describe("annakv CLI", () => {
     expect(cli("put", "job", "sooner", "--type", "priority", "--priority", "1", ...at).status).toBe(0);
     expect(cli("get", "job", ...at).stdout).toBe("sooner\n");
     expect(cli("put", "doc", "v1", "--type", "causal", "--clock", "alice=1", ...at).status).toBe(0);
-    expect(JSON.parse(cli("get", "doc", ...at).stdout)).toEqual({ type: "SINGLE_CAUSAL", vectorClock: { alice: 1 }, values: ["v1"] });
+    expect(JSON.parse(cli("get", "doc", ...at).stdout)).toEqual({
+      type: "SINGLE_CAUSAL",
+      vectorClock: { alice: 1 },
+      values: ["v1"],
+    });
   });
 
   it("exits 3 when the node refuses a put (type conflict)", () => {
@@ -82,7 +86,9 @@ describe("annakv CLI", () => {
       expect(start.stderr).toContain(`EADDRINUSE: address already in use 127.0.0.1:${basePort + offset}`);
       // The actors started and stopped again: their ports are free for the next node.
       const probe = net.createServer();
-      await new Promise<void>((resolve, reject) => probe.once("error", reject).listen(6200 + offset, "127.0.0.1", resolve));
+      await new Promise<void>((resolve, reject) =>
+        probe.once("error", reject).listen(6200 + offset, "127.0.0.1", resolve),
+      );
       await new Promise((resolve) => probe.close(resolve));
     } finally {
       await new Promise((resolve) => squatter.close(resolve));
@@ -98,7 +104,23 @@ describe("annakv CLI", () => {
   it("prints help (exit 0) and refuses bad options with a message and exit 2", () => {
     const help = cli("start", "--help");
     expect(help.status).toBe(0);
-    for (const option of ["--threads", "--host", "--port-offset", "--engine", "--local-replication", "--gossip-period-ms", "--max-key-bytes", "--max-value-bytes", "--max-store-memory-bytes", "--log-level", "--hot-key-replication", "--hot-key-window-ms", "--hot-key-threshold", "--hot-key-min-ops-per-sec", "--hot-key-cooldown-windows"]) {
+    for (const option of [
+      "--threads",
+      "--host",
+      "--port-offset",
+      "--engine",
+      "--local-replication",
+      "--gossip-period-ms",
+      "--max-key-bytes",
+      "--max-value-bytes",
+      "--max-store-memory-bytes",
+      "--log-level",
+      "--hot-key-replication",
+      "--hot-key-window-ms",
+      "--hot-key-threshold",
+      "--hot-key-min-ops-per-sec",
+      "--hot-key-cooldown-windows",
+    ]) {
       expect(help.stdout).toContain(option);
     }
     const refused: Array<[string[], string]> = [

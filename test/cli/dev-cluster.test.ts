@@ -43,14 +43,21 @@ describe("annakv dev-cluster", () => {
   });
 
   it("starts two nodes that share keys and stops both on SIGINT", async () => {
-    const child = spawn(process.execPath, [CLI_PATH, "dev-cluster", "--nodes=2", `--port-offset=${portOffset}`], { stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [CLI_PATH, "dev-cluster", "--nodes=2", `--port-offset=${portOffset}`], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     cluster = child;
     let output = "";
     child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
     const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
-    await waitFor(() => output.includes("2 nodes ready"), READY_TIMEOUT_MS, () => `dev-cluster never became ready:\n${output}`, exited);
+    await waitFor(
+      () => output.includes("2 nodes ready"),
+      READY_TIMEOUT_MS,
+      () => `dev-cluster never became ready:\n${output}`,
+      exited,
+    );
     logDir = /their logs: (\S+)\/node-N\.log/.exec(output)?.[1];
     nodePids = [...output.matchAll(/node \d+ {2}pid (\d+)/g)].map((match) => Number(match[1]));
     expect(nodePids).toHaveLength(2);
@@ -65,9 +72,17 @@ describe("annakv dev-cluster", () => {
     );
 
     child.kill("SIGINT");
-    await waitFor(() => child.exitCode !== null || child.signalCode !== null, STOP_TIMEOUT_MS, () => `dev-cluster did not stop:\n${output}`);
+    await waitFor(
+      () => child.exitCode !== null || child.signalCode !== null,
+      STOP_TIMEOUT_MS,
+      () => `dev-cluster did not stop:\n${output}`,
+    );
     expect(await exited).toBe(0);
-    expect(output).toMatch(new RegExp(`node 2 \\(pid ${nodePids[1]}\\) exited with code 0\\nnode 1 \\(pid ${nodePids[0]}\\) exited with code 0\\n`));
+    expect(output).toMatch(
+      new RegExp(
+        `node 2 \\(pid ${nodePids[1]}\\) exited with code 0\\nnode 1 \\(pid ${nodePids[0]}\\) exited with code 0\\n`,
+      ),
+    );
     expect(nodePids.filter(isAlive)).toEqual([]);
   }, 120_000);
 });

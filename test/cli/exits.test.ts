@@ -53,7 +53,9 @@ function tryConnect(port: number): Promise<string> {
 }
 
 /** Sends SIGTERM and resolves with the exit code and how long the process took to exit. */
-async function timedStop(stop: (signal?: NodeJS.Signals) => Promise<number | null>): Promise<{ code: number | null; elapsedMs: number }> {
+async function timedStop(
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>,
+): Promise<{ code: number | null; elapsedMs: number }> {
   const startedMs = Date.now();
   const code = await stop("SIGTERM");
   return { code, elapsedMs: Date.now() - startedMs };
@@ -69,7 +71,11 @@ describe("annakv start: --no-metrics", () => {
       expect(Buffer.from((await client.getLww("with-no-metrics"))!.value).toString()).toBe("served");
       expect(await tryConnect(metricsPort(portOffset))).toBe("ECONNREFUSED");
       // `annakv status` reads /status: with no HTTP port there is no node to ask (exit 4).
-      const status = spawnSync(process.execPath, [CLI_PATH, "status", `--port-offset=${portOffset}`, "--timeout-ms=500"], { encoding: "utf8", timeout: 20_000 });
+      const status = spawnSync(
+        process.execPath,
+        [CLI_PATH, "status", `--port-offset=${portOffset}`, "--timeout-ms=500"],
+        { encoding: "utf8", timeout: 20_000 },
+      );
       expect(status.status).toBe(4);
     } finally {
       await client.close();
@@ -82,14 +88,27 @@ describe("annakv start: --shutdown-timeout-ms", () => {
   const SHUTDOWN_TIMEOUT_MS = 1500;
 
   it("waits that long for a client that never takes its reply, then exits 0", async () => {
-    const node = await startNodeProcess({ portOffset, threads: 1, extraArgs: [`--shutdown-timeout-ms=${SHUTDOWN_TIMEOUT_MS}`] });
+    const node = await startNodeProcess({
+      portOffset,
+      threads: 1,
+      extraArgs: [`--shutdown-timeout-ms=${SHUTDOWN_TIMEOUT_MS}`],
+    });
     const stalled = await openSilentListener();
     const peer = await RawPeer.open();
     try {
       // The actor connects to the reply address and queues the reply behind a ZMTP handshake that never ends.
-      const request = encodeKeyRequest({ type: RequestType.GET, tuples: [{ key: "never-read" }], response_address: `tcp://127.0.0.1:${stalled.port}`, request_id: "1" });
+      const request = encodeKeyRequest({
+        type: RequestType.GET,
+        tuples: [{ key: "never-read" }],
+        response_address: `tcp://127.0.0.1:${stalled.port}`,
+        request_id: "1",
+      });
       await peer.send(actorRequestAddress("127.0.0.1", portOffset, 0), request);
-      await waitFor(() => stalled.connections() > 0, 10_000, () => `the node never connected to the reply address:\n${node.output()}`);
+      await waitFor(
+        () => stalled.connections() > 0,
+        10_000,
+        () => `the node never connected to the reply address:\n${node.output()}`,
+      );
       const { code, elapsedMs } = await timedStop(node.stop);
       expect(code).toBe(0);
       // At least the timeout (with no stalled reply the stop takes ~25 ms), and short of the
@@ -110,7 +129,11 @@ describe("annakv start: exit code 5", () => {
     const leaveTimeoutMs = 1;
     const shutdownTimeoutMs = 500;
     const overrunAfterMs = leaveTimeoutMs + shutdownTimeoutMs + 2000;
-    const node = await startNodeProcess({ portOffset, threads: 1, extraArgs: [`--leave-timeout-ms=${leaveTimeoutMs}`, `--shutdown-timeout-ms=${shutdownTimeoutMs}`] });
+    const node = await startNodeProcess({
+      portOffset,
+      threads: 1,
+      extraArgs: [`--leave-timeout-ms=${leaveTimeoutMs}`, `--shutdown-timeout-ms=${shutdownTimeoutMs}`],
+    });
     // A request to /metrics whose headers never end: closing the HTTP server waits for its
     // connection (a connection that sends nothing holds it too), so the stop cannot finish.
     const halfRequest = net.connect(metricsPort(portOffset), "127.0.0.1");
@@ -139,7 +162,11 @@ describe("annakv start: exit code 5", () => {
     it(`exits 5 past --leave-timeout-ms=${LEAVE_TIMEOUT_MS}, the other owner paused`, async () => {
       // One copy of each key: the leaver's keys must go to the other node, which must
       // acknowledge them (with two copies on two nodes, the other already holds them all).
-      nodes = await startCluster(2, { portOffset, globalReplication: 1, args: [`--leave-timeout-ms=${LEAVE_TIMEOUT_MS}`, "--shutdown-timeout-ms=1000"] });
+      nodes = await startCluster(2, {
+        portOffset,
+        globalReplication: 1,
+        args: [`--leave-timeout-ms=${LEAVE_TIMEOUT_MS}`, "--shutdown-timeout-ms=1000"],
+      });
       const [other, leaver] = nodes;
       const client = new AnnaClient({ routingAddress: leaver.routingAddress, timeoutMs: 2000 });
       try {
@@ -147,7 +174,11 @@ describe("annakv start: exit code 5", () => {
       } finally {
         await client.close();
       }
-      await waitFor(async () => (await keyCount(leaver)) > 0, 10_000, () => "the leaver holds none of the keys");
+      await waitFor(
+        async () => (await keyCount(leaver)) > 0,
+        10_000,
+        () => "the leaver holds none of the keys",
+      );
       // Paused, the other node acknowledges no handoff: the leave can only time out.
       other.process.child.kill("SIGSTOP");
       const { code, elapsedMs } = await timedStop(leaver.process.stop);

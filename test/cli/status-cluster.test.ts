@@ -29,11 +29,16 @@ describe("annakv status: the cluster block", () => {
       10_000,
       () => `the actors never reported:\n${node.output()}`,
     );
-    const result = spawnSync(process.execPath, [CLI_PATH, "status", `--port-offset=${portOffset}`], { encoding: "utf8", timeout: 20_000 });
+    const result = spawnSync(process.execPath, [CLI_PATH, "status", `--port-offset=${portOffset}`], {
+      encoding: "utf8",
+      timeout: 20_000,
+    });
     expect(result.status).toBe(0);
     const lines = result.stdout.trimEnd().split("\n");
     const self = `127.0.0.1:${6350 + portOffset}`;
-    expect(lines[1]).toMatch(new RegExp(`^cluster: this node ${self} alive, ready, global replication 2, layout \\d+, 0 bad frames$`));
+    expect(lines[1]).toMatch(
+      new RegExp(`^cluster: this node ${self} alive, ready, global replication 2, layout \\d+, 0 bad frames$`),
+    );
     expect(lines[2]).toMatch(/^member\s+state\s+actors\s+keys\s+last heard ms$/);
     expect(lines[3]).toMatch(new RegExp(`^${self}\\s+alive\\s+2\\s+0\\s+0$`));
     expect(lines[4]).toMatch(/^rebalance: actor\s+layout\s+pages in flight\s+keys sent\s+keys moved out$/);

@@ -22,7 +22,10 @@ describe("AnnaClient failover", () => {
   let node: RunningNode;
 
   beforeAll(async () => {
-    node = await startNode({ portOffset: PORT_OFFSETS.clientFailover, threads: 1, metrics: false, hotKeyReplication: false }, pino({ level: "silent" }));
+    node = await startNode(
+      { portOffset: PORT_OFFSETS.clientFailover, threads: 1, metrics: false, hotKeyReplication: false },
+      pino({ level: "silent" }),
+    );
   });
 
   afterAll(async () => {
@@ -47,7 +50,11 @@ describe("AnnaClient failover", () => {
   });
 
   it("fails with TIMEOUT naming every routing address when none answers, each tried even with one attempt", async () => {
-    const client = new AnnaClient({ routingAddresses: [deadRouting(0), deadRouting(1)], timeoutMs: 100, maxAttempts: 1 });
+    const client = new AnnaClient({
+      routingAddresses: [deadRouting(0), deadRouting(1)],
+      timeoutMs: 100,
+      maxAttempts: 1,
+    });
     try {
       const failure = client.get("anything");
       await expect(failure).rejects.toMatchObject({ code: "TIMEOUT" });
@@ -59,7 +66,9 @@ describe("AnnaClient failover", () => {
 
   it("looks a key up again once every replica it had for the key timed out", async () => {
     const silent = await ScriptedActor.start(() => undefined);
-    const routing = await ScriptedRouting.start((lookup) => (lookup === 0 ? [silent.address] : [node.actorAddresses[0]]));
+    const routing = await ScriptedRouting.start((lookup) =>
+      lookup === 0 ? [silent.address] : [node.actorAddresses[0]],
+    );
     const client = new AnnaClient({ routingAddress: routing.address, timeoutMs: TIMEOUT_MS, maxAttempts: 2 });
     try {
       await client.putLww("relookup", "v");
@@ -81,7 +90,9 @@ describe("AnnaClient failover", () => {
     try {
       // Keys spread over both replicas (all on the live one: a chance of 2^-20): those sent to the silent one are retried on the other.
       const keys = Array.from({ length: 20 }, (_, i) => `kept-${i}`);
-      await client.putMany(keys.map((key) => ({ key, type: LatticeType.LWW, payload: encodeLww({ timestamp: 1, value: key }) })));
+      await client.putMany(
+        keys.map((key) => ({ key, type: LatticeType.LWW, payload: encodeLww({ timestamp: 1, value: key }) })),
+      );
       expect(silent.received).toHaveLength(1);
       expect(routing.lookups).toBe(1);
     } finally {

@@ -24,7 +24,9 @@ describe("AnnaClient put acks on the wire", () => {
   beforeAll(async () => {
     actor = await ScriptedActor.start((request) => {
       if (request.type === RequestType.GET) return AnnaError.KEY_DNE;
-      return request.tuples.some(({ key }) => key.startsWith(UNDER_REPLICATED)) ? AnnaError.TIMEOUT : AnnaError.NO_ERROR;
+      return request.tuples.some(({ key }) => key.startsWith(UNDER_REPLICATED))
+        ? AnnaError.TIMEOUT
+        : AnnaError.NO_ERROR;
     });
     routing = await ScriptedRouting.start(() => [actor.address]);
   });
@@ -53,7 +55,11 @@ describe("AnnaClient put acks on the wire", () => {
       expect(lastPutAcks("p4")).toBe(5);
       await plain.putCausal("p5", { vectorClock: { a: 1 }, values: ["v"] }, { acks: 6 });
       expect(lastPutAcks("p5")).toBe(6);
-      await plain.putMultiCausal("p6", { vectorClock: { a: 1 }, dependencies: [], values: ["v"] }, { acks: 0xffffffff });
+      await plain.putMultiCausal(
+        "p6",
+        { vectorClock: { a: 1 }, dependencies: [], values: ["v"] },
+        { acks: 0xffffffff },
+      );
       expect(lastPutAcks("p6")).toBe(0xffffffff);
       await plain.putMany([{ key: "p7", type: LatticeType.SET, payload: new Uint8Array(0) }], { acks: 7 });
       expect(lastPutAcks("p7")).toBe(7);
@@ -78,7 +84,9 @@ describe("AnnaClient put acks on the wire", () => {
     try {
       const put = client.putLww(`${UNDER_REPLICATED}1`, "v", undefined, { acks: 3 });
       await expect(put).rejects.toMatchObject({ name: "AnnaClientError", code: "TIMEOUT" });
-      await expect(put).rejects.toThrow(/"under-1" was stored on fewer replica nodes than asked for \(3\).*spread to the others by gossip/);
+      await expect(put).rejects.toThrow(
+        /"under-1" was stored on fewer replica nodes than asked for \(3\).*spread to the others by gossip/,
+      );
       expect(actor.requestsFor(`${UNDER_REPLICATED}1`)).toHaveLength(1);
     } finally {
       await client.close();
@@ -87,10 +95,14 @@ describe("AnnaClient put acks on the wire", () => {
 
   it("refuses bad acks and bad routing options with clear errors", async () => {
     const address = routing.address;
-    expect(() => new AnnaClient({})).toThrow(new TypeError("AnnaClient needs routingAddress, or routingAddresses with at least one address"));
+    expect(() => new AnnaClient({})).toThrow(
+      new TypeError("AnnaClient needs routingAddress, or routingAddresses with at least one address"),
+    );
     expect(() => new AnnaClient({ routingAddresses: [] })).toThrow(/at least one address/);
     expect(() => new AnnaClient({ routingAddress: address, routingAddresses: [address] })).toThrow(/not both/);
-    expect(() => new AnnaClient({ routingAddresses: [address, "127.0.0.1:6450"] })).toThrow(/tcp:\/\/HOST:PORT or ipc:\/\/PATH, got "127.0.0.1:6450"/);
+    expect(() => new AnnaClient({ routingAddresses: [address, "127.0.0.1:6450"] })).toThrow(
+      /tcp:\/\/HOST:PORT or ipc:\/\/PATH, got "127.0.0.1:6450"/,
+    );
     for (const putAcks of [-1, 1.5, 2 ** 32, Number.NaN]) {
       expect(() => new AnnaClient({ routingAddress: address, putAcks })).toThrow(RangeError);
     }
@@ -107,7 +119,10 @@ describe("AnnaClient put acks against a node", () => {
   let node: RunningNode;
 
   beforeAll(async () => {
-    node = await startNode({ portOffset: PORT_OFFSETS.clientPutAcks, threads: 2, metrics: false, hotKeyReplication: false }, pino({ level: "silent" }));
+    node = await startNode(
+      { portOffset: PORT_OFFSETS.clientPutAcks, threads: 2, metrics: false, hotKeyReplication: false },
+      pino({ level: "silent" }),
+    );
   });
 
   afterAll(async () => {

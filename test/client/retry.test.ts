@@ -20,10 +20,22 @@ describe("AnnaClient retries", () => {
   let routing: RoutingService;
   let swallowed = 0;
   // Two nodes of one actor each, both holding every key: the silent one and the real one.
-  const layoutNode = (id: string, offset: number) => ({ id, incarnation: 1, host: "127.0.0.1", portOffset: offset, threads: 1, localReplication: 1, serving: true, next: true });
-  const placement = new ClusterPlacement(
-    { version: 1, selfId: "real", globalReplication: 2, nodes: [layoutNode("real", portOffset), layoutNode("silent", portOffset + 1)] },
-  );
+  const layoutNode = (id: string, offset: number) => ({
+    id,
+    incarnation: 1,
+    host: "127.0.0.1",
+    portOffset: offset,
+    threads: 1,
+    localReplication: 1,
+    serving: true,
+    next: true,
+  });
+  const placement = new ClusterPlacement({
+    version: 1,
+    selfId: "real",
+    globalReplication: 2,
+    nodes: [layoutNode("real", portOffset), layoutNode("silent", portOffset + 1)],
+  });
 
   beforeAll(async () => {
     node = await startNodeProcess({ portOffset, threads: 1 });
@@ -67,7 +79,11 @@ describe("AnnaClient retries", () => {
   });
 
   it("gives up with TIMEOUT when no replica answers", async () => {
-    const client = new AnnaClient({ routingAddress: `tcp://127.0.0.1:${6450 + PORT_OFFSETS.scratch}`, timeoutMs: 100, maxAttempts: 2 });
+    const client = new AnnaClient({
+      routingAddress: `tcp://127.0.0.1:${6450 + PORT_OFFSETS.scratch}`,
+      timeoutMs: 100,
+      maxAttempts: 2,
+    });
     try {
       await expect(client.get("anything")).rejects.toMatchObject({ code: "TIMEOUT" });
     } finally {

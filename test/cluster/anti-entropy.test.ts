@@ -43,7 +43,11 @@ describe("anti-entropy between nodes", () => {
       await client.close();
     }
     // Each write reached one replica only (the client spreads keys over both).
-    await waitFor(async () => (await keyCount(nodes[0])) + (await keyCount(nodes[1])) === KEY_COUNT, 10_000, () => "the writes did not land");
+    await waitFor(
+      async () => (await keyCount(nodes[0])) + (await keyCount(nodes[1])) === KEY_COUNT,
+      10_000,
+      () => "the writes did not land",
+    );
     const [first, second] = await Promise.all(nodes.map(keyCount));
     expect(first).toBeGreaterThan(0);
     expect(second).toBeGreaterThan(0);
@@ -54,7 +58,9 @@ describe("anti-entropy between nodes", () => {
       20_000,
       () => "anti-entropy did not converge",
     );
-    const repaired = (await Promise.all(nodes.map((node) => node.status()))).flatMap((status) => status.actors.map((actor: any) => actor.counters.antiEntropyKeysRepaired));
+    const repaired = (await Promise.all(nodes.map((node) => node.status()))).flatMap((status) =>
+      status.actors.map((actor: any) => actor.counters.antiEntropyKeysRepaired),
+    );
     expect(repaired.reduce((sum: number, count: number) => sum + count, 0)).toBeGreaterThanOrEqual(KEY_COUNT);
   }, 60_000);
 });

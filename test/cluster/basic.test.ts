@@ -21,7 +21,9 @@ async function addressesVia(routing: string, asked: readonly string[]): Promise<
   try {
     await replies.bind("tcp://127.0.0.1:*");
     request.connect(routing);
-    await request.send(encodeKeyAddressRequest({ response_address: replies.lastEndpoint!, keys: [...asked], request_id: "r" }));
+    await request.send(
+      encodeKeyAddressRequest({ response_address: replies.lastEndpoint!, keys: [...asked], request_id: "r" }),
+    );
     const [frame] = await replies.receive();
     const response = decodeKeyAddressResponse(frame);
     expect(response.error).toBe(AnnaError.NO_ERROR);
@@ -60,7 +62,9 @@ describe("a cluster of three nodes", () => {
     const answers = await Promise.all(nodes.map((node) => addressesVia(node.routingAddress, keys)));
     for (const answer of answers.slice(1)) expect(answer).toEqual(answers[0]);
     for (const key of keys) {
-      const hosts = new Set(answers[0].get(key)!.map((address) => new URL(address.replace("tcp://", "http://")).hostname));
+      const hosts = new Set(
+        answers[0].get(key)!.map((address) => new URL(address.replace("tcp://", "http://")).hostname),
+      );
       expect(hosts.size).toBe(2);
     }
   });
@@ -77,13 +81,20 @@ describe("a cluster of three nodes", () => {
   });
 
   it("refuses a node that joins with another global replication, naming both values", async () => {
-    const refused = await startNodeProcess({ portOffset, host: "127.0.0.4", threads: 1, extraArgs: ["--join=127.0.0.1", "--global-replication=3"], startTimeoutMs: 15_000 }).catch((error: Error) => error);
+    const refused = await startNodeProcess({
+      portOffset,
+      host: "127.0.0.4",
+      threads: 1,
+      extraArgs: ["--join=127.0.0.1", "--global-replication=3"],
+      startTimeoutMs: 15_000,
+    }).catch((error: Error) => error);
     expect(String(refused)).toMatch(/--global-replication 3 differs from this cluster's 2/);
   });
 
   it("holds each key (the durable ones too) on exactly two nodes once gossip settles", async () => {
     await waitFor(
-      async () => (await Promise.all(nodes.map(keyCount))).reduce((sum, count) => sum + count, 0) === 2 * (KEY_COUNT + 2),
+      async () =>
+        (await Promise.all(nodes.map(keyCount))).reduce((sum, count) => sum + count, 0) === 2 * (KEY_COUNT + 2),
       15_000,
       () => "keys did not settle on two replicas each",
     );

@@ -9,7 +9,15 @@ const member = (heartbeat: number, suspicion = Suspicion.NONE, incarnation = 1):
   lifecycle: Lifecycle.ALIVE,
   suspicion,
   heartbeat,
-  data: { host: "peer", portOffset: 0, threads: 1, localReplication: 1, keyCount: 0, synced: {}, factors: { version: 0, factors: [] } },
+  data: {
+    host: "peer",
+    portOffset: 0,
+    threads: 1,
+    localReplication: 1,
+    keyCount: 0,
+    synced: {},
+    factors: { version: 0, factors: [] },
+  },
 });
 
 describe("FailureDetector", () => {
@@ -19,7 +27,9 @@ describe("FailureDetector", () => {
     expect(detector.judge([member(1)], 1999, 0)).toEqual([]);
     expect(detector.judge([member(1)], 2000, 0)).toEqual([{ id: "peer:1", suspicion: Suspicion.SUSPECT }]);
     expect(detector.judge([member(1, Suspicion.SUSPECT)], 3999, 0)).toEqual([]);
-    expect(detector.judge([member(1, Suspicion.SUSPECT)], 4000, 0)).toEqual([{ id: "peer:1", suspicion: Suspicion.DEAD }]);
+    expect(detector.judge([member(1, Suspicion.SUSPECT)], 4000, 0)).toEqual([
+      { id: "peer:1", suspicion: Suspicion.DEAD },
+    ]);
   });
 
   it("starts the clock anew on a higher heartbeat or a new incarnation, not on a repeat", () => {

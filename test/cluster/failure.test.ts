@@ -7,7 +7,16 @@
  * converges. A client given several routing addresses carries on when the first is down.
  */
 import { AnnaClient } from "../../src/client/anna-client";
-import { ClusterNode, keyCount, memberStates, missingWrites, startCluster, startClusterNode, TEST_FAILURE_TIMEOUT_MS, waitForCluster } from "../support/cluster";
+import {
+  ClusterNode,
+  keyCount,
+  memberStates,
+  missingWrites,
+  startCluster,
+  startClusterNode,
+  TEST_FAILURE_TIMEOUT_MS,
+  waitForCluster,
+} from "../support/cluster";
 import { waitFor } from "../support/node-process";
 import { PORT_OFFSETS } from "../support/ports";
 
@@ -62,29 +71,54 @@ describe("failures in a cluster of three", () => {
   });
 
   it("loses no acknowledged write to kill -9 under load and restores two copies of every key", async () => {
-    const client = new AnnaClient({ routingAddresses: [nodes[0].routingAddress, nodes[1].routingAddress], timeoutMs: 1500, maxAttempts: 4 });
+    const client = new AnnaClient({
+      routingAddresses: [nodes[0].routingAddress, nodes[1].routingAddress],
+      timeoutMs: 1500,
+      maxAttempts: 4,
+    });
     try {
       const load = startWriteLoad(client, "kill");
-      await waitFor(async () => (await keyCount(nodes[2])) > 20, 10_000, () => "no writes reached node 3");
+      await waitFor(
+        async () => (await keyCount(nodes[2])) > 20,
+        10_000,
+        () => "no writes reached node 3",
+      );
       await nodes[2].process.stop("SIGKILL");
       const killedAt = Date.now();
-      await waitFor(async () => (await memberStates(nodes[0]))["127.0.0.3"] === "dead", DETECTION_BOUND_MS, () => "node 3 was not declared dead");
+      await waitFor(
+        async () => (await memberStates(nodes[0]))["127.0.0.3"] === "dead",
+        DETECTION_BOUND_MS,
+        () => "node 3 was not declared dead",
+      );
       const detectedMs = Date.now() - killedAt;
       expect(detectedMs).toBeLessThan(DETECTION_BOUND_MS);
       const writes = await load.stop();
       expect(writes.size).toBeGreaterThan(20);
       await expectAllReadable(client, writes);
       // Two survivors, two copies of each key: both hold every key (and the writes that timed out, stored or not).
-      await waitFor(async () => (await keyCount(nodes[0])) >= writes.size && (await keyCount(nodes[1])) >= writes.size, 15_000, () => "keys were not re-replicated");
+      await waitFor(
+        async () => (await keyCount(nodes[0])) >= writes.size && (await keyCount(nodes[1])) >= writes.size,
+        15_000,
+        () => "keys were not re-replicated",
+      );
     } finally {
       await client.close();
     }
   }, 90_000);
 
   it("takes the killed node back empty, fills it, and serves through it", async () => {
-    nodes[2] = await startClusterNode({ portOffset, index: 3, joinIndex: 2, args: ["--put-acks=2", "--put-ack-timeout-ms=1000"] });
+    nodes[2] = await startClusterNode({
+      portOffset,
+      index: 3,
+      joinIndex: 2,
+      args: ["--put-acks=2", "--put-ack-timeout-ms=1000"],
+    });
     await waitForCluster(nodes, 3);
-    await waitFor(async () => (await keyCount(nodes[2])) > 0, 10_000, () => "the restarted node got no keys");
+    await waitFor(
+      async () => (await keyCount(nodes[2])) > 0,
+      10_000,
+      () => "the restarted node got no keys",
+    );
     const client = new AnnaClient({ routingAddress: nodes[2].routingAddress, timeoutMs: 1500 });
     try {
       await client.putLww("after-restart", "fine");
@@ -95,10 +129,18 @@ describe("failures in a cluster of three", () => {
   }, 60_000);
 
   it("declares a paused node dead, routes around it, and converges when it resumes", async () => {
-    const client = new AnnaClient({ routingAddresses: [nodes[1].routingAddress, nodes[0].routingAddress], timeoutMs: 1500, maxAttempts: 4 });
+    const client = new AnnaClient({
+      routingAddresses: [nodes[1].routingAddress, nodes[0].routingAddress],
+      timeoutMs: 1500,
+      maxAttempts: 4,
+    });
     try {
       nodes[1].process.child.kill("SIGSTOP");
-      await waitFor(async () => (await memberStates(nodes[0]))["127.0.0.2"] === "dead", DETECTION_BOUND_MS, () => "the paused node was not declared dead");
+      await waitFor(
+        async () => (await memberStates(nodes[0]))["127.0.0.2"] === "dead",
+        DETECTION_BOUND_MS,
+        () => "the paused node was not declared dead",
+      );
       // Routing answers name only the two live nodes, and writes carry on (the client fails over from node 2's routing).
       const writes = new Map<string, string>();
       for (let i = 0; i < 40; i++) {

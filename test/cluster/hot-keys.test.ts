@@ -18,7 +18,12 @@ describe("a hot key in a cluster", () => {
   const nodes: ClusterNode[] = [];
 
   beforeAll(async () => {
-    const args = ["--hot-key-replication=on", "--hot-key-window-ms=300", "--hot-key-min-ops-per-sec=50", "--hot-key-cooldown-windows=3"];
+    const args = [
+      "--hot-key-replication=on",
+      "--hot-key-window-ms=300",
+      "--hot-key-min-ops-per-sec=50",
+      "--hot-key-cooldown-windows=3",
+    ];
     // The harness turns hot keys off by default; the last flag given wins.
     nodes.push(await startClusterNode({ portOffset, index: 1, globalReplication: 1, args }));
     nodes.push(await startClusterNode({ portOffset, index: 2, joinIndex: 1, globalReplication: 1, args }));
@@ -30,14 +35,26 @@ describe("a hot key in a cluster", () => {
   });
 
   it("spreads over both nodes under load and returns to one when it cools, losing no write", async () => {
-    const clients = Array.from({ length: WRITERS }, () => new AnnaClient({ routingAddresses: nodes.map((node) => node.routingAddress), timeoutMs: 2000, maxAttempts: 10 }));
+    const clients = Array.from(
+      { length: WRITERS },
+      () =>
+        new AnnaClient({
+          routingAddresses: nodes.map((node) => node.routingAddress),
+          timeoutMs: 2000,
+          maxAttempts: 10,
+        }),
+    );
     const observer = new AnnaClient({ routingAddress: nodes[0].routingAddress, timeoutMs: 2000 });
     const written: string[] = [];
     let running = true;
     const hostsOfHotKey = async () => {
       const fresh = new AnnaClient({ routingAddress: nodes[1].routingAddress, timeoutMs: 2000 });
       try {
-        return new Set((await fresh.addressesOf([HOT_KEY])).get(HOT_KEY)!.map((address) => new URL(address.replace("tcp", "http")).hostname));
+        return new Set(
+          (await fresh.addressesOf([HOT_KEY]))
+            .get(HOT_KEY)!
+            .map((address) => new URL(address.replace("tcp", "http")).hostname),
+        );
       } finally {
         await fresh.close();
       }
@@ -50,15 +67,27 @@ describe("a hot key in a cluster", () => {
           written.push(`w${writer}-${i}`);
         }
       });
-      await waitFor(async () => (await hostsOfHotKey()).size === 2, 30_000, () => "the hot key never gained a second node");
+      await waitFor(
+        async () => (await hostsOfHotKey()).size === 2,
+        30_000,
+        () => "the hot key never gained a second node",
+      );
       const hot = (await nodes[0].status()).hotKeys.concat((await nodes[1].status()).hotKeys);
-      expect(hot.some((entry: { key: string; nodes: number }) => entry.key === HOT_KEY && entry.nodes === 2)).toBe(true);
+      expect(hot.some((entry: { key: string; nodes: number }) => entry.key === HOT_KEY && entry.nodes === 2)).toBe(
+        true,
+      );
       running = false;
       await Promise.all(writers);
-      await waitFor(async () => (await hostsOfHotKey()).size === 1, 30_000, () => "the hot key never went back to one node");
+      await waitFor(
+        async () => (await hostsOfHotKey()).size === 1,
+        30_000,
+        () => "the hot key never went back to one node",
+      );
       await waitFor(
         async () => {
-          const elements = new Set(decodeSet((await observer.get(HOT_KEY))!.payload).map((element) => Buffer.from(element).toString()));
+          const elements = new Set(
+            decodeSet((await observer.get(HOT_KEY))!.payload).map((element) => Buffer.from(element).toString()),
+          );
           return written.every((element) => elements.has(element));
         },
         10_000,

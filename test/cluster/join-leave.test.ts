@@ -5,7 +5,15 @@
  * and keys really moved (the joiner holds some, the leaver's are on the others).
  */
 import { AnnaClient } from "../../src/client/anna-client";
-import { ClusterNode, keyCount, memberStates, missingWrites, startCluster, startClusterNode, waitForCluster } from "../support/cluster";
+import {
+  ClusterNode,
+  keyCount,
+  memberStates,
+  missingWrites,
+  startCluster,
+  startClusterNode,
+  waitForCluster,
+} from "../support/cluster";
 import { waitFor } from "../support/node-process";
 import { PORT_OFFSETS } from "../support/ports";
 
@@ -21,7 +29,11 @@ describe("joins and leaves under load", () => {
 
   beforeAll(async () => {
     nodes = await startCluster(3, { portOffset });
-    client = new AnnaClient({ routingAddresses: nodes.map((node) => node.routingAddress), timeoutMs: 2000, maxAttempts: 4 });
+    client = new AnnaClient({
+      routingAddresses: nodes.map((node) => node.routingAddress),
+      timeoutMs: 2000,
+      maxAttempts: 4,
+    });
     load = (async () => {
       for (let i = 0; running; i++) {
         try {
@@ -32,7 +44,11 @@ describe("joins and leaves under load", () => {
         }
       }
     })();
-    await waitFor(() => acknowledged.size >= 200, 20_000, () => `the load did not start (${errors} errors)`);
+    await waitFor(
+      () => acknowledged.size >= 200,
+      20_000,
+      () => `the load did not start (${errors} errors)`,
+    );
   }, 60_000);
 
   afterAll(async () => {
@@ -46,7 +62,11 @@ describe("joins and leaves under load", () => {
     const writesBefore = acknowledged.size;
     nodes.push(await startClusterNode({ portOffset, index: 4, joinIndex: 2 }));
     await waitForCluster(nodes, 4);
-    await waitFor(() => acknowledged.size > writesBefore + 100, 20_000, () => "writes stalled during the join");
+    await waitFor(
+      () => acknowledged.size > writesBefore + 100,
+      20_000,
+      () => "writes stalled during the join",
+    );
     expect(await keyCount(nodes[3])).toBeGreaterThan(0);
     expect(errors).toBe(0);
   }, 60_000);
@@ -56,8 +76,16 @@ describe("joins and leaves under load", () => {
     const heldByLeaver = await keyCount(leaver);
     expect(heldByLeaver).toBeGreaterThan(0);
     expect(await leaver.process.stop("SIGTERM")).toBe(0);
-    await waitFor(async () => (await memberStates(nodes[0]))["127.0.0.2"] === "left", 10_000, () => "the leaver was not seen as left");
-    await waitFor(() => acknowledged.size > 0 && running, 1000, () => "the load stopped");
+    await waitFor(
+      async () => (await memberStates(nodes[0]))["127.0.0.2"] === "left",
+      10_000,
+      () => "the leaver was not seen as left",
+    );
+    await waitFor(
+      () => acknowledged.size > 0 && running,
+      1000,
+      () => "the load stopped",
+    );
     running = false;
     await load;
     const reader = new AnnaClient({ routingAddress: nodes[0].routingAddress, timeoutMs: 2000 });
@@ -70,7 +98,8 @@ describe("joins and leaves under load", () => {
     for (const node of nodes) expect(node.process.output()).not.toMatch(/suspect|is dead/);
     // Three nodes, two copies of each key.
     await waitFor(
-      async () => (await Promise.all(nodes.map(keyCount))).reduce((sum, count) => sum + count, 0) >= 2 * acknowledged.size,
+      async () =>
+        (await Promise.all(nodes.map(keyCount))).reduce((sum, count) => sum + count, 0) >= 2 * acknowledged.size,
       15_000,
       () => "the remaining nodes do not hold two copies of every key",
     );

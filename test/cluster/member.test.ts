@@ -26,16 +26,37 @@ const entry = (id = "n1:6350"): fc.Arbitrary<MemberEntry> =>
       lifecycle,
       suspicion,
       heartbeat,
-      data: { host: "h", portOffset: 0, threads: 1, localReplication: 1, keyCount: incarnation * 10 + heartbeat, synced: {}, factors: { version: heartbeat, factors: [] } },
+      data: {
+        host: "h",
+        portOffset: 0,
+        threads: 1,
+        localReplication: 1,
+        keyCount: incarnation * 10 + heartbeat,
+        synced: {},
+        factors: { version: heartbeat, factors: [] },
+      },
     }));
 
 const same = (a: MemberEntry, b: MemberEntry) => expect(a).toEqual(b);
 
 describe("member entries", () => {
-  it("merge commutatively", () => fc.assert(fc.property(entry(), entry(), (a, b) => same(mergeMember(a, b), mergeMember(b, a))), options));
+  it("merge commutatively", () =>
+    fc.assert(
+      fc.property(entry(), entry(), (a, b) => same(mergeMember(a, b), mergeMember(b, a))),
+      options,
+    ));
   it("merge associatively", () =>
-    fc.assert(fc.property(entry(), entry(), entry(), (a, b, c) => same(mergeMember(mergeMember(a, b), c), mergeMember(a, mergeMember(b, c)))), options));
-  it("merge idempotently", () => fc.assert(fc.property(entry(), (a) => same(mergeMember(a, a), a)), options));
+    fc.assert(
+      fc.property(entry(), entry(), entry(), (a, b, c) =>
+        same(mergeMember(mergeMember(a, b), c), mergeMember(a, mergeMember(b, c))),
+      ),
+      options,
+    ));
+  it("merge idempotently", () =>
+    fc.assert(
+      fc.property(entry(), (a) => same(mergeMember(a, a), a)),
+      options,
+    ));
 
   it("a higher incarnation wins whole; in one incarnation lifecycle and suspicion only rise", () => {
     const base = fc.sample(entry(), { seed: SEED, numRuns: 1 })[0];
@@ -47,11 +68,20 @@ describe("member entries", () => {
   });
 
   it("places joiners on the next ring only, leavers on the serving ring only, and the dead on neither", () => {
-    const at = (lifecycle: Lifecycle, suspicion = Suspicion.NONE) => ({ ...fc.sample(entry(), { seed: SEED, numRuns: 1 })[0], lifecycle, suspicion });
+    const at = (lifecycle: Lifecycle, suspicion = Suspicion.NONE) => ({
+      ...fc.sample(entry(), { seed: SEED, numRuns: 1 })[0],
+      lifecycle,
+      suspicion,
+    });
     expect([isServing(at(Lifecycle.JOINING)), isNext(at(Lifecycle.JOINING))]).toEqual([false, true]);
-    expect([isServing(at(Lifecycle.ALIVE, Suspicion.SUSPECT)), isNext(at(Lifecycle.ALIVE, Suspicion.SUSPECT))]).toEqual([true, true]);
+    expect([isServing(at(Lifecycle.ALIVE, Suspicion.SUSPECT)), isNext(at(Lifecycle.ALIVE, Suspicion.SUSPECT))]).toEqual(
+      [true, true],
+    );
     expect([isServing(at(Lifecycle.LEAVING)), isNext(at(Lifecycle.LEAVING))]).toEqual([true, false]);
-    expect([isServing(at(Lifecycle.ALIVE, Suspicion.DEAD)), isNext(at(Lifecycle.ALIVE, Suspicion.DEAD))]).toEqual([false, false]);
+    expect([isServing(at(Lifecycle.ALIVE, Suspicion.DEAD)), isNext(at(Lifecycle.ALIVE, Suspicion.DEAD))]).toEqual([
+      false,
+      false,
+    ]);
     expect([isServing(at(Lifecycle.LEFT)), isNext(at(Lifecycle.LEFT))]).toEqual([false, false]);
   });
 });
@@ -62,17 +92,22 @@ describe("membership tables", () => {
 
   it("converge whatever the order and repetition of the entries merged", () =>
     fc.assert(
-      fc.property(fc.array(anyEntry, { minLength: 1, maxLength: 20 }), fc.array(fc.nat(), { maxLength: 20 }), (entries, order) => {
-        const straight = new MembershipTable();
-        straight.merge(entries);
-        const shuffled = new MembershipTable();
-        const permuted = [...entries];
-        for (const [i, j] of order.map((n, i) => [i % permuted.length, n % permuted.length])) [permuted[i], permuted[j]] = [permuted[j], permuted[i]];
-        for (const one of [...permuted, ...permuted.slice(0, 3)]) shuffled.merge([one]);
-        const byId = (table: MembershipTable) => table.all().sort((x, y) => (x.id < y.id ? -1 : 1));
-        expect(byId(shuffled)).toEqual(byId(straight));
-        for (const one of entries) expect(holds(straight.get(one.id)!, one)).toBe(true);
-      }),
+      fc.property(
+        fc.array(anyEntry, { minLength: 1, maxLength: 20 }),
+        fc.array(fc.nat(), { maxLength: 20 }),
+        (entries, order) => {
+          const straight = new MembershipTable();
+          straight.merge(entries);
+          const shuffled = new MembershipTable();
+          const permuted = [...entries];
+          for (const [i, j] of order.map((n, i) => [i % permuted.length, n % permuted.length]))
+            [permuted[i], permuted[j]] = [permuted[j], permuted[i]];
+          for (const one of [...permuted, ...permuted.slice(0, 3)]) shuffled.merge([one]);
+          const byId = (table: MembershipTable) => table.all().sort((x, y) => (x.id < y.id ? -1 : 1));
+          expect(byId(shuffled)).toEqual(byId(straight));
+          for (const one of entries) expect(holds(straight.get(one.id)!, one)).toBe(true);
+        },
+      ),
       options,
     ));
 

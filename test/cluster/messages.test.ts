@@ -1,6 +1,10 @@
 /** Membership messages: what is encoded decodes the same; anything malformed is refused with a reason. */
 import { Lifecycle, MemberEntry, Suspicion } from "../../src/cluster/member";
-import { decodeMembershipMessage, encodeMembershipMessage, MEMBERSHIP_FRAME_BYTES_MAX } from "../../src/cluster/messages";
+import {
+  decodeMembershipMessage,
+  encodeMembershipMessage,
+  MEMBERSHIP_FRAME_BYTES_MAX,
+} from "../../src/cluster/messages";
 
 const entry: MemberEntry = {
   id: "10.0.0.2:6350",
@@ -8,7 +12,15 @@ const entry: MemberEntry = {
   lifecycle: Lifecycle.JOINING,
   suspicion: Suspicion.NONE,
   heartbeat: 7,
-  data: { host: "10.0.0.2", portOffset: 0, threads: 4, localReplication: 1, keyCount: 12, synced: { "10.0.0.3:6350": 5 }, factors: { version: 2, factors: [{ key: "hot", local: 4, global: 2 }] } },
+  data: {
+    host: "10.0.0.2",
+    portOffset: 0,
+    threads: 4,
+    localReplication: 1,
+    keyCount: 12,
+    synced: { "10.0.0.3:6350": 5 },
+    factors: { version: 2, factors: [{ key: "hot", local: 4, global: 2 }] },
+  },
 };
 
 describe("membership messages", () => {
@@ -16,7 +28,12 @@ describe("membership messages", () => {
     { kind: "join" as const, from: entry.id, clusterName: "annakv", globalReplication: 2, entry },
     { kind: "welcome" as const, from: "10.0.0.1:6350", members: [entry] },
     { kind: "refused" as const, from: "10.0.0.1:6350", reason: "--global-replication 3 differs from this cluster's 2" },
-    { kind: "gossip" as const, from: "10.0.0.1:6350", clusterName: "annakv", members: [entry, { ...entry, id: "10.0.0.1:6350", lifecycle: Lifecycle.ALIVE }] },
+    {
+      kind: "gossip" as const,
+      from: "10.0.0.1:6350",
+      clusterName: "annakv",
+      members: [entry, { ...entry, id: "10.0.0.1:6350", lifecycle: Lifecycle.ALIVE }],
+    },
   ])("round-trips a $kind message", (message) => {
     expect(decodeMembershipMessage(encodeMembershipMessage(message))).toEqual(message);
   });
@@ -26,11 +43,37 @@ describe("membership messages", () => {
     ["bytes that are not JSON", Buffer.from("{nope"), "not JSON"],
     ["an array instead of a message", json([1]), "message must be an object"],
     ["an unknown kind", json({ kind: "steal", from: "a:1" }), "unknown membership message kind"],
-    ["a message without a sender", json({ kind: "gossip", clusterName: "annakv", members: [] }), "from must be a string"],
-    ["a lifecycle past LEFT", json({ kind: "welcome", from: "a:1", members: [{ ...entry, lifecycle: 9 }] }), "lifecycle must be an integer"],
-    ["a negative heartbeat", json({ kind: "welcome", from: "a:1", members: [{ ...entry, heartbeat: -1 }] }), "heartbeat must be an integer"],
-    ["more local replicas than actors", json({ kind: "welcome", from: "a:1", members: [{ ...entry, data: { ...entry.data, localReplication: 5 } }] }), "localReplication is above"],
-    ["a factor of zero", json({ kind: "welcome", from: "a:1", members: [{ ...entry, data: { ...entry.data, factors: { version: 1, factors: [{ key: "k", local: 0, global: 1 }] } } }] }), "factor.local must be"],
+    [
+      "a message without a sender",
+      json({ kind: "gossip", clusterName: "annakv", members: [] }),
+      "from must be a string",
+    ],
+    [
+      "a lifecycle past LEFT",
+      json({ kind: "welcome", from: "a:1", members: [{ ...entry, lifecycle: 9 }] }),
+      "lifecycle must be an integer",
+    ],
+    [
+      "a negative heartbeat",
+      json({ kind: "welcome", from: "a:1", members: [{ ...entry, heartbeat: -1 }] }),
+      "heartbeat must be an integer",
+    ],
+    [
+      "more local replicas than actors",
+      json({ kind: "welcome", from: "a:1", members: [{ ...entry, data: { ...entry.data, localReplication: 5 } }] }),
+      "localReplication is above",
+    ],
+    [
+      "a factor of zero",
+      json({
+        kind: "welcome",
+        from: "a:1",
+        members: [
+          { ...entry, data: { ...entry.data, factors: { version: 1, factors: [{ key: "k", local: 0, global: 1 }] } } },
+        ],
+      }),
+      "factor.local must be",
+    ],
     ["a frame over the bound", Buffer.alloc(MEMBERSHIP_FRAME_BYTES_MAX + 1, 0x20), "membership frame of"],
   ])("refuses %s", (_name, frame, reason) => {
     expect(() => decodeMembershipMessage(frame)).toThrow(reason);

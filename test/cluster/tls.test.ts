@@ -27,7 +27,11 @@ function writeCredentials(dir: string, credentials: { caCert: string; nodeCert: 
   writeFileSync(path.join(dir, "ca.crt"), credentials.caCert);
   writeFileSync(path.join(dir, "node.crt"), credentials.nodeCert);
   writeFileSync(path.join(dir, "node.key"), credentials.nodeKey);
-  return [`--cluster-tls-ca=${path.join(dir, "ca.crt")}`, `--cluster-tls-cert=${path.join(dir, "node.crt")}`, `--cluster-tls-key=${path.join(dir, "node.key")}`];
+  return [
+    `--cluster-tls-ca=${path.join(dir, "ca.crt")}`,
+    `--cluster-tls-cert=${path.join(dir, "node.crt")}`,
+    `--cluster-tls-key=${path.join(dir, "node.key")}`,
+  ];
 }
 
 describe("a cluster over mutual TLS", () => {
@@ -56,7 +60,11 @@ describe("a cluster over mutual TLS", () => {
     try {
       await client.putLww("secret", "kept");
       // Global replication 2 of 2 nodes: the value reaches node 2 by gossip over TLS.
-      await waitFor(async () => (await nodes[1].status()).actors[0].store.keyCount === 1, 10_000, () => "the value did not reach node 2");
+      await waitFor(
+        async () => (await nodes[1].status()).actors[0].store.keyCount === 1,
+        10_000,
+        () => "the value did not reach node 2",
+      );
       expect(Buffer.from((await reader.getLww("secret"))!.value).toString()).toBe("kept");
     } finally {
       await client.close();
@@ -72,15 +80,35 @@ describe("a cluster over mutual TLS", () => {
       forger.connect(`tcp://127.0.0.1:${membershipPort}`);
       // An acknowledgement that would let a handoff drop a key, and gossip declaring node 2 dead.
       await forger.send(handoffAckFrame("tcp://127.0.0.2:" + gossipPort, 1));
-      const forgedEntry = { id: `127.0.0.2:${membershipPort}`, incarnation: Number.MAX_SAFE_INTEGER, lifecycle: Lifecycle.LEFT, suspicion: Suspicion.DEAD, heartbeat: 1, data: { host: "127.0.0.2", portOffset, threads: 1, localReplication: 1, keyCount: 0, synced: {}, factors: { version: 0, factors: [] } } };
-      await forger.send(encodeMembershipMessage({ kind: "gossip", from: "127.0.0.9:1", clusterName: "annakv", members: [forgedEntry] }));
+      const forgedEntry = {
+        id: `127.0.0.2:${membershipPort}`,
+        incarnation: Number.MAX_SAFE_INTEGER,
+        lifecycle: Lifecycle.LEFT,
+        suspicion: Suspicion.DEAD,
+        heartbeat: 1,
+        data: {
+          host: "127.0.0.2",
+          portOffset,
+          threads: 1,
+          localReplication: 1,
+          keyCount: 0,
+          synced: {},
+          factors: { version: 0, factors: [] },
+        },
+      };
+      await forger.send(
+        encodeMembershipMessage({ kind: "gossip", from: "127.0.0.9:1", clusterName: "annakv", members: [forgedEntry] }),
+      );
     } finally {
       forger.close();
     }
     await waitFor(
       async () => {
         const now = await nodes[0].status();
-        return now.actors[0].counters.badFrames > before.actors[0].counters.badFrames && now.cluster.membershipBadFrames > before.cluster.membershipBadFrames;
+        return (
+          now.actors[0].counters.badFrames > before.actors[0].counters.badFrames &&
+          now.cluster.membershipBadFrames > before.cluster.membershipBadFrames
+        );
       },
       10_000,
       () => "the plain peers were not refused",
@@ -96,10 +124,24 @@ describe("a cluster over mutual TLS", () => {
 
   it("refuses a TLS peer whose certificate is from another CA", async () => {
     const before = (await nodes[0].status()).cluster.membershipBadFrames;
-    const pool = new ZmtpPushPool({ maxSockets: 1, idleCloseMs: 10_000, maxQueuedBytes: 1 << 20, lingerMs: 100, handshakeTimeoutMs: 5000, tls: strangerCredentials });
+    const pool = new ZmtpPushPool({
+      maxSockets: 1,
+      idleCloseMs: 10_000,
+      maxQueuedBytes: 1 << 20,
+      lingerMs: 100,
+      handshakeTimeoutMs: 5000,
+      tls: strangerCredentials,
+    });
     try {
-      pool.send(`tcp://127.0.0.1:${membershipPort}`, encodeMembershipMessage({ kind: "gossip", from: "127.0.0.9:1", clusterName: "annakv", members: [] }));
-      await waitFor(async () => (await nodes[0].status()).cluster.membershipBadFrames > before, 10_000, () => "the stranger was not refused");
+      pool.send(
+        `tcp://127.0.0.1:${membershipPort}`,
+        encodeMembershipMessage({ kind: "gossip", from: "127.0.0.9:1", clusterName: "annakv", members: [] }),
+      );
+      await waitFor(
+        async () => (await nodes[0].status()).cluster.membershipBadFrames > before,
+        10_000,
+        () => "the stranger was not refused",
+      );
     } finally {
       pool.close();
     }

@@ -68,13 +68,21 @@ function randomBatch(generator: Generator): BatchOp[] {
 }
 
 /** One random step, applied to a store; returns a comparable description of the result. */
-function step(store: Store, generator: Generator, roll: number, batch: BatchOp[], put: { type: number; payload: Uint8Array }, key: Uint8Array): unknown {
+function step(
+  store: Store,
+  generator: Generator,
+  roll: number,
+  batch: BatchOp[],
+  put: { type: number; payload: Uint8Array },
+  key: Uint8Array,
+): unknown {
   if (roll < 45) return outcome(() => store.put(key, put.type, put.payload));
   if (roll < 50) return outcome(() => store.merge(key, put.type, put.payload));
-  if (roll < 70) return outcome(() => {
-    const value = store.get(key);
-    return value === undefined ? "absent" : `${value.type}:${hex(value.payload)}`;
-  });
+  if (roll < 70)
+    return outcome(() => {
+      const value = store.get(key);
+      return value === undefined ? "absent" : `${value.type}:${hex(value.payload)}`;
+    });
   if (roll < 75) return outcome(() => store.delete(key));
   if (roll < 93) return outcome(() => hex(store.executeBatch(encodeBatch(batch))));
   if (roll < 97) return outcome(() => drainAll(store, 1 + generator.random.int(200)));
@@ -86,7 +94,7 @@ function step(store: Store, generator: Generator, roll: number, batch: BatchOp[]
 function splitRecords(bytes: Uint8Array): Uint8Array[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const records: Uint8Array[] = [];
-  for (let offset = 0; offset < bytes.length; ) {
+  for (let offset = 0; offset < bytes.length;) {
     const length = 9 + view.getUint32(offset + 1, true) + view.getUint32(offset + 5, true);
     records.push(bytes.slice(offset, offset + length));
     offset += length;
@@ -133,7 +141,9 @@ describe("differential: Wasm engine vs TS twin", () => {
         const fromWasm = step(wasm, { ...generator, random: new Random(drawState.seed) }, roll, batch, put, key);
         const fromTs = step(ts, { ...generator, random: new Random(drawState.seed) }, roll, batch, put, key);
         if (JSON.stringify(fromWasm) !== JSON.stringify(fromTs)) {
-          throw new Error(`seed ${seed}, operation ${i} (roll ${roll}): wasm ${JSON.stringify(fromWasm)} != ts ${JSON.stringify(fromTs)}`);
+          throw new Error(
+            `seed ${seed}, operation ${i} (roll ${roll}): wasm ${JSON.stringify(fromWasm)} != ts ${JSON.stringify(fromTs)}`,
+          );
         }
       }
       expect(wasm.size).toBe(ts.size);

@@ -67,7 +67,10 @@ describe.each<EngineName>(["wasm", "ts"])("the merge headroom (%s engine)", (eng
   it("keeps no headroom in a store under 256 KiB", () => {
     const store = createStore({ engine, limits: { maxMemoryBytes: 192 * KiB } });
     let puts = 0;
-    while (statusOf(() => store.put(`put-${puts}`, LatticeType.LWW, encodeLww({ timestamp: 1, value: "v" }))) === "OK") puts++;
-    expect(statusOf(() => store.merge("merged", LatticeType.LWW, encodeLww({ timestamp: 1, value: "v" })))).toBe("OUT_OF_MEMORY");
+    while (statusOf(() => store.put(`put-${puts}`, LatticeType.LWW, encodeLww({ timestamp: 1, value: "v" }))) === "OK")
+      puts++;
+    expect(statusOf(() => store.merge("merged", LatticeType.LWW, encodeLww({ timestamp: 1, value: "v" })))).toBe(
+      "OUT_OF_MEMORY",
+    );
   });
 });

@@ -45,7 +45,7 @@ function contents(store: Store): string[] {
 function splitRecords(bytes: Uint8Array): string[] {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const records: string[] = [];
-  for (let offset = 0; offset < bytes.length; ) {
+  for (let offset = 0; offset < bytes.length;) {
     const length = 9 + view.getUint32(offset + 1, true) + view.getUint32(offset + 5, true);
     records.push(hex(bytes.subarray(offset, offset + length)));
     offset += length;
@@ -83,20 +83,29 @@ describe("mergeRecords", () => {
     const seed = testSeed();
     const random = new Random(seed);
     const keys = Array.from({ length: 40 }, () => smallBytes(random, 5));
-    const stores = ENGINES.map((engine) => ({ engine, chunked: createStore({ engine, limits: LIMITS }), reference: createStore({ engine, limits: LIMITS }) }));
+    const stores = ENGINES.map((engine) => ({
+      engine,
+      chunked: createStore({ engine, limits: LIMITS }),
+      reference: createStore({ engine, limits: LIMITS }),
+    }));
     for (let round = 0; round < 300; round++) {
       const records = Array.from({ length: random.int(40) }, () => randomRecord(random, keys));
       const chunkBytesMax = random.pick([1, 16, 64, 200, 1000, MERGE_CHUNK_BYTES]);
       const results = stores.map(({ engine, chunked, reference }) => {
         const sizes: number[] = [];
         const statuses = Array.from(mergeRecords(noting(chunked, sizes), records, chunkBytesMax));
-        const largestOp = Math.max(0, ...records.map((record) => BATCH_HEADER_BYTES + opBytes(record.key.length, record.payload.length)));
+        const largestOp = Math.max(
+          0,
+          ...records.map((record) => BATCH_HEADER_BYTES + opBytes(record.key.length, record.payload.length)),
+        );
         for (const size of sizes) expect(size).toBeLessThanOrEqual(Math.max(chunkBytesMax, largestOp));
         const expected = mergeOneByOne(reference, records);
-        if (JSON.stringify(statuses) !== JSON.stringify(expected)) throw new Error(`seed ${seed}, round ${round}, ${engine}: ${statuses} != ${expected}`);
+        if (JSON.stringify(statuses) !== JSON.stringify(expected))
+          throw new Error(`seed ${seed}, round ${round}, ${engine}: ${statuses} != ${expected}`);
         return { statuses, contents: contents(chunked) };
       });
-      if (JSON.stringify(results[0]) !== JSON.stringify(results[1])) throw new Error(`seed ${seed}, round ${round}: the engines differ`);
+      if (JSON.stringify(results[0]) !== JSON.stringify(results[1]))
+        throw new Error(`seed ${seed}, round ${round}: the engines differ`);
     }
     for (const { chunked, reference } of stores) expect(contents(chunked)).toEqual(contents(reference));
   });
@@ -110,7 +119,11 @@ describe("mergeRecords", () => {
   describe.each(ENGINES)("at the memory limit (%s engine)", (engine) => {
     const VALUE_BYTES = 40_000;
     const value = (timestamp: number, fill: number) => encodeLww({ timestamp, value: Buffer.alloc(VALUE_BYTES, fill) });
-    const record = (key: string, payload: Uint8Array): StoreRecord => ({ type: LatticeType.LWW, key: Buffer.from(key), payload });
+    const record = (key: string, payload: Uint8Array): StoreRecord => ({
+      type: LatticeType.LWW,
+      key: Buffer.from(key),
+      payload,
+    });
 
     /** A 4 MiB store filled by merges of 40 KB values until one more does not fit; returns their keys. */
     function filledStore(): { store: Store; keys: string[] } {
@@ -147,7 +160,11 @@ describe("mergeRecords", () => {
       const { store, keys } = filledStore();
       const sizes: number[] = [];
       // Two values in one chunk need a 128 KiB input region; a full Wasm store holds 64 KiB.
-      const statuses = mergeRecords(noting(store, sizes), [record(keys[2], value(3, 3)), record(keys[3], value(3, 3))], 128 * 1024);
+      const statuses = mergeRecords(
+        noting(store, sizes),
+        [record(keys[2], value(3, 3)), record(keys[3], value(3, 3))],
+        128 * 1024,
+      );
       expect(Array.from(statuses)).toEqual([Status.OK, Status.OK]);
       for (const key of keys.slice(2, 4)) expect(hex(store.get(key)!.payload)).toBe(hex(value(3, 3)));
       // Wasm: the chunk was refused, then each record went alone; TS: no region to refuse.

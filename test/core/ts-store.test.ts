@@ -32,7 +32,8 @@ function snapshot(store: TsStore): unknown {
   let cursor = 0;
   do {
     const page = store.scan(cursor, 1 << 20);
-    for (const record of decodeRecords(page.records)) records.push(`${record.type}:${text(record.key)}=${text(record.payload)}`);
+    for (const record of decodeRecords(page.records))
+      records.push(`${record.type}:${text(record.key)}=${text(record.payload)}`);
     cursor = page.nextCursor;
   } while (cursor !== 0);
   return { records: records.sort(), stats: store.stats() };
@@ -230,10 +231,17 @@ describe("TsStore batches", () => {
     expect(results[1].payload).toEqual(lww(1, "v"));
     const big = "x".repeat(60);
     const bigBatch = encodeBatch(
-      Array.from({ length: 2000 }, (_, i) => ({ opcode: Opcode.PUT, type: SET, key: utf8(`k${i}`), payload: encodeSet([big]) })),
+      Array.from({ length: 2000 }, (_, i) => ({
+        opcode: Opcode.PUT,
+        type: SET,
+        key: utf8(`k${i}`),
+        payload: encodeSet([big]),
+      })),
     );
     store.batchBuffer(bigBatch.length).set(bigBatch);
-    expect(decodeBatchResults(store.executeBatchInPlace(bigBatch.length)).every((r) => r.status === Status.OK)).toBe(true);
+    expect(decodeBatchResults(store.executeBatchInPlace(bigBatch.length)).every((r) => r.status === Status.OK)).toBe(
+      true,
+    );
     expect(store.size).toBe(2001);
   });
 });
@@ -252,7 +260,12 @@ describe("TsStore scans", () => {
       seen.push(...records.map((r) => text(r.key)));
       cursor = page.nextCursor;
     } while (cursor !== 0);
-    expect(seen.sort()).toEqual(Array.from({ length: 50 }, (_, i) => i).filter((i) => i % 3 !== 0).map((i) => `k${i}`).sort());
+    expect(seen.sort()).toEqual(
+      Array.from({ length: 50 }, (_, i) => i)
+        .filter((i) => i % 3 !== 0)
+        .map((i) => `k${i}`)
+        .sort(),
+    );
   });
 
   it("ends at once on an empty store", () => {

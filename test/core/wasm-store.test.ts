@@ -120,12 +120,35 @@ describe("wasm module", () => {
   test("imports only env.abort and exports the ABI", () => {
     const module = loadWasmModule();
     expect(WebAssembly.Module.imports(module)).toEqual([{ module: "env", name: "abort", kind: "function" }]);
-    const exports = WebAssembly.Module.exports(module).map((entry) => entry.name).sort();
+    const exports = WebAssembly.Module.exports(module)
+      .map((entry) => entry.name)
+      .sort();
     expect(exports).toEqual(
       [
-        "abiVersion", "batch", "bytesUsed", "configure", "dirtyCount", "discardDirty", "drainDirty", "get", "hashKey",
-        "inputBuffer", "keyCount", "memory", "memoryBytes", "merge", "outputLength", "outputPtr", "put",
-        "remove", "resultType", "scan", "requestTable", "countRequests", "parseRequests", "serveRequests",
+        "abiVersion",
+        "batch",
+        "bytesUsed",
+        "configure",
+        "dirtyCount",
+        "discardDirty",
+        "drainDirty",
+        "get",
+        "hashKey",
+        "inputBuffer",
+        "keyCount",
+        "memory",
+        "memoryBytes",
+        "merge",
+        "outputLength",
+        "outputPtr",
+        "put",
+        "remove",
+        "resultType",
+        "scan",
+        "requestTable",
+        "countRequests",
+        "parseRequests",
+        "serveRequests",
       ].sort(),
     );
     expect(fs.existsSync(path.resolve(__dirname, "../../build/annakv.wasm"))).toBe(true);
@@ -243,28 +266,204 @@ describe("lattices: canonical encoding and merge", () => {
 
   test("SINGLE_CAUSAL: a strictly dominating clock wins whole, else pointwise max and union", () => {
     const store = newStore();
-    store.put("c", LatticeType.SINGLE_CAUSAL, singleCausal([["b", 1], ["a", 2], ["z", 0], ["a", 1]], ["v1"]));
-    expect(stored(store, "c")).toBe(hex(singleCausal([["a", 2], ["b", 1]], ["v1"])));
-    store.put("c", LatticeType.SINGLE_CAUSAL, singleCausal([["a", 2], ["b", 2]], ["v2"]));
-    expect(stored(store, "c")).toBe(hex(singleCausal([["a", 2], ["b", 2]], ["v2"])));
+    store.put(
+      "c",
+      LatticeType.SINGLE_CAUSAL,
+      singleCausal(
+        [
+          ["b", 1],
+          ["a", 2],
+          ["z", 0],
+          ["a", 1],
+        ],
+        ["v1"],
+      ),
+    );
+    expect(stored(store, "c")).toBe(
+      hex(
+        singleCausal(
+          [
+            ["a", 2],
+            ["b", 1],
+          ],
+          ["v1"],
+        ),
+      ),
+    );
+    store.put(
+      "c",
+      LatticeType.SINGLE_CAUSAL,
+      singleCausal(
+        [
+          ["a", 2],
+          ["b", 2],
+        ],
+        ["v2"],
+      ),
+    );
+    expect(stored(store, "c")).toBe(
+      hex(
+        singleCausal(
+          [
+            ["a", 2],
+            ["b", 2],
+          ],
+          ["v2"],
+        ),
+      ),
+    );
     store.put("c", LatticeType.SINGLE_CAUSAL, singleCausal([["a", 1]], ["old"]));
-    expect(stored(store, "c")).toBe(hex(singleCausal([["a", 2], ["b", 2]], ["v2"])));
-    store.put("c", LatticeType.SINGLE_CAUSAL, singleCausal([["a", 3], ["", 1]], ["v3"]));
-    expect(stored(store, "c")).toBe(hex(singleCausal([["", 1], ["a", 3], ["b", 2]], ["v2", "v3"])));
-    store.put("c", LatticeType.SINGLE_CAUSAL, singleCausal([["", 1], ["a", 3], ["b", 2]], ["v0"]));
-    expect(stored(store, "c")).toBe(hex(singleCausal([["", 1], ["a", 3], ["b", 2]], ["v0", "v2", "v3"])));
+    expect(stored(store, "c")).toBe(
+      hex(
+        singleCausal(
+          [
+            ["a", 2],
+            ["b", 2],
+          ],
+          ["v2"],
+        ),
+      ),
+    );
+    store.put(
+      "c",
+      LatticeType.SINGLE_CAUSAL,
+      singleCausal(
+        [
+          ["a", 3],
+          ["", 1],
+        ],
+        ["v3"],
+      ),
+    );
+    expect(stored(store, "c")).toBe(
+      hex(
+        singleCausal(
+          [
+            ["", 1],
+            ["a", 3],
+            ["b", 2],
+          ],
+          ["v2", "v3"],
+        ),
+      ),
+    );
+    store.put(
+      "c",
+      LatticeType.SINGLE_CAUSAL,
+      singleCausal(
+        [
+          ["", 1],
+          ["a", 3],
+          ["b", 2],
+        ],
+        ["v0"],
+      ),
+    );
+    expect(stored(store, "c")).toBe(
+      hex(
+        singleCausal(
+          [
+            ["", 1],
+            ["a", 3],
+            ["b", 2],
+          ],
+          ["v0", "v2", "v3"],
+        ),
+      ),
+    );
   });
 
   test("MULTI_CAUSAL: dependencies merged by key with pointwise-max clocks", () => {
     const store = newStore();
-    store.put("m", LatticeType.MULTI_CAUSAL, multiCausal([["a", 1]], [["y", [["c", 1]]], ["x", [["c", 2], ["c", 5]]], ["x", [["d", 0]]]], ["v"]));
-    expect(stored(store, "m")).toBe(hex(multiCausal([["a", 1]], [["x", [["c", 5]]], ["y", [["c", 1]]]], ["v"])));
-    store.put("m", LatticeType.MULTI_CAUSAL, multiCausal([["b", 1]], [["x", [["d", 1]]], ["", []]], ["w"]));
-    expect(stored(store, "m")).toBe(
-      hex(multiCausal([["a", 1], ["b", 1]], [["", []], ["x", [["c", 5], ["d", 1]]], ["y", [["c", 1]]]], ["v", "w"])),
+    store.put(
+      "m",
+      LatticeType.MULTI_CAUSAL,
+      multiCausal(
+        [["a", 1]],
+        [
+          ["y", [["c", 1]]],
+          [
+            "x",
+            [
+              ["c", 2],
+              ["c", 5],
+            ],
+          ],
+          ["x", [["d", 0]]],
+        ],
+        ["v"],
+      ),
     );
-    store.put("m", LatticeType.MULTI_CAUSAL, multiCausal([["a", 2], ["b", 1]], [["q", [["r", 1]]]], ["new"]));
-    expect(stored(store, "m")).toBe(hex(multiCausal([["a", 2], ["b", 1]], [["q", [["r", 1]]]], ["new"])));
+    expect(stored(store, "m")).toBe(
+      hex(
+        multiCausal(
+          [["a", 1]],
+          [
+            ["x", [["c", 5]]],
+            ["y", [["c", 1]]],
+          ],
+          ["v"],
+        ),
+      ),
+    );
+    store.put(
+      "m",
+      LatticeType.MULTI_CAUSAL,
+      multiCausal(
+        [["b", 1]],
+        [
+          ["x", [["d", 1]]],
+          ["", []],
+        ],
+        ["w"],
+      ),
+    );
+    expect(stored(store, "m")).toBe(
+      hex(
+        multiCausal(
+          [
+            ["a", 1],
+            ["b", 1],
+          ],
+          [
+            ["", []],
+            [
+              "x",
+              [
+                ["c", 5],
+                ["d", 1],
+              ],
+            ],
+            ["y", [["c", 1]]],
+          ],
+          ["v", "w"],
+        ),
+      ),
+    );
+    store.put(
+      "m",
+      LatticeType.MULTI_CAUSAL,
+      multiCausal(
+        [
+          ["a", 2],
+          ["b", 1],
+        ],
+        [["q", [["r", 1]]]],
+        ["new"],
+      ),
+    );
+    expect(stored(store, "m")).toBe(
+      hex(
+        multiCausal(
+          [
+            ["a", 2],
+            ["b", 1],
+          ],
+          [["q", [["r", 1]]]],
+          ["new"],
+        ),
+      ),
+    );
   });
 
   test("every stored value is a fixed point: putting it back changes nothing", () => {
@@ -336,17 +535,31 @@ describe("status codes and their order", () => {
 
   test("MALFORMED inside nested messages; unknown fields are skipped, varints keep their low bits", () => {
     const store = newStore();
-    expect(statusOf(() => store.put("c", LatticeType.SINGLE_CAUSAL, u8(lenField(0x0a, [0x12, 0x00]))))).toBe("MALFORMED");
+    expect(statusOf(() => store.put("c", LatticeType.SINGLE_CAUSAL, u8(lenField(0x0a, [0x12, 0x00]))))).toBe(
+      "MALFORMED",
+    );
     expect(statusOf(() => store.put("c", LatticeType.SINGLE_CAUSAL, u8(lenField(0x0a, [0x10]))))).toBe("MALFORMED");
-    expect(statusOf(() => store.put("m", LatticeType.MULTI_CAUSAL, u8(lenField(0x12, [0x10, 0x01]))))).toBe("MALFORMED");
-    expect(statusOf(() => store.put("m", LatticeType.MULTI_CAUSAL, u8(lenField(0x12, lenField(0x12, [0x0b])))))).toBe("MALFORMED");
+    expect(statusOf(() => store.put("m", LatticeType.MULTI_CAUSAL, u8(lenField(0x12, [0x10, 0x01]))))).toBe(
+      "MALFORMED",
+    );
+    expect(statusOf(() => store.put("m", LatticeType.MULTI_CAUSAL, u8(lenField(0x12, lenField(0x12, [0x0b])))))).toBe(
+      "MALFORMED",
+    );
     expect(statusOf(() => store.put("s", LatticeType.SET, u8([0x08, 0x01])))).toBe("MALFORMED");
-    store.put("u", LatticeType.SET, u8([0x10, 0x01, 0x19, 1, 2, 3, 4, 5, 6, 7, 8, 0x1d, 1, 2, 3, 4, 0x22, 0x00], lenField(0x0a, "x")));
+    store.put(
+      "u",
+      LatticeType.SET,
+      u8([0x10, 0x01, 0x19, 1, 2, 3, 4, 5, 6, 7, 8, 0x1d, 1, 2, 3, 4, 0x22, 0x00], lenField(0x0a, "x")),
+    );
     expect(stored(store, "u")).toBe(hex(setOf("x")));
     // A 10-byte varint keeps its low 64 bits; a uint32 counter keeps its low 32.
     store.put("t", LatticeType.LWW, u8([0x08, ...Array(9).fill(0xff), 0x7f]));
     expect(stored(store, "t")).toBe(hex(lww(2n ** 64n - 1n, "")));
-    store.put("c", LatticeType.SINGLE_CAUSAL, u8(lenField(0x0a, [...lenField(0x0a, "a"), 0x10, ...varint(2n ** 32n + 7n)])));
+    store.put(
+      "c",
+      LatticeType.SINGLE_CAUSAL,
+      u8(lenField(0x0a, [...lenField(0x0a, "a"), 0x10, ...varint(2n ** 32n + 7n)])),
+    );
     expect(stored(store, "c")).toBe(hex(singleCausal([["a", 7]], [])));
   });
 
@@ -362,7 +575,15 @@ describe("status codes and their order", () => {
     store.put("long", LatticeType.LWW, u8([0x08, 0xac, 0x82, 0x00], lenField(0x12, "value")));
     expect(stored(store, "long")).toBe(hex(canonical));
     // So is a non-minimal length varint, and a field after the value is dropped.
-    store.put("long-length", LatticeType.LWW, u8([0x08, ...varint(300)], [0x12, 0x85, 0x00], Array.from("value", (c) => c.charCodeAt(0))));
+    store.put(
+      "long-length",
+      LatticeType.LWW,
+      u8(
+        [0x08, ...varint(300)],
+        [0x12, 0x85, 0x00],
+        Array.from("value", (c) => c.charCodeAt(0)),
+      ),
+    );
     expect(stored(store, "long-length")).toBe(hex(canonical));
     store.put("trailing", LatticeType.LWW, u8([...canonical], [0x20, 1]));
     expect(stored(store, "trailing")).toBe(hex(canonical));
@@ -411,7 +632,8 @@ describe("table", () => {
     expect(store.size).toBe(keyCount);
     for (let i = 0; i < keyCount; i++) {
       const got = store.get(keyOf(i));
-      if (got === undefined || !Buffer.from(got.payload).equals(payloadOf(i))) throw new Error(`key ${i} reads back wrong`);
+      if (got === undefined || !Buffer.from(got.payload).equals(payloadOf(i)))
+        throw new Error(`key ${i} reads back wrong`);
     }
     const rawBytes = keyCount * (16 + 68);
     expect(store.stats().memoryReservedBytes).toBeLessThan(2 * rawBytes);
@@ -478,7 +700,9 @@ describe("table", () => {
     expect(stored(store, "set")).toBe(setBefore);
     expect(store.stats().keyCount).toBe(before.keyCount);
     expect(store.stats().dirtyKeyCount).toBe(before.dirtyKeyCount);
-    expect(statusOf(() => store.put("huge", LatticeType.SET, setOf("h".repeat(3 * 1024 * 1024))))).toBe("OUT_OF_MEMORY");
+    expect(statusOf(() => store.put("huge", LatticeType.SET, setOf("h".repeat(3 * 1024 * 1024))))).toBe(
+      "OUT_OF_MEMORY",
+    );
     expect(statusOf(() => store.executeBatch(new Uint8Array(5 * 1024 * 1024)))).toBe("OUT_OF_MEMORY");
     for (let i = 0; i < 100; i++) store.delete(`limit-${i}`);
     store.put("after", LatticeType.LWW, lww(1, "p".repeat(100)));
@@ -541,9 +765,18 @@ describe("batch", () => {
     ["missing byte", (good: Uint8Array) => good.subarray(0, good.length - 1)],
     ["op count too large", (good: Uint8Array) => u8([good[0] + 1, ...good.subarray(1)])],
     ["unknown opcode", (good: Uint8Array) => u8([...good.subarray(0, 4), 9, ...good.subarray(5)])],
-    ["GET with a payload", () => encodeBatch([{ opcode: Opcode.GET, type: 0, key: text.encode("k"), payload: u8([1]) }])],
-    ["DELETE with a payload", () => encodeBatch([{ opcode: Opcode.DELETE, type: 0, key: text.encode("k"), payload: u8([1]) }])],
-    ["key length past the end", (good: Uint8Array) => u8([...good.subarray(0, 6), 0xff, 0xff, 0xff, 0x7f, ...good.subarray(10)])],
+    [
+      "GET with a payload",
+      () => encodeBatch([{ opcode: Opcode.GET, type: 0, key: text.encode("k"), payload: u8([1]) }]),
+    ],
+    [
+      "DELETE with a payload",
+      () => encodeBatch([{ opcode: Opcode.DELETE, type: 0, key: text.encode("k"), payload: u8([1]) }]),
+    ],
+    [
+      "key length past the end",
+      (good: Uint8Array) => u8([...good.subarray(0, 6), 0xff, 0xff, 0xff, 0x7f, ...good.subarray(10)]),
+    ],
   ])("BAD_BATCH (%s) executes nothing", (_name, mutate) => {
     const store = newStore();
     const good = encodeBatch([
@@ -669,17 +902,22 @@ describe("scan", () => {
 });
 
 describe("discardDirty (both engines)", () => {
-  it.each(["wasm", "ts"] as const)("%s: clears every mark without records, and later writes mark again", async (engine) => {
-    const { createStore } = await import("../../src/core/create-store");
-    const store = createStore({ engine });
-    for (const key of ["a", "b", "c"]) store.put(key, LatticeType.LWW, lww(1, key));
-    store.delete("b");
-    expect(store.discardDirty()).toBe(2);
-    expect(store.stats().dirtyKeyCount).toBe(0);
-    expect(store.drainDirty(1 << 20).length).toBe(0);
-    expect(store.get("a")?.payload).toEqual(lww(1, "a"));
-    store.put("c", LatticeType.LWW, lww(2, "c"));
-    expect(decodeRecords(store.drainDirty(1 << 20)).map((record) => Buffer.from(record.key).toString())).toEqual(["c"]);
-    expect(store.discardDirty()).toBe(0);
-  });
+  it.each(["wasm", "ts"] as const)(
+    "%s: clears every mark without records, and later writes mark again",
+    async (engine) => {
+      const { createStore } = await import("../../src/core/create-store");
+      const store = createStore({ engine });
+      for (const key of ["a", "b", "c"]) store.put(key, LatticeType.LWW, lww(1, key));
+      store.delete("b");
+      expect(store.discardDirty()).toBe(2);
+      expect(store.stats().dirtyKeyCount).toBe(0);
+      expect(store.drainDirty(1 << 20).length).toBe(0);
+      expect(store.get("a")?.payload).toEqual(lww(1, "a"));
+      store.put("c", LatticeType.LWW, lww(2, "c"));
+      expect(decodeRecords(store.drainDirty(1 << 20)).map((record) => Buffer.from(record.key).toString())).toEqual([
+        "c",
+      ]);
+      expect(store.discardDirty()).toBe(0);
+    },
+  );
 });

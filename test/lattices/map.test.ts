@@ -5,7 +5,10 @@ import { utf8 } from "./helpers";
 
 const clocks = orderedMapLattice(maxU32);
 const clock = (counters: Record<string, number>) =>
-  toByteMap(Object.entries(counters).map(([key, value]) => ({ key: utf8(key), value })), maxU32);
+  toByteMap(
+    Object.entries(counters).map(([key, value]) => ({ key: utf8(key), value })),
+    maxU32,
+  );
 
 describe("map lattice", () => {
   it("orders maps key-wise, an absent key being the bottom", () => {

@@ -44,7 +44,10 @@ describe("SINGLE_CAUSAL", () => {
 
   it("decodes into a Map in key order and copies of the values", () => {
     const value = decodeSingleCausal(causal({ b: 2, a: 1 }, ["v"]));
-    expect([...value.vectorClock]).toEqual([["a", 1], ["b", 2]]);
+    expect([...value.vectorClock]).toEqual([
+      ["a", 1],
+      ["b", 2],
+    ]);
     expect(value.values).toEqual([utf8("v")]);
   });
 

@@ -7,7 +7,14 @@
  * the test opens few connections.
  */
 import net from "node:net";
-import { AnnaError, decodeKeyAddressResponse, decodeKeyResponse, encodeKeyAddressRequest, encodeKeyRequest, RequestType } from "../../src/protocol/anna";
+import {
+  AnnaError,
+  decodeKeyAddressResponse,
+  decodeKeyResponse,
+  encodeKeyAddressRequest,
+  encodeKeyRequest,
+  RequestType,
+} from "../../src/protocol/anna";
 import { KEYS_PER_ADDRESS_REQUEST_MAX } from "../../src/node/routing-service";
 import { GREETING, GREETING_BYTES, readyCommand } from "../../src/protocol/zmtp/frames";
 import { startNodeProcess, NodeProcess, waitFor } from "../support/node-process";
@@ -48,7 +55,9 @@ async function status(): Promise<{ actors: { counters: Record<string, number> }[
 /** A gauge's value in /metrics (the first line of that name), or undefined when absent. */
 async function metric(name: string): Promise<number | undefined> {
   const text = await (await fetch(METRICS_URL)).text();
-  const line = text.split("\n").find((candidate) => candidate.startsWith(`${name}{`) || candidate.startsWith(`${name} `));
+  const line = text
+    .split("\n")
+    .find((candidate) => candidate.startsWith(`${name}{`) || candidate.startsWith(`${name} `));
   return line === undefined ? undefined : Number(line.split(" ").at(-1));
 }
 
@@ -61,7 +70,11 @@ describe("connection and request limits at a node", () => {
     node = await startNodeProcess({
       portOffset,
       threads: 1,
-      extraArgs: [`--max-connections=${CONNECTIONS_MAX}`, `--idle-timeout-ms=${IDLE_TIMEOUT_MS}`, `--max-key-bytes=${KEY_BYTES_MAX}`],
+      extraArgs: [
+        `--max-connections=${CONNECTIONS_MAX}`,
+        `--idle-timeout-ms=${IDLE_TIMEOUT_MS}`,
+        `--max-key-bytes=${KEY_BYTES_MAX}`,
+      ],
     });
     client = await RawPeer.open();
   });
@@ -82,38 +95,71 @@ describe("connection and request limits at a node", () => {
     for (let i = 0; i < CONNECTIONS_MAX; i++) peers.push(await idlePeer(port));
     opened.push(...peers.map((peer) => peer.socket));
     // The node took each: its greeting came back.
-    await waitFor(() => peers.every((peer) => peer.receivedBytes >= GREETING_BYTES), 5000, () => "the node did not take every connection below the cap");
+    await waitFor(
+      () => peers.every((peer) => peer.receivedBytes >= GREETING_BYTES),
+      5000,
+      () => "the node did not take every connection below the cap",
+    );
     const refused = await idlePeer(port);
     opened.push(refused.socket);
-    await waitFor(() => refused.socket.closed, 5000, () => "a connection past the cap was not refused");
+    await waitFor(
+      () => refused.socket.closed,
+      5000,
+      () => "a connection past the cap was not refused",
+    );
     expect(refused.receivedBytes).toBe(0);
     expect(peers.every((peer) => !peer.socket.closed)).toBe(true);
     // Silent, the held connections are closed by the node: their slots are free again.
-    await waitFor(() => peers.every((peer) => peer.socket.closed), IDLE_TIMEOUT_MS + 5000, () => "idle connections still open");
+    await waitFor(
+      () => peers.every((peer) => peer.socket.closed),
+      IDLE_TIMEOUT_MS + 5000,
+      () => "idle connections still open",
+    );
   }
 
   it("refuses and counts connections to an actor past --max-connections; idle ones are closed and a client is served again", async () => {
     await fillRefuseAndIdleOut(ACTOR_PORT);
-    await waitFor(async () => (await status()).actors[0].counters.connectionsIdleClosed >= CONNECTIONS_MAX, 5000, () => "idle closes not counted");
+    await waitFor(
+      async () => (await status()).actors[0].counters.connectionsIdleClosed >= CONNECTIONS_MAX,
+      5000,
+      () => "idle closes not counted",
+    );
     const counters = (await status()).actors[0].counters;
     expect(counters.connectionsRefused).toBeGreaterThanOrEqual(1);
     expect(await metric("annakv_connections_refused_total")).toBe(counters.connectionsRefused);
     expect(await metric("annakv_connections_idle_closed_total")).toBeGreaterThanOrEqual(CONNECTIONS_MAX);
-    await client.send(`tcp://127.0.0.1:${ACTOR_PORT}`, encodeKeyRequest({ type: RequestType.GET, tuples: [{ key: "k" }], response_address: client.replyAddress, request_id: "after-idle" }));
+    await client.send(
+      `tcp://127.0.0.1:${ACTOR_PORT}`,
+      encodeKeyRequest({
+        type: RequestType.GET,
+        tuples: [{ key: "k" }],
+        response_address: client.replyAddress,
+        request_id: "after-idle",
+      }),
+    );
     const response = decodeKeyResponse(await client.receive(5000));
     expect(response.response_id).toBe("after-idle");
     expect(response.tuples[0].error).toBe(AnnaError.KEY_DNE);
-    expect(node.output()).toMatch(/refused 1 connection\(s\) at its cap; latest: connection from tcp:\/\/127\.0\.0\.1:\d+ refused: 8 connections open/);
+    expect(node.output()).toMatch(
+      /refused 1 connection\(s\) at its cap; latest: connection from tcp:\/\/127\.0\.0\.1:\d+ refused: 8 connections open/,
+    );
   });
 
   it("refuses and counts connections to routing past --max-connections; idle ones are closed and routing answers again", async () => {
     await fillRefuseAndIdleOut(ROUTING_PORT);
-    await waitFor(async () => (await status()).routing.connectionsIdleClosed >= CONNECTIONS_MAX, 5000, () => "idle closes not counted");
+    await waitFor(
+      async () => (await status()).routing.connectionsIdleClosed >= CONNECTIONS_MAX,
+      5000,
+      () => "idle closes not counted",
+    );
     const routing = (await status()).routing;
     expect(routing.connectionsRefused).toBeGreaterThanOrEqual(1);
     expect(await metric("annakv_routing_connections_refused_total")).toBe(routing.connectionsRefused);
     expect(await metric("annakv_routing_connections_idle_closed_total")).toBeGreaterThanOrEqual(CONNECTIONS_MAX);
-    await client.send(`tcp://127.0.0.1:${ROUTING_PORT}`, encodeKeyAddressRequest({ response_address: client.replyAddress, keys: ["k"], request_id: "route-after-idle" }));
+    await client.send(
+      `tcp://127.0.0.1:${ROUTING_PORT}`,
+      encodeKeyAddressRequest({ response_address: client.replyAddress, keys: ["k"], request_id: "route-after-idle" }),
+    );
     const response = decodeKeyAddressResponse(await client.receive(5000));
     expect(response.response_id).toBe("route-after-idle");
     expect(response.addresses).toEqual([{ key: "k", ips: [`tcp://127.0.0.1:${ACTOR_PORT}`] }]);
@@ -130,12 +176,20 @@ describe("connection and request limits at a node", () => {
     };
     const before = (await status()).routing.badFrames;
     // Bytes, not characters: 22 three-byte characters are 66 bytes.
-    for (const [keys, id] of [[["k", "é".repeat(KEY_BYTES_MAX / 2 + 1)], "long"], [["€".repeat(22)], "long-utf8"], [Array.from({ length: KEYS_PER_ADDRESS_REQUEST_MAX + 1 }, (_, i) => `k${i}`), "many"]] as const) {
+    for (const [keys, id] of [
+      [["k", "é".repeat(KEY_BYTES_MAX / 2 + 1)], "long"],
+      [["€".repeat(22)], "long-utf8"],
+      [Array.from({ length: KEYS_PER_ADDRESS_REQUEST_MAX + 1 }, (_, i) => `k${i}`), "many"],
+    ] as const) {
       const refused = await ask([...keys], id);
       expect(refused.error).toBe(AnnaError.LATTICE);
       expect(refused.addresses).toEqual([]);
     }
-    await waitFor(async () => (await status()).routing.badFrames === before + 3, 5000, () => "refused requests not counted as bad frames");
+    await waitFor(
+      async () => (await status()).routing.badFrames === before + 3,
+      5000,
+      () => "refused requests not counted as bad frames",
+    );
     const atLimit = await ask(["x".repeat(KEY_BYTES_MAX)], "at-limit");
     expect(atLimit.error).toBe(AnnaError.NO_ERROR);
     expect(atLimit.addresses).toHaveLength(1);

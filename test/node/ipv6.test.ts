@@ -15,7 +15,10 @@ const hasIpv6Loopback = Object.values(os.networkInterfaces())
   .some((address) => address?.internal === true && address.family === "IPv6" && address.address === "::1");
 
 function cli(...args: string[]): { status: number | null; stdout: string } {
-  const result = spawnSync(process.execPath, [CLI_PATH, ...args, `--port-offset=${portOffset}`], { encoding: "utf8", timeout: 20_000 });
+  const result = spawnSync(process.execPath, [CLI_PATH, ...args, `--port-offset=${portOffset}`], {
+    encoding: "utf8",
+    timeout: 20_000,
+  });
   return { status: result.status, stdout: result.stdout };
 }
 
@@ -47,10 +50,16 @@ function cli(...args: string[]): { status: number | null; stdout: string } {
     for (const key of keys) expect(new TextDecoder().decode((await client.getLww(key))!.value)).toBe(`value of ${key}`);
     // Actors report their stats periodically: both hold some of the keys once reported.
     const actorsHoldingKeys = () => {
-      const status = JSON.parse(cli("status", "--json", "--host=::1").stdout) as { actors: Array<{ store: { keyCount: number } }> };
+      const status = JSON.parse(cli("status", "--json", "--host=::1").stdout) as {
+        actors: Array<{ store: { keyCount: number } }>;
+      };
       return status.actors.filter((actor) => actor.store.keyCount > 0).length;
     };
-    await waitFor(() => actorsHoldingKeys() === 2, 10_000, () => `actors holding keys: ${actorsHoldingKeys()} of 2`);
+    await waitFor(
+      () => actorsHoldingKeys() === 2,
+      10_000,
+      () => `actors holding keys: ${actorsHoldingKeys()} of 2`,
+    );
   });
 
   it("answers the CLI with the host written either way", () => {

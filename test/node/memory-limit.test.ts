@@ -41,14 +41,19 @@ describe.each(["wasm", "ts"] as const)("two replicas at a 4 MiB memory limit (%s
   async function call(tid: number, type: RequestType, key: string, payload?: Uint8Array): Promise<KeyResponse> {
     const requestId = `r${++requestCounter}`;
     const tuple = payload === undefined ? { key } : { key, lattice_type: LatticeType.LWW, payload };
-    await peer.send(actorAddress(tid), encodeKeyRequest({ type, tuples: [tuple], response_address: peer.replyAddress, request_id: requestId }));
+    await peer.send(
+      actorAddress(tid),
+      encodeKeyRequest({ type, tuples: [tuple], response_address: peer.replyAddress, request_id: requestId }),
+    );
     for (;;) {
       const response = decodeKeyResponse(await peer.receive());
       if (response.response_id === requestId) return response;
     }
   }
 
-  async function actorCounters(): Promise<Array<{ tid: number; counters: { mergeKeysOwed: number; mergeValuesDropped: number } }>> {
+  async function actorCounters(): Promise<
+    Array<{ tid: number; counters: { mergeKeysOwed: number; mergeValuesDropped: number } }>
+  > {
     const status = await (await fetch(`http://127.0.0.1:${metricsPort(portOffset)}/status`)).json();
     return status.actors;
   }
@@ -60,7 +65,11 @@ describe.each(["wasm", "ts"] as const)("two replicas at a 4 MiB memory limit (%s
       let missing = 0;
       for (const [key, payload] of acknowledged) {
         const [tuple] = (await call(tid, RequestType.GET, key)).tuples;
-        if (tuple.error !== AnnaError.NO_ERROR || Buffer.compare(Buffer.from(tuple.payload!), Buffer.from(payload)) !== 0) missing++;
+        if (
+          tuple.error !== AnnaError.NO_ERROR ||
+          Buffer.compare(Buffer.from(tuple.payload!), Buffer.from(payload)) !== 0
+        )
+          missing++;
       }
       surveys.push({ tid, missing, owed: 0, valuesDropped: 0 });
     }
@@ -146,8 +155,15 @@ describe.each(["wasm", "ts"] as const)("two replicas at a 4 MiB memory limit (%s
       // 16 MiB of backlog holds every owed 60 KB value.
       expect(valuesDropped).toBe(0);
     }
-    await waitFor(() => node.output().includes("is a degraded replica"), 10_000, () => `no degraded replica logged:\n${node.output()}`);
-    const printed = execFileSync(process.execPath, [CLI_PATH, "status", `--port-offset=${portOffset}`], { encoding: "utf8" });
-    for (const { tid, owed } of surveys) expect(printed).toContain(`degraded replica: actor ${tid} owes ${owed} key(s)`);
+    await waitFor(
+      () => node.output().includes("is a degraded replica"),
+      10_000,
+      () => `no degraded replica logged:\n${node.output()}`,
+    );
+    const printed = execFileSync(process.execPath, [CLI_PATH, "status", `--port-offset=${portOffset}`], {
+      encoding: "utf8",
+    });
+    for (const { tid, owed } of surveys)
+      expect(printed).toContain(`degraded replica: actor ${tid} owes ${owed} key(s)`);
   }, 60_000);
 });

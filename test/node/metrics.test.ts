@@ -16,7 +16,12 @@ describe("metrics endpoint", () => {
       await waitFor(
         async () => {
           const status = await (await fetch(`${base}/status`)).json();
-          return status.actors.reduce((sum: number, actor: { store: { keyCount: number } }) => sum + actor.store.keyCount, 0) === keys.length;
+          return (
+            status.actors.reduce(
+              (sum: number, actor: { store: { keyCount: number } }) => sum + actor.store.keyCount,
+              0,
+            ) === keys.length
+          );
         },
         10_000,
         () => "/status never counted the keys",

@@ -19,9 +19,15 @@ describe("cluster options", () => {
   });
 
   it("advertises a reachable address for a node bound to every interface", () => {
-    expect(resolveNodeOptions({ host: "0.0.0.0", clusterInsecure: true, advertiseHost: "10.1.2.3" }).advertiseHost).toBe("10.1.2.3");
-    expect(() => resolveNodeOptions({ host: "0.0.0.0", clusterInsecure: true, advertiseHost: "0.0.0.0" })).toThrow(OptionError);
-    const external = Object.values(os.networkInterfaces()).flat().filter((address) => address !== undefined && !address.internal);
+    expect(
+      resolveNodeOptions({ host: "0.0.0.0", clusterInsecure: true, advertiseHost: "10.1.2.3" }).advertiseHost,
+    ).toBe("10.1.2.3");
+    expect(() => resolveNodeOptions({ host: "0.0.0.0", clusterInsecure: true, advertiseHost: "0.0.0.0" })).toThrow(
+      OptionError,
+    );
+    const external = Object.values(os.networkInterfaces())
+      .flat()
+      .filter((address) => address !== undefined && !address.internal);
     if (external.length === 0) {
       expect(() => resolveNodeOptions({ host: "0.0.0.0", clusterInsecure: true })).toThrow(/no external address/);
     } else {
@@ -31,15 +37,24 @@ describe("cluster options", () => {
   });
 
   it("keeps put acknowledgements within the global replication", () => {
-    expect(() => resolveNodeOptions({ globalReplication: 2, putAcks: 3 })).toThrow(/putAcks \(3\) cannot be above globalReplication \(2\)/);
+    expect(() => resolveNodeOptions({ globalReplication: 2, putAcks: 3 })).toThrow(
+      /putAcks \(3\) cannot be above globalReplication \(2\)/,
+    );
     expect(resolveNodeOptions({}).globalReplication).toBe(2);
   });
 
   it("bounds client connections per listening socket and their idle time, 0 meaning never", () => {
     expect(resolveNodeOptions({})).toMatchObject({ maxConnections: 4096, idleTimeoutMs: 300_000 });
-    expect(resolveNodeOptions({ maxConnections: 8, idleTimeoutMs: 0 })).toMatchObject({ maxConnections: 8, idleTimeoutMs: 0 });
-    expect(() => resolveNodeOptions({ maxConnections: 0 })).toThrow(/maxConnections must be an integer from 1 to 1000000, got 0/);
-    expect(() => resolveNodeOptions({ idleTimeoutMs: -1 })).toThrow(/idleTimeoutMs must be an integer from 0 to 86400000, got -1/);
+    expect(resolveNodeOptions({ maxConnections: 8, idleTimeoutMs: 0 })).toMatchObject({
+      maxConnections: 8,
+      idleTimeoutMs: 0,
+    });
+    expect(() => resolveNodeOptions({ maxConnections: 0 })).toThrow(
+      /maxConnections must be an integer from 1 to 1000000, got 0/,
+    );
+    expect(() => resolveNodeOptions({ idleTimeoutMs: -1 })).toThrow(
+      /idleTimeoutMs must be an integer from 0 to 86400000, got -1/,
+    );
     expect(() => resolveNodeOptions({ idleTimeoutMs: 1.5 })).toThrow(OptionError);
   });
 });

@@ -24,7 +24,10 @@ describe.each([
   async function call(tid: number, type: RequestType, key: string, payload?: Uint8Array): Promise<KeyResponse> {
     const requestId = `r${++requestCounter}`;
     const tuple = payload === undefined ? { key } : { key, lattice_type: LatticeType.SET, payload };
-    await peer.send(actorAddress(tid), encodeKeyRequest({ type, tuples: [tuple], response_address: peer.replyAddress, request_id: requestId }));
+    await peer.send(
+      actorAddress(tid),
+      encodeKeyRequest({ type, tuples: [tuple], response_address: peer.replyAddress, request_id: requestId }),
+    );
     for (;;) {
       const response = decodeKeyResponse(await peer.receive());
       if (response.response_id === requestId) return response;
@@ -38,12 +41,19 @@ describe.each([
     // SetValue elements: 0a <len> <bytes>, canonical order.
     const values: string[] = [];
     const payload = tuple.payload!;
-    for (let i = 0; i < payload.length; i += 2 + payload[i + 1]) values.push(Buffer.from(payload.subarray(i + 2, i + 2 + payload[i + 1])).toString());
+    for (let i = 0; i < payload.length; i += 2 + payload[i + 1])
+      values.push(Buffer.from(payload.subarray(i + 2, i + 2 + payload[i + 1])).toString());
     return values;
   }
 
   beforeAll(async () => {
-    node = await startNodeProcess({ portOffset, threads: THREADS, engine, localReplication: THREADS, gossipPeriodMs: 20 });
+    node = await startNodeProcess({
+      portOffset,
+      threads: THREADS,
+      engine,
+      localReplication: THREADS,
+      gossipPeriodMs: 20,
+    });
     peer = await RawPeer.open();
   });
 
@@ -56,7 +66,11 @@ describe.each([
     const put = await call(0, RequestType.PUT, "replicated", encodeSet(["v"]));
     expect(put.tuples[0].error).toBe(AnnaError.NO_ERROR);
     for (let tid = 1; tid < THREADS; tid++) {
-      await waitFor(async () => JSON.stringify(await setAt(tid, "replicated")) === '["v"]', 10_000, () => `actor ${tid} never saw the write`);
+      await waitFor(
+        async () => JSON.stringify(await setAt(tid, "replicated")) === '["v"]',
+        10_000,
+        () => `actor ${tid} never saw the write`,
+      );
     }
   });
 
@@ -66,7 +80,11 @@ describe.each([
     for (let tid = 0; tid < THREADS; tid++) await call(tid, RequestType.PUT, "converge", encodeSet([`from-${tid}`]));
     const expected = JSON.stringify(["from-0", "from-1", "from-2"]);
     for (let tid = 0; tid < THREADS; tid++) {
-      await waitFor(async () => JSON.stringify(await setAt(tid, "converge")) === expected, 10_000, () => `actor ${tid} did not converge`);
+      await waitFor(
+        async () => JSON.stringify(await setAt(tid, "converge")) === expected,
+        10_000,
+        () => `actor ${tid} did not converge`,
+      );
     }
   });
 });

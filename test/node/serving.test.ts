@@ -54,7 +54,11 @@ describe.each([
     expect(Object.fromEntries(causal.vectorClock)).toEqual({ a: 1, b: 1 });
     expect(causal.values.map((v) => text.decode(v))).toEqual(["x", "y"]);
 
-    await client.putMultiCausal("multi", { vectorClock: { a: 2 }, dependencies: [{ key: "causal", vectorClock: { a: 1 } }], values: ["m"] });
+    await client.putMultiCausal("multi", {
+      vectorClock: { a: 2 },
+      dependencies: [{ key: "causal", vectorClock: { a: 1 } }],
+      values: ["m"],
+    });
     const multi = (await client.getMultiCausal("multi"))!;
     expect(multi.dependencies).toEqual([{ key: "causal", vectorClock: new Map([["a", 1]]) }]);
   });
@@ -78,7 +82,12 @@ describe.each([
     const other = 1 - owner;
     const peer = await RawPeer.open();
     try {
-      const request = { type: RequestType.GET, tuples: [{ key }], response_address: peer.replyAddress, request_id: "wt" };
+      const request = {
+        type: RequestType.GET,
+        tuples: [{ key }],
+        response_address: peer.replyAddress,
+        request_id: "wt",
+      };
       await peer.send(`tcp://127.0.0.1:${6200 + portOffset + other}`, encodeKeyRequest(request));
       const wrong = decodeKeyResponse(await peer.receive());
       expect(wrong.response_id).toBe("wt");

@@ -36,7 +36,12 @@ describe("SIGTERM under load", () => {
       let sent = 0;
       sending: for (let i = 0; i < REQUESTS_PER_ACTOR; i++) {
         for (let tid = 0; tid < THREADS; tid++) {
-          const frame = encodeKeyRequest({ type: RequestType.GET, tuples: [{ key: `k${i}` }], response_address: peer.replyAddress, request_id: String(sent++) });
+          const frame = encodeKeyRequest({
+            type: RequestType.GET,
+            tuples: [{ key: `k${i}` }],
+            response_address: peer.replyAddress,
+            request_id: String(sent++),
+          });
           try {
             await peer.send(`tcp://127.0.0.1:${6200 + portOffset + tid}`, frame);
           } catch {
@@ -65,7 +70,11 @@ describe("SIGTERM while actors gossip", () => {
   it(`exits 0 every time, ${ROUNDS} times running, with hot keys replicated between actors`, async () => {
     const load = { portOffset, concurrency: 8, keyCount: 500, keyBytes: 16, valueBytes: 120, seed: 3 };
     for (let round = 0; round < ROUNDS; round++) {
-      const node = await startNodeProcess({ portOffset, threads: THREADS, extraArgs: ["--hot-key-window-ms=100", "--hot-key-min-ops-per-sec=50"] });
+      const node = await startNodeProcess({
+        portOffset,
+        threads: THREADS,
+        extraArgs: ["--hot-key-window-ms=100", "--hot-key-min-ops-per-sec=50"],
+      });
       try {
         await runLoad({ ...load, keysPerRequest: 1, preload: true, warmupMs: 0, durationMs: 0 });
         // Skewed writes until the monitor has replicated a key: from then on the actors gossip.
@@ -78,7 +87,14 @@ describe("SIGTERM while actors gossip", () => {
           () => `no key was replicated:\n${node.output()}`,
         );
         // Stop right after more writes: the actors still owe each other their last gossip.
-        await runLoad({ ...load, keysPerRequest: 8, putFraction: 1, skew: 1.2, warmupMs: 0, durationMs: 50 + 20 * round });
+        await runLoad({
+          ...load,
+          keysPerRequest: 8,
+          putFraction: 1,
+          skew: 1.2,
+          warmupMs: 0,
+          durationMs: 50 + 20 * round,
+        });
         expect(await node.stop()).toBe(0);
       } finally {
         await node.stop("SIGKILL");

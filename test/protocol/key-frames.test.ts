@@ -19,7 +19,14 @@ import {
   ProtocolError,
   RequestType,
 } from "../../src/protocol/anna";
-import { FrameHead, KeyTuples, readAddressRequestFrame, readRequest, readResponse, writeResponse } from "../../src/protocol/key-frames";
+import {
+  FrameHead,
+  KeyTuples,
+  readAddressRequestFrame,
+  readRequest,
+  readResponse,
+  writeResponse,
+} from "../../src/protocol/key-frames";
 
 /** A tuple as an object, to compare with protobufjs's: absent fields as proto3 defaults. */
 interface FrameTuple {
@@ -100,7 +107,14 @@ function asFrameTuple(tuple: KeyTuple): FrameTuple {
 
 /** An empty tuple: proto3 defaults everywhere. */
 function frameTuple(key: Uint8Array = new Uint8Array(0)): FrameTuple {
-  return { key, latticeType: 0, error: AnnaError.NO_ERROR, payload: new Uint8Array(0), addressCacheSize: 0, invalidate: false };
+  return {
+    key,
+    latticeType: 0,
+    error: AnnaError.NO_ERROR,
+    payload: new Uint8Array(0),
+    addressCacheSize: 0,
+    invalidate: false,
+  };
 }
 
 /** Rows of `tuples` as objects, their keys and payloads copied out of `keys` and `payloads`. */
@@ -158,7 +172,11 @@ function readResponseFrame(frame: Uint8Array): ResponseFrame {
  * stand-in request frame, payloads in a stand-in store output, as an actor answers.
  */
 function writeResponseFrame(response: ResponseFrame): Buffer {
-  const frame = Buffer.concat([Buffer.from("padding"), ...response.tuples.map((tuple) => tuple.key), response.responseId]);
+  const frame = Buffer.concat([
+    Buffer.from("padding"),
+    ...response.tuples.map((tuple) => tuple.key),
+    response.responseId,
+  ]);
   const payloads = Buffer.concat([Buffer.from("output"), ...response.tuples.map((tuple) => tuple.payload)]);
   const tuples = new KeyTuples();
   tuples.add();
@@ -214,22 +232,53 @@ describe("KeyRequest frames read in place", () => {
   });
 
   it("skips unknown fields of every wire type, in the message and in tuples", () => {
-    const request = { type: RequestType.PUT, tuples: [{ key: "k", lattice_type: 1, payload: bytes("v") }], response_address: "tcp://h:1", request_id: "7" };
+    const request = {
+      type: RequestType.PUT,
+      tuples: [{ key: "k", lattice_type: 1, payload: bytes("v") }],
+      response_address: "tcp://h:1",
+      request_id: "7",
+    };
     const unknown = Buffer.from([
-      0x48, 0x96, 0x01, // field 9, varint 150
-      0x51, 1, 2, 3, 4, 5, 6, 7, 8, // field 10, fixed64
-      0x5a, 0x02, 0xff, 0xfe, // field 11, length-delimited
-      0x65, 1, 2, 3, 4, // field 12, fixed32
+      0x48,
+      0x96,
+      0x01, // field 9, varint 150
+      0x51,
+      1,
+      2,
+      3,
+      4,
+      5,
+      6,
+      7,
+      8, // field 10, fixed64
+      0x5a,
+      0x02,
+      0xff,
+      0xfe, // field 11, length-delimited
+      0x65,
+      1,
+      2,
+      3,
+      4, // field 12, fixed32
     ]);
-    const tupleWithUnknown = Buffer.concat([Buffer.from(encodeKeyRequest({ ...request, tuples: [] })), tupleField(Buffer.concat([unknown, Buffer.from("0a016b100122017b", "hex")]))]);
+    const tupleWithUnknown = Buffer.concat([
+      Buffer.from(encodeKeyRequest({ ...request, tuples: [] })),
+      tupleField(Buffer.concat([unknown, Buffer.from("0a016b100122017b", "hex")])),
+    ]);
     const frame = readRequestFrame(Buffer.concat([unknown, tupleWithUnknown]));
     expect(frame.type).toBe(RequestType.PUT);
     expect(frame.tuples.map(plain)).toEqual([{ ...frameTuple(bytes("k")), latticeType: 1, payload: bytes("{") }]);
   });
 
   it("reads put_acks (annakv's extension) as protobufjs does: the low 32 bits, the last when repeated; strict about its wire type", () => {
-    const request = { type: RequestType.PUT, tuples: [{ key: "k", lattice_type: 1, payload: bytes("v") }], response_address: "tcp://h:1", request_id: "7" };
-    const withAcks = (...fields: number[][]) => Buffer.concat([Buffer.from(encodeKeyRequest(request)), ...fields.map((field) => Buffer.from(field))]);
+    const request = {
+      type: RequestType.PUT,
+      tuples: [{ key: "k", lattice_type: 1, payload: bytes("v") }],
+      response_address: "tcp://h:1",
+      request_id: "7",
+    };
+    const withAcks = (...fields: number[][]) =>
+      Buffer.concat([Buffer.from(encodeKeyRequest(request)), ...fields.map((field) => Buffer.from(field))]);
     const cases: [Buffer, number][] = [
       [Buffer.from(encodeKeyRequest(request)), 0],
       [Buffer.from(encodeKeyRequest({ ...request, put_acks: 0 })), 0],
@@ -247,31 +296,54 @@ describe("KeyRequest frames read in place", () => {
   });
 
   it("reads at most maxTuples tuples but counts them all, still checking their framing", () => {
-    const request = { type: RequestType.GET, tuples: Array.from({ length: 7 }, (_, i) => ({ key: `k${i}` })), response_address: "tcp://h:1", request_id: "r" };
+    const request = {
+      type: RequestType.GET,
+      tuples: Array.from({ length: 7 }, (_, i) => ({ key: `k${i}` })),
+      response_address: "tcp://h:1",
+      request_id: "r",
+    };
     const frame = readRequestFrame(Buffer.from(encodeKeyRequest(request)), 3);
     expect(frame.tupleCount).toBe(7);
     expect(frame.tuples.map((tuple) => Buffer.from(tuple.key).toString())).toEqual(["k0", "k1", "k2"]);
     expect(frame.responseAddress).toBe("tcp://h:1");
     expect(readRequestFrame(Buffer.from(encodeKeyRequest(request))).tuples).toHaveLength(7);
     // A tuple past the bound sent as a varint is still a malformed frame.
-    expect(() => readRequestFrame(Buffer.concat([Buffer.from(encodeKeyRequest(request)), Buffer.from([0x10, 0x01])]), 3)).toThrow(ProtocolError);
+    expect(() =>
+      readRequestFrame(Buffer.concat([Buffer.from(encodeKeyRequest(request)), Buffer.from([0x10, 0x01])]), 3),
+    ).toThrow(ProtocolError);
   });
 
   it("appends to columns that grow past their first capacity, earlier rows kept", () => {
     const tuples = new KeyTuples();
-    const requests = [0, 1, 2].map((r) => ({ type: RequestType.PUT, tuples: Array.from({ length: 200 }, (_, i) => ({ key: `k${r}-${i}`, lattice_type: 1, payload: bytes(`v${i}`) })), response_address: "tcp://h:1", request_id: `${r}` }));
+    const requests = [0, 1, 2].map((r) => ({
+      type: RequestType.PUT,
+      tuples: Array.from({ length: 200 }, (_, i) => ({ key: `k${r}-${i}`, lattice_type: 1, payload: bytes(`v${i}`) })),
+      response_address: "tcp://h:1",
+      request_id: `${r}`,
+    }));
     const heads = requests.map((request) => readRequest(Buffer.from(encodeKeyRequest(request)), tuples));
     expect(tuples.count).toBe(600);
     heads.forEach((head, r) => {
       expect(head.firstTuple).toBe(200 * r);
       const read = rows(tuples, head.firstTuple, head.tuplesRead, head.frame, head.frame);
-      expect(read.map((tuple) => Buffer.from(tuple.key).toString())).toEqual(requests[r].tuples.map((tuple) => tuple.key));
-      expect(read.map((tuple) => Buffer.from(tuple.payload).toString())).toEqual(requests[r].tuples.map((tuple) => Buffer.from(tuple.payload).toString()));
+      expect(read.map((tuple) => Buffer.from(tuple.key).toString())).toEqual(
+        requests[r].tuples.map((tuple) => tuple.key),
+      );
+      expect(read.map((tuple) => Buffer.from(tuple.payload).toString())).toEqual(
+        requests[r].tuples.map((tuple) => Buffer.from(tuple.payload).toString()),
+      );
     });
   });
 
   it("refuses truncated frames, groups, wrong wire types and keys that are not UTF-8", () => {
-    const valid = Buffer.from(encodeKeyRequest({ type: RequestType.GET, tuples: [{ key: "abc" }], response_address: "tcp://h:1", request_id: "r" }));
+    const valid = Buffer.from(
+      encodeKeyRequest({
+        type: RequestType.GET,
+        tuples: [{ key: "abc" }],
+        response_address: "tcp://h:1",
+        request_id: "r",
+      }),
+    );
     for (let cut = 1; cut < valid.length; cut++) {
       // A cut between two top-level fields leaves a shorter valid message: no error then.
       const prefix = valid.subarray(0, cut);
@@ -287,9 +359,13 @@ describe("KeyRequest frames read in place", () => {
     expect(() => readRequestFrame(Buffer.from([0x0b, 0x0c]))).toThrow(/wire type 3/); // a group
     expect(() => readRequestFrame(Buffer.from([0x0a, 0x01, 0x00]))).toThrow(/wire type 2 where 0/); // type as bytes
     expect(() => readRequestFrame(tupleField(Buffer.from([0x0a, 0x02, 0xff, 0xfe])))).toThrow(/not UTF-8/);
-    expect(() => readRequestFrame(Buffer.from([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]))).toThrow(/varint/);
+    expect(() =>
+      readRequestFrame(Buffer.from([0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])),
+    ).toThrow(/varint/);
     // Multi-byte UTF-8 keys are fine.
-    expect(Buffer.from(readRequestFrame(tupleField(Buffer.from([0x0a, 0x03, 0xe2, 0x82, 0xac]))).tuples[0].key).toString()).toBe("€");
+    expect(
+      Buffer.from(readRequestFrame(tupleField(Buffer.from([0x0a, 0x03, 0xe2, 0x82, 0xac]))).tuples[0].key).toString(),
+    ).toBe("€");
   });
 });
 
@@ -305,7 +381,11 @@ describe("KeyResponse frames written and read in place", () => {
         expect(reference.error).toBe(response.error);
         expect(reference.tuples.map(asFrameTuple)).toEqual(response.tuples.map(plain));
         const readBack = readResponseFrame(frame);
-        expect({ ...readBack, responseId: Uint8Array.from(readBack.responseId), tuples: readBack.tuples.map(plain) }).toEqual({
+        expect({
+          ...readBack,
+          responseId: Uint8Array.from(readBack.responseId),
+          tuples: readBack.tuples.map(plain),
+        }).toEqual({
           ...response,
           responseId: Uint8Array.from(response.responseId),
           tuples: response.tuples.map(plain),
@@ -318,7 +398,10 @@ describe("KeyResponse frames written and read in place", () => {
   it("reads what protobufjs writes", () => {
     const response: KeyResponse = {
       type: RequestType.GET,
-      tuples: [{ key: "a", lattice_type: 1, error: AnnaError.NO_ERROR, payload: bytes("x") }, { key: "b", error: AnnaError.WRONG_THREAD, invalidate: true }],
+      tuples: [
+        { key: "a", lattice_type: 1, error: AnnaError.NO_ERROR, payload: bytes("x") },
+        { key: "b", error: AnnaError.WRONG_THREAD, invalidate: true },
+      ],
       response_id: "id-9",
       error: AnnaError.TIMEOUT,
     };
@@ -331,7 +414,12 @@ describe("KeyResponse frames written and read in place", () => {
   });
 
   it("leaves out every field at its proto3 default", () => {
-    const frame = writeResponseFrame({ type: RequestType.PUT, tuples: [{ ...frameTuple(bytes("k")), latticeType: 1 }], responseId: bytes("1"), error: AnnaError.NO_ERROR });
+    const frame = writeResponseFrame({
+      type: RequestType.PUT,
+      tuples: [{ ...frameTuple(bytes("k")), latticeType: 1 }],
+      responseId: bytes("1"),
+      error: AnnaError.NO_ERROR,
+    });
     // type=1 (2), tuples=2 { key=1 "k", lattice_type=2 (1) }, response_id=3 "1"; no error fields.
     expect(frame.toString("hex")).toBe("0802" + "1205" + "0a016b" + "1001" + "1a0131");
   });
@@ -345,19 +433,29 @@ function tupleField(body: Buffer): Buffer {
 describe("KeyAddressRequest frames read with a bound", () => {
   it("reads what protobufjs writes, keys past the bound counted but not kept", () => {
     fc.assert(
-      fc.property(fc.array(fc.string(), { maxLength: 20 }), fc.string(), fc.string(), fc.nat(25), (keys, responseAddress, requestId, maxKeys) => {
-        const frame = Buffer.from(encodeKeyAddressRequest({ keys, response_address: responseAddress, request_id: requestId }));
-        const read = readAddressRequestFrame(frame, maxKeys);
-        expect(read.keyCount).toBe(keys.length);
-        expect(read.keys).toEqual(keys.slice(0, maxKeys));
-        expect(read.response_address).toBe(responseAddress);
-        expect(read.request_id).toBe(requestId);
-      }),
+      fc.property(
+        fc.array(fc.string(), { maxLength: 20 }),
+        fc.string(),
+        fc.string(),
+        fc.nat(25),
+        (keys, responseAddress, requestId, maxKeys) => {
+          const frame = Buffer.from(
+            encodeKeyAddressRequest({ keys, response_address: responseAddress, request_id: requestId }),
+          );
+          const read = readAddressRequestFrame(frame, maxKeys);
+          expect(read.keyCount).toBe(keys.length);
+          expect(read.keys).toEqual(keys.slice(0, maxKeys));
+          expect(read.response_address).toBe(responseAddress);
+          expect(read.request_id).toBe(requestId);
+        },
+      ),
     );
   });
 
   it("refuses a truncated frame and a key sent as a varint, even past the bound", () => {
-    const valid = Buffer.from(encodeKeyAddressRequest({ keys: ["a", "b"], response_address: "tcp://h:1", request_id: "r" }));
+    const valid = Buffer.from(
+      encodeKeyAddressRequest({ keys: ["a", "b"], response_address: "tcp://h:1", request_id: "r" }),
+    );
     expect(() => readAddressRequestFrame(valid.subarray(0, valid.length - 1))).toThrow(ProtocolError);
     expect(() => readAddressRequestFrame(Buffer.concat([valid, Buffer.from([0x10, 0x01])]), 1)).toThrow(ProtocolError);
   });

@@ -73,7 +73,11 @@ describe("OutletPool", () => {
     // The outlet just made is the most recent: using a again moves a after it.
     outlets.send("a", frame("7"));
     expect(outlets.openAddresses).toEqual(["c", "a"]);
-    expect(outlets.outletsMade.map((o) => [o.address, o.frames.join("")])).toEqual([["a", "1457"], ["b", "23"], ["c", "6"]]);
+    expect(outlets.outletsMade.map((o) => [o.address, o.frames.join("")])).toEqual([
+      ["a", "1457"],
+      ["b", "23"],
+      ["c", "6"],
+    ]);
   });
 
   it("drops frames past maxQueued and counts unreachable addresses, never throwing", () => {
@@ -100,7 +104,9 @@ describe("OutletPool", () => {
       fast.frames.length = 0;
     }
     expect(fastReceived).toBe(50);
-    const slowQueued = outlets.outletsMade.filter((outlet) => outlet.address !== "fast").map((outlet) => outlet.frames.length);
+    const slowQueued = outlets.outletsMade
+      .filter((outlet) => outlet.address !== "fast")
+      .map((outlet) => outlet.frames.length);
     // Each slow peer got at least what makes it slow, and together they stay within the bound.
     for (const queued of slowQueued) expect(queued).toBeGreaterThanOrEqual(limits.slowPeerQueued);
     const total = slowQueued.reduce((sum, queued) => sum + queued, 0);
@@ -128,12 +134,20 @@ describe("OutletPool", () => {
     busy.frames.length = 0;
     outlets.send("queued", frame("y"));
     const [, queued] = outlets.outletsMade;
-    await waitFor(() => outlets.closed.includes("busy"), 5000, () => "idle outlet still open");
+    await waitFor(
+      () => outlets.closed.includes("busy"),
+      5000,
+      () => "idle outlet still open",
+    );
     expect(outlets.openAddresses).toEqual(["queued"]);
     const flushed = outlets.flush(Date.now() + 5000);
     queued.frames.length = 0;
     await flushed;
-    await waitFor(() => outlets.socketCount === 0, 5000, () => "drained outlet still open");
+    await waitFor(
+      () => outlets.socketCount === 0,
+      5000,
+      () => "drained outlet still open",
+    );
     outlets.send("last", frame("z"));
     outlets.close();
     expect(outlets.closed).toEqual(["busy", "queued", "last"]);

@@ -84,7 +84,11 @@ describe("PushPool", () => {
     replies.send(a, Buffer.from("x"));
     expect(await receiveText(pulls[0], 1)).toEqual(["x"]);
     // The idle sweep runs at most once a second.
-    await waitFor(() => replies.socketCount === 0, 5000, () => `still open: ${replies.openAddresses}`);
+    await waitFor(
+      () => replies.socketCount === 0,
+      5000,
+      () => `still open: ${replies.openAddresses}`,
+    );
   });
 
   it("queues at most maxQueuedFrames for a peer that is not there, and counts the rest as dropped", async () => {

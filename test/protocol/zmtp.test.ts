@@ -31,13 +31,23 @@ import {
   writeFrameHeader,
   frameHeaderBytes,
 } from "../../src/protocol/zmtp/frames";
-import { PARTIAL_FRAMES_PER_LISTENER, ZmtpPullServer, ZmtpPullServerOptions } from "../../src/protocol/zmtp/pull-server";
+import {
+  PARTIAL_FRAMES_PER_LISTENER,
+  ZmtpPullServer,
+  ZmtpPullServerOptions,
+} from "../../src/protocol/zmtp/pull-server";
 import { ZmtpStream } from "../../src/protocol/zmtp/stream";
 import { ZmtpPushPool, ZmtpPushPoolOptions } from "../../src/protocol/zmtp/push-pool";
 import { waitFor } from "../support/node-process";
 
 const FRAME_BYTES_MAX = 4 * 1024 * 1024;
-const POOL_OPTIONS: ZmtpPushPoolOptions = { maxSockets: 2, idleCloseMs: 60_000, maxQueuedBytes: 1 << 20, lingerMs: 0, handshakeTimeoutMs: 5000 };
+const POOL_OPTIONS: ZmtpPushPoolOptions = {
+  maxSockets: 2,
+  idleCloseMs: 60_000,
+  maxQueuedBytes: 1 << 20,
+  lingerMs: 0,
+  handshakeTimeoutMs: 5000,
+};
 
 function encodedFrame(flags: number, body: Uint8Array): Buffer {
   const frame = Buffer.alloc(frameHeaderBytes(body.length) + body.length);
@@ -49,18 +59,28 @@ describe("ZMTP frames", () => {
   it("reads the same frames however the stream is cut, views when whole, copies when cut", () => {
     const frameArb = fc.record({ more: fc.boolean(), body: fc.uint8Array({ maxLength: 700 }) });
     fc.assert(
-      fc.property(fc.array(frameArb, { maxLength: 12 }), fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 20 }), (frames, cuts) => {
-        const stream = Buffer.concat(frames.map(({ more, body }) => encodedFrame(more ? FLAG_MORE : 0, body)));
-        const reader = new FrameReader(() => 1000);
-        const read: { flags: number; body: Buffer }[] = [];
-        let offset = 0;
-        for (let i = 0; offset < stream.length; i++) {
-          const end = Math.min(stream.length, offset + cuts[i % cuts.length]);
-          reader.read(stream.subarray(offset, end), 0, (flags, body) => read.push({ flags, body: Buffer.from(body) }) > 0);
-          offset = end;
-        }
-        expect(read).toEqual(frames.map(({ more, body }) => ({ flags: more ? FLAG_MORE : 0, body: Buffer.from(body) })));
-      }),
+      fc.property(
+        fc.array(frameArb, { maxLength: 12 }),
+        fc.array(fc.integer({ min: 1, max: 300 }), { minLength: 1, maxLength: 20 }),
+        (frames, cuts) => {
+          const stream = Buffer.concat(frames.map(({ more, body }) => encodedFrame(more ? FLAG_MORE : 0, body)));
+          const reader = new FrameReader(() => 1000);
+          const read: { flags: number; body: Buffer }[] = [];
+          let offset = 0;
+          for (let i = 0; offset < stream.length; i++) {
+            const end = Math.min(stream.length, offset + cuts[i % cuts.length]);
+            reader.read(
+              stream.subarray(offset, end),
+              0,
+              (flags, body) => read.push({ flags, body: Buffer.from(body) }) > 0,
+            );
+            offset = end;
+          }
+          expect(read).toEqual(
+            frames.map(({ more, body }) => ({ flags: more ? FLAG_MORE : 0, body: Buffer.from(body) })),
+          );
+        },
+      ),
       { seed: 20261126, numRuns: 300 },
     );
   });
@@ -69,9 +89,15 @@ describe("ZMTP frames", () => {
     const reader = new FrameReader((flags) => ((flags & FLAG_COMMAND) !== 0 ? 10 : 100));
     const header = Buffer.alloc(9);
     writeFrameHeader(header, 0, 0, 2 ** 40);
-    expect(() => reader.read(header, 0, () => true)).toThrow(new FrameError(`message of ${2 ** 40} bytes (at most 100)`));
-    expect(() => new FrameReader(() => 100).read(encodedFrame(FLAG_COMMAND, new Uint8Array(11)), 0, () => true)).not.toThrow();
-    expect(() => reader.read(encodedFrame(FLAG_COMMAND, new Uint8Array(11)), 0, () => true)).toThrow("command of 11 bytes (at most 10)");
+    expect(() => reader.read(header, 0, () => true)).toThrow(
+      new FrameError(`message of ${2 ** 40} bytes (at most 100)`),
+    );
+    expect(() =>
+      new FrameReader(() => 100).read(encodedFrame(FLAG_COMMAND, new Uint8Array(11)), 0, () => true),
+    ).not.toThrow();
+    expect(() => reader.read(encodedFrame(FLAG_COMMAND, new Uint8Array(11)), 0, () => true)).toThrow(
+      "command of 11 bytes (at most 10)",
+    );
     expect(() => new FrameReader(() => 100).read(Buffer.of(0x08, 0), 0, () => true)).toThrow("reserved flag bits");
   });
 
@@ -87,12 +113,15 @@ describe("ZMTP frames", () => {
   it("holds frames partly received by several readers within their shared budget, and gives it back", () => {
     const budget = new PartialFrameBudget(100);
     const [a, b] = [new FrameReader(() => 1000, budget), new FrameReader(() => 1000, budget)];
-    const header = (bodyBytes: number) => encodedFrame(0, new Uint8Array(bodyBytes)).subarray(0, frameHeaderBytes(bodyBytes));
+    const header = (bodyBytes: number) =>
+      encodedFrame(0, new Uint8Array(bodyBytes)).subarray(0, frameHeaderBytes(bodyBytes));
     const read: number[] = [];
     const onFrame = (_: number, body: Uint8Array) => read.push(body.length) > 0;
     a.read(Buffer.concat([header(80), Buffer.alloc(60)]), 0, onFrame);
     expect(budget.bytesHeld).toBe(60);
-    expect(() => b.read(Buffer.concat([header(80), Buffer.alloc(50)]), 0, onFrame)).toThrow(new FrameError("frames partly received on all connections would pass 100 bytes"));
+    expect(() => b.read(Buffer.concat([header(80), Buffer.alloc(50)]), 0, onFrame)).toThrow(
+      new FrameError("frames partly received on all connections would pass 100 bytes"),
+    );
     expect(budget.bytesHeld).toBe(60);
     // A frame whole within one chunk is a view of it: nothing held, whatever the budget.
     new FrameReader(() => 1000, budget).read(encodedFrame(0, new Uint8Array(500)), 0, onFrame);
@@ -118,12 +147,17 @@ describe("ZMTP frames", () => {
   it("stops where the consumer says", () => {
     const reader = new FrameReader(() => 100);
     const seen: number[] = [];
-    reader.read(Buffer.concat([encodedFrame(0, Buffer.of(1)), encodedFrame(0, Buffer.of(2))]), 0, (_, body) => seen.push(body[0]) < 1);
+    reader.read(
+      Buffer.concat([encodedFrame(0, Buffer.of(1)), encodedFrame(0, Buffer.of(2))]),
+      0,
+      (_, body) => seen.push(body[0]) < 1,
+    );
     expect(seen).toEqual([1]);
   });
 
   it("tells a ZMTP 3 NULL greeting from others as its bytes arrive", () => {
-    for (let length = 0; length <= GREETING.length; length++) expect(greetingProblem(GREETING.subarray(0, length))).toBeUndefined();
+    for (let length = 0; length <= GREETING.length; length++)
+      expect(greetingProblem(GREETING.subarray(0, length))).toBeUndefined();
     expect(greetingProblem(Buffer.from("GET / HTTP/1.1\r\n"))).toMatch(/not a ZeroMQ peer/);
     const zmtp2 = Buffer.from(GREETING);
     zmtp2[10] = 1;
@@ -146,7 +180,17 @@ describe("ZMTP frames", () => {
     expect(parseEndpoint("tcp://[::1]:6200")).toEqual({ transport: "tcp", host: "::1", port: 6200 });
     expect(parseEndpoint("tcp://*:*", true)).toEqual({ transport: "tcp", host: "0.0.0.0", port: 0 });
     expect(parseEndpoint("ipc:///tmp/a.sock")).toEqual({ transport: "ipc", path: "/tmp/a.sock" });
-    for (const bad of ["ipc://@abstract", "tcp://*:6200", "tcp://host:0", "tcp://host", "tcp://h:70000", "inproc://x", "udp://h:1", "ipc://", `tcp://${"a".repeat(200)}:1`]) {
+    for (const bad of [
+      "ipc://@abstract",
+      "tcp://*:6200",
+      "tcp://host:0",
+      "tcp://host",
+      "tcp://h:70000",
+      "inproc://x",
+      "udp://h:1",
+      "ipc://",
+      `tcp://${"a".repeat(200)}:1`,
+    ]) {
       expect(parseEndpoint(bad)).toBeUndefined();
     }
     expect(formatEndpoint({ transport: "tcp", host: "::1", port: 7 })).toBe("tcp://[::1]:7");
@@ -154,17 +198,11 @@ describe("ZMTP frames", () => {
   });
 
   it("takes hosts as users write them and brackets IPv6 literals in addresses", () => {
-    expect(["127.0.0.1", "::1", "[::1]", "[fe80::1]", "localhost", "db-1.example.org", "0.0.0.0", "::"].map(parseHost)).toEqual([
-      "127.0.0.1",
-      "::1",
-      "::1",
-      "fe80::1",
-      "localhost",
-      "db-1.example.org",
-      "0.0.0.0",
-      "::",
-    ]);
-    for (const bad of ["", "bad host", "[1.2.3.4]", "[localhost]", "[::1", "tcp://x", "a/b"]) expect(parseHost(bad)).toBeUndefined();
+    expect(
+      ["127.0.0.1", "::1", "[::1]", "[fe80::1]", "localhost", "db-1.example.org", "0.0.0.0", "::"].map(parseHost),
+    ).toEqual(["127.0.0.1", "::1", "::1", "fe80::1", "localhost", "db-1.example.org", "0.0.0.0", "::"]);
+    for (const bad of ["", "bad host", "[1.2.3.4]", "[localhost]", "[::1", "tcp://x", "a/b"])
+      expect(parseHost(bad)).toBeUndefined();
     expect(tcpAddress("::1", 6200)).toBe("tcp://[::1]:6200");
     expect(tcpAddress("127.0.0.1", "*")).toBe("tcp://127.0.0.1:*");
     expect(parseEndpoint(tcpAddress("fe80::1", 9))).toEqual({ transport: "tcp", host: "fe80::1", port: 9 });
@@ -177,7 +215,9 @@ describe("ZMTP against libzmq", () => {
     for (const close of closers.splice(0).reverse()) await close();
   });
 
-  async function pullServer(options: Partial<ZmtpPullServerOptions> = {}): Promise<{ server: ZmtpPullServer; frames: Buffer[]; problems: string[] }> {
+  async function pullServer(
+    options: Partial<ZmtpPullServerOptions> = {},
+  ): Promise<{ server: ZmtpPullServer; frames: Buffer[]; problems: string[] }> {
     const frames: Buffer[] = [];
     const problems: string[] = [];
     const server = new ZmtpPullServer({
@@ -201,7 +241,9 @@ describe("ZMTP against libzmq", () => {
     return push;
   }
 
-  async function zmqPull(options: ConstructorParameters<typeof zmq.Pull>[0] = {}): Promise<{ pull: zmq.Pull; address: string }> {
+  async function zmqPull(
+    options: ConstructorParameters<typeof zmq.Pull>[0] = {},
+  ): Promise<{ pull: zmq.Pull; address: string }> {
     const pull = new zmq.Pull({ linger: 0, ...options });
     await pull.bind("tcp://127.0.0.1:*");
     closers.push(() => pull.close());
@@ -218,7 +260,8 @@ describe("ZMTP against libzmq", () => {
   const SIZES = [0, 1, 255, 256, 4096, 70_000, 3 * 1024 * 1024];
   const bodyOf = (size: number, seed: number) => Buffer.alloc(size, seed % 251);
   /** Jest compares big Buffers byte by byte, slowly: compare digests. */
-  const digests = (frames: Uint8Array[]) => frames.map((frame) => `${frame.length}:${createHash("sha256").update(frame).digest("hex")}`);
+  const digests = (frames: Uint8Array[]) =>
+    frames.map((frame) => `${frame.length}:${createHash("sha256").update(frame).digest("hex")}`);
 
   it("receives libzmq's messages in order, one part of multi-part ones, from several peers", async () => {
     const { server, frames, problems } = await pullServer();
@@ -226,12 +269,20 @@ describe("ZMTP against libzmq", () => {
     for (const [i, size] of SIZES.entries()) await push.send(bodyOf(size, i));
     await push.send([Buffer.from("first"), Buffer.from("second part, dropped")]);
     await push.send(Buffer.from("after"));
-    await waitFor(() => frames.length === SIZES.length + 2, 5000, () => `${frames.length} frames`);
+    await waitFor(
+      () => frames.length === SIZES.length + 2,
+      5000,
+      () => `${frames.length} frames`,
+    );
     expect(digests(frames.slice(0, SIZES.length))).toEqual(digests(SIZES.map((size, i) => bodyOf(size, i))));
     expect(frames.slice(SIZES.length).map(String)).toEqual(["first", "after"]);
     const other = zmqPush(server.boundAddress!);
     await other.send(Buffer.from("from another peer"));
-    await waitFor(() => frames.length === SIZES.length + 3, 5000, () => `${frames.length} frames`);
+    await waitFor(
+      () => frames.length === SIZES.length + 3,
+      5000,
+      () => `${frames.length} frames`,
+    );
     expect(String(frames.at(-1))).toBe("from another peer");
     expect(server.connectionCount).toBe(2);
     expect(problems).toEqual([]);
@@ -304,12 +355,20 @@ describe("ZMTP against libzmq", () => {
     // libzmq drops a connection whose peer does not answer a PING within the timeout.
     const push = zmqPush(server.boundAddress!, { heartbeatInterval: 20, heartbeatTimeout: 100 });
     await push.send(Buffer.from("before"));
-    await waitFor(() => frames.length === 1, 5000, () => "first frame");
+    await waitFor(
+      () => frames.length === 1,
+      5000,
+      () => "first frame",
+    );
     const firstConnection = [...(server as unknown as { streams: Set<{ socket: net.Socket }> }).streams][0].socket;
     // Ten heartbeat timeouts: an unanswered peer would have reconnected by now.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await push.send(Buffer.from("after"));
-    await waitFor(() => frames.length === 2, 5000, () => "second frame");
+    await waitFor(
+      () => frames.length === 2,
+      5000,
+      () => "second frame",
+    );
     expect(firstConnection.destroyed).toBe(false);
     expect(server.connectionCount).toBe(1);
   });
@@ -331,13 +390,21 @@ describe("ZMTP against libzmq", () => {
     // A PULL peer is the wrong socket type for a PULL server (libzmq's own PULL would hang
     // up before sending its READY, having read ours).
     await closedAfter(Buffer.concat([GREETING, readyCommand("PULL")]));
-    await waitFor(() => problems.length === 4, 5000, () => JSON.stringify(problems));
+    await waitFor(
+      () => problems.length === 4,
+      5000,
+      () => JSON.stringify(problems),
+    );
     expect(problems[0]).toMatch(/not a ZeroMQ peer/);
     expect(problems[1]).toBe(`message of ${2 ** 32} bytes (at most 1000)`);
     expect(problems[2]).toBe("message before the handshake's READY");
     expect(problems[3]).toMatch(/peer socket type PULL, expected PUSH/);
     await zmqPush(server.boundAddress!).send(Buffer.from("still serving"));
-    await waitFor(() => frames.length === 1, 5000, () => "frame after bad peers");
+    await waitFor(
+      () => frames.length === 1,
+      5000,
+      () => "frame after bad peers",
+    );
     expect(String(frames[0])).toBe("still serving");
   });
 
@@ -347,9 +414,17 @@ describe("ZMTP against libzmq", () => {
     socket.on("error", () => undefined);
     closers.push(() => socket.destroy());
     socket.write(GREETING.subarray(0, 10));
-    await waitFor(() => problems.length === 1, 5000, () => "no timeout");
+    await waitFor(
+      () => problems.length === 1,
+      5000,
+      () => "no timeout",
+    );
     expect(problems[0]).toBe("no ZMTP handshake within 100 ms");
-    await waitFor(() => server.connectionCount === 0, 5000, () => "still connected");
+    await waitFor(
+      () => server.connectionCount === 0,
+      5000,
+      () => "still connected",
+    );
   });
 
   it("drops frames past maxQueuedBytes for a peer that does not read, counts bad and dead addresses, never throws", async () => {
@@ -376,7 +451,11 @@ describe("ZMTP against libzmq", () => {
     expect(replies.sendErrors).toBe(2);
     // Nobody listens on port 1: the connection fails, is counted and forgotten.
     replies.send("tcp://127.0.0.1:1", frame);
-    await waitFor(() => replies.sendErrors === 3 && !replies.openAddresses.includes("tcp://127.0.0.1:1"), 5000, () => `sendErrors ${replies.sendErrors}`);
+    await waitFor(
+      () => replies.sendErrors === 3 && !replies.openAddresses.includes("tcp://127.0.0.1:1"),
+      5000,
+      () => `sendErrors ${replies.sendErrors}`,
+    );
     expect(losses.at(-1)).toBe("tcp://127.0.0.1:1");
   });
 
@@ -388,7 +467,11 @@ describe("ZMTP against libzmq", () => {
     for (const { address } of [a, b, c]) replies.send(address, Buffer.from(address));
     expect(replies.openAddresses).toEqual([b.address, c.address]);
     expect(String((await c.pull.receive())[0])).toBe(c.address);
-    await waitFor(() => replies.socketCount === 0, 5000, () => "idle connections still open");
+    await waitFor(
+      () => replies.socketCount === 0,
+      5000,
+      () => "idle connections still open",
+    );
     // Connections the pool closes itself lose nothing.
     expect(losses).toEqual([]);
   });
@@ -435,7 +518,10 @@ describe("ZMTP listener bounds", () => {
   }
 
   /** A TCP connection that sends `first` (a PUSH peer's handshake unless told otherwise) and keeps what it receives. */
-  async function rawPeer(port: number, first: Buffer = Buffer.concat([GREETING, readyCommand("PUSH")])): Promise<RawPeer> {
+  async function rawPeer(
+    port: number,
+    first: Buffer = Buffer.concat([GREETING, readyCommand("PUSH")]),
+  ): Promise<RawPeer> {
     const socket = net.connect(port, "127.0.0.1");
     socket.on("error", () => undefined);
     closers.push(() => socket.destroy());
@@ -459,17 +545,35 @@ describe("ZMTP listener bounds", () => {
   it("refuses connections past maxConnections, reporting each with its peer, and takes new ones once others close", async () => {
     const { server, port, refusals } = await listener({ maxConnections: 2 });
     const [first] = [await rawPeer(port), await rawPeer(port)];
-    await waitFor(() => server.connectionCount === 2, 5000, () => `${server.connectionCount} connections`);
+    await waitFor(
+      () => server.connectionCount === 2,
+      5000,
+      () => `${server.connectionCount} connections`,
+    );
     const refused = await rawPeer(port);
     await refused.closed;
     // Refused before ZMTP starts: not even our greeting was sent.
     expect(refused.received).toEqual([]);
-    await waitFor(() => refusals.length === 1, 5000, () => "refusal not reported");
-    expect(refusals[0]).toMatch(/^connection from tcp:\/\/127\.0\.0\.1:\d+ refused: 2 connections open, the most allowed$/);
+    await waitFor(
+      () => refusals.length === 1,
+      5000,
+      () => "refusal not reported",
+    );
+    expect(refusals[0]).toMatch(
+      /^connection from tcp:\/\/127\.0\.0\.1:\d+ refused: 2 connections open, the most allowed$/,
+    );
     first.socket.destroy();
-    await waitFor(() => server.connectionCount === 1, 5000, () => `${server.connectionCount} connections`);
+    await waitFor(
+      () => server.connectionCount === 1,
+      5000,
+      () => `${server.connectionCount} connections`,
+    );
     const later = await rawPeer(port);
-    await waitFor(() => server.connectionCount === 2, 5000, () => `${server.connectionCount} connections`);
+    await waitFor(
+      () => server.connectionCount === 2,
+      5000,
+      () => `${server.connectionCount} connections`,
+    );
     expect(later.socket.closed).toBe(false);
     expect(refusals).toHaveLength(1);
   });
@@ -487,7 +591,11 @@ describe("ZMTP listener bounds", () => {
     expect(Date.now() - startMs).toBeGreaterThanOrEqual(idleTimeoutMs - 50);
     expect(listening.idleCloses).toBe(1);
     // Three timeouts on, the one that speaks is still served.
-    await waitFor(() => Date.now() - startMs > 3 * idleTimeoutMs, 5000, () => "clock");
+    await waitFor(
+      () => Date.now() - startMs > 3 * idleTimeoutMs,
+      5000,
+      () => "clock",
+    );
     expect(talker.socket.closed).toBe(false);
     expect(listening.server.connectionCount).toBe(1);
     expect(listening.frames.length).toBeGreaterThan(5);
@@ -502,7 +610,11 @@ describe("ZMTP listener bounds", () => {
     const handshake = Buffer.concat([GREETING, readyCommand("PUSH")]);
     const a = await rawPeer(port, Buffer.concat([handshake, partialFrame(900, 800)]));
     const b = await rawPeer(port, Buffer.concat([handshake, partialFrame(900, 800)]));
-    await waitFor(() => server.partialFrameBytes === 1600, 5000, () => `${server.partialFrameBytes} bytes held`);
+    await waitFor(
+      () => server.partialFrameBytes === 1600,
+      5000,
+      () => `${server.partialFrameBytes} bytes held`,
+    );
     // Within its own frame bound, but past what all connections may hold together.
     const c = await rawPeer(port, Buffer.concat([handshake, partialFrame(900, budgetBytes - 1600 + 1)]));
     await c.closed;
@@ -510,12 +622,24 @@ describe("ZMTP listener bounds", () => {
     expect(server.partialFrameBytes).toBe(1600);
     // A frame completed, and a connection closed, give their bytes back.
     a.socket.write(Buffer.alloc(100, 0x61));
-    await waitFor(() => frames.length === 1, 5000, () => "frame not completed");
+    await waitFor(
+      () => frames.length === 1,
+      5000,
+      () => "frame not completed",
+    );
     expect(frames[0]).toEqual(Buffer.alloc(900, 0x61));
     b.socket.destroy();
-    await waitFor(() => server.partialFrameBytes === 0, 5000, () => `${server.partialFrameBytes} bytes held`);
+    await waitFor(
+      () => server.partialFrameBytes === 0,
+      5000,
+      () => `${server.partialFrameBytes} bytes held`,
+    );
     await rawPeer(port, Buffer.concat([handshake, partialFrame(900, 500)]));
-    await waitFor(() => server.partialFrameBytes === 500, 5000, () => `${server.partialFrameBytes} bytes held`);
+    await waitFor(
+      () => server.partialFrameBytes === 500,
+      5000,
+      () => `${server.partialFrameBytes} bytes held`,
+    );
     expect(problems).toHaveLength(1);
   });
 
@@ -524,10 +648,19 @@ describe("ZMTP listener bounds", () => {
     const context = Buffer.from("0123456789abcdef");
     const good = await rawPeer(port, Buffer.concat([GREETING, readyCommand("PUSH"), pingFrame(context)]));
     const pong = encodedFrame(FLAG_COMMAND, Buffer.concat([Buffer.of(4), Buffer.from("PONG"), context]));
-    await waitFor(() => Buffer.concat(good.received).includes(pong), 5000, () => "no PONG");
-    const bad = await rawPeer(port, Buffer.concat([GREETING, readyCommand("PUSH"), pingFrame(Buffer.alloc(64 * 1024 - 16))]));
+    await waitFor(
+      () => Buffer.concat(good.received).includes(pong),
+      5000,
+      () => "no PONG",
+    );
+    const bad = await rawPeer(
+      port,
+      Buffer.concat([GREETING, readyCommand("PUSH"), pingFrame(Buffer.alloc(64 * 1024 - 16))]),
+    );
     await bad.closed;
-    expect(problems).toEqual([`PING of ${64 * 1024 - 14} bytes (ZMTP 3.1: a 2-byte TTL and at most 16 bytes of context)`]);
+    expect(problems).toEqual([
+      `PING of ${64 * 1024 - 14} bytes (ZMTP 3.1: a 2-byte TTL and at most 16 bytes of context)`,
+    ]);
     // What was sent back is our handshake alone: no PONG of 64 KiB.
     expect(Buffer.concat(bad.received).length).toBeLessThan(100);
     expect(good.socket.closed).toBe(false);
@@ -550,22 +683,43 @@ describe("ZMTP listener bounds", () => {
       onProblem: (reason) => messages.push(`problem: ${reason}`),
       onClose: () => undefined,
     });
-    await waitFor(() => socket.writableLength === 0, 5000, () => "handshake not written");
+    await waitFor(
+      () => socket.writableLength === 0,
+      5000,
+      () => "handshake not written",
+    );
     // Corked, the socket keeps what is written, as it does for a peer that stops reading.
     socket.cork();
     const pingCount = 10_000;
     const context = Buffer.alloc(16, 0x70);
-    peer.socket.write(Buffer.concat([...new Array<Buffer>(pingCount).fill(pingFrame(context)), encodedFrame(0, Buffer.from("after the pings"))]));
-    await waitFor(() => messages.length === 1, 5000, () => "pings not read");
+    peer.socket.write(
+      Buffer.concat([
+        ...new Array<Buffer>(pingCount).fill(pingFrame(context)),
+        encodedFrame(0, Buffer.from("after the pings")),
+      ]),
+    );
+    await waitFor(
+      () => messages.length === 1,
+      5000,
+      () => "pings not read",
+    );
     expect(messages).toEqual(["after the pings"]);
     const pongBytes = pongFor(Buffer.concat([Buffer.of(0, 10), context]))!.length;
     // Unbounded, this would be every PONG: pingCount * pongBytes, 230 000 bytes.
     expect(socket.writableLength).toBeLessThanOrEqual(64 * 1024 + pongBytes);
     socket.uncork();
-    await waitFor(() => socket.writableLength === 0, 5000, () => "backlog not written");
+    await waitFor(
+      () => socket.writableLength === 0,
+      5000,
+      () => "backlog not written",
+    );
     const receivedBefore = Buffer.concat(peer.received).length;
     peer.socket.write(pingFrame(context));
-    await waitFor(() => Buffer.concat(peer.received).length === receivedBefore + pongBytes, 5000, () => "no PONG once the backlog was read");
+    await waitFor(
+      () => Buffer.concat(peer.received).length === receivedBefore + pongBytes,
+      5000,
+      () => "no PONG once the backlog was read",
+    );
     expect(stream.closed).toBe(false);
   });
 });

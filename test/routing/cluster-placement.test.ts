@@ -12,15 +12,30 @@ const encoder = new TextEncoder();
 const KEYS = Array.from({ length: 300 }, (_, i) => encoder.encode(`key-${i}`));
 
 function node(index: number, threads: number, states: Partial<LayoutNode> = {}): LayoutNode {
-  return { id: `10.0.0.${index}:6350`, incarnation: 1, host: `10.0.0.${index}`, portOffset: 0, threads, localReplication: 1, serving: true, next: true, ...states };
+  return {
+    id: `10.0.0.${index}:6350`,
+    incarnation: 1,
+    host: `10.0.0.${index}`,
+    portOffset: 0,
+    threads,
+    localReplication: 1,
+    serving: true,
+    next: true,
+    ...states,
+  };
 }
 
 function placementsOf(nodes: LayoutNode[], globalReplication: number, factors?: FactorIndex): ClusterPlacement[] {
-  return nodes.map((self) => new ClusterPlacement({ version: 1, selfId: self.id, globalReplication, nodes } satisfies ClusterLayout, factors));
+  return nodes.map(
+    (self) =>
+      new ClusterPlacement({ version: 1, selfId: self.id, globalReplication, nodes } satisfies ClusterLayout, factors),
+  );
 }
 
-const addresses = (placement: ClusterPlacement, actors: number[]) => actors.map((actor) => placement.requestAddress(actor));
-const hosts = (placement: ClusterPlacement, actors: number[]) => new Set(actors.map((actor) => new URL(placement.requestAddress(actor).replace("tcp", "http")).hostname));
+const addresses = (placement: ClusterPlacement, actors: number[]) =>
+  actors.map((actor) => placement.requestAddress(actor));
+const hosts = (placement: ClusterPlacement, actors: number[]) =>
+  new Set(actors.map((actor) => new URL(placement.requestAddress(actor).replace("tcp", "http")).hostname));
 
 describe("ClusterPlacement", () => {
   const nodes = [node(1, 2), node(2, 1), node(3, 3)];
@@ -73,7 +88,9 @@ describe("ClusterPlacement", () => {
 
   it("spreads a hot key over the nodes and actors its factors ask for, keeping its primaries", () => {
     const plain = placementsOf(nodes, 1)[0];
-    const factors = new FactorIndex({ [nodes[2].id]: { version: 1, factors: [{ key: "key-7", local: 3, global: 3 }] } });
+    const factors = new FactorIndex({
+      [nodes[2].id]: { version: 1, factors: [{ key: "key-7", local: 3, global: 3 }] },
+    });
     const [hot] = placementsOf(nodes, 1, factors);
     const key = KEYS[7];
     expect(hosts(hot, hot.servingReplicas(key)).size).toBe(3);

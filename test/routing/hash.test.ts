@@ -30,21 +30,21 @@ function referenceXxhash64(bytes: Uint8Array): bigint {
   let offset = 0;
   let hash: bigint;
   if (bytes.length >= 32) {
-    const lanes = [(P1 + P2) & MASK_64, P2, 0n, (-P1) & MASK_64];
+    const lanes = [(P1 + P2) & MASK_64, P2, 0n, -P1 & MASK_64];
     for (; offset + 32 <= bytes.length; offset += 32) {
       for (let lane = 0; lane < 4; lane++) lanes[lane] = round(lanes[lane], read64(bytes, offset + lane * 8));
     }
     hash = (rotl(lanes[0], 1n) + rotl(lanes[1], 7n) + rotl(lanes[2], 12n) + rotl(lanes[3], 18n)) & MASK_64;
-    for (const lane of lanes) hash = (((hash ^ round(0n, lane)) * P1) + P4) & MASK_64;
+    for (const lane of lanes) hash = ((hash ^ round(0n, lane)) * P1 + P4) & MASK_64;
   } else {
     hash = P5;
   }
   hash = (hash + BigInt(bytes.length)) & MASK_64;
   for (; offset + 8 <= bytes.length; offset += 8) {
-    hash = ((rotl(hash ^ round(0n, read64(bytes, offset)), 27n) * P1) + P4) & MASK_64;
+    hash = (rotl(hash ^ round(0n, read64(bytes, offset)), 27n) * P1 + P4) & MASK_64;
   }
   if (offset + 4 <= bytes.length) {
-    hash = ((rotl(hash ^ ((read32(bytes, offset) * P1) & MASK_64), 23n) * P2) + P3) & MASK_64;
+    hash = (rotl(hash ^ ((read32(bytes, offset) * P1) & MASK_64), 23n) * P2 + P3) & MASK_64;
     offset += 4;
   }
   for (; offset < bytes.length; offset++) {
@@ -81,9 +81,7 @@ describe("xxhash64", () => {
   });
 
   it("writes the hash as 8 little-endian bytes", () => {
-    expect(Array.from(xxhash64Bytes(new Uint8Array(0)))).toEqual([
-      0x99, 0xe9, 0xd8, 0x51, 0x37, 0xdb, 0x46, 0xef,
-    ]);
+    expect(Array.from(xxhash64Bytes(new Uint8Array(0)))).toEqual([0x99, 0xe9, 0xd8, 0x51, 0x37, 0xdb, 0x46, 0xef]);
   });
 
   it("hashes a view by its own bytes only", () => {
@@ -93,20 +91,27 @@ describe("xxhash64", () => {
 
   it("hashes a span of a larger buffer as those bytes alone, across the stripe and tail paths", () => {
     fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 100 }), fc.uint8Array({ maxLength: 40 }), fc.uint8Array({ maxLength: 40 }), (key, before, after) => {
-        const backing = Uint8Array.from([...before, ...key, ...after]);
-        expect(asBigInt(xxhash64(backing, before.length, key.length))).toBe(referenceXxhash64(key));
-      }),
+      fc.property(
+        fc.uint8Array({ maxLength: 100 }),
+        fc.uint8Array({ maxLength: 40 }),
+        fc.uint8Array({ maxLength: 40 }),
+        (key, before, after) => {
+          const backing = Uint8Array.from([...before, ...key, ...after]);
+          expect(asBigInt(xxhash64(backing, before.length, key.length))).toBe(referenceXxhash64(key));
+        },
+      ),
       { seed: SEED, numRuns: 500 },
     );
   });
 
   it("agrees with the BigInt reference on every length 0..100", () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 100 }).chain((length) =>
-        fc.uint8Array({ minLength: length, maxLength: length })), (bytes) => {
-        expect(asBigInt(xxhash64(bytes))).toBe(referenceXxhash64(bytes));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 100 }).chain((length) => fc.uint8Array({ minLength: length, maxLength: length })),
+        (bytes) => {
+          expect(asBigInt(xxhash64(bytes))).toBe(referenceXxhash64(bytes));
+        },
+      ),
       { seed: SEED, numRuns: 1000 },
     );
     for (let length = 0; length <= 100; length++) {

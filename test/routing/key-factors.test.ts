@@ -18,7 +18,13 @@ describe("factor tables", () => {
   it("combine decisions: the most nodes any node asked for, and each node's own actor count", () => {
     const index = new FactorIndex({
       n1: { version: 1, factors: [{ key: "hot", local: 4, global: 2 }] },
-      n2: { version: 3, factors: [{ key: "hot", local: 2, global: 3 }, { key: "warm", local: 2, global: 1 }] },
+      n2: {
+        version: 3,
+        factors: [
+          { key: "hot", local: 2, global: 3 },
+          { key: "warm", local: 2, global: 1 },
+        ],
+      },
     });
     expect(index.globalOf("hot")).toBe(3);
     expect(index.localOf("n1", "hot")).toBe(4);
@@ -29,8 +35,24 @@ describe("factor tables", () => {
   });
 
   it("name the keys whose combined factors changed between two tables", () => {
-    const before = new FactorIndex({ n1: { version: 1, factors: [{ key: "a", local: 2, global: 1 }, { key: "b", local: 2, global: 1 }] } });
-    const after = new FactorIndex({ n1: { version: 2, factors: [{ key: "a", local: 2, global: 1 }, { key: "c", local: 3, global: 1 }] } });
+    const before = new FactorIndex({
+      n1: {
+        version: 1,
+        factors: [
+          { key: "a", local: 2, global: 1 },
+          { key: "b", local: 2, global: 1 },
+        ],
+      },
+    });
+    const after = new FactorIndex({
+      n1: {
+        version: 2,
+        factors: [
+          { key: "a", local: 2, global: 1 },
+          { key: "c", local: 3, global: 1 },
+        ],
+      },
+    });
     expect(FactorIndex.changedKeys(before, after).sort()).toEqual(["b", "c"]);
   });
 });

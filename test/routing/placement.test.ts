@@ -33,7 +33,16 @@ describe("LocalPlacement", () => {
 
   describe("per-key factors (selective replication, routing/key-factors.ts)", () => {
     const withFactors = (threads: number, replication: number, factors: Array<{ key: string; local: number }>) =>
-      singleNodePlacement(threads, replication, new FactorIndex({ [singleNodeLayout("127.0.0.1", 0, threads, replication).selfId]: { version: 1, factors: factors.map((f) => ({ ...f, global: 1 })) } }));
+      singleNodePlacement(
+        threads,
+        replication,
+        new FactorIndex({
+          [singleNodeLayout("127.0.0.1", 0, threads, replication).selfId]: {
+            version: 1,
+            factors: factors.map((f) => ({ ...f, global: 1 })),
+          },
+        }),
+      );
 
     it("extends a hot key's replica list clockwise, keeping its primary, and leaves other keys alone", () => {
       const plain = new LocalPlacement(5, 1);

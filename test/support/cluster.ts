@@ -69,10 +69,14 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
 }
 
 /** Starts `count` nodes, node 1 first and the others joining it, and waits until all serve. */
-export async function startCluster(count: number, options: Omit<ClusterNodeOptions, "index" | "joinIndex">): Promise<ClusterNode[]> {
+export async function startCluster(
+  count: number,
+  options: Omit<ClusterNodeOptions, "index" | "joinIndex">,
+): Promise<ClusterNode[]> {
   const nodes: ClusterNode[] = [];
   try {
-    for (let index = 1; index <= count; index++) nodes.push(await startClusterNode({ ...options, index, joinIndex: index === 1 ? undefined : 1 }));
+    for (let index = 1; index <= count; index++)
+      nodes.push(await startClusterNode({ ...options, index, joinIndex: index === 1 ? undefined : 1 }));
     await waitForCluster(nodes, count);
   } catch (error) {
     await Promise.all(nodes.map((node) => node.process.stop("SIGKILL")));
@@ -82,25 +86,33 @@ export async function startCluster(count: number, options: Omit<ClusterNodeOptio
 }
 
 /** Waits until every node serves and sees `aliveCount` alive members. */
-export async function waitForCluster(nodes: readonly ClusterNode[], aliveCount: number, timeoutMs = 30_000): Promise<void> {
+export async function waitForCluster(
+  nodes: readonly ClusterNode[],
+  aliveCount: number,
+  timeoutMs = 30_000,
+): Promise<void> {
   await waitFor(
     async () => {
       for (const node of nodes) {
         if (!(await node.ready())) return false;
         const { cluster } = await node.status();
-        if (cluster.members.filter((member: { state: string }) => member.state === "alive").length !== aliveCount) return false;
+        if (cluster.members.filter((member: { state: string }) => member.state === "alive").length !== aliveCount)
+          return false;
       }
       return true;
     },
     timeoutMs,
-    () => `the cluster did not settle on ${aliveCount} alive members:\n${nodes.map((node) => node.process.output().slice(-3000)).join("\n----\n")}`,
+    () =>
+      `the cluster did not settle on ${aliveCount} alive members:\n${nodes.map((node) => node.process.output().slice(-3000)).join("\n----\n")}`,
   );
 }
 
 /** Member states as `node`'s table has them, by host. */
 export async function memberStates(node: ClusterNode): Promise<Record<string, string>> {
   const { cluster } = await node.status();
-  return Object.fromEntries(cluster.members.map((member: { host: string; state: string }) => [member.host, member.state]));
+  return Object.fromEntries(
+    cluster.members.map((member: { host: string; state: string }) => [member.host, member.state]),
+  );
 }
 
 /** Keys stored on the node's actors together. */
@@ -115,7 +127,8 @@ export async function missingWrites(client: AnnaClient, writes: ReadonlyMap<stri
   const missing: string[] = [];
   for (let start = 0; start < keys.length; start += MISSING_BATCH_KEYS) {
     const values = await client.getMany(keys.slice(start, start + MISSING_BATCH_KEYS));
-    for (const [key, read] of values) if (read === undefined || !Buffer.from(read.payload).toString().includes(writes.get(key)!)) missing.push(key);
+    for (const [key, read] of values)
+      if (read === undefined || !Buffer.from(read.payload).toString().includes(writes.get(key)!)) missing.push(key);
   }
   return missing;
 }

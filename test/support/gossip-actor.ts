@@ -13,7 +13,9 @@ export function gossipActor(tid: number, placement: LocalPlacement, outbox: Map<
   return {
     tid,
     store: createStore({ engine: "wasm" }),
-    placement: new ClusterPlacement(singleNodeLayout("127.0.0.1", 0, placement.threadCount, placement.defaultReplication)),
+    placement: new ClusterPlacement(
+      singleNodeLayout("127.0.0.1", 0, placement.threadCount, placement.defaultReplication),
+    ),
     peers: { send: (address, frame) => outbox.get(Number(address))!.push(frame) },
     counters: emptyCounters(),
     state: newGossipState(),

@@ -44,7 +44,10 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Nod
     `--gossip-period-ms=${options.gossipPeriodMs ?? 20}`,
     ...(options.extraArgs ?? []),
   ];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...options.env } });
+  const child = spawn(process.execPath, args, {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...options.env },
+  });
   let output = "";
   /** The signal a test sent on purpose (a kill -9 is then no crash to report). */
   let sentSignal: NodeJS.Signals | undefined;
@@ -53,7 +56,8 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Nod
   const exited = new Promise<number | null>((resolve) =>
     child.once("exit", (code, signal) => {
       // A node killed by a signal (a crash, not our SIGTERM handled) leaves only its output to go by.
-      if (code === null && signal !== sentSignal) console.error(`node on port offset ${options.portOffset} died of ${signal}; its output:\n${output}`);
+      if (code === null && signal !== sentSignal)
+        console.error(`node on port offset ${options.portOffset} died of ${signal}; its output:\n${output}`);
       resolve(code);
     }),
   );
@@ -61,7 +65,12 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Nod
   const killOnExit = () => child.kill("SIGKILL");
   process.once("exit", killOnExit);
   void exited.then(() => process.removeListener("exit", killOnExit));
-  await waitFor(() => output.includes("annakv listening"), options.startTimeoutMs ?? 20_000, () => `node did not start:\n${output}`, exited);
+  await waitFor(
+    () => output.includes("annakv listening"),
+    options.startTimeoutMs ?? 20_000,
+    () => `node did not start:\n${output}`,
+    exited,
+  );
   return {
     child,
     routingAddress: routingAddress(parseHost(options.host ?? "127.0.0.1")!, options.portOffset),

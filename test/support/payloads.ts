@@ -90,7 +90,8 @@ export function randomPayload(random: Random, type: number, maxValueBytes = 16):
   const valueBytes = () => (random.chance(0.05) ? random.bytes(random.int(maxValueBytes * 4)) : smallBytes(random));
   switch (type) {
     case 1: // LWWValue
-      if (random.chance(0.9)) writer.tag(1, 0).varint(random.chance(0.05) ? 2n ** 64n - 1n - BigInt(random.int(3)) : BigInt(random.int(6)));
+      if (random.chance(0.9))
+        writer.tag(1, 0).varint(random.chance(0.05) ? 2n ** 64n - 1n - BigInt(random.int(3)) : BigInt(random.int(6)));
       maybeUnknown(writer, random);
       if (random.chance(0.9)) writer.lengthDelimited(2, valueBytes());
       if (random.chance(0.05)) writer.tag(1, 0).varint(BigInt(random.int(6)));
@@ -119,7 +120,8 @@ export function randomPayload(random: Random, type: number, maxValueBytes = 16):
       maybeUnknown(writer, random);
       break;
     case 6: // PriorityValue
-      if (random.chance(0.9)) writer.double(1, random.pick([0, -0, 1.5, -2, 3, Infinity, -Infinity, NaN, random.next()]));
+      if (random.chance(0.9))
+        writer.double(1, random.pick([0, -0, 1.5, -2, 3, Infinity, -Infinity, NaN, random.next()]));
       maybeUnknown(writer, random);
       if (random.chance(0.9)) writer.lengthDelimited(2, valueBytes());
       break;

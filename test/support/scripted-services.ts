@@ -5,7 +5,13 @@
  * keeps it, and answers each tuple with the error the test chooses (or not at all).
  * Tests of what a node stores go to real nodes.
  */
-import { AnnaError, decodeKeyRequest, encodeKeyAddressResponse, encodeKeyResponse, KeyRequest } from "../../src/protocol/anna";
+import {
+  AnnaError,
+  decodeKeyRequest,
+  encodeKeyAddressResponse,
+  encodeKeyResponse,
+  KeyRequest,
+} from "../../src/protocol/anna";
 import { readAddressRequestFrame } from "../../src/protocol/key-frames";
 import { RawPeer } from "./raw-socket";
 
@@ -49,7 +55,10 @@ export class ScriptedActor {
       const error = tupleError(request);
       if (error === undefined) return undefined;
       const tuples = request.tuples.map(({ key, lattice_type }) => ({ key, lattice_type, error }));
-      return { address: request.response_address, frame: encodeKeyResponse({ type: request.type, tuples, response_id: request.request_id }) };
+      return {
+        address: request.response_address,
+        frame: encodeKeyResponse({ type: request.type, tuples, response_id: request.request_id }),
+      };
     });
     return actor;
   }
@@ -81,7 +90,10 @@ export class ScriptedRouting {
       const request = readAddressRequestFrame(frame);
       const ips = replicas(routing.lookups++);
       const addresses = request.keys.map((key) => ({ key, ips }));
-      return { address: request.response_address, frame: encodeKeyAddressResponse({ addresses, error: AnnaError.NO_ERROR, response_id: request.request_id }) };
+      return {
+        address: request.response_address,
+        frame: encodeKeyAddressResponse({ addresses, error: AnnaError.NO_ERROR, response_id: request.request_id }),
+      };
     });
     return routing;
   }

@@ -22,7 +22,15 @@ import { mergeRecords } from "../../core/merge-records";
 import { Status } from "../../core/status";
 import { keyBytes, keyName } from "../../wire/key";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../../protocol/bad-frame-log";
-import { addPart, currentRecord, GossipContext, PartsByPeer, selfActor, sendRecordFrames, tracksReplicatedWrites } from "../gossip-context";
+import {
+  addPart,
+  currentRecord,
+  GossipContext,
+  PartsByPeer,
+  selfActor,
+  sendRecordFrames,
+  tracksReplicatedWrites,
+} from "../gossip-context";
 import { decodeGossipFrame, GossipFrameKind, handoffAckFrame } from "../gossip-frame";
 import { acknowledgeHandoff, resendHandoffs } from "./replication";
 import type { OweOutcome } from "../merge-backlog";
@@ -114,7 +122,13 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
       if (context.antiEntropy !== undefined) receiveDigest(context.antiEntropy, frame.sender, frame.digest);
       continue;
     }
-    if (frame.kind === GossipFrameKind.HANDOFF) acks.push({ sender: frame.sender, handoffId: frame.handoffId, firstRecord: received.length, endRecord: received.length + frame.records.length });
+    if (frame.kind === GossipFrameKind.HANDOFF)
+      acks.push({
+        sender: frame.sender,
+        handoffId: frame.handoffId,
+        firstRecord: received.length,
+        endRecord: received.length + frame.records.length,
+      });
     if (frame.kind === GossipFrameKind.REMOTE_RECORDS) fromOtherNodes.push(...frame.records);
     for (const record of frame.records) received.push(record);
   }
@@ -126,7 +140,8 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
   // Acknowledged only now that the handed-off values are merged; one still owed leaves its
   // frame unacknowledged, so the sender keeps the values and sends the frame again.
   for (const { sender, handoffId, firstRecord, endRecord } of acks) {
-    if (!statuses.subarray(firstRecord, endRecord).includes(Status.OUT_OF_MEMORY)) context.peers.send(sender, handoffAckFrame(context.selfAddress, handoffId));
+    if (!statuses.subarray(firstRecord, endRecord).includes(Status.OUT_OF_MEMORY))
+      context.peers.send(sender, handoffAckFrame(context.selfAddress, handoffId));
   }
   context.counters.gossipMs += performance.now() - started;
 }
@@ -159,7 +174,8 @@ function noteOwed(context: GossipContext, owedBefore: number): void {
   const backlog = context.state.mergeBacklog;
   context.counters.mergeKeysOwed = backlog.keyCount;
   context.counters.mergeValuesDropped = backlog.valuesDropped;
-  if (owedBefore > 0 && backlog.keyCount === 0) context.log?.("info", `actor ${context.tid} merged every value it owed its replicas: no longer degraded`);
+  if (owedBefore > 0 && backlog.keyCount === 0)
+    context.log?.("info", `actor ${context.tid} merged every value it owed its replicas: no longer degraded`);
 }
 
 /** Merges the records owed again, when room may have freed (see MergeBacklog.retryDue). */
@@ -182,8 +198,14 @@ function reportShortfall(context: GossipContext, record: StoreRecord, outcome: O
         `${state.mergeBacklog.valuesDropped} value(s) dropped past the backlog's cap; latest: ${latest}`,
     ),
   );
-  const what = { held: "held for a retry", "value-dropped": "its value dropped, the key still owed", "key-dropped": "dropped, not even its key kept" }[outcome];
-  state.mergeShortfallLog.report(`key ${JSON.stringify(keyName(record.key).slice(0, 80))} of ${record.payload.length} bytes, ${what}`);
+  const what = {
+    held: "held for a retry",
+    "value-dropped": "its value dropped, the key still owed",
+    "key-dropped": "dropped, not even its key kept",
+  }[outcome];
+  state.mergeShortfallLog.report(
+    `key ${JSON.stringify(keyName(record.key).slice(0, 80))} of ${record.payload.length} bytes, ${what}`,
+  );
 }
 
 /**
@@ -199,8 +221,8 @@ function relayToHotReplicas(context: GossipContext, records: readonly StoreRecor
     if (local.length <= placement.local.defaultReplication || placement.actorIndex(local[0]) !== self) continue;
     const bytes = new Uint8Array(RECORD_HEADER_BYTES + record.key.length + record.payload.length);
     writeRecord(bytes, 0, record.type, record.key, record.payload);
-    for (const tid of local.slice(placement.local.defaultReplication)) addPart(partsByPeer, placement.actorIndex(tid), self, bytes);
+    for (const tid of local.slice(placement.local.defaultReplication))
+      addPart(partsByPeer, placement.actorIndex(tid), self, bytes);
   }
   sendRecordFrames(context, partsByPeer);
 }
-

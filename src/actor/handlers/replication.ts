@@ -10,7 +10,16 @@
 import { keyBytes } from "../../wire/key";
 import { xxhash64 } from "../../routing/hash";
 import type { ClusterPlacement } from "../../routing/cluster-placement";
-import { addPart, currentRecord, GossipContext, GossipState, PartsByPeer, PendingHandoff, selfActor, sendRecordFrames } from "../gossip-context";
+import {
+  addPart,
+  currentRecord,
+  GossipContext,
+  GossipState,
+  PartsByPeer,
+  PendingHandoff,
+  selfActor,
+  sendRecordFrames,
+} from "../gossip-context";
 import { handoffFrame } from "../gossip-frame";
 
 /** An unacknowledged handoff is sent again after this long (merging twice is harmless). */
@@ -40,7 +49,12 @@ export function applyFactorChanges(context: GossipContext, after: ClusterPlaceme
       for (const peer of after) if (!before.includes(peer)) addPart(partsByPeer, peer, self, record);
       sendRecordFrames(context, partsByPeer);
     } else {
-      handOffAndDrop(context, key, name, after.map((peer) => context.gossipAddress(peer)));
+      handOffAndDrop(
+        context,
+        key,
+        name,
+        after.map((peer) => context.gossipAddress(peer)),
+      );
     }
   }
 }
@@ -50,7 +64,12 @@ export function applyFactorChanges(context: GossipContext, after: ClusterPlaceme
  * acknowledged, unless this actor has become a replica again or the value changed since
  * (then it is handed off anew, to the replicas of that time).
  */
-export function handOffAndDrop(context: GossipContext, key: Uint8Array, name: string, destinations: readonly string[]): void {
+export function handOffAndDrop(
+  context: GossipContext,
+  key: Uint8Array,
+  name: string,
+  destinations: readonly string[],
+): void {
   const record = currentRecord(context.store, key);
   if (record === undefined) return;
   const sentHash = xxhash64(record);
@@ -61,7 +80,12 @@ export function handOffAndDrop(context: GossipContext, key: Uint8Array, name: st
     const nowHash = xxhash64(now);
     if (nowHash.high !== sentHash.high || nowHash.low !== sentHash.low) {
       const replicas = context.placement.writeReplicas(key, name);
-      handOffAndDrop(context, key, name, replicas.map((peer) => context.gossipAddress(peer)));
+      handOffAndDrop(
+        context,
+        key,
+        name,
+        replicas.map((peer) => context.gossipAddress(peer)),
+      );
       return;
     }
     // Every destination has merged this value: dropping it loses nothing.
@@ -78,14 +102,26 @@ function cancelHandoffs(state: GossipState, name: string): void {
  * `onAcknowledged` once all have acknowledged (resent every second until then). Returns
  * the handoff's id (0 when there was no one to send to: acknowledged at once).
  */
-export function sendHandoff(context: GossipContext, parts: readonly Uint8Array[], destinations: readonly string[], name: string | undefined, onAcknowledged: () => void): number {
+export function sendHandoff(
+  context: GossipContext,
+  parts: readonly Uint8Array[],
+  destinations: readonly string[],
+  name: string | undefined,
+  onAcknowledged: () => void,
+): number {
   const waiting = new Set(destinations.filter((address) => address !== context.selfAddress));
   if (waiting.size === 0) {
     onAcknowledged();
     return 0;
   }
   const handoffId = context.state.nextHandoffId++;
-  const handoff: PendingHandoff = { frame: handoffFrame(context.selfAddress, handoffId, parts), waiting, sentAtMs: 0, name, onAcknowledged };
+  const handoff: PendingHandoff = {
+    frame: handoffFrame(context.selfAddress, handoffId, parts),
+    waiting,
+    sentAtMs: 0,
+    name,
+    onAcknowledged,
+  };
   context.state.handoffs.set(handoffId, handoff);
   transmit(context, handoff);
   return handoffId;

@@ -64,7 +64,9 @@ export function handleRequestFrames(context: RequestContext, frames: readonly Ui
   for (const head of burst.heads) {
     if (!isUsableResponseAddress(head.responseAddress)) {
       context.counters.badFrames++;
-      context.reportBadFrame(`KeyRequest with unusable response_address ${JSON.stringify(head.responseAddress.slice(0, 80))}`);
+      context.reportBadFrame(
+        `KeyRequest with unusable response_address ${JSON.stringify(head.responseAddress.slice(0, 80))}`,
+      );
       continue;
     }
     try {
@@ -83,7 +85,11 @@ export function handleRequestFrames(context: RequestContext, frames: readonly Ui
   } catch (error) {
     // A request of the burst made the store call throw: each is answered on its own, so that it costs only itself.
     countContainedError(context.counters, "request-burst");
-    context.reportError?.("request-burst", `answered a burst of ${answered.length} request(s) one by one after serving it whole threw`, error);
+    context.reportError?.(
+      "request-burst",
+      `answered a burst of ${answered.length} request(s) one by one after serving it whole threw`,
+      error,
+    );
   }
   const stored = performance.now();
   context.counters.storeMs += stored - planned;
@@ -91,14 +97,20 @@ export function handleRequestFrames(context: RequestContext, frames: readonly Ui
   if (responses === undefined) replies = answerOneByOne(context, burst, answered, failed);
   else {
     countStoreErrors(context.counters, burst, answered);
-    for (let i = 0; i < answered.length; i++) if (sendResponse(context, burst, answered[i], responses[i], failed?.has(answered[i]) ?? false)) replies++;
+    for (let i = 0; i < answered.length; i++)
+      if (sendResponse(context, burst, answered[i], responses[i], failed?.has(answered[i]) ?? false)) replies++;
   }
   context.counters.encodeMs += performance.now() - stored;
   return replies;
 }
 
 /** Answers each request with a store call of its own; a request whose call throws is answered LATTICE. Returns the replies sent. */
-function answerOneByOne(context: RequestContext, burst: RequestBurst, heads: readonly FrameHead[], failed: Set<FrameHead> | undefined): number {
+function answerOneByOne(
+  context: RequestContext,
+  burst: RequestBurst,
+  heads: readonly FrameHead[],
+  failed: Set<FrameHead> | undefined,
+): number {
   let replies = 0;
   for (const head of heads) {
     let hasFailed = failed?.has(head) ?? false;
@@ -131,7 +143,13 @@ function answerOneByOne(context: RequestContext, burst: RequestBurst, heads: rea
  * server reuses: copied as it is queued. Counts the request served, or failed when it is
  * the error response of a failed request; false when it could not be sent.
  */
-function sendResponse(context: RequestContext, burst: RequestBurst, head: FrameHead, response: Uint8Array, hasFailed: boolean): boolean {
+function sendResponse(
+  context: RequestContext,
+  burst: RequestBurst,
+  head: FrameHead,
+  response: Uint8Array,
+  hasFailed: boolean,
+): boolean {
   try {
     const acks = head.type === RequestType.PUT && !hasFailed ? (context.durablePuts?.acksWanted(head.putAcks) ?? 1) : 1;
     if (acks > 1) context.durablePuts!.defer(head.responseAddress, response, storedKeys(burst.tuples, head), acks);
@@ -139,7 +157,11 @@ function sendResponse(context: RequestContext, burst: RequestBurst, head: FrameH
   } catch (error) {
     if (!hasFailed) context.counters.requestsFailed++;
     countContainedError(context.counters, "request");
-    context.reportError?.("request", `left a request ${requestName(head)} unanswered: its reply could not be sent`, error);
+    context.reportError?.(
+      "request",
+      `left a request ${requestName(head)} unanswered: its reply could not be sent`,
+      error,
+    );
     return false;
   }
   if (!hasFailed) context.counters.requests++;
@@ -151,7 +173,13 @@ function sendResponse(context: RequestContext, burst: RequestBurst, head: FrameH
  * payload, nothing run. `planned`: its planning had completed, counting the tuples it meant
  * to run, which are taken back.
  */
-function failRequest(context: RequestContext, tuples: KeyTuples, head: FrameHead, planned: boolean, error: unknown): void {
+function failRequest(
+  context: RequestContext,
+  tuples: KeyTuples,
+  head: FrameHead,
+  planned: boolean,
+  error: unknown,
+): void {
   let plannedToRun = 0;
   for (let i = head.firstTuple, end = i + head.tuplesRead; i < end; i++) {
     if (tuples.error[i] === AnnaError.NO_ERROR) plannedToRun++;
@@ -161,12 +189,20 @@ function failRequest(context: RequestContext, tuples: KeyTuples, head: FrameHead
   head.error = AnnaError.LATTICE;
   context.counters.requestsFailed++;
   countContainedError(context.counters, "request");
-  context.reportError?.("request", `answered LATTICE to a request ${requestName(head)} whose planning or serving threw`, error);
+  context.reportError?.(
+    "request",
+    `answered LATTICE to a request ${requestName(head)} whose planning or serving threw`,
+    error,
+  );
 }
 
 function reportUnanswered(context: RequestContext, head: FrameHead, error: unknown): void {
   countContainedError(context.counters, "request");
-  context.reportError?.("request", `left a request ${requestName(head)} unanswered: not even its error response could be written`, error);
+  context.reportError?.(
+    "request",
+    `left a request ${requestName(head)} unanswered: not even its error response could be written`,
+    error,
+  );
 }
 
 /** A request as the log names it: its type, tuple count and reply address. */
@@ -266,7 +302,8 @@ function storedKeys(tuples: KeyTuples, head: FrameHead): Uint8Array[] {
 function countStoreErrors(counters: ActorCounters, burst: RequestBurst, heads: readonly FrameHead[]): void {
   const status = burst.tuples.status;
   for (const head of heads) {
-    for (let i = head.firstTuple, end = i + head.tuplesRead; i < end; i++) if (status[i] !== Status.OK) countTupleError(counters, Status[status[i]]);
+    for (let i = head.firstTuple, end = i + head.tuplesRead; i < end; i++)
+      if (status[i] !== Status.OK) countTupleError(counters, Status[status[i]]);
   }
 }
 

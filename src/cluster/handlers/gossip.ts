@@ -8,9 +8,15 @@ import { holds } from "../member";
 import type { MembershipContext } from "../membership-context";
 import type { MembershipMessage } from "../messages";
 
-export function handleGossip(context: MembershipContext, message: Extract<MembershipMessage, { kind: "gossip" }>): void {
+export function handleGossip(
+  context: MembershipContext,
+  message: Extract<MembershipMessage, { kind: "gossip" }>,
+): void {
   if (message.clusterName !== context.clusterName) {
-    context.log("warn", `ignored gossip from ${message.from}, a member of cluster ${JSON.stringify(message.clusterName)}, not ${JSON.stringify(context.clusterName)}`);
+    context.log(
+      "warn",
+      `ignored gossip from ${message.from}, a member of cluster ${JSON.stringify(message.clusterName)}, not ${JSON.stringify(context.clusterName)}`,
+    );
     return;
   }
   context.mergeEntries(message.members);

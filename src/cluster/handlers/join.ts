@@ -14,10 +14,14 @@ export function handleJoin(context: MembershipContext, message: Extract<Membersh
   };
   if (message.entry.id !== message.from) return refuse(`its entry names ${message.entry.id}, not ${message.from}`);
   if (message.clusterName !== context.clusterName) {
-    return refuse(`cluster name ${JSON.stringify(message.clusterName)} differs from this cluster's ${JSON.stringify(context.clusterName)}`);
+    return refuse(
+      `cluster name ${JSON.stringify(message.clusterName)} differs from this cluster's ${JSON.stringify(context.clusterName)}`,
+    );
   }
   if (message.globalReplication !== context.globalReplication) {
-    return refuse(`--global-replication ${message.globalReplication} differs from this cluster's ${context.globalReplication}`);
+    return refuse(
+      `--global-replication ${message.globalReplication} differs from this cluster's ${context.globalReplication}`,
+    );
   }
   context.mergeEntries([message.entry]);
   context.send(message.from, { kind: "welcome", from: context.selfId, members: context.table.all() });

@@ -2,6 +2,9 @@
 import type { MembershipContext } from "../membership-context";
 import type { MembershipMessage } from "../messages";
 
-export function handleRefused(context: MembershipContext, message: Extract<MembershipMessage, { kind: "refused" }>): void {
+export function handleRefused(
+  context: MembershipContext,
+  message: Extract<MembershipMessage, { kind: "refused" }>,
+): void {
   context.joinAnswered({ welcomed: false, reason: `${message.from} refused to let this node in: ${message.reason}` });
 }

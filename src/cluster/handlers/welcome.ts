@@ -2,7 +2,10 @@
 import type { MembershipContext } from "../membership-context";
 import type { MembershipMessage } from "../messages";
 
-export function handleWelcome(context: MembershipContext, message: Extract<MembershipMessage, { kind: "welcome" }>): void {
+export function handleWelcome(
+  context: MembershipContext,
+  message: Extract<MembershipMessage, { kind: "welcome" }>,
+): void {
   context.mergeEntries(message.members);
   context.joinAnswered({ welcomed: true });
 }

@@ -37,7 +37,8 @@ const crypto = webcrypto as unknown as Crypto;
 /** A fresh CA (ECDSA P-256, self-signed) and a node certificate it signed, valid for `days` from `validFrom`, in PEM. */
 export async function generateClusterCredentials(options: ClusterCredentialsOptions = {}): Promise<ClusterCredentials> {
   const days = options.days ?? DEFAULT_VALIDITY_DAYS;
-  if (!Number.isInteger(days) || days < 1 || days > VALIDITY_DAYS_MAX) throw new RangeError(`days must be a whole number from 1 to ${VALIDITY_DAYS_MAX}, not ${days}`);
+  if (!Number.isInteger(days) || days < 1 || days > VALIDITY_DAYS_MAX)
+    throw new RangeError(`days must be a whole number from 1 to ${VALIDITY_DAYS_MAX}, not ${days}`);
   const notBefore = options.validFrom ?? new Date();
   const validity: Validity = { notBefore, notAfter: new Date(notBefore.getTime() + days * DAY_MS) };
   const x509 = await loadX509();
@@ -45,7 +46,12 @@ export async function generateClusterCredentials(options: ClusterCredentialsOpti
   const nodeKeys = await generateKeys();
   const caCert = await caCertificate(x509, caKeys, validity);
   const nodeCert = await nodeCertificate(x509, caCert, caKeys.privateKey, nodeKeys.publicKey, validity);
-  return { caCert: caCert.toString("pem"), caKey: await privateKeyPem(caKeys), nodeCert: nodeCert.toString("pem"), nodeKey: await privateKeyPem(nodeKeys) };
+  return {
+    caCert: caCert.toString("pem"),
+    caKey: await privateKeyPem(caKeys),
+    nodeCert: nodeCert.toString("pem"),
+    nodeKey: await privateKeyPem(nodeKeys),
+  };
 }
 
 interface Validity {
@@ -62,7 +68,11 @@ async function loadX509(): Promise<typeof X509> {
   return import("@peculiar/x509");
 }
 
-async function caCertificate(x509: typeof X509, keys: CryptoKeyPair, validity: Validity): Promise<X509.X509Certificate> {
+async function caCertificate(
+  x509: typeof X509,
+  keys: CryptoKeyPair,
+  validity: Validity,
+): Promise<X509.X509Certificate> {
   return x509.X509CertificateGenerator.createSelfSigned(
     {
       name: CA_NAME,
@@ -81,7 +91,13 @@ async function caCertificate(x509: typeof X509, keys: CryptoKeyPair, validity: V
   );
 }
 
-async function nodeCertificate(x509: typeof X509, ca: X509.X509Certificate, caKey: CryptoKey, publicKey: CryptoKey, validity: Validity): Promise<X509.X509Certificate> {
+async function nodeCertificate(
+  x509: typeof X509,
+  ca: X509.X509Certificate,
+  caKey: CryptoKey,
+  publicKey: CryptoKey,
+  validity: Validity,
+): Promise<X509.X509Certificate> {
   return x509.X509CertificateGenerator.create(
     {
       subject: NODE_NAME,
@@ -108,5 +124,8 @@ async function generateKeys(): Promise<CryptoKeyPair> {
 
 async function privateKeyPem(keys: CryptoKeyPair): Promise<string> {
   const pkcs8 = Buffer.from(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
-  return createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" }).export({ type: "pkcs8", format: "pem" }) as string;
+  return createPrivateKey({ key: pkcs8, format: "der", type: "pkcs8" }).export({
+    type: "pkcs8",
+    format: "pem",
+  }) as string;
 }

@@ -47,8 +47,11 @@ export function greetingProblem(bytes: Uint8Array): string | undefined {
   if (bytes.length > 9 && (bytes[9] & 0x01) === 0) return "not a ZeroMQ peer (bad greeting signature)";
   if (bytes.length > 10 && bytes[10] < VERSION_MAJOR) return `ZMTP ${bytes[10]}.x peer: only ZMTP 3 is spoken here`;
   if (bytes.length >= MECHANISM_OFFSET + MECHANISM_BYTES) {
-    const mechanism = Buffer.from(bytes.buffer, bytes.byteOffset + MECHANISM_OFFSET, MECHANISM_BYTES).toString("latin1").replace(/\0+$/, "");
-    if (mechanism !== NULL_MECHANISM) return `security mechanism ${JSON.stringify(mechanism)} is not supported (only NULL)`;
+    const mechanism = Buffer.from(bytes.buffer, bytes.byteOffset + MECHANISM_OFFSET, MECHANISM_BYTES)
+      .toString("latin1")
+      .replace(/\0+$/, "");
+    if (mechanism !== NULL_MECHANISM)
+      return `security mechanism ${JSON.stringify(mechanism)} is not supported (only NULL)`;
   }
   return undefined;
 }
@@ -268,10 +271,14 @@ export class FrameReader {
       if (this.headerFilled < needed) return -1;
       this.headerFilled = 0;
       this.flags = this.header[0];
-      this.bodyBytes = needed === SHORT_HEADER_BYTES ? this.header[1] : this.header.readUInt32BE(1) * TWO_POW_32 + this.header.readUInt32BE(5);
+      this.bodyBytes =
+        needed === SHORT_HEADER_BYTES
+          ? this.header[1]
+          : this.header.readUInt32BE(1) * TWO_POW_32 + this.header.readUInt32BE(5);
       start = offset + take;
     }
-    if ((this.flags & ~FLAGS_KNOWN) !== 0) throw new FrameError(`frame with reserved flag bits set (0x${this.flags.toString(16)})`);
+    if ((this.flags & ~FLAGS_KNOWN) !== 0)
+      throw new FrameError(`frame with reserved flag bits set (0x${this.flags.toString(16)})`);
     const limit = this.maxBodyBytes(this.flags);
     if (this.bodyBytes > limit) {
       const what = (this.flags & FLAG_COMMAND) !== 0 ? "command" : "message";

@@ -60,18 +60,26 @@ export class ZmtpPullServer {
 
   constructor(private readonly options: ZmtpPullServerOptions) {
     this.partialFrameBudget = new PartialFrameBudget(PARTIAL_FRAMES_PER_LISTENER * options.maxFrameBytes);
-    this.server = options.tls === undefined ? net.createServer((socket) => this.accept(socket)) : this.tlsServer(options.tls);
+    this.server =
+      options.tls === undefined ? net.createServer((socket) => this.accept(socket)) : this.tlsServer(options.tls);
     // Counts TCP connections, those still in the TLS handshake among them.
     this.server.maxConnections = options.maxConnections;
     this.server.on("drop", (peer?: net.DropArgument) => {
-      const from = peer?.remoteAddress === undefined ? "a local peer" : formatEndpoint({ transport: "tcp", host: peer.remoteAddress, port: peer.remotePort ?? 0 });
-      options.onConnectionRefused?.(`connection from ${from} refused: ${options.maxConnections} connections open, the most allowed`);
+      const from =
+        peer?.remoteAddress === undefined
+          ? "a local peer"
+          : formatEndpoint({ transport: "tcp", host: peer.remoteAddress, port: peer.remotePort ?? 0 });
+      options.onConnectionRefused?.(
+        `connection from ${from} refused: ${options.maxConnections} connections open, the most allowed`,
+      );
     });
   }
 
   /** ZMTP starts on a connection once its TLS handshake succeeded ('secureConnection'). */
   private tlsServer(credentials: ClusterTls): tls.Server {
-    const server = tls.createServer(tlsServerOptions(credentials, this.options.handshakeTimeoutMs), (socket) => this.accept(socket));
+    const server = tls.createServer(tlsServerOptions(credentials, this.options.handshakeTimeoutMs), (socket) =>
+      this.accept(socket),
+    );
     server.on("connection", (socket: net.Socket) => {
       this.tlsConnections.add(socket);
       socket.once("close", () => this.tlsConnections.delete(socket));
@@ -99,15 +107,18 @@ export class ZmtpPullServer {
 
   async bind(address: string): Promise<void> {
     const endpoint = parseEndpoint(address, true);
-    if (endpoint === undefined) throw new Error(`cannot listen on ${JSON.stringify(address)}: not a tcp://HOST:PORT or ipc://PATH endpoint`);
-    if (endpoint.transport === "ipc" && this.options.tls !== undefined) throw new Error(`cannot listen on ${JSON.stringify(address)} with TLS: only tcp:// endpoints take TLS`);
+    if (endpoint === undefined)
+      throw new Error(`cannot listen on ${JSON.stringify(address)}: not a tcp://HOST:PORT or ipc://PATH endpoint`);
+    if (endpoint.transport === "ipc" && this.options.tls !== undefined)
+      throw new Error(`cannot listen on ${JSON.stringify(address)} with TLS: only tcp:// endpoints take TLS`);
     await new Promise<void>((resolve, reject) => {
       this.server.once("error", reject);
       const listening = () => {
         this.server.off("error", reject);
         resolve();
       };
-      if (endpoint.transport === "tcp") this.server.listen({ host: endpoint.host, port: endpoint.port, exclusive: true }, listening);
+      if (endpoint.transport === "tcp")
+        this.server.listen({ host: endpoint.host, port: endpoint.port, exclusive: true }, listening);
       else this.server.listen({ path: endpoint.path, exclusive: true }, listening);
     });
     this.bound = formatEndpoint(this.actualEndpoint(endpoint));
@@ -126,7 +137,8 @@ export class ZmtpPullServer {
 
   private actualEndpoint(requested: Endpoint): Endpoint {
     const address = this.server.address();
-    if (requested.transport === "tcp" && address !== null && typeof address === "object") return { ...requested, port: address.port };
+    if (requested.transport === "tcp" && address !== null && typeof address === "object")
+      return { ...requested, port: address.port };
     return requested;
   }
 
@@ -148,6 +160,8 @@ export class ZmtpPullServer {
   private deliver(frames: Uint8Array[]): void {
     const batch = this.options.maxFramesPerBatch;
     if (frames.length <= batch) this.options.onFrames(frames);
-    else for (let start = 0; start < frames.length; start += batch) this.options.onFrames(frames.slice(start, start + batch));
+    else
+      for (let start = 0; start < frames.length; start += batch)
+        this.options.onFrames(frames.slice(start, start + batch));
   }
 }

@@ -86,7 +86,8 @@ export class ZmtpPushPool extends OutletPool<StreamOutlet> {
    */
   private open(endpoint: Endpoint): net.Socket | undefined {
     const credentials = this.options.tls;
-    if (endpoint.transport === "ipc") return credentials === undefined ? net.connect({ path: endpoint.path }) : undefined;
+    if (endpoint.transport === "ipc")
+      return credentials === undefined ? net.connect({ path: endpoint.path }) : undefined;
     if (credentials === undefined) return net.connect({ host: endpoint.host, port: endpoint.port });
     return tls.connect(tlsClientOptions(credentials, endpoint.host, endpoint.port));
   }

@@ -96,7 +96,10 @@ export class ZmtpStream {
     readonly socket: Socket,
     private readonly options: ZmtpStreamOptions,
   ) {
-    this.reader = new FrameReader((flags) => ((flags & FLAG_COMMAND) !== 0 ? COMMAND_BYTES_MAX : options.maxFrameBytes), options.partialFrameBudget);
+    this.reader = new FrameReader(
+      (flags) => ((flags & FLAG_COMMAND) !== 0 ? COMMAND_BYTES_MAX : options.maxFrameBytes),
+      options.partialFrameBudget,
+    );
     socket.setNoDelay(true);
     socket.on("data", (chunk: Buffer) => this.receive(chunk));
     // 'close' follows every error; the error itself needs a listener or it would throw.
@@ -111,7 +114,10 @@ export class ZmtpStream {
       // Node's own idle timer: re-armed by every read and write at no cost per chunk.
       socket.setTimeout(options.idleTimeoutMs, () => this.closeIdle());
     }
-    this.handshakeTimer = setTimeout(() => this.fail(`no ZMTP handshake within ${options.handshakeTimeoutMs} ms`), options.handshakeTimeoutMs);
+    this.handshakeTimer = setTimeout(
+      () => this.fail(`no ZMTP handshake within ${options.handshakeTimeoutMs} ms`),
+      options.handshakeTimeoutMs,
+    );
     this.handshakeTimer.unref();
     socket.write(Buffer.concat([GREETING, readyCommand(options.socketType)]));
   }
@@ -273,7 +279,10 @@ export class ZmtpStream {
 
   private pong(pingData: Uint8Array): void {
     const pong = pongFor(pingData);
-    if (pong === undefined) this.fail(`PING of ${pingData.length} bytes (ZMTP 3.1: a 2-byte TTL and at most ${PING_CONTEXT_BYTES_MAX} bytes of context)`);
+    if (pong === undefined)
+      this.fail(
+        `PING of ${pingData.length} bytes (ZMTP 3.1: a 2-byte TTL and at most ${PING_CONTEXT_BYTES_MAX} bytes of context)`,
+      );
     else if (this.socket.writableLength <= PONG_BACKLOG_BYTES_MAX) this.socket.write(pong);
   }
 

@@ -30,7 +30,15 @@ const TLS_VERSION_MIN = "TLSv1.3";
  */
 export function tlsServerOptions(credentials: ClusterTls, handshakeTimeoutMs: number): TlsOptions {
   const { ca, cert, key } = credentials;
-  return { ca, cert, key, minVersion: TLS_VERSION_MIN, requestCert: true, rejectUnauthorized: true, handshakeTimeout: handshakeTimeoutMs };
+  return {
+    ca,
+    cert,
+    key,
+    minVersion: TLS_VERSION_MIN,
+    requestCert: true,
+    rejectUnauthorized: true,
+    handshakeTimeout: handshakeTimeoutMs,
+  };
 }
 
 /**
@@ -40,7 +48,16 @@ export function tlsServerOptions(credentials: ClusterTls, handshakeTimeoutMs: nu
  */
 export function tlsClientOptions(credentials: ClusterTls, host: string, port: number): ConnectionOptions {
   const { ca, cert, key } = credentials;
-  return { host, port, ca, cert, key, minVersion: TLS_VERSION_MIN, rejectUnauthorized: true, checkServerIdentity: () => undefined };
+  return {
+    host,
+    port,
+    ca,
+    cert,
+    key,
+    minVersion: TLS_VERSION_MIN,
+    rejectUnauthorized: true,
+    checkServerIdentity: () => undefined,
+  };
 }
 
 /** Why a peer's TLS handshake failed, in one line starting `TLS:` (ZmtpPullServerOptions.onBadPeer). */
@@ -60,12 +77,17 @@ export function tlsFailure(error: Error & { code?: string; reason?: string }, ha
  * Only the first certificate of each file is checked (TLS itself takes them all).
  */
 export function loadClusterTls(files: ClusterTlsFiles): ClusterTls {
-  const credentials: ClusterTls = { ca: readPem(files.caFile), cert: readPem(files.certFile), key: readPem(files.keyFile) };
+  const credentials: ClusterTls = {
+    ca: readPem(files.caFile),
+    cert: readPem(files.certFile),
+    key: readPem(files.keyFile),
+  };
   const ca = parseCertificate(credentials.ca, files.caFile);
   const cert = parseCertificate(credentials.cert, files.certFile);
   const key = parsePrivateKey(credentials.key, files.keyFile);
   if (!ca.ca) throw new Error(`${files.caFile}: not a CA certificate (its basic constraints say CA:FALSE)`);
-  if (!cert.checkPrivateKey(key)) throw new Error(`${files.keyFile}: not the private key of the certificate in ${files.certFile}`);
+  if (!cert.checkPrivateKey(key))
+    throw new Error(`${files.keyFile}: not the private key of the certificate in ${files.certFile}`);
   if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
     throw new Error(`${files.certFile}: not signed by the CA in ${files.caFile} (issuer ${oneLine(cert.issuer)})`);
   }

@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
-const root = path.resolve(__dirname, "../../..");
+const root = path.resolve(__dirname, "../..");
 /** Away from a `--quick` run's own offsets (12000...) and the tests' (16000 up, test/support/ports.ts). */
 const PORT_OFFSET = 8000;
 

@@ -57,7 +57,7 @@ describe("bench/scaling", () => {
     scratch = mkdtempSync(path.join(os.tmpdir(), "annakv-scaling-"));
     const bench = path.join(scratch, "devbench");
     const out = path.join(scratch, "out");
-    const root = path.resolve(__dirname, "../../..");
+    const root = path.resolve(__dirname, "../..");
     execFileSync(path.join(root, "bench/scaling/package-device.sh"), ["--no-node", bench], { stdio: "pipe" });
     const args = [
       "--keys",
@@ -176,7 +176,7 @@ describe("bench/scaling/device-run.sh", () => {
   it("runs the device sweep and the selective rounds, each into its own JSON", () => {
     const scratch = mkdtempSync(path.join(os.tmpdir(), "annakv-device-run-"));
     try {
-      const root = path.resolve(__dirname, "../../..");
+      const root = path.resolve(__dirname, "../..");
       const bench = path.join(scratch, "devbench");
       const out = path.join(scratch, "out");
       execFileSync(path.join(root, "bench/scaling/package-device.sh"), ["--no-node", bench], { stdio: "pipe" });

@@ -268,6 +268,7 @@ export class Actor {
             throw new Error(`injected fault: crash-actor ${this.config.tid}`);
           });
         }
+        if (this.faults.hangs(this.config.tid)) for (;;); // injected fault: hang-actor
         if (this.faults.throwsInGossipTick) throw new Error("injected fault: throw-in-gossip-tick");
         sendDirtyKeys(this.gossipContext);
       },

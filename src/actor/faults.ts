@@ -12,6 +12,9 @@
  *   store call would (the request handler must answer every other request of the burst).
  * - `crash-actor TID`: actor TID's thread throws outside every handler at its next gossip
  *   tick and dies (the node must stop serving and exit, never hide it).
+ * - `hang-actor TID`: actor TID's thread spins forever at its next gossip tick, as a runaway
+ *   loop would: it answers nothing, not even a stop (the stop's watchdog must end the
+ *   process with exit code 5).
  * Lines naming no fault above are ignored.
  */
 import { existsSync, readFileSync } from "node:fs";
@@ -26,6 +29,7 @@ const DROP_REMOTE_RECORDS = "drop-remote-records";
 const THROW_IN_GOSSIP_TICK = "throw-in-gossip-tick";
 const THROW_ON_KEY = "throw-on-key ";
 const CRASH_ACTOR = "crash-actor ";
+const HANG_ACTOR = "hang-actor ";
 /** A fault file longer than this is a mistake, not a list of faults: read no further. */
 const FAULT_FILE_BYTES_MAX = 4096;
 
@@ -35,6 +39,8 @@ export class ActorFaults {
   throwsInGossipTick = false;
   /** Actors whose thread is to die (`crash-actor TID`). */
   private crashingActors = new Set<number>();
+  /** Actors whose thread is to spin forever (`hang-actor TID`). */
+  private hangingActors = new Set<number>();
   /** UTF-8 keys whose requests throw while their tuples run (`throw-on-key KEY`). */
   private poisonKeys: Buffer[] = [];
   dropped = 0;
@@ -56,9 +62,8 @@ export class ActorFaults {
       : [];
     this.dropping = lines.includes(DROP_REMOTE_RECORDS);
     this.throwsInGossipTick = lines.includes(THROW_IN_GOSSIP_TICK);
-    this.crashingActors = new Set(
-      lines.filter((line) => line.startsWith(CRASH_ACTOR)).map((line) => Number(line.slice(CRASH_ACTOR.length))),
-    );
+    this.crashingActors = actorsNamed(lines, CRASH_ACTOR);
+    this.hangingActors = actorsNamed(lines, HANG_ACTOR);
     this.poisonKeys = lines
       .filter((line) => line.startsWith(THROW_ON_KEY))
       .map((line) => Buffer.from(line.slice(THROW_ON_KEY.length), "utf8"));
@@ -66,6 +71,10 @@ export class ActorFaults {
 
   crashes(tid: number): boolean {
     return this.crashingActors.has(tid);
+  }
+
+  hangs(tid: number): boolean {
+    return this.hangingActors.has(tid);
   }
 
   /** `sink` with the faults in force applied. */
@@ -123,4 +132,9 @@ export function countingSink(sink: FrameSink, onBytes: (bytes: number) => void):
       sink.send(address, frame);
     },
   };
+}
+
+/** The actor ids of the lines that start with `fault` ("crash-actor 1" → 1). */
+function actorsNamed(lines: readonly string[], fault: string): Set<number> {
+  return new Set(lines.filter((line) => line.startsWith(fault)).map((line) => Number(line.slice(fault.length))));
 }

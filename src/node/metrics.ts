@@ -98,9 +98,12 @@ export class NodeMetrics {
     });
   }
 
+  /** Stops listening and ends every open connection: a scraper that keeps one open (or never finishes a request) must not hold up the stop. */
   async close(): Promise<void> {
     if (this.server === undefined) return;
-    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    this.server.closeAllConnections();
+    await closed;
   }
 
   private async serve(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {

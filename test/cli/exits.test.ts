@@ -1,15 +1,20 @@
 /**
  * `annakv start` options and exit codes that only show on a real process's stop or ports
  * (docs/operations.md, "annakv start options" and "CLI"): `--no-metrics` leaves the HTTP port closed
- * while the node serves; `--shutdown-timeout-ms` is how long a stop waits for replies a
- * client does not take; exit code 5 when the stop overruns its deadline, and when a
+ * while the node serves; an unfinished /metrics request does not hold up a stop;
+ * `--shutdown-timeout-ms` is how long a stop waits for replies a client does not take;
+ * exit code 5 when the stop overruns its deadline (an actor hung by the fault file,
+ * src/actor/faults.ts), and when a
  * member's leave cannot hand its keys over within `--leave-timeout-ms`.
  *
  * One node at a time on PORT_OFFSETS.cliExits, except the leave, which needs a cluster:
  * its two nodes share that offset on 127.0.0.1 and 127.0.0.2, as in test/support/cluster.ts.
  */
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
+import os from "node:os";
+import path from "node:path";
 import { AnnaClient } from "../../src/client/anna-client";
 import { encodeKeyRequest, RequestType } from "../../src/protocol/anna";
 import { DEFAULT_NODE_OPTIONS } from "../../src/node/options";
@@ -84,6 +89,24 @@ describe("annakv start: --no-metrics", () => {
   }, 40_000);
 });
 
+describe("annakv start: the metrics port", () => {
+  it("does not hold up the stop for a /metrics request that never finishes", async () => {
+    const node = await startNodeProcess({ portOffset, threads: 1 });
+    // Headers that never end: an HTTP server's close() alone would wait for this connection.
+    const halfRequest = net.connect(metricsPort(portOffset), "127.0.0.1");
+    try {
+      await new Promise<void>((resolve, reject) => halfRequest.once("connect", resolve).once("error", reject));
+      halfRequest.write("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+      const { code, elapsedMs } = await timedStop(node.stop);
+      expect(code).toBe(0);
+      expect(elapsedMs).toBeLessThan(DEFAULT_NODE_OPTIONS.shutdownTimeoutMs);
+    } finally {
+      halfRequest.destroy();
+      await node.stop("SIGKILL");
+    }
+  }, 40_000);
+});
+
 describe("annakv start: --shutdown-timeout-ms", () => {
   const SHUTDOWN_TIMEOUT_MS = 1500;
 
@@ -125,29 +148,41 @@ describe("annakv start: --shutdown-timeout-ms", () => {
 });
 
 describe("annakv start: exit code 5", () => {
-  it("when the stop overruns --leave-timeout-ms + --shutdown-timeout-ms + 2 s", async () => {
+  it("when an actor hangs and the stop overruns --leave-timeout-ms + --shutdown-timeout-ms + 2 s", async () => {
     const leaveTimeoutMs = 1;
     const shutdownTimeoutMs = 500;
     const overrunAfterMs = leaveTimeoutMs + shutdownTimeoutMs + 2000;
+    const faultDir = mkdtempSync(path.join(os.tmpdir(), "annakv-exits-"));
+    const faultFile = path.join(faultDir, "fault");
     const node = await startNodeProcess({
       portOffset,
       threads: 1,
+      env: { ANNAKV_FAULT_FILE: faultFile },
       extraArgs: [`--leave-timeout-ms=${leaveTimeoutMs}`, `--shutdown-timeout-ms=${shutdownTimeoutMs}`],
     });
-    // A request to /metrics whose headers never end: closing the HTTP server waits for its
-    // connection (a connection that sends nothing holds it too), so the stop cannot finish.
-    const halfRequest = net.connect(metricsPort(portOffset), "127.0.0.1");
+    const client = new AnnaClient({ routingAddress: node.routingAddress, timeoutMs: 300, maxAttempts: 1 });
     try {
-      await new Promise<void>((resolve, reject) => halfRequest.once("connect", resolve).once("error", reject));
-      halfRequest.write("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n");
+      await client.putLww("before-the-hang", "served");
+      // The actor reads the fault file at each gossip tick, then spins: it answers nothing, not even the stop.
+      writeFileSync(faultFile, "hang-actor 0\n");
+      await waitFor(
+        async () =>
+          (await client.getLww("before-the-hang").then(
+            () => "answered",
+            () => "silent",
+          )) === "silent",
+        10_000,
+        () => `the actor kept answering:\n${node.output()}`,
+      );
       const { code, elapsedMs } = await timedStop(node.stop);
       expect(code).toBe(EXIT_SHUTDOWN_OVERRAN);
       expect(node.output()).toContain("shutdown overran its deadline");
       expect(elapsedMs).toBeGreaterThanOrEqual(overrunAfterMs);
       expect(elapsedMs).toBeLessThan(overrunAfterMs + 3000);
     } finally {
-      halfRequest.destroy();
+      await client.close();
       await node.stop("SIGKILL");
+      rmSync(faultDir, { recursive: true, force: true });
     }
   }, 40_000);
 

@@ -35,6 +35,8 @@ const names = [
   "memoryLimit",
   "cliExits",
   "fuzz",
+  "consistencySession",
+  "consistencyCluster",
 ] as const;
 
 export const PORT_OFFSETS = Object.fromEntries(names.map((name, index) => [name, 16_000 + 300 * index])) as Record<

@@ -16,7 +16,11 @@ export interface ActorCounters {
   errorsContained: Record<string, number>;
   getTuples: number;
   putTuples: number;
-  /** Tuples answered with an error, by AnnaError name. */
+  /**
+   * Tuples answered with an error, by cause: WRONG_THREAD, or the store's status name
+   * (NOT_FOUND is answered as Anna's KEY_DNE; MALFORMED, KEY_TOO_LARGE, VALUE_TOO_LARGE and
+   * OUT_OF_MEMORY as LATTICE), which says more than the code on the wire.
+   */
   tupleErrors: Record<string, number>;
   /** Frames that did not decode or were refused whole (no reply possible or sent). */
   badFrames: number;

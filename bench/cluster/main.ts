@@ -29,6 +29,7 @@ import { measureHandoff } from "./handoff";
 import { measureJoinThroughput } from "./join-throughput";
 import { measureNodeCount } from "./node-count";
 import { keepNodeLogs, killAllNodes } from "./nodes";
+import { positiveInteger } from "../options";
 
 const SECTIONS = ["failure", "handoff", "join", "gossip", "nodes"] as const;
 type Section = (typeof SECTIONS)[number];
@@ -59,9 +60,8 @@ function parseRun(): Run {
   const quick = values.quick ?? false;
   if (values.logs !== undefined) keepNodeLogs(path.resolve(values.logs));
   const config: ClusterBenchConfig = structuredClone(quick ? QUICK_CONFIG : FULL_CONFIG);
-  if (values["handoff-keys"] !== undefined)
-    config.handoff.keyCount = positiveInteger(values["handoff-keys"], "--handoff-keys");
-  if (values["port-offset"] !== undefined) config.portOffset = positiveInteger(values["port-offset"], "--port-offset");
+  config.handoff.keyCount = positiveInteger(values["handoff-keys"], config.handoff.keyCount, "--handoff-keys");
+  config.portOffset = positiveInteger(values["port-offset"], config.portOffset, "--port-offset");
   if (config.portOffset + (PORT_OFFSET_SLOTS - 1) * PORT_OFFSET_STEP > PORT_OFFSET_MAX) {
     throw new RangeError(
       `--port-offset ${config.portOffset} leaves no room for ${PORT_OFFSET_SLOTS} clusters ${PORT_OFFSET_STEP} apart up to ${PORT_OFFSET_MAX} (ports below the ephemeral range)`,
@@ -79,12 +79,6 @@ function parseRun(): Run {
     values.out ?? path.join(quick ? QUICK_RESULTS_DIR : RESULTS_DIR, `${RESULT_NAME}.json`),
   );
   return { commit: values.commit, config, quick, sections, jsonPath };
-}
-
-function positiveInteger(text: string, flag: string): number {
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${flag} must be a positive integer, got ${text}`);
-  return value;
 }
 
 /** The commit measured, and the files that differed from it (another engineer may be editing src/ meanwhile). */

@@ -13,16 +13,9 @@ import type { LineChart, StackedBarChart } from "../chart";
 import { machineInfo, RESULTS_DIR, round, writeResults } from "../report";
 import { DEFAULT_FUZZ_OPTIONS, FuzzOptions, FuzzResult, fuzzNode, fuzzTargets } from "./campaign";
 import { MIB } from "./memory";
+import { positiveInteger } from "../options";
 
 const RESULT_NAME = "fuzz-2core";
-
-function positiveInteger(text: string | undefined, fallback: number, flag: string): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1)
-    throw new RangeError(`${flag} must be a positive integer, got ${text}`);
-  return value;
-}
 
 function parseRun(): { options: FuzzOptions; jsonPath: string } {
   const { values } = parseArgs({

@@ -22,6 +22,7 @@ import { machineInfo, RESULTS_DIR, round, writeResults } from "../report";
 import { ClientLoad } from "./load";
 import { classifyErrors, counterIncrements, RSS_FLAT_TOLERANCE, rssSummary, Sample, SecondSampler } from "./sampler";
 import { ownerOf, SlowReader } from "./slow-readers";
+import { positiveInteger } from "../options";
 
 const RESULT_NAME = "soak-2core";
 const HOST = "127.0.0.1";
@@ -55,14 +56,6 @@ const DEFAULTS = {
   portOffset: 14_700,
   threads: 2,
 };
-
-function positiveInteger(text: string | undefined, fallback: number, flag: string): number {
-  if (text === undefined) return fallback;
-  const value = Number(text);
-  if (!Number.isSafeInteger(value) || value < 1)
-    throw new RangeError(`${flag} must be a positive integer, got ${text}`);
-  return value;
-}
 
 function parseRun(): { options: SoakOptions; jsonPath: string } {
   const { values } = parseArgs({

@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "commander";
+import { Command, InvalidArgumentError, Option } from "commander";
 import { parseHost } from "../protocol/zmtp/endpoint";
 
 /** Exit codes scripts can rely on (docs/operations.md, "CLI"). */
@@ -49,4 +49,18 @@ export function listOption(value: string): string[] {
     .split(",")
     .map((item) => item.trim())
     .filter((item) => item.length > 0);
+}
+
+/** `--host` and `--port-offset`: which node a client command talks to (the env names match `annakv start`'s). */
+export function nodeAddressOptions(command: Command): Command {
+  return command
+    .addOption(
+      new Option("--host <address>", "the node's host").env("ANNAKV_HOST").default("127.0.0.1").argParser(hostOption),
+    )
+    .addOption(
+      new Option("--port-offset <n>", "the node's port offset")
+        .env("ANNAKV_PORT_OFFSET")
+        .default(0)
+        .argParser(integerOption),
+    );
 }

@@ -6,7 +6,7 @@ import { decodeLww, decodeMultiCausal, decodePriority, decodeSet, decodeSingleCa
 import { LatticeType } from "../lattices/lattice-type";
 import { OptionError } from "../node/options";
 import { routingAddress } from "../protocol/ports";
-import { EXIT, hostOption, integerOption } from "./common";
+import { EXIT, integerOption, nodeAddressOptions } from "./common";
 
 const PUT_TYPES = ["lww", "set", "ordered-set", "priority", "causal"] as const;
 type PutType = (typeof PUT_TYPES)[number];
@@ -18,19 +18,9 @@ interface ConnectionFlags {
 }
 
 function connectionOptions(command: Command): Command {
-  return command
-    .addOption(
-      new Option("--host <address>", "the node's host").env("ANNAKV_HOST").default("127.0.0.1").argParser(hostOption),
-    )
-    .addOption(
-      new Option("--port-offset <n>", "the node's port offset")
-        .env("ANNAKV_PORT_OFFSET")
-        .default(0)
-        .argParser(integerOption),
-    )
-    .addOption(
-      new Option("--timeout-ms <ms>", "how long one attempt waits for the node").default(2000).argParser(integerOption),
-    );
+  return nodeAddressOptions(command).addOption(
+    new Option("--timeout-ms <ms>", "how long one attempt waits for the node").default(2000).argParser(integerOption),
+  );
 }
 
 /** Runs `action` with a connected client; maps failures to the documented exit codes. */

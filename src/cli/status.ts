@@ -1,9 +1,9 @@
 /** `annakv status`: the cluster as this node sees it, then per-actor keys, bytes, ops/s, gossip, rebalances and errors, the routing service's counters and the hot keys, from a node's /status. */
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import type { ClusterStatus, NodeStatus } from "../node/metrics";
 import { metricsPort } from "../protocol/ports";
 import { hostInAddress } from "../protocol/zmtp/endpoint";
-import { EXIT, hostOption, integerOption } from "./common";
+import { EXIT, integerOption, nodeAddressOptions } from "./common";
 
 /** Columns padded to their widest cell: the first `textColumns` read left-aligned, numbers right-aligned. */
 function formatColumns(header: string[], rows: string[][], textColumns = 0): string[] {
@@ -116,19 +116,11 @@ function formatStatus(status: NodeStatus): string {
 }
 
 export function statusCommand(): Command {
-  return new Command("status")
-    .description(
+  return nodeAddressOptions(
+    new Command("status").description(
       "show the cluster's members as this node sees them, and each actor's keys, bytes, ops/s, gossip, rebalances and errors",
-    )
-    .addOption(
-      new Option("--host <address>", "the node's host").env("ANNAKV_HOST").default("127.0.0.1").argParser(hostOption),
-    )
-    .addOption(
-      new Option("--port-offset <n>", "the node's port offset")
-        .env("ANNAKV_PORT_OFFSET")
-        .default(0)
-        .argParser(integerOption),
-    )
+    ),
+  )
     .option("--json", "print the raw JSON")
     .option("--timeout-ms <ms>", "how long to wait for the node", integerOption, 2000)
     .action(async (flags: { host: string; portOffset: number; json?: boolean; timeoutMs: number }) => {

@@ -10,7 +10,7 @@
  */
 import { encodeLww } from "../../src/lattices";
 import { LatticeType } from "../../src/lattices/lattice-type";
-import { AnnaError, decodeKeyResponse, encodeKeyRequest, KeyResponse, RequestType } from "../../src/protocol/anna";
+import { AnnaError, KeyResponse, RequestType } from "../../src/protocol/anna";
 import { metricsPort } from "../../src/protocol/ports";
 import { execFileSync } from "node:child_process";
 import { CLI_PATH, NodeProcess, startNodeProcess, waitFor } from "../support/node-process";
@@ -35,20 +35,11 @@ interface ActorSurvey {
 describe.each(["wasm", "ts"] as const)("two replicas at a 4 MiB memory limit (%s engine)", (engine) => {
   let node: NodeProcess;
   let peer: RawPeer;
-  let requestCounter = 0;
   const actorAddress = (tid: number) => `tcp://127.0.0.1:${6200 + portOffset + tid}`;
 
   async function call(tid: number, type: RequestType, key: string, payload?: Uint8Array): Promise<KeyResponse> {
-    const requestId = `r${++requestCounter}`;
     const tuple = payload === undefined ? { key } : { key, lattice_type: LatticeType.LWW, payload };
-    await peer.send(
-      actorAddress(tid),
-      encodeKeyRequest({ type, tuples: [tuple], response_address: peer.replyAddress, request_id: requestId }),
-    );
-    for (;;) {
-      const response = decodeKeyResponse(await peer.receive());
-      if (response.response_id === requestId) return response;
-    }
+    return peer.request(actorAddress(tid), type, [tuple]);
   }
 
   async function actorCounters(): Promise<

@@ -5,7 +5,7 @@
  */
 import { encodeSet } from "../../src/lattices";
 import { LatticeType } from "../../src/lattices/lattice-type";
-import { AnnaError, decodeKeyResponse, encodeKeyRequest, KeyResponse, RequestType } from "../../src/protocol/anna";
+import { AnnaError, KeyResponse, RequestType } from "../../src/protocol/anna";
 import { startNodeProcess, NodeProcess, waitFor } from "../support/node-process";
 import { PORT_OFFSETS } from "../support/ports";
 import { RawPeer } from "../support/raw-socket";
@@ -18,20 +18,11 @@ describe.each([
 ] as const)("a fully replicated node (%s engine)", (engine, portOffset) => {
   let node: NodeProcess;
   let peer: RawPeer;
-  let requestCounter = 0;
   const actorAddress = (tid: number) => `tcp://127.0.0.1:${6200 + portOffset + tid}`;
 
   async function call(tid: number, type: RequestType, key: string, payload?: Uint8Array): Promise<KeyResponse> {
-    const requestId = `r${++requestCounter}`;
     const tuple = payload === undefined ? { key } : { key, lattice_type: LatticeType.SET, payload };
-    await peer.send(
-      actorAddress(tid),
-      encodeKeyRequest({ type, tuples: [tuple], response_address: peer.replyAddress, request_id: requestId }),
-    );
-    for (;;) {
-      const response = decodeKeyResponse(await peer.receive());
-      if (response.response_id === requestId) return response;
-    }
+    return peer.request(actorAddress(tid), type, [tuple]);
   }
 
   async function setAt(tid: number, key: string): Promise<string[] | undefined> {

@@ -1,9 +1,11 @@
 /** Raw ZeroMQ access for protocol tests: send any bytes to a node, read its replies. */
 import * as zmq from "zeromq";
+import { decodeKeyResponse, encodeKeyRequest, KeyResponse, KeyTuple, RequestType } from "../../src/protocol/anna";
 
 export class RawPeer {
   private readonly replies = new zmq.Pull({ linger: 0 });
   private readonly outlets = new Map<string, zmq.Push>();
+  private requestCounter = 0;
 
   static async open(): Promise<RawPeer> {
     const peer = new RawPeer();
@@ -31,6 +33,22 @@ export class RawPeer {
     this.replies.receiveTimeout = timeoutMs;
     const [frame] = await this.replies.receive();
     return frame;
+  }
+
+  /**
+   * Sends one KeyRequest of `tuples` to an actor and resolves with its response, skipping
+   * replies to earlier requests (one caller at a time: replies share this peer's socket).
+   */
+  async request(address: string, type: RequestType, tuples: KeyTuple[]): Promise<KeyResponse> {
+    const requestId = `raw-${++this.requestCounter}`;
+    await this.send(
+      address,
+      encodeKeyRequest({ type, tuples, response_address: this.replyAddress, request_id: requestId }),
+    );
+    for (;;) {
+      const response = decodeKeyResponse(await this.receive());
+      if (response.response_id === requestId) return response;
+    }
   }
 
   close(): void {

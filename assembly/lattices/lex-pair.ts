@@ -1,9 +1,11 @@
 // The lexicographic pair (first, max bytes): the first components' order decides, the
-// larger bytes break a tie. LWW is (max u64, max bytes); PRIORITY is (min f64, max bytes).
+// larger bytes break a tie. LWW is (max u64, (max bytes write id, max bytes value)) and
+// PRIORITY (min f64, max bytes); register.ts orders the scalar before it reads the bytes
+// that could break a tie, and uses this for the (write id, value) pair.
 import { maxBytesOrder } from "./order";
 
-/** Whether the join of pairs a and b is b, given the first components' order. */
-export function lexPairPrefersB(firstOrder: i32, aBytesPtr: usize, aBytesLength: u32, bBytesPtr: usize, bBytesLength: u32): bool {
-  if (firstOrder != 0) return firstOrder < 0;
-  return maxBytesOrder(aBytesPtr, aBytesLength, bBytesPtr, bBytesLength) < 0;
+/** The pairs' order (> 0: a is higher, < 0: b is, 0: equal), given the first components' order. */
+export function lexPairOrder(firstOrder: i32, aBytesPtr: usize, aBytesLength: u32, bBytesPtr: usize, bBytesLength: u32): i32 {
+  if (firstOrder != 0) return firstOrder;
+  return maxBytesOrder(aBytesPtr, aBytesLength, bBytesPtr, bBytesLength);
 }

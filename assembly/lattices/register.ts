@@ -1,8 +1,11 @@
 // Anna's two registers, one implementation: a lexicographic pair of a scalar that orders
-// versions and the value bytes that break a tie (lex-pair.ts).
-//   LWW      (LWWValue: uint64 timestamp 1 as varint, bytes value 2)  = (max u64, max bytes)
+// versions and the bytes that break a tie (lex-pair.ts).
+//   LWW      (LWWValue: uint64 timestamp 1 as varint, bytes value 2, bytes write_id 13)
+//            = (max u64, (max bytes write id, max bytes value)). The write id is annakv's
+//            extension: at most WRITE_ID_BYTES_MAX bytes, empty (omitted) for a plain write.
 //   PRIORITY (PriorityValue: double priority 1 as fixed64, bytes value 2) = (min f64, max bytes);
-//            a NaN priority is malformed, -0 is stored as 0, and 0 is omitted.
+//            a NaN priority is malformed, -0 is stored as 0, and 0 is omitted. It has no
+//            write id: its field 13 is an unknown field, and its write id is always empty.
 // The scalar travels as its 64 raw bits; `kind` says how to read, order and write them.
 import {
   BAD, fieldLength, fieldNumber, fieldPtr, fieldValue, readField, readVarint, skipLenField,
@@ -10,8 +13,8 @@ import {
 } from "../codec";
 import { scratchAlloc } from "../buffers";
 import { MALFORMED, OK, OUT_OF_MEMORY } from "../status";
-import { lexPairPrefersB } from "./lex-pair";
-import { maxU64Order, minF64Order } from "./order";
+import { lexPairOrder } from "./lex-pair";
+import { maxBytesOrder, maxU64Order, minF64Order } from "./order";
 import { setResult, WRITE_SLACK_BYTES } from "./result";
 
 export const LWW_REGISTER: u32 = 0;
@@ -20,6 +23,10 @@ export const PRIORITY_REGISTER: u32 = 1;
 const TIMESTAMP_TAG: u8 = 0x08;
 const PRIORITY_TAG: u8 = 0x09;
 const VALUE_TAG: u8 = 0x12;
+const WRITE_ID_TAG: u8 = 0x6a;
+const WRITE_ID_FIELD: u64 = 13;
+/** The same limit as src/lattices/lww.ts: a longer write id is a malformed payload. */
+const WRITE_ID_BYTES_MAX: u32 = 64;
 const FIXED64_FIELD_BYTES: usize = 9;
 
 /** proto3 omits a default scalar: timestamp 0, priority 0 (and -0, which equals it). */
@@ -37,10 +44,11 @@ function writeScalar(kind: u32, out: usize, bits: u64): usize {
   return out + FIXED64_FIELD_BYTES;
 }
 
-function canonicalRegisterBytes(kind: u32, scalarBits: u64, valueLength: u32): u64 {
+function canonicalRegisterBytes(kind: u32, scalarBits: u64, valueLength: u32, writeIdLength: u32): u64 {
   let bytes: u64 = 0;
   if (!isDefaultScalar(kind, scalarBits)) bytes += kind == LWW_REGISTER ? 1 + varintBytes(scalarBits) : FIXED64_FIELD_BYTES;
   if (valueLength != 0) bytes += 1 + varintBytes(valueLength) + valueLength;
+  if (writeIdLength != 0) bytes += 1 + varintBytes(writeIdLength) + writeIdLength;
   return bytes;
 }
 
@@ -75,31 +83,45 @@ export function canonicalizeRegister(kind: u32, ptr: usize, length: u32): u32 {
   }
   const end = ptr + length;
   const scalarWireType = kind == LWW_REGISTER ? WIRE_VARINT : WIRE_FIXED64;
+  // readField never yields field number 0, so PRIORITY skips field 13 as an unknown field.
+  const writeIdField: u64 = kind == LWW_REGISTER ? WRITE_ID_FIELD : 0;
   let scalarBits: u64 = 0;
   let valuePtr: usize = ptr;
   let valueLength: u32 = 0;
+  let writeIdPtr: usize = ptr;
+  let writeIdLength: u32 = 0;
   let pos = ptr;
-  let scalarAfterValue = false;
+  let lastKnownField: u64 = 0;
+  let inFieldOrder = true;
   while (pos < end) {
     pos = readField(pos, end);
     if (pos == BAD) return MALFORMED;
     if (fieldNumber == 1) {
       if (wireType != scalarWireType) return MALFORMED;
       scalarBits = fieldValue;
-      scalarAfterValue = valueLength != 0;
     } else if (fieldNumber == 2) {
       if (wireType != WIRE_LEN) return MALFORMED;
       valuePtr = fieldPtr;
       valueLength = fieldLength;
-    }
+    } else if (fieldNumber == writeIdField) {
+      if (wireType != WIRE_LEN) return MALFORMED;
+      writeIdPtr = fieldPtr;
+      writeIdLength = fieldLength;
+    } else continue;
+    if (fieldNumber < lastKnownField) inFieldOrder = false;
+    lastKnownField = fieldNumber;
   }
+  // Checked on the last write id only: a repeated field keeps its last value (proto3).
+  if (writeIdLength > WRITE_ID_BYTES_MAX) return MALFORMED;
   if (kind == PRIORITY_REGISTER && isNaN(reinterpret<f64>(scalarBits))) return MALFORMED;
-  // The canonical form is the shortest encoding of (scalar, value), scalar first. An input
-  // of that length can only be those two fields with minimal varints: in that order, it is
-  // already canonical and needs no copy (what a well-behaved client always sends). Except
-  // a 10-byte varint, whose last byte may carry bits past bit 63 that canonical form drops.
+  // The canonical form is the shortest encoding of (scalar, value, write id), in that order.
+  // An input of that length can only be those fields, each once, with minimal varints: in
+  // field order, it is already canonical and needs no copy (what a well-behaved client always
+  // sends). Except a 10-byte varint, whose last byte may carry bits past bit 63 that
+  // canonical form drops.
   const scalarFitsNineBytes = kind != LWW_REGISTER || scalarBits < (<u64>1 << 63);
-  if (!scalarAfterValue && scalarFitsNineBytes && <u64>length == canonicalRegisterBytes(kind, scalarBits, valueLength)) {
+  const canonicalBytes = canonicalRegisterBytes(kind, scalarBits, valueLength, writeIdLength);
+  if (inFieldOrder && scalarFitsNineBytes && <u64>length == canonicalBytes) {
     setResult(ptr, length);
     return OK;
   }
@@ -108,32 +130,50 @@ export function canonicalizeRegister(kind: u32, ptr: usize, length: u32): u32 {
   let written = out;
   if (!isDefaultScalar(kind, scalarBits)) written = writeScalar(kind, written, scalarBits);
   if (valueLength != 0) written = writeLenField(written, VALUE_TAG, valuePtr, valueLength);
+  if (writeIdLength != 0) written = writeLenField(written, WRITE_ID_TAG, writeIdPtr, writeIdLength);
   setResult(out, <u32>(written - out));
   return OK;
 }
 
+// Where the last read left a canonical register's parts (globals: the runtime has no GC).
 let canonicalScalarBits: u64 = 0;
 let canonicalValuePtr: usize = 0;
 let canonicalValueLength: u32 = 0;
+let canonicalWriteIdPtr: usize = 0;
+let canonicalWriteIdLength: u32 = 0;
 
-/** Reads a canonical register: the scalar field first if present, then the value. */
-function readCanonicalRegister(kind: u32, ptr: usize, length: u32): void {
-  const end = ptr + length;
-  let pos = ptr;
+/** Reads a canonical register's scalar (0 when omitted); returns where the fields after it start. */
+function readCanonicalScalar(kind: u32, ptr: usize, end: usize): usize {
   canonicalScalarBits = 0;
-  canonicalValuePtr = ptr;
-  canonicalValueLength = 0;
-  if (kind == LWW_REGISTER && pos < end && load<u8>(pos) == TIMESTAMP_TAG) {
-    pos = readVarint(pos + 1, end);
+  if (ptr == end) return ptr;
+  if (kind == LWW_REGISTER && load<u8>(ptr) == TIMESTAMP_TAG) {
+    const pos = readVarint(ptr + 1, end);
     canonicalScalarBits = fieldValue;
-  } else if (kind == PRIORITY_REGISTER && pos < end && load<u8>(pos) == PRIORITY_TAG) {
-    canonicalScalarBits = load<u64>(pos + 1);
-    pos += FIXED64_FIELD_BYTES;
+    return pos;
   }
-  if (pos < end) {
-    skipLenField(pos);
+  if (kind == PRIORITY_REGISTER && load<u8>(ptr) == PRIORITY_TAG) {
+    canonicalScalarBits = load<u64>(ptr + 1);
+    return ptr + FIXED64_FIELD_BYTES;
+  }
+  return ptr;
+}
+
+/** Reads the fields after a canonical register's scalar: the value, then the write id, each if present. */
+function readCanonicalTieBreak(pos: usize, end: usize): void {
+  canonicalValuePtr = pos;
+  canonicalValueLength = 0;
+  canonicalWriteIdPtr = pos;
+  canonicalWriteIdLength = 0;
+  if (pos < end && load<u8>(pos) == VALUE_TAG) {
+    pos = skipLenField(pos);
     canonicalValuePtr = fieldPtr;
     canonicalValueLength = fieldLength;
+  }
+  if (pos < end) {
+    assert(load<u8>(pos) == WRITE_ID_TAG);
+    skipLenField(pos);
+    canonicalWriteIdPtr = fieldPtr;
+    canonicalWriteIdLength = fieldLength;
   }
 }
 
@@ -141,14 +181,30 @@ function scalarOrder(kind: u32, a: u64, b: u64): i32 {
   return kind == LWW_REGISTER ? maxU64Order(a, b) : minF64Order(reinterpret<f64>(a), reinterpret<f64>(b));
 }
 
-/** The join of two canonical registers: one of the two, never a copy. */
-export function joinRegister(kind: u32, a: usize, aLength: u32, b: usize, bLength: u32): void {
-  readCanonicalRegister(kind, a, aLength);
-  const aScalarBits = canonicalScalarBits;
+/** The order of two registers of equal scalars: (max bytes write id, max bytes value), lexicographic. */
+function tieBreakOrder(aPos: usize, aEnd: usize, bPos: usize, bEnd: usize): i32 {
+  readCanonicalTieBreak(aPos, aEnd);
   const aValuePtr = canonicalValuePtr;
   const aValueLength = canonicalValueLength;
-  readCanonicalRegister(kind, b, bLength);
-  const order = scalarOrder(kind, aScalarBits, canonicalScalarBits);
-  if (lexPairPrefersB(order, aValuePtr, aValueLength, canonicalValuePtr, canonicalValueLength)) setResult(b, bLength);
+  const aWriteIdPtr = canonicalWriteIdPtr;
+  const aWriteIdLength = canonicalWriteIdLength;
+  readCanonicalTieBreak(bPos, bEnd);
+  const writeIdOrder = maxBytesOrder(aWriteIdPtr, aWriteIdLength, canonicalWriteIdPtr, canonicalWriteIdLength);
+  return lexPairOrder(writeIdOrder, aValuePtr, aValueLength, canonicalValuePtr, canonicalValueLength);
+}
+
+/** The join of two canonical registers: one of the two, never a copy. */
+export function joinRegister(kind: u32, a: usize, aLength: u32, b: usize, bLength: u32): void {
+  const aEnd = a + aLength;
+  const bEnd = b + bLength;
+  const aTieBreak = readCanonicalScalar(kind, a, aEnd);
+  const aScalarBits = canonicalScalarBits;
+  const bTieBreak = readCanonicalScalar(kind, b, bEnd);
+  // The outer lexicographic pair: the bytes that break a tie are read only on a tie, which
+  // keeps the usual join (a newer timestamp) to two scalar reads. A PRIORITY's write ids
+  // are both empty, so its ties go to the value.
+  let order = scalarOrder(kind, aScalarBits, canonicalScalarBits);
+  if (order == 0) order = tieBreakOrder(aTieBreak, aEnd, bTieBreak, bEnd);
+  if (order < 0) setResult(b, bLength);
   else setResult(a, aLength);
 }

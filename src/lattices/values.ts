@@ -4,7 +4,8 @@
  * BigInt timestamps and string keys are fine here. Decoders throw MalformedPayloadError
  * and return copies, never views of the payload.
  */
-import { decodeLwwWire, encodeLwwWire } from "./lww";
+import { decodeLwwWire, encodeLwwWire, WRITE_ID_BYTES_MAX } from "./lww";
+import { EMPTY_BYTES } from "./lattice";
 import { MapEntry, toByteMap } from "./map";
 import { U64 } from "../wire/u64";
 import { decodeMultiCausalWire, encodeMultiCausalWire } from "./multi-causal";
@@ -22,6 +23,8 @@ export type VectorClockInput = Record<string, number> | ReadonlyMap<string, numb
 export interface LwwValue {
   timestamp: bigint;
   value: Uint8Array;
+  /** Breaks timestamp ties before the value does; empty for a plain write (docs/lattices.md). */
+  writeId: Uint8Array;
 }
 
 export interface PriorityValue {
@@ -90,13 +93,22 @@ function copies(set: ByteSet): Uint8Array[] {
   return set.map((element) => element.slice());
 }
 
-export function encodeLww(value: { timestamp: bigint | number; value: Bytes }): Uint8Array {
-  return encodeLwwWire({ first: toU64(value.timestamp), second: toBytes(value.value) });
+/** `writeId`, at most WRITE_ID_BYTES_MAX bytes, is left out for a plain write. */
+export function encodeLww(value: { timestamp: bigint | number; value: Bytes; writeId?: Bytes }): Uint8Array {
+  const writeId = value.writeId === undefined ? EMPTY_BYTES : toBytes(value.writeId);
+  if (writeId.length > WRITE_ID_BYTES_MAX) {
+    throw new RangeError(`write id must be at most ${WRITE_ID_BYTES_MAX} bytes, got ${writeId.length}`);
+  }
+  return encodeLwwWire({ first: toU64(value.timestamp), second: { first: writeId, second: toBytes(value.value) } });
 }
 
 export function decodeLww(payload: Uint8Array): LwwValue {
   const { first, second } = decodeLwwWire(payload);
-  return { timestamp: (BigInt(first.high) << 32n) | BigInt(first.low), value: second.slice() };
+  return {
+    timestamp: (BigInt(first.high) << 32n) | BigInt(first.low),
+    value: second.second.slice(),
+    writeId: second.first.slice(),
+  };
 }
 
 export function encodeSet(values: Iterable<Bytes>): Uint8Array {

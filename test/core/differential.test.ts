@@ -1,8 +1,9 @@
 /**
  * The Wasm engine against its pure-TypeScript twin: the same seeded random history of
- * operations (all six lattice types, type conflicts, malformed and oversized payloads,
- * deletes, per-op and batch paths, dirty drains and scans) on both, every result compared
- * byte for byte. Replay a failure with ANNAKV_SEED=<seed>.
+ * operations (all six lattice types, LWW with and without write ids, type conflicts,
+ * malformed and oversized payloads, deletes, per-op and batch paths, dirty drains and
+ * scans) on both, every result compared byte for byte. Replay a failure with
+ * ANNAKV_SEED=<seed>.
  */
 import { BatchOp, Opcode, encodeBatch } from "../../src/core/batch";
 import { createStore } from "../../src/core/create-store";

@@ -42,8 +42,12 @@ function lenField(tag: number, value: string | Uint8Array | number[]): number[] 
 
 const u8 = (...parts: number[][]): Uint8Array => new Uint8Array(parts.flat());
 
-function lww(timestamp: number | bigint, value: string): Uint8Array {
-  return u8(timestamp === 0 ? [] : [0x08, ...varint(timestamp)], value === "" ? [] : lenField(0x12, value));
+function lww(timestamp: number | bigint, value: string, writeId: string | number[] = ""): Uint8Array {
+  return u8(
+    timestamp === 0 ? [] : [0x08, ...varint(timestamp)],
+    value === "" ? [] : lenField(0x12, value),
+    writeId.length === 0 ? [] : lenField(0x6a, writeId),
+  );
 }
 
 function setOf(...elements: string[]): Uint8Array {
@@ -156,7 +160,7 @@ describe("wasm module", () => {
 
   test("abiVersion, configure ranges, inputBuffer and the plain-Wasm call cycle", () => {
     const { core, call } = rawInstance();
-    expect(call("abiVersion")).toBe(5);
+    expect(call("abiVersion")).toBe(6);
     expect(call("configure", 0, 10, 100)).toBe(Status.LATTICE);
     expect(call("configure", 10, 0, 100)).toBe(Status.LATTICE);
     expect(call("configure", 10, 10, 0)).toBe(Status.LATTICE);
@@ -229,6 +233,39 @@ describe("lattices: canonical encoding and merge", () => {
     expect(stored(store, "empty")).toBe("");
     store.put("zero", LatticeType.LWW, u8([0x08, 0x00, 0x12, 0x00]));
     expect(stored(store, "zero")).toBe("");
+  });
+
+  test("LWW write id: breaks timestamp ties before the value, empty is the bottom, written last", () => {
+    const store = newStore();
+    store.put("k", LatticeType.LWW, lww(5, "z"));
+    store.put("k", LatticeType.LWW, lww(5, "a", "w"));
+    expect(stored(store, "k")).toBe(hex(lww(5, "a", "w")));
+    store.put("k", LatticeType.LWW, lww(5, "zz", "v"));
+    expect(stored(store, "k")).toBe(hex(lww(5, "a", "w")));
+    store.put("k", LatticeType.LWW, lww(5, "b", "w"));
+    expect(stored(store, "k")).toBe(hex(lww(5, "b", "w")));
+    store.put("k", LatticeType.LWW, lww(5, "a", "wa"));
+    expect(stored(store, "k")).toBe(hex(lww(5, "a", "wa")));
+    store.put("k", LatticeType.LWW, lww(6, ""));
+    expect(stored(store, "k")).toBe(hex(lww(6, "")));
+    // Any field order and an empty write id field canonicalize to 08 12 6a, defaults omitted.
+    store.put("o", LatticeType.LWW, u8(lenField(0x6a, "id"), lenField(0x12, "v"), [0x08, 3]));
+    expect(stored(store, "o")).toBe(hex(lww(3, "v", "id")));
+    store.put("e", LatticeType.LWW, u8([0x08, 3], lenField(0x6a, "")));
+    expect(stored(store, "e")).toBe(hex(lww(3, "")));
+    store.put("only", LatticeType.LWW, lww(0, "", "id"));
+    expect(stored(store, "only")).toBe("6a026964");
+    // The 64-byte limit applies to the last write id only (a repeated field keeps its last value).
+    const longest = Array(64).fill(0xff);
+    store.put("max", LatticeType.LWW, lww(1, "", longest));
+    expect(stored(store, "max")).toBe(hex(lww(1, "", longest)));
+    store.put("last", LatticeType.LWW, u8(lenField(0x6a, Array(65).fill(0)), lenField(0x6a, "id"), [0x08, 1]));
+    expect(stored(store, "last")).toBe(hex(lww(1, "", "id")));
+    expect(statusOf(() => store.put("long", LatticeType.LWW, lww(1, "v", Array(65).fill(0))))).toBe("MALFORMED");
+    expect(statusOf(() => store.put("wire", LatticeType.LWW, u8([0x08, 1, 0x68, 1])))).toBe("MALFORMED");
+    // PRIORITY has no write id: its field 13 is unknown, skipped whatever its wire type.
+    store.put("p", LatticeType.PRIORITY, u8([...priority(1, "x")], [0x68, 1], lenField(0x6a, "id")));
+    expect(stored(store, "p")).toBe(hex(priority(1, "x")));
   });
 
   test("SET and ORDERED_SET: union, sorted by unsigned bytes, unique, empty element kept", () => {
@@ -587,6 +624,14 @@ describe("status codes and their order", () => {
     expect(stored(store, "long-length")).toBe(hex(canonical));
     store.put("trailing", LatticeType.LWW, u8([...canonical], [0x20, 1]));
     expect(stored(store, "trailing")).toBe(hex(canonical));
+    // With a write id: canonical is timestamp, value, write id; the same fields in another order are reordered.
+    const identified = lww(300, "value", "id");
+    store.put("identified", LatticeType.LWW, identified);
+    expect(stored(store, "identified")).toBe(hex(identified));
+    store.put("id-first", LatticeType.LWW, u8(lenField(0x6a, "id"), [0x08, ...varint(300)], lenField(0x12, "value")));
+    expect(stored(store, "id-first")).toBe(hex(identified));
+    store.put("id-middle", LatticeType.LWW, u8([0x08, ...varint(300)], lenField(0x6a, "id"), lenField(0x12, "value")));
+    expect(stored(store, "id-middle")).toBe(hex(identified));
   });
 
   test("random bytes of every type never trap the instance and leave valid values canonical", () => {

@@ -39,7 +39,10 @@ class Merger {
   }
 }
 
-/** Any well-framed, decodable payload of the type, often non-canonical (support/payloads.ts). */
+/**
+ * Any well-framed, decodable payload of the type, often non-canonical; LWW's often carry a
+ * write id, which ties of equal timestamps compare before the value (support/payloads.ts).
+ */
 function anyPayload(type: LatticeType): fc.Arbitrary<Uint8Array> {
   return fc
     .integer({ min: 0, max: 2 ** 31 - 1 })

@@ -84,18 +84,30 @@ function clockEntries(writer: ProtoWriter, field: number, random: Random): void 
   }
 }
 
+/** An LWW write id: small so that ties collide, sometimes at or past the limit of 64 bytes (MALFORMED). */
+function writeIdBytes(random: Random): Uint8Array {
+  if (random.chance(0.05)) return random.bytes(64 + random.int(3));
+  return smallBytes(random, 2);
+}
+
 /** A random, well-framed payload of a lattice type (1..6). */
 export function randomPayload(random: Random, type: number, maxValueBytes = 16): Uint8Array {
   const writer = new ProtoWriter();
   const valueBytes = () => (random.chance(0.05) ? random.bytes(random.int(maxValueBytes * 4)) : smallBytes(random));
   switch (type) {
-    case 1: // LWWValue
+    case 1: {
+      // LWWValue; the write id (field 13) goes before, between or after the other fields.
+      const writeIdAt = random.chance(0.4) ? random.int(3) : -1;
+      if (writeIdAt === 0) writer.lengthDelimited(13, writeIdBytes(random));
       if (random.chance(0.9))
         writer.tag(1, 0).varint(random.chance(0.05) ? 2n ** 64n - 1n - BigInt(random.int(3)) : BigInt(random.int(6)));
       maybeUnknown(writer, random);
+      if (writeIdAt === 1) writer.lengthDelimited(13, writeIdBytes(random));
       if (random.chance(0.9)) writer.lengthDelimited(2, valueBytes());
       if (random.chance(0.05)) writer.tag(1, 0).varint(BigInt(random.int(6)));
+      if (writeIdAt === 2) writer.lengthDelimited(13, writeIdBytes(random));
       break;
+    }
     case 2:
     case 5: // SetValue
       for (let i = random.int(5); i > 0; i--) {

@@ -19,7 +19,14 @@ export type {
   ValueRead,
   PutTuple,
   PutOptions,
+  PutOutcome,
 } from "./client/base-client";
+export { ConsistencyError, CommitError } from "./consistency/errors";
+export type { ConsistencyErrorCode, Guarantee } from "./consistency/errors";
+export type { Isolation, SessionGuarantee, SessionOptions, TransactionOptions } from "./consistency/options";
+export type { Session } from "./consistency/session";
+export type { CommitResult, Transaction, TransactionState } from "./consistency/transaction";
+export type { KeyTransport } from "./consistency/transport";
 export { startNode } from "./node/node";
 export type { RunningNode } from "./node/node";
 export { DEFAULT_NODE_OPTIONS, resolveNodeOptions, OptionError } from "./node/options";

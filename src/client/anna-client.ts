@@ -1,6 +1,7 @@
 /**
  * AnnaClient: the byte-level client plus typed helpers, one pair per lattice, that encode
- * values with the lattices' value helpers and check the type of what comes back.
+ * values with the lattices' value helpers and check the type of what comes back; and
+ * sessions, which keep consistency guarantees and run transactions over it (src/consistency/).
  */
 import {
   decodeLww,
@@ -22,21 +23,19 @@ import {
   type VectorClockInput,
 } from "../lattices";
 import { LatticeType } from "../lattices/lattice-type";
+import { HybridClock } from "../consistency/clock";
+import type { SessionOptions } from "../consistency/options";
+import { Session } from "../consistency/session";
+import { TransactionNumbers } from "../consistency/write-id";
 import { AnnaClientBase, AnnaClientError, PutOptions, ValueRead } from "./base-client";
 
 /**
  * LWW timestamps in microseconds since the epoch, strictly increasing per client, so a
- * client's own writes are ordered even within one microsecond or if the clock steps back.
+ * client's own writes are ordered even within one microsecond or if the clock steps back:
+ * the sessions' hybrid clock, of which plain calls never absorb a stamp. The name is the
+ * one AnnaClient's clock had before sessions, kept for code that imports it.
  */
-export class MonotonicMicrosClock {
-  private lastMicros = 0n;
-
-  next(): bigint {
-    const nowMicros = BigInt(Date.now()) * 1000n;
-    this.lastMicros = nowMicros > this.lastMicros ? nowMicros : this.lastMicros + 1n;
-    return this.lastMicros;
-  }
-}
+export { HybridClock as MonotonicMicrosClock };
 
 function expectType(key: string, read: ValueRead | undefined, types: LatticeType[]): Uint8Array | undefined {
   if (read === undefined) return undefined;
@@ -50,7 +49,17 @@ function expectType(key: string, read: ValueRead | undefined, types: LatticeType
 }
 
 export class AnnaClient extends AnnaClientBase {
-  private readonly clock = new MonotonicMicrosClock();
+  private readonly clock = new HybridClock();
+  /** This client's tag and transaction numbers, which every session's write ids draw on (docs/consistency.md §2.0). */
+  private readonly transactionNumbers = new TransactionNumbers();
+
+  /**
+   * A session: the typed helpers below under per-key guarantees (read your writes,
+   * monotonic reads and writes, writes follow reads), and transactions (docs/consistency.md).
+   */
+  session(options?: SessionOptions): Session {
+    return new Session({ transport: this, transactionNumbers: this.transactionNumbers }, options);
+  }
 
   /**
    * Last writer wins; the timestamp defaults to this client's monotonic microsecond clock

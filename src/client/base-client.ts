@@ -6,10 +6,12 @@
  * again. Given several routing addresses (seed nodes), a lookup that times out moves on
  * to the next one. PUTs may ask for a number of replica acks (annakv's `put_acks`).
  * Lattice payloads are bytes here; AnnaClient (anna-client.ts) adds the typed helpers.
+ * It is the KeyTransport of the consistency levels (src/consistency/transport.ts).
  */
 import { randomUUID } from "node:crypto";
 import * as zmq from "zeromq";
-import { LatticeType } from "../lattices/lattice-type";
+import type { LatticeType } from "../lattices/lattice-type";
+import type { KeyTransport, PutOptions, PutOutcome, PutTuple, ValueRead } from "../consistency/transport";
 import {
   AnnaError,
   decodeKeyAddressResponse,
@@ -54,22 +56,8 @@ export interface AnnaClientOptions {
   putAcks?: number;
 }
 
-/** Per-call options of a PUT. */
-export interface PutOptions {
-  /** Replica nodes that must hold the merged value before the node answers, instead of the client's `putAcks`; 0: the node's default. */
-  acks?: number;
-}
-
-export interface ValueRead {
-  type: LatticeType;
-  payload: Uint8Array;
-}
-
-export interface PutTuple {
-  key: string;
-  type: LatticeType;
-  payload: Uint8Array;
-}
+// Defined with the consistency levels' transport, which this client implements; part of this client's API.
+export type { PutOptions, PutOutcome, PutTuple, ValueRead } from "../consistency/transport";
 
 const DEFAULTS = { host: "127.0.0.1", timeoutMs: 2000, maxAttempts: 3 };
 /** Replica and routing sockets one client keeps open at once. */
@@ -99,7 +87,7 @@ export interface AnnaClientCounters {
   tuplesResent: number;
 }
 
-export class AnnaClientBase {
+export class AnnaClientBase implements KeyTransport {
   private readonly options: ResolvedOptions;
   private readonly clientId = randomUUID();
   /**
@@ -159,17 +147,10 @@ export class AnnaClientBase {
   /** Reads keys; an absent key maps to undefined. */
   async getMany(keys: readonly string[]): Promise<Map<string, ValueRead | undefined>> {
     const tuples = keys.map((key) => ({ key }));
-    const answers = await this.run(RequestType.GET, tuples);
-    const values = new Map<string, ValueRead | undefined>();
-    for (const [key, tuple] of answers) {
-      values.set(
-        key,
-        tuple.error === AnnaError.KEY_DNE
-          ? undefined
-          : { type: tuple.lattice_type ?? 0, payload: tuple.payload ?? new Uint8Array(0) },
-      );
-    }
-    return values;
+    const { answers, unansweredError } = await this.run(RequestType.GET, tuples);
+    if (unansweredError !== undefined) throw unansweredError;
+    throwOnGetErrors(answers.values());
+    return valuesOf(answers.values());
   }
 
   async get(key: string): Promise<ValueRead | undefined> {
@@ -178,16 +159,60 @@ export class AnnaClientBase {
 
   /**
    * Merges each payload into its key's value on a replica (gossip reaches the others).
-   * A key stored on fewer replica nodes than `acks` asked for rejects with TIMEOUT; it is
-   * not sent again, since the value was applied and gossip still spreads it.
+   * Rejects for the first key refused (LATTICE), else for a key whose outcome is unknown:
+   * unanswered (TIMEOUT, WRONG_THREAD), or stored on fewer replica nodes than `acks` asked
+   * for (TIMEOUT; it is not sent again, since the value was applied and gossip still spreads it).
    */
   async putMany(puts: readonly PutTuple[], options: PutOptions = {}): Promise<void> {
-    const tuples = puts.map(({ key, type, payload }) => ({ key, lattice_type: type, payload }));
-    await this.run(RequestType.PUT, tuples, this.putAcksFor(options));
+    const failures: { status: string; error: Error }[] = [];
+    for (const outcome of (await this.putManySettled(puts, options)).values()) {
+      if (outcome.status !== "applied") failures.push(outcome);
+    }
+    const failure = failures.find(({ status }) => status === "refused") ?? failures[0];
+    if (failure !== undefined) throw failure.error;
   }
 
   async put(key: string, type: LatticeType, payload: Uint8Array, options: PutOptions = {}): Promise<void> {
     await this.putMany([{ key, type, payload }], options);
+  }
+
+  /**
+   * putMany with one outcome per key instead of the first failure: applied, refused (with
+   * the LATTICE error), or unknown (with the TIMEOUT or WRONG_THREAD error putMany would throw).
+   * Rejects only when the call fails as a whole (closed, no routing answer, no storage actor).
+   */
+  async putManySettled(puts: readonly PutTuple[], options: PutOptions = {}): Promise<Map<string, PutOutcome>> {
+    const putAcks = this.putAcksFor(options);
+    const tuples = puts.map(({ key, type, payload }) => ({ key, lattice_type: type, payload }));
+    const { answers, unansweredError } = await this.run(RequestType.PUT, tuples, putAcks);
+    return putOutcomes(tuples, answers, unansweredError, putAcks);
+  }
+
+  /** The replica addresses of `key`: KeyTransport's face of addressesOf. */
+  async replicasOf(key: string): Promise<string[]> {
+    return (await this.addressesOf([key])).get(key) ?? [];
+  }
+
+  /**
+   * What one replica holds of `keys`, with no retry on another: TIMEOUT when it does not
+   * answer, WRONG_THREAD when it does not hold one of them. For convergence checks.
+   */
+  async getFromReplica(replica: string, keys: readonly string[]): Promise<Map<string, ValueRead | undefined>> {
+    this.assertOpen();
+    await this.connect();
+    const tuples = dedupe(keys.map((key) => ({ key })));
+    const response = await this.sendKeyRequest(
+      replica,
+      { type: RequestType.GET, tuples, putAcks: undefined },
+      new Map(),
+    );
+    if (response === undefined || response.error === AnnaError.TIMEOUT)
+      throw new AnnaClientError("TIMEOUT", `no reply from ${replica} within ${this.options.timeoutMs} ms`);
+    const wrong = response.tuples.find(({ error }) => error === AnnaError.WRONG_THREAD);
+    if (wrong !== undefined)
+      throw new AnnaClientError("WRONG_THREAD", `${replica} does not hold ${JSON.stringify(wrong.key)}`);
+    throwOnGetErrors(response.tuples);
+    return valuesOf(response.tuples);
   }
 
   /** The replica addresses of keys, from the cache or the routing service. */
@@ -218,8 +243,8 @@ export class AnnaClientBase {
     return putAcks === 0 ? undefined : putAcks;
   }
 
-  /** Sends tuples to replicas until each has an answer that is not WRONG_THREAD or a timeout. */
-  private async run(type: RequestType, tuples: KeyTuple[], putAcks?: number): Promise<Map<string, KeyTuple>> {
+  /** Sends tuples to replicas until each has an answer that is not WRONG_THREAD or a timeout, or the attempts run out. */
+  private async run(type: RequestType, tuples: KeyTuple[], putAcks?: number): Promise<RunResult> {
     this.assertOpen();
     await this.connect();
     const answers = new Map<string, KeyTuple>();
@@ -250,9 +275,7 @@ export class AnnaClientBase {
       lastFailure ??=
         remaining.length > 0 ? new AnnaClientError("WRONG_THREAD", "replica addresses kept changing") : undefined;
     }
-    if (remaining.length > 0) throw lastFailure!;
-    throwOnTupleErrors(type, answers.values(), putAcks);
-    return answers;
+    return { answers, unansweredError: remaining.length > 0 ? lastFailure! : undefined };
   }
 
   /**
@@ -401,6 +424,12 @@ export class AnnaClientBase {
   }
 }
 
+/** run()'s answer per key; the keys left without one have the last failure as their error. */
+interface RunResult {
+  answers: Map<string, KeyTuple>;
+  unansweredError: AnnaClientError | undefined;
+}
+
 /** A KeyRequest before its addressing: what run() sends to each replica. */
 interface OutgoingRequest {
   type: RequestType;
@@ -474,28 +503,70 @@ function hashString(text: string): number {
   return hash;
 }
 
-/**
- * Throws for the first tuple the node refused (LATTICE), else for the tuples it answered
- * TIMEOUT: on a PUT, stored on fewer replica nodes than asked for.
- */
-function throwOnTupleErrors(type: RequestType, tuples: Iterable<KeyTuple>, putAcks: number | undefined): void {
+function valuesOf(tuples: Iterable<KeyTuple>): Map<string, ValueRead | undefined> {
+  const values = new Map<string, ValueRead | undefined>();
+  for (const tuple of tuples) {
+    values.set(
+      tuple.key,
+      tuple.error === AnnaError.KEY_DNE
+        ? undefined
+        : { type: tuple.lattice_type ?? 0, payload: tuple.payload ?? new Uint8Array(0) },
+    );
+  }
+  return values;
+}
+
+function refusedError(key: string): AnnaClientError {
+  return new AnnaClientError(
+    "LATTICE",
+    `the node refused ${JSON.stringify(key)}: wrong, conflicting or malformed lattice value, or a key or value over the node's limits`,
+  );
+}
+
+/** Throws for the first tuple of a GET the node refused (LATTICE), else for those it answered TIMEOUT. */
+function throwOnGetErrors(tuples: Iterable<KeyTuple>): void {
   const timedOut: string[] = [];
   for (const tuple of tuples) {
-    if (tuple.error === AnnaError.LATTICE) {
-      throw new AnnaClientError(
-        "LATTICE",
-        `the node refused ${JSON.stringify(tuple.key)}: wrong, conflicting or malformed lattice value, or a key or value over the node's limits`,
-      );
-    }
+    if (tuple.error === AnnaError.LATTICE) throw refusedError(tuple.key);
     if (tuple.error === AnnaError.TIMEOUT) timedOut.push(tuple.key);
   }
-  if (timedOut.length === 0) return;
-  const keys = `${JSON.stringify(timedOut[0])}${timedOut.length > 1 ? ` and ${timedOut.length - 1} more key(s)` : ""}`;
   // A GET tuple answered TIMEOUT has no value to return: never an absent key.
-  if (type !== RequestType.PUT) throw new AnnaClientError("TIMEOUT", `the node answered TIMEOUT for ${keys}`);
+  if (timedOut.length > 0) throw new AnnaClientError("TIMEOUT", `the node answered TIMEOUT for ${keysNamed(timedOut)}`);
+}
+
+/**
+ * Per key of a PUT: refused (LATTICE), unknown (no answer; or TIMEOUT: stored on fewer
+ * replica nodes than asked for), or applied.
+ */
+function putOutcomes(
+  tuples: readonly KeyTuple[],
+  answers: Map<string, KeyTuple>,
+  unansweredError: AnnaClientError | undefined,
+  putAcks: number | undefined,
+): Map<string, PutOutcome> {
+  const underReplicated = tuples
+    .filter(({ key }) => answers.get(key)?.error === AnnaError.TIMEOUT)
+    .map(({ key }) => key);
   const asked = putAcks === undefined ? "the node's default" : `${putAcks}`;
-  throw new AnnaClientError(
-    "TIMEOUT",
-    `PUT of ${keys} was stored on fewer replica nodes than asked for (${asked}) in time; it was applied and will still spread to the others by gossip (not retried)`,
-  );
+  // One error naming them all, shared by their outcomes: what putMany has always thrown.
+  const underReplicatedError =
+    underReplicated.length === 0
+      ? undefined
+      : new AnnaClientError(
+          "TIMEOUT",
+          `PUT of ${keysNamed(underReplicated)} was stored on fewer replica nodes than asked for (${asked}) in time; it was applied and will still spread to the others by gossip (not retried)`,
+        );
+  const outcomes = new Map<string, PutOutcome>();
+  for (const { key } of tuples) {
+    const error = answers.get(key)?.error;
+    if (!answers.has(key)) outcomes.set(key, { status: "unknown", error: unansweredError! });
+    else if (error === AnnaError.LATTICE) outcomes.set(key, { status: "refused", error: refusedError(key) });
+    else if (error === AnnaError.TIMEOUT) outcomes.set(key, { status: "unknown", error: underReplicatedError! });
+    else outcomes.set(key, { status: "applied" });
+  }
+  return outcomes;
+}
+
+function keysNamed(keys: readonly string[]): string {
+  return `${JSON.stringify(keys[0])}${keys.length > 1 ? ` and ${keys.length - 1} more key(s)` : ""}`;
 }

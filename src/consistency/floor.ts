@@ -1,0 +1,144 @@
+/**
+ * A session's floor (docs/consistency.md §2.2): per key, the key's own lattice value that
+ * every read must reach, joined with the lattices' merge. It only grows, and within its
+ * limits: a key that would pass them fails SESSION_LIMIT rather than lose its guarantee.
+ * Writes reserve room before they are sent, so that the floor can always take them once
+ * they are applied (a write that happened must not then fail for want of room).
+ */
+import { mergePayloads } from "../lattices/merge";
+import { LatticeType } from "../lattices/lattice-type";
+import { MalformedPayloadError } from "../wire/protobuf";
+import { ConsistencyError, type Guarantee } from "./errors";
+import type { PutTuple, ValueRead } from "./transport";
+
+/** What an entry costs beyond its key (UTF-16) and payload: the Map entry and the value object. */
+const FLOOR_ENTRY_OVERHEAD_BYTES = 64;
+
+export interface FloorLimits {
+  maxKeys: number;
+  maxStateBytes: number;
+}
+
+/** Room held for writes in flight; given back by `settle`. */
+export interface FloorReservation {
+  readonly keys: number;
+  readonly bytes: number;
+}
+
+function entryBytes(key: string, payloadBytes: number): number {
+  return 2 * key.length + payloadBytes + FLOOR_ENTRY_OVERHEAD_BYTES;
+}
+
+export class Floor {
+  private readonly entries = new Map<string, ValueRead>();
+  private entriesBytes = 0;
+  private reservedKeys = 0;
+  private reservedBytes = 0;
+
+  constructor(private readonly limits: FloorLimits) {}
+
+  get keyCount(): number {
+    return this.entries.size;
+  }
+
+  get stateBytes(): number {
+    return this.entriesBytes;
+  }
+
+  get(key: string): ValueRead | undefined {
+    return this.entries.get(key);
+  }
+
+  /** `value` joined with the floor of `key` (the floor unchanged): what a read of it returns. */
+  joined(key: string, value: ValueRead): ValueRead {
+    const floor = this.entries.get(key);
+    if (floor === undefined) return value;
+    checkSameType(key, floor, value.type);
+    const payload = mergePayloads(value.type, floor.payload, value.payload);
+    if (payload === null) throw new MalformedPayloadError(`the value of ${JSON.stringify(key)}`);
+    return payload === floor.payload ? floor : { type: value.type, payload };
+  }
+
+  /** Raises the floor of `key` to at least `value`; SESSION_LIMIT, naming `guarantee`, when it would pass a limit. */
+  raise(key: string, value: ValueRead, guarantee: Guarantee): void {
+    const previous = this.entries.get(key);
+    const joined = this.joined(key, value);
+    if (joined === previous) return;
+    this.checkRoom(key, previous === undefined ? 1 : 0, growthBytes(key, joined, previous), guarantee);
+    this.store(key, joined, previous);
+  }
+
+  /**
+   * Holds room for writes about to be sent: a join is at most both sides together, so
+   * each write may grow its key's floor by its payload. SESSION_LIMIT when that might not fit.
+   */
+  reserve(puts: readonly PutTuple[], guarantee: Guarantee): FloorReservation {
+    let keys = 0;
+    let bytes = 0;
+    for (const { key, type, payload } of puts) {
+      const floor = this.entries.get(key);
+      if (floor !== undefined) {
+        checkSameType(key, floor, type);
+        bytes += payload.length;
+      } else {
+        keys += 1;
+        bytes += entryBytes(key, payload.length);
+      }
+    }
+    if (puts.length > 0) this.checkRoom(puts[0].key, keys, bytes, guarantee);
+    this.reservedKeys += keys;
+    this.reservedBytes += bytes;
+    return { keys, bytes };
+  }
+
+  /** Gives the room back and raises the floor by the writes that were applied, which it held room for. */
+  settle(reservation: FloorReservation, applied: readonly PutTuple[]): void {
+    this.reservedKeys -= reservation.keys;
+    this.reservedBytes -= reservation.bytes;
+    for (const put of applied) {
+      const previous = this.entries.get(put.key);
+      const joined = this.joined(put.key, put);
+      if (joined !== previous) this.store(put.key, joined, previous);
+    }
+    const keys = this.entries.size + this.reservedKeys;
+    if (keys > this.limits.maxKeys || this.entriesBytes + this.reservedBytes > this.limits.maxStateBytes)
+      throw new Error(`invariant: floor of ${keys} keys, ${this.entriesBytes} bytes past what was reserved`);
+  }
+
+  private store(key: string, joined: ValueRead, previous: ValueRead | undefined): void {
+    // Without a previous floor the joined value is the caller's (perhaps a view of a reply frame): keep a copy.
+    const owned = previous === undefined ? { type: joined.type, payload: joined.payload.slice() } : joined;
+    this.entriesBytes += growthBytes(key, owned, previous);
+    this.entries.set(key, owned);
+  }
+
+  private checkRoom(key: string, newKeys: number, growth: number, guarantee: Guarantee): void {
+    const keys = this.entries.size + this.reservedKeys + newKeys;
+    const bytes = this.entriesBytes + this.reservedBytes + growth;
+    if (keys <= this.limits.maxKeys && bytes <= this.limits.maxStateBytes) return;
+    const limit =
+      keys > this.limits.maxKeys
+        ? `maxKeys (${this.limits.maxKeys} keys)`
+        : `maxStateBytes (${this.limits.maxStateBytes} bytes; it would take ${bytes})`;
+    throw new ConsistencyError(
+      "SESSION_LIMIT",
+      guarantee,
+      `${guarantee}: the session's state is at ${limit}, so it cannot keep the guarantee for ${JSON.stringify(key)}`,
+    );
+  }
+}
+
+function growthBytes(key: string, joined: ValueRead, previous: ValueRead | undefined): number {
+  return (
+    entryBytes(key, joined.payload.length) - (previous === undefined ? 0 : entryBytes(key, previous.payload.length))
+  );
+}
+
+function checkSameType(key: string, floor: ValueRead, type: LatticeType): void {
+  if (floor.type === type) return;
+  throw new ConsistencyError(
+    "LATTICE",
+    undefined,
+    `${JSON.stringify(key)} is given a ${LatticeType[type]} value, but this session holds a ${LatticeType[floor.type]} one for it`,
+  );
+}

@@ -1,0 +1,236 @@
+/**
+ * The simulated cluster of the consistency tests (docs/consistency.md §5): every key on
+ * three in-process replicas that merge with the store's own lattice functions, behind the
+ * KeyTransport the levels use. A seeded scheduler stands in for the network and the nodes:
+ * at every client call it delivers gossip late, twice, out of order or never, pauses
+ * replicas (requests to them time out, and what they were sent is applied when they
+ * resume) and crashes them (they come back empty, losing what they had not gossiped). It
+ * also stops a client between the keys of a write, as one dying mid-commit would. No
+ * timers and no sockets: a run is a function of its seed and its calls.
+ */
+import type { KeyTransport, PutOutcome, PutTuple, ValueRead } from "../../src/consistency/transport";
+import { mergePayloads } from "../../src/lattices/merge";
+import { Random } from "./random";
+
+/** Chances per scheduler step (one a client call), each from 0 to 1. */
+export interface SimFaults {
+  /** That a queued gossip message is delivered now; otherwise it waits, and arrives late and out of order. */
+  deliver: number;
+  /** That a delivered message stays queued, to arrive again. */
+  duplicate: number;
+  /** That a queued message is lost; only the final anti-entropy (heal) makes up for it. */
+  drop: number;
+  /** That a running replica pauses. */
+  pause: number;
+  /** That a paused replica resumes. */
+  resume: number;
+  /** That a replica crashes and restarts empty. */
+  crash: number;
+  /** That a write of several keys stops after some of them, the rest never sent. */
+  interrupt: number;
+}
+
+export const NO_FAULTS: SimFaults = { deliver: 1, duplicate: 0, drop: 0, pause: 0, resume: 1, crash: 0, interrupt: 0 };
+/** Gossip held back and reordered, with no loss: every write sent reaches every replica by `heal`. */
+export const LAGGING: SimFaults = { ...NO_FAULTS, deliver: 0.3, duplicate: 0.2, pause: 0.1, resume: 0.3 };
+export const ALL_FAULTS: SimFaults = { ...LAGGING, drop: 0.05, crash: 0.02, interrupt: 0.1 };
+
+export const REPLICA_COUNT = 3;
+/** Attempts per key and call, each on the next replica, as AnnaClient's `maxAttempts`. */
+const ATTEMPTS_MAX = 3;
+/** A value the replicas refuse, as a node refuses one over its limits. */
+export const SIM_VALUE_BYTES_MAX = 4096;
+
+/** What the simulated transport throws or settles with, in AnnaClientError's shape. */
+export class SimTransportError extends Error {
+  constructor(
+    readonly code: "TIMEOUT" | "LATTICE",
+    message: string,
+  ) {
+    super(message);
+    this.name = "SimTransportError";
+  }
+}
+
+interface GossipMessage {
+  from: number;
+  to: number;
+  key: string;
+  value: ValueRead;
+}
+
+class SimReplica {
+  readonly values = new Map<string, ValueRead>();
+  paused = false;
+  /** Writes sent while paused: applied when it resumes, lost if it crashes first. */
+  readonly inbox: PutTuple[] = [];
+
+  /** Merges a value in; false when refused (wrong type, malformed, over the value limit). */
+  merge(key: string, incoming: ValueRead): boolean {
+    const stored = this.values.get(key);
+    if (incoming.payload.length > SIM_VALUE_BYTES_MAX) return false;
+    if (stored !== undefined && stored.type !== incoming.type) return false;
+    const payload = mergePayloads(incoming.type, stored?.payload, incoming.payload);
+    if (payload === null || payload.length > SIM_VALUE_BYTES_MAX) return false;
+    this.values.set(key, { type: incoming.type, payload });
+    return true;
+  }
+}
+
+export class SimCluster implements KeyTransport {
+  readonly replicas = Array.from({ length: REPLICA_COUNT }, () => new SimReplica());
+  readonly counts = { delivered: 0, duplicated: 0, dropped: 0, pauses: 0, crashes: 0, timeouts: 0, interrupted: 0 };
+  private readonly random: Random;
+  private gossip: GossipMessage[] = [];
+
+  constructor(
+    readonly seed: number,
+    private readonly faults: SimFaults = ALL_FAULTS,
+  ) {
+    this.random = new Random(seed);
+  }
+
+  async getMany(keys: readonly string[]): Promise<Map<string, ValueRead | undefined>> {
+    this.step();
+    const values = new Map<string, ValueRead | undefined>();
+    for (const key of keys) {
+      const replica = this.answeringReplica();
+      if (replica === undefined)
+        throw new SimTransportError("TIMEOUT", `no replica of ${JSON.stringify(key)} answered`);
+      values.set(key, replica.values.get(key));
+    }
+    return values;
+  }
+
+  async putManySettled(puts: readonly PutTuple[]): Promise<Map<string, PutOutcome>> {
+    this.step();
+    const sentCount =
+      puts.length > 1 && this.random.chance(this.faults.interrupt) ? 1 + this.random.int(puts.length - 1) : puts.length;
+    if (sentCount < puts.length) this.counts.interrupted++;
+    const outcomes = new Map<string, PutOutcome>();
+    puts.forEach((put, index) => outcomes.set(put.key, index < sentCount ? this.send(put) : unsent(put.key)));
+    return outcomes;
+  }
+
+  async replicasOf(): Promise<string[]> {
+    return this.replicas.map((_, index) => `sim-${index}`);
+  }
+
+  async getFromReplica(replica: string, keys: readonly string[]): Promise<Map<string, ValueRead | undefined>> {
+    const held = this.replicas[Number(replica.slice("sim-".length))];
+    if (held.paused) throw new SimTransportError("TIMEOUT", `${replica} is paused`);
+    return new Map(keys.map((key) => [key, held.values.get(key)]));
+  }
+
+  /** One scheduler step: replicas pause, resume and crash; queued gossip is delivered, kept, doubled or lost. */
+  step(): void {
+    this.replicas.forEach((replica, index) => {
+      if (replica.paused && this.random.chance(this.faults.resume)) this.resume(index);
+      else if (!replica.paused && this.random.chance(this.faults.pause)) this.pause(index);
+      if (this.random.chance(this.faults.crash)) this.crash(index);
+    });
+    const queued = this.shuffled(this.gossip);
+    this.gossip = [];
+    for (const message of queued) {
+      if (this.random.chance(this.faults.drop)) {
+        this.counts.dropped++;
+      } else if (this.replicas[message.to].paused || !this.random.chance(this.faults.deliver)) {
+        this.gossip.push(message);
+      } else {
+        this.replicas[message.to].merge(message.key, message.value);
+        this.counts.delivered++;
+        if (this.random.chance(this.faults.duplicate)) {
+          this.counts.duplicated++;
+          this.gossip.push(message);
+        }
+      }
+    }
+  }
+
+  pause(index: number): void {
+    this.replicas[index].paused = true;
+    this.counts.pauses++;
+  }
+
+  resume(index: number): void {
+    const replica = this.replicas[index];
+    replica.paused = false;
+    for (const put of replica.inbox.splice(0)) this.apply(index, put);
+  }
+
+  /** The replica restarts empty: its values, its inbox and the gossip it had not sent are gone. */
+  crash(index: number): void {
+    const replica = this.replicas[index];
+    replica.values.clear();
+    replica.inbox.length = 0;
+    this.gossip = this.gossip.filter((message) => message.from !== index);
+    this.counts.crashes++;
+  }
+
+  /** Ends every fault: replicas resume, gossip arrives, then each replica merges every other's values (anti-entropy). */
+  heal(): void {
+    this.replicas.forEach((_, index) => this.resume(index));
+    for (const message of this.gossip.splice(0)) this.replicas[message.to].merge(message.key, message.value);
+    for (const from of this.replicas) {
+      for (const to of this.replicas) for (const [key, value] of from.values) to.merge(key, value);
+    }
+  }
+
+  private send(put: PutTuple): PutOutcome {
+    const first = this.random.int(REPLICA_COUNT);
+    for (let attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
+      const index = (first + attempt) % REPLICA_COUNT;
+      if (this.replicas[index].paused) {
+        this.replicas[index].inbox.push(put);
+        this.counts.timeouts++;
+        continue;
+      }
+      if (this.apply(index, put)) return { status: "applied" };
+      return {
+        status: "refused",
+        error: new SimTransportError("LATTICE", `sim-${index} refused ${JSON.stringify(put.key)}`),
+      };
+    }
+    return {
+      status: "unknown",
+      error: new SimTransportError("TIMEOUT", `no replica of ${JSON.stringify(put.key)} answered`),
+    };
+  }
+
+  /** Merges a client's write into a replica, which then gossips its value of the key to the others. */
+  private apply(index: number, put: PutTuple): boolean {
+    const replica = this.replicas[index];
+    if (!replica.merge(put.key, put)) return false;
+    const value = replica.values.get(put.key)!;
+    for (let to = 0; to < REPLICA_COUNT; to++) {
+      if (to !== index) this.gossip.push({ from: index, to, key: put.key, value });
+    }
+    return true;
+  }
+
+  private answeringReplica(): SimReplica | undefined {
+    const first = this.random.int(REPLICA_COUNT);
+    for (let attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
+      const replica = this.replicas[(first + attempt) % REPLICA_COUNT];
+      if (!replica.paused) return replica;
+      this.counts.timeouts++;
+    }
+    return undefined;
+  }
+
+  private shuffled<T>(items: readonly T[]): T[] {
+    const copy = [...items];
+    for (let i = copy.length - 1; i > 0; i--) {
+      const j = this.random.int(i + 1);
+      [copy[i], copy[j]] = [copy[j], copy[i]];
+    }
+    return copy;
+  }
+}
+
+function unsent(key: string): PutOutcome {
+  return {
+    status: "unknown",
+    error: new SimTransportError("TIMEOUT", `the client stopped before sending ${JSON.stringify(key)}`),
+  };
+}

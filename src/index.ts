@@ -25,6 +25,8 @@ export { ConsistencyError, CommitError } from "./consistency/errors";
 export type { ConsistencyErrorCode, Guarantee } from "./consistency/errors";
 export type { Isolation, SessionGuarantee, SessionOptions, TransactionOptions } from "./consistency/options";
 export type { Session } from "./consistency/session";
+export type { CausalSession } from "./consistency/causal-session";
+export type { CausalScope, CausalSessionOptions } from "./consistency/causal-options";
 export type { CommitResult, Transaction, TransactionState } from "./consistency/transaction";
 export type { KeyTransport } from "./consistency/transport";
 export { startNode } from "./node/node";

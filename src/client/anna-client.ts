@@ -23,6 +23,9 @@ import {
   type VectorClockInput,
 } from "../lattices";
 import { LatticeType } from "../lattices/lattice-type";
+import { CausalCut } from "../consistency/causal-cut";
+import type { CausalSessionOptions } from "../consistency/causal-options";
+import { CausalSession } from "../consistency/causal-session";
 import { HybridClock } from "../consistency/clock";
 import type { SessionOptions } from "../consistency/options";
 import { Session } from "../consistency/session";
@@ -52,6 +55,8 @@ export class AnnaClient extends AnnaClientBase {
   private readonly clock = new HybridClock();
   /** This client's tag and transaction numbers, which every session's write ids draw on (docs/consistency.md §2.0). */
   private readonly transactionNumbers = new TransactionNumbers();
+  /** The causal cut this client's multi-key causal sessions share (docs/consistency.md §2.8). */
+  private readonly causalCut = new CausalCut();
 
   /**
    * A session: the typed helpers below under per-key guarantees (read your writes,
@@ -59,6 +64,11 @@ export class AnnaClient extends AnnaClientBase {
    */
   session(options?: SessionOptions): Session {
     return new Session({ transport: this, transactionNumbers: this.transactionNumbers }, options);
+  }
+
+  /** A causal session: reads return siblings, per key or across keys (docs/consistency.md §2.7, §2.8). */
+  causalSession(options: CausalSessionOptions): CausalSession {
+    return new CausalSession({ transport: this, cut: this.causalCut }, options);
   }
 
   /**

@@ -4,10 +4,11 @@
  * same shape (a `code`), plus the guarantee or isolation level that could not be kept.
  * Errors of the transport (an AnnaClientError TIMEOUT, say) pass through unchanged.
  */
+import type { CausalLevel } from "./causal-options";
 import type { Isolation, SessionGuarantee } from "./options";
 
-/** A session guarantee or an isolation level: what an error says could not be kept. */
-export type Guarantee = SessionGuarantee | Isolation;
+/** A session guarantee, an isolation level or a causal level: what an error says could not be kept. */
+export type Guarantee = SessionGuarantee | Isolation | CausalLevel;
 
 export type ConsistencyErrorCode =
   /** A call on a transaction after its commit or abort. */
@@ -22,8 +23,14 @@ export type ConsistencyErrorCode =
   | "COMMIT_UNKNOWN"
   /** A write cannot be stamped after a version it must follow: that stamp is too far ahead of this clock. */
   | "CLOCK_AHEAD"
-  /** The session's state would pass `maxKeys` or `maxStateBytes`; the guarantee is not dropped silently. */
+  /** Read atomic: a version would fracture a read returned before, and no older one fits (docs/consistency.md §2.6). */
+  | "READ_ATOMIC_CONFLICT"
+  /** Read atomic: a version another read's transaction wrote is on no replica within `versionWaitMs`. */
+  | "VERSION_UNAVAILABLE"
+  /** The session's state would pass `maxKeys` or `maxStateBytes` (causal: also `maxDependencies`, the client's cut); the guarantee is not dropped silently. */
   | "SESSION_LIMIT"
+  /** A multi-key causal read cannot reach a dependency of the value it found, and has no older value to fall back on; or a write cannot send the earlier write it depends on. */
+  | "CAUSAL_DEPENDENCY_UNAVAILABLE"
   /** A call on a closed session, or on a transaction of one. */
   | "SESSION_CLOSED"
   /** The key holds another lattice type than the call reads or writes (as AnnaClientError's LATTICE). */

@@ -37,6 +37,7 @@ const names = [
   "fuzz",
   "consistencySession",
   "consistencyCluster",
+  "consistencyCausal",
 ] as const;
 
 export const PORT_OFFSETS = Object.fromEntries(names.map((name, index) => [name, 16_000 + 300 * index])) as Record<

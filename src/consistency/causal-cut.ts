@@ -1,0 +1,139 @@
+/**
+ * The causal cut of docs/consistency.md §2.8, after hydro-project/anna-cache: per client,
+ * the MULTI_CAUSAL values its multi-key sessions have read or written, kept closed under
+ * dependencies: for every entry and each dependency (d, c) of it, the cut's clock of d is
+ * at least c. It only grows by joins, so every session that reads through it gets
+ * monotonic reads and read your writes across keys. Values fetched from the store wait
+ * outside it until their dependencies are covered; `close` says which may come in.
+ */
+import { decodeMultiCausalWire } from "../lattices/multi-causal";
+import { LatticeType } from "../lattices/lattice-type";
+import { Order } from "../lattices/lattice";
+import { vectorClock, type VectorClock } from "../lattices/vector-clock";
+import { CAUSAL_CUT_LIMITS_DEFAULT, type CausalCutLimits } from "./causal-options";
+import { ConsistencyError } from "./errors";
+import { Floor, type FloorReservation } from "./floor";
+import type { PutTuple, ValueRead } from "./transport";
+
+const LEVEL = "causal-multi-key";
+const utf8 = new TextDecoder();
+
+/** A value decoded as far as closing needs: its clock and its dependencies by key. */
+interface CutEntry {
+  readonly value: ValueRead;
+  readonly clock: VectorClock;
+  readonly dependencies: readonly (readonly [key: string, clock: VectorClock])[];
+}
+
+/** Which fetched values may join the cut now, and what the others wait for. */
+export interface Closure {
+  /** Per fetched key whose dependencies are all covered: the cut's value joined with what was fetched. */
+  readonly closed: ReadonlyMap<string, ValueRead>;
+  /** Dependencies neither the cut nor a fetched value covers: per key, the clock needed. */
+  readonly missing: ReadonlyMap<string, VectorClock>;
+  /** Per fetched key left out, the dependency that keeps it out (itself fetched, or missing). */
+  readonly blockedBy: ReadonlyMap<string, string>;
+}
+
+/** Whether `clock` is at least `needed`. */
+function covers(clock: VectorClock, needed: VectorClock): boolean {
+  const order = vectorClock.compare(needed, clock);
+  return order === Order.LESS || order === Order.EQUAL;
+}
+
+export class CausalCut {
+  private readonly values: Floor;
+
+  constructor(private readonly limits: CausalCutLimits = CAUSAL_CUT_LIMITS_DEFAULT) {
+    this.values = new Floor({ maxKeys: limits.maxCutKeys, maxStateBytes: limits.maxCutBytes });
+  }
+
+  get keyCount(): number {
+    return this.values.keyCount;
+  }
+
+  get(key: string): ValueRead | undefined {
+    return this.values.get(key);
+  }
+
+  /**
+   * The greatest set of fetched values that can join together: each one's dependencies are
+   * covered by the cut or by another of the set. Synchronous, so that `admit` can follow
+   * it before anything else changes the cut.
+   */
+  close(fetched: ReadonlyMap<string, ValueRead>): Closure {
+    const cutClocks = new Map<string, VectorClock>();
+    const cutClockOf = (key: string) => {
+      let clock = cutClocks.get(key);
+      if (clock === undefined) {
+        const value = this.values.get(key);
+        clock = value === undefined ? vectorClock.bottom : decodeMultiCausalWire(value.payload).first;
+        cutClocks.set(key, clock);
+      }
+      return clock;
+    };
+    const candidates = new Map<string, CutEntry>();
+    for (const [key, value] of fetched) candidates.set(key, decodeEntry(this.values.joined(key, value)));
+    const closed = new Set(candidates.keys());
+    const blockedBy = new Map<string, string>();
+    const covered = (key: string, needed: VectorClock) =>
+      covers(cutClockOf(key), needed) || (closed.has(key) && covers(candidates.get(key)!.clock, needed));
+    for (let changed = true; changed;) {
+      changed = false;
+      for (const key of closed) {
+        const lacking = candidates.get(key)!.dependencies.find(([dependency, needed]) => !covered(dependency, needed));
+        if (lacking === undefined) continue;
+        closed.delete(key);
+        blockedBy.set(key, lacking[0]);
+        changed = true;
+      }
+    }
+    const missing = new Map<string, VectorClock>();
+    for (const [key, entry] of candidates) {
+      if (closed.has(key)) continue;
+      for (const [dependency, needed] of entry.dependencies) {
+        const fetchedClock = candidates.get(dependency)?.clock ?? vectorClock.bottom;
+        if (covers(cutClockOf(dependency), needed) || covers(fetchedClock, needed)) continue;
+        missing.set(dependency, vectorClock.join(missing.get(dependency) ?? vectorClock.bottom, needed));
+      }
+    }
+    return { closed: new Map([...closed].map((key) => [key, candidates.get(key)!.value])), missing, blockedBy };
+  }
+
+  /** Joins values `close` found closed; SESSION_LIMIT, before any joins, when they would pass the cut's limits. */
+  admit(closed: ReadonlyMap<string, ValueRead>): void {
+    // A value the cut holds already (`joined` returned it) takes no room.
+    const puts = [...closed]
+      .filter(([key, value]) => this.values.get(key) !== value)
+      .map(([key, value]) => ({ key, ...value }));
+    this.settle(this.reserve(puts), puts);
+  }
+
+  /** Holds room for values about to be joined (a write in flight); SESSION_LIMIT when they might not fit. */
+  reserve(puts: readonly PutTuple[]): FloorReservation {
+    try {
+      return this.values.reserve(puts, LEVEL);
+    } catch (error) {
+      if (!(error instanceof ConsistencyError && error.code === "SESSION_LIMIT")) throw error;
+      const newKey = puts.find(({ key }) => this.values.get(key) === undefined) ?? puts[0];
+      throw new ConsistencyError(
+        "SESSION_LIMIT",
+        LEVEL,
+        `${LEVEL}: this client's causal cut is at its limit (maxCutKeys ${this.limits.maxCutKeys}, ` +
+          `maxCutBytes ${this.limits.maxCutBytes}), so it cannot take ${JSON.stringify(newKey.key)}`,
+      );
+    }
+  }
+
+  /** Gives the room back and joins the values that were applied; their dependencies must be in the cut already. */
+  settle(reservation: FloorReservation, applied: readonly PutTuple[]): void {
+    this.values.settle(reservation, applied);
+  }
+}
+
+function decodeEntry(value: ValueRead): CutEntry {
+  if (value.type !== LatticeType.MULTI_CAUSAL)
+    throw new Error(`invariant: a ${LatticeType[value.type]} value in the cut`);
+  const { first: clock, second } = decodeMultiCausalWire(value.payload);
+  return { value, clock, dependencies: second.first.map(({ key, value }) => [utf8.decode(key), value] as const) };
+}

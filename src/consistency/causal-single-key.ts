@@ -1,0 +1,66 @@
+/**
+ * Causal consistency per key (docs/consistency.md §2.7): SINGLE_CAUSAL values and a floor
+ * per key, as a session with all four guarantees keeps. A read returns the server's value
+ * joined with the floor, and raises the floor to it; a write's clock joins the floor's
+ * clock of the key with the session's next entry, so it follows everything the session saw
+ * of the key (monotonic writes, writes follow reads) and an applied write raises the floor
+ * (read your writes). Siblings a later write overwrote are dropped by their envelopes.
+ */
+import { LatticeType } from "../lattices/lattice-type";
+import { toByteSet } from "../lattices/set-union";
+import { decodeSingleCausalWire, encodeSingleCausalWire } from "../lattices/single-causal";
+import { vectorClock } from "../lattices/vector-clock";
+import { visibleSiblings } from "./causal-envelope";
+import type { ResolvedCausalSessionOptions } from "./causal-options";
+import type { CausalScopeCore } from "./causal-session";
+import type { CausalWriter } from "./causal-writer";
+import { Floor } from "./floor";
+import { checkType } from "./session";
+import type { KeyTransport, PutTuple } from "./transport";
+
+const LEVEL = "causal-single-key";
+
+export class SingleKeyCausal implements CausalScopeCore {
+  private readonly floor: Floor;
+
+  constructor(
+    private readonly transport: KeyTransport,
+    private readonly writer: CausalWriter,
+    options: ResolvedCausalSessionOptions,
+  ) {
+    this.floor = new Floor(options);
+  }
+
+  get stateSize(): { keyCount: number; stateBytes: number } {
+    return { keyCount: this.floor.keyCount, stateBytes: this.floor.stateBytes };
+  }
+
+  async read(keys: readonly string[]): Promise<Map<string, Uint8Array[]>> {
+    const fromServer = await this.transport.getMany(keys);
+    const siblings = new Map<string, Uint8Array[]>();
+    for (const key of keys) {
+      const server = fromServer.get(key);
+      if (server !== undefined) {
+        checkType(key, server.type, [LatticeType.SINGLE_CAUSAL]);
+        this.floor.raise(key, server, LEVEL);
+      }
+      const value = this.floor.get(key);
+      siblings.set(key, value === undefined ? [] : visibleSiblings(decodeSingleCausalWire(value.payload).second));
+    }
+    return siblings;
+  }
+
+  async write(key: string, value: Uint8Array): Promise<void> {
+    const floor = this.floor.get(key);
+    const clock = this.writer.nextClock(
+      floor === undefined ? vectorClock.bottom : decodeSingleCausalWire(floor.payload).first,
+    );
+    const payload = encodeSingleCausalWire({ first: clock, second: toByteSet([this.writer.element(clock, value)]) });
+    const put: PutTuple = { key, type: LatticeType.SINGLE_CAUSAL, payload };
+    const reservation = this.floor.reserve([put], LEVEL);
+    const outcome = await this.writer.send(put);
+    // A write whose outcome is unknown stays out of the floor: either answer is then legal.
+    this.floor.settle(reservation, outcome.status === "applied" ? [put] : []);
+    if (outcome.status !== "applied") throw outcome.error;
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * Causal sessions' API, errors and limits (src/consistency/causal-session.ts,
+ * docs/consistency.md §2.7, §2.8, §3), each where §3 puts it, in the simulated cluster with
+ * its faults off and values placed on chosen replicas: siblings per session, dependencies
+ * fetched from the next replica, the stale but causal fallback, CAUSAL_DEPENDENCY_UNAVAILABLE,
+ * a write of unknown outcome sent again before the next, SESSION_LIMIT, bare values.
+ */
+import { CausalCut } from "../../src/consistency/causal-cut";
+import { encodeEnvelope } from "../../src/consistency/causal-envelope";
+import type { CausalCutLimits, CausalScope, CausalSessionOptions } from "../../src/consistency/causal-options";
+import { CausalSession } from "../../src/consistency/causal-session";
+import type { KeyTransport, ValueRead } from "../../src/consistency/transport";
+import { LatticeType } from "../../src/lattices/lattice-type";
+import { toVectorClock } from "../../src/lattices/vector-clock";
+import { decodeMultiCausal, decodeSingleCausal, encodeLww, encodeMultiCausal } from "../../src/lattices/values";
+import { NO_FAULTS, REPLICA_COUNT, SimCluster } from "../support/sim-cluster";
+
+const utf8 = new TextEncoder();
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+const texts = (values: Uint8Array[]) => values.map(text).sort();
+
+function session(
+  transport: KeyTransport,
+  options: CausalSessionOptions,
+  sessionId?: string,
+  cut: CausalCut = new CausalCut(),
+): CausalSession {
+  return new CausalSession({ transport, cut, sessionId }, options);
+}
+
+/** A MULTI_CAUSAL value of one write, its value in an envelope with the write's clock. */
+function multiCausal(
+  clock: Record<string, number>,
+  value: string,
+  dependencies: Record<string, Record<string, number>> = {},
+) {
+  const entries = Object.entries(clock).map(([id, counter]) => ({ key: utf8.encode(id), value: counter }));
+  return {
+    type: LatticeType.MULTI_CAUSAL,
+    payload: encodeMultiCausal({
+      vectorClock: clock,
+      dependencies: Object.entries(dependencies).map(([key, vectorClock]) => ({ key, vectorClock })),
+      values: [encodeEnvelope({ clock: toVectorClock(entries), value: utf8.encode(value) })],
+    }),
+  };
+}
+
+/** Places a value on some replicas only, as if gossip had not reached the others. */
+function place(cluster: SimCluster, key: string, value: ValueRead, replicas: readonly number[]): void {
+  for (const index of replicas) expect(cluster.replicas[index].merge(key, value)).toBe(true);
+}
+
+/** The cluster as a client whose first answer always comes from replica 0, and which counts its calls. */
+function fromReplicaZero(cluster: SimCluster) {
+  const calls = { getMany: 0, getFromReplica: [] as string[] };
+  const transport: KeyTransport = {
+    getMany: (keys) => {
+      calls.getMany++;
+      return cluster.getFromReplica("sim-0", keys);
+    },
+    putManySettled: (puts) => cluster.putManySettled(puts),
+    replicasOf: () => cluster.replicasOf(),
+    getFromReplica: (replica, keys) => {
+      calls.getFromReplica.push(replica);
+      return cluster.getFromReplica(replica, keys);
+    },
+  };
+  return { transport, calls };
+}
+
+describe.each<CausalScope>(["single-key", "multi-key"])("causal sessions, %s", (scope) => {
+  it("keeps concurrent writes of one client's sessions as siblings, and a write over what was read supersedes them", async () => {
+    const cluster = new SimCluster(1, NO_FAULTS);
+    const cut = new CausalCut();
+    await session(cluster, { scope }, "s1", cut).put("k", "one");
+    await session(cluster, { scope }, "s2", cut).put("k", "two");
+    const reader = session(cluster, { scope }, "s3", cut);
+    expect(texts(await reader.get("k"))).toEqual(["one", "two"]);
+    await reader.put("k", "three");
+    expect(texts(await session(cluster, { scope }, "s4").get("k"))).toEqual(["three"]);
+    const stored = cluster.replicas[0].values.get("k")!;
+    const decoded = scope === "single-key" ? decodeSingleCausal(stored.payload) : decodeMultiCausal(stored.payload);
+    expect(Object.fromEntries(decoded.vectorClock)).toEqual({ s1: 1, s2: 1, s3: 1 });
+    expect(await reader.get("absent")).toEqual([]);
+    expect(reader.stateSize.keyCount).toBeGreaterThan(0);
+  });
+
+  it("runs a session's calls one at a time, in call order", async () => {
+    const cluster = new SimCluster(2, NO_FAULTS);
+    const writer = session(cluster, { scope }, "w");
+    const calls = [writer.put("k", "first"), writer.put("k", "second"), writer.get("k")];
+    expect(texts((await Promise.all(calls))[2] as Uint8Array[])).toEqual(["second"]);
+  });
+
+  it("writes bare values with envelope: false, which other sessions show as they are", async () => {
+    const cluster = new SimCluster(3, NO_FAULTS);
+    await session(cluster, { scope, envelope: false }, "bare").put("k", "plain");
+    await session(cluster, { scope }, "wrapped").put("k", "enveloped");
+    const stored = cluster.replicas[1].values.get("k")!;
+    const values =
+      scope === "single-key" ? decodeSingleCausal(stored.payload).values : decodeMultiCausal(stored.payload).values;
+    expect(values.map(text)).toContain("plain");
+    expect(texts(await session(cluster, { scope }).get("k"))).toEqual(["enveloped", "plain"]);
+  });
+
+  it("fails LATTICE for a key of another type, SESSION_CLOSED after close, and checks its options", async () => {
+    const cluster = new SimCluster(4, NO_FAULTS);
+    await cluster.putManySettled([
+      { key: "lww", type: LatticeType.LWW, payload: encodeLww({ timestamp: 1, value: "v" }) },
+    ]);
+    const causal = session(cluster, { scope });
+    await expect(causal.get("lww")).rejects.toMatchObject({ name: "ConsistencyError", code: "LATTICE" });
+    await expect(causal.put("lww", "v")).rejects.toMatchObject({ code: "LATTICE" });
+    const written = causal.put("k", "before close");
+    causal.close();
+    await written;
+    await expect(causal.get("k")).rejects.toMatchObject({ code: "SESSION_CLOSED" });
+    expect(() => session(cluster, { scope: "cross-key" as CausalScope })).toThrow(
+      /scope must be one of single-key, multi-key/,
+    );
+    expect(() => session(cluster, { scope, maxDependencies: -1 })).toThrow(/maxDependencies must be an integer from 0/);
+    expect(() => session(cluster, { scope, dependencyWaitMs: 1.5 })).toThrow(RangeError);
+    expect(() => session(cluster, { scope, maxKeys: 2_000_000 })).toThrow(RangeError);
+    expect(() => session(cluster, { scope, envelope: "yes" as unknown as boolean })).toThrow(TypeError);
+  });
+
+  it("fails SESSION_LIMIT past maxKeys before anything is sent", async () => {
+    const cluster = new SimCluster(5, NO_FAULTS);
+    const limited = session(cluster, { scope, maxKeys: 1 });
+    await limited.put("k1", "v");
+    await expect(limited.put("k2", "v")).rejects.toMatchObject({ code: "SESSION_LIMIT", guarantee: `causal-${scope}` });
+    expect(cluster.replicas.some((replica) => replica.values.has("k2"))).toBe(false);
+  });
+});
+
+describe("causal sessions, multi-key: dependencies", () => {
+  const x1 = multiCausal({ w: 1 }, "x1");
+  const y2 = multiCausal({ w: 2 }, "y2", { x: { w: 1 } });
+
+  it("fetches a dependency found behind from the key's next replicas, and the cut then holds it", async () => {
+    const cluster = new SimCluster(6, NO_FAULTS);
+    place(cluster, "x", x1, [2]);
+    place(cluster, "y", y2, [0, 1, 2]);
+    const { transport, calls } = fromReplicaZero(cluster);
+    const reader = session(transport, { scope: "multi-key" });
+    expect(texts(await reader.get("y"))).toEqual(["y2"]);
+    expect(calls.getFromReplica).toEqual(["sim-0", "sim-1", "sim-2"]);
+    // Replica 0 still lacks x: the cut answers, so the read does not go back in time.
+    expect(texts(await reader.get("x"))).toEqual(["x1"]);
+    const tooFewRounds = session(transport, { scope: "multi-key", maxDependencyRounds: 3 });
+    await expect(tooFewRounds.get("y")).rejects.toMatchObject({
+      code: "CAUSAL_DEPENDENCY_UNAVAILABLE",
+      guarantee: "causal-multi-key",
+      message: expect.stringMatching(
+        /"y" depends on "x", which no replica asked held at the version needed \(3 rounds/,
+      ),
+    });
+    await expect(session(transport, { scope: "multi-key", dependencyWaitMs: 0 }).get("y")).rejects.toMatchObject({
+      code: "CAUSAL_DEPENDENCY_UNAVAILABLE",
+    });
+  });
+
+  it("answers from the cut's older value when a newer one's dependency cannot be reached", async () => {
+    const cluster = new SimCluster(7, NO_FAULTS);
+    place(cluster, "x", x1, [0, 1, 2]);
+    place(cluster, "y", y2, [0, 1, 2]);
+    const reader = session(cluster, { scope: "multi-key" });
+    expect(texts(await reader.get("y"))).toEqual(["y2"]);
+    place(cluster, "y", multiCausal({ w: 3 }, "y3", { z: { v: 1 } }), [0, 1, 2]);
+    expect(texts(await reader.get("y"))).toEqual(["y2"]);
+    await expect(session(cluster, { scope: "multi-key" }).get("y")).rejects.toMatchObject({
+      code: "CAUSAL_DEPENDENCY_UNAVAILABLE",
+      message: expect.stringMatching(/depends on "z"/),
+    });
+    place(cluster, "z", multiCausal({ v: 1 }, "z1"), [0, 1, 2]);
+    expect(
+      texts(await reader.getMany(["y", "z"]).then((values) => [...values.get("y")!, ...values.get("z")!])),
+    ).toEqual(["y3", "z1"]);
+  });
+
+  it("gives up on a replica that does not answer once dependencyWaitMs has passed", async () => {
+    const cluster = new SimCluster(8, NO_FAULTS);
+    place(cluster, "y", y2, [0, 1, 2]);
+    const silent: KeyTransport = { ...fromReplicaZero(cluster).transport, getFromReplica: () => new Promise(() => {}) };
+    const startMs = Date.now();
+    await expect(session(silent, { scope: "multi-key", dependencyWaitMs: 50 }).get("y")).rejects.toMatchObject({
+      code: "CAUSAL_DEPENDENCY_UNAVAILABLE",
+    });
+    expect(Date.now() - startMs).toBeLessThan(1000);
+  });
+
+  it("depends on what it read and on its own last write, and carries what they depended on", async () => {
+    const cluster = new SimCluster(9, NO_FAULTS);
+    place(cluster, "x", x1, [0, 1, 2]);
+    place(cluster, "y", y2, [0, 1, 2]);
+    const writer = session(cluster, { scope: "multi-key" }, "s");
+    await writer.get("y");
+    await writer.put("a", "a1");
+    await writer.put("b", "b1");
+    const dependencies = (key: string) =>
+      Object.fromEntries(
+        decodeMultiCausal(cluster.replicas[0].values.get(key)!.payload).dependencies.map((d) => [
+          d.key,
+          Object.fromEntries(d.vectorClock),
+        ]),
+      );
+    expect(dependencies("a")).toEqual({ x: { w: 1 }, y: { w: 2 } });
+    expect(dependencies("b")).toEqual({ a: { s: 1 }, x: { w: 1 }, y: { w: 2 } });
+  });
+
+  it("sends a write of unknown outcome again before the next, which fails CAUSAL_DEPENDENCY_UNAVAILABLE while it cannot", async () => {
+    const cluster = new SimCluster(10, { ...NO_FAULTS, resume: 0 });
+    const writer = session(cluster, { scope: "multi-key" });
+    for (let index = 0; index < REPLICA_COUNT; index++) cluster.pause(index);
+    await expect(writer.put("a", "a1")).rejects.toMatchObject({ code: "TIMEOUT" });
+    await expect(writer.put("b", "b1")).rejects.toMatchObject({
+      code: "CAUSAL_DEPENDENCY_UNAVAILABLE",
+      message: expect.stringMatching(/the session's write of "a" may not have happened/),
+    });
+    for (let index = 0; index < REPLICA_COUNT; index++) cluster.resume(index);
+    await writer.put("b", "b1");
+    const reader = session(cluster, { scope: "multi-key" });
+    expect(texts(await reader.get("b"))).toEqual(["b1"]);
+    expect(texts(await reader.get("a"))).toEqual(["a1"]);
+  });
+
+  it("fails SESSION_LIMIT past maxDependencies, and past the cut's limits", async () => {
+    const cluster = new SimCluster(11, NO_FAULTS);
+    for (const key of ["a", "b", "c"]) await session(cluster, { scope: "multi-key" }).put(key, key);
+    const limited = session(cluster, { scope: "multi-key", maxDependencies: 2 });
+    await limited.getMany(["a", "b", "c"]);
+    await expect(limited.put("d", "d")).rejects.toMatchObject({
+      code: "SESSION_LIMIT",
+      message: expect.stringMatching(/would depend on 3 keys, more than maxDependencies \(2\)/),
+    });
+    await limited.put("a", "a again");
+    const small: CausalCutLimits = { maxCutKeys: 2, maxCutBytes: 1 << 20 };
+    const cut = new CausalCut(small);
+    const reader = session(cluster, { scope: "multi-key" }, undefined, cut);
+    await expect(reader.getMany(["a", "b", "c"])).rejects.toMatchObject({
+      code: "SESSION_LIMIT",
+      message: expect.stringMatching(/causal cut is at its limit \(maxCutKeys 2, .*\), so it cannot take "a"/),
+    });
+    await reader.getMany(["b", "c"]);
+    await expect(reader.put("e", "e")).rejects.toMatchObject({ code: "SESSION_LIMIT" });
+    expect(cluster.replicas.some((replica) => replica.values.has("e"))).toBe(false);
+    expect(cut.keyCount).toBe(2);
+  });
+});

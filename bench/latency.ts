@@ -16,6 +16,13 @@ export interface LatencySummary {
   latencyMsMax: number;
 }
 
+/** A histogram as plain data, for a child process to send: its non-empty buckets, sum and max. */
+export interface HistogramSnapshot {
+  buckets: Array<[bucket: number, count: number]>;
+  sumMs: number;
+  maxMs: number;
+}
+
 export class LatencyHistogram {
   private readonly counts = new Float64Array(BUCKET_COUNT);
   private count = 0;
@@ -35,6 +42,25 @@ export class LatencyHistogram {
     this.count = 0;
     this.sumMs = 0;
     this.maxMs = 0;
+  }
+
+  snapshot(): HistogramSnapshot {
+    const buckets: Array<[number, number]> = [];
+    for (let bucket = 0; bucket < BUCKET_COUNT; bucket++)
+      if (this.counts[bucket] > 0) buckets.push([bucket, this.counts[bucket]]);
+    return { buckets, sumMs: this.sumMs, maxMs: this.maxMs };
+  }
+
+  /** Adds another histogram's samples (from another process): quantiles of the union, not an average of quantiles. */
+  add(snapshot: HistogramSnapshot): void {
+    for (const [bucket, count] of snapshot.buckets) {
+      if (!(Number.isInteger(bucket) && bucket >= 0 && bucket < BUCKET_COUNT))
+        throw new RangeError(`no bucket ${bucket}`);
+      this.counts[bucket] += count;
+      this.count += count;
+    }
+    this.sumMs += snapshot.sumMs;
+    this.maxMs = Math.max(this.maxMs, snapshot.maxMs);
   }
 
   /** The upper edge of the bucket holding the q-th sample (0 < q <= 1). */

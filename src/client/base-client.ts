@@ -85,6 +85,9 @@ export interface AnnaClientCounters {
   routingRequests: number;
   /** Tuples sent again: answered WRONG_THREAD (the key moved) or unanswered within the timeout. */
   tuplesResent: number;
+  /** KeyRequests sent to replicas, and their bytes: what a consistency level costs on the wire. */
+  keyRequests: number;
+  keyRequestBytes: number;
 }
 
 export class AnnaClientBase implements KeyTransport {
@@ -96,7 +99,7 @@ export class AnnaClientBase implements KeyTransport {
    */
   private readonly replicaSalt = hashString(this.clientId);
   private requestCounter = 0;
-  readonly counters: AnnaClientCounters = { routingRequests: 0, tuplesResent: 0 };
+  readonly counters: AnnaClientCounters = { routingRequests: 0, tuplesResent: 0, keyRequests: 0, keyRequestBytes: 0 };
   private readonly addressReplies: zmq.Pull;
   private readonly keyReplies: zmq.Pull;
   /** Request sockets by replica address: bounded, closed when idle, one send at a time each. */
@@ -333,6 +336,8 @@ export class AnnaClientBase implements KeyTransport {
       put_acks: request.putAcks,
     });
     const reply = this.awaitReply(this.pendingKeys, requestId);
+    this.counters.keyRequests++;
+    this.counters.keyRequestBytes += frame.length;
     this.outlets.send(address, frame);
     return reply;
   }

@@ -1,0 +1,273 @@
+/**
+ * The consistency benchmark (`npm run bench:consistency`, docs/consistency.md §6): each
+ * level against eventual on the same workload, one node. Transactions of `--operations`
+ * (6) operations, reads and writes half each, keys uniform and Zipf 1 over `--keys`
+ * preloaded keys per lattice type, 64-byte values; `--sessions` closed loops split over
+ * `--processes` generator processes; `--warmup-seconds` then `--seconds` a cell.
+ *
+ *   node -r ./bench/register.js bench/consistency/main.ts [--seconds N] [--warmup-seconds N]
+ *     [--keys N] [--sessions N] [--processes N] [--levels a,b] [--skews 0,1] [--threads N]
+ *     [--port-offset N] [--seed N] [--out FILE.json]
+ *
+ * Writes FILE.json and FILE.svg (bench/results/consistency-2core.* by default).
+ */
+import os from "node:os";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { AnnaClient } from "../../src/client/anna-client";
+import { encodeLww, encodeMultiCausal, encodeSingleCausal } from "../../src/lattices/values";
+import { LatticeType } from "../../src/lattices/lattice-type";
+import type { BarChart } from "../chart";
+import { BenchNode } from "../cluster/nodes";
+import { runJsonProcess } from "../cluster/processes";
+import { waitUntil } from "../cluster/wait";
+import { LatencyHistogram } from "../latency";
+import { positiveInteger } from "../options";
+import { machineInfo, RESULTS_DIR, round, writeResults } from "../report";
+import type { GeneratorResult } from "./generator";
+import { KeyKind, keyKindOf, keyName, Level, LEVELS } from "./levels";
+
+const RESULT_NAME = "consistency-2core";
+const GENERATOR_PATH = path.resolve(__dirname, "generator.ts");
+const PRELOAD_BATCH_KEYS = 1000;
+const VALUE_BYTES = 64;
+/** docs/consistency.md §6: each level's throughput as a multiple of eventual's, and why. */
+const TARGETS: Partial<Record<Level, { ratioMin: number; why: string }>> = {
+  sessions: { ratioMin: 0.9, why: "client work only" },
+  "read-uncommitted": { ratioMin: 0.9, why: "client work only" },
+  "read-committed": { ratioMin: 1.0, why: "3 reads + 1 commit round trip against 6" },
+  "item-cut": { ratioMin: 1.0, why: "as read committed, repeated reads cached" },
+  "causal-single-key": { ratioMin: 0.8, why: "clock bytes" },
+  "causal-multi-key": { ratioMin: 0.5, why: "dependency metadata, fetch rounds" },
+};
+
+interface BenchOptions {
+  seconds: number;
+  warmupSeconds: number;
+  keyCount: number;
+  sessions: number;
+  processes: number;
+  levels: Level[];
+  skews: number[];
+  threads: number;
+  portOffset: number;
+  seed: number;
+}
+
+function parseRun(): { options: BenchOptions; jsonPath: string } {
+  const { values } = parseArgs({
+    options: Object.fromEntries(
+      [
+        "seconds",
+        "warmup-seconds",
+        "keys",
+        "sessions",
+        "processes",
+        "levels",
+        "skews",
+        "threads",
+        "port-offset",
+        "seed",
+        "out",
+      ].map((name) => [name, { type: "string" as const }]),
+    ),
+  });
+  const levels = (values.levels?.split(",") ?? [...LEVELS]) as Level[];
+  for (const level of levels)
+    if (!LEVELS.includes(level)) throw new RangeError(`--levels: no level ${level} (${LEVELS.join(", ")})`);
+  // Every other level is a ratio to eventual's throughput in the same skew.
+  if (!levels.includes("eventual")) levels.unshift("eventual");
+  const skews = (values.skews ?? "0,1").split(",").map(Number);
+  for (const skew of skews) if (!(skew >= 0)) throw new RangeError(`--skews: ${values.skews}`);
+  const options: BenchOptions = {
+    seconds: positiveInteger(values.seconds, 30, "--seconds"),
+    warmupSeconds: positiveInteger(values["warmup-seconds"], 5, "--warmup-seconds"),
+    keyCount: positiveInteger(values.keys, 100_000, "--keys"),
+    sessions: positiveInteger(values.sessions, 64, "--sessions"),
+    processes: positiveInteger(values.processes, 2, "--processes"),
+    levels,
+    skews,
+    threads: positiveInteger(values.threads, 2, "--threads"),
+    // Clear of bench:fuzz (14400) and bench:soak (14700).
+    portOffset: positiveInteger(values["port-offset"], 15_000, "--port-offset"),
+    seed: positiveInteger(values.seed, 1, "--seed"),
+  };
+  if (options.sessions < options.processes)
+    throw new RangeError(`--sessions (${options.sessions}) must be at least --processes (${options.processes})`);
+  return { options, jsonPath: path.resolve(values.out ?? path.join(RESULTS_DIR, `${RESULT_NAME}.json`)) };
+}
+
+/** Writes every key of the key spaces the levels use, so that no read finds a key absent. */
+async function preload(client: AnnaClient, kinds: ReadonlySet<KeyKind>, keyCount: number): Promise<void> {
+  const value = new Uint8Array(VALUE_BYTES).fill(0x61);
+  const payloads: Record<KeyKind, { type: LatticeType; payload: Uint8Array }> = {
+    lww: { type: LatticeType.LWW, payload: encodeLww({ timestamp: 1, value }) },
+    "single-causal": {
+      type: LatticeType.SINGLE_CAUSAL,
+      payload: encodeSingleCausal({ vectorClock: { preload: 1 }, values: [value] }),
+    },
+    "multi-causal": {
+      type: LatticeType.MULTI_CAUSAL,
+      payload: encodeMultiCausal({ vectorClock: { preload: 1 }, dependencies: [], values: [value] }),
+    },
+  };
+  for (const kind of kinds) {
+    for (let first = 0; first < keyCount; first += PRELOAD_BATCH_KEYS) {
+      const puts = [];
+      for (let index = first; index < Math.min(keyCount, first + PRELOAD_BATCH_KEYS); index++)
+        puts.push({ key: keyName(kind, index), ...payloads[kind] });
+      await client.putMany(puts);
+    }
+  }
+}
+
+interface Cell {
+  level: Level;
+  skew: number;
+  transactionsPerSecond: number;
+  ratioToEventual: number;
+  latencyMsP50: number;
+  latencyMsP99: number;
+  latencyMsMean: number;
+  failures: Record<string, number>;
+  keyRequestsPerTransaction: number;
+  keyRequestBytesPerTransaction: number;
+}
+
+async function measureCell(
+  options: BenchOptions,
+  routing: string,
+  level: Level,
+  skew: number,
+): Promise<Omit<Cell, "ratioToEventual">> {
+  const sessionsPer = Math.floor(options.sessions / options.processes);
+  const results = await Promise.all(
+    Array.from({ length: options.processes }, (_, index) =>
+      runJsonProcess<GeneratorResult>(
+        GENERATOR_PATH,
+        {
+          routing,
+          level,
+          skew,
+          sessions: sessionsPer + (index < options.sessions % options.processes ? 1 : 0),
+          keys: options.keyCount,
+          seconds: options.seconds,
+          warmupSeconds: options.warmupSeconds,
+          seed: options.seed * 101 + index,
+        },
+        (options.seconds + options.warmupSeconds + 60) * 1000,
+      ),
+    ),
+  );
+  const latency = new LatencyHistogram();
+  const failures: Record<string, number> = {};
+  let transactions = 0;
+  let keyRequests = 0;
+  let keyRequestBytes = 0;
+  for (const result of results) {
+    latency.add(result.latency);
+    transactions += result.transactions;
+    keyRequests += result.keyRequests;
+    keyRequestBytes += result.keyRequestBytes;
+    for (const [code, count] of Object.entries(result.failures)) failures[code] = (failures[code] ?? 0) + count;
+  }
+  const summary = latency.summary();
+  return {
+    level,
+    skew,
+    transactionsPerSecond: round(transactions / options.seconds),
+    latencyMsP50: round(summary.latencyMsP50),
+    latencyMsP99: round(summary.latencyMsP99),
+    latencyMsMean: round(summary.latencyMsMean),
+    failures,
+    keyRequestsPerTransaction: round(keyRequests / Math.max(1, transactions)),
+    keyRequestBytesPerTransaction: round(keyRequestBytes / Math.max(1, transactions)),
+  };
+}
+
+async function main(): Promise<void> {
+  const { options, jsonPath } = parseRun();
+  const machine = machineInfo();
+  console.log(
+    `consistency bench: ${options.levels.join(", ")} at skews ${options.skews.join(", ")}; ` +
+      `${options.sessions} sessions over ${options.processes} processes, ${options.seconds} s a cell`,
+  );
+  const node = await BenchNode.start({
+    index: 1,
+    portOffset: options.portOffset,
+    threads: options.threads,
+    globalReplication: 1,
+  });
+  const cells: Cell[] = [];
+  try {
+    await waitUntil(() => node.ready(), { timeoutMs: 30_000, pollMs: 50, what: () => "the node to serve" });
+    const client = new AnnaClient({ routingAddress: node.routingAddress });
+    try {
+      await preload(client, new Set(options.levels.map(keyKindOf)), options.keyCount);
+    } finally {
+      await client.close();
+    }
+    for (const skew of options.skews) {
+      let eventual = NaN;
+      for (const level of options.levels) {
+        const cell = await measureCell(options, node.routingAddress, level, skew);
+        if (level === "eventual") eventual = cell.transactionsPerSecond;
+        cells.push({ ...cell, ratioToEventual: round(cell.transactionsPerSecond / eventual) });
+        console.log(JSON.stringify(cells.at(-1)));
+      }
+    }
+  } finally {
+    const exit = await node.stop("SIGTERM");
+    if (exit.code !== 0) console.error(`the node exited ${JSON.stringify(exit)}`);
+  }
+  const targets = Object.fromEntries(
+    cells
+      .filter((cell) => TARGETS[cell.level] !== undefined)
+      .map((cell) => [
+        `${cell.level} at Zipf ${cell.skew}`,
+        {
+          target: `>= ${TARGETS[cell.level]!.ratioMin} of eventual (${TARGETS[cell.level]!.why})`,
+          measured: cell.ratioToEventual,
+          met: cell.ratioToEventual >= TARGETS[cell.level]!.ratioMin,
+        },
+      ]),
+  );
+  const groups = options.levels;
+  const bySkew = (value: (cell: Cell) => number) =>
+    options.skews.map((skew) => ({
+      name: `Zipf ${skew}`,
+      values: groups.map((level) => {
+        const cell = cells.find((c) => c.level === level && c.skew === skew);
+        return cell === undefined ? NaN : value(cell);
+      }),
+    }));
+  const charts: BarChart[] = [
+    {
+      title: "Throughput relative to eventual (transactions of 6 operations)",
+      yLabel: "x eventual",
+      groups,
+      series: bySkew((c) => c.ratioToEventual),
+    },
+    { title: "Transaction latency p99", yLabel: "ms", groups, series: bySkew((c) => c.latencyMsP99) },
+    {
+      title: "Requests per transaction",
+      yLabel: "requests",
+      groups,
+      series: bySkew((c) => c.keyRequestsPerTransaction),
+    },
+  ];
+  const result = {
+    benchmark: "consistency levels against eventual, one node (docs/consistency.md §6)",
+    machine: { ...machine, loadAverage1mAtEnd: os.loadavg()[0] },
+    options,
+    targets,
+    cells,
+  };
+  for (const file of writeResults(path.dirname(jsonPath), path.basename(jsonPath, ".json"), result, charts))
+    console.log(`wrote ${file}`);
+}
+
+main().catch((error: Error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -14,7 +14,7 @@ import {
 } from "./store";
 import { keyCount as storedKeyCount, tableBytes } from "./table";
 
-const ABI_VERSION: i32 = 6;
+const ABI_VERSION: i32 = 7;
 const LENGTH_MAX: u32 = 0x7fffffff;
 const hashOutput: usize = memory.data(8, 8);
 

@@ -3,6 +3,8 @@
 //   LWW      (LWWValue: uint64 timestamp 1 as varint, bytes value 2, bytes write_id 13)
 //            = (max u64, (max bytes write id, max bytes value)). The write id is annakv's
 //            extension: at most WRITE_ID_BYTES_MAX bytes, empty (omitted) for a plain write.
+//            A payload or value with read atomic's fields (write set 14, versions 15) goes to
+//            lww-window.ts instead, so this plain path never parses them.
 //   PRIORITY (PriorityValue: double priority 1 as fixed64, bytes value 2) = (min f64, max bytes);
 //            a NaN priority is malformed, -0 is stored as 0, and 0 is omitted. It has no
 //            write id: its field 13 is an unknown field, and its write id is always empty.
@@ -14,19 +16,17 @@ import {
 import { scratchAlloc } from "../buffers";
 import { MALFORMED, OK, OUT_OF_MEMORY } from "../status";
 import { lexPairOrder } from "./lex-pair";
+import {
+  TIMESTAMP_TAG, VALUE_TAG, VERSION_FIELD, WRITE_ID_BYTES_MAX, WRITE_ID_FIELD, WRITE_ID_TAG, WRITE_SET_FIELD,
+} from "./lww-fields";
+import { canonicalizeWindowedLww, hasWindowFields, joinWindowedLww } from "./lww-window";
 import { maxBytesOrder, maxU64Order, minF64Order } from "./order";
 import { setResult, WRITE_SLACK_BYTES } from "./result";
 
 export const LWW_REGISTER: u32 = 0;
 export const PRIORITY_REGISTER: u32 = 1;
 
-const TIMESTAMP_TAG: u8 = 0x08;
 const PRIORITY_TAG: u8 = 0x09;
-const VALUE_TAG: u8 = 0x12;
-const WRITE_ID_TAG: u8 = 0x6a;
-const WRITE_ID_FIELD: u64 = 13;
-/** The same limit as src/lattices/lww.ts: a longer write id is a malformed payload. */
-const WRITE_ID_BYTES_MAX: u32 = 64;
 const FIXED64_FIELD_BYTES: usize = 9;
 
 /** proto3 omits a default scalar: timestamp 0, priority 0 (and -0, which equals it). */
@@ -107,6 +107,8 @@ export function canonicalizeRegister(kind: u32, ptr: usize, length: u32): u32 {
       if (wireType != WIRE_LEN) return MALFORMED;
       writeIdPtr = fieldPtr;
       writeIdLength = fieldLength;
+    } else if (kind == LWW_REGISTER && (fieldNumber == WRITE_SET_FIELD || fieldNumber == VERSION_FIELD)) {
+      return canonicalizeWindowedLww(ptr, length);
     } else continue;
     if (fieldNumber < lastKnownField) inFieldOrder = false;
     lastKnownField = fieldNumber;
@@ -193,13 +195,16 @@ function tieBreakOrder(aPos: usize, aEnd: usize, bPos: usize, bEnd: usize): i32 
   return lexPairOrder(writeIdOrder, aValuePtr, aValueLength, canonicalValuePtr, canonicalValueLength);
 }
 
-/** The join of two canonical registers: one of the two, never a copy. */
-export function joinRegister(kind: u32, a: usize, aLength: u32, b: usize, bLength: u32): void {
+/** The join of two canonical registers: one of the two, never a copy, unless either has read atomic's fields. */
+export function joinRegister(kind: u32, a: usize, aLength: u32, b: usize, bLength: u32): u32 {
   const aEnd = a + aLength;
   const bEnd = b + bLength;
   const aTieBreak = readCanonicalScalar(kind, a, aEnd);
   const aScalarBits = canonicalScalarBits;
   const bTieBreak = readCanonicalScalar(kind, b, bEnd);
+  if (kind == LWW_REGISTER && (hasWindowFields(aTieBreak, aEnd) || hasWindowFields(bTieBreak, bEnd))) {
+    return joinWindowedLww(a, aLength, b, bLength);
+  }
   // The outer lexicographic pair: the bytes that break a tie are read only on a tie, which
   // keeps the usual join (a newer timestamp) to two scalar reads. A PRIORITY's write ids
   // are both empty, so its ties go to the value.
@@ -207,4 +212,5 @@ export function joinRegister(kind: u32, a: usize, aLength: u32, b: usize, bLengt
   if (order == 0) order = tieBreakOrder(aTieBreak, aEnd, bTieBreak, bEnd);
   if (order < 0) setResult(b, bLength);
   else setResult(a, aLength);
+  return OK;
 }

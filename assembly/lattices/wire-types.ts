@@ -1,6 +1,6 @@
 // The six wire types of anna.proto, each a composition of the base lattices; this file
 // only dispatches on the type number.
-import { LWW, MULTI_CAUSAL, OK, ORDERED_SET, PRIORITY, SET, SINGLE_CAUSAL } from "../status";
+import { LWW, MULTI_CAUSAL, ORDERED_SET, PRIORITY, SET, SINGLE_CAUSAL } from "../status";
 import { canonicalizeMultiCausal, joinMultiCausal } from "./multi-causal";
 import { canonicalizeRegister, joinRegister, LWW_REGISTER, PRIORITY_REGISTER } from "./register";
 import { canonicalizeSet, joinSet } from "./set";
@@ -28,8 +28,7 @@ export function canonicalize(type: u32, ptr: usize, length: u32): u32 {
 export function join(type: u32, a: usize, aLength: u32, b: usize, bLength: u32): u32 {
   switch (type) {
     case LWW:
-      joinRegister(LWW_REGISTER, a, aLength, b, bLength);
-      return OK;
+      return joinRegister(LWW_REGISTER, a, aLength, b, bLength);
     case SET:
     case ORDERED_SET:
       return joinSet(a, aLength, b, bLength);
@@ -39,7 +38,6 @@ export function join(type: u32, a: usize, aLength: u32, b: usize, bLength: u32):
       return joinMultiCausal(a, aLength, b, bLength);
     default:
       assert(type == PRIORITY);
-      joinRegister(PRIORITY_REGISTER, a, aLength, b, bLength);
-      return OK;
+      return joinRegister(PRIORITY_REGISTER, a, aLength, b, bLength);
   }
 }

@@ -4,8 +4,7 @@
  */
 
 export type SessionGuarantee = "read-your-writes" | "monotonic-reads" | "monotonic-writes" | "writes-follow-reads";
-/** Read atomic (docs/consistency.md §2.6) is designed, not built. */
-export type Isolation = "read-uncommitted" | "read-committed" | "item-cut";
+export type Isolation = "read-uncommitted" | "read-committed" | "item-cut" | "read-atomic";
 
 export const SESSION_GUARANTEES: readonly SessionGuarantee[] = [
   "read-your-writes",
@@ -13,7 +12,7 @@ export const SESSION_GUARANTEES: readonly SessionGuarantee[] = [
   "monotonic-writes",
   "writes-follow-reads",
 ];
-export const ISOLATIONS: readonly Isolation[] = ["read-uncommitted", "read-committed", "item-cut"];
+export const ISOLATIONS: readonly Isolation[] = ["read-uncommitted", "read-committed", "item-cut", "read-atomic"];
 
 export interface SessionOptions {
   /** The guarantees kept per key; "all" for the four. Default none: eventual, as AnnaClient's own calls. */
@@ -32,6 +31,10 @@ export interface TransactionOptions {
   maxKeys?: number;
   /** Bytes of the write buffer and read cache together (keys and values). */
   maxBufferBytes?: number;
+  /** Read atomic: replica nodes that must hold each prepared version before the commit is sent; 0: the node's default. */
+  prepareAcks?: number;
+  /** Read atomic: how long a read looks for a version it needs, replica by replica, before VERSION_UNAVAILABLE. */
+  versionWaitMs?: number;
 }
 
 export interface ResolvedSessionOptions {
@@ -44,7 +47,7 @@ export interface ResolvedSessionOptions {
 export type ResolvedTransactionOptions = Required<TransactionOptions>;
 
 const SESSION_DEFAULTS = { maxKeys: 100_000, maxStateBytes: 64 * 1024 * 1024, maxClockAheadMs: 60_000 };
-const TRANSACTION_DEFAULTS = { maxKeys: 1024, maxBufferBytes: 16 * 1024 * 1024 };
+const TRANSACTION_DEFAULTS = { maxKeys: 1024, maxBufferBytes: 16 * 1024 * 1024, prepareAcks: 1, versionWaitMs: 500 };
 /** A session is client memory: a million keys is already hundreds of MiB of floor. */
 const SESSION_KEYS_MAX = 1_000_000;
 const SESSION_STATE_BYTES_MAX = 1024 * 1024 * 1024;
@@ -54,6 +57,11 @@ const CLOCK_AHEAD_MS_MAX = 24 * 60 * 60 * 1000;
 const TRANSACTION_KEYS_MAX = 10_000;
 /** A commit's request to one replica carries the whole buffer. */
 const TRANSACTION_BUFFER_BYTES_MAX = 256 * 1024 * 1024;
+/** More replica nodes than any placement keeps of a key. */
+const PREPARE_ACKS_MAX = 16;
+/** A read that waits longer for a version has lost it: the writer is gone. */
+const VERSION_WAIT_MS_MAX = 60_000;
+const READ_ATOMIC_OPTIONS = ["prepareAcks", "versionWaitMs"] as const;
 
 export function resolveSessionOptions(options: SessionOptions = {}): ResolvedSessionOptions {
   return {
@@ -76,8 +84,12 @@ export function resolveSessionOptions(options: SessionOptions = {}): ResolvedSes
 
 export function resolveTransactionOptions(options: TransactionOptions): ResolvedTransactionOptions {
   if (!ISOLATIONS.includes(options?.isolation)) {
-    const readAtomic = (options?.isolation as string) === "read-atomic" ? " (read atomic is designed, not built)" : "";
-    throw new RangeError(`isolation must be one of ${ISOLATIONS.join(", ")}${readAtomic}, got ${options?.isolation}`);
+    throw new RangeError(`isolation must be one of ${ISOLATIONS.join(", ")}, got ${options?.isolation}`);
+  }
+  for (const name of READ_ATOMIC_OPTIONS) {
+    if (options[name] !== undefined && options.isolation !== "read-atomic") {
+      throw new RangeError(`${name} applies to read-atomic transactions only, not ${options.isolation}`);
+    }
   }
   return {
     isolation: options.isolation,
@@ -87,6 +99,18 @@ export function resolveTransactionOptions(options: TransactionOptions): Resolved
       options.maxBufferBytes ?? TRANSACTION_DEFAULTS.maxBufferBytes,
       1,
       TRANSACTION_BUFFER_BYTES_MAX,
+    ),
+    prepareAcks: checkedCount(
+      "prepareAcks",
+      options.prepareAcks ?? TRANSACTION_DEFAULTS.prepareAcks,
+      0,
+      PREPARE_ACKS_MAX,
+    ),
+    versionWaitMs: checkedCount(
+      "versionWaitMs",
+      options.versionWaitMs ?? TRANSACTION_DEFAULTS.versionWaitMs,
+      0,
+      VERSION_WAIT_MS_MAX,
     ),
   };
 }

@@ -57,11 +57,18 @@ export class ImmediateWrites implements TransactionWrites {
   }
 }
 
+/** A buffer's writes as a commit sends them: one stamp and one write id for all. */
+export interface StampedWrites {
+  stamp: bigint;
+  writeId: Uint8Array;
+  writes: ReadonlyMap<string, Uint8Array>;
+}
+
 /**
  * Read committed and item cut (docs/consistency.md §2.4): puts wait in a buffer, the last
  * put to a key winning, and the commit sends them all with one stamp above every stamp the
  * transaction read. Only final writes ever leave the client (no G1b), and an abort sends
- * nothing (no G1a).
+ * nothing (no G1a). Read atomic's writes (read-atomic-writes.ts) buffer and stamp here too.
  */
 export class BufferedWrites implements TransactionWrites {
   private readonly buffer = new Map<string, Uint8Array>();
@@ -72,6 +79,10 @@ export class BufferedWrites implements TransactionWrites {
     return this.buffer.get(key);
   }
 
+  get keyCount(): number {
+    return this.buffer.size;
+  }
+
   async put(key: string, value: Uint8Array): Promise<void> {
     const previous = this.buffer.get(key);
     const growth = bufferEntryBytes(key, value.length) - (previous ? bufferEntryBytes(key, previous.length) : 0);
@@ -79,17 +90,24 @@ export class BufferedWrites implements TransactionWrites {
     this.buffer.set(key, value);
   }
 
-  async commit(readStampMax: bigint): Promise<WritesCommitted> {
-    if (this.buffer.size === 0) return { stamp: undefined, outcomes: new Map() };
+  /** The buffer with the commit's stamp, above every stamp read; undefined when it is empty. */
+  stamped(readStampMax: bigint): StampedWrites | undefined {
+    if (this.buffer.size === 0) return undefined;
     const { core, isolation, tag } = this.context;
     // Above every stamp read, every wr edge raises the stamp as every ww edge does: no cycle of them (no G1c).
     const stamp = core.stampFor(this.buffer.keys(), readStampMax, isolation);
-    const writeId = encodeWriteId(tag, 0);
+    return { stamp, writeId: encodeWriteId(tag, 0), writes: this.buffer };
+  }
+
+  async commit(readStampMax: bigint): Promise<WritesCommitted> {
+    const stamped = this.stamped(readStampMax);
+    if (stamped === undefined) return { stamp: undefined, outcomes: new Map() };
+    const { stamp, writeId, writes } = stamped;
     const puts: PutTuple[] = [];
-    for (const [key, value] of this.buffer) {
+    for (const [key, value] of writes) {
       puts.push({ key, type: LatticeType.LWW, payload: encodeLww({ timestamp: stamp, value, writeId }) });
     }
-    return { stamp, outcomes: await core.write(puts) };
+    return { stamp, outcomes: await this.context.core.write(puts) };
   }
 
   abort(): void {

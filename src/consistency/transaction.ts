@@ -1,14 +1,17 @@
 /**
- * Transactions over LWW keys (docs/consistency.md §2.3–2.5). A level is a composition of
- * two pieces: where writes go (transaction-writes.ts) and where reads come from
- * (transaction-reads.ts). This class keeps what every level shares: the states, one call
- * at a time, the key limit, the greatest stamp read, and the verdict of a commit.
+ * Transactions over LWW keys (docs/consistency.md §2.3–2.6). A level is a composition of
+ * two pieces: where writes go (transaction-writes.ts, read-atomic-writes.ts) and where
+ * reads come from (transaction-reads.ts, read-atomic-reads.ts). This class keeps what every
+ * level shares: the states, one call at a time, the key limit, the greatest stamp read,
+ * and the verdict of a commit.
  */
 import { LatticeType } from "../lattices/lattice-type";
 import { decodeLww, type Bytes } from "../lattices/values";
 import { BufferBudget } from "./buffer-budget";
 import { CommitError, ConsistencyError } from "./errors";
 import type { Isolation, ResolvedTransactionOptions } from "./options";
+import { AtomicReads } from "./read-atomic-reads";
+import { AtomicWrites } from "./read-atomic-writes";
 import { checkType, type SessionCore } from "./session";
 import { CachedReads, StoreReads } from "./transaction-reads";
 import { BufferedWrites, ImmediateWrites } from "./transaction-writes";
@@ -36,13 +39,15 @@ export interface WritesCommitted {
   stamp: bigint | undefined;
   /** Per key written, the outcome that decides it. */
   outcomes: ReadonlyMap<string, PutOutcome>;
+  /** What the level does about writes whose outcome is unknown, for the error's message. */
+  unknownNote?: string;
 }
 
 export interface TransactionWrites {
   /** The value this transaction holds back for `key`, which its reads return. */
   pending(key: string): Uint8Array | undefined;
   put(key: string, value: Uint8Array): Promise<void>;
-  /** Rejects only before anything is sent (CLOCK_AHEAD, SESSION_LIMIT). */
+  /** Rejects only when nothing became visible: before anything is sent (CLOCK_AHEAD, SESSION_LIMIT), or read atomic's failed prepare. */
   commit(readStampMax: bigint): Promise<WritesCommitted>;
   abort(): void;
 }
@@ -52,14 +57,18 @@ export interface TransactionReads {
 }
 
 interface LevelPieces {
-  writes(context: TransactionContext): TransactionWrites;
-  reads(context: TransactionContext): TransactionReads;
+  writes(context: TransactionContext, options: ResolvedTransactionOptions): TransactionWrites;
+  reads(context: TransactionContext, options: ResolvedTransactionOptions): TransactionReads;
 }
 
 const LEVELS: Record<Isolation, LevelPieces> = {
   "read-uncommitted": { writes: (c) => new ImmediateWrites(c), reads: (c) => new StoreReads(c) },
   "read-committed": { writes: (c) => new BufferedWrites(c), reads: (c) => new StoreReads(c) },
   "item-cut": { writes: (c) => new BufferedWrites(c), reads: (c) => new CachedReads(c) },
+  "read-atomic": {
+    writes: (c, o) => new AtomicWrites(c, o.prepareAcks),
+    reads: (c, o) => new AtomicReads(c, o.versionWaitMs),
+  },
 };
 
 /** Keys a commit error names in its message; its lists hold them all. */
@@ -73,7 +82,7 @@ export function composeTransaction(core: SessionCore, options: ResolvedTransacti
   const budget = new BufferBudget(options.maxBufferBytes, options.isolation, id);
   const context: TransactionContext = { core, tag, id, isolation: options.isolation, budget };
   const pieces = LEVELS[options.isolation];
-  return new Transaction(context, options.maxKeys, pieces.writes(context), pieces.reads(context));
+  return new Transaction(context, options.maxKeys, pieces.writes(context, options), pieces.reads(context, options));
 }
 
 /** Sequential: one call at a time. States: active → committing → committed | failed | unknown, or active → aborted. */
@@ -186,7 +195,7 @@ export class Transaction {
       this.currentState = "failed"; // nothing was sent
       throw error;
     }
-    const error = this.verdict(committed.outcomes);
+    const error = this.verdict(committed);
     if (error === undefined) {
       this.currentState = "committed";
       return { stamp: committed.stamp };
@@ -196,7 +205,7 @@ export class Transaction {
   }
 
   /** undefined when every write was applied; COMMIT_FAILED when none was nor may have been; else COMMIT_UNKNOWN. */
-  private verdict(outcomes: ReadonlyMap<string, PutOutcome>): CommitError | undefined {
+  private verdict({ outcomes, unknownNote }: WritesCommitted): CommitError | undefined {
     const applied: string[] = [];
     const refused: string[] = [];
     const unknown: string[] = [];
@@ -211,9 +220,10 @@ export class Transaction {
     }
     if (cause === undefined) return undefined;
     const failed = applied.length === 0 && unknown.length === 0;
+    const note = unknown.length > 0 && unknownNote !== undefined ? `, the unknown ${unknownNote}` : "";
     const what = failed
       ? "made nothing visible"
-      : `may be partly visible (applied: ${listed(applied)}; refused: ${listed(refused)}; unknown: ${listed(unknown)})`;
+      : `may be partly visible (applied: ${listed(applied)}; refused: ${listed(refused)}; unknown: ${listed(unknown)}${note})`;
     return new CommitError(
       failed ? "COMMIT_FAILED" : "COMMIT_UNKNOWN",
       this.isolation,

@@ -44,7 +44,7 @@ interface CoreExports {
   serveRequests(requestCount: number): number;
 }
 
-const ABI_VERSION = 6;
+const ABI_VERSION = 7;
 const WASM_PATH = path.resolve(__dirname, "../../build/annakv.wasm");
 /** The input region is asked for in steps of at least this, so most calls reuse it. */
 const INPUT_BYTES_MIN = 64 * 1024;

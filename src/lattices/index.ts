@@ -19,6 +19,8 @@ export type {
   Dependency,
   DependencyInput,
   LwwValue,
+  LwwVersionInput,
+  LwwVersionValue,
   MultiCausalValue,
   PriorityValue,
   SingleCausalValue,

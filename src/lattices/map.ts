@@ -31,6 +31,9 @@ export function toByteMap<V>(entries: MapEntry<V>[], values: Lattice<V>): ByteMa
 }
 
 function joinMaps<V>(a: ByteMap<V>, b: ByteMap<V>, values: Lattice<V>): ByteMap<V> {
+  // An empty side is common (an LWW value without a window): no merged copy to build.
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
   const merged: MapEntry<V>[] = [];
   let changed = false;
   let i = 0;

@@ -1,4 +1,4 @@
-/** The max lattice over a total order, and its instances: u64 timestamps, u32 counters, bytes. */
+/** The max lattice over a total order, and its instances: u64 timestamps, u32 counters, bytes, booleans. */
 import { compareBytes, EMPTY_BYTES, OrderedLattice, Order } from "./lattice";
 import { compareU64, U64, U64_ZERO } from "../wire/u64";
 
@@ -19,3 +19,5 @@ export function maxLattice<T>(bottom: T, compare: (a: T, b: T) => number): Order
 export const maxU64 = maxLattice<U64>(U64_ZERO, compareU64);
 export const maxU32 = maxLattice<number>(0, (a: number, b: number) => a - b);
 export const maxBytes = maxLattice<Uint8Array>(EMPTY_BYTES, compareBytes);
+/** false < true: a flag that, once set on any replica, stays set (an LWW version's `committed`). */
+export const maxBool = maxLattice<boolean>(false, (a: boolean, b: boolean) => Number(a) - Number(b));

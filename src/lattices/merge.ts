@@ -5,7 +5,8 @@
  */
 import { LatticeType } from "./lattice-type";
 import { bytesEqual, Lattice } from "./lattice";
-import { decodeLwwWire, encodeLwwWire, lww } from "./lww";
+import { lww } from "./lww";
+import { decodeLwwWire, encodeLwwWire } from "./lww-wire";
 import { decodeMultiCausalWire, encodeMultiCausalWire, multiCausal } from "./multi-causal";
 import { decodePriorityWire, encodePriorityWire, priority } from "./priority";
 import { decodeSetWire, encodeSetWire, set } from "./set";

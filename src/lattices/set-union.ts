@@ -44,3 +44,25 @@ function union(a: ByteSet, b: ByteSet): ByteSet {
 }
 
 export const setUnion: Lattice<ByteSet> = { bottom: EMPTY_SET, join: union };
+
+/**
+ * The union kept to its `maxElements` least elements. Still a join: the least n of A ∪ B ∪ C
+ * that lie in A ∪ B are among the least n of A ∪ B, so truncating early or late agrees.
+ * A write set (lww.ts) is one: it bounds the union of two write sets under one write id,
+ * which only a writer reusing a write id can cause.
+ */
+export function boundedSetUnion(maxElements: number): Lattice<ByteSet> {
+  return {
+    bottom: EMPTY_SET,
+    join(a, b) {
+      const merged = union(a, b);
+      if (merged.length <= maxElements) return merged;
+      const kept = merged.slice(0, maxElements);
+      return sameElements(kept, a) ? a : kept;
+    },
+  };
+}
+
+function sameElements(a: ByteSet, b: ByteSet): boolean {
+  return a.length === b.length && a.every((element, i) => compareBytes(element, b[i]) === 0);
+}

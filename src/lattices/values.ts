@@ -4,7 +4,19 @@
  * BigInt timestamps and string keys are fine here. Decoders throw MalformedPayloadError
  * and return copies, never views of the payload.
  */
-import { decodeLwwWire, encodeLwwWire, WRITE_ID_BYTES_MAX } from "./lww";
+import {
+  LwwWindowEntry,
+  lwwWindowEntry,
+  prunedLww,
+  stampKey,
+  stampOfKey,
+  STAMP_KEY_BYTES,
+  VERSIONS_MAX,
+  WRITE_ID_BYTES_MAX,
+  WRITE_SET_KEY_BYTES_MAX,
+  WRITE_SET_KEYS_MAX,
+} from "./lww";
+import { decodeLwwWire, encodeLwwWire } from "./lww-wire";
 import { EMPTY_BYTES } from "./lattice";
 import { MapEntry, toByteMap } from "./map";
 import { U64 } from "../wire/u64";
@@ -25,6 +37,28 @@ export interface LwwValue {
   value: Uint8Array;
   /** Breaks timestamp ties before the value does; empty for a plain write (docs/lattices.md). */
   writeId: Uint8Array;
+  /** The keys the committed version's transaction wrote (read atomic), sorted by UTF-8 bytes; empty for other writes. */
+  writeSet: string[];
+  /** The window: the key's recent read-atomic versions, prepared or committed, by (timestamp, write id). */
+  versions: LwwVersionValue[];
+}
+
+/** One version of an LWW key's window (anna.proto `LWWVersion`). */
+export interface LwwVersionValue {
+  timestamp: bigint;
+  writeId: Uint8Array;
+  value: Uint8Array;
+  writeSet: string[];
+  /** Prepared versions are not yet visible; a commit (or a reader's repair) sets this. */
+  committed: boolean;
+}
+
+export interface LwwVersionInput {
+  timestamp: bigint | number;
+  writeId?: Bytes;
+  value: Bytes;
+  writeSet?: Iterable<Bytes>;
+  committed?: boolean;
 }
 
 export interface PriorityValue {
@@ -93,21 +127,86 @@ function copies(set: ByteSet): Uint8Array[] {
   return set.map((element) => element.slice());
 }
 
-/** `writeId`, at most WRITE_ID_BYTES_MAX bytes, is left out for a plain write. */
-export function encodeLww(value: { timestamp: bigint | number; value: Bytes; writeId?: Bytes }): Uint8Array {
-  const writeId = value.writeId === undefined ? EMPTY_BYTES : toBytes(value.writeId);
-  if (writeId.length > WRITE_ID_BYTES_MAX) {
-    throw new RangeError(`write id must be at most ${WRITE_ID_BYTES_MAX} bytes, got ${writeId.length}`);
+function toWriteId(writeId: Bytes | undefined): Uint8Array {
+  const bytes = writeId === undefined ? EMPTY_BYTES : toBytes(writeId);
+  if (bytes.length > WRITE_ID_BYTES_MAX) {
+    throw new RangeError(`write id must be at most ${WRITE_ID_BYTES_MAX} bytes, got ${bytes.length}`);
   }
-  return encodeLwwWire({ first: toU64(value.timestamp), second: { first: writeId, second: toBytes(value.value) } });
+  return bytes;
+}
+
+function toWriteSet(keys: Iterable<Bytes> | undefined): ByteSet {
+  const set = toSet(keys ?? []);
+  if (set.length > WRITE_SET_KEYS_MAX) {
+    throw new RangeError(`a write set holds at most ${WRITE_SET_KEYS_MAX} keys, got ${set.length}`);
+  }
+  for (const key of set) {
+    if (key.length > WRITE_SET_KEY_BYTES_MAX) {
+      throw new RangeError(`a write-set key must be at most ${WRITE_SET_KEY_BYTES_MAX} bytes, got ${key.length}`);
+    }
+  }
+  return set;
+}
+
+function toWindowEntry(version: LwwVersionInput): MapEntry<LwwWindowEntry> {
+  return {
+    key: stampKey(toU64(version.timestamp), toWriteId(version.writeId)),
+    value: {
+      first: toBytes(version.value),
+      second: { first: toWriteSet(version.writeSet), second: !!version.committed },
+    },
+  };
+}
+
+function toBigInt(stamp: U64): bigint {
+  return (BigInt(stamp.high) << 32n) | BigInt(stamp.low);
+}
+
+function fromWriteSet(set: ByteSet): string[] {
+  return set.map((key) => decoder.decode(key));
+}
+
+/**
+ * The canonical LWWValue: the committed part (`writeId`, `writeSet` left out for a plain
+ * write) and the window (`versions`, read atomic; pruned as the store prunes it). Limits as
+ * the store's (docs/wasm-abi.md), as RangeErrors.
+ */
+export function encodeLww(value: {
+  timestamp: bigint | number;
+  value: Bytes;
+  writeId?: Bytes;
+  writeSet?: Iterable<Bytes>;
+  versions?: Iterable<LwwVersionInput>;
+}): Uint8Array {
+  const versions = Array.from(value.versions ?? [], toWindowEntry);
+  if (versions.length > VERSIONS_MAX) {
+    throw new RangeError(`an LWW value carries at most ${VERSIONS_MAX} versions, got ${versions.length}`);
+  }
+  const committed = {
+    first: toU64(value.timestamp),
+    second: {
+      first: toWriteId(value.writeId),
+      second: { first: toBytes(value.value), second: toWriteSet(value.writeSet) },
+    },
+  };
+  return encodeLwwWire(prunedLww(committed, toByteMap(versions, lwwWindowEntry)));
 }
 
 export function decodeLww(payload: Uint8Array): LwwValue {
-  const { first, second } = decodeLwwWire(payload);
+  const { first: committed, second: window } = decodeLwwWire(payload);
+  const { first: writeId, second: content } = committed.second;
   return {
-    timestamp: (BigInt(first.high) << 32n) | BigInt(first.low),
-    value: second.second.slice(),
-    writeId: second.first.slice(),
+    timestamp: toBigInt(committed.first),
+    value: content.first.slice(),
+    writeId: writeId.slice(),
+    writeSet: fromWriteSet(content.second),
+    versions: window.map(({ key, value: entry }) => ({
+      timestamp: toBigInt(stampOfKey(key)),
+      writeId: key.slice(STAMP_KEY_BYTES),
+      value: entry.first.slice(),
+      writeSet: fromWriteSet(entry.second.first),
+      committed: entry.second.second,
+    })),
   };
 }
 

@@ -461,15 +461,15 @@ describe("transactions: states, limits and errors", () => {
     expect(sent.size).toBe(0);
   });
 
-  it("fails LATTICE on a key of another type, SESSION_CLOSED once its session closes, and refuses read atomic", async () => {
+  it("fails LATTICE on a key of another type, SESSION_CLOSED once its session closes, and refuses unknown isolation", async () => {
     const { sessions } = world(35, NO_FAULTS);
     await sessions[0].addToSet("set", ["e"]);
     const transaction = sessions[0].transaction({ isolation: "item-cut" });
     await expect(transaction.get("set")).rejects.toMatchObject({ code: "LATTICE" });
     sessions[0].close();
     await expect(transaction.get("x")).rejects.toMatchObject({ code: "SESSION_CLOSED" });
-    expect(() => sessions[1].transaction({ isolation: "read-atomic" as Isolation })).toThrow(
-      /isolation must be one of read-uncommitted, read-committed, item-cut \(read atomic is designed, not built\)/,
+    expect(() => sessions[1].transaction({ isolation: "serializable" as Isolation })).toThrow(
+      /isolation must be one of read-uncommitted, read-committed, item-cut, read-atomic, got serializable/,
     );
     expect(() => sessions[1].transaction({ isolation: "item-cut", maxKeys: 10_001 })).toThrow(RangeError);
   });

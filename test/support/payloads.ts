@@ -90,22 +90,84 @@ function writeIdBytes(random: Random): Uint8Array {
   return smallBytes(random, 2);
 }
 
-/** A random, well-framed payload of a lattice type (1..6). */
-export function randomPayload(random: Random, type: number, maxValueBytes = 16): Uint8Array {
+/** LWW stamps on both sides of the window W (5 s of µs), so that versions are pruned by the committed stamp. */
+const WINDOW_STAMPS = [0n, 1n, 3n, 4_999_999n, 5_000_000n, 5_000_003n, 9_000_000n, 2n ** 64n - 1n];
+
+function stampVarint(writer: ProtoWriter, field: number, random: Random): void {
+  writer.tag(field, 0).varint(random.chance(0.5) ? random.pick(WINDOW_STAMPS) : BigInt(random.int(6)));
+}
+
+/**
+ * Write-set keys (fields 14, LWWVersion 4): usually small so sets collide, sometimes wide
+ * (30 to 64 keys, so that unions pass the 64 a join keeps), rarely past the limits of 64
+ * keys or 1024 bytes a key (MALFORMED).
+ */
+function writeSetKeys(writer: ProtoWriter, field: number, random: Random, wideChance = 0.1): void {
+  const wide = random.chance(wideChance);
+  const count = wide ? 40 + random.int(25) : random.chance(0.01) ? 65 : random.int(4);
+  for (let i = 0; i < count; i++) {
+    const key = random.chance(0.002) ? random.bytes(1025) : smallBytes(random, wide ? 3 : 2);
+    writer.lengthDelimited(field, key);
+  }
+}
+
+/** An LWWVersion (field 15): any field order, repeats, unknown fields, a committed flag of any non-zero varint. */
+function lwwVersion(random: Random, valueBytes: () => Uint8Array, crowded: boolean): Uint8Array {
+  const wideChance = crowded ? 0.5 : 0.1;
+  const version = new ProtoWriter();
+  if (random.chance(0.3)) writeSetKeys(version, 4, random, wideChance);
+  if (random.chance(0.8)) stampVarint(version, 1, random);
+  if (random.chance(0.6)) version.lengthDelimited(2, writeIdBytes(random));
+  maybeUnknown(version, random);
+  if (random.chance(0.7)) version.lengthDelimited(3, valueBytes());
+  // Crowded windows are mostly prepared versions: committed ones past the 4th greatest are pruned.
+  if (random.chance(crowded ? 0.1 : 0.5)) version.tag(5, 0).varint(random.chance(0.1) ? BigInt(random.int(300)) : 1n);
+  if (random.chance(0.05)) stampVarint(version, 1, random);
+  return version.finish();
+}
+
+/**
+ * Read atomic's fields of an LWWValue: a write set (14) and versions (15). `crowded` ones
+ * carry many versions and wide write sets, so that joins pass the 32 versions and 4
+ * committed ones a window keeps and the 64 keys a write set keeps; rarely 33 versions
+ * (MALFORMED).
+ */
+function lwwWindowFields(writer: ProtoWriter, random: Random, valueBytes: () => Uint8Array, crowded: boolean): void {
+  if (random.chance(0.5)) writeSetKeys(writer, 14, random, crowded ? 0.5 : 0.1);
+  const count = random.chance(0.01) ? 33 : crowded ? 16 + random.int(17) : random.int(5);
+  for (let i = 0; i < count; i++) writer.lengthDelimited(15, lwwVersion(random, valueBytes, crowded));
+}
+
+/**
+ * A random, well-framed payload of a lattice type (1..6). LWW payloads carry read atomic's
+ * fields now and then, or always with `lwwWindow` "crowded" (many versions, wide write sets).
+ */
+export function randomPayload(
+  random: Random,
+  type: number,
+  maxValueBytes = 16,
+  lwwWindow: "sometimes" | "crowded" = "sometimes",
+): Uint8Array {
   const writer = new ProtoWriter();
   const valueBytes = () => (random.chance(0.05) ? random.bytes(random.int(maxValueBytes * 4)) : smallBytes(random));
   switch (type) {
     case 1: {
-      // LWWValue; the write id (field 13) goes before, between or after the other fields.
+      // LWWValue; the write id (field 13) and read atomic's fields (14, 15) go before, between or after the others.
       const writeIdAt = random.chance(0.4) ? random.int(3) : -1;
+      const crowded = lwwWindow === "crowded";
+      const windowAt = crowded || random.chance(0.3) ? random.int(3) : -1;
       if (writeIdAt === 0) writer.lengthDelimited(13, writeIdBytes(random));
-      if (random.chance(0.9))
+      if (windowAt === 0) lwwWindowFields(writer, random, valueBytes, crowded);
+      if (random.chance(0.9) && windowAt >= 0) stampVarint(writer, 1, random);
+      else if (random.chance(0.9))
         writer.tag(1, 0).varint(random.chance(0.05) ? 2n ** 64n - 1n - BigInt(random.int(3)) : BigInt(random.int(6)));
       maybeUnknown(writer, random);
       if (writeIdAt === 1) writer.lengthDelimited(13, writeIdBytes(random));
+      if (windowAt === 1) lwwWindowFields(writer, random, valueBytes, crowded);
       if (random.chance(0.9)) writer.lengthDelimited(2, valueBytes());
       if (random.chance(0.05)) writer.tag(1, 0).varint(BigInt(random.int(6)));
       if (writeIdAt === 2) writer.lengthDelimited(13, writeIdBytes(random));
+      if (windowAt === 2) lwwWindowFields(writer, random, valueBytes, crowded);
       break;
     }
     case 2:

@@ -17,6 +17,7 @@ export const LEVELS = [
   "read-uncommitted",
   "read-committed",
   "item-cut",
+  "read-atomic",
   "causal-single-key",
   "causal-multi-key",
 ] as const;
@@ -51,6 +52,7 @@ const ISOLATION_OF: Partial<Record<Level, Isolation>> = {
   "read-uncommitted": "read-uncommitted",
   "read-committed": "read-committed",
   "item-cut": "item-cut",
+  "read-atomic": "read-atomic",
 };
 
 export function openLevelSession(client: AnnaClient, level: Level): LevelSession {
@@ -96,7 +98,8 @@ export function openLevelSession(client: AnnaClient, level: Level): LevelSession
     }
     case "read-uncommitted":
     case "read-committed":
-    case "item-cut": {
+    case "item-cut":
+    case "read-atomic": {
       const session = client.session();
       const isolation = ISOLATION_OF[level]!;
       return {

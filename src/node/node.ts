@@ -202,14 +202,16 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
   try {
     await membership.start();
     for (let tid = 0; tid < options.threads; tid++) {
-      actors.push(
-        await startActor(
-          { ...actorConfig(options, tid, membership.layout, wasmModule), tls },
-          logger,
-          onActorMessage,
-          onActorDeath,
-        ),
+      const actor = await startActor(
+        { ...actorConfig(options, tid, membership.layout, wasmModule), tls },
+        logger,
+        onActorMessage,
+        onActorDeath,
       );
+      actors.push(actor);
+      // A layout that changed while this actor started was posted only to the actors before
+      // it: send the current one (an actor ignores a layout that is not newer than its own).
+      actor.worker.postMessage({ kind: "layout", layout: membership.layout } satisfies MainToActor);
     }
     // Routing must not open to clients for a node already short of an actor.
     if (died !== undefined) throw new Error(`actor ${died.tid} died while the node started: ${died.cause}`);

@@ -1,0 +1,353 @@
+/**
+ * The workload on real nodes (docs/consistency.md §5): three node processes on 127.0.0.1–3
+ * (test/support/cluster.ts), 2 actors each, global and local replication 2 (every key on
+ * two actors of each of two nodes), gossip every 20 ms, anti-entropy every second; 8
+ * sessions over 4 AnnaClients with 300 ms time-outs. AnnaClient sends a key to one replica
+ * per client, so each session reads through the four clients in turn: successive reads
+ * meet different replicas, as the levels must expect. A seeded nemesis drops gossip
+ * between nodes (the fault file's `drop-remote-records`) and stops a node with SIGSTOP for
+ * 1 s (under the failure timeout) once per cycle, logging each fault into the history.
+ * Start-up waits until every actor serves the keys the routing service sends it; healing
+ * ends the faults, waits for the membership and then for the replicas to agree.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { AnnaClient } from "../../src/client/anna-client";
+import { wallClockMicros } from "../../src/consistency/clock";
+import type { SessionContext } from "../../src/consistency/session";
+import type { KeyTransport } from "../../src/consistency/transport";
+import { TransactionNumbers } from "../../src/consistency/write-id";
+import { startCluster, waitForCluster, type ClusterNode } from "./cluster";
+import { waitFor } from "./node-process";
+import { HistoryRecorder } from "./history/recorder";
+import {
+  runLevelWorkload,
+  type WorkloadEnvironment,
+  type WorkloadOptions,
+  type WorkloadResult,
+} from "./level-workload";
+import type { LevelRow } from "./level-workload-levels";
+import { Random } from "./random";
+
+const CLUSTER_NODE_COUNT = 3;
+export const CLUSTER_PROCESS_COUNT = 8;
+const CLIENT_COUNT = 4;
+const CLIENT_TIMEOUT_MS = 300;
+const ANTI_ENTROPY_PERIOD_MS = 1000;
+/** A fault of each kind per cycle; a shorter run is one cycle. */
+const NEMESIS_CYCLE_MS = 5000;
+/** Under the failure timeout (3 s): the node stays a member, and its requests time out meanwhile. */
+const SIGSTOP_MS = 1000;
+const MEMBERSHIP_SETTLE_MS = 30_000;
+/** After healing, gossip and an anti-entropy round or two bring every replica level; past this, what differs is NC. */
+const CONVERGENCE_TIMEOUT_MS = 20_000;
+const CONVERGENCE_POLL_MS = 100;
+/** The final reads come after the faults: a replica slower than this is stuck, not busy. */
+const FINAL_READ_TIMEOUT_MS = 2000;
+const CLUSTER_KEY_COUNT = 5;
+/** Keys whose replicas, together, are very likely every actor of the cluster (each key is on 4 of the 6). */
+const SERVING_PROBE_KEY_COUNT = 32;
+const ACTORS_SERVING_TIMEOUT_MS = 10_000;
+
+export interface ConsistencyCluster {
+  readonly nodes: readonly ClusterNode[];
+  /** Read by every node each gossip tick (ANNAKV_FAULT_FILE). */
+  readonly faultFile: string;
+  stop(): Promise<void>;
+}
+
+export async function startConsistencyCluster(portOffset: number): Promise<ConsistencyCluster> {
+  const directory = mkdtempSync(path.join(os.tmpdir(), "annakv-consistency-"));
+  const faultFile = path.join(directory, "faults");
+  const nodes: ClusterNode[] = [];
+  const stop = async () => {
+    for (const node of [...nodes].reverse()) {
+      node.process.child.kill("SIGCONT");
+      await node.process.stop("SIGKILL");
+    }
+    rmSync(directory, { recursive: true, force: true });
+  };
+  try {
+    const started = await startCluster(CLUSTER_NODE_COUNT, {
+      portOffset,
+      threads: 2,
+      globalReplication: 2,
+      env: { ANNAKV_FAULT_FILE: faultFile },
+      args: ["--local-replication=2", `--anti-entropy-period-ms=${ANTI_ENTROPY_PERIOD_MS}`],
+    });
+    nodes.push(...started);
+    await waitForActorsServing(nodes);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { nodes, faultFile, stop };
+}
+
+/**
+ * Waits until every actor the routing service names for a spread of keys answers for them.
+ * Nodes say they are ready when their membership is; an actor that still places keys by an
+ * older layout refuses them (WRONG_THREAD), and a run on it would fail only at its final
+ * reads, 20 s later, each time: better to say so once, here.
+ */
+async function waitForActorsServing(nodes: readonly ClusterNode[]): Promise<void> {
+  const routingAddresses = nodes.map((node) => node.routingAddress);
+  const keys = Array.from({ length: SERVING_PROBE_KEY_COUNT }, (_, index) => `probe-${index}`);
+  let refusing = new Set<string>();
+  await waitFor(
+    async () => {
+      // A fresh client each time: its addresses come from the routing service as it is now.
+      const client = new AnnaClient({ routingAddresses, timeoutMs: FINAL_READ_TIMEOUT_MS });
+      try {
+        refusing = new Set();
+        for (const key of keys) {
+          for (const replica of await client.replicasOf(key)) {
+            await client.getFromReplica(replica, [key]).catch(() => refusing.add(replica));
+          }
+        }
+        return refusing.size === 0;
+      } finally {
+        await client.close();
+      }
+    },
+    ACTORS_SERVING_TIMEOUT_MS,
+    () =>
+      `actors named by the routing service refuse its keys (WRONG_THREAD or no answer): ${[...refusing].join(", ")}; ` +
+      "an actor started while the layout changed may have missed it",
+  );
+}
+
+export interface ClusterRunOptions {
+  readonly seed: number;
+  readonly durationMs: number;
+  readonly transactionsMax: number;
+  /** Paced runs (see WorkloadOptions.rounds); none: sessions run flat out. */
+  readonly rounds?: WorkloadOptions["rounds"];
+  /** Per process, cycled: how far its wall clock is off, in microseconds. */
+  readonly clockSkewsMicros: readonly bigint[];
+  /** Keys of this run start with it, apart from other runs on the same cluster. */
+  readonly keyPrefix: string;
+  readonly keyCount?: number;
+}
+
+/** Runs `row` on `cluster` under the nemesis, heals, and checks the history. */
+export async function runOnCluster(
+  cluster: ConsistencyCluster,
+  row: LevelRow,
+  options: ClusterRunOptions,
+): Promise<WorkloadResult> {
+  const routingAddresses = cluster.nodes.map((node) => node.routingAddress);
+  const clients = Array.from(
+    { length: CLIENT_COUNT },
+    () => new AnnaClient({ routingAddresses, timeoutMs: CLIENT_TIMEOUT_MS }),
+  );
+  const recorder = new HistoryRecorder({ output: { kind: "memory" } });
+  const nemesis = new Nemesis(cluster, nemesisSchedule(options.durationMs, new Random(options.seed)), recorder);
+  const environment = new ClusterEnvironment(cluster, clients, nemesis, options.clockSkewsMicros);
+  try {
+    return await runLevelWorkload({
+      row,
+      environment,
+      recorder,
+      seed: options.seed,
+      processCount: CLUSTER_PROCESS_COUNT,
+      keys: Array.from({ length: options.keyCount ?? CLUSTER_KEY_COUNT }, (_, i) => `${options.keyPrefix}k${i}`),
+      transactionsMax: options.transactionsMax,
+      deadlineMs: performance.now() + options.durationMs,
+      rounds: options.rounds,
+      // No node is killed, and a stopped one keeps what it holds: no acknowledged write may be lost.
+      allowLostWrites: false,
+    });
+  } finally {
+    await nemesis.stop();
+    await environment.close();
+    await Promise.all(clients.map((client) => client.close()));
+  }
+}
+
+class ClusterEnvironment implements WorkloadEnvironment {
+  private readonly transactionNumbers: TransactionNumbers[];
+  /** A client that saw every replica agree, its routing answers fresh: where the final reads go. */
+  private finalReader: AnnaClient | undefined;
+
+  constructor(
+    private readonly cluster: ConsistencyCluster,
+    private readonly clients: readonly AnnaClient[],
+    private readonly nemesis: Nemesis,
+    private readonly clockSkewsMicros: readonly bigint[],
+  ) {
+    // One per client, as AnnaClient.session() shares its client's.
+    this.transactionNumbers = clients.map(() => new TransactionNumbers());
+  }
+
+  get transport(): KeyTransport {
+    if (this.finalReader === undefined) throw new Error("invariant: final reads before healing");
+    return this.finalReader;
+  }
+
+  sessionContext(process: number): SessionContext {
+    const own = Math.floor(process / (CLUSTER_PROCESS_COUNT / CLIENT_COUNT));
+    const skew = this.clockSkewsMicros[process % this.clockSkewsMicros.length];
+    return {
+      transport: readsInTurn(this.clients, own),
+      transactionNumbers: this.transactionNumbers[own],
+      nowMicros: () => wallClockMicros() + skew,
+    };
+  }
+
+  // Real processes interleave by themselves: no gate.
+  async turn(): Promise<void> {}
+
+  finished(): void {}
+
+  async heal(keys: readonly string[]): Promise<void> {
+    await this.nemesis.stop();
+    await waitForCluster(this.cluster.nodes, CLUSTER_NODE_COUNT, MEMBERSHIP_SETTLE_MS);
+    this.finalReader = await agreedReader(this.cluster, keys);
+  }
+
+  async close(): Promise<void> {
+    await this.finalReader?.close();
+  }
+}
+
+/** Writes through client `own`; each read through the next client, so that successive reads meet other replicas. */
+function readsInTurn(clients: readonly AnnaClient[], own: number): KeyTransport {
+  let reads = 0;
+  const client = clients[own];
+  return {
+    getMany: (keys) => clients[(own + reads++) % clients.length].getMany(keys),
+    putManySettled: (puts, options) => client.putManySettled(puts, options),
+    replicasOf: (key) => client.replicasOf(key),
+    getFromReplica: (replica, keys) => client.getFromReplica(replica, keys),
+  };
+}
+
+/**
+ * Polls until every replica of every key holds the same payload, or the time-out passes
+ * (what differs then, the checker reports). Each poll asks the routing service afresh, with
+ * a new client: a node stopped past the failure timeout by a busy machine moves keys, and a
+ * client's cached addresses would go on asking replicas that no longer hold them.
+ */
+async function agreedReader(cluster: ConsistencyCluster, keys: readonly string[]): Promise<AnnaClient> {
+  const routingAddresses = cluster.nodes.map((node) => node.routingAddress);
+  const deadline = performance.now() + CONVERGENCE_TIMEOUT_MS;
+  for (;;) {
+    const reader = new AnnaClient({ routingAddresses, timeoutMs: FINAL_READ_TIMEOUT_MS });
+    if ((await agree(reader, keys)) || performance.now() >= deadline) return reader;
+    await reader.close();
+    await sleep(CONVERGENCE_POLL_MS);
+  }
+}
+
+async function agree(transport: KeyTransport, keys: readonly string[]): Promise<boolean> {
+  try {
+    for (const key of keys) {
+      const payloads = new Set<string>();
+      for (const replica of await transport.replicasOf(key)) {
+        const read = (await transport.getFromReplica(replica, [key])).get(key);
+        payloads.add(read === undefined ? "" : Buffer.from(read.payload).toString("hex"));
+      }
+      if (payloads.size > 1) return false;
+    }
+    return true;
+  } catch {
+    // A replica that does not answer yet (just resumed, busy, or no longer holding the key) does not agree yet.
+    return false;
+  }
+}
+
+interface FaultWindow {
+  readonly fault: "drop-remote-records" | "sigstop";
+  readonly startMs: number;
+  readonly endMs: number;
+  /** For sigstop: which node (0-based). */
+  readonly node: number;
+}
+
+/** Per cycle: gossip between nodes dropped from 10% to 50% of it; a seeded node stopped from 25% for SIGSTOP_MS (both faults at once for a while). */
+function nemesisSchedule(durationMs: number, random: Random): FaultWindow[] {
+  const cycleMs = Math.min(durationMs, NEMESIS_CYCLE_MS);
+  const windows: FaultWindow[] = [];
+  for (let cycleStartMs = 0; cycleStartMs + cycleMs <= durationMs; cycleStartMs += cycleMs) {
+    windows.push({
+      fault: "drop-remote-records",
+      startMs: cycleStartMs + 0.1 * cycleMs,
+      endMs: cycleStartMs + 0.5 * cycleMs,
+      node: -1,
+    });
+    const stopMs = cycleStartMs + 0.25 * cycleMs;
+    windows.push({
+      fault: "sigstop",
+      startMs: stopMs,
+      endMs: stopMs + Math.min(SIGSTOP_MS, 0.7 * cycleMs),
+      node: random.int(CLUSTER_NODE_COUNT),
+    });
+  }
+  return windows;
+}
+
+/** Applies a schedule of fault windows from its start; `stop` ends it, and every fault still on. */
+class Nemesis {
+  private readonly active = new Set<FaultWindow>();
+  private readonly abort = new AbortController();
+  private readonly done: Promise<void>;
+
+  constructor(
+    private readonly cluster: ConsistencyCluster,
+    windows: readonly FaultWindow[],
+    private readonly recorder: HistoryRecorder,
+  ) {
+    this.done = this.run(windows);
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.done;
+    for (const window of [...this.active]) this.end(window);
+    // Whatever a failed run left behind: no fault outlives the nemesis.
+    rmSync(this.cluster.faultFile, { force: true });
+    for (const node of this.cluster.nodes) node.process.child.kill("SIGCONT");
+  }
+
+  private async run(windows: readonly FaultWindow[]): Promise<void> {
+    const startedMs = performance.now();
+    const changes = windows
+      .flatMap((window) => [
+        { atMs: window.startMs, window, starts: true },
+        { atMs: window.endMs, window, starts: false },
+      ])
+      .sort((a, b) => a.atMs - b.atMs);
+    for (const change of changes) {
+      const waitMs = startedMs + change.atMs - performance.now();
+      try {
+        if (waitMs > 0) await sleep(waitMs, undefined, { signal: this.abort.signal });
+      } catch {
+        return; // stopped
+      }
+      if (this.abort.signal.aborted) return;
+      if (change.starts) this.start(change.window);
+      else if (this.active.has(change.window)) this.end(change.window);
+    }
+  }
+
+  private start(window: FaultWindow): void {
+    this.active.add(window);
+    if (window.fault === "drop-remote-records") writeFileSync(this.cluster.faultFile, "drop-remote-records\n");
+    else this.cluster.nodes[window.node].process.child.kill("SIGSTOP");
+    this.recorder.fault("start", window.fault, this.detail(window));
+  }
+
+  private end(window: FaultWindow): void {
+    this.active.delete(window);
+    if (window.fault === "drop-remote-records") rmSync(this.cluster.faultFile, { force: true });
+    else this.cluster.nodes[window.node].process.child.kill("SIGCONT");
+    this.recorder.fault("end", window.fault, this.detail(window));
+  }
+
+  private detail(window: FaultWindow): string {
+    return window.fault === "sigstop" ? this.cluster.nodes[window.node].host : "between every pair of nodes";
+  }
+}

@@ -17,7 +17,7 @@
  */
 import type { ClusterPlacement } from "../routing/cluster-placement";
 import { xxhash64 } from "../routing/hash";
-import { GossipContext, selfActor } from "./gossip-context";
+import { addPartFor, GossipContext, selfActor } from "./gossip-context";
 import { digestsFrame, recordsFrame } from "./gossip-frame";
 import { forEachRecord } from "./handlers/gossip";
 
@@ -183,9 +183,7 @@ function continueRepair(context: GossipContext, state: AntiEntropyState, deadlin
         if (!buckets.has(bucket)) continue;
         replicas ??= placement.writeReplicas(key).map((actor) => context.gossipAddress(actor));
         if (!replicas.includes(address)) continue;
-        let parts = partsByAddress.get(address);
-        if (parts === undefined) partsByAddress.set(address, (parts = []));
-        parts.push(bytes);
+        addPartFor(partsByAddress, address, bytes);
         state.keysRepaired++;
       }
     });

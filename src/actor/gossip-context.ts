@@ -81,9 +81,17 @@ export function tracksReplicatedWrites(placement: ClusterPlacement): boolean {
 export type PartsByPeer = Map<number, Uint8Array[]>;
 
 export function addPart(partsByPeer: PartsByPeer, peer: number, self: number, bytes: Uint8Array): void {
-  if (peer === self) return;
-  let parts = partsByPeer.get(peer);
-  if (parts === undefined) partsByPeer.set(peer, (parts = []));
+  if (peer !== self) addPartFor(partsByPeer, peer, bytes);
+}
+
+/** Adds a record's bytes to the frame being built for a destination (an actor number or a gossip address). */
+export function addPartFor<Destination>(
+  partsByDestination: Map<Destination, Uint8Array[]>,
+  destination: Destination,
+  bytes: Uint8Array,
+): void {
+  let parts = partsByDestination.get(destination);
+  if (parts === undefined) partsByDestination.set(destination, (parts = []));
   parts.push(bytes);
 }
 

@@ -10,9 +10,10 @@
  * first version worked on every acknowledgement and served ~13% of its usual load during a
  * join on 2 cores; bench/cluster).
  *
- * Where a key has several holders that stay, only the first of them (in the placement's
- * order, the same on every node) seeds its new replicas. If that one lost the key, the new
- * replica gets it from anti-entropy instead.
+ * Where a key has several holders that stay, only the first of them on the next ring (in
+ * the placement's order, the same on every node) seeds its new replicas; a leaving actor
+ * sends every key it holds, and hands on what reaches it while it leaves (handlers/gossip.ts).
+ * If the seeder lost the key, the new replica gets it from anti-entropy instead.
  *
  * A change during a scan restarts it; "before" is then every placement seen since the
  * last completed scan (a destination new to any of them gets the key): sending twice is
@@ -23,7 +24,7 @@
 import type { ClusterPlacement } from "../routing/cluster-placement";
 import { Hash64, xxhash64 } from "../routing/hash";
 import { keyName } from "../wire/key";
-import { currentRecord, GossipContext, selfActor } from "./gossip-context";
+import { addPartFor, currentRecord, GossipContext, selfActor } from "./gossip-context";
 import { forEachRecord } from "./handlers/gossip";
 import { handOffAndDrop, resendHandoffs, sendHandoff } from "./handlers/replication";
 
@@ -139,21 +140,18 @@ export interface MovingOut {
 function sendPage(context: GossipContext, state: RebalanceState, records: Uint8Array): void {
   const { placement } = context;
   const self = selfActor(context);
+  const leaving = !placement.selfOnNextRing;
   const partsByAddress = new Map<string, Uint8Array[]>();
   const movingOut: MovingOut[] = [];
   forEachRecord(records, (key, bytes) => {
     const replicas = placement.writeReplicas(key);
     const staying = replicas.includes(self);
     const before = staying ? replicasBefore(state, key) : undefined;
-    // Of the key's holders that stay, the first seeds its new replicas: the others would send the same value again.
-    if (before !== undefined && replicas.find((actor) => before.includes(placement.actorIdentity(actor))) !== self)
-      return;
+    // A leaving actor sends every key it holds; of the other holders, one seeds the new replicas.
+    if (!leaving && before !== undefined && seederOf(placement, replicas, before) !== self) return;
     for (const actor of replicas) {
       if (actor === self || before?.includes(placement.actorIdentity(actor))) continue;
-      const address = context.gossipAddress(actor);
-      let parts = partsByAddress.get(address);
-      if (parts === undefined) partsByAddress.set(address, (parts = []));
-      parts.push(bytes);
+      addPartFor(partsByAddress, context.gossipAddress(actor), bytes);
       state.keysSent++;
     }
     if (!staying) movingOut.push({ key: key.slice(), sentHash: xxhash64(bytes) });
@@ -172,6 +170,21 @@ function sendPage(context: GossipContext, state: RebalanceState, records: Uint8A
   };
   // Frames are built here, before the next scan reuses the page's memory.
   for (const [address, parts] of partsByAddress) sendHandoff(context, parts, [address], undefined, pageAcknowledged);
+}
+
+/**
+ * The holder of a key that seeds its new replicas: the first (in the placement's order, the
+ * same on every node) that was a write replica before and is on the next ring. A leaving
+ * node is passed over: it is the first to learn of its leave, so values gossiped to it under
+ * the old layout may reach it only after its scan; it sends what it holds anyway.
+ */
+function seederOf(
+  placement: ClusterPlacement,
+  replicas: readonly number[],
+  before: readonly string[],
+): number | undefined {
+  const holders = replicas.filter((actor) => before.includes(placement.actorIdentity(actor)));
+  return holders.find((actor) => placement.isOnNextRing(actor)) ?? holders[0];
 }
 
 /** Actors (identities) that were write replicas of the key in every placement since the last completed scan. */
@@ -217,11 +230,12 @@ const FINAL_HANDOFF_RESEND_MS = 200;
 /**
  * The last step of a leave (docs/cluster.md, "Leave"): every key written since the
  * rebalance (the store's dirty keys) goes to its write replicas as acknowledged handoffs.
- * Resolves with the number of handoffs still unacknowledged at the deadline (0: all held).
+ * Resolves with the number of handoffs still unacknowledged at the deadline (0: all held),
+ * counting every handoff of the actor: values that reached it while leaving are handed on
+ * too (handlers/gossip.ts), and may still arrive while it waits.
  */
 export async function handOffDirtyKeys(context: GossipContext, deadlineMs: number): Promise<number> {
   const self = selfActor(context);
-  let pending = 0;
   for (;;) {
     const records = context.store.drainDirty(context.gossipPageBytes);
     if (records.length === 0) break;
@@ -229,20 +243,15 @@ export async function handOffDirtyKeys(context: GossipContext, deadlineMs: numbe
     forEachRecord(records, (key, bytes) => {
       for (const actor of context.placement.writeReplicas(key)) {
         if (actor === self) continue;
-        const address = context.gossipAddress(actor);
-        let parts = partsByAddress.get(address);
-        if (parts === undefined) partsByAddress.set(address, (parts = []));
-        parts.push(bytes);
+        addPartFor(partsByAddress, context.gossipAddress(actor), bytes);
       }
     });
-    for (const [address, parts] of partsByAddress) {
-      pending++;
-      sendHandoff(context, parts, [address], undefined, () => pending--);
-    }
+    for (const [address, parts] of partsByAddress) sendHandoff(context, parts, [address], undefined, () => {});
   }
-  while (pending > 0 && Date.now() < deadlineMs) {
+  const { handoffs } = context.state;
+  while (handoffs.size > 0 && Date.now() < deadlineMs) {
     await new Promise((resolve) => setTimeout(resolve, FINAL_HANDOFF_RESEND_MS));
     resendHandoffs(context);
   }
-  return pending;
+  return handoffs.size;
 }

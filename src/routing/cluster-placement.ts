@@ -101,6 +101,19 @@ export class ClusterPlacement {
     return this.layout.nodes[this.selfNode].serving;
   }
 
+  /** False while this node is leaving: off the next ring, its copies of keys are going away. */
+  get selfOnNextRing(): boolean {
+    return this.layout.nodes[this.selfNode].next;
+  }
+
+  /** True for an actor of a node on the next ring: one that is not leaving. */
+  isOnNextRing(actor: number): boolean {
+    this.checked(actor);
+    let node = this.actorBase.length - 1;
+    while (this.actorBase[node] > actor) node--;
+    return this.layout.nodes[node].next;
+  }
+
   /** The flat number of this node's actor `tid`. */
   actorIndex(tid: number): number {
     return this.actorBase[this.selfNode] + tid;

@@ -97,11 +97,16 @@ describe("joins and leaves under load", () => {
     // Under the load no live member was ever suspected (no false positive on this 2-core machine).
     for (const node of nodes) expect(node.process.output()).not.toMatch(/suspect|is dead/);
     // Three nodes, two copies of each key.
+    let counts: number[] = [];
     await waitFor(
-      async () =>
-        (await Promise.all(nodes.map(keyCount))).reduce((sum, count) => sum + count, 0) >= 2 * acknowledged.size,
+      async () => {
+        counts = await Promise.all(nodes.map(keyCount));
+        return counts.reduce((sum, count) => sum + count, 0) >= 2 * acknowledged.size;
+      },
       15_000,
-      () => "the remaining nodes do not hold two copies of every key",
+      () =>
+        `the remaining nodes do not hold two copies of every key: they hold ${counts.join(" + ")} ` +
+        `for ${acknowledged.size} acknowledged keys`,
     );
   }, 90_000);
 });

@@ -24,6 +24,7 @@ import { keyBytes, keyName } from "../../wire/key";
 import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../../protocol/bad-frame-log";
 import {
   addPart,
+  addPartFor,
   currentRecord,
   GossipContext,
   PartsByPeer,
@@ -32,7 +33,7 @@ import {
   tracksReplicatedWrites,
 } from "../gossip-context";
 import { decodeGossipFrame, GossipFrameKind, handoffAckFrame } from "../gossip-frame";
-import { acknowledgeHandoff, resendHandoffs } from "./replication";
+import { acknowledgeHandoff, resendHandoffs, sendHandoff } from "./replication";
 import type { OweOutcome } from "../merge-backlog";
 import { receiveDigest } from "../anti-entropy";
 
@@ -136,6 +137,7 @@ export function handleGossipFrames(context: GossipContext, frames: readonly Uint
   const statuses = mergeAndOwe(context, received);
   noteOwed(context, owedBefore);
   context.counters.gossipKeysReceived += received.length;
+  if (!context.placement.selfOnNextRing) forwardWhileLeaving(context, received);
   if (fromOtherNodes.length > 0 && context.placement.factors.size > 0) relayToHotReplicas(context, fromOtherNodes);
   // Acknowledged only now that the handed-off values are merged; one still owed leaves its
   // frame unacknowledged, so the sender keeps the values and sends the frame again.
@@ -209,6 +211,35 @@ function reportShortfall(context: GossipContext, record: StoreRecord, outcome: O
 }
 
 /**
+ * What reaches a leaving actor goes on, as acknowledged handoffs, to the key's write replicas
+ * that stay (on the next ring; never to another leaving node, so two leaves cannot bounce a
+ * value between them). A replica that gossiped under the layout before the leave sent its
+ * write here alone, possibly after this actor's rebalance scan had passed the key; the stop
+ * waits for these handoffs (rebalance.ts, handOffDirtyKeys).
+ */
+function forwardWhileLeaving(context: GossipContext, records: readonly StoreRecord[]): void {
+  const { placement } = context;
+  const self = selfActor(context);
+  const partsByAddress = new Map<string, Uint8Array[]>();
+  for (const record of records) {
+    let bytes: Uint8Array | undefined;
+    for (const actor of placement.writeReplicas(record.key)) {
+      if (actor === self || !placement.isOnNextRing(actor)) continue;
+      bytes ??= recordBytes(record);
+      addPartFor(partsByAddress, context.gossipAddress(actor), bytes);
+    }
+  }
+  for (const [address, parts] of partsByAddress) sendHandoff(context, parts, [address], undefined, () => {});
+}
+
+/** A record's bytes as a frame carries them (a copy). */
+function recordBytes(record: StoreRecord): Uint8Array {
+  const bytes = new Uint8Array(RECORD_HEADER_BYTES + record.key.length + record.payload.length);
+  writeRecord(bytes, 0, record.type, record.key, record.payload);
+  return bytes;
+}
+
+/**
  * Records from another node reach this node's default replicas of each key (all the sender
  * knows of); a hot key's further replicas here get them from its primary, after the merge.
  */
@@ -219,8 +250,7 @@ function relayToHotReplicas(context: GossipContext, records: readonly StoreRecor
   for (const record of records) {
     const local = placement.localReplicas(record.key);
     if (local.length <= placement.local.defaultReplication || placement.actorIndex(local[0]) !== self) continue;
-    const bytes = new Uint8Array(RECORD_HEADER_BYTES + record.key.length + record.payload.length);
-    writeRecord(bytes, 0, record.type, record.key, record.payload);
+    const bytes = recordBytes(record);
     for (const tid of local.slice(placement.local.defaultReplication))
       addPart(partsByPeer, placement.actorIndex(tid), self, bytes);
   }

@@ -118,22 +118,24 @@ function rebalanceFromBeforeLeave(context: GossipContext, host: string): void {
 }
 
 describe("rebalancing through a leave", () => {
-  it("the holder that stays seeds a key's new replica, not the leaving node listed before it", () => {
-    const key = keyPlaced([B, C], [C, A]);
+  /** The keys `host`'s actor hands to a (new to the key) after rebalancing a key it holds, placed `before` the leave. */
+  function handedToA(host: string, before: string[]): { key: string; sent: string[] } {
+    const key = keyPlaced(before, [C, A]);
     const outbox: Outbox = new Map();
-    const holder = actorOn("127.0.0.3", true, outbox);
-    holder.store.put(key, LatticeType.LWW, encodeLww({ timestamp: 1, value: "v" }));
-    rebalanceFromBeforeLeave(holder, "127.0.0.3");
-    expect(handedOffKeys(outbox.get(A))).toEqual([key]);
+    const actor = actorOn(host, true, outbox);
+    actor.store.put(key, LatticeType.LWW, encodeLww({ timestamp: 1, value: "v" }));
+    rebalanceFromBeforeLeave(actor, host);
+    return { key, sent: handedOffKeys(outbox.get(A)) };
+  }
+
+  it("the holder that stays seeds a key's new replica, not the leaving node listed before it", () => {
+    const { key, sent } = handedToA("127.0.0.3", [B, C]);
+    expect(sent).toEqual([key]);
   });
 
   it("the leaving actor sends every key it holds to the key's new replicas", () => {
-    const key = keyPlaced([C, B], [C, A]);
-    const outbox: Outbox = new Map();
-    const leaver = actorOn("127.0.0.2", true, outbox);
-    leaver.store.put(key, LatticeType.LWW, encodeLww({ timestamp: 1, value: "v" }));
-    rebalanceFromBeforeLeave(leaver, "127.0.0.2");
-    expect(handedOffKeys(outbox.get(A))).toEqual([key]);
+    const { key, sent } = handedToA("127.0.0.2", [C, B]);
+    expect(sent).toEqual([key]);
   });
 
   it("a value gossiped to the leaving actor after its scan goes on to the replicas that stay, acknowledged", async () => {

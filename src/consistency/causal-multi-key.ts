@@ -29,7 +29,7 @@ interface CausalWrite {
 
 export class MultiKeyCausal implements CausalScopeCore {
   private readonly past: CausalPast;
-  /** A write whose outcome was unknown: later writes depend on it, so it is sent again before them. */
+  /** A write whose outcome was unknown: later calls depend on it, so it is sent again before them. */
   private pending: CausalWrite | undefined;
 
   constructor(
@@ -46,6 +46,8 @@ export class MultiKeyCausal implements CausalScopeCore {
   }
 
   async read(keys: readonly string[]): Promise<Map<string, Uint8Array[]>> {
+    // A read follows the session's writes, one of unknown outcome too: had it happened unseen, the read would miss it.
+    await this.resendPending();
     const values = await readThroughCut(this.transport, this.cut, keys, this.options);
     const siblings = new Map<string, Uint8Array[]>();
     const pastRead: [string, VectorClock][] = [];
@@ -95,7 +97,7 @@ export class MultiKeyCausal implements CausalScopeCore {
         "CAUSAL_DEPENDENCY_UNAVAILABLE",
         LEVEL,
         `${LEVEL}: the session's write of ${JSON.stringify(this.pending.put.key)} may not have happened, and every ` +
-          `later write depends on it; sent again, it failed again (${outcome.error.message})`,
+          `later read and write depends on it; sent again, it failed again (${outcome.error.message})`,
       );
     }
     this.pending = undefined;

@@ -4,7 +4,9 @@
  * joined with the floor, and raises the floor to it; a write's clock joins the floor's
  * clock of the key with the session's next entry, so it follows everything the session saw
  * of the key (monotonic writes, writes follow reads) and an applied write raises the floor
- * (read your writes). Siblings a later write overwrote are dropped by their envelopes.
+ * (read your writes). Siblings a later write overwrote are dropped by their envelopes. A
+ * write whose outcome is unknown is sent again before the session's next call on its key:
+ * had it happened unseen, a later read would miss the session's own write.
  */
 import { LatticeType } from "../lattices/lattice-type";
 import { toByteSet } from "../lattices/set-union";
@@ -16,12 +18,15 @@ import type { CausalScopeCore } from "./causal-session";
 import type { CausalWriter } from "./causal-writer";
 import { Floor } from "./floor";
 import { checkType } from "./session";
-import type { KeyTransport, PutTuple } from "./transport";
+import { ConsistencyError } from "./errors";
+import type { KeyTransport, PutOutcome, PutTuple } from "./transport";
 
 const LEVEL = "causal-single-key";
 
 export class SingleKeyCausal implements CausalScopeCore {
   private readonly floor: Floor;
+  /** Per key, the session's last write of it if its outcome was unknown. */
+  private readonly pending = new Map<string, PutTuple>();
 
   constructor(
     private readonly transport: KeyTransport,
@@ -36,6 +41,7 @@ export class SingleKeyCausal implements CausalScopeCore {
   }
 
   async read(keys: readonly string[]): Promise<Map<string, Uint8Array[]>> {
+    for (const key of keys) await this.resendPending(key);
     const fromServer = await this.transport.getMany(keys);
     const siblings = new Map<string, Uint8Array[]>();
     for (const key of keys) {
@@ -51,16 +57,38 @@ export class SingleKeyCausal implements CausalScopeCore {
   }
 
   async write(key: string, value: Uint8Array): Promise<void> {
+    await this.resendPending(key);
     const floor = this.floor.get(key);
     const clock = this.writer.nextClock(
       floor === undefined ? vectorClock.bottom : decodeSingleCausalWire(floor.payload).first,
     );
     const payload = encodeSingleCausalWire({ first: clock, second: toByteSet([this.writer.element(clock, value)]) });
     const put: PutTuple = { key, type: LatticeType.SINGLE_CAUSAL, payload };
+    const outcome = await this.send(put);
+    if (outcome.status !== "applied") throw outcome.error;
+  }
+
+  /** Sends a write; once applied it raises the floor, and one of unknown outcome waits to be sent again. */
+  private async send(put: PutTuple): Promise<PutOutcome> {
     const reservation = this.floor.reserve([put], LEVEL);
     const outcome = await this.writer.send(put);
-    // A write whose outcome is unknown stays out of the floor: either answer is then legal.
     this.floor.settle(reservation, outcome.status === "applied" ? [put] : []);
-    if (outcome.status !== "applied") throw outcome.error;
+    if (outcome.status === "unknown") this.pending.set(put.key, put);
+    else this.pending.delete(put.key);
+    return outcome;
+  }
+
+  /** CAUSAL_DEPENDENCY_UNAVAILABLE when the session's write of `key` of unknown outcome cannot be sent again. */
+  private async resendPending(key: string): Promise<void> {
+    const put = this.pending.get(key);
+    if (put === undefined) return;
+    const outcome = await this.send(put);
+    if (outcome.status === "applied") return;
+    throw new ConsistencyError(
+      "CAUSAL_DEPENDENCY_UNAVAILABLE",
+      LEVEL,
+      `${LEVEL}: the session's write of ${JSON.stringify(key)} may not have happened, and every later call on ` +
+        `the key depends on it; sent again, it failed again (${outcome.error.message})`,
+    );
   }
 }

@@ -3,7 +3,8 @@
  * docs/consistency.md §2.7, §2.8, §3), each where §3 puts it, in the simulated cluster with
  * its faults off and values placed on chosen replicas: siblings per session, dependencies
  * fetched from the next replica, the stale but causal fallback, CAUSAL_DEPENDENCY_UNAVAILABLE,
- * a write of unknown outcome sent again before the next, SESSION_LIMIT, bare values.
+ * a write of unknown outcome sent again before the next call that depends on it,
+ * SESSION_LIMIT, bare values.
  */
 import { CausalCut } from "../../src/consistency/causal-cut";
 import { encodeEnvelope } from "../../src/consistency/causal-envelope";
@@ -50,13 +51,13 @@ function place(cluster: SimCluster, key: string, value: ValueRead, replicas: rea
   for (const index of replicas) expect(cluster.replicas[index].merge(key, value)).toBe(true);
 }
 
-/** The cluster as a client whose first answer always comes from replica 0, and which counts its calls. */
-function fromReplicaZero(cluster: SimCluster) {
+/** The cluster as a client whose first answer always comes from `replica`, and which counts its calls. */
+function firstAnswerFrom(cluster: SimCluster, replica = "sim-0") {
   const calls = { getMany: 0, getFromReplica: [] as string[] };
   const transport: KeyTransport = {
     getMany: (keys) => {
       calls.getMany++;
-      return cluster.getFromReplica("sim-0", keys);
+      return cluster.getFromReplica(replica, keys);
     },
     putManySettled: (puts) => cluster.putManySettled(puts),
     replicasOf: () => cluster.replicasOf(),
@@ -83,6 +84,24 @@ describe.each<CausalScope>(["single-key", "multi-key"])("causal sessions, %s", (
     expect(Object.fromEntries(decoded.vectorClock)).toEqual({ s1: 1, s2: 1, s3: 1 });
     expect(await reader.get("absent")).toEqual([]);
     expect(reader.stateSize.keyCount).toBeGreaterThan(0);
+  });
+
+  it("sends a write of unknown outcome again before the session reads its key, and fails while it cannot", async () => {
+    // Gossip held back: a replica holds only what was sent to it.
+    const cluster = new SimCluster(12, { ...NO_FAULTS, deliver: 0, resume: 0 });
+    const writer = session(firstAnswerFrom(cluster, "sim-1").transport, { scope });
+    for (let index = 0; index < REPLICA_COUNT; index++) cluster.pause(index);
+    await expect(writer.put("a", "a1")).rejects.toMatchObject({ code: "TIMEOUT" });
+    await expect(writer.get("a")).rejects.toMatchObject({
+      code: "CAUSAL_DEPENDENCY_UNAVAILABLE",
+      message: expect.stringMatching(/the session's write of "a" may not have happened/),
+    });
+    // The write happened on replica 0 alone; the session reads from replica 1, which never got it.
+    cluster.crash(1);
+    cluster.crash(2);
+    for (let index = 0; index < REPLICA_COUNT; index++) cluster.resume(index);
+    expect(cluster.replicas[0].values.has("a") && !cluster.replicas[1].values.has("a")).toBe(true);
+    expect(texts(await writer.get("a"))).toEqual(["a1"]);
   });
 
   it("runs a session's calls one at a time, in call order", async () => {
@@ -141,7 +160,7 @@ describe("causal sessions, multi-key: dependencies", () => {
     const cluster = new SimCluster(6, NO_FAULTS);
     place(cluster, "x", x1, [2]);
     place(cluster, "y", y2, [0, 1, 2]);
-    const { transport, calls } = fromReplicaZero(cluster);
+    const { transport, calls } = firstAnswerFrom(cluster);
     const reader = session(transport, { scope: "multi-key" });
     expect(texts(await reader.get("y"))).toEqual(["y2"]);
     expect(calls.getFromReplica).toEqual(["sim-0", "sim-1", "sim-2"]);
@@ -181,7 +200,7 @@ describe("causal sessions, multi-key: dependencies", () => {
   it("gives up on a replica that does not answer once dependencyWaitMs has passed", async () => {
     const cluster = new SimCluster(8, NO_FAULTS);
     place(cluster, "y", y2, [0, 1, 2]);
-    const silent: KeyTransport = { ...fromReplicaZero(cluster).transport, getFromReplica: () => new Promise(() => {}) };
+    const silent: KeyTransport = { ...firstAnswerFrom(cluster).transport, getFromReplica: () => new Promise(() => {}) };
     const startMs = Date.now();
     await expect(session(silent, { scope: "multi-key", dependencyWaitMs: 50 }).get("y")).rejects.toMatchObject({
       code: "CAUSAL_DEPENDENCY_UNAVAILABLE",

@@ -10,7 +10,16 @@
  */
 import { BufferBudget } from "../../src/consistency/buffer-budget";
 import { wallClockMicros } from "../../src/consistency/clock";
-import { resolveSessionOptions, resolveTransactionOptions, type Isolation } from "../../src/consistency/options";
+import { CausalCut, type Closure } from "../../src/consistency/causal-cut";
+import { decodeEnvelope, encodeEnvelope } from "../../src/consistency/causal-envelope";
+import {
+  resolveSessionOptions,
+  resolveTransactionOptions,
+  type Isolation,
+  type ResolvedTransactionOptions,
+} from "../../src/consistency/options";
+import { AtomicReads } from "../../src/consistency/read-atomic-reads";
+import { AtomicWrites } from "../../src/consistency/read-atomic-writes";
 import { Session, SessionCore, type SessionContext } from "../../src/consistency/session";
 import {
   Transaction,
@@ -21,12 +30,21 @@ import {
 } from "../../src/consistency/transaction";
 import { StoreReads } from "../../src/consistency/transaction-reads";
 import { BufferedWrites, ImmediateWrites } from "../../src/consistency/transaction-writes";
-import type { KeyTransport, PutOutcome } from "../../src/consistency/transport";
+import type { KeyTransport, PutOutcome, PutTuple, ValueRead } from "../../src/consistency/transport";
 import { transactionIdOf } from "../../src/consistency/write-id";
-import { decodeLww, encodeLww } from "../../src/lattices/values";
+import { LatticeType } from "../../src/lattices/lattice-type";
+import { toVectorClock } from "../../src/lattices/vector-clock";
+import { decodeLww, decodeSingleCausal, encodeLww, encodeSingleCausal } from "../../src/lattices/values";
 import type { AnomalyClass } from "./history/anomalies";
 import type { Level } from "./history/levels";
-import { operationSteps, transactionSteps, type LevelRow, type LevelSession } from "./level-workload-levels";
+import {
+  causalRow,
+  cutPerClient,
+  operationSteps,
+  transactionSteps,
+  type LevelRow,
+  type LevelSession,
+} from "./level-workload-levels";
 import type { Random } from "./random";
 import { ALL_FAULTS, type SimCluster, type SimFaults } from "./sim-cluster";
 
@@ -50,6 +68,7 @@ export interface BrokenVariant {
 const IN_STEP = [0n];
 /** Every other session's clock a second behind: a write that does not follow what it read lands below it. */
 const ONE_SECOND_BEHIND = [0n, -1_000_000n];
+const utf8 = new TextEncoder();
 /** How far the broken clock of monotonic writes jumps either way: many times the gap between a session's writes of a key. */
 const CLOCK_JITTER_MICROS = 100_000;
 
@@ -69,8 +88,8 @@ function transactionRow(name: string, isolation: Isolation, pieces: Pieces): Lev
 }
 
 interface Pieces {
-  writes(context: TransactionContext): TransactionWrites;
-  reads(context: TransactionContext): TransactionReads;
+  writes(context: TransactionContext, options: ResolvedTransactionOptions): TransactionWrites;
+  reads(context: TransactionContext, options: ResolvedTransactionOptions): TransactionReads;
 }
 
 /** Transactions of `isolation` built as composeTransaction builds them, with `pieces` in place of the level's. */
@@ -85,8 +104,8 @@ function composedTransactions(context: SessionContext, isolation: Isolation, pie
     return new Transaction(
       transactionContext,
       options.maxKeys,
-      pieces.writes(transactionContext),
-      pieces.reads(transactionContext),
+      pieces.writes(transactionContext, options),
+      pieces.reads(transactionContext, options),
     );
   });
 }
@@ -153,6 +172,38 @@ function restamped(transport: KeyTransport, stampMicros: () => bigint): KeyTrans
 /** The wall clock with seeded jumps of up to CLOCK_JITTER_MICROS either way: it steps back. */
 function jittery(nowMicros: () => bigint, random: Random): () => bigint {
   return () => nowMicros() + BigInt(random.int(2 * CLOCK_JITTER_MICROS + 1) - CLOCK_JITTER_MICROS);
+}
+
+/** Read atomic's reads without their lower bounds: a key read below the version another read's write set requires stays there. */
+class NoLowerBounds extends AtomicReads {
+  protected override async raiseToLowerBounds(): Promise<void> {}
+}
+
+/** `transport` with each causal put's clocks cut down to the session's own entry: a write no longer follows what it read. */
+function ownClockEntryOnly(transport: KeyTransport, sessionId: string): KeyTransport {
+  const id = utf8.encode(sessionId);
+  const rewrite = (put: PutTuple): PutTuple => {
+    if (put.type !== LatticeType.SINGLE_CAUSAL) throw new Error(`invariant: a ${LatticeType[put.type]} put`);
+    // A single-key session's put holds one value, its envelope's clock the put's clock.
+    const { vectorClock, values } = decodeSingleCausal(put.payload);
+    const count = vectorClock.get(sessionId) ?? 0;
+    const clock = toVectorClock([{ key: id, value: count }]);
+    const envelopes = values.map((bytes) => encodeEnvelope({ clock, value: decodeEnvelope(bytes)!.value }));
+    return { ...put, payload: encodeSingleCausal({ vectorClock: { [sessionId]: count }, values: envelopes }) };
+  };
+  return {
+    getMany: (keys) => transport.getMany(keys),
+    putManySettled: (puts, options) => transport.putManySettled(puts.map(rewrite), options),
+    replicasOf: (key) => transport.replicasOf(key),
+    getFromReplica: (replica, keys) => transport.getFromReplica(replica, keys),
+  };
+}
+
+/** A causal cut that lets every fetched value in at once, whether or not its dependencies are there. */
+class UnclosedCut extends CausalCut {
+  override close(fetched: ReadonlyMap<string, ValueRead>): Closure {
+    return { closed: fetched, missing: new Map(), blockedBy: new Map() };
+  }
 }
 
 /** Replicas that keep whatever arrives last instead of merging: no lattice, so no convergence to the join. */
@@ -245,6 +296,36 @@ export const BROKEN_VARIANTS: readonly BrokenVariant[] = [
     }),
     swapped: "the read cache: every read goes to the store",
     mustFind: ["IC"],
+    clockSkewsMicros: IN_STEP,
+  },
+  {
+    row: transactionRow("read-atomic/no-lower-bounds", "read-atomic", {
+      writes: (context, options) => new AtomicWrites(context, options.prepareAcks),
+      reads: (context, options) => new NoLowerBounds(context, options.versionWaitMs),
+    }),
+    swapped: "round 2: a read is not raised to the version another read's write set requires",
+    mustFind: ["FR"],
+    clockSkewsMicros: IN_STEP,
+  },
+  {
+    row: causalRow(
+      "causal-single-key/clock-not-absorbed",
+      "single-key",
+      cutPerClient(() => new CausalCut()),
+      (context, sessionId) => ownClockEntryOnly(context.transport, sessionId),
+    ),
+    swapped: "a write's clock holds the session's own entry only, not the clocks it read",
+    mustFind: ["S-WFR"],
+    clockSkewsMicros: IN_STEP,
+  },
+  {
+    row: causalRow(
+      "causal-multi-key/unclosed-cut",
+      "multi-key",
+      cutPerClient(() => new UnclosedCut()),
+    ),
+    swapped: "the causal cut: a value fetched joins it before its dependencies are there",
+    mustFind: ["C"],
     clockSkewsMicros: IN_STEP,
   },
 ];

@@ -2,10 +2,15 @@
  * The level-specific part of the workload (level-workload.ts): one row per built level,
  * saying how a process opens its session and what one step of it is. Eventual and the
  * session guarantees step by single reads and writes of a Session; the isolation levels by
- * transactions of one. A new level (causal, read atomic) is a new row; the deliberately
- * broken variants (consistency-broken.ts) are rows too, composed from the same pieces.
+ * transactions of one; the causal levels by single reads and writes of a CausalSession. A
+ * new level is a new row; the deliberately broken variants (consistency-broken.ts) are
+ * rows too, composed from the same pieces.
  */
+import { CausalCut } from "../../src/consistency/causal-cut";
+import type { CausalScope } from "../../src/consistency/causal-options";
+import { CausalSession } from "../../src/consistency/causal-session";
 import type { Isolation, SessionGuarantee } from "../../src/consistency/options";
+import type { KeyTransport } from "../../src/consistency/transport";
 import { Session, type SessionContext } from "../../src/consistency/session";
 import type { Transaction } from "../../src/consistency/transaction";
 import type { Level } from "./history/levels";
@@ -97,7 +102,57 @@ function isolationRow(isolation: Isolation): LevelRow {
   };
 }
 
-/** The built levels, as AnnaClient.session() composes them. */
+/** A causal session's calls, each a step of one op: a read returns the key's siblings. */
+export function causalSteps(session: CausalSession): LevelSession {
+  const step: StepHandle = {
+    read: async (key) => (await session.get(key)).map(valueText),
+    write: (key, value) => session.put(key, value),
+    commit: async () => {},
+    abort: async () => {},
+  };
+  return { begin: () => step };
+}
+
+/**
+ * The causal cut of each client, made by `create`: a client's multi-key sessions share it,
+ * as AnnaClient.causalSession shares it. A client's sessions share its transaction
+ * numbers, so those name the client.
+ */
+export function cutPerClient(create: () => CausalCut): (context: SessionContext) => CausalCut {
+  const cuts = new WeakMap<SessionContext["transactionNumbers"], CausalCut>();
+  return (context) => {
+    let cut = cuts.get(context.transactionNumbers);
+    if (cut === undefined) cuts.set(context.transactionNumbers, (cut = create()));
+    return cut;
+  };
+}
+
+/** A seeded session id, so that a run replays: 64 random bits, in hex. */
+export function seededSessionId(random: Random): string {
+  return Array.from({ length: 4 }, () => random.int(0x10000).toString(16).padStart(4, "0")).join("");
+}
+
+/** The causal levels' rows and their broken variants: a session over `transport(context, sessionId)` and the client's cut. */
+export function causalRow(
+  name: string,
+  scope: CausalScope,
+  cutOf: (context: SessionContext) => CausalCut,
+  transport: (context: SessionContext, sessionId: string) => KeyTransport = (context) => context.transport,
+): LevelRow {
+  return {
+    name,
+    level: `causal-${scope}`,
+    shape: "operation",
+    abortKeepsWrites: true,
+    open: (context, random) => {
+      const sessionId = seededSessionId(random);
+      const causalContext = { transport: transport(context, sessionId), cut: cutOf(context), sessionId };
+      return causalSteps(new CausalSession(causalContext, { scope }));
+    },
+  };
+}
+
+/** The built levels, as AnnaClient.session() and causalSession() compose them. */
 export const LEVEL_ROWS: readonly LevelRow[] = [
   sessionRow("eventual", []),
   sessionRow("read-your-writes", ["read-your-writes"]),
@@ -107,4 +162,15 @@ export const LEVEL_ROWS: readonly LevelRow[] = [
   isolationRow("read-uncommitted"),
   isolationRow("read-committed"),
   isolationRow("item-cut"),
+  isolationRow("read-atomic"),
+  causalRow(
+    "causal-single-key",
+    "single-key",
+    cutPerClient(() => new CausalCut()),
+  ),
+  causalRow(
+    "causal-multi-key",
+    "multi-key",
+    cutPerClient(() => new CausalCut()),
+  ),
 ];

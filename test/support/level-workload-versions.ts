@@ -1,12 +1,15 @@
 /**
  * What the workload learns from the wire rather than from the levels' API, which hides
- * stamps and write ids: the version each write left with (seen as it passes through the
- * transport), and each replica's value after healing as a `final` payload.
+ * stamps, write ids and clocks: the version each write left with (seen as it passes
+ * through the transport), and each replica's value after healing as a `final` payload.
  */
+import { committedVersion } from "../../src/consistency/read-atomic";
+import { decodeEnvelope, visibleSiblings } from "../../src/consistency/causal-envelope";
 import type { KeyTransport, PutTuple, ValueRead } from "../../src/consistency/transport";
 import { LatticeType } from "../../src/lattices/lattice-type";
-import { decodeLww } from "../../src/lattices/values";
-import type { FinalPayload, Stamp } from "./history/events";
+import type { VectorClock as ClockBytes } from "../../src/lattices/vector-clock";
+import { decodeLww, decodeMultiCausal, decodeSingleCausal } from "../../src/lattices/values";
+import type { FinalPayload, Stamp, VectorClock } from "./history/events";
 
 const decoder = new TextDecoder();
 
@@ -14,18 +17,36 @@ export function valueText(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
 
-function stampOf(payload: Uint8Array): { value: string; stamp: Stamp } {
-  const { timestamp, writeId, value } = decodeLww(payload);
+/** A written value's version: its LWW stamp, or the clock of its causal envelope. */
+export type SentVersion = { readonly stamp: Stamp } | { readonly clock: VectorClock };
+
+function stampOf(payload: Uint8Array): { value: string; stamp: Stamp } | null {
+  const decoded = decodeLww(payload);
+  // A read atomic prepare carries its version in the window only; the commit sends it again with its stamp.
+  if (committedVersion(decoded) === null) return null;
+  const { timestamp, writeId, value } = decoded;
   return { value: valueText(value), stamp: [timestamp.toString(), Buffer.from(writeId).toString("hex")] };
 }
 
-/** Every LWW version sent, by its value (unique in a history): the stamps a history's writes carry. */
+function clockRecord(clock: ClockBytes): VectorClock {
+  const record: Record<string, number> = {};
+  for (const { key, value } of clock) record[valueText(key)] = value;
+  return record;
+}
+
+function causalValues(type: LatticeType, payload: Uint8Array): Uint8Array[] {
+  if (type === LatticeType.SINGLE_CAUSAL) return decodeSingleCausal(payload).values;
+  if (type === LatticeType.MULTI_CAUSAL) return decodeMultiCausal(payload).values;
+  throw new Error(`invariant: the workload writes LWW and causal values, not ${LatticeType[type]}`);
+}
+
+/** Every version sent, by its value (unique in a history): the stamps and clocks a history's writes carry. */
 export class SentVersions {
-  private readonly byValue = new Map<string, Stamp>();
+  private readonly byValue = new Map<string, SentVersion>();
 
   constructor(private readonly valuesMax: number) {}
 
-  /** `transport`, noting each LWW write before it is sent (so that a write whose outcome is unknown has its version too). */
+  /** `transport`, noting each write before it is sent (so that a write whose outcome is unknown has its version too). */
   observe(transport: KeyTransport): KeyTransport {
     return {
       getMany: (keys) => transport.getMany(keys),
@@ -38,22 +59,35 @@ export class SentVersions {
     };
   }
 
-  versionOf(value: string): Stamp | undefined {
+  versionOf(value: string): SentVersion | undefined {
     return this.byValue.get(value);
   }
 
   private note(put: PutTuple): void {
-    if (put.type !== LatticeType.LWW) throw new Error(`invariant: the workload writes LWW values, not ${put.type}`);
-    const { value, stamp } = stampOf(put.payload);
+    if (put.type === LatticeType.LWW) {
+      const sent = stampOf(put.payload);
+      if (sent !== null) this.remember(sent.value, { stamp: sent.stamp });
+      return;
+    }
+    for (const bytes of causalValues(put.type, put.payload)) {
+      const envelope = decodeEnvelope(bytes);
+      if (envelope === undefined) throw new Error("invariant: the workload's causal values travel in envelopes");
+      this.remember(valueText(envelope.value), { clock: clockRecord(envelope.clock) });
+    }
+  }
+
+  private remember(value: string, version: SentVersion): void {
     if (!this.byValue.has(value) && this.byValue.size === this.valuesMax)
       throw new Error(`invariant: more than ${this.valuesMax} values sent`);
-    this.byValue.set(value, stamp);
+    this.byValue.set(value, version);
   }
 }
 
-/** One replica's value of `key` as a `final` event holds it. */
-export function finalPayload(key: string, read: ValueRead | undefined): FinalPayload {
-  if (read === undefined) return { kind: "lww", value: null };
-  if (read.type !== LatticeType.LWW) throw new Error(`invariant: ${key} holds a ${LatticeType[read.type]} value`);
-  return { kind: "lww", ...stampOf(read.payload) };
+/** One replica's value of `key` as a `final` event holds it; `causal`: the run writes causal values, so an absent key has no siblings. */
+export function finalPayload(key: string, read: ValueRead | undefined, causal: boolean): FinalPayload {
+  if (read === undefined) return causal ? { kind: "causal", siblings: [] } : { kind: "lww", value: null };
+  if (read.type === LatticeType.LWW) return { kind: "lww", ...(stampOf(read.payload) ?? { value: null }) };
+  if (read.type === LatticeType.SINGLE_CAUSAL || read.type === LatticeType.MULTI_CAUSAL)
+    return { kind: "causal", siblings: visibleSiblings(causalValues(read.type, read.payload)).map(valueText) };
+  throw new Error(`invariant: ${key} holds a ${LatticeType[read.type]} value`);
 }

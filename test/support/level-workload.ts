@@ -3,11 +3,11 @@
  * §4, §5): N sessions (processes) of one level take seeded steps against a KeyTransport,
  * one call at a time each. A step is one read or write for eventual and the session
  * guarantees, a transaction of a few reads and writes (some aborted) for the isolation
- * levels. Every written value is unique (`writtenValue`), and each step is recorded as
- * invoke, then ok, fail or info, with what its reads returned and the version (stamp, write
- * id) of each write as it left for the cluster. Then the environment heals, every replica's
- * value of every key is recorded (`final`), and the checker judges the history by the
- * row's level. What is level-specific is a row (level-workload-levels.ts); where the
+ * levels, causal sessions' reads and writes for the causal ones. Every written value is
+ * unique (`writtenValue`), and each step is recorded as invoke, then ok, fail or info, with
+ * what its reads returned and the version (LWW stamp and write id, or causal clock) of each
+ * write as it left for the cluster. Then the environment heals, every replica's value of
+ * every key is recorded (`final`), and the checker judges the history by the row's level. What is level-specific is a row (level-workload-levels.ts); where the
  * sessions run is an environment (level-workload-sim.ts, level-workload-cluster.ts).
  */
 import type { SessionContext } from "../../src/consistency/session";
@@ -19,6 +19,7 @@ import {
   type HistoryEvent,
   type Op,
   type Stamp,
+  type VectorClock,
   type WriteVersions,
 } from "./history/events";
 import type { HistoryRecorder } from "./history/recorder";
@@ -78,8 +79,21 @@ export const SKEWED_CLOCKS_MICROS: readonly bigint[] = [0n, 2_000_000n, -2_000_0
 const OPS_PER_TRANSACTION_MAX = 4;
 const WRITE_SHARE = 0.5;
 const ABORT_SHARE = 0.1;
-/** Errors of a transport that could not reach a replica: the call's effect is unknown (a read's: none). */
-const TRANSPORT_FAILURES: ReadonlySet<string> = new Set(["TIMEOUT", "NO_SERVERS", "WRONG_THREAD"]);
+/**
+ * Errors that end a step before its commit: a transport that could not reach a replica (the
+ * call's effect is unknown; a read's, none), a replica refusing a write (LATTICE: a causal
+ * value past the size limit), and a read the level could not answer without breaking its
+ * promise (docs/consistency.md §3).
+ */
+const STEP_FAILURES: ReadonlySet<string> = new Set([
+  "TIMEOUT",
+  "NO_SERVERS",
+  "WRONG_THREAD",
+  "LATTICE",
+  "READ_ATOMIC_CONFLICT",
+  "VERSION_UNAVAILABLE",
+  "CAUSAL_DEPENDENCY_UNAVAILABLE",
+]);
 
 export async function runLevelWorkload(options: WorkloadOptions): Promise<WorkloadResult> {
   const { row, environment, recorder, keys } = options;
@@ -94,7 +108,7 @@ export async function runLevelWorkload(options: WorkloadOptions): Promise<Worklo
   const failure = (await Promise.allSettled(processes)).find((result) => result.status === "rejected");
   if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
   await environment.heal(keys);
-  await recordFinals(environment.transport, keys, recorder);
+  await recordFinals(environment.transport, keys, recorder, row.level.startsWith("causal-"));
   const events = recorder.events();
   const verdict = checkHistory(events, {
     level: row.level,
@@ -192,7 +206,7 @@ async function runStep(
   }
 }
 
-/** What the level's API says became of a step that threw; anything but a transport failure or a commit verdict is a bug, and is thrown. */
+/** What the level's API says became of a step that threw; anything but a step failure or a commit verdict is a bug, and is thrown. */
 async function recordFailure(
   run: Run,
   step: StepHandle,
@@ -207,7 +221,7 @@ async function recordFailure(
     recorder.fail(process, name, code);
   } else if (code === "COMMIT_UNKNOWN") {
     recorder.info(process, name, code, versionsOf(run.sent, done, false), done);
-  } else if (typeof code === "string" && TRANSPORT_FAILURES.has(code)) {
+  } else if (typeof code === "string" && STEP_FAILURES.has(code)) {
     // A read or write failed before the commit: the step ends there, as an abort would.
     await step.abort();
     recordUnfinished(run, process, name, code, done);
@@ -237,19 +251,26 @@ function versionsOf(sent: SentVersions, ops: readonly Op[], required: boolean): 
   const lastWrites = new Map<string, string>();
   for (const [kind, key, value] of ops) if (kind === "w") lastWrites.set(key, value);
   const stamps: Record<string, Stamp> = {};
+  const clocks: Record<string, VectorClock> = {};
   for (const [key, value] of lastWrites) {
     const version = sent.versionOf(value);
-    if (version !== undefined) stamps[key] = version;
-    else if (required) throw new Error(`invariant: committed write ${value} of ${key} was never sent`);
+    if (version === undefined) {
+      if (required) throw new Error(`invariant: committed write ${value} of ${key} was never sent`);
+    } else if ("stamp" in version) stamps[key] = version.stamp;
+    else clocks[key] = version.clock;
   }
-  return Object.keys(stamps).length === 0 ? {} : { stamps };
+  return {
+    ...(Object.keys(stamps).length === 0 ? {} : { stamps }),
+    ...(Object.keys(clocks).length === 0 ? {} : { clocks }),
+  };
 }
 
-/** Every replica's value of every key, one request per replica. */
+/** Every replica's value of every key, one request per replica; `causal`: the keys hold causal values. */
 async function recordFinals(
   transport: KeyTransport,
   keys: readonly string[],
   recorder: HistoryRecorder,
+  causal: boolean,
 ): Promise<void> {
   const keysByReplica = new Map<string, string[]>();
   for (const key of keys) {
@@ -261,6 +282,6 @@ async function recordFinals(
   }
   for (const [replica, replicaKeys] of keysByReplica) {
     const values = await transport.getFromReplica(replica, replicaKeys);
-    for (const key of replicaKeys) recorder.final(key, replica, finalPayload(key, values.get(key)));
+    for (const key of replicaKeys) recorder.final(key, replica, finalPayload(key, values.get(key), causal));
   }
 }

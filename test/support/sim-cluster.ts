@@ -9,6 +9,7 @@
  * timers and no sockets: a run is a function of its seed and its calls.
  */
 import type { KeyTransport, PutOutcome, PutTuple, ValueRead } from "../../src/consistency/transport";
+import { bytesEqual } from "../../src/lattices/lattice";
 import { mergePayloads } from "../../src/lattices/merge";
 import { Random } from "./random";
 
@@ -38,8 +39,14 @@ export const ALL_FAULTS: SimFaults = { ...LAGGING, drop: 0.05, crash: 0.02, inte
 export const REPLICA_COUNT = 3;
 /** Attempts per key and call, each on the next replica, as AnnaClient's `maxAttempts`. */
 const ATTEMPTS_MAX = 3;
-/** A value the replicas refuse, as a node refuses one over its limits. */
-export const SIM_VALUE_BYTES_MAX = 4096;
+/**
+ * A value the replicas refuse, as a node refuses one over its limits. Causal values of 8
+ * sessions on 5 keys (clocks, dependencies, siblings kept beside later writes) reach 4 KiB
+ * in a few hundred steps: a lower limit would refuse merges and keep replicas apart.
+ */
+export const SIM_VALUE_BYTES_MAX = 64 * 1024;
+/** Anti-entropy passes a heal takes at most; replicas of a join agree after one, causal values after a few. */
+const HEAL_PASSES_MAX = 8;
 
 /** What the simulated transport throws or settles with, in AnnaClientError's shape. */
 export class SimTransportError extends Error {
@@ -167,13 +174,33 @@ export class SimCluster implements KeyTransport {
     this.counts.crashes++;
   }
 
-  /** Ends every fault: replicas resume, gossip arrives, then each replica merges every other's values (anti-entropy). */
+  /**
+   * Ends every fault: replicas resume, gossip arrives, then anti-entropy passes (each
+   * replica merges every other's values) until one changes nothing. Anna's causal merge is
+   * not associative (docs/consistency.md §2.7), so one pass can leave replicas apart; a
+   * node's anti-entropy repeats too.
+   */
   heal(): void {
     this.replicas.forEach((_, index) => this.resume(index));
     for (const message of this.gossip.splice(0)) this.replicas[message.to].merge(message.key, message.value);
+    for (let pass = 0; pass < HEAL_PASSES_MAX && this.antiEntropyPass(); pass++);
+  }
+
+  /** Whether any replica's value changed. */
+  private antiEntropyPass(): boolean {
+    let changed = false;
     for (const from of this.replicas) {
-      for (const to of this.replicas) for (const [key, value] of from.values) to.merge(key, value);
+      for (const to of this.replicas) {
+        for (const [key, value] of from.values) {
+          const before = to.values.get(key)?.payload;
+          to.merge(key, value);
+          const after = to.values.get(key)?.payload;
+          if (before !== after && (before === undefined || after === undefined || !bytesEqual(before, after)))
+            changed = true;
+        }
+      }
     }
+    return changed;
   }
 
   private send(put: PutTuple): PutOutcome {

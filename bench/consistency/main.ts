@@ -1,15 +1,19 @@
 /**
  * The consistency benchmark (`npm run bench:consistency`, docs/consistency.md §6): each
- * level against eventual on the same workload, one node. Transactions of `--operations`
- * (6) operations, reads and writes half each, keys uniform and Zipf 1 over `--keys`
- * preloaded keys per lattice type, 64-byte values; `--sessions` closed loops split over
- * `--processes` generator processes; `--warmup-seconds` then `--seconds` a cell.
+ * level against eventual on the same workload. Transactions of `--operations` (6)
+ * operations, reads and writes half each, keys uniform and Zipf 1 over `--keys` preloaded
+ * keys per lattice type, 64-byte values; `--sessions` closed loops split over
+ * `--processes` generator processes (2, or one per node); `--warmup-seconds` then
+ * `--seconds` a cell. One node by default. With `--nodes 3` the nodes are a cluster on 127.0.0.1–3
+ * (`--global-replication` copies of each key, 2 by default), and generator process i
+ * sends to node i mod 3.
  *
  *   node -r ./bench/register.js bench/consistency/main.ts [--seconds N] [--warmup-seconds N]
  *     [--keys N] [--sessions N] [--processes N] [--levels a,b] [--skews 0,1] [--threads N]
- *     [--port-offset N] [--seed N] [--out FILE.json]
+ *     [--nodes N] [--global-replication N] [--port-offset N] [--seed N] [--out FILE.json]
  *
- * Writes FILE.json and FILE.svg (bench/results/consistency-2core.* by default).
+ * Writes FILE.json and FILE.svg (bench/results/consistency-2core.* by default, or
+ * consistency-3node-2core.* with three nodes).
  */
 import os from "node:os";
 import path from "node:path";
@@ -18,9 +22,8 @@ import { AnnaClient } from "../../src/client/anna-client";
 import { encodeLww, encodeMultiCausal, encodeSingleCausal } from "../../src/lattices/values";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import type { BarChart } from "../chart";
-import { BenchNode } from "../cluster/nodes";
+import { type BenchNode, killNodes, startCluster } from "../cluster/nodes";
 import { runJsonProcess } from "../cluster/processes";
-import { waitUntil } from "../cluster/wait";
 import { LatencyHistogram } from "../latency";
 import { positiveInteger } from "../options";
 import { machineInfo, RESULTS_DIR, round, writeResults } from "../report";
@@ -51,6 +54,8 @@ interface BenchOptions {
   levels: Level[];
   skews: number[];
   threads: number;
+  nodes: number;
+  globalReplication: number;
   portOffset: number;
   seed: number;
 }
@@ -67,12 +72,15 @@ function parseRun(): { options: BenchOptions; jsonPath: string } {
         "levels",
         "skews",
         "threads",
+        "nodes",
+        "global-replication",
         "port-offset",
         "seed",
         "out",
       ].map((name) => [name, { type: "string" as const }]),
     ),
   });
+  const nodes = positiveInteger(values.nodes, 1, "--nodes");
   const levels = (values.levels?.split(",") ?? [...LEVELS]) as Level[];
   for (const level of levels)
     if (!LEVELS.includes(level)) throw new RangeError(`--levels: no level ${level} (${LEVELS.join(", ")})`);
@@ -85,17 +93,22 @@ function parseRun(): { options: BenchOptions; jsonPath: string } {
     warmupSeconds: positiveInteger(values["warmup-seconds"], 5, "--warmup-seconds"),
     keyCount: positiveInteger(values.keys, 100_000, "--keys"),
     sessions: positiveInteger(values.sessions, 64, "--sessions"),
-    processes: positiveInteger(values.processes, 2, "--processes"),
+    processes: positiveInteger(values.processes, Math.max(2, nodes), "--processes"),
     levels,
     skews,
     threads: positiveInteger(values.threads, 2, "--threads"),
+    nodes,
+    globalReplication: positiveInteger(values["global-replication"], Math.min(nodes, 2), "--global-replication"),
     // Clear of bench:fuzz (14400) and bench:soak (14700).
     portOffset: positiveInteger(values["port-offset"], 15_000, "--port-offset"),
     seed: positiveInteger(values.seed, 1, "--seed"),
   };
+  if (options.globalReplication > nodes)
+    throw new RangeError(`--global-replication (${options.globalReplication}) must be at most --nodes (${nodes})`);
   if (options.sessions < options.processes)
     throw new RangeError(`--sessions (${options.sessions}) must be at least --processes (${options.processes})`);
-  return { options, jsonPath: path.resolve(values.out ?? path.join(RESULTS_DIR, `${RESULT_NAME}.json`)) };
+  const name = nodes === 1 ? RESULT_NAME : `consistency-${nodes}node-2core`;
+  return { options, jsonPath: path.resolve(values.out ?? path.join(RESULTS_DIR, `${name}.json`)) };
 }
 
 /** Writes every key of the key spaces the levels use, so that no read finds a key absent. */
@@ -137,7 +150,7 @@ interface Cell {
 
 async function measureCell(
   options: BenchOptions,
-  routing: string,
+  routings: readonly string[],
   level: Level,
   skew: number,
 ): Promise<Omit<Cell, "ratioToEventual">> {
@@ -147,7 +160,7 @@ async function measureCell(
       runJsonProcess<GeneratorResult>(
         GENERATOR_PATH,
         {
-          routing,
+          routing: routings[index % routings.length],
           level,
           skew,
           sessions: sessionsPer + (index < options.sessions % options.processes ? 1 : 0),
@@ -193,16 +206,15 @@ async function main(): Promise<void> {
     `consistency bench: ${options.levels.join(", ")} at skews ${options.skews.join(", ")}; ` +
       `${options.sessions} sessions over ${options.processes} processes, ${options.seconds} s a cell`,
   );
-  const node = await BenchNode.start({
-    index: 1,
+  const nodes: BenchNode[] = await startCluster(options.nodes, {
     portOffset: options.portOffset,
     threads: options.threads,
-    globalReplication: 1,
+    globalReplication: options.globalReplication,
   });
+  const routings = nodes.map((node) => node.routingAddress);
   const cells: Cell[] = [];
   try {
-    await waitUntil(() => node.ready(), { timeoutMs: 30_000, pollMs: 50, what: () => "the node to serve" });
-    const client = new AnnaClient({ routingAddress: node.routingAddress });
+    const client = new AnnaClient({ routingAddress: routings[0] });
     try {
       await preload(client, new Set(options.levels.map(keyKindOf)), options.keyCount);
     } finally {
@@ -211,15 +223,19 @@ async function main(): Promise<void> {
     for (const skew of options.skews) {
       let eventual = NaN;
       for (const level of options.levels) {
-        const cell = await measureCell(options, node.routingAddress, level, skew);
+        const cell = await measureCell(options, routings, level, skew);
         if (level === "eventual") eventual = cell.transactionsPerSecond;
         cells.push({ ...cell, ratioToEventual: round(cell.transactionsPerSecond / eventual) });
         console.log(JSON.stringify(cells.at(-1)));
       }
     }
   } finally {
-    const exit = await node.stop("SIGTERM");
-    if (exit.code !== 0) console.error(`the node exited ${JSON.stringify(exit)}`);
+    // SIGTERM would make each member of a cluster hand its keys to members that are leaving too.
+    if (nodes.length > 1) await killNodes(nodes);
+    else {
+      const exit = await nodes[0].stop("SIGTERM");
+      if (exit.code !== 0) console.error(`the node exited ${JSON.stringify(exit)}`);
+    }
   }
   const targets = Object.fromEntries(
     cells
@@ -258,7 +274,9 @@ async function main(): Promise<void> {
     },
   ];
   const result = {
-    benchmark: "consistency levels against eventual, one node (docs/consistency.md §6)",
+    benchmark:
+      `consistency levels against eventual, ${options.nodes === 1 ? "one node" : `${options.nodes} nodes`} ` +
+      "(docs/consistency.md §6)",
     machine: { ...machine, loadAverage1mAtEnd: os.loadavg()[0] },
     options,
     targets,

@@ -36,6 +36,8 @@ export interface ClusterBenchConfig {
     warmupSeconds: number;
     beforeSeconds: number;
     afterReadySeconds: number;
+    /** Windows counted once the join is over (balanced copies): three nodes serving, nothing moving. */
+    settledSeconds: number;
     clientTimeoutMs: number;
   };
   gossipCost: {
@@ -79,6 +81,7 @@ export const FULL_CONFIG: ClusterBenchConfig = {
     warmupSeconds: 3,
     beforeSeconds: 5,
     afterReadySeconds: 2,
+    settledSeconds: 5,
     clientTimeoutMs: 2000,
   },
   gossipCost: {
@@ -107,6 +110,7 @@ export const QUICK_CONFIG: ClusterBenchConfig = {
     warmupSeconds: 1,
     beforeSeconds: 2,
     afterReadySeconds: 1,
+    settledSeconds: 1,
   },
   gossipCost: { ...FULL_CONFIG.gossipCost, keyCount: 2000, writeSeconds: 1, writeConcurrency: 4, idleSeconds: 2 },
   nodeCount: { ...FULL_CONFIG.nodeCount, keyCount: 2000, rounds: 1, concurrency: 8, warmupMs: 200, durationMs: 1000 },

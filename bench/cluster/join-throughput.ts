@@ -3,7 +3,10 @@
  * holds every key), `keyCount` keys, and a steady GET/PUT load from AnnaClients in
  * processes of their own (bench/cluster/client-load.ts), counted in 1-second windows.
  * After `beforeSeconds` whole windows a third node joins; the load goes on until it is
- * ready plus `afterReadySeconds`. Compares the windows during the join with those before.
+ * ready plus `afterReadySeconds` and the copies are balanced (the old owners have dropped
+ * what moved), then for `settledSeconds` more. Compares the windows during the join with
+ * those before, and the settled ones too: what three node processes serve on this machine
+ * once the join is over, which bounds what a join can keep.
  */
 import { ClusterBenchConfig, clusterOptions } from "./config";
 import { LoadWindow, startClientLoad } from "./client-load";
@@ -38,10 +41,14 @@ export interface JoinThroughputResult {
   /** The mean over the windows before the joiner serves (keys being copied to it), and after (its old owners handing off and dropping, clients re-routing moved keys). */
   meanToBeforeRatioJoining: number;
   meanToBeforeRatioAfterReady: number;
+  /** The mean over the windows after the copies are balanced: three nodes, no join left. */
+  meanToBeforeRatioSettled: number;
   /** Calls that threw (AnnaClient gave up after its retries), over the whole run, by code. */
   errors: Record<string, number>;
   errorCount: number;
   joinerStartToReadyMs: number;
+  /** Until the cluster held exactly two copies of every key, the joiner some of them. */
+  joinerStartToBalancedMs: number;
   joinerKeysAtEnd: number;
   /** Every whole window: seconds from the joiner's start (window start), keys/s, errors, and the phase. */
   windows: Array<{
@@ -57,7 +64,7 @@ export interface JoinThroughputResult {
     routingRequests: number;
     tuplesResent: number;
     errors: number;
-    phase: "before" | "join" | "after";
+    phase: "before" | "join" | "after" | "settled";
     /** The machine's idle CPU share and the nodes' cores in the window (the joiner's start-up included). */
     machineIdleShare: number | null;
     nodesCpuCores: number | null;
@@ -68,27 +75,29 @@ export interface JoinThroughputResult {
 
 type Phase = JoinThroughputResult["windows"][number]["phase"];
 
-function phaseOf(
-  window: LoadWindow,
-  measureStartMs: number,
-  joinStartMs: number,
-  readyMs: number,
-  endMs: number,
-): Phase | undefined {
+/** When the join's steps happened (Date.now()). */
+interface JoinTimes {
+  measureStartMs: number;
+  joinStartMs: number;
+  readyMs: number;
+  /** The end of the last window the join takes: ready plus afterReadySeconds, and balanced. */
+  joinEndMs: number;
+  endMs: number;
+}
+
+function phaseOf(window: LoadWindow, times: JoinTimes): Phase | undefined {
   const startMs = window.second * 1000;
   const windowEndMs = startMs + 1000;
-  if (startMs < measureStartMs || windowEndMs > endMs) return undefined; // the warm-up, or cut short by the stop
-  if (windowEndMs <= joinStartMs) return "before";
-  return startMs < readyMs ? "join" : "after";
+  if (startMs < times.measureStartMs || windowEndMs > times.endMs) return undefined; // the warm-up, or cut short by the stop
+  if (windowEndMs <= times.joinStartMs) return "before";
+  if (startMs < times.readyMs) return "join";
+  return startMs < times.joinEndMs ? "after" : "settled";
 }
 
 function summarize(
   windows: LoadWindow[],
   cpu: SecondCpuSampler,
-  measureStartMs: number,
-  joinStartMs: number,
-  readyMs: number,
-  endMs: number,
+  times: JoinTimes,
 ): Pick<
   JoinThroughputResult,
   | "keysPerSecondBefore"
@@ -98,15 +107,14 @@ function summarize(
   | "meanToBeforeRatio"
   | "meanToBeforeRatioJoining"
   | "meanToBeforeRatioAfterReady"
+  | "meanToBeforeRatioSettled"
   | "errors"
   | "errorCount"
   | "windows"
 > {
-  const whole = windows.filter((window) => phaseOf(window, measureStartMs, joinStartMs, readyMs, endMs) !== undefined);
+  const whole = windows.filter((window) => phaseOf(window, times) !== undefined);
   const keysIn = (phases: Phase[]) =>
-    whole
-      .filter((window) => phases.includes(phaseOf(window, measureStartMs, joinStartMs, readyMs, endMs)!))
-      .map((window) => window.keys);
+    whole.filter((window) => phases.includes(phaseOf(window, times)!)).map((window) => window.keys);
   const before = mean(keysIn(["before"]));
   const during = keysIn(["join", "after"]);
   const errors: Record<string, number> = {};
@@ -121,10 +129,11 @@ function summarize(
     meanToBeforeRatio: mean(during) / before,
     meanToBeforeRatioJoining: mean(keysIn(["join"])) / before,
     meanToBeforeRatioAfterReady: mean(keysIn(["after"])) / before,
+    meanToBeforeRatioSettled: mean(keysIn(["settled"])) / before,
     errors,
     errorCount: sum(Object.values(errors)),
     windows: whole.map((window) => ({
-      secondsFromJoinStart: Math.round((window.second * 1000 - joinStartMs) / 100) / 10,
+      secondsFromJoinStart: Math.round((window.second * 1000 - times.joinStartMs) / 100) / 10,
       keysPerSecond: window.keys,
       callsPerSecond: window.calls,
       callMsMean: window.calls === 0 ? null : window.callMsTotal / window.calls,
@@ -133,7 +142,7 @@ function summarize(
       routingRequests: window.routingRequests,
       tuplesResent: window.tuplesResent,
       errors: sum(Object.values(window.errors)),
-      phase: phaseOf(window, measureStartMs, joinStartMs, readyMs, endMs)!,
+      phase: phaseOf(window, times)!,
       machineIdleShare: cpu.window(window.second)?.machineIdleShare ?? null,
       nodesCpuCores: cpu.window(window.second)?.nodesCpuCores ?? null,
     })),
@@ -185,9 +194,13 @@ export async function measureJoinThroughput(
       what: () => `${joiner.host} to serve after joining under load`,
     });
     const readyMs = Date.now();
-    // afterReadySeconds, then to the end of that window so that it counts whole.
+    // afterReadySeconds and balanced copies, then to the end of that window so that it counts whole.
     await sleep(options.afterReadySeconds * 1000);
-    await sleep(1000 - (Date.now() % 1000) + WINDOW_CLOSE_MARGIN_MS);
+    await waitForCopies(nodes, GLOBAL_REPLICATION * options.keyCount, 0, JOIN_TIMEOUT_MS, (counts) => counts[2] > 0);
+    const balancedMs = Date.now();
+    const joinEndMs = Math.ceil(Date.now() / 1000) * 1000;
+    await sleep(joinEndMs - Date.now());
+    await sleep(options.settledSeconds * 1000 + WINDOW_CLOSE_MARGIN_MS);
     const endMs = Date.now();
     const windows = await load.stop();
     cpu.stop();
@@ -195,10 +208,11 @@ export async function measureJoinThroughput(
       ...report,
       secondsFromJoinStart: (seenAtMs - joinStartMs) / 1000,
     }));
-    const summary = summarize(windows, cpu, measureStartMs, joinStartMs, readyMs, endMs);
+    const summary = summarize(windows, cpu, { measureStartMs, joinStartMs, readyMs, joinEndMs, endMs });
     console.log(
       `join under load: ${summary.keysPerSecondBefore} keys/s before, min ${summary.keysPerSecondDuringMin} and mean ${summary.keysPerSecondDuringMean} during (x${summary.minToBeforeRatio.toFixed(2)} / x${summary.meanToBeforeRatio.toFixed(2)}; ` +
-        `x${summary.meanToBeforeRatioJoining.toFixed(2)} joining, x${summary.meanToBeforeRatioAfterReady.toFixed(2)} after ready), errors ${JSON.stringify(summary.errors)}`,
+        `x${summary.meanToBeforeRatioJoining.toFixed(2)} joining, x${summary.meanToBeforeRatioAfterReady.toFixed(2)} after ready; ` +
+        `x${summary.meanToBeforeRatioSettled.toFixed(2)} settled), errors ${JSON.stringify(summary.errors)}`,
     );
     return {
       keys: options.keyCount,
@@ -211,6 +225,7 @@ export async function measureJoinThroughput(
       },
       ...summary,
       joinerStartToReadyMs: readyMs - joinStartMs,
+      joinerStartToBalancedMs: balancedMs - joinStartMs,
       joinerKeysAtEnd: keyCountOf(await joiner.status()),
       actorReports: actorReports.filter((report) => report.secondsFromJoinStart * 1000 >= measureStartMs - joinStartMs),
     };

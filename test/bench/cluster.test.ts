@@ -104,6 +104,10 @@ describe("bench/cluster --quick", () => {
     expectNumber(joinThroughput.errorCount, "errorCount");
     expect(joinThroughput.windows.some((window: { phase: string }) => window.phase === "before")).toBe(true);
     expect(joinThroughput.windows.some((window: { phase: string }) => window.phase !== "before")).toBe(true);
+    // Once the copies are balanced, the settled windows say what three nodes serve with nothing moving.
+    expect(joinThroughput.windows.some((window: { phase: string }) => window.phase === "settled")).toBe(true);
+    expectNumber(joinThroughput.meanToBeforeRatioSettled, "meanToBeforeRatioSettled");
+    expect(joinThroughput.joinerStartToBalancedMs).toBeGreaterThanOrEqual(joinThroughput.joinerStartToReadyMs);
   });
 
   it("reports bytes per write and idle bytes per second at both anti-entropy periods", () => {

@@ -92,14 +92,8 @@ export class MultiKeyCausal implements CausalScopeCore {
   private async resendPending(): Promise<void> {
     if (this.pending === undefined) return;
     const outcome = await this.send(this.pending);
-    if (outcome.status !== "applied") {
-      throw new ConsistencyError(
-        "CAUSAL_DEPENDENCY_UNAVAILABLE",
-        LEVEL,
-        `${LEVEL}: the session's write of ${JSON.stringify(this.pending.put.key)} may not have happened, and every ` +
-          `later read and write depends on it; sent again, it failed again (${outcome.error.message})`,
-      );
-    }
+    if (outcome.status !== "applied")
+      throw this.writer.resendFailed(this.pending.put.key, "every later read and write", outcome.error);
     this.pending = undefined;
   }
 

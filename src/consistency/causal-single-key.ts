@@ -18,7 +18,6 @@ import type { CausalScopeCore } from "./causal-session";
 import type { CausalWriter } from "./causal-writer";
 import { Floor } from "./floor";
 import { checkType } from "./session";
-import { ConsistencyError } from "./errors";
 import type { KeyTransport, PutOutcome, PutTuple } from "./transport";
 
 const LEVEL = "causal-single-key";
@@ -41,7 +40,7 @@ export class SingleKeyCausal implements CausalScopeCore {
   }
 
   async read(keys: readonly string[]): Promise<Map<string, Uint8Array[]>> {
-    for (const key of keys) await this.resendPending(key);
+    if (this.pending.size > 0) for (const key of keys) await this.resendPending(key);
     const fromServer = await this.transport.getMany(keys);
     const siblings = new Map<string, Uint8Array[]>();
     for (const key of keys) {
@@ -83,12 +82,6 @@ export class SingleKeyCausal implements CausalScopeCore {
     const put = this.pending.get(key);
     if (put === undefined) return;
     const outcome = await this.send(put);
-    if (outcome.status === "applied") return;
-    throw new ConsistencyError(
-      "CAUSAL_DEPENDENCY_UNAVAILABLE",
-      LEVEL,
-      `${LEVEL}: the session's write of ${JSON.stringify(key)} may not have happened, and every later call on ` +
-        `the key depends on it; sent again, it failed again (${outcome.error.message})`,
-    );
+    if (outcome.status !== "applied") throw this.writer.resendFailed(key, "every later call on the key", outcome.error);
   }
 }

@@ -54,6 +54,17 @@ export class CausalWriter {
     return this.options.envelope ? encodeEnvelope({ clock, value }) : value;
   }
 
+  /** CAUSAL_DEPENDENCY_UNAVAILABLE: the session's write of `key` of unknown outcome, which `dependents` follow, failed again when resent. */
+  resendFailed(key: string, dependents: string, error: Error): ConsistencyError {
+    const { level } = this.options;
+    return new ConsistencyError(
+      "CAUSAL_DEPENDENCY_UNAVAILABLE",
+      level,
+      `${level}: the session's write of ${JSON.stringify(key)} may not have happened, and ${dependents} ` +
+        `depends on it; sent again, it failed again (${error.message})`,
+    );
+  }
+
   async send(put: PutTuple): Promise<PutOutcome> {
     try {
       return (await this.transport.putManySettled([put])).get(put.key)!;

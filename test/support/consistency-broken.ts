@@ -45,6 +45,7 @@ import {
   type LevelRow,
   type LevelSession,
 } from "./level-workload-levels";
+import { mapPuts } from "./level-workload-versions";
 import type { Random } from "./random";
 import { ALL_FAULTS, type SimCluster, type SimFaults } from "./sim-cluster";
 
@@ -154,19 +155,10 @@ function stampNotAboveReads(writes: TransactionWrites): TransactionWrites {
 
 /** `transport` with every LWW put restamped by `stampMicros`, keeping its value and write id. */
 function restamped(transport: KeyTransport, stampMicros: () => bigint): KeyTransport {
-  return {
-    getMany: (keys) => transport.getMany(keys),
-    putManySettled: (puts, options) =>
-      transport.putManySettled(
-        puts.map((put) => {
-          const { value, writeId } = decodeLww(put.payload);
-          return { ...put, payload: encodeLww({ timestamp: stampMicros(), value, writeId }) };
-        }),
-        options,
-      ),
-    replicasOf: (key) => transport.replicasOf(key),
-    getFromReplica: (replica, keys) => transport.getFromReplica(replica, keys),
-  };
+  return mapPuts(transport, (put) => {
+    const { value, writeId } = decodeLww(put.payload);
+    return { ...put, payload: encodeLww({ timestamp: stampMicros(), value, writeId }) };
+  });
 }
 
 /** The wall clock with seeded jumps of up to CLOCK_JITTER_MICROS either way: it steps back. */
@@ -191,12 +183,7 @@ function ownClockEntryOnly(transport: KeyTransport, sessionId: string): KeyTrans
     const envelopes = values.map((bytes) => encodeEnvelope({ clock, value: decodeEnvelope(bytes)!.value }));
     return { ...put, payload: encodeSingleCausal({ vectorClock: { [sessionId]: count }, values: envelopes }) };
   };
-  return {
-    getMany: (keys) => transport.getMany(keys),
-    putManySettled: (puts, options) => transport.putManySettled(puts.map(rewrite), options),
-    replicasOf: (key) => transport.replicasOf(key),
-    getFromReplica: (replica, keys) => transport.getFromReplica(replica, keys),
-  };
+  return mapPuts(transport, rewrite);
 }
 
 /** A causal cut that lets every fetched value in at once, whether or not its dependencies are there. */

@@ -40,6 +40,16 @@ function causalValues(type: LatticeType, payload: Uint8Array): Uint8Array[] {
   throw new Error(`invariant: the workload writes LWW and causal values, not ${LatticeType[type]}`);
 }
 
+/** `transport` with each put passed through `each` on its way out (to note it, or to rewrite it); reads untouched. */
+export function mapPuts(transport: KeyTransport, each: (put: PutTuple) => PutTuple): KeyTransport {
+  return {
+    getMany: (keys) => transport.getMany(keys),
+    putManySettled: (puts, options) => transport.putManySettled(puts.map(each), options),
+    replicasOf: (key) => transport.replicasOf(key),
+    getFromReplica: (replica, keys) => transport.getFromReplica(replica, keys),
+  };
+}
+
 /** Every version sent, by its value (unique in a history): the stamps and clocks a history's writes carry. */
 export class SentVersions {
   private readonly byValue = new Map<string, SentVersion>();
@@ -48,15 +58,10 @@ export class SentVersions {
 
   /** `transport`, noting each write before it is sent (so that a write whose outcome is unknown has its version too). */
   observe(transport: KeyTransport): KeyTransport {
-    return {
-      getMany: (keys) => transport.getMany(keys),
-      putManySettled: (puts, options) => {
-        puts.forEach((put) => this.note(put));
-        return transport.putManySettled(puts, options);
-      },
-      replicasOf: (key) => transport.replicasOf(key),
-      getFromReplica: (replica, keys) => transport.getFromReplica(replica, keys),
-    };
+    return mapPuts(transport, (put) => {
+      this.note(put);
+      return put;
+    });
   }
 
   versionOf(value: string): SentVersion | undefined {

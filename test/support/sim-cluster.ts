@@ -191,6 +191,7 @@ export class SimCluster implements KeyTransport {
     let changed = false;
     for (const from of this.replicas) {
       for (const to of this.replicas) {
+        if (to === from) continue;
         for (const [key, value] of from.values) {
           const before = to.values.get(key)?.payload;
           to.merge(key, value);

@@ -1,7 +1,7 @@
 // The wire layout both causal types share, decoded once: clock entries (field 1), for
 // MULTI_CAUSAL the dependencies (KeyVersion, field 2), and the values (field 2 in
 // SingleKeyCausalValue, 3 in MultiKeyCausalValue). Canonicalisation sorts and merges each
-// part into its canonical run.
+// part into its canonical run, the values kept to their maximal siblings (siblings.ts).
 import { BAD, fieldLength, fieldNumber, fieldPtr, readField, WIRE_LEN, wireType } from "../codec";
 import { scratchAlloc } from "../buffers";
 import { CLOCK_RECORD_BYTES, DEPENDENCY_RECORD_BYTES, SLICE_RECORD_BYTES } from "../sort";
@@ -10,6 +10,7 @@ import { writeSet } from "./byte-set";
 import { CLOCK_TAG } from "./causal-pair";
 import { ENTRY_KIND, PRESENCE_KIND, writeDependencies } from "./dependencies";
 import { setResult, WRITE_SLACK_BYTES } from "./result";
+import { keepMaximalSiblings } from "./siblings";
 import { clockEntryCounter, clockEntryKeyLength, clockEntryKeyPtr, readClockEntry, writeClock } from "./vector-clock";
 
 /** A field number no message uses (field 0 is malformed): SINGLE_CAUSAL has no dependencies. */
@@ -123,7 +124,8 @@ export function canonicalizeCausal(ptr: usize, length: u32, dependencyField: u32
   decodeCausal(ptr, end, dependencyField, valueField, clockRecords, hasDependencies ? dependencyRecords : 0, valueRecords);
   let written = writeClock(clockRecords, clockCount, CLOCK_TAG, out);
   if (hasDependencies) written = writeDependencies(dependencyRecords, dependencyRecordCount, lengthDelimitedTag(dependencyField), written);
-  written = writeSet(valueRecords, valueCount, lengthDelimitedTag(valueField), written);
+  const valuesStart = written;
+  written = keepMaximalSiblings(valuesStart, writeSet(valueRecords, valueCount, lengthDelimitedTag(valueField), valuesStart));
   setResult(out, <u32>(written - out));
   return OK;
 }

@@ -11,7 +11,7 @@ import { toByteSet } from "../lattices/set-union";
 import type { VectorClock } from "../lattices/vector-clock";
 import type { CausalCut } from "./causal-cut";
 import { readThroughCut } from "./causal-cut-reads";
-import { visibleSiblings } from "./causal-envelope";
+import { visibleSiblings } from "../lattices/causal-envelope";
 import type { ResolvedCausalSessionOptions } from "./causal-options";
 import { CausalPast } from "./causal-past";
 import type { CausalScopeCore } from "./causal-session";

@@ -12,7 +12,7 @@ import { LatticeType } from "../lattices/lattice-type";
 import { toByteSet } from "../lattices/set-union";
 import { decodeSingleCausalWire, encodeSingleCausalWire } from "../lattices/single-causal";
 import { vectorClock } from "../lattices/vector-clock";
-import { visibleSiblings } from "./causal-envelope";
+import { visibleSiblings } from "../lattices/causal-envelope";
 import type { ResolvedCausalSessionOptions } from "./causal-options";
 import type { CausalScopeCore } from "./causal-session";
 import type { CausalWriter } from "./causal-writer";

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { vectorClock, type VectorClock } from "../lattices/vector-clock";
-import { encodeEnvelope } from "./causal-envelope";
+import { encodeEnvelope } from "../lattices/causal-envelope";
 import type { CausalLevel } from "./causal-options";
 import { ConsistencyError } from "./errors";
 import type { KeyTransport, PutOutcome, PutTuple } from "./transport";

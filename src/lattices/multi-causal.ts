@@ -1,13 +1,15 @@
 /**
  * MULTI_CAUSAL: (vector clock, (dependencies, values)) under the causal rule of
  * lexicographicPair, where dependencies are a map from keys to vector clocks and sit
- * beside the values in a product; anna.proto `MultiKeyCausalValue`.
+ * beside the values (kept to their maximal siblings) in a product; anna.proto
+ * `MultiKeyCausalValue`.
  */
 import { EMPTY_BYTES } from "./lattice";
 import { ByteMap, mapLattice, MapEntry, toByteMap } from "./map";
 import { lexicographicPair, Pair, productLattice } from "./pair";
 import { elementsBytes, writeElements } from "./set";
-import { ByteSet, setUnion, toByteSet } from "./set-union";
+import { maximalSiblings, siblingSet } from "./causal-envelope";
+import { ByteSet, toByteSet } from "./set-union";
 import { clockBytes, readClockEntry, toVectorClock, VectorClock, vectorClock, writeClock } from "./vector-clock";
 import { fieldBytes, WireReader, WireWriter } from "../wire/protobuf";
 
@@ -16,7 +18,7 @@ export type MultiCausal = Pair<VectorClock, Pair<Dependencies, ByteSet>>;
 
 const dependencies = mapLattice(vectorClock);
 
-export const multiCausal = lexicographicPair(vectorClock, productLattice(dependencies, setUnion));
+export const multiCausal = lexicographicPair(vectorClock, productLattice(dependencies, siblingSet));
 
 const CLOCK_FIELD = 1;
 const DEPENDENCIES_FIELD = 2;
@@ -53,7 +55,7 @@ export function decodeMultiCausalWire(bytes: Uint8Array): MultiCausal {
   }
   return {
     first: toVectorClock(entries),
-    second: { first: toByteMap(versions, vectorClock), second: toByteSet(values) },
+    second: { first: toByteMap(versions, vectorClock), second: maximalSiblings(toByteSet(values)) },
   };
 }
 

@@ -1,9 +1,10 @@
 /**
- * SINGLE_CAUSAL: (vector clock, set of values) under the causal rule of lexicographicPair;
- * anna.proto `SingleKeyCausalValue`.
+ * SINGLE_CAUSAL: (vector clock, set of values kept to its maximal siblings) under the
+ * causal rule of lexicographicPair; anna.proto `SingleKeyCausalValue`.
  */
 import { lexicographicPair, Pair } from "./pair";
-import { ByteSet, setUnion, toByteSet } from "./set-union";
+import { maximalSiblings, siblingSet } from "./causal-envelope";
+import { ByteSet, toByteSet } from "./set-union";
 import { MapEntry } from "./map";
 import { elementsBytes, writeElements } from "./set";
 import { clockBytes, readClockEntry, toVectorClock, VectorClock, vectorClock, writeClock } from "./vector-clock";
@@ -11,7 +12,7 @@ import { WireReader, WireWriter } from "../wire/protobuf";
 
 export type SingleCausal = Pair<VectorClock, ByteSet>;
 
-export const singleCausal = lexicographicPair(vectorClock, setUnion);
+export const singleCausal = lexicographicPair(vectorClock, siblingSet);
 
 const CLOCK_FIELD = 1;
 const VALUES_FIELD = 2;
@@ -26,7 +27,7 @@ export function decodeSingleCausalWire(bytes: Uint8Array): SingleCausal {
     else if (field === VALUES_FIELD) values.push(reader.readBytes());
     else reader.skipField();
   }
-  return { first: toVectorClock(entries), second: toByteSet(values) };
+  return { first: toVectorClock(entries), second: maximalSiblings(toByteSet(values)) };
 }
 
 export function encodeSingleCausalWire({ first: clock, second: values }: SingleCausal): Uint8Array {

@@ -6,7 +6,7 @@
  * envelopes as Anna's plain causal calls see them.
  */
 import { AnnaClient } from "../../src/client/anna-client";
-import { decodeEnvelope } from "../../src/consistency/causal-envelope";
+import { decodeEnvelope } from "../../src/lattices/causal-envelope";
 import { NodeProcess, startNodeProcess, waitFor } from "../support/node-process";
 import { PORT_OFFSETS } from "../support/ports";
 

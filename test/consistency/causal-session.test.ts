@@ -7,7 +7,7 @@
  * SESSION_LIMIT, bare values.
  */
 import { CausalCut } from "../../src/consistency/causal-cut";
-import { encodeEnvelope } from "../../src/consistency/causal-envelope";
+import { encodeEnvelope } from "../../src/lattices/causal-envelope";
 import type { CausalCutLimits, CausalScope, CausalSessionOptions } from "../../src/consistency/causal-options";
 import { CausalSession } from "../../src/consistency/causal-session";
 import type { KeyTransport, ValueRead } from "../../src/consistency/transport";

@@ -9,6 +9,7 @@ import { BatchOp, Opcode, encodeBatch } from "../../src/core/batch";
 import { createStore } from "../../src/core/create-store";
 import { StoreError } from "../../src/core/status";
 import type { Store } from "../../src/core/store";
+import { decodeSingleCausal, encodeMultiCausal, encodeSingleCausal, LatticeType } from "../../src/lattices";
 import { corruptPayload, randomPayload, smallBytes } from "../support/payloads";
 import { Random, testSeed } from "../support/random";
 
@@ -153,5 +154,51 @@ describe("differential: Wasm engine vs TS twin", () => {
       console.error(`differential test failed; replay with ANNAKV_SEED=${seed}`);
       throw error;
     }
+  });
+
+  it("drops the same causal siblings: canonical envelopes dominated, near-envelopes left bare", () => {
+    const fromHex = (text: string) => Uint8Array.from(Buffer.from(text.replace(/\s+/g, ""), "hex"));
+    // Clock entries are "0a len (0a 01 61 = key a) (10 counter)"; the value field is "12 len value".
+    const dominated = [fromHex("0a050a01611001 120178"), fromHex("0a050a01611002 120179")];
+    const dominating = fromHex("0a050a01611003 12017a");
+    const nearEnvelopes = [
+      fromHex("0a060a0161108200 120178"), // counter 2 as a two-byte varint
+      fromHex("0a040a001001 120178"), // an explicit empty key
+      fromHex("0a050a01611000 120178"), // a zero counter
+      fromHex("0a090a0161108080808010 120178"), // counter 2^32
+      fromHex("0a050a01621001 0a050a01611001 120178"), // keys out of order
+      fromHex("0a0510010a0161 120178"), // counter before key
+      fromHex("0a050a01611001 12810078"), // a two-byte value length
+      fromHex("0a050a01611001 120178 1801"), // a field after the value
+      fromHex("0a050a01611001"), // no value
+    ];
+    const values = [...dominated, dominating, ...nearEnvelopes];
+    const payloads = [
+      [LatticeType.SINGLE_CAUSAL, encodeSingleCausal({ vectorClock: { a: 3 }, values })],
+      [
+        LatticeType.MULTI_CAUSAL,
+        encodeMultiCausal({ vectorClock: { a: 3 }, dependencies: [{ key: "k", vectorClock: { a: 1 } }], values }),
+      ],
+    ] as const;
+    const wasm = createStore({ engine: "wasm" });
+    const ts = createStore({ engine: "ts" });
+    // Whole, and as two concurrent halves merged one after the other.
+    const halves = [
+      encodeSingleCausal({ vectorClock: { a: 3, b: 1 }, values: values.slice(0, 6) }),
+      encodeSingleCausal({ vectorClock: { a: 3, c: 1 }, values: values.slice(6) }),
+    ];
+    for (const store of [wasm, ts]) {
+      for (const [type, payload] of payloads) store.put(`whole-${type}`, type, payload);
+      for (const half of halves) store.put("halves", LatticeType.SINGLE_CAUSAL, half);
+    }
+    for (const key of [...payloads.map(([type]) => `whole-${type}`), "halves"]) {
+      expect(hex(wasm.get(key)!.payload)).toBe(hex(ts.get(key)!.payload));
+    }
+    const kept = decodeSingleCausal(wasm.get(`whole-${LatticeType.SINGLE_CAUSAL}`)!.payload)
+      .values.map(hex)
+      .sort();
+    expect(kept).toEqual([dominating, ...nearEnvelopes].map(hex).sort());
+    const keptFromHalves = decodeSingleCausal(wasm.get("halves")!.payload).values;
+    expect(keptFromHalves.map(hex).sort()).toEqual(kept);
   });
 });

@@ -1,4 +1,6 @@
 import { decodeSingleCausal, encodeSingleCausal, LatticeType, mergePayloads } from "../../src/lattices";
+import { encodeEnvelope } from "../../src/lattices/causal-envelope";
+import { toVectorClock } from "../../src/lattices/vector-clock";
 import { fromHex, hex, utf8 } from "./helpers";
 
 const causal = (vectorClock: Record<string, number>, values: string[]) => encodeSingleCausal({ vectorClock, values });
@@ -54,5 +56,31 @@ describe("SINGLE_CAUSAL", () => {
   it("refuses counters outside u32 in the helper", () => {
     expect(() => causal({ a: 2 ** 32 }, [])).toThrow(RangeError);
     expect(() => causal({ a: -1 }, [])).toThrow(RangeError);
+  });
+
+  it("drops, in a merge and in canonicalization, an envelope whose clock another envelope's dominates", () => {
+    const envelope = (entries: Record<string, number>, value: string) =>
+      encodeEnvelope({
+        clock: toVectorClock(Object.entries(entries).map(([id, counter]) => ({ key: utf8(id), value: counter }))),
+        value: utf8(value),
+      });
+    const asText = (values: Uint8Array[]) => values.map((bytes) => Buffer.from(bytes).toString("latin1"));
+    const first = envelope({ a: 1 }, "first");
+    const overwrite = envelope({ a: 1, b: 1 }, "overwrite");
+    const concurrent = envelope({ c: 1 }, "concurrent");
+    // Replica 1 holds a's write and c's concurrent one; replica 2 only b's overwrite of a's write.
+    const replica1 = encodeSingleCausal({ vectorClock: { a: 1, c: 1 }, values: [first, concurrent] });
+    const replica2 = encodeSingleCausal({ vectorClock: { a: 1, b: 1 }, values: [overwrite] });
+    const expected = asText([concurrent, overwrite]).sort();
+    for (const [a, b] of [
+      [replica1, replica2],
+      [replica2, replica1],
+    ]) {
+      const joined = decodeSingleCausal(mergePayloads(LatticeType.SINGLE_CAUSAL, a, b)!);
+      expect(asText(joined.values).sort()).toEqual(expected);
+    }
+    const unpruned = encodeSingleCausal({ vectorClock: { a: 1, b: 1 }, values: [first, overwrite, utf8("bare")] });
+    const canonical = decodeSingleCausal(mergePayloads(LatticeType.SINGLE_CAUSAL, undefined, unpruned)!);
+    expect(asText(canonical.values).sort()).toEqual(asText([overwrite, utf8("bare")]).sort());
   });
 });

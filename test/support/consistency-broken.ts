@@ -11,7 +11,7 @@
 import { BufferBudget } from "../../src/consistency/buffer-budget";
 import { wallClockMicros } from "../../src/consistency/clock";
 import { CausalCut, type Closure } from "../../src/consistency/causal-cut";
-import { decodeEnvelope, encodeEnvelope } from "../../src/consistency/causal-envelope";
+import { decodeEnvelope, encodeEnvelope } from "../../src/lattices/causal-envelope";
 import {
   resolveSessionOptions,
   resolveTransactionOptions,

@@ -4,7 +4,7 @@
  * through the transport), and each replica's value after healing as a `final` payload.
  */
 import { committedVersion } from "../../src/consistency/read-atomic";
-import { decodeEnvelope, visibleSiblings } from "../../src/consistency/causal-envelope";
+import { decodeEnvelope, visibleSiblings } from "../../src/lattices/causal-envelope";
 import type { KeyTransport, PutTuple, ValueRead } from "../../src/consistency/transport";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import type { VectorClock as ClockBytes } from "../../src/lattices/vector-clock";

@@ -84,6 +84,31 @@ function clockEntries(writer: ProtoWriter, field: number, random: Random): void 
   }
 }
 
+const SIBLING_CLOCK_IDS = ["", "a", "b"].map((id) => new TextEncoder().encode(id));
+
+/**
+ * A value of a causal set: mostly a CausalEnvelope (docs/consistency.md §2.7) over three
+ * ids and small counters, so that one sibling often dominates another and the merge drops
+ * it; sometimes one a strict decoder must leave bare (keys out of order, an explicit empty
+ * key, a zero or too large counter, a field after the value); sometimes a plain value.
+ */
+function siblingBytes(random: Random, valueBytes: () => Uint8Array): Uint8Array {
+  if (random.chance(0.3)) return valueBytes();
+  const ids = SIBLING_CLOCK_IDS.filter(() => random.chance(0.6));
+  if (random.chance(0.05)) ids.reverse();
+  const envelope = new ProtoWriter();
+  for (const id of ids) {
+    const entry = new ProtoWriter();
+    if (id.length > 0 || random.chance(0.05)) entry.lengthDelimited(1, id);
+    const odd = random.chance(0.05);
+    entry.tag(2, 0).varint(odd ? random.pick([0n, 2n ** 32n]) : BigInt(1 + random.int(3)));
+    envelope.lengthDelimited(1, entry.finish());
+  }
+  envelope.lengthDelimited(2, smallBytes(random, 2));
+  if (random.chance(0.03)) envelope.unknownField(random);
+  return envelope.finish();
+}
+
 /** An LWW write id: small so that ties collide, sometimes at or past the limit of 64 bytes (MALFORMED). */
 function writeIdBytes(random: Random): Uint8Array {
   if (random.chance(0.05)) return random.bytes(64 + random.int(3));
@@ -179,7 +204,7 @@ export function randomPayload(
       break;
     case 3: // SingleKeyCausalValue
       if (random.chance(0.5)) clockEntries(writer, 1, random);
-      for (let i = random.int(3); i > 0; i--) writer.lengthDelimited(2, valueBytes());
+      for (let i = random.int(3); i > 0; i--) writer.lengthDelimited(2, siblingBytes(random, valueBytes));
       if (random.chance(0.5)) clockEntries(writer, 1, random);
       break;
     case 4: // MultiKeyCausalValue
@@ -190,7 +215,7 @@ export function randomPayload(
         clockEntries(dependency, 2, random);
         writer.lengthDelimited(2, dependency.finish());
       }
-      for (let i = random.int(3); i > 0; i--) writer.lengthDelimited(3, valueBytes());
+      for (let i = random.int(3); i > 0; i--) writer.lengthDelimited(3, siblingBytes(random, valueBytes));
       maybeUnknown(writer, random);
       break;
     case 6: // PriorityValue

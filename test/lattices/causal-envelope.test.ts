@@ -1,10 +1,17 @@
 /**
- * The sibling envelope (src/consistency/causal-envelope.ts, docs/consistency.md §2.7): its
- * encoding, the strict decoding that leaves bare values bare, and the filter that drops a
- * sibling whose clock another sibling's clock dominates.
+ * The sibling envelope (src/lattices/causal-envelope.ts, docs/consistency.md §2.7): its
+ * encoding, the strict decoding that leaves bare values bare, the sibling set that keeps
+ * only maximal envelopes (a join), and the filter that shows readers the same.
  */
 import fc from "fast-check";
-import { decodeEnvelope, encodeEnvelope, visibleSiblings } from "../../src/consistency/causal-envelope";
+import {
+  decodeEnvelope,
+  encodeEnvelope,
+  maximalSiblings,
+  siblingSet,
+  visibleSiblings,
+} from "../../src/lattices/causal-envelope";
+import { toByteSet } from "../../src/lattices/set-union";
 import { Order } from "../../src/lattices/lattice";
 import { toVectorClock, vectorClock, type VectorClock } from "../../src/lattices/vector-clock";
 import { encodeSingleCausal } from "../../src/lattices/values";
@@ -73,5 +80,39 @@ describe("the causal envelope", () => {
     visible[0][0] = 0;
     expect(visibleSiblings(siblings).map(text)).toContain("concurrent");
     expect(visibleSiblings([])).toEqual([]);
+  });
+
+  it("keeps a set to its maximal siblings, returning the same set when nothing is overwritten", () => {
+    const first = envelope({ a: 1 }, "first");
+    const later = envelope({ a: 2 }, "later");
+    const concurrent = envelope({ b: 1 }, "concurrent");
+    const sameClock = envelope({ a: 2 }, "same clock");
+    const bare = utf8.encode("bare");
+    const values = toByteSet([first, later, concurrent, sameClock, bare]);
+    expect(maximalSiblings(values)).toEqual(toByteSet([later, concurrent, sameClock, bare]));
+    const antichain = toByteSet([later, concurrent, bare]);
+    expect(maximalSiblings(antichain)).toBe(antichain);
+  });
+
+  it("makes the sibling set a join: commutative, associative, idempotent, and pruning early equals pruning late", () => {
+    const ids = fc.constantFrom("a", "b", "c");
+    const sibling = fc.oneof(
+      fc
+        .tuple(fc.dictionary(ids, fc.integer({ min: 1, max: 3 }), { maxKeys: 3 }), fc.constantFrom("x", "y"))
+        .map(([entries, value]) => envelope(entries, value)),
+      fc.constantFrom("bare-1", "bare-2").map((value) => utf8.encode(value)),
+    );
+    const siblings = fc.array(sibling, { maxLength: 6 }).map((values) => maximalSiblings(toByteSet(values)));
+    const hexes = (values: readonly Uint8Array[]) => values.map((bytes) => Buffer.from(bytes).toString("hex"));
+    fc.assert(
+      fc.property(siblings, siblings, siblings, (a, b, c) => {
+        const join = siblingSet.join;
+        expect(hexes(join(a, b))).toEqual(hexes(join(b, a)));
+        expect(hexes(join(join(a, b), c))).toEqual(hexes(join(a, join(b, c))));
+        expect(hexes(join(a, a))).toEqual(hexes(a));
+        expect(hexes(join(a, b))).toEqual(hexes(maximalSiblings(toByteSet([...a, ...b]))));
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
   });
 });

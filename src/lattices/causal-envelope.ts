@@ -3,20 +3,15 @@
  * `CausalEnvelope{map<string, uint32> vector_clock = 1, bytes value = 2}`, the clock of the
  * write that made it. Anna's causal merge keeps one clock for a whole set of values and is
  * not associative, so a replica can keep a value beside the later write that overwrote it;
- * with a clock per value a reader can tell, and drops it. Values without an envelope (bare
- * values of Anna's clients, or of sessions with `envelope: false`) have no clock: they are
- * shown as they are, never dropped.
+ * with a clock per value the store drops it in the merge (`siblingSet`) and a reader drops
+ * any that a store without that merge kept. Values without an envelope (bare values of
+ * Anna's clients, or of sessions with `envelope: false`) have no clock: they are kept and
+ * shown as they are, never dropped. assembly/lattices/siblings.ts is the Wasm twin.
  */
-import { bytesEqual, Order } from "../lattices/lattice";
-import type { MapEntry } from "../lattices/map";
-import {
-  clockBytes,
-  readClockEntry,
-  toVectorClock,
-  vectorClock,
-  writeClock,
-  type VectorClock,
-} from "../lattices/vector-clock";
+import { bytesEqual, Lattice, Order } from "./lattice";
+import type { MapEntry } from "./map";
+import { ByteSet, setUnion } from "./set-union";
+import { clockBytes, readClockEntry, toVectorClock, vectorClock, writeClock, type VectorClock } from "./vector-clock";
 import { fieldBytes, MalformedPayloadError, WireReader, WireWriter } from "../wire/protobuf";
 
 const CLOCK_FIELD = 1;
@@ -62,23 +57,38 @@ export function decodeEnvelope(bytes: Uint8Array): CausalEnvelope | undefined {
 }
 
 /**
+ * The set less every envelope whose clock another envelope's clock strictly dominates
+ * (the overwritten siblings); `values` itself when none is. Bare values and envelopes with
+ * equal or concurrent clocks all stay. Quadratic in the siblings, which the node's value
+ * size limit bounds.
+ */
+export function maximalSiblings(values: ByteSet): ByteSet {
+  if (values.length < 2) return values;
+  const envelopes = values.map(decodeEnvelope);
+  const overwritten = (envelope: CausalEnvelope | undefined) =>
+    envelope !== undefined &&
+    envelopes.some((other) => other !== undefined && vectorClock.compare(envelope.clock, other.clock) === Order.LESS);
+  const kept = values.filter((_, index) => !overwritten(envelopes[index]));
+  return kept.length === values.length ? values : kept;
+}
+
+/**
+ * The value set of SINGLE_CAUSAL and MULTI_CAUSAL: the union kept to its maximal
+ * siblings. Still a join: in a finite partial order every element a later union could
+ * dominate is dominated by a maximal one, so pruning early or late keeps the same set.
+ */
+export const siblingSet: Lattice<ByteSet> = {
+  bottom: setUnion.bottom,
+  join(a, b) {
+    const union = setUnion.join(a, b);
+    return union === a ? a : maximalSiblings(union);
+  },
+};
+
+/**
  * What a reader is shown of a causal value's set (copies): envelopes opened, less those
  * whose clock another envelope's clock strictly dominates, and bare values as they are.
- * Quadratic in the siblings, which the node's value size limit bounds.
  */
 export function visibleSiblings(values: readonly Uint8Array[]): Uint8Array[] {
-  const envelopes = values.map(decodeEnvelope);
-  const visible: Uint8Array[] = [];
-  values.forEach((bytes, index) => {
-    const envelope = envelopes[index];
-    if (envelope === undefined) {
-      visible.push(bytes.slice());
-      return;
-    }
-    const overwritten = envelopes.some(
-      (other) => other !== undefined && vectorClock.compare(envelope.clock, other.clock) === Order.LESS,
-    );
-    if (!overwritten) visible.push(envelope.value.slice());
-  });
-  return visible;
+  return maximalSiblings(values).map((bytes) => (decodeEnvelope(bytes)?.value ?? bytes).slice());
 }

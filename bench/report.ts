@@ -17,6 +17,13 @@ export interface MachineInfo {
   loadAverage1mAtStart: number;
 }
 
+/**
+ * Read when this module loads, i.e. when the benchmark process starts (after the npm
+ * script's build, whose own load it includes): read when results are written, it measured
+ * the benchmark's own load instead.
+ */
+const LOAD_AVERAGE_1M_AT_START = os.loadavg()[0];
+
 export function machineInfo(): MachineInfo {
   return {
     cpuModel: os.cpus()[0]?.model ?? "unknown",
@@ -25,7 +32,7 @@ export function machineInfo(): MachineInfo {
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     nodeVersion: process.version,
     date: new Date().toISOString(),
-    loadAverage1mAtStart: os.loadavg()[0],
+    loadAverage1mAtStart: LOAD_AVERAGE_1M_AT_START,
   };
 }
 

@@ -6,9 +6,10 @@ import { reserveOutput, scratchRelease, setOutput, setOutputToBuffer } from "./b
 import { bytesEqual } from "./codec";
 import { clearDirty, markDirty, NONE_DIRTY, oldestDirty, reserveDirtyMark } from "./dirty";
 import { resultLength, resultPtr } from "./lattices/result";
+import { plainLwwTimestamp, storedPlainLwwTimestamp } from "./lattices/register";
 import { canonicalize, join } from "./lattices/wire-types";
 import {
-  isKnownLatticeType, KEY_TOO_LARGE, LATTICE, MALFORMED, NOT_FOUND, OK, OUT_OF_MEMORY, VALUE_TOO_LARGE,
+  isKnownLatticeType, KEY_TOO_LARGE, LATTICE, LWW, MALFORMED, NOT_FOUND, OK, OUT_OF_MEMORY, VALUE_TOO_LARGE,
 } from "./status";
 import {
   E_BLOCK, E_KEY_LENGTH, E_TYPE, E_VALUE_LENGTH, entryAddress, entryHighWater, findEntry, insertEntry,
@@ -89,7 +90,29 @@ export function putValue(type: u32, keyHash: u64, keyPtr: usize, keyLength: u32,
   return status;
 }
 
+/**
+ * The hot path of an LWW write: a plain (timestamp, value) over a stored plain one of the
+ * same length and an older timestamp. The general path would find the incoming payload
+ * canonical, let it win the join, see different bytes and rewrite the block in place; this
+ * does the same without the join's reads and the comparison. False when it does not apply.
+ */
+function replacesPlainLww(index: u32, keyLength: u32, payloadPtr: usize, payloadLength: u32): bool {
+  const entry = entryAddress(index);
+  if (load<u32>(entry, E_VALUE_LENGTH) != payloadLength) return false;
+  const incoming = plainLwwTimestamp(payloadPtr, payloadLength);
+  if (incoming == 0) return false;
+  const storedPtr = <usize>load<u32>(entry, E_BLOCK) + keyLength;
+  const stored = storedPlainLwwTimestamp(storedPtr, payloadLength);
+  return stored != 0 && incoming > stored;
+}
+
 function mergePayload(type: u32, hash: u64, index: u32, keyPtr: usize, keyLength: u32, payloadPtr: usize, payloadLength: u32, marksDirty: bool): u32 {
+  if (type == LWW && index != NO_ENTRY && replacesPlainLww(index, keyLength, payloadPtr, payloadLength)) {
+    if (marksDirty && !reserveDirtyMark()) return OUT_OF_MEMORY;
+    memory.copy(<usize>load<u32>(entryAddress(index), E_BLOCK) + keyLength, payloadPtr, payloadLength);
+    if (marksDirty) markDirty(index);
+    return OK;
+  }
   let status = canonicalize(type, payloadPtr, payloadLength);
   if (status != OK) return status;
   let valuePtr = resultPtr;

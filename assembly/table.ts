@@ -223,8 +223,9 @@ export function replaceValue(entry: usize, block: usize, valueLength: u32): void
   const keyLength = load<u32>(entry, E_KEY_LENGTH);
   const oldBlock = <usize>load<u32>(entry, E_BLOCK);
   const oldBytes = <u64>keyLength + load<u32>(entry, E_VALUE_LENGTH);
+  const newBytes = <u64>keyLength + valueLength;
   if (block != oldBlock) free(oldBlock, oldBytes);
-  blockBytesTotal += blockBytes(<u64>keyLength + valueLength) - blockBytes(oldBytes);
+  if (block != oldBlock || newBytes != oldBytes) blockBytesTotal += blockBytes(newBytes) - blockBytes(oldBytes);
   store<u32>(entry, block, E_BLOCK);
   store<u32>(entry, valueLength, E_VALUE_LENGTH);
 }

@@ -102,10 +102,14 @@ export function randomLwwPayload(valueBytes: number, random: Prng): Uint8Array {
   return payload;
 }
 
+/** Kept out of writeTimestamp, whose inlined body would otherwise carry the message's string building. */
+function throwOutOfRange(timestamp: number): never {
+  throw new RangeError(`timestamp ${timestamp} out of the 5-byte range`);
+}
+
 /** Rewrites the timestamp of a payload written by writeLwwPayload; bit operations keep it cheap in timed loops. */
 export function writeTimestamp(out: Uint8Array, offset: number, timestamp: number): void {
-  if (timestamp < TIMESTAMP_BASE || timestamp >= TIMESTAMP_LIMIT)
-    throw new RangeError(`timestamp ${timestamp} out of the 5-byte range`);
+  if (timestamp < TIMESTAMP_BASE || timestamp >= TIMESTAMP_LIMIT) throwOutOfRange(timestamp);
   const low = timestamp >>> 0;
   const high = (timestamp - low) / TIMESTAMP_BASE;
   out[offset] = (low & 0x7f) | 0x80;

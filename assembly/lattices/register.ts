@@ -65,19 +65,34 @@ function minimalVarintEnd(pos: usize, end: usize, maxBytes: usize): usize {
  * What every well-behaved LWW writer sends, checked without the general field loop (the hot
  * path of a PUT): the timestamp tag and a minimal varint of a non-zero timestamp below 2^63,
  * then the value tag and a minimal varint of a non-zero length that ends the payload. Those
- * bytes are the canonical form itself; any other input takes the general path.
+ * bytes are the canonical form itself; any other input takes the general path. Returns the
+ * timestamp, or 0 for any other shape.
  */
-function isCanonicalLwwShape(ptr: usize, length: u32): bool {
+export function plainLwwTimestamp(ptr: usize, length: u32): u64 {
   const end = ptr + length;
-  if (length < 4 || load<u8>(ptr) != TIMESTAMP_TAG) return false;
+  if (length < 4 || load<u8>(ptr) != TIMESTAMP_TAG) return 0;
   let pos = minimalVarintEnd(ptr + 1, end, 9);
-  if (pos == BAD || fieldValue == 0 || pos >= end || load<u8>(pos) != VALUE_TAG) return false;
+  const timestamp = fieldValue;
+  if (pos == BAD || timestamp == 0 || pos >= end || load<u8>(pos) != VALUE_TAG) return 0;
   pos = minimalVarintEnd(pos + 1, end, 5);
-  return pos != BAD && fieldValue != 0 && fieldValue == <u64>(end - pos);
+  return pos != BAD && fieldValue != 0 && fieldValue == <u64>(end - pos) ? timestamp : 0;
+}
+
+/**
+ * plainLwwTimestamp for a stored value, which is canonical already: a plain one is exactly
+ * the timestamp field then the value field, so no varint needs its minimality checked.
+ */
+export function storedPlainLwwTimestamp(ptr: usize, length: u32): u64 {
+  const end = ptr + length;
+  if (length < 4 || load<u8>(ptr) != TIMESTAMP_TAG) return 0;
+  const pos = readVarint(ptr + 1, end);
+  const timestamp = fieldValue;
+  if (pos == BAD || pos >= end || load<u8>(pos) != VALUE_TAG) return 0;
+  return skipLenField(pos) == end ? timestamp : 0;
 }
 
 export function canonicalizeRegister(kind: u32, ptr: usize, length: u32): u32 {
-  if (kind == LWW_REGISTER && isCanonicalLwwShape(ptr, length)) {
+  if (kind == LWW_REGISTER && plainLwwTimestamp(ptr, length) != 0) {
     setResult(ptr, length);
     return OK;
   }

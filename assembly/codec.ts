@@ -36,6 +36,15 @@ export function readVarint(pos: usize, end: usize): usize {
   return BAD;
 }
 
+/** The end of a minimal varint of at most `maxBytes` at `pos` (value in fieldValue), or BAD. */
+export function minimalVarintEnd(pos: usize, end: usize, maxBytes: usize): usize {
+  const after = readVarint(pos, end);
+  if (after == BAD || after - pos > maxBytes) return BAD;
+  // A longer varint than needed ends in a zero byte.
+  if (after - pos > 1 && load<u8>(after - 1) == 0) return BAD;
+  return after;
+}
+
 /** Reads one field (tag and value) at `pos`; returns the position after it, or BAD. */
 export function readField(pos: usize, end: usize): usize {
   pos = readVarint(pos, end);

@@ -93,23 +93,25 @@ export function putValue(type: u32, keyHash: u64, keyPtr: usize, keyLength: u32,
 /**
  * The hot path of an LWW write: a plain (timestamp, value) over a stored plain one of the
  * same length and an older timestamp. The general path would find the incoming payload
- * canonical, let it win the join, see different bytes and rewrite the block in place; this
- * does the same without the join's reads and the comparison. False when it does not apply.
+ * canonical, let it win the join, see different bytes and rewrite the block in place; the
+ * caller does the same without the join's reads and the comparison. Returns where the
+ * stored value lies, or 0 when the hot path does not apply.
  */
-function replacesPlainLww(index: u32, keyLength: u32, payloadPtr: usize, payloadLength: u32): bool {
+function plainLwwReplaced(index: u32, keyLength: u32, payloadPtr: usize, payloadLength: u32): usize {
   const entry = entryAddress(index);
-  if (load<u32>(entry, E_VALUE_LENGTH) != payloadLength) return false;
+  if (load<u32>(entry, E_VALUE_LENGTH) != payloadLength) return 0;
   const incoming = plainLwwTimestamp(payloadPtr, payloadLength);
-  if (incoming == 0) return false;
+  if (incoming == 0) return 0;
   const storedPtr = <usize>load<u32>(entry, E_BLOCK) + keyLength;
   const stored = storedPlainLwwTimestamp(storedPtr, payloadLength);
-  return stored != 0 && incoming > stored;
+  return stored != 0 && incoming > stored ? storedPtr : 0;
 }
 
 function mergePayload(type: u32, hash: u64, index: u32, keyPtr: usize, keyLength: u32, payloadPtr: usize, payloadLength: u32, marksDirty: bool): u32 {
-  if (type == LWW && index != NO_ENTRY && replacesPlainLww(index, keyLength, payloadPtr, payloadLength)) {
+  const replacedPtr = type == LWW && index != NO_ENTRY ? plainLwwReplaced(index, keyLength, payloadPtr, payloadLength) : 0;
+  if (replacedPtr != 0) {
     if (marksDirty && !reserveDirtyMark()) return OUT_OF_MEMORY;
-    memory.copy(<usize>load<u32>(entryAddress(index), E_BLOCK) + keyLength, payloadPtr, payloadLength);
+    memory.copy(replacedPtr, payloadPtr, payloadLength);
     if (marksDirty) markDirty(index);
     return OK;
   }

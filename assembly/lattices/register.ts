@@ -10,7 +10,7 @@
 //            write id: its field 13 is an unknown field, and its write id is always empty.
 // The scalar travels as its 64 raw bits; `kind` says how to read, order and write them.
 import {
-  BAD, fieldLength, fieldNumber, fieldPtr, fieldValue, readField, readVarint, skipLenField,
+  BAD, fieldLength, fieldNumber, fieldPtr, fieldValue, minimalVarintEnd, readField, readVarint, skipLenField,
   varintBytes, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, wireType, writeLenField, writeVarint,
 } from "../codec";
 import { scratchAlloc } from "../buffers";
@@ -50,15 +50,6 @@ function canonicalRegisterBytes(kind: u32, scalarBits: u64, valueLength: u32, wr
   if (valueLength != 0) bytes += 1 + varintBytes(valueLength) + valueLength;
   if (writeIdLength != 0) bytes += 1 + varintBytes(writeIdLength) + writeIdLength;
   return bytes;
-}
-
-/** The end of a minimal varint of at most `maxBytes` at `pos` (value in fieldValue), or BAD. */
-function minimalVarintEnd(pos: usize, end: usize, maxBytes: usize): usize {
-  const after = readVarint(pos, end);
-  if (after == BAD || after - pos > maxBytes) return BAD;
-  // A longer varint than needed ends in a zero byte.
-  if (after - pos > 1 && load<u8>(after - 1) == 0) return BAD;
-  return after;
 }
 
 /**

@@ -6,7 +6,7 @@
 // are concurrent, so hot keys would grow without bound. Bare values (no envelope) are never
 // dropped. Keeping the maximal elements of a union is itself a join (docs/lattices.md).
 // Mirrors src/lattices/causal-envelope.ts, checked byte for byte by the differential test.
-import { BAD, compareBytes, fieldLength, fieldPtr, fieldValue, readVarint, skipLenField, varintBytes } from "../codec";
+import { BAD, compareBytes, fieldLength, fieldPtr, fieldValue, minimalVarintEnd, skipLenField } from "../codec";
 import { B_AHEAD, compareClocks } from "./vector-clock";
 
 const CLOCK_ENTRY_TAG: u8 = 0x0a;
@@ -14,11 +14,12 @@ const ENTRY_KEY_TAG: u8 = 0x0a;
 const ENTRY_COUNTER_TAG: u8 = 0x10;
 const ENVELOPE_VALUE_TAG: u8 = 0x12;
 
-/** Reads a varint written in its fewest bytes; the position after it, or BAD. */
+/** Lengths and counters fit 32 bits: five varint bytes at most. */
+const VARINT_U32_BYTES_MAX: usize = 5;
+
+/** Reads a varint written in its fewest bytes, of at most 32 bits' worth; the position after it, or BAD. */
 function readMinimalVarint(pos: usize, end: usize): usize {
-  const next = readVarint(pos, end);
-  if (next == BAD || <u32>(next - pos) != varintBytes(fieldValue)) return BAD;
-  return next;
+  return minimalVarintEnd(pos, end, VARINT_U32_BYTES_MAX);
 }
 
 /**

@@ -56,6 +56,15 @@ export function decodeEnvelope(bytes: Uint8Array): CausalEnvelope | undefined {
   return bytesEqual(encodeEnvelope(envelope), bytes) ? envelope : undefined;
 }
 
+/** The indices of `values` no envelope of theirs overwrites, with each one's envelope (undefined for a bare value). */
+function maximalIndices(values: readonly Uint8Array[]): { index: number; envelope: CausalEnvelope | undefined }[] {
+  const envelopes = values.map(decodeEnvelope);
+  const overwritten = (envelope: CausalEnvelope | undefined) =>
+    envelope !== undefined &&
+    envelopes.some((other) => other !== undefined && vectorClock.compare(envelope.clock, other.clock) === Order.LESS);
+  return envelopes.flatMap((envelope, index) => (overwritten(envelope) ? [] : [{ index, envelope }]));
+}
+
 /**
  * The set less every envelope whose clock another envelope's clock strictly dominates
  * (the overwritten siblings); `values` itself when none is. Bare values and envelopes with
@@ -64,12 +73,8 @@ export function decodeEnvelope(bytes: Uint8Array): CausalEnvelope | undefined {
  */
 export function maximalSiblings(values: ByteSet): ByteSet {
   if (values.length < 2) return values;
-  const envelopes = values.map(decodeEnvelope);
-  const overwritten = (envelope: CausalEnvelope | undefined) =>
-    envelope !== undefined &&
-    envelopes.some((other) => other !== undefined && vectorClock.compare(envelope.clock, other.clock) === Order.LESS);
-  const kept = values.filter((_, index) => !overwritten(envelopes[index]));
-  return kept.length === values.length ? values : kept;
+  const kept = maximalIndices(values);
+  return kept.length === values.length ? values : kept.map(({ index }) => values[index]);
 }
 
 /**
@@ -88,7 +93,8 @@ export const siblingSet: Lattice<ByteSet> = {
 /**
  * What a reader is shown of a causal value's set (copies): envelopes opened, less those
  * whose clock another envelope's clock strictly dominates, and bare values as they are.
+ * Each value is decoded once.
  */
 export function visibleSiblings(values: readonly Uint8Array[]): Uint8Array[] {
-  return maximalSiblings(values).map((bytes) => (decodeEnvelope(bytes)?.value ?? bytes).slice());
+  return maximalIndices(values).map(({ index, envelope }) => (envelope?.value ?? values[index]).slice());
 }

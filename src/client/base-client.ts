@@ -3,8 +3,10 @@
  * where keys live, caches the answer, sends each replica one KeyRequest carrying all of
  * its keys, and refreshes addresses on WRONG_THREAD or `invalidate`. A request that times
  * out is retried on another replica; a key none of whose replicas answered is looked up
- * again. Given several routing addresses (seed nodes), a lookup that times out moves on
- * to the next one. PUTs may ask for a number of replica acks (annakv's `put_acks`).
+ * again. A WRONG_THREAD also marks every address cached before it stale (the cluster's
+ * layout changed, and keys move together): each is looked up again with the other keys of
+ * its next call, instead of being sent to its old replica first. Given several routing addresses (seed nodes), a lookup that
+ * times out moves on to the next one. PUTs may ask for a number of replica acks (annakv's `put_acks`).
  * Lattice payloads are bytes here; AnnaClient (anna-client.ts) adds the typed helpers.
  * It is the KeyTransport of the consistency levels (src/consistency/transport.ts).
  */
@@ -54,12 +56,20 @@ export interface AnnaClientOptions {
   maxAttempts?: number;
   /** `put_acks` of every PUT that does not give its own: replica nodes that must hold the value before the answer. Absent or 0: none sent, the node's default. */
   putAcks?: number;
+  /** Keys whose replica addresses are cached; past it the oldest entry is dropped (looked up again on its next use). */
+  addressCacheMaxKeys?: number;
 }
 
 // Defined with the consistency levels' transport, which this client implements; part of this client's API.
 export type { PutOptions, PutOutcome, PutTuple, ValueRead } from "../consistency/transport";
 
-const DEFAULTS = { host: "127.0.0.1", timeoutMs: 2000, maxAttempts: 3 };
+const DEFAULTS = { host: "127.0.0.1", timeoutMs: 2000, maxAttempts: 3, addressCacheMaxKeys: 1_000_000 };
+/**
+ * Keys one KeyAddressRequest asks about: well under the node's limit (10,000), and an
+ * answer of ~100 KB, so one lookup page never holds up the replies behind it for long.
+ */
+const ADDRESS_LOOKUP_KEYS_MAX = 1024;
+
 /** Replica and routing sockets one client keeps open at once. */
 const REPLICA_SOCKETS_MAX = 256;
 /** put_acks is a uint32 on the wire. */
@@ -72,6 +82,7 @@ interface ResolvedOptions {
   timeoutMs: number;
   maxAttempts: number;
   putAcks: number | undefined;
+  addressCacheMaxKeys: number;
 }
 
 interface Pending<T> {
@@ -88,6 +99,14 @@ export interface AnnaClientCounters {
   /** KeyRequests sent to replicas, and their bytes: what a consistency level costs on the wire. */
   keyRequests: number;
   keyRequestBytes: number;
+  /** Times a WRONG_THREAD marked every cached address stale. */
+  addressCacheInvalidations: number;
+}
+
+/** A key's cached replica addresses and the cache generation of the lookup that found them. */
+interface CachedAddresses {
+  addresses: string[];
+  generation: number;
 }
 
 export class AnnaClientBase implements KeyTransport {
@@ -99,7 +118,13 @@ export class AnnaClientBase implements KeyTransport {
    */
   private readonly replicaSalt = hashString(this.clientId);
   private requestCounter = 0;
-  readonly counters: AnnaClientCounters = { routingRequests: 0, tuplesResent: 0, keyRequests: 0, keyRequestBytes: 0 };
+  readonly counters: AnnaClientCounters = {
+    routingRequests: 0,
+    tuplesResent: 0,
+    keyRequests: 0,
+    keyRequestBytes: 0,
+    addressCacheInvalidations: 0,
+  };
   private readonly addressReplies: zmq.Pull;
   private readonly keyReplies: zmq.Pull;
   /** Request sockets by replica address: bounded, closed when idle, one send at a time each. */
@@ -111,7 +136,10 @@ export class AnnaClientBase implements KeyTransport {
   });
   private readonly pendingAddresses = new Map<string, Pending<KeyAddressResponse | undefined>>();
   private readonly pendingKeys = new Map<string, Pending<KeyResponse | undefined>>();
-  private readonly addressCache = new Map<string, string[]>();
+  /** Replica addresses by key, oldest entry first (dropped first past addressCacheMaxKeys). */
+  private readonly addressCache = new Map<string, CachedAddresses>();
+  /** Entries of an older generation are stale: a WRONG_THREAD answered a request sent with them. */
+  private addressGeneration = 0;
   /** The routing address lookups go to: the last that answered, or the next after one that timed out. */
   private routingIndex = 0;
   private connected?: Promise<void>;
@@ -223,20 +251,32 @@ export class AnnaClientBase implements KeyTransport {
     this.assertOpen();
     // Replies come to the client's own sockets: bound by the first call, whichever it is.
     await this.connect();
+    // Lookups are stamped with the generation they began in: one that a WRONG_THREAD overtook may be stale.
+    const generation = this.addressGeneration;
     const result = new Map<string, string[]>();
     const missing: string[] = [];
     for (const key of keys) {
       const cached = this.addressCache.get(key);
-      if (cached !== undefined) result.set(key, cached);
+      if (cached !== undefined && cached.generation === generation) result.set(key, cached.addresses);
       else missing.push(key);
     }
-    if (missing.length === 0) return result;
-    const fetched = await this.fetchAddresses(missing);
-    for (const [key, addresses] of fetched) {
-      this.addressCache.set(key, addresses);
-      result.set(key, addresses);
+    for (let start = 0; start < missing.length; start += ADDRESS_LOOKUP_KEYS_MAX) {
+      const fetched = await this.fetchAddresses(missing.slice(start, start + ADDRESS_LOOKUP_KEYS_MAX));
+      for (const [key, addresses] of fetched) {
+        this.cacheAddresses(key, { addresses, generation });
+        result.set(key, addresses);
+      }
     }
     return result;
+  }
+
+  private cacheAddresses(key: string, entry: CachedAddresses): void {
+    // Deleted first so that a refreshed key counts as the newest entry.
+    this.addressCache.delete(key);
+    this.addressCache.set(key, entry);
+    if (this.addressCache.size > this.options.addressCacheMaxKeys) {
+      this.addressCache.delete(this.addressCache.keys().next().value!);
+    }
   }
 
   /** The put_acks to send (undefined: none, the node's default). */
@@ -255,6 +295,7 @@ export class AnnaClientBase implements KeyTransport {
     let remaining = dedupe(tuples);
     let lastFailure: AnnaClientError | undefined;
     for (let attempt = 0; attempt < this.options.maxAttempts && remaining.length > 0; attempt++) {
+      const generation = this.addressGeneration;
       const addresses = await this.addressesOf(remaining.map((tuple) => tuple.key));
       const byReplica = groupByReplica(remaining, addresses, this.replicaSalt + attempt);
       const retry: KeyTuple[] = [];
@@ -270,7 +311,7 @@ export class AnnaClientBase implements KeyTransport {
             retry.push(...group);
             return;
           }
-          this.absorb(response, group, answers, retry);
+          this.absorb(response, group, answers, retry, generation);
         }),
       );
       remaining = retry;
@@ -298,12 +339,19 @@ export class AnnaClientBase implements KeyTransport {
       silent.add(address);
       const replicas = addresses.get(key)!;
       // Only the list that failed: a concurrent call may have cached a fresher one.
-      if (replicas.every((replica) => silent.has(replica)) && this.addressCache.get(key) === replicas)
+      if (replicas.every((replica) => silent.has(replica)) && this.addressCache.get(key)?.addresses === replicas)
         this.addressCache.delete(key);
     }
   }
 
-  private absorb(response: KeyResponse, sent: KeyTuple[], answers: Map<string, KeyTuple>, retry: KeyTuple[]): void {
+  /** Takes a replica's answers; a WRONG_THREAD to addresses of the current generation ends that generation. */
+  private absorb(
+    response: KeyResponse,
+    sent: KeyTuple[],
+    answers: Map<string, KeyTuple>,
+    retry: KeyTuple[],
+    generation: number,
+  ): void {
     if (response.error === AnnaError.TIMEOUT) {
       retry.push(...sent);
       return;
@@ -313,8 +361,16 @@ export class AnnaClientBase implements KeyTransport {
       if (tuple.invalidate) this.addressCache.delete(tuple.key);
       const original = byKey.get(tuple.key);
       if (original === undefined) continue;
-      if (tuple.error === AnnaError.WRONG_THREAD) retry.push(original);
-      else answers.set(tuple.key, tuple);
+      if (tuple.error !== AnnaError.WRONG_THREAD) {
+        answers.set(tuple.key, tuple);
+        continue;
+      }
+      retry.push(original);
+      // Once per generation: the other WRONG_THREADs to requests sent with it say the same.
+      if (generation === this.addressGeneration) {
+        this.addressGeneration++;
+        this.counters.addressCacheInvalidations++;
+      }
     }
   }
 
@@ -351,6 +407,7 @@ export class AnnaClientBase implements KeyTransport {
     const silent = new Set<string>();
     for (let attempt = 0; attempt < Math.max(this.options.maxAttempts, routing.length); attempt++) {
       const index = this.routingIndex;
+      this.counters.routingRequests++;
       const response = await this.askRouting(routing[index], keys);
       this.assertOpen();
       if (response === undefined) {
@@ -362,6 +419,13 @@ export class AnnaClientBase implements KeyTransport {
       if (response.error === AnnaError.NO_SERVERS) {
         throw new AnnaClientError("NO_SERVERS", "the routing service knows no storage actor");
       }
+      const error = response.error ?? AnnaError.NO_ERROR;
+      if (error !== AnnaError.NO_ERROR) {
+        throw new AnnaClientError(
+          "LATTICE",
+          `the routing service refused a lookup of ${keys.length} key(s) (${AnnaError[error] ?? error}): a key over the node's limit?`,
+        );
+      }
       return new Map(response.addresses.map(({ key, ips }) => [key, ips]));
     }
     throw new AnnaClientError(
@@ -372,7 +436,6 @@ export class AnnaClientBase implements KeyTransport {
 
   private askRouting(address: string, keys: string[]): Promise<KeyAddressResponse | undefined> {
     const requestId = this.nextRequestId();
-    this.counters.routingRequests++;
     const reply = this.awaitReply(this.pendingAddresses, requestId);
     this.outlets.send(
       address,
@@ -453,6 +516,7 @@ function resolveOptions(options: AnnaClientOptions): ResolvedOptions {
     timeoutMs: options.timeoutMs ?? DEFAULTS.timeoutMs,
     maxAttempts: options.maxAttempts ?? DEFAULTS.maxAttempts,
     putAcks: checkedPutAcks(options.putAcks, "putAcks"),
+    addressCacheMaxKeys: checkedAddressCacheMaxKeys(options.addressCacheMaxKeys ?? DEFAULTS.addressCacheMaxKeys),
   };
 }
 
@@ -475,6 +539,12 @@ function checkedPutAcks(value: number | undefined, name: string): number | undef
   if (value !== undefined && !(Number.isInteger(value) && value >= 0 && value <= PUT_ACKS_MAX)) {
     throw new RangeError(`${name} must be an integer from 0 (the node's default) to ${PUT_ACKS_MAX}, got ${value}`);
   }
+  return value;
+}
+
+function checkedAddressCacheMaxKeys(value: number): number {
+  if (!(Number.isInteger(value) && value >= 1))
+    throw new RangeError(`addressCacheMaxKeys must be an integer of at least 1, got ${value}`);
   return value;
 }
 

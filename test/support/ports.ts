@@ -38,6 +38,7 @@ const names = [
   "consistencySession",
   "consistencyCluster",
   "consistencyCausal",
+  "clientAddressRefresh",
 ] as const;
 
 export const PORT_OFFSETS = Object.fromEntries(names.map((name, index) => [name, 16_000 + 300 * index])) as Record<

@@ -53,7 +53,7 @@ function joinChart(result: JoinThroughputResult): Chart {
     title: "keys/s served in 1-s windows while a third node joins (2 nodes, 2 copies)",
     yLabel: "keys/s",
     xLabel:
-      `window start, s from the joiner's start (ready at ${(result.joinerStartToReadyMs / 1000).toFixed(1)} s, ` +
+      `window start, s from the joiner's start (listening at ${(result.joinerStartToListeningMs / 1000).toFixed(1)} s, ready at ${(result.joinerStartToReadyMs / 1000).toFixed(1)} s, ` +
       `balanced at ${(result.joinerStartToBalancedMs / 1000).toFixed(1)} s)`,
     groups: result.windows.map((window) => window.secondsFromJoinStart.toFixed(1)),
     series: [{ name: "keys/s", values: result.windows.map((window) => window.keysPerSecond) }],

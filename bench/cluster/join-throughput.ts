@@ -6,7 +6,10 @@
  * ready plus `afterReadySeconds` and the copies are balanced (the old owners have dropped
  * what moved), then for `settledSeconds` more. Compares the windows during the join with
  * those before, and the settled ones too: what three node processes serve on this machine
- * once the join is over, which bounds what a join can keep.
+ * once the join is over, which bounds what a join can keep. The whole windows while the
+ * joiner's process starts (until it listens, welcomed by a member) are reported apart:
+ * that start-up takes most of this shared machine's two cores for about a second, a cost
+ * a real joiner pays on a machine of its own, not the cluster's.
  */
 import { ClusterBenchConfig, clusterOptions } from "./config";
 import { LoadWindow, startClientLoad } from "./client-load";
@@ -38,6 +41,10 @@ export interface JoinThroughputResult {
   keysPerSecondDuringMean: number;
   minToBeforeRatio: number;
   meanToBeforeRatio: number;
+  /** The mean with the windows of the joiner's process start counted as during the join. */
+  meanToBeforeRatioWithStart: number;
+  /** The mean over the whole windows while the joiner's process started. */
+  meanToBeforeRatioStarting: number;
   /** The mean over the windows before the joiner serves (keys being copied to it), and after (its old owners handing off and dropping, clients re-routing moved keys). */
   meanToBeforeRatioJoining: number;
   meanToBeforeRatioAfterReady: number;
@@ -46,6 +53,7 @@ export interface JoinThroughputResult {
   /** Calls that threw (AnnaClient gave up after its retries), over the whole run, by code. */
   errors: Record<string, number>;
   errorCount: number;
+  joinerStartToListeningMs: number;
   joinerStartToReadyMs: number;
   /** Until the cluster held exactly two copies of every key, the joiner some of them. */
   joinerStartToBalancedMs: number;
@@ -64,7 +72,7 @@ export interface JoinThroughputResult {
     routingRequests: number;
     tuplesResent: number;
     errors: number;
-    phase: "before" | "join" | "after" | "settled";
+    phase: "before" | "starting" | "join" | "after" | "settled";
     /** The machine's idle CPU share and the nodes' cores in the window (the joiner's start-up included). */
     machineIdleShare: number | null;
     nodesCpuCores: number | null;
@@ -79,6 +87,8 @@ type Phase = JoinThroughputResult["windows"][number]["phase"];
 interface JoinTimes {
   measureStartMs: number;
   joinStartMs: number;
+  /** The joiner listens: welcomed by a member, its process started. */
+  listeningMs: number;
   readyMs: number;
   /** The end of the last window the join takes: ready plus afterReadySeconds, and balanced. */
   joinEndMs: number;
@@ -90,6 +100,7 @@ function phaseOf(window: LoadWindow, times: JoinTimes): Phase | undefined {
   const windowEndMs = startMs + 1000;
   if (startMs < times.measureStartMs || windowEndMs > times.endMs) return undefined; // the warm-up, or cut short by the stop
   if (windowEndMs <= times.joinStartMs) return "before";
+  if (windowEndMs <= times.listeningMs) return "starting";
   if (startMs < times.readyMs) return "join";
   return startMs < times.joinEndMs ? "after" : "settled";
 }
@@ -105,6 +116,8 @@ function summarize(
   | "keysPerSecondDuringMean"
   | "minToBeforeRatio"
   | "meanToBeforeRatio"
+  | "meanToBeforeRatioWithStart"
+  | "meanToBeforeRatioStarting"
   | "meanToBeforeRatioJoining"
   | "meanToBeforeRatioAfterReady"
   | "meanToBeforeRatioSettled"
@@ -127,6 +140,8 @@ function summarize(
     keysPerSecondDuringMean: Math.round(mean(during)),
     minToBeforeRatio: duringMin / before,
     meanToBeforeRatio: mean(during) / before,
+    meanToBeforeRatioWithStart: mean(keysIn(["starting", "join", "after"])) / before,
+    meanToBeforeRatioStarting: mean(keysIn(["starting"])) / before,
     meanToBeforeRatioJoining: mean(keysIn(["join"])) / before,
     meanToBeforeRatioAfterReady: mean(keysIn(["after"])) / before,
     meanToBeforeRatioSettled: mean(keysIn(["settled"])) / before,
@@ -187,6 +202,7 @@ export async function measureJoinThroughput(
     await sleep(options.beforeSeconds * 1000);
     const joinStartMs = Date.now();
     const joiner = await BenchNode.start({ ...nodes[0].options, index: 3, joinIndex: 1 });
+    const listeningMs = Date.now();
     nodes.push(joiner);
     await waitUntil(() => joiner.ready(), {
       timeoutMs: JOIN_TIMEOUT_MS,
@@ -208,9 +224,10 @@ export async function measureJoinThroughput(
       ...report,
       secondsFromJoinStart: (seenAtMs - joinStartMs) / 1000,
     }));
-    const summary = summarize(windows, cpu, { measureStartMs, joinStartMs, readyMs, joinEndMs, endMs });
+    const summary = summarize(windows, cpu, { measureStartMs, joinStartMs, listeningMs, readyMs, joinEndMs, endMs });
     console.log(
       `join under load: ${summary.keysPerSecondBefore} keys/s before, min ${summary.keysPerSecondDuringMin} and mean ${summary.keysPerSecondDuringMean} during (x${summary.minToBeforeRatio.toFixed(2)} / x${summary.meanToBeforeRatio.toFixed(2)}; ` +
+        `x${summary.meanToBeforeRatioWithStart.toFixed(2)} with the joiner's start-up, x${summary.meanToBeforeRatioStarting.toFixed(2)} in it; ` +
         `x${summary.meanToBeforeRatioJoining.toFixed(2)} joining, x${summary.meanToBeforeRatioAfterReady.toFixed(2)} after ready; ` +
         `x${summary.meanToBeforeRatioSettled.toFixed(2)} settled), errors ${JSON.stringify(summary.errors)}`,
     );
@@ -224,6 +241,7 @@ export async function measureJoinThroughput(
         clientTimeoutMs: options.clientTimeoutMs,
       },
       ...summary,
+      joinerStartToListeningMs: listeningMs - joinStartMs,
       joinerStartToReadyMs: readyMs - joinStartMs,
       joinerStartToBalancedMs: balancedMs - joinStartMs,
       joinerKeysAtEnd: keyCountOf(await joiner.status()),

@@ -128,6 +128,13 @@ function targets(figures: Partial<ClusterFigures>) {
   const nodes = figures.nodeCount;
   const leave = figures.handoff?.leave;
   return {
+    // Issue #13: serving during a join at least half of before. The mean over the join is
+    // that figure; the worst second is held to the same bar, stricter than the issue asks.
+    joinMeanToBefore: join && {
+      target: ">= 0.5 (the joiner's process start-up apart)",
+      measured: join.meanToBeforeRatio,
+      met: join.meanToBeforeRatio >= 0.5,
+    },
     joinMinWindowToBefore: join && {
       target: ">= 0.5",
       measured: join.minToBeforeRatio,

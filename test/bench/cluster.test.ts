@@ -108,6 +108,10 @@ describe("bench/cluster --quick", () => {
     expect(joinThroughput.windows.some((window: { phase: string }) => window.phase === "settled")).toBe(true);
     expectNumber(joinThroughput.meanToBeforeRatioSettled, "meanToBeforeRatioSettled");
     expect(joinThroughput.joinerStartToBalancedMs).toBeGreaterThanOrEqual(joinThroughput.joinerStartToReadyMs);
+    // The joiner's process start-up is reported apart from the join, and with it.
+    expectNumber(joinThroughput.meanToBeforeRatioWithStart, "meanToBeforeRatioWithStart");
+    expect(joinThroughput.joinerStartToListeningMs).toBeGreaterThan(0);
+    expect(joinThroughput.joinerStartToReadyMs).toBeGreaterThanOrEqual(joinThroughput.joinerStartToListeningMs);
   });
 
   it("reports bytes per write and idle bytes per second at both anti-entropy periods", () => {

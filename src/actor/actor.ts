@@ -38,7 +38,7 @@ import {
   handOffDirtyKeys,
   newRebalanceState,
   reachLayoutUnchanged,
-  REBALANCE_TICK_BUDGET_MS,
+  rebalanceTickBudgetMs,
   rebalanceIdle,
   RebalanceState,
   startRebalance,
@@ -219,7 +219,7 @@ export class Actor {
     if (!rebalanceIdle(this.rebalance) || this.rebalance.completedVersion < this.rebalance.targetVersion) {
       this.background.run(
         this.containedStep("rebalance", (deadlineMs) => this.continueRebalance(deadlineMs)),
-        REBALANCE_TICK_BUDGET_MS,
+        rebalanceTickBudgetMs(this.config, !this.gossipContext.placement.selfOnNextRing),
       );
     } else {
       this.background.run(

@@ -14,6 +14,8 @@ export interface ActorConfig {
   localReplication: number;
   /** How often the actor compares digests with the other replicas of its keys (0: never). */
   antiEntropyPeriodMs: number;
+  /** The share of each gossip period spent moving keys while a layout change is under way (NodeOptions). */
+  rebalanceShare: number;
   /** Replica nodes a PUT must reach before it is answered, unless its request says (--put-acks). */
   putAcks: number;
   putAckTimeoutMs: number;

@@ -5,10 +5,10 @@
  * write replica and drops it once all have acknowledged (handlers/replication.ts). Pages
  * go as HANDOFF frames, one per destination, each acknowledged; at most
  * PAGES_IN_FLIGHT_MAX unacknowledged at once (bounded memory), and pages only from the
- * gossip tick, within REBALANCE_TICK_BUDGET_MS of work each, in short slices between
- * requests (time-slices.ts): requests keep most of the actor's time while keys move (the
- * first version worked on every acknowledgement and served ~13% of its usual load during a
- * join on 2 cores; bench/cluster).
+ * gossip tick, within `--rebalance-share` of the gossip period each (rebalanceTickBudgetMs),
+ * in short slices between requests (time-slices.ts): requests keep most of the actor's time
+ * while keys move (the first version worked on every acknowledgement and served ~13% of
+ * its usual load during a join on 2 cores; bench/cluster).
  *
  * Where a key has several holders that stay, only the first of them on the next ring (in
  * the placement's order, the same on every node) seeds its new replicas; a leaving actor
@@ -36,8 +36,19 @@ const PAGES_IN_FLIGHT_MAX = 8;
  * budget and stalling requests behind them).
  */
 const PAGE_BYTES = 128 * 1024;
-/** Milliseconds of scanning and sending per gossip tick (of the default 100 ms period). */
-export const REBALANCE_TICK_BUDGET_MS = 25;
+/**
+ * Milliseconds of scanning, sending and dropping per gossip tick: the configured share of
+ * the period (at 0.25 a join on 2 cores served 0.44–0.60 of the load before it; at 0.08,
+ * 0.61–0.62 while taking twice as long: docs/performance.md). A leaving actor takes the
+ * whole period: every key it holds has other replicas that keep serving, and its leave
+ * is bounded by --leave-timeout-ms.
+ */
+export function rebalanceTickBudgetMs(
+  config: { rebalanceShare: number; gossipPeriodMs: number },
+  leaving: boolean,
+): number {
+  return (leaving ? 1 : config.rebalanceShare) * config.gossipPeriodMs;
+}
 /** Placements remembered during one scan; past this many changes, every write replica is sent every key. */
 const PREVIOUS_PLACEMENTS_MAX = 4;
 

@@ -204,6 +204,14 @@ export function startCommand(): Command {
       ).argParser(integerOption),
     )
     .addOption(
+      option(
+        "--rebalance-share <share>",
+        "share of each gossip period an actor spends moving keys after a join, leave or failure (lower serves more meanwhile, higher restores copies sooner)",
+        "REBALANCE_SHARE",
+        d.rebalanceShare,
+      ).argParser(numberOption),
+    )
+    .addOption(
       option("--cluster-name <name>", "nodes join only a cluster of the same name", "CLUSTER_NAME", d.clusterName),
     )
     .addOption(

@@ -315,6 +315,7 @@ function actorConfig(
     layout,
     putAcks: options.putAcks,
     antiEntropyPeriodMs: options.antiEntropyPeriodMs,
+    rebalanceShare: options.rebalanceShare,
     putAckTimeoutMs: options.putAckTimeoutMs,
     portOffset: options.portOffset,
     engine: options.engine,

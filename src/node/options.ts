@@ -65,6 +65,12 @@ export interface NodeOptions {
   leaveTimeoutMs: number;
   /** How often each actor compares digests of its keys with their other replicas (0: never). */
   antiEntropyPeriodMs: number;
+  /**
+   * The share of each gossip period an actor may spend moving keys when the cluster's
+   * layout changes (join, leave, failure): lower serves more meanwhile, higher moves keys
+   * (and restores lost copies) sooner.
+   */
+  rebalanceShare: number;
   /** Nodes join only a cluster of the same name. */
   clusterName: string;
   /** PEM files of the cluster's mutual TLS: its CA, this node's certificate and key. */
@@ -104,6 +110,7 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   joinTimeoutMs: 15_000,
   leaveTimeoutMs: 60_000,
   antiEntropyPeriodMs: 30_000,
+  rebalanceShare: 0.1,
   clusterName: "annakv",
   clusterInsecure: false,
 });
@@ -168,6 +175,9 @@ function resolveClusterOptions(options: NodeOptions): void {
   requireInteger("joinTimeoutMs", options.joinTimeoutMs, 1, 3_600_000);
   requireInteger("leaveTimeoutMs", options.leaveTimeoutMs, 1, 3_600_000);
   requireInteger("antiEntropyPeriodMs", options.antiEntropyPeriodMs, 0, 86_400_000);
+  if (!(Number.isFinite(options.rebalanceShare) && options.rebalanceShare > 0 && options.rebalanceShare <= 1)) {
+    throw new OptionError(`rebalanceShare must be a number above 0 and at most 1, got ${options.rebalanceShare}`);
+  }
   if (options.putAcks > options.globalReplication) {
     throw new OptionError(
       `putAcks (${options.putAcks}) cannot be above globalReplication (${options.globalReplication}): a key has no more replica nodes to acknowledge`,

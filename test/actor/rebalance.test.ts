@@ -9,7 +9,13 @@
 import { GossipContext, newGossipState } from "../../src/actor/gossip-context";
 import { decodeGossipFrame, GossipFrameKind, handoffAckFrame, recordsFrame } from "../../src/actor/gossip-frame";
 import { handleGossipFrames } from "../../src/actor/handlers/gossip";
-import { continueRebalance, handOffDirtyKeys, newRebalanceState, startRebalance } from "../../src/actor/rebalance";
+import {
+  continueRebalance,
+  handOffDirtyKeys,
+  newRebalanceState,
+  rebalanceTickBudgetMs,
+  startRebalance,
+} from "../../src/actor/rebalance";
 import { emptyCounters } from "../../src/actor/stats";
 import { RECORD_HEADER_BYTES, writeRecord } from "../../src/core/batch";
 import { createStore } from "../../src/core/create-store";
@@ -163,5 +169,14 @@ describe("rebalancing through a leave", () => {
     const holder = actorOn("127.0.0.3", true, outbox);
     handleGossipFrames(holder, [recordsFrame([lwwRecord(key, "v")], GossipFrameKind.REMOTE_RECORDS)]);
     expect(outbox.size).toBe(0);
+  });
+});
+
+describe("rebalance budget", () => {
+  it("is the configured share of the gossip period, and the whole period for an actor that leaves", () => {
+    const config = { rebalanceShare: 0.1, gossipPeriodMs: 100 };
+    expect(rebalanceTickBudgetMs(config, false)).toBeCloseTo(10);
+    expect(rebalanceTickBudgetMs({ ...config, rebalanceShare: 0.25 }, false)).toBeCloseTo(25);
+    expect(rebalanceTickBudgetMs(config, true)).toBe(100);
   });
 });

@@ -120,6 +120,7 @@ describe("annakv CLI", () => {
       "--hot-key-threshold",
       "--hot-key-min-ops-per-sec",
       "--hot-key-cooldown-windows",
+      "--rebalance-share",
     ]) {
       expect(help.stdout).toContain(option);
     }
@@ -129,6 +130,8 @@ describe("annakv CLI", () => {
       [["--threads", "two"], "is not an integer"],
       [["--hot-key-replication", "maybe"], "is not on or off"],
       [["--hot-key-threshold", "0"], "hotKeyThreshold must be a number above 0"],
+      [["--rebalance-share", "2"], "rebalanceShare must be a number above 0 and at most 1"],
+      [["--rebalance-share", "fast"], "is not a number"],
       [["--host", "bad host"], "host must be an IP address"],
     ];
     for (const [args, message] of refused) {

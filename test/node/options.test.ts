@@ -36,6 +36,16 @@ describe("cluster options", () => {
     }
   });
 
+  it("takes a rebalance share above 0 and at most 1", () => {
+    expect(resolveNodeOptions({}).rebalanceShare).toBe(0.1);
+    expect(resolveNodeOptions({ rebalanceShare: 1 }).rebalanceShare).toBe(1);
+    for (const bad of [0, -0.1, 1.5, NaN, Infinity]) {
+      expect(() => resolveNodeOptions({ rebalanceShare: bad })).toThrow(
+        /rebalanceShare must be a number above 0 and at most 1/,
+      );
+    }
+  });
+
   it("keeps put acknowledgements within the global replication", () => {
     expect(() => resolveNodeOptions({ globalReplication: 2, putAcks: 3 })).toThrow(
       /putAcks \(3\) cannot be above globalReplication \(2\)/,

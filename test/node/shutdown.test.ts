@@ -48,7 +48,15 @@ describe("SIGTERM under load", () => {
             break sending; // the node has stopped listening
           }
         }
-        if (i === 200) node.child.kill("SIGTERM");
+        if (i === 200) {
+          // Load first: sends only queue the frames, so wait until the node has answered one.
+          await waitFor(
+            async () => answered > 0,
+            10_000,
+            () => "no request answered before the SIGTERM",
+          );
+          node.child.kill("SIGTERM");
+        }
       }
       expect(await node.stop()).toBe(0);
       await receiving;

@@ -3,7 +3,8 @@
  * one level on one AnnaClient, each running transactions of `--operations` operations
  * (reads or writes with probability one half, keys drawn uniform or Zipf), for a warm-up
  * and then `--seconds`. Prints one JSON line: transactions committed, failures by code,
- * the latency histogram, and the requests and bytes the client sent.
+ * the latency histogram, the requests and bytes the client sent, and the CPU time the
+ * process used while measuring (all its threads: zeromq's I/O thread and V8's helpers too).
  */
 import { parseArgs } from "node:util";
 import { AnnaClient } from "../../src/client/anna-client";
@@ -19,6 +20,8 @@ export interface GeneratorResult {
   latency: HistogramSnapshot;
   keyRequests: number;
   keyRequestBytes: number;
+  /** The process's CPU time (user + system, every thread) over the measured seconds. */
+  cpuMs: number;
   seconds: number;
 }
 
@@ -65,6 +68,8 @@ async function generate(): Promise<GeneratorResult> {
   const measureFromMs = startMs + config.warmupSeconds * 1000;
   const endMs = measureFromMs + config.seconds * 1000;
   let requestsAtStart = { keyRequests: 0, keyRequestBytes: 0 };
+  let cpuAtStart = process.cpuUsage();
+  let cpuMs = 0;
 
   const loop = async (index: number) => {
     const random = new Prng(config.seed * 1_000_003 + index);
@@ -97,9 +102,12 @@ async function generate(): Promise<GeneratorResult> {
   const warmupOver = setTimeout(() => {
     measuring = true;
     requestsAtStart = { keyRequests: client.counters.keyRequests, keyRequestBytes: client.counters.keyRequestBytes };
+    cpuAtStart = process.cpuUsage();
   }, measureFromMs - startMs);
   try {
     await Promise.all(Array.from({ length: config.sessions }, (_, index) => loop(index)));
+    const cpu = process.cpuUsage(cpuAtStart);
+    cpuMs = (cpu.user + cpu.system) / 1000;
   } finally {
     clearTimeout(warmupOver);
     await client.close();
@@ -110,6 +118,7 @@ async function generate(): Promise<GeneratorResult> {
     latency: latency.snapshot(),
     keyRequests: client.counters.keyRequests - requestsAtStart.keyRequests,
     keyRequestBytes: client.counters.keyRequestBytes - requestsAtStart.keyRequestBytes,
+    cpuMs,
     seconds: config.seconds,
   };
 }

@@ -146,6 +146,8 @@ interface Cell {
   failures: Record<string, number>;
   keyRequestsPerTransaction: number;
   keyRequestBytesPerTransaction: number;
+  /** The generator processes' CPU time per transaction: on a machine they share with the node, what a level's client work costs in throughput. */
+  clientCpuMsPerTransaction: number;
 }
 
 async function measureCell(
@@ -178,7 +180,9 @@ async function measureCell(
   let transactions = 0;
   let keyRequests = 0;
   let keyRequestBytes = 0;
+  let cpuMs = 0;
   for (const result of results) {
+    cpuMs += result.cpuMs;
     latency.add(result.latency);
     transactions += result.transactions;
     keyRequests += result.keyRequests;
@@ -196,6 +200,7 @@ async function measureCell(
     failures,
     keyRequestsPerTransaction: round(keyRequests / Math.max(1, transactions)),
     keyRequestBytesPerTransaction: round(keyRequestBytes / Math.max(1, transactions)),
+    clientCpuMsPerTransaction: round(cpuMs / Math.max(1, transactions)),
   };
 }
 

@@ -59,13 +59,17 @@ export class Floor {
     return payload === floor.payload ? floor : { type: value.type, payload };
   }
 
-  /** Raises the floor of `key` to at least `value`; SESSION_LIMIT, naming `guarantee`, when it would pass a limit. */
-  raise(key: string, value: ValueRead, guarantee: Guarantee): void {
+  /**
+   * Raises the floor of `key` to at least `value` and returns the floor's new value (what
+   * `joined` would have returned, merged once); SESSION_LIMIT, naming `guarantee`, when it
+   * would pass a limit.
+   */
+  raise(key: string, value: ValueRead, guarantee: Guarantee): ValueRead {
     const previous = this.entries.get(key);
     const joined = this.joined(key, value);
-    if (joined === previous) return;
+    if (joined === previous) return previous;
     this.checkRoom(key, previous === undefined ? 1 : 0, growthBytes(key, joined, previous), guarantee);
-    this.store(key, joined, previous);
+    return this.store(key, joined, previous);
   }
 
   /**
@@ -105,11 +109,12 @@ export class Floor {
       throw new Error(`invariant: floor of ${keys} keys, ${this.entriesBytes} bytes past what was reserved`);
   }
 
-  private store(key: string, joined: ValueRead, previous: ValueRead | undefined): void {
+  private store(key: string, joined: ValueRead, previous: ValueRead | undefined): ValueRead {
     // Without a previous floor the joined value is the caller's (perhaps a view of a reply frame): keep a copy.
     const owned = previous === undefined ? { type: joined.type, payload: joined.payload.slice() } : joined;
     this.entriesBytes += growthBytes(key, owned, previous);
     this.entries.set(key, owned);
+    return owned;
   }
 
   private checkRoom(key: string, newKeys: number, growth: number, guarantee: Guarantee): void {

@@ -71,9 +71,13 @@ export class SessionCore {
     const values = new Map<string, ValueRead | undefined>();
     for (const key of keys) {
       const server = fromServer.get(key);
-      const value = server === undefined ? this.floor.get(key) : this.floor.joined(key, server);
-      if (server !== undefined && this.guarantees.has("monotonic-reads"))
-        this.floor.raise(key, server, "monotonic-reads");
+      // With monotonic reads the floor is raised to what is returned: one merge serves both.
+      const value =
+        server === undefined
+          ? this.floor.get(key)
+          : this.guarantees.has("monotonic-reads")
+            ? this.floor.raise(key, server, "monotonic-reads")
+            : this.floor.joined(key, server);
       if (value !== undefined && this.guarantees.has("writes-follow-reads")) this.observe(key, value);
       values.set(key, value);
     }

@@ -39,6 +39,7 @@ const names = [
   "consistencyCluster",
   "consistencyCausal",
   "clientAddressRefresh",
+  "benchConsistency",
 ] as const;
 
 export const PORT_OFFSETS = Object.fromEntries(names.map((name, index) => [name, 16_000 + 300 * index])) as Record<

@@ -1,0 +1,41 @@
+/**
+ * The consistency benchmark (bench/consistency) in a CI-sized run: one node, two levels,
+ * a second a cell. It must report every figure of each cell, the generators' CPU per
+ * transaction included (no figure is asserted: speed is the benchmark's to show).
+ */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { PORT_OFFSETS } from "../support/ports";
+
+const REPO_ROOT = path.resolve(__dirname, "../..");
+
+it("measures each level against eventual, with requests, bytes and client CPU per transaction", () => {
+  const outDir = mkdtempSync(path.join(os.tmpdir(), "annakv-consistency-"));
+  try {
+    const jsonPath = path.join(outDir, "consistency-ci.json");
+    execFileSync(
+      process.execPath,
+      [
+        "-r",
+        "./bench/register.js",
+        "bench/consistency/main.ts",
+        ...["--levels", "eventual,sessions", "--skews", "0", "--seconds", "1", "--warmup-seconds", "1"],
+        ...["--keys", "200", "--sessions", "4", "--threads", "1"],
+        ...["--port-offset", String(PORT_OFFSETS.benchConsistency), "--out", jsonPath],
+      ],
+      { cwd: REPO_ROOT, stdio: "pipe", timeout: 120_000 },
+    );
+    const result = JSON.parse(readFileSync(jsonPath, "utf8"));
+    expect(result.cells.map((cell: { level: string }) => cell.level)).toEqual(["eventual", "sessions"]);
+    for (const cell of result.cells) {
+      expect(cell.transactionsPerSecond).toBeGreaterThan(0);
+      expect(cell.keyRequestsPerTransaction).toBeGreaterThan(0);
+      expect(cell.clientCpuMsPerTransaction).toBeGreaterThan(0);
+      expect(Number.isFinite(cell.ratioToEventual)).toBe(true);
+    }
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+});

@@ -8,10 +8,18 @@
  * Anna's clients, or of sessions with `envelope: false`) have no clock: they are kept and
  * shown as they are, never dropped. assembly/lattices/siblings.ts is the Wasm twin.
  */
-import { bytesEqual, Lattice, Order } from "./lattice";
+import { bytesEqual, Lattice } from "./lattice";
 import type { MapEntry } from "./map";
 import { ByteSet, setUnion } from "./set-union";
-import { clockBytes, readClockEntry, toVectorClock, vectorClock, writeClock, type VectorClock } from "./vector-clock";
+import {
+  clockBelowGivenLargerSum,
+  clockBytes,
+  clockSum,
+  readClockEntry,
+  toVectorClock,
+  writeClock,
+  type VectorClock,
+} from "./vector-clock";
 import { fieldBytes, MalformedPayloadError, WireReader, WireWriter } from "../wire/protobuf";
 
 const CLOCK_FIELD = 1;
@@ -56,13 +64,31 @@ export function decodeEnvelope(bytes: Uint8Array): CausalEnvelope | undefined {
   return bytesEqual(encodeEnvelope(envelope), bytes) ? envelope : undefined;
 }
 
-/** The indices of `values` no envelope of theirs overwrites, with each one's envelope (undefined for a bare value). */
+/**
+ * The indices of `values` no envelope of theirs overwrites, in order, with each one's
+ * envelope (undefined for a bare value). Envelopes are visited by descending counter sum:
+ * whatever strictly dominates one has a larger sum and was visited before, and if it is
+ * itself overwritten, the maximal envelope above it dominates this one too; so each is
+ * checked against the maximal ones found so far only (a hot key's siblings are compared
+ * far fewer times than all pairs, which profiles showed as most of a causal client's CPU).
+ */
 function maximalIndices(values: readonly Uint8Array[]): { index: number; envelope: CausalEnvelope | undefined }[] {
   const envelopes = values.map(decodeEnvelope);
-  const overwritten = (envelope: CausalEnvelope | undefined) =>
-    envelope !== undefined &&
-    envelopes.some((other) => other !== undefined && vectorClock.compare(envelope.clock, other.clock) === Order.LESS);
-  return envelopes.flatMap((envelope, index) => (overwritten(envelope) ? [] : [{ index, envelope }]));
+  const sums = envelopes.map((envelope) => (envelope === undefined ? 0 : clockSum(envelope.clock)));
+  const bySumDescending = envelopes
+    .map((_, index) => index)
+    .filter((index) => envelopes[index] !== undefined)
+    .sort((a, b) => sums[b] - sums[a]);
+  const overwritten = new Array<boolean>(values.length).fill(false);
+  const maximal: number[] = [];
+  for (const index of bySumDescending) {
+    const clock = envelopes[index]!.clock;
+    overwritten[index] = maximal.some(
+      (above) => sums[above] > sums[index] && clockBelowGivenLargerSum(clock, envelopes[above]!.clock),
+    );
+    if (!overwritten[index]) maximal.push(index);
+  }
+  return envelopes.flatMap((envelope, index) => (overwritten[index] ? [] : [{ index, envelope }]));
 }
 
 /**

@@ -13,15 +13,29 @@ import { decodeSetWire, encodeSetWire, set } from "./set";
 import { decodeSingleCausalWire, encodeSingleCausalWire, singleCausal } from "./single-causal";
 import { MalformedPayloadError } from "../wire/protobuf";
 
-/** A lattice with its anna.proto codec: decode validates and canonicalizes. */
+/**
+ * A lattice with its anna.proto codec: decode validates and canonicalizes; decodeCanonical
+ * reads a payload already canonical (the stored side of a merge) and may skip work that
+ * canonical bytes do not need.
+ */
 interface WireLattice<T> {
   readonly lattice: Lattice<T>;
   decode(bytes: Uint8Array): T;
+  decodeCanonical(bytes: Uint8Array): T;
   encode(value: T): Uint8Array;
 }
 
-function wireLattice<T>(lattice: Lattice<T>, decode: (bytes: Uint8Array) => T, encode: (value: T) => Uint8Array) {
-  return { lattice, decode, encode } as WireLattice<unknown>;
+function wireLattice<T>(
+  lattice: Lattice<T>,
+  decode: (bytes: Uint8Array, canonical?: boolean) => T,
+  encode: (value: T) => Uint8Array,
+) {
+  return {
+    lattice,
+    decode: (bytes: Uint8Array) => decode(bytes),
+    decodeCanonical: (bytes: Uint8Array) => decode(bytes, true),
+    encode,
+  } as WireLattice<unknown>;
 }
 
 const setWire = wireLattice(set, decodeSetWire, encodeSetWire);
@@ -44,7 +58,7 @@ function wireLatticeOf(type: LatticeType): WireLattice<unknown> {
 function mergeDecoded<T>(wire: WireLattice<T>, stored: Uint8Array | undefined, incoming: Uint8Array): Uint8Array {
   const incomingValue = wire.decode(incoming);
   if (stored === undefined) return wire.encode(incomingValue);
-  const storedValue = wire.decode(stored);
+  const storedValue = wire.decodeCanonical(stored);
   const merged = wire.lattice.join(storedValue, incomingValue);
   if (merged === storedValue) return stored;
   // Joins return their first argument when unchanged; comparing the bytes makes "the

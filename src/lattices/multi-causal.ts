@@ -41,7 +41,8 @@ function readKeyVersion(reader: WireReader, versions: MapEntry<VectorClock>[]): 
   versions.push({ key, value: toVectorClock(entries) });
 }
 
-export function decodeMultiCausalWire(bytes: Uint8Array): MultiCausal {
+/** As decodeSingleCausalWire: `canonical` skips keeping the values to their maximal siblings. */
+export function decodeMultiCausalWire(bytes: Uint8Array, canonical = false): MultiCausal {
   const reader = new WireReader(bytes);
   const entries: MapEntry<number>[] = [];
   const versions: MapEntry<VectorClock>[] = [];
@@ -55,7 +56,10 @@ export function decodeMultiCausalWire(bytes: Uint8Array): MultiCausal {
   }
   return {
     first: toVectorClock(entries),
-    second: { first: toByteMap(versions, vectorClock), second: maximalSiblings(toByteSet(values)) },
+    second: {
+      first: toByteMap(versions, vectorClock),
+      second: canonical ? toByteSet(values) : maximalSiblings(toByteSet(values)),
+    },
   };
 }
 

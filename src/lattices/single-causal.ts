@@ -17,7 +17,11 @@ export const singleCausal = lexicographicPair(vectorClock, siblingSet);
 const CLOCK_FIELD = 1;
 const VALUES_FIELD = 2;
 
-export function decodeSingleCausalWire(bytes: Uint8Array): SingleCausal {
+/**
+ * Decodes and canonicalizes; `canonical` (a payload this code or the store wrote) skips
+ * keeping the values to their maximal siblings, which such a payload already is.
+ */
+export function decodeSingleCausalWire(bytes: Uint8Array, canonical = false): SingleCausal {
   const reader = new WireReader(bytes);
   const entries: MapEntry<number>[] = [];
   const values: Uint8Array[] = [];
@@ -27,7 +31,8 @@ export function decodeSingleCausalWire(bytes: Uint8Array): SingleCausal {
     else if (field === VALUES_FIELD) values.push(reader.readBytes());
     else reader.skipField();
   }
-  return { first: toVectorClock(entries), second: maximalSiblings(toByteSet(values)) };
+  const set = toByteSet(values);
+  return { first: toVectorClock(entries), second: canonical ? set : maximalSiblings(set) };
 }
 
 export function encodeSingleCausalWire({ first: clock, second: values }: SingleCausal): Uint8Array {

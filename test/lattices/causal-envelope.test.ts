@@ -115,4 +115,31 @@ describe("the causal envelope", () => {
       { seed: SEED, numRuns: 300 },
     );
   });
+
+  it("keeps exactly the siblings no other sibling strictly dominates, in their order (against the pairwise definition)", () => {
+    // Three ids and small counters: dominance, equality and concurrency all come up often.
+    const clocks = fc.dictionary(fc.constantFrom("a", "b", "c"), fc.integer({ min: 1, max: 3 }), { maxKeys: 3 });
+    const sibling = fc.oneof(
+      {
+        weight: 9,
+        arbitrary: fc.tuple(clocks, fc.string({ maxLength: 3 })).map(([entries, value]) => envelope(entries, value)),
+      },
+      { weight: 1, arbitrary: fc.string({ maxLength: 4 }).map((value) => utf8.encode(`bare:${value}`)) },
+    );
+    fc.assert(
+      fc.property(fc.array(sibling, { maxLength: 12 }), (values) => {
+        const set = toByteSet(values);
+        const envelopes = set.map(decodeEnvelope);
+        const expected = set.filter(
+          (_, i) =>
+            envelopes[i] === undefined ||
+            !envelopes.some(
+              (other) => other !== undefined && vectorClock.compare(envelopes[i]!.clock, other.clock) === Order.LESS,
+            ),
+        );
+        expect(maximalSiblings(set).map(text)).toEqual(expected.map(text));
+      }),
+      { seed: SEED, numRuns: 500 },
+    );
+  });
 });

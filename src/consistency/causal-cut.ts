@@ -67,7 +67,7 @@ export class CausalCut {
       let clock = cutClocks.get(key);
       if (clock === undefined) {
         const value = this.values.get(key);
-        clock = value === undefined ? vectorClock.bottom : decodeMultiCausalWire(value.payload).first;
+        clock = value === undefined ? vectorClock.bottom : decodeMultiCausalWire(value.payload, true).first;
         cutClocks.set(key, clock);
       }
       return clock;
@@ -134,6 +134,7 @@ export class CausalCut {
 function decodeEntry(value: ValueRead): CutEntry {
   if (value.type !== LatticeType.MULTI_CAUSAL)
     throw new Error(`invariant: a ${LatticeType[value.type]} value in the cut`);
-  const { first: clock, second } = decodeMultiCausalWire(value.payload);
+  // The clock and dependencies only: the values are not pruned here (readers filter them).
+  const { first: clock, second } = decodeMultiCausalWire(value.payload, true);
   return { value, clock, dependencies: second.first.map(({ key, value }) => [utf8.decode(key), value] as const) };
 }

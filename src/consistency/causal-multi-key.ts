@@ -57,7 +57,8 @@ export class MultiKeyCausal implements CausalScopeCore {
         siblings.set(key, []);
         continue;
       }
-      const { first: clock, second } = decodeMultiCausalWire(value.payload);
+      // visibleSiblings keeps the maximal ones: the decode need not as well.
+      const { first: clock, second } = decodeMultiCausalWire(value.payload, true);
       pastRead.push([key, clock]);
       for (const dependency of second.first) pastRead.push([utf8.decode(dependency.key), dependency.value]);
       siblings.set(key, visibleSiblings(second.second));

@@ -50,7 +50,8 @@ export class SingleKeyCausal implements CausalScopeCore {
         this.floor.raise(key, server, LEVEL);
       }
       const value = this.floor.get(key);
-      siblings.set(key, value === undefined ? [] : visibleSiblings(decodeSingleCausalWire(value.payload).second));
+      // visibleSiblings keeps the maximal ones: the decode need not as well.
+      siblings.set(key, value === undefined ? [] : visibleSiblings(decodeSingleCausalWire(value.payload, true).second));
     }
     return siblings;
   }
@@ -59,7 +60,7 @@ export class SingleKeyCausal implements CausalScopeCore {
     await this.resendPending(key);
     const floor = this.floor.get(key);
     const clock = this.writer.nextClock(
-      floor === undefined ? vectorClock.bottom : decodeSingleCausalWire(floor.payload).first,
+      floor === undefined ? vectorClock.bottom : decodeSingleCausalWire(floor.payload, true).first,
     );
     const payload = encodeSingleCausalWire({ first: clock, second: toByteSet([this.writer.element(clock, value)]) });
     const put: PutTuple = { key, type: LatticeType.SINGLE_CAUSAL, payload };

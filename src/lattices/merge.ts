@@ -27,7 +27,7 @@ interface WireLattice<T> {
 
 function wireLattice<T>(
   lattice: Lattice<T>,
-  decode: (bytes: Uint8Array, canonical?: boolean) => T,
+  decode: (bytes: Uint8Array, skipPruning?: boolean) => T,
   encode: (value: T) => Uint8Array,
 ) {
   return {

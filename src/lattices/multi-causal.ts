@@ -41,8 +41,8 @@ function readKeyVersion(reader: WireReader, versions: MapEntry<VectorClock>[]): 
   versions.push({ key, value: toVectorClock(entries) });
 }
 
-/** As decodeSingleCausalWire: `canonical` skips keeping the values to their maximal siblings. */
-export function decodeMultiCausalWire(bytes: Uint8Array, canonical = false): MultiCausal {
+/** As decodeSingleCausalWire: `skipPruning` leaves the values as read. */
+export function decodeMultiCausalWire(bytes: Uint8Array, skipPruning = false): MultiCausal {
   const reader = new WireReader(bytes);
   const entries: MapEntry<number>[] = [];
   const versions: MapEntry<VectorClock>[] = [];
@@ -58,7 +58,7 @@ export function decodeMultiCausalWire(bytes: Uint8Array, canonical = false): Mul
     first: toVectorClock(entries),
     second: {
       first: toByteMap(versions, vectorClock),
-      second: canonical ? toByteSet(values) : maximalSiblings(toByteSet(values)),
+      second: skipPruning ? toByteSet(values) : maximalSiblings(toByteSet(values)),
     },
   };
 }

@@ -18,10 +18,11 @@ const CLOCK_FIELD = 1;
 const VALUES_FIELD = 2;
 
 /**
- * Decodes and canonicalizes; `canonical` (a payload this code or the store wrote) skips
- * keeping the values to their maximal siblings, which such a payload already is.
+ * Decodes and canonicalizes. `skipPruning` leaves the values as read instead of keeping
+ * them to their maximal siblings: for a canonical payload (already so), or where only the
+ * clock is wanted or the values go through visibleSiblings, which filters them anyway.
  */
-export function decodeSingleCausalWire(bytes: Uint8Array, canonical = false): SingleCausal {
+export function decodeSingleCausalWire(bytes: Uint8Array, skipPruning = false): SingleCausal {
   const reader = new WireReader(bytes);
   const entries: MapEntry<number>[] = [];
   const values: Uint8Array[] = [];
@@ -32,7 +33,7 @@ export function decodeSingleCausalWire(bytes: Uint8Array, canonical = false): Si
     else reader.skipField();
   }
   const set = toByteSet(values);
-  return { first: toVectorClock(entries), second: canonical ? set : maximalSiblings(set) };
+  return { first: toVectorClock(entries), second: skipPruning ? set : maximalSiblings(set) };
 }
 
 export function encodeSingleCausalWire({ first: clock, second: values }: SingleCausal): Uint8Array {

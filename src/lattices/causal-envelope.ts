@@ -31,11 +31,32 @@ export interface CausalEnvelope {
 }
 
 /** Canonical: clock entries sorted by id, zero counters left out, then the value. */
-export function encodeEnvelope({ clock, value }: CausalEnvelope): Uint8Array {
-  const writer = new WireWriter(clockBytes(clock) + fieldBytes(value.length));
+export function encodeEnvelope(envelope: CausalEnvelope): Uint8Array {
+  return writeEnvelope(envelope, undefined);
+}
+
+/** The envelope's canonical bytes, into `target` when given (exactly their length). */
+function writeEnvelope({ clock, value }: CausalEnvelope, target: Uint8Array | undefined): Uint8Array {
+  const writer = new WireWriter(target?.length ?? clockBytes(clock) + fieldBytes(value.length), target);
   writeClock(writer, CLOCK_FIELD, clock);
   writer.bytesField(VALUE_FIELD, value);
   return writer.finish();
+}
+
+/**
+ * Where decodeEnvelope writes an envelope again to compare it with what it read: reused,
+ * since a fresh array for every sibling of every read was a good part of a causal
+ * client's allocations. Grown as needed; single-threaded use only (no await in between).
+ */
+let canonicalScratch = new Uint8Array(4096);
+
+/** True when `bytes` are exactly the canonical encoding of `envelope`. */
+function isCanonicalEnvelope(envelope: CausalEnvelope, bytes: Uint8Array): boolean {
+  const length = clockBytes(envelope.clock) + fieldBytes(envelope.value.length);
+  if (length !== bytes.length) return false;
+  if (canonicalScratch.length < length)
+    canonicalScratch = new Uint8Array(Math.max(length, 2 * canonicalScratch.length));
+  return bytesEqual(writeEnvelope(envelope, canonicalScratch.subarray(0, length)), bytes);
 }
 
 /**
@@ -61,7 +82,7 @@ export function decodeEnvelope(bytes: Uint8Array): CausalEnvelope | undefined {
   }
   if (value === undefined) return undefined;
   const envelope = { clock: toVectorClock(entries), value };
-  return bytesEqual(encodeEnvelope(envelope), bytes) ? envelope : undefined;
+  return isCanonicalEnvelope(envelope, bytes) ? envelope : undefined;
 }
 
 /**

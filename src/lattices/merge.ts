@@ -56,6 +56,8 @@ function wireLatticeOf(type: LatticeType): WireLattice<unknown> {
 }
 
 function mergeDecoded<T>(wire: WireLattice<T>, stored: Uint8Array | undefined, incoming: Uint8Array): Uint8Array {
+  // The same bytes as the stored value, which is canonical and so well-formed: the join is idempotent.
+  if (stored !== undefined && bytesEqual(stored, incoming)) return stored;
   const incomingValue = wire.decode(incoming);
   if (stored === undefined) return wire.encode(incomingValue);
   const storedValue = wire.decodeCanonical(stored);

@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { createStore } from "../../src/core/create-store";
 import type { EngineName, Store } from "../../src/core/store";
 import { canonicalize, decodeLww, encodeMultiCausal, encodeSingleCausal, LatticeType } from "../../src/lattices";
+import { mergePayloads } from "../../src/lattices/merge";
 import { randomPayload } from "../support/payloads";
 import { Random } from "../support/random";
 
@@ -196,5 +197,18 @@ describe("LWW read-atomic windows across engines", () => {
       reached.writeSetKept ||= [value, ...value.versions].some((version) => version.writeSet.length === 64);
     }
     expect(reached).toEqual({ stampFloor: true, committedKept: true, versionsKept: true, writeSetKept: true });
+  });
+});
+
+describe("merging a value with its own bytes", () => {
+  it("returns the stored array itself, for every type (idempotence, taken before any decoding)", () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...ALL_TYPES), fc.integer({ min: 0, max: 2 ** 31 - 1 }), (type, seed) => {
+        const stored = canonicalize(type, randomPayload(new Random(seed), type, 16, "sometimes"));
+        fc.pre(stored !== null);
+        expect(mergePayloads(type, stored!, stored!.slice())).toBe(stored);
+      }),
+      { seed: SEED, numRuns: RUNS },
+    );
   });
 });

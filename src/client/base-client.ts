@@ -5,10 +5,11 @@
  * out is retried on another replica; a key none of whose replicas answered is looked up
  * again. A WRONG_THREAD also marks every address cached before it stale (the cluster's
  * layout changed, and keys move together): each is looked up again with the other keys of
- * its next call, instead of being sent to its old replica first. Given several routing addresses (seed nodes), a lookup that
- * times out moves on to the next one. PUTs may ask for a number of replica acks (annakv's `put_acks`).
- * Lattice payloads are bytes here; AnnaClient (anna-client.ts) adds the typed helpers.
- * It is the KeyTransport of the consistency levels (src/consistency/transport.ts).
+ * its next call, instead of being sent to its old replica first. Given several routing
+ * addresses (seed nodes), a lookup that times out moves on to the next one. PUTs may ask
+ * for a number of replica acks (annakv's `put_acks`). Lattice payloads are bytes here;
+ * AnnaClient (anna-client.ts) adds the typed helpers. It is the KeyTransport of the
+ * consistency levels (src/consistency/transport.ts).
  */
 import { randomUUID } from "node:crypto";
 import * as zmq from "zeromq";

@@ -8,15 +8,15 @@
  * Anna's clients, or of sessions with `envelope: false`) have no clock: they are kept and
  * shown as they are, never dropped. assembly/lattices/siblings.ts is the Wasm twin.
  */
-import { bytesEqual, Lattice } from "./lattice";
+import { bytesEqual, Lattice, Order } from "./lattice";
 import type { MapEntry } from "./map";
 import { ByteSet, setUnion } from "./set-union";
 import {
-  clockBelowGivenLargerSum,
   clockBytes,
   clockSum,
   readClockEntry,
   toVectorClock,
+  vectorClock,
   writeClock,
   type VectorClock,
 } from "./vector-clock";
@@ -105,7 +105,7 @@ function maximalIndices(values: readonly Uint8Array[]): { index: number; envelop
   for (const index of bySumDescending) {
     const clock = envelopes[index]!.clock;
     overwritten[index] = maximal.some(
-      (above) => sums[above] > sums[index] && clockBelowGivenLargerSum(clock, envelopes[above]!.clock),
+      (above) => sums[above] > sums[index] && vectorClock.compare(clock, envelopes[above]!.clock) === Order.LESS,
     );
     if (!overwritten[index]) maximal.push(index);
   }

@@ -14,28 +14,22 @@ import { decodeSingleCausalWire, encodeSingleCausalWire, singleCausal } from "./
 import { MalformedPayloadError } from "../wire/protobuf";
 
 /**
- * A lattice with its anna.proto codec: decode validates and canonicalizes; decodeCanonical
- * reads a payload already canonical (the stored side of a merge) and may skip work that
- * canonical bytes do not need.
+ * A lattice with its anna.proto codec: decode validates and canonicalizes; with
+ * `canonical` (the stored side of a merge, canonical by contract) a decoder may skip work
+ * that canonical bytes do not need (the causal types' sibling pruning).
  */
 interface WireLattice<T> {
   readonly lattice: Lattice<T>;
-  decode(bytes: Uint8Array): T;
-  decodeCanonical(bytes: Uint8Array): T;
+  decode(bytes: Uint8Array, canonical?: boolean): T;
   encode(value: T): Uint8Array;
 }
 
 function wireLattice<T>(
   lattice: Lattice<T>,
-  decode: (bytes: Uint8Array, skipPruning?: boolean) => T,
+  decode: (bytes: Uint8Array, canonical?: boolean) => T,
   encode: (value: T) => Uint8Array,
 ) {
-  return {
-    lattice,
-    decode: (bytes: Uint8Array) => decode(bytes),
-    decodeCanonical: (bytes: Uint8Array) => decode(bytes, true),
-    encode,
-  } as WireLattice<unknown>;
+  return { lattice, decode, encode } as WireLattice<unknown>;
 }
 
 const setWire = wireLattice(set, decodeSetWire, encodeSetWire);
@@ -60,7 +54,7 @@ function mergeDecoded<T>(wire: WireLattice<T>, stored: Uint8Array | undefined, i
   if (stored !== undefined && bytesEqual(stored, incoming)) return stored;
   const incomingValue = wire.decode(incoming);
   if (stored === undefined) return wire.encode(incomingValue);
-  const storedValue = wire.decodeCanonical(stored);
+  const storedValue = wire.decode(stored, true);
   const merged = wire.lattice.join(storedValue, incomingValue);
   if (merged === storedValue) return stored;
   // Joins return their first argument when unchanged; comparing the bytes makes "the

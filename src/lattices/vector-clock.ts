@@ -3,7 +3,7 @@
  * `map<string, uint32>` encoding. Zero counters are the bottom and never kept.
  */
 import { ByteMap, MapEntry, orderedMapLattice, toByteMap } from "./map";
-import { compareBytes, EMPTY_BYTES } from "./lattice";
+import { EMPTY_BYTES } from "./lattice";
 import { maxU32 } from "./max";
 import { fieldBytes, varintBytes, WireReader, WireType, WireWriter } from "../wire/protobuf";
 
@@ -27,24 +27,6 @@ export function readClockEntry(reader: WireReader, entries: MapEntry<number>[]):
   }
   reader.leaveMessage(outerLimit);
   if (counter !== 0) entries.push({ key, value: counter });
-}
-
-/**
- * True when `a` is strictly below `b`, given that `b`'s counters sum to more than `a`'s
- * (so the two cannot be equal): every entry of `a` is in `b` with a counter at least as
- * large. One merge walk of the sorted entries, left at the first entry that fails.
- */
-export function clockBelowGivenLargerSum(a: VectorClock, b: VectorClock): boolean {
-  if (a.length > b.length) return false;
-  let j = 0;
-  for (let i = 0; i < a.length; i++) {
-    const key = a[i].key;
-    let difference = 1;
-    while (j < b.length && (difference = compareBytes(b[j].key, key)) < 0) j++;
-    if (j === b.length || difference !== 0 || b[j].value < a[i].value) return false;
-    j++;
-  }
-  return true;
 }
 
 /** The sum of a clock's counters (a clock strictly above another has a larger one). */

@@ -51,6 +51,7 @@ import { ZmtpPullServer, ZmtpPullServerOptions } from "../protocol/zmtp/pull-ser
 import type { ClusterTls } from "../protocol/zmtp/tls";
 import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
 import { ActorCounters, ActorStatsReport, countContainedError, emptyCounters, ErrorPlace } from "./stats";
+import { extendRound, newStabilityState, STABILITY_PERIOD_MS, StabilityState, stabilityTick } from "./causal-stability";
 
 export type ActorLog = (level: "info" | "warn" | "error", message: string) => void;
 
@@ -75,6 +76,8 @@ export class Actor {
   private readonly accessSampler?: AccessSampler;
   private readonly startedMs = Date.now();
   private gossipTimer?: NodeJS.Timeout;
+  private stabilityTimer?: NodeJS.Timeout;
+  private readonly stability: StabilityState;
   private readonly badFrameLog: BadFrameLog;
   /** Contained exceptions, logged at most once per interval per place (a fault that repeats every tick must not flood the log). */
   private readonly errorLogs = new Map<ErrorPlace, BadFrameLog>();
@@ -84,7 +87,10 @@ export class Actor {
     private readonly log: ActorLog,
     /** Called when every key is placed by a layout (all its pages acknowledged). */
     private readonly onLayoutReached: (version: number) => void,
+    /** Told the actor's held bound every stability tick (docs/causal-stability.md). */
+    private readonly onHeld: (heldMicros: number) => void = () => {},
   ) {
+    this.stability = newStabilityState(config.causalAcceptLagMs);
     this.store = createStore({ engine: config.engine, limits: config.limits, wasmModule: config.wasmModule });
     const placement = new ClusterPlacement(config.layout);
     if (placement.threadCount !== config.threadCount)
@@ -166,6 +172,7 @@ export class Actor {
         this.replies,
       ),
       reportError: (place, what, error) => this.reportContainedError(place, what, error),
+      stability: this.stability,
     };
     this.gossipContext = {
       tid: config.tid,
@@ -208,6 +215,7 @@ export class Actor {
       startRebalance(this.rebalance, before, layout.version);
       abandonAntiEntropy(this.antiEntropy);
     }
+    extendRound(this.stability, this.gossipContext);
     this.continueBackground();
   }
 
@@ -216,7 +224,7 @@ export class Actor {
    * waits while keys move: the rebalance is already sending them where they belong).
    */
   private continueBackground(): void {
-    if (!rebalanceIdle(this.rebalance) || this.rebalance.completedVersion < this.rebalance.targetVersion) {
+    if (this.moving()) {
       this.background.run(
         this.containedStep("rebalance", (deadlineMs) => this.continueRebalance(deadlineMs)),
         rebalanceTickBudgetMs(this.config, !this.gossipContext.placement.selfOnNextRing),
@@ -229,6 +237,26 @@ export class Actor {
         antiEntropyTickBudgetMs(this.antiEntropy),
       );
     }
+  }
+
+  /** Whether a rebalance is under way: keys may be on their way to new replicas. */
+  private moving(): boolean {
+    return !rebalanceIdle(this.rebalance) || this.rebalance.completedVersion < this.rebalance.targetVersion;
+  }
+
+  /** Raises the accept floor, moves the held bound on when a round completes, and reports it. */
+  private stabilityStep(): void {
+    this.contain(
+      "gossip-tick",
+      "skipped a stability tick (the held bound waits for the next)",
+      () => this.onHeld(stabilityTick(this.stability, this.gossipContext, Date.now() * 1000, this.moving())),
+      undefined,
+    );
+  }
+
+  /** The node's stable time, appended to every response from now on (0: none). */
+  setNodeStable(micros: number): void {
+    this.stability.nodeStableMicros = micros;
   }
 
   /** `step`, ending its run for this tick when it throws (slices run from setImmediate, beyond the tick's containment). */
@@ -321,6 +349,7 @@ export class Actor {
     await this.requests.bind(this.requestAddress);
     await this.gossip.bind(actorGossipTcpAddress(host, portOffset, tid));
     this.gossipTimer = setInterval(() => this.gossipTick(), this.config.gossipPeriodMs);
+    this.stabilityTimer = setInterval(() => this.stabilityStep(), STABILITY_PERIOD_MS);
     // A layout given at start may already be reached (nothing stored yet): say so.
     this.continueBackground();
   }
@@ -334,6 +363,7 @@ export class Actor {
     // received has been answered (its reply queued below).
     await this.requests.close();
     clearInterval(this.gossipTimer);
+    clearInterval(this.stabilityTimer);
     this.background.stop();
     // Waiting PUTs are answered as they stand (TIMEOUT where still short): the replies are flushed below.
     this.requestContext.durablePuts?.finishAll();
@@ -373,6 +403,7 @@ export class Actor {
     const before = this.gossipContext.placement;
     const after = before.withFactors(new FactorIndex(merged));
     applyFactorChanges(this.gossipContext, after, FactorIndex.changedKeys(before.factors, after.factors));
+    extendRound(this.stability, this.gossipContext);
     this.requestContext.placement = after;
     this.requestContext.replicatedWrites = tracksReplicatedWrites(after)
       ? this.gossipContext.state.replicatedWrites

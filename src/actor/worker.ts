@@ -2,7 +2,8 @@
  * Worker-thread entry of one actor. Talks to the node's main thread only by messages:
  * "ready", periodic "stats" and (selective replication) "access" reports, "log" records,
  * and "stopped" after a "stop" request; the thread ends at the "exit" that answers it.
- * Layouts and replication factors arrive from the main thread ("layout", "factors").
+ * Layouts, replication factors and the node's stable time arrive from the main thread
+ * ("layout", "factors", "stable"); the actor reports its held bound ("held").
  * An exception in handling a message or posting a report is contained (counted, logged)
  * like one in the actor's own handlers; one that escapes ends the thread, and the main
  * thread then stops the node (src/node/node.ts).
@@ -21,7 +22,9 @@ export type MainToActor =
   | { kind: "exit" }
   | { kind: "layout"; layout: ClusterLayout }
   /** Every node's hot-key decisions, resent every window: the actor keeps each node's newest. */
-  | { kind: "factors"; table: FactorTable; stamp: number };
+  | { kind: "factors"; table: FactorTable; stamp: number }
+  /** The node's stable time (docs/causal-stability.md): the least held bound of its actors. */
+  | { kind: "stable"; micros: number };
 export type ActorToMain =
   | { kind: "ready"; tid: number; requestAddress: string }
   | { kind: "stats"; report: ActorStatsReport }
@@ -32,6 +35,8 @@ export type ActorToMain =
   | { kind: "factors-applied"; tid: number; stamp: number }
   /** Every key the actor holds is placed by this layout version (docs/cluster.md, "Rebalance"). */
   | { kind: "rebalanced"; tid: number; version: number }
+  /** The actor's held bound (docs/causal-stability.md), every stability tick. */
+  | { kind: "held"; tid: number; micros: number }
   | { kind: "failed"; message: string };
 
 function post(message: ActorToMain): void {
@@ -44,6 +49,7 @@ async function main(): Promise<void> {
     config,
     (level, message) => post({ kind: "log", level, message }),
     (version) => post({ kind: "rebalanced", tid: config.tid, version }),
+    (micros) => post({ kind: "held", tid: config.tid, micros }),
   );
   try {
     await actor.start();
@@ -81,6 +87,10 @@ async function main(): Promise<void> {
     if (message.kind === "layout") {
       const dropped = `left layout ${message.layout.version} applied in part or not at all (keys it moves may stay where they were until a later layout)`;
       actor.contain("main-thread-message", dropped, () => actor.applyLayout(message.layout), undefined);
+      return;
+    }
+    if (message.kind === "stable") {
+      actor.setNodeStable(message.micros);
       return;
     }
     if (message.kind === "factors") {

@@ -212,6 +212,14 @@ export function startCommand(): Command {
       ).argParser(numberOption),
     )
     .addOption(
+      option(
+        "--causal-accept-lag-ms <ms>",
+        "how far behind each actor's clock multi-key causal writes may be stamped before they are refused and re-stamped (the stable time trails the clock by at least this)",
+        "CAUSAL_ACCEPT_LAG_MS",
+        d.causalAcceptLagMs,
+      ).argParser(integerOption),
+    )
+    .addOption(
       option("--cluster-name <name>", "nodes join only a cluster of the same name", "CLUSTER_NAME", d.clusterName),
     )
     .addOption(

@@ -13,8 +13,8 @@
  */
 import { randomUUID } from "node:crypto";
 import * as zmq from "zeromq";
-import type { LatticeType } from "../lattices/lattice-type";
-import type { KeyTransport, PutOptions, PutOutcome, PutTuple, ValueRead } from "../consistency/transport";
+import { LatticeType } from "../lattices/lattice-type";
+import type { GetOptions, KeyTransport, PutOptions, PutOutcome, PutTuple, ValueRead } from "../consistency/transport";
 import {
   AnnaError,
   decodeKeyAddressResponse,
@@ -25,11 +25,19 @@ import {
   KeyResponse,
   KeyTuple,
   RequestType,
+  responseMicros,
 } from "../protocol/anna";
 import { PushPool } from "../protocol/push-pool";
 import { parseEndpoint, parseHost, tcpAddress } from "../protocol/zmtp/endpoint";
 
-export type AnnaClientErrorCode = "TIMEOUT" | "LATTICE" | "NO_SERVERS" | "WRONG_THREAD" | "CLOSED";
+export type AnnaClientErrorCode =
+  | "TIMEOUT"
+  | "LATTICE"
+  | "NO_SERVERS"
+  | "WRONG_THREAD"
+  | "CLOSED"
+  /** A multi-key causal write stamped at or below the actor's accept floor (docs/causal-stability.md). */
+  | "STALE_STAMP";
 
 export class AnnaClientError extends Error {
   constructor(
@@ -137,6 +145,8 @@ export class AnnaClientBase implements KeyTransport {
   });
   private readonly pendingAddresses = new Map<string, Pending<KeyAddressResponse | undefined>>();
   private readonly pendingKeys = new Map<string, Pending<KeyResponse | undefined>>();
+  /** The largest stable time any node reported to this client (docs/causal-stability.md), µs; 0: none. */
+  private stableMicrosSeen = 0;
   /** Replica addresses by key, oldest entry first (dropped first past addressCacheMaxKeys). */
   private readonly addressCache = new Map<string, CachedAddresses>();
   /** Entries of an older generation are stale: a WRONG_THREAD answered a request sent with them. */
@@ -177,12 +187,12 @@ export class AnnaClientBase implements KeyTransport {
   }
 
   /** Reads keys; an absent key maps to undefined. */
-  async getMany(keys: readonly string[]): Promise<Map<string, ValueRead | undefined>> {
+  async getMany(keys: readonly string[], options: GetOptions = {}): Promise<Map<string, ValueRead | undefined>> {
     const tuples = keys.map((key) => ({ key }));
-    const { answers, unansweredError } = await this.run(RequestType.GET, tuples);
+    const { answers, unansweredError, stableByKey } = await this.run(RequestType.GET, tuples);
     if (unansweredError !== undefined) throw unansweredError;
     throwOnGetErrors(answers.values());
-    return valuesOf(answers.values());
+    return valuesOf(answers.values(), stableByKey, options);
   }
 
   async get(key: string): Promise<ValueRead | undefined> {
@@ -216,8 +226,8 @@ export class AnnaClientBase implements KeyTransport {
   async putManySettled(puts: readonly PutTuple[], options: PutOptions = {}): Promise<Map<string, PutOutcome>> {
     const putAcks = this.putAcksFor(options);
     const tuples = puts.map(({ key, type, payload }) => ({ key, lattice_type: type, payload }));
-    const { answers, unansweredError } = await this.run(RequestType.PUT, tuples, putAcks);
-    return putOutcomes(tuples, answers, unansweredError, putAcks);
+    const result = await this.run(RequestType.PUT, tuples, putAcks);
+    return putOutcomes(tuples, result, putAcks);
   }
 
   /** The replica addresses of `key`: KeyTransport's face of addressesOf. */
@@ -229,7 +239,11 @@ export class AnnaClientBase implements KeyTransport {
    * What one replica holds of `keys`, with no retry on another: TIMEOUT when it does not
    * answer, WRONG_THREAD when it does not hold one of them. For convergence checks.
    */
-  async getFromReplica(replica: string, keys: readonly string[]): Promise<Map<string, ValueRead | undefined>> {
+  async getFromReplica(
+    replica: string,
+    keys: readonly string[],
+    options: GetOptions = {},
+  ): Promise<Map<string, ValueRead | undefined>> {
     this.assertOpen();
     await this.connect();
     const tuples = dedupe(keys.map((key) => ({ key })));
@@ -244,7 +258,10 @@ export class AnnaClientBase implements KeyTransport {
     if (wrong !== undefined)
       throw new AnnaClientError("WRONG_THREAD", `${replica} does not hold ${JSON.stringify(wrong.key)}`);
     throwOnGetErrors(response.tuples);
-    return valuesOf(response.tuples);
+    const stableMicros = responseMicros(response.stable_micros);
+    if (stableMicros > this.stableMicrosSeen) this.stableMicrosSeen = stableMicros;
+    const stableByKey = new Map(stableMicros > 0 ? response.tuples.map(({ key }) => [key, stableMicros]) : []);
+    return valuesOf(response.tuples, stableByKey, options);
   }
 
   /** The replica addresses of keys, from the cache or the routing service. */
@@ -292,6 +309,7 @@ export class AnnaClientBase implements KeyTransport {
     this.assertOpen();
     await this.connect();
     const answers = new Map<string, KeyTuple>();
+    const meta: ResponseMeta = { stableByKey: new Map(), acceptFloorMicros: 0 };
     const silentReplicas = new Map<string, Set<string>>();
     let remaining = dedupe(tuples);
     let lastFailure: AnnaClientError | undefined;
@@ -312,7 +330,7 @@ export class AnnaClientBase implements KeyTransport {
             retry.push(...group);
             return;
           }
-          this.absorb(response, group, answers, retry, generation);
+          this.absorb(response, group, answers, retry, generation, meta);
         }),
       );
       remaining = retry;
@@ -320,7 +338,7 @@ export class AnnaClientBase implements KeyTransport {
       lastFailure ??=
         remaining.length > 0 ? new AnnaClientError("WRONG_THREAD", "replica addresses kept changing") : undefined;
     }
-    return { answers, unansweredError: remaining.length > 0 ? lastFailure! : undefined };
+    return { answers, unansweredError: remaining.length > 0 ? lastFailure! : undefined, ...meta };
   }
 
   /**
@@ -352,11 +370,15 @@ export class AnnaClientBase implements KeyTransport {
     answers: Map<string, KeyTuple>,
     retry: KeyTuple[],
     generation: number,
+    meta: ResponseMeta,
   ): void {
     if (response.error === AnnaError.TIMEOUT) {
       retry.push(...sent);
       return;
     }
+    const stableMicros = responseMicros(response.stable_micros);
+    if (stableMicros > this.stableMicrosSeen) this.stableMicrosSeen = stableMicros;
+    meta.acceptFloorMicros = Math.max(meta.acceptFloorMicros, responseMicros(response.accept_floor_micros));
     const byKey = new Map(sent.map((tuple) => [tuple.key, tuple]));
     for (const tuple of response.tuples) {
       if (tuple.invalidate) this.addressCache.delete(tuple.key);
@@ -364,6 +386,7 @@ export class AnnaClientBase implements KeyTransport {
       if (original === undefined) continue;
       if (tuple.error !== AnnaError.WRONG_THREAD) {
         answers.set(tuple.key, tuple);
+        if (stableMicros > 0) meta.stableByKey.set(tuple.key, stableMicros);
         continue;
       }
       retry.push(original);
@@ -494,9 +517,16 @@ export class AnnaClientBase implements KeyTransport {
 }
 
 /** run()'s answer per key; the keys left without one have the last failure as their error. */
+/** What run() gathers from the responses besides their tuples. */
+type ResponseMeta = Pick<RunResult, "stableByKey" | "acceptFloorMicros">;
+
 interface RunResult {
   answers: Map<string, KeyTuple>;
   unansweredError: AnnaClientError | undefined;
+  /** Per answered key, the stable time its response reported (docs/causal-stability.md); absent: none. */
+  stableByKey: Map<string, number>;
+  /** The largest accept floor named by a response that refused a tuple STALE_STAMP (0: none). */
+  acceptFloorMicros: number;
 }
 
 /** A KeyRequest before its addressing: what run() sends to each replica. */
@@ -579,15 +609,24 @@ function hashString(text: string): number {
   return hash;
 }
 
-function valuesOf(tuples: Iterable<KeyTuple>): Map<string, ValueRead | undefined> {
+function valuesOf(
+  tuples: Iterable<KeyTuple>,
+  stableByKey: ReadonlyMap<string, number>,
+  { absentAsValues = false }: GetOptions,
+): Map<string, ValueRead | undefined> {
   const values = new Map<string, ValueRead | undefined>();
   for (const tuple of tuples) {
-    values.set(
-      tuple.key,
-      tuple.error === AnnaError.KEY_DNE
-        ? undefined
-        : { type: tuple.lattice_type ?? 0, payload: tuple.payload ?? new Uint8Array(0) },
-    );
+    const absent = tuple.error === AnnaError.KEY_DNE;
+    if (absent && !absentAsValues) {
+      values.set(tuple.key, undefined);
+      continue;
+    }
+    const value: ValueRead = absent
+      ? { type: LatticeType.NONE, payload: new Uint8Array(0) }
+      : { type: tuple.lattice_type ?? 0, payload: tuple.payload ?? new Uint8Array(0) };
+    const stableMicros = stableByKey.get(tuple.key);
+    if (stableMicros !== undefined) value.stableMicros = stableMicros;
+    values.set(tuple.key, value);
   }
   return values;
 }
@@ -596,6 +635,13 @@ function refusedError(key: string): AnnaClientError {
   return new AnnaClientError(
     "LATTICE",
     `the node refused ${JSON.stringify(key)}: wrong, conflicting or malformed lattice value, or a key or value over the node's limits`,
+  );
+}
+
+function staleStampError(key: string, acceptFloorMicros: number): AnnaClientError {
+  return new AnnaClientError(
+    "STALE_STAMP",
+    `the node refused ${JSON.stringify(key)}: its causal stamp is at or below the actor's accept floor (${acceptFloorMicros} µs); stamp it later and send it again`,
   );
 }
 
@@ -616,8 +662,7 @@ function throwOnGetErrors(tuples: Iterable<KeyTuple>): void {
  */
 function putOutcomes(
   tuples: readonly KeyTuple[],
-  answers: Map<string, KeyTuple>,
-  unansweredError: AnnaClientError | undefined,
+  { answers, unansweredError, stableByKey, acceptFloorMicros }: RunResult,
   putAcks: number | undefined,
 ): Map<string, PutOutcome> {
   const underReplicated = tuples
@@ -637,8 +682,13 @@ function putOutcomes(
     const error = answers.get(key)?.error;
     if (!answers.has(key)) outcomes.set(key, { status: "unknown", error: unansweredError! });
     else if (error === AnnaError.LATTICE) outcomes.set(key, { status: "refused", error: refusedError(key) });
+    else if (error === AnnaError.STALE_STAMP)
+      outcomes.set(key, { status: "refused", error: staleStampError(key, acceptFloorMicros), acceptFloorMicros });
     else if (error === AnnaError.TIMEOUT) outcomes.set(key, { status: "unknown", error: underReplicatedError! });
-    else outcomes.set(key, { status: "applied" });
+    else {
+      const stableMicros = stableByKey.get(key);
+      outcomes.set(key, stableMicros === undefined ? { status: "applied" } : { status: "applied", stableMicros });
+    }
   }
   return outcomes;
 }

@@ -5,6 +5,12 @@
  * found behind is asked of the key's next replica the round after. What closes joins the
  * cut; a key whose new value does not close is answered from the cut's older value, which
  * is causal, only stale; with none, the read fails CAUSAL_DEPENDENCY_UNAVAILABLE.
+ *
+ * With a stable requirement (docs/causal-stability.md), a read must also see every version
+ * stamped at or below its session's stable time and the bases of the values it returns,
+ * since their writers dropped those dependencies: a key is served, or found absent, only
+ * where a replica answered with a stable time at least that high, and one that answered
+ * below it is asked of its next replica.
  */
 import { LatticeType } from "../lattices/lattice-type";
 import { mergePayloads } from "../lattices/merge";
@@ -12,7 +18,7 @@ import { MalformedPayloadError } from "../wire/protobuf";
 import type { CausalCut, Closure } from "./causal-cut";
 import { ConsistencyError } from "./errors";
 import { checkType } from "./session";
-import type { KeyTransport, ValueRead } from "./transport";
+import type { GetOptions, KeyTransport, ValueRead } from "./transport";
 
 const LEVEL = "causal-multi-key";
 /** A node answers requests of at most 10 000 tuples: a round asks for at most that many dependencies, the rest later. */
@@ -23,33 +29,103 @@ export interface DependencyLimits {
   dependencyWaitMs: number;
 }
 
+/**
+ * What a read must see of the stable time (docs/causal-stability.md): the session's own,
+ * and the base of every value it returns, whose writer dropped the dependencies at or
+ * below it.
+ */
+export interface StableRequirement {
+  readonly requiredMicros: number;
+  baseOf(value: ValueRead): number;
+}
+
+/** What the fetches so far say of each key's stable time: present values' and absent answers'. */
+class FetchedStable {
+  private readonly absent = new Map<string, number>();
+
+  constructor(
+    private readonly cut: CausalCut,
+    private readonly fetched: ReadonlyMap<string, ValueRead>,
+  ) {}
+
+  noteAbsent(key: string, stableMicros: number): void {
+    this.absent.set(key, Math.max(this.absent.get(key) ?? 0, stableMicros));
+  }
+
+  /** The stable time known held for `key` by what the cut and the fetches hold. */
+  of(key: string): number {
+    return Math.max(this.cut.stableOf(key), this.fetched.get(key)?.stableMicros ?? 0, this.absent.get(key) ?? 0);
+  }
+
+  /**
+   * What the read returns for `key` holds: the cut entry's stable time (a fetched value
+   * that did not close is not returned, so its stable time does not count), or, where
+   * the key is absent, the absent answers'.
+   */
+  ofReturned(key: string): number {
+    return this.cut.get(key) === undefined ? (this.absent.get(key) ?? 0) : this.cut.stableOf(key);
+  }
+}
+
+/** The stable time the values `valueOf` gives the keys require: the session's, and their writers' bases. */
+function requiredStable(
+  stability: StableRequirement,
+  keys: readonly string[],
+  valueOf: (key: string) => ValueRead | undefined,
+): number {
+  let required = stability.requiredMicros;
+  for (const key of keys) {
+    const value = valueOf(key);
+    if (value !== undefined) required = Math.max(required, stability.baseOf(value));
+  }
+  return required;
+}
+
 /** Per key, the cut's value once the read is done: undefined where neither the cut nor the store holds one. */
 export async function readThroughCut(
   transport: KeyTransport,
   cut: CausalCut,
   keys: readonly string[],
   limits: DependencyLimits,
+  stability?: StableRequirement,
 ): Promise<Map<string, ValueRead | undefined>> {
   const startMs = Date.now();
   const deadlineMs = startMs + limits.dependencyWaitMs;
   const fetched = new Map<string, ValueRead>();
-  absorb(fetched, await transport.getMany(keys));
+  const fetchedStable = new FetchedStable(cut, fetched);
+  const getOptions = { absentAsValues: stability !== undefined };
+  absorb(fetched, fetchedStable, await transport.getMany(keys, getOptions));
   /** Per key, how often it was fetched: a key fetched again goes to its next replica. */
   const fetchCounts = new Map(keys.map((key) => [key, 1]));
+  /** Keys whose replica answered with a stable time below what the values read require: asked of the next replica. */
+  const behindStable = () => {
+    if (stability === undefined) return [];
+    const required = requiredStable(stability, keys, (key) => fetched.get(key) ?? cut.get(key));
+    return keys.filter((key) => fetchedStable.of(key) < required);
+  };
   let closure = cut.close(fetched);
+  let behind = behindStable();
   let rounds = 0;
-  while (closure.missing.size > 0 && rounds < limits.maxDependencyRounds && Date.now() < deadlineMs) {
-    const missing = [...closure.missing.keys()].slice(0, FETCH_KEYS_PER_ROUND_MAX);
-    absorb(fetched, await fetchRound(transport, missing, fetchCounts, deadlineMs));
+  while (
+    (closure.missing.size > 0 || behind.length > 0) &&
+    rounds < limits.maxDependencyRounds &&
+    Date.now() < deadlineMs
+  ) {
+    const wanted = [...new Set([...behind, ...closure.missing.keys()])].slice(0, FETCH_KEYS_PER_ROUND_MAX);
+    absorb(fetched, fetchedStable, await fetchRound(transport, wanted, fetchCounts, deadlineMs, getOptions));
     rounds++;
     closure = cut.close(fetched);
+    behind = behindStable();
   }
   // No await from `close` to here: the cut has not changed since it was closed against.
-  cut.admit(closure.closed);
+  cut.admit(closure.closed, fetched);
+  const required = stability === undefined ? 0 : requiredStable(stability, keys, (key) => cut.get(key));
   const values = new Map<string, ValueRead | undefined>();
   for (const key of keys) {
     const value = cut.get(key);
     if (value === undefined && fetched.has(key)) throw unavailable(key, closure, rounds, Date.now() - startMs);
+    if (fetchedStable.ofReturned(key) < required)
+      throw notStable(key, required, fetchedStable.ofReturned(key), rounds, Date.now() - startMs);
     values.set(key, value);
   }
   return values;
@@ -61,6 +137,7 @@ async function fetchRound(
   keys: readonly string[],
   fetchCounts: Map<string, number>,
   deadlineMs: number,
+  getOptions: GetOptions,
 ): Promise<Map<string, ValueRead | undefined>> {
   const fresh = keys.filter((key) => !fetchCounts.has(key));
   const behind = keys.filter((key) => fetchCounts.has(key));
@@ -74,8 +151,10 @@ async function fetchRound(
   });
   for (const key of keys) fetchCounts.set(key, (fetchCounts.get(key) ?? 0) + 1);
   const answers = await Promise.all([
-    ...(fresh.length === 0 ? [] : [beforeDeadline(transport.getMany(fresh), deadlineMs)]),
-    ...[...byReplica].map(([replica, group]) => beforeDeadline(transport.getFromReplica(replica, group), deadlineMs)),
+    ...(fresh.length === 0 ? [] : [beforeDeadline(transport.getMany(fresh, getOptions), deadlineMs)]),
+    ...[...byReplica].map(([replica, group]) =>
+      beforeDeadline(transport.getFromReplica(replica, group, getOptions), deadlineMs),
+    ),
   ]);
   const values = new Map<string, ValueRead | undefined>();
   for (const answer of answers) for (const [key, value] of answer ?? []) values.set(key, value);
@@ -97,16 +176,34 @@ async function beforeDeadline<T>(call: Promise<T>, deadlineMs: number): Promise<
   }
 }
 
-/** Joins what was fetched with what was fetched before; LATTICE when a key holds another type. */
-function absorb(fetched: Map<string, ValueRead>, values: ReadonlyMap<string, ValueRead | undefined>): void {
+/** Joins what was fetched with what was fetched before; LATTICE when a key holds another type. Absent answers count for their stable time. */
+function absorb(
+  fetched: Map<string, ValueRead>,
+  fetchedStable: FetchedStable,
+  values: ReadonlyMap<string, ValueRead | undefined>,
+): void {
   for (const [key, value] of values) {
     if (value === undefined) continue;
+    if (value.type === LatticeType.NONE) {
+      fetchedStable.noteAbsent(key, value.stableMicros ?? 0);
+      continue;
+    }
     checkType(key, value.type, [LatticeType.MULTI_CAUSAL]);
     const earlier = fetched.get(key);
     const payload = earlier === undefined ? value.payload : mergePayloads(value.type, earlier.payload, value.payload);
     if (payload === null) throw new MalformedPayloadError(`the value of ${JSON.stringify(key)}`);
-    fetched.set(key, { type: value.type, payload });
+    const stableMicros = Math.max(earlier?.stableMicros ?? 0, value.stableMicros ?? 0);
+    fetched.set(key, stableMicros === 0 ? { type: value.type, payload } : { type: value.type, payload, stableMicros });
   }
+}
+
+function notStable(key: string, required: number, held: number, rounds: number, waitedMs: number): ConsistencyError {
+  return new ConsistencyError(
+    "CAUSAL_DEPENDENCY_UNAVAILABLE",
+    LEVEL,
+    `${LEVEL}: no replica of ${JSON.stringify(key)} asked reported a stable time at or above the session's ` +
+      `(${required} µs; best ${held} µs, ${rounds} rounds, ${waitedMs} ms), so a dependency stamped below it might be missing`,
+  );
 }
 
 function unavailable(key: string, closure: Closure, rounds: number, waitedMs: number): ConsistencyError {

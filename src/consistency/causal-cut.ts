@@ -43,6 +43,12 @@ function covers(clock: VectorClock, needed: VectorClock): boolean {
 
 export class CausalCut {
   private readonly values: Floor;
+  /**
+   * Per key, the largest stable time reported with a value joined into its entry
+   * (docs/causal-stability.md): the entry holds every stamped version of the key at or
+   * below it. Keys of the cut only.
+   */
+  private readonly stableByKey = new Map<string, number>();
 
   constructor(private readonly limits: CausalCutLimits = CAUSAL_CUT_LIMITS_DEFAULT) {
     this.values = new Floor({ maxKeys: limits.maxCutKeys, maxStateBytes: limits.maxCutBytes });
@@ -54,6 +60,11 @@ export class CausalCut {
 
   get(key: string): ValueRead | undefined {
     return this.values.get(key);
+  }
+
+  /** The stable time the entry of `key` is known to hold (0: none). */
+  stableOf(key: string): number {
+    return this.stableByKey.get(key) ?? 0;
   }
 
   /**
@@ -100,13 +111,20 @@ export class CausalCut {
     return { closed: new Map([...closed].map((key) => [key, candidates.get(key)!.value])), missing, blockedBy };
   }
 
-  /** Joins values `close` found closed; SESSION_LIMIT, before any joins, when they would pass the cut's limits. */
-  admit(closed: ReadonlyMap<string, ValueRead>): void {
+  /**
+   * Joins values `close` found closed; SESSION_LIMIT, before any joins, when they would
+   * pass the cut's limits. `fetched` gives each one's reported stable time.
+   */
+  admit(closed: ReadonlyMap<string, ValueRead>, fetched: ReadonlyMap<string, ValueRead>): void {
     // A value the cut holds already (`joined` returned it) takes no room.
     const puts = [...closed]
       .filter(([key, value]) => this.values.get(key) !== value)
-      .map(([key, value]) => ({ key, ...value }));
+      .map(([key, value]) => ({ key, type: value.type, payload: value.payload }));
     this.settle(this.reserve(puts), puts);
+    for (const key of closed.keys()) {
+      const stableMicros = fetched.get(key)?.stableMicros ?? 0;
+      if (stableMicros > this.stableOf(key)) this.stableByKey.set(key, stableMicros);
+    }
   }
 
   /** Holds room for values about to be joined (a write in flight); SESSION_LIMIT when they might not fit. */

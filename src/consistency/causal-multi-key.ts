@@ -2,43 +2,82 @@
  * Causal consistency across keys (docs/consistency.md §2.8): MULTI_CAUSAL values, read
  * through the client's causal cut (causal-cut.ts, causal-cut-reads.ts), so a read never
  * returns a value whose dependencies the reader cannot see. The session keeps its causal
- * past per key (causal-past.ts): a write's clock starts from the past's clock of its key,
- * and the write depends on the rest of it.
+ * past per key (causal-past.ts), and a write depends on it.
+ *
+ * Sessions that write envelopes (the default) also stamp their writes and keep them short
+ * (docs/causal-stability.md): a write's clock is the session's whole clock (the join of
+ * every value's clock it read and its own entry), which dominates exactly the versions in
+ * its causal past, of every key; a dependency names a version by its writer's entry alone;
+ * and entries of the past stamped at or below the session's stable time are dropped before
+ * each write, since every replica holds them. A write then depends only on what its session
+ * saw within the last stability lag, and carries the stable time as its base, which its
+ * readers' reads require (causal-cut-reads.ts). Sessions writing bare values keep the
+ * exact per-key past instead: a write's clock starts from its key's entry, and it depends
+ * on the whole past.
  */
 import { LatticeType } from "../lattices/lattice-type";
 import { decodeMultiCausalWire, encodeMultiCausalWire } from "../lattices/multi-causal";
 import { toByteSet } from "../lattices/set-union";
-import type { VectorClock } from "../lattices/vector-clock";
+import { vectorClock, type VectorClock } from "../lattices/vector-clock";
+import { encodeStamped } from "../lattices/causal-stamp";
+import { visibleSiblings } from "../lattices/causal-envelope";
 import type { CausalCut } from "./causal-cut";
 import { readThroughCut } from "./causal-cut-reads";
-import { visibleSiblings } from "../lattices/causal-envelope";
 import type { ResolvedCausalSessionOptions } from "./causal-options";
-import { CausalPast } from "./causal-past";
+import { CausalPast, type PastAddition, type WriteDependencies } from "./causal-past";
 import type { CausalScopeCore } from "./causal-session";
+import { readStamps, unstamped } from "./causal-stamps";
 import type { CausalWriter } from "./causal-writer";
+import { HybridClock } from "./clock";
 import { ConsistencyError } from "./errors";
-import type { KeyTransport, PutOutcome, PutTuple } from "./transport";
+import type { KeyTransport, PutOutcome, PutTuple, ValueRead } from "./transport";
 
 const LEVEL = "causal-multi-key";
 const utf8 = new TextDecoder();
+/** A write refused for a stale stamp is stamped above the floor named and sent again, this many times in all. */
+const STAMP_ATTEMPTS_MAX = 3;
 
 interface CausalWrite {
   readonly put: PutTuple;
   readonly clock: VectorClock;
+  /** What it was made of, to stamp it again. */
+  readonly dependencies: WriteDependencies;
+  readonly value: Uint8Array;
+  /** What the session's past keeps of it: its writer entry (stamped) or its clock (bare). */
+  readonly pastClock: VectorClock;
+  /** Its stamp (µs; Infinity: unstamped, written bare). */
+  readonly stampMicros: number;
+}
+
+/** The largest base of a value's siblings: what its readers must see of the stable time. */
+function baseOf(value: ValueRead): number {
+  return readStamps(decodeMultiCausalWire(value.payload, true).second.second).baseMicros;
 }
 
 export class MultiKeyCausal implements CausalScopeCore {
   private readonly past: CausalPast;
   /** A write whose outcome was unknown: later calls depend on it, so it is sent again before them. */
   private pending: CausalWrite | undefined;
+  /** The join of the clocks of every value the session read and of its writes (stamped writes start from it). */
+  private sessionClock: VectorClock = vectorClock.bottom;
+  /**
+   * The session's stable time (µs): the largest reported with what it read or wrote, or
+   * that a writer of a value it read knew. Every replica holds every stamped version at or
+   * below it; the session's writes carry it as their base, and its reads require it.
+   */
+  private stableMicros = 0;
+  /** Stamps the session's writes: above every stamp it read, its stable time and any accept floor that refused it. */
+  private readonly stamps: HybridClock;
 
   constructor(
     private readonly transport: KeyTransport,
     private readonly cut: CausalCut,
     private readonly writer: CausalWriter,
     private readonly options: ResolvedCausalSessionOptions,
+    nowMicros?: () => bigint,
   ) {
     this.past = new CausalPast(options, LEVEL);
+    this.stamps = new HybridClock({ nowMicros });
   }
 
   get stateSize(): { keyCount: number; stateBytes: number } {
@@ -48,9 +87,10 @@ export class MultiKeyCausal implements CausalScopeCore {
   async read(keys: readonly string[]): Promise<Map<string, Uint8Array[]>> {
     // A read follows the session's writes, one of unknown outcome too: had it happened unseen, the read would miss it.
     await this.resendPending();
-    const values = await readThroughCut(this.transport, this.cut, keys, this.options);
+    const stability = this.options.envelope ? { requiredMicros: this.stableMicros, baseOf } : undefined;
+    const values = await readThroughCut(this.transport, this.cut, keys, this.options, stability);
     const siblings = new Map<string, Uint8Array[]>();
-    const pastRead: [string, VectorClock][] = [];
+    const pastRead: PastAddition[] = [];
     for (const key of keys) {
       const value = values.get(key);
       if (value === undefined) {
@@ -59,9 +99,16 @@ export class MultiKeyCausal implements CausalScopeCore {
       }
       // visibleSiblings keeps the maximal ones: the decode need not as well.
       const { first: clock, second } = decodeMultiCausalWire(value.payload, true);
-      pastRead.push([key, clock]);
-      for (const dependency of second.first) pastRead.push([utf8.decode(dependency.key), dependency.value]);
-      siblings.set(key, visibleSiblings(second.second));
+      const stamps = readStamps(second.second);
+      this.sessionClock = vectorClock.join(this.sessionClock, clock);
+      this.learnStable(Math.max(stamps.baseMicros, this.cut.stableOf(key)));
+      if (stamps.latestMicros > 0) this.stamps.observe(BigInt(stamps.latestMicros));
+      pastRead.push([key, this.options.envelope ? (stamps.versions ?? clock) : clock, stamps.stampMicros]);
+      for (const dependency of second.first) {
+        const name = utf8.decode(dependency.key);
+        pastRead.push([name, dependency.value, stamps.dependencyStamps?.get(name) ?? Infinity]);
+      }
+      siblings.set(key, visibleSiblings(second.second, true).map(unstamped));
     }
     this.past.add(pastRead);
     return siblings;
@@ -69,7 +116,9 @@ export class MultiKeyCausal implements CausalScopeCore {
 
   async write(key: string, value: Uint8Array): Promise<void> {
     await this.resendPending();
-    const dependencyCount = this.past.keyCount - (this.past.clockOf(key).length === 0 ? 0 : 1);
+    // Bare values carry no base, so their readers could not know what the writer dropped.
+    if (this.options.envelope) this.past.dropStable(this.stableMicros);
+    const dependencyCount = this.past.keyCount - (this.past.has(key) ? 1 : 0);
     if (dependencyCount > this.options.maxDependencies) {
       throw new ConsistencyError(
         "SESSION_LIMIT",
@@ -78,23 +127,80 @@ export class MultiKeyCausal implements CausalScopeCore {
           `maxDependencies (${this.options.maxDependencies}); open a new session to write without them`,
       );
     }
-    const clock = this.writer.nextClock(this.past.clockOf(key));
-    const element = this.writer.element(clock, value);
-    const payload = encodeMultiCausalWire({
-      first: clock,
-      second: { first: this.past.dependenciesExcept(key), second: toByteSet([element]) },
-    });
-    const write: CausalWrite = { put: { key, type: LatticeType.MULTI_CAUSAL, payload }, clock };
-    const outcome = await this.send(write);
+    const clock = this.writer.nextClock(this.options.envelope ? this.sessionClock : this.past.clockOf(key));
+    const { write, outcome } = await this.sendStamped(
+      this.stampedWrite(key, clock, this.past.dependenciesExcept(key), value),
+    );
     if (outcome.status === "unknown") this.pending = write;
     if (outcome.status !== "applied") throw outcome.error;
   }
 
+  /**
+   * Sends a write, stamped again above the accept floor each time it is refused for a
+   * stale stamp (nothing was stored then), at most STAMP_ATTEMPTS_MAX times in all. The
+   * same version may then be stored under two stamps, when an earlier attempt of unknown
+   * outcome was applied after all: readers show one of equal clocks (visibleSiblings).
+   */
+  private async sendStamped(first: CausalWrite): Promise<{ write: CausalWrite; outcome: PutOutcome }> {
+    let write = first;
+    let outcome = await this.send(write);
+    for (let attempt = 1; attempt < STAMP_ATTEMPTS_MAX && outcome.status === "refused"; attempt++) {
+      if (outcome.acceptFloorMicros === undefined) break;
+      this.stamps.observe(BigInt(outcome.acceptFloorMicros));
+      write = this.stampedWrite(write.put.key, write.clock, write.dependencies, write.value);
+      outcome = await this.send(write);
+    }
+    if (outcome.status === "applied") this.learnStable(outcome.stableMicros ?? 0);
+    return { write, outcome };
+  }
+
+  private learnStable(micros: number): void {
+    if (micros > this.stableMicros) this.stableMicros = micros;
+  }
+
+  /** The write of `value` at `clock`: stamped, with the session's stable time as its base, unless written bare. */
+  private stampedWrite(
+    key: string,
+    clock: VectorClock,
+    dependencies: WriteDependencies,
+    value: Uint8Array,
+  ): CausalWrite {
+    let stampMicros = Infinity;
+    let element: Uint8Array;
+    let pastClock = clock;
+    if (this.options.envelope) {
+      this.stamps.observe(BigInt(this.stableMicros));
+      stampMicros = Number(this.stamps.next());
+      const stamped = {
+        stampMicros,
+        baseMicros: this.stableMicros,
+        writer: this.writer.id,
+        dependencyStamps: dependencies.stamps,
+        value,
+      };
+      element = this.writer.element(clock, encodeStamped(stamped));
+      pastClock = this.writer.ownEntry(clock);
+    } else element = this.writer.element(clock, value);
+    const payload = encodeMultiCausalWire({
+      first: clock,
+      second: { first: dependencies.clocks, second: toByteSet([element]) },
+    });
+    return {
+      put: { key, type: LatticeType.MULTI_CAUSAL, payload },
+      clock,
+      dependencies,
+      value,
+      pastClock,
+      stampMicros,
+    };
+  }
+
   private async resendPending(): Promise<void> {
     if (this.pending === undefined) return;
-    const outcome = await this.send(this.pending);
+    const { write, outcome } = await this.sendStamped(this.pending);
+    this.pending = write;
     if (outcome.status !== "applied")
-      throw this.writer.resendFailed(this.pending.put.key, "every later read and write", outcome.error);
+      throw this.writer.resendFailed(write.put.key, "every later read and write", outcome.error);
     this.pending = undefined;
   }
 
@@ -105,11 +211,14 @@ export class MultiKeyCausal implements CausalScopeCore {
    */
   private async send(write: CausalWrite): Promise<PutOutcome> {
     // The session's calls run one at a time: nothing else changes its past while this write is out.
-    const pastUpdate = this.past.joinedWith([[write.put.key, write.clock]]);
+    const pastUpdate = this.past.joinedWith([[write.put.key, write.pastClock, write.stampMicros]]);
     const reservation = this.cut.reserve([write.put]);
     const outcome = await this.writer.send(write.put);
     this.cut.settle(reservation, outcome.status === "applied" ? [write.put] : []);
-    if (outcome.status !== "refused") this.past.take(pastUpdate);
+    if (outcome.status !== "refused") {
+      this.past.take(pastUpdate);
+      this.sessionClock = vectorClock.join(this.sessionClock, write.clock);
+    }
     return outcome;
   }
 }

@@ -5,12 +5,18 @@
  * is exact, not an upper bound: a write's clock starts from it, so the write overwrites
  * the versions in its past and stays concurrent with every other; and the write carries it
  * whole as its dependencies, so whoever reads the write learns the writer's past exactly.
+ *
+ * Each entry also keeps the largest stamp among its versions (docs/causal-stability.md;
+ * Infinity where one has none). Once the node's stable time passes it, every replica holds
+ * those versions, and the entry is dropped (`dropStable`): the past then holds what the
+ * session depended on within the last stability lag, not all it ever saw.
  */
 import { compareBytes } from "../lattices/lattice";
 import { toByteMap, type MapEntry } from "../lattices/map";
 import type { Dependencies } from "../lattices/multi-causal";
 import { clockBytes, vectorClock, type VectorClock } from "../lattices/vector-clock";
 import type { CausalLevel } from "./causal-options";
+import type { DependencyStamp } from "../lattices/causal-stamp";
 import { ConsistencyError } from "./errors";
 
 /** What an entry costs beyond its key (UTF-16) and clock: the Map entry and the clock's objects. */
@@ -22,10 +28,25 @@ export interface CausalPastLimits {
   maxStateBytes: number;
 }
 
-/** The past's clocks after a join, and its bytes then. */
+/** A key's entry: the join of its versions' clocks, and the largest of their stamps (µs; Infinity: one has none). */
+export interface PastEntry {
+  readonly clock: VectorClock;
+  readonly stampMicros: number;
+}
+
+/** An entry to join into the past. */
+export type PastAddition = readonly [key: string, clock: VectorClock, stampMicros: number];
+
+/** The past's entries after a join, and its bytes then. */
 export interface PastUpdate {
-  readonly clocks: ReadonlyMap<string, VectorClock>;
+  readonly entries: ReadonlyMap<string, PastEntry>;
   readonly bytes: number;
+}
+
+/** A write's dependencies: per key, the clock needed, and the stamps of those that have one. */
+export interface WriteDependencies {
+  readonly clocks: Dependencies;
+  readonly stamps: DependencyStamp[];
 }
 
 function entryBytes(key: string, clock: VectorClock): number {
@@ -33,7 +54,7 @@ function entryBytes(key: string, clock: VectorClock): number {
 }
 
 export class CausalPast {
-  private readonly clocks = new Map<string, VectorClock>();
+  private readonly entries = new Map<string, PastEntry>();
   private bytes = 0;
 
   constructor(
@@ -42,7 +63,11 @@ export class CausalPast {
   ) {}
 
   get keyCount(): number {
-    return this.clocks.size;
+    return this.entries.size;
+  }
+
+  has(key: string): boolean {
+    return this.entries.has(key);
   }
 
   get stateBytes(): number {
@@ -50,29 +75,45 @@ export class CausalPast {
   }
 
   clockOf(key: string): VectorClock {
-    return this.clocks.get(key) ?? vectorClock.bottom;
+    return this.entries.get(key)?.clock ?? vectorClock.bottom;
   }
 
-  /** Joins clocks into the past; SESSION_LIMIT, before any change, when the result would pass its limits. */
-  add(entries: Iterable<readonly [key: string, clock: VectorClock]>): void {
-    this.take(this.joinedWith(entries));
+  /** Joins entries into the past; SESSION_LIMIT, before any change, when the result would pass its limits. */
+  add(additions: Iterable<PastAddition>): void {
+    this.take(this.joinedWith(additions));
+  }
+
+  /** Drops every entry whose versions are all stamped at or below `stableMicros`: every replica holds them. */
+  dropStable(stableMicros: number): void {
+    for (const [key, entry] of this.entries) {
+      if (entry.stampMicros > stableMicros) continue;
+      this.entries.delete(key);
+      this.bytes -= entryBytes(key, entry.clock);
+    }
   }
 
   /**
    * The past joined with `entries`, checked against the limits but not yet taken: a write
    * checks before it is sent, so that one applied never fails for want of room after.
    */
-  joinedWith(entries: Iterable<readonly [key: string, clock: VectorClock]>): PastUpdate {
-    const clocks = new Map<string, VectorClock>();
-    for (const [key, clock] of entries) {
+  joinedWith(additions: Iterable<PastAddition>): PastUpdate {
+    const entries = new Map<string, PastEntry>();
+    for (const [key, clock, stampMicros] of additions) {
       // An empty clock (a dependency on nothing of a key) adds nothing, and must not take an entry.
-      if (clock.length > 0) clocks.set(key, vectorClock.join(clocks.get(key) ?? this.clockOf(key), clock));
+      if (clock.length === 0) continue;
+      const before = entries.get(key) ?? this.entries.get(key);
+      entries.set(
+        key,
+        before === undefined
+          ? { clock, stampMicros }
+          : { clock: vectorClock.join(before.clock, clock), stampMicros: Math.max(before.stampMicros, stampMicros) },
+      );
     }
-    let keyCount = this.clocks.size;
+    let keyCount = this.entries.size;
     let bytes = this.bytes;
     let grown: string | undefined;
-    for (const [key, clock] of clocks) {
-      const previous = this.clocks.get(key);
+    for (const [key, { clock }] of entries) {
+      const previous = this.entries.get(key)?.clock;
       if (previous === clock) continue;
       grown ??= key;
       if (previous === undefined) keyCount++;
@@ -89,20 +130,27 @@ export class CausalPast {
         `${this.level}: the session's causal past is at ${limit}, so it cannot keep ${JSON.stringify(grown)}`,
       );
     }
-    return { clocks, bytes };
+    return { entries, bytes };
   }
 
   /** Takes an update from `joinedWith`, made since the past last changed. */
   take(update: PastUpdate): void {
-    for (const [key, clock] of update.clocks) this.clocks.set(key, clock);
+    for (const [key, entry] of update.entries) this.entries.set(key, entry);
     this.bytes = update.bytes;
   }
 
-  /** Every key's clock but `key`'s (a write's own clock covers that one): the dependencies of a write of `key`. */
-  dependenciesExcept(key: string): Dependencies {
+  /** Every key's entry but `key`'s (a write's own clock covers that one): the dependencies of a write of `key`. */
+  dependenciesExcept(key: string): WriteDependencies {
     const keyBytes = utf8.encode(key);
-    const entries: MapEntry<VectorClock>[] = [];
-    for (const [other, clock] of this.clocks) entries.push({ key: utf8.encode(other), value: clock });
-    return toByteMap(entries, vectorClock).filter((entry) => compareBytes(entry.key, keyBytes) !== 0);
+    const clocks: MapEntry<VectorClock>[] = [];
+    const stamps: DependencyStamp[] = [];
+    for (const [other, { clock, stampMicros }] of this.entries) {
+      const otherBytes = utf8.encode(other);
+      if (compareBytes(otherBytes, keyBytes) === 0) continue;
+      clocks.push({ key: otherBytes, value: clock });
+      if (stampMicros !== Infinity) stamps.push({ key: otherBytes, stampMicros });
+    }
+    stamps.sort((a, b) => compareBytes(a.key, b.key));
+    return { clocks: toByteMap(clocks, vectorClock), stamps };
   }
 }

@@ -25,6 +25,8 @@ export interface CausalSessionContext {
   cut: CausalCut;
   /** The name of the session's vector clock entries; a fresh random one when absent (tests give fixed ones). */
   sessionId?: string;
+  /** The wall clock its stamps follow, in µs (docs/causal-stability.md); the system's when absent (tests give their own). */
+  nowMicros?: () => bigint;
 }
 
 /** A scope's read and write paths. */
@@ -50,7 +52,7 @@ export class CausalSession {
     this.core =
       resolved.scope === "single-key"
         ? new SingleKeyCausal(context.transport, writer, resolved)
-        : new MultiKeyCausal(context.transport, context.cut, writer, resolved);
+        : new MultiKeyCausal(context.transport, context.cut, writer, resolved, context.nowMicros);
   }
 
   /** What the session holds for its guarantees: its floor (single-key) or the clocks it has seen (multi-key). */

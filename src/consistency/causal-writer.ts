@@ -6,6 +6,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { vectorClock, type VectorClock } from "../lattices/vector-clock";
+import { bytesEqual } from "../lattices/lattice";
 import { encodeEnvelope } from "../lattices/causal-envelope";
 import type { CausalLevel } from "./causal-options";
 import { ConsistencyError } from "./errors";
@@ -21,7 +22,8 @@ export function randomSessionId(): string {
 }
 
 export class CausalWriter {
-  private readonly id: Uint8Array;
+  /** The session's vector clock entry, as bytes. */
+  readonly id: Uint8Array;
   /** Counts the session's writes to every key, so each write's own entry exceeds all the session's earlier ones. */
   private writeCount = 0;
 
@@ -47,6 +49,13 @@ export class CausalWriter {
       );
     }
     return vectorClock.join(base, [{ key: this.id, value: ++this.writeCount }]);
+  }
+
+  /** `clock`'s entry of this session alone: how a stamped write of it is named as a dependency. */
+  ownEntry(clock: VectorClock): VectorClock {
+    const own = clock.find(({ key }) => bytesEqual(key, this.id));
+    if (own === undefined) throw new Error("invariant: a clock of this session's write without its entry");
+    return [own];
   }
 
   /** The element the write puts in the key's value set. */

@@ -9,12 +9,29 @@ import type { LatticeType } from "../lattices/lattice-type";
 export interface ValueRead {
   type: LatticeType;
   payload: Uint8Array;
+  /**
+   * The stable time the answering node reported with it (docs/causal-stability.md), in µs:
+   * that replica held every stamped MULTI_CAUSAL version of the key at or below it. Absent
+   * where the node reported none.
+   */
+  stableMicros?: number;
 }
 
 export interface PutTuple {
   key: string;
   type: LatticeType;
   payload: Uint8Array;
+}
+
+/** Per-call options of a GET. */
+export interface GetOptions {
+  /**
+   * Absent keys come back as values of type NONE with an empty payload and the answering
+   * replica's `stableMicros`, instead of undefined: a multi-key causal read must know that
+   * the replica that found a key absent holds every version stamped up to then
+   * (docs/causal-stability.md).
+   */
+  absentAsValues?: boolean;
 }
 
 /** Per-call options of a PUT. */
@@ -25,16 +42,20 @@ export interface PutOptions {
 
 /** What became of one key's write; `error` is what the transport would have thrown for it (AnnaClientError for AnnaClient). */
 export type PutOutcome =
-  /** A replica merged it: visible there, and on the others once gossip carries it. */
-  | { readonly status: "applied" }
-  /** A replica refused it (a wrong, conflicting or malformed value, or one over its limits): not stored. */
-  | { readonly status: "refused"; readonly error: Error }
+  /** A replica merged it: visible there, and on the others once gossip carries it. `stableMicros`: as ValueRead's. */
+  | { readonly status: "applied"; readonly stableMicros?: number }
+  /**
+   * A replica refused it (a wrong, conflicting or malformed value, or one over its limits):
+   * not stored. `acceptFloorMicros`: refused for a stamp at or below that accept floor
+   * (STALE_STAMP, docs/causal-stability.md); a later stamp is taken.
+   */
+  | { readonly status: "refused"; readonly error: Error; readonly acceptFloorMicros?: number }
   /** No replica answered in time, or fewer replica nodes hold it than asked: it may be stored. */
   | { readonly status: "unknown"; readonly error: Error };
 
 export interface KeyTransport {
   /** One replica's value of each key (another replica's where one is silent); absent keys map to undefined. Rejects when a key has no answer. */
-  getMany(keys: readonly string[]): Promise<Map<string, ValueRead | undefined>>;
+  getMany(keys: readonly string[], options?: GetOptions): Promise<Map<string, ValueRead | undefined>>;
   /**
    * Sends the writes, grouped into one request per replica, and settles with one outcome
    * per key instead of failing on the first. Rejects only when the call fails as a whole
@@ -45,5 +66,9 @@ export interface KeyTransport {
   /** The replicas that hold `key`, by address. */
   replicasOf(key: string): Promise<string[]>;
   /** The values one replica holds, without failing over: what a convergence check compares. */
-  getFromReplica(replica: string, keys: readonly string[]): Promise<Map<string, ValueRead | undefined>>;
+  getFromReplica(
+    replica: string,
+    keys: readonly string[],
+    options?: GetOptions,
+  ): Promise<Map<string, ValueRead | undefined>>;
 }

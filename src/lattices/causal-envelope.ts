@@ -139,9 +139,24 @@ export const siblingSet: Lattice<ByteSet> = {
 
 /**
  * What a reader is shown of a causal value's set (copies): envelopes opened, less those
- * whose clock another envelope's clock strictly dominates, and bare values as they are.
- * Each value is decoded once.
+ * whose clock another envelope's clock strictly dominates, and bare values as they are;
+ * with `oneOfEqualClocks`, only the first of envelopes with equal clocks. Each value is
+ * decoded once.
  */
-export function visibleSiblings(values: readonly Uint8Array[]): Uint8Array[] {
-  return maximalIndices(values).map(({ index, envelope }) => (envelope?.value ?? values[index]).slice());
+export function visibleSiblings(values: readonly Uint8Array[], oneOfEqualClocks = false): Uint8Array[] {
+  let visible = maximalIndices(values);
+  // Equal clocks name one version: a multi-key write stamped again, stored under both stamps (causal-multi-key.ts).
+  if (oneOfEqualClocks)
+    visible = visible.filter(
+      ({ envelope }, position) =>
+        envelope === undefined ||
+        !visible
+          .slice(0, position)
+          .some(
+            (earlier) =>
+              earlier.envelope !== undefined &&
+              vectorClock.compare(earlier.envelope.clock, envelope.clock) === Order.EQUAL,
+          ),
+    );
+  return visible.map(({ index, envelope }) => (envelope?.value ?? values[index]).slice());
 }

@@ -24,6 +24,7 @@ import { BAD_FRAME_LOG_INTERVAL_MS, BadFrameLog } from "../protocol/bad-frame-lo
 import { hostInAddress } from "../protocol/zmtp/endpoint";
 import { actorRequestAddress, metricsPort, routingAddress, SEED_PORT } from "../protocol/ports";
 import { RoutingService } from "./routing-service";
+import { NodeStableTime } from "./stable-time";
 
 /** Tuned limits that are not user options (yet): see docs/architecture.md. */
 const FRAMES_PER_BATCH_MAX = 256;
@@ -105,6 +106,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     : undefined;
   const actors: ActorHandle[] = [];
   const reached = new Map<number, number>();
+  const nodeStable = new NodeStableTime(options.threads);
   let keyCount = 0;
   const membership = new MembershipService({
     selfId: memberId(advertiseHost, SEED_PORT + options.portOffset),
@@ -196,6 +198,10 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     else if (message.kind === "rebalanced") {
       reached.set(message.tid, message.version);
       if (reached.size === options.threads) membership.noteLayoutReached(Math.min(...reached.values()));
+    } else if (message.kind === "held") {
+      const stable = nodeStable.noteHeld(message.tid, message.micros, placement.layout.nodes.length);
+      if (stable !== undefined)
+        for (const actor of actors) actor.worker.postMessage({ kind: "stable", micros: stable } satisfies MainToActor);
     }
   };
   let metricsUrl: string | undefined;
@@ -316,6 +322,7 @@ function actorConfig(
     putAcks: options.putAcks,
     antiEntropyPeriodMs: options.antiEntropyPeriodMs,
     rebalanceShare: options.rebalanceShare,
+    causalAcceptLagMs: options.causalAcceptLagMs,
     putAckTimeoutMs: options.putAckTimeoutMs,
     portOffset: options.portOffset,
     engine: options.engine,

@@ -71,6 +71,13 @@ export interface NodeOptions {
    * (and restores lost copies) sooner.
    */
   rebalanceShare: number;
+  /**
+   * How far the accept floor of stamped MULTI_CAUSAL PUTs trails each actor's wall clock
+   * (docs/causal-stability.md): a PUT stamped further back is refused STALE_STAMP and
+   * re-stamped by its session. It bounds the client clock skew served without a retry,
+   * and the stable time trails the clock by at least this much.
+   */
+  causalAcceptLagMs: number;
   /** Nodes join only a cluster of the same name. */
   clusterName: string;
   /** PEM files of the cluster's mutual TLS: its CA, this node's certificate and key. */
@@ -111,6 +118,7 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   leaveTimeoutMs: 60_000,
   antiEntropyPeriodMs: 30_000,
   rebalanceShare: 0.1,
+  causalAcceptLagMs: 100,
   clusterName: "annakv",
   clusterInsecure: false,
 });
@@ -175,6 +183,7 @@ function resolveClusterOptions(options: NodeOptions): void {
   requireInteger("joinTimeoutMs", options.joinTimeoutMs, 1, 3_600_000);
   requireInteger("leaveTimeoutMs", options.leaveTimeoutMs, 1, 3_600_000);
   requireInteger("antiEntropyPeriodMs", options.antiEntropyPeriodMs, 0, 86_400_000);
+  requireInteger("causalAcceptLagMs", options.causalAcceptLagMs, 0, 3_600_000);
   if (!(Number.isFinite(options.rebalanceShare) && options.rebalanceShare > 0 && options.rebalanceShare <= 1)) {
     throw new OptionError(`rebalanceShare must be a number above 0 and at most 1, got ${options.rebalanceShare}`);
   }

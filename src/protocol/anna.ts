@@ -21,6 +21,8 @@ export enum AnnaError {
   TIMEOUT = 3,
   LATTICE = 4,
   NO_SERVERS = 5,
+  /** annakv's: a MULTI_CAUSAL PUT stamped at or below the actor's accept floor (docs/causal-stability.md). */
+  STALE_STAMP = 6,
 }
 
 export interface KeyTuple {
@@ -46,6 +48,10 @@ export interface KeyResponse {
   tuples: KeyTuple[];
   response_id: string;
   error?: AnnaError;
+  /** annakv's: the node's stable time in µs (docs/causal-stability.md); 0 or absent: none known. Decoded as a protobufjs Long or a number. */
+  stable_micros?: number | { toNumber(): number };
+  /** annakv's: the accept floor (µs) a STALE_STAMP refusal was measured against. */
+  accept_floor_micros?: number | { toNumber(): number };
 }
 
 export interface KeyAddressRequest {
@@ -63,6 +69,12 @@ export interface KeyAddressResponse {
   addresses: KeyAddress[];
   error?: AnnaError;
   response_id: string;
+}
+
+/** A KeyResponse's µs extension field as a number (0 when absent); µs stay below 2^53 for millennia. */
+export function responseMicros(field: KeyResponse["stable_micros"]): number {
+  if (field === undefined || field === null) return 0;
+  return typeof field === "number" ? field : field.toNumber();
 }
 
 /** Usable reply addresses already checked, per thread; emptied when full. */

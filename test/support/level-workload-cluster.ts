@@ -218,10 +218,10 @@ function readsInTurn(clients: readonly AnnaClient[], own: number): KeyTransport 
   let reads = 0;
   const client = clients[own];
   return {
-    getMany: (keys) => clients[(own + reads++) % clients.length].getMany(keys),
+    getMany: (keys, options) => clients[(own + reads++) % clients.length].getMany(keys, options),
     putManySettled: (puts, options) => client.putManySettled(puts, options),
     replicasOf: (key) => client.replicasOf(key),
-    getFromReplica: (replica, keys) => client.getFromReplica(replica, keys),
+    getFromReplica: (replica, keys, options) => client.getFromReplica(replica, keys, options),
   };
 }
 

@@ -5,6 +5,7 @@
  */
 import { committedVersion } from "../../src/consistency/read-atomic";
 import { decodeEnvelope, visibleSiblings } from "../../src/lattices/causal-envelope";
+import { unstamped } from "../../src/consistency/causal-stamps";
 import type { KeyTransport, PutTuple, ValueRead } from "../../src/consistency/transport";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import type { VectorClock as ClockBytes } from "../../src/lattices/vector-clock";
@@ -43,10 +44,10 @@ function causalValues(type: LatticeType, payload: Uint8Array): Uint8Array[] {
 /** `transport` with each put passed through `each` on its way out (to note it, or to rewrite it); reads untouched. */
 export function mapPuts(transport: KeyTransport, each: (put: PutTuple) => PutTuple): KeyTransport {
   return {
-    getMany: (keys) => transport.getMany(keys),
+    getMany: (keys, options) => transport.getMany(keys, options),
     putManySettled: (puts, options) => transport.putManySettled(puts.map(each), options),
     replicasOf: (key) => transport.replicasOf(key),
-    getFromReplica: (replica, keys) => transport.getFromReplica(replica, keys),
+    getFromReplica: (replica, keys, options) => transport.getFromReplica(replica, keys, options),
   };
 }
 
@@ -77,7 +78,7 @@ export class SentVersions {
     for (const bytes of causalValues(put.type, put.payload)) {
       const envelope = decodeEnvelope(bytes);
       if (envelope === undefined) throw new Error("invariant: the workload's causal values travel in envelopes");
-      this.remember(valueText(envelope.value), { clock: clockRecord(envelope.clock) });
+      this.remember(valueText(unstamped(envelope.value)), { clock: clockRecord(envelope.clock) });
     }
   }
 
@@ -93,6 +94,11 @@ export function finalPayload(key: string, read: ValueRead | undefined, causal: b
   if (read === undefined) return causal ? { kind: "causal", siblings: [] } : { kind: "lww", value: null };
   if (read.type === LatticeType.LWW) return { kind: "lww", ...(stampOf(read.payload) ?? { value: null }) };
   if (read.type === LatticeType.SINGLE_CAUSAL || read.type === LatticeType.MULTI_CAUSAL)
-    return { kind: "causal", siblings: visibleSiblings(causalValues(read.type, read.payload)).map(valueText) };
+    return {
+      kind: "causal",
+      siblings: visibleSiblings(causalValues(read.type, read.payload), read.type === LatticeType.MULTI_CAUSAL).map(
+        (value) => valueText(unstamped(value)),
+      ),
+    };
   throw new Error(`invariant: ${key} holds a ${LatticeType[read.type]} value`);
 }

@@ -6,11 +6,22 @@
  * replicas (requests to them time out, and what they were sent is applied when they
  * resume) and crashes them (they come back empty, losing what they had not gossiped). It
  * also stops a client between the keys of a write, as one dying mid-commit would. No
- * timers and no sockets: a run is a function of its seed and its calls.
+ * timers and no sockets: a run is a function of its seed and its calls (and, with a stable
+ * time, of the sessions' wall-clock stamps).
+ *
+ * With `stableTime` the replicas keep one as annakv's nodes do (docs/causal-stability.md):
+ * a stamped MULTI_CAUSAL write at or below the accept floor (the largest stamp accepted so
+ * far) is refused STALE_STAMP, and each answer carries its replica's stable time: below
+ * the stamp of every accepted write the replica does not hold yet. "eager" is the broken
+ * variant the tests must catch: the floor reported as the stable time, whatever the
+ * replica holds.
  */
-import type { KeyTransport, PutOutcome, PutTuple, ValueRead } from "../../src/consistency/transport";
+import type { GetOptions, KeyTransport, PutOutcome, PutTuple, ValueRead } from "../../src/consistency/transport";
 import { bytesEqual } from "../../src/lattices/lattice";
 import { mergePayloads } from "../../src/lattices/merge";
+import { leastStampOfMultiCausal } from "../../src/lattices/causal-stamp";
+import { LatticeType } from "../../src/lattices/lattice-type";
+import { decodeMultiCausal } from "../../src/lattices/values";
 import { Random } from "./random";
 
 /** Chances per scheduler step (one a client call), each from 0 to 1. */
@@ -51,7 +62,7 @@ const HEAL_PASSES_MAX = 8;
 /** What the simulated transport throws or settles with, in AnnaClientError's shape. */
 export class SimTransportError extends Error {
   constructor(
-    readonly code: "TIMEOUT" | "LATTICE",
+    readonly code: "TIMEOUT" | "LATTICE" | "STALE_STAMP",
     message: string,
   ) {
     super(message);
@@ -64,10 +75,17 @@ interface GossipMessage {
   to: number;
   key: string;
   value: ValueRead;
+  /** The stamped writes the value holds (ids into SimCluster's `stamped`). */
+  writes: ReadonlySet<number>;
 }
+
+/** Whether the replicas keep a stable time, and whether truly ("held") or as the broken variant ("eager"). */
+export type SimStableTime = "none" | "held" | "eager";
 
 class SimReplica {
   readonly values = new Map<string, ValueRead>();
+  /** Per key, the stamped writes its value holds. */
+  readonly held = new Map<string, Set<number>>();
   paused = false;
   /** Writes sent while paused: applied when it resumes, lost if it crashes first. */
   readonly inbox: PutTuple[] = [];
@@ -86,25 +104,62 @@ class SimReplica {
 
 export class SimCluster implements KeyTransport {
   readonly replicas = Array.from({ length: REPLICA_COUNT }, () => new SimReplica());
-  readonly counts = { delivered: 0, duplicated: 0, dropped: 0, pauses: 0, crashes: 0, timeouts: 0, interrupted: 0 };
+  readonly counts = {
+    delivered: 0,
+    duplicated: 0,
+    dropped: 0,
+    pauses: 0,
+    crashes: 0,
+    timeouts: 0,
+    interrupted: 0,
+    /** MULTI_CAUSAL writes applied, and the dependencies they listed. */
+    multiCausalWrites: 0,
+    multiCausalDependencies: 0,
+    /** Stamped writes applied, and those refused for a stale stamp. */
+    stampedWrites: 0,
+    staleStamps: 0,
+  };
   private readonly random: Random;
   private gossip: GossipMessage[] = [];
+  /** Every stamped write applied, by id: its key and stamp. */
+  private readonly stamped = new Map<number, { key: string; stampMicros: number }>();
+  private acceptFloorMicros = 0;
 
   constructor(
     readonly seed: number,
     private readonly faults: SimFaults = ALL_FAULTS,
+    private readonly stableTime: SimStableTime = "none",
   ) {
     this.random = new Random(seed);
   }
 
-  async getMany(keys: readonly string[]): Promise<Map<string, ValueRead | undefined>> {
+  /** What replica `index` may report: below every stamped write it does not hold, and at most the floor. */
+  private stableOf(index: number): number {
+    if (this.stableTime === "none") return 0;
+    let stable = this.acceptFloorMicros;
+    if (this.stableTime === "held") {
+      const replica = this.replicas[index];
+      for (const [id, { key, stampMicros }] of this.stamped)
+        if (stampMicros <= stable && !replica.held.get(key)?.has(id)) stable = stampMicros - 1;
+    }
+    return stable;
+  }
+
+  /** `value` with replica `index`'s stable time, where it reports one; an absent one as GetOptions says. */
+  private withStable(index: number, value: ValueRead | undefined, options: GetOptions): ValueRead | undefined {
+    const stableMicros = this.stableOf(index);
+    const answer =
+      value ?? (options.absentAsValues ? { type: LatticeType.NONE, payload: new Uint8Array(0) } : undefined);
+    return answer === undefined || stableMicros === 0 ? answer : { ...answer, stableMicros };
+  }
+
+  async getMany(keys: readonly string[], options: GetOptions = {}): Promise<Map<string, ValueRead | undefined>> {
     this.step();
     const values = new Map<string, ValueRead | undefined>();
     for (const key of keys) {
-      const replica = this.answeringReplica();
-      if (replica === undefined)
-        throw new SimTransportError("TIMEOUT", `no replica of ${JSON.stringify(key)} answered`);
-      values.set(key, replica.values.get(key));
+      const index = this.answeringReplica();
+      if (index === undefined) throw new SimTransportError("TIMEOUT", `no replica of ${JSON.stringify(key)} answered`);
+      values.set(key, this.withStable(index, this.replicas[index].values.get(key), options));
     }
     return values;
   }
@@ -123,10 +178,15 @@ export class SimCluster implements KeyTransport {
     return this.replicas.map((_, index) => `sim-${index}`);
   }
 
-  async getFromReplica(replica: string, keys: readonly string[]): Promise<Map<string, ValueRead | undefined>> {
-    const held = this.replicas[Number(replica.slice("sim-".length))];
+  async getFromReplica(
+    replica: string,
+    keys: readonly string[],
+    options: GetOptions = {},
+  ): Promise<Map<string, ValueRead | undefined>> {
+    const index = Number(replica.slice("sim-".length));
+    const held = this.replicas[index];
     if (held.paused) throw new SimTransportError("TIMEOUT", `${replica} is paused`);
-    return new Map(keys.map((key) => [key, held.values.get(key)]));
+    return new Map(keys.map((key) => [key, this.withStable(index, held.values.get(key), options)]));
   }
 
   /** One scheduler step: replicas pause, resume and crash; queued gossip is delivered, kept, doubled or lost. */
@@ -144,7 +204,7 @@ export class SimCluster implements KeyTransport {
       } else if (this.replicas[message.to].paused || !this.random.chance(this.faults.deliver)) {
         this.gossip.push(message);
       } else {
-        this.replicas[message.to].merge(message.key, message.value);
+        this.deliver(message);
         this.counts.delivered++;
         if (this.random.chance(this.faults.duplicate)) {
           this.counts.duplicated++;
@@ -169,6 +229,7 @@ export class SimCluster implements KeyTransport {
   crash(index: number): void {
     const replica = this.replicas[index];
     replica.values.clear();
+    replica.held.clear();
     replica.inbox.length = 0;
     this.gossip = this.gossip.filter((message) => message.from !== index);
     this.counts.crashes++;
@@ -182,7 +243,7 @@ export class SimCluster implements KeyTransport {
    */
   heal(): void {
     this.replicas.forEach((_, index) => this.resume(index));
-    for (const message of this.gossip.splice(0)) this.replicas[message.to].merge(message.key, message.value);
+    for (const message of this.gossip.splice(0)) this.deliver(message);
     for (let pass = 0; pass < HEAL_PASSES_MAX && this.antiEntropyPass(); pass++);
   }
 
@@ -194,7 +255,7 @@ export class SimCluster implements KeyTransport {
         if (to === from) continue;
         for (const [key, value] of from.values) {
           const before = to.values.get(key)?.payload;
-          to.merge(key, value);
+          if (to.merge(key, value)) addHeld(to, key, from.held.get(key));
           const after = to.values.get(key)?.payload;
           if (before !== after && (before === undefined || after === undefined || !bytesEqual(before, after)))
             changed = true;
@@ -213,7 +274,20 @@ export class SimCluster implements KeyTransport {
         this.counts.timeouts++;
         continue;
       }
-      if (this.apply(index, put)) return { status: "applied" };
+      const applied = this.apply(index, put);
+      if (applied === "applied") {
+        const stableMicros = this.stableOf(index);
+        return stableMicros === 0 ? { status: "applied" } : { status: "applied", stableMicros };
+      }
+      if (applied === "stale")
+        return {
+          status: "refused",
+          error: new SimTransportError(
+            "STALE_STAMP",
+            `sim-${index} refused a stale stamp of ${JSON.stringify(put.key)}`,
+          ),
+          acceptFloorMicros: this.acceptFloorMicros,
+        };
       return {
         status: "refused",
         error: new SimTransportError("LATTICE", `sim-${index} refused ${JSON.stringify(put.key)}`),
@@ -225,22 +299,50 @@ export class SimCluster implements KeyTransport {
     };
   }
 
-  /** Merges a client's write into a replica, which then gossips its value of the key to the others. */
-  private apply(index: number, put: PutTuple): boolean {
+  /**
+   * Merges a client's write into a replica, which then gossips its value of the key to the
+   * others; "stale" (nothing merged) for a stamp at or below the accept floor.
+   */
+  private apply(index: number, put: PutTuple): "applied" | "stale" | "refused" {
     const replica = this.replicas[index];
-    if (!replica.merge(put.key, put)) return false;
-    const value = replica.values.get(put.key)!;
-    for (let to = 0; to < REPLICA_COUNT; to++) {
-      if (to !== index) this.gossip.push({ from: index, to, key: put.key, value });
+    const stampMicros =
+      this.stableTime === "none" || put.type !== LatticeType.MULTI_CAUSAL
+        ? undefined
+        : leastStampOfMultiCausal(put.payload);
+    if (stampMicros !== undefined && stampMicros <= this.acceptFloorMicros) {
+      this.counts.staleStamps++;
+      return "stale";
     }
-    return true;
+    if (!replica.merge(put.key, put)) return "refused";
+    if (put.type === LatticeType.MULTI_CAUSAL) {
+      this.counts.multiCausalWrites++;
+      this.counts.multiCausalDependencies += decodeMultiCausal(put.payload).dependencies.length;
+    }
+    if (stampMicros !== undefined) {
+      const id = this.stamped.size;
+      this.stamped.set(id, { key: put.key, stampMicros });
+      addHeld(replica, put.key, [id]);
+      this.acceptFloorMicros = Math.max(this.acceptFloorMicros, stampMicros);
+      this.counts.stampedWrites++;
+    }
+    const value = replica.values.get(put.key)!;
+    const writes = new Set(replica.held.get(put.key));
+    for (let to = 0; to < REPLICA_COUNT; to++) {
+      if (to !== index) this.gossip.push({ from: index, to, key: put.key, value, writes });
+    }
+    return "applied";
   }
 
-  private answeringReplica(): SimReplica | undefined {
+  private deliver(message: GossipMessage): void {
+    const to = this.replicas[message.to];
+    if (to.merge(message.key, message.value)) addHeld(to, message.key, message.writes);
+  }
+
+  private answeringReplica(): number | undefined {
     const first = this.random.int(REPLICA_COUNT);
     for (let attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
-      const replica = this.replicas[(first + attempt) % REPLICA_COUNT];
-      if (!replica.paused) return replica;
+      const index = (first + attempt) % REPLICA_COUNT;
+      if (!this.replicas[index].paused) return index;
       this.counts.timeouts++;
     }
     return undefined;
@@ -254,6 +356,13 @@ export class SimCluster implements KeyTransport {
     }
     return copy;
   }
+}
+
+function addHeld(replica: SimReplica, key: string, writes: Iterable<number> | undefined): void {
+  if (writes === undefined) return;
+  let held = replica.held.get(key);
+  if (held === undefined) replica.held.set(key, (held = new Set()));
+  for (const id of writes) held.add(id);
 }
 
 function unsent(key: string): PutOutcome {

@@ -2,7 +2,7 @@
  * Replication factor changes (selective replication) and the handoffs that move values safely.
  *
  * When a key's factor changes, each actor that held it sends its value to the replicas
- * that are new to the key; an actor that stops being a replica hands its value to every
+ * that are new to the key (those of its own node acknowledge it, resent until then); an actor that stops being a replica hands its value to every
  * remaining replica (a HANDOFF frame) and drops the key only once each has acknowledged the
  * merge and only if its value has not changed since (else it hands it off again), so no
  * write it accepted is lost. Rebalances (rebalance.ts) send their pages the same way.
@@ -45,8 +45,20 @@ export function applyFactorChanges(context: GossipContext, after: ClusterPlaceme
     if (staying) {
       const record = currentRecord(context.store, key);
       if (record === undefined) continue;
+      const newReplicas = after.filter((peer) => peer !== self && !before.includes(peer));
+      // This node's new replicas acknowledge, so that the actor's held bound waits until
+      // they hold the value (actor/causal-stability.ts); another node's get REMOTE_RECORDS,
+      // which that node passes on to its own hot replicas.
+      const local = newReplicas.filter((peer) => !context.placement.isRemote(peer));
+      sendHandoff(
+        context,
+        [record],
+        local.map((peer) => context.gossipAddress(peer)),
+        undefined,
+        () => {},
+      );
       const partsByPeer: PartsByPeer = new Map();
-      for (const peer of after) if (!before.includes(peer)) addPart(partsByPeer, peer, self, record);
+      for (const peer of newReplicas) if (context.placement.isRemote(peer)) addPart(partsByPeer, peer, self, record);
       sendRecordFrames(context, partsByPeer);
     } else {
       handOffAndDrop(

@@ -17,6 +17,10 @@ import type { AccessSampler } from "../access-sampler";
 import { annaErrorOf, RequestBurst, RequestServer } from "../request-servers";
 import { ActorCounters, countContainedError, countTupleError, ErrorPlace } from "../stats";
 import type { DurablePuts } from "../durable-puts";
+import { LatticeType } from "../../lattices/lattice-type";
+import { leastStampOfMultiCausal } from "../../lattices/causal-stamp";
+import type { StabilityState } from "../causal-stability";
+import { withResponseExtensions } from "../../protocol/response-extensions";
 
 export interface RequestContext {
   tid: number;
@@ -49,6 +53,11 @@ export interface RequestContext {
    * tests, benches).
    */
   reportError?(place: ErrorPlace, what: string, error: unknown): void;
+  /**
+   * The accept floor, the replicated MULTI_CAUSAL keys written and the node's stable time
+   * (docs/causal-stability.md); absent where nothing keeps a stable time (unit tests, benches).
+   */
+  stability?: StabilityState;
 }
 
 export function handleRequestFrames(context: RequestContext, frames: readonly Uint8Array[]): number {
@@ -152,8 +161,17 @@ function sendResponse(
 ): boolean {
   try {
     const acks = head.type === RequestType.PUT && !hasFailed ? (context.durablePuts?.acksWanted(head.putAcks) ?? 1) : 1;
-    if (acks > 1) context.durablePuts!.defer(head.responseAddress, response, storedKeys(burst.tuples, head), acks);
-    else context.replies.sendCopy(head.responseAddress, response);
+    const stability = context.stability;
+    const extended =
+      stability === undefined
+        ? undefined
+        : withResponseExtensions(response, {
+            stableMicros: stability.nodeStableMicros,
+            acceptFloorMicros: refusedStale(burst.tuples, head) ? stability.acceptFloorMicros : 0,
+          });
+    if (acks > 1)
+      context.durablePuts!.defer(head.responseAddress, extended ?? response, storedKeys(burst.tuples, head), acks);
+    else context.replies.sendCopy(head.responseAddress, extended ?? response);
   } catch (error) {
     if (!hasFailed) context.counters.requestsFailed++;
     countContainedError(context.counters, "request");
@@ -223,6 +241,24 @@ function refusalOf(context: RequestContext, isPut: boolean, tuples: KeyTuples, i
   return undefined;
 }
 
+/** Whether a tuple of the request was refused STALE_STAMP. */
+function refusedStale(tuples: KeyTuples, head: FrameHead): boolean {
+  for (let i = head.firstTuple, end = i + head.tuplesRead; i < end; i++)
+    if (tuples.error[i] === AnnaError.STALE_STAMP) return true;
+  return false;
+}
+
+/**
+ * Whether a PUT tuple is a MULTI_CAUSAL value stamped at or below the accept floor
+ * (docs/causal-stability.md): accepting it would break the promise the floor made.
+ */
+function isStale(stability: StabilityState, frame: Uint8Array, tuples: KeyTuples, index: number): boolean {
+  if (tuples.latticeType[index] !== LatticeType.MULTI_CAUSAL) return false;
+  const start = tuples.payloadStart[index];
+  const stamp = leastStampOfMultiCausal(frame.subarray(start, start + tuples.payloadLength[index]));
+  return stamp !== undefined && stamp <= stability.acceptFloorMicros;
+}
+
 /** The hash of the tuple being placed, when its reader computed it: one object, reused. */
 const keyHash: Hash64 = { high: 0, low: 0 };
 
@@ -232,7 +268,7 @@ const keyHash: Hash64 = { high: 0, low: 0 };
  * address_cache_size is compared with the replica count, never echoed.
  */
 function planRequest(context: RequestContext, tuples: KeyTuples, head: FrameHead): void {
-  const { placement, tid, accessSampler, replicatedWrites, counters } = context;
+  const { placement, tid, accessSampler, replicatedWrites, counters, stability } = context;
   const first = head.firstTuple;
   const end = first + head.tuplesRead;
   if (head.tupleCount > context.maxTuplesPerRequest) {
@@ -273,11 +309,20 @@ function planRequest(context: RequestContext, tuples: KeyTuples, head: FrameHead
       countTupleError(counters, "WRONG_THREAD");
       continue;
     }
+    if (isPut && stability !== undefined && isStale(stability, frame, tuples, i)) {
+      refuse(tuples, i, AnnaError.STALE_STAMP, false);
+      countTupleError(counters, "STALE_STAMP");
+      continue;
+    }
     const clientCacheSize = tuples.addressCacheSize[i] >>> 0;
     answer(tuples, i, AnnaError.NO_ERROR, clientCacheSize !== 0 && clientCacheSize !== replicaCount);
     accessSampler?.note(frame, keyStart, keyLength, tuples.hashesKnown ? tuples.hashLow[i] : undefined);
     tuplesToRun++;
-    if (isPut && replicaCount > 1) replicatedWrites?.add(keyName(frame.subarray(keyStart, keyStart + keyLength)));
+    if (isPut && replicaCount > 1) {
+      const name = keyName(frame.subarray(keyStart, keyStart + keyLength));
+      replicatedWrites?.add(name);
+      if (tuples.latticeType[i] === LatticeType.MULTI_CAUSAL) stability?.causalWrites.add(name);
+    }
   }
   countTuples(counters, head, tuplesToRun);
 }

@@ -1,0 +1,107 @@
+/**
+ * An actor's part of the stable time (docs/causal-stability.md §2, §6): its accept floor F
+ * and its held bound, the stamp at or below which every version it accepted is held by
+ * every replica of its key.
+ *
+ * F rises with the wall clock to now − the accept lag; a stamped MULTI_CAUSAL PUT at or
+ * below it is refused STALE_STAMP (handlers/request.ts), so no version stamped at or below
+ * F is accepted from then on. Rounds carry what the actor accepted to the key's other
+ * replicas: each starts at a tick, records F, and hands off (acknowledged, resent until
+ * then) the current value of every replicated MULTI_CAUSAL key written since the last one
+ * started. A round is complete once no handoff the actor started before the round ended is
+ * unacknowledged and no rebalance is under way; a placement change moves the round's end
+ * past the handoffs it starts (seeding new replicas, moving keys), since a new replica
+ * holds nothing until they are merged. The held bound is F as it was at the start of the
+ * last complete round: a version accepted before that start went out in that round or an
+ * earlier one, and one accepted after it has a stamp above F at its acceptance.
+ */
+import { keyBytes } from "../wire/key";
+import { currentRecord, GossipContext, selfActor } from "./gossip-context";
+import { sendHandoff } from "./handlers/replication";
+
+/** How often an actor raises F and tries to complete a round: the stable time trails the clock by about the accept lag plus two of these. */
+export const STABILITY_PERIOD_MS = 20;
+
+export interface StabilityState {
+  readonly acceptLagMicros: number;
+  /** F: stamped MULTI_CAUSAL PUTs at or below it are refused. */
+  acceptFloorMicros: number;
+  /** F when the round under way started. */
+  roundFloorMicros: number;
+  /** The round is complete once no handoff with a smaller id waits for an acknowledgement. */
+  roundEndHandoffId: number;
+  /** F at the start of the last complete round (0: none yet). */
+  heldMicros: number;
+  /** Replicated MULTI_CAUSAL keys written since the round under way started (noted by the request handler). */
+  readonly causalWrites: Set<string>;
+  /** The node's stable time, from the main thread; appended to every response (0: none). */
+  nodeStableMicros: number;
+}
+
+export function newStabilityState(acceptLagMs: number): StabilityState {
+  if (!(Number.isInteger(acceptLagMs) && acceptLagMs >= 0)) throw new RangeError(`accept lag ${acceptLagMs} ms`);
+  return {
+    acceptLagMicros: acceptLagMs * 1000,
+    acceptFloorMicros: 0,
+    roundFloorMicros: 0,
+    roundEndHandoffId: 0,
+    heldMicros: 0,
+    causalWrites: new Set(),
+    nodeStableMicros: 0,
+  };
+}
+
+/** Handoffs started from now on must be acknowledged before the round under way completes (a placement change). */
+export function extendRound(state: StabilityState, context: GossipContext): void {
+  state.roundEndHandoffId = context.state.nextHandoffId;
+}
+
+/**
+ * One stability tick: raises F, and when the round under way is complete, takes its F as
+ * the held bound and starts the next. `moving`: a rebalance is under way. Returns the held bound.
+ */
+export function stabilityTick(
+  state: StabilityState,
+  context: GossipContext,
+  nowMicros: number,
+  moving: boolean,
+): number {
+  state.acceptFloorMicros = Math.max(state.acceptFloorMicros, nowMicros - state.acceptLagMicros);
+  if (moving || !roundComplete(state, context)) return state.heldMicros;
+  state.heldMicros = state.roundFloorMicros;
+  state.roundFloorMicros = state.acceptFloorMicros;
+  handOffCausalWrites(state, context);
+  state.roundEndHandoffId = context.state.nextHandoffId;
+  return state.heldMicros;
+}
+
+function roundComplete(state: StabilityState, context: GossipContext): boolean {
+  // Ids rise and a Map iterates in insertion order: the first pending handoff is the oldest.
+  const oldest = context.state.handoffs.keys().next();
+  return oldest.done === true || oldest.value >= state.roundEndHandoffId;
+}
+
+/** The current value of each key written since the last round, one handoff per peer. */
+function handOffCausalWrites(state: StabilityState, context: GossipContext): void {
+  if (state.causalWrites.size === 0) return;
+  const self = selfActor(context);
+  const pagesByPeer = new Map<number, { parts: Uint8Array[]; bytes: number }[]>();
+  for (const name of state.causalWrites) {
+    const key = keyBytes(name);
+    const record = currentRecord(context.store, key);
+    if (record === undefined) continue;
+    for (const peer of context.placement.writeReplicas(key, name)) {
+      if (peer === self) continue;
+      let pages = pagesByPeer.get(peer);
+      if (pages === undefined) pagesByPeer.set(peer, (pages = []));
+      let page = pages[pages.length - 1];
+      if (page === undefined || page.bytes + record.length > context.gossipPageBytes)
+        pages.push((page = { parts: [], bytes: 0 }));
+      page.parts.push(record);
+      page.bytes += record.length;
+    }
+  }
+  state.causalWrites.clear();
+  for (const [peer, pages] of pagesByPeer)
+    for (const page of pages) sendHandoff(context, page.parts, [context.gossipAddress(peer)], undefined, () => {});
+}

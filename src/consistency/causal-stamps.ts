@@ -1,0 +1,79 @@
+/**
+ * What a multi-key session learns from a value it read (docs/causal-stability.md §1, §6):
+ * each sibling is an envelope holding a stamped value (lattices/causal-stamp.ts), or a
+ * value some other writer left unstamped.
+ */
+import { bytesEqual } from "../lattices/lattice";
+import { decodeEnvelope } from "../lattices/causal-envelope";
+import { decodeStamped } from "../lattices/causal-stamp";
+import { vectorClock, type VectorClock } from "../lattices/vector-clock";
+
+const utf8 = new TextDecoder();
+
+export interface ReadStamps {
+  /** The largest stamp of the siblings (µs): Infinity when one has none, so it never counts as stable. */
+  readonly stampMicros: number;
+  /** The largest stamp any sibling has (0: none): what the reader's clock follows. */
+  readonly latestMicros: number;
+  /** The largest stable time a sibling's writer knew (0: none). */
+  readonly baseMicros: number;
+  /**
+   * Per dependency key, the largest stamp the siblings give it; undefined when a sibling has
+   * no stamps, since its dependencies' stamps are then unknown (Infinity for every one).
+   */
+  readonly dependencyStamps: ReadonlyMap<string, number> | undefined;
+  /**
+   * The siblings as a dependency: each stamped one by its writer's entry alone (a version
+   * with that entry at least as high is it or overwrites it, since stamped writes carry
+   * their session's whole clock), the others by their whole clock; undefined when a
+   * sibling has no envelope (then only the value's clock names them).
+   */
+  readonly versions: VectorClock | undefined;
+}
+
+/** The stamps of a causal value's siblings (all of them, overwritten ones too: their dependencies are in the value's). */
+export function readStamps(siblings: readonly Uint8Array[]): ReadStamps {
+  let stampMicros = 0;
+  let latestMicros = 0;
+  let baseMicros = 0;
+  let dependencyStamps: Map<string, number> | undefined = new Map();
+  let versions: VectorClock | undefined = vectorClock.bottom;
+  for (const sibling of siblings) {
+    const envelope = decodeEnvelope(sibling);
+    const stamped = envelope === undefined ? undefined : decodeStamped(envelope.value);
+    if (envelope === undefined) versions = undefined;
+    if (stamped === undefined) {
+      stampMicros = Infinity;
+      dependencyStamps = undefined;
+      if (envelope !== undefined && versions !== undefined) versions = vectorClock.join(versions, envelope.clock);
+      continue;
+    }
+    if (versions !== undefined) versions = vectorClock.join(versions, writerEntry(envelope!.clock, stamped.writer));
+    stampMicros = Math.max(stampMicros, stamped.stampMicros);
+    latestMicros = Math.max(latestMicros, stamped.stampMicros);
+    baseMicros = Math.max(baseMicros, stamped.baseMicros);
+    if (dependencyStamps === undefined) continue;
+    for (const { key, stampMicros: dependencyMicros } of stamped.dependencyStamps) {
+      const name = utf8.decode(key);
+      dependencyStamps.set(name, Math.max(dependencyStamps.get(name) ?? 0, dependencyMicros));
+    }
+  }
+  return {
+    stampMicros: siblings.length === 0 ? Infinity : stampMicros,
+    latestMicros,
+    baseMicros,
+    dependencyStamps,
+    versions,
+  };
+}
+
+/** The clock's entry of `writer` alone (the whole clock where it has none: a malformed stamp names the version no better). */
+function writerEntry(clock: VectorClock, writer: Uint8Array): VectorClock {
+  const entry = clock.find(({ key }) => bytesEqual(key, writer));
+  return entry === undefined ? clock : [entry];
+}
+
+/** A sibling as the user wrote it: the value inside its stamp, where it has one. */
+export function unstamped(sibling: Uint8Array): Uint8Array {
+  return decodeStamped(sibling)?.value ?? sibling;
+}

@@ -1,0 +1,184 @@
+/**
+ * The stamp a multi-key causal session wraps its value in, inside the sibling envelope
+ * (docs/causal-stability.md §6): `CausalStamp{uint64 stamp_micros = 1, uint64 base_micros =
+ * 2, bytes writer = 3, repeated DependencyStamp dependency_stamps = 4, bytes value = 5}`
+ * with `DependencyStamp{string key = 1, uint64 stamp_micros = 2}`. `stamp_micros` is the
+ * write's hybrid stamp, `base_micros` the stable time its session knew, `writer` the
+ * session's clock entry (so that a reader can name this version by that entry alone), and
+ * the dependency stamps the stamp of each dependency the write lists (the newest version
+ * of that key in the writer's past). The store never looks inside: it keeps envelopes whole, so a concurrent
+ * merge keeps each sibling's stamps and a dominating write replaces them. Only the node's
+ * accept floor reads a PUT's stamp (`leastStampOfMultiCausal`).
+ *
+ * Canonical and strict, like the envelope, so that a bare value is seldom taken for a
+ * stamped one: fields in number order, `stamp_micros` above zero, `writer` not empty, zero
+ * fields left out, dependency stamps sorted by key (byte order), unique and above zero, the
+ * value last.
+ */
+import { compareBytes } from "./lattice";
+import { decodeEnvelope } from "./causal-envelope";
+import { fieldBytes, MalformedPayloadError, varintBytes, WireReader, WireType, WireWriter } from "../wire/protobuf";
+
+const STAMP_FIELD = 1;
+const BASE_FIELD = 2;
+const WRITER_FIELD = 3;
+const DEPENDENCY_FIELD = 4;
+const VALUE_FIELD = 5;
+const DEPENDENCY_KEY_FIELD = 1;
+const DEPENDENCY_STAMP_FIELD = 2;
+/** MultiKeyCausalValue's `values`. */
+const MULTI_CAUSAL_VALUES_FIELD = 3;
+const TWO_POW_32 = 2 ** 32;
+
+export interface DependencyStamp {
+  /** The key's UTF-8 bytes. */
+  readonly key: Uint8Array;
+  readonly stampMicros: number;
+}
+
+export interface StampedValue {
+  readonly stampMicros: number;
+  readonly baseMicros: number;
+  /** The writing session's vector clock entry. */
+  readonly writer: Uint8Array;
+  /** Sorted by key bytes, unique. */
+  readonly dependencyStamps: readonly DependencyStamp[];
+  readonly value: Uint8Array;
+}
+
+function microsBytes(micros: number): number {
+  return varintBytes(Math.floor(micros / TWO_POW_32), micros >>> 0);
+}
+
+function writeMicros(writer: WireWriter, field: number, micros: number): void {
+  writer.tag(field, WireType.VARINT);
+  writer.varint(Math.floor(micros / TWO_POW_32), micros >>> 0);
+}
+
+function readMicros(reader: WireReader): number {
+  const { high, low } = reader.readU64();
+  const micros = high * TWO_POW_32 + low;
+  if (!Number.isSafeInteger(micros)) throw new MalformedPayloadError(`stamp past 2^53 µs`);
+  return micros;
+}
+
+function dependencyBodyBytes({ key, stampMicros }: DependencyStamp): number {
+  return fieldBytes(key.length) + 1 + microsBytes(stampMicros);
+}
+
+function assertStampable(stamped: StampedValue): void {
+  if (!Number.isSafeInteger(stamped.stampMicros) || stamped.stampMicros <= 0)
+    throw new RangeError(`invariant: stamp ${stamped.stampMicros} is not a positive µs count`);
+  if (!Number.isSafeInteger(stamped.baseMicros) || stamped.baseMicros < 0)
+    throw new RangeError(`invariant: base ${stamped.baseMicros} is not a µs count`);
+  if (stamped.writer.length === 0) throw new RangeError("invariant: a stamp without its writer");
+  const stamps = stamped.dependencyStamps;
+  for (let index = 0; index < stamps.length; index++) {
+    if (!Number.isSafeInteger(stamps[index].stampMicros) || stamps[index].stampMicros <= 0)
+      throw new RangeError(`invariant: dependency stamp ${stamps[index].stampMicros} is not a positive µs count`);
+    if (index > 0 && compareBytes(stamps[index - 1].key, stamps[index].key) >= 0)
+      throw new RangeError("invariant: dependency stamps not sorted by key and unique");
+  }
+}
+
+/** The canonical bytes of a stamped value. */
+export function encodeStamped(stamped: StampedValue): Uint8Array {
+  assertStampable(stamped);
+  const writer = new WireWriter(stampedBytes(stamped));
+  writeMicros(writer, STAMP_FIELD, stamped.stampMicros);
+  if (stamped.baseMicros > 0) writeMicros(writer, BASE_FIELD, stamped.baseMicros);
+  writer.bytesField(WRITER_FIELD, stamped.writer);
+  for (const dependency of stamped.dependencyStamps) {
+    writer.lengthPrefix(DEPENDENCY_FIELD, dependencyBodyBytes(dependency));
+    writer.bytesField(DEPENDENCY_KEY_FIELD, dependency.key);
+    writeMicros(writer, DEPENDENCY_STAMP_FIELD, dependency.stampMicros);
+  }
+  writer.bytesField(VALUE_FIELD, stamped.value);
+  return writer.finish();
+}
+
+function readDependency(reader: WireReader): DependencyStamp {
+  const outerLimit = reader.enterMessage();
+  if (reader.readTag() !== DEPENDENCY_KEY_FIELD) throw new MalformedPayloadError("dependency stamp without its key");
+  reader.expect(WireType.LENGTH_DELIMITED);
+  const key = reader.readBytes();
+  if (reader.readTag() !== DEPENDENCY_STAMP_FIELD)
+    throw new MalformedPayloadError("dependency stamp without its stamp");
+  const stampMicros = readMicros(reader);
+  if (reader.hasMore()) throw new MalformedPayloadError("dependency stamp with more fields");
+  reader.leaveMessage(outerLimit);
+  return { key, stampMicros };
+}
+
+/** The stamped value `bytes` hold (views of them), or undefined for a value that is not one in canonical form. */
+export function decodeStamped(bytes: Uint8Array): StampedValue | undefined {
+  let stampMicros = 0;
+  let baseMicros = 0;
+  let writerId: Uint8Array | undefined;
+  const dependencyStamps: DependencyStamp[] = [];
+  let value: Uint8Array | undefined;
+  try {
+    const reader = new WireReader(bytes);
+    let lastField = 0;
+    while (reader.hasMore()) {
+      const field = reader.readTag();
+      if (value !== undefined || field < lastField || (field === lastField && field !== DEPENDENCY_FIELD))
+        return undefined;
+      lastField = field;
+      if (field === STAMP_FIELD) stampMicros = readMicros(reader);
+      else if (field === BASE_FIELD) baseMicros = readMicros(reader);
+      else if (field === WRITER_FIELD && reader.wireType === WireType.LENGTH_DELIMITED) writerId = reader.readBytes();
+      else if (field === DEPENDENCY_FIELD && reader.wireType === WireType.LENGTH_DELIMITED)
+        dependencyStamps.push(readDependency(reader));
+      else if (field === VALUE_FIELD && reader.wireType === WireType.LENGTH_DELIMITED) value = reader.readBytes();
+      else return undefined;
+    }
+  } catch (error) {
+    if (error instanceof MalformedPayloadError) return undefined;
+    throw error;
+  }
+  if (value === undefined || writerId === undefined || stampMicros === 0) return undefined;
+  const stamped = { stampMicros, baseMicros, writer: writerId, dependencyStamps, value };
+  try {
+    assertStampable(stamped);
+  } catch {
+    return undefined;
+  }
+  // Minimal varints and no zero base: the canonical encoding has exactly this length.
+  return stampedBytes(stamped) === bytes.length ? stamped : undefined;
+}
+
+/** The length of the canonical encoding. */
+function stampedBytes(stamped: StampedValue): number {
+  let length =
+    1 + microsBytes(stamped.stampMicros) + fieldBytes(stamped.writer.length) + fieldBytes(stamped.value.length);
+  if (stamped.baseMicros > 0) length += 1 + microsBytes(stamped.baseMicros);
+  for (const dependency of stamped.dependencyStamps) length += fieldBytes(dependencyBodyBytes(dependency));
+  return length;
+}
+
+/**
+ * The least stamp among the stamped values of a MULTI_CAUSAL payload (each an envelope
+ * holding a stamped value), or undefined when none is stamped or the payload is malformed
+ * (the store then refuses or takes it as it would any other). What the accept floor reads.
+ */
+export function leastStampOfMultiCausal(payload: Uint8Array): number | undefined {
+  let least: number | undefined;
+  try {
+    const reader = new WireReader(payload);
+    while (reader.hasMore()) {
+      const field = reader.readTag();
+      if (field !== MULTI_CAUSAL_VALUES_FIELD || reader.wireType !== WireType.LENGTH_DELIMITED) {
+        reader.skipField();
+        continue;
+      }
+      const envelope = decodeEnvelope(reader.readBytes());
+      const stamped = envelope === undefined ? undefined : decodeStamped(envelope.value);
+      if (stamped !== undefined && (least === undefined || stamped.stampMicros < least)) least = stamped.stampMicros;
+    }
+  } catch (error) {
+    if (error instanceof MalformedPayloadError) return undefined;
+    throw error;
+  }
+  return least;
+}

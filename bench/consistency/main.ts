@@ -21,6 +21,8 @@ import { parseArgs } from "node:util";
 import { AnnaClient } from "../../src/client/anna-client";
 import { encodeLww, encodeMultiCausal, encodeSingleCausal } from "../../src/lattices/values";
 import { LatticeType } from "../../src/lattices/lattice-type";
+import { encodeEnvelope } from "../../src/lattices/causal-envelope";
+import { encodeStamped } from "../../src/lattices/causal-stamp";
 import type { BarChart } from "../chart";
 import { type BenchNode, killNodes, startCluster } from "../cluster/nodes";
 import { runJsonProcess } from "../cluster/processes";
@@ -111,25 +113,43 @@ function parseRun(): { options: BenchOptions; jsonPath: string } {
   return { options, jsonPath: path.resolve(values.out ?? path.join(RESULTS_DIR, `${name}.json`)) };
 }
 
-/** Writes every key of the key spaces the levels use, so that no read finds a key absent. */
+/**
+ * Writes every key of the key spaces the levels use, so that no read finds a key absent.
+ * Multi-causal keys get what a multi-key session writes (an envelope holding a stamped
+ * value, docs/causal-stability.md): a bare value has no stamp, so no session could ever
+ * count it stable, and every session that read one would list it on all its writes.
+ */
 async function preload(client: AnnaClient, kinds: ReadonlySet<KeyKind>, keyCount: number): Promise<void> {
   const value = new Uint8Array(VALUE_BYTES).fill(0x61);
-  const payloads: Record<KeyKind, { type: LatticeType; payload: Uint8Array }> = {
-    lww: { type: LatticeType.LWW, payload: encodeLww({ timestamp: 1, value }) },
-    "single-causal": {
+  const preloadClock = [{ key: new TextEncoder().encode("preload"), value: 1 }];
+  const payloads: Record<KeyKind, () => { type: LatticeType; payload: Uint8Array }> = {
+    lww: () => ({ type: LatticeType.LWW, payload: encodeLww({ timestamp: 1, value }) }),
+    "single-causal": () => ({
       type: LatticeType.SINGLE_CAUSAL,
       payload: encodeSingleCausal({ vectorClock: { preload: 1 }, values: [value] }),
-    },
-    "multi-causal": {
-      type: LatticeType.MULTI_CAUSAL,
-      payload: encodeMultiCausal({ vectorClock: { preload: 1 }, dependencies: [], values: [value] }),
+    }),
+    "multi-causal": () => {
+      // Stamped now: the node refuses stamps at or below its accept floor, a moment behind its clock.
+      const stamped = {
+        stampMicros: Date.now() * 1000,
+        baseMicros: 0,
+        writer: preloadClock[0].key,
+        dependencyStamps: [],
+        value,
+      };
+      const element = encodeEnvelope({ clock: preloadClock, value: encodeStamped(stamped) });
+      return {
+        type: LatticeType.MULTI_CAUSAL,
+        payload: encodeMultiCausal({ vectorClock: { preload: 1 }, dependencies: [], values: [element] }),
+      };
     },
   };
   for (const kind of kinds) {
     for (let first = 0; first < keyCount; first += PRELOAD_BATCH_KEYS) {
+      const payload = payloads[kind]();
       const puts = [];
       for (let index = first; index < Math.min(keyCount, first + PRELOAD_BATCH_KEYS); index++)
-        puts.push({ key: keyName(kind, index), ...payloads[kind] });
+        puts.push({ key: keyName(kind, index), ...payload });
       await client.putMany(puts);
     }
   }

@@ -17,6 +17,7 @@ import { mergePayloads } from "../lattices/merge";
 import { MalformedPayloadError } from "../wire/protobuf";
 import type { CausalCut, Closure } from "./causal-cut";
 import { ConsistencyError } from "./errors";
+import type { VectorClock } from "../lattices/vector-clock";
 import { checkType } from "./session";
 import type { GetOptions, KeyTransport, ValueRead } from "./transport";
 
@@ -81,14 +82,20 @@ function requiredStable(
   return required;
 }
 
-/** Per key, the cut's value once the read is done: undefined where neither the cut nor the store holds one. */
+/** A read's values, and the stable time it relied on, which its session must require from then on. */
+export interface CutRead {
+  /** Per key, the cut's value once the read is done: undefined where neither the cut nor the store holds one. */
+  readonly values: Map<string, ValueRead | undefined>;
+  readonly stableMicros: number;
+}
+
 export async function readThroughCut(
   transport: KeyTransport,
   cut: CausalCut,
   keys: readonly string[],
   limits: DependencyLimits,
   stability?: StableRequirement,
-): Promise<Map<string, ValueRead | undefined>> {
+): Promise<CutRead> {
   const startMs = Date.now();
   const deadlineMs = startMs + limits.dependencyWaitMs;
   const fetched = new Map<string, ValueRead>();
@@ -97,13 +104,21 @@ export async function readThroughCut(
   absorb(fetched, fetchedStable, await transport.getMany(keys, getOptions));
   /** Per key, how often it was fetched: a key fetched again goes to its next replica. */
   const fetchCounts = new Map(keys.map((key) => [key, 1]));
+  // Dependencies at or below a stable time a replica reported need no covering (CausalCut.close), if the session
+  // requires it from now on, and this read's keys too.
+  const reportedStable = () =>
+    stability === undefined ? 0 : Math.max(stability.requiredMicros, ...[...fetched.values()].map(stableOf));
+  let stableMicros = reportedStable();
   /** Keys whose replica answered with a stable time below what the values read require: asked of the next replica. */
   const behindStable = () => {
     if (stability === undefined) return [];
-    const required = requiredStable(stability, keys, (key) => fetched.get(key) ?? cut.get(key));
+    const required = Math.max(
+      stableMicros,
+      requiredStable(stability, keys, (key) => fetched.get(key) ?? cut.get(key)),
+    );
     return keys.filter((key) => fetchedStable.of(key) < required);
   };
-  let closure = cut.close(fetched);
+  let closure = cut.close(fetched, stableMicros);
   let behind = behindStable();
   let rounds = 0;
   while (
@@ -114,12 +129,19 @@ export async function readThroughCut(
     const wanted = [...new Set([...behind, ...closure.missing.keys()])].slice(0, FETCH_KEYS_PER_ROUND_MAX);
     absorb(fetched, fetchedStable, await fetchRound(transport, wanted, fetchCounts, deadlineMs, getOptions));
     rounds++;
-    closure = cut.close(fetched);
+    stableMicros = reportedStable();
+    closure = cut.close(fetched, stableMicros);
     behind = behindStable();
   }
   // No await from `close` to here: the cut has not changed since it was closed against.
   cut.admit(closure.closed, fetched);
-  const required = stability === undefined ? 0 : requiredStable(stability, keys, (key) => cut.get(key));
+  const required =
+    stability === undefined
+      ? 0
+      : Math.max(
+          stableMicros,
+          requiredStable(stability, keys, (key) => cut.get(key)),
+        );
   const values = new Map<string, ValueRead | undefined>();
   for (const key of keys) {
     const value = cut.get(key);
@@ -128,7 +150,11 @@ export async function readThroughCut(
       throw notStable(key, required, fetchedStable.ofReturned(key), rounds, Date.now() - startMs);
     values.set(key, value);
   }
-  return values;
+  return { values, stableMicros: required };
+}
+
+function stableOf(value: ValueRead): number {
+  return value.stableMicros ?? 0;
 }
 
 /** One round: keys never fetched in one batch to any replica, keys found behind to their next replica. */
@@ -206,6 +232,12 @@ function notStable(key: string, required: number, held: number, rounds: number, 
   );
 }
 
+/** A clock as the error messages show it: {entry: counter, ...}. */
+function clockText(clock: VectorClock): string {
+  const decoder = new TextDecoder();
+  return `{${clock.map(({ key, value }) => `${decoder.decode(key)}: ${value}`).join(", ")}}`;
+}
+
 function unavailable(key: string, closure: Closure, rounds: number, waitedMs: number): ConsistencyError {
   // Follow what keeps `key` out down to a dependency that no value covers.
   let blocking = key;
@@ -214,10 +246,12 @@ function unavailable(key: string, closure: Closure, rounds: number, waitedMs: nu
     followed.add(blocking);
     blocking = closure.blockedBy.get(blocking)!;
   }
+  const needed = closure.missing.get(blocking);
+  const version = needed === undefined ? "" : ` ${clockText(needed)}`;
   return new ConsistencyError(
     "CAUSAL_DEPENDENCY_UNAVAILABLE",
     LEVEL,
     `${LEVEL}: the value of ${JSON.stringify(key)} depends on ${JSON.stringify(blocking)}, which no replica asked ` +
-      `held at the version needed (${rounds} rounds, ${waitedMs} ms), and the session has no older value to return`,
+      `held at the version needed${version} (${rounds} rounds, ${waitedMs} ms), and the session has no older value to return`,
   );
 }

@@ -13,16 +13,19 @@ import { vectorClock, type VectorClock } from "../lattices/vector-clock";
 import { CAUSAL_CUT_LIMITS_DEFAULT, type CausalCutLimits } from "./causal-options";
 import { ConsistencyError } from "./errors";
 import { Floor, type FloorReservation } from "./floor";
+import { readStamps } from "./causal-stamps";
 import type { PutTuple, ValueRead } from "./transport";
 
 const LEVEL = "causal-multi-key";
 const utf8 = new TextDecoder();
 
-/** A value decoded as far as closing needs: its clock and its dependencies by key. */
+/** A value decoded as far as closing needs: its clock, its dependencies by key, and their stamps. */
 interface CutEntry {
   readonly value: ValueRead;
   readonly clock: VectorClock;
   readonly dependencies: readonly (readonly [key: string, clock: VectorClock])[];
+  /** Per dependency key, the stamp its writers gave it (docs/causal-stability.md); undefined: unknown. */
+  readonly dependencyStamps: ReadonlyMap<string, number> | undefined;
 }
 
 /** Which fetched values may join the cut now, and what the others wait for. */
@@ -71,8 +74,13 @@ export class CausalCut {
    * The greatest set of fetched values that can join together: each one's dependencies are
    * covered by the cut or by another of the set. Synchronous, so that `admit` can follow
    * it before anything else changes the cut.
+   *
+   * A dependency stamped at or below `stableMicros` (a stable time the reading session
+   * requires of every read from now on) needs no covering: every replica holds it, and,
+   * stamps rising along causality, all it depended on (docs/causal-stability.md). So a
+   * cold cut closes values without walking their whole history.
    */
-  close(fetched: ReadonlyMap<string, ValueRead>): Closure {
+  close(fetched: ReadonlyMap<string, ValueRead>, stableMicros = 0): Closure {
     const cutClocks = new Map<string, VectorClock>();
     const cutClockOf = (key: string) => {
       let clock = cutClocks.get(key);
@@ -84,15 +92,21 @@ export class CausalCut {
       return clock;
     };
     const candidates = new Map<string, CutEntry>();
-    for (const [key, value] of fetched) candidates.set(key, decodeEntry(this.values.joined(key, value)));
+    for (const [key, value] of fetched)
+      candidates.set(key, decodeEntry(this.values.joined(key, value), stableMicros > 0));
     const closed = new Set(candidates.keys());
     const blockedBy = new Map<string, string>();
+    const stable = (entry: CutEntry, dependency: string) =>
+      (entry.dependencyStamps?.get(dependency) ?? Infinity) <= stableMicros;
     const covered = (key: string, needed: VectorClock) =>
       covers(cutClockOf(key), needed) || (closed.has(key) && covers(candidates.get(key)!.clock, needed));
     for (let changed = true; changed;) {
       changed = false;
       for (const key of closed) {
-        const lacking = candidates.get(key)!.dependencies.find(([dependency, needed]) => !covered(dependency, needed));
+        const entry = candidates.get(key)!;
+        const lacking = entry.dependencies.find(
+          ([dependency, needed]) => !stable(entry, dependency) && !covered(dependency, needed),
+        );
         if (lacking === undefined) continue;
         closed.delete(key);
         blockedBy.set(key, lacking[0]);
@@ -103,6 +117,7 @@ export class CausalCut {
     for (const [key, entry] of candidates) {
       if (closed.has(key)) continue;
       for (const [dependency, needed] of entry.dependencies) {
+        if (stable(entry, dependency)) continue;
         const fetchedClock = candidates.get(dependency)?.clock ?? vectorClock.bottom;
         if (covers(cutClockOf(dependency), needed) || covers(fetchedClock, needed)) continue;
         missing.set(dependency, vectorClock.join(missing.get(dependency) ?? vectorClock.bottom, needed));
@@ -149,10 +164,15 @@ export class CausalCut {
   }
 }
 
-function decodeEntry(value: ValueRead): CutEntry {
+function decodeEntry(value: ValueRead, withStamps: boolean): CutEntry {
   if (value.type !== LatticeType.MULTI_CAUSAL)
     throw new Error(`invariant: a ${LatticeType[value.type]} value in the cut`);
   // The clock and dependencies only: the values are not pruned here (readers filter them).
   const { first: clock, second } = decodeMultiCausalWire(value.payload, true);
-  return { value, clock, dependencies: second.first.map(({ key, value }) => [utf8.decode(key), value] as const) };
+  return {
+    value,
+    clock,
+    dependencies: second.first.map(({ key, value }) => [utf8.decode(key), value] as const),
+    dependencyStamps: withStamps ? readStamps(second.second).dependencyStamps : undefined,
+  };
 }

@@ -88,7 +88,8 @@ export class MultiKeyCausal implements CausalScopeCore {
     // A read follows the session's writes, one of unknown outcome too: had it happened unseen, the read would miss it.
     await this.resendPending();
     const stability = this.options.envelope ? { requiredMicros: this.stableMicros, baseOf } : undefined;
-    const values = await readThroughCut(this.transport, this.cut, keys, this.options, stability);
+    const { values, stableMicros } = await readThroughCut(this.transport, this.cut, keys, this.options, stability);
+    this.learnStable(stableMicros);
     const siblings = new Map<string, Uint8Array[]>();
     const pastRead: PastAddition[] = [];
     for (const key of keys) {

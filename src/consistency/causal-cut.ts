@@ -13,7 +13,7 @@ import { vectorClock, type VectorClock } from "../lattices/vector-clock";
 import { CAUSAL_CUT_LIMITS_DEFAULT, type CausalCutLimits } from "./causal-options";
 import { ConsistencyError } from "./errors";
 import { Floor, type FloorReservation } from "./floor";
-import { readStamps } from "./causal-stamps";
+import { dependencyStamp, readStamps, type ReadStamps } from "./causal-stamps";
 import type { PutTuple, ValueRead } from "./transport";
 
 const LEVEL = "causal-multi-key";
@@ -24,8 +24,8 @@ interface CutEntry {
   readonly value: ValueRead;
   readonly clock: VectorClock;
   readonly dependencies: readonly (readonly [key: string, clock: VectorClock])[];
-  /** Per dependency key, the stamp its writers gave it (docs/causal-stability.md); undefined: unknown. */
-  readonly dependencyStamps: ReadonlyMap<string, number> | undefined;
+  /** Its siblings' stamps (docs/causal-stability.md), when the read relies on a stable time. */
+  readonly stamps: ReadStamps | undefined;
 }
 
 /** Which fetched values may join the cut now, and what the others wait for. */
@@ -97,7 +97,7 @@ export class CausalCut {
     const closed = new Set(candidates.keys());
     const blockedBy = new Map<string, string>();
     const stable = (entry: CutEntry, dependency: string) =>
-      (entry.dependencyStamps?.get(dependency) ?? Infinity) <= stableMicros;
+      entry.stamps !== undefined && dependencyStamp(entry.stamps, dependency) <= stableMicros;
     const covered = (key: string, needed: VectorClock) =>
       covers(cutClockOf(key), needed) || (closed.has(key) && covers(candidates.get(key)!.clock, needed));
     for (let changed = true; changed;) {
@@ -173,6 +173,6 @@ function decodeEntry(value: ValueRead, withStamps: boolean): CutEntry {
     value,
     clock,
     dependencies: second.first.map(({ key, value }) => [utf8.decode(key), value] as const),
-    dependencyStamps: withStamps ? readStamps(second.second).dependencyStamps : undefined,
+    stamps: withStamps ? readStamps(second.second) : undefined,
   };
 }

@@ -26,7 +26,7 @@ import { readThroughCut } from "./causal-cut-reads";
 import type { ResolvedCausalSessionOptions } from "./causal-options";
 import { CausalPast, type PastAddition, type WriteDependencies } from "./causal-past";
 import type { CausalScopeCore } from "./causal-session";
-import { readStamps, unstamped } from "./causal-stamps";
+import { dependencyStamp, readStamps, unstamped } from "./causal-stamps";
 import type { CausalWriter } from "./causal-writer";
 import { HybridClock } from "./clock";
 import { ConsistencyError } from "./errors";
@@ -107,7 +107,7 @@ export class MultiKeyCausal implements CausalScopeCore {
       pastRead.push([key, this.options.envelope ? (stamps.versions ?? clock) : clock, stamps.stampMicros]);
       for (const dependency of second.first) {
         const name = utf8.decode(dependency.key);
-        pastRead.push([name, dependency.value, stamps.dependencyStamps?.get(name) ?? Infinity]);
+        pastRead.push([name, dependency.value, dependencyStamp(stamps, name)]);
       }
       siblings.set(key, visibleSiblings(second.second, true).map(unstamped));
     }

@@ -20,6 +20,7 @@ export interface ReadStamps {
   /**
    * Per dependency key, the largest stamp the siblings give it; undefined when a sibling has
    * no stamps, since its dependencies' stamps are then unknown (Infinity for every one).
+   * Read them with `dependencyStamp`.
    */
   readonly dependencyStamps: ReadonlyMap<string, number> | undefined;
   /**
@@ -71,6 +72,21 @@ export function readStamps(siblings: readonly Uint8Array[]): ReadStamps {
 function writerEntry(clock: VectorClock, writer: Uint8Array): VectorClock {
   const entry = clock.find(({ key }) => bytesEqual(key, writer));
   return entry === undefined ? clock : [entry];
+}
+
+/**
+ * A stamp at least that of every version of `key` the value depends on (Infinity: none
+ * known). The value's dependencies are the union of those of every version merged into
+ * it, and the stamps travel only in the siblings still there. A dependency no sibling
+ * lists came from a version another sibling overwrote; that sibling's writer had it in
+ * its past and listed it, or dropped it as stable, at or below its base. So where every
+ * sibling is stamped, the largest base bounds what no sibling lists.
+ */
+export function dependencyStamp(stamps: ReadStamps, key: string): number {
+  if (stamps.dependencyStamps === undefined) return Infinity;
+  const listed = stamps.dependencyStamps.get(key);
+  if (listed !== undefined) return Math.max(listed, stamps.baseMicros);
+  return stamps.baseMicros > 0 ? stamps.baseMicros : Infinity;
 }
 
 /** A sibling as the user wrote it: the value inside its stamp, where it has one. */

@@ -20,10 +20,16 @@ import {
   KeyRequest,
   KeyResponse,
   RequestType,
+  responseMicros,
 } from "../../src/protocol/anna";
 import { BatchRequestServer, requestServerFor } from "../../src/actor/request-servers";
 import type { Store } from "../../src/core/store";
 import { singleNodePlacement } from "../../src/routing/cluster-placement";
+import { newStabilityState } from "../../src/actor/causal-stability";
+import { encodeEnvelope } from "../../src/lattices/causal-envelope";
+import { encodeStamped } from "../../src/lattices/causal-stamp";
+import { encodeMultiCausal } from "../../src/lattices/values";
+import { toVectorClock } from "../../src/lattices/vector-clock";
 
 const encoder = new TextEncoder();
 /** An LWW payload: `timestamp` then `value` (protobuf LWWValue). */
@@ -175,5 +181,69 @@ describe.each(SERVERS)("request handler with the %s server", (engine) => {
       );
       expect(store.get(tuple.key) !== undefined).toBe(own(tuple.key));
     }
+  });
+
+  it("refuses a stamped multi-causal PUT at or below the accept floor, notes replicated ones, and puts the stable time on every response", () => {
+    const { context, replies } = harness(engine, 2);
+    context.placement = singleNodePlacement(2, 2);
+    const stability = newStabilityState(100);
+    stability.acceptFloorMicros = 5_000;
+    stability.nodeStableMicros = 4_000;
+    context.stability = stability;
+    const write = (stampMicros: number) =>
+      encodeMultiCausal({
+        vectorClock: { w: 1 },
+        dependencies: [],
+        values: [
+          encodeEnvelope({
+            clock: toVectorClock([{ key: encoder.encode("w"), value: 1 }]),
+            value: encodeStamped({
+              stampMicros,
+              baseMicros: 0,
+              writer: encoder.encode("w"),
+              dependencyStamps: [],
+              value: encoder.encode("v"),
+            }),
+          }),
+        ],
+      });
+    const put = (request_id: string, tuples: KeyRequest["tuples"]) =>
+      frame({ type: RequestType.PUT, tuples, response_address: "tcp://client:1", request_id });
+    handleRequestFrames(context, [
+      put("stale", [
+        { key: "old", lattice_type: LatticeType.MULTI_CAUSAL, payload: write(5_000) },
+        { key: "new", lattice_type: LatticeType.MULTI_CAUSAL, payload: write(5_001) },
+      ]),
+      put("bare", [
+        {
+          key: "bare",
+          lattice_type: LatticeType.MULTI_CAUSAL,
+          payload: encodeMultiCausal({ vectorClock: { a: 1 }, dependencies: [], values: ["x"] }),
+        },
+      ]),
+      frame({
+        type: RequestType.GET,
+        tuples: [{ key: "old" }, { key: "new" }],
+        response_address: "tcp://client:2",
+        request_id: "get",
+      }),
+    ]);
+    const [stale, bare, get] = replies.map((reply) => reply.response);
+    expect(stale.tuples.map((tuple) => tuple.error ?? AnnaError.NO_ERROR)).toEqual([
+      AnnaError.STALE_STAMP,
+      AnnaError.NO_ERROR,
+    ]);
+    expect(responseMicros(stale.accept_floor_micros)).toBe(5_000);
+    expect(bare.tuples[0].error ?? AnnaError.NO_ERROR).toBe(AnnaError.NO_ERROR);
+    expect(responseMicros(bare.accept_floor_micros)).toBe(0);
+    // The stale write was not stored; every response carries the node's stable time.
+    expect(get.tuples.map((tuple) => tuple.error ?? AnnaError.NO_ERROR)).toEqual([
+      AnnaError.KEY_DNE,
+      AnnaError.NO_ERROR,
+    ]);
+    expect(replies.map((reply) => responseMicros(reply.response.stable_micros))).toEqual([4_000, 4_000, 4_000]);
+    expect(context.counters.tupleErrors.STALE_STAMP).toBe(1);
+    // Both replicas of this node hold every key: the causal writes the store took go out in the next round.
+    expect([...stability.causalWrites].sort()).toEqual(["bare", "new"]);
   });
 });

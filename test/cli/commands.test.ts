@@ -121,6 +121,7 @@ describe("annakv CLI", () => {
       "--hot-key-min-ops-per-sec",
       "--hot-key-cooldown-windows",
       "--rebalance-share",
+      "--causal-accept-lag-ms",
     ]) {
       expect(help.stdout).toContain(option);
     }
@@ -132,6 +133,7 @@ describe("annakv CLI", () => {
       [["--hot-key-threshold", "0"], "hotKeyThreshold must be a number above 0"],
       [["--rebalance-share", "2"], "rebalanceShare must be a number above 0 and at most 1"],
       [["--rebalance-share", "fast"], "is not a number"],
+      [["--causal-accept-lag-ms", "-5"], "causalAcceptLagMs must be an integer from 0"],
       [["--host", "bad host"], "host must be an IP address"],
     ];
     for (const [args, message] of refused) {

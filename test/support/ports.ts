@@ -40,6 +40,7 @@ const names = [
   "consistencyCausal",
   "clientAddressRefresh",
   "benchConsistency",
+  "consistencyStability",
 ] as const;
 
 export const PORT_OFFSETS = Object.fromEntries(names.map((name, index) => [name, 16_000 + 300 * index])) as Record<

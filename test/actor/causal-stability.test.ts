@@ -1,0 +1,91 @@
+/**
+ * An actor's part of the stable time (src/actor/causal-stability.ts, docs/causal-stability.md
+ * §6): the accept floor follows the clock; each complete round moves the held bound to the
+ * floor at the round's start; a round waits for its handoffs, for those a placement change
+ * started, and for a rebalance; replicated MULTI_CAUSAL keys written go out in the next
+ * round, to every other replica, acknowledged.
+ */
+import { extendRound, newStabilityState, stabilityTick } from "../../src/actor/causal-stability";
+import type { GossipContext } from "../../src/actor/gossip-context";
+import { decodeGossipFrame, GossipFrameKind } from "../../src/actor/gossip-frame";
+import { acknowledgeHandoff, sendHandoff } from "../../src/actor/handlers/replication";
+import { LatticeType } from "../../src/lattices/lattice-type";
+import { encodeMultiCausal } from "../../src/lattices/values";
+import { LocalPlacement } from "../../src/routing/placement";
+import { gossipActor } from "../support/gossip-actor";
+
+const LAG_MS = 100;
+const LAG_MICROS = LAG_MS * 1000;
+
+/** Actor 0 of two, every key on both. */
+function harness(): { context: GossipContext; outbox: Map<number, Uint8Array[]> } {
+  const outbox = new Map<number, Uint8Array[]>([
+    [0, []],
+    [1, []],
+  ]);
+  return { context: gossipActor(0, new LocalPlacement(2, 2), outbox), outbox };
+}
+
+function handoffIds(frames: readonly Uint8Array[]): number[] {
+  return frames
+    .map(decodeGossipFrame)
+    .flatMap((frame) => (frame.kind === GossipFrameKind.HANDOFF ? [frame.handoffId] : []));
+}
+
+describe("an actor's stable time", () => {
+  it("holds what it accepted before the last complete round started: the floor then", () => {
+    const { context } = harness();
+    const state = newStabilityState(LAG_MS);
+    // The first round starts at the first tick; nothing is held before it completes.
+    expect(stabilityTick(state, context, 1_000_000, false)).toBe(0);
+    expect(state.acceptFloorMicros).toBe(1_000_000 - LAG_MICROS);
+    expect(stabilityTick(state, context, 1_020_000, false)).toBe(1_000_000 - LAG_MICROS);
+    expect(stabilityTick(state, context, 1_040_000, false)).toBe(1_020_000 - LAG_MICROS);
+    // The floor never goes back, even when the clock does.
+    stabilityTick(state, context, 900_000, false);
+    expect(state.acceptFloorMicros).toBe(1_040_000 - LAG_MICROS);
+  });
+
+  it("hands replicated causal writes to the other replica, and holds them only once acknowledged", () => {
+    const { context, outbox } = harness();
+    const state = newStabilityState(LAG_MS);
+    stabilityTick(state, context, 1_000_000, false);
+    stabilityTick(state, context, 1_020_000, false);
+    const key = new TextEncoder().encode("k");
+    context.store.put(
+      key,
+      LatticeType.MULTI_CAUSAL,
+      encodeMultiCausal({ vectorClock: { w: 1 }, dependencies: [], values: ["v"] }),
+    );
+    state.causalWrites.add("k");
+    const held = stabilityTick(state, context, 1_040_000, false);
+    const [handoffId] = handoffIds(outbox.get(1)!);
+    expect(handoffId).toBeDefined();
+    expect(state.causalWrites.size).toBe(0);
+    // Unacknowledged: the round that sent it does not complete, and the held bound waits.
+    expect(stabilityTick(state, context, 1_060_000, false)).toBe(held);
+    expect(stabilityTick(state, context, 1_080_000, false)).toBe(held);
+    acknowledgeHandoff(context, "1", handoffId);
+    expect(stabilityTick(state, context, 1_100_000, false)).toBe(1_040_000 - LAG_MICROS);
+  });
+
+  it("waits for the handoffs a placement change started, and for a rebalance", () => {
+    const { context } = harness();
+    const state = newStabilityState(LAG_MS);
+    stabilityTick(state, context, 1_000_000, false);
+    stabilityTick(state, context, 1_020_000, false);
+    const seeded = sendHandoff(context, [Uint8Array.of(1)], ["1"], undefined, () => {});
+    extendRound(state, context);
+    const held = stabilityTick(state, context, 1_040_000, false);
+    expect(stabilityTick(state, context, 1_060_000, false)).toBe(held);
+    acknowledgeHandoff(context, "1", seeded);
+    // A rebalance under way holds it too, whatever the handoffs.
+    expect(stabilityTick(state, context, 1_080_000, true)).toBe(held);
+    expect(stabilityTick(state, context, 1_100_000, false)).toBeGreaterThan(held);
+  });
+
+  it("refuses an accept lag that is not a whole number of milliseconds", () => {
+    expect(() => newStabilityState(-1)).toThrow(RangeError);
+    expect(() => newStabilityState(0.5)).toThrow(RangeError);
+  });
+});

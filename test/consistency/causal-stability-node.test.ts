@@ -1,0 +1,133 @@
+/**
+ * The stable time against a real node (docs/causal-stability.md; 2 actors, every key on
+ * both): the node reports one on every response, a little behind its clock; a stamped
+ * multi-key write at or below an actor's accept floor is refused STALE_STAMP with the floor
+ * named, and a session stamps it again; a session's past keeps only what is not yet
+ * stable, so its writes stop listing what everyone holds; and a new client reads what
+ * such writes depend on without walking their history.
+ */
+import { AnnaClient } from "../../src/client/anna-client";
+import { encodeEnvelope } from "../../src/lattices/causal-envelope";
+import { encodeStamped } from "../../src/lattices/causal-stamp";
+import { LatticeType } from "../../src/lattices/lattice-type";
+import { decodeMultiCausal, encodeMultiCausal } from "../../src/lattices/values";
+import { toVectorClock } from "../../src/lattices/vector-clock";
+import type { PutTuple } from "../../src/consistency/transport";
+import { NodeProcess, startNodeProcess, waitFor } from "../support/node-process";
+import { PORT_OFFSETS } from "../support/ports";
+
+const utf8 = new TextEncoder();
+const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+const ACCEPT_LAG_MS = 50;
+/** Many accept lags and stability ticks (20 ms): the stable time has passed what was written before. */
+const STABLE_WAIT_MS = 3000;
+
+describe("the stable time of a node", () => {
+  let node: NodeProcess;
+  let client: AnnaClient;
+
+  beforeAll(async () => {
+    node = await startNodeProcess({
+      portOffset: PORT_OFFSETS.consistencyStability,
+      threads: 2,
+      localReplication: 2,
+      extraArgs: [`--causal-accept-lag-ms=${ACCEPT_LAG_MS}`],
+    });
+    client = new AnnaClient({ routingAddress: node.routingAddress, timeoutMs: 1000 });
+  });
+
+  afterAll(async () => {
+    await client?.close();
+    expect(await node?.stop()).toBe(0);
+  });
+
+  /** The stable time a read of `key` reports, once it reports one. */
+  async function stableNow(key: string): Promise<number> {
+    await client.putMultiCausal(key, { vectorClock: { probe: 1 }, dependencies: [], values: ["p"] });
+    let stable = 0;
+    await waitFor(
+      async () => (stable = (await client.getMany([key])).get(key)?.stableMicros ?? 0) > 0,
+      STABLE_WAIT_MS,
+      () => "no stable time reported",
+    );
+    return stable;
+  }
+
+  it("is reported on every response, behind the node's clock by about the accept lag, and rises", async () => {
+    const first = await stableNow("probe");
+    const behindMs = Date.now() - first / 1000;
+    expect(behindMs).toBeGreaterThanOrEqual(ACCEPT_LAG_MS - 5);
+    expect(behindMs).toBeLessThan(STABLE_WAIT_MS);
+    await waitFor(
+      async () => (await stableNow("probe")) > first,
+      STABLE_WAIT_MS,
+      () => "the stable time stayed put",
+    );
+    // A PUT's answer carries it too.
+    const outcome = (await client.putManySettled([stampedPut("probe-put", Date.now() * 1000)])).get("probe-put")!;
+    expect(outcome).toMatchObject({ status: "applied", stableMicros: expect.any(Number) });
+  });
+
+  it("refuses a stamp at or below the accept floor with STALE_STAMP, naming the floor, and stores nothing", async () => {
+    const staleMicros = (Date.now() - 10_000) * 1000;
+    const outcome = (await client.putManySettled([stampedPut("stale", staleMicros)])).get("stale")!;
+    expect(outcome).toMatchObject({ status: "refused", error: { name: "AnnaClientError", code: "STALE_STAMP" } });
+    expect(outcome.status === "refused" && outcome.acceptFloorMicros).toBeGreaterThan(staleMicros);
+    expect((await client.getMany(["stale"])).get("stale")).toBeUndefined();
+    // An unstamped value (Anna's clients) is taken whenever it comes.
+    await client.putMultiCausal("stale", { vectorClock: { plain: 1 }, dependencies: [], values: ["bare"] });
+    expect((await client.getMultiCausal("stale"))!.values.map(text)).toEqual(["bare"]);
+  });
+
+  it("lets a session's writes stop listing what every replica holds", async () => {
+    const payloads: PutTuple[] = [];
+    const observed = new AnnaClient({ routingAddress: node.routingAddress, timeoutMs: 1000 });
+    const send = observed.putManySettled.bind(observed);
+    observed.putManySettled = (puts, options) => {
+      payloads.push(...puts);
+      return send(puts, options);
+    };
+    const reader = new AnnaClient({ routingAddress: node.routingAddress, timeoutMs: 1000 });
+    try {
+      await writeChainThenRead(observed, payloads, reader);
+    } finally {
+      await reader.close();
+      await observed.close();
+    }
+  });
+
+  async function writeChainThenRead(observed: AnnaClient, payloads: PutTuple[], reader: AnnaClient): Promise<void> {
+    const session = observed.causalSession({ scope: "multi-key" });
+    for (let index = 0; index < 20; index++) await session.put(`chain-${index}`, `c${index}`);
+    const dependenciesOf = (put: PutTuple) => decodeMultiCausal(put.payload).dependencies.length;
+    // Written back to back, each write lists the ones before it (not yet stable).
+    expect(dependenciesOf(payloads[payloads.length - 1])).toBeGreaterThan(5);
+    const lastStamp = Date.now() * 1000;
+    await waitFor(
+      async () => (await stableNow("probe")) > lastStamp,
+      STABLE_WAIT_MS,
+      () => "not stable yet",
+    );
+    // The session learns the stable time from its next answer; the write after that lists nothing stable.
+    await session.get("chain-0");
+    await session.put("after", "a");
+    expect(dependenciesOf(payloads[payloads.length - 1])).toBe(0);
+    expect(session.stateSize.keyCount).toBeLessThanOrEqual(2);
+    // A new client's reader, with an empty cut, reads the chain's last value in one round: what it depends on is stable.
+    const fresh = reader.causalSession({ scope: "multi-key", maxDependencyRounds: 1 });
+    expect((await fresh.get("chain-19")).map(text)).toEqual(["c19"]);
+    expect((await fresh.get("chain-0")).map(text)).toEqual(["c0"]);
+  }
+});
+
+/** A multi-key write as a session stamps it, at `stampMicros`. */
+function stampedPut(key: string, stampMicros: number): PutTuple {
+  const writer = utf8.encode("hand");
+  const stamped = encodeStamped({ stampMicros, baseMicros: 0, writer, dependencyStamps: [], value: utf8.encode("v") });
+  const element = encodeEnvelope({ clock: toVectorClock([{ key: writer, value: 1 }]), value: stamped });
+  return {
+    key,
+    type: LatticeType.MULTI_CAUSAL,
+    payload: encodeMultiCausal({ vectorClock: { hand: 1 }, dependencies: [], values: [element] }),
+  };
+}

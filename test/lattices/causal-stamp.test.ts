@@ -1,0 +1,123 @@
+/**
+ * The stamp a multi-key causal session wraps its values in (src/lattices/causal-stamp.ts,
+ * docs/causal-stability.md §6): its protobuf encoding, the strict decoding that leaves
+ * other bytes unstamped, and what the node's accept floor reads of a PUT.
+ */
+import fc from "fast-check";
+import {
+  decodeStamped,
+  encodeStamped,
+  leastStampOfMultiCausal,
+  type StampedValue,
+} from "../../src/lattices/causal-stamp";
+import { encodeEnvelope } from "../../src/lattices/causal-envelope";
+import { compareBytes } from "../../src/lattices/lattice";
+import { encodeMultiCausal } from "../../src/lattices/values";
+import { toVectorClock } from "../../src/lattices/vector-clock";
+
+const SEED = process.env.ANNAKV_SEED !== undefined ? Number(process.env.ANNAKV_SEED) : 0x57a3;
+const utf8 = new TextEncoder();
+const WRITER = utf8.encode("w1");
+
+function stamped(overrides: Partial<StampedValue> = {}): StampedValue {
+  return {
+    stampMicros: 1_796_000_000_000_000,
+    baseMicros: 1_795_999_999_900_000,
+    writer: WRITER,
+    dependencyStamps: [
+      { key: utf8.encode("a"), stampMicros: 1_795_999_999_950_000 },
+      { key: utf8.encode("b"), stampMicros: 7 },
+    ],
+    value: utf8.encode("hello"),
+    ...overrides,
+  };
+}
+
+/** The envelope of a write of `value`, as a session puts it in a MULTI_CAUSAL payload. */
+const element = (value: Uint8Array) => encodeEnvelope({ clock: toVectorClock([{ key: WRITER, value: 1 }]), value });
+
+const micros = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER });
+const bytes = fc.uint8Array({ maxLength: 12 });
+const stampedValues: fc.Arbitrary<StampedValue> = fc
+  .record({
+    stampMicros: micros,
+    baseMicros: fc.oneof(fc.constant(0), micros),
+    writer: fc.uint8Array({ minLength: 1, maxLength: 11 }),
+    dependencyStamps: fc.uniqueArray(fc.record({ key: bytes, stampMicros: micros }), {
+      selector: ({ key }) => Buffer.from(key).toString("hex"),
+      maxLength: 6,
+    }),
+    value: bytes,
+  })
+  .map((value) => ({
+    ...value,
+    dependencyStamps: [...value.dependencyStamps].sort((a, b) => compareBytes(a.key, b.key)),
+  }));
+
+describe("the causal stamp", () => {
+  it("is CausalStamp{stamp 1, base 2, writer 3, dependency stamps 4, value 5} in protobuf", () => {
+    const bytes = encodeStamped({
+      stampMicros: 300,
+      baseMicros: 0,
+      writer: utf8.encode("w"),
+      dependencyStamps: [{ key: utf8.encode("k"), stampMicros: 5 }],
+      value: utf8.encode("v"),
+    });
+    // 08 ac02: stamp 300; no base (zero left out); 1a 01 77: writer "w"; 22 05 (0a 01 6b 10 05): key "k", stamp 5; 2a 01 76: value "v".
+    expect(Buffer.from(bytes).toString("hex")).toBe("08ac02" + "1a0177" + "22050a016b1005" + "2a0176");
+  });
+
+  it("decodes what it encodes, byte for byte canonical", () => {
+    fc.assert(
+      fc.property(stampedValues, (value) => {
+        const bytes = encodeStamped(value);
+        const decoded = decodeStamped(bytes)!;
+        expect(decoded).toBeDefined();
+        expect(encodeStamped(decoded)).toEqual(bytes);
+        expect(decoded.stampMicros).toBe(value.stampMicros);
+        expect(decoded.baseMicros).toBe(value.baseMicros);
+        expect([...decoded.value]).toEqual([...value.value]);
+      }),
+      { seed: SEED, numRuns: 300 },
+    );
+  });
+
+  it("takes bytes that are not a canonical stamp for unstamped values", () => {
+    const canonical = encodeStamped(stamped());
+    expect(decodeStamped(canonical)).toBeDefined();
+    // A user's value, a truncation, a field after the value, a zero base written out, and no writer.
+    expect(decodeStamped(utf8.encode("hello"))).toBeUndefined();
+    expect(decodeStamped(canonical.subarray(0, canonical.length - 1))).toBeUndefined();
+    expect(decodeStamped(Uint8Array.from([...canonical, 0x08, 0x01]))).toBeUndefined();
+    expect(decodeStamped(Uint8Array.from([0x08, 0x05, 0x10, 0x00, 0x1a, 0x01, 0x77, 0x2a, 0x00]))).toBeUndefined();
+    expect(decodeStamped(Uint8Array.from([0x08, 0x05, 0x2a, 0x00]))).toBeUndefined();
+    // Dependency stamps in key order are taken, out of it not (nor written).
+    const head = [0x08, 0x05, 0x1a, 0x01, 0x77];
+    const dependencyA = [0x22, 0x05, 0x0a, 0x01, 0x61, 0x10, 0x05];
+    const dependencyB = [0x22, 0x05, 0x0a, 0x01, 0x62, 0x10, 0x05];
+    expect(decodeStamped(Uint8Array.from([...head, ...dependencyA, ...dependencyB, 0x2a, 0x00]))).toBeDefined();
+    expect(decodeStamped(Uint8Array.from([...head, ...dependencyB, ...dependencyA, 0x2a, 0x00]))).toBeUndefined();
+    const [a, b] = stamped().dependencyStamps;
+    expect(() => encodeStamped(stamped({ dependencyStamps: [b, a] }))).toThrow(/sorted/);
+  });
+
+  it("refuses to encode what a reader could not take back", () => {
+    expect(() => encodeStamped(stamped({ stampMicros: 0 }))).toThrow(/positive/);
+    expect(() => encodeStamped(stamped({ baseMicros: -1 }))).toThrow(/µs count/);
+    expect(() => encodeStamped(stamped({ writer: new Uint8Array(0) }))).toThrow(/writer/);
+    expect(() => encodeStamped(stamped({ stampMicros: 2 ** 60 }))).toThrow(/positive/);
+  });
+
+  it("gives the accept floor the least stamp of a PUT's stamped values, and none for bare or malformed ones", () => {
+    const payload = (...values: Uint8Array[]) =>
+      encodeMultiCausal({ vectorClock: { w1: 1 }, dependencies: [{ key: "d", vectorClock: { w0: 3 } }], values });
+    const early = element(encodeStamped(stamped({ stampMicros: 1_000 })));
+    const late = element(encodeStamped(stamped({ stampMicros: 2_000 })));
+    expect(leastStampOfMultiCausal(payload(late))).toBe(2_000);
+    expect(leastStampOfMultiCausal(payload(late, early))).toBe(1_000);
+    // A bare value and an envelope holding a bare value carry no stamp.
+    expect(leastStampOfMultiCausal(payload(utf8.encode("bare"), element(utf8.encode("bare"))))).toBeUndefined();
+    expect(leastStampOfMultiCausal(payload(utf8.encode("bare"), late))).toBe(2_000);
+    expect(leastStampOfMultiCausal(Uint8Array.from([0x1a, 0x05, 0x01]))).toBeUndefined();
+  });
+});

@@ -6,14 +6,13 @@
  * monotonic reads and read your writes across keys. Values fetched from the store wait
  * outside it until their dependencies are covered; `close` says which may come in.
  */
-import { decodeMultiCausalWire } from "../lattices/multi-causal";
 import { LatticeType } from "../lattices/lattice-type";
 import { Order } from "../lattices/lattice";
 import { vectorClock, type VectorClock } from "../lattices/vector-clock";
 import { CAUSAL_CUT_LIMITS_DEFAULT, type CausalCutLimits } from "./causal-options";
 import { ConsistencyError } from "./errors";
 import { Floor, type FloorReservation } from "./floor";
-import { dependencyStamp, readStamps, type ReadStamps } from "./causal-stamps";
+import { decodeStampedMultiCausal, dependencyStamp, type ReadStamps } from "./causal-stamps";
 import type { PutTuple, ValueRead } from "./transport";
 
 const LEVEL = "causal-multi-key";
@@ -86,7 +85,7 @@ export class CausalCut {
       let clock = cutClocks.get(key);
       if (clock === undefined) {
         const value = this.values.get(key);
-        clock = value === undefined ? vectorClock.bottom : decodeMultiCausalWire(value.payload, true).first;
+        clock = value === undefined ? vectorClock.bottom : decodeStampedMultiCausal(value.payload).value.first;
         cutClocks.set(key, clock);
       }
       return clock;
@@ -168,11 +167,12 @@ function decodeEntry(value: ValueRead, withStamps: boolean): CutEntry {
   if (value.type !== LatticeType.MULTI_CAUSAL)
     throw new Error(`invariant: a ${LatticeType[value.type]} value in the cut`);
   // The clock and dependencies only: the values are not pruned here (readers filter them).
-  const { first: clock, second } = decodeMultiCausalWire(value.payload, true);
+  const decoded = decodeStampedMultiCausal(value.payload);
+  const { first: clock, second } = decoded.value;
   return {
     value,
     clock,
     dependencies: second.first.map(({ key, value }) => [utf8.decode(key), value] as const),
-    stamps: withStamps ? readStamps(second.second) : undefined,
+    stamps: withStamps ? decoded.stamps : undefined,
   };
 }

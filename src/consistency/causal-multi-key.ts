@@ -16,7 +16,7 @@
  * on the whole past.
  */
 import { LatticeType } from "../lattices/lattice-type";
-import { decodeMultiCausalWire, encodeMultiCausalWire } from "../lattices/multi-causal";
+import { encodeMultiCausalWire } from "../lattices/multi-causal";
 import { toByteSet } from "../lattices/set-union";
 import { vectorClock, type VectorClock } from "../lattices/vector-clock";
 import { encodeStamped } from "../lattices/causal-stamp";
@@ -26,7 +26,7 @@ import { readThroughCut } from "./causal-cut-reads";
 import type { ResolvedCausalSessionOptions } from "./causal-options";
 import { CausalPast, type PastAddition, type WriteDependencies } from "./causal-past";
 import type { CausalScopeCore } from "./causal-session";
-import { dependencyStamp, readStamps, unstamped } from "./causal-stamps";
+import { decodeStampedMultiCausal, dependencyStamp, unstamped } from "./causal-stamps";
 import type { CausalWriter } from "./causal-writer";
 import { HybridClock } from "./clock";
 import { ConsistencyError } from "./errors";
@@ -51,7 +51,7 @@ interface CausalWrite {
 
 /** The largest base of a value's siblings: what its readers must see of the stable time. */
 function baseOf(value: ValueRead): number {
-  return readStamps(decodeMultiCausalWire(value.payload, true).second.second).baseMicros;
+  return decodeStampedMultiCausal(value.payload).stamps.baseMicros;
 }
 
 export class MultiKeyCausal implements CausalScopeCore {
@@ -99,8 +99,10 @@ export class MultiKeyCausal implements CausalScopeCore {
         continue;
       }
       // visibleSiblings keeps the maximal ones: the decode need not as well.
-      const { first: clock, second } = decodeMultiCausalWire(value.payload, true);
-      const stamps = readStamps(second.second);
+      const {
+        value: { first: clock, second },
+        stamps,
+      } = decodeStampedMultiCausal(value.payload);
       this.sessionClock = vectorClock.join(this.sessionClock, clock);
       this.learnStable(Math.max(stamps.baseMicros, this.cut.stableOf(key)));
       if (stamps.latestMicros > 0) this.stamps.observe(BigInt(stamps.latestMicros));

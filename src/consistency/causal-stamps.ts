@@ -4,6 +4,7 @@
  * value some other writer left unstamped.
  */
 import { bytesEqual } from "../lattices/lattice";
+import { decodeMultiCausalWire, type MultiCausal } from "../lattices/multi-causal";
 import { decodeEnvelope } from "../lattices/causal-envelope";
 import { decodeStamped } from "../lattices/causal-stamp";
 import { vectorClock, type VectorClock } from "../lattices/vector-clock";
@@ -87,6 +88,30 @@ export function dependencyStamp(stamps: ReadStamps, key: string): number {
   const listed = stamps.dependencyStamps.get(key);
   if (listed !== undefined) return Math.max(listed, stamps.baseMicros);
   return stamps.baseMicros > 0 ? stamps.baseMicros : Infinity;
+}
+
+/** A MULTI_CAUSAL payload decoded (siblings unpruned) with its siblings' stamps. */
+export interface DecodedMultiCausal {
+  readonly value: MultiCausal;
+  readonly stamps: ReadStamps;
+}
+
+/**
+ * Payloads decoded, by the array that holds them (payloads are never changed in place). A
+ * multi-key read decodes the same values several times (each closing round, each stable
+ * check, the result): profiles of hot keys' many siblings put most of its CPU there.
+ */
+const decodedPayloads = new WeakMap<Uint8Array, DecodedMultiCausal>();
+
+export function decodeStampedMultiCausal(payload: Uint8Array): DecodedMultiCausal {
+  let decoded = decodedPayloads.get(payload);
+  if (decoded === undefined) {
+    // The siblings as stored: readers filter them (visibleSiblings), and stamps come from all of them.
+    const value = decodeMultiCausalWire(payload, true);
+    decoded = { value, stamps: readStamps(value.second.second) };
+    decodedPayloads.set(payload, decoded);
+  }
+  return decoded;
 }
 
 /** A sibling as the user wrote it: the value inside its stamp, where it has one. */

@@ -68,16 +68,20 @@ class FetchedStable {
   }
 }
 
-/** The stable time the values `valueOf` gives the keys require: the session's, and their writers' bases. */
+/**
+ * The stable time the values `valueOf` gives the keys require: the session's, their
+ * writers' bases, and what the cut's entries of them rely on.
+ */
 function requiredStable(
   stability: StableRequirement,
+  cut: CausalCut,
   keys: readonly string[],
   valueOf: (key: string) => ValueRead | undefined,
 ): number {
   let required = stability.requiredMicros;
   for (const key of keys) {
     const value = valueOf(key);
-    if (value !== undefined) required = Math.max(required, stability.baseOf(value));
+    if (value !== undefined) required = Math.max(required, stability.baseOf(value), cut.requiredOf(key));
   }
   return required;
 }
@@ -114,7 +118,7 @@ export async function readThroughCut(
     if (stability === undefined) return [];
     const required = Math.max(
       stableMicros,
-      requiredStable(stability, keys, (key) => fetched.get(key) ?? cut.get(key)),
+      requiredStable(stability, cut, keys, (key) => fetched.get(key) ?? cut.get(key)),
     );
     return keys.filter((key) => fetchedStable.of(key) < required);
   };
@@ -134,13 +138,13 @@ export async function readThroughCut(
     behind = behindStable();
   }
   // No await from `close` to here: the cut has not changed since it was closed against.
-  cut.admit(closure.closed, fetched);
+  cut.admit(closure.closed, fetched, stableMicros);
   const required =
     stability === undefined
       ? 0
       : Math.max(
           stableMicros,
-          requiredStable(stability, keys, (key) => cut.get(key)),
+          requiredStable(stability, cut, keys, (key) => cut.get(key)),
         );
   const values = new Map<string, ValueRead | undefined>();
   for (const key of keys) {

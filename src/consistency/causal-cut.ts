@@ -51,6 +51,13 @@ export class CausalCut {
    * below it. Keys of the cut only.
    */
   private readonly stableByKey = new Map<string, number>();
+  /**
+   * Per key, the stable time its entry relies on: a value joined in with dependencies
+   * counted as stable (`close`) is causal only for a reader that requires that stable time
+   * of the keys it reads, so every session served the entry must require it. Keys of the
+   * cut only.
+   */
+  private readonly requiredByKey = new Map<string, number>();
 
   constructor(private readonly limits: CausalCutLimits = CAUSAL_CUT_LIMITS_DEFAULT) {
     this.values = new Floor({ maxKeys: limits.maxCutKeys, maxStateBytes: limits.maxCutBytes });
@@ -67,6 +74,11 @@ export class CausalCut {
   /** The stable time the entry of `key` is known to hold (0: none). */
   stableOf(key: string): number {
     return this.stableByKey.get(key) ?? 0;
+  }
+
+  /** The stable time a reader of the entry of `key` must require (0: none). */
+  requiredOf(key: string): number {
+    return this.requiredByKey.get(key) ?? 0;
   }
 
   /**
@@ -127,9 +139,10 @@ export class CausalCut {
 
   /**
    * Joins values `close` found closed; SESSION_LIMIT, before any joins, when they would
-   * pass the cut's limits. `fetched` gives each one's reported stable time.
+   * pass the cut's limits. `fetched` gives each one's reported stable time; `reliedMicros`
+   * is the stable time `close` counted dependencies as covered by.
    */
-  admit(closed: ReadonlyMap<string, ValueRead>, fetched: ReadonlyMap<string, ValueRead>): void {
+  admit(closed: ReadonlyMap<string, ValueRead>, fetched: ReadonlyMap<string, ValueRead>, reliedMicros = 0): void {
     // A value the cut holds already (`joined` returned it) takes no room.
     const puts = [...closed]
       .filter(([key, value]) => this.values.get(key) !== value)
@@ -138,6 +151,7 @@ export class CausalCut {
     for (const key of closed.keys()) {
       const stableMicros = fetched.get(key)?.stableMicros ?? 0;
       if (stableMicros > this.stableOf(key)) this.stableByKey.set(key, stableMicros);
+      if (reliedMicros > this.requiredOf(key)) this.requiredByKey.set(key, reliedMicros);
     }
   }
 

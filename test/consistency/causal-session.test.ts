@@ -10,7 +10,8 @@ import { CausalCut } from "../../src/consistency/causal-cut";
 import { encodeEnvelope } from "../../src/lattices/causal-envelope";
 import type { CausalCutLimits, CausalScope, CausalSessionOptions } from "../../src/consistency/causal-options";
 import { CausalSession } from "../../src/consistency/causal-session";
-import type { KeyTransport, ValueRead } from "../../src/consistency/transport";
+import type { GetOptions, KeyTransport, ValueRead } from "../../src/consistency/transport";
+import { encodeStamped } from "../../src/lattices/causal-stamp";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { toVectorClock } from "../../src/lattices/vector-clock";
 import { decodeMultiCausal, decodeSingleCausal, encodeLww, encodeMultiCausal } from "../../src/lattices/values";
@@ -264,5 +265,81 @@ describe("causal sessions, multi-key: dependencies", () => {
     await expect(reader.put("e", "e")).rejects.toMatchObject({ code: "SESSION_LIMIT" });
     expect(cluster.replicas.some((replica) => replica.values.has("e"))).toBe(false);
     expect(cut.keyCount).toBe(2);
+  });
+});
+
+describe("causal sessions, multi-key: a stable time", () => {
+  /** A stamped write of `value` by session `writer` (its `counter`-th write), listing `dependencies` with their stamps. */
+  function stampedWrite(
+    writer: string,
+    counter: number,
+    value: string,
+    stampMicros: number,
+    dependencies: Array<[key: string, counter: number, stampMicros: number]> = [],
+  ): ValueRead {
+    const clock = toVectorClock([{ key: utf8.encode(writer), value: counter }]);
+    const stamped = encodeStamped({
+      stampMicros,
+      baseMicros: 0,
+      writer: utf8.encode(writer),
+      dependencyStamps: dependencies.map(([key, , micros]) => ({ key: utf8.encode(key), stampMicros: micros })),
+      value: utf8.encode(value),
+    });
+    return {
+      type: LatticeType.MULTI_CAUSAL,
+      payload: encodeMultiCausal({
+        vectorClock: { [writer]: counter },
+        dependencies: dependencies.map(([key, dependencyCounter]) => ({
+          key,
+          vectorClock: { [writer]: dependencyCounter },
+        })),
+        values: [encodeEnvelope({ clock, value: stamped })],
+      }),
+    };
+  }
+
+  /** A replica that holds `values`, every one reported with `stableMicros` (absent keys too, when asked). */
+  function replicaHolding(values: Record<string, ValueRead>, stableMicros: number): KeyTransport {
+    const answer = (keys: readonly string[], options?: GetOptions) =>
+      new Map(
+        keys.map((key) => {
+          const value = values[key];
+          if (value !== undefined) return [key, { ...value, stableMicros }];
+          return [
+            key,
+            options?.absentAsValues ? { type: LatticeType.NONE, payload: new Uint8Array(0), stableMicros } : undefined,
+          ];
+        }),
+      );
+    return {
+      getMany: async (keys, options) => answer(keys, options),
+      getFromReplica: async (_, keys, options) => answer(keys, options),
+      replicasOf: async () => ["r0"],
+      putManySettled: async () => {
+        throw new Error("this test writes nothing");
+      },
+    };
+  }
+
+  it("makes a session served a cut entry require the stable time the entry was closed by", async () => {
+    const c = stampedWrite("w", 1, "c1", 1_000);
+    const a = stampedWrite("w", 2, "a2", 2_000, [["c", 1, 1_000]]);
+    const cut = new CausalCut();
+    // A replica that holds everything up to 3000 µs: c is stable there, so a closes without fetching it.
+    const first = session(replicaHolding({ a, c }, 3_000), { scope: "multi-key" }, "s1", cut);
+    expect(texts(await first.get("a"))).toEqual(["a2"]);
+    // Another session of the same client meets only a replica that lost everything (stable time 500 µs):
+    // the cut's a is causal only with c, so the read must not show a beside an absent c.
+    const second = session(replicaHolding({}, 500), { scope: "multi-key", dependencyWaitMs: 100 }, "s2", cut);
+    await expect(second.getMany(["c", "a"])).rejects.toMatchObject({
+      code: "CAUSAL_DEPENDENCY_UNAVAILABLE",
+      message: expect.stringMatching(
+        /no replica of "c" asked reported a stable time at or above the session's \(3000 µs/,
+      ),
+    });
+    // Where c is held, the same read shows both.
+    const third = session(replicaHolding({ c }, 3_000), { scope: "multi-key" }, "s3", cut);
+    const both = await third.getMany(["c", "a"]);
+    expect([texts(both.get("c")!), texts(both.get("a")!)]).toEqual([["c1"], ["a2"]]);
   });
 });

@@ -32,7 +32,12 @@ export interface StabilityState {
   roundEndHandoffId: number;
   /** F at the start of the last complete round (0: none yet). */
   heldMicros: number;
-  /** Replicated MULTI_CAUSAL keys written since the round under way started (noted by the request handler). */
+  /**
+   * Replicated MULTI_CAUSAL keys written since the round under way started (noted by the
+   * request handler). Distinct names, so at most the keys this actor holds: while a round
+   * waits for a silent peer's acknowledgement it grows with the keys written, and none may
+   * be dropped, or the held bound would pass a version a replica lacks.
+   */
   readonly causalWrites: Set<string>;
   /** The node's stable time, from the main thread; appended to every response (0: none). */
   nodeStableMicros: number;

@@ -145,8 +145,6 @@ export class AnnaClientBase implements KeyTransport {
   });
   private readonly pendingAddresses = new Map<string, Pending<KeyAddressResponse | undefined>>();
   private readonly pendingKeys = new Map<string, Pending<KeyResponse | undefined>>();
-  /** The largest stable time any node reported to this client (docs/causal-stability.md), µs; 0: none. */
-  private stableMicrosSeen = 0;
   /** Replica addresses by key, oldest entry first (dropped first past addressCacheMaxKeys). */
   private readonly addressCache = new Map<string, CachedAddresses>();
   /** Entries of an older generation are stale: a WRONG_THREAD answered a request sent with them. */
@@ -259,7 +257,6 @@ export class AnnaClientBase implements KeyTransport {
       throw new AnnaClientError("WRONG_THREAD", `${replica} does not hold ${JSON.stringify(wrong.key)}`);
     throwOnGetErrors(response.tuples);
     const stableMicros = responseMicros(response.stable_micros);
-    if (stableMicros > this.stableMicrosSeen) this.stableMicrosSeen = stableMicros;
     const stableByKey = new Map(stableMicros > 0 ? response.tuples.map(({ key }) => [key, stableMicros]) : []);
     return valuesOf(response.tuples, stableByKey, options);
   }
@@ -377,7 +374,6 @@ export class AnnaClientBase implements KeyTransport {
       return;
     }
     const stableMicros = responseMicros(response.stable_micros);
-    if (stableMicros > this.stableMicrosSeen) this.stableMicrosSeen = stableMicros;
     meta.acceptFloorMicros = Math.max(meta.acceptFloorMicros, responseMicros(response.accept_floor_micros));
     const byKey = new Map(sent.map((tuple) => [tuple.key, tuple]));
     for (const tuple of response.tuples) {

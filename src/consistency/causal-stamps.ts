@@ -3,11 +3,10 @@
  * each sibling is an envelope holding a stamped value (lattices/causal-stamp.ts), or a
  * value some other writer left unstamped.
  */
-import { bytesEqual } from "../lattices/lattice";
 import { decodeMultiCausalWire, type MultiCausal } from "../lattices/multi-causal";
 import { decodeEnvelope } from "../lattices/causal-envelope";
 import { decodeStamped } from "../lattices/causal-stamp";
-import { vectorClock, type VectorClock } from "../lattices/vector-clock";
+import { entryOf, vectorClock, type VectorClock } from "../lattices/vector-clock";
 
 const utf8 = new TextDecoder();
 
@@ -50,7 +49,9 @@ export function readStamps(siblings: readonly Uint8Array[]): ReadStamps {
       if (envelope !== undefined && versions !== undefined) versions = vectorClock.join(versions, envelope.clock);
       continue;
     }
-    if (versions !== undefined) versions = vectorClock.join(versions, writerEntry(envelope!.clock, stamped.writer));
+    // A malformed stamp naming no entry of its clock names the version by the whole clock.
+    if (versions !== undefined)
+      versions = vectorClock.join(versions, entryOf(envelope!.clock, stamped.writer) ?? envelope!.clock);
     stampMicros = Math.max(stampMicros, stamped.stampMicros);
     latestMicros = Math.max(latestMicros, stamped.stampMicros);
     baseMicros = Math.max(baseMicros, stamped.baseMicros);
@@ -67,12 +68,6 @@ export function readStamps(siblings: readonly Uint8Array[]): ReadStamps {
     dependencyStamps,
     versions,
   };
-}
-
-/** The clock's entry of `writer` alone (the whole clock where it has none: a malformed stamp names the version no better). */
-function writerEntry(clock: VectorClock, writer: Uint8Array): VectorClock {
-  const entry = clock.find(({ key }) => bytesEqual(key, writer));
-  return entry === undefined ? clock : [entry];
 }
 
 /**

@@ -5,8 +5,7 @@
  * of one client writing at once must stay concurrent, or one write would hide the other.
  */
 import { randomBytes } from "node:crypto";
-import { vectorClock, type VectorClock } from "../lattices/vector-clock";
-import { bytesEqual } from "../lattices/lattice";
+import { entryOf, vectorClock, type VectorClock } from "../lattices/vector-clock";
 import { encodeEnvelope } from "../lattices/causal-envelope";
 import type { CausalLevel } from "./causal-options";
 import { ConsistencyError } from "./errors";
@@ -53,9 +52,9 @@ export class CausalWriter {
 
   /** `clock`'s entry of this session alone: how a stamped write of it is named as a dependency. */
   ownEntry(clock: VectorClock): VectorClock {
-    const own = clock.find(({ key }) => bytesEqual(key, this.id));
+    const own = entryOf(clock, this.id);
     if (own === undefined) throw new Error("invariant: a clock of this session's write without its entry");
-    return [own];
+    return own;
   }
 
   /** The element the write puts in the key's value set. */

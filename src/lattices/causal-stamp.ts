@@ -17,7 +17,7 @@
  */
 import { compareBytes } from "./lattice";
 import { decodeEnvelope } from "./causal-envelope";
-import { fieldBytes, MalformedPayloadError, varintBytes, WireReader, WireType, WireWriter } from "../wire/protobuf";
+import { fieldBytes, MalformedPayloadError, safeUintBytes, WireReader, WireType, WireWriter } from "../wire/protobuf";
 
 const STAMP_FIELD = 1;
 const BASE_FIELD = 2;
@@ -28,7 +28,6 @@ const DEPENDENCY_KEY_FIELD = 1;
 const DEPENDENCY_STAMP_FIELD = 2;
 /** MultiKeyCausalValue's `values`. */
 const MULTI_CAUSAL_VALUES_FIELD = 3;
-const TWO_POW_32 = 2 ** 32;
 
 export interface DependencyStamp {
   /** The key's UTF-8 bytes. */
@@ -46,24 +45,13 @@ export interface StampedValue {
   readonly value: Uint8Array;
 }
 
-function microsBytes(micros: number): number {
-  return varintBytes(Math.floor(micros / TWO_POW_32), micros >>> 0);
-}
-
 function writeMicros(writer: WireWriter, field: number, micros: number): void {
   writer.tag(field, WireType.VARINT);
-  writer.varint(Math.floor(micros / TWO_POW_32), micros >>> 0);
-}
-
-function readMicros(reader: WireReader): number {
-  const { high, low } = reader.readU64();
-  const micros = high * TWO_POW_32 + low;
-  if (!Number.isSafeInteger(micros)) throw new MalformedPayloadError(`stamp past 2^53 µs`);
-  return micros;
+  writer.safeUint(micros);
 }
 
 function dependencyBodyBytes({ key, stampMicros }: DependencyStamp): number {
-  return fieldBytes(key.length) + 1 + microsBytes(stampMicros);
+  return fieldBytes(key.length) + 1 + safeUintBytes(stampMicros);
 }
 
 function assertStampable(stamped: StampedValue): void {
@@ -104,7 +92,7 @@ function readDependency(reader: WireReader): DependencyStamp {
   const key = reader.readBytes();
   if (reader.readTag() !== DEPENDENCY_STAMP_FIELD)
     throw new MalformedPayloadError("dependency stamp without its stamp");
-  const stampMicros = readMicros(reader);
+  const stampMicros = reader.readSafeUint();
   if (reader.hasMore()) throw new MalformedPayloadError("dependency stamp with more fields");
   reader.leaveMessage(outerLimit);
   return { key, stampMicros };
@@ -125,8 +113,8 @@ export function decodeStamped(bytes: Uint8Array): StampedValue | undefined {
       if (value !== undefined || field < lastField || (field === lastField && field !== DEPENDENCY_FIELD))
         return undefined;
       lastField = field;
-      if (field === STAMP_FIELD) stampMicros = readMicros(reader);
-      else if (field === BASE_FIELD) baseMicros = readMicros(reader);
+      if (field === STAMP_FIELD) stampMicros = reader.readSafeUint();
+      else if (field === BASE_FIELD) baseMicros = reader.readSafeUint();
       else if (field === WRITER_FIELD && reader.wireType === WireType.LENGTH_DELIMITED) writerId = reader.readBytes();
       else if (field === DEPENDENCY_FIELD && reader.wireType === WireType.LENGTH_DELIMITED)
         dependencyStamps.push(readDependency(reader));
@@ -151,8 +139,8 @@ export function decodeStamped(bytes: Uint8Array): StampedValue | undefined {
 /** The length of the canonical encoding. */
 function stampedBytes(stamped: StampedValue): number {
   let length =
-    1 + microsBytes(stamped.stampMicros) + fieldBytes(stamped.writer.length) + fieldBytes(stamped.value.length);
-  if (stamped.baseMicros > 0) length += 1 + microsBytes(stamped.baseMicros);
+    1 + safeUintBytes(stamped.stampMicros) + fieldBytes(stamped.writer.length) + fieldBytes(stamped.value.length);
+  if (stamped.baseMicros > 0) length += 1 + safeUintBytes(stamped.baseMicros);
   for (const dependency of stamped.dependencyStamps) length += fieldBytes(dependencyBodyBytes(dependency));
   return length;
 }

@@ -3,13 +3,19 @@
  * `map<string, uint32>` encoding. Zero counters are the bottom and never kept.
  */
 import { ByteMap, MapEntry, orderedMapLattice, toByteMap } from "./map";
-import { EMPTY_BYTES } from "./lattice";
+import { bytesEqual, EMPTY_BYTES } from "./lattice";
 import { maxU32 } from "./max";
 import { fieldBytes, varintBytes, WireReader, WireType, WireWriter } from "../wire/protobuf";
 
 export type VectorClock = ByteMap<number>;
 
 export const vectorClock = orderedMapLattice(maxU32);
+
+/** `clock`'s entry for `id` alone, as a clock of one entry; undefined when it has none. */
+export function entryOf(clock: VectorClock, id: Uint8Array): VectorClock | undefined {
+  const entry = clock.find(({ key }) => bytesEqual(key, id));
+  return entry === undefined ? undefined : [entry];
+}
 
 const ENTRY_KEY_FIELD = 1;
 const ENTRY_COUNTER_FIELD = 2;

@@ -18,8 +18,11 @@ export interface FrameSink {
 
 /** Where the request handler puts its replies: bytes its request server reuses. */
 export interface CopyingFrameSink {
-  /** Queues a copy of `bytes` for `address`, made before the call returns; never throws for a bad or dead address. */
-  sendCopy(address: string, bytes: Uint8Array): void;
+  /**
+   * Queues a copy of `bytes` followed by `tail` (one frame) for `address`, made before the
+   * call returns; never throws for a bad or dead address.
+   */
+  sendCopy(address: string, bytes: Uint8Array, tail?: Uint8Array): void;
 }
 
 export interface OutletPoolLimits {
@@ -71,8 +74,8 @@ export abstract class OutletPool<T extends Outlet> implements FrameSink, Copying
 
   /** A new outlet for `address`, or undefined (counted) when it cannot be reached. */
   protected abstract connect(address: string): T | undefined;
-  /** Queues the frame; with `copy`, a copy of it (made before returning). */
-  protected abstract enqueue(outlet: T, frame: Uint8Array, copy: boolean): void;
+  /** Queues the frame (then `tail`, as one frame); with `copy`, a copy of them (made before returning). */
+  protected abstract enqueue(outlet: T, frame: Uint8Array, copy: boolean, tail?: Uint8Array): void;
   /** What is queued for the outlet, in the unit of `maxQueued`; 0 when all has left (or never will). */
   protected abstract queued(outlet: T): number;
   protected abstract closeOutlet(outlet: T): void;
@@ -97,11 +100,11 @@ export abstract class OutletPool<T extends Outlet> implements FrameSink, Copying
     this.push(address, frame, false);
   }
 
-  sendCopy(address: string, bytes: Uint8Array): void {
-    this.push(address, bytes, true);
+  sendCopy(address: string, bytes: Uint8Array, tail?: Uint8Array): void {
+    this.push(address, bytes, true, tail);
   }
 
-  private push(address: string, frame: Uint8Array, copy: boolean): void {
+  private push(address: string, frame: Uint8Array, copy: boolean, tail?: Uint8Array): void {
     const outlet = this.use(address) ?? this.add(address);
     if (outlet === undefined) return;
     const queued = this.queued(outlet);
@@ -110,7 +113,7 @@ export abstract class OutletPool<T extends Outlet> implements FrameSink, Copying
       this.frameDropped(address);
       return;
     }
-    this.enqueue(outlet, frame, copy);
+    this.enqueue(outlet, frame, copy, tail);
     outlet.lastUsedMs = Date.now();
     // Counted as queued until the next sum sees what really is.
     if (slow) this.slowQueued += this.queued(outlet) - queued;

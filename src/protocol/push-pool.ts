@@ -45,8 +45,9 @@ export class PushPool extends OutletPool<SocketOutlet> {
     return { socket, queue: [], draining: false, lastUsedMs: Date.now() };
   }
 
-  protected enqueue(outlet: SocketOutlet, frame: Uint8Array, copy: boolean): void {
-    outlet.queue.push(copy ? frame.slice() : frame);
+  protected enqueue(outlet: SocketOutlet, frame: Uint8Array, copy: boolean, tail?: Uint8Array): void {
+    if (tail === undefined) outlet.queue.push(copy ? frame.slice() : frame);
+    else outlet.queue.push(Buffer.concat([frame, tail]));
     if (!outlet.draining) void this.drain(outlet);
   }
 

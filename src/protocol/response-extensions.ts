@@ -1,15 +1,18 @@
 /**
- * annakv's KeyResponse extensions (proto/anna.proto fields 16 and 17), appended to a
- * response the store has written: protobuf reads fields in any order, so a message with
- * fields added at its end decodes as one with them in place. Anna's clients skip them.
+ * annakv's KeyResponse extensions (proto/anna.proto fields 16 and 17), sent after a
+ * response the store has written, in the same frame: protobuf reads fields in any order,
+ * so a message with fields added at its end decodes as one with them in place. Anna's
+ * clients skip them. Written as a tail (CopyingFrameSink.sendCopy), so that the response
+ * is copied once, as it always was.
  */
-import { varintBytes, WireType, WireWriter } from "../wire/protobuf";
+import { safeUintBytes, WireType, WireWriter } from "../wire/protobuf";
 
 const STABLE_MICROS_FIELD = 16;
 const ACCEPT_FLOOR_MICROS_FIELD = 17;
 /** Fields 16 and up take a two-byte tag. */
 const TAG_BYTES = 2;
-const TWO_POW_32 = 2 ** 32;
+/** Two fields of a two-byte tag and a varint of at most 8 bytes (µs below 2^53). */
+const EXTENSIONS_BYTES_MAX = 2 * (TAG_BYTES + 8);
 
 export interface ResponseExtensions {
   /** The node's stable time (µs); 0: none, left out. */
@@ -18,36 +21,29 @@ export interface ResponseExtensions {
   acceptFloorMicros: number;
 }
 
+/** Reused: the reply sink copies the tail before it returns. One thread, no await in between. */
+const scratch = new Uint8Array(EXTENSIONS_BYTES_MAX);
+
 function fieldLength(micros: number): number {
-  return micros === 0 ? 0 : TAG_BYTES + varintBytes(Math.floor(micros / TWO_POW_32), micros >>> 0);
+  return micros === 0 ? 0 : TAG_BYTES + safeUintBytes(micros);
 }
 
 function writeField(writer: WireWriter, field: number, micros: number): void {
   if (micros === 0) return;
-  const tag = (field << 3) | WireType.VARINT;
-  writer.varint(0, tag);
-  writer.varint(Math.floor(micros / TWO_POW_32), micros >>> 0);
+  writer.varint(0, (field << 3) | WireType.VARINT);
+  writer.safeUint(micros);
 }
 
-/** Reused, since the reply sink copies what it is given: grown as needed; one thread, no await in between. */
-let scratch = new Uint8Array(64 * 1024);
-
 /**
- * `response` with the extensions appended, or `response` itself when there are none. The
- * result is a view of a buffer the next call reuses: copy it (as the reply sink does)
- * before calling again.
+ * The extension fields' bytes, to append to a response, or undefined when there are none.
+ * A view of a buffer the next call reuses: the reply sink copies it at once.
  */
-export function withResponseExtensions(response: Uint8Array, extensions: ResponseExtensions): Uint8Array {
+export function responseExtensionBytes(extensions: ResponseExtensions): Uint8Array | undefined {
   const { stableMicros, acceptFloorMicros } = extensions;
-  const extra = fieldLength(stableMicros) + fieldLength(acceptFloorMicros);
-  if (extra === 0) return response;
-  const length = response.length + extra;
-  if (scratch.length < length) scratch = new Uint8Array(Math.max(length, 2 * scratch.length));
-  const bytes = scratch.subarray(0, length);
-  bytes.set(response);
-  const writer = new WireWriter(extra, bytes.subarray(response.length));
+  const length = fieldLength(stableMicros) + fieldLength(acceptFloorMicros);
+  if (length === 0) return undefined;
+  const writer = new WireWriter(length, scratch.subarray(0, length));
   writeField(writer, STABLE_MICROS_FIELD, stableMicros);
   writeField(writer, ACCEPT_FLOOR_MICROS_FIELD, acceptFloorMicros);
-  writer.finish();
-  return bytes;
+  return writer.finish();
 }

@@ -28,6 +28,7 @@ export enum WireType {
 const VARINT_BYTES_MAX = 10;
 /** Stands for any field number of 2^29 or more: none is a known field. */
 const FIELD_NUMBER_UNKNOWN = 0x20000000;
+const TWO_POW_32 = 2 ** 32;
 
 export class WireReader {
   readonly bytes: Uint8Array;
@@ -99,6 +100,14 @@ export class WireReader {
     this.expect(WireType.VARINT);
     this.readVarint();
     return { high: this.varintHigh, low: this.varintLow };
+  }
+
+  /** A `uint64` field that holds a safe integer (µs stamps); MalformedPayloadError past 2^53. */
+  readSafeUint(): number {
+    const { high, low } = this.readU64();
+    const value = high * TWO_POW_32 + low;
+    if (!Number.isSafeInteger(value)) throw new MalformedPayloadError("uint64 past 2^53");
+    return value;
   }
 
   /** A `uint32` field keeps the varint's low 32 bits. */
@@ -223,6 +232,11 @@ export function varintBytes(high: number, low: number): number {
   return 10;
 }
 
+/** Bytes of the varint of a non-negative safe integer (µs stamps). */
+export function safeUintBytes(value: number): number {
+  return varintBytes(Math.floor(value / TWO_POW_32), value >>> 0);
+}
+
 /** Bytes of a one-byte tag plus a length-delimited body of `bodyBytes`. */
 export function fieldBytes(bodyBytes: number): number {
   return 1 + varintBytes(0, bodyBytes) + bodyBytes;
@@ -250,6 +264,11 @@ export class WireWriter {
       high >>>= 7;
     }
     this.bytes[this.position++] = low;
+  }
+
+  /** The varint of a non-negative safe integer (µs stamps). */
+  safeUint(value: number): void {
+    this.varint(Math.floor(value / TWO_POW_32), value >>> 0);
   }
 
   /** A length-delimited field's tag and length; the caller writes the body next. */

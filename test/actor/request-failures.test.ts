@@ -72,7 +72,10 @@ describe.each(SERVERS)("a failing request in a burst, with the %s server", (serv
       tid: 0,
       server: faults.wrapServer(serverName === "wasm-batch" ? new BatchRequestServer(store) : requestServerFor(store)),
       placement: singleNodePlacement(1, 1),
-      replies: { sendCopy: (_address, bytes) => replies.push(decodeKeyResponse(bytes.slice())) },
+      replies: {
+        sendCopy: (_address, bytes, tail) =>
+          replies.push(decodeKeyResponse(Buffer.concat([bytes, tail ?? new Uint8Array(0)]))),
+      },
       counters: emptyCounters(),
       maxTuplesPerRequest: 16,
       limits: { maxKeyBytes: DEFAULT_LIMITS.maxKeyBytes, maxValueBytes: DEFAULT_LIMITS.maxValueBytes },
@@ -175,7 +178,10 @@ describe("a burst too big to answer whole at the memory limit, with the wasm ser
       tid: 0,
       server: requestServerFor(store),
       placement: singleNodePlacement(1, 1),
-      replies: { sendCopy: (_address, bytes) => replies.push(decodeKeyResponse(bytes.slice())) },
+      replies: {
+        sendCopy: (_address, bytes, tail) =>
+          replies.push(decodeKeyResponse(Buffer.concat([bytes, tail ?? new Uint8Array(0)]))),
+      },
       counters: emptyCounters(),
       maxTuplesPerRequest: 16,
       limits,

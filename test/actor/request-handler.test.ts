@@ -60,7 +60,10 @@ function harness(serverName: ServerName, actors: number): Harness {
     tid: 0,
     server: serverName === "wasm-batch" ? new BatchRequestServer(store) : requestServerFor(store),
     placement: singleNodePlacement(actors, 1),
-    replies: { sendCopy: (address, bytes) => replies.push({ address, response: decodeKeyResponse(bytes.slice()) }) },
+    replies: {
+      sendCopy: (address, bytes, tail) =>
+        replies.push({ address, response: decodeKeyResponse(Buffer.concat([bytes, tail ?? new Uint8Array(0)])) }),
+    },
     counters: emptyCounters(),
     maxTuplesPerRequest: 4,
     limits: { maxKeyBytes: DEFAULT_LIMITS.maxKeyBytes, maxValueBytes: 64 },

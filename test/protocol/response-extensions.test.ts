@@ -5,13 +5,19 @@
  * them is left as it was.
  */
 import { decodeKeyResponse, encodeKeyResponse, RequestType, responseMicros } from "../../src/protocol/anna";
-import { withResponseExtensions } from "../../src/protocol/response-extensions";
+import { responseExtensionBytes, type ResponseExtensions } from "../../src/protocol/response-extensions";
 
 const response = encodeKeyResponse({
   type: RequestType.GET,
   tuples: [{ key: "k", lattice_type: 1, payload: Uint8Array.of(1, 2) }],
   response_id: "r1",
 });
+
+/** The response as the reply sink sends it: the extension bytes, if any, after it in one frame. */
+function withResponseExtensions(bytes: Uint8Array, extensions: ResponseExtensions): Uint8Array {
+  const tail = responseExtensionBytes(extensions);
+  return tail === undefined ? bytes : Buffer.concat([bytes, tail]);
+}
 
 describe("KeyResponse extensions", () => {
   it("decode as fields 16 and 17, beside the fields the store wrote", () => {

@@ -20,7 +20,7 @@ import type { DurablePuts } from "../durable-puts";
 import { LatticeType } from "../../lattices/lattice-type";
 import { leastStampOfMultiCausal } from "../../lattices/causal-stamp";
 import type { StabilityState } from "../causal-stability";
-import { withResponseExtensions } from "../../protocol/response-extensions";
+import { responseExtensionBytes } from "../../protocol/response-extensions";
 
 export interface RequestContext {
   tid: number;
@@ -162,16 +162,18 @@ function sendResponse(
   try {
     const acks = head.type === RequestType.PUT && !hasFailed ? (context.durablePuts?.acksWanted(head.putAcks) ?? 1) : 1;
     const stability = context.stability;
-    const extended =
+    const extensions =
       stability === undefined
         ? undefined
-        : withResponseExtensions(response, {
+        : responseExtensionBytes({
             stableMicros: stability.nodeStableMicros,
-            acceptFloorMicros: refusedStale(burst.tuples, head) ? stability.acceptFloorMicros : 0,
+            acceptFloorMicros:
+              head.type === RequestType.PUT && refusedStale(burst.tuples, head) ? stability.acceptFloorMicros : 0,
           });
-    if (acks > 1)
-      context.durablePuts!.defer(head.responseAddress, extended ?? response, storedKeys(burst.tuples, head), acks);
-    else context.replies.sendCopy(head.responseAddress, extended ?? response);
+    if (acks > 1) {
+      const whole = extensions === undefined ? response : Buffer.concat([response, extensions]);
+      context.durablePuts!.defer(head.responseAddress, whole, storedKeys(burst.tuples, head), acks);
+    } else context.replies.sendCopy(head.responseAddress, response, extensions);
   } catch (error) {
     if (!hasFailed) context.counters.requestsFailed++;
     countContainedError(context.counters, "request");

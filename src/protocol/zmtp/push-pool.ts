@@ -92,10 +92,10 @@ export class ZmtpPushPool extends OutletPool<StreamOutlet> {
     return tls.connect(tlsClientOptions(credentials, endpoint.host, endpoint.port));
   }
 
-  protected enqueue(outlet: StreamOutlet, frame: Uint8Array, copy: boolean): void {
+  protected enqueue(outlet: StreamOutlet, frame: Uint8Array, copy: boolean, tail?: Uint8Array): void {
     // A connection that failed stays here until its close event: what comes meanwhile is lost.
     if (outlet.stream.closed) this.frameDropped(outlet.address);
-    else outlet.stream.send(frame, copy);
+    else outlet.stream.send(frame, copy, tail);
   }
 
   protected queued(outlet: StreamOutlet): number {

@@ -136,14 +136,18 @@ export class ZmtpStream {
    * before the handshake is done wait for it (libzmq drops a peer whose first message
    * arrives before it has sent its own READY). Without `copy`, a large frame is kept as it
    * is until written; with it, the caller may reuse the frame's bytes once this returns.
+   * `tail` (always copied) ends the same frame: a few bytes appended without copying
+   * `frame` twice (the actors' response extensions).
    */
-  send(frame: Uint8Array, copy = false): void {
+  send(frame: Uint8Array, copy = false, tail?: Uint8Array): void {
     if (this.stage === Stage.CLOSED) return;
-    const headerBytes = frameHeaderBytes(frame.length);
-    if (copy || frame.length <= COPY_FRAME_MAX_BYTES) {
-      const out = Buffer.allocUnsafe(headerBytes + frame.length);
-      writeFrameHeader(out, 0, 0, frame.length);
+    const bodyBytes = frame.length + (tail?.length ?? 0);
+    const headerBytes = frameHeaderBytes(bodyBytes);
+    if (copy || tail !== undefined || frame.length <= COPY_FRAME_MAX_BYTES) {
+      const out = Buffer.allocUnsafe(headerBytes + bodyBytes);
+      writeFrameHeader(out, 0, 0, bodyBytes);
       out.set(frame, headerBytes);
+      if (tail !== undefined) out.set(tail, headerBytes + frame.length);
       this.write(out);
     } else {
       const header = Buffer.allocUnsafe(headerBytes);

@@ -67,7 +67,13 @@ describe("joins and leaves under load", () => {
       20_000,
       () => "writes stalled during the join",
     );
-    expect(await keyCount(nodes[3])).toBeGreaterThan(0);
+    // The key count is a gauge its actors report every second: awaited, not read once.
+    let joinerKeys = 0;
+    await waitFor(
+      async () => (joinerKeys = await keyCount(nodes[3])) > 0,
+      10_000,
+      () => `the joiner holds ${joinerKeys} keys`,
+    );
     expect(errors).toBe(0);
   }, 60_000);
 

@@ -121,6 +121,9 @@ function parseRun(): { options: BenchOptions; jsonPath: string } {
  */
 async function preload(client: AnnaClient, kinds: ReadonlySet<KeyKind>, keyCount: number): Promise<void> {
   const value = new Uint8Array(VALUE_BYTES).fill(0x61);
+  // Stamps name the cluster's epoch, which any answer carries (docs/causal-stability.md §7).
+  const probe = keyName("multi-causal", 0);
+  const epoch = (await client.getMany([probe], { absentAsValues: true })).get(probe)?.stableEpoch ?? 0;
   const preloadClock = [{ key: new TextEncoder().encode("preload"), value: 1 }];
   const payloads: Record<KeyKind, () => { type: LatticeType; payload: Uint8Array }> = {
     lww: () => ({ type: LatticeType.LWW, payload: encodeLww({ timestamp: 1, value }) }),
@@ -136,6 +139,7 @@ async function preload(client: AnnaClient, kinds: ReadonlySet<KeyKind>, keyCount
         writer: preloadClock[0].key,
         dependencyStamps: [],
         value,
+        epoch,
       };
       const element = encodeEnvelope({ clock: preloadClock, value: encodeStamped(stamped) });
       return {

@@ -15,7 +15,7 @@ import { createStore } from "../core/create-store";
 import type { Store } from "../core/store";
 import { actorGossipTcpAddress, actorRequestAddress } from "../protocol/ports";
 import { ClusterPlacement } from "../routing/cluster-placement";
-import { ClusterLayout, sameRings } from "../routing/layout";
+import { ClusterLayout, layoutEpoch, sameRings } from "../routing/layout";
 import { FactorIndex, FactorTable, mergeFactorTable } from "../routing/key-factors";
 import { applyFactorChanges } from "./handlers/replication";
 import type { ActorConfig } from "./config";
@@ -51,7 +51,15 @@ import { ZmtpPullServer, ZmtpPullServerOptions } from "../protocol/zmtp/pull-ser
 import type { ClusterTls } from "../protocol/zmtp/tls";
 import { ZmtpPushPool } from "../protocol/zmtp/push-pool";
 import { ActorCounters, ActorStatsReport, countContainedError, emptyCounters, ErrorPlace } from "./stats";
-import { extendRound, newStabilityState, STABILITY_PERIOD_MS, StabilityState, stabilityTick } from "./causal-stability";
+import {
+  enterEpoch,
+  extendRound,
+  HeldBound,
+  newStabilityState,
+  STABILITY_PERIOD_MS,
+  StabilityState,
+  stabilityTick,
+} from "./causal-stability";
 
 export type ActorLog = (level: "info" | "warn" | "error", message: string) => void;
 
@@ -88,9 +96,9 @@ export class Actor {
     /** Called when every key is placed by a layout (all its pages acknowledged). */
     private readonly onLayoutReached: (version: number) => void,
     /** Told the actor's held bound every stability tick (docs/causal-stability.md). */
-    private readonly onHeld: (heldMicros: number) => void = () => {},
+    private readonly onHeld: (held: HeldBound) => void = () => {},
   ) {
-    this.stability = newStabilityState(config.causalAcceptLagMs);
+    this.stability = newStabilityState(config.causalAcceptLagMs, layoutEpoch(config.layout));
     this.store = createStore({ engine: config.engine, limits: config.limits, wasmModule: config.wasmModule });
     const placement = new ClusterPlacement(config.layout);
     if (placement.threadCount !== config.threadCount)
@@ -215,6 +223,7 @@ export class Actor {
       startRebalance(this.rebalance, before, layout.version);
       abandonAntiEntropy(this.antiEntropy);
     }
+    enterEpoch(this.stability, layoutEpoch(layout));
     extendRound(this.stability, this.gossipContext);
     this.continueBackground();
   }
@@ -254,9 +263,9 @@ export class Actor {
     );
   }
 
-  /** The node's stable time, appended to every response from now on (0: none). */
-  setNodeStable(micros: number): void {
-    this.stability.nodeStableMicros = micros;
+  /** The cluster's stable time in `epoch`, appended to every response from now on where that is the actor's epoch. */
+  setNodeStable(micros: number, epoch: number): void {
+    if (epoch === this.stability.epoch) this.stability.nodeStableMicros = micros;
   }
 
   /** `step`, ending its run for this tick when it throws (slices run from setImmediate, beyond the tick's containment). */

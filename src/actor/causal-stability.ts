@@ -14,6 +14,10 @@
  * holds nothing until they are merged. The held bound is F as it was at the start of the
  * last complete round: a version accepted before that start went out in that round or an
  * earlier one, and one accepted after it has a stamp above F at its acceptance.
+ *
+ * In a cluster (§7) the bound is reported with the epoch of the layout the actor held when
+ * its round completed; a layout with other members moves the round's end past the
+ * rebalance it starts, so a bound in a new epoch comes from a round that waited for it.
  */
 import { keyBytes } from "../wire/key";
 import { currentRecord, GossipContext, selfActor } from "./gossip-context";
@@ -24,6 +28,10 @@ export const STABILITY_PERIOD_MS = 20;
 
 export interface StabilityState {
   readonly acceptLagMicros: number;
+  /** The epoch of the actor's layout: stamped PUTs of another epoch are refused. */
+  epoch: number;
+  /** The epoch `heldMicros` was reached in (0: none yet). */
+  heldEpoch: number;
   /** F: stamped MULTI_CAUSAL PUTs at or below it are refused. */
   acceptFloorMicros: number;
   /** F when the round under way started. */
@@ -39,14 +47,22 @@ export interface StabilityState {
    * be dropped, or the held bound would pass a version a replica lacks.
    */
   readonly causalWrites: Set<string>;
-  /** The node's stable time, from the main thread; appended to every response (0: none). */
+  /** The cluster's stable time in `epoch`, from the main thread; appended to every response (0: none). */
   nodeStableMicros: number;
 }
 
-export function newStabilityState(acceptLagMs: number): StabilityState {
+/** An actor's held bound and the epoch it was reached in. */
+export interface HeldBound {
+  readonly micros: number;
+  readonly epoch: number;
+}
+
+export function newStabilityState(acceptLagMs: number, epoch: number): StabilityState {
   if (!(Number.isInteger(acceptLagMs) && acceptLagMs >= 0)) throw new RangeError(`accept lag ${acceptLagMs} ms`);
   return {
     acceptLagMicros: acceptLagMs * 1000,
+    epoch,
+    heldEpoch: 0,
     acceptFloorMicros: 0,
     roundFloorMicros: 0,
     roundEndHandoffId: 0,
@@ -62,22 +78,36 @@ export function extendRound(state: StabilityState, context: GossipContext): void
 }
 
 /**
+ * A layout of another epoch: PUTs are stamped in it from now on, and the response's stable
+ * time, of the old epoch, is dropped until the main thread sends the new one. The round
+ * under way ends past the rebalance the layout starts (the caller extends it).
+ */
+export function enterEpoch(state: StabilityState, epoch: number): void {
+  if (epoch === state.epoch) return;
+  state.epoch = epoch;
+  state.nodeStableMicros = 0;
+}
+
+/**
  * One stability tick: raises F, and when the round under way is complete, takes its F as
- * the held bound and starts the next. `moving`: a rebalance is under way. Returns the held bound.
+ * the held bound and starts the next. `moving`: a rebalance is under way. Returns the held
+ * bound and the epoch it was reached in.
  */
 export function stabilityTick(
   state: StabilityState,
   context: GossipContext,
   nowMicros: number,
   moving: boolean,
-): number {
+): HeldBound {
   state.acceptFloorMicros = Math.max(state.acceptFloorMicros, nowMicros - state.acceptLagMicros);
-  if (moving || !roundComplete(state, context)) return state.heldMicros;
-  state.heldMicros = state.roundFloorMicros;
-  state.roundFloorMicros = state.acceptFloorMicros;
-  handOffCausalWrites(state, context);
-  state.roundEndHandoffId = context.state.nextHandoffId;
-  return state.heldMicros;
+  if (!moving && roundComplete(state, context)) {
+    state.heldMicros = state.roundFloorMicros;
+    state.heldEpoch = state.epoch;
+    state.roundFloorMicros = state.acceptFloorMicros;
+    handOffCausalWrites(state, context);
+    state.roundEndHandoffId = context.state.nextHandoffId;
+  }
+  return { micros: state.heldMicros, epoch: state.heldEpoch };
 }
 
 function roundComplete(state: StabilityState, context: GossipContext): boolean {

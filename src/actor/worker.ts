@@ -23,8 +23,8 @@ export type MainToActor =
   | { kind: "layout"; layout: ClusterLayout }
   /** Every node's hot-key decisions, resent every window: the actor keeps each node's newest. */
   | { kind: "factors"; table: FactorTable; stamp: number }
-  /** The node's stable time (docs/causal-stability.md): the least held bound of its actors. */
-  | { kind: "stable"; micros: number };
+  /** The cluster's stable time in an epoch (docs/causal-stability.md §7). */
+  | { kind: "stable"; micros: number; epoch: number };
 export type ActorToMain =
   | { kind: "ready"; tid: number; requestAddress: string }
   | { kind: "stats"; report: ActorStatsReport }
@@ -35,8 +35,8 @@ export type ActorToMain =
   | { kind: "factors-applied"; tid: number; stamp: number }
   /** Every key the actor holds is placed by this layout version (docs/cluster.md, "Rebalance"). */
   | { kind: "rebalanced"; tid: number; version: number }
-  /** The actor's held bound (docs/causal-stability.md), every stability tick. */
-  | { kind: "held"; tid: number; micros: number }
+  /** The actor's held bound and the epoch it was reached in (docs/causal-stability.md §7), every stability tick. */
+  | { kind: "held"; tid: number; micros: number; epoch: number }
   | { kind: "failed"; message: string };
 
 function post(message: ActorToMain): void {
@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     config,
     (level, message) => post({ kind: "log", level, message }),
     (version) => post({ kind: "rebalanced", tid: config.tid, version }),
-    (micros) => post({ kind: "held", tid: config.tid, micros }),
+    ({ micros, epoch }) => post({ kind: "held", tid: config.tid, micros, epoch }),
   );
   try {
     await actor.start();
@@ -90,7 +90,7 @@ async function main(): Promise<void> {
       return;
     }
     if (message.kind === "stable") {
-      actor.setNodeStable(message.micros);
+      actor.setNodeStable(message.micros, message.epoch);
       return;
     }
     if (message.kind === "factors") {

@@ -14,7 +14,15 @@
 import { randomUUID } from "node:crypto";
 import * as zmq from "zeromq";
 import { LatticeType } from "../lattices/lattice-type";
-import type { GetOptions, KeyTransport, PutOptions, PutOutcome, PutTuple, ValueRead } from "../consistency/transport";
+import type {
+  GetOptions,
+  KeyTransport,
+  PutOptions,
+  PutOutcome,
+  PutTuple,
+  StableReport,
+  ValueRead,
+} from "../consistency/transport";
 import {
   AnnaError,
   decodeKeyAddressResponse,
@@ -256,8 +264,8 @@ export class AnnaClientBase implements KeyTransport {
     if (wrong !== undefined)
       throw new AnnaClientError("WRONG_THREAD", `${replica} does not hold ${JSON.stringify(wrong.key)}`);
     throwOnGetErrors(response.tuples);
-    const stableMicros = responseMicros(response.stable_micros);
-    const stableByKey = new Map(stableMicros > 0 ? response.tuples.map(({ key }) => [key, stableMicros]) : []);
+    const report = stableReport(response);
+    const stableByKey = new Map(report === undefined ? [] : response.tuples.map(({ key }) => [key, report]));
     return valuesOf(response.tuples, stableByKey, options);
   }
 
@@ -373,7 +381,7 @@ export class AnnaClientBase implements KeyTransport {
       retry.push(...sent);
       return;
     }
-    const stableMicros = responseMicros(response.stable_micros);
+    const report = stableReport(response);
     meta.acceptFloorMicros = Math.max(meta.acceptFloorMicros, responseMicros(response.accept_floor_micros));
     const byKey = new Map(sent.map((tuple) => [tuple.key, tuple]));
     for (const tuple of response.tuples) {
@@ -382,7 +390,7 @@ export class AnnaClientBase implements KeyTransport {
       if (original === undefined) continue;
       if (tuple.error !== AnnaError.WRONG_THREAD) {
         answers.set(tuple.key, tuple);
-        if (stableMicros > 0) meta.stableByKey.set(tuple.key, stableMicros);
+        if (report !== undefined) meta.stableByKey.set(tuple.key, report);
         continue;
       }
       retry.push(original);
@@ -519,8 +527,8 @@ type ResponseMeta = Pick<RunResult, "stableByKey" | "acceptFloorMicros">;
 interface RunResult {
   answers: Map<string, KeyTuple>;
   unansweredError: AnnaClientError | undefined;
-  /** Per answered key, the stable time its response reported (docs/causal-stability.md); absent: none. */
-  stableByKey: Map<string, number>;
+  /** Per answered key, the stable time and epoch its response reported (docs/causal-stability.md); absent: neither. */
+  stableByKey: Map<string, StableReport>;
   /** The largest accept floor named by a response that refused a tuple STALE_STAMP (0: none). */
   acceptFloorMicros: number;
 }
@@ -605,9 +613,16 @@ function hashString(text: string): number {
   return hash;
 }
 
+/** The stable time and epoch of a response, undefined where it carried neither (Anna's own servers). */
+function stableReport(response: KeyResponse): StableReport | undefined {
+  const micros = responseMicros(response.stable_micros);
+  const epoch = responseMicros(response.stable_epoch);
+  return micros === 0 && epoch === 0 ? undefined : { micros, epoch };
+}
+
 function valuesOf(
   tuples: Iterable<KeyTuple>,
-  stableByKey: ReadonlyMap<string, number>,
+  stableByKey: ReadonlyMap<string, StableReport>,
   { absentAsValues = false }: GetOptions,
 ): Map<string, ValueRead | undefined> {
   const values = new Map<string, ValueRead | undefined>();
@@ -620,8 +635,9 @@ function valuesOf(
     const value: ValueRead = absent
       ? { type: LatticeType.NONE, payload: new Uint8Array(0) }
       : { type: tuple.lattice_type ?? 0, payload: tuple.payload ?? new Uint8Array(0) };
-    const stableMicros = stableByKey.get(tuple.key);
-    if (stableMicros !== undefined) value.stableMicros = stableMicros;
+    const report = stableByKey.get(tuple.key);
+    if (report !== undefined && report.micros > 0) value.stableMicros = report.micros;
+    if (report !== undefined && report.epoch > 0) value.stableEpoch = report.epoch;
     values.set(tuple.key, value);
   }
   return values;
@@ -634,10 +650,11 @@ function refusedError(key: string): AnnaClientError {
   );
 }
 
-function staleStampError(key: string, acceptFloorMicros: number): AnnaClientError {
+function staleStampError(key: string, acceptFloorMicros: number, epoch: number): AnnaClientError {
   return new AnnaClientError(
     "STALE_STAMP",
-    `the node refused ${JSON.stringify(key)}: its causal stamp is at or below the actor's accept floor (${acceptFloorMicros} µs); stamp it later and send it again`,
+    `the node refused ${JSON.stringify(key)}: its causal stamp is at or below the actor's accept floor (${acceptFloorMicros} µs) ` +
+      `or of another epoch than the actor's (${epoch}); stamp it later, in that epoch, and send it again`,
   );
 }
 
@@ -678,12 +695,21 @@ function putOutcomes(
     const error = answers.get(key)?.error;
     if (!answers.has(key)) outcomes.set(key, { status: "unknown", error: unansweredError! });
     else if (error === AnnaError.LATTICE) outcomes.set(key, { status: "refused", error: refusedError(key) });
-    else if (error === AnnaError.STALE_STAMP)
-      outcomes.set(key, { status: "refused", error: staleStampError(key, acceptFloorMicros), acceptFloorMicros });
-    else if (error === AnnaError.TIMEOUT) outcomes.set(key, { status: "unknown", error: underReplicatedError! });
+    else if (error === AnnaError.STALE_STAMP) {
+      const epoch = stableByKey.get(key)?.epoch ?? 0;
+      const refused = {
+        status: "refused",
+        error: staleStampError(key, acceptFloorMicros, epoch),
+        acceptFloorMicros,
+      } as const;
+      outcomes.set(key, epoch === 0 ? refused : { ...refused, epoch });
+    } else if (error === AnnaError.TIMEOUT) outcomes.set(key, { status: "unknown", error: underReplicatedError! });
     else {
-      const stableMicros = stableByKey.get(key);
-      outcomes.set(key, stableMicros === undefined ? { status: "applied" } : { status: "applied", stableMicros });
+      const report = stableByKey.get(key);
+      const applied: { status: "applied"; stableMicros?: number; stableEpoch?: number } = { status: "applied" };
+      if (report !== undefined && report.micros > 0) applied.stableMicros = report.micros;
+      if (report !== undefined && report.epoch > 0) applied.stableEpoch = report.epoch;
+      outcomes.set(key, applied);
     }
   }
   return outcomes;

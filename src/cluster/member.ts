@@ -41,6 +41,11 @@ export interface OwnerData {
   synced: Record<string, number>;
   /** The node's hot-key decisions (routing/key-factors.ts), replaced whole by a newer version. */
   factors: FactorState;
+  /**
+   * The node's held bound (µs) and the epoch it holds in (docs/causal-stability.md §7): the
+   * least of its actors'; 0 and 0 until it has one.
+   */
+  stability: { heldMicros: number; epoch: number };
 }
 
 export interface MemberEntry {

@@ -57,7 +57,7 @@ export interface MembershipOptions {
   /** Where the membership port binds (`tcp://HOST:PORT`). */
   bindAddress: string;
   /** What the node says of itself besides its key count, synced joiners and hot-key factors. */
-  ownData: Omit<OwnerData, "keyCount" | "synced" | "factors">;
+  ownData: Omit<OwnerData, "keyCount" | "synced" | "factors" | "stability">;
   /** Members to join through (`HOST:PORT`); none: the node starts a cluster of its own. */
   seeds: readonly string[];
   clusterName: string;
@@ -122,7 +122,13 @@ export class MembershipService {
       lifecycle: Lifecycle.JOINING,
       suspicion: Suspicion.NONE,
       heartbeat: 0,
-      data: { ...options.ownData, keyCount: 0, synced: {}, factors: EMPTY_FACTOR_STATE },
+      data: {
+        ...options.ownData,
+        keyCount: 0,
+        synced: {},
+        factors: EMPTY_FACTOR_STATE,
+        stability: { heldMicros: 0, epoch: 0 },
+      },
     };
     this.table.setOwn(this.own);
     this.layoutValue = this.deriveLayout(1);
@@ -249,6 +255,20 @@ export class MembershipService {
     if (factors.version === this.own.data.factors.version) return;
     this.own = { ...this.own, data: { ...this.own.data, factors } };
     this.beat();
+  }
+
+  /** This node's held bound in an epoch (docs/causal-stability.md §7), sent to the others with the next heartbeat. */
+  setStability(stability: OwnerData["stability"]): void {
+    const { heldMicros, epoch } = this.own.data.stability;
+    if (stability.heldMicros === heldMicros && stability.epoch === epoch) return;
+    this.own = { ...this.own, data: { ...this.own.data, stability } };
+    this.table.setOwn(this.own);
+  }
+
+  /** The held bound a member's heartbeat carries, if the table holds that incarnation of it. */
+  stabilityOf(id: string, incarnation: number): OwnerData["stability"] | undefined {
+    const entry = this.table.get(id);
+    return entry?.incarnation === incarnation ? entry.data.stability : undefined;
   }
 
   /** Every member's hot-key decisions, by id, of the members on a ring. */

@@ -85,6 +85,17 @@ function ownerData(value: unknown): OwnerData {
     keyCount: integer(data.keyCount, "data.keyCount", 0, Number.MAX_SAFE_INTEGER),
     synced,
     factors: factorState(data.factors),
+    stability: stability(data.stability),
+  };
+}
+
+/** Absent from a node built before the stable time: none. */
+function stability(value: unknown): OwnerData["stability"] {
+  if (value === undefined) return { heldMicros: 0, epoch: 0 };
+  const fields = object(value, "data.stability");
+  return {
+    heldMicros: integer(fields.heldMicros, "data.stability.heldMicros", 0, Number.MAX_SAFE_INTEGER),
+    epoch: integer(fields.epoch, "data.stability.epoch", 0, Number.MAX_SAFE_INTEGER),
   };
 }
 

@@ -19,7 +19,8 @@ import type { CausalCut, Closure } from "./causal-cut";
 import { ConsistencyError } from "./errors";
 import type { VectorClock } from "../lattices/vector-clock";
 import { checkType } from "./session";
-import type { GetOptions, KeyTransport, ValueRead } from "./transport";
+import type { GetOptions, KeyTransport, StableReport, ValueRead } from "./transport";
+import type { EpochStableTimes } from "./epoch-stamps";
 
 const LEVEL = "causal-multi-key";
 /** A node answers requests of at most 10 000 tuples: a round asks for at most that many dependencies, the rest later. */
@@ -31,12 +32,13 @@ export interface DependencyLimits {
 }
 
 /**
- * What a read must see of the stable time (docs/causal-stability.md): the session's own,
- * and the base of every value it returns, whose writer dropped the dependencies at or
- * below it.
+ * What a read must see of the stable time (docs/causal-stability.md): the session's own
+ * (the largest of its times), and the base of every value it returns, whose writer dropped
+ * the dependencies at or below it. The session's times by epoch also say which
+ * dependencies need no closing.
  */
 export interface StableRequirement {
-  readonly requiredMicros: number;
+  readonly times: EpochStableTimes;
   baseOf(value: ValueRead): number;
 }
 
@@ -78,7 +80,7 @@ function requiredStable(
   keys: readonly string[],
   valueOf: (key: string) => ValueRead | undefined,
 ): number {
-  let required = stability.requiredMicros;
+  let required = stability.times.anyMicros;
   for (const key of keys) {
     const value = valueOf(key);
     if (value !== undefined) required = Math.max(required, stability.baseOf(value), cut.requiredOf(key));
@@ -91,6 +93,8 @@ export interface CutRead {
   /** Per key, the cut's value once the read is done: undefined where neither the cut nor the store holds one. */
   readonly values: Map<string, ValueRead | undefined>;
   readonly stableMicros: number;
+  /** What the answers said of the stable time and epoch, in the order they came. */
+  readonly reports: readonly StableReport[];
 }
 
 export async function readThroughCut(
@@ -104,15 +108,16 @@ export async function readThroughCut(
   const deadlineMs = startMs + limits.dependencyWaitMs;
   const fetched = new Map<string, ValueRead>();
   const fetchedStable = new FetchedStable(cut, fetched);
+  const reports: StableReport[] = [];
   const getOptions = { absentAsValues: stability !== undefined };
-  absorb(fetched, fetchedStable, await transport.getMany(keys, getOptions));
+  absorb(fetched, fetchedStable, reports, await transport.getMany(keys, getOptions));
   /** Per key, how often it was fetched: a key fetched again goes to its next replica. */
   const fetchCounts = new Map(keys.map((key) => [key, 1]));
-  // Dependencies at or below a stable time a replica reported need no covering (CausalCut.close), if the session
-  // requires it from now on, and this read's keys too.
-  const reportedStable = () =>
-    stability === undefined ? 0 : Math.max(stability.requiredMicros, ...[...fetched.values()].map(stableOf));
-  let stableMicros = reportedStable();
+  // Dependencies at or below a stable time a replica reported in their epoch need no covering (CausalCut.close), if
+  // the session requires the largest from now on, and this read's keys too.
+  const reportedStable = () => stability?.times.with(reports);
+  let stable = reportedStable();
+  let stableMicros = stable?.anyMicros ?? 0;
   /** Keys whose replica answered with a stable time below what the values read require: asked of the next replica. */
   const behindStable = () => {
     if (stability === undefined) return [];
@@ -122,7 +127,7 @@ export async function readThroughCut(
     );
     return keys.filter((key) => fetchedStable.of(key) < required);
   };
-  let closure = cut.close(fetched, stableMicros);
+  let closure = cut.close(fetched, stable);
   let behind = behindStable();
   let rounds = 0;
   while (
@@ -131,10 +136,11 @@ export async function readThroughCut(
     Date.now() < deadlineMs
   ) {
     const wanted = [...new Set([...behind, ...closure.missing.keys()])].slice(0, FETCH_KEYS_PER_ROUND_MAX);
-    absorb(fetched, fetchedStable, await fetchRound(transport, wanted, fetchCounts, deadlineMs, getOptions));
+    absorb(fetched, fetchedStable, reports, await fetchRound(transport, wanted, fetchCounts, deadlineMs, getOptions));
     rounds++;
-    stableMicros = reportedStable();
-    closure = cut.close(fetched, stableMicros);
+    stable = reportedStable();
+    stableMicros = stable?.anyMicros ?? 0;
+    closure = cut.close(fetched, stable);
     behind = behindStable();
   }
   // No await from `close` to here: the cut has not changed since it was closed against.
@@ -154,11 +160,7 @@ export async function readThroughCut(
       throw notStable(key, required, fetchedStable.ofReturned(key), rounds, Date.now() - startMs);
     values.set(key, value);
   }
-  return { values, stableMicros: required };
-}
-
-function stableOf(value: ValueRead): number {
-  return value.stableMicros ?? 0;
+  return { values, stableMicros: required, reports };
 }
 
 /** One round: keys never fetched in one batch to any replica, keys found behind to their next replica. */
@@ -206,14 +208,21 @@ async function beforeDeadline<T>(call: Promise<T>, deadlineMs: number): Promise<
   }
 }
 
-/** Joins what was fetched with what was fetched before; LATTICE when a key holds another type. Absent answers count for their stable time. */
+/**
+ * Joins what was fetched with what was fetched before; LATTICE when a key holds another
+ * type. Absent answers count for their stable time. Every answer's stable time and epoch
+ * go to `reports`.
+ */
 function absorb(
   fetched: Map<string, ValueRead>,
   fetchedStable: FetchedStable,
+  reports: StableReport[],
   values: ReadonlyMap<string, ValueRead | undefined>,
 ): void {
   for (const [key, value] of values) {
     if (value === undefined) continue;
+    if (value.stableMicros !== undefined || value.stableEpoch !== undefined)
+      reports.push({ micros: value.stableMicros ?? 0, epoch: value.stableEpoch ?? 0 });
     if (value.type === LatticeType.NONE) {
       fetchedStable.noteAbsent(key, value.stableMicros ?? 0);
       continue;
@@ -224,6 +233,7 @@ function absorb(
     if (payload === null) throw new MalformedPayloadError(`the value of ${JSON.stringify(key)}`);
     const stableMicros = Math.max(earlier?.stableMicros ?? 0, value.stableMicros ?? 0);
     fetched.set(key, stableMicros === 0 ? { type: value.type, payload } : { type: value.type, payload, stableMicros });
+    // The joined value holds what each answer held; its epoch is no longer one replica's, so it is left out.
   }
 }
 

@@ -12,7 +12,8 @@ import { vectorClock, type VectorClock } from "../lattices/vector-clock";
 import { CAUSAL_CUT_LIMITS_DEFAULT, type CausalCutLimits } from "./causal-options";
 import { ConsistencyError } from "./errors";
 import { Floor, type FloorReservation } from "./floor";
-import { decodeStampedMultiCausal, dependencyStamp, type ReadStamps } from "./causal-stamps";
+import { decodeStampedMultiCausal, dependencyStamps, type ReadStamps } from "./causal-stamps";
+import { isStable, type StableTimes } from "./epoch-stamps";
 import type { PutTuple, ValueRead } from "./transport";
 
 const LEVEL = "causal-multi-key";
@@ -58,6 +59,8 @@ export class CausalCut {
    * cut only.
    */
   private readonly requiredByKey = new Map<string, number>();
+  /** The epoch the client last heard a node name (docs/causal-stability.md §7; 0: none): what a new session stamps in. */
+  private latestEpoch = 0;
 
   constructor(private readonly limits: CausalCutLimits = CAUSAL_CUT_LIMITS_DEFAULT) {
     this.values = new Floor({ maxKeys: limits.maxCutKeys, maxStateBytes: limits.maxCutBytes });
@@ -69,6 +72,14 @@ export class CausalCut {
 
   get(key: string): ValueRead | undefined {
     return this.values.get(key);
+  }
+
+  get epoch(): number {
+    return this.latestEpoch;
+  }
+
+  noteEpoch(epoch: number): void {
+    if (epoch > 0) this.latestEpoch = epoch;
   }
 
   /** The stable time the entry of `key` is known to hold (0: none). */
@@ -86,12 +97,13 @@ export class CausalCut {
    * covered by the cut or by another of the set. Synchronous, so that `admit` can follow
    * it before anything else changes the cut.
    *
-   * A dependency stamped at or below `stableMicros` (a stable time the reading session
-   * requires of every read from now on) needs no covering: every replica holds it, and,
-   * stamps rising along causality, all it depended on (docs/causal-stability.md). So a
-   * cold cut closes values without walking their whole history.
+   * A dependency whose stamps are at or below the stable times of their epochs (`stable`,
+   * whose largest the reading session requires of every read from now on) needs no
+   * covering: every replica holds it, and, stamps rising along causality, all it depended
+   * on (docs/causal-stability.md §6, §7). So a cold cut closes values without walking their
+   * whole history.
    */
-  close(fetched: ReadonlyMap<string, ValueRead>, stableMicros = 0): Closure {
+  close(fetched: ReadonlyMap<string, ValueRead>, stable?: StableTimes): Closure {
     const cutClocks = new Map<string, VectorClock>();
     const cutClockOf = (key: string) => {
       let clock = cutClocks.get(key);
@@ -104,11 +116,11 @@ export class CausalCut {
     };
     const candidates = new Map<string, CutEntry>();
     for (const [key, value] of fetched)
-      candidates.set(key, decodeEntry(this.values.joined(key, value), stableMicros > 0));
+      candidates.set(key, decodeEntry(this.values.joined(key, value), stable !== undefined));
     const closed = new Set(candidates.keys());
     const blockedBy = new Map<string, string>();
-    const stable = (entry: CutEntry, dependency: string) =>
-      entry.stamps !== undefined && dependencyStamp(entry.stamps, dependency) <= stableMicros;
+    const isStableDependency = (entry: CutEntry, dependency: string) =>
+      entry.stamps !== undefined && isStable(dependencyStamps(entry.stamps, dependency), stable!);
     const covered = (key: string, needed: VectorClock) =>
       covers(cutClockOf(key), needed) || (closed.has(key) && covers(candidates.get(key)!.clock, needed));
     for (let changed = true; changed;) {
@@ -116,7 +128,7 @@ export class CausalCut {
       for (const key of closed) {
         const entry = candidates.get(key)!;
         const lacking = entry.dependencies.find(
-          ([dependency, needed]) => !stable(entry, dependency) && !covered(dependency, needed),
+          ([dependency, needed]) => !isStableDependency(entry, dependency) && !covered(dependency, needed),
         );
         if (lacking === undefined) continue;
         closed.delete(key);
@@ -128,7 +140,7 @@ export class CausalCut {
     for (const [key, entry] of candidates) {
       if (closed.has(key)) continue;
       for (const [dependency, needed] of entry.dependencies) {
-        if (stable(entry, dependency)) continue;
+        if (isStableDependency(entry, dependency)) continue;
         const fetchedClock = candidates.get(dependency)?.clock ?? vectorClock.bottom;
         if (covers(cutClockOf(dependency), needed) || covers(fetchedClock, needed)) continue;
         missing.set(dependency, vectorClock.join(missing.get(dependency) ?? vectorClock.bottom, needed));

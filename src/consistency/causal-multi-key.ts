@@ -8,8 +8,8 @@
  * (docs/causal-stability.md): a write's clock is the session's whole clock (the join of
  * every value's clock it read and its own entry), which dominates exactly the versions in
  * its causal past, of every key; a dependency names a version by its writer's entry alone;
- * and entries of the past stamped at or below the session's stable time are dropped before
- * each write, since every replica holds them. A write then depends only on what its session
+ * and entries of the past stamped at or below the stable time of their epoch are dropped
+ * before each write, since every replica holds them (docs/causal-stability.md §7). A write then depends only on what its session
  * saw within the last stability lag, and carries the stable time as its base, which its
  * readers' reads require (causal-cut-reads.ts). Sessions writing bare values keep the
  * exact per-key past instead: a write's clock starts from its key's entry, and it depends
@@ -26,11 +26,12 @@ import { readThroughCut } from "./causal-cut-reads";
 import type { ResolvedCausalSessionOptions } from "./causal-options";
 import { CausalPast, type PastAddition, type WriteDependencies } from "./causal-past";
 import type { CausalScopeCore } from "./causal-session";
-import { decodeStampedMultiCausal, dependencyStamp, unstamped } from "./causal-stamps";
+import { decodeStampedMultiCausal, dependencyStamps, unstamped } from "./causal-stamps";
+import { epochStamp, EpochStableTimes, type EpochStamps, UNKNOWN_STAMPS } from "./epoch-stamps";
 import type { CausalWriter } from "./causal-writer";
 import { HybridClock } from "./clock";
 import { ConsistencyError } from "./errors";
-import type { KeyTransport, PutOutcome, PutTuple, ValueRead } from "./transport";
+import type { KeyTransport, PutOutcome, PutTuple, StableReport, ValueRead } from "./transport";
 
 const LEVEL = "causal-multi-key";
 const utf8 = new TextDecoder();
@@ -45,8 +46,8 @@ interface CausalWrite {
   readonly value: Uint8Array;
   /** What the session's past keeps of it: its writer entry (stamped) or its clock (bare). */
   readonly pastClock: VectorClock;
-  /** Its stamp (µs; Infinity: unstamped, written bare). */
-  readonly stampMicros: number;
+  /** Its stamp in its epoch (unknown: unstamped, written bare). */
+  readonly stamps: EpochStamps;
 }
 
 /** The largest base of a value's siblings: what its readers must see of the stable time. */
@@ -61,11 +62,14 @@ export class MultiKeyCausal implements CausalScopeCore {
   /** The join of the clocks of every value the session read and of its writes (stamped writes start from it). */
   private sessionClock: VectorClock = vectorClock.bottom;
   /**
-   * The session's stable time (µs): the largest reported with what it read or wrote, or
-   * that a writer of a value it read knew. Every replica holds every stamped version at or
-   * below it; the session's writes carry it as their base, and its reads require it.
+   * The session's stable times: per epoch, the largest reported with what it read or wrote
+   * in it, and the largest of all (`anyMicros`, which also takes what a writer of a value it
+   * read knew). Every replica holds every version stamped in an epoch at or below its
+   * time; the session's writes carry the largest as their base, and its reads require it.
    */
-  private stableMicros = 0;
+  private readonly stable = new EpochStableTimes();
+  /** The epoch the session stamps in: the one last named by a node (0: none yet). */
+  private epoch: number;
   /** Stamps the session's writes: above every stamp it read, its stable time and any accept floor that refused it. */
   private readonly stamps: HybridClock;
 
@@ -78,6 +82,7 @@ export class MultiKeyCausal implements CausalScopeCore {
   ) {
     this.past = new CausalPast(options, LEVEL);
     this.stamps = new HybridClock({ nowMicros });
+    this.epoch = cut.epoch;
   }
 
   get stateSize(): { keyCount: number; stateBytes: number } {
@@ -87,9 +92,16 @@ export class MultiKeyCausal implements CausalScopeCore {
   async read(keys: readonly string[]): Promise<Map<string, Uint8Array[]>> {
     // A read follows the session's writes, one of unknown outcome too: had it happened unseen, the read would miss it.
     await this.resendPending();
-    const stability = this.options.envelope ? { requiredMicros: this.stableMicros, baseOf } : undefined;
-    const { values, stableMicros } = await readThroughCut(this.transport, this.cut, keys, this.options, stability);
-    this.learnStable(stableMicros);
+    const stability = this.options.envelope ? { times: this.stable, baseOf } : undefined;
+    const { values, stableMicros, reports } = await readThroughCut(
+      this.transport,
+      this.cut,
+      keys,
+      this.options,
+      stability,
+    );
+    for (const report of reports) this.learnStable(report);
+    this.stable.raiseAny(stableMicros);
     const siblings = new Map<string, Uint8Array[]>();
     const pastRead: PastAddition[] = [];
     for (const key of keys) {
@@ -104,12 +116,12 @@ export class MultiKeyCausal implements CausalScopeCore {
         stamps,
       } = decodeStampedMultiCausal(value.payload);
       this.sessionClock = vectorClock.join(this.sessionClock, clock);
-      this.learnStable(Math.max(stamps.baseMicros, this.cut.stableOf(key)));
+      this.stable.raiseAny(Math.max(stamps.baseMicros, this.cut.stableOf(key)));
       if (stamps.latestMicros > 0) this.stamps.observe(BigInt(stamps.latestMicros));
-      pastRead.push([key, this.options.envelope ? (stamps.versions ?? clock) : clock, stamps.stampMicros]);
+      pastRead.push([key, this.options.envelope ? (stamps.versions ?? clock) : clock, stamps.stamps]);
       for (const dependency of second.first) {
         const name = utf8.decode(dependency.key);
-        pastRead.push([name, dependency.value, dependencyStamp(stamps, name)]);
+        pastRead.push([name, dependency.value, dependencyStamps(stamps, name)]);
       }
       siblings.set(key, visibleSiblings(second.second, true).map(unstamped));
     }
@@ -120,7 +132,7 @@ export class MultiKeyCausal implements CausalScopeCore {
   async write(key: string, value: Uint8Array): Promise<void> {
     await this.resendPending();
     // Bare values carry no base, so their readers could not know what the writer dropped.
-    if (this.options.envelope) this.past.dropStable(this.stableMicros);
+    if (this.options.envelope) this.past.dropStable(this.stable);
     const dependencyCount = this.past.keyCount - (this.past.has(key) ? 1 : 0);
     if (dependencyCount > this.options.maxDependencies) {
       throw new ConsistencyError(
@@ -150,15 +162,22 @@ export class MultiKeyCausal implements CausalScopeCore {
     for (let attempt = 1; attempt < STAMP_ATTEMPTS_MAX && outcome.status === "refused"; attempt++) {
       if (outcome.acceptFloorMicros === undefined) break;
       this.stamps.observe(BigInt(outcome.acceptFloorMicros));
+      this.learnStable({ micros: 0, epoch: outcome.epoch ?? 0 });
       write = this.stampedWrite(write.put.key, write.clock, write.dependencies, write.value);
       outcome = await this.send(write);
     }
-    if (outcome.status === "applied") this.learnStable(outcome.stableMicros ?? 0);
+    if (outcome.status === "applied")
+      this.learnStable({ micros: outcome.stableMicros ?? 0, epoch: outcome.stableEpoch ?? 0 });
     return { write, outcome };
   }
 
-  private learnStable(micros: number): void {
-    if (micros > this.stableMicros) this.stableMicros = micros;
+  /** A node's report: its stable time in its epoch, and the epoch to stamp in from now on. */
+  private learnStable(report: StableReport): void {
+    this.stable.learn(report);
+    if (report.epoch > 0) {
+      this.epoch = report.epoch;
+      this.cut.noteEpoch(report.epoch);
+    }
   }
 
   /** The write of `value` at `clock`: stamped, with the session's stable time as its base, unless written bare. */
@@ -168,18 +187,20 @@ export class MultiKeyCausal implements CausalScopeCore {
     dependencies: WriteDependencies,
     value: Uint8Array,
   ): CausalWrite {
-    let stampMicros = Infinity;
+    let stamps = UNKNOWN_STAMPS;
     let element: Uint8Array;
     let pastClock = clock;
     if (this.options.envelope) {
-      this.stamps.observe(BigInt(this.stableMicros));
-      stampMicros = Number(this.stamps.next());
+      this.stamps.observe(BigInt(this.stable.anyMicros));
+      const stampMicros = Number(this.stamps.next());
+      stamps = epochStamp(this.epoch, stampMicros);
       const stamped = {
         stampMicros,
-        baseMicros: this.stableMicros,
+        baseMicros: this.stable.anyMicros,
         writer: this.writer.id,
         dependencyStamps: dependencies.stamps,
         value,
+        epoch: this.epoch,
       };
       element = this.writer.element(clock, encodeStamped(stamped));
       pastClock = this.writer.ownEntry(clock);
@@ -194,7 +215,7 @@ export class MultiKeyCausal implements CausalScopeCore {
       dependencies,
       value,
       pastClock,
-      stampMicros,
+      stamps,
     };
   }
 
@@ -214,7 +235,7 @@ export class MultiKeyCausal implements CausalScopeCore {
    */
   private async send(write: CausalWrite): Promise<PutOutcome> {
     // The session's calls run one at a time: nothing else changes its past while this write is out.
-    const pastUpdate = this.past.joinedWith([[write.put.key, write.pastClock, write.stampMicros]]);
+    const pastUpdate = this.past.joinedWith([[write.put.key, write.pastClock, write.stamps]]);
     const reservation = this.cut.reserve([write.put]);
     const outcome = await this.writer.send(write.put);
     this.cut.settle(reservation, outcome.status === "applied" ? [write.put] : []);

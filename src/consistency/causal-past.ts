@@ -6,18 +6,22 @@
  * the versions in its past and stays concurrent with every other; and the write carries it
  * whole as its dependencies, so whoever reads the write learns the writer's past exactly.
  *
- * Each entry also keeps the largest stamp among its versions (docs/causal-stability.md;
- * Infinity where one has none). Once the node's stable time passes it, every replica holds
- * those versions, and the entry is dropped (`dropStable`): the past then holds what the
- * session depended on within the last stability lag, not all it ever saw.
+ * Each entry also keeps the largest stamp among its versions in each epoch
+ * (docs/causal-stability.md §7; unknown where one has none). Once the stable time of each
+ * of those epochs passes its stamp, every replica holds those versions, and the entry is
+ * dropped (`dropStable`): the past then holds what the session depended on within the last
+ * stability lag, not all it ever saw. An addition whose clock covers its key's entry
+ * replaces it: a later version of the key is a dependency on all before it.
  */
 import { compareBytes } from "../lattices/lattice";
 import { toByteMap, type MapEntry } from "../lattices/map";
 import type { Dependencies } from "../lattices/multi-causal";
+import { Order } from "../lattices/lattice";
 import { clockBytes, vectorClock, type VectorClock } from "../lattices/vector-clock";
 import type { CausalLevel } from "./causal-options";
-import type { DependencyStamp } from "../lattices/causal-stamp";
+import { compareDependencyStamps, type DependencyStamp } from "../lattices/causal-stamp";
 import { ConsistencyError } from "./errors";
+import { type EpochStamps, isStable, joinEpochStamps, type StableTimes } from "./epoch-stamps";
 
 /** What an entry costs beyond its key (UTF-16) and clock: the Map entry and the clock's objects. */
 const ENTRY_OVERHEAD_BYTES = 64;
@@ -28,14 +32,14 @@ export interface CausalPastLimits {
   maxStateBytes: number;
 }
 
-/** A key's entry: the join of its versions' clocks, and the largest of their stamps (µs; Infinity: one has none). */
+/** A key's entry: the join of its versions' clocks, and their stamps by epoch. */
 export interface PastEntry {
   readonly clock: VectorClock;
-  readonly stampMicros: number;
+  readonly stamps: EpochStamps;
 }
 
 /** An entry to join into the past. */
-export type PastAddition = readonly [key: string, clock: VectorClock, stampMicros: number];
+export type PastAddition = readonly [key: string, clock: VectorClock, stamps: EpochStamps];
 
 /** The past's entries after a join, and its bytes then. */
 export interface PastUpdate {
@@ -51,6 +55,13 @@ export interface WriteDependencies {
 
 function entryBytes(key: string, clock: VectorClock): number {
   return 2 * key.length + clockBytes(clock) + ENTRY_OVERHEAD_BYTES;
+}
+
+/** The entry of versions `before` and the addition: the addition alone where its clock covers `before`'s. */
+function joinEntry(before: PastEntry, clock: VectorClock, stamps: EpochStamps): PastEntry {
+  const order = vectorClock.compare(before.clock, clock);
+  if (order === Order.LESS || order === Order.EQUAL) return { clock, stamps };
+  return { clock: vectorClock.join(before.clock, clock), stamps: joinEpochStamps(before.stamps, stamps) };
 }
 
 export class CausalPast {
@@ -83,10 +94,10 @@ export class CausalPast {
     this.take(this.joinedWith(additions));
   }
 
-  /** Drops every entry whose versions are all stamped at or below `stableMicros`: every replica holds them. */
-  dropStable(stableMicros: number): void {
+  /** Drops every entry whose versions are all stamped at or below their epoch's stable time: every replica holds them. */
+  dropStable(stable: StableTimes): void {
     for (const [key, entry] of this.entries) {
-      if (entry.stampMicros > stableMicros) continue;
+      if (!isStable(entry.stamps, stable)) continue;
       this.entries.delete(key);
       this.bytes -= entryBytes(key, entry.clock);
     }
@@ -98,16 +109,11 @@ export class CausalPast {
    */
   joinedWith(additions: Iterable<PastAddition>): PastUpdate {
     const entries = new Map<string, PastEntry>();
-    for (const [key, clock, stampMicros] of additions) {
+    for (const [key, clock, stamps] of additions) {
       // An empty clock (a dependency on nothing of a key) adds nothing, and must not take an entry.
       if (clock.length === 0) continue;
       const before = entries.get(key) ?? this.entries.get(key);
-      entries.set(
-        key,
-        before === undefined
-          ? { clock, stampMicros }
-          : { clock: vectorClock.join(before.clock, clock), stampMicros: Math.max(before.stampMicros, stampMicros) },
-      );
+      entries.set(key, before === undefined ? { clock, stamps } : joinEntry(before, clock, stamps));
     }
     let keyCount = this.entries.size;
     let bytes = this.bytes;
@@ -144,13 +150,14 @@ export class CausalPast {
     const keyBytes = utf8.encode(key);
     const clocks: MapEntry<VectorClock>[] = [];
     const stamps: DependencyStamp[] = [];
-    for (const [other, { clock, stampMicros }] of this.entries) {
+    for (const [other, entry] of this.entries) {
       const otherBytes = utf8.encode(other);
       if (compareBytes(otherBytes, keyBytes) === 0) continue;
-      clocks.push({ key: otherBytes, value: clock });
-      if (stampMicros !== Infinity) stamps.push({ key: otherBytes, stampMicros });
+      clocks.push({ key: otherBytes, value: entry.clock });
+      // Unknown stamps are listed too (never stable), or a reader would bound them by the base.
+      for (const [epoch, stampMicros] of entry.stamps) stamps.push({ key: otherBytes, stampMicros, epoch });
     }
-    stamps.sort((a, b) => compareBytes(a.key, b.key));
+    stamps.sort(compareDependencyStamps);
     return { clocks: toByteMap(clocks, vectorClock), stamps };
   }
 }

@@ -7,22 +7,23 @@ import { decodeMultiCausalWire, type MultiCausal } from "../lattices/multi-causa
 import { decodeEnvelope } from "../lattices/causal-envelope";
 import { decodeStamped } from "../lattices/causal-stamp";
 import { entryOf, vectorClock, type VectorClock } from "../lattices/vector-clock";
+import { anyEpochBound, epochStamp, type EpochStamps, joinEpochStamps, UNKNOWN_STAMPS } from "./epoch-stamps";
 
 const utf8 = new TextDecoder();
 
 export interface ReadStamps {
-  /** The largest stamp of the siblings (µs): Infinity when one has none, so it never counts as stable. */
-  readonly stampMicros: number;
+  /** The siblings' stamps by epoch (docs/causal-stability.md §7): unknown when one has none, so it never counts as stable. */
+  readonly stamps: EpochStamps;
   /** The largest stamp any sibling has (0: none): what the reader's clock follows. */
   readonly latestMicros: number;
   /** The largest stable time a sibling's writer knew (0: none). */
   readonly baseMicros: number;
   /**
-   * Per dependency key, the largest stamp the siblings give it; undefined when a sibling has
-   * no stamps, since its dependencies' stamps are then unknown (Infinity for every one).
-   * Read them with `dependencyStamp`.
+   * Per dependency key, the stamps the siblings give it, by epoch; undefined when a sibling
+   * has no stamps, since its dependencies' stamps are then unknown. Read them with
+   * `dependencyStamps`.
    */
-  readonly dependencyStamps: ReadonlyMap<string, number> | undefined;
+  readonly dependencyStamps: ReadonlyMap<string, EpochStamps> | undefined;
   /**
    * The siblings as a dependency: each stamped one by its writer's entry alone (a version
    * with that entry at least as high is it or overwrites it, since stamped writes carry
@@ -34,17 +35,17 @@ export interface ReadStamps {
 
 /** The stamps of a causal value's siblings (all of them, overwritten ones too: their dependencies are in the value's). */
 export function readStamps(siblings: readonly Uint8Array[]): ReadStamps {
-  let stampMicros = 0;
+  let stamps: EpochStamps = siblings.length === 0 ? UNKNOWN_STAMPS : new Map();
   let latestMicros = 0;
   let baseMicros = 0;
-  let dependencyStamps: Map<string, number> | undefined = new Map();
+  let dependencyStamps: Map<string, EpochStamps> | undefined = new Map();
   let versions: VectorClock | undefined = vectorClock.bottom;
   for (const sibling of siblings) {
     const envelope = decodeEnvelope(sibling);
     const stamped = envelope === undefined ? undefined : decodeStamped(envelope.value);
     if (envelope === undefined) versions = undefined;
     if (stamped === undefined) {
-      stampMicros = Infinity;
+      stamps = joinEpochStamps(stamps, UNKNOWN_STAMPS);
       dependencyStamps = undefined;
       if (envelope !== undefined && versions !== undefined) versions = vectorClock.join(versions, envelope.clock);
       continue;
@@ -52,17 +53,20 @@ export function readStamps(siblings: readonly Uint8Array[]): ReadStamps {
     // A malformed stamp naming no entry of its clock names the version by the whole clock.
     if (versions !== undefined)
       versions = vectorClock.join(versions, entryOf(envelope!.clock, stamped.writer) ?? envelope!.clock);
-    stampMicros = Math.max(stampMicros, stamped.stampMicros);
+    stamps = joinEpochStamps(stamps, epochStamp(stamped.epoch, stamped.stampMicros));
     latestMicros = Math.max(latestMicros, stamped.stampMicros);
     baseMicros = Math.max(baseMicros, stamped.baseMicros);
     if (dependencyStamps === undefined) continue;
-    for (const { key, stampMicros: dependencyMicros } of stamped.dependencyStamps) {
+    for (const { key, stampMicros: dependencyMicros, epoch } of stamped.dependencyStamps) {
       const name = utf8.decode(key);
-      dependencyStamps.set(name, Math.max(dependencyStamps.get(name) ?? 0, dependencyMicros));
+      dependencyStamps.set(
+        name,
+        joinEpochStamps(dependencyStamps.get(name) ?? new Map(), epochStamp(epoch, dependencyMicros)),
+      );
     }
   }
   return {
-    stampMicros: siblings.length === 0 ? Infinity : stampMicros,
+    stamps,
     latestMicros,
     baseMicros,
     dependencyStamps,
@@ -71,18 +75,19 @@ export function readStamps(siblings: readonly Uint8Array[]): ReadStamps {
 }
 
 /**
- * A stamp at least that of every version of `key` the value depends on (Infinity: none
- * known). The value's dependencies are the union of those of every version merged into
- * it, and the stamps travel only in the siblings still there. A dependency no sibling
- * lists came from a version another sibling overwrote; that sibling's writer had it in
- * its past and listed it, or dropped it as stable, at or below its base. So where every
- * sibling is stamped, the largest base bounds what no sibling lists.
+ * Stamps, by epoch, at least those of every version of `key` the value depends on. The
+ * value's dependencies are the union of those of every version merged into it, and the
+ * stamps travel only in the siblings still there. A dependency no sibling lists came from
+ * a version another sibling overwrote; that sibling's writer had it in its past and listed
+ * it, or dropped it as stable (in its own epoch: it is on every replica), at or below its
+ * base. So where every sibling is stamped, the largest base bounds, against any epoch,
+ * what no sibling lists.
  */
-export function dependencyStamp(stamps: ReadStamps, key: string): number {
-  if (stamps.dependencyStamps === undefined) return Infinity;
+export function dependencyStamps(stamps: ReadStamps, key: string): EpochStamps {
+  if (stamps.dependencyStamps === undefined) return UNKNOWN_STAMPS;
   const listed = stamps.dependencyStamps.get(key);
-  if (listed !== undefined) return Math.max(listed, stamps.baseMicros);
-  return stamps.baseMicros > 0 ? stamps.baseMicros : Infinity;
+  if (listed !== undefined) return joinEpochStamps(listed, anyEpochBound(stamps.baseMicros));
+  return stamps.baseMicros > 0 ? anyEpochBound(stamps.baseMicros) : UNKNOWN_STAMPS;
 }
 
 /** A MULTI_CAUSAL payload decoded (siblings unpruned) with its siblings' stamps. */

@@ -15,6 +15,14 @@ export interface ValueRead {
    * where the node reported none.
    */
   stableMicros?: number;
+  /** The epoch the answering actor was in, which `stableMicros` belongs to (docs/causal-stability.md §7); absent: none reported. */
+  stableEpoch?: number;
+}
+
+/** What a response said of the stable time: its µs (0: none) and the answering actor's epoch (0: none). */
+export interface StableReport {
+  readonly micros: number;
+  readonly epoch: number;
 }
 
 export interface PutTuple {
@@ -42,14 +50,15 @@ export interface PutOptions {
 
 /** What became of one key's write; `error` is what the transport would have thrown for it (AnnaClientError for AnnaClient). */
 export type PutOutcome =
-  /** A replica merged it: visible there, and on the others once gossip carries it. `stableMicros`: as ValueRead's. */
-  | { readonly status: "applied"; readonly stableMicros?: number }
+  /** A replica merged it: visible there, and on the others once gossip carries it. `stableMicros`, `stableEpoch`: as ValueRead's. */
+  | { readonly status: "applied"; readonly stableMicros?: number; readonly stableEpoch?: number }
   /**
    * A replica refused it (a wrong, conflicting or malformed value, or one over its limits):
-   * not stored. `acceptFloorMicros`: refused for a stamp at or below that accept floor
-   * (STALE_STAMP, docs/causal-stability.md); a later stamp is taken.
+   * not stored. `acceptFloorMicros`: refused for a stamp at or below that accept floor, or
+   * of another epoch than `epoch` (STALE_STAMP, docs/causal-stability.md); a later stamp in
+   * that epoch is taken.
    */
-  | { readonly status: "refused"; readonly error: Error; readonly acceptFloorMicros?: number }
+  | { readonly status: "refused"; readonly error: Error; readonly acceptFloorMicros?: number; readonly epoch?: number }
   /** No replica answered in time, or fewer replica nodes hold it than asked: it may be stored. */
   | { readonly status: "unknown"; readonly error: Error };
 

@@ -1,19 +1,20 @@
 /**
  * The stamp a multi-key causal session wraps its value in, inside the sibling envelope
- * (docs/causal-stability.md §6): `CausalStamp{uint64 stamp_micros = 1, uint64 base_micros =
- * 2, bytes writer = 3, repeated DependencyStamp dependency_stamps = 4, bytes value = 5}`
- * with `DependencyStamp{string key = 1, uint64 stamp_micros = 2}`. `stamp_micros` is the
+ * (docs/causal-stability.md §6, §7): `CausalStamp{uint64 stamp_micros = 1, uint64 base_micros
+ * = 2, bytes writer = 3, repeated DependencyStamp dependency_stamps = 4, bytes value = 5,
+ * uint64 epoch = 6}` with `DependencyStamp{string key = 1, uint64 stamp_micros = 2, uint64
+ * epoch = 3}`. `epoch` is the cluster epoch the stamp was taken in. `stamp_micros` is the
  * write's hybrid stamp, `base_micros` the stable time its session knew, `writer` the
  * session's clock entry (so that a reader can name this version by that entry alone), and
  * the dependency stamps the stamp of each dependency the write lists (the newest version
  * of that key in the writer's past). The store never looks inside: it keeps envelopes whole, so a concurrent
  * merge keeps each sibling's stamps and a dominating write replaces them. Only the node's
- * accept floor reads a PUT's stamp (`leastStampOfMultiCausal`).
+ * accept floor reads a PUT's stamps (`hasStaleStamp`).
  *
  * Canonical and strict, like the envelope, so that a bare value is seldom taken for a
  * stamped one: fields in number order, `stamp_micros` above zero, `writer` not empty, zero
- * fields left out, dependency stamps sorted by key (byte order), unique and above zero, the
- * value last.
+ * fields left out, dependency stamps sorted by key (byte order) then epoch, unique and above
+ * zero.
  */
 import { compareBytes } from "./lattice";
 import { decodeEnvelope } from "./causal-envelope";
@@ -24,8 +25,10 @@ const BASE_FIELD = 2;
 const WRITER_FIELD = 3;
 const DEPENDENCY_FIELD = 4;
 const VALUE_FIELD = 5;
+const EPOCH_FIELD = 6;
 const DEPENDENCY_KEY_FIELD = 1;
 const DEPENDENCY_STAMP_FIELD = 2;
+const DEPENDENCY_EPOCH_FIELD = 3;
 /** MultiKeyCausalValue's `values`. */
 const MULTI_CAUSAL_VALUES_FIELD = 3;
 
@@ -33,6 +36,8 @@ export interface DependencyStamp {
   /** The key's UTF-8 bytes. */
   readonly key: Uint8Array;
   readonly stampMicros: number;
+  /** The epoch the dependency was stamped in (0: none). */
+  readonly epoch: number;
 }
 
 export interface StampedValue {
@@ -43,6 +48,8 @@ export interface StampedValue {
   /** Sorted by key bytes, unique. */
   readonly dependencyStamps: readonly DependencyStamp[];
   readonly value: Uint8Array;
+  /** The cluster epoch it was stamped in (docs/causal-stability.md §7; 0: none). */
+  readonly epoch: number;
 }
 
 function writeMicros(writer: WireWriter, field: number, micros: number): void {
@@ -50,8 +57,18 @@ function writeMicros(writer: WireWriter, field: number, micros: number): void {
   writer.safeUint(micros);
 }
 
-function dependencyBodyBytes({ key, stampMicros }: DependencyStamp): number {
-  return fieldBytes(key.length) + 1 + safeUintBytes(stampMicros);
+function dependencyBodyBytes({ key, stampMicros, epoch }: DependencyStamp): number {
+  return fieldBytes(key.length) + 1 + safeUintBytes(stampMicros) + optionalUintBytes(epoch);
+}
+
+/** A uint64 field's bytes with its one-byte tag, none when zero (left out). */
+function optionalUintBytes(value: number): number {
+  return value === 0 ? 0 : 1 + safeUintBytes(value);
+}
+
+/** Orders dependency stamps by key bytes, then epoch. */
+export function compareDependencyStamps(a: DependencyStamp, b: DependencyStamp): number {
+  return compareBytes(a.key, b.key) || a.epoch - b.epoch;
 }
 
 function assertStampable(stamped: StampedValue): void {
@@ -60,12 +77,16 @@ function assertStampable(stamped: StampedValue): void {
   if (!Number.isSafeInteger(stamped.baseMicros) || stamped.baseMicros < 0)
     throw new RangeError(`invariant: base ${stamped.baseMicros} is not a µs count`);
   if (stamped.writer.length === 0) throw new RangeError("invariant: a stamp without its writer");
+  if (!Number.isSafeInteger(stamped.epoch) || stamped.epoch < 0)
+    throw new RangeError(`invariant: epoch ${stamped.epoch} is not a safe unsigned integer`);
   const stamps = stamped.dependencyStamps;
   for (let index = 0; index < stamps.length; index++) {
     if (!Number.isSafeInteger(stamps[index].stampMicros) || stamps[index].stampMicros <= 0)
       throw new RangeError(`invariant: dependency stamp ${stamps[index].stampMicros} is not a positive µs count`);
-    if (index > 0 && compareBytes(stamps[index - 1].key, stamps[index].key) >= 0)
-      throw new RangeError("invariant: dependency stamps not sorted by key and unique");
+    if (!Number.isSafeInteger(stamps[index].epoch) || stamps[index].epoch < 0)
+      throw new RangeError(`invariant: dependency epoch ${stamps[index].epoch} is not a safe unsigned integer`);
+    if (index > 0 && compareDependencyStamps(stamps[index - 1], stamps[index]) >= 0)
+      throw new RangeError("invariant: dependency stamps not sorted by key and epoch, and unique");
   }
 }
 
@@ -80,8 +101,10 @@ export function encodeStamped(stamped: StampedValue): Uint8Array {
     writer.lengthPrefix(DEPENDENCY_FIELD, dependencyBodyBytes(dependency));
     writer.bytesField(DEPENDENCY_KEY_FIELD, dependency.key);
     writeMicros(writer, DEPENDENCY_STAMP_FIELD, dependency.stampMicros);
+    if (dependency.epoch > 0) writeMicros(writer, DEPENDENCY_EPOCH_FIELD, dependency.epoch);
   }
   writer.bytesField(VALUE_FIELD, stamped.value);
+  if (stamped.epoch > 0) writeMicros(writer, EPOCH_FIELD, stamped.epoch);
   return writer.finish();
 }
 
@@ -93,9 +116,16 @@ function readDependency(reader: WireReader): DependencyStamp {
   if (reader.readTag() !== DEPENDENCY_STAMP_FIELD)
     throw new MalformedPayloadError("dependency stamp without its stamp");
   const stampMicros = reader.readSafeUint();
+  let epoch = 0;
+  if (reader.hasMore()) {
+    if (reader.readTag() !== DEPENDENCY_EPOCH_FIELD)
+      throw new MalformedPayloadError("dependency stamp with more fields");
+    epoch = reader.readSafeUint();
+    if (epoch === 0) throw new MalformedPayloadError("dependency stamp with a zero epoch written");
+  }
   if (reader.hasMore()) throw new MalformedPayloadError("dependency stamp with more fields");
   reader.leaveMessage(outerLimit);
-  return { key, stampMicros };
+  return { key, stampMicros, epoch };
 }
 
 /** The stamped value `bytes` hold (views of them), or undefined for a value that is not one in canonical form. */
@@ -105,13 +135,13 @@ export function decodeStamped(bytes: Uint8Array): StampedValue | undefined {
   let writerId: Uint8Array | undefined;
   const dependencyStamps: DependencyStamp[] = [];
   let value: Uint8Array | undefined;
+  let epoch = 0;
   try {
     const reader = new WireReader(bytes);
     let lastField = 0;
     while (reader.hasMore()) {
       const field = reader.readTag();
-      if (value !== undefined || field < lastField || (field === lastField && field !== DEPENDENCY_FIELD))
-        return undefined;
+      if (field < lastField || (field === lastField && field !== DEPENDENCY_FIELD)) return undefined;
       lastField = field;
       if (field === STAMP_FIELD) stampMicros = reader.readSafeUint();
       else if (field === BASE_FIELD) baseMicros = reader.readSafeUint();
@@ -119,6 +149,7 @@ export function decodeStamped(bytes: Uint8Array): StampedValue | undefined {
       else if (field === DEPENDENCY_FIELD && reader.wireType === WireType.LENGTH_DELIMITED)
         dependencyStamps.push(readDependency(reader));
       else if (field === VALUE_FIELD && reader.wireType === WireType.LENGTH_DELIMITED) value = reader.readBytes();
+      else if (field === EPOCH_FIELD) epoch = reader.readSafeUint();
       else return undefined;
     }
   } catch (error) {
@@ -126,13 +157,13 @@ export function decodeStamped(bytes: Uint8Array): StampedValue | undefined {
     throw error;
   }
   if (value === undefined || writerId === undefined || stampMicros === 0) return undefined;
-  const stamped = { stampMicros, baseMicros, writer: writerId, dependencyStamps, value };
+  const stamped = { stampMicros, baseMicros, writer: writerId, dependencyStamps, value, epoch };
   try {
     assertStampable(stamped);
   } catch {
     return undefined;
   }
-  // Minimal varints and no zero base: the canonical encoding has exactly this length.
+  // Minimal varints and no zero base or epoch: the canonical encoding has exactly this length.
   return stampedBytes(stamped) === bytes.length ? stamped : undefined;
 }
 
@@ -140,18 +171,18 @@ export function decodeStamped(bytes: Uint8Array): StampedValue | undefined {
 function stampedBytes(stamped: StampedValue): number {
   let length =
     1 + safeUintBytes(stamped.stampMicros) + fieldBytes(stamped.writer.length) + fieldBytes(stamped.value.length);
-  if (stamped.baseMicros > 0) length += 1 + safeUintBytes(stamped.baseMicros);
+  length += optionalUintBytes(stamped.baseMicros) + optionalUintBytes(stamped.epoch);
   for (const dependency of stamped.dependencyStamps) length += fieldBytes(dependencyBodyBytes(dependency));
   return length;
 }
 
 /**
- * The least stamp among the stamped values of a MULTI_CAUSAL payload (each an envelope
- * holding a stamped value), or undefined when none is stamped or the payload is malformed
- * (the store then refuses or takes it as it would any other). What the accept floor reads.
+ * The stamped values of a MULTI_CAUSAL payload (each sibling an envelope holding a stamped
+ * value; bare siblings left out), or undefined when the payload is malformed (the store
+ * then refuses or takes it as it would any other).
  */
-export function leastStampOfMultiCausal(payload: Uint8Array): number | undefined {
-  let least: number | undefined;
+export function stampedValuesOf(payload: Uint8Array): StampedValue[] | undefined {
+  const stamped: StampedValue[] = [];
   try {
     const reader = new WireReader(payload);
     while (reader.hasMore()) {
@@ -161,12 +192,23 @@ export function leastStampOfMultiCausal(payload: Uint8Array): number | undefined
         continue;
       }
       const envelope = decodeEnvelope(reader.readBytes());
-      const stamped = envelope === undefined ? undefined : decodeStamped(envelope.value);
-      if (stamped !== undefined && (least === undefined || stamped.stampMicros < least)) least = stamped.stampMicros;
+      const value = envelope === undefined ? undefined : decodeStamped(envelope.value);
+      if (value !== undefined) stamped.push(value);
     }
   } catch (error) {
     if (error instanceof MalformedPayloadError) return undefined;
     throw error;
   }
-  return least;
+  return stamped;
+}
+
+/**
+ * Whether a PUT's MULTI_CAUSAL payload holds a value stamped at or below
+ * `acceptFloorMicros` or in another epoch than `epoch` (docs/causal-stability.md §6, §7):
+ * what the accept floor refuses. False for bare values and malformed payloads.
+ */
+export function hasStaleStamp(payload: Uint8Array, acceptFloorMicros: number, epoch: number): boolean {
+  return (stampedValuesOf(payload) ?? []).some(
+    (stamped) => stamped.stampMicros <= acceptFloorMicros || stamped.epoch !== epoch,
+  );
 }

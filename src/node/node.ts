@@ -12,7 +12,7 @@ import { loadWasmModule } from "../core/wasm-store";
 import { LocalPlacement } from "../routing/placement";
 import { FactorIndex, FactorTable } from "../routing/key-factors";
 import { ClusterPlacement } from "../routing/cluster-placement";
-import type { ClusterLayout } from "../routing/layout";
+import { ClusterLayout, layoutEpoch } from "../routing/layout";
 import { Lifecycle } from "../cluster/member";
 import { MembershipService, memberId } from "../cluster/membership-service";
 import { tcpAddress } from "../protocol/zmtp/endpoint";
@@ -130,10 +130,26 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     log: (level, message, fields) => logger[level]({ ...fields, cluster: true }, message),
     onLayout: (layout) => {
       placement = new ClusterPlacement(layout, placement.factors);
+      epoch = layoutEpoch(layout);
       for (const actor of actors) actor.worker.postMessage({ kind: "layout", layout } satisfies MainToActor);
     },
   });
   let placement = new ClusterPlacement(membership.layout);
+  let epoch = layoutEpoch(membership.layout);
+  /** The node's bound goes out with the next heartbeat; S comes from every member's (docs/causal-stability.md §7). */
+  const noteHeld = (tid: number, held: { micros: number; epoch: number }) => {
+    nodeStable.noteHeld(tid, held);
+    const heldMicros = nodeStable.nodeHeldIn(epoch);
+    membership.setStability({ heldMicros, epoch });
+    const bounds = placement.layout.nodes.map((node) => {
+      const bound =
+        node.id === placement.layout.selfId ? { heldMicros, epoch } : membership.stabilityOf(node.id, node.incarnation);
+      return bound === undefined ? undefined : { micros: bound.heldMicros, epoch: bound.epoch };
+    });
+    const stable = nodeStable.update(epoch, bounds);
+    if (stable !== undefined)
+      for (const actor of actors) actor.worker.postMessage({ kind: "stable", ...stable } satisfies MainToActor);
+  };
   const routingBadFrames = new BadFrameLog(BAD_FRAME_LOG_INTERVAL_MS, (count, latest) =>
     logger.warn({ count, latest }, `routing refused ${count} bad frame(s)`),
   );
@@ -198,11 +214,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
     else if (message.kind === "rebalanced") {
       reached.set(message.tid, message.version);
       if (reached.size === options.threads) membership.noteLayoutReached(Math.min(...reached.values()));
-    } else if (message.kind === "held") {
-      const stable = nodeStable.noteHeld(message.tid, message.micros, placement.layout.nodes.length);
-      if (stable !== undefined)
-        for (const actor of actors) actor.worker.postMessage({ kind: "stable", micros: stable } satisfies MainToActor);
-    }
+    } else if (message.kind === "held") noteHeld(message.tid, message);
   };
   let metricsUrl: string | undefined;
   try {

@@ -52,6 +52,8 @@ export interface KeyResponse {
   stable_micros?: number | { toNumber(): number };
   /** annakv's: the accept floor (µs) a STALE_STAMP refusal was measured against. */
   accept_floor_micros?: number | { toNumber(): number };
+  /** annakv's: the epoch of the answering actor, which `stable_micros` belongs to (docs/causal-stability.md §7). */
+  stable_epoch?: number | { toNumber(): number };
 }
 
 export interface KeyAddressRequest {
@@ -71,7 +73,7 @@ export interface KeyAddressResponse {
   response_id: string;
 }
 
-/** A KeyResponse's µs extension field as a number (0 when absent); µs stay below 2^53 for millennia. */
+/** A KeyResponse's µs (or epoch) extension field as a number (0 when absent); both stay below 2^53. */
 export function responseMicros(field: KeyResponse["stable_micros"]): number {
   if (field === undefined || field === null) return 0;
   return typeof field === "number" ? field : field.toNumber();

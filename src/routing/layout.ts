@@ -4,6 +4,7 @@
  * posts it to its actors (a plain object, structured-cloned); every node derives the same
  * layout from the same table, so they place keys alike without talking.
  */
+import { xxhash64 } from "./hash";
 
 export interface LayoutNode {
   /** Membership id, `HOST:PORT`: the node's name on the global ring. */
@@ -68,4 +69,20 @@ export function sameRings(a: ClusterLayout, b: ClusterLayout): boolean {
       node.next === other.next
     );
   });
+}
+
+const utf8 = new TextEncoder();
+/** 2^21: the high half's bits kept, so that an epoch is a safe integer (53 bits). */
+const EPOCH_HIGH_RANGE = 0x200000;
+
+/**
+ * The epoch of a layout (docs/causal-stability.md §7): a hash of its members, each node's
+ * id and incarnation (nodes are sorted by id), so that nodes holding the same members agree
+ * on it without a message, and any change of members (join, leave, death, restart) gives a
+ * new one. A safe integer above zero (0 stands for none on the wire).
+ */
+export function layoutEpoch(layout: ClusterLayout): number {
+  const members = layout.nodes.map((node) => `${node.id}/${node.incarnation}`).join(",");
+  const { high, low } = xxhash64(utf8.encode(members));
+  return (high % EPOCH_HIGH_RANGE) * 0x1_0000_0000 + low || 1;
 }

@@ -5,7 +5,13 @@
  * started, and for a rebalance; replicated MULTI_CAUSAL keys written go out in the next
  * round, to every other replica, acknowledged.
  */
-import { extendRound, newStabilityState, stabilityTick } from "../../src/actor/causal-stability";
+import {
+  enterEpoch,
+  extendRound,
+  newStabilityState,
+  StabilityState,
+  stabilityTick,
+} from "../../src/actor/causal-stability";
 import type { GossipContext } from "../../src/actor/gossip-context";
 import { decodeGossipFrame, GossipFrameKind } from "../../src/actor/gossip-frame";
 import { acknowledgeHandoff, sendHandoff } from "../../src/actor/handlers/replication";
@@ -16,6 +22,12 @@ import { gossipActor } from "../support/gossip-actor";
 
 const LAG_MS = 100;
 const LAG_MICROS = LAG_MS * 1000;
+const EPOCH = 7;
+
+/** One tick's held bound in µs (its epoch checked by the epoch test). */
+function tick(state: StabilityState, context: GossipContext, nowMicros: number, moving: boolean): number {
+  return stabilityTick(state, context, nowMicros, moving).micros;
+}
 
 /** Actor 0 of two, every key on both. */
 function harness(): { context: GossipContext; outbox: Map<number, Uint8Array[]> } {
@@ -35,22 +47,22 @@ function handoffIds(frames: readonly Uint8Array[]): number[] {
 describe("an actor's stable time", () => {
   it("holds what it accepted before the last complete round started: the floor then", () => {
     const { context } = harness();
-    const state = newStabilityState(LAG_MS);
+    const state = newStabilityState(LAG_MS, EPOCH);
     // The first round starts at the first tick; nothing is held before it completes.
-    expect(stabilityTick(state, context, 1_000_000, false)).toBe(0);
+    expect(tick(state, context, 1_000_000, false)).toBe(0);
     expect(state.acceptFloorMicros).toBe(1_000_000 - LAG_MICROS);
-    expect(stabilityTick(state, context, 1_020_000, false)).toBe(1_000_000 - LAG_MICROS);
-    expect(stabilityTick(state, context, 1_040_000, false)).toBe(1_020_000 - LAG_MICROS);
+    expect(tick(state, context, 1_020_000, false)).toBe(1_000_000 - LAG_MICROS);
+    expect(tick(state, context, 1_040_000, false)).toBe(1_020_000 - LAG_MICROS);
     // The floor never goes back, even when the clock does.
-    stabilityTick(state, context, 900_000, false);
+    tick(state, context, 900_000, false);
     expect(state.acceptFloorMicros).toBe(1_040_000 - LAG_MICROS);
   });
 
   it("hands replicated causal writes to the other replica, and holds them only once acknowledged", () => {
     const { context, outbox } = harness();
-    const state = newStabilityState(LAG_MS);
-    stabilityTick(state, context, 1_000_000, false);
-    stabilityTick(state, context, 1_020_000, false);
+    const state = newStabilityState(LAG_MS, EPOCH);
+    tick(state, context, 1_000_000, false);
+    tick(state, context, 1_020_000, false);
     const key = new TextEncoder().encode("k");
     context.store.put(
       key,
@@ -58,34 +70,53 @@ describe("an actor's stable time", () => {
       encodeMultiCausal({ vectorClock: { w: 1 }, dependencies: [], values: ["v"] }),
     );
     state.causalWrites.add("k");
-    const held = stabilityTick(state, context, 1_040_000, false);
+    const held = tick(state, context, 1_040_000, false);
     const [handoffId] = handoffIds(outbox.get(1)!);
     expect(handoffId).toBeDefined();
     expect(state.causalWrites.size).toBe(0);
     // Unacknowledged: the round that sent it does not complete, and the held bound waits.
-    expect(stabilityTick(state, context, 1_060_000, false)).toBe(held);
-    expect(stabilityTick(state, context, 1_080_000, false)).toBe(held);
+    expect(tick(state, context, 1_060_000, false)).toBe(held);
+    expect(tick(state, context, 1_080_000, false)).toBe(held);
     acknowledgeHandoff(context, "1", handoffId);
-    expect(stabilityTick(state, context, 1_100_000, false)).toBe(1_040_000 - LAG_MICROS);
+    expect(tick(state, context, 1_100_000, false)).toBe(1_040_000 - LAG_MICROS);
   });
 
   it("waits for the handoffs a placement change started, and for a rebalance", () => {
     const { context } = harness();
-    const state = newStabilityState(LAG_MS);
-    stabilityTick(state, context, 1_000_000, false);
-    stabilityTick(state, context, 1_020_000, false);
+    const state = newStabilityState(LAG_MS, EPOCH);
+    tick(state, context, 1_000_000, false);
+    tick(state, context, 1_020_000, false);
     const seeded = sendHandoff(context, [Uint8Array.of(1)], ["1"], undefined, () => {});
     extendRound(state, context);
-    const held = stabilityTick(state, context, 1_040_000, false);
-    expect(stabilityTick(state, context, 1_060_000, false)).toBe(held);
+    const held = tick(state, context, 1_040_000, false);
+    expect(tick(state, context, 1_060_000, false)).toBe(held);
     acknowledgeHandoff(context, "1", seeded);
     // A rebalance under way holds it too, whatever the handoffs.
-    expect(stabilityTick(state, context, 1_080_000, true)).toBe(held);
-    expect(stabilityTick(state, context, 1_100_000, false)).toBeGreaterThan(held);
+    expect(tick(state, context, 1_080_000, true)).toBe(held);
+    expect(tick(state, context, 1_100_000, false)).toBeGreaterThan(held);
+  });
+
+  it("reports its bound in the epoch it was reached in: a new epoch's first comes from a round past the rebalance", () => {
+    const { context } = harness();
+    const state = newStabilityState(LAG_MS, EPOCH);
+    stabilityTick(state, context, 1_000_000, false);
+    expect(stabilityTick(state, context, 1_020_000, false)).toEqual({ micros: 1_000_000 - LAG_MICROS, epoch: EPOCH });
+    state.nodeStableMicros = 500_000;
+    // A layout with other members: its epoch from now on, no stable time of the old one on responses,
+    // and the bound stays the old epoch's while the rebalance it started runs.
+    enterEpoch(state, EPOCH + 1);
+    extendRound(state, context);
+    expect(state.epoch).toBe(EPOCH + 1);
+    expect(state.nodeStableMicros).toBe(0);
+    expect(stabilityTick(state, context, 1_040_000, true)).toEqual({ micros: 1_000_000 - LAG_MICROS, epoch: EPOCH });
+    expect(stabilityTick(state, context, 1_060_000, false)).toEqual({
+      micros: 1_020_000 - LAG_MICROS,
+      epoch: EPOCH + 1,
+    });
   });
 
   it("refuses an accept lag that is not a whole number of milliseconds", () => {
-    expect(() => newStabilityState(-1)).toThrow(RangeError);
-    expect(() => newStabilityState(0.5)).toThrow(RangeError);
+    expect(() => newStabilityState(-1, EPOCH)).toThrow(RangeError);
+    expect(() => newStabilityState(0.5, EPOCH)).toThrow(RangeError);
   });
 });

@@ -186,14 +186,15 @@ describe.each(SERVERS)("request handler with the %s server", (engine) => {
     }
   });
 
-  it("refuses a stamped multi-causal PUT at or below the accept floor, notes replicated ones, and puts the stable time on every response", () => {
+  it("refuses a stamped multi-causal PUT at or below the accept floor or of another epoch, notes replicated ones, and puts the stable time and epoch on every response", () => {
     const { context, replies } = harness(engine, 2);
     context.placement = singleNodePlacement(2, 2);
-    const stability = newStabilityState(100);
+    const epoch = 77;
+    const stability = newStabilityState(100, epoch);
     stability.acceptFloorMicros = 5_000;
     stability.nodeStableMicros = 4_000;
     context.stability = stability;
-    const write = (stampMicros: number) =>
+    const write = (stampMicros: number, stampEpoch = epoch) =>
       encodeMultiCausal({
         vectorClock: { w: 1 },
         dependencies: [],
@@ -206,6 +207,7 @@ describe.each(SERVERS)("request handler with the %s server", (engine) => {
               writer: encoder.encode("w"),
               dependencyStamps: [],
               value: encoder.encode("v"),
+              epoch: stampEpoch,
             }),
           }),
         ],
@@ -216,6 +218,7 @@ describe.each(SERVERS)("request handler with the %s server", (engine) => {
       put("stale", [
         { key: "old", lattice_type: LatticeType.MULTI_CAUSAL, payload: write(5_000) },
         { key: "new", lattice_type: LatticeType.MULTI_CAUSAL, payload: write(5_001) },
+        { key: "elsewhen", lattice_type: LatticeType.MULTI_CAUSAL, payload: write(5_001, epoch + 1) },
       ]),
       put("bare", [
         {
@@ -226,7 +229,7 @@ describe.each(SERVERS)("request handler with the %s server", (engine) => {
       ]),
       frame({
         type: RequestType.GET,
-        tuples: [{ key: "old" }, { key: "new" }],
+        tuples: [{ key: "old" }, { key: "new" }, { key: "elsewhen" }],
         response_address: "tcp://client:2",
         request_id: "get",
       }),
@@ -235,17 +238,20 @@ describe.each(SERVERS)("request handler with the %s server", (engine) => {
     expect(stale.tuples.map((tuple) => tuple.error ?? AnnaError.NO_ERROR)).toEqual([
       AnnaError.STALE_STAMP,
       AnnaError.NO_ERROR,
+      AnnaError.STALE_STAMP,
     ]);
     expect(responseMicros(stale.accept_floor_micros)).toBe(5_000);
     expect(bare.tuples[0].error ?? AnnaError.NO_ERROR).toBe(AnnaError.NO_ERROR);
     expect(responseMicros(bare.accept_floor_micros)).toBe(0);
-    // The stale write was not stored; every response carries the node's stable time.
+    // The stale writes were not stored; every response carries the node's stable time and epoch.
     expect(get.tuples.map((tuple) => tuple.error ?? AnnaError.NO_ERROR)).toEqual([
       AnnaError.KEY_DNE,
       AnnaError.NO_ERROR,
+      AnnaError.KEY_DNE,
     ]);
     expect(replies.map((reply) => responseMicros(reply.response.stable_micros))).toEqual([4_000, 4_000, 4_000]);
-    expect(context.counters.tupleErrors.STALE_STAMP).toBe(1);
+    expect(replies.map((reply) => responseMicros(reply.response.stable_epoch))).toEqual([epoch, epoch, epoch]);
+    expect(context.counters.tupleErrors.STALE_STAMP).toBe(2);
     // Both replicas of this node hold every key: the causal writes the store took go out in the next round.
     expect([...stability.causalWrites].sort()).toEqual(["bare", "new"]);
   });

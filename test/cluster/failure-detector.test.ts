@@ -17,6 +17,7 @@ const member = (heartbeat: number, suspicion = Suspicion.NONE, incarnation = 1):
     keyCount: 0,
     synced: {},
     factors: { version: 0, factors: [] },
+    stability: { heldMicros: 0, epoch: 0 },
   },
 });
 

@@ -34,6 +34,7 @@ const entry = (id = "n1:6350"): fc.Arbitrary<MemberEntry> =>
         keyCount: incarnation * 10 + heartbeat,
         synced: {},
         factors: { version: heartbeat, factors: [] },
+        stability: { heldMicros: heartbeat * 1000, epoch: 3 },
       },
     }));
 

@@ -20,6 +20,7 @@ const entry: MemberEntry = {
     keyCount: 12,
     synced: { "10.0.0.3:6350": 5 },
     factors: { version: 2, factors: [{ key: "hot", local: 4, global: 2 }] },
+    stability: { heldMicros: 1_796_000_000_000_000, epoch: 12_345_678_901 },
   },
 };
 
@@ -36,6 +37,14 @@ describe("membership messages", () => {
     },
   ])("round-trips a $kind message", (message) => {
     expect(decodeMembershipMessage(encodeMembershipMessage(message))).toEqual(message);
+  });
+
+  it("reads an entry without a held bound (a node from before the stable time) as one with none", () => {
+    const { stability: _left, ...older } = entry.data;
+    const decoded = decodeMembershipMessage(
+      json({ kind: "welcome", from: "a:1", members: [{ ...entry, data: older }] }),
+    );
+    expect(decoded.kind === "welcome" && decoded.members[0].data.stability).toEqual({ heldMicros: 0, epoch: 0 });
   });
 
   const json = (value: unknown) => Buffer.from(JSON.stringify(value));
@@ -73,6 +82,24 @@ describe("membership messages", () => {
         ],
       }),
       "factor.local must be",
+    ],
+    [
+      "a negative held bound",
+      json({
+        kind: "welcome",
+        from: "a:1",
+        members: [{ ...entry, data: { ...entry.data, stability: { heldMicros: -1, epoch: 1 } } }],
+      }),
+      "data.stability.heldMicros must be",
+    ],
+    [
+      "an epoch past 2^53",
+      json({
+        kind: "welcome",
+        from: "a:1",
+        members: [{ ...entry, data: { ...entry.data, stability: { heldMicros: 1, epoch: 2 ** 60 } } }],
+      }),
+      "data.stability.epoch must be",
     ],
     ["a frame over the bound", Buffer.alloc(MEMBERSHIP_FRAME_BYTES_MAX + 1, 0x20), "membership frame of"],
   ])("refuses %s", (_name, frame, reason) => {

@@ -94,6 +94,7 @@ describe("a cluster over mutual TLS", () => {
           keyCount: 0,
           synced: {},
           factors: { version: 0, factors: [] },
+          stability: { heldMicros: 0, epoch: 0 },
         },
       };
       await forger.send(

@@ -282,8 +282,13 @@ describe("causal sessions, multi-key: a stable time", () => {
       stampMicros,
       baseMicros: 0,
       writer: utf8.encode(writer),
-      dependencyStamps: dependencies.map(([key, , micros]) => ({ key: utf8.encode(key), stampMicros: micros })),
+      dependencyStamps: dependencies.map(([key, , micros]) => ({
+        key: utf8.encode(key),
+        stampMicros: micros,
+        epoch: 0,
+      })),
       value: utf8.encode(value),
+      epoch: 0,
     });
     return {
       type: LatticeType.MULTI_CAUSAL,

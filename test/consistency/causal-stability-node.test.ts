@@ -1,8 +1,8 @@
 /**
  * The stable time against a real node (docs/causal-stability.md; 2 actors, every key on
  * both): the node reports one on every response, a little behind its clock; a stamped
- * multi-key write at or below an actor's accept floor is refused STALE_STAMP with the floor
- * named, and a session stamps it again; a session's past keeps only what is not yet
+ * multi-key write at or below an actor's accept floor, or of another epoch, is refused
+ * STALE_STAMP with the floor and epoch named, and a session stamps it again; a session's past keeps only what is not yet
  * stable, so its writes stop listing what everyone holds; and a new client reads what
  * such writes depend on without walking their history.
  */
@@ -53,6 +53,11 @@ describe("the stable time of a node", () => {
     return stable;
   }
 
+  /** The epoch the node names on its answers (docs/causal-stability.md §7). */
+  async function epochNow(): Promise<number> {
+    return (await client.getMany(["probe"], { absentAsValues: true })).get("probe")?.stableEpoch ?? 0;
+  }
+
   it("is reported on every response, behind the node's clock by about the accept lag, and rises", async () => {
     const first = await stableNow("probe");
     const behindMs = Date.now() - first / 1000;
@@ -64,15 +69,23 @@ describe("the stable time of a node", () => {
       () => "the stable time stayed put",
     );
     // A PUT's answer carries it too.
-    const outcome = (await client.putManySettled([stampedPut("probe-put", Date.now() * 1000)])).get("probe-put")!;
-    expect(outcome).toMatchObject({ status: "applied", stableMicros: expect.any(Number) });
+    const epoch = await epochNow();
+    expect(epoch).toBeGreaterThan(0);
+    const outcome = (await client.putManySettled([stampedPut("probe-put", Date.now() * 1000, epoch)])).get(
+      "probe-put",
+    )!;
+    expect(outcome).toMatchObject({ status: "applied", stableMicros: expect.any(Number), stableEpoch: epoch });
   });
 
   it("refuses a stamp at or below the accept floor with STALE_STAMP, naming the floor, and stores nothing", async () => {
     const staleMicros = (Date.now() - 10_000) * 1000;
-    const outcome = (await client.putManySettled([stampedPut("stale", staleMicros)])).get("stale")!;
+    const epoch = await epochNow();
+    const outcome = (await client.putManySettled([stampedPut("stale", staleMicros, epoch)])).get("stale")!;
     expect(outcome).toMatchObject({ status: "refused", error: { name: "AnnaClientError", code: "STALE_STAMP" } });
     expect(outcome.status === "refused" && outcome.acceptFloorMicros).toBeGreaterThan(staleMicros);
+    // A fresh stamp of another epoch is refused too, naming the node's.
+    const elsewhen = (await client.putManySettled([stampedPut("stale", Date.now() * 1000, epoch + 1)])).get("stale")!;
+    expect(elsewhen).toMatchObject({ status: "refused", epoch, error: { code: "STALE_STAMP" } });
     expect((await client.getMany(["stale"])).get("stale")).toBeUndefined();
     // An unstamped value (Anna's clients) is taken whenever it comes.
     await client.putMultiCausal("stale", { vectorClock: { plain: 1 }, dependencies: [], values: ["bare"] });
@@ -120,10 +133,11 @@ describe("the stable time of a node", () => {
   }
 });
 
-/** A multi-key write as a session stamps it, at `stampMicros`. */
-function stampedPut(key: string, stampMicros: number): PutTuple {
+/** A multi-key write as a session stamps it, at `stampMicros` in `epoch`. */
+function stampedPut(key: string, stampMicros: number, epoch: number): PutTuple {
   const writer = utf8.encode("hand");
-  const stamped = encodeStamped({ stampMicros, baseMicros: 0, writer, dependencyStamps: [], value: utf8.encode("v") });
+  const value = utf8.encode("v");
+  const stamped = encodeStamped({ stampMicros, baseMicros: 0, writer, dependencyStamps: [], value, epoch });
   const element = encodeEnvelope({ clock: toVectorClock([{ key: writer, value: 1 }]), value: stamped });
   return {
     key,

@@ -1,17 +1,17 @@
 /**
  * The stamp a multi-key causal session wraps its values in (src/lattices/causal-stamp.ts,
- * docs/causal-stability.md §6): its protobuf encoding, the strict decoding that leaves
+ * docs/causal-stability.md §6, §7): its protobuf encoding, the strict decoding that leaves
  * other bytes unstamped, and what the node's accept floor reads of a PUT.
  */
 import fc from "fast-check";
 import {
   decodeStamped,
+  compareDependencyStamps,
   encodeStamped,
-  leastStampOfMultiCausal,
+  hasStaleStamp,
   type StampedValue,
 } from "../../src/lattices/causal-stamp";
 import { encodeEnvelope } from "../../src/lattices/causal-envelope";
-import { compareBytes } from "../../src/lattices/lattice";
 import { encodeMultiCausal } from "../../src/lattices/values";
 import { toVectorClock } from "../../src/lattices/vector-clock";
 
@@ -25,10 +25,12 @@ function stamped(overrides: Partial<StampedValue> = {}): StampedValue {
     baseMicros: 1_795_999_999_900_000,
     writer: WRITER,
     dependencyStamps: [
-      { key: utf8.encode("a"), stampMicros: 1_795_999_999_950_000 },
-      { key: utf8.encode("b"), stampMicros: 7 },
+      { key: utf8.encode("a"), stampMicros: 1_795_999_999_950_000, epoch: 0 },
+      { key: utf8.encode("a"), stampMicros: 1_795_999_999_960_000, epoch: 9 },
+      { key: utf8.encode("b"), stampMicros: 7, epoch: 3 },
     ],
     value: utf8.encode("hello"),
+    epoch: 9,
     ...overrides,
   };
 }
@@ -43,28 +45,33 @@ const stampedValues: fc.Arbitrary<StampedValue> = fc
     stampMicros: micros,
     baseMicros: fc.oneof(fc.constant(0), micros),
     writer: fc.uint8Array({ minLength: 1, maxLength: 11 }),
-    dependencyStamps: fc.uniqueArray(fc.record({ key: bytes, stampMicros: micros }), {
-      selector: ({ key }) => Buffer.from(key).toString("hex"),
-      maxLength: 6,
-    }),
+    dependencyStamps: fc.uniqueArray(
+      fc.record({ key: bytes, stampMicros: micros, epoch: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4 })) }),
+      { selector: ({ key, epoch }) => `${Buffer.from(key).toString("hex")}/${epoch}`, maxLength: 6 },
+    ),
     value: bytes,
+    epoch: fc.oneof(fc.constant(0), micros),
   })
-  .map((value) => ({
-    ...value,
-    dependencyStamps: [...value.dependencyStamps].sort((a, b) => compareBytes(a.key, b.key)),
-  }));
+  .map((value) => ({ ...value, dependencyStamps: [...value.dependencyStamps].sort(compareDependencyStamps) }));
 
 describe("the causal stamp", () => {
-  it("is CausalStamp{stamp 1, base 2, writer 3, dependency stamps 4, value 5} in protobuf", () => {
+  it("is CausalStamp{stamp 1, base 2, writer 3, dependency stamps 4, value 5, epoch 6} in protobuf", () => {
     const bytes = encodeStamped({
       stampMicros: 300,
       baseMicros: 0,
       writer: utf8.encode("w"),
-      dependencyStamps: [{ key: utf8.encode("k"), stampMicros: 5 }],
+      dependencyStamps: [
+        { key: utf8.encode("k"), stampMicros: 5, epoch: 0 },
+        { key: utf8.encode("k"), stampMicros: 6, epoch: 2 },
+      ],
       value: utf8.encode("v"),
+      epoch: 2,
     });
-    // 08 ac02: stamp 300; no base (zero left out); 1a 01 77: writer "w"; 22 05 (0a 01 6b 10 05): key "k", stamp 5; 2a 01 76: value "v".
-    expect(Buffer.from(bytes).toString("hex")).toBe("08ac02" + "1a0177" + "22050a016b1005" + "2a0176");
+    // 08 ac02: stamp 300; no base (zero left out); 1a 01 77: writer "w"; 22 05 (0a 01 6b 10 05): key "k", stamp 5,
+    // no epoch; 22 07 (0a 01 6b 10 06 18 02): key "k", stamp 6, epoch 2; 2a 01 76: value "v"; 30 02: epoch 2.
+    expect(Buffer.from(bytes).toString("hex")).toBe(
+      "08ac02" + "1a0177" + "22050a016b1005" + "22070a016b10061802" + "2a0176" + "3002",
+    );
   });
 
   it("decodes what it encodes, byte for byte canonical", () => {
@@ -76,6 +83,10 @@ describe("the causal stamp", () => {
         expect(encodeStamped(decoded)).toEqual(bytes);
         expect(decoded.stampMicros).toBe(value.stampMicros);
         expect(decoded.baseMicros).toBe(value.baseMicros);
+        expect(decoded.epoch).toBe(value.epoch);
+        expect(decoded.dependencyStamps.map(({ epoch }) => epoch)).toEqual(
+          value.dependencyStamps.map(({ epoch }) => epoch),
+        );
         expect([...decoded.value]).toEqual([...value.value]);
       }),
       { seed: SEED, numRuns: 300 },
@@ -91,14 +102,19 @@ describe("the causal stamp", () => {
     expect(decodeStamped(Uint8Array.from([...canonical, 0x08, 0x01]))).toBeUndefined();
     expect(decodeStamped(Uint8Array.from([0x08, 0x05, 0x10, 0x00, 0x1a, 0x01, 0x77, 0x2a, 0x00]))).toBeUndefined();
     expect(decodeStamped(Uint8Array.from([0x08, 0x05, 0x2a, 0x00]))).toBeUndefined();
+    // The epoch after the value is taken; a zero epoch written out is not.
+    expect(decodeStamped(Uint8Array.from([0x08, 0x05, 0x1a, 0x01, 0x77, 0x2a, 0x00, 0x30, 0x04]))?.epoch).toBe(4);
+    expect(decodeStamped(Uint8Array.from([0x08, 0x05, 0x1a, 0x01, 0x77, 0x2a, 0x00, 0x30, 0x00]))).toBeUndefined();
     // Dependency stamps in key order are taken, out of it not (nor written).
     const head = [0x08, 0x05, 0x1a, 0x01, 0x77];
     const dependencyA = [0x22, 0x05, 0x0a, 0x01, 0x61, 0x10, 0x05];
     const dependencyB = [0x22, 0x05, 0x0a, 0x01, 0x62, 0x10, 0x05];
     expect(decodeStamped(Uint8Array.from([...head, ...dependencyA, ...dependencyB, 0x2a, 0x00]))).toBeDefined();
     expect(decodeStamped(Uint8Array.from([...head, ...dependencyB, ...dependencyA, 0x2a, 0x00]))).toBeUndefined();
-    const [a, b] = stamped().dependencyStamps;
+    const [a, a9, b] = stamped().dependencyStamps;
     expect(() => encodeStamped(stamped({ dependencyStamps: [b, a] }))).toThrow(/sorted/);
+    expect(() => encodeStamped(stamped({ dependencyStamps: [a9, a, b] }))).toThrow(/sorted/);
+    expect(() => encodeStamped(stamped({ dependencyStamps: [a, a, b] }))).toThrow(/unique/);
   });
 
   it("refuses to encode what a reader could not take back", () => {
@@ -106,18 +122,23 @@ describe("the causal stamp", () => {
     expect(() => encodeStamped(stamped({ baseMicros: -1 }))).toThrow(/µs count/);
     expect(() => encodeStamped(stamped({ writer: new Uint8Array(0) }))).toThrow(/writer/);
     expect(() => encodeStamped(stamped({ stampMicros: 2 ** 60 }))).toThrow(/positive/);
+    expect(() => encodeStamped(stamped({ epoch: -1 }))).toThrow(/epoch/);
   });
 
-  it("gives the accept floor the least stamp of a PUT's stamped values, and none for bare or malformed ones", () => {
+  it("shows the accept floor a PUT stamped at or below it or in another epoch, and not bare or malformed ones", () => {
     const payload = (...values: Uint8Array[]) =>
       encodeMultiCausal({ vectorClock: { w1: 1 }, dependencies: [{ key: "d", vectorClock: { w0: 3 } }], values });
     const early = element(encodeStamped(stamped({ stampMicros: 1_000 })));
     const late = element(encodeStamped(stamped({ stampMicros: 2_000 })));
-    expect(leastStampOfMultiCausal(payload(late))).toBe(2_000);
-    expect(leastStampOfMultiCausal(payload(late, early))).toBe(1_000);
+    const lateOtherEpoch = element(encodeStamped(stamped({ stampMicros: 2_000, epoch: 10 })));
+    expect(hasStaleStamp(payload(late), 1_500, 9)).toBe(false);
+    expect(hasStaleStamp(payload(late), 2_000, 9)).toBe(true);
+    expect(hasStaleStamp(payload(late, early), 1_500, 9)).toBe(true);
+    expect(hasStaleStamp(payload(lateOtherEpoch), 1_500, 9)).toBe(true);
+    expect(hasStaleStamp(payload(lateOtherEpoch), 1_500, 10)).toBe(false);
     // A bare value and an envelope holding a bare value carry no stamp.
-    expect(leastStampOfMultiCausal(payload(utf8.encode("bare"), element(utf8.encode("bare"))))).toBeUndefined();
-    expect(leastStampOfMultiCausal(payload(utf8.encode("bare"), late))).toBe(2_000);
-    expect(leastStampOfMultiCausal(Uint8Array.from([0x1a, 0x05, 0x01]))).toBeUndefined();
+    expect(hasStaleStamp(payload(utf8.encode("bare"), element(utf8.encode("bare"))), 1_500, 9)).toBe(false);
+    expect(hasStaleStamp(payload(utf8.encode("bare"), early), 1_500, 9)).toBe(true);
+    expect(hasStaleStamp(Uint8Array.from([0x1a, 0x05, 0x01]), 1_500, 9)).toBe(false);
   });
 });

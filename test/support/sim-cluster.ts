@@ -19,7 +19,7 @@
 import type { GetOptions, KeyTransport, PutOutcome, PutTuple, ValueRead } from "../../src/consistency/transport";
 import { bytesEqual } from "../../src/lattices/lattice";
 import { mergePayloads } from "../../src/lattices/merge";
-import { leastStampOfMultiCausal } from "../../src/lattices/causal-stamp";
+import { stampedValuesOf } from "../../src/lattices/causal-stamp";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { decodeMultiCausal } from "../../src/lattices/values";
 import { Random } from "./random";
@@ -306,9 +306,7 @@ export class SimCluster implements KeyTransport {
   private apply(index: number, put: PutTuple): "applied" | "stale" | "refused" {
     const replica = this.replicas[index];
     const stampMicros =
-      this.stableTime === "none" || put.type !== LatticeType.MULTI_CAUSAL
-        ? undefined
-        : leastStampOfMultiCausal(put.payload);
+      this.stableTime === "none" || put.type !== LatticeType.MULTI_CAUSAL ? undefined : leastStamp(put.payload);
     if (stampMicros !== undefined && stampMicros <= this.acceptFloorMicros) {
       this.counts.staleStamps++;
       return "stale";
@@ -370,4 +368,10 @@ function unsent(key: string): PutOutcome {
     status: "unknown",
     error: new SimTransportError("TIMEOUT", `the client stopped before sending ${JSON.stringify(key)}`),
   };
+}
+
+/** The least stamp of a MULTI_CAUSAL payload's stamped values (undefined: none, or malformed). */
+function leastStamp(payload: Uint8Array): number | undefined {
+  const stamps = (stampedValuesOf(payload) ?? []).map(({ stampMicros }) => stampMicros);
+  return stamps.length === 0 ? undefined : Math.min(...stamps);
 }

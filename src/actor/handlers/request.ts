@@ -18,7 +18,7 @@ import { annaErrorOf, RequestBurst, RequestServer } from "../request-servers";
 import { ActorCounters, countContainedError, countTupleError, ErrorPlace } from "../stats";
 import type { DurablePuts } from "../durable-puts";
 import { LatticeType } from "../../lattices/lattice-type";
-import { leastStampOfMultiCausal } from "../../lattices/causal-stamp";
+import { hasStaleStamp } from "../../lattices/causal-stamp";
 import type { StabilityState } from "../causal-stability";
 import { responseExtensionBytes } from "../../protocol/response-extensions";
 
@@ -169,6 +169,7 @@ function sendResponse(
             stableMicros: stability.nodeStableMicros,
             acceptFloorMicros:
               head.type === RequestType.PUT && refusedStale(burst.tuples, head) ? stability.acceptFloorMicros : 0,
+            epoch: stability.epoch,
           });
     if (acks > 1) {
       const whole = extensions === undefined ? response : Buffer.concat([response, extensions]);
@@ -251,14 +252,15 @@ function refusedStale(tuples: KeyTuples, head: FrameHead): boolean {
 }
 
 /**
- * Whether a PUT tuple is a MULTI_CAUSAL value stamped at or below the accept floor
- * (docs/causal-stability.md): accepting it would break the promise the floor made.
+ * Whether a PUT tuple is a MULTI_CAUSAL value stamped at or below the accept floor, or in
+ * another epoch than the actor's (docs/causal-stability.md §6, §7): accepting it would
+ * break the promise the floor made, or put it outside the epoch whose stable time covers it.
  */
 function isStale(stability: StabilityState, frame: Uint8Array, tuples: KeyTuples, index: number): boolean {
   if (tuples.latticeType[index] !== LatticeType.MULTI_CAUSAL) return false;
   const start = tuples.payloadStart[index];
-  const stamp = leastStampOfMultiCausal(frame.subarray(start, start + tuples.payloadLength[index]));
-  return stamp !== undefined && stamp <= stability.acceptFloorMicros;
+  const payload = frame.subarray(start, start + tuples.payloadLength[index]);
+  return hasStaleStamp(payload, stability.acceptFloorMicros, stability.epoch);
 }
 
 /** The hash of the tuple being placed, when its reader computed it: one object, reused. */

@@ -20,6 +20,7 @@
  * rebalance it starts, so a bound in a new epoch comes from a round that waited for it.
  */
 import { keyBytes } from "../wire/key";
+import type { ClusterPlacement } from "../routing/cluster-placement";
 import { currentRecord, GossipContext, selfActor } from "./gossip-context";
 import { sendHandoff } from "./handlers/replication";
 
@@ -110,10 +111,32 @@ export function stabilityTick(
   return { micros: state.heldMicros, epoch: state.heldEpoch };
 }
 
+/**
+ * Whether no handoff started before the round ended waits for an actor of the current
+ * layout. One waiting only for actors gone from it (a dead member's) does not count: they
+ * are no one's replicas in this epoch, and would hold the round back for ever.
+ */
 function roundComplete(state: StabilityState, context: GossipContext): boolean {
-  // Ids rise and a Map iterates in insertion order: the first pending handoff is the oldest.
-  const oldest = context.state.handoffs.keys().next();
-  return oldest.done === true || oldest.value >= state.roundEndHandoffId;
+  // Ids rise and a Map iterates in insertion order: the oldest pending handoffs come first.
+  for (const [handoffId, handoff] of context.state.handoffs) {
+    if (handoffId >= state.roundEndHandoffId) return true;
+    const addresses = layoutAddresses(context);
+    for (const address of handoff.waiting) if (addresses.has(address)) return false;
+  }
+  return true;
+}
+
+/** The gossip addresses of the actors of the context's layout, built once per placement. */
+const addressesByPlacement = new WeakMap<ClusterPlacement, Set<string>>();
+
+function layoutAddresses(context: GossipContext): Set<string> {
+  let addresses = addressesByPlacement.get(context.placement);
+  if (addresses === undefined) {
+    addresses = new Set();
+    for (let actor = 0; actor < context.placement.actorCount; actor++) addresses.add(context.gossipAddress(actor));
+    addressesByPlacement.set(context.placement, addresses);
+  }
+  return addresses;
 }
 
 /** The current value of each key written since the last round, one handoff per peer. */

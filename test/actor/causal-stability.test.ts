@@ -96,6 +96,22 @@ describe("an actor's stable time", () => {
     expect(tick(state, context, 1_100_000, false)).toBeGreaterThan(held);
   });
 
+  it("does not wait for a handoff to an actor gone from the layout (a dead member's)", () => {
+    const { context, outbox } = harness();
+    outbox.set(9, []);
+    const state = newStabilityState(LAG_MS, EPOCH);
+    stabilityTick(state, context, 1_000_000, false);
+    stabilityTick(state, context, 1_020_000, false);
+    // Sent to actor 1 and to "9", which no actor of the layout is: only actor 1's acknowledgement is awaited.
+    const handoffId = sendHandoff(context, [Uint8Array.of(1)], ["1", "9"], undefined, () => {});
+    extendRound(state, context);
+    const held = tick(state, context, 1_040_000, false);
+    expect(tick(state, context, 1_060_000, false)).toBe(held);
+    acknowledgeHandoff(context, "1", handoffId);
+    expect(context.state.handoffs.has(handoffId)).toBe(true);
+    expect(tick(state, context, 1_080_000, false)).toBeGreaterThan(held);
+  });
+
   it("reports its bound in the epoch it was reached in: a new epoch's first comes from a round past the rebalance", () => {
     const { context } = harness();
     const state = newStabilityState(LAG_MS, EPOCH);

@@ -41,6 +41,7 @@ const names = [
   "clientAddressRefresh",
   "benchConsistency",
   "consistencyStability",
+  "consistencyStabilityCluster",
 ] as const;
 
 export const PORT_OFFSETS = Object.fromEntries(names.map((name, index) => [name, 16_000 + 300 * index])) as Record<

@@ -11,15 +11,22 @@
  *
  * With `stableTime` the replicas keep one as annakv's nodes do (docs/causal-stability.md):
  * a stamped MULTI_CAUSAL write at or below the accept floor (the largest stamp accepted so
- * far) is refused STALE_STAMP, and each answer carries its replica's stable time: below
- * the stamp of every accepted write the replica does not hold yet. "eager" is the broken
- * variant the tests must catch: the floor reported as the stable time, whatever the
- * replica holds.
+ * far), or of another epoch, is refused STALE_STAMP, and each answer carries its
+ * replica's stable time and the epoch. As a node's, the stable time is below the stamp of
+ * every write a live replica accepted that some replica does not hold yet; and, since a
+ * crashed replica here comes back empty and serves at once (a real node is filled again
+ * before it serves), below every write the answering one lacks that a live replica
+ * accepted or that every replica once held. A crash starts a new epoch (§7), and from then
+ * on the writes the crashed replica accepted that never reached every replica no longer
+ * hold the stable time back, held by others or not, as the survivors' bounds in a real
+ * cluster do not. Two broken variants the tests must catch: "eager", the floor reported as the
+ * stable time whatever the replica holds; "epochless", no epoch reported, so sessions
+ * judge what the crashed replica accepted by the survivors' stable time.
  */
 import type { GetOptions, KeyTransport, PutOutcome, PutTuple, ValueRead } from "../../src/consistency/transport";
 import { bytesEqual } from "../../src/lattices/lattice";
 import { mergePayloads } from "../../src/lattices/merge";
-import { stampedValuesOf } from "../../src/lattices/causal-stamp";
+import { hasStaleStamp, stampedValuesOf } from "../../src/lattices/causal-stamp";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { decodeMultiCausal } from "../../src/lattices/values";
 import { Random } from "./random";
@@ -79,8 +86,17 @@ interface GossipMessage {
   writes: ReadonlySet<number>;
 }
 
-/** Whether the replicas keep a stable time, and whether truly ("held") or as the broken variant ("eager"). */
-export type SimStableTime = "none" | "held" | "eager";
+/** Whether the replicas keep a stable time, and whether truly ("held") or as a broken variant ("eager", "epochless"). */
+export type SimStableTime = "none" | "held" | "eager" | "epochless";
+
+/** A stamped write applied: its key, stamp, the replica and incarnation that accepted it, and whether every replica has held it. */
+interface StampedWrite {
+  readonly key: string;
+  readonly stampMicros: number;
+  readonly acceptor: number;
+  readonly incarnation: number;
+  everywhere: boolean;
+}
 
 class SimReplica {
   readonly values = new Map<string, ValueRead>();
@@ -121,9 +137,12 @@ export class SimCluster implements KeyTransport {
   };
   private readonly random: Random;
   private gossip: GossipMessage[] = [];
-  /** Every stamped write applied, by id: its key and stamp. */
-  private readonly stamped = new Map<number, { key: string; stampMicros: number }>();
+  /** Every stamped write applied, by id: its key, stamp, and the replica and incarnation that accepted it. */
+  private readonly stamped = new Map<number, StampedWrite>();
   private acceptFloorMicros = 0;
+  /** The epoch: raised by every crash (a replica back under a new incarnation). */
+  private epoch = 1;
+  private readonly incarnations = new Array<number>(REPLICA_COUNT).fill(0);
 
   constructor(
     readonly seed: number,
@@ -133,24 +152,44 @@ export class SimCluster implements KeyTransport {
     this.random = new Random(seed);
   }
 
-  /** What replica `index` may report: below every stamped write it does not hold, and at most the floor. */
+  /**
+   * What replica `index` may report: below every stamped write a live incarnation accepted
+   * that it does not hold, and at most the floor.
+   */
   private stableOf(index: number): number {
     if (this.stableTime === "none") return 0;
     let stable = this.acceptFloorMicros;
-    if (this.stableTime === "held") {
-      const replica = this.replicas[index];
-      for (const [id, { key, stampMicros }] of this.stamped)
-        if (stampMicros <= stable && !replica.held.get(key)?.has(id)) stable = stampMicros - 1;
+    if (this.stableTime === "eager") return stable;
+    const holds = (replica: SimReplica, id: number, key: string) => replica.held.get(key)?.has(id) === true;
+    for (const [id, write] of this.stamped) {
+      if (write.stampMicros > stable) continue;
+      write.everywhere ||= this.replicas.every((replica) => holds(replica, id, write.key));
+      const live = write.incarnation === this.incarnations[write.acceptor];
+      if ((live && !write.everywhere) || ((live || write.everywhere) && !holds(this.replicas[index], id, write.key)))
+        stable = write.stampMicros - 1;
     }
     return stable;
   }
 
-  /** `value` with replica `index`'s stable time, where it reports one; an absent one as GetOptions says. */
-  private withStable(index: number, value: ValueRead | undefined, options: GetOptions): ValueRead | undefined {
+  /** The epoch the replicas name (0: none named). */
+  private reportedEpoch(): number {
+    return this.stableTime === "none" || this.stableTime === "epochless" ? 0 : this.epoch;
+  }
+
+  /** What replica `index`'s answers say of the stable time and the epoch, where it says anything. */
+  private stableFields(index: number): { stableMicros?: number; stableEpoch?: number } {
+    const fields: { stableMicros?: number; stableEpoch?: number } = {};
     const stableMicros = this.stableOf(index);
+    if (stableMicros > 0) fields.stableMicros = stableMicros;
+    if (this.reportedEpoch() > 0) fields.stableEpoch = this.reportedEpoch();
+    return fields;
+  }
+
+  /** `value` with replica `index`'s stable time and epoch, where it reports them; an absent one as GetOptions says. */
+  private withStable(index: number, value: ValueRead | undefined, options: GetOptions): ValueRead | undefined {
     const answer =
       value ?? (options.absentAsValues ? { type: LatticeType.NONE, payload: new Uint8Array(0) } : undefined);
-    return answer === undefined || stableMicros === 0 ? answer : { ...answer, stableMicros };
+    return answer === undefined ? answer : { ...answer, ...this.stableFields(index) };
   }
 
   async getMany(keys: readonly string[], options: GetOptions = {}): Promise<Map<string, ValueRead | undefined>> {
@@ -233,6 +272,8 @@ export class SimCluster implements KeyTransport {
     replica.inbox.length = 0;
     this.gossip = this.gossip.filter((message) => message.from !== index);
     this.counts.crashes++;
+    this.incarnations[index]++;
+    this.epoch++;
   }
 
   /**
@@ -275,11 +316,9 @@ export class SimCluster implements KeyTransport {
         continue;
       }
       const applied = this.apply(index, put);
-      if (applied === "applied") {
-        const stableMicros = this.stableOf(index);
-        return stableMicros === 0 ? { status: "applied" } : { status: "applied", stableMicros };
-      }
-      if (applied === "stale")
+      if (applied === "applied") return { status: "applied", ...this.stableFields(index) };
+      if (applied === "stale") {
+        const epoch = this.reportedEpoch();
         return {
           status: "refused",
           error: new SimTransportError(
@@ -287,7 +326,9 @@ export class SimCluster implements KeyTransport {
             `sim-${index} refused a stale stamp of ${JSON.stringify(put.key)}`,
           ),
           acceptFloorMicros: this.acceptFloorMicros,
+          ...(epoch > 0 ? { epoch } : {}),
         };
+      }
       return {
         status: "refused",
         error: new SimTransportError("LATTICE", `sim-${index} refused ${JSON.stringify(put.key)}`),
@@ -307,7 +348,7 @@ export class SimCluster implements KeyTransport {
     const replica = this.replicas[index];
     const stampMicros =
       this.stableTime === "none" || put.type !== LatticeType.MULTI_CAUSAL ? undefined : leastStamp(put.payload);
-    if (stampMicros !== undefined && stampMicros <= this.acceptFloorMicros) {
+    if (stampMicros !== undefined && hasStaleStamp(put.payload, this.acceptFloorMicros, this.reportedEpoch())) {
       this.counts.staleStamps++;
       return "stale";
     }
@@ -318,7 +359,13 @@ export class SimCluster implements KeyTransport {
     }
     if (stampMicros !== undefined) {
       const id = this.stamped.size;
-      this.stamped.set(id, { key: put.key, stampMicros });
+      this.stamped.set(id, {
+        key: put.key,
+        stampMicros,
+        acceptor: index,
+        incarnation: this.incarnations[index],
+        everywhere: false,
+      });
       addHeld(replica, put.key, [id]);
       this.acceptFloorMicros = Math.max(this.acceptFloorMicros, stampMicros);
       this.counts.stampedWrites++;

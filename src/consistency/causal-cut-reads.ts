@@ -10,7 +10,9 @@
  * stamped at or below its session's stable time and the bases of the values it returns,
  * since their writers dropped those dependencies: a key is served, or found absent, only
  * where a replica answered with a stable time at least that high, and one that answered
- * below it is asked of its next replica.
+ * below it is asked of its next replica. An answer counts for the largest stable time the
+ * client heard of its epoch from any node, since that is a fact about every member of it
+ * (`CausalCut.stableOfAnswer`).
  */
 import { LatticeType } from "../lattices/lattice-type";
 import { mergePayloads } from "../lattices/merge";
@@ -110,7 +112,7 @@ export async function readThroughCut(
   const fetchedStable = new FetchedStable(cut, fetched);
   const reports: StableReport[] = [];
   const getOptions = { absentAsValues: stability !== undefined };
-  absorb(fetched, fetchedStable, reports, await transport.getMany(keys, getOptions));
+  absorb(cut, fetched, fetchedStable, reports, await transport.getMany(keys, getOptions));
   /** Per key, how often it was fetched: a key fetched again goes to its next replica. */
   const fetchCounts = new Map(keys.map((key) => [key, 1]));
   // Dependencies at or below a stable time a replica reported in their epoch need no covering (CausalCut.close), if
@@ -136,7 +138,8 @@ export async function readThroughCut(
     Date.now() < deadlineMs
   ) {
     const wanted = [...new Set([...behind, ...closure.missing.keys()])].slice(0, FETCH_KEYS_PER_ROUND_MAX);
-    absorb(fetched, fetchedStable, reports, await fetchRound(transport, wanted, fetchCounts, deadlineMs, getOptions));
+    const answers = await fetchRound(transport, wanted, fetchCounts, deadlineMs, getOptions);
+    absorb(cut, fetched, fetchedStable, reports, answers);
     rounds++;
     stable = reportedStable();
     stableMicros = stable?.anyMicros ?? 0;
@@ -210,28 +213,38 @@ async function beforeDeadline<T>(call: Promise<T>, deadlineMs: number): Promise<
 
 /**
  * Joins what was fetched with what was fetched before; LATTICE when a key holds another
- * type. Absent answers count for their stable time. Every answer's stable time and epoch
- * go to `reports`.
+ * type. Every answer's stable time and epoch go to `reports` and to the cut; an answer
+ * counts for the stable time of its epoch that the client heard (`CausalCut.stableOfAnswer`),
+ * absent ones too.
  */
 function absorb(
+  cut: CausalCut,
   fetched: Map<string, ValueRead>,
   fetchedStable: FetchedStable,
   reports: StableReport[],
   values: ReadonlyMap<string, ValueRead | undefined>,
 ): void {
+  const reportOf = (value: ValueRead): StableReport => ({
+    micros: value.stableMicros ?? 0,
+    epoch: value.stableEpoch ?? 0,
+  });
+  for (const value of values.values()) {
+    if (value === undefined || (value.stableMicros === undefined && value.stableEpoch === undefined)) continue;
+    reports.push(reportOf(value));
+    cut.noteStable(reportOf(value));
+  }
   for (const [key, value] of values) {
     if (value === undefined) continue;
-    if (value.stableMicros !== undefined || value.stableEpoch !== undefined)
-      reports.push({ micros: value.stableMicros ?? 0, epoch: value.stableEpoch ?? 0 });
+    const answerStableMicros = cut.stableOfAnswer(reportOf(value));
     if (value.type === LatticeType.NONE) {
-      fetchedStable.noteAbsent(key, value.stableMicros ?? 0);
+      fetchedStable.noteAbsent(key, answerStableMicros);
       continue;
     }
     checkType(key, value.type, [LatticeType.MULTI_CAUSAL]);
     const earlier = fetched.get(key);
     const payload = earlier === undefined ? value.payload : mergePayloads(value.type, earlier.payload, value.payload);
     if (payload === null) throw new MalformedPayloadError(`the value of ${JSON.stringify(key)}`);
-    const stableMicros = Math.max(earlier?.stableMicros ?? 0, value.stableMicros ?? 0);
+    const stableMicros = Math.max(earlier?.stableMicros ?? 0, answerStableMicros);
     fetched.set(key, stableMicros === 0 ? { type: value.type, payload } : { type: value.type, payload, stableMicros });
     // The joined value holds what each answer held; its epoch is no longer one replica's, so it is left out.
   }

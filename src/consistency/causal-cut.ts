@@ -13,8 +13,8 @@ import { CAUSAL_CUT_LIMITS_DEFAULT, type CausalCutLimits } from "./causal-option
 import { ConsistencyError } from "./errors";
 import { Floor, type FloorReservation } from "./floor";
 import { decodeStampedMultiCausal, dependencyStamps, type ReadStamps } from "./causal-stamps";
-import { isStable, type StableTimes } from "./epoch-stamps";
-import type { PutTuple, ValueRead } from "./transport";
+import { ANY_EPOCH, EpochStableTimes, isStable, type StableTimes } from "./epoch-stamps";
+import type { PutTuple, StableReport, ValueRead } from "./transport";
 
 const LEVEL = "causal-multi-key";
 const utf8 = new TextDecoder();
@@ -61,6 +61,14 @@ export class CausalCut {
   private readonly requiredByKey = new Map<string, number>();
   /** The epoch the client last heard a node name (docs/causal-stability.md §7; 0: none): what a new session stamps in. */
   private latestEpoch = 0;
+  /**
+   * The stable times any session of this client heard, per epoch. A stable time of epoch E
+   * is a fact about every member of E, not only the node that reported it: every version
+   * stamped in E at or below it was acknowledged by all its replicas (GentleRain's global
+   * stable time). So a replica answering in E holds at least what any node reported for E,
+   * however far behind its own report lags (docs/causal-stability.md §7, "as built").
+   */
+  private readonly heard = new EpochStableTimes();
 
   constructor(private readonly limits: CausalCutLimits = CAUSAL_CUT_LIMITS_DEFAULT) {
     this.values = new Floor({ maxKeys: limits.maxCutKeys, maxStateBytes: limits.maxCutBytes });
@@ -78,8 +86,15 @@ export class CausalCut {
     return this.latestEpoch;
   }
 
-  noteEpoch(epoch: number): void {
-    if (epoch > 0) this.latestEpoch = epoch;
+  /** A node's report of its epoch and its stable time in it. */
+  noteStable(report: StableReport): void {
+    if (report.epoch > 0) this.latestEpoch = report.epoch;
+    this.heard.learn(report);
+  }
+
+  /** The stable time an answer in `report.epoch` proves held: its own, or more that the client heard for that epoch. */
+  stableOfAnswer(report: StableReport): number {
+    return report.epoch === ANY_EPOCH ? report.micros : Math.max(report.micros, this.heard.of(report.epoch));
   }
 
   /** The stable time the entry of `key` is known to hold (0: none). */

@@ -174,10 +174,8 @@ export class MultiKeyCausal implements CausalScopeCore {
   /** A node's report: its stable time in its epoch, and the epoch to stamp in from now on. */
   private learnStable(report: StableReport): void {
     this.stable.learn(report);
-    if (report.epoch > 0) {
-      this.epoch = report.epoch;
-      this.cut.noteEpoch(report.epoch);
-    }
+    this.cut.noteStable(report);
+    if (report.epoch > 0) this.epoch = report.epoch;
   }
 
   /** The write of `value` at `clock`: stamped, with the session's stable time as its base, unless written bare. */

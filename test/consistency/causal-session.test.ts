@@ -303,16 +303,17 @@ describe("causal sessions, multi-key: a stable time", () => {
     };
   }
 
-  /** A replica that holds `values`, every one reported with `stableMicros` (absent keys too, when asked). */
-  function replicaHolding(values: Record<string, ValueRead>, stableMicros: number): KeyTransport {
+  /** A replica that holds `values`, every one reported with `stableMicros` in `stableEpoch` (absent keys too, when asked). */
+  function replicaHolding(values: Record<string, ValueRead>, stableMicros: number, stableEpoch?: number): KeyTransport {
+    const report = stableEpoch === undefined ? { stableMicros } : { stableMicros, stableEpoch };
     const answer = (keys: readonly string[], options?: GetOptions) =>
       new Map(
         keys.map((key) => {
           const value = values[key];
-          if (value !== undefined) return [key, { ...value, stableMicros }];
+          if (value !== undefined) return [key, { ...value, ...report }];
           return [
             key,
-            options?.absentAsValues ? { type: LatticeType.NONE, payload: new Uint8Array(0), stableMicros } : undefined,
+            options?.absentAsValues ? { type: LatticeType.NONE, payload: new Uint8Array(0), ...report } : undefined,
           ];
         }),
       );
@@ -345,6 +346,22 @@ describe("causal sessions, multi-key: a stable time", () => {
     // Where c is held, the same read shows both.
     const third = session(replicaHolding({ c }, 3_000), { scope: "multi-key" }, "s3", cut);
     const both = await third.getMany(["c", "a"]);
+    expect([texts(both.get("c")!), texts(both.get("a")!)]).toEqual([["c1"], ["a2"]]);
+  });
+
+  it("takes a stable time heard from any replica of an epoch for every replica answering in it, and no other", async () => {
+    const c = stampedWrite("w", 1, "c1", 1_000);
+    const a = stampedWrite("w", 2, "a2", 2_000, [["c", 1, 1_000]]);
+    const cut = new CausalCut();
+    // Epoch 7's stable time passes c: a closes without fetching it, and the client has heard 3000 µs of epoch 7.
+    const first = session(replicaHolding({ a, c }, 3_000, 7), { scope: "multi-key" }, "s1", cut);
+    expect(texts(await first.get("a"))).toEqual(["a2"]);
+    // A replica of another epoch proves nothing of epoch 7: its own 500 µs is below what the entry relies on.
+    const other = session(replicaHolding({}, 500, 8), { scope: "multi-key", dependencyWaitMs: 100 }, "s3", cut);
+    await expect(other.getMany(["c", "a"])).rejects.toMatchObject({ code: "CAUSAL_DEPENDENCY_UNAVAILABLE" });
+    // A replica of epoch 7 whose own report lags (500 µs) still holds what every member acknowledged up to 3000 µs.
+    const lagging = session(replicaHolding({ c }, 500, 7), { scope: "multi-key" }, "s2", cut);
+    const both = await lagging.getMany(["c", "a"]);
     expect([texts(both.get("c")!), texts(both.get("a")!)]).toEqual([["c1"], ["a2"]]);
   });
 });

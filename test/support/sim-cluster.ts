@@ -12,11 +12,14 @@
  * With `stableTime` the replicas keep one as annakv's nodes do (docs/causal-stability.md):
  * a stamped MULTI_CAUSAL write at or below the accept floor (the largest stamp accepted so
  * far), or of another epoch, is refused STALE_STAMP, and each answer carries its
- * replica's stable time and the epoch. As a node's, the stable time is below the stamp of
- * every write a live replica accepted that some replica does not hold yet; and, since a
- * crashed replica here comes back empty and serves at once (a real node is filled again
- * before it serves), below every write the answering one lacks that a live replica
- * accepted or that every replica once held. A crash starts a new epoch (§7), and from then
+ * replica's stable time and the epoch. As a cluster's, the stable time is one for all
+ * replicas: below the stamp of every write a live replica accepted that some replica does
+ * not hold yet; and, since a crashed replica here comes back empty and serves at once
+ * (a real cluster has no stable time in the new epoch until the new member is filled),
+ * below every write some replica lacks that every replica once held. Each replica reports
+ * it late, as a node does that hears the others' bounds by heartbeat: an answer brings a
+ * replica's report up to date only by chance, so replicas disagree, and sessions must
+ * take what they heard of an epoch from any of them. A crash starts a new epoch (§7), and from then
  * on the writes the crashed replica accepted that never reached every replica no longer
  * hold the stable time back, held by others or not, as the survivors' bounds in a real
  * cluster do not. Two broken variants the tests must catch: "eager", the floor reported as the
@@ -55,6 +58,8 @@ export const LAGGING: SimFaults = { ...NO_FAULTS, deliver: 0.3, duplicate: 0.2, 
 export const ALL_FAULTS: SimFaults = { ...LAGGING, drop: 0.05, crash: 0.02, interrupt: 0.1 };
 
 export const REPLICA_COUNT = 3;
+/** The chance that an answer brings its replica's report of the stable time up to date: replicas lag each other. */
+const STABLE_REFRESH_CHANCE = 0.3;
 /** Attempts per key and call, each on the next replica, as AnnaClient's `maxAttempts`. */
 const ATTEMPTS_MAX = 3;
 /**
@@ -143,6 +148,8 @@ export class SimCluster implements KeyTransport {
   /** The epoch: raised by every crash (a replica back under a new incarnation). */
   private epoch = 1;
   private readonly incarnations = new Array<number>(REPLICA_COUNT).fill(0);
+  /** Per replica, the cluster's stable time as it last heard it, and the epoch it heard it in. */
+  private readonly heardStable = Array.from({ length: REPLICA_COUNT }, () => ({ epoch: 0, micros: 0 }));
 
   constructor(
     readonly seed: number,
@@ -153,22 +160,31 @@ export class SimCluster implements KeyTransport {
   }
 
   /**
-   * What replica `index` may report: below every stamped write a live incarnation accepted
-   * that it does not hold, and at most the floor.
+   * The cluster's stable time now: below every stamped write a live incarnation accepted
+   * that some replica does not hold, below every write once everywhere that some replica
+   * lost, and at most the floor.
    */
-  private stableOf(index: number): number {
-    if (this.stableTime === "none") return 0;
+  private clusterStable(): number {
     let stable = this.acceptFloorMicros;
-    if (this.stableTime === "eager") return stable;
     const holds = (replica: SimReplica, id: number, key: string) => replica.held.get(key)?.has(id) === true;
     for (const [id, write] of this.stamped) {
       if (write.stampMicros > stable) continue;
-      write.everywhere ||= this.replicas.every((replica) => holds(replica, id, write.key));
+      const heldByAll = this.replicas.every((replica) => holds(replica, id, write.key));
+      write.everywhere ||= heldByAll;
       const live = write.incarnation === this.incarnations[write.acceptor];
-      if ((live && !write.everywhere) || ((live || write.everywhere) && !holds(this.replicas[index], id, write.key)))
-        stable = write.stampMicros - 1;
+      if ((live || write.everywhere) && !heldByAll) stable = write.stampMicros - 1;
     }
     return stable;
+  }
+
+  /** What replica `index` reports: the cluster's stable time as it last heard it in this epoch (none before). */
+  private stableOf(index: number): number {
+    if (this.stableTime === "none") return 0;
+    if (this.stableTime === "eager") return this.acceptFloorMicros;
+    const heard = this.heardStable[index];
+    if (heard.epoch !== this.epoch || this.random.chance(STABLE_REFRESH_CHANCE))
+      this.heardStable[index] = { epoch: this.epoch, micros: this.clusterStable() };
+    return this.heardStable[index].micros;
   }
 
   /** The epoch the replicas name (0: none named). */

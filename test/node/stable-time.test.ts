@@ -41,37 +41,13 @@ describe("the node's bound", () => {
 describe("the cluster's stable time", () => {
   it("is the least bound of the epoch's members, none while one has no bound in that epoch", () => {
     const stable = new NodeStableTime(1);
-    expect(stable.update(EPOCH, [{ micros: 900, epoch: EPOCH }, undefined])).toEqual({ micros: 0, epoch: EPOCH });
-    expect(
-      stable.update(EPOCH, [
-        { micros: 900, epoch: EPOCH },
-        { micros: 800, epoch: EPOCH - 1 },
-      ]),
-    ).toBeUndefined();
-    expect(
-      stable.update(EPOCH, [
-        { micros: 900, epoch: EPOCH },
-        { micros: 800, epoch: EPOCH },
-      ]),
-    ).toEqual({
-      micros: 800,
-      epoch: EPOCH,
-    });
-    expect(
-      stable.update(EPOCH, [
-        { micros: 900, epoch: EPOCH },
-        { micros: 800, epoch: EPOCH },
-      ]),
-    ).toBeUndefined();
-    expect(
-      stable.update(EPOCH, [
-        { micros: 990, epoch: EPOCH },
-        { micros: 950, epoch: EPOCH },
-      ]),
-    ).toEqual({
-      micros: 950,
-      epoch: EPOCH,
-    });
+    const inEpoch = (micros: number) => ({ micros, epoch: EPOCH });
+    expect(stable.update(EPOCH, [inEpoch(900), undefined])).toEqual({ micros: 0, epoch: EPOCH });
+    expect(stable.update(EPOCH, [inEpoch(900), { micros: 800, epoch: EPOCH - 1 }])).toBeUndefined();
+    expect(stable.update(EPOCH, [inEpoch(900), inEpoch(800)])).toEqual(inEpoch(800));
+    // Unchanged: nothing new to post to the actors.
+    expect(stable.update(EPOCH, [inEpoch(900), inEpoch(800)])).toBeUndefined();
+    expect(stable.update(EPOCH, [inEpoch(990), inEpoch(950)])).toEqual(inEpoch(950));
   });
 
   it("only rises within an epoch, and starts anew (none) in the next", () => {

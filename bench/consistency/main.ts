@@ -140,6 +140,7 @@ async function preload(client: AnnaClient, kinds: ReadonlySet<KeyKind>, keyCount
         dependencyStamps: [],
         value,
         epoch,
+        baseEpoch: 0,
       };
       const element = encodeEnvelope({ clock: preloadClock, value: encodeStamped(stamped) });
       return {

@@ -11,8 +11,8 @@
  * since their writers dropped those dependencies: a key is served, or found absent, only
  * where a replica answered with a stable time at least that high, and one that answered
  * below it is asked of its next replica. An answer counts for the largest stable time the
- * client heard of its epoch from any node, since that is a fact about every member of it
- * (`CausalCut.stableOfAnswer`).
+ * client heard of its epoch from any node before its request went out, since that is a
+ * fact about every member of the epoch (`stableOfAnswer`).
  */
 import { LatticeType } from "../lattices/lattice-type";
 import { mergePayloads } from "../lattices/merge";
@@ -22,7 +22,7 @@ import { ConsistencyError } from "./errors";
 import type { VectorClock } from "../lattices/vector-clock";
 import { checkType } from "./session";
 import type { GetOptions, KeyTransport, StableReport, ValueRead } from "./transport";
-import type { EpochStableTimes } from "./epoch-stamps";
+import { ANY_EPOCH, type EpochStableTimes, type StableTimes } from "./epoch-stamps";
 
 const LEVEL = "causal-multi-key";
 /** A node answers requests of at most 10 000 tuples: a round asks for at most that many dependencies, the rest later. */
@@ -42,6 +42,8 @@ export interface DependencyLimits {
 export interface StableRequirement {
   readonly times: EpochStableTimes;
   baseOf(value: ValueRead): number;
+  /** The bases of a value that name their epoch: stable times nodes reported, which the client hears of through it. */
+  baseReportsOf(value: ValueRead): readonly StableReport[];
 }
 
 /** What the fetches so far say of each key's stable time: present values' and absent answers'. */
@@ -64,11 +66,23 @@ class FetchedStable {
 
   /**
    * What the read returns for `key` holds: the cut entry's stable time (a fetched value
-   * that did not close is not returned, so its stable time does not count), or, where
-   * the key is absent, the absent answers'.
+   * that did not close is not returned, so its stable time does not count), and the
+   * absent answers'. A replica that answered absent held every version of the key stamped
+   * at or below its stable time, so there is none: the cut's entry, even one the session
+   * wrote and the replica has not got yet, misses none of them.
    */
   ofReturned(key: string): number {
-    return this.cut.get(key) === undefined ? (this.absent.get(key) ?? 0) : this.cut.stableOf(key);
+    return Math.max(this.absent.get(key) ?? 0, this.cut.get(key) === undefined ? 0 : this.cut.stableOf(key));
+  }
+
+  /**
+   * What the read would return for `key` holds once `closure` is admitted; unbounded for a
+   * key it would fail on instead (fetched, not closed, no older value in the cut).
+   */
+  ofReturnedAfter(key: string, closure: Closure): number {
+    if (closure.closed.has(key)) return this.of(key);
+    if (this.cut.get(key) === undefined && this.fetched.has(key)) return Infinity;
+    return this.ofReturned(key);
   }
 }
 
@@ -112,25 +126,39 @@ export async function readThroughCut(
   const fetchedStable = new FetchedStable(cut, fetched);
   const reports: StableReport[] = [];
   const getOptions = { absentAsValues: stability !== undefined };
-  absorb(cut, fetched, fetchedStable, reports, await transport.getMany(keys, getOptions));
+  // Answers count for what the client heard before their request went out, never for what came with them.
+  let heardBefore = cut.heardSnapshot();
+  absorb(cut, stability, heardBefore, fetched, fetchedStable, reports, await transport.getMany(keys, getOptions));
   /** Per key, how often it was fetched: a key fetched again goes to its next replica. */
   const fetchCounts = new Map(keys.map((key) => [key, 1]));
-  // Dependencies at or below a stable time a replica reported in their epoch need no covering (CausalCut.close), if
-  // the session requires the largest from now on, and this read's keys too.
-  const reportedStable = () => stability?.times.with(reports);
-  let stable = reportedStable();
-  let stableMicros = stable?.anyMicros ?? 0;
-  /** Keys whose replica answered with a stable time below what the values read require: asked of the next replica. */
-  const behindStable = () => {
-    if (stability === undefined) return [];
-    const required = Math.max(
-      stableMicros,
-      requiredStable(stability, cut, keys, (key) => fetched.get(key) ?? cut.get(key)),
-    );
-    return keys.filter((key) => fetchedStable.of(key) < required);
+  // Dependencies at or below a stable time heard in their epoch need no covering (CausalCut.close); every key
+  // the read returns must then hold the largest of them, and the session requires it from now on. So none counts
+  // above what every key the read would return holds: one counted above a key's answer would send that key to
+  // another replica, and a read chasing a stable time that rises between its rounds ran out of rounds. A key whose
+  // new value does not close returns the cut's older one, which holds less: counting less then may leave other
+  // values unclosed as well, and they too return older ones (stale, as the level allows, rather than an error).
+  const closeWithStable = () => {
+    if (stability === undefined) return cut.close(fetched);
+    const times = cut.withHeard(stability.times);
+    // What every key's answers hold bounds it from the start: a closed key returns no more.
+    let capMicros = Math.min(...keys.map((key) => fetchedStable.of(key)));
+    for (;;) {
+      const closure = cut.close(fetched, capStableTimes(times, capMicros));
+      const returnedMicros = Math.min(...keys.map((key) => fetchedStable.ofReturnedAfter(key, closure)));
+      if (returnedMicros >= capMicros) return closure;
+      capMicros = returnedMicros;
+    }
   };
-  let closure = cut.close(fetched, stable);
-  let behind = behindStable();
+  /** What the values `valueOf` gives the keys require, and what the closure relied on. */
+  const required = (closure: Closure, valueOf: (key: string) => ValueRead | undefined) =>
+    stability === undefined ? 0 : Math.max(closure.reliedMicros, requiredStable(stability, cut, keys, valueOf));
+  /** Keys the read would return holding less than the values read require: asked of the next replica. */
+  const behindStable = (closure: Closure) => {
+    const wanted = required(closure, (key) => fetched.get(key) ?? cut.get(key));
+    return keys.filter((key) => fetchedStable.ofReturnedAfter(key, closure) < wanted);
+  };
+  let closure = closeWithStable();
+  let behind = behindStable(closure);
   let rounds = 0;
   while (
     (closure.missing.size > 0 || behind.length > 0) &&
@@ -138,32 +166,25 @@ export async function readThroughCut(
     Date.now() < deadlineMs
   ) {
     const wanted = [...new Set([...behind, ...closure.missing.keys()])].slice(0, FETCH_KEYS_PER_ROUND_MAX);
+    heardBefore = cut.heardSnapshot();
     const answers = await fetchRound(transport, wanted, fetchCounts, deadlineMs, getOptions);
-    absorb(cut, fetched, fetchedStable, reports, answers);
+    absorb(cut, stability, heardBefore, fetched, fetchedStable, reports, answers);
     rounds++;
-    stable = reportedStable();
-    stableMicros = stable?.anyMicros ?? 0;
-    closure = cut.close(fetched, stable);
-    behind = behindStable();
+    closure = closeWithStable();
+    behind = behindStable(closure);
   }
   // No await from `close` to here: the cut has not changed since it was closed against.
-  cut.admit(closure.closed, fetched, stableMicros);
-  const required =
-    stability === undefined
-      ? 0
-      : Math.max(
-          stableMicros,
-          requiredStable(stability, cut, keys, (key) => cut.get(key)),
-        );
+  cut.admit(closure.closed, fetched, closure.reliedMicros);
+  const requiredMicros = required(closure, (key) => cut.get(key));
   const values = new Map<string, ValueRead | undefined>();
   for (const key of keys) {
     const value = cut.get(key);
     if (value === undefined && fetched.has(key)) throw unavailable(key, closure, rounds, Date.now() - startMs);
-    if (fetchedStable.ofReturned(key) < required)
-      throw notStable(key, required, fetchedStable.ofReturned(key), rounds, Date.now() - startMs);
+    if (fetchedStable.ofReturned(key) < requiredMicros)
+      throw notStable(key, requiredMicros, fetchedStable.ofReturned(key), rounds, Date.now() - startMs);
     values.set(key, value);
   }
-  return { values, stableMicros: required, reports };
+  return { values, stableMicros: requiredMicros, reports };
 }
 
 /** One round: keys never fetched in one batch to any replica, keys found behind to their next replica. */
@@ -213,12 +234,14 @@ async function beforeDeadline<T>(call: Promise<T>, deadlineMs: number): Promise<
 
 /**
  * Joins what was fetched with what was fetched before; LATTICE when a key holds another
- * type. Every answer's stable time and epoch go to `reports` and to the cut; an answer
- * counts for the stable time of its epoch that the client heard (`CausalCut.stableOfAnswer`),
- * absent ones too.
+ * type. Every answer's stable time and epoch go to `reports` and to the cut, and so do the
+ * bases of the values that name their epoch; an answer counts for the stable time of its
+ * epoch that the client heard before its request went out (`heardBefore`), absent ones too.
  */
 function absorb(
   cut: CausalCut,
+  stability: StableRequirement | undefined,
+  heardBefore: StableTimes,
   fetched: Map<string, ValueRead>,
   fetchedStable: FetchedStable,
   reports: StableReport[],
@@ -233,9 +256,12 @@ function absorb(
     reports.push(reportOf(value));
     cut.noteStable(reportOf(value));
   }
+  if (stability !== undefined)
+    for (const value of values.values())
+      if (value?.type === LatticeType.MULTI_CAUSAL) for (const base of stability.baseReportsOf(value)) cut.hear(base);
   for (const [key, value] of values) {
     if (value === undefined) continue;
-    const answerStableMicros = cut.stableOfAnswer(reportOf(value));
+    const answerStableMicros = stableOfAnswer(reportOf(value), heardBefore);
     if (value.type === LatticeType.NONE) {
       fetchedStable.noteAbsent(key, answerStableMicros);
       continue;
@@ -248,6 +274,16 @@ function absorb(
     fetched.set(key, stableMicros === 0 ? { type: value.type, payload } : { type: value.type, payload, stableMicros });
     // The joined value holds what each answer held; its epoch is no longer one replica's, so it is left out.
   }
+}
+
+/** `times`, none above `capMicros`. */
+function capStableTimes(times: StableTimes, capMicros: number): StableTimes {
+  return { anyMicros: Math.min(times.anyMicros, capMicros), of: (epoch) => Math.min(times.of(epoch), capMicros) };
+}
+
+/** The stable time an answer proves held: its own, or more heard of its epoch before its request went out. */
+function stableOfAnswer(report: StableReport, heardBefore: StableTimes): number {
+  return report.epoch === ANY_EPOCH ? report.micros : Math.max(report.micros, heardBefore.of(report.epoch));
 }
 
 function notStable(key: string, required: number, held: number, rounds: number, waitedMs: number): ConsistencyError {

@@ -13,7 +13,7 @@ import { CAUSAL_CUT_LIMITS_DEFAULT, type CausalCutLimits } from "./causal-option
 import { ConsistencyError } from "./errors";
 import { Floor, type FloorReservation } from "./floor";
 import { decodeStampedMultiCausal, dependencyStamps, type ReadStamps } from "./causal-stamps";
-import { ANY_EPOCH, EpochStableTimes, isStable, type StableTimes } from "./epoch-stamps";
+import { EpochStableTimes, isStable, type StableTimes } from "./epoch-stamps";
 import type { PutTuple, StableReport, ValueRead } from "./transport";
 
 const LEVEL = "causal-multi-key";
@@ -36,6 +36,11 @@ export interface Closure {
   readonly missing: ReadonlyMap<string, VectorClock>;
   /** Per fetched key left out, the dependency that keeps it out (itself fetched, or missing). */
   readonly blockedBy: ReadonlyMap<string, string>;
+  /**
+   * The largest stamp of a dependency of a closed value that nothing covers but the stable
+   * time (0: none): every key a reader is shown with these values must hold it.
+   */
+  readonly reliedMicros: number;
 }
 
 /** Whether `clock` is at least `needed`. */
@@ -65,8 +70,9 @@ export class CausalCut {
    * The stable times any session of this client heard, per epoch. A stable time of epoch E
    * is a fact about every member of E, not only the node that reported it: every version
    * stamped in E at or below it was acknowledged by all its replicas (GentleRain's global
-   * stable time). So a replica answering in E holds at least what any node reported for E,
-   * however far behind its own report lags (docs/causal-stability.md §7, "as built").
+   * stable time). So a replica answering in E a request sent after the client heard it
+   * holds at least that, however far behind its own report lags (docs/causal-stability.md
+   * §7, "as built"). Not one sent before: the fact may have become true since.
    */
   private readonly heard = new EpochStableTimes();
 
@@ -89,12 +95,27 @@ export class CausalCut {
   /** A node's report of its epoch and its stable time in it. */
   noteStable(report: StableReport): void {
     if (report.epoch > 0) this.latestEpoch = report.epoch;
+    this.hear(report);
+  }
+
+  /** A stable time some node reported in its epoch, heard first- or second-hand (a writer's base). */
+  hear(report: StableReport): void {
     this.heard.learn(report);
   }
 
-  /** The stable time an answer in `report.epoch` proves held: its own, or more that the client heard for that epoch. */
-  stableOfAnswer(report: StableReport): number {
-    return report.epoch === ANY_EPOCH ? report.micros : Math.max(report.micros, this.heard.of(report.epoch));
+  /** The largest stable time the client heard of `epoch` (0: none). */
+  heardIn(epoch: number): number {
+    return this.heard.of(epoch);
+  }
+
+  /** What the client has heard so far, fixed: what answers to a request sent now may count for. */
+  heardSnapshot(): StableTimes {
+    return this.heard.with([]);
+  }
+
+  /** `times` joined with every stable time the client heard. */
+  withHeard(times: EpochStableTimes): StableTimes {
+    return times.with(this.heard.reports());
   }
 
   /** The stable time the entry of `key` is known to hold (0: none). */
@@ -151,6 +172,13 @@ export class CausalCut {
         changed = true;
       }
     }
+    let reliedMicros = 0;
+    for (const key of closed) {
+      const entry = candidates.get(key)!;
+      for (const [dependency, needed] of entry.dependencies)
+        if (entry.stamps !== undefined && !covered(dependency, needed))
+          reliedMicros = Math.max(reliedMicros, ...dependencyStamps(entry.stamps, dependency).values());
+    }
     const missing = new Map<string, VectorClock>();
     for (const [key, entry] of candidates) {
       if (closed.has(key)) continue;
@@ -161,7 +189,12 @@ export class CausalCut {
         missing.set(dependency, vectorClock.join(missing.get(dependency) ?? vectorClock.bottom, needed));
       }
     }
-    return { closed: new Map([...closed].map((key) => [key, candidates.get(key)!.value])), missing, blockedBy };
+    return {
+      closed: new Map([...closed].map((key) => [key, candidates.get(key)!.value])),
+      missing,
+      blockedBy,
+      reliedMicros,
+    };
   }
 
   /**

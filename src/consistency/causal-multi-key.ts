@@ -27,7 +27,7 @@ import type { ResolvedCausalSessionOptions } from "./causal-options";
 import { CausalPast, type PastAddition, type WriteDependencies } from "./causal-past";
 import type { CausalScopeCore } from "./causal-session";
 import { decodeStampedMultiCausal, dependencyStamps, unstamped } from "./causal-stamps";
-import { epochStamp, EpochStableTimes, type EpochStamps, UNKNOWN_STAMPS } from "./epoch-stamps";
+import { ANY_EPOCH, epochStamp, EpochStableTimes, type EpochStamps, UNKNOWN_STAMPS } from "./epoch-stamps";
 import type { CausalWriter } from "./causal-writer";
 import { HybridClock } from "./clock";
 import { ConsistencyError } from "./errors";
@@ -53,6 +53,10 @@ interface CausalWrite {
 /** The largest base of a value's siblings: what its readers must see of the stable time. */
 function baseOf(value: ValueRead): number {
   return decodeStampedMultiCausal(value.payload).stamps.baseMicros;
+}
+
+function baseReportsOf(value: ValueRead): readonly StableReport[] {
+  return decodeStampedMultiCausal(value.payload).stamps.baseReports;
 }
 
 export class MultiKeyCausal implements CausalScopeCore {
@@ -92,7 +96,7 @@ export class MultiKeyCausal implements CausalScopeCore {
   async read(keys: readonly string[]): Promise<Map<string, Uint8Array[]>> {
     // A read follows the session's writes, one of unknown outcome too: had it happened unseen, the read would miss it.
     await this.resendPending();
-    const stability = this.options.envelope ? { times: this.stable, baseOf } : undefined;
+    const stability = this.options.envelope ? { times: this.stable, baseOf, baseReportsOf } : undefined;
     const { values, stableMicros, reports } = await readThroughCut(
       this.transport,
       this.cut,
@@ -178,6 +182,19 @@ export class MultiKeyCausal implements CausalScopeCore {
     if (report.epoch > 0) this.epoch = report.epoch;
   }
 
+  /**
+   * A write's base: the stable time its readers must see, at least the session's. Where the
+   * client heard that much of the epoch the write is stamped in, the base is what it heard
+   * and names that epoch, so that readers learn it as a fact of the epoch and any replica of
+   * the epoch meets it (docs/causal-stability.md §7); otherwise the session's, naming none.
+   */
+  private base(): StableReport {
+    const heardMicros = Math.max(this.stable.of(this.epoch), this.cut.heardIn(this.epoch));
+    if (this.epoch !== ANY_EPOCH && heardMicros > 0 && heardMicros >= this.stable.anyMicros)
+      return { micros: heardMicros, epoch: this.epoch };
+    return { micros: this.stable.anyMicros, epoch: ANY_EPOCH };
+  }
+
   /** The write of `value` at `clock`: stamped, with the session's stable time as its base, unless written bare. */
   private stampedWrite(
     key: string,
@@ -189,16 +206,18 @@ export class MultiKeyCausal implements CausalScopeCore {
     let element: Uint8Array;
     let pastClock = clock;
     if (this.options.envelope) {
-      this.stamps.observe(BigInt(this.stable.anyMicros));
+      const base = this.base();
+      this.stamps.observe(BigInt(base.micros));
       const stampMicros = Number(this.stamps.next());
       stamps = epochStamp(this.epoch, stampMicros);
       const stamped = {
         stampMicros,
-        baseMicros: this.stable.anyMicros,
+        baseMicros: base.micros,
         writer: this.writer.id,
         dependencyStamps: dependencies.stamps,
         value,
         epoch: this.epoch,
+        baseEpoch: base.epoch,
       };
       element = this.writer.element(clock, encodeStamped(stamped));
       pastClock = this.writer.ownEntry(clock);

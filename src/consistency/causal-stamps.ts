@@ -8,6 +8,7 @@ import { decodeEnvelope } from "../lattices/causal-envelope";
 import { decodeStamped } from "../lattices/causal-stamp";
 import { entryOf, vectorClock, type VectorClock } from "../lattices/vector-clock";
 import { anyEpochBound, epochStamp, type EpochStamps, joinEpochStamps, UNKNOWN_STAMPS } from "./epoch-stamps";
+import type { StableReport } from "./transport";
 
 const utf8 = new TextDecoder();
 
@@ -18,6 +19,12 @@ export interface ReadStamps {
   readonly latestMicros: number;
   /** The largest stable time a sibling's writer knew (0: none). */
   readonly baseMicros: number;
+  /**
+   * The siblings' bases that name their epoch, as the reports they are: a node reported
+   * that stable time in that epoch to the writer, which makes it a fact any reader can
+   * rely on (docs/causal-stability.md §7).
+   */
+  readonly baseReports: readonly StableReport[];
   /**
    * Per dependency key, the stamps the siblings give it, by epoch; undefined when a sibling
    * has no stamps, since its dependencies' stamps are then unknown. Read them with
@@ -38,6 +45,7 @@ export function readStamps(siblings: readonly Uint8Array[]): ReadStamps {
   let stamps: EpochStamps = siblings.length === 0 ? UNKNOWN_STAMPS : new Map();
   let latestMicros = 0;
   let baseMicros = 0;
+  const baseReports: StableReport[] = [];
   let dependencyStamps: Map<string, EpochStamps> | undefined = new Map();
   let versions: VectorClock | undefined = vectorClock.bottom;
   for (const sibling of siblings) {
@@ -56,6 +64,7 @@ export function readStamps(siblings: readonly Uint8Array[]): ReadStamps {
     stamps = joinEpochStamps(stamps, epochStamp(stamped.epoch, stamped.stampMicros));
     latestMicros = Math.max(latestMicros, stamped.stampMicros);
     baseMicros = Math.max(baseMicros, stamped.baseMicros);
+    if (stamped.baseEpoch > 0) baseReports.push({ micros: stamped.baseMicros, epoch: stamped.baseEpoch });
     if (dependencyStamps === undefined) continue;
     for (const { key, stampMicros: dependencyMicros, epoch } of stamped.dependencyStamps) {
       const name = utf8.decode(key);
@@ -69,6 +78,7 @@ export function readStamps(siblings: readonly Uint8Array[]): ReadStamps {
     stamps,
     latestMicros,
     baseMicros,
+    baseReports,
     dependencyStamps,
     versions,
   };

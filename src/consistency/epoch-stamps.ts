@@ -84,6 +84,12 @@ export class EpochStableTimes implements StableTimes {
     if (micros > this.any) this.any = micros;
   }
 
+  /** These times as reports: each epoch's, and the largest of all as one that names none. */
+  *reports(): IterableIterator<StableReport> {
+    for (const [epoch, micros] of this.byEpoch) yield { micros, epoch };
+    yield { micros: this.any, epoch: ANY_EPOCH };
+  }
+
   /** These times joined with what a read's responses reported. */
   with(reports: Iterable<StableReport>): StableTimes {
     const joined = new EpochStableTimes();

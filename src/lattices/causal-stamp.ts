@@ -2,9 +2,11 @@
  * The stamp a multi-key causal session wraps its value in, inside the sibling envelope
  * (docs/causal-stability.md §6, §7): `CausalStamp{uint64 stamp_micros = 1, uint64 base_micros
  * = 2, bytes writer = 3, repeated DependencyStamp dependency_stamps = 4, bytes value = 5,
- * uint64 epoch = 6}` with `DependencyStamp{string key = 1, uint64 stamp_micros = 2, uint64
- * epoch = 3}`. `epoch` is the cluster epoch the stamp was taken in. `stamp_micros` is the
- * write's hybrid stamp, `base_micros` the stable time its session knew, `writer` the
+ * uint64 epoch = 6, uint64 base_epoch = 7}` with `DependencyStamp{string key = 1, uint64
+ * stamp_micros = 2, uint64 epoch = 3}`. `epoch` is the cluster epoch the stamp was taken in.
+ * `stamp_micros` is the write's hybrid stamp, `base_micros` the stable time its session
+ * knew, `base_epoch` the epoch some node reported that stable time in (0: not known to be
+ * one epoch's; its readers then learn nothing from it), `writer` the
  * session's clock entry (so that a reader can name this version by that entry alone), and
  * the dependency stamps the stamp of each dependency the write lists (the newest version
  * of that key in the writer's past). The store never looks inside: it keeps envelopes whole, so a concurrent
@@ -26,6 +28,7 @@ const WRITER_FIELD = 3;
 const DEPENDENCY_FIELD = 4;
 const VALUE_FIELD = 5;
 const EPOCH_FIELD = 6;
+const BASE_EPOCH_FIELD = 7;
 const DEPENDENCY_KEY_FIELD = 1;
 const DEPENDENCY_STAMP_FIELD = 2;
 const DEPENDENCY_EPOCH_FIELD = 3;
@@ -50,6 +53,8 @@ export interface StampedValue {
   readonly value: Uint8Array;
   /** The cluster epoch it was stamped in (docs/causal-stability.md §7; 0: none). */
   readonly epoch: number;
+  /** The epoch a node reported `baseMicros` as its stable time in (0: not known to be one epoch's). */
+  readonly baseEpoch: number;
 }
 
 function writeMicros(writer: WireWriter, field: number, micros: number): void {
@@ -79,6 +84,10 @@ function assertStampable(stamped: StampedValue): void {
   if (stamped.writer.length === 0) throw new RangeError("invariant: a stamp without its writer");
   if (!Number.isSafeInteger(stamped.epoch) || stamped.epoch < 0)
     throw new RangeError(`invariant: epoch ${stamped.epoch} is not a safe unsigned integer`);
+  if (!Number.isSafeInteger(stamped.baseEpoch) || stamped.baseEpoch < 0)
+    throw new RangeError(`invariant: base epoch ${stamped.baseEpoch} is not a safe unsigned integer`);
+  if (stamped.baseEpoch > 0 && stamped.baseMicros === 0)
+    throw new RangeError(`invariant: base epoch ${stamped.baseEpoch} without a base`);
   const stamps = stamped.dependencyStamps;
   for (let index = 0; index < stamps.length; index++) {
     if (!Number.isSafeInteger(stamps[index].stampMicros) || stamps[index].stampMicros <= 0)
@@ -105,6 +114,7 @@ export function encodeStamped(stamped: StampedValue): Uint8Array {
   }
   writer.bytesField(VALUE_FIELD, stamped.value);
   if (stamped.epoch > 0) writeMicros(writer, EPOCH_FIELD, stamped.epoch);
+  if (stamped.baseEpoch > 0) writeMicros(writer, BASE_EPOCH_FIELD, stamped.baseEpoch);
   return writer.finish();
 }
 
@@ -136,6 +146,7 @@ export function decodeStamped(bytes: Uint8Array): StampedValue | undefined {
   const dependencyStamps: DependencyStamp[] = [];
   let value: Uint8Array | undefined;
   let epoch = 0;
+  let baseEpoch = 0;
   try {
     const reader = new WireReader(bytes);
     let lastField = 0;
@@ -150,6 +161,7 @@ export function decodeStamped(bytes: Uint8Array): StampedValue | undefined {
         dependencyStamps.push(readDependency(reader));
       else if (field === VALUE_FIELD && reader.wireType === WireType.LENGTH_DELIMITED) value = reader.readBytes();
       else if (field === EPOCH_FIELD) epoch = reader.readSafeUint();
+      else if (field === BASE_EPOCH_FIELD) baseEpoch = reader.readSafeUint();
       else return undefined;
     }
   } catch (error) {
@@ -157,7 +169,7 @@ export function decodeStamped(bytes: Uint8Array): StampedValue | undefined {
     throw error;
   }
   if (value === undefined || writerId === undefined || stampMicros === 0) return undefined;
-  const stamped = { stampMicros, baseMicros, writer: writerId, dependencyStamps, value, epoch };
+  const stamped = { stampMicros, baseMicros, writer: writerId, dependencyStamps, value, epoch, baseEpoch };
   try {
     assertStampable(stamped);
   } catch {
@@ -171,7 +183,8 @@ export function decodeStamped(bytes: Uint8Array): StampedValue | undefined {
 function stampedBytes(stamped: StampedValue): number {
   let length =
     1 + safeUintBytes(stamped.stampMicros) + fieldBytes(stamped.writer.length) + fieldBytes(stamped.value.length);
-  length += optionalUintBytes(stamped.baseMicros) + optionalUintBytes(stamped.epoch);
+  length +=
+    optionalUintBytes(stamped.baseMicros) + optionalUintBytes(stamped.epoch) + optionalUintBytes(stamped.baseEpoch);
   for (const dependency of stamped.dependencyStamps) length += fieldBytes(dependencyBodyBytes(dependency));
   return length;
 }

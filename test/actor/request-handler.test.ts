@@ -208,6 +208,7 @@ describe.each(SERVERS)("request handler with the %s server", (engine) => {
               dependencyStamps: [],
               value: encoder.encode("v"),
               epoch: stampEpoch,
+              baseEpoch: 0,
             }),
           }),
         ],

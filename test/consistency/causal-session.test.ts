@@ -269,18 +269,23 @@ describe("causal sessions, multi-key: dependencies", () => {
 });
 
 describe("causal sessions, multi-key: a stable time", () => {
-  /** A stamped write of `value` by session `writer` (its `counter`-th write), listing `dependencies` with their stamps. */
+  /**
+   * A stamped write of `value` by session `writer` (its `counter`-th write), listing
+   * `dependencies` with their stamps, on `base` (none by default).
+   */
   function stampedWrite(
     writer: string,
     counter: number,
     value: string,
     stampMicros: number,
     dependencies: Array<[key: string, counter: number, stampMicros: number]> = [],
+    base = { micros: 0, epoch: 0 },
   ): ValueRead {
     const clock = toVectorClock([{ key: utf8.encode(writer), value: counter }]);
     const stamped = encodeStamped({
       stampMicros,
-      baseMicros: 0,
+      baseMicros: base.micros,
+      baseEpoch: base.epoch,
       writer: utf8.encode(writer),
       dependencyStamps: dependencies.map(([key, , micros]) => ({
         key: utf8.encode(key),
@@ -327,7 +332,7 @@ describe("causal sessions, multi-key: a stable time", () => {
     };
   }
 
-  it("makes a session served a cut entry require the stable time the entry was closed by", async () => {
+  it("makes a session served a cut entry require the stamp it relied on the stable time for", async () => {
     const c = stampedWrite("w", 1, "c1", 1_000);
     const a = stampedWrite("w", 2, "a2", 2_000, [["c", 1, 1_000]]);
     const cut = new CausalCut();
@@ -335,12 +340,12 @@ describe("causal sessions, multi-key: a stable time", () => {
     const first = session(replicaHolding({ a, c }, 3_000), { scope: "multi-key" }, "s1", cut);
     expect(texts(await first.get("a"))).toEqual(["a2"]);
     // Another session of the same client meets only a replica that lost everything (stable time 500 µs):
-    // the cut's a is causal only with c, so the read must not show a beside an absent c.
+    // the cut's a is causal only with c (stamped 1000 µs), so the read must not show a beside an absent c.
     const second = session(replicaHolding({}, 500), { scope: "multi-key", dependencyWaitMs: 100 }, "s2", cut);
     await expect(second.getMany(["c", "a"])).rejects.toMatchObject({
       code: "CAUSAL_DEPENDENCY_UNAVAILABLE",
       message: expect.stringMatching(
-        /no replica of "c" asked reported a stable time at or above the session's \(3000 µs/,
+        /no replica of "c" asked reported a stable time at or above the session's \(1000 µs/,
       ),
     });
     // Where c is held, the same read shows both.
@@ -363,5 +368,66 @@ describe("causal sessions, multi-key: a stable time", () => {
     const lagging = session(replicaHolding({ c }, 500, 7), { scope: "multi-key" }, "s2", cut);
     const both = await lagging.getMany(["c", "a"]);
     expect([texts(both.get("c")!), texts(both.get("a")!)]).toEqual([["c1"], ["a2"]]);
+  });
+
+  it("takes a writer's base that names its epoch as that epoch's stable time, and one that names none as it is", async () => {
+    // Written on a base of 5000 µs that some node reported in epoch 7, above anything this client heard.
+    const named = stampedWrite("w", 1, "a1", 6_000, [], { micros: 5_000, epoch: 7 });
+    const reader = session(replicaHolding({ a: named }, 500, 7), { scope: "multi-key" });
+    expect(texts(await reader.get("a"))).toEqual(["a1"]);
+    // The same base naming no epoch proves nothing of epoch 7: a replica reporting 500 µs may lack what it relies on.
+    const unnamed = stampedWrite("w", 1, "a1", 6_000, [], { micros: 5_000, epoch: 0 });
+    const cautious = session(replicaHolding({ a: unnamed }, 500, 7), { scope: "multi-key", dependencyWaitMs: 100 });
+    await expect(cautious.get("a")).rejects.toMatchObject({
+      code: "CAUSAL_DEPENDENCY_UNAVAILABLE",
+      message: expect.stringMatching(/stable time at or above the session's \(5000 µs/),
+    });
+  });
+
+  it("counts for an answer no stable time heard with it, only what was heard before its request went out", async () => {
+    const c = stampedWrite("w", 1, "c1", 1_000);
+    const x = stampedWrite("w", 2, "x2", 2_000, [["c", 1, 1_000]]);
+    const report = { stableEpoch: 7 };
+    // x's replica reports 3000 µs of epoch 7, which makes c stable; c's replica, asked in the same round, reports
+    // 500 and has not got c yet. Its answer may predate the fact that 3000 µs states: asked again, it has c.
+    const asked: string[] = [];
+    const answer = (key: string) => {
+      asked.push(key);
+      if (key === "x") return { ...x, ...report, stableMicros: 3_000 };
+      const held = asked.filter((name) => name === "c").length > 1;
+      return held
+        ? { ...c, ...report, stableMicros: 500 }
+        : { type: LatticeType.NONE, payload: new Uint8Array(0), ...report, stableMicros: 500 };
+    };
+    const transport: KeyTransport = {
+      getMany: async (keys) => new Map(keys.map((key) => [key, answer(key)])),
+      getFromReplica: async (_, keys) => new Map(keys.map((key) => [key, answer(key)])),
+      replicasOf: async () => ["r0"],
+      putManySettled: async () => {
+        throw new Error("this test writes nothing");
+      },
+    };
+    const reader = session(transport, { scope: "multi-key" });
+    const both = await reader.getMany(["x", "c"]);
+    expect([texts(both.get("x")!), texts(both.get("c")!)]).toEqual([["x2"], ["c1"]]);
+    expect(asked.filter((name) => name === "c")).toHaveLength(2);
+  });
+
+  it("reads its own write from a replica that has not got it, when that replica proves nothing older is missing", async () => {
+    const report = { stableMicros: 3_000, stableEpoch: 7 };
+    // Every write applies on one replica, reporting 3000 µs; every read meets another that has nothing yet.
+    const transport: KeyTransport = {
+      getMany: async (keys) =>
+        new Map(keys.map((key) => [key, { type: LatticeType.NONE, payload: new Uint8Array(0), ...report }])),
+      getFromReplica: async (_, keys) =>
+        new Map(keys.map((key) => [key, { type: LatticeType.NONE, payload: new Uint8Array(0), ...report }])),
+      replicasOf: async () => ["r0"],
+      putManySettled: async (puts) => new Map(puts.map(({ key }) => [key, { status: "applied" as const, ...report }])),
+    };
+    const writer = session(transport, { scope: "multi-key" });
+    await writer.put("x", "mine");
+    // The session requires 3000 µs of what it reads; the absent answer holds every version of x stamped at or
+    // below it (none), so the cut's entry, the session's own write, misses nothing it must show.
+    expect(texts(await writer.get("x"))).toEqual(["mine"]);
   });
 });

@@ -137,7 +137,15 @@ describe("the stable time of a node", () => {
 function stampedPut(key: string, stampMicros: number, epoch: number): PutTuple {
   const writer = utf8.encode("hand");
   const value = utf8.encode("v");
-  const stamped = encodeStamped({ stampMicros, baseMicros: 0, writer, dependencyStamps: [], value, epoch });
+  const stamped = encodeStamped({
+    stampMicros,
+    baseMicros: 0,
+    writer,
+    dependencyStamps: [],
+    value,
+    epoch,
+    baseEpoch: 0,
+  });
   const element = encodeEnvelope({ clock: toVectorClock([{ key: writer, value: 1 }]), value: stamped });
   return {
     key,

@@ -31,6 +31,7 @@ function stamped(overrides: Partial<StampedValue> = {}): StampedValue {
     ],
     value: utf8.encode("hello"),
     epoch: 9,
+    baseEpoch: 8,
     ...overrides,
   };
 }
@@ -51,11 +52,16 @@ const stampedValues: fc.Arbitrary<StampedValue> = fc
     ),
     value: bytes,
     epoch: fc.oneof(fc.constant(0), micros),
+    baseEpoch: fc.oneof(fc.constant(0), micros),
   })
-  .map((value) => ({ ...value, dependencyStamps: [...value.dependencyStamps].sort(compareDependencyStamps) }));
+  .map((value) => ({
+    ...value,
+    dependencyStamps: [...value.dependencyStamps].sort(compareDependencyStamps),
+    baseEpoch: value.baseMicros === 0 ? 0 : value.baseEpoch,
+  }));
 
 describe("the causal stamp", () => {
-  it("is CausalStamp{stamp 1, base 2, writer 3, dependency stamps 4, value 5, epoch 6} in protobuf", () => {
+  it("is CausalStamp{stamp 1, base 2, writer 3, dependency stamps 4, value 5, epoch 6, base epoch 7} in protobuf", () => {
     const bytes = encodeStamped({
       stampMicros: 300,
       baseMicros: 0,
@@ -66,12 +72,24 @@ describe("the causal stamp", () => {
       ],
       value: utf8.encode("v"),
       epoch: 2,
+      baseEpoch: 0,
     });
     // 08 ac02: stamp 300; no base (zero left out); 1a 01 77: writer "w"; 22 05 (0a 01 6b 10 05): key "k", stamp 5,
     // no epoch; 22 07 (0a 01 6b 10 06 18 02): key "k", stamp 6, epoch 2; 2a 01 76: value "v"; 30 02: epoch 2.
     expect(Buffer.from(bytes).toString("hex")).toBe(
       "08ac02" + "1a0177" + "22050a016b1005" + "22070a016b10061802" + "2a0176" + "3002",
     );
+    // A base of 200 µs reported in epoch 2: 10 c801 after the stamp, 38 02 after the epoch.
+    const based = encodeStamped({
+      stampMicros: 300,
+      baseMicros: 200,
+      writer: utf8.encode("w"),
+      dependencyStamps: [],
+      value: utf8.encode("v"),
+      epoch: 2,
+      baseEpoch: 2,
+    });
+    expect(Buffer.from(based).toString("hex")).toBe("08ac02" + "10c801" + "1a0177" + "2a0176" + "3002" + "3802");
   });
 
   it("decodes what it encodes, byte for byte canonical", () => {
@@ -84,6 +102,7 @@ describe("the causal stamp", () => {
         expect(decoded.stampMicros).toBe(value.stampMicros);
         expect(decoded.baseMicros).toBe(value.baseMicros);
         expect(decoded.epoch).toBe(value.epoch);
+        expect(decoded.baseEpoch).toBe(value.baseEpoch);
         expect(decoded.dependencyStamps.map(({ epoch }) => epoch)).toEqual(
           value.dependencyStamps.map(({ epoch }) => epoch),
         );
@@ -105,6 +124,11 @@ describe("the causal stamp", () => {
     // The epoch after the value is taken; a zero epoch written out is not.
     expect(decodeStamped(Uint8Array.from([0x08, 0x05, 0x1a, 0x01, 0x77, 0x2a, 0x00, 0x30, 0x04]))?.epoch).toBe(4);
     expect(decodeStamped(Uint8Array.from([0x08, 0x05, 0x1a, 0x01, 0x77, 0x2a, 0x00, 0x30, 0x00]))).toBeUndefined();
+    // A base epoch is taken with its base, not without one, and not before the epoch.
+    const withBase = [0x08, 0x05, 0x10, 0x03, 0x1a, 0x01, 0x77, 0x2a, 0x00];
+    expect(decodeStamped(Uint8Array.from([...withBase, 0x30, 0x04, 0x38, 0x02]))?.baseEpoch).toBe(2);
+    expect(decodeStamped(Uint8Array.from([0x08, 0x05, 0x1a, 0x01, 0x77, 0x2a, 0x00, 0x38, 0x02]))).toBeUndefined();
+    expect(decodeStamped(Uint8Array.from([...withBase, 0x38, 0x02, 0x30, 0x04]))).toBeUndefined();
     // Dependency stamps in key order are taken, out of it not (nor written).
     const head = [0x08, 0x05, 0x1a, 0x01, 0x77];
     const dependencyA = [0x22, 0x05, 0x0a, 0x01, 0x61, 0x10, 0x05];
@@ -123,6 +147,8 @@ describe("the causal stamp", () => {
     expect(() => encodeStamped(stamped({ writer: new Uint8Array(0) }))).toThrow(/writer/);
     expect(() => encodeStamped(stamped({ stampMicros: 2 ** 60 }))).toThrow(/positive/);
     expect(() => encodeStamped(stamped({ epoch: -1 }))).toThrow(/epoch/);
+    expect(() => encodeStamped(stamped({ baseEpoch: -1 }))).toThrow(/base epoch/);
+    expect(() => encodeStamped(stamped({ baseMicros: 0, baseEpoch: 3 }))).toThrow(/without a base/);
   });
 
   it("shows the accept floor a PUT stamped at or below it or in another epoch, and not bare or malformed ones", () => {

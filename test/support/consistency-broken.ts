@@ -189,7 +189,7 @@ function ownClockEntryOnly(transport: KeyTransport, sessionId: string): KeyTrans
 /** A causal cut that lets every fetched value in at once, whether or not its dependencies are there. */
 class UnclosedCut extends CausalCut {
   override close(fetched: ReadonlyMap<string, ValueRead>): Closure {
-    return { closed: fetched, missing: new Map(), blockedBy: new Map() };
+    return { closed: fetched, missing: new Map(), blockedBy: new Map(), reliedMicros: 0 };
   }
 }
 

@@ -6,7 +6,7 @@ import { reserveOutput, scratchRelease, setOutput, setOutputToBuffer } from "./b
 import { bytesEqual } from "./codec";
 import { clearDirty, markDirty, NONE_DIRTY, oldestDirty, reserveDirtyMark } from "./dirty";
 import { resultLength, resultPtr } from "./lattices/result";
-import { plainLwwTimestamp, storedPlainLwwTimestamp } from "./lattices/register";
+import { plainLwwReplaces } from "./lattices/register";
 import { canonicalize, join } from "./lattices/wire-types";
 import {
   isKnownLatticeType, KEY_TOO_LARGE, LATTICE, LWW, MALFORMED, NOT_FOUND, OK, OUT_OF_MEMORY, VALUE_TOO_LARGE,
@@ -100,11 +100,8 @@ export function putValue(type: u32, keyHash: u64, keyPtr: usize, keyLength: u32,
 function plainLwwReplaced(index: u32, keyLength: u32, payloadPtr: usize, payloadLength: u32): usize {
   const entry = entryAddress(index);
   if (load<u32>(entry, E_VALUE_LENGTH) != payloadLength) return 0;
-  const incoming = plainLwwTimestamp(payloadPtr, payloadLength);
-  if (incoming == 0) return 0;
   const storedPtr = <usize>load<u32>(entry, E_BLOCK) + keyLength;
-  const stored = storedPlainLwwTimestamp(storedPtr, payloadLength);
-  return stored != 0 && incoming > stored ? storedPtr : 0;
+  return plainLwwReplaces(payloadPtr, storedPtr, payloadLength) ? storedPtr : 0;
 }
 
 function mergePayload(type: u32, hash: u64, index: u32, keyPtr: usize, keyLength: u32, payloadPtr: usize, payloadLength: u32, marksDirty: bool): u32 {

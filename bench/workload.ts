@@ -3,9 +3,17 @@
  * choice. Everything here runs before timing starts, so the timed code only replays it.
  */
 
-/** The test suite's seeded PRNG (mulberry32): every run replays the same operations. */
-export { Random as Prng } from "../test/support/random";
-import type { Random as Prng } from "../test/support/random";
+import { Random } from "../test/support/random";
+
+/**
+ * The test suite's seeded PRNG (mulberry32): every run replays the same operations. A
+ * constant, not `export { Random as Prng } from ...`: in the CommonJS the benches run as,
+ * that re-export is a getter on this module's exports object, and V8 then stopped
+ * inlining calls to its other exports; writeTimestamp in the scaling bench's batch loop
+ * cost ~12 ns an op more (a batch's JavaScript: ~32 instead of ~20 ns an op on the 2-core VM).
+ */
+export const Prng = Random;
+export type Prng = Random;
 
 /**
  * Picks key indexes 0..keyCount-1, rank i with weight 1/(i+1)^skew (skew 0 = uniform),

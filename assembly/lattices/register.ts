@@ -10,7 +10,7 @@
 //            write id: its field 13 is an unknown field, and its write id is always empty.
 // The scalar travels as its 64 raw bits; `kind` says how to read, order and write them.
 import {
-  BAD, fieldLength, fieldNumber, fieldPtr, fieldValue, minimalVarintEnd, readField, readVarint, skipLenField,
+  BAD, bytesEqual, fieldLength, fieldNumber, fieldPtr, fieldValue, minimalVarintEnd, readField, readVarint, skipLenField,
   varintBytes, WIRE_FIXED64, WIRE_LEN, WIRE_VARINT, wireType, writeLenField, writeVarint,
 } from "../codec";
 import { scratchAlloc } from "../buffers";
@@ -69,17 +69,42 @@ export function plainLwwTimestamp(ptr: usize, length: u32): u64 {
   return pos != BAD && fieldValue != 0 && fieldValue == <u64>(end - pos) ? timestamp : 0;
 }
 
+/** The longest timestamp varint of a plain payload (plainLwwTimestamp's): timestamps below 2^63. */
+const PLAIN_TIMESTAMP_VARINT_BYTES_MAX: usize = 9;
+
 /**
- * plainLwwTimestamp for a stored value, which is canonical already: a plain one is exactly
- * the timestamp field then the value field, so no varint needs its minimality checked.
+ * Whether the LWW payload at `ptr` replaces a stored value of the same `length` at
+ * `storedPtr`, read against the stored bytes instead of parsed on its own (the hot path of
+ * a PUT over a plain value). A stored plain value is canonical: its timestamp varint, value
+ * tag and length varint are minimal. A payload with a newer timestamp in a varint as long
+ * as the stored one, followed by the same tag and length bytes, is then plain too, with a
+ * value as long: true. False for any other case, which the general path (canonicalize,
+ * join) decides.
  */
-export function storedPlainLwwTimestamp(ptr: usize, length: u32): u64 {
-  const end = ptr + length;
-  if (length < 4 || load<u8>(ptr) != TIMESTAMP_TAG) return 0;
-  const pos = readVarint(ptr + 1, end);
-  const timestamp = fieldValue;
-  if (pos == BAD || pos >= end || load<u8>(pos) != VALUE_TAG) return 0;
-  return skipLenField(pos) == end ? timestamp : 0;
+export function plainLwwReplaces(ptr: usize, storedPtr: usize, length: u32): bool {
+  if (length < 4 || load<u8>(ptr) != TIMESTAMP_TAG || load<u8>(storedPtr) != TIMESTAMP_TAG) return false;
+  let incoming: u64 = 0;
+  let stored: u64 = 0;
+  let offset: usize = 1;
+  for (let shift: u64 = 0; ; shift += 7) {
+    if (offset > PLAIN_TIMESTAMP_VARINT_BYTES_MAX || offset >= <usize>length) return false;
+    const incomingByte = <u32>load<u8>(ptr + offset);
+    const storedByte = <u32>load<u8>(storedPtr + offset);
+    // One varint ends here and the other does not: their lengths differ.
+    if (((incomingByte ^ storedByte) & 0x80) != 0) return false;
+    incoming |= <u64>(incomingByte & 0x7f) << shift;
+    stored |= <u64>(storedByte & 0x7f) << shift;
+    offset++;
+    if ((storedByte & 0x80) == 0) break;
+  }
+  // No minimality check is needed: an n-byte varint longer than needed is below 2^(7(n-1)),
+  // and the stored one, minimal, is not; so a padded timestamp is never the newer.
+  if (incoming <= stored) return false;
+  const storedEnd = storedPtr + length;
+  if (offset >= <usize>length || load<u8>(storedPtr + offset) != VALUE_TAG) return false;
+  const valueStart = readVarint(storedPtr + offset + 1, storedEnd);
+  if (valueStart == BAD || fieldValue == 0 || fieldValue != <u64>(storedEnd - valueStart)) return false;
+  return bytesEqual(ptr + offset, storedPtr + offset, <u32>(valueStart - storedPtr - offset));
 }
 
 export function canonicalizeRegister(kind: u32, ptr: usize, length: u32): u32 {

@@ -221,6 +221,7 @@ async function startWorkers(shared: Shared, group: Group): Promise<Worker[]> {
     const config: GroupConfig = {
       system: group.system.kind,
       engine: group.system.engine,
+      feed: group.system.feed,
       tid,
       threadCount: group.threads,
       keyCount: options.keyCount,

@@ -42,6 +42,8 @@ export interface RunRecord {
   system: string;
   kind: string;
   engine?: string;
+  /** annakv: how the worker's requests reached its store (bench/scaling/request-feeds.ts). */
+  feed?: string;
   workload: Workload;
   zipf: number;
   threads: number;
@@ -128,6 +130,7 @@ export function summariseRun(context: RunContext, results: readonly WorkerResult
     system: system.name,
     kind: system.kind,
     engine: system.kind.startsWith("annakv") ? system.engine : undefined,
+    feed: system.feed,
     workload: context.workload,
     zipf: context.zipf,
     threads: context.threads,

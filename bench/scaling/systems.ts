@@ -6,6 +6,7 @@
  */
 import type { EngineName } from "../../src/core/store";
 import { LocalPlacement } from "../../src/routing/placement";
+import type { RequestFeedName } from "./request-feeds";
 
 export type SystemKind = "shared-locked" | "shared-hogwild" | "annakv-partitioned" | "annakv-full" | "annakv-selective";
 
@@ -14,6 +15,8 @@ export interface SystemSpec {
   kind: SystemKind;
   /** The store engine of annakv systems (the shared tables have none of their own). */
   engine: EngineName;
+  /** How an annakv worker's requests reach its store (request-feeds.ts); the shared tables have none. */
+  feed?: RequestFeedName;
 }
 
 /**
@@ -23,12 +26,13 @@ export interface SystemSpec {
 export const SYSTEMS: readonly SystemSpec[] = [
   { name: "shared-locked", kind: "shared-locked", engine: "wasm" },
   { name: "shared-hogwild", kind: "shared-hogwild", engine: "wasm" },
-  { name: "annakv-partitioned-wasm", kind: "annakv-partitioned", engine: "wasm" },
-  { name: "annakv-full-wasm", kind: "annakv-full", engine: "wasm" },
-  { name: "annakv-selective-wasm", kind: "annakv-selective", engine: "wasm" },
-  { name: "annakv-partitioned-ts", kind: "annakv-partitioned", engine: "ts" },
-  { name: "annakv-full-ts", kind: "annakv-full", engine: "ts" },
-  { name: "annakv-selective-ts", kind: "annakv-selective", engine: "ts" },
+  { name: "annakv-partitioned-wasm", kind: "annakv-partitioned", engine: "wasm", feed: "copied" },
+  { name: "annakv-partitioned-wasm-resident", kind: "annakv-partitioned", engine: "wasm", feed: "resident" },
+  { name: "annakv-full-wasm", kind: "annakv-full", engine: "wasm", feed: "copied" },
+  { name: "annakv-selective-wasm", kind: "annakv-selective", engine: "wasm", feed: "copied" },
+  { name: "annakv-partitioned-ts", kind: "annakv-partitioned", engine: "ts", feed: "copied" },
+  { name: "annakv-full-ts", kind: "annakv-full", engine: "ts", feed: "copied" },
+  { name: "annakv-selective-ts", kind: "annakv-selective", engine: "ts", feed: "copied" },
 ];
 
 export function isShared(kind: SystemKind): boolean {

@@ -22,11 +22,11 @@ import { LatticeType } from "../../src/lattices/lattice-type";
 import type { LocalPlacement } from "../../src/routing/placement";
 import { ClusterPlacement } from "../../src/routing/cluster-placement";
 import { singleNodeLayout } from "../../src/routing/layout";
-import { KeySpace, Prng, TIMESTAMP_BASE, writeTimestamp } from "../workload";
+import { KeySpace, Prng, TIMESTAMP_BASE } from "../workload";
+import { RequestFeed, RequestFeedName } from "./request-feeds";
 import {
   GET_FLAG,
   KEY_INDEX_MASK,
-  LWW_TIMESTAMP_OFFSET,
   lwwPayload,
   ReplicaTable,
   RequestStream,
@@ -41,6 +41,8 @@ import { isShared, placementFor, SystemKind } from "./systems";
 export interface GroupConfig {
   system: SystemKind;
   engine: EngineName;
+  /** annakv: how requests reach the store (request-feeds.ts). */
+  feed?: RequestFeedName;
   tid: number;
   threadCount: number;
   keyCount: number;
@@ -330,37 +332,23 @@ function serveLoop(
   replicated: ReplicatedKeys,
 ): LoopCounts {
   const tracking = replicated.size > 0;
-  const { keyBytes, tid, threadCount, batchOps } = config;
-  const batchBytes = 4 + batchOps * opBytes(keyBytes, payloads[0].length);
+  const { tid, threadCount, batchOps } = config;
+  const feed = new RequestFeed(config.feed ?? "copied", store, keys, payloads, requests, batchOps);
   let serveMs = 0;
   let mergeMs = 0;
   let gossipMs = 0;
   let ops = 0;
   let opErrors = 0;
   let sequence = 0;
-  let next = 0;
   const started = performance.now();
   const end = started + run.seconds * 1000;
   let nextGossip = started + config.gossipPeriodMs;
   let now = started;
   while (now < end) {
-    const writer = new BatchWriter(store.batchBuffer(batchBytes));
-    for (let i = 0; i < batchOps; i++) {
-      const entry = requests[next];
-      next = next + 1 === requests.length ? 0 : next + 1;
-      const index = entry & KEY_INDEX_MASK;
-      // The key is copied from the key space's bytes: no view made per op.
-      const keyStart = index * keyBytes;
-      if ((entry & GET_FLAG) !== 0) {
-        writer.addSpans(Opcode.GET, LatticeType.LWW, keys.bytes, keyStart, keyBytes, keys.bytes, 0, 0);
-        continue;
-      }
-      if (tracking) replicated.noteWrite(index);
-      const payload = payloads[i % VALUE_POOL_SIZE];
-      writeTimestamp(payload, LWW_TIMESTAMP_OFFSET, timestampOf(run.timestampBase, ++sequence, tid, threadCount));
-      writer.addSpans(Opcode.PUT, LatticeType.LWW, keys.bytes, keyStart, keyBytes, payload, 0, payload.length);
-    }
-    const errors = countErrors(store.executeBatchInPlace(writer.finish()));
+    if (tracking) noteWrites(replicated, requests, feed.nextRequest, batchOps);
+    const length = feed.writeBatch(timestampOf(run.timestampBase, sequence + 1, tid, threadCount), threadCount);
+    sequence += feed.putCount;
+    const errors = countErrors(store.executeBatchInPlace(length));
     opErrors += errors;
     ops += batchOps - errors;
     const served = performance.now();
@@ -371,6 +359,7 @@ function serveLoop(
       sendDirtyKeys(context);
       const sent = performance.now();
       receiveGossip(config, context);
+      feed.forget();
       now = performance.now();
       gossipMs += sent - served;
       mergeMs += now - sent;
@@ -387,6 +376,14 @@ function serveLoop(
     idleMs: 0,
     timestampsUsed: (sequence + 1) * threadCount,
   };
+}
+
+/** Notes the PUTs among the `count` requests from requests[first] (wrapping) as writes of their keys. */
+function noteWrites(replicated: ReplicatedKeys, requests: Uint32Array, first: number, count: number): void {
+  for (let i = 0, next = first; i < count; i++, next = next + 1 === requests.length ? 0 : next + 1) {
+    const entry = requests[next];
+    if ((entry & GET_FLAG) === 0) replicated.noteWrite(entry & KEY_INDEX_MASK);
+  }
 }
 
 /** A worker that no request was routed to still takes part in gossip, every period, and sleeps between. */

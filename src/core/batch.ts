@@ -62,13 +62,9 @@ export class BatchWriter {
     if (offset + needed > this.bytes.length) {
       throw new RangeError(`batch buffer of ${this.bytes.length} bytes is too small`);
     }
-    const view = this.view;
-    view.setUint8(offset, opcode);
-    view.setUint8(offset + 1, type);
-    view.setUint32(offset + 2, keyLength, true);
-    view.setUint32(offset + 6, payloadLength, true);
-    copyBytes(keySource, keyStart, keyLength, this.bytes, offset + OP_HEADER_BYTES);
-    copyBytes(payloadSource, payloadStart, payloadLength, this.bytes, offset + OP_HEADER_BYTES + keyLength);
+    const keyAt = writeOpHeader(this.view, offset, opcode, type, keyLength, payloadLength);
+    copyBytes(keySource, keyStart, keyLength, this.bytes, keyAt);
+    copyBytes(payloadSource, payloadStart, payloadLength, this.bytes, keyAt + keyLength);
     this.offset = offset + needed;
     this.opCount++;
     return this;
@@ -76,9 +72,35 @@ export class BatchWriter {
 
   /** Writes the op count and returns the batch's length in bytes. */
   finish(): number {
-    this.view.setUint32(0, this.opCount, true);
+    writeBatchHeader(this.view, this.opCount);
     return this.offset;
   }
+}
+
+/**
+ * Writes one op's header at `offset` of a batch and nothing else; returns where its key
+ * goes (its payload follows the key). For a writer whose key or payload bytes already lie
+ * in place, as request bytes read straight into the batch would; the caller checks that
+ * the op fits.
+ */
+export function writeOpHeader(
+  view: DataView,
+  offset: number,
+  opcode: Opcode,
+  type: LatticeType,
+  keyLength: number,
+  payloadLength: number,
+): number {
+  view.setUint8(offset, opcode);
+  view.setUint8(offset + 1, type);
+  view.setUint32(offset + 2, keyLength, true);
+  view.setUint32(offset + 6, payloadLength, true);
+  return offset + OP_HEADER_BYTES;
+}
+
+/** Writes the batch header (its op count) at the start of the batch. */
+export function writeBatchHeader(view: DataView, opCount: number): void {
+  view.setUint32(0, opCount, true);
 }
 
 export interface BatchOp {

@@ -1,7 +1,7 @@
 /**
  * The per-op cost split (bench/scaling/op-cost.ts) in a CI-sized run: it must measure all
- * three phases and derive the core's share from them (no figure is asserted: speed is the
- * benchmark's to show, not a test's).
+ * five phases (two per request feed, and the locked table's) and derive the core's share
+ * from them (no figure is asserted: speed is the benchmark's to show, not a test's).
  */
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -10,7 +10,7 @@ import path from "node:path";
 
 const REPO_ROOT = path.resolve(__dirname, "../..");
 
-it("splits a PUT's time into building the batch and running it, beside the locked table's PUT", () => {
+it("splits a PUT's time into building the batch and running it, per feed, beside the locked table's PUT", () => {
   const outDir = mkdtempSync(path.join(os.tmpdir(), "annakv-op-cost-"));
   try {
     execFileSync(
@@ -33,15 +33,18 @@ it("splits a PUT's time into building the batch and running it, beside the locke
     const result = JSON.parse(readFileSync(path.join(outDir, "op-cost-ci.json"), "utf8"));
     const nsPerOp = result.nsPerOpMedian as Record<string, number>;
     expect(Object.keys(nsPerOp).sort()).toEqual([
-      "annakv: build and run the batch",
-      "annakv: build the batch",
+      "annakv copied: build and run the batch",
+      "annakv copied: build the batch",
+      "annakv resident: build and run the batch",
+      "annakv resident: build the batch",
       "shared-locked: find and put",
     ]);
     for (const ns of Object.values(nsPerOp)) expect(ns).toBeGreaterThan(0);
-    expect(result.derived.coreNsPerOp).toBeCloseTo(
-      nsPerOp["annakv: build and run the batch"] - nsPerOp["annakv: build the batch"],
-      -1,
-    );
+    for (const feed of ["copied", "resident"])
+      expect(result.derived[feed].coreNsPerOp).toBeCloseTo(
+        nsPerOp[`annakv ${feed}: build and run the batch`] - nsPerOp[`annakv ${feed}: build the batch`],
+        -1,
+      );
     expect(result.nsPerOpByRound["shared-locked: find and put"]).toHaveLength(1);
   } finally {
     rmSync(outDir, { recursive: true, force: true });

@@ -18,6 +18,7 @@ interface TimeSplit {
 interface Run {
   system: string;
   kind: string;
+  feed?: string;
   workload: string;
   zipf: number;
   threads: number;
@@ -34,6 +35,7 @@ const SYSTEMS = [
   "shared-locked",
   "shared-hogwild",
   "annakv-partitioned-wasm",
+  "annakv-partitioned-wasm-resident",
   "annakv-full-wasm",
   "annakv-selective-wasm",
   "annakv-partitioned-ts",
@@ -139,6 +141,17 @@ describe("bench/scaling", () => {
         expect({ system: run.system, opErrors: run.opErrors }).toEqual({ system: run.system, opErrors: 0 });
       expect(splitSum(run.timeSplit.meanOverWorkers)).toBeCloseTo(1, 2);
       expect(splitSum(run.timeSplit.busiestWorker)).toBeCloseTo(1, 2);
+    }
+  });
+
+  it("says which request feed each annakv figure comes from", () => {
+    for (const run of runs) {
+      const expected = run.kind.startsWith("shared")
+        ? undefined
+        : run.system.endsWith("-resident")
+          ? "resident"
+          : "copied";
+      expect({ system: run.system, feed: run.feed }).toEqual({ system: run.system, feed: expected });
     }
   });
 

@@ -634,6 +634,26 @@ describe("status codes and their order", () => {
     expect(stored(store, "id-middle")).toBe(hex(identified));
   });
 
+  test("an LWW write over a value of the same length: the plain newer one replaces it, every other case is joined", () => {
+    const store = newStore();
+    const cases: [string, Uint8Array, Uint8Array, Uint8Array][] = [
+      ["newer plain", lww(300, "value"), lww(301, "other"), lww(301, "other")],
+      ["older plain", lww(300, "value"), lww(299, "zzzzz"), lww(300, "value")],
+      ["same timestamp: the larger value", lww(300, "value"), lww(300, "zzzzz"), lww(300, "zzzzz")],
+      // A timestamp padded to the stored varint's length is below every minimal one of it.
+      ["padded older", lww(300, "value"), u8([0x08, 0x85, 0x00], lenField(0x12, "value")), lww(300, "value")],
+      ["newer plain over a write id", lww(300, "v", "id"), lww(301, "vvvvv"), lww(301, "vvvvv")],
+      ["newer write id over plain", lww(300, "vvvvv"), lww(301, "v", "id"), lww(301, "v", "id")],
+      ["a newer timestamp one varint byte longer", lww(127, "value"), lww(128, "valu"), lww(128, "valu")],
+    ];
+    for (const [name, before, write, after] of cases) {
+      expect(write.length).toBe(before.length);
+      store.put(name, LatticeType.LWW, before);
+      store.put(name, LatticeType.LWW, write);
+      expect({ name, stored: stored(store, name) }).toEqual({ name, stored: hex(after) });
+    }
+  });
+
   test("random bytes of every type never trap the instance and leave valid values canonical", () => {
     const random = new Random(SEED);
     const store = newStore({ maxValueBytes: 256 });

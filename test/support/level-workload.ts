@@ -82,8 +82,10 @@ const ABORT_SHARE = 0.1;
 /**
  * Errors that end a step before its commit: a transport that could not reach a replica (the
  * call's effect is unknown; a read's, none), a replica refusing a write (LATTICE: a causal
- * value past the size limit), and a read the level could not answer without breaking its
- * promise (docs/consistency.md §3).
+ * value past the size limit; STALE_STAMP: a multi-key causal write whose stamp every
+ * attempt found below the accept floor or of another epoch, as while nodes disagree on the
+ * membership), and a read the level could not answer without breaking its promise
+ * (docs/consistency.md §3).
  */
 const STEP_FAILURES: ReadonlySet<string> = new Set([
   "TIMEOUT",
@@ -93,6 +95,7 @@ const STEP_FAILURES: ReadonlySet<string> = new Set([
   "READ_ATOMIC_CONFLICT",
   "VERSION_UNAVAILABLE",
   "CAUSAL_DEPENDENCY_UNAVAILABLE",
+  "STALE_STAMP",
 ]);
 
 export async function runLevelWorkload(options: WorkloadOptions): Promise<WorkloadResult> {

@@ -22,7 +22,7 @@ import { ConsistencyError } from "./errors";
 import type { VectorClock } from "../lattices/vector-clock";
 import { checkType } from "./session";
 import type { GetOptions, KeyTransport, StableReport, ValueRead } from "./transport";
-import { ANY_EPOCH, type EpochStableTimes, type StableTimes } from "./epoch-stamps";
+import { ANY_EPOCH, type EpochStableTimes, stableReportOf, type StableTimes } from "./epoch-stamps";
 
 const LEVEL = "causal-multi-key";
 /** A node answers requests of at most 10 000 tuples: a round asks for at most that many dependencies, the rest later. */
@@ -247,21 +247,15 @@ function absorb(
   reports: StableReport[],
   values: ReadonlyMap<string, ValueRead | undefined>,
 ): void {
-  const reportOf = (value: ValueRead): StableReport => ({
-    micros: value.stableMicros ?? 0,
-    epoch: value.stableEpoch ?? 0,
-  });
-  for (const value of values.values()) {
-    if (value === undefined || (value.stableMicros === undefined && value.stableEpoch === undefined)) continue;
-    reports.push(reportOf(value));
-    cut.noteStable(reportOf(value));
-  }
-  if (stability !== undefined)
-    for (const value of values.values())
-      if (value?.type === LatticeType.MULTI_CAUSAL) for (const base of stability.baseReportsOf(value)) cut.hear(base);
   for (const [key, value] of values) {
     if (value === undefined) continue;
-    const answerStableMicros = stableOfAnswer(reportOf(value), heardBefore);
+    const report = stableReportOf(value);
+    if (value.stableMicros !== undefined || value.stableEpoch !== undefined) {
+      reports.push(report);
+      cut.noteStable(report);
+    }
+    // Counted against the snapshot, so noting this answer's report first changes nothing for it.
+    const answerStableMicros = stableOfAnswer(report, heardBefore);
     if (value.type === LatticeType.NONE) {
       fetchedStable.noteAbsent(key, answerStableMicros);
       continue;
@@ -271,8 +265,11 @@ function absorb(
     const payload = earlier === undefined ? value.payload : mergePayloads(value.type, earlier.payload, value.payload);
     if (payload === null) throw new MalformedPayloadError(`the value of ${JSON.stringify(key)}`);
     const stableMicros = Math.max(earlier?.stableMicros ?? 0, answerStableMicros);
-    fetched.set(key, stableMicros === 0 ? { type: value.type, payload } : { type: value.type, payload, stableMicros });
     // The joined value holds what each answer held; its epoch is no longer one replica's, so it is left out.
+    const joined = stableMicros === 0 ? { type: value.type, payload } : { type: value.type, payload, stableMicros };
+    fetched.set(key, joined);
+    // The joined payload, which the stable requirement decodes anyway (decodes are cached by payload).
+    if (stability !== undefined) for (const base of stability.baseReportsOf(joined)) cut.hear(base);
   }
 }
 

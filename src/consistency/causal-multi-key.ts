@@ -27,7 +27,14 @@ import type { ResolvedCausalSessionOptions } from "./causal-options";
 import { CausalPast, type PastAddition, type WriteDependencies } from "./causal-past";
 import type { CausalScopeCore } from "./causal-session";
 import { decodeStampedMultiCausal, dependencyStamps, unstamped } from "./causal-stamps";
-import { ANY_EPOCH, epochStamp, EpochStableTimes, type EpochStamps, UNKNOWN_STAMPS } from "./epoch-stamps";
+import {
+  ANY_EPOCH,
+  epochStamp,
+  EpochStableTimes,
+  type EpochStamps,
+  stableReportOf,
+  UNKNOWN_STAMPS,
+} from "./epoch-stamps";
 import type { CausalWriter } from "./causal-writer";
 import { HybridClock } from "./clock";
 import { ConsistencyError } from "./errors";
@@ -166,20 +173,24 @@ export class MultiKeyCausal implements CausalScopeCore {
     for (let attempt = 1; attempt < STAMP_ATTEMPTS_MAX && outcome.status === "refused"; attempt++) {
       if (outcome.acceptFloorMicros === undefined) break;
       this.stamps.observe(BigInt(outcome.acceptFloorMicros));
-      this.learnStable({ micros: 0, epoch: outcome.epoch ?? 0 });
+      this.heardFromNode({ micros: 0, epoch: outcome.epoch ?? 0 });
       write = this.stampedWrite(write.put.key, write.clock, write.dependencies, write.value);
       outcome = await this.send(write);
     }
-    if (outcome.status === "applied")
-      this.learnStable({ micros: outcome.stableMicros ?? 0, epoch: outcome.stableEpoch ?? 0 });
+    if (outcome.status === "applied") this.heardFromNode(stableReportOf(outcome));
     return { write, outcome };
   }
 
-  /** A node's report: its stable time in its epoch, and the epoch to stamp in from now on. */
+  /** A node's report: its stable time in its epoch, and the epoch to stamp in from now on (reads' reach the cut as they come). */
   private learnStable(report: StableReport): void {
     this.stable.learn(report);
-    this.cut.noteStable(report);
     if (report.epoch > 0) this.epoch = report.epoch;
+  }
+
+  /** A node's report on a write: the session's, and the client's through the cut. */
+  private heardFromNode(report: StableReport): void {
+    this.cut.noteStable(report);
+    this.learnStable(report);
   }
 
   /**
@@ -189,7 +200,8 @@ export class MultiKeyCausal implements CausalScopeCore {
    * the epoch meets it (docs/causal-stability.md §7); otherwise the session's, naming none.
    */
   private base(): StableReport {
-    const heardMicros = Math.max(this.stable.of(this.epoch), this.cut.heardIn(this.epoch));
+    // Every report the session learned reached the cut too, so the cut's is at least the session's own.
+    const heardMicros = this.cut.heardIn(this.epoch);
     if (this.epoch !== ANY_EPOCH && heardMicros > 0 && heardMicros >= this.stable.anyMicros)
       return { micros: heardMicros, epoch: this.epoch };
     return { micros: this.stable.anyMicros, epoch: ANY_EPOCH };

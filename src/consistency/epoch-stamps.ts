@@ -49,6 +49,14 @@ export interface StableTimes {
   of(epoch: number): number;
 }
 
+/** What a node's answer (a read's or an applied write's) says of the stable time: 0 for what it leaves out. */
+export function stableReportOf(answer: {
+  readonly stableMicros?: number;
+  readonly stableEpoch?: number;
+}): StableReport {
+  return { micros: answer.stableMicros ?? 0, epoch: answer.stableEpoch ?? 0 };
+}
+
 /** Whether every version of the set is on every replica: each stamp at or below its epoch's stable time. */
 export function isStable(stamps: EpochStamps, stable: StableTimes): boolean {
   for (const [epoch, micros] of stamps)

@@ -26,11 +26,24 @@ export function commandLineFlags(options: object): string[] {
   return args;
 }
 
+/**
+ * With ANNAKV_BENCH_CPU_PROF_DIR set, each bench script writes a V8 CPU profile there when
+ * it exits (Node refuses `--cpu-prof` in NODE_OPTIONS, so it cannot be passed down that way).
+ */
+function profileFlags(): string[] {
+  const directory = process.env.ANNAKV_BENCH_CPU_PROF_DIR;
+  return directory ? ["--cpu-prof", `--cpu-prof-dir=${directory}`] : [];
+}
+
 /** Spawns `node -r register.js script flags...` with stdout piped and stderr passed through. */
 export function spawnBenchScript(script: string, options: object): ChildProcess {
-  const child = spawn(process.execPath, ["-r", REGISTER_PATH, script, ...commandLineFlags(options)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+  const child = spawn(
+    process.execPath,
+    [...profileFlags(), "-r", REGISTER_PATH, script, ...commandLineFlags(options)],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
   running.add(child);
   child.once("exit", () => running.delete(child));
   return child;

@@ -7,8 +7,7 @@
  * outside it until their dependencies are covered; `close` says which may come in.
  */
 import { LatticeType } from "../lattices/lattice-type";
-import { Order } from "../lattices/lattice";
-import { vectorClock, type VectorClock } from "../lattices/vector-clock";
+import { clockCovers as covers, vectorClock, type VectorClock } from "../lattices/vector-clock";
 import { CAUSAL_CUT_LIMITS_DEFAULT, type CausalCutLimits } from "./causal-options";
 import { ConsistencyError } from "./errors";
 import { Floor, type FloorReservation } from "./floor";
@@ -24,8 +23,8 @@ interface CutEntry {
   readonly value: ValueRead;
   readonly clock: VectorClock;
   readonly dependencies: readonly (readonly [key: string, clock: VectorClock])[];
-  /** Its siblings' stamps (docs/causal-stability.md), when the read relies on a stable time. */
-  readonly stamps: ReadStamps | undefined;
+  /** Its siblings' stamps (docs/causal-stability.md): read only when the read relies on a stable time. */
+  readonly stamps: ReadStamps;
 }
 
 /** Which fetched values may join the cut now, and what the others wait for. */
@@ -41,12 +40,6 @@ export interface Closure {
    * time (0: none): every key a reader is shown with these values must hold it.
    */
   readonly reliedMicros: number;
-}
-
-/** Whether `clock` is at least `needed`. */
-function covers(clock: VectorClock, needed: VectorClock): boolean {
-  const order = vectorClock.compare(needed, clock);
-  return order === Order.LESS || order === Order.EQUAL;
 }
 
 export class CausalCut {
@@ -75,6 +68,8 @@ export class CausalCut {
    * §7, "as built"). Not one sent before: the fact may have become true since.
    */
   private readonly heard = new EpochStableTimes();
+  /** Per fetched payload, its join with the cut's entry as it was then (`joinedEntry`). */
+  private readonly joinedByFetched = new WeakMap<Uint8Array, { floor: ValueRead | undefined; entry: CutEntry }>();
 
   constructor(private readonly limits: CausalCutLimits = CAUSAL_CUT_LIMITS_DEFAULT) {
     this.values = new Floor({ maxKeys: limits.maxCutKeys, maxStateBytes: limits.maxCutBytes });
@@ -151,42 +146,45 @@ export class CausalCut {
       return clock;
     };
     const candidates = new Map<string, CutEntry>();
-    for (const [key, value] of fetched)
-      candidates.set(key, decodeEntry(this.values.joined(key, value), stable !== undefined));
+    for (const [key, value] of fetched) candidates.set(key, this.joinedEntry(key, value));
     const closed = new Set(candidates.keys());
     const blockedBy = new Map<string, string>();
-    const isStableDependency = (entry: CutEntry, dependency: string) =>
-      entry.stamps !== undefined && isStable(dependencyStamps(entry.stamps, dependency), stable!);
-    const covered = (key: string, needed: VectorClock) =>
-      covers(cutClockOf(key), needed) || (closed.has(key) && covers(candidates.get(key)!.clock, needed));
-    for (let changed = true; changed;) {
-      changed = false;
-      for (const key of closed) {
-        const entry = candidates.get(key)!;
-        const lacking = entry.dependencies.find(
-          ([dependency, needed]) => !isStableDependency(entry, dependency) && !covered(dependency, needed),
-        );
-        if (lacking === undefined) continue;
-        closed.delete(key);
-        blockedBy.set(key, lacking[0]);
-        changed = true;
+    const missing = new Map<string, VectorClock>();
+    /** Per fetched key, the candidates that stay closed only while it does (it alone covers a dependency of theirs). */
+    const dependents = new Map<string, string[]>();
+    /** Per candidate, its dependencies counted as stable: covered by nothing else, they are what a reader relies on. */
+    const stableDependencies = new Map<string, (readonly [key: string, clock: VectorClock])[]>();
+    const left: string[] = [];
+    const leave = (key: string, lacking: string) => {
+      if (!closed.delete(key)) return;
+      blockedBy.set(key, lacking);
+      left.push(key);
+    };
+    // Each dependency is judged once: covered by the cut (for good), stable, covered by a fetched value (while
+    // that one is closed), or missing. Then leaving spreads to dependents, each edge followed once.
+    for (const [key, entry] of candidates) {
+      for (const [dependency, needed] of entry.dependencies) {
+        if (covers(cutClockOf(dependency), needed)) continue;
+        if (stable !== undefined && isStable(dependencyStamps(entry.stamps, dependency), stable)) {
+          appendTo(stableDependencies, key, [dependency, needed] as const);
+        } else if (candidates.has(dependency) && covers(candidates.get(dependency)!.clock, needed)) {
+          appendTo(dependents, dependency, key);
+        } else {
+          missing.set(dependency, vectorClock.join(missing.get(dependency) ?? vectorClock.bottom, needed));
+          leave(key, dependency);
+        }
       }
+    }
+    while (left.length > 0) {
+      const gone = left.pop()!;
+      for (const dependent of dependents.get(gone) ?? []) leave(dependent, gone);
     }
     let reliedMicros = 0;
     for (const key of closed) {
       const entry = candidates.get(key)!;
-      for (const [dependency, needed] of entry.dependencies)
-        if (entry.stamps !== undefined && !covered(dependency, needed))
-          reliedMicros = Math.max(reliedMicros, ...dependencyStamps(entry.stamps, dependency).values());
-    }
-    const missing = new Map<string, VectorClock>();
-    for (const [key, entry] of candidates) {
-      if (closed.has(key)) continue;
-      for (const [dependency, needed] of entry.dependencies) {
-        if (isStableDependency(entry, dependency)) continue;
-        const fetchedClock = candidates.get(dependency)?.clock ?? vectorClock.bottom;
-        if (covers(cutClockOf(dependency), needed) || covers(fetchedClock, needed)) continue;
-        missing.set(dependency, vectorClock.join(missing.get(dependency) ?? vectorClock.bottom, needed));
+      for (const [dependency, needed] of stableDependencies.get(key) ?? []) {
+        if (closed.has(dependency) && covers(candidates.get(dependency)!.clock, needed)) continue;
+        reliedMicros = Math.max(reliedMicros, ...dependencyStamps(entry.stamps, dependency).values());
       }
     }
     return {
@@ -195,6 +193,20 @@ export class CausalCut {
       blockedBy,
       reliedMicros,
     };
+  }
+
+  /**
+   * `value` joined with the cut's entry of `key`, decoded. A read closes the same fetched
+   * values against an unchanged cut several times (each round, each stable-time cap), so
+   * both the join and the decode are kept per fetched payload while the entry is the same.
+   */
+  private joinedEntry(key: string, value: ValueRead): CutEntry {
+    const floor = this.values.get(key);
+    const known = this.joinedByFetched.get(value.payload);
+    if (known !== undefined && known.floor === floor) return known.entry;
+    const entry = decodeEntry(this.values.joined(key, value));
+    this.joinedByFetched.set(value.payload, { floor, entry });
+    return entry;
   }
 
   /**
@@ -237,7 +249,13 @@ export class CausalCut {
   }
 }
 
-function decodeEntry(value: ValueRead, withStamps: boolean): CutEntry {
+function appendTo<V>(lists: Map<string, V[]>, key: string, value: V): void {
+  const list = lists.get(key);
+  if (list === undefined) lists.set(key, [value]);
+  else list.push(value);
+}
+
+function decodeEntry(value: ValueRead): CutEntry {
   if (value.type !== LatticeType.MULTI_CAUSAL)
     throw new Error(`invariant: a ${LatticeType[value.type]} value in the cut`);
   // The clock and dependencies only: the values are not pruned here (readers filter them).
@@ -247,6 +265,6 @@ function decodeEntry(value: ValueRead, withStamps: boolean): CutEntry {
     value,
     clock,
     dependencies: second.first.map(({ key, value }) => [utf8.decode(key), value] as const),
-    stamps: withStamps ? decoded.stamps : undefined,
+    stamps: decoded.stamps,
   };
 }

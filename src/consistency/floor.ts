@@ -31,6 +31,12 @@ function entryBytes(key: string, payloadBytes: number): number {
 
 export class Floor {
   private readonly entries = new Map<string, ValueRead>();
+  /**
+   * Per payload `joined` built, the floor entry it was built from: while that entry is
+   * still the floor, the payload is the floor's join with it already, and taking it in
+   * needs no second merge (a causal cut admits what it closed this way, every read).
+   */
+  private readonly joinedFrom = new WeakMap<Uint8Array, ValueRead>();
   private entriesBytes = 0;
   private reservedKeys = 0;
   private reservedBytes = 0;
@@ -54,9 +60,12 @@ export class Floor {
     const floor = this.entries.get(key);
     if (floor === undefined) return value;
     checkSameType(key, floor, value.type);
+    if (this.joinedFrom.get(value.payload) === floor) return value;
     const payload = mergePayloads(value.type, floor.payload, value.payload);
     if (payload === null) throw new MalformedPayloadError(`the value of ${JSON.stringify(key)}`);
-    return payload === floor.payload ? floor : { type: value.type, payload };
+    if (payload === floor.payload) return floor;
+    this.joinedFrom.set(payload, floor);
+    return { type: value.type, payload };
   }
 
   /**

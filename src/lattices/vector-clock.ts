@@ -3,7 +3,7 @@
  * `map<string, uint32>` encoding. Zero counters are the bottom and never kept.
  */
 import { ByteMap, MapEntry, orderedMapLattice, toByteMap } from "./map";
-import { bytesEqual, EMPTY_BYTES } from "./lattice";
+import { bytesEqual, compareBytes, EMPTY_BYTES } from "./lattice";
 import { maxU32 } from "./max";
 import { fieldBytes, varintBytes, WireReader, WireType, WireWriter } from "../wire/protobuf";
 
@@ -15,6 +15,27 @@ export const vectorClock = orderedMapLattice(maxU32);
 export function entryOf(clock: VectorClock, id: Uint8Array): VectorClock | undefined {
   const entry = clock.find(({ key }) => bytesEqual(key, id));
   return entry === undefined ? undefined : [entry];
+}
+
+/**
+ * Whether `clock` is at least `needed` in every entry. Equal to `compare(needed, clock)`
+ * being LESS or EQUAL, without walking all of `clock`: a dependency names a version by
+ * one entry, checked against clocks of up to a session per entry (binary search).
+ */
+export function clockCovers(clock: VectorClock, needed: VectorClock): boolean {
+  let low = 0;
+  for (const { key, value } of needed) {
+    if (value === 0) continue; // the bottom, never kept in a canonical clock
+    let high = clock.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (compareBytes(clock[middle].key, key) < 0) low = middle + 1;
+      else high = middle;
+    }
+    // Both sorted by key: the next entry of `needed` lies after this one in `clock`.
+    if (low === clock.length || !bytesEqual(clock[low].key, key) || clock[low].value < value) return false;
+  }
+  return true;
 }
 
 const ENTRY_KEY_FIELD = 1;

@@ -1,0 +1,42 @@
+import { Floor } from "../../src/consistency/floor";
+import { ConsistencyError } from "../../src/consistency/errors";
+import { LatticeType } from "../../src/lattices/lattice-type";
+import { decodeSetWire, encodeSetWire } from "../../src/lattices/set";
+import { toByteSet } from "../../src/lattices/set-union";
+
+const utf8 = new TextEncoder();
+const setOf = (...elements: string[]) => ({
+  type: LatticeType.SET,
+  payload: encodeSetWire(toByteSet(elements.map((element) => utf8.encode(element)))),
+});
+const elementsOf = (payload: Uint8Array) => decodeSetWire(payload).map((element) => new TextDecoder().decode(element));
+
+describe("Floor", () => {
+  it("joins a value with the floor without changing it, and raises it", () => {
+    const floor = new Floor({ maxKeys: 10, maxStateBytes: 1 << 20 });
+    floor.raise("k", setOf("a"), "monotonic-reads");
+    expect(elementsOf(floor.joined("k", setOf("b")).payload)).toEqual(["a", "b"]);
+    expect(elementsOf(floor.get("k")!.payload)).toEqual(["a"]);
+    floor.raise("k", setOf("c"), "monotonic-reads");
+    expect(elementsOf(floor.get("k")!.payload)).toEqual(["a", "c"]);
+  });
+
+  it("takes back a join of its current entry as it is, and merges one of an older entry", () => {
+    const floor = new Floor({ maxKeys: 10, maxStateBytes: 1 << 20 });
+    floor.raise("k", setOf("a"), "monotonic-reads");
+    const joined = floor.joined("k", setOf("b"));
+    // Built from the current entry: it is the join already, returned as it is.
+    expect(floor.joined("k", joined)).toBe(joined);
+    expect(floor.raise("k", joined, "monotonic-reads")).toBe(joined);
+    // The entry has moved on: an older join is merged again, not taken as the floor's value.
+    floor.raise("k", setOf("c"), "monotonic-reads");
+    expect(elementsOf(floor.joined("k", joined).payload)).toEqual(["a", "b", "c"]);
+  });
+
+  it("refuses a key past its limits with SESSION_LIMIT naming the guarantee", () => {
+    const floor = new Floor({ maxKeys: 1, maxStateBytes: 1 << 20 });
+    floor.raise("k", setOf("a"), "monotonic-reads");
+    expect(() => floor.raise("other", setOf("a"), "monotonic-reads")).toThrow(ConsistencyError);
+    expect(() => floor.raise("other", setOf("a"), "monotonic-reads")).toThrow(/monotonic-reads.*maxKeys/);
+  });
+});

@@ -10,7 +10,7 @@ import { CausalCut } from "../../src/consistency/causal-cut";
 import { encodeEnvelope } from "../../src/lattices/causal-envelope";
 import type { CausalCutLimits, CausalScope, CausalSessionOptions } from "../../src/consistency/causal-options";
 import { CausalSession } from "../../src/consistency/causal-session";
-import type { GetOptions, KeyTransport, ValueRead } from "../../src/consistency/transport";
+import type { GetOptions, KeyTransport, PutTuple, ValueRead } from "../../src/consistency/transport";
 import { encodeStamped } from "../../src/lattices/causal-stamp";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { toVectorClock } from "../../src/lattices/vector-clock";
@@ -61,6 +61,7 @@ function firstAnswerFrom(cluster: SimCluster, replica = "sim-0") {
       return cluster.getFromReplica(replica, keys);
     },
     putManySettled: (puts) => cluster.putManySettled(puts),
+    putToReplica: (replica, puts) => cluster.putToReplica(replica, puts),
     replicasOf: () => cluster.replicasOf(),
     getFromReplica: (replica, keys) => {
       calls.getFromReplica.push(replica);
@@ -269,6 +270,10 @@ describe("causal sessions, multi-key: dependencies", () => {
 });
 
 describe("causal sessions, multi-key: a stable time", () => {
+  async function writesNothing(): Promise<never> {
+    throw new Error("this test writes nothing");
+  }
+
   /**
    * A stamped write of `value` by session `writer` (its `counter`-th write), listing
    * `dependencies` with their stamps, on `base` (none by default).
@@ -326,9 +331,8 @@ describe("causal sessions, multi-key: a stable time", () => {
       getMany: async (keys, options) => answer(keys, options),
       getFromReplica: async (_, keys, options) => answer(keys, options),
       replicasOf: async () => ["r0"],
-      putManySettled: async () => {
-        throw new Error("this test writes nothing");
-      },
+      putManySettled: writesNothing,
+      putToReplica: writesNothing,
     };
   }
 
@@ -403,9 +407,8 @@ describe("causal sessions, multi-key: a stable time", () => {
       getMany: async (keys) => new Map(keys.map((key) => [key, answer(key)])),
       getFromReplica: async (_, keys) => new Map(keys.map((key) => [key, answer(key)])),
       replicasOf: async () => ["r0"],
-      putManySettled: async () => {
-        throw new Error("this test writes nothing");
-      },
+      putManySettled: writesNothing,
+      putToReplica: writesNothing,
     };
     const reader = session(transport, { scope: "multi-key" });
     const both = await reader.getMany(["x", "c"]);
@@ -415,6 +418,8 @@ describe("causal sessions, multi-key: a stable time", () => {
 
   it("reads its own write from a replica that has not got it, when that replica proves nothing older is missing", async () => {
     const report = { stableMicros: 3_000, stableEpoch: 7 };
+    const applied = async (puts: readonly PutTuple[]) =>
+      new Map(puts.map(({ key }) => [key, { status: "applied" as const, ...report }]));
     // Every write applies on one replica, reporting 3000 µs; every read meets another that has nothing yet.
     const transport: KeyTransport = {
       getMany: async (keys) =>
@@ -422,7 +427,8 @@ describe("causal sessions, multi-key: a stable time", () => {
       getFromReplica: async (_, keys) =>
         new Map(keys.map((key) => [key, { type: LatticeType.NONE, payload: new Uint8Array(0), ...report }])),
       replicasOf: async () => ["r0"],
-      putManySettled: async (puts) => new Map(puts.map(({ key }) => [key, { status: "applied" as const, ...report }])),
+      putManySettled: applied,
+      putToReplica: (_, puts) => applied(puts),
     };
     const writer = session(transport, { scope: "multi-key" });
     await writer.put("x", "mine");

@@ -226,13 +226,35 @@ export class AnnaClientBase implements KeyTransport {
 
   /**
    * putMany with one outcome per key instead of the first failure: applied, refused (with
-   * the LATTICE error), or unknown (with the TIMEOUT or WRONG_THREAD error putMany would throw).
+   * the LATTICE or STALE_STAMP error, naming the replica that refused it), or unknown (with
+   * the TIMEOUT or WRONG_THREAD error putMany would throw).
    * Rejects only when the call fails as a whole (closed, no routing answer, no storage actor).
    */
   async putManySettled(puts: readonly PutTuple[], options: PutOptions = {}): Promise<Map<string, PutOutcome>> {
     const putAcks = this.putAcksFor(options);
-    const tuples = puts.map(({ key, type, payload }) => ({ key, lattice_type: type, payload }));
+    const tuples = puts.map(keyTupleOf);
     const result = await this.run(RequestType.PUT, tuples, putAcks);
+    return putOutcomes(tuples, result, putAcks);
+  }
+
+  /**
+   * putManySettled on one replica, with no retry on another: unknown (TIMEOUT) when it does
+   * not answer, refused (WRONG_THREAD) for a key it does not hold.
+   */
+  async putToReplica(
+    replica: string,
+    puts: readonly PutTuple[],
+    options: PutOptions = {},
+  ): Promise<Map<string, PutOutcome>> {
+    this.assertOpen();
+    await this.connect();
+    const putAcks = this.putAcksFor(options);
+    const tuples = dedupe(puts.map(keyTupleOf));
+    const response = await this.sendKeyRequest(replica, { type: RequestType.PUT, tuples, putAcks }, new Map());
+    const result =
+      response === undefined || response.error === AnnaError.TIMEOUT
+        ? unanswered(this.silentReplicaError(replica))
+        : oneReplicaResult(replica, tuples, response);
     return putOutcomes(tuples, result, putAcks);
   }
 
@@ -258,11 +280,9 @@ export class AnnaClientBase implements KeyTransport {
       { type: RequestType.GET, tuples, putAcks: undefined },
       new Map(),
     );
-    if (response === undefined || response.error === AnnaError.TIMEOUT)
-      throw new AnnaClientError("TIMEOUT", `no reply from ${replica} within ${this.options.timeoutMs} ms`);
+    if (response === undefined || response.error === AnnaError.TIMEOUT) throw this.silentReplicaError(replica);
     const wrong = response.tuples.find(({ error }) => error === AnnaError.WRONG_THREAD);
-    if (wrong !== undefined)
-      throw new AnnaClientError("WRONG_THREAD", `${replica} does not hold ${JSON.stringify(wrong.key)}`);
+    if (wrong !== undefined) throw notHeldError(replica, wrong.key);
     throwOnGetErrors(response.tuples);
     const report = stableReport(response);
     const stableByKey = new Map(report === undefined ? [] : response.tuples.map(({ key }) => [key, report]));
@@ -314,7 +334,7 @@ export class AnnaClientBase implements KeyTransport {
     this.assertOpen();
     await this.connect();
     const answers = new Map<string, KeyTuple>();
-    const meta: ResponseMeta = { stableByKey: new Map(), acceptFloorMicros: 0 };
+    const meta: ResponseMeta = { stableByKey: new Map(), replicaByKey: new Map(), acceptFloorMicros: 0 };
     const silentReplicas = new Map<string, Set<string>>();
     let remaining = dedupe(tuples);
     let lastFailure: AnnaClientError | undefined;
@@ -327,15 +347,12 @@ export class AnnaClientBase implements KeyTransport {
         [...byReplica].map(async ([address, group]) => {
           const response = await this.sendKeyRequest(address, { type, tuples: group, putAcks }, addresses);
           if (response === undefined) {
-            lastFailure = new AnnaClientError(
-              "TIMEOUT",
-              `no reply from ${address} within ${this.options.timeoutMs} ms`,
-            );
+            lastFailure = this.silentReplicaError(address);
             this.forgetSilentKeys(address, group, addresses, silentReplicas);
             retry.push(...group);
             return;
           }
-          this.absorb(response, group, answers, retry, generation, meta);
+          this.absorb(response, address, group, answers, retry, generation, meta);
         }),
       );
       remaining = retry;
@@ -368,9 +385,10 @@ export class AnnaClientBase implements KeyTransport {
     }
   }
 
-  /** Takes a replica's answers; a WRONG_THREAD to addresses of the current generation ends that generation. */
+  /** Takes the answers of the replica at `address`; a WRONG_THREAD to addresses of the current generation ends that generation. */
   private absorb(
     response: KeyResponse,
+    address: string,
     sent: KeyTuple[],
     answers: Map<string, KeyTuple>,
     retry: KeyTuple[],
@@ -390,6 +408,7 @@ export class AnnaClientBase implements KeyTransport {
       if (original === undefined) continue;
       if (tuple.error !== AnnaError.WRONG_THREAD) {
         answers.set(tuple.key, tuple);
+        meta.replicaByKey.set(tuple.key, address);
         if (report !== undefined) meta.stableByKey.set(tuple.key, report);
         continue;
       }
@@ -400,6 +419,10 @@ export class AnnaClientBase implements KeyTransport {
         this.counters.addressCacheInvalidations++;
       }
     }
+  }
+
+  private silentReplicaError(replica: string): AnnaClientError {
+    return new AnnaClientError("TIMEOUT", `no reply from ${replica} within ${this.options.timeoutMs} ms`);
   }
 
   private async sendKeyRequest(
@@ -522,13 +545,15 @@ export class AnnaClientBase implements KeyTransport {
 
 /** run()'s answer per key; the keys left without one have the last failure as their error. */
 /** What run() gathers from the responses besides their tuples. */
-type ResponseMeta = Pick<RunResult, "stableByKey" | "acceptFloorMicros">;
+type ResponseMeta = Pick<RunResult, "stableByKey" | "replicaByKey" | "acceptFloorMicros">;
 
 interface RunResult {
   answers: Map<string, KeyTuple>;
   unansweredError: AnnaClientError | undefined;
   /** Per answered key, the stable time and epoch its response reported (docs/causal-stability.md); absent: neither. */
   stableByKey: Map<string, StableReport>;
+  /** Per answered key, the address of the replica that answered. */
+  replicaByKey: Map<string, string>;
   /** The largest accept floor named by a response that refused a tuple STALE_STAMP (0: none). */
   acceptFloorMicros: number;
 }
@@ -581,6 +606,40 @@ function checkedAddressCacheMaxKeys(value: number): number {
   if (!(Number.isInteger(value) && value >= 1))
     throw new RangeError(`addressCacheMaxKeys must be an integer of at least 1, got ${value}`);
   return value;
+}
+
+function keyTupleOf({ key, type, payload }: PutTuple): KeyTuple {
+  return { key, lattice_type: type, payload };
+}
+
+/** A call's result where no replica answered: every key unknown, with `error`. */
+function unanswered(error: AnnaClientError): RunResult {
+  return {
+    answers: new Map(),
+    unansweredError: error,
+    stableByKey: new Map(),
+    replicaByKey: new Map(),
+    acceptFloorMicros: 0,
+  };
+}
+
+/** What run() would gather from `response` of `replica` to `sent`, with no retry: a key it did not answer is unknown. */
+function oneReplicaResult(replica: string, sent: readonly KeyTuple[], response: KeyResponse): RunResult {
+  const sentKeys = new Set(sent.map(({ key }) => key));
+  const answers = new Map(response.tuples.filter(({ key }) => sentKeys.has(key)).map((tuple) => [tuple.key, tuple]));
+  const answeredKeys = [...answers.keys()];
+  const silentKeys = sent.filter(({ key }) => !answers.has(key)).map(({ key }) => key);
+  const report = stableReport(response);
+  return {
+    answers,
+    unansweredError:
+      silentKeys.length === 0
+        ? undefined
+        : new AnnaClientError("TIMEOUT", `${replica} answered without ${keysNamed(silentKeys)}`),
+    stableByKey: new Map(report === undefined ? [] : answeredKeys.map((key) => [key, report])),
+    replicaByKey: new Map(answeredKeys.map((key) => [key, replica])),
+    acceptFloorMicros: responseMicros(response.accept_floor_micros),
+  };
 }
 
 function dedupe(tuples: KeyTuple[]): KeyTuple[] {
@@ -650,6 +709,10 @@ function refusedError(key: string): AnnaClientError {
   );
 }
 
+function notHeldError(replica: string, key: string): AnnaClientError {
+  return new AnnaClientError("WRONG_THREAD", `${replica} does not hold ${JSON.stringify(key)}`);
+}
+
 function staleStampError(key: string, acceptFloorMicros: number, epoch: number): AnnaClientError {
   return new AnnaClientError(
     "STALE_STAMP",
@@ -670,12 +733,13 @@ function throwOnGetErrors(tuples: Iterable<KeyTuple>): void {
 }
 
 /**
- * Per key of a PUT: refused (LATTICE), unknown (no answer; or TIMEOUT: stored on fewer
- * replica nodes than asked for), or applied.
+ * Per key of a PUT: refused (LATTICE, STALE_STAMP; WRONG_THREAD where run() could not try
+ * another replica), unknown (no answer; or TIMEOUT: stored on fewer replica nodes than
+ * asked for), or applied.
  */
 function putOutcomes(
   tuples: readonly KeyTuple[],
-  { answers, unansweredError, stableByKey, acceptFloorMicros }: RunResult,
+  { answers, unansweredError, stableByKey, replicaByKey, acceptFloorMicros }: RunResult,
   putAcks: number | undefined,
 ): Map<string, PutOutcome> {
   const underReplicated = tuples
@@ -692,27 +756,37 @@ function putOutcomes(
         );
   const outcomes = new Map<string, PutOutcome>();
   for (const { key } of tuples) {
-    const error = answers.get(key)?.error;
-    if (!answers.has(key)) outcomes.set(key, { status: "unknown", error: unansweredError! });
-    else if (error === AnnaError.LATTICE) outcomes.set(key, { status: "refused", error: refusedError(key) });
-    else if (error === AnnaError.STALE_STAMP) {
-      const epoch = stableByKey.get(key)?.epoch ?? 0;
-      const refused = {
-        status: "refused",
-        error: staleStampError(key, acceptFloorMicros, epoch),
-        acceptFloorMicros,
-      } as const;
-      outcomes.set(key, epoch === 0 ? refused : { ...refused, epoch });
-    } else if (error === AnnaError.TIMEOUT) outcomes.set(key, { status: "unknown", error: underReplicatedError! });
-    else {
-      const report = stableByKey.get(key);
-      const applied: { status: "applied"; stableMicros?: number; stableEpoch?: number } = { status: "applied" };
-      if (report !== undefined && report.micros > 0) applied.stableMicros = report.micros;
-      if (report !== undefined && report.epoch > 0) applied.stableEpoch = report.epoch;
-      outcomes.set(key, applied);
-    }
+    const answer = answers.get(key);
+    if (answer === undefined) outcomes.set(key, { status: "unknown", error: unansweredError! });
+    else if (answer.error === AnnaError.TIMEOUT) outcomes.set(key, { status: "unknown", error: underReplicatedError! });
+    else outcomes.set(key, answeredOutcome(answer, replicaByKey.get(key)!, stableByKey.get(key), acceptFloorMicros));
   }
   return outcomes;
+}
+
+/** A PUT tuple's outcome from the answer of `replica` (other than TIMEOUT): refused, or applied. */
+function answeredOutcome(
+  { key, error }: KeyTuple,
+  replica: string,
+  report: StableReport | undefined,
+  acceptFloorMicros: number,
+): PutOutcome {
+  if (error === AnnaError.LATTICE) return { status: "refused", error: refusedError(key), replica };
+  if (error === AnnaError.WRONG_THREAD) return { status: "refused", error: notHeldError(replica, key), replica };
+  if (error === AnnaError.STALE_STAMP) {
+    const epoch = report?.epoch ?? 0;
+    const refused = {
+      status: "refused",
+      error: staleStampError(key, acceptFloorMicros, epoch),
+      acceptFloorMicros,
+      replica,
+    } as const;
+    return epoch === 0 ? refused : { ...refused, epoch };
+  }
+  const applied: { status: "applied"; stableMicros?: number; stableEpoch?: number } = { status: "applied" };
+  if (report !== undefined && report.micros > 0) applied.stableMicros = report.micros;
+  if (report !== undefined && report.epoch > 0) applied.stableEpoch = report.epoch;
+  return applied;
 }
 
 function keysNamed(keys: readonly string[]): string {

@@ -166,6 +166,10 @@ export class MultiKeyCausal implements CausalScopeCore {
    * stale stamp (nothing was stored then), at most STAMP_ATTEMPTS_MAX times in all. The
    * same version may then be stored under two stamps, when an earlier attempt of unknown
    * outcome was applied after all: readers show one of equal clocks (visibleSiblings).
+   * A write stamped again goes to the replica that refused it, where the transport named
+   * it: that replica holds the key and takes the epoch it named, while routing may pick
+   * one that is still, or already, in another epoch during a membership change, which
+   * would refuse it in turn (docs/causal-stability.md §7).
    */
   private async sendStamped(first: CausalWrite): Promise<{ write: CausalWrite; outcome: PutOutcome }> {
     let write = first;
@@ -175,7 +179,7 @@ export class MultiKeyCausal implements CausalScopeCore {
       this.stamps.observe(BigInt(outcome.acceptFloorMicros));
       this.heardFromNode({ micros: 0, epoch: outcome.epoch ?? 0 });
       write = this.stampedWrite(write.put.key, write.clock, write.dependencies, write.value);
-      outcome = await this.send(write);
+      outcome = await this.send(write, outcome.replica);
     }
     if (outcome.status === "applied") this.heardFromNode(stableReportOf(outcome));
     return { write, outcome };
@@ -258,15 +262,16 @@ export class MultiKeyCausal implements CausalScopeCore {
   }
 
   /**
-   * Sends a write. Unless refused, it is in the session's past from now on: later writes
-   * follow it in session order, which is why one of unknown outcome is sent again first.
-   * Once applied, it joins the cut, which holds its dependencies already.
+   * Sends a write, by routing or to `replica` alone. Unless refused, it is in the session's
+   * past from now on: later writes follow it in session order, which is why one of unknown
+   * outcome is sent again first. Once applied, it joins the cut, which holds its
+   * dependencies already.
    */
-  private async send(write: CausalWrite): Promise<PutOutcome> {
+  private async send(write: CausalWrite, replica?: string): Promise<PutOutcome> {
     // The session's calls run one at a time: nothing else changes its past while this write is out.
     const pastUpdate = this.past.joinedWith([[write.put.key, write.pastClock, write.stamps]]);
     const reservation = this.cut.reserve([write.put]);
-    const outcome = await this.writer.send(write.put);
+    const outcome = await this.writer.send(write.put, replica);
     this.cut.settle(reservation, outcome.status === "applied" ? [write.put] : []);
     if (outcome.status !== "refused") {
       this.past.take(pastUpdate);

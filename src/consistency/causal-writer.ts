@@ -73,9 +73,14 @@ export class CausalWriter {
     );
   }
 
-  async send(put: PutTuple): Promise<PutOutcome> {
+  /** Sends `put` by the transport's routing, or to `replica` alone where one is named. */
+  async send(put: PutTuple, replica?: string): Promise<PutOutcome> {
     try {
-      return (await this.transport.putManySettled([put])).get(put.key)!;
+      const outcomes =
+        replica === undefined
+          ? await this.transport.putManySettled([put])
+          : await this.transport.putToReplica(replica, [put]);
+      return outcomes.get(put.key)!;
     } catch (error) {
       // The call failed as a whole, perhaps after an attempt had sent the write: it may have happened.
       return { status: "unknown", error: error as Error };

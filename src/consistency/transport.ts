@@ -53,12 +53,20 @@ export type PutOutcome =
   /** A replica merged it: visible there, and on the others once gossip carries it. `stableMicros`, `stableEpoch`: as ValueRead's. */
   | { readonly status: "applied"; readonly stableMicros?: number; readonly stableEpoch?: number }
   /**
-   * A replica refused it (a wrong, conflicting or malformed value, or one over its limits):
-   * not stored. `acceptFloorMicros`: refused for a stamp at or below that accept floor, or
-   * of another epoch than `epoch` (STALE_STAMP, docs/causal-stability.md); a later stamp in
-   * that epoch is taken.
+   * A replica refused it (a wrong, conflicting or malformed value, or one over its limits;
+   * sent by putToReplica, a key that replica does not hold): not stored. `acceptFloorMicros`:
+   * refused for a stamp at or below that accept floor, or of another epoch than `epoch`
+   * (STALE_STAMP, docs/causal-stability.md); a later stamp in that epoch is taken.
+   * `replica`: the one that refused it, by address as `replicasOf` names it (absent where
+   * the transport does not say).
    */
-  | { readonly status: "refused"; readonly error: Error; readonly acceptFloorMicros?: number; readonly epoch?: number }
+  | {
+      readonly status: "refused";
+      readonly error: Error;
+      readonly acceptFloorMicros?: number;
+      readonly epoch?: number;
+      readonly replica?: string;
+    }
   /** No replica answered in time, or fewer replica nodes hold it than asked: it may be stored. */
   | { readonly status: "unknown"; readonly error: Error };
 
@@ -72,6 +80,13 @@ export interface KeyTransport {
    * that an earlier attempt sent may then have been applied.
    */
   putManySettled(puts: readonly PutTuple[], options?: PutOptions): Promise<Map<string, PutOutcome>>;
+  /**
+   * Sends the writes to one replica alone, without failing over, and settles as
+   * putManySettled does: unknown where it does not answer, refused where it does not hold
+   * the key. How a write refused STALE_STAMP goes again to the replica that refused it,
+   * whose epoch it is now stamped in, where routing might pick a replica of another epoch.
+   */
+  putToReplica(replica: string, puts: readonly PutTuple[], options?: PutOptions): Promise<Map<string, PutOutcome>>;
   /** The replicas that hold `key`, by address. */
   replicasOf(key: string): Promise<string[]>;
   /** The values one replica holds, without failing over: what a convergence check compares. */

@@ -3,13 +3,15 @@
  * given several routing addresses move past a dead one (one timeout, then the live one
  * is kept), a client with only dead ones fails naming them, and a key none of whose
  * replicas answered is looked up again (a scripted routing service first lists a silent
- * replica, then the real node's actor).
+ * replica, then the real node's actor); and putToReplica tries the replica it names and
+ * no other.
  */
 import pino from "pino";
 import { AnnaClient } from "../../src/client/anna-client";
-import { encodeLww } from "../../src/lattices";
+import { decodeLww, encodeLww } from "../../src/lattices";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { RunningNode, startNode } from "../../src/node/node";
+import { AnnaError } from "../../src/protocol/anna";
 import { PORT_OFFSETS } from "../support/ports";
 import { ScriptedActor, ScriptedRouting } from "../support/scripted-services";
 
@@ -79,6 +81,35 @@ describe("AnnaClient failover", () => {
     } finally {
       await client.close();
       routing.close();
+      silent.close();
+    }
+  });
+
+  it("sends putToReplica to the replica named alone, with no lookup and no other replica tried", async () => {
+    const silent = await ScriptedActor.start(() => undefined);
+    const elsewhere = await ScriptedActor.start(() => AnnaError.WRONG_THREAD);
+    const live = node.actorAddresses[0];
+    const routing = await ScriptedRouting.start(() => [silent.address, elsewhere.address, live]);
+    const client = new AnnaClient({ routingAddress: routing.address, timeoutMs: TIMEOUT_MS, maxAttempts: 3 });
+    const put = { key: "pinned", type: LatticeType.LWW, payload: encodeLww({ timestamp: 1, value: "v" }) };
+    try {
+      expect((await client.putToReplica(silent.address, [put])).get("pinned")).toMatchObject({
+        status: "unknown",
+        error: { code: "TIMEOUT" },
+      });
+      expect((await client.putToReplica(elsewhere.address, [put])).get("pinned")).toMatchObject({
+        status: "refused",
+        error: { code: "WRONG_THREAD" },
+        replica: elsewhere.address,
+      });
+      expect((await client.putToReplica(live, [put])).get("pinned")).toMatchObject({ status: "applied" });
+      expect([silent.received.length, elsewhere.received.length, routing.lookups]).toEqual([1, 1, 0]);
+      const stored = (await client.getFromReplica(live, ["pinned"])).get("pinned");
+      expect(text(stored === undefined ? undefined : decodeLww(stored.payload).value)).toBe("v");
+    } finally {
+      await client.close();
+      routing.close();
+      elsewhere.close();
       silent.close();
     }
   });

@@ -10,8 +10,8 @@ import { CausalCut } from "../../src/consistency/causal-cut";
 import { encodeEnvelope } from "../../src/lattices/causal-envelope";
 import type { CausalCutLimits, CausalScope, CausalSessionOptions } from "../../src/consistency/causal-options";
 import { CausalSession } from "../../src/consistency/causal-session";
-import type { GetOptions, KeyTransport, ValueRead } from "../../src/consistency/transport";
-import { encodeStamped } from "../../src/lattices/causal-stamp";
+import type { GetOptions, KeyTransport, PutOutcome, PutTuple, ValueRead } from "../../src/consistency/transport";
+import { encodeStamped, hasStaleStamp, stampedValuesOf } from "../../src/lattices/causal-stamp";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { toVectorClock } from "../../src/lattices/vector-clock";
 import { decodeMultiCausal, decodeSingleCausal, encodeLww, encodeMultiCausal } from "../../src/lattices/values";
@@ -61,6 +61,7 @@ function firstAnswerFrom(cluster: SimCluster, replica = "sim-0") {
       return cluster.getFromReplica(replica, keys);
     },
     putManySettled: (puts) => cluster.putManySettled(puts),
+    putToReplica: (replica, puts) => cluster.putToReplica(replica, puts),
     replicasOf: () => cluster.replicasOf(),
     getFromReplica: (replica, keys) => {
       calls.getFromReplica.push(replica);
@@ -269,6 +270,10 @@ describe("causal sessions, multi-key: dependencies", () => {
 });
 
 describe("causal sessions, multi-key: a stable time", () => {
+  async function writesNothing(): Promise<never> {
+    throw new Error("this test writes nothing");
+  }
+
   /**
    * A stamped write of `value` by session `writer` (its `counter`-th write), listing
    * `dependencies` with their stamps, on `base` (none by default).
@@ -326,9 +331,8 @@ describe("causal sessions, multi-key: a stable time", () => {
       getMany: async (keys, options) => answer(keys, options),
       getFromReplica: async (_, keys, options) => answer(keys, options),
       replicasOf: async () => ["r0"],
-      putManySettled: async () => {
-        throw new Error("this test writes nothing");
-      },
+      putManySettled: writesNothing,
+      putToReplica: writesNothing,
     };
   }
 
@@ -403,9 +407,8 @@ describe("causal sessions, multi-key: a stable time", () => {
       getMany: async (keys) => new Map(keys.map((key) => [key, answer(key)])),
       getFromReplica: async (_, keys) => new Map(keys.map((key) => [key, answer(key)])),
       replicasOf: async () => ["r0"],
-      putManySettled: async () => {
-        throw new Error("this test writes nothing");
-      },
+      putManySettled: writesNothing,
+      putToReplica: writesNothing,
     };
     const reader = session(transport, { scope: "multi-key" });
     const both = await reader.getMany(["x", "c"]);
@@ -415,6 +418,8 @@ describe("causal sessions, multi-key: a stable time", () => {
 
   it("reads its own write from a replica that has not got it, when that replica proves nothing older is missing", async () => {
     const report = { stableMicros: 3_000, stableEpoch: 7 };
+    const applied = async (puts: readonly PutTuple[]) =>
+      new Map(puts.map(({ key }) => [key, { status: "applied" as const, ...report }]));
     // Every write applies on one replica, reporting 3000 µs; every read meets another that has nothing yet.
     const transport: KeyTransport = {
       getMany: async (keys) =>
@@ -422,12 +427,80 @@ describe("causal sessions, multi-key: a stable time", () => {
       getFromReplica: async (_, keys) =>
         new Map(keys.map((key) => [key, { type: LatticeType.NONE, payload: new Uint8Array(0), ...report }])),
       replicasOf: async () => ["r0"],
-      putManySettled: async (puts) => new Map(puts.map(({ key }) => [key, { status: "applied" as const, ...report }])),
+      putManySettled: applied,
+      putToReplica: (_, puts) => applied(puts),
     };
     const writer = session(transport, { scope: "multi-key" });
     await writer.put("x", "mine");
     // The session requires 3000 µs of what it reads; the absent answer holds every version of x stamped at or
     // below it (none), so the cut's entry, the session's own write, misses nothing it must show.
     expect(texts(await writer.get("x"))).toEqual(["mine"]);
+  });
+});
+
+describe("causal sessions, multi-key: a membership change", () => {
+  /**
+   * Two replicas of every key mid-change, "r7" in epoch 7 and "r8" in epoch 8: each refuses
+   * a stamp of any other epoch STALE_STAMP (naming itself where `namesRefuser`), and
+   * routing sends each call to the other replica than the last.
+   */
+  function epochsApart(namesRefuser: boolean) {
+    const epochs = new Map([
+      ["r7", 7],
+      ["r8", 8],
+    ]);
+    const applied = new Map<string, PutTuple[]>([
+      ["r7", []],
+      ["r8", []],
+    ]);
+    const sent: string[] = [];
+    const putTo = async (replica: string, puts: readonly PutTuple[]) => {
+      sent.push(replica);
+      const epoch = epochs.get(replica)!;
+      return new Map<string, PutOutcome>(
+        puts.map((put) => {
+          if (!hasStaleStamp(put.payload, 0, epoch)) {
+            applied.get(replica)!.push(put);
+            return [put.key, { status: "applied", stableEpoch: epoch }];
+          }
+          const error = Object.assign(new Error(`${replica} refused a stamp of another epoch`), {
+            code: "STALE_STAMP",
+          });
+          const refused = { status: "refused", error, acceptFloorMicros: 0, epoch } as const;
+          return [put.key, namesRefuser ? { ...refused, replica } : refused];
+        }),
+      );
+    };
+    const readsNothing = async (): Promise<never> => {
+      throw new Error("this test reads nothing");
+    };
+    const transport: KeyTransport = {
+      getMany: readsNothing,
+      getFromReplica: readsNothing,
+      replicasOf: async () => [...epochs.keys()],
+      putManySettled: (puts) => putTo(sent.length % 2 === 0 ? "r7" : "r8", puts),
+      putToReplica: putTo,
+    };
+    return { transport, sent, applied };
+  }
+
+  it("sends a write refused for its epoch again to the replica that refused it, which applies it", async () => {
+    const { transport, sent, applied } = epochsApart(true);
+    // The session has heard of no epoch yet: its first stamp names none, and r7 refuses it naming epoch 7.
+    await session(transport, { scope: "multi-key" }).put("k", "v");
+    // Routed again, the stamp of epoch 7 would meet r8, which would refuse it naming 8, and so on.
+    expect(sent).toEqual(["r7", "r7"]);
+    expect(applied.get("r8")).toEqual([]);
+    const [written] = applied.get("r7")!;
+    expect(stampedValuesOf(written.payload)!.map(({ epoch }) => epoch)).toEqual([7]);
+  });
+
+  it("sends it again by routing where the refusal names no replica, and fails STALE_STAMP once every attempt was refused", async () => {
+    const { transport, sent, applied } = epochsApart(false);
+    await expect(session(transport, { scope: "multi-key" }).put("k", "v")).rejects.toMatchObject({
+      code: "STALE_STAMP",
+    });
+    expect(sent).toEqual(["r7", "r8", "r7"]);
+    expect([...applied.values()].flat()).toEqual([]);
   });
 });

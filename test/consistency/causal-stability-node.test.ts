@@ -2,7 +2,8 @@
  * The stable time against a real node (docs/causal-stability.md; 2 actors, every key on
  * both): the node reports one on every response, a little behind its clock; a stamped
  * multi-key write at or below an actor's accept floor, or of another epoch, is refused
- * STALE_STAMP with the floor and epoch named, and a session stamps it again; a session's past keeps only what is not yet
+ * STALE_STAMP with the floor, the epoch and the refusing replica named, and a session stamps
+ * it again; a session's past keeps only what is not yet
  * stable, so its writes stop listing what everyone holds; and a new client reads what
  * such writes depend on without walking their history.
  */
@@ -90,6 +91,19 @@ describe("the stable time of a node", () => {
     // An unstamped value (Anna's clients) is taken whenever it comes.
     await client.putMultiCausal("stale", { vectorClock: { plain: 1 }, dependencies: [], values: ["bare"] });
     expect((await client.getMultiCausal("stale"))!.values.map(text)).toEqual(["bare"]);
+  });
+
+  it("names the replica that refused a stamp of another epoch, which takes it again stamped in its own", async () => {
+    const epoch = await epochNow();
+    const refused = (await client.putManySettled([stampedPut("elsewhen", Date.now() * 1000, epoch + 1)])).get(
+      "elsewhen",
+    )!;
+    expect(refused).toMatchObject({ status: "refused", epoch, replica: expect.any(String) });
+    const replica = refused.status === "refused" ? refused.replica! : "";
+    expect(await client.replicasOf("elsewhen")).toContain(replica);
+    const again = await client.putToReplica(replica, [stampedPut("elsewhen", Date.now() * 1000, epoch)]);
+    expect(again.get("elsewhen")).toMatchObject({ status: "applied", stableEpoch: epoch });
+    expect((await client.getFromReplica(replica, ["elsewhen"])).get("elsewhen")?.type).toBe(LatticeType.MULTI_CAUSAL);
   });
 
   it("lets a session's writes stop listing what every replica holds", async () => {

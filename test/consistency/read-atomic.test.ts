@@ -37,20 +37,25 @@ type PutFate = "send" | "ack-and-lose" | "unknown";
 
 /** `inner` with every write told to `onWrite` first, which decides its fate. */
 function intercepted(inner: KeyTransport, onWrite: (put: PutTuple, options?: PutOptions) => PutFate): KeyTransport {
+  /** The writes `onWrite` lets through sent by `send`; the others' outcomes as their fates say. */
+  const settle = async (
+    puts: readonly PutTuple[],
+    options: PutOptions | undefined,
+    send: (sent: readonly PutTuple[]) => Promise<Map<string, PutOutcome>>,
+  ) => {
+    const fates = puts.map((put) => onWrite(put, options));
+    const outcomes = await send(puts.filter((_, index) => fates[index] === "send"));
+    puts.forEach((put, index) => {
+      if (fates[index] === "ack-and-lose") outcomes.set(put.key, { status: "applied" });
+      if (fates[index] === "unknown") outcomes.set(put.key, unknownOutcome(put.key));
+    });
+    return outcomes;
+  };
   return {
     getMany: (keys) => inner.getMany(keys),
-    putManySettled: async (puts, options) => {
-      const fates = puts.map((put) => onWrite(put, options));
-      const outcomes = await inner.putManySettled(
-        puts.filter((_, index) => fates[index] === "send"),
-        options,
-      );
-      puts.forEach((put, index) => {
-        if (fates[index] === "ack-and-lose") outcomes.set(put.key, { status: "applied" });
-        if (fates[index] === "unknown") outcomes.set(put.key, unknownOutcome(put.key));
-      });
-      return outcomes;
-    },
+    putManySettled: (puts, options) => settle(puts, options, (sent) => inner.putManySettled(sent, options)),
+    putToReplica: (replica, puts, options) =>
+      settle(puts, options, (sent) => inner.putToReplica(replica, sent, options)),
     replicasOf: (key) => inner.replicasOf(key),
     getFromReplica: (replica, keys) => inner.getFromReplica(replica, keys),
   };

@@ -55,6 +55,10 @@ function recording(inner: KeyTransport, onWrite: (put: PutTuple) => void): KeyTr
       puts.forEach(onWrite);
       return inner.putManySettled(puts, options);
     },
+    putToReplica: (replica, puts, options) => {
+      puts.forEach(onWrite);
+      return inner.putToReplica(replica, puts, options);
+    },
     replicasOf: (key) => inner.replicasOf(key),
     getFromReplica: (replica, keys) => inner.getFromReplica(replica, keys),
   };

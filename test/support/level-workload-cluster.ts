@@ -220,6 +220,7 @@ function readsInTurn(clients: readonly AnnaClient[], own: number): KeyTransport 
   return {
     getMany: (keys, options) => clients[(own + reads++) % clients.length].getMany(keys, options),
     putManySettled: (puts, options) => client.putManySettled(puts, options),
+    putToReplica: (replica, puts, options) => client.putToReplica(replica, puts, options),
     replicasOf: (key) => client.replicasOf(key),
     getFromReplica: (replica, keys, options) => client.getFromReplica(replica, keys, options),
   };

@@ -46,6 +46,7 @@ export function mapPuts(transport: KeyTransport, each: (put: PutTuple) => PutTup
   return {
     getMany: (keys, options) => transport.getMany(keys, options),
     putManySettled: (puts, options) => transport.putManySettled(puts.map(each), options),
+    putToReplica: (replica, puts, options) => transport.putToReplica(replica, puts.map(each), options),
     replicasOf: (key) => transport.replicasOf(key),
     getFromReplica: (replica, keys, options) => transport.getFromReplica(replica, keys, options),
   };

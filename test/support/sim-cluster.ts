@@ -220,13 +220,13 @@ export class SimCluster implements KeyTransport {
   }
 
   async putManySettled(puts: readonly PutTuple[]): Promise<Map<string, PutOutcome>> {
-    this.step();
-    const sentCount =
-      puts.length > 1 && this.random.chance(this.faults.interrupt) ? 1 + this.random.int(puts.length - 1) : puts.length;
-    if (sentCount < puts.length) this.counts.interrupted++;
-    const outcomes = new Map<string, PutOutcome>();
-    puts.forEach((put, index) => outcomes.set(put.key, index < sentCount ? this.send(put) : unsent(put.key)));
-    return outcomes;
+    return this.settle(puts, (put) => this.send(put));
+  }
+
+  /** putManySettled on one replica, with no retry on another: a paused one times out, and applies the writes when it resumes. */
+  async putToReplica(replica: string, puts: readonly PutTuple[]): Promise<Map<string, PutOutcome>> {
+    const index = replicaIndex(replica);
+    return this.settle(puts, (put) => this.sendTo(index, put) ?? silent(`${replica} is paused`));
   }
 
   async replicasOf(): Promise<string[]> {
@@ -238,7 +238,7 @@ export class SimCluster implements KeyTransport {
     keys: readonly string[],
     options: GetOptions = {},
   ): Promise<Map<string, ValueRead | undefined>> {
-    const index = Number(replica.slice("sim-".length));
+    const index = replicaIndex(replica);
     const held = this.replicas[index];
     if (held.paused) throw new SimTransportError("TIMEOUT", `${replica} is paused`);
     return new Map(keys.map((key) => [key, this.withStable(index, held.values.get(key), options)]));
@@ -322,37 +322,51 @@ export class SimCluster implements KeyTransport {
     return changed;
   }
 
+  /** A client call's writes, after a scheduler step: each sent by `send`, unless the client stops between keys. */
+  private settle(puts: readonly PutTuple[], send: (put: PutTuple) => PutOutcome): Map<string, PutOutcome> {
+    this.step();
+    const sentCount =
+      puts.length > 1 && this.random.chance(this.faults.interrupt) ? 1 + this.random.int(puts.length - 1) : puts.length;
+    if (sentCount < puts.length) this.counts.interrupted++;
+    const outcomes = new Map<string, PutOutcome>();
+    puts.forEach((put, index) => outcomes.set(put.key, index < sentCount ? send(put) : unsent(put.key)));
+    return outcomes;
+  }
+
+  /** A write sent to a replica, then the next, until one is not paused or the attempts run out. */
   private send(put: PutTuple): PutOutcome {
     const first = this.random.int(REPLICA_COUNT);
     for (let attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
-      const index = (first + attempt) % REPLICA_COUNT;
-      if (this.replicas[index].paused) {
-        this.replicas[index].inbox.push(put);
-        this.counts.timeouts++;
-        continue;
-      }
-      const applied = this.apply(index, put);
-      if (applied === "applied") return { status: "applied", ...this.stableFields(index) };
-      if (applied === "stale") {
-        const epoch = this.reportedEpoch();
-        return {
-          status: "refused",
-          error: new SimTransportError(
-            "STALE_STAMP",
-            `sim-${index} refused a stale stamp of ${JSON.stringify(put.key)}`,
-          ),
-          acceptFloorMicros: this.acceptFloorMicros,
-          ...(epoch > 0 ? { epoch } : {}),
-        };
-      }
+      const outcome = this.sendTo((first + attempt) % REPLICA_COUNT, put);
+      if (outcome !== undefined) return outcome;
+    }
+    return silent(`no replica of ${JSON.stringify(put.key)} answered`);
+  }
+
+  /** A write's outcome on replica `index`; undefined while it is paused (it applies the write when it resumes). */
+  private sendTo(index: number, put: PutTuple): PutOutcome | undefined {
+    const replica = `sim-${index}`;
+    if (this.replicas[index].paused) {
+      this.replicas[index].inbox.push(put);
+      this.counts.timeouts++;
+      return undefined;
+    }
+    const applied = this.apply(index, put);
+    if (applied === "applied") return { status: "applied", ...this.stableFields(index) };
+    if (applied === "stale") {
+      const epoch = this.reportedEpoch();
       return {
         status: "refused",
-        error: new SimTransportError("LATTICE", `sim-${index} refused ${JSON.stringify(put.key)}`),
+        error: new SimTransportError("STALE_STAMP", `${replica} refused a stale stamp of ${JSON.stringify(put.key)}`),
+        acceptFloorMicros: this.acceptFloorMicros,
+        ...(epoch > 0 ? { epoch } : {}),
+        replica,
       };
     }
     return {
-      status: "unknown",
-      error: new SimTransportError("TIMEOUT", `no replica of ${JSON.stringify(put.key)} answered`),
+      status: "refused",
+      error: new SimTransportError("LATTICE", `${replica} refused ${JSON.stringify(put.key)}`),
+      replica,
     };
   }
 
@@ -424,6 +438,17 @@ function addHeld(replica: SimReplica, key: string, writes: Iterable<number> | un
   let held = replica.held.get(key);
   if (held === undefined) replica.held.set(key, (held = new Set()));
   for (const id of writes) held.add(id);
+}
+
+function replicaIndex(replica: string): number {
+  const index = Number(replica.slice("sim-".length));
+  if (!(replica.startsWith("sim-") && Number.isInteger(index) && index >= 0 && index < REPLICA_COUNT))
+    throw new RangeError(`no replica ${JSON.stringify(replica)} in the simulated cluster`);
+  return index;
+}
+
+function silent(message: string): PutOutcome {
+  return { status: "unknown", error: new SimTransportError("TIMEOUT", message) };
 }
 
 function unsent(key: string): PutOutcome {

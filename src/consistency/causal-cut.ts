@@ -11,20 +11,21 @@ import { clockCovers as covers, vectorClock, type VectorClock } from "../lattice
 import { CAUSAL_CUT_LIMITS_DEFAULT, type CausalCutLimits } from "./causal-options";
 import { ConsistencyError } from "./errors";
 import { Floor, type FloorReservation } from "./floor";
-import { decodeStampedMultiCausal, dependencyStamps, type ReadStamps } from "./causal-stamps";
-import { EpochStableTimes, isStable, type StableTimes } from "./epoch-stamps";
+import { decodeStampedMultiCausal, dependencyStamps } from "./causal-stamps";
+import { type EpochStamps, EpochStableTimes, isStable, type StableTimes } from "./epoch-stamps";
 import type { PutTuple, StableReport, ValueRead } from "./transport";
 
 const LEVEL = "causal-multi-key";
 const utf8 = new TextDecoder();
 
-/** A value decoded as far as closing needs: its clock, its dependencies by key, and their stamps. */
+/** A dependency of a value: the key, the clock needed of it, and the stamps its siblings give it (`dependencyStamps`). */
+type Dependency = readonly [key: string, clock: VectorClock, stamps: EpochStamps];
+
+/** A value decoded as far as closing needs: its clock, and its dependencies by key with their stamps. */
 interface CutEntry {
   readonly value: ValueRead;
   readonly clock: VectorClock;
-  readonly dependencies: readonly (readonly [key: string, clock: VectorClock])[];
-  /** Its siblings' stamps (docs/causal-stability.md): read only when the read relies on a stable time. */
-  readonly stamps: ReadStamps;
+  readonly dependencies: readonly Dependency[];
 }
 
 /** Which fetched values may join the cut now, and what the others wait for. */
@@ -153,7 +154,7 @@ export class CausalCut {
     /** Per fetched key, the candidates that stay closed only while it does (it alone covers a dependency of theirs). */
     const dependents = new Map<string, string[]>();
     /** Per candidate, its dependencies counted as stable: covered by nothing else, they are what a reader relies on. */
-    const stableDependencies = new Map<string, (readonly [key: string, clock: VectorClock])[]>();
+    const stableDependencies = new Map<string, Dependency[]>();
     const left: string[] = [];
     const leave = (key: string, lacking: string) => {
       if (!closed.delete(key)) return;
@@ -163,10 +164,11 @@ export class CausalCut {
     // Each dependency is judged once: covered by the cut (for good), stable, covered by a fetched value (while
     // that one is closed), or missing. Then leaving spreads to dependents, each edge followed once.
     for (const [key, entry] of candidates) {
-      for (const [dependency, needed] of entry.dependencies) {
+      for (const listed of entry.dependencies) {
+        const [dependency, needed, stamps] = listed;
         if (covers(cutClockOf(dependency), needed)) continue;
-        if (stable !== undefined && isStable(dependencyStamps(entry.stamps, dependency), stable)) {
-          appendTo(stableDependencies, key, [dependency, needed] as const);
+        if (stable !== undefined && isStable(stamps, stable)) {
+          appendTo(stableDependencies, key, listed);
         } else if (candidates.has(dependency) && covers(candidates.get(dependency)!.clock, needed)) {
           appendTo(dependents, dependency, key);
         } else {
@@ -181,10 +183,9 @@ export class CausalCut {
     }
     let reliedMicros = 0;
     for (const key of closed) {
-      const entry = candidates.get(key)!;
-      for (const [dependency, needed] of stableDependencies.get(key) ?? []) {
+      for (const [dependency, needed, stamps] of stableDependencies.get(key) ?? []) {
         if (closed.has(dependency) && covers(candidates.get(dependency)!.clock, needed)) continue;
-        reliedMicros = Math.max(reliedMicros, ...dependencyStamps(entry.stamps, dependency).values());
+        reliedMicros = Math.max(reliedMicros, ...stamps.values());
       }
     }
     return {
@@ -259,12 +260,13 @@ function decodeEntry(value: ValueRead): CutEntry {
   if (value.type !== LatticeType.MULTI_CAUSAL)
     throw new Error(`invariant: a ${LatticeType[value.type]} value in the cut`);
   // The clock and dependencies only: the values are not pruned here (readers filter them).
-  const decoded = decodeStampedMultiCausal(value.payload);
-  const { first: clock, second } = decoded.value;
+  const { value: decoded, stamps } = decodeStampedMultiCausal(value.payload);
   return {
     value,
-    clock,
-    dependencies: second.first.map(({ key, value }) => [utf8.decode(key), value] as const),
-    stamps: decoded.stamps,
+    clock: decoded.first,
+    dependencies: decoded.second.first.map(({ key, value: needed }) => {
+      const name = utf8.decode(key);
+      return [name, needed, dependencyStamps(stamps, name)] as const;
+    }),
   };
 }

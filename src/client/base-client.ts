@@ -772,7 +772,8 @@ function answeredOutcome(
   acceptFloorMicros: number,
 ): PutOutcome {
   if (error === AnnaError.LATTICE) return { status: "refused", error: refusedError(key), replica };
-  if (error === AnnaError.WRONG_THREAD) return { status: "refused", error: notHeldError(replica, key), replica };
+  if (error === AnnaError.WRONG_THREAD)
+    return { status: "refused", error: notHeldError(replica, key), replica, notHeld: true };
   if (error === AnnaError.STALE_STAMP) {
     const epoch = report?.epoch ?? 0;
     const refused = {

@@ -169,12 +169,17 @@ export class MultiKeyCausal implements CausalScopeCore {
    * A write stamped again goes to the replica that refused it, where the transport named
    * it: that replica holds the key and takes the epoch it named, while routing may pick
    * one that is still, or already, in another epoch during a membership change, which
-   * would refuse it in turn (docs/causal-stability.md §7).
+   * would refuse it in turn (docs/causal-stability.md §7). Where that replica no longer
+   * holds the key (another change moved it), the write goes by routing again.
    */
   private async sendStamped(first: CausalWrite): Promise<{ write: CausalWrite; outcome: PutOutcome }> {
     let write = first;
     let outcome = await this.send(write);
     for (let attempt = 1; attempt < STAMP_ATTEMPTS_MAX && outcome.status === "refused"; attempt++) {
+      if (outcome.notHeld) {
+        outcome = await this.send(write);
+        continue;
+      }
       if (outcome.acceptFloorMicros === undefined) break;
       this.stamps.observe(BigInt(outcome.acceptFloorMicros));
       this.heardFromNode({ micros: 0, epoch: outcome.epoch ?? 0 });

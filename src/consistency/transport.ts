@@ -58,7 +58,8 @@ export type PutOutcome =
    * refused for a stamp at or below that accept floor, or of another epoch than `epoch`
    * (STALE_STAMP, docs/causal-stability.md); a later stamp in that epoch is taken.
    * `replica`: the one that refused it, by address as `replicasOf` names it (absent where
-   * the transport does not say).
+   * the transport does not say). `notHeld`: that replica does not hold the key (it moved
+   * since, as putToReplica may find): routing finds the replicas that do.
    */
   | {
       readonly status: "refused";
@@ -66,6 +67,7 @@ export type PutOutcome =
       readonly acceptFloorMicros?: number;
       readonly epoch?: number;
       readonly replica?: string;
+      readonly notHeld?: boolean;
     }
   /** No replica answered in time, or fewer replica nodes hold it than asked: it may be stored. */
   | { readonly status: "unknown"; readonly error: Error };

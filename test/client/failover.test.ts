@@ -101,6 +101,7 @@ describe("AnnaClient failover", () => {
         status: "refused",
         error: { code: "WRONG_THREAD" },
         replica: elsewhere.address,
+        notHeld: true,
       });
       expect((await client.putToReplica(live, [put])).get("pinned")).toMatchObject({ status: "applied" });
       expect([silent.received.length, elsewhere.received.length, routing.lookups]).toEqual([1, 1, 0]);

@@ -495,6 +495,49 @@ describe("causal sessions, multi-key: a membership change", () => {
     expect(stampedValuesOf(written.payload)!.map(({ epoch }) => epoch)).toEqual([7]);
   });
 
+  it("sends it by routing again where the replica that refused it no longer holds the key", async () => {
+    // r7 refuses the first stamp for its epoch, then loses the key to r9 (of the same epoch) before the retry.
+    const sent: string[] = [];
+    const applied: PutTuple[] = [];
+    const refusal = (replica: string, error: string, detail: object) =>
+      ({
+        status: "refused",
+        error: Object.assign(new Error(`${replica}: ${error}`), { code: error }),
+        replica,
+        ...detail,
+      }) as const;
+    const transport: KeyTransport = {
+      getMany: async () => {
+        throw new Error("this test reads nothing");
+      },
+      getFromReplica: async () => {
+        throw new Error("this test reads nothing");
+      },
+      replicasOf: async () => (sent.length === 0 ? ["r7"] : ["r9"]),
+      putManySettled: async (puts) => {
+        const replica = sent.length === 0 ? "r7" : "r9";
+        sent.push(replica);
+        return new Map<string, PutOutcome>(
+          puts.map((put) => {
+            if (hasStaleStamp(put.payload, 0, 7))
+              return [put.key, refusal(replica, "STALE_STAMP", { acceptFloorMicros: 0, epoch: 7 })];
+            applied.push(put);
+            return [put.key, { status: "applied", stableEpoch: 7 }];
+          }),
+        );
+      },
+      putToReplica: async (replica, puts) => {
+        sent.push(replica);
+        return new Map<string, PutOutcome>(
+          puts.map((put) => [put.key, refusal(replica, "WRONG_THREAD", { notHeld: true })]),
+        );
+      },
+    };
+    await session(transport, { scope: "multi-key" }).put("k", "v");
+    expect(sent).toEqual(["r7", "r7", "r9"]);
+    expect(applied.map((put) => stampedValuesOf(put.payload)!.map(({ epoch }) => epoch))).toEqual([[7]]);
+  });
+
   it("sends it again by routing where the refusal names no replica, and fails STALE_STAMP once every attempt was refused", async () => {
     const { transport, sent, applied } = epochsApart(false);
     await expect(session(transport, { scope: "multi-key" }).put("k", "v")).rejects.toMatchObject({

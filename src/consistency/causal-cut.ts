@@ -69,8 +69,6 @@ export class CausalCut {
    * §7, "as built"). Not one sent before: the fact may have become true since.
    */
   private readonly heard = new EpochStableTimes();
-  /** Per fetched payload, its join with the cut's entry as it was then (`joinedEntry`). */
-  private readonly joinedByFetched = new WeakMap<Uint8Array, { floor: ValueRead | undefined; entry: CutEntry }>();
 
   constructor(private readonly limits: CausalCutLimits = CAUSAL_CUT_LIMITS_DEFAULT) {
     this.values = new Floor({ maxKeys: limits.maxCutKeys, maxStateBytes: limits.maxCutBytes });
@@ -147,7 +145,9 @@ export class CausalCut {
       return clock;
     };
     const candidates = new Map<string, CutEntry>();
-    for (const [key, value] of fetched) candidates.set(key, this.joinedEntry(key, value));
+    // A read closes the same fetched values several times (each round, each stable-time cap): the floor keeps
+    // their joins while the cut's entries stand, and the entries are decoded once per payload.
+    for (const [key, value] of fetched) candidates.set(key, decodeEntry(this.values.joined(key, value)));
     const closed = new Set(candidates.keys());
     const blockedBy = new Map<string, string>();
     const missing = new Map<string, VectorClock>();
@@ -197,20 +197,6 @@ export class CausalCut {
   }
 
   /**
-   * `value` joined with the cut's entry of `key`, decoded. A read closes the same fetched
-   * values against an unchanged cut several times (each round, each stable-time cap), so
-   * both the join and the decode are kept per fetched payload while the entry is the same.
-   */
-  private joinedEntry(key: string, value: ValueRead): CutEntry {
-    const floor = this.values.get(key);
-    const known = this.joinedByFetched.get(value.payload);
-    if (known !== undefined && known.floor === floor) return known.entry;
-    const entry = decodeEntry(this.values.joined(key, value));
-    this.joinedByFetched.set(value.payload, { floor, entry });
-    return entry;
-  }
-
-  /**
    * Joins values `close` found closed; SESSION_LIMIT, before any joins, when they would
    * pass the cut's limits. `fetched` gives each one's reported stable time; `reliedMicros`
    * is the stable time `close` counted dependencies as covered by.
@@ -256,17 +242,24 @@ function appendTo<V>(lists: Map<string, V[]>, key: string, value: V): void {
   else list.push(value);
 }
 
+/** What an entry decodes, by its value's payload (payloads are never changed in place). */
+const decodedEntries = new WeakMap<Uint8Array, Omit<CutEntry, "value">>();
+
 function decodeEntry(value: ValueRead): CutEntry {
   if (value.type !== LatticeType.MULTI_CAUSAL)
     throw new Error(`invariant: a ${LatticeType[value.type]} value in the cut`);
-  // The clock and dependencies only: the values are not pruned here (readers filter them).
-  const { value: decoded, stamps } = decodeStampedMultiCausal(value.payload);
-  return {
-    value,
-    clock: decoded.first,
-    dependencies: decoded.second.first.map(({ key, value: needed }) => {
-      const name = utf8.decode(key);
-      return [name, needed, dependencyStamps(stamps, name)] as const;
-    }),
-  };
+  let decoded = decodedEntries.get(value.payload);
+  if (decoded === undefined) {
+    // The clock and dependencies only: the values are not pruned here (readers filter them).
+    const { value: multiCausal, stamps } = decodeStampedMultiCausal(value.payload);
+    decoded = {
+      clock: multiCausal.first,
+      dependencies: multiCausal.second.first.map(({ key, value: needed }) => {
+        const name = utf8.decode(key);
+        return [name, needed, dependencyStamps(stamps, name)] as const;
+      }),
+    };
+    decodedEntries.set(value.payload, decoded);
+  }
+  return { value, ...decoded };
 }

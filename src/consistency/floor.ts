@@ -32,11 +32,12 @@ function entryBytes(key: string, payloadBytes: number): number {
 export class Floor {
   private readonly entries = new Map<string, ValueRead>();
   /**
-   * Per payload `joined` built, the floor entry it was built from: while that entry is
-   * still the floor, the payload is the floor's join with it already, and taking it in
-   * needs no second merge (a causal cut admits what it closed this way, every read).
+   * Joins `joined` built, by the payload given and by the payload built, with the floor
+   * entry they were built from: while that entry is still the floor, the same join is the
+   * same value, and a join taken back in is the floor's join already (a causal cut closes
+   * the same fetched values several times a read and then admits them).
    */
-  private readonly joinedFrom = new WeakMap<Uint8Array, ValueRead>();
+  private readonly joins = new WeakMap<Uint8Array, { floor: ValueRead; joined: ValueRead }>();
   private entriesBytes = 0;
   private reservedKeys = 0;
   private reservedBytes = 0;
@@ -60,12 +61,15 @@ export class Floor {
     const floor = this.entries.get(key);
     if (floor === undefined) return value;
     checkSameType(key, floor, value.type);
-    if (this.joinedFrom.get(value.payload) === floor) return value;
+    const known = this.joins.get(value.payload);
+    if (known !== undefined && known.floor === floor) return known.joined;
     const payload = mergePayloads(value.type, floor.payload, value.payload);
     if (payload === null) throw new MalformedPayloadError(`the value of ${JSON.stringify(key)}`);
     if (payload === floor.payload) return floor;
-    this.joinedFrom.set(payload, floor);
-    return { type: value.type, payload };
+    const join = { floor, joined: { type: value.type, payload } };
+    this.joins.set(value.payload, join);
+    this.joins.set(payload, join);
+    return join.joined;
   }
 
   /**

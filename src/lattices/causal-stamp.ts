@@ -3,7 +3,9 @@
  * (docs/causal-stability.md §6, §7): `CausalStamp{uint64 stamp_micros = 1, uint64 base_micros
  * = 2, bytes writer = 3, repeated DependencyStamp dependency_stamps = 4, bytes value = 5,
  * uint64 epoch = 6, uint64 base_epoch = 7}` with `DependencyStamp{string key = 1, uint64
- * stamp_micros = 2, uint64 epoch = 3}`. `epoch` is the cluster epoch the stamp was taken in.
+ * stamp_micros = 2, uint64 epoch = 3, bytes writer = 4}`. `epoch` is the cluster epoch the
+ * stamp was taken in. A dependency's `writer` is the LWW write id of the version it names
+ * (causal-multi-key-lww, causal-lww.ts; left out by causal-multi-key, whose clocks name it).
  * `stamp_micros` is the write's hybrid stamp, `base_micros` the stable time its session
  * knew, `base_epoch` the epoch some node reported that stable time in (0: not known to be
  * one epoch's; its readers then learn nothing from it), `writer` the
@@ -32,6 +34,7 @@ const BASE_EPOCH_FIELD = 7;
 const DEPENDENCY_KEY_FIELD = 1;
 const DEPENDENCY_STAMP_FIELD = 2;
 const DEPENDENCY_EPOCH_FIELD = 3;
+const DEPENDENCY_WRITER_FIELD = 4;
 /** MultiKeyCausalValue's `values`. */
 const MULTI_CAUSAL_VALUES_FIELD = 3;
 
@@ -41,6 +44,8 @@ export interface DependencyStamp {
   readonly stampMicros: number;
   /** The epoch the dependency was stamped in (0: none). */
   readonly epoch: number;
+  /** The LWW write id of the version depended on (causal-multi-key-lww); absent (never empty) otherwise. */
+  readonly writer?: Uint8Array;
 }
 
 export interface StampedValue {
@@ -62,8 +67,9 @@ function writeMicros(writer: WireWriter, field: number, micros: number): void {
   writer.safeUint(micros);
 }
 
-function dependencyBodyBytes({ key, stampMicros, epoch }: DependencyStamp): number {
-  return fieldBytes(key.length) + 1 + safeUintBytes(stampMicros) + optionalUintBytes(epoch);
+function dependencyBodyBytes({ key, stampMicros, epoch, writer }: DependencyStamp): number {
+  const writerBytes = writer === undefined ? 0 : fieldBytes(writer.length);
+  return fieldBytes(key.length) + 1 + safeUintBytes(stampMicros) + optionalUintBytes(epoch) + writerBytes;
 }
 
 /** A uint64 field's bytes with its one-byte tag, none when zero (left out). */
@@ -94,6 +100,7 @@ function assertStampable(stamped: StampedValue): void {
       throw new RangeError(`invariant: dependency stamp ${stamps[index].stampMicros} is not a positive µs count`);
     if (!Number.isSafeInteger(stamps[index].epoch) || stamps[index].epoch < 0)
       throw new RangeError(`invariant: dependency epoch ${stamps[index].epoch} is not a safe unsigned integer`);
+    if (stamps[index].writer?.length === 0) throw new RangeError("invariant: a dependency writer, where given, is not empty");
     if (index > 0 && compareDependencyStamps(stamps[index - 1], stamps[index]) >= 0)
       throw new RangeError("invariant: dependency stamps not sorted by key and epoch, and unique");
   }
@@ -111,6 +118,7 @@ export function encodeStamped(stamped: StampedValue): Uint8Array {
     writer.bytesField(DEPENDENCY_KEY_FIELD, dependency.key);
     writeMicros(writer, DEPENDENCY_STAMP_FIELD, dependency.stampMicros);
     if (dependency.epoch > 0) writeMicros(writer, DEPENDENCY_EPOCH_FIELD, dependency.epoch);
+    if (dependency.writer !== undefined) writer.bytesField(DEPENDENCY_WRITER_FIELD, dependency.writer);
   }
   writer.bytesField(VALUE_FIELD, stamped.value);
   if (stamped.epoch > 0) writeMicros(writer, EPOCH_FIELD, stamped.epoch);
@@ -127,15 +135,20 @@ function readDependency(reader: WireReader): DependencyStamp {
     throw new MalformedPayloadError("dependency stamp without its stamp");
   const stampMicros = reader.readSafeUint();
   let epoch = 0;
-  if (reader.hasMore()) {
-    if (reader.readTag() !== DEPENDENCY_EPOCH_FIELD)
-      throw new MalformedPayloadError("dependency stamp with more fields");
-    epoch = reader.readSafeUint();
-    if (epoch === 0) throw new MalformedPayloadError("dependency stamp with a zero epoch written");
+  let writer: Uint8Array | undefined;
+  while (reader.hasMore()) {
+    const field = reader.readTag();
+    if (field === DEPENDENCY_EPOCH_FIELD && epoch === 0 && writer === undefined) {
+      epoch = reader.readSafeUint();
+      if (epoch === 0) throw new MalformedPayloadError("dependency stamp with a zero epoch written");
+    } else if (field === DEPENDENCY_WRITER_FIELD && writer === undefined) {
+      reader.expect(WireType.LENGTH_DELIMITED);
+      writer = reader.readBytes();
+      if (writer.length === 0) throw new MalformedPayloadError("dependency stamp with an empty writer written");
+    } else throw new MalformedPayloadError("dependency stamp with more fields");
   }
-  if (reader.hasMore()) throw new MalformedPayloadError("dependency stamp with more fields");
   reader.leaveMessage(outerLimit);
-  return { key, stampMicros, epoch };
+  return writer === undefined ? { key, stampMicros, epoch } : { key, stampMicros, epoch, writer };
 }
 
 /** The stamped value `bytes` hold (views of them), or undefined for a value that is not one in canonical form. */

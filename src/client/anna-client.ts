@@ -24,6 +24,8 @@ import {
 } from "../lattices";
 import { LatticeType } from "../lattices/lattice-type";
 import { CausalCut } from "../consistency/causal-cut";
+import { causalLwwVersions } from "../consistency/causal-lww-versions";
+import { CAUSAL_CUT_LIMITS_DEFAULT } from "../consistency/causal-options";
 import type { CausalSessionOptions } from "../consistency/causal-options";
 import { CausalSession } from "../consistency/causal-session";
 import { HybridClock } from "../consistency/clock";
@@ -57,6 +59,8 @@ export class AnnaClient extends AnnaClientBase {
   private readonly transactionNumbers = new TransactionNumbers();
   /** The causal cut this client's multi-key causal sessions share (docs/consistency.md §2.8). */
   private readonly causalCut = new CausalCut();
+  /** The cut this client's causal-multi-key-lww sessions share (docs/causal-stability.md §9). */
+  private readonly lwwCausalCut = new CausalCut(CAUSAL_CUT_LIMITS_DEFAULT, causalLwwVersions);
 
   /**
    * A session: the typed helpers below under per-key guarantees (read your writes,
@@ -66,9 +70,13 @@ export class AnnaClient extends AnnaClientBase {
     return new Session({ transport: this, transactionNumbers: this.transactionNumbers }, options);
   }
 
-  /** A causal session: reads return siblings, per key or across keys (docs/consistency.md §2.7, §2.8). */
+  /**
+   * A causal session: reads return siblings, per key or across keys (docs/consistency.md
+   * §2.7, §2.8), or across keys with one value per key, a key's concurrent writes resolved
+   * by stamp (scope "multi-key-lww", docs/causal-stability.md §9).
+   */
   causalSession(options: CausalSessionOptions): CausalSession {
-    return new CausalSession({ transport: this, cut: this.causalCut }, options);
+    return new CausalSession({ transport: this, cut: this.causalCut, lwwCut: this.lwwCausalCut }, options);
   }
 
   /**

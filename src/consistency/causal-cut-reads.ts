@@ -19,12 +19,11 @@ import { mergePayloads } from "../lattices/merge";
 import { MalformedPayloadError } from "../wire/protobuf";
 import type { CausalCut, Closure } from "./causal-cut";
 import { ConsistencyError } from "./errors";
-import type { VectorClock } from "../lattices/vector-clock";
 import { checkType } from "./session";
 import type { GetOptions, KeyTransport, StableReport, ValueRead } from "./transport";
+import type { CausalLevel } from "./causal-options";
 import { ANY_EPOCH, type EpochStableTimes, stableReportOf, type StableTimes } from "./epoch-stamps";
 
-const LEVEL = "causal-multi-key";
 /** A node answers requests of at most 10 000 tuples: a round asks for at most that many dependencies, the rest later. */
 const FETCH_KEYS_PER_ROUND_MAX = 10_000;
 
@@ -47,11 +46,11 @@ export interface StableRequirement {
 }
 
 /** What the fetches so far say of each key's stable time: present values' and absent answers'. */
-class FetchedStable {
+class FetchedStable<V> {
   private readonly absent = new Map<string, number>();
 
   constructor(
-    private readonly cut: CausalCut,
+    private readonly cut: CausalCut<V>,
     private readonly fetched: ReadonlyMap<string, ValueRead>,
   ) {}
 
@@ -79,7 +78,7 @@ class FetchedStable {
    * What the read would return for `key` holds once `closure` is admitted; unbounded for a
    * key it would fail on instead (fetched, not closed, no older value in the cut).
    */
-  ofReturnedAfter(key: string, closure: Closure): number {
+  ofReturnedAfter(key: string, closure: Closure<V>): number {
     if (closure.closed.has(key)) return this.of(key);
     if (this.cut.get(key) === undefined && this.fetched.has(key)) return Infinity;
     return this.ofReturned(key);
@@ -90,9 +89,9 @@ class FetchedStable {
  * The stable time the values `valueOf` gives the keys require: the session's, their
  * writers' bases, and what the cut's entries of them rely on.
  */
-function requiredStable(
+function requiredStable<V>(
   stability: StableRequirement,
-  cut: CausalCut,
+  cut: CausalCut<V>,
   keys: readonly string[],
   valueOf: (key: string) => ValueRead | undefined,
 ): number {
@@ -113,9 +112,9 @@ export interface CutRead {
   readonly reports: readonly StableReport[];
 }
 
-export async function readThroughCut(
+export async function readThroughCut<V>(
   transport: KeyTransport,
-  cut: CausalCut,
+  cut: CausalCut<V>,
   keys: readonly string[],
   limits: DependencyLimits,
   stability?: StableRequirement,
@@ -150,10 +149,10 @@ export async function readThroughCut(
     }
   };
   /** What the values `valueOf` gives the keys require, and what the closure relied on. */
-  const required = (closure: Closure, valueOf: (key: string) => ValueRead | undefined) =>
+  const required = (closure: Closure<V>, valueOf: (key: string) => ValueRead | undefined) =>
     stability === undefined ? 0 : Math.max(closure.reliedMicros, requiredStable(stability, cut, keys, valueOf));
   /** Keys the read would return holding less than the values read require: asked of the next replica. */
-  const behindStable = (closure: Closure) => {
+  const behindStable = (closure: Closure<V>) => {
     const wanted = required(closure, (key) => fetched.get(key) ?? cut.get(key));
     return keys.filter((key) => fetchedStable.ofReturnedAfter(key, closure) < wanted);
   };
@@ -179,9 +178,9 @@ export async function readThroughCut(
   const values = new Map<string, ValueRead | undefined>();
   for (const key of keys) {
     const value = cut.get(key);
-    if (value === undefined && fetched.has(key)) throw unavailable(key, closure, rounds, Date.now() - startMs);
+    if (value === undefined && fetched.has(key)) throw unavailable(cut, key, closure, rounds, Date.now() - startMs);
     if (fetchedStable.ofReturned(key) < requiredMicros)
-      throw notStable(key, requiredMicros, fetchedStable.ofReturned(key), rounds, Date.now() - startMs);
+      throw notStable(cut.level, key, requiredMicros, fetchedStable.ofReturned(key), rounds, Date.now() - startMs);
     values.set(key, value);
   }
   return { values, stableMicros: requiredMicros, reports };
@@ -238,12 +237,12 @@ async function beforeDeadline<T>(call: Promise<T>, deadlineMs: number): Promise<
  * bases of the values that name their epoch; an answer counts for the stable time of its
  * epoch that the client heard before its request went out (`heardBefore`), absent ones too.
  */
-function absorb(
-  cut: CausalCut,
+function absorb<V>(
+  cut: CausalCut<V>,
   stability: StableRequirement | undefined,
   heardBefore: StableTimes,
   fetched: Map<string, ValueRead>,
-  fetchedStable: FetchedStable,
+  fetchedStable: FetchedStable<V>,
   reports: StableReport[],
   values: ReadonlyMap<string, ValueRead | undefined>,
 ): void {
@@ -260,7 +259,7 @@ function absorb(
       fetchedStable.noteAbsent(key, answerStableMicros);
       continue;
     }
-    checkType(key, value.type, [LatticeType.MULTI_CAUSAL]);
+    checkType(key, value.type, [cut.type]);
     const earlier = fetched.get(key);
     const payload = earlier === undefined ? value.payload : mergePayloads(value.type, earlier.payload, value.payload);
     if (payload === null) throw new MalformedPayloadError(`the value of ${JSON.stringify(key)}`);
@@ -283,22 +282,29 @@ function stableOfAnswer(report: StableReport, heardBefore: StableTimes): number 
   return report.epoch === ANY_EPOCH ? report.micros : Math.max(report.micros, heardBefore.of(report.epoch));
 }
 
-function notStable(key: string, required: number, held: number, rounds: number, waitedMs: number): ConsistencyError {
+function notStable(
+  level: CausalLevel,
+  key: string,
+  required: number,
+  held: number,
+  rounds: number,
+  waitedMs: number,
+): ConsistencyError {
   return new ConsistencyError(
     "CAUSAL_DEPENDENCY_UNAVAILABLE",
-    LEVEL,
-    `${LEVEL}: no replica of ${JSON.stringify(key)} asked reported a stable time at or above the session's ` +
+    level,
+    `${level}: no replica of ${JSON.stringify(key)} asked reported a stable time at or above the session's ` +
       `(${required} µs; best ${held} µs, ${rounds} rounds, ${waitedMs} ms), so a dependency stamped below it might be missing`,
   );
 }
 
-/** A clock as the error messages show it: {entry: counter, ...}. */
-function clockText(clock: VectorClock): string {
-  const decoder = new TextDecoder();
-  return `{${clock.map(({ key, value }) => `${decoder.decode(key)}: ${value}`).join(", ")}}`;
-}
-
-function unavailable(key: string, closure: Closure, rounds: number, waitedMs: number): ConsistencyError {
+function unavailable<V>(
+  cut: CausalCut<V>,
+  key: string,
+  closure: Closure<V>,
+  rounds: number,
+  waitedMs: number,
+): ConsistencyError {
   // Follow what keeps `key` out down to a dependency that no value covers.
   let blocking = key;
   const followed = new Set<string>();
@@ -307,11 +313,11 @@ function unavailable(key: string, closure: Closure, rounds: number, waitedMs: nu
     blocking = closure.blockedBy.get(blocking)!;
   }
   const needed = closure.missing.get(blocking);
-  const version = needed === undefined ? "" : ` ${clockText(needed)}`;
+  const version = needed === undefined ? "" : ` ${cut.versionText(needed)}`;
   return new ConsistencyError(
     "CAUSAL_DEPENDENCY_UNAVAILABLE",
-    LEVEL,
-    `${LEVEL}: the value of ${JSON.stringify(key)} depends on ${JSON.stringify(blocking)}, which no replica asked ` +
+    cut.level,
+    `${cut.level}: the value of ${JSON.stringify(key)} depends on ${JSON.stringify(blocking)}, which no replica asked ` +
       `held at the version needed${version} (${rounds} rounds, ${waitedMs} ms), and the session has no older value to return`,
   );
 }

@@ -1,39 +1,33 @@
 /**
  * The causal cut of docs/consistency.md §2.8, after hydro-project/anna-cache: per client,
- * the MULTI_CAUSAL values its multi-key sessions have read or written, kept closed under
- * dependencies: for every entry and each dependency (d, c) of it, the cut's clock of d is
- * at least c. It only grows by joins, so every session that reads through it gets
- * monotonic reads and read your writes across keys. Values fetched from the store wait
- * outside it until their dependencies are covered; `close` says which may come in.
+ * the values its multi-key sessions of one level have read or written, kept closed under
+ * dependencies: for every entry and each dependency (d, v) of it, the cut's version of d
+ * covers v. It only grows by joins, so every session that reads through it gets monotonic
+ * reads and read your writes across keys. Values fetched from the store wait outside it
+ * until their dependencies are covered; `close` says which may come in. What a version is
+ * comes from the level's scheme (causal-versions.ts): clocks by default.
  */
-import { LatticeType } from "../lattices/lattice-type";
-import { clockCovers as covers, vectorClock, type VectorClock } from "../lattices/vector-clock";
-import { CAUSAL_CUT_LIMITS_DEFAULT, type CausalCutLimits } from "./causal-options";
+import type { VectorClock } from "../lattices/vector-clock";
+import { CAUSAL_CUT_LIMITS_DEFAULT, type CausalCutLimits, type CausalLevel } from "./causal-options";
+import type { Dependency, VersionedValue, VersionScheme } from "./causal-versions";
 import { ConsistencyError } from "./errors";
 import { Floor, type FloorReservation } from "./floor";
-import { decodeStampedMultiCausal, dependencyStamps } from "./causal-stamps";
-import { type EpochStamps, EpochStableTimes, isStable, type StableTimes } from "./epoch-stamps";
+import { multiCausalVersions } from "./causal-stamps";
+import { EpochStableTimes, isStable, type StableTimes } from "./epoch-stamps";
 import type { PutTuple, StableReport, ValueRead } from "./transport";
+import { LatticeType } from "../lattices/lattice-type";
 
-const LEVEL = "causal-multi-key";
-const utf8 = new TextDecoder();
-
-/** A dependency of a value: the key, the clock needed of it, and the stamps its siblings give it (`dependencyStamps`). */
-type Dependency = readonly [key: string, clock: VectorClock, stamps: EpochStamps];
-
-/** A value decoded as far as closing needs: its clock, and its dependencies by key with their stamps. */
-interface CutEntry {
+/** A fetched value decoded as far as closing needs. */
+interface CutEntry<V> extends VersionedValue<V> {
   readonly value: ValueRead;
-  readonly clock: VectorClock;
-  readonly dependencies: readonly Dependency[];
 }
 
 /** Which fetched values may join the cut now, and what the others wait for. */
-export interface Closure {
+export interface Closure<V = VectorClock> {
   /** Per fetched key whose dependencies are all covered: the cut's value joined with what was fetched. */
   readonly closed: ReadonlyMap<string, ValueRead>;
-  /** Dependencies neither the cut nor a fetched value covers: per key, the clock needed. */
-  readonly missing: ReadonlyMap<string, VectorClock>;
+  /** Dependencies neither the cut nor a fetched value covers: per key, the version needed. */
+  readonly missing: ReadonlyMap<string, V>;
   /** Per fetched key left out, the dependency that keeps it out (itself fetched, or missing). */
   readonly blockedBy: ReadonlyMap<string, string>;
   /**
@@ -43,8 +37,9 @@ export interface Closure {
   readonly reliedMicros: number;
 }
 
-export class CausalCut {
+export class CausalCut<V = VectorClock> {
   private readonly values: Floor;
+  private readonly versions: VersionScheme<V>;
   /**
    * Per key, the largest stable time reported with a value joined into its entry
    * (docs/causal-stability.md): the entry holds every stamped version of the key at or
@@ -70,8 +65,28 @@ export class CausalCut {
    */
   private readonly heard = new EpochStableTimes();
 
-  constructor(private readonly limits: CausalCutLimits = CAUSAL_CUT_LIMITS_DEFAULT) {
+  /** A cut of `versions`' level; causal-multi-key's (clocks) when none is given. */
+  constructor(
+    private readonly limits: CausalCutLimits = CAUSAL_CUT_LIMITS_DEFAULT,
+    versions?: VersionScheme<V>,
+  ) {
     this.values = new Floor({ maxKeys: limits.maxCutKeys, maxStateBytes: limits.maxCutBytes });
+    // V defaults to clocks, which the default scheme names.
+    this.versions = versions ?? (multiCausalVersions as unknown as VersionScheme<V>);
+  }
+
+  get level(): CausalLevel {
+    return this.versions.level;
+  }
+
+  /** The lattice type of the values the cut holds. */
+  get type(): LatticeType {
+    return this.versions.type;
+  }
+
+  /** A version as error messages show it. */
+  versionText(version: V): string {
+    return this.versions.text(version);
   }
 
   get keyCount(): number {
@@ -133,28 +148,29 @@ export class CausalCut {
    * on (docs/causal-stability.md §6, §7). So a cold cut closes values without walking their
    * whole history.
    */
-  close(fetched: ReadonlyMap<string, ValueRead>, stable?: StableTimes): Closure {
-    const cutClocks = new Map<string, VectorClock>();
-    const cutClockOf = (key: string) => {
-      let clock = cutClocks.get(key);
-      if (clock === undefined) {
+  close(fetched: ReadonlyMap<string, ValueRead>, stable?: StableTimes): Closure<V> {
+    const { covers, join, bottom } = this.versions;
+    const cutVersions = new Map<string, V>();
+    const cutVersionOf = (key: string) => {
+      let version = cutVersions.get(key);
+      if (version === undefined) {
         const value = this.values.get(key);
-        clock = value === undefined ? vectorClock.bottom : decodeStampedMultiCausal(value.payload).value.first;
-        cutClocks.set(key, clock);
+        version = value === undefined ? bottom : this.decodeEntry(value).version;
+        cutVersions.set(key, version);
       }
-      return clock;
+      return version;
     };
-    const candidates = new Map<string, CutEntry>();
+    const candidates = new Map<string, CutEntry<V>>();
     // A read closes the same fetched values several times (each round, each stable-time cap): the floor keeps
     // their joins while the cut's entries stand, and the entries are decoded once per payload.
-    for (const [key, value] of fetched) candidates.set(key, decodeEntry(this.values.joined(key, value)));
+    for (const [key, value] of fetched) candidates.set(key, this.decodeEntry(this.values.joined(key, value)));
     const closed = new Set(candidates.keys());
     const blockedBy = new Map<string, string>();
-    const missing = new Map<string, VectorClock>();
+    const missing = new Map<string, V>();
     /** Per fetched key, the candidates that stay closed only while it does (it alone covers a dependency of theirs). */
     const dependents = new Map<string, string[]>();
     /** Per candidate, its dependencies counted as stable: covered by nothing else, they are what a reader relies on. */
-    const stableDependencies = new Map<string, Dependency[]>();
+    const stableDependencies = new Map<string, Dependency<V>[]>();
     const left: string[] = [];
     const leave = (key: string, lacking: string) => {
       if (!closed.delete(key)) return;
@@ -166,13 +182,13 @@ export class CausalCut {
     for (const [key, entry] of candidates) {
       for (const listed of entry.dependencies) {
         const [dependency, needed, stamps] = listed;
-        if (covers(cutClockOf(dependency), needed)) continue;
+        if (covers(cutVersionOf(dependency), needed)) continue;
         if (stable !== undefined && isStable(stamps, stable)) {
           appendTo(stableDependencies, key, listed);
-        } else if (candidates.has(dependency) && covers(candidates.get(dependency)!.clock, needed)) {
+        } else if (candidates.has(dependency) && covers(candidates.get(dependency)!.version, needed)) {
           appendTo(dependents, dependency, key);
         } else {
-          missing.set(dependency, vectorClock.join(missing.get(dependency) ?? vectorClock.bottom, needed));
+          missing.set(dependency, join(missing.get(dependency) ?? bottom, needed));
           leave(key, dependency);
         }
       }
@@ -184,7 +200,7 @@ export class CausalCut {
     let reliedMicros = 0;
     for (const key of closed) {
       for (const [dependency, needed, stamps] of stableDependencies.get(key) ?? []) {
-        if (closed.has(dependency) && covers(candidates.get(dependency)!.clock, needed)) continue;
+        if (closed.has(dependency) && covers(candidates.get(dependency)!.version, needed)) continue;
         reliedMicros = Math.max(reliedMicros, ...stamps.values());
       }
     }
@@ -217,14 +233,14 @@ export class CausalCut {
   /** Holds room for values about to be joined (a write in flight); SESSION_LIMIT when they might not fit. */
   reserve(puts: readonly PutTuple[]): FloorReservation {
     try {
-      return this.values.reserve(puts, LEVEL);
+      return this.values.reserve(puts, this.level);
     } catch (error) {
       if (!(error instanceof ConsistencyError && error.code === "SESSION_LIMIT")) throw error;
       const newKey = puts.find(({ key }) => this.values.get(key) === undefined) ?? puts[0];
       throw new ConsistencyError(
         "SESSION_LIMIT",
-        LEVEL,
-        `${LEVEL}: this client's causal cut is at its limit (maxCutKeys ${this.limits.maxCutKeys}, ` +
+        this.level,
+        `${this.level}: this client's causal cut is at its limit (maxCutKeys ${this.limits.maxCutKeys}, ` +
           `maxCutBytes ${this.limits.maxCutBytes}), so it cannot take ${JSON.stringify(newKey.key)}`,
       );
     }
@@ -234,6 +250,18 @@ export class CausalCut {
   settle(reservation: FloorReservation, applied: readonly PutTuple[]): void {
     this.values.settle(reservation, applied);
   }
+
+  /** A value's version and dependencies, decoded once per payload (payloads are never changed in place). */
+  private decodeEntry(value: ValueRead): CutEntry<V> {
+    if (value.type !== this.versions.type)
+      throw new Error(`invariant: a ${LatticeType[value.type]} value in the cut of ${this.level}`);
+    let decoded = decodedEntries.get(value.payload) as VersionedValue<V> | undefined;
+    if (decoded === undefined) {
+      decoded = this.versions.decode(value.payload);
+      decodedEntries.set(value.payload, decoded);
+    }
+    return { value, ...decoded };
+  }
 }
 
 function appendTo<V>(lists: Map<string, V[]>, key: string, value: V): void {
@@ -242,24 +270,5 @@ function appendTo<V>(lists: Map<string, V[]>, key: string, value: V): void {
   else list.push(value);
 }
 
-/** What an entry decodes, by its value's payload (payloads are never changed in place). */
-const decodedEntries = new WeakMap<Uint8Array, Omit<CutEntry, "value">>();
-
-function decodeEntry(value: ValueRead): CutEntry {
-  if (value.type !== LatticeType.MULTI_CAUSAL)
-    throw new Error(`invariant: a ${LatticeType[value.type]} value in the cut`);
-  let decoded = decodedEntries.get(value.payload);
-  if (decoded === undefined) {
-    // The clock and dependencies only: the values are not pruned here (readers filter them).
-    const { value: multiCausal, stamps } = decodeStampedMultiCausal(value.payload);
-    decoded = {
-      clock: multiCausal.first,
-      dependencies: multiCausal.second.first.map(({ key, value: needed }) => {
-        const name = utf8.decode(key);
-        return [name, needed, dependencyStamps(stamps, name)] as const;
-      }),
-    };
-    decodedEntries.set(value.payload, decoded);
-  }
-  return { value, ...decoded };
-}
+/** What an entry decodes, by its value's payload: a payload is of one type, so of one scheme. */
+const decodedEntries = new WeakMap<Uint8Array, VersionedValue<unknown>>();

@@ -5,12 +5,16 @@
  */
 import { resolveSessionOptions } from "./options";
 
-/** single-key: per key, SINGLE_CAUSAL values; multi-key: across keys, MULTI_CAUSAL values read through the cut. */
-export type CausalScope = "single-key" | "multi-key";
+/**
+ * single-key: per key, SINGLE_CAUSAL values; multi-key: across keys, MULTI_CAUSAL values
+ * read through the cut; multi-key-lww: across keys, LWW values read through a cut, a
+ * key's concurrent writes resolved by stamp (docs/causal-stability.md §9).
+ */
+export type CausalScope = "single-key" | "multi-key" | "multi-key-lww";
 /** A causal level, as errors name what could not be kept. */
 export type CausalLevel = `causal-${CausalScope}`;
 
-export const CAUSAL_SCOPES: readonly CausalScope[] = ["single-key", "multi-key"];
+export const CAUSAL_SCOPES: readonly CausalScope[] = ["single-key", "multi-key", "multi-key-lww"];
 
 export interface CausalSessionOptions {
   scope: CausalScope;
@@ -56,6 +60,9 @@ export function resolveCausalSessionOptions(options: CausalSessionOptions): Reso
   });
   const envelope = options.envelope ?? CAUSAL_DEFAULTS.envelope;
   if (typeof envelope !== "boolean") throw new TypeError(`envelope must be a boolean, got ${envelope}`);
+  // Its stamps are what make it causal: a bare LWW value is an eventual write.
+  if (options.scope === "multi-key-lww" && !envelope)
+    throw new RangeError("envelope: false is for the sibling scopes; multi-key-lww always writes stamped values");
   return {
     scope: options.scope,
     level: `causal-${options.scope}`,

@@ -1,77 +1,58 @@
 /**
  * A multi-key session's causal past, summarised per key (docs/consistency.md §2.8): for
- * each key, the join of the clocks of its writes that happen before the session's next
- * call: the session's own writes, the values it read, and all that those depended on. It
- * is exact, not an upper bound: a write's clock starts from it, so the write overwrites
- * the versions in its past and stays concurrent with every other; and the write carries it
- * whole as its dependencies, so whoever reads the write learns the writer's past exactly.
+ * each key, the join of the versions of its writes that happen before the session's next
+ * call: the session's own writes, the values it read, and all that those depended on. A
+ * write carries it as its dependencies, so whoever reads the write learns the writer's
+ * past. What a version is comes from the level's scheme (causal-versions.ts): a clock
+ * (causal-multi-key, where a bare write's clock starts from its key's entry, so the past is
+ * exact) or an LWW (timestamp, write id) (causal-multi-key-lww).
  *
  * Each entry also keeps the largest stamp among its versions in each epoch
  * (docs/causal-stability.md §7; unknown where one has none). Once the stable time of each
  * of those epochs passes its stamp, every replica holds those versions, and the entry is
  * dropped (`dropStable`): the past then holds what the session depended on within the last
- * stability lag, not all it ever saw. An addition whose clock covers its key's entry
+ * stability lag, not all it ever saw. An addition whose version covers its key's entry
  * replaces it: a later version of the key is a dependency on all before it.
  */
-import { compareBytes } from "../lattices/lattice";
-import { toByteMap, type MapEntry } from "../lattices/map";
-import type { Dependencies } from "../lattices/multi-causal";
-import { Order } from "../lattices/lattice";
-import { clockBytes, vectorClock, type VectorClock } from "../lattices/vector-clock";
 import type { CausalLevel } from "./causal-options";
-import { compareDependencyStamps, type DependencyStamp } from "../lattices/causal-stamp";
+import type { VersionScheme } from "./causal-versions";
 import { ConsistencyError } from "./errors";
 import { type EpochStamps, isStable, joinEpochStamps, type StableTimes } from "./epoch-stamps";
 
-/** What an entry costs beyond its key (UTF-16) and clock: the Map entry and the clock's objects. */
+/** What an entry costs beyond its key (UTF-16) and version: the Map entry and the version's objects. */
 const ENTRY_OVERHEAD_BYTES = 64;
-const utf8 = new TextEncoder();
 
 export interface CausalPastLimits {
   maxKeys: number;
   maxStateBytes: number;
 }
 
-/** A key's entry: the join of its versions' clocks, and their stamps by epoch. */
-export interface PastEntry {
-  readonly clock: VectorClock;
+/** A key's entry: the join of its versions, and their stamps by epoch. */
+export interface PastEntry<V> {
+  readonly version: V;
   readonly stamps: EpochStamps;
 }
 
 /** An entry to join into the past. */
-export type PastAddition = readonly [key: string, clock: VectorClock, stamps: EpochStamps];
+export type PastAddition<V> = readonly [key: string, version: V, stamps: EpochStamps];
 
 /** The past's entries after a join, and its bytes then. */
-export interface PastUpdate {
-  readonly entries: ReadonlyMap<string, PastEntry>;
+export interface PastUpdate<V> {
+  readonly entries: ReadonlyMap<string, PastEntry<V>>;
   readonly bytes: number;
 }
 
-/** A write's dependencies: per key, the clock needed, and the stamps of those that have one. */
-export interface WriteDependencies {
-  readonly clocks: Dependencies;
-  readonly stamps: DependencyStamp[];
-}
-
-function entryBytes(key: string, clock: VectorClock): number {
-  return 2 * key.length + clockBytes(clock) + ENTRY_OVERHEAD_BYTES;
-}
-
-/** The entry of versions `before` and the addition: the addition alone where its clock covers `before`'s. */
-function joinEntry(before: PastEntry, clock: VectorClock, stamps: EpochStamps): PastEntry {
-  const order = vectorClock.compare(before.clock, clock);
-  if (order === Order.LESS || order === Order.EQUAL) return { clock, stamps };
-  return { clock: vectorClock.join(before.clock, clock), stamps: joinEpochStamps(before.stamps, stamps) };
-}
-
-export class CausalPast {
-  private readonly entries = new Map<string, PastEntry>();
+export class CausalPast<V> {
+  private readonly entries = new Map<string, PastEntry<V>>();
   private bytes = 0;
+  private readonly level: CausalLevel;
 
   constructor(
     private readonly limits: CausalPastLimits,
-    private readonly level: CausalLevel,
-  ) {}
+    private readonly versions: VersionScheme<V>,
+  ) {
+    this.level = versions.level;
+  }
 
   get keyCount(): number {
     return this.entries.size;
@@ -85,12 +66,12 @@ export class CausalPast {
     return this.bytes;
   }
 
-  clockOf(key: string): VectorClock {
-    return this.entries.get(key)?.clock ?? vectorClock.bottom;
+  versionOf(key: string): V {
+    return this.entries.get(key)?.version ?? this.versions.bottom;
   }
 
   /** Joins entries into the past; SESSION_LIMIT, before any change, when the result would pass its limits. */
-  add(additions: Iterable<PastAddition>): void {
+  add(additions: Iterable<PastAddition<V>>): void {
     this.take(this.joinedWith(additions));
   }
 
@@ -99,7 +80,7 @@ export class CausalPast {
     for (const [key, entry] of this.entries) {
       if (!isStable(entry.stamps, stable)) continue;
       this.entries.delete(key);
-      this.bytes -= entryBytes(key, entry.clock);
+      this.bytes -= this.entryBytes(key, entry.version);
     }
   }
 
@@ -107,23 +88,24 @@ export class CausalPast {
    * The past joined with `entries`, checked against the limits but not yet taken: a write
    * checks before it is sent, so that one applied never fails for want of room after.
    */
-  joinedWith(additions: Iterable<PastAddition>): PastUpdate {
-    const entries = new Map<string, PastEntry>();
-    for (const [key, clock, stamps] of additions) {
-      // An empty clock (a dependency on nothing of a key) adds nothing, and must not take an entry.
-      if (clock.length === 0) continue;
+  joinedWith(additions: Iterable<PastAddition<V>>): PastUpdate<V> {
+    const { covers, bottom } = this.versions;
+    const entries = new Map<string, PastEntry<V>>();
+    for (const [key, version, stamps] of additions) {
+      // A dependency on nothing of a key adds nothing, and must not take an entry.
+      if (covers(bottom, version)) continue;
       const before = entries.get(key) ?? this.entries.get(key);
-      entries.set(key, before === undefined ? { clock, stamps } : joinEntry(before, clock, stamps));
+      entries.set(key, before === undefined ? { version, stamps } : this.joinEntry(before, version, stamps));
     }
     let keyCount = this.entries.size;
     let bytes = this.bytes;
     let grown: string | undefined;
-    for (const [key, { clock }] of entries) {
-      const previous = this.entries.get(key)?.clock;
-      if (previous === clock) continue;
+    for (const [key, { version }] of entries) {
+      const previous = this.entries.get(key)?.version;
+      if (previous === version) continue;
       grown ??= key;
       if (previous === undefined) keyCount++;
-      bytes += entryBytes(key, clock) - (previous === undefined ? 0 : entryBytes(key, previous));
+      bytes += this.entryBytes(key, version) - (previous === undefined ? 0 : this.entryBytes(key, previous));
     }
     if (keyCount > this.limits.maxKeys || bytes > this.limits.maxStateBytes) {
       const limit =
@@ -140,24 +122,23 @@ export class CausalPast {
   }
 
   /** Takes an update from `joinedWith`, made since the past last changed. */
-  take(update: PastUpdate): void {
+  take(update: PastUpdate<V>): void {
     for (const [key, entry] of update.entries) this.entries.set(key, entry);
     this.bytes = update.bytes;
   }
 
-  /** Every key's entry but `key`'s (a write's own clock covers that one): the dependencies of a write of `key`. */
-  dependenciesExcept(key: string): WriteDependencies {
-    const keyBytes = utf8.encode(key);
-    const clocks: MapEntry<VectorClock>[] = [];
-    const stamps: DependencyStamp[] = [];
-    for (const [other, entry] of this.entries) {
-      const otherBytes = utf8.encode(other);
-      if (compareBytes(otherBytes, keyBytes) === 0) continue;
-      clocks.push({ key: otherBytes, value: entry.clock });
-      // Unknown stamps are listed too (never stable), or a reader would bound them by the base.
-      for (const [epoch, stampMicros] of entry.stamps) stamps.push({ key: otherBytes, stampMicros, epoch });
-    }
-    stamps.sort(compareDependencyStamps);
-    return { clocks: toByteMap(clocks, vectorClock), stamps };
+  /** Every key's entry but `key`'s (a write of it covers that one): the dependencies of a write of `key`. */
+  entriesExcept(key: string): [string, PastEntry<V>][] {
+    return [...this.entries].filter(([other]) => other !== key);
+  }
+
+  /** The entry of versions `before` and the addition: the addition alone where it covers `before`. */
+  private joinEntry(before: PastEntry<V>, version: V, stamps: EpochStamps): PastEntry<V> {
+    if (this.versions.covers(version, before.version)) return { version, stamps };
+    return { version: this.versions.join(before.version, version), stamps: joinEpochStamps(before.stamps, stamps) };
+  }
+
+  private entryBytes(key: string, version: V): number {
+    return 2 * key.length + this.versions.bytesOf(version) + ENTRY_OVERHEAD_BYTES;
   }
 }

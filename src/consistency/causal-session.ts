@@ -6,7 +6,9 @@
  */
 import type { Bytes } from "../lattices/values";
 import type { CausalCut } from "./causal-cut";
+import type { CausalLwwVersion } from "./causal-lww-versions";
 import { MultiKeyCausal } from "./causal-multi-key";
+import { LwwMultiKeyCausal } from "./causal-multi-key-lww";
 import {
   resolveCausalSessionOptions,
   type CausalScope,
@@ -23,6 +25,8 @@ export interface CausalSessionContext {
   transport: KeyTransport;
   /** The client's causal cut, which its multi-key sessions share. */
   cut: CausalCut;
+  /** The client's cut of causal-multi-key-lww, which its sessions of that scope share (needed by that scope only). */
+  lwwCut?: CausalCut<CausalLwwVersion>;
   /** The name of the session's vector clock entries; a fresh random one when absent (tests give fixed ones). */
   sessionId?: string;
   /** The wall clock its stamps follow, in µs (docs/causal-stability.md); the system's when absent (tests give their own). */
@@ -38,6 +42,11 @@ export interface CausalScopeCore {
 
 const utf8 = new TextEncoder();
 
+function lwwCutOf(context: CausalSessionContext): CausalCut<CausalLwwVersion> {
+  if (context.lwwCut === undefined) throw new Error("invariant: a multi-key-lww session without its client's cut");
+  return context.lwwCut;
+}
+
 export class CausalSession {
   readonly scope: CausalScope;
   private readonly core: CausalScopeCore;
@@ -52,7 +61,9 @@ export class CausalSession {
     this.core =
       resolved.scope === "single-key"
         ? new SingleKeyCausal(context.transport, writer, resolved)
-        : new MultiKeyCausal(context.transport, context.cut, writer, resolved, context.nowMicros);
+        : resolved.scope === "multi-key"
+          ? new MultiKeyCausal(context.transport, context.cut, writer, resolved, context.nowMicros)
+          : new LwwMultiKeyCausal(context.transport, lwwCutOf(context), writer, resolved, context.nowMicros);
   }
 
   /** What the session holds for its guarantees: its floor (single-key) or the clocks it has seen (multi-key). */

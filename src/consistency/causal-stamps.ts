@@ -6,7 +6,9 @@
 import { decodeMultiCausalWire, type MultiCausal } from "../lattices/multi-causal";
 import { decodeEnvelope } from "../lattices/causal-envelope";
 import { decodeStamped } from "../lattices/causal-stamp";
-import { entryOf, vectorClock, type VectorClock } from "../lattices/vector-clock";
+import { LatticeType } from "../lattices/lattice-type";
+import { clockBytes, clockCovers, entryOf, vectorClock, type VectorClock } from "../lattices/vector-clock";
+import type { VersionScheme } from "./causal-versions";
 import { anyEpochBound, epochStamp, type EpochStamps, joinEpochStamps, UNKNOWN_STAMPS } from "./epoch-stamps";
 import type { StableReport } from "./transport";
 
@@ -128,3 +130,28 @@ export function decodeStampedMultiCausal(payload: Uint8Array): DecodedMultiCausa
 export function unstamped(sibling: Uint8Array): Uint8Array {
   return decodeStamped(sibling)?.value ?? sibling;
 }
+
+/**
+ * causal-multi-key's versions: vector clocks. A value's version is its clock, and it lists
+ * per dependency key the clock needed, with the stamps its siblings give it.
+ */
+export const multiCausalVersions: VersionScheme<VectorClock> = {
+  level: "causal-multi-key",
+  type: LatticeType.MULTI_CAUSAL,
+  bottom: vectorClock.bottom,
+  covers: clockCovers,
+  join: (a, b) => vectorClock.join(a, b),
+  decode(payload) {
+    // The clock and dependencies only: the values are not pruned here (readers filter them).
+    const { value, stamps } = decodeStampedMultiCausal(payload);
+    return {
+      version: value.first,
+      dependencies: value.second.first.map(({ key, value: needed }) => {
+        const name = utf8.decode(key);
+        return [name, needed, dependencyStamps(stamps, name)] as const;
+      }),
+    };
+  },
+  bytesOf: clockBytes,
+  text: (clock) => `{${clock.map(({ key, value }) => `${utf8.decode(key)}: ${value}`).join(", ")}}`,
+};

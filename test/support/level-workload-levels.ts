@@ -7,7 +7,8 @@
  * rows too, composed from the same pieces.
  */
 import { CausalCut } from "../../src/consistency/causal-cut";
-import type { CausalScope } from "../../src/consistency/causal-options";
+import { CAUSAL_CUT_LIMITS_DEFAULT, type CausalScope } from "../../src/consistency/causal-options";
+import { causalLwwVersions, type CausalLwwVersion } from "../../src/consistency/causal-lww-versions";
 import { CausalSession } from "../../src/consistency/causal-session";
 import type { Isolation, SessionGuarantee } from "../../src/consistency/options";
 import type { KeyTransport } from "../../src/consistency/transport";
@@ -102,10 +103,16 @@ function isolationRow(isolation: Isolation): LevelRow {
   };
 }
 
-/** A causal session's calls, each a step of one op: a read returns the key's siblings. */
+/**
+ * A causal session's calls, each a step of one op: a read returns the key's siblings, or,
+ * in a multi-key-lww session, its one value (LWW keys to the checker).
+ */
 export function causalSteps(session: CausalSession): LevelSession {
   const step: StepHandle = {
-    read: async (key) => (await session.get(key)).map(valueText),
+    read: async (key) => {
+      const values = (await session.get(key)).map(valueText);
+      return session.scope === "multi-key-lww" ? (values[0] ?? null) : values;
+    },
     write: (key, value) => session.put(key, value),
     commit: async () => {},
     abort: async () => {},
@@ -118,14 +125,17 @@ export function causalSteps(session: CausalSession): LevelSession {
  * as AnnaClient.causalSession shares it. A client's sessions share its transaction
  * numbers, so those name the client.
  */
-export function cutPerClient(create: () => CausalCut): (context: SessionContext) => CausalCut {
-  const cuts = new WeakMap<SessionContext["transactionNumbers"], CausalCut>();
+export function cutPerClient<V>(create: () => CausalCut<V>): (context: SessionContext) => CausalCut<V> {
+  const cuts = new WeakMap<SessionContext["transactionNumbers"], CausalCut<V>>();
   return (context) => {
     let cut = cuts.get(context.transactionNumbers);
     if (cut === undefined) cuts.set(context.transactionNumbers, (cut = create()));
     return cut;
   };
 }
+
+/** The causal-multi-key-lww cut of each client, as AnnaClient keeps one. */
+export const lwwCutPerClient = cutPerClient(() => new CausalCut(CAUSAL_CUT_LIMITS_DEFAULT, causalLwwVersions));
 
 /** A seeded session id, so that a run replays: 64 random bits, in hex. */
 export function seededSessionId(random: Random): string {
@@ -138,6 +148,7 @@ export function causalRow(
   scope: CausalScope,
   cutOf: (context: SessionContext) => CausalCut,
   transport: (context: SessionContext, sessionId: string) => KeyTransport = (context) => context.transport,
+  lwwCutOf: (context: SessionContext) => CausalCut<CausalLwwVersion> = lwwCutPerClient,
 ): LevelRow {
   return {
     name,
@@ -146,7 +157,12 @@ export function causalRow(
     abortKeepsWrites: true,
     open: (context, random) => {
       const sessionId = seededSessionId(random);
-      const causalContext = { transport: transport(context, sessionId), cut: cutOf(context), sessionId };
+      const causalContext = {
+        transport: transport(context, sessionId),
+        cut: cutOf(context),
+        lwwCut: lwwCutOf(context),
+        sessionId,
+      };
       return causalSteps(new CausalSession(causalContext, { scope }));
     },
   };
@@ -171,6 +187,11 @@ export const LEVEL_ROWS: readonly LevelRow[] = [
   causalRow(
     "causal-multi-key",
     "multi-key",
+    cutPerClient(() => new CausalCut()),
+  ),
+  causalRow(
+    "causal-multi-key-lww",
+    "multi-key-lww",
     cutPerClient(() => new CausalCut()),
   ),
 ];

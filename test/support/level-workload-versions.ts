@@ -4,6 +4,7 @@
  * through the transport), and each replica's value after healing as a `final` payload.
  */
 import { committedVersion } from "../../src/consistency/read-atomic";
+import { decodeCausalLww } from "../../src/lattices/causal-lww";
 import { decodeEnvelope, visibleSiblings } from "../../src/lattices/causal-envelope";
 import { unstamped } from "../../src/consistency/causal-stamps";
 import type { KeyTransport, PutTuple, ValueRead } from "../../src/consistency/transport";
@@ -25,7 +26,9 @@ function stampOf(payload: Uint8Array): { value: string; stamp: Stamp } | null {
   const decoded = decodeLww(payload);
   // A read atomic prepare carries its version in the window only; the commit sends it again with its stamp.
   if (committedVersion(decoded) === null) return null;
-  const { timestamp, writeId, value } = decoded;
+  const { timestamp, writeId } = decoded;
+  // A causal-multi-key-lww value holds the user's inside its stamp.
+  const { value } = decodeCausalLww(payload);
   return { value: valueText(value), stamp: [timestamp.toString(), Buffer.from(writeId).toString("hex")] };
 }
 

@@ -13,6 +13,7 @@ export const LEVELS = [
   "read-atomic",
   "causal-single-key",
   "causal-multi-key",
+  "causal-multi-key-lww",
 ] as const;
 export type Level = (typeof LEVELS)[number];
 /** Whether happens-before spans all keys or is taken per key (docs/consistency.md §4.2, C). */
@@ -34,6 +35,8 @@ const FORBIDDEN_BY_LEVEL: Readonly<Record<Level, readonly AnomalyClass[]>> = {
   "read-atomic": [...READ_COMMITTED, "IC", "FR"],
   "causal-single-key": [...SESSION_CLASSES, "C"],
   "causal-multi-key": [...SESSION_CLASSES, "C"],
+  // Causal+: the same classes; an LWW key's version order (by stamp) lets a write be overwritten by a concurrent one.
+  "causal-multi-key-lww": [...SESSION_CLASSES, "C"],
 };
 
 /** Every level converges (no NC) and keeps acknowledged writes (no LW) unless the run allows losing them. */

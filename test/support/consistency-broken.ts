@@ -11,6 +11,9 @@
 import { BufferBudget } from "../../src/consistency/buffer-budget";
 import { wallClockMicros } from "../../src/consistency/clock";
 import { CausalCut, type Closure } from "../../src/consistency/causal-cut";
+import { causalLwwVersions, type CausalLwwVersion } from "../../src/consistency/causal-lww-versions";
+import { CAUSAL_CUT_LIMITS_DEFAULT } from "../../src/consistency/causal-options";
+import type { VersionScheme } from "../../src/consistency/causal-versions";
 import { decodeEnvelope, encodeEnvelope } from "../../src/lattices/causal-envelope";
 import {
   resolveSessionOptions,
@@ -187,6 +190,12 @@ function ownClockEntryOnly(transport: KeyTransport, sessionId: string): KeyTrans
 }
 
 /** A causal cut that lets every fetched value in at once, whether or not its dependencies are there. */
+/** causal-multi-key-lww's versions, with any version of a key covering every dependency on it. */
+const olderVersionCovers: VersionScheme<CausalLwwVersion> = {
+  ...causalLwwVersions,
+  covers: (have, needed) => have.micros > 0 || needed.micros === 0,
+};
+
 class UnclosedCut extends CausalCut {
   override close(fetched: ReadonlyMap<string, ValueRead>): Closure {
     return { closed: fetched, missing: new Map(), blockedBy: new Map(), reliedMicros: 0 };
@@ -312,6 +321,18 @@ export const BROKEN_VARIANTS: readonly BrokenVariant[] = [
       cutPerClient(() => new UnclosedCut()),
     ),
     swapped: "the causal cut: a value fetched joins it before its dependencies are there",
+    mustFind: ["C"],
+    clockSkewsMicros: IN_STEP,
+  },
+  {
+    row: causalRow(
+      "causal-multi-key-lww/older-version-covers",
+      "multi-key-lww",
+      cutPerClient(() => new CausalCut()),
+      undefined,
+      cutPerClient(() => new CausalCut(CAUSAL_CUT_LIMITS_DEFAULT, olderVersionCovers)),
+    ),
+    swapped: "covering: a dependency counts as covered by any version of its key, an older stamp too",
     mustFind: ["C"],
     clockSkewsMicros: IN_STEP,
   },

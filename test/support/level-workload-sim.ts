@@ -10,7 +10,7 @@ import { HistoryRecorder } from "./history/recorder";
 import { runLevelWorkload, type WorkloadEnvironment, type WorkloadResult } from "./level-workload";
 import type { LevelRow } from "./level-workload-levels";
 import { Random } from "./random";
-import { SimCluster, type SimFaults } from "./sim-cluster";
+import { SimCluster, type SimFaults, type SimStableTime } from "./sim-cluster";
 
 export interface SimRunOptions {
   readonly seed: number;
@@ -22,6 +22,8 @@ export interface SimRunOptions {
   readonly keyCount?: number;
   /** Swaps a piece of the replicas before the run (a broken variant's). */
   readonly adaptCluster?: (cluster: SimCluster) => void;
+  /** Whether replicas keep a stable time and accept floor, as nodes do (docs/causal-stability.md); none by default. */
+  readonly stableTime?: SimStableTime;
 }
 
 export interface SimRunResult extends WorkloadResult {
@@ -118,7 +120,7 @@ class SimEnvironment implements WorkloadEnvironment {
 
 /** Runs `row` on a fresh simulated cluster and checks its history. */
 export async function runOnSim(row: LevelRow, options: SimRunOptions): Promise<SimRunResult> {
-  const cluster = new SimCluster(options.seed, options.faults);
+  const cluster = new SimCluster(options.seed, options.faults, options.stableTime);
   options.adaptCluster?.(cluster);
   const processCount = options.processCount ?? SIM_PROCESS_COUNT;
   let nowNs = 0n;

@@ -20,21 +20,26 @@ export const LEVELS = [
   "read-atomic",
   "causal-single-key",
   "causal-multi-key",
+  "causal-multi-key-lww",
 ] as const;
 export type Level = (typeof LEVELS)[number];
 
 /** Which key space a level's keys live in: a key holds one lattice type. */
-export type KeyKind = "lww" | "single-causal" | "multi-causal";
+export type KeyKind = "lww" | "single-causal" | "multi-causal" | "causal-lww";
 
 export function keyKindOf(level: Level): KeyKind {
   if (level === "causal-single-key") return "single-causal";
   if (level === "causal-multi-key") return "multi-causal";
+  // LWW values too, but stamped: kept apart so that eventual's bare writes never land among them.
+  if (level === "causal-multi-key-lww") return "causal-lww";
   return "lww";
 }
 
+const KEY_PREFIXES: Record<KeyKind, string> = { lww: "l", "single-causal": "s", "multi-causal": "m", "causal-lww": "c" };
+
 /** The key of index `index` in a key space: short, fixed prefixes so that the spaces never share a key. */
 export function keyName(kind: KeyKind, index: number): string {
-  return `${kind === "lww" ? "l" : kind === "single-causal" ? "s" : "m"}${index}`;
+  return `${KEY_PREFIXES[kind]}${index}`;
 }
 
 export interface Operation {
@@ -54,6 +59,12 @@ const ISOLATION_OF: Partial<Record<Level, Isolation>> = {
   "item-cut": "item-cut",
   "read-atomic": "read-atomic",
 };
+
+const CAUSAL_SCOPE_OF = {
+  "causal-single-key": "single-key",
+  "causal-multi-key": "multi-key",
+  "causal-multi-key-lww": "multi-key-lww",
+} as const;
 
 export function openLevelSession(client: AnnaClient, level: Level): LevelSession {
   switch (level) {
@@ -119,8 +130,9 @@ export function openLevelSession(client: AnnaClient, level: Level): LevelSession
       };
     }
     case "causal-single-key":
-    case "causal-multi-key": {
-      const session = client.causalSession({ scope: level === "causal-single-key" ? "single-key" : "multi-key" });
+    case "causal-multi-key":
+    case "causal-multi-key-lww": {
+      const session = client.causalSession({ scope: CAUSAL_SCOPE_OF[level] });
       return {
         async run(operations, value) {
           for (const { kind, key } of operations) {

@@ -23,6 +23,7 @@ import { encodeLww, encodeMultiCausal, encodeSingleCausal } from "../../src/latt
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { encodeEnvelope } from "../../src/lattices/causal-envelope";
 import { encodeStamped } from "../../src/lattices/causal-stamp";
+import { encodeCausalLww } from "../../src/lattices/causal-lww";
 import type { BarChart } from "../chart";
 import { type BenchNode, killNodes, startCluster } from "../cluster/nodes";
 import { runJsonProcess } from "../cluster/processes";
@@ -45,6 +46,7 @@ const TARGETS: Partial<Record<Level, { ratioMin: number; why: string }>> = {
   "read-atomic": { ratioMin: 0.6, why: "2 commit rounds, values sent again, a window on every read" },
   "causal-single-key": { ratioMin: 0.8, why: "clock bytes" },
   "causal-multi-key": { ratioMin: 0.5, why: "dependency metadata, fetch rounds" },
+  "causal-multi-key-lww": { ratioMin: 0.5, why: "dependency stamps, fetch rounds; no clocks" },
 };
 
 interface BenchOptions {
@@ -115,9 +117,10 @@ function parseRun(): { options: BenchOptions; jsonPath: string } {
 
 /**
  * Writes every key of the key spaces the levels use, so that no read finds a key absent.
- * Multi-causal keys get what a multi-key session writes (an envelope holding a stamped
- * value, docs/causal-stability.md): a bare value has no stamp, so no session could ever
- * count it stable, and every session that read one would list it on all its writes.
+ * Multi-causal and causal LWW keys get what a multi-key session writes (a stamped value,
+ * in an envelope or an LWW value, docs/causal-stability.md): a bare value has no stamp, so
+ * no session could ever count it stable, and every session that read one would list it on
+ * all its writes.
  */
 async function preload(client: AnnaClient, kinds: ReadonlySet<KeyKind>, keyCount: number): Promise<void> {
   const value = new Uint8Array(VALUE_BYTES).fill(0x61);
@@ -125,24 +128,25 @@ async function preload(client: AnnaClient, kinds: ReadonlySet<KeyKind>, keyCount
   const probe = keyName("multi-causal", 0);
   const epoch = (await client.getMany([probe], { absentAsValues: true })).get(probe)?.stableEpoch ?? 0;
   const preloadClock = [{ key: new TextEncoder().encode("preload"), value: 1 }];
+  // Stamped now: the node refuses stamps at or below its accept floor, a moment behind its clock.
+  const stampedNow = () => ({
+    stampMicros: Date.now() * 1000,
+    baseMicros: 0,
+    writer: preloadClock[0].key,
+    dependencyStamps: [],
+    value,
+    epoch,
+    baseEpoch: 0,
+  });
   const payloads: Record<KeyKind, () => { type: LatticeType; payload: Uint8Array }> = {
     lww: () => ({ type: LatticeType.LWW, payload: encodeLww({ timestamp: 1, value }) }),
     "single-causal": () => ({
       type: LatticeType.SINGLE_CAUSAL,
       payload: encodeSingleCausal({ vectorClock: { preload: 1 }, values: [value] }),
     }),
+    "causal-lww": () => ({ type: LatticeType.LWW, payload: encodeCausalLww(stampedNow()) }),
     "multi-causal": () => {
-      // Stamped now: the node refuses stamps at or below its accept floor, a moment behind its clock.
-      const stamped = {
-        stampMicros: Date.now() * 1000,
-        baseMicros: 0,
-        writer: preloadClock[0].key,
-        dependencyStamps: [],
-        value,
-        epoch,
-        baseEpoch: 0,
-      };
-      const element = encodeEnvelope({ clock: preloadClock, value: encodeStamped(stamped) });
+      const element = encodeEnvelope({ clock: preloadClock, value: encodeStamped(stampedNow()) });
       return {
         type: LatticeType.MULTI_CAUSAL,
         payload: encodeMultiCausal({ vectorClock: { preload: 1 }, dependencies: [], values: [element] }),

@@ -42,6 +42,7 @@ const names = [
   "benchConsistency",
   "consistencyStability",
   "consistencyStabilityCluster",
+  "consistencyCausalLww",
 ] as const;
 
 export const PORT_OFFSETS = Object.fromEntries(names.map((name, index) => [name, 16_000 + 300 * index])) as Record<

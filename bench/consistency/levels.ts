@@ -35,7 +35,12 @@ export function keyKindOf(level: Level): KeyKind {
   return "lww";
 }
 
-const KEY_PREFIXES: Record<KeyKind, string> = { lww: "l", "single-causal": "s", "multi-causal": "m", "causal-lww": "c" };
+const KEY_PREFIXES: Record<KeyKind, string> = {
+  lww: "l",
+  "single-causal": "s",
+  "multi-causal": "m",
+  "causal-lww": "c",
+};
 
 /** The key of index `index` in a key space: short, fixed prefixes so that the spaces never share a key. */
 export function keyName(kind: KeyKind, index: number): string {

@@ -83,7 +83,9 @@ export class LwwMultiKeyCausal extends MultiKeySession<CausalLwwVersion, LwwWrit
 
   protected baseReportsOf(value: ValueRead): readonly StableReport[] {
     const stamped = decodeCausalLwwOnce(value.payload).stamped;
-    return stamped === undefined || stamped.baseEpoch === 0 ? [] : [{ micros: stamped.baseMicros, epoch: stamped.baseEpoch }];
+    return stamped === undefined || stamped.baseEpoch === 0
+      ? []
+      : [{ micros: stamped.baseMicros, epoch: stamped.baseEpoch }];
   }
 
   protected restamp(write: LwwWrite): LwwWrite {

@@ -89,7 +89,11 @@ export abstract class MultiKeySession<V, W extends SessionWrite<V>> implements C
   protected async readThroughCut(keys: readonly string[]): Promise<Map<string, ValueRead | undefined>> {
     await this.resendPending();
     const stability = this.options.envelope
-      ? { times: this.stable, baseOf: (value: ValueRead) => this.baseOf(value), baseReportsOf: (value: ValueRead) => this.baseReportsOf(value) }
+      ? {
+          times: this.stable,
+          baseOf: (value: ValueRead) => this.baseOf(value),
+          baseReportsOf: (value: ValueRead) => this.baseReportsOf(value),
+        }
       : undefined;
     const { values, stableMicros, reports } = await readThroughCut(
       this.transport,

@@ -68,7 +68,8 @@ export function decodeCausalLww(payload: Uint8Array): CausalLwwValue {
   const { timestamp, writeId, value } = decodeLww(payload);
   const version = { micros: Number(timestamp), writeId };
   const stamped = isCausalWriteId(writeId) ? decodeStamped(value) : undefined;
-  if (stamped === undefined || !matchesVersion(stamped, timestamp, writeId)) return { version, stamped: undefined, value };
+  if (stamped === undefined || !matchesVersion(stamped, timestamp, writeId))
+    return { version, stamped: undefined, value };
   return { version, stamped, value: stamped.value };
 }
 

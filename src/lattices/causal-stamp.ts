@@ -100,7 +100,8 @@ function assertStampable(stamped: StampedValue): void {
       throw new RangeError(`invariant: dependency stamp ${stamps[index].stampMicros} is not a positive µs count`);
     if (!Number.isSafeInteger(stamps[index].epoch) || stamps[index].epoch < 0)
       throw new RangeError(`invariant: dependency epoch ${stamps[index].epoch} is not a safe unsigned integer`);
-    if (stamps[index].writer?.length === 0) throw new RangeError("invariant: a dependency writer, where given, is not empty");
+    if (stamps[index].writer?.length === 0)
+      throw new RangeError("invariant: a dependency writer, where given, is not empty");
     if (index > 0 && compareDependencyStamps(stamps[index - 1], stamps[index]) >= 0)
       throw new RangeError("invariant: dependency stamps not sorted by key and epoch, and unique");
   }

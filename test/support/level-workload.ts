@@ -111,7 +111,12 @@ export async function runLevelWorkload(options: WorkloadOptions): Promise<Worklo
   const failure = (await Promise.allSettled(processes)).find((result) => result.status === "rejected");
   if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
   await environment.heal(keys);
-  await recordFinals(environment.transport, keys, recorder, row.level.startsWith("causal-") && row.level !== "causal-multi-key-lww");
+  await recordFinals(
+    environment.transport,
+    keys,
+    recorder,
+    row.level.startsWith("causal-") && row.level !== "causal-multi-key-lww",
+  );
   const events = recorder.events();
   const verdict = checkHistory(events, {
     level: row.level,

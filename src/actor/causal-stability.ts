@@ -3,17 +3,19 @@
  * and its held bound, the stamp at or below which every version it accepted is held by
  * every replica of its key.
  *
- * F rises with the wall clock to now − the accept lag; a stamped MULTI_CAUSAL PUT at or
- * below it is refused STALE_STAMP (handlers/request.ts), so no version stamped at or below
- * F is accepted from then on. Rounds carry what the actor accepted to the key's other
- * replicas: each starts at a tick, records F, and hands off (acknowledged, resent until
- * then) the current value of every replicated MULTI_CAUSAL key written since the last one
- * started. A round is complete once no handoff the actor started before the round ended is
- * unacknowledged and no rebalance is under way; a placement change moves the round's end
- * past the handoffs it starts (seeding new replicas, moving keys), since a new replica
- * holds nothing until they are merged. The held bound is F as it was at the start of the
- * last complete round: a version accepted before that start went out in that round or an
- * earlier one, and one accepted after it has a stamp above F at its acceptance.
+ * F rises with the wall clock to now − the accept lag; a PUT of a stamped causal value (a
+ * MULTI_CAUSAL sibling's stamp, or a causal-multi-key-lww LWW value, §9) at or below it is
+ * refused STALE_STAMP (handlers/request.ts), so no version stamped at or below F is
+ * accepted from then on. Rounds carry what the actor accepted to the key's other replicas:
+ * each starts at a tick, records F, and hands off (acknowledged, resent until then) the
+ * current value, whatever its lattice type, of every replicated causal key (MULTI_CAUSAL or
+ * stamped LWW) written since the last one started. A round is complete once no handoff the
+ * actor started before the round ended is unacknowledged and no rebalance is under way; a
+ * placement change moves the round's end past the handoffs it starts (seeding new
+ * replicas, moving keys), since a new replica holds nothing until they are merged. The held
+ * bound is F as it was at the start of the last complete round: a version accepted before
+ * that start went out in that round or an earlier one, and one accepted after it has a
+ * stamp above F at its acceptance.
  *
  * In a cluster (§7) the bound is reported with the epoch of the layout the actor held when
  * its round completed; a layout with other members moves the round's end past the
@@ -33,7 +35,7 @@ export interface StabilityState {
   epoch: number;
   /** The epoch `heldMicros` was reached in (0: none yet). */
   heldEpoch: number;
-  /** F: stamped MULTI_CAUSAL PUTs at or below it are refused. */
+  /** F: PUTs of stamped causal values at or below it are refused. */
   acceptFloorMicros: number;
   /** F when the round under way started. */
   roundFloorMicros: number;
@@ -42,10 +44,11 @@ export interface StabilityState {
   /** F at the start of the last complete round (0: none yet). */
   heldMicros: number;
   /**
-   * Replicated MULTI_CAUSAL keys written since the round under way started (noted by the
-   * request handler). Distinct names, so at most the keys this actor holds: while a round
-   * waits for a silent peer's acknowledgement it grows with the keys written, and none may
-   * be dropped, or the held bound would pass a version a replica lacks.
+   * Replicated keys written with MULTI_CAUSAL or stamped causal LWW values since the round
+   * under way started (noted by the request handler). Distinct names, so at most the keys
+   * this actor holds: while a round waits for a silent peer's acknowledgement it grows with
+   * the keys written, and none may be dropped, or the held bound would pass a version a
+   * replica lacks.
    */
   readonly causalWrites: Set<string>;
   /** The cluster's stable time in `epoch`, from the main thread; appended to every response (0: none). */

@@ -19,7 +19,7 @@ export interface ActorConfig {
   /** Replica nodes a PUT must reach before it is answered, unless its request says (--put-acks). */
   putAcks: number;
   putAckTimeoutMs: number;
-  /** How far behind the wall clock the accept floor of stamped MULTI_CAUSAL PUTs trails (--causal-accept-lag-ms). */
+  /** How far behind the wall clock the accept floor of stamped causal PUTs trails (--causal-accept-lag-ms). */
   causalAcceptLagMs: number;
   /** Mutual TLS for the gossip port and connections to other actors, when the cluster has credentials. */
   tls?: ClusterTls;

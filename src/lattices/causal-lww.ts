@@ -9,7 +9,7 @@
  * decode that fails.
  */
 import { bytesEqual, compareBytes } from "./lattice";
-import { decodeStamped, encodeStamped, type StampedValue } from "./causal-stamp";
+import { decodeStamped, encodeStamped, isStaleStamp, type StampedValue } from "./causal-stamp";
 import { decodeLww, encodeLww } from "./values";
 import { MalformedPayloadError, WireReader, WireType } from "../wire/protobuf";
 
@@ -110,11 +110,11 @@ export function stampedOfLwwPut(payload: Uint8Array): StampedValue | undefined {
 }
 
 /**
- * Whether an LWW PUT is a stamped causal write stamped at or below `acceptFloorMicros` or
- * in another epoch than `epoch` (docs/causal-stability.md §9): what the accept floor
- * refuses, as `hasStaleStamp` does for MULTI_CAUSAL. False for every other payload.
+ * Whether an LWW PUT is a stamped causal write with a stale stamp (`isStaleStamp`,
+ * docs/causal-stability.md §9), as `hasStaleStamp` says of MULTI_CAUSAL. False for every
+ * other payload.
  */
 export function isStaleCausalLww(payload: Uint8Array, acceptFloorMicros: number, epoch: number): boolean {
   const stamped = stampedOfLwwPut(payload);
-  return stamped !== undefined && (stamped.stampMicros <= acceptFloorMicros || stamped.epoch !== epoch);
+  return stamped !== undefined && isStaleStamp(stamped, acceptFloorMicros, epoch);
 }

@@ -13,7 +13,7 @@
  * the dependency stamps the stamp of each dependency the write lists (the newest version
  * of that key in the writer's past). The store never looks inside: it keeps envelopes whole, so a concurrent
  * merge keeps each sibling's stamps and a dominating write replaces them. Only the node's
- * accept floor reads a PUT's stamps (`hasStaleStamp`).
+ * accept floor reads a PUT's stamps (`hasStaleStamp`; `stampedOfLwwPut` for causal LWW).
  *
  * Canonical and strict, like the envelope, so that a bare value is seldom taken for a
  * stamped one: fields in number order, `stamp_micros` above zero, `writer` not empty, zero
@@ -230,12 +230,18 @@ export function stampedValuesOf(payload: Uint8Array): StampedValue[] | undefined
 }
 
 /**
- * Whether a PUT's MULTI_CAUSAL payload holds a value stamped at or below
- * `acceptFloorMicros` or in another epoch than `epoch` (docs/causal-stability.md §6, §7):
- * what the accept floor refuses. False for bare values and malformed payloads.
+ * Whether a value is stamped at or below `acceptFloorMicros` or in another epoch than
+ * `epoch` (docs/causal-stability.md §6, §7): what the accept floor refuses, since taking it
+ * would break the floor's promise or put it outside the epoch whose stable time covers it.
+ */
+export function isStaleStamp(stamped: StampedValue, acceptFloorMicros: number, epoch: number): boolean {
+  return stamped.stampMicros <= acceptFloorMicros || stamped.epoch !== epoch;
+}
+
+/**
+ * Whether a PUT's MULTI_CAUSAL payload holds a stale stamp (`isStaleStamp`). False for
+ * bare values and malformed payloads.
  */
 export function hasStaleStamp(payload: Uint8Array, acceptFloorMicros: number, epoch: number): boolean {
-  return (stampedValuesOf(payload) ?? []).some(
-    (stamped) => stamped.stampMicros <= acceptFloorMicros || stamped.epoch !== epoch,
-  );
+  return (stampedValuesOf(payload) ?? []).some((stamped) => isStaleStamp(stamped, acceptFloorMicros, epoch));
 }

@@ -72,9 +72,9 @@ export interface NodeOptions {
    */
   rebalanceShare: number;
   /**
-   * How far the accept floor of stamped MULTI_CAUSAL PUTs trails each actor's wall clock
-   * (docs/causal-stability.md): a PUT stamped further back is refused STALE_STAMP and
-   * re-stamped by its session. It bounds the client clock skew served without a retry,
+   * How far the accept floor of stamped causal PUTs (MULTI_CAUSAL or causal LWW) trails
+   * each actor's wall clock (docs/causal-stability.md): a PUT stamped further back is
+   * refused STALE_STAMP and re-stamped by its session. It bounds the client clock skew served without a retry,
    * and the stable time trails the clock by at least this much.
    */
   causalAcceptLagMs: number;

@@ -4,9 +4,10 @@
  * Node bound: in the node's epoch, the least held bound of its actors, once each has
  * reported one in that epoch. Cluster stable time S: in that epoch, the least bound of the
  * epoch's members, each from its own heartbeat (this node's: its current bound), once every
- * member reports one in that epoch. Every replica then holds every MULTI_CAUSAL version
- * stamped in that epoch at or below S. S only rises within an epoch and starts anew (none)
- * in the next: a member gone since may have held versions no other replica has.
+ * member reports one in that epoch. Every replica then holds every stamped causal version
+ * (MULTI_CAUSAL or causal LWW) stamped in that epoch at or below S. S only rises within an
+ * epoch and starts anew (none) in the next: a member gone since may have held versions no
+ * other replica has.
  */
 import type { HeldBound } from "../actor/causal-stability";
 

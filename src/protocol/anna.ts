@@ -21,7 +21,7 @@ export enum AnnaError {
   TIMEOUT = 3,
   LATTICE = 4,
   NO_SERVERS = 5,
-  /** annakv's: a MULTI_CAUSAL PUT stamped at or below the actor's accept floor (docs/causal-stability.md). */
+  /** annakv's: a stamped causal PUT at or below the actor's accept floor or of another epoch (docs/causal-stability.md). */
   STALE_STAMP = 6,
 }
 

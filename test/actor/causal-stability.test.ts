@@ -2,8 +2,9 @@
  * An actor's part of the stable time (src/actor/causal-stability.ts, docs/causal-stability.md
  * §6): the accept floor follows the clock; each complete round moves the held bound to the
  * floor at the round's start; a round waits for its handoffs, for those a placement change
- * started, and for a rebalance; replicated MULTI_CAUSAL keys written go out in the next
- * round, to every other replica, acknowledged.
+ * started, and for a rebalance; replicated causal keys written (MULTI_CAUSAL or stamped
+ * LWW) go out in the next round, to every other replica, acknowledged, as the store holds
+ * them.
  */
 import {
   enterEpoch,
@@ -16,6 +17,7 @@ import type { GossipContext } from "../../src/actor/gossip-context";
 import { decodeGossipFrame, GossipFrameKind } from "../../src/actor/gossip-frame";
 import { acknowledgeHandoff, sendHandoff } from "../../src/actor/handlers/replication";
 import { LatticeType } from "../../src/lattices/lattice-type";
+import { encodeCausalLww } from "../../src/lattices/causal-lww";
 import { encodeMultiCausal } from "../../src/lattices/values";
 import { LocalPlacement } from "../../src/routing/placement";
 import { gossipActor } from "../support/gossip-actor";
@@ -79,6 +81,33 @@ describe("an actor's stable time", () => {
     expect(tick(state, context, 1_080_000, false)).toBe(held);
     acknowledgeHandoff(context, "1", handoffId);
     expect(tick(state, context, 1_100_000, false)).toBe(1_040_000 - LAG_MICROS);
+  });
+
+  it("hands a stamped LWW key off as the store holds it: its lattice type and current value", () => {
+    const { context, outbox } = harness();
+    const state = newStabilityState(LAG_MS, EPOCH);
+    tick(state, context, 1_000_000, false);
+    const key = new TextEncoder().encode("k");
+    const stamped = (stampMicros: number) =>
+      encodeCausalLww({
+        stampMicros,
+        baseMicros: 0,
+        writer: key,
+        dependencyStamps: [],
+        value: key,
+        epoch: EPOCH,
+        baseEpoch: 0,
+      });
+    context.store.put(key, LatticeType.LWW, stamped(950_000));
+    context.store.put(key, LatticeType.LWW, stamped(960_000));
+    state.causalWrites.add("k");
+    tick(state, context, 1_020_000, false);
+    const records = outbox
+      .get(1)!
+      .map(decodeGossipFrame)
+      .flatMap((frame) => (frame.kind === GossipFrameKind.HANDOFF ? frame.records : []));
+    expect(records.map(({ type, key }) => [type, Buffer.from(key).toString()])).toEqual([[LatticeType.LWW, "k"]]);
+    expect(Buffer.from(records[0].payload).equals(Buffer.from(stamped(960_000)))).toBe(true);
   });
 
   it("waits for the handoffs a placement change started, and for a rebalance", () => {

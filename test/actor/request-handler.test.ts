@@ -28,7 +28,8 @@ import { singleNodePlacement } from "../../src/routing/cluster-placement";
 import { newStabilityState } from "../../src/actor/causal-stability";
 import { encodeEnvelope } from "../../src/lattices/causal-envelope";
 import { encodeStamped } from "../../src/lattices/causal-stamp";
-import { encodeMultiCausal } from "../../src/lattices/values";
+import { encodeCausalLww } from "../../src/lattices/causal-lww";
+import { encodeLww, encodeMultiCausal } from "../../src/lattices/values";
 import { toVectorClock } from "../../src/lattices/vector-clock";
 
 const encoder = new TextEncoder();
@@ -255,5 +256,111 @@ describe.each(SERVERS)("request handler with the %s server", (engine) => {
     expect(context.counters.tupleErrors.STALE_STAMP).toBe(2);
     // Both replicas of this node hold every key: the causal writes the store took go out in the next round.
     expect([...stability.causalWrites].sort()).toEqual(["bare", "new"]);
+  });
+
+  it("refuses a stamped causal LWW PUT at or below the accept floor or of another epoch, never a plain LWW one, and notes replicated stamped ones", () => {
+    const { context, replies } = harness(engine, 2);
+    context.placement = singleNodePlacement(2, 2);
+    const epoch = 77;
+    const stability = newStabilityState(100, epoch);
+    stability.acceptFloorMicros = 5_000;
+    stability.nodeStableMicros = 4_000;
+    context.stability = stability;
+    const write = (stampMicros: number, stampEpoch = epoch) =>
+      encodeCausalLww({
+        stampMicros,
+        baseMicros: 0,
+        writer: encoder.encode("w"),
+        dependencyStamps: [],
+        value: encoder.encode("v"),
+        epoch: stampEpoch,
+        baseEpoch: 0,
+      });
+    const put = (request_id: string, tuples: KeyRequest["tuples"]) =>
+      frame({ type: RequestType.PUT, tuples, response_address: "tcp://client:1", request_id });
+    handleRequestFrames(context, [
+      put("stale", [
+        { key: "old", lattice_type: LatticeType.LWW, payload: write(5_000) },
+        { key: "older", lattice_type: LatticeType.LWW, payload: write(4_999) },
+        { key: "new", lattice_type: LatticeType.LWW, payload: write(5_001) },
+        { key: "elsewhen", lattice_type: LatticeType.LWW, payload: write(5_001, epoch + 1) },
+      ]),
+      // Plain LWW values, with and without a write id, stamped far below the floor: not causal, never refused.
+      put("plain", [
+        { key: "plain", lattice_type: LatticeType.LWW, payload: lww(1, "x") },
+        {
+          key: "atomic",
+          lattice_type: LatticeType.LWW,
+          payload: encodeLww({ timestamp: 1, value: "y", writeId: "r" }),
+        },
+      ]),
+      frame({
+        type: RequestType.GET,
+        tuples: [{ key: "old" }, { key: "older" }, { key: "new" }, { key: "elsewhen" }],
+        response_address: "tcp://client:2",
+        request_id: "get",
+      }),
+    ]);
+    const [stale, plain, get] = replies.map((reply) => reply.response);
+    expect(stale.tuples.map((tuple) => tuple.error ?? AnnaError.NO_ERROR)).toEqual([
+      AnnaError.STALE_STAMP,
+      AnnaError.STALE_STAMP,
+      AnnaError.NO_ERROR,
+      AnnaError.STALE_STAMP,
+    ]);
+    expect(responseMicros(stale.accept_floor_micros)).toBe(5_000);
+    expect(plain.tuples.map((tuple) => tuple.error ?? AnnaError.NO_ERROR)).toEqual([
+      AnnaError.NO_ERROR,
+      AnnaError.NO_ERROR,
+    ]);
+    expect(responseMicros(plain.accept_floor_micros)).toBe(0);
+    // The stale writes were not stored; the fresh one was, whole.
+    expect(get.tuples.map((tuple) => tuple.error ?? AnnaError.NO_ERROR)).toEqual([
+      AnnaError.KEY_DNE,
+      AnnaError.KEY_DNE,
+      AnnaError.NO_ERROR,
+      AnnaError.KEY_DNE,
+    ]);
+    expect(Buffer.from(get.tuples[2].payload!).equals(Buffer.from(write(5_001)))).toBe(true);
+    expect(context.counters.tupleErrors.STALE_STAMP).toBe(3);
+    // Only the stamped write goes out in the next round: a plain LWW key is left to gossip.
+    expect([...stability.causalWrites]).toEqual(["new"]);
+  });
+
+  it("notes no causal write of a key with one replica, and checks no stamp where no stable time is kept", () => {
+    const { context } = harness(engine, 1);
+    const stability = newStabilityState(100, 77);
+    stability.acceptFloorMicros = 5_000;
+    context.stability = stability;
+    const write = encodeCausalLww({
+      stampMicros: 6_000,
+      baseMicros: 0,
+      writer: encoder.encode("w"),
+      dependencyStamps: [],
+      value: encoder.encode("v"),
+      epoch: 77,
+      baseEpoch: 0,
+    });
+    const stale = encodeCausalLww({
+      stampMicros: 1_000,
+      baseMicros: 0,
+      writer: encoder.encode("w"),
+      dependencyStamps: [],
+      value: encoder.encode("v"),
+      epoch: 77,
+      baseEpoch: 0,
+    });
+    const put = (payload: Uint8Array) =>
+      frame({
+        type: RequestType.PUT,
+        tuples: [{ key: "k", lattice_type: LatticeType.LWW, payload }],
+        response_address: "tcp://client:1",
+        request_id: "p",
+      });
+    handleRequestFrames(context, [put(write)]);
+    expect(stability.causalWrites.size).toBe(0);
+    context.stability = undefined;
+    handleRequestFrames(context, [put(stale)]);
+    expect(context.counters.tupleErrors.STALE_STAMP ?? 0).toBe(0);
   });
 });

@@ -1,15 +1,16 @@
 /**
  * The stable time against a real node (docs/causal-stability.md; 2 actors, every key on
  * both): the node reports one on every response, a little behind its clock; a stamped
- * multi-key write at or below an actor's accept floor, or of another epoch, is refused
- * STALE_STAMP with the floor, the epoch and the refusing replica named, and a session stamps
- * it again; a session's past keeps only what is not yet
+ * multi-key write (MULTI_CAUSAL, or causal-multi-key-lww's LWW value) at or below an actor's
+ * accept floor, or of another epoch, is refused STALE_STAMP with the floor, the epoch and
+ * the refusing replica named, and a session stamps it again; a session's past keeps only what is not yet
  * stable, so its writes stop listing what everyone holds; and a new client reads what
  * such writes depend on without walking their history.
  */
 import { AnnaClient } from "../../src/client/anna-client";
 import { encodeEnvelope } from "../../src/lattices/causal-envelope";
 import { encodeStamped } from "../../src/lattices/causal-stamp";
+import { decodeCausalLww, encodeCausalLww } from "../../src/lattices/causal-lww";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { decodeMultiCausal, encodeMultiCausal } from "../../src/lattices/values";
 import { toVectorClock } from "../../src/lattices/vector-clock";
@@ -93,6 +94,37 @@ describe("the stable time of a node", () => {
     expect((await client.getMultiCausal("stale"))!.values.map(text)).toEqual(["bare"]);
   });
 
+  it("refuses a stamped causal LWW value at or below the accept floor or of another epoch, and takes one above it", async () => {
+    const staleMicros = (Date.now() - 10_000) * 1000;
+    const epoch = await epochNow();
+    const outcome = (await client.putManySettled([stampedLwwPut("lww", staleMicros, epoch)])).get("lww")!;
+    expect(outcome).toMatchObject({ status: "refused", error: { name: "AnnaClientError", code: "STALE_STAMP" } });
+    expect(outcome.status === "refused" && outcome.acceptFloorMicros).toBeGreaterThan(staleMicros);
+    const elsewhen = (await client.putManySettled([stampedLwwPut("lww", Date.now() * 1000, epoch + 1)])).get("lww")!;
+    expect(elsewhen).toMatchObject({ status: "refused", epoch, error: { code: "STALE_STAMP" } });
+    expect((await client.getMany(["lww"])).get("lww")).toBeUndefined();
+    // A plain LWW value as old is taken: it carries no stamp.
+    await client.putLww("lww-plain", "bare", staleMicros);
+    expect(text((await client.getLww("lww-plain"))!.value)).toBe("bare");
+    // Stamped above the floor in the node's epoch, it is applied, and read back whole from either replica.
+    const freshMicros = Date.now() * 1000;
+    const fresh = (await client.putManySettled([stampedLwwPut("lww", freshMicros, epoch)])).get("lww")!;
+    expect(fresh).toMatchObject({ status: "applied", stableEpoch: epoch });
+    await waitFor(
+      async () => {
+        for (const replica of await client.replicasOf("lww")) {
+          const read = (await client.getFromReplica(replica, ["lww"])).get("lww");
+          if (read?.type !== LatticeType.LWW) return false;
+          const { stamped, value } = decodeCausalLww(read.payload);
+          if (stamped?.stampMicros !== freshMicros || text(value) !== "v") return false;
+        }
+        return true;
+      },
+      STABLE_WAIT_MS,
+      () => "a replica lacks the stamped LWW write",
+    );
+  });
+
   it("names the replica that refused a stamp of another epoch, which takes it again stamped in its own", async () => {
     const epoch = await epochNow();
     const refused = (await client.putManySettled([stampedPut("elsewhen", Date.now() * 1000, epoch + 1)])).get(
@@ -146,6 +178,20 @@ describe("the stable time of a node", () => {
     expect((await fresh.get("chain-0")).map(text)).toEqual(["c0"]);
   }
 });
+
+/** A causal-multi-key-lww write as a session stamps it, at `stampMicros` in `epoch`. */
+function stampedLwwPut(key: string, stampMicros: number, epoch: number): PutTuple {
+  const payload = encodeCausalLww({
+    stampMicros,
+    baseMicros: 0,
+    writer: utf8.encode("hand"),
+    dependencyStamps: [],
+    value: utf8.encode("v"),
+    epoch,
+    baseEpoch: 0,
+  });
+  return { key, type: LatticeType.LWW, payload };
+}
 
 /** A multi-key write as a session stamps it, at `stampMicros` in `epoch`. */
 function stampedPut(key: string, stampMicros: number, epoch: number): PutTuple {

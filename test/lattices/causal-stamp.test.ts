@@ -4,16 +4,11 @@
  * other bytes unstamped, and what the node's accept floor reads of a PUT.
  */
 import fc from "fast-check";
-import {
-  decodeStamped,
-  compareDependencyStamps,
-  encodeStamped,
-  hasStaleStamp,
-  type StampedValue,
-} from "../../src/lattices/causal-stamp";
+import { decodeStamped, encodeStamped, hasStaleStamp, type StampedValue } from "../../src/lattices/causal-stamp";
 import { encodeEnvelope } from "../../src/lattices/causal-envelope";
 import { encodeMultiCausal } from "../../src/lattices/values";
 import { toVectorClock } from "../../src/lattices/vector-clock";
+import { hex, stampedValueArbitrary } from "./helpers";
 
 const SEED = process.env.ANNAKV_SEED !== undefined ? Number(process.env.ANNAKV_SEED) : 0x57a3;
 const utf8 = new TextEncoder();
@@ -39,26 +34,7 @@ function stamped(overrides: Partial<StampedValue> = {}): StampedValue {
 /** The envelope of a write of `value`, as a session puts it in a MULTI_CAUSAL payload. */
 const element = (value: Uint8Array) => encodeEnvelope({ clock: toVectorClock([{ key: WRITER, value: 1 }]), value });
 
-const micros = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER });
-const bytes = fc.uint8Array({ maxLength: 12 });
-const stampedValues: fc.Arbitrary<StampedValue> = fc
-  .record({
-    stampMicros: micros,
-    baseMicros: fc.oneof(fc.constant(0), micros),
-    writer: fc.uint8Array({ minLength: 1, maxLength: 11 }),
-    dependencyStamps: fc.uniqueArray(
-      fc.record({ key: bytes, stampMicros: micros, epoch: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 4 })) }),
-      { selector: ({ key, epoch }) => `${Buffer.from(key).toString("hex")}/${epoch}`, maxLength: 6 },
-    ),
-    value: bytes,
-    epoch: fc.oneof(fc.constant(0), micros),
-    baseEpoch: fc.oneof(fc.constant(0), micros),
-  })
-  .map((value) => ({
-    ...value,
-    dependencyStamps: [...value.dependencyStamps].sort(compareDependencyStamps),
-    baseEpoch: value.baseMicros === 0 ? 0 : value.baseEpoch,
-  }));
+const stampedValues = stampedValueArbitrary();
 
 describe("the causal stamp", () => {
   it("is CausalStamp{stamp 1, base 2, writer 3, dependency stamps 4, value 5, epoch 6, base epoch 7} in protobuf", () => {
@@ -106,6 +82,10 @@ describe("the causal stamp", () => {
         expect(decoded.dependencyStamps.map(({ epoch }) => epoch)).toEqual(
           value.dependencyStamps.map(({ epoch }) => epoch),
         );
+        // A dependency's writer comes back where one was written, and is absent (not empty) where none was.
+        expect(decoded.dependencyStamps.map(({ writer }) => writer && hex(writer))).toEqual(
+          value.dependencyStamps.map(({ writer }) => writer && hex(writer)),
+        );
         expect([...decoded.value]).toEqual([...value.value]);
       }),
       { seed: SEED, numRuns: 300 },
@@ -139,6 +119,32 @@ describe("the causal stamp", () => {
     expect(() => encodeStamped(stamped({ dependencyStamps: [b, a] }))).toThrow(/sorted/);
     expect(() => encodeStamped(stamped({ dependencyStamps: [a9, a, b] }))).toThrow(/sorted/);
     expect(() => encodeStamped(stamped({ dependencyStamps: [a, a, b] }))).toThrow(/unique/);
+  });
+
+  it("writes a dependency's writer (causal-multi-key-lww) as field 4, after the epoch, and takes it back only so", () => {
+    const withWriter = (writer: string) => ({
+      key: utf8.encode("k"),
+      stampMicros: 5,
+      epoch: 2,
+      writer: utf8.encode(writer),
+    });
+    const bytes = encodeStamped(stamped({ baseMicros: 0, baseEpoch: 0, dependencyStamps: [withWriter("x")] }));
+    // 22 0a (0a 01 6b 10 05 18 02 22 01 78): key "k", stamp 5, epoch 2, writer "x".
+    expect(hex(bytes)).toContain("220a0a016b1005180222" + "0178");
+    expect(hex(decodeStamped(bytes)!.dependencyStamps[0].writer!)).toBe("78");
+    const head = [0x08, 0x05, 0x1a, 0x01, 0x77];
+    const tail = [0x2a, 0x00];
+    const dependency = (...body: number[]) => Uint8Array.from([...head, 0x22, body.length, ...body, ...tail]);
+    const key = [0x0a, 0x01, 0x6b, 0x10, 0x05];
+    expect(decodeStamped(dependency(...key, 0x18, 0x02, 0x22, 0x01, 0x78))).toBeDefined();
+    expect(decodeStamped(dependency(...key, 0x22, 0x01, 0x78))).toBeDefined();
+    // An empty writer written, a writer before the epoch, and a repeated writer are not canonical.
+    expect(decodeStamped(dependency(...key, 0x22, 0x00))).toBeUndefined();
+    expect(decodeStamped(dependency(...key, 0x22, 0x01, 0x78, 0x18, 0x02))).toBeUndefined();
+    expect(decodeStamped(dependency(...key, 0x22, 0x01, 0x78, 0x22, 0x01, 0x79))).toBeUndefined();
+    // Nor is a writer of the wrong wire type.
+    expect(decodeStamped(dependency(...key, 0x20, 0x01))).toBeUndefined();
+    expect(() => encodeStamped(stamped({ dependencyStamps: [withWriter("")] }))).toThrow(/writer/);
   });
 
   it("refuses to encode what a reader could not take back", () => {

@@ -10,8 +10,9 @@
  * time, of the sessions' wall-clock stamps).
  *
  * With `stableTime` the replicas keep one as annakv's nodes do (docs/causal-stability.md):
- * a stamped MULTI_CAUSAL write at or below the accept floor (the largest stamp accepted so
- * far), or of another epoch, is refused STALE_STAMP, and each answer carries its
+ * a stamped causal write (a MULTI_CAUSAL sibling's stamp, or a causal-multi-key-lww LWW
+ * value) at or below the accept floor (the largest stamp accepted so far), or of another
+ * epoch, is refused STALE_STAMP, and each answer carries its
  * replica's stable time and the epoch. As a cluster's, the stable time is one for all
  * replicas: below the stamp of every write a live replica accepted that some replica does
  * not hold yet; and, since a crashed replica here comes back empty and serves at once
@@ -29,7 +30,8 @@
 import type { GetOptions, KeyTransport, PutOutcome, PutTuple, ValueRead } from "../../src/consistency/transport";
 import { bytesEqual } from "../../src/lattices/lattice";
 import { mergePayloads } from "../../src/lattices/merge";
-import { hasStaleStamp, stampedValuesOf } from "../../src/lattices/causal-stamp";
+import { isStaleStamp, stampedValuesOf, type StampedValue } from "../../src/lattices/causal-stamp";
+import { stampedOfLwwPut } from "../../src/lattices/causal-lww";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { decodeMultiCausal } from "../../src/lattices/values";
 import { Random } from "./random";
@@ -376,9 +378,8 @@ export class SimCluster implements KeyTransport {
    */
   private apply(index: number, put: PutTuple): "applied" | "stale" | "refused" {
     const replica = this.replicas[index];
-    const stampMicros =
-      this.stableTime === "none" || put.type !== LatticeType.MULTI_CAUSAL ? undefined : leastStamp(put.payload);
-    if (stampMicros !== undefined && hasStaleStamp(put.payload, this.acceptFloorMicros, this.reportedEpoch())) {
+    const stamps = this.stableTime === "none" ? [] : stampsOf(put);
+    if (stamps.some((stamped) => isStaleStamp(stamped, this.acceptFloorMicros, this.reportedEpoch()))) {
       this.counts.staleStamps++;
       return "stale";
     }
@@ -387,7 +388,8 @@ export class SimCluster implements KeyTransport {
       this.counts.multiCausalWrites++;
       this.counts.multiCausalDependencies += decodeMultiCausal(put.payload).dependencies.length;
     }
-    if (stampMicros !== undefined) {
+    if (stamps.length > 0) {
+      const stampMicros = Math.min(...stamps.map((stamped) => stamped.stampMicros));
       const id = this.stamped.size;
       this.stamped.set(id, {
         key: put.key,
@@ -458,8 +460,13 @@ function unsent(key: string): PutOutcome {
   };
 }
 
-/** The least stamp of a MULTI_CAUSAL payload's stamped values (undefined: none, or malformed). */
-function leastStamp(payload: Uint8Array): number | undefined {
-  const stamps = (stampedValuesOf(payload) ?? []).map(({ stampMicros }) => stampMicros);
-  return stamps.length === 0 ? undefined : Math.min(...stamps);
+/**
+ * The stamps the node's accept floor reads of a PUT (handlers/request.ts): a MULTI_CAUSAL
+ * payload's stamped values, or a causal LWW value's stamp. None for bare, malformed and
+ * other values.
+ */
+function stampsOf({ type, payload }: PutTuple): StampedValue[] {
+  if (type === LatticeType.MULTI_CAUSAL) return stampedValuesOf(payload) ?? [];
+  const stamped = type === LatticeType.LWW ? stampedOfLwwPut(payload) : undefined;
+  return stamped === undefined ? [] : [stamped];
 }

@@ -18,7 +18,8 @@ import { annaErrorOf, RequestBurst, RequestServer } from "../request-servers";
 import { ActorCounters, countContainedError, countTupleError, ErrorPlace } from "../stats";
 import type { DurablePuts } from "../durable-puts";
 import { LatticeType } from "../../lattices/lattice-type";
-import { hasStaleStamp } from "../../lattices/causal-stamp";
+import { hasStaleStamp, isStaleStamp } from "../../lattices/causal-stamp";
+import { stampedOfLwwPut } from "../../lattices/causal-lww";
 import type { StabilityState } from "../causal-stability";
 import { responseExtensionBytes } from "../../protocol/response-extensions";
 
@@ -54,7 +55,7 @@ export interface RequestContext {
    */
   reportError?(place: ErrorPlace, what: string, error: unknown): void;
   /**
-   * The accept floor, the replicated MULTI_CAUSAL keys written and the node's stable time
+   * The accept floor, the replicated causal keys written and the node's stable time
    * (docs/causal-stability.md); absent where nothing keeps a stable time (unit tests, benches).
    */
   stability?: StabilityState;
@@ -251,16 +252,33 @@ function refusedStale(tuples: KeyTuples, head: FrameHead): boolean {
   return false;
 }
 
+/** What the accept floor and the stability rounds make of a PUT tuple. */
+const enum CausalPut {
+  /** Neither MULTI_CAUSAL nor a stamped causal LWW value: nothing to check or hand off. */
+  PLAIN,
+  /** A causal value the floor takes: its key, when replicated, goes out in the next round. */
+  CAUSAL,
+  /** A stamp at or below the accept floor or of another epoch (`isStaleStamp`): refused STALE_STAMP. */
+  STALE,
+}
+
 /**
- * Whether a PUT tuple is a MULTI_CAUSAL value stamped at or below the accept floor, or in
- * another epoch than the actor's (docs/causal-stability.md §6, §7): accepting it would
- * break the promise the floor made, or put it outside the epoch whose stable time covers it.
+ * Classifies a PUT tuple (docs/causal-stability.md §6, §7, §9): MULTI_CAUSAL values, bare
+ * ones included, and LWW values stamped by causal-multi-key-lww (`stampedOfLwwPut`) are
+ * causal. Each payload is read once: a plain LWW PUT costs the scan of its fields that
+ * `stampedOfLwwPut` does, and other types nothing.
  */
-function isStale(stability: StabilityState, frame: Uint8Array, tuples: KeyTuples, index: number): boolean {
-  if (tuples.latticeType[index] !== LatticeType.MULTI_CAUSAL) return false;
+function causalPutOf(stability: StabilityState, frame: Uint8Array, tuples: KeyTuples, index: number): CausalPut {
+  const type = tuples.latticeType[index];
+  if (type !== LatticeType.MULTI_CAUSAL && type !== LatticeType.LWW) return CausalPut.PLAIN;
   const start = tuples.payloadStart[index];
   const payload = frame.subarray(start, start + tuples.payloadLength[index]);
-  return hasStaleStamp(payload, stability.acceptFloorMicros, stability.epoch);
+  const { acceptFloorMicros, epoch } = stability;
+  if (type === LatticeType.MULTI_CAUSAL)
+    return hasStaleStamp(payload, acceptFloorMicros, epoch) ? CausalPut.STALE : CausalPut.CAUSAL;
+  const stamped = stampedOfLwwPut(payload);
+  if (stamped === undefined) return CausalPut.PLAIN;
+  return isStaleStamp(stamped, acceptFloorMicros, epoch) ? CausalPut.STALE : CausalPut.CAUSAL;
 }
 
 /** The hash of the tuple being placed, when its reader computed it: one object, reused. */
@@ -313,7 +331,8 @@ function planRequest(context: RequestContext, tuples: KeyTuples, head: FrameHead
       countTupleError(counters, "WRONG_THREAD");
       continue;
     }
-    if (isPut && stability !== undefined && isStale(stability, frame, tuples, i)) {
+    const causal = isPut && stability !== undefined ? causalPutOf(stability, frame, tuples, i) : CausalPut.PLAIN;
+    if (causal === CausalPut.STALE) {
       refuse(tuples, i, AnnaError.STALE_STAMP, false);
       countTupleError(counters, "STALE_STAMP");
       continue;
@@ -325,7 +344,7 @@ function planRequest(context: RequestContext, tuples: KeyTuples, head: FrameHead
     if (isPut && replicaCount > 1) {
       const name = keyName(frame.subarray(keyStart, keyStart + keyLength));
       replicatedWrites?.add(name);
-      if (tuples.latticeType[i] === LatticeType.MULTI_CAUSAL) stability?.causalWrites.add(name);
+      if (causal === CausalPut.CAUSAL) stability?.causalWrites.add(name);
     }
   }
   countTuples(counters, head, tuplesToRun);

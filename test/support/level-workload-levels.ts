@@ -40,6 +40,13 @@ export interface LevelRow {
   readonly shape: "operation" | "transaction";
   /** Whether writes sent before an abort (or a failed call) may stay visible: then the step is recorded `info`, else `fail`. */
   readonly abortKeepsWrites: boolean;
+  /**
+   * Whether a write of unknown outcome may leave with another version than it was first
+   * sent with: causal-multi-key-lww sends it again before the session's next call, stamped
+   * anew, so an `info` step records no version for it (the checker then takes its order as
+   * unknown). Elsewhere the version sent is the version.
+   */
+  readonly unknownWritesRestamped?: boolean;
   /** A process's session; `random` is the process's own, seeded. */
   open(context: SessionContext, random: Random): LevelSession;
 }
@@ -155,6 +162,7 @@ export function causalRow(
     level: `causal-${scope}`,
     shape: "operation",
     abortKeepsWrites: true,
+    unknownWritesRestamped: scope === "multi-key-lww",
     open: (context, random) => {
       const sessionId = seededSessionId(random);
       const causalContext = {
@@ -162,6 +170,8 @@ export function causalRow(
         cut: cutOf(context),
         lwwCut: lwwCutOf(context),
         sessionId,
+        // The workload's clock: simulated time on the simulator, so that stamps, and a run, follow from its seed.
+        nowMicros: context.nowMicros,
       };
       return causalSteps(new CausalSession(causalContext, { scope }));
     },

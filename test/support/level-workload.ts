@@ -228,7 +228,7 @@ async function recordFailure(
   if (code === "COMMIT_FAILED") {
     recorder.fail(process, name, code);
   } else if (code === "COMMIT_UNKNOWN") {
-    recorder.info(process, name, code, versionsOf(run.sent, done, false), done);
+    recorder.info(process, name, code, unknownVersionsOf(run, done), done);
   } else if (typeof code === "string" && STEP_FAILURES.has(code)) {
     // A read or write failed before the commit: the step ends there, as an abort would.
     await step.abort();
@@ -248,10 +248,15 @@ async function recordFailure(
 function recordUnfinished(run: Run, process: number, name: string, error: string, done: readonly Op[]): void {
   const { row, recorder } = run.options;
   if (row.abortKeepsWrites && done.some(([kind]) => kind === "w")) {
-    recorder.info(process, name, error, versionsOf(run.sent, done, false), done);
+    recorder.info(process, name, error, unknownVersionsOf(run, done), done);
   } else {
     recorder.fail(process, name, error);
   }
+}
+
+/** The versions an `info` step records: those sent, unless the level may send its writes again under new ones. */
+function unknownVersionsOf(run: Run, done: readonly Op[]): WriteVersions {
+  return run.options.row.unknownWritesRestamped === true ? {} : versionsOf(run.sent, done, false);
 }
 
 /** The version of each key's last write among `ops`, as sent; `required` (an ok step): every one was sent. */

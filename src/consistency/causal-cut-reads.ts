@@ -263,13 +263,29 @@ function absorb<V>(
     const earlier = fetched.get(key);
     const payload = earlier === undefined ? value.payload : mergePayloads(value.type, earlier.payload, value.payload);
     if (payload === null) throw new MalformedPayloadError(`the value of ${JSON.stringify(key)}`);
-    const stableMicros = Math.max(earlier?.stableMicros ?? 0, answerStableMicros);
+    const stableMicros = Math.max(earlier?.stableMicros ?? 0, answerStableMicros, ownBaseOf(stability, report, value));
     // The joined value holds what each answer held; its epoch is no longer one replica's, so it is left out.
     const joined = stableMicros === 0 ? { type: value.type, payload } : { type: value.type, payload, stableMicros };
     fetched.set(key, joined);
     // The joined payload, which the stable requirement decodes anyway (decodes are cached by payload).
     if (stability !== undefined) for (const base of stability.baseReportsOf(joined)) cut.hear(base);
   }
+}
+
+/**
+ * The largest base of the value an answer holds that names the answer's epoch (0: none).
+ * The value's writer heard that the stable time of the epoch had reached its base before it
+ * wrote the value, and the replica answered holding the value, so after that: it then held
+ * every version of the epoch stamped at or below the base. Without this, a read of a hot
+ * key chased its bases: each round fetched a newer version whose base the client had not
+ * heard of before asking, so the key was asked again, until the rounds ran out.
+ */
+function ownBaseOf(stability: StableRequirement | undefined, report: StableReport, value: ValueRead): number {
+  if (stability === undefined || report.epoch === ANY_EPOCH) return 0;
+  let micros = 0;
+  for (const base of stability.baseReportsOf(value))
+    if (base.epoch === report.epoch) micros = Math.max(micros, base.micros);
+  return micros;
 }
 
 /** `times`, none above `capMicros`. */

@@ -65,9 +65,11 @@ export interface CausalLwwValue {
 
 /** Decodes an LWW payload; MalformedPayloadError when it is not one. */
 export function decodeCausalLww(payload: Uint8Array): CausalLwwValue {
-  const { timestamp, writeId, value } = decodeLww(payload);
+  const { timestamp, writeId, value, writeSet, versions } = decodeLww(payload);
   const version = { micros: Number(timestamp), writeId };
-  const stamped = isCausalWriteId(writeId) ? decodeStamped(value) : undefined;
+  // As the node's scan (`stampedOfLwwPut`): a value with read atomic's fields is no stamped write, whose floor it skipped.
+  const plain = writeSet.length === 0 && versions.length === 0;
+  const stamped = plain && isCausalWriteId(writeId) ? decodeStamped(value) : undefined;
   if (stamped === undefined || !matchesVersion(stamped, timestamp, writeId))
     return { version, stamped: undefined, value };
   return { version, stamped, value: stamped.value };

@@ -174,7 +174,7 @@ describe("the causal LWW value", () => {
     }
   });
 
-  it("leaves an LWW PUT with more fields (a write set, a window) to the store, unstamped for the floor", () => {
+  it("takes an LWW value with more fields (a write set, a window) for bare, on the node and in readers alike", () => {
     const value = stamped();
     const fields = { timestamp: value.stampMicros, writeId: causalWriteId(value.writer), value: encodeStamped(value) };
     const withWriteSet = encodeLww({ ...fields, writeSet: ["k"] });
@@ -182,6 +182,9 @@ describe("the causal LWW value", () => {
     expect(stampedOfLwwPut(withWriteSet)).toBeUndefined();
     expect(stampedOfLwwPut(withWindow)).toBeUndefined();
     expect(isStaleCausalLww(withWriteSet, value.stampMicros, value.epoch)).toBe(false);
+    // A reader must not trust a stamp the node's floor never checked.
+    expect(decodeCausalLww(withWriteSet).stamped).toBeUndefined();
+    expect(decodeCausalLww(withWindow).stamped).toBeUndefined();
   });
 
   it("takes malformed bytes for bare on the node, and refuses them when decoding", () => {

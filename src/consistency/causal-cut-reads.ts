@@ -153,7 +153,9 @@ export async function readThroughCut<V>(
     stability === undefined ? 0 : Math.max(closure.reliedMicros, requiredStable(stability, cut, keys, valueOf));
   /** Keys the read would return holding less than the values read require: asked of the next replica. */
   const behindStable = (closure: Closure<V>) => {
-    const wanted = required(closure, (key) => fetched.get(key) ?? cut.get(key));
+    // What the read would return: a closed key the cut's entry joined with what was fetched (which may be a newer
+    // version than fetched, written meanwhile by another session of the client), any other the cut's entry.
+    const wanted = required(closure, (key) => closure.closed.get(key) ?? cut.get(key));
     return keys.filter((key) => fetchedStable.ofReturnedAfter(key, closure) < wanted);
   };
   let closure = closeWithStable();

@@ -90,7 +90,6 @@ async function generate(): Promise<GeneratorResult> {
       } catch (error) {
         const code = (error as { code?: string }).code ?? (error as Error).name;
         if (measuring) failures[code] = (failures[code] ?? 0) + 1;
-        if (process.env.DEBUG_FAILURES && Math.random() < 0.05) process.stderr.write(`${(error as Error).message}\n`);
         // A session whose state is full cannot go on: a user would open a new one.
         if (code === "SESSION_LIMIT") {
           session.close();

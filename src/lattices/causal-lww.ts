@@ -4,12 +4,12 @@
  * followed by the writing session's id, and whose value is the write's `CausalStamp`
  * (causal-stamp.ts). The store merges it as any LWW value, keeping the greatest
  * (timestamp, write id): a version, named so by dependencies (`DependencyStamp.writer`).
- * The tag marks a value as stamped for the node's accept floor (`isStaleCausalLww`);
+ * The tag marks a value as stamped for the node's accept floor (`stampedOfLwwPut`);
  * read atomic's write ids are random, and one that starts with the tag costs one strict
  * decode that fails.
  */
-import { bytesEqual, compareBytes } from "./lattice";
-import { decodeStamped, encodeStamped, isStaleStamp, type StampedValue } from "./causal-stamp";
+import { bytesEqual, compareBytes, EMPTY_BYTES } from "./lattice";
+import { decodeStamped, encodeStamped, type StampedValue } from "./causal-stamp";
 import { decodeLww, encodeLww } from "./values";
 import { MalformedPayloadError, WireReader, WireType } from "../wire/protobuf";
 
@@ -63,36 +63,22 @@ export interface CausalLwwValue {
   readonly value: Uint8Array;
 }
 
-/** Decodes an LWW payload; MalformedPayloadError when it is not one. */
-export function decodeCausalLww(payload: Uint8Array): CausalLwwValue {
-  const { timestamp, writeId, value, writeSet, versions } = decodeLww(payload);
-  const version = { micros: Number(timestamp), writeId };
-  // As the node's scan (`stampedOfLwwPut`): a value with read atomic's fields is no stamped write, whose floor it skipped.
-  const plain = writeSet.length === 0 && versions.length === 0;
-  const stamped = plain && isCausalWriteId(writeId) ? decodeStamped(value) : undefined;
-  if (stamped === undefined || !matchesVersion(stamped, timestamp, writeId))
-    return { version, stamped: undefined, value };
-  return { version, stamped, value: stamped.value };
-}
-
-function matchesVersion(stamped: StampedValue, timestamp: bigint, writeId: Uint8Array): boolean {
-  return (
-    BigInt(stamped.stampMicros) === timestamp &&
-    writeId.length === stamped.writer.length + 1 &&
-    bytesEqual(writeId.subarray(1), stamped.writer)
-  );
+/** A plain LWW payload's fields (views of it): what a stamped causal write has, and nothing else. */
+interface PlainLwwFields {
+  readonly timestamp: number;
+  readonly value: Uint8Array;
+  readonly writeId: Uint8Array;
 }
 
 /**
- * The stamp of an LWW PUT's payload when it is a stamped causal write (timestamp, value and
- * a tagged write id, nothing else), read without decoding the whole value: undefined for
- * any other payload, malformed ones included. The node's request path calls this for
- * every LWW PUT, so a plain write costs a scan of two fields.
+ * The fields of an LWW payload that has a timestamp (a safe integer), a value and perhaps a
+ * write id, and no other field (read atomic's write set or window); undefined for any other
+ * payload, malformed ones included. A scan, with no copy: the node runs it on every LWW PUT.
  */
-export function stampedOfLwwPut(payload: Uint8Array): StampedValue | undefined {
+function plainLwwFields(payload: Uint8Array): PlainLwwFields | undefined {
   let timestamp = -1;
   let value: Uint8Array | undefined;
-  let writeId: Uint8Array | undefined;
+  let writeId = EMPTY_BYTES;
   try {
     const reader = new WireReader(payload);
     while (reader.hasMore()) {
@@ -106,17 +92,42 @@ export function stampedOfLwwPut(payload: Uint8Array): StampedValue | undefined {
     if (error instanceof MalformedPayloadError) return undefined;
     throw error;
   }
-  if (writeId === undefined || value === undefined || !isCausalWriteId(writeId)) return undefined;
+  return value === undefined || timestamp < 0 ? undefined : { timestamp, value, writeId };
+}
+
+/** The stamp plain LWW fields hold: a tagged write id over a stamp that names the same version. */
+function stampedOf({ timestamp, value, writeId }: PlainLwwFields): StampedValue | undefined {
+  if (!isCausalWriteId(writeId)) return undefined;
   const stamped = decodeStamped(value);
-  return stamped !== undefined && matchesVersion(stamped, BigInt(timestamp), writeId) ? stamped : undefined;
+  if (stamped === undefined || stamped.stampMicros !== timestamp) return undefined;
+  const sameWriter = writeId.length === stamped.writer.length + 1 && bytesEqual(writeId.subarray(1), stamped.writer);
+  return sameWriter ? stamped : undefined;
 }
 
 /**
- * Whether an LWW PUT is a stamped causal write with a stale stamp (`isStaleStamp`,
- * docs/causal-stability.md §9), as `hasStaleStamp` says of MULTI_CAUSAL. False for every
- * other payload.
+ * Decodes an LWW payload (views of it); MalformedPayloadError when it is not one. A value
+ * with read atomic's fields is bare here as on the node (`stampedOfLwwPut`), so no reader
+ * trusts a stamp the node's floor skipped.
  */
-export function isStaleCausalLww(payload: Uint8Array, acceptFloorMicros: number, epoch: number): boolean {
-  const stamped = stampedOfLwwPut(payload);
-  return stamped !== undefined && isStaleStamp(stamped, acceptFloorMicros, epoch);
+export function decodeCausalLww(payload: Uint8Array): CausalLwwValue {
+  const fields = plainLwwFields(payload);
+  if (fields === undefined) {
+    // Not plain (or not well formed): the full decoder validates it, or says why not.
+    const { timestamp, writeId, value } = decodeLww(payload);
+    return { version: { micros: Number(timestamp), writeId }, stamped: undefined, value };
+  }
+  const version = { micros: fields.timestamp, writeId: fields.writeId };
+  const stamped = stampedOf(fields);
+  return stamped === undefined ? { version, stamped, value: fields.value } : { version, stamped, value: stamped.value };
+}
+
+/**
+ * The stamp of an LWW PUT's payload when it is a stamped causal write (timestamp, value and
+ * a tagged write id, nothing else), read without decoding the whole value: undefined for
+ * any other payload, malformed ones included. The node's request path calls this for
+ * every LWW PUT, so a plain write costs a scan of two fields.
+ */
+export function stampedOfLwwPut(payload: Uint8Array): StampedValue | undefined {
+  const fields = plainLwwFields(payload);
+  return fields === undefined ? undefined : stampedOf(fields);
 }

@@ -3,8 +3,8 @@
  * §9): an LWW value whose timestamp is the stamp, whose write id is 0xCA and the writer,
  * and whose value is the CausalStamp. Its round trip; its version order, which must be the
  * store's LWW merge order or a session would take an overwritten version for the newest;
- * and what the node's accept floor takes for stamped (`stampedOfLwwPut`,
- * `isStaleCausalLww`): only that exact shape, never a plain or malformed LWW payload.
+ * and what the node's accept floor takes for stamped (`stampedOfLwwPut`, then
+ * `isStaleStamp`): only that exact shape, never a plain or malformed LWW payload.
  */
 import fc from "fast-check";
 import {
@@ -13,10 +13,9 @@ import {
   compareLwwVersions,
   decodeCausalLww,
   encodeCausalLww,
-  isStaleCausalLww,
   stampedOfLwwPut,
 } from "../../src/lattices/causal-lww";
-import { encodeStamped, type StampedValue } from "../../src/lattices/causal-stamp";
+import { encodeStamped, isStaleStamp, type StampedValue } from "../../src/lattices/causal-stamp";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { mergePayloads } from "../../src/lattices/merge";
 import { encodeLww } from "../../src/lattices/values";
@@ -25,6 +24,12 @@ import { hex, MICROS, stampedValueArbitrary, utf8 } from "./helpers";
 
 const SEED = process.env.ANNAKV_SEED !== undefined ? Number(process.env.ANNAKV_SEED) : 0xca11;
 const WRITER = utf8("w1");
+
+/** What the node's floor decides of an LWW PUT (actor/handlers/request.ts): stale only if stamped and stale. */
+function isStaleCausalLww(payload: Uint8Array, acceptFloorMicros: number, epoch: number): boolean {
+  const stamp = stampedOfLwwPut(payload);
+  return stamp !== undefined && isStaleStamp(stamp, acceptFloorMicros, epoch);
+}
 
 function stamped(overrides: Partial<StampedValue> = {}): StampedValue {
   return {

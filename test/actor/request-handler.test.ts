@@ -75,6 +75,18 @@ function harness(serverName: ServerName, actors: number): Harness {
 
 const frame = (request: KeyRequest) => Buffer.from(encodeKeyRequest(request));
 
+/** Two actors that both hold every key, keeping a stable time in epoch 77: accept floor 5 000 µs, node stable time 4 000 µs. */
+function stampedHarness(serverName: ServerName) {
+  const { context, replies } = harness(serverName, 2);
+  context.placement = singleNodePlacement(2, 2);
+  const epoch = 77;
+  const stability = newStabilityState(100, epoch);
+  stability.acceptFloorMicros = 5_000;
+  stability.nodeStableMicros = 4_000;
+  context.stability = stability;
+  return { context, replies, stability, epoch };
+}
+
 describe.each(SERVERS)("request handler with the %s server", (engine) => {
   it("answers each valid request of a burst in order, a bad frame in between costing only itself", () => {
     const { context, store, replies, badFrames } = harness(engine, 1);
@@ -188,13 +200,7 @@ describe.each(SERVERS)("request handler with the %s server", (engine) => {
   });
 
   it("refuses a stamped multi-causal PUT at or below the accept floor or of another epoch, notes replicated ones, and puts the stable time and epoch on every response", () => {
-    const { context, replies } = harness(engine, 2);
-    context.placement = singleNodePlacement(2, 2);
-    const epoch = 77;
-    const stability = newStabilityState(100, epoch);
-    stability.acceptFloorMicros = 5_000;
-    stability.nodeStableMicros = 4_000;
-    context.stability = stability;
+    const { context, replies, stability, epoch } = stampedHarness(engine);
     const write = (stampMicros: number, stampEpoch = epoch) =>
       encodeMultiCausal({
         vectorClock: { w: 1 },
@@ -259,13 +265,7 @@ describe.each(SERVERS)("request handler with the %s server", (engine) => {
   });
 
   it("refuses a stamped causal LWW PUT at or below the accept floor or of another epoch, never a plain LWW one, and notes replicated stamped ones", () => {
-    const { context, replies } = harness(engine, 2);
-    context.placement = singleNodePlacement(2, 2);
-    const epoch = 77;
-    const stability = newStabilityState(100, epoch);
-    stability.acceptFloorMicros = 5_000;
-    stability.nodeStableMicros = 4_000;
-    context.stability = stability;
+    const { context, replies, stability, epoch } = stampedHarness(engine);
     const write = (stampMicros: number, stampEpoch = epoch) =>
       encodeCausalLww({
         stampMicros,

@@ -11,7 +11,7 @@ import { ConsistencyError } from "../../src/consistency/errors";
 import { decodeCausalLww, encodeCausalLww } from "../../src/lattices/causal-lww";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { encodeLww } from "../../src/lattices/values";
-import { NodeProcess, startNodeProcess, waitFor } from "../support/node-process";
+import { NodeProcess, onEveryReplica, startNodeProcess, waitFor } from "../support/node-process";
 import { PORT_OFFSETS } from "../support/ports";
 
 const utf8 = new TextEncoder();
@@ -37,20 +37,6 @@ describe("causal-multi-key-lww sessions against a node with two replicas of ever
     expect(await node?.stop()).toBe(0);
   });
 
-  /** Waits until every replica of `key` holds a value, so that whichever answers a read has it. */
-  async function onEveryReplica(key: string): Promise<void> {
-    const replicas = await readerClient.replicasOf(key);
-    expect(replicas).toHaveLength(2);
-    await waitFor(
-      async () =>
-        (await Promise.all(replicas.map((replica) => readerClient.getFromReplica(replica, [key])))).every(
-          (values) => values.get(key) !== undefined,
-        ),
-      GOSSIP_WAIT_MS,
-      () => `${key} is not on every replica`,
-    );
-  }
-
   /** The node's epoch, which a stamped value must name (any answer carries it). */
   async function epochOf(): Promise<number> {
     const probe = "epoch-probe";
@@ -61,7 +47,7 @@ describe("causal-multi-key-lww sessions against a node with two replicas of ever
     const writer = writerClient.causalSession({ scope: "multi-key-lww" });
     await writer.put("photo", "p1");
     await writer.put("album", "a1");
-    await onEveryReplica("album");
+    await onEveryReplica(readerClient, "album", 2, GOSSIP_WAIT_MS);
     const album = await readerClient.get("album");
     expect(album?.type).toBe(LatticeType.LWW);
     const { stamped, version } = decodeCausalLww(album!.payload);
@@ -100,7 +86,7 @@ describe("causal-multi-key-lww sessions against a node with two replicas of ever
         baseEpoch: 0,
       }),
     );
-    await onEveryReplica("needs-x");
+    await onEveryReplica(readerClient, "needs-x", 2, GOSSIP_WAIT_MS);
     const reader = readerClient.causalSession({ scope: "multi-key-lww", dependencyWaitMs: 200 });
     const refusal = await reader.get("needs-x").catch((error: unknown) => error);
     expect(refusal).toBeInstanceOf(ConsistencyError);
@@ -112,14 +98,14 @@ describe("causal-multi-key-lww sessions against a node with two replicas of ever
       LatticeType.LWW,
       encodeLww({ timestamp: dependencyMicros - 1, writeId: bareWriteId, value: "x0" }),
     );
-    await onEveryReplica("x");
+    await onEveryReplica(readerClient, "x", 2, GOSSIP_WAIT_MS);
     await expect(reader.get("needs-x")).rejects.toMatchObject({ code: "CAUSAL_DEPENDENCY_UNAVAILABLE" });
     await writerClient.put(
       "x",
       LatticeType.LWW,
       encodeLww({ timestamp: dependencyMicros, writeId: bareWriteId, value: "x1" }),
     );
-    await onEveryReplica("x");
+    await onEveryReplica(readerClient, "x", 2, GOSSIP_WAIT_MS);
     await waitFor(
       async () => (await reader.get("needs-x").catch(() => [])).length === 1,
       GOSSIP_WAIT_MS,
@@ -137,7 +123,7 @@ describe("causal-multi-key-lww sessions against a node with two replicas of ever
     const second = readerClient.causalSession({ scope: "multi-key-lww" });
     // Neither has read the other's: the writes are concurrent.
     await Promise.all([first.put("shared", "from-first"), second.put("shared", "from-second")]);
-    await onEveryReplica("shared");
+    await onEveryReplica(readerClient, "shared", 2, GOSSIP_WAIT_MS);
     const stored = decodeCausalLww((await readerClient.get("shared"))!.payload);
     const winner = text(stored.value);
     expect(["from-first", "from-second"]).toContain(winner);

@@ -7,7 +7,7 @@
  */
 import { AnnaClient } from "../../src/client/anna-client";
 import { decodeEnvelope } from "../../src/lattices/causal-envelope";
-import { NodeProcess, startNodeProcess, waitFor } from "../support/node-process";
+import { NodeProcess, onEveryReplica, startNodeProcess, waitFor } from "../support/node-process";
 import { PORT_OFFSETS } from "../support/ports";
 
 const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
@@ -36,20 +36,6 @@ describe("causal sessions against a node with two replicas of every key", () => 
     readerClient = new AnnaClient({ routingAddress: node.routingAddress, timeoutMs: 1000 });
   });
 
-  /** Waits until every replica of `key` holds a value, so that whichever answers a read has it. */
-  async function onEveryReplica(key: string): Promise<void> {
-    const replicas = await readerClient.replicasOf(key);
-    expect(replicas).toHaveLength(2);
-    await waitFor(
-      async () =>
-        (await Promise.all(replicas.map((replica) => readerClient.getFromReplica(replica, [key])))).every(
-          (values) => values.get(key) !== undefined,
-        ),
-      GOSSIP_WAIT_MS,
-      () => `${key} is not on every replica`,
-    );
-  }
-
   afterAll(async () => {
     await writerClient?.close();
     await readerClient?.close();
@@ -60,7 +46,7 @@ describe("causal sessions against a node with two replicas of every key", () => 
     const writer = writerClient.causalSession({ scope: "multi-key" });
     await writer.put("photo", "p1");
     await writer.put("album", "a1");
-    await onEveryReplica("album");
+    await onEveryReplica(readerClient, "album", 2, GOSSIP_WAIT_MS);
     const album = await readerClient.getMultiCausal("album");
     expect(album?.dependencies.map(({ key }) => key)).toEqual(["photo"]);
     const reader = readerClient.causalSession({ scope: "multi-key" });
@@ -77,7 +63,7 @@ describe("causal sessions against a node with two replicas of every key", () => 
       dependencies: [{ key: "x", vectorClock: { plain: 1 } }],
       values: ["y"],
     });
-    await onEveryReplica("needs-x");
+    await onEveryReplica(readerClient, "needs-x", 2, GOSSIP_WAIT_MS);
     const reader = readerClient.causalSession({ scope: "multi-key", dependencyWaitMs: 500 });
     await expect(reader.get("needs-x")).rejects.toMatchObject({
       code: "CAUSAL_DEPENDENCY_UNAVAILABLE",
@@ -106,7 +92,7 @@ describe("causal sessions against a node with two replicas of every key", () => 
     await eventually(() => second.get("doc"), ["merged"]);
     const bare = writerClient.causalSession({ scope: "single-key", envelope: false });
     await bare.put("plain-doc", "readable by Anna's clients");
-    await onEveryReplica("plain-doc");
+    await onEveryReplica(readerClient, "plain-doc", 2, GOSSIP_WAIT_MS);
     expect((await readerClient.getCausal("plain-doc"))!.values.map(text)).toEqual(["readable by Anna's clients"]);
   });
 });

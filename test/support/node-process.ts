@@ -4,6 +4,7 @@
  */
 import { ChildProcess, spawn } from "node:child_process";
 import path from "node:path";
+import type { KeyTransport } from "../../src/consistency/transport";
 import { routingAddress } from "../../src/protocol/ports";
 import { parseHost } from "../../src/protocol/zmtp/endpoint";
 
@@ -101,4 +102,26 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(describe());
+}
+
+/**
+ * Waits until each of the `replicaCount` replicas of `key` holds a value, so that whichever
+ * answers a read has it; fails when the key has another number of replicas.
+ */
+export async function onEveryReplica(
+  client: KeyTransport,
+  key: string,
+  replicaCount: number,
+  timeoutMs: number,
+): Promise<void> {
+  const replicas = await client.replicasOf(key);
+  if (replicas.length !== replicaCount) throw new Error(`${key} has ${replicas.length} replicas, not ${replicaCount}`);
+  await waitFor(
+    async () =>
+      (await Promise.all(replicas.map((replica) => client.getFromReplica(replica, [key])))).every(
+        (values) => values.get(key) !== undefined,
+      ),
+    timeoutMs,
+    () => `${key} is not on every replica`,
+  );
 }

@@ -192,6 +192,26 @@ describe("the causal LWW value", () => {
     expect(decodeCausalLww(withWindow).stamped).toBeUndefined();
   });
 
+  it("takes the fields out of number order for bare, on the node and in readers alike", () => {
+    const value = stamped();
+    const canonical = encodeCausalLww(value);
+    const writeId = causalWriteId(value.writer);
+    // The same three fields, the write id moved first: well formed, but not as the store writes them.
+    const idField = Uint8Array.from([0x6a, writeId.length, ...writeId]);
+    const reordered = Uint8Array.from([...idField, ...canonical.subarray(0, canonical.length - idField.length)]);
+    expect(stampedOfLwwPut(canonical)).toBeDefined();
+    expect(stampedOfLwwPut(reordered)).toBeUndefined();
+    expect(decodeCausalLww(reordered).stamped).toBeUndefined();
+    expect(hex(decodeCausalLww(reordered).value)).toBe(hex(encodeStamped(value)));
+  });
+
+  it("finds the stamp past values of every length class (1-, 2- and 3-byte lengths)", () => {
+    for (const valueBytes of [0, 100, 127, 128, 5_000, 16_383, 16_384, 70_000]) {
+      const value = stamped({ value: new Uint8Array(valueBytes).fill(7) });
+      expect(stampedOfLwwPut(encodeCausalLww(value))?.value.length).toBe(valueBytes);
+    }
+  });
+
   it("takes malformed bytes for bare on the node, and refuses them when decoding", () => {
     const payload = encodeCausalLww(stamped());
     const malformed = [

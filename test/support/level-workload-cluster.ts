@@ -6,7 +6,10 @@
  * per client, so each session reads through the four clients in turn: successive reads
  * meet different replicas, as the levels must expect. A seeded nemesis drops gossip
  * between nodes (the fault file's `drop-remote-records`) and stops a node with SIGSTOP for
- * 1 s (under the failure timeout) once per cycle, logging each fault into the history.
+ * 1 s (under the failure timeout) once per cycle, and in runs of 20 s or more kills a node
+ * (SIGKILL) once, for 5 s (past the failure timeout: the survivors declare it dead and take
+ * its keys), then starts it again empty, to rejoin and be filled; each fault is logged into
+ * the history.
  * Start-up waits until every actor serves the keys the routing service sends it; healing
  * ends the faults, waits for the membership and then for the replicas to agree.
  */
@@ -19,7 +22,7 @@ import { wallClockMicros } from "../../src/consistency/clock";
 import type { SessionContext } from "../../src/consistency/session";
 import type { KeyTransport } from "../../src/consistency/transport";
 import { TransactionNumbers } from "../../src/consistency/write-id";
-import { startCluster, waitForCluster, type ClusterNode } from "./cluster";
+import { startCluster, startClusterNode, waitForCluster, type ClusterNode } from "./cluster";
 import { waitFor } from "./node-process";
 import { HistoryRecorder } from "./history/recorder";
 import {
@@ -40,6 +43,10 @@ const ANTI_ENTROPY_PERIOD_MS = 1000;
 const NEMESIS_CYCLE_MS = 5000;
 /** Under the failure timeout (3 s): the node stays a member, and its requests time out meanwhile. */
 const SIGSTOP_MS = 1000;
+/** Runs this long or longer kill a node once; shorter ones (the test suite's) do not. */
+const KILL_RUN_MS_MIN = 20_000;
+/** Past the failure timeout (3 s) and a heartbeat or two: the node is declared dead before it comes back. */
+const KILLED_MS = 5000;
 const MEMBERSHIP_SETTLE_MS = 30_000;
 /** After healing, gossip and an anti-entropy round or two bring every replica level; past this, what differs is NC. */
 const CONVERGENCE_TIMEOUT_MS = 20_000;
@@ -52,9 +59,14 @@ const SERVING_PROBE_KEY_COUNT = 32;
 const ACTORS_SERVING_TIMEOUT_MS = 10_000;
 
 export interface ConsistencyCluster {
+  /** The nodes as they are now: a restarted node replaces the killed one at its index. */
   readonly nodes: readonly ClusterNode[];
   /** Read by every node each gossip tick (ANNAKV_FAULT_FILE). */
   readonly faultFile: string;
+  /** SIGKILLs node `index` (0-based) and waits for it to exit. */
+  kill(index: number): Promise<void>;
+  /** Starts node `index` again, empty, joining through another node (a new incarnation). */
+  restart(index: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -69,21 +81,30 @@ export async function startConsistencyCluster(portOffset: number): Promise<Consi
     }
     rmSync(directory, { recursive: true, force: true });
   };
+  const nodeOptions = {
+    portOffset,
+    threads: 2,
+    globalReplication: 2,
+    env: { ANNAKV_FAULT_FILE: faultFile },
+    args: ["--local-replication=2", `--anti-entropy-period-ms=${ANTI_ENTROPY_PERIOD_MS}`],
+  };
   try {
-    const started = await startCluster(CLUSTER_NODE_COUNT, {
-      portOffset,
-      threads: 2,
-      globalReplication: 2,
-      env: { ANNAKV_FAULT_FILE: faultFile },
-      args: ["--local-replication=2", `--anti-entropy-period-ms=${ANTI_ENTROPY_PERIOD_MS}`],
-    });
-    nodes.push(...started);
+    nodes.push(...(await startCluster(CLUSTER_NODE_COUNT, nodeOptions)));
     await waitForActorsServing(nodes);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { nodes, faultFile, stop };
+  const kill = async (index: number) => {
+    await nodes[index].process.stop("SIGKILL");
+  };
+  const restart = async (index: number) => {
+    // Through every other node: one of them may be stopped (SIGSTOP) just then.
+    const seeds = nodes.filter((_, other) => other !== index).map((node) => node.host);
+    const args = [...nodeOptions.args, `--join=${seeds.join(",")}`];
+    nodes[index] = await startClusterNode({ ...nodeOptions, args, index: nodes[index].index });
+  };
+  return { nodes, faultFile, kill, restart, stop };
 }
 
 /**
@@ -144,7 +165,8 @@ export async function runOnCluster(
     () => new AnnaClient({ routingAddresses, timeoutMs: CLIENT_TIMEOUT_MS }),
   );
   const recorder = new HistoryRecorder({ output: { kind: "memory" } });
-  const nemesis = new Nemesis(cluster, nemesisSchedule(options.durationMs, new Random(options.seed)), recorder);
+  const schedule = nemesisSchedule(options.durationMs, new Random(options.seed));
+  const nemesis = new Nemesis(cluster, schedule, recorder);
   const environment = new ClusterEnvironment(cluster, clients, nemesis, options.clockSkewsMicros);
   try {
     return await runLevelWorkload({
@@ -157,8 +179,9 @@ export async function runOnCluster(
       transactionsMax: options.transactionsMax,
       deadlineMs: performance.now() + options.durationMs,
       rounds: options.rounds,
-      // No node is killed, and a stopped one keeps what it holds: no acknowledged write may be lost.
-      allowLostWrites: false,
+      // A killed node loses what it had not gossiped (put acks 1), as the simulator's crashes do; a
+      // stopped one keeps what it holds. Without a kill, no acknowledged write may be lost.
+      allowLostWrites: schedule.some((window) => window.fault === "kill"),
     });
   } finally {
     await nemesis.stop();
@@ -261,14 +284,18 @@ async function agree(transport: KeyTransport, keys: readonly string[]): Promise<
 }
 
 interface FaultWindow {
-  readonly fault: "drop-remote-records" | "sigstop";
+  readonly fault: "drop-remote-records" | "sigstop" | "kill";
   readonly startMs: number;
   readonly endMs: number;
-  /** For sigstop: which node (0-based). */
+  /** For sigstop and kill: which node (0-based). */
   readonly node: number;
 }
 
-/** Per cycle: gossip between nodes dropped from 10% to 50% of it; a seeded node stopped from 25% for SIGSTOP_MS (both faults at once for a while). */
+/**
+ * Per cycle: gossip between nodes dropped from 10% to 50% of it; a seeded node stopped from
+ * 25% for SIGSTOP_MS (both faults at once for a while). In a run of KILL_RUN_MS_MIN or more,
+ * once: a seeded node killed at 40% of the run, started again KILLED_MS later.
+ */
 function nemesisSchedule(durationMs: number, random: Random): FaultWindow[] {
   const cycleMs = Math.min(durationMs, NEMESIS_CYCLE_MS);
   const windows: FaultWindow[] = [];
@@ -287,6 +314,10 @@ function nemesisSchedule(durationMs: number, random: Random): FaultWindow[] {
       node: random.int(CLUSTER_NODE_COUNT),
     });
   }
+  if (durationMs >= KILL_RUN_MS_MIN) {
+    const killMs = 0.4 * durationMs;
+    windows.push({ fault: "kill", startMs: killMs, endMs: killMs + KILLED_MS, node: random.int(CLUSTER_NODE_COUNT) });
+  }
   return windows;
 }
 
@@ -295,6 +326,8 @@ class Nemesis {
   private readonly active = new Set<FaultWindow>();
   private readonly abort = new AbortController();
   private readonly done: Promise<void>;
+  /** Killed nodes starting again: not awaited by the schedule, whose other faults go on meanwhile. */
+  private readonly restarts: Promise<void>[] = [];
 
   constructor(
     private readonly cluster: ConsistencyCluster,
@@ -307,7 +340,8 @@ class Nemesis {
   async stop(): Promise<void> {
     this.abort.abort();
     await this.done;
-    for (const window of [...this.active]) this.end(window);
+    for (const window of [...this.active]) await this.end(window);
+    await Promise.all(this.restarts);
     // Whatever a failed run left behind: no fault outlives the nemesis.
     rmSync(this.cluster.faultFile, { force: true });
     for (const node of this.cluster.nodes) node.process.child.kill("SIGCONT");
@@ -329,26 +363,35 @@ class Nemesis {
         return; // stopped
       }
       if (this.abort.signal.aborted) return;
-      if (change.starts) this.start(change.window);
-      else if (this.active.has(change.window)) this.end(change.window);
+      if (change.starts) await this.start(change.window);
+      else if (this.active.has(change.window)) await this.end(change.window);
     }
   }
 
-  private start(window: FaultWindow): void {
+  private async start(window: FaultWindow): Promise<void> {
     this.active.add(window);
     if (window.fault === "drop-remote-records") writeFileSync(this.cluster.faultFile, "drop-remote-records\n");
-    else this.cluster.nodes[window.node].process.child.kill("SIGSTOP");
+    else if (window.fault === "sigstop") this.cluster.nodes[window.node].process.child.kill("SIGSTOP");
+    else await this.cluster.kill(window.node);
     this.recorder.fault("start", window.fault, this.detail(window));
   }
 
-  private end(window: FaultWindow): void {
+  private async end(window: FaultWindow): Promise<void> {
     this.active.delete(window);
+    if (window.fault === "kill") {
+      // Ends once the node serves again (seconds): the schedule's other faults must not wait for it.
+      const restart = this.cluster.restart(window.node);
+      this.restarts.push(restart.then(() => void this.recorder.fault("end", window.fault, this.detail(window))));
+      return;
+    }
     if (window.fault === "drop-remote-records") rmSync(this.cluster.faultFile, { force: true });
     else this.cluster.nodes[window.node].process.child.kill("SIGCONT");
     this.recorder.fault("end", window.fault, this.detail(window));
   }
 
   private detail(window: FaultWindow): string {
-    return window.fault === "sigstop" ? this.cluster.nodes[window.node].host : "between every pair of nodes";
+    return window.fault === "drop-remote-records"
+      ? "between every pair of nodes"
+      : this.cluster.nodes[window.node].host;
   }
 }

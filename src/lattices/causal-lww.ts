@@ -10,8 +10,8 @@
  */
 import { bytesEqual, compareBytes, EMPTY_BYTES } from "./lattice";
 import { decodeStamped, encodeStamped, type StampedValue } from "./causal-stamp";
-import { decodeLww, encodeLww } from "./values";
-import { MalformedPayloadError, WireReader, WireType } from "../wire/protobuf";
+import { decodeLww } from "./values";
+import { fieldBytes, MalformedPayloadError, safeUintBytes, WireReader, WireType, WireWriter } from "../wire/protobuf";
 
 /** The first byte of a stamped causal write id ("CAusal"). */
 export const CAUSAL_WRITE_ID_TAG = 0xca;
@@ -45,13 +45,22 @@ export function isCausalWriteId(writeId: Uint8Array): boolean {
   return writeId.length > 1 && writeId[0] === CAUSAL_WRITE_ID_TAG;
 }
 
-/** The LWW payload of a stamped write. */
+/**
+ * The LWW payload of a stamped write, in the canonical form `encodeLww` gives it (fields 1, 2
+ * and 13), written directly: through `encodeLww`'s general path it took 3x the stamp's own
+ * encoding (5.5 µs against 1.8 µs with six dependencies, this VM).
+ */
 export function encodeCausalLww(stamped: StampedValue): Uint8Array {
-  return encodeLww({
-    timestamp: stamped.stampMicros,
-    writeId: causalWriteId(stamped.writer),
-    value: encodeStamped(stamped),
-  });
+  const value = encodeStamped(stamped);
+  const writeId = causalWriteId(stamped.writer);
+  const writer = new WireWriter(
+    1 + safeUintBytes(stamped.stampMicros) + fieldBytes(value.length) + fieldBytes(writeId.length),
+  );
+  writer.tag(TIMESTAMP_FIELD, WireType.VARINT);
+  writer.safeUint(stamped.stampMicros);
+  writer.bytesField(VALUE_FIELD, value);
+  writer.bytesField(WRITE_ID_FIELD, writeId);
+  return writer.finish();
 }
 
 /** An LWW payload read by a causal-multi-key-lww session: its version, and its stamp where it has one. */

@@ -85,6 +85,13 @@ describe("the causal LWW value", () => {
     fc.assert(
       fc.property(stampedValueArbitrary(), (value) => {
         const payload = encodeCausalLww(value);
+        // Written directly, in the canonical form the general LWW encoder gives the same fields.
+        const general = encodeLww({
+          timestamp: value.stampMicros,
+          writeId: causalWriteId(value.writer),
+          value: encodeStamped(value),
+        });
+        expect(hex(payload)).toBe(hex(general));
         const decoded = decodeCausalLww(payload);
         expect(plain(decoded.stamped!)).toEqual(plain(value));
         expect(decoded.version.micros).toBe(value.stampMicros);

@@ -10,7 +10,8 @@
  *
  *   node -r ./bench/register.js bench/consistency/main.ts [--seconds N] [--warmup-seconds N]
  *     [--keys N] [--sessions N] [--processes N] [--levels a,b] [--skews 0,1] [--threads N]
- *     [--nodes N] [--global-replication N] [--port-offset N] [--seed N] [--out FILE.json]
+ *     [--nodes N] [--global-replication N] [--port-offset N] [--seed N] [--causal-accept-lag-ms N]
+ *     [--out FILE.json]
  *
  * Writes FILE.json and FILE.svg (bench/results/consistency-2core.* by default, or
  * consistency-3node-2core.* with three nodes).
@@ -36,6 +37,7 @@ import { KeyKind, keyKindOf, keyName, Level, LEVELS } from "./levels";
 const RESULT_NAME = "consistency-2core";
 const GENERATOR_PATH = path.resolve(__dirname, "generator.ts");
 const PRELOAD_BATCH_KEYS = 1000;
+const PRELOAD_ATTEMPTS_MAX = 3;
 const VALUE_BYTES = 64;
 /** docs/consistency.md §6: each level's throughput as a multiple of eventual's, and why. */
 const TARGETS: Partial<Record<Level, { ratioMin: number; why: string }>> = {
@@ -62,6 +64,8 @@ interface BenchOptions {
   globalReplication: number;
   portOffset: number;
   seed: number;
+  /** The nodes' --causal-accept-lag-ms; undefined: their default. */
+  causalAcceptLagMs: number | undefined;
 }
 
 function parseRun(): { options: BenchOptions; jsonPath: string } {
@@ -80,6 +84,7 @@ function parseRun(): { options: BenchOptions; jsonPath: string } {
         "global-replication",
         "port-offset",
         "seed",
+        "causal-accept-lag-ms",
         "out",
       ].map((name) => [name, { type: "string" as const }]),
     ),
@@ -106,6 +111,10 @@ function parseRun(): { options: BenchOptions; jsonPath: string } {
     // Clear of bench:fuzz (14400) and bench:soak (14700).
     portOffset: positiveInteger(values["port-offset"], 15_000, "--port-offset"),
     seed: positiveInteger(values.seed, 1, "--seed"),
+    causalAcceptLagMs:
+      values["causal-accept-lag-ms"] === undefined
+        ? undefined
+        : positiveInteger(values["causal-accept-lag-ms"], 0, "--causal-accept-lag-ms"),
   };
   if (options.globalReplication > nodes)
     throw new RangeError(`--global-replication (${options.globalReplication}) must be at most --nodes (${nodes})`);
@@ -155,11 +164,22 @@ async function preload(client: AnnaClient, kinds: ReadonlySet<KeyKind>, keyCount
   };
   for (const kind of kinds) {
     for (let first = 0; first < keyCount; first += PRELOAD_BATCH_KEYS) {
-      const payload = payloads[kind]();
-      const puts = [];
-      for (let index = first; index < Math.min(keyCount, first + PRELOAD_BATCH_KEYS); index++)
-        puts.push({ key: keyName(kind, index), ...payload });
-      await client.putMany(puts);
+      let keys = Array.from({ length: Math.min(keyCount, first + PRELOAD_BATCH_KEYS) - first }, (_, i) =>
+        keyName(kind, first + i),
+      );
+      // A batch that waited past a short --causal-accept-lag-ms is refused STALE_STAMP, as a session's write
+      // would be: stamped again and sent again, as a session does, at most PRELOAD_ATTEMPTS_MAX times.
+      for (let attempt = 1; keys.length > 0; attempt++) {
+        const payload = payloads[kind]();
+        const outcomes = await client.putManySettled(keys.map((key) => ({ key, ...payload })));
+        keys = [];
+        for (const [key, outcome] of outcomes) {
+          if (outcome.status === "applied") continue;
+          const stale = outcome.status === "refused" && outcome.acceptFloorMicros !== undefined;
+          if (!stale || attempt === PRELOAD_ATTEMPTS_MAX) throw outcome.error;
+          keys.push(key);
+        }
+      }
     }
   }
 }
@@ -244,6 +264,7 @@ async function main(): Promise<void> {
     portOffset: options.portOffset,
     threads: options.threads,
     globalReplication: options.globalReplication,
+    args: options.causalAcceptLagMs === undefined ? [] : [`--causal-accept-lag-ms=${options.causalAcceptLagMs}`],
   });
   const routings = nodes.map((node) => node.routingAddress);
   const cells: Cell[] = [];

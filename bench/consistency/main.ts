@@ -193,6 +193,11 @@ interface Cell {
   latencyMsP99: number;
   latencyMsMean: number;
   failures: Record<string, number>;
+  /**
+   * Writes the nodes refused STALE_STAMP during the cell, warm-up included (the actors'
+   * counters, up to a second late): each one a session stamped again and sent again.
+   */
+  staleStampRefusals: number;
   keyRequestsPerTransaction: number;
   keyRequestBytesPerTransaction: number;
   /** The generator processes' CPU time per transaction: on a machine they share with the node, what a level's client work costs in throughput. */
@@ -204,7 +209,7 @@ async function measureCell(
   routings: readonly string[],
   level: Level,
   skew: number,
-): Promise<Omit<Cell, "ratioToEventual">> {
+): Promise<Omit<Cell, "ratioToEventual" | "staleStampRefusals">> {
   const sessionsPer = Math.floor(options.sessions / options.processes);
   const results = await Promise.all(
     Array.from({ length: options.processes }, (_, index) =>
@@ -253,6 +258,15 @@ async function measureCell(
   };
 }
 
+/** STALE_STAMP refusals the nodes' actors have made so far (their counters, reported each second). */
+async function staleStampRefusals(nodes: readonly BenchNode[]): Promise<number> {
+  const statuses = await Promise.all(nodes.map((node) => node.status()));
+  let refusals = 0;
+  for (const status of statuses)
+    for (const actor of status.actors) refusals += actor.counters.tupleErrors.STALE_STAMP ?? 0;
+  return refusals;
+}
+
 async function main(): Promise<void> {
   const { options, jsonPath } = parseRun();
   const machine = machineInfo();
@@ -278,9 +292,15 @@ async function main(): Promise<void> {
     for (const skew of options.skews) {
       let eventual = NaN;
       for (const level of options.levels) {
+        const refusalsBefore = await staleStampRefusals(nodes);
         const cell = await measureCell(options, routings, level, skew);
+        const staleStampRefusalsInCell = (await staleStampRefusals(nodes)) - refusalsBefore;
         if (level === "eventual") eventual = cell.transactionsPerSecond;
-        cells.push({ ...cell, ratioToEventual: round(cell.transactionsPerSecond / eventual) });
+        cells.push({
+          ...cell,
+          ratioToEventual: round(cell.transactionsPerSecond / eventual),
+          staleStampRefusals: staleStampRefusalsInCell,
+        });
         console.log(JSON.stringify(cells.at(-1)));
       }
     }

@@ -252,7 +252,7 @@ export class CausalCut<V = VectorClock> {
   }
 
   /** A value's version and dependencies, decoded once per payload (payloads are never changed in place). */
-  private decodeEntry(value: ValueRead): CutEntry<V> {
+  versionedValueOf(value: ValueRead): VersionedValue<V> {
     if (value.type !== this.versions.type)
       throw new Error(`invariant: a ${LatticeType[value.type]} value in the cut of ${this.level}`);
     let decoded = decodedEntries.get(value.payload) as VersionedValue<V> | undefined;
@@ -260,7 +260,11 @@ export class CausalCut<V = VectorClock> {
       decoded = this.versions.decode(value.payload);
       decodedEntries.set(value.payload, decoded);
     }
-    return { value, ...decoded };
+    return decoded;
+  }
+
+  private decodeEntry(value: ValueRead): CutEntry<V> {
+    return { value, ...this.versionedValueOf(value) };
   }
 }
 

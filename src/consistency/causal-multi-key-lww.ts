@@ -57,7 +57,8 @@ export class LwwMultiKeyCausal extends MultiKeySession<CausalLwwVersion, LwwWrit
         continue;
       }
       const { stamped, value: userValue } = decodeCausalLwwOnce(value.payload);
-      const { version, dependencies } = causalLwwVersions.decode(value.payload);
+      // Decoded already when the read closed it (the cut keeps the decode by payload).
+      const { version, dependencies } = this.cut.versionedValueOf(value);
       this.stable.raiseAny(Math.max(stamped?.baseMicros ?? 0, this.cut.stableOf(key)));
       // The session's next write of the key must overwrite this version, stamped or bare.
       if (Number.isSafeInteger(version.micros)) this.stamps.observe(BigInt(version.micros));

@@ -13,6 +13,7 @@ import {
   compareLwwVersions,
   decodeCausalLww,
   encodeCausalLww,
+  mayBeStampedLwwPut,
   stampedOfLwwPut,
 } from "../../src/lattices/causal-lww";
 import { encodeStamped, isStaleStamp, type StampedValue } from "../../src/lattices/causal-stamp";
@@ -210,6 +211,18 @@ describe("the causal LWW value", () => {
     expect(stampedOfLwwPut(reordered)).toBeUndefined();
     expect(decodeCausalLww(reordered).stamped).toBeUndefined();
     expect(hex(decodeCausalLww(reordered).value)).toBe(hex(encodeStamped(value)));
+  });
+
+  it("rejects in place within a frame, never reading past the payload's end", () => {
+    const stampedPayload = encodeCausalLww(stamped());
+    const plainPayload = encodeLww({ timestamp: 5, value: "v" });
+    // A plain payload followed, in the same frame, by the bytes of a stamped one.
+    const frame = Uint8Array.from([0xff, ...plainPayload, ...stampedPayload.subarray(plainPayload.length)]);
+    expect(mayBeStampedLwwPut(frame, 1, 1 + plainPayload.length)).toBe(false);
+    const framed = Uint8Array.from([0xff, 0xff, ...stampedPayload, 0xca]);
+    expect(mayBeStampedLwwPut(framed, 2, 2 + stampedPayload.length)).toBe(true);
+    expect(mayBeStampedLwwPut(framed, 2, 2 + stampedPayload.length - 1)).toBe(true);
+    expect(mayBeStampedLwwPut(framed, 2, 2)).toBe(false);
   });
 
   it("finds the stamp past values of every length class (1-, 2- and 3-byte lengths)", () => {

@@ -156,7 +156,8 @@ function stamp(json: unknown): Stamp {
   const [value, writeId] = json as unknown[];
   const stampText = decimal(value, "stamp");
   if (BigInt(stampText) > U64_MAX) invalid(`stamp ${stampText} exceeds u64`);
-  if (typeof writeId !== "string" || !/^(?:[0-9a-f]{2})*$/.test(writeId)) invalid("writeId must be lowercase hex");
+  if (typeof writeId !== "string" || writeId.match(/^(?:[0-9a-f]{2})*$/) === null)
+    invalid("writeId must be lowercase hex");
   return [stampText, writeId];
 }
 
@@ -187,7 +188,7 @@ function text(json: unknown, name: string): string {
 }
 
 function decimal(json: unknown, name: string): string {
-  if (typeof json !== "string" || !/^\d{1,20}$/.test(json)) invalid(`${name} must be a decimal string`);
+  if (typeof json !== "string" || json.match(/^\d{1,20}$/) === null) invalid(`${name} must be a decimal string`);
   return json as string;
 }
 

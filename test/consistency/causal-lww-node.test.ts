@@ -123,9 +123,25 @@ describe("causal-multi-key-lww sessions against a node with two replicas of ever
     const second = readerClient.causalSession({ scope: "multi-key-lww" });
     // Neither has read the other's: the writes are concurrent.
     await Promise.all([first.put("shared", "from-first"), second.put("shared", "from-second")]);
-    await onEveryReplica(readerClient, "shared", 2, GOSSIP_WAIT_MS);
+    // Each put reached one replica: the winner is known only once both replicas hold the same value.
+    const replicas = await readerClient.replicasOf("shared");
+    expect(replicas).toHaveLength(2);
+    let held: string[] = [];
+    await waitFor(
+      async () => {
+        const answers = await Promise.all(replicas.map((replica) => readerClient.getFromReplica(replica, ["shared"])));
+        held = answers.map((answer) => {
+          const value = answer.get("shared");
+          return value === undefined ? "" : text(decodeCausalLww(value.payload).value);
+        });
+        return held[0] !== "" && held[0] === held[1];
+      },
+      GOSSIP_WAIT_MS,
+      () => `the replicas did not converge: they hold ${JSON.stringify(held)}`,
+    );
     const stored = decodeCausalLww((await readerClient.get("shared"))!.payload);
     const winner = text(stored.value);
+    expect(winner).toBe(held[0]);
     expect(["from-first", "from-second"]).toContain(winner);
     await waitFor(
       async () => texts(await first.get("shared"))[0] === winner && texts(await second.get("shared"))[0] === winner,

@@ -46,6 +46,11 @@ export interface ClusterBenchConfig {
     writeConcurrency: number;
     keysPerRequest: number;
     idleSeconds: number;
+    /**
+     * How long to wait, before the idle window, for anti-entropy to stop repairing what the
+     * preload left (two periods without a repair); a period longer than this is not waited for.
+     */
+    idleSettleTimeoutMs: number;
     /** Idle traffic is measured once per period: the default and a short one that shows the digests' cost. */
     antiEntropyPeriodsMs: number[];
   };
@@ -90,6 +95,7 @@ export const FULL_CONFIG: ClusterBenchConfig = {
     writeConcurrency: 20,
     keysPerRequest: 16,
     idleSeconds: 10,
+    idleSettleTimeoutMs: 70_000,
     antiEntropyPeriodsMs: [30_000, 1000],
   },
   nodeCount: { keyCount: 100_000, rounds: 3, keysPerRequest: 16, concurrency: 50, warmupMs: 1000, durationMs: 5000 },
@@ -112,7 +118,15 @@ export const QUICK_CONFIG: ClusterBenchConfig = {
     afterReadySeconds: 1,
     settledSeconds: 1,
   },
-  gossipCost: { ...FULL_CONFIG.gossipCost, keyCount: 2000, writeSeconds: 1, writeConcurrency: 4, idleSeconds: 2 },
+  // The default period's settle (two 30-s periods) would be most of the run: only the 1-s period is settled.
+  gossipCost: {
+    ...FULL_CONFIG.gossipCost,
+    keyCount: 2000,
+    writeSeconds: 1,
+    writeConcurrency: 4,
+    idleSeconds: 2,
+    idleSettleTimeoutMs: 5000,
+  },
   nodeCount: { ...FULL_CONFIG.nodeCount, keyCount: 2000, rounds: 1, concurrency: 8, warmupMs: 200, durationMs: 1000 },
 };
 

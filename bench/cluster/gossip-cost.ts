@@ -22,7 +22,6 @@ const GLOBAL_REPLICATION = 2;
 const STEP_TIMEOUT_MS = 120_000;
 /** After a write load, gossip of the last dirty keys and their acknowledgements go out within a few gossip periods (100 ms). */
 const QUIESCE_MS = 2000;
-const IDLE_SETTLE_TIMEOUT_MS = 30_000;
 
 interface TrafficCounters {
   /** Per actor (node by node): gossip bytes sent and the actor's uptime when it reported them. */
@@ -161,19 +160,23 @@ async function measurePerWrite(config: ClusterBenchConfig, nodes: readonly Bench
  * The counters once anti-entropy has nothing left to repair: rounds that ran during the
  * preload found the buckets its writes had not yet reached on every replica, and their
  * repairs would otherwise be counted as idle traffic. Waits for the repaired-keys count to
- * stay unchanged over two periods (at most IDLE_SETTLE_TIMEOUT_MS).
+ * stay unchanged over two periods (at most `settleTimeoutMs`).
  */
-async function idleTrafficCounters(nodes: readonly BenchNode[], antiEntropyPeriodMs: number): Promise<TrafficCounters> {
+async function idleTrafficCounters(
+  nodes: readonly BenchNode[],
+  antiEntropyPeriodMs: number,
+  settleTimeoutMs: number,
+): Promise<TrafficCounters> {
   let counters = await settledTrafficCounters(nodes);
-  if (antiEntropyPeriodMs <= 0 || antiEntropyPeriodMs > IDLE_SETTLE_TIMEOUT_MS) return counters;
-  const deadlineMs = performance.now() + IDLE_SETTLE_TIMEOUT_MS;
+  if (antiEntropyPeriodMs <= 0 || 2 * antiEntropyPeriodMs > settleTimeoutMs) return counters;
+  const deadlineMs = performance.now() + settleTimeoutMs;
   for (;;) {
     await sleep(2 * antiEntropyPeriodMs);
     const later = await settledTrafficCounters(nodes);
     if (later.antiEntropyKeysRepaired === counters.antiEntropyKeysRepaired) return later;
     if (performance.now() > deadlineMs)
       throw new Error(
-        `anti-entropy still repairing ${IDLE_SETTLE_TIMEOUT_MS} ms after the preload: ${later.antiEntropyKeysRepaired - counters.antiEntropyKeysRepaired} keys in the last check`,
+        `anti-entropy still repairing ${settleTimeoutMs} ms after the preload: ${later.antiEntropyKeysRepaired - counters.antiEntropyKeysRepaired} keys in the last check`,
       );
     counters = later;
   }
@@ -185,7 +188,7 @@ async function measureIdle(
   antiEntropyPeriodMs: number,
 ): Promise<IdleCost> {
   await sleep(QUIESCE_MS);
-  const before = await idleTrafficCounters(nodes, antiEntropyPeriodMs);
+  const before = await idleTrafficCounters(nodes, antiEntropyPeriodMs, config.gossipCost.idleSettleTimeoutMs);
   const startedMs = performance.now();
   await sleep(config.gossipCost.idleSeconds * 1000);
   const after = await trafficCounters(nodes);

@@ -200,6 +200,8 @@ interface Cell {
   staleStampRefusals: number;
   keyRequestsPerTransaction: number;
   keyRequestBytesPerTransaction: number;
+  /** Address lookups the clients sent to routing, per transaction: keys not yet in their caches. */
+  routingRequestsPerTransaction: number;
   /** The generator processes' CPU time per transaction: on a machine they share with the node, what a level's client work costs in throughput. */
   clientCpuMsPerTransaction: number;
 }
@@ -234,6 +236,7 @@ async function measureCell(
   let transactions = 0;
   let keyRequests = 0;
   let keyRequestBytes = 0;
+  let routingRequests = 0;
   let cpuMs = 0;
   for (const result of results) {
     cpuMs += result.cpuMs;
@@ -241,6 +244,7 @@ async function measureCell(
     transactions += result.transactions;
     keyRequests += result.keyRequests;
     keyRequestBytes += result.keyRequestBytes;
+    routingRequests += result.routingRequests;
     for (const [code, count] of Object.entries(result.failures)) failures[code] = (failures[code] ?? 0) + count;
   }
   const summary = latency.summary();
@@ -254,6 +258,7 @@ async function measureCell(
     failures,
     keyRequestsPerTransaction: round(keyRequests / Math.max(1, transactions)),
     keyRequestBytesPerTransaction: round(keyRequestBytes / Math.max(1, transactions)),
+    routingRequestsPerTransaction: round(routingRequests / Math.max(1, transactions)),
     clientCpuMsPerTransaction: round(cpuMs / Math.max(1, transactions)),
   };
 }

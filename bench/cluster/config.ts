@@ -6,7 +6,7 @@ export interface ClusterBenchConfig {
    * First port offset; each measurement takes its own, PORT_OFFSET_STEP apart. A node uses
    * ports 6200+offset to 6451+offset: from 10000 on they lie between the default ports, the
    * server bench's (3100) and dev-cluster's (0, 1000, ...) below and the tests' (offsets
-   * 20000-27000, ports 26200-33451) above, and below Linux's ephemeral range (32768-60999),
+   * 15300-26100, ports 21500-32551) above, and below Linux's ephemeral range (32768-60999),
    * where a client's outgoing connection may hold a port (a run at offset 40000 met EADDRINUSE so).
    */
   portOffset: number;

@@ -39,7 +39,7 @@ import { machineInfo, QUICK_RESULTS_DIR } from "../report";
 const DEFAULTS = {
   durationS: 60,
   seed: 1,
-  // Clear of the other benchmarks' offsets (bench:fuzz 14400, bench:soak 14700) and the tests' (16000 up).
+  // Clear of the other benchmarks' offsets (bench:fuzz 14400, bench:soak 14700) and the tests' (15300 up).
   portOffset: 15_000,
 };
 /** Per run: what keeps a history file small enough to commit. */

@@ -10,7 +10,7 @@ import os from "node:os";
 import path from "node:path";
 
 const root = path.resolve(__dirname, "../..");
-/** Away from a `--quick` run's own offsets (12000...) and the tests' (16000 up, test/support/ports.ts). */
+/** Away from a `--quick` run's own offsets (12000...) and the tests' (15300 up, test/support/ports.ts). */
 const PORT_OFFSET = 8000;
 
 function runQuickBench(jsonPath: string): Promise<void> {

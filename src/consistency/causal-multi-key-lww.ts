@@ -109,6 +109,7 @@ export class LwwMultiKeyCausal extends MultiKeySession<CausalLwwVersion, LwwWrit
     return {
       put: { key, type: LatticeType.LWW, payload },
       pastAddition: [key, version, stampsOfVersion(version)],
+      stampMicros,
       dependencies,
       value,
     };

@@ -137,8 +137,11 @@ export class MultiKeyCausal extends MultiKeySession<VectorClock, CausalWrite> {
     let stamps = UNKNOWN_STAMPS;
     let element: Uint8Array;
     let pastClock = clock;
+    let stampMicros: number | undefined;
     if (this.options.envelope) {
-      const { stampMicros, base, epoch } = this.stamp();
+      const stamp = this.stamp();
+      const { base, epoch } = stamp;
+      stampMicros = stamp.stampMicros;
       stamps = epochStamp(epoch, stampMicros);
       const stamped = {
         stampMicros,
@@ -160,6 +163,7 @@ export class MultiKeyCausal extends MultiKeySession<VectorClock, CausalWrite> {
     return {
       put: { key, type: LatticeType.MULTI_CAUSAL, payload },
       pastAddition: [key, pastClock, stamps],
+      stampMicros,
       clock,
       dependencies,
       value,

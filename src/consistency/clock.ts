@@ -33,9 +33,17 @@ export class HybridClock {
     this.nowMicros = options.nowMicros ?? wallClockMicros;
   }
 
-  /** max(now, last + 1, observed + 1): above every stamp issued or absorbed. */
-  next(): bigint {
-    let stamp = this.nowMicros();
+  /** The wall clock this clock reads, in µs. */
+  now(): bigint {
+    return this.nowMicros();
+  }
+
+  /**
+   * max(now + lead, last + 1, observed + 1): above every stamp issued or absorbed, and
+   * `leadMicros` ahead of the wall clock where a node's floor asks for it (stamp-lead.ts).
+   */
+  next(leadMicros = 0n): bigint {
+    let stamp = this.nowMicros() + leadMicros;
     if (stamp <= this.lastMicros) stamp = this.lastMicros + 1n;
     if (stamp <= this.observedMicros) stamp = this.observedMicros + 1n;
     if (stamp > STAMP_MICROS_MAX) throw new Error(`invariant: stamp ${stamp} past u64`);

@@ -27,6 +27,8 @@ export interface SessionWrite<V> {
   readonly put: PutTuple;
   /** What the session's past keeps of it once sent. */
   readonly pastAddition: PastAddition<V>;
+  /** Its stamp, where it is stamped (a bare write has none, and no node refuses it as stale). */
+  readonly stampMicros?: number;
 }
 
 /** What a stamped write is stamped with: its stamp, the base its readers must see, and the epoch. */
@@ -151,7 +153,8 @@ export abstract class MultiKeySession<V, W extends SessionWrite<V>> implements C
         ? { micros: heardMicros, epoch: this.epoch }
         : { micros: this.stable.anyMicros, epoch: ANY_EPOCH };
     this.stamps.observe(BigInt(base.micros));
-    return { stampMicros: Number(this.stamps.next()), base, epoch: this.epoch };
+    const leadMicros = this.cut.stampLead.at(Number(this.stamps.now()));
+    return { stampMicros: Number(this.stamps.next(BigInt(leadMicros))), base, epoch: this.epoch };
   }
 
   /**
@@ -175,6 +178,8 @@ export abstract class MultiKeySession<V, W extends SessionWrite<V>> implements C
         continue;
       }
       if (outcome.acceptFloorMicros === undefined) break;
+      if (write.stampMicros !== undefined)
+        this.cut.stampLead.learn(write.stampMicros, outcome.acceptFloorMicros, Number(this.stamps.now()));
       this.stamps.observe(BigInt(outcome.acceptFloorMicros));
       this.heardFromNode({ micros: 0, epoch: outcome.epoch ?? 0 });
       write = this.restamp(write);

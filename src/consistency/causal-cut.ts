@@ -16,7 +16,6 @@ import { multiCausalVersions } from "./causal-stamps";
 import { EpochStableTimes, isStable, type StableTimes } from "./epoch-stamps";
 import type { PutTuple, StableReport, ValueRead } from "./transport";
 import { LatticeType } from "../lattices/lattice-type";
-import { StampLead } from "./stamp-lead";
 
 /** A fetched value decoded as far as closing needs. */
 interface CutEntry<V> extends VersionedValue<V> {
@@ -65,8 +64,6 @@ export class CausalCut<V = VectorClock> {
    * §7, "as built"). Not one sent before: the fact may have become true since.
    */
   private readonly heard = new EpochStableTimes();
-  /** How far ahead the client's sessions of this level stamp, learned from refusals of late stamps (client-wide: a link's lateness). */
-  readonly stampLead = new StampLead();
 
   /** A cut of `versions`' level; causal-multi-key's (clocks) when none is given. */
   constructor(

@@ -89,13 +89,13 @@ export class LwwMultiKeyCausal extends MultiKeySession<CausalLwwVersion, LwwWrit
       : [{ micros: stamped.baseMicros, epoch: stamped.baseEpoch }];
   }
 
-  protected restamp(write: LwwWrite): LwwWrite {
-    return this.stampedWrite(write.put.key, write.dependencies, write.value);
+  protected restamp(write: LwwWrite, leadMicros: number): LwwWrite {
+    return this.stampedWrite(write.put.key, write.dependencies, write.value, leadMicros);
   }
 
-  /** The write of `value`, stamped above all the session saw, with its stable time as the base. */
-  private stampedWrite(key: string, dependencies: DependencyStamp[], value: Uint8Array): LwwWrite {
-    const { stampMicros, base, epoch } = this.stamp();
+  /** The write of `value`, stamped above all the session saw (and `leadMicros` ahead of the clock), with its stable time as the base. */
+  private stampedWrite(key: string, dependencies: DependencyStamp[], value: Uint8Array, leadMicros = 0): LwwWrite {
+    const { stampMicros, base, epoch } = this.stamp(leadMicros);
     const payload = encodeCausalLww({
       stampMicros,
       baseMicros: base.micros,

@@ -105,8 +105,8 @@ export class MultiKeyCausal extends MultiKeySession<VectorClock, CausalWrite> {
     return decodeStampedMultiCausal(value.payload).stamps.baseReports;
   }
 
-  protected restamp(write: CausalWrite): CausalWrite {
-    return this.stampedWrite(write.put.key, write.clock, write.dependencies, write.value);
+  protected restamp(write: CausalWrite, leadMicros: number): CausalWrite {
+    return this.stampedWrite(write.put.key, write.clock, write.dependencies, write.value, leadMicros);
   }
 
   protected override noteSent(write: CausalWrite): void {
@@ -127,19 +127,23 @@ export class MultiKeyCausal extends MultiKeySession<VectorClock, CausalWrite> {
     return { clocks: toByteMap(clocks, vectorClock), stamps };
   }
 
-  /** The write of `value` at `clock`: stamped, with the session's stable time as its base, unless written bare. */
+  /**
+   * The write of `value` at `clock`: stamped (`leadMicros` ahead of the clock), with the
+   * session's stable time as its base, unless written bare.
+   */
   private stampedWrite(
     key: string,
     clock: VectorClock,
     dependencies: WriteDependencies,
     value: Uint8Array,
+    leadMicros = 0,
   ): CausalWrite {
     let stamps = UNKNOWN_STAMPS;
     let element: Uint8Array;
     let pastClock = clock;
     let stampMicros: number | undefined;
     if (this.options.envelope) {
-      const stamp = this.stamp();
+      const stamp = this.stamp(leadMicros);
       const { base, epoch } = stamp;
       stampMicros = stamp.stampMicros;
       stamps = epochStamp(epoch, stampMicros);

@@ -33,14 +33,9 @@ export class HybridClock {
     this.nowMicros = options.nowMicros ?? wallClockMicros;
   }
 
-  /** The wall clock this clock reads, in µs. */
-  now(): bigint {
-    return this.nowMicros();
-  }
-
   /**
    * max(now + lead, last + 1, observed + 1): above every stamp issued or absorbed, and
-   * `leadMicros` ahead of the wall clock where a node's floor asks for it (stamp-lead.ts).
+   * `leadMicros` ahead of the wall clock for a write that arrived late (multi-key-session.ts).
    */
   next(leadMicros = 0n): bigint {
     let stamp = this.nowMicros() + leadMicros;

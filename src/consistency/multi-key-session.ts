@@ -21,6 +21,23 @@ import type { KeyTransport, PutOutcome, PutTuple, StableReport, ValueRead } from
 
 /** A write refused for a stale stamp is stamped above the floor named and sent again, this many times in all. */
 const STAMP_ATTEMPTS_MAX = 3;
+/** A write is never stamped further ahead of the wall clock than this to arrive above a floor: later, it stays refused. */
+const RETRY_LEAD_MAX_MICROS = 10_000_000;
+
+/**
+ * How far ahead of the wall clock to stamp a write sent again after its stamp
+ * `stampMicros` arrived at or below the accept floor `floorMicros` (docs/causal-stability.md
+ * §2, "Writes that arrive late"): twice its lateness. A write arrives below the floor (now −
+ * the accept lag) when its trip (network, a queue at a loaded node) and the client's clock
+ * lag behind the node's take longer than the accept lag; a stamp that only followed the
+ * floor would be taken from the clock when the refusal came back and arrive just as late,
+ * so a far client's every attempt would be refused. 0 for a refusal that is not about
+ * lateness (another epoch names a floor below the stamp).
+ */
+export function retryLeadMicros(stampMicros: number, floorMicros: number): number {
+  if (floorMicros < stampMicros) return 0;
+  return Math.min(RETRY_LEAD_MAX_MICROS, 2 * (floorMicros - stampMicros + 1));
+}
 
 /** A write as a session sends it. */
 export interface SessionWrite<V> {
@@ -78,8 +95,8 @@ export abstract class MultiKeySession<V, W extends SessionWrite<V>> implements C
   protected abstract baseOf(value: ValueRead): number;
   /** The bases of a value that name their epoch: stable times nodes reported, which the client hears of through it. */
   protected abstract baseReportsOf(value: ValueRead): readonly StableReport[];
-  /** The same write stamped again (`stamp()` is above the floor that refused it by now). */
-  protected abstract restamp(write: W): W;
+  /** The same write stamped again (`stamp(leadMicros)` is above the floor that refused it by now). */
+  protected abstract restamp(write: W, leadMicros: number): W;
   /** What else a write changes in the session once sent and not refused. */
   protected noteSent(_write: W): void {}
 
@@ -145,7 +162,7 @@ export abstract class MultiKeySession<V, W extends SessionWrite<V>> implements C
    * replica of the epoch meets it (docs/causal-stability.md §7); otherwise the session's,
    * naming none.
    */
-  protected stamp(): WriteStamp {
+  protected stamp(leadMicros = 0): WriteStamp {
     // Every report the session learned reached the cut too, so the cut's is at least the session's own.
     const heardMicros = this.cut.heardIn(this.epoch);
     const base =
@@ -153,7 +170,6 @@ export abstract class MultiKeySession<V, W extends SessionWrite<V>> implements C
         ? { micros: heardMicros, epoch: this.epoch }
         : { micros: this.stable.anyMicros, epoch: ANY_EPOCH };
     this.stamps.observe(BigInt(base.micros));
-    const leadMicros = this.cut.stampLead.at(Number(this.stamps.now()));
     return { stampMicros: Number(this.stamps.next(BigInt(leadMicros))), base, epoch: this.epoch };
   }
 
@@ -178,11 +194,11 @@ export abstract class MultiKeySession<V, W extends SessionWrite<V>> implements C
         continue;
       }
       if (outcome.acceptFloorMicros === undefined) break;
-      if (write.stampMicros !== undefined)
-        this.cut.stampLead.learn(write.stampMicros, outcome.acceptFloorMicros, Number(this.stamps.now()));
+      const leadMicros =
+        write.stampMicros === undefined ? 0 : retryLeadMicros(write.stampMicros, outcome.acceptFloorMicros);
       this.stamps.observe(BigInt(outcome.acceptFloorMicros));
       this.heardFromNode({ micros: 0, epoch: outcome.epoch ?? 0 });
-      write = this.restamp(write);
+      write = this.restamp(write, leadMicros);
       outcome = await this.send(write, outcome.replica);
     }
     if (outcome.status === "applied") this.heardFromNode(stableReportOf(outcome));

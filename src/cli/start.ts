@@ -214,7 +214,7 @@ export function startCommand(): Command {
     .addOption(
       option(
         "--causal-accept-lag-ms <ms>",
-        "how far behind each actor's clock multi-key causal writes may be stamped before they are refused and re-stamped (the stable time trails the clock by at least this)",
+        "how far behind each actor's clock multi-key causal writes may be stamped before they are refused and re-stamped, one round trip more (the stable time trails the clock by at least this); raise it where clients are further away or their clocks further off",
         "CAUSAL_ACCEPT_LAG_MS",
         d.causalAcceptLagMs,
       ).argParser(integerOption),

@@ -118,7 +118,7 @@ export const DEFAULT_NODE_OPTIONS: Readonly<NodeOptions> = Object.freeze({
   leaveTimeoutMs: 60_000,
   antiEntropyPeriodMs: 30_000,
   rebalanceShare: 0.1,
-  causalAcceptLagMs: 100,
+  causalAcceptLagMs: 25,
   clusterName: "annakv",
   clusterInsecure: false,
 });

@@ -47,7 +47,7 @@ describe("cluster options", () => {
   });
 
   it("takes a causal accept lag of 0 to 3 600 000 whole milliseconds", () => {
-    expect(resolveNodeOptions({}).causalAcceptLagMs).toBe(100);
+    expect(resolveNodeOptions({}).causalAcceptLagMs).toBe(25);
     expect(resolveNodeOptions({ causalAcceptLagMs: 0 }).causalAcceptLagMs).toBe(0);
     for (const bad of [-1, 0.5, 3_600_001, NaN]) {
       expect(() => resolveNodeOptions({ causalAcceptLagMs: bad })).toThrow(/causalAcceptLagMs/);

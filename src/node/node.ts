@@ -92,7 +92,9 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
   const wasmModule = options.engine === "wasm" ? loadWasmModule() : undefined;
   const tls = clusterTls(options);
   const localPlacement = new LocalPlacement(options.threads, options.localReplication);
-  const hotKeys = hotKeyReplicationActive(options)
+  // Every node, a lone one included, may gain members (any node is a seed): a key hot on one actor of one node may
+  // then spread over nodes, so the monitor runs wherever hot-key replication is on.
+  const hotKeys = options.hotKeyReplication
     ? new HotKeyMonitor(
         localPlacement,
         {
@@ -344,7 +346,7 @@ function actorConfig(
       maxMemoryBytes: options.maxStoreMemoryBytes,
     },
     localReplication: options.localReplication,
-    hotKeyWindowMs: hotKeyReplicationActive(options) ? options.hotKeyWindowMs : undefined,
+    hotKeyWindowMs: options.hotKeyReplication ? options.hotKeyWindowMs : undefined,
     gossipPeriodMs: options.gossipPeriodMs,
     maxFramesPerBatch: FRAMES_PER_BATCH_MAX,
     maxTuplesPerRequest: TUPLES_PER_REQUEST_MAX,
@@ -416,11 +418,6 @@ function clusterTls(options: NodeOptions): ClusterTls | undefined {
   } catch (error) {
     throw new OptionError((error as Error).message);
   }
-}
-
-/** With every key on every actor of a node alone, there is nothing to raise. */
-function hotKeyReplicationActive(options: NodeOptions): boolean {
-  return options.hotKeyReplication && (options.localReplication < options.threads || options.join.length > 0);
 }
 
 /**

@@ -189,13 +189,13 @@ function ownClockEntryOnly(transport: KeyTransport, sessionId: string): KeyTrans
   return mapPuts(transport, rewrite);
 }
 
-/** A causal cut that lets every fetched value in at once, whether or not its dependencies are there. */
 /** causal-multi-key-lww's versions, with any version of a key covering every dependency on it. */
 const olderVersionCovers: VersionScheme<CausalLwwVersion> = {
   ...causalLwwVersions,
   covers: (have, needed) => have.micros > 0 || needed.micros === 0,
 };
 
+/** A causal cut that lets every fetched value in at once, whether or not its dependencies are there. */
 class UnclosedCut extends CausalCut {
   override close(fetched: ReadonlyMap<string, ValueRead>): Closure {
     return { closed: fetched, missing: new Map(), blockedBy: new Map(), reliedMicros: 0 };

@@ -168,6 +168,15 @@ export function counterOf(status: NodeStatus, name: keyof NodeStatus["actors"][n
   return status.actors.reduce((sum, actor) => sum + Number(actor.counters[name]), 0);
 }
 
+/** The actors' tuple errors by code, summed over the node's actors. */
+export function tupleErrorsOf(status: NodeStatus): Record<string, number> {
+  const tupleErrors: Record<string, number> = {};
+  for (const actor of status.actors)
+    for (const [code, count] of Object.entries(actor.counters.tupleErrors))
+      tupleErrors[code] = (tupleErrors[code] ?? 0) + count;
+  return tupleErrors;
+}
+
 /** The state `status`'s node gives the member on `host` ("alive", "dead", "alive (suspect)", ...). */
 export function memberState(status: NodeStatus, host: string): string | undefined {
   return status.cluster.members.find((member) => member.host === host)?.state;

@@ -26,7 +26,7 @@ import { encodeEnvelope } from "../../src/lattices/causal-envelope";
 import { encodeStamped } from "../../src/lattices/causal-stamp";
 import { encodeCausalLww } from "../../src/lattices/causal-lww";
 import type { BarChart } from "../chart";
-import { type BenchNode, killNodes, startCluster } from "../cluster/nodes";
+import { type BenchNode, killNodes, startCluster, tupleErrorsOf } from "../cluster/nodes";
 import { STATS_INTERVAL_MS } from "../cluster/preload";
 import { runJsonProcess } from "../cluster/processes";
 import { sleep } from "../cluster/wait";
@@ -268,10 +268,7 @@ async function measureCell(
 /** STALE_STAMP refusals the nodes' actors have made so far (their counters, reported each second). */
 async function staleStampRefusals(nodes: readonly BenchNode[]): Promise<number> {
   const statuses = await Promise.all(nodes.map((node) => node.status()));
-  let refusals = 0;
-  for (const status of statuses)
-    for (const actor of status.actors) refusals += actor.counters.tupleErrors.STALE_STAMP ?? 0;
-  return refusals;
+  return statuses.reduce((refusals, status) => refusals + (tupleErrorsOf(status).STALE_STAMP ?? 0), 0);
 }
 
 async function main(): Promise<void> {

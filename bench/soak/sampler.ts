@@ -4,7 +4,7 @@
  * regular clients' latencies and errors in that second. Then the run's summary: RSS growth
  * after warm-up, and errors split into those the node's limits produce by design and the rest.
  */
-import type { BenchNode, NodeStatus } from "../cluster/nodes";
+import { type BenchNode, type NodeStatus, tupleErrorsOf } from "../cluster/nodes";
 import { processRssBytes } from "../fuzz/memory";
 import type { ClientLoad } from "./load";
 
@@ -37,10 +37,7 @@ export interface Sample {
 function countersOf(status: NodeStatus): NodeCounters {
   const sum = (read: (counters: NodeStatus["actors"][number]["counters"]) => number) =>
     status.actors.reduce((total, actor) => total + read(actor.counters), 0);
-  const tupleErrors: Record<string, number> = {};
-  for (const actor of status.actors)
-    for (const [code, count] of Object.entries(actor.counters.tupleErrors))
-      tupleErrors[code] = (tupleErrors[code] ?? 0) + count;
+  const tupleErrors = tupleErrorsOf(status);
   return {
     repliesDropped: sum((counters) => counters.repliesDropped),
     sendErrors: sum((counters) => counters.sendErrors),

@@ -143,9 +143,8 @@ export class MultiKeyCausal extends MultiKeySession<VectorClock, CausalWrite> {
     let pastClock = clock;
     let stampMicros: number | undefined;
     if (this.options.envelope) {
-      const stamp = this.stamp(leadMicros);
-      const { base, epoch } = stamp;
-      stampMicros = stamp.stampMicros;
+      const { stampMicros: micros, base, epoch } = this.stamp(leadMicros);
+      stampMicros = micros;
       stamps = epochStamp(epoch, stampMicros);
       const stamped = {
         stampMicros,

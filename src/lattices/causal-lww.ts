@@ -162,13 +162,15 @@ export function mayBeStampedLwwPut(bytes: Uint8Array, start: number, end: number
 }
 
 /**
- * The stamp of an LWW PUT's payload when it is a stamped causal write (timestamp, value and
- * a tagged write id, nothing else), read without decoding the whole value: undefined for
- * any other payload, malformed ones included. The node's request path calls this for
- * every LWW PUT, so a plain write costs a scan of two fields.
+ * The stamp of an LWW PUT's payload, `bytes[start, end)` (all of `bytes` by default), when
+ * it is a stamped causal write (timestamp, value and a tagged write id, nothing else), read
+ * without decoding the whole value: undefined for any other payload, malformed ones
+ * included. The node's request path calls this for every LWW PUT in its frame: a plain
+ * write is rejected in place (`mayBeStampedLwwPut`, two varints read), and only a
+ * candidate gets a view of its payload.
  */
-export function stampedOfLwwPut(payload: Uint8Array): StampedValue | undefined {
-  if (!mayBeStampedLwwPut(payload, 0, payload.length)) return undefined;
-  const fields = plainLwwFields(payload);
+export function stampedOfLwwPut(bytes: Uint8Array, start = 0, end = bytes.length): StampedValue | undefined {
+  if (!mayBeStampedLwwPut(bytes, start, end)) return undefined;
+  const fields = plainLwwFields(bytes.subarray(start, end));
   return fields === undefined ? undefined : stampedOf(fields);
 }

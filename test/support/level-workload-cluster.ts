@@ -260,13 +260,14 @@ async function agreedReader(cluster: ConsistencyCluster, keys: readonly string[]
   const deadline = performance.now() + CONVERGENCE_TIMEOUT_MS;
   for (;;) {
     const reader = new AnnaClient({ routingAddresses, timeoutMs: FINAL_READ_TIMEOUT_MS });
-    if ((await agree(reader, keys)) || performance.now() >= deadline) return reader;
+    if ((await replicasAgree(reader, keys)) || performance.now() >= deadline) return reader;
     await reader.close();
     await sleep(CONVERGENCE_POLL_MS);
   }
 }
 
-async function agree(transport: KeyTransport, keys: readonly string[]): Promise<boolean> {
+/** Whether every replica of each key holds the same payload (or none): false while one does not answer. */
+export async function replicasAgree(transport: KeyTransport, keys: readonly string[]): Promise<boolean> {
   try {
     for (const key of keys) {
       const payloads = new Set<string>();

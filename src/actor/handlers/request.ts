@@ -19,7 +19,7 @@ import { ActorCounters, countContainedError, countTupleError, ErrorPlace } from 
 import type { DurablePuts } from "../durable-puts";
 import { LatticeType } from "../../lattices/lattice-type";
 import { hasStaleStamp, isStaleStamp } from "../../lattices/causal-stamp";
-import { mayBeStampedLwwPut, stampedOfLwwPut } from "../../lattices/causal-lww";
+import { stampedOfLwwPut } from "../../lattices/causal-lww";
 import type { StabilityState } from "../causal-stability";
 import { responseExtensionBytes } from "../../protocol/response-extensions";
 
@@ -265,21 +265,18 @@ const enum CausalPut {
 /**
  * Classifies a PUT tuple (docs/causal-stability.md §6, §7, §9): MULTI_CAUSAL values, bare
  * ones included, and LWW values stamped by causal-multi-key-lww (`stampedOfLwwPut`) are
- * causal. A plain LWW PUT costs two varints read in the frame (`mayBeStampedLwwPut`),
- * other types nothing.
+ * causal. A plain LWW PUT costs two varints read in the frame (`stampedOfLwwPut` rejects it
+ * in place), other types nothing.
  */
 function causalPutOf(stability: StabilityState, frame: Uint8Array, tuples: KeyTuples, index: number): CausalPut {
   const type = tuples.latticeType[index];
   if (type !== LatticeType.MULTI_CAUSAL && type !== LatticeType.LWW) return CausalPut.PLAIN;
   const start = tuples.payloadStart[index];
   const end = start + tuples.payloadLength[index];
-  // Most LWW PUTs are plain: rejected in place, with no view of the payload made.
-  if (type === LatticeType.LWW && !mayBeStampedLwwPut(frame, start, end)) return CausalPut.PLAIN;
-  const payload = frame.subarray(start, end);
   const { acceptFloorMicros, epoch } = stability;
   if (type === LatticeType.MULTI_CAUSAL)
-    return hasStaleStamp(payload, acceptFloorMicros, epoch) ? CausalPut.STALE : CausalPut.CAUSAL;
-  const stamped = stampedOfLwwPut(payload);
+    return hasStaleStamp(frame.subarray(start, end), acceptFloorMicros, epoch) ? CausalPut.STALE : CausalPut.CAUSAL;
+  const stamped = stampedOfLwwPut(frame, start, end);
   if (stamped === undefined) return CausalPut.PLAIN;
   return isStaleStamp(stamped, acceptFloorMicros, epoch) ? CausalPut.STALE : CausalPut.CAUSAL;
 }

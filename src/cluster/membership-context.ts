@@ -3,6 +3,7 @@
  * the means to answer. The service (membership-service.ts) builds it once; handlers run
  * in tests without sockets.
  */
+import type { EarlyBounds } from "./early-bounds";
 import type { MemberEntry } from "./member";
 import type { MembershipTable } from "./membership-table";
 import type { MembershipMessage } from "./messages";
@@ -12,6 +13,8 @@ export interface MembershipContext {
   readonly clusterName: string;
   readonly globalReplication: number;
   readonly table: MembershipTable;
+  /** Members' held bounds heard between heartbeats. */
+  readonly earlyBounds: EarlyBounds;
   /** Sends a message to a member's membership address (`HOST:PORT`). */
   send(to: string, message: MembershipMessage): void;
   /** Merges entries into the table, noting signs of life; returns those that changed. */

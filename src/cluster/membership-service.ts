@@ -5,10 +5,12 @@
  * the cluster layout its actors and routing service place keys by. No coordinator: every
  * node runs the same code on the same merged table.
  */
+import { EarlyBounds } from "./early-bounds";
 import { FailureDetector } from "./failure-detector";
 import { handleGossip } from "./handlers/gossip";
 import { handleJoin } from "./handlers/join";
 import { handleRefused } from "./handlers/refused";
+import { handleStability } from "./handlers/stability";
 import { handleWelcome } from "./handlers/welcome";
 import { isLive, isNext, isServing, Lifecycle, MemberEntry, OwnerData, stateName, Suspicion } from "./member";
 import type { MembershipContext } from "./membership-context";
@@ -35,6 +37,14 @@ const GOSSIP_FANOUT = 3;
 const DEAD_GOSSIP_EVERY = 4;
 /** A join is sent to the next seed this often until one answers. */
 const JOIN_RETRY_MS = 500;
+/**
+ * A node sends its held bound between heartbeats at most this often (docs/causal-stability.md
+ * §10), and at most STABILITY_MESSAGES_PER_SECOND_MAX messages a second in all: in a large
+ * cluster the period grows with the members, and where it reaches the heartbeat no message is
+ * sent (the heartbeat carries the bound anyway).
+ */
+export const STABILITY_MESSAGE_PERIOD_MS = 50;
+const STABILITY_MESSAGES_PER_SECOND_MAX = 200;
 /** Membership connections one node keeps open at once. */
 const MEMBERSHIP_PEERS_MAX = 1024;
 
@@ -102,6 +112,11 @@ export class MembershipService {
   private layoutValue: ClusterLayout;
   private readonly joiners = new Map<string, Joiner>();
   private readonly repliedAtMs = new Map<string, number>();
+  private readonly earlyBounds = new EarlyBounds();
+  /** The held bound last sent by `stability` message, when, and the send waiting for its period. */
+  private stabilitySent: OwnerData["stability"] = { heldMicros: 0, epoch: 0 };
+  private stabilitySentAtMs = -Infinity;
+  private stabilityTimer?: NodeJS.Timeout;
   private synced: Record<string, number> = {};
   private timer?: NodeJS.Timeout;
   private lastTickMs = 0;
@@ -109,6 +124,8 @@ export class MembershipService {
   private pendingJoin?: (answer: { welcomed: true } | { welcomed: false; reason: string }) => void;
   badFrames = 0;
   bytesSent = 0;
+  /** `stability` messages sent, one per member it went to. */
+  stabilityMessagesSent = 0;
 
   constructor(private readonly options: MembershipOptions) {
     this.heartbeatMs = options.heartbeatMs ?? HEARTBEAT_MS;
@@ -155,6 +172,7 @@ export class MembershipService {
       clusterName: options.clusterName,
       globalReplication: options.globalReplication,
       table: this.table,
+      earlyBounds: this.earlyBounds,
       send: (to, message) => this.sendFrame(to, encodeMembershipMessage(message)),
       mergeEntries: (entries) => this.mergeEntries(entries),
       gossipMessage: () => this.gossipMessage(),
@@ -257,18 +275,29 @@ export class MembershipService {
     this.beat();
   }
 
-  /** This node's held bound in an epoch (docs/causal-stability.md §7), sent to the others with the next heartbeat. */
+  /**
+   * This node's held bound in an epoch (docs/causal-stability.md §7), sent to the others with
+   * the next heartbeat and, when it rose, by `stability` message within a period (§10).
+   */
   setStability(stability: OwnerData["stability"]): void {
     const { heldMicros, epoch } = this.own.data.stability;
     if (stability.heldMicros === heldMicros && stability.epoch === epoch) return;
     this.own = { ...this.own, data: { ...this.own.data, stability } };
     this.table.setOwn(this.own);
+    this.scheduleStabilityMessage();
   }
 
-  /** The held bound a member's heartbeat carries, if the table holds that incarnation of it. */
-  stabilityOf(id: string, incarnation: number): OwnerData["stability"] | undefined {
+  /**
+   * The largest held bound in `epoch` heard from that incarnation of a member, by heartbeat or
+   * by `stability` message; undefined when neither says one in that epoch.
+   */
+  heldBoundOf(id: string, incarnation: number, epoch: number): number | undefined {
     const entry = this.table.get(id);
-    return entry?.incarnation === incarnation ? entry.data.stability : undefined;
+    if (entry?.incarnation !== incarnation) return undefined;
+    const beat = entry.data.stability.epoch === epoch ? entry.data.stability.heldMicros : undefined;
+    const early = this.earlyBounds.heldIn(id, incarnation, epoch);
+    if (beat === undefined) return early;
+    return early === undefined ? beat : Math.max(beat, early);
   }
 
   /** Every member's hot-key decisions, by id, of the members on a ring. */
@@ -298,6 +327,9 @@ export class MembershipService {
 
   async stop(deadlineMs: number): Promise<void> {
     clearInterval(this.timer);
+    this.timer = undefined;
+    clearTimeout(this.stabilityTimer);
+    this.stabilityTimer = undefined;
     await this.server.close();
     await this.peers.flush(deadlineMs);
     this.peers.close();
@@ -338,6 +370,8 @@ export class MembershipService {
         return handleRefused(this.context, message);
       case "gossip":
         return handleGossip(this.context, message);
+      case "stability":
+        return handleStability(this.context, message);
     }
   }
 
@@ -421,6 +455,7 @@ export class MembershipService {
       this.advance(Lifecycle.ALIVE);
     }
     this.refreshLayout();
+    this.earlyBounds.prune((id) => this.table.get(id)?.incarnation);
     this.gossip();
   }
 
@@ -452,6 +487,41 @@ export class MembershipService {
     if (targets.length === 0) return;
     const frame = encodeMembershipMessage(this.gossipMessage());
     for (const target of targets) this.sendFrame(target.id, frame);
+  }
+
+  /** Sends the node's bound once its period has passed since the last (a timer at most). */
+  private scheduleStabilityMessage(): void {
+    if (this.stabilityTimer !== undefined || this.timer === undefined) return;
+    const periodMs = Math.max(
+      STABILITY_MESSAGE_PERIOD_MS,
+      (1000 * this.otherLiveMembers().length) / STABILITY_MESSAGES_PER_SECOND_MAX,
+    );
+    if (periodMs >= this.heartbeatMs) return;
+    const waitMs = Math.max(0, this.stabilitySentAtMs + periodMs - performance.now());
+    this.stabilityTimer = setTimeout(() => {
+      this.stabilityTimer = undefined;
+      this.sendStability();
+    }, waitMs);
+  }
+
+  private sendStability(): void {
+    const stability = this.own.data.stability;
+    const sent = this.stabilitySent;
+    if (stability.heldMicros === 0 || (stability.heldMicros === sent.heldMicros && stability.epoch === sent.epoch))
+      return;
+    this.stabilitySent = stability;
+    this.stabilitySentAtMs = performance.now();
+    const frame = encodeMembershipMessage({
+      kind: "stability",
+      from: this.own.id,
+      clusterName: this.options.clusterName,
+      incarnation: this.own.incarnation,
+      ...stability,
+    });
+    for (const entry of this.otherLiveMembers()) {
+      this.sendFrame(entry.id, frame);
+      this.stabilityMessagesSent++;
+    }
   }
 
   private gossipToAll(): void {

@@ -20,7 +20,16 @@ export type MembershipMessage =
   /** The seed's answer when the joiner does not fit the cluster. */
   | { kind: "refused"; from: string; reason: string }
   /** Periodic: the sender's whole table. */
-  | { kind: "gossip"; from: string; clusterName: string; members: MemberEntry[] };
+  | { kind: "gossip"; from: string; clusterName: string; members: MemberEntry[] }
+  /** Between heartbeats: the sender's held bound rose (docs/causal-stability.md §10). */
+  | {
+      kind: "stability";
+      from: string;
+      clusterName: string;
+      incarnation: number;
+      epoch: number;
+      heldMicros: number;
+    };
 
 export function encodeMembershipMessage(message: MembershipMessage): Buffer {
   const frame = Buffer.from(JSON.stringify(message));
@@ -148,6 +157,15 @@ export function decodeMembershipMessage(frame: Uint8Array): MembershipMessage {
         from,
         clusterName: text(message.clusterName, "clusterName"),
         members: members(message.members),
+      };
+    case "stability":
+      return {
+        kind: "stability",
+        from,
+        clusterName: text(message.clusterName, "clusterName"),
+        incarnation: integer(message.incarnation, "incarnation", 0, Number.MAX_SAFE_INTEGER),
+        epoch: integer(message.epoch, "epoch", 0, Number.MAX_SAFE_INTEGER),
+        heldMicros: integer(message.heldMicros, "heldMicros", 0, Number.MAX_SAFE_INTEGER),
       };
     default:
       return fail(`unknown membership message kind ${JSON.stringify(String(message.kind).slice(0, 40))}`);

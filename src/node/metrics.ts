@@ -39,6 +39,8 @@ export interface ClusterStatus {
   membershipBadFrames: number;
   /** Bytes of membership messages this node sent (heartbeats, gossip of the table, joins). */
   membershipBytesSent: number;
+  /** `stability` messages this node sent: its held bound between heartbeats (docs/causal-stability.md §10). */
+  membershipStabilityMessagesSent: number;
 }
 
 export interface RoutingCounters {
@@ -310,6 +312,14 @@ export class NodeMetrics {
       registers: [this.registry],
       collect(this: client.Gauge) {
         this.set(cluster().membershipBytesSent);
+      },
+    });
+    new client.Gauge({
+      name: "annakv_membership_stability_messages_sent_total",
+      help: "Held bounds this node sent between heartbeats (one message per member)",
+      registers: [this.registry],
+      collect(this: client.Gauge) {
+        this.set(cluster().membershipStabilityMessagesSent);
       },
     });
     define(

@@ -138,15 +138,15 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
   });
   let placement = new ClusterPlacement(membership.layout);
   let epoch = layoutEpoch(membership.layout);
-  /** The node's bound goes out with the next heartbeat; S comes from every member's (docs/causal-stability.md §7). */
+  /** The node's bound goes out by heartbeat and `stability` message; S comes from every member's (docs/causal-stability.md §7, §10). */
   const noteHeld = (tid: number, held: { micros: number; epoch: number }) => {
     nodeStable.noteHeld(tid, held);
     const heldMicros = nodeStable.nodeHeldIn(epoch);
     membership.setStability({ heldMicros, epoch });
     const bounds = placement.layout.nodes.map((node) => {
-      const bound =
-        node.id === placement.layout.selfId ? { heldMicros, epoch } : membership.stabilityOf(node.id, node.incarnation);
-      return bound === undefined ? undefined : { micros: bound.heldMicros, epoch: bound.epoch };
+      const micros =
+        node.id === placement.layout.selfId ? heldMicros : membership.heldBoundOf(node.id, node.incarnation, epoch);
+      return micros === undefined ? undefined : { micros, epoch };
     });
     const stable = nodeStable.update(epoch, bounds);
     if (stable !== undefined)
@@ -187,6 +187,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
         globalReplication: options.globalReplication,
         membershipBadFrames: membership.badFrames,
         membershipBytesSent: membership.bytesSent,
+        membershipStabilityMessagesSent: membership.stabilityMessagesSent,
       };
     },
   });

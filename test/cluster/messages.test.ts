@@ -35,6 +35,14 @@ describe("membership messages", () => {
       clusterName: "annakv",
       members: [entry, { ...entry, id: "10.0.0.1:6350", lifecycle: Lifecycle.ALIVE }],
     },
+    {
+      kind: "stability" as const,
+      from: "10.0.0.1:6350",
+      clusterName: "annakv",
+      incarnation: 1_796_000_000_000,
+      epoch: 12_345_678_901,
+      heldMicros: 1_796_000_000_000_000,
+    },
   ])("round-trips a $kind message", (message) => {
     expect(decodeMembershipMessage(encodeMembershipMessage(message))).toEqual(message);
   });
@@ -100,6 +108,16 @@ describe("membership messages", () => {
         members: [{ ...entry, data: { ...entry.data, stability: { heldMicros: 1, epoch: 2 ** 60 } } }],
       }),
       "data.stability.epoch must be",
+    ],
+    [
+      "a stability message without an epoch",
+      json({ kind: "stability", from: "a:1", clusterName: "annakv", incarnation: 1, heldMicros: 5 }),
+      "epoch must be an integer",
+    ],
+    [
+      "a stability message with a fractional bound",
+      json({ kind: "stability", from: "a:1", clusterName: "annakv", incarnation: 1, epoch: 2, heldMicros: 0.5 }),
+      "heldMicros must be an integer",
     ],
     ["a frame over the bound", Buffer.alloc(MEMBERSHIP_FRAME_BYTES_MAX + 1, 0x20), "membership frame of"],
   ])("refuses %s", (_name, frame, reason) => {

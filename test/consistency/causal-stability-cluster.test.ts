@@ -17,7 +17,7 @@ import { PORT_OFFSETS } from "../support/ports";
 
 const portOffset = PORT_OFFSETS.consistencyStabilityCluster;
 const ACCEPT_LAG_MS = 50;
-/** Heartbeats (500 ms) carry the members' bounds: the cluster's stable time trails by a few of them. */
+/** Members' bounds travel by `stability` message between heartbeats; a wait of several heartbeats (500 ms) is ample. */
 const STABLE_WAIT_MS = 10_000;
 /** Keys read to hear from every node (each key on two of the three). */
 const PROBE_KEYS = Array.from({ length: 24 }, (_, index) => `probe-${index}`);
@@ -82,6 +82,8 @@ describe("the stable time of a cluster", () => {
   it("is reported by every node in one epoch, and a session's writes stop listing what every replica holds", async () => {
     const epoch = await stableAbove(0);
     expect(epoch).toBeGreaterThan(0);
+    // Each node sends its bound to the others as it rises, not only in its heartbeat (docs/causal-stability.md §10).
+    for (const node of nodes) expect((await node.status()).cluster.membershipStabilityMessagesSent).toBeGreaterThan(0);
     const session = observed.causalSession({ scope: "multi-key" });
     for (let index = 0; index < 8; index++) await session.put(`chain-${index}`, `c${index}`);
     expect(decodeMultiCausal(sent[sent.length - 1].payload).dependencies.length).toBe(7);

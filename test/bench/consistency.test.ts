@@ -39,3 +39,30 @@ it("measures each level against eventual, with requests, bytes and client CPU pe
     rmSync(outDir, { recursive: true, force: true });
   }
 });
+
+it("measures how far the stable time trails the clock on one node and on three", () => {
+  const outDir = mkdtempSync(path.join(os.tmpdir(), "annakv-stable-trail-"));
+  try {
+    const jsonPath = path.join(outDir, "stable-trail-ci.json");
+    execFileSync(
+      process.execPath,
+      [
+        "-r",
+        "./bench/register.js",
+        "bench/consistency/stable-trail.ts",
+        ...["--seconds", "1", "--port-offset", String(PORT_OFFSETS.benchConsistency), "--out", jsonPath],
+      ],
+      { cwd: REPO_ROOT, stdio: "pipe", timeout: 120_000 },
+    );
+    const result = JSON.parse(readFileSync(jsonPath, "utf8"));
+    expect(result.trails.map((trail: { nodes: number }) => trail.nodes)).toEqual([1, 3]);
+    for (const trail of result.trails) {
+      expect(trail.samples).toBeGreaterThan(0);
+      // The stable time is a past moment: it trails the clock the nodes and this client share.
+      expect(trail.trailMs.p10).toBeGreaterThan(0);
+      expect(trail.trailMs.p10).toBeLessThanOrEqual(trail.trailMs.p90);
+    }
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}, 150_000);

@@ -46,6 +46,11 @@ export class HybridClock {
     return stamp;
   }
 
+  /** The wall clock this clock stamps by (µs). */
+  wallMicros(): bigint {
+    return this.nowMicros();
+  }
+
   /** Absorbs a stamp read, so that later stamps exceed it; false (not absorbed) when it is too far ahead. */
   observe(stampMicros: bigint): boolean {
     if (stampMicros > this.nowMicros() + this.maxClockAheadMicros) return false;

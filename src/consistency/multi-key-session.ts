@@ -26,17 +26,19 @@ const RETRY_LEAD_MAX_MICROS = 10_000_000;
 
 /**
  * How far ahead of the wall clock to stamp a write sent again after its stamp
- * `stampMicros` arrived at or below the accept floor `floorMicros` (docs/causal-stability.md
- * §2, "Writes that arrive late"): twice its lateness. A write arrives below the floor (now −
- * the accept lag) when its trip (network, a queue at a loaded node) and the client's clock
- * lag behind the node's take longer than the accept lag; a stamp that only followed the
- * floor would be taken from the clock when the refusal came back and arrive just as late,
- * so a far client's every attempt would be refused. 0 for a refusal that is not about
- * lateness (another epoch names a floor below the stamp).
+ * `stampMicros`, sent when the session's clock read `sentAtMicros`, arrived at or below the
+ * accept floor `floorMicros` (docs/causal-stability.md §2, "Writes that arrive late"):
+ * twice its lateness. A write arrives below the floor (now − the accept lag) when its trip
+ * (network, a queue at a loaded node) and the client's clock lag behind the node's take
+ * longer than the accept lag; a stamp that only followed the floor would be taken from the
+ * clock when the refusal came back and arrive just as late, so a far client's every attempt
+ * would be refused. The lateness is the floor's lead over the clock at sending, not over the
+ * stamp: a stamp already led by an earlier refusal was late by its lead and more. 0 for a
+ * refusal that is not about lateness (another epoch names a floor below the stamp).
  */
-export function retryLeadMicros(stampMicros: number, floorMicros: number): number {
+export function retryLeadMicros(stampMicros: number, sentAtMicros: number, floorMicros: number): number {
   if (floorMicros < stampMicros) return 0;
-  return Math.min(RETRY_LEAD_MAX_MICROS, 2 * (floorMicros - stampMicros + 1));
+  return Math.min(RETRY_LEAD_MAX_MICROS, 2 * (floorMicros - Math.min(stampMicros, sentAtMicros) + 1));
 }
 
 /** A write as a session sends it. */
@@ -187,18 +189,23 @@ export abstract class MultiKeySession<V, W extends SessionWrite<V>> implements C
    */
   private async sendStamped(first: W): Promise<{ write: W; outcome: PutOutcome }> {
     let write = first;
+    let sentAtMicros = Number(this.stamps.wallMicros());
     let outcome = await this.send(write);
     for (let attempt = 1; attempt < STAMP_ATTEMPTS_MAX && outcome.status === "refused"; attempt++) {
       if (outcome.notHeld) {
+        sentAtMicros = Number(this.stamps.wallMicros());
         outcome = await this.send(write);
         continue;
       }
       if (outcome.acceptFloorMicros === undefined) break;
       const leadMicros =
-        write.stampMicros === undefined ? 0 : retryLeadMicros(write.stampMicros, outcome.acceptFloorMicros);
+        write.stampMicros === undefined
+          ? 0
+          : retryLeadMicros(write.stampMicros, sentAtMicros, outcome.acceptFloorMicros);
       this.stamps.observe(BigInt(outcome.acceptFloorMicros));
       this.heardFromNode({ micros: 0, epoch: outcome.epoch ?? 0 });
       write = this.restamp(write, leadMicros);
+      sentAtMicros = Number(this.stamps.wallMicros());
       outcome = await this.send(write, outcome.replica);
     }
     if (outcome.status === "applied") this.heardFromNode(stableReportOf(outcome));

@@ -16,14 +16,21 @@ import { LatticeType } from "../../src/lattices/lattice-type";
 
 describe("retryLeadMicros", () => {
   it("is twice the lateness of a stamp at or below the floor, at most 10 s", () => {
-    // Stamped 5 000, refused for a floor of 8 000: 3 001 µs late.
-    expect(retryLeadMicros(5_000, 8_000)).toBe(6_002);
-    expect(retryLeadMicros(8_000, 8_000)).toBe(2);
-    expect(retryLeadMicros(0, 60_000_000)).toBe(10_000_000);
+    // Stamped 5 000 when sent at 5 000, refused for a floor of 8 000: 3 001 µs late.
+    expect(retryLeadMicros(5_000, 5_000, 8_000)).toBe(6_002);
+    expect(retryLeadMicros(8_000, 8_000, 8_000)).toBe(2);
+    expect(retryLeadMicros(0, 0, 60_000_000)).toBe(10_000_000);
+  });
+
+  it("counts a stamp already led by an earlier refusal late from the clock it was sent by", () => {
+    // Sent at 5 000 with a lead of 3 000: the floor 8 000 is 3 001 µs past the clock.
+    expect(retryLeadMicros(8_000, 5_000, 8_000)).toBe(6_002);
+    // A stamp below the clock at sending (stamped earlier, sent again later) is late from the stamp.
+    expect(retryLeadMicros(4_000, 5_000, 8_000)).toBe(8_002);
   });
 
   it("is 0 for a refusal whose floor is below the stamp (another epoch's)", () => {
-    expect(retryLeadMicros(5_000, 0)).toBe(0);
+    expect(retryLeadMicros(5_000, 5_000, 0)).toBe(0);
   });
 });
 
@@ -31,11 +38,11 @@ const ACCEPT_LAG_MICROS = 100_000;
 
 /**
  * One replica of every key whose accept floor is its clock − ACCEPT_LAG_MICROS, reached by
- * writes `tripMicros` after they leave (and answering as late): the shared test clock moves
- * by the trip each way. It counts the writes it is sent and those it applies, and logs when
- * each left and its stamp.
+ * the n-th send `tripsMicros[n]` after it leaves (the last trip for every later one), and
+ * answering as late: the shared test clock moves by the trip each way. It counts the writes
+ * it is sent and those it applies, and logs when each left and its stamp.
  */
-function farNode(clock: { micros: number }, tripMicros: number) {
+function farNode(clock: { micros: number }, tripsMicros: readonly number[]) {
   const counts = { sent: 0, applied: 0 };
   const sends: { leftMicros: number; stampMicros: number }[] = [];
   const stampOf = (put: PutTuple) =>
@@ -43,6 +50,7 @@ function farNode(clock: { micros: number }, tripMicros: number) {
       ? stampedOfLwwPut(put.payload)!.stampMicros
       : Math.max(...stampedValuesOf(put.payload)!.map(({ stampMicros }) => stampMicros));
   const putTo = async (puts: readonly PutTuple[]) => {
+    const tripMicros = tripsMicros[Math.min(sends.length, tripsMicros.length - 1)];
     for (const put of puts) sends.push({ leftMicros: clock.micros, stampMicros: stampOf(put) });
     clock.micros += tripMicros;
     const floorMicros = clock.micros - ACCEPT_LAG_MICROS;
@@ -74,9 +82,9 @@ function farNode(clock: { micros: number }, tripMicros: number) {
 }
 
 describe.each<CausalScope>(["multi-key", "multi-key-lww"])("%s sessions whose writes arrive late", (scope) => {
-  function sessionsOf(tripMicros: number) {
+  function sessionsOf(...tripsMicros: number[]) {
     const clock = { micros: 1_700_000_000_000_000 };
-    const { transport, counts, sends } = farNode(clock, tripMicros);
+    const { transport, counts, sends } = farNode(clock, tripsMicros);
     const context = {
       transport,
       cut: new CausalCut(),
@@ -99,6 +107,15 @@ describe.each<CausalScope>(["multi-key", "multi-key-lww"])("%s sessions whose wr
     await first.put("b", "2");
     await open().put("c", "3");
     expect(counts).toEqual({ sent: 6, applied: 3 });
+  });
+
+  it("are applied at the third attempt when the trip grows (a queue building at the node)", async () => {
+    // 150 ms, then 250 ms each way: the second attempt, led by 100 ms, arrives 50 ms below the
+    // floor, which is 150 ms past the clock it left by; the third leads by twice that.
+    const { counts, sends, open } = sessionsOf(150_000, 250_000);
+    await open().put("a", "1");
+    expect(counts).toEqual({ sent: 3, applied: 1 });
+    expect(sends.map(({ leftMicros, stampMicros }) => stampMicros - leftMicros)).toEqual([0, 100_002, 300_002]);
   });
 
   it("are stamped by the clock alone while they arrive within the lag", async () => {

@@ -32,12 +32,14 @@ function entryBytes(key: string, payloadBytes: number): number {
 export class Floor {
   private readonly entries = new Map<string, ValueRead>();
   /**
-   * Joins `joined` built, by the payload given and by the payload built, with the floor
-   * entry they were built from: while that entry is still the floor, the same join is the
-   * same value, and a join taken back in is the floor's join already (a causal cut closes
-   * the same fetched values several times a read and then admits them).
+   * The last join `joined` built per key, with the payload given and the floor entry it was
+   * built from: while that entry is still the floor, the same payload joins to the same
+   * value, and the join taken back in is the floor's join already (a causal cut closes the
+   * same fetched values several times a read and then admits them). One per key, dropped
+   * when the key's floor changes: a join kept by payload kept its floor, and through it
+   * every earlier floor of the key and their payloads, alive as long as the newest one.
    */
-  private readonly joins = new WeakMap<Uint8Array, { floor: ValueRead; joined: ValueRead }>();
+  private readonly lastJoins = new Map<string, { floor: ValueRead; given: Uint8Array; joined: ValueRead }>();
   private entriesBytes = 0;
   private reservedKeys = 0;
   private reservedBytes = 0;
@@ -61,15 +63,20 @@ export class Floor {
     const floor = this.entries.get(key);
     if (floor === undefined) return value;
     checkSameType(key, floor, value.type);
-    const known = this.joins.get(value.payload);
-    if (known !== undefined && known.floor === floor) return known.joined;
+    if (value.payload === floor.payload) return floor;
+    const known = this.lastJoins.get(key);
+    if (
+      known !== undefined &&
+      known.floor === floor &&
+      (known.given === value.payload || known.joined.payload === value.payload)
+    )
+      return known.joined;
     const payload = mergePayloads(value.type, floor.payload, value.payload);
     if (payload === null) throw new MalformedPayloadError(`the value of ${JSON.stringify(key)}`);
     if (payload === floor.payload) return floor;
-    const join = { floor, joined: { type: value.type, payload } };
-    this.joins.set(value.payload, join);
-    this.joins.set(payload, join);
-    return join.joined;
+    const joined = { type: value.type, payload };
+    this.lastJoins.set(key, { floor, given: value.payload, joined });
+    return joined;
   }
 
   /**
@@ -127,6 +134,7 @@ export class Floor {
     const owned = previous === undefined ? { type: joined.type, payload: joined.payload.slice() } : joined;
     this.entriesBytes += growthBytes(key, owned, previous);
     this.entries.set(key, owned);
+    this.lastJoins.delete(key);
     return owned;
   }
 

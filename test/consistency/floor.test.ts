@@ -1,3 +1,5 @@
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { Floor } from "../../src/consistency/floor";
 import { ConsistencyError } from "../../src/consistency/errors";
 import { LatticeType } from "../../src/lattices/lattice-type";
@@ -31,6 +33,23 @@ describe("Floor", () => {
     // The entry has moved on: an older join is merged again, not taken as the floor's value.
     floor.raise("k", setOf("c"), "monotonic-reads");
     expect(elementsOf(floor.joined("k", joined).payload)).toEqual(["a", "b", "c"]);
+  });
+
+  it("keeps no earlier value of a key alive once the key's floor has moved on", async () => {
+    setFlagsFromString("--expose-gc");
+    const collectGarbage = runInNewContext("gc") as () => void;
+    const floor = new Floor({ maxKeys: 10, maxStateBytes: 1 << 20 });
+    floor.raise("k", setOf("a"), "monotonic-reads");
+    const first = new WeakRef(floor.get("k")!);
+    for (const element of ["b", "c", "d"]) {
+      floor.joined("k", setOf(element));
+      floor.raise("k", setOf(element), "monotonic-reads");
+    }
+    expect(elementsOf(floor.get("k")!.payload)).toEqual(["a", "b", "c", "d"]);
+    // A WeakRef's target stays alive to the end of the job that made it.
+    await new Promise((resolve) => setImmediate(resolve));
+    collectGarbage();
+    expect(first.deref()).toBeUndefined();
   });
 
   it("refuses a key past its limits with SESSION_LIMIT naming the guarantee", () => {

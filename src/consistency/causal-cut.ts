@@ -14,6 +14,7 @@ import { ConsistencyError } from "./errors";
 import { Floor, type FloorReservation } from "./floor";
 import { multiCausalVersions } from "./causal-stamps";
 import { EpochStableTimes, isStable, type StableTimes } from "./epoch-stamps";
+import { RECENT_DECODES_PER_GENERATION, RecentDecodes } from "./recent-decodes";
 import type { PutTuple, StableReport, ValueRead } from "./transport";
 import { LatticeType } from "../lattices/lattice-type";
 
@@ -53,6 +54,13 @@ export class CausalCut<V = VectorClock> {
    * cut only.
    */
   private readonly requiredByKey = new Map<string, number>();
+  /**
+   * Per key, its entry's version: what closing compares every dependency with. Kept apart
+   * from the entries' decodes, which are kept only while recent (recent-decodes.ts).
+   */
+  private readonly entryVersions = new Map<string, V>();
+  /** Values' versions and dependencies, decoded once while recent. */
+  private readonly decodes: RecentDecodes<VersionedValue<V>>;
   /** The epoch the client last heard a node name (docs/causal-stability.md §7; 0: none): what a new session stamps in. */
   private latestEpoch = 0;
   /**
@@ -72,7 +80,9 @@ export class CausalCut<V = VectorClock> {
   ) {
     this.values = new Floor({ maxKeys: limits.maxCutKeys, maxStateBytes: limits.maxCutBytes });
     // V defaults to clocks, which the default scheme names.
-    this.versions = versions ?? (multiCausalVersions as unknown as VersionScheme<V>);
+    const scheme = versions ?? (multiCausalVersions as unknown as VersionScheme<V>);
+    this.versions = scheme;
+    this.decodes = new RecentDecodes(RECENT_DECODES_PER_GENERATION, (payload) => scheme.decode(payload));
   }
 
   get level(): CausalLevel {
@@ -150,19 +160,10 @@ export class CausalCut<V = VectorClock> {
    */
   close(fetched: ReadonlyMap<string, ValueRead>, stable?: StableTimes): Closure<V> {
     const { covers, join, bottom } = this.versions;
-    const cutVersions = new Map<string, V>();
-    const cutVersionOf = (key: string) => {
-      let version = cutVersions.get(key);
-      if (version === undefined) {
-        const value = this.values.get(key);
-        version = value === undefined ? bottom : this.decodeEntry(value).version;
-        cutVersions.set(key, version);
-      }
-      return version;
-    };
+    const cutVersionOf = (key: string) => this.entryVersions.get(key) ?? bottom;
     const candidates = new Map<string, CutEntry<V>>();
     // A read closes the same fetched values several times (each round, each stable-time cap): the floor keeps
-    // their joins while the cut's entries stand, and the entries are decoded once per payload.
+    // their joins while the cut's entries stand, and the entries are decoded once while recent.
     for (const [key, value] of fetched) candidates.set(key, this.decodeEntry(this.values.joined(key, value)));
     const closed = new Set(candidates.keys());
     const blockedBy = new Map<string, string>();
@@ -249,18 +250,14 @@ export class CausalCut<V = VectorClock> {
   /** Gives the room back and joins the values that were applied; their dependencies must be in the cut already. */
   settle(reservation: FloorReservation, applied: readonly PutTuple[]): void {
     this.values.settle(reservation, applied);
+    for (const { key } of applied) this.entryVersions.set(key, this.versionedValueOf(this.values.get(key)!).version);
   }
 
-  /** A value's version and dependencies, decoded once per payload (payloads are never changed in place). */
+  /** A value's version and dependencies, decoded once while recent (payloads are never changed in place). */
   versionedValueOf(value: ValueRead): VersionedValue<V> {
     if (value.type !== this.versions.type)
       throw new Error(`invariant: a ${LatticeType[value.type]} value in the cut of ${this.level}`);
-    let decoded = decodedEntries.get(value.payload) as VersionedValue<V> | undefined;
-    if (decoded === undefined) {
-      decoded = this.versions.decode(value.payload);
-      decodedEntries.set(value.payload, decoded);
-    }
-    return decoded;
+    return this.decodes.of(value.payload);
   }
 
   private decodeEntry(value: ValueRead): CutEntry<V> {
@@ -273,6 +270,3 @@ function appendTo<V>(lists: Map<string, V[]>, key: string, value: V): void {
   if (list === undefined) lists.set(key, [value]);
   else list.push(value);
 }
-
-/** What an entry decodes, by its value's payload: a payload is of one type, so of one scheme. */
-const decodedEntries = new WeakMap<Uint8Array, VersionedValue<unknown>>();

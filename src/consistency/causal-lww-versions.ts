@@ -18,6 +18,7 @@ import { EMPTY_BYTES } from "../lattices/lattice";
 import { LatticeType } from "../lattices/lattice-type";
 import { epochStamp, type EpochStamps, UNKNOWN_STAMPS } from "./epoch-stamps";
 import type { Dependency, VersionScheme, VersionedValue } from "./causal-versions";
+import { RECENT_DECODES_PER_GENERATION, RecentDecodes } from "./recent-decodes";
 
 /** A version, with the epoch it was stamped in (0: none or unknown), which the order ignores. */
 export interface CausalLwwVersion extends LwwVersion {
@@ -44,17 +45,12 @@ function versionOfDependency({ stampMicros, epoch, writer }: DependencyStamp): C
   return { micros: stampMicros, writeId: writer ?? EMPTY_BYTES, epoch };
 }
 
-/** Payloads decoded, by the array that holds them: a read decodes each value several times (closing, bases, result). */
-const decodedPayloads = new WeakMap<Uint8Array, CausalLwwValue>();
+/** Payloads decoded while recent: a read decodes each value several times (closing, bases, result). */
+const decodedPayloads = new RecentDecodes(RECENT_DECODES_PER_GENERATION, decodeCausalLww);
 
-/** `decodeCausalLww`, once per payload (payloads are never changed in place). */
+/** `decodeCausalLww`, once per payload while it is recent. */
 export function decodeCausalLwwOnce(payload: Uint8Array): CausalLwwValue {
-  let decoded = decodedPayloads.get(payload);
-  if (decoded === undefined) {
-    decoded = decodeCausalLww(payload);
-    decodedPayloads.set(payload, decoded);
-  }
-  return decoded;
+  return decodedPayloads.of(payload);
 }
 
 export const causalLwwVersions: VersionScheme<CausalLwwVersion> = {

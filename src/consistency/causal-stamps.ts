@@ -9,6 +9,7 @@ import { decodeStamped } from "../lattices/causal-stamp";
 import { LatticeType } from "../lattices/lattice-type";
 import { clockBytes, clockCovers, entryOf, vectorClock, type VectorClock } from "../lattices/vector-clock";
 import type { VersionScheme } from "./causal-versions";
+import { RECENT_DECODES_PER_GENERATION, RecentDecodes } from "./recent-decodes";
 import { anyEpochBound, epochStamp, type EpochStamps, joinEpochStamps, UNKNOWN_STAMPS } from "./epoch-stamps";
 import type { StableReport } from "./transport";
 
@@ -109,21 +110,18 @@ export interface DecodedMultiCausal {
 }
 
 /**
- * Payloads decoded, by the array that holds them (payloads are never changed in place). A
- * multi-key read decodes the same values several times (each closing round, each stable
- * check, the result): profiles of hot keys' many siblings put most of its CPU there.
+ * Payloads decoded while recent. A multi-key read decodes the same values several times
+ * (each closing round, each stable check, the result): profiles of hot keys' many siblings
+ * put most of its CPU there.
  */
-const decodedPayloads = new WeakMap<Uint8Array, DecodedMultiCausal>();
+const decodedPayloads = new RecentDecodes(RECENT_DECODES_PER_GENERATION, (payload): DecodedMultiCausal => {
+  // The siblings as stored: readers filter them (visibleSiblings), and stamps come from all of them.
+  const value = decodeMultiCausalWire(payload, true);
+  return { value, stamps: readStamps(value.second.second) };
+});
 
 export function decodeStampedMultiCausal(payload: Uint8Array): DecodedMultiCausal {
-  let decoded = decodedPayloads.get(payload);
-  if (decoded === undefined) {
-    // The siblings as stored: readers filter them (visibleSiblings), and stamps come from all of them.
-    const value = decodeMultiCausalWire(payload, true);
-    decoded = { value, stamps: readStamps(value.second.second) };
-    decodedPayloads.set(payload, decoded);
-  }
-  return decoded;
+  return decodedPayloads.of(payload);
 }
 
 /** A sibling as the user wrote it: the value inside its stamp, where it has one. */

@@ -2,7 +2,7 @@
  * The long form of the consistency proof (docs/consistency.md §5): every built level and
  * every deliberately broken variant (test/support/consistency-broken.ts), each for the
  * given duration on three real nodes under the cycling nemesis of
- * test/support/level-workload-cluster.ts (gossip between nodes dropped, a node stopped for
+ * test/support/level-workload-cluster.ts (records, then all gossip, between nodes dropped, a node stopped for
  * 1 s, every 5 s). A variant that swaps a piece of the replicas themselves runs in the
  * simulator instead: real nodes merge with the store's own lattice. The built levels run
  * with session clocks up to 2 s apart. A run takes at most 2 000 transactions, so that each

@@ -6,6 +6,11 @@
  * - `drop-remote-records`: RECORDS frames (gossip and anti-entropy repairs) to actors of
  *   other nodes are dropped, as a network that loses them would (docs/cluster.md,
  *   "Anti-entropy"). Handoffs, acknowledgements and membership are untouched.
+ * - `drop-remote-gossip`: every gossip frame to actors of other nodes is dropped (records,
+ *   handoffs and their acknowledgements, digests), as a network split between the nodes'
+ *   actors would, while clients and membership still pass. Handoffs are sent again until
+ *   acknowledged, so nothing is lost, but no causal round completes meanwhile and the
+ *   stable time stands still (docs/causal-stability.md).
  * - `throw-in-gossip-tick`: the actor's gossip tick throws before it sends anything, as a
  *   store call at its memory limit may (the actor must contain it and carry on).
  * - `throw-on-key KEY`: running the tuples of a request that holds KEY throws, as a failing
@@ -26,6 +31,7 @@ import type { RequestBurst, RequestServer } from "./request-servers";
 
 export const FAULT_FILE_ENV = "ANNAKV_FAULT_FILE";
 const DROP_REMOTE_RECORDS = "drop-remote-records";
+const DROP_REMOTE_GOSSIP = "drop-remote-gossip";
 const THROW_IN_GOSSIP_TICK = "throw-in-gossip-tick";
 const THROW_ON_KEY = "throw-on-key ";
 const CRASH_ACTOR = "crash-actor ";
@@ -34,7 +40,8 @@ const HANG_ACTOR = "hang-actor ";
 const FAULT_FILE_BYTES_MAX = 4096;
 
 export class ActorFaults {
-  private dropping = false;
+  private droppingRecords = false;
+  private droppingGossip = false;
   /** The gossip tick throws (`throw-in-gossip-tick`). */
   throwsInGossipTick = false;
   /** Actors whose thread is to die (`crash-actor TID`). */
@@ -60,7 +67,8 @@ export class ActorFaults {
           .split("\n")
           .map((line) => line.trim())
       : [];
-    this.dropping = lines.includes(DROP_REMOTE_RECORDS);
+    this.droppingRecords = lines.includes(DROP_REMOTE_RECORDS);
+    this.droppingGossip = lines.includes(DROP_REMOTE_GOSSIP);
     this.throwsInGossipTick = lines.includes(THROW_IN_GOSSIP_TICK);
     this.crashingActors = actorsNamed(lines, CRASH_ACTOR);
     this.hangingActors = actorsNamed(lines, HANG_ACTOR);
@@ -83,7 +91,7 @@ export class ActorFaults {
     return {
       send: (address, frame) => {
         const records = frame[0] === GossipFrameKind.RECORDS || frame[0] === GossipFrameKind.REMOTE_RECORDS;
-        if (this.dropping && records && !this.isLocal(address)) {
+        if ((this.droppingGossip || (this.droppingRecords && records)) && !this.isLocal(address)) {
           this.dropped++;
           return;
         }

@@ -50,6 +50,29 @@ describe("ActorFaults", () => {
     expect(faults.dropped).toBe(1);
   });
 
+  it("drops every gossip frame to other nodes' actors under drop-remote-gossip, and none to its own", () => {
+    const sent: string[] = [];
+    const sink: FrameSink = { send: (address, frame) => sent.push(`${GossipFrameKind[frame[0]]} ${address}`) };
+    const faults = new ActorFaults(file, (address) => address !== REMOTE);
+    const wrapped = faults.wrap(sink);
+    writeFileSync(file, "drop-remote-gossip\n");
+    faults.refresh();
+    const kinds = [
+      GossipFrameKind.RECORDS,
+      GossipFrameKind.HANDOFF,
+      GossipFrameKind.HANDOFF_ACK,
+      GossipFrameKind.DIGESTS,
+    ];
+    for (const kind of kinds) wrapped.send(REMOTE, Uint8Array.of(kind));
+    wrapped.send("tcp://127.0.0.1:6251", Uint8Array.of(GossipFrameKind.HANDOFF));
+    expect(sent).toEqual(["HANDOFF tcp://127.0.0.1:6251"]);
+    expect(faults.dropped).toBe(4);
+    writeFileSync(file, "");
+    faults.refresh();
+    wrapped.send(REMOTE, Uint8Array.of(GossipFrameKind.HANDOFF));
+    expect(sent).toEqual(["HANDOFF tcp://127.0.0.1:6251", `HANDOFF ${REMOTE}`]);
+  });
+
   it("makes a server throw before it runs a request holding a poison key, and only then", () => {
     const server = new BatchRequestServer(createStore({ engine: "ts", limits: DEFAULT_LIMITS }));
     const faults = new ActorFaults(file, () => false);

@@ -2,9 +2,10 @@
  * The built levels proved on real nodes by their recorded histories (docs/consistency.md
  * §5, short form): three node processes on 127.0.0.1–3, 2 actors each, global and local
  * replication 2, gossip 20 ms and anti-entropy 1 s. For each level, 8 sessions over 4
- * AnnaClients (time-out 300 ms), their clocks up to 2 s apart, run for 1.5 s while gossip
- * between the nodes is dropped for 0.6 s (the fault file's `drop-remote-records`) and one
- * node is stopped with SIGSTOP for 1 s. Then the faults end, the replicas are left to
+ * AnnaClients (time-out 300 ms), their clocks up to 2 s apart, run for 1.5 s while records
+ * between the nodes are dropped for 0.3 s (the fault file's `drop-remote-records`), then all
+ * their gossip for 0.3 s (`drop-remote-gossip`: handoffs too), and one node is stopped with
+ * SIGSTOP for 1 s. Then the faults end, the replicas are left to
  * agree, every replica's value is read, and the checker must find no anomaly the level
  * forbids. The workload is seeded (the sessions' steps, the node stopped); real timing is
  * not, so a failure prints its seed and witnesses rather than promising a replay.
@@ -53,8 +54,10 @@ describe("built levels on three real nodes under dropped gossip and a stopped no
       });
       // The faults happened while sessions ran, and the sessions got work done.
       expect(verdict.faults.map(({ phase, fault }) => `${phase} ${fault}`).sort()).toEqual([
+        "end drop-remote-gossip",
         "end drop-remote-records",
         "end sigstop",
+        "start drop-remote-gossip",
         "start drop-remote-records",
         "start sigstop",
       ]);

@@ -5,7 +5,7 @@
  * sessions over 4 AnnaClients with 300 ms time-outs. AnnaClient sends a key to one replica
  * per client, so each session reads through the four clients in turn: successive reads
  * meet different replicas, as the levels must expect. A seeded nemesis drops gossip
- * between nodes (the fault file's `drop-remote-records`) and stops a node with SIGSTOP for
+ * between nodes (the fault file's `drop-remote-records`, then `drop-remote-gossip`) and stops a node with SIGSTOP for
  * 1 s (under the failure timeout) once per cycle, and in runs of 20 s or more kills a node
  * (SIGKILL) once, for 5 s (past the failure timeout: the survivors declare it dead and take
  * its keys), then starts it again empty, to rejoin and be filled; each fault is logged into
@@ -284,8 +284,15 @@ export async function replicasAgree(transport: KeyTransport, keys: readonly stri
   }
 }
 
+/** Faults of the actors' gossip between nodes (src/actor/faults.ts): records only, or all of it. */
+type DropFault = "drop-remote-records" | "drop-remote-gossip";
+
+function isDropFault(fault: FaultWindow["fault"]): fault is DropFault {
+  return fault === "drop-remote-records" || fault === "drop-remote-gossip";
+}
+
 interface FaultWindow {
-  readonly fault: "drop-remote-records" | "sigstop" | "kill";
+  readonly fault: DropFault | "sigstop" | "kill";
   readonly startMs: number;
   readonly endMs: number;
   /** For sigstop and kill: which node (0-based). */
@@ -293,7 +300,9 @@ interface FaultWindow {
 }
 
 /**
- * Per cycle: gossip between nodes dropped from 10% to 50% of it; a seeded node stopped from
+ * Per cycle: records between nodes dropped from 10% to 30% of it, then all gossip between
+ * them (handoffs and acknowledgements too: no causal round completes, and replicas of a
+ * causal key differ for that long) from 30% to 50%; a seeded node stopped from
  * 25% for SIGSTOP_MS (both faults at once for a while). In a run of KILL_RUN_MS_MIN or more,
  * once: a seeded node killed at 40% of the run, started again KILLED_MS later.
  */
@@ -301,12 +310,21 @@ function nemesisSchedule(durationMs: number, random: Random): FaultWindow[] {
   const cycleMs = Math.min(durationMs, NEMESIS_CYCLE_MS);
   const windows: FaultWindow[] = [];
   for (let cycleStartMs = 0; cycleStartMs + cycleMs <= durationMs; cycleStartMs += cycleMs) {
-    windows.push({
-      fault: "drop-remote-records",
-      startMs: cycleStartMs + 0.1 * cycleMs,
-      endMs: cycleStartMs + 0.5 * cycleMs,
-      node: -1,
-    });
+    windows.push(
+      {
+        fault: "drop-remote-records",
+        startMs: cycleStartMs + 0.1 * cycleMs,
+        endMs: cycleStartMs + 0.3 * cycleMs,
+        node: -1,
+      },
+      // After the records window in this list, so that at 30% the records fault ends before this one starts.
+      {
+        fault: "drop-remote-gossip",
+        startMs: cycleStartMs + 0.3 * cycleMs,
+        endMs: cycleStartMs + 0.5 * cycleMs,
+        node: -1,
+      },
+    );
     const stopMs = cycleStartMs + 0.25 * cycleMs;
     windows.push({
       fault: "sigstop",
@@ -371,7 +389,7 @@ class Nemesis {
 
   private async start(window: FaultWindow): Promise<void> {
     this.active.add(window);
-    if (window.fault === "drop-remote-records") writeFileSync(this.cluster.faultFile, "drop-remote-records\n");
+    if (isDropFault(window.fault)) writeFileSync(this.cluster.faultFile, `${window.fault}\n`);
     else if (window.fault === "sigstop") this.cluster.nodes[window.node].process.child.kill("SIGSTOP");
     else await this.cluster.kill(window.node);
     this.recorder.fault("start", window.fault, this.detail(window));
@@ -385,14 +403,12 @@ class Nemesis {
       this.restarts.push(restart.then(() => void this.recorder.fault("end", window.fault, this.detail(window))));
       return;
     }
-    if (window.fault === "drop-remote-records") rmSync(this.cluster.faultFile, { force: true });
+    if (isDropFault(window.fault)) rmSync(this.cluster.faultFile, { force: true });
     else this.cluster.nodes[window.node].process.child.kill("SIGCONT");
     this.recorder.fault("end", window.fault, this.detail(window));
   }
 
   private detail(window: FaultWindow): string {
-    return window.fault === "drop-remote-records"
-      ? "between every pair of nodes"
-      : this.cluster.nodes[window.node].host;
+    return isDropFault(window.fault) ? "between every pair of nodes" : this.cluster.nodes[window.node].host;
   }
 }

@@ -43,7 +43,7 @@ const JOIN_RETRY_MS = 500;
  * cluster the period grows with the members, and where it reaches the heartbeat no message is
  * sent (the heartbeat carries the bound anyway).
  */
-export const STABILITY_MESSAGE_PERIOD_MS = 50;
+const STABILITY_MESSAGE_PERIOD_MS = 50;
 const STABILITY_MESSAGES_PER_SECOND_MAX = 200;
 /** Membership connections one node keeps open at once. */
 const MEMBERSHIP_PEERS_MAX = 1024;

@@ -26,7 +26,7 @@ import {
 import { FrameHead, KeyTuples, readResponse } from "../src/protocol/key-frames";
 import { ClientLink, ClientTransport, openClientLink, parseClientTransport } from "./client-link";
 import { processCpuSeconds } from "./cpu";
-import { LatencyHistogram, LatencySummary } from "./latency";
+import { HistogramSnapshot, LatencyHistogram, LatencySummary } from "./latency";
 import {
   KeyChooser,
   KeySpace,
@@ -67,6 +67,12 @@ export interface LoadOptions {
    * 50 connections with one request in flight each).
    */
   connections: number;
+  /**
+   * Once its requests are built, print "ready" on stdout and start the timed phase only
+   * when a line arrives on stdin (a process's option): generators run side by side then
+   * measure the same seconds, however long each took to set up.
+   */
+  startOnStdin: boolean;
 }
 
 export const DEFAULT_LOAD_OPTIONS: Readonly<LoadOptions> = Object.freeze({
@@ -86,6 +92,7 @@ export const DEFAULT_LOAD_OPTIONS: Readonly<LoadOptions> = Object.freeze({
   serverPid: 0,
   clientTransport: "zmtp",
   connections: 1,
+  startOnStdin: false,
 });
 
 export interface LoadResult extends LatencySummary {
@@ -103,6 +110,8 @@ export interface LoadResult extends LatencySummary {
   /** CPU cores busy over the measured window: the node (all its threads) and this generator. */
   serverCpuCores: number;
   generatorCpuCores: number;
+  /** The measured latencies, so that several generators' results merge exactly (mergeLoadResults). */
+  histogram: HistogramSnapshot;
 }
 
 /** Draw keys from this many request templates at least, so a run touches the keyspace. */
@@ -113,6 +122,8 @@ const DRAIN_TIMEOUT_MS = 5_000;
 /** request_id is this many decimal digits, the frame's last bytes, patched per send. */
 const REQUEST_ID_DIGITS = 8;
 const REDRAWS_PER_KEY_MAX = 1000;
+/** What a generator with startOnStdin prints once it is ready (bench/server.ts waits for it). */
+export const READY_LINE = "ready";
 
 /** A pre-encoded request: copied per send, then its id and timestamps patched. */
 interface RequestTemplate {
@@ -301,7 +312,9 @@ export async function runLoad(partial: Partial<LoadOptions>): Promise<LoadResult
       });
       if (options.durationMs === 0) return preloaded;
     }
-    return await loop.run(buildPool(options, plan, replyAddress), {
+    const pool = buildPool(options, plan, replyAddress);
+    if (options.startOnStdin) await readyThenGo();
+    return await loop.run(pool, {
       warmupMs: options.warmupMs,
       durationMs: options.durationMs,
       requestLimit: Infinity,
@@ -309,6 +322,56 @@ export async function runLoad(partial: Partial<LoadOptions>): Promise<LoadResult
   } finally {
     for (const link of links) await link.close();
   }
+}
+
+/** Prints "ready" and resolves at the first line on stdin; rejects if stdin closes first. */
+function readyThenGo(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      if (!chunk.includes(0x0a)) return;
+      process.stdin.off("data", onData).off("end", onEnd).pause();
+      resolve();
+    };
+    const onEnd = () => reject(new Error("stdin closed before the signal to start"));
+    process.stdin.on("data", onData).once("end", onEnd);
+    process.stdout.write(`${READY_LINE}\n`);
+  });
+}
+
+/**
+ * The results of generators that ran one phase side by side against one node, as one:
+ * requests and rates add up (startOnStdin aligns their windows), latency quantiles are
+ * those of every generator's samples together, and the node's CPU is the mean of what
+ * each generator saw over its window.
+ */
+export function mergeLoadResults(results: readonly LoadResult[]): LoadResult {
+  if (results.length === 0) throw new RangeError("no results to merge");
+  if (results.length === 1) return results[0];
+  const sum = (pick: (result: LoadResult) => number) => results.reduce((total, result) => total + pick(result), 0);
+  const histogram = new LatencyHistogram();
+  const tupleErrors: Record<string, number> = {};
+  for (const result of results) {
+    histogram.add(result.histogram);
+    for (const [name, count] of Object.entries(result.tupleErrors))
+      tupleErrors[name] = (tupleErrors[name] ?? 0) + count;
+  }
+  return {
+    options: {
+      ...results[0].options,
+      concurrency: sum((result) => result.options.concurrency),
+      connections: sum((result) => result.options.connections),
+    },
+    requests: sum((result) => result.requests),
+    requestsPerSecond: sum((result) => result.requestsPerSecond),
+    opsPerSecond: sum((result) => result.opsPerSecond),
+    measuredSeconds: Math.max(...results.map((result) => result.measuredSeconds)),
+    ...histogram.summary(),
+    histogram: histogram.snapshot(),
+    tupleErrors,
+    lostRequests: sum((result) => result.lostRequests),
+    serverCpuCores: sum((result) => result.serverCpuCores) / results.length,
+    generatorCpuCores: sum((result) => result.generatorCpuCores),
+  };
 }
 
 interface Phase {
@@ -455,6 +518,7 @@ class ClosedLoop {
       opsPerSecond: (requests * this.options.keysPerRequest) / measuredSeconds,
       measuredSeconds,
       ...this.histogram.summary(),
+      histogram: this.histogram.snapshot(),
       tupleErrors: this.tupleErrors,
       lostRequests,
     };
@@ -520,6 +584,7 @@ function parseOptions(argv: string[]): Partial<LoadOptions> {
     options: {
       host: { type: "string" },
       preload: { type: "boolean" },
+      "start-on-stdin": { type: "boolean" },
       "client-transport": { type: "string" },
       ...Object.fromEntries(numberFlags.map((flag) => [flag, { type: "string" as const }])),
     },
@@ -527,6 +592,7 @@ function parseOptions(argv: string[]): Partial<LoadOptions> {
   const options: Partial<LoadOptions> = {};
   if (values.host !== undefined) options.host = values.host as string;
   if (values.preload !== undefined) options.preload = values.preload as boolean;
+  if (values["start-on-stdin"] !== undefined) options.startOnStdin = values["start-on-stdin"] as boolean;
   const transport = values["client-transport"] as string | undefined;
   if (transport !== undefined) options.clientTransport = parseClientTransport(transport);
   for (const flag of numberFlags) {

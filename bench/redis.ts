@@ -32,11 +32,16 @@ export interface RedisServer {
 }
 
 /** An in-memory Redis with no persistence, as a cache-like store comparable to annakv. */
-export async function startRedis(tools: RedisTools, port: number): Promise<RedisServer> {
+export async function startRedis(tools: RedisTools, port: number, ioThreads = 1): Promise<RedisServer> {
+  if (!(Number.isInteger(ioThreads) && ioThreads >= 1))
+    throw new RangeError(`Redis io-threads must be a positive integer, got ${ioThreads}`);
   const version = spawnSync(tools.server, ["--version"], { encoding: "utf8" }).stdout.trim();
+  // io-threads > 1: Redis reads and writes its sockets on that many threads (commands still
+  // run on one), the way it is run to use a many-core machine.
+  const threading = ioThreads > 1 ? ["--io-threads", String(ioThreads), "--io-threads-do-reads", "yes"] : [];
   const child = spawn(
     tools.server,
-    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+    ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", ...threading],
     { stdio: "ignore" },
   );
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -103,6 +108,8 @@ export interface RedisBenchmarkOptions {
   pipeline: number;
   /** Pid of the redis-server, to report its CPU use. */
   serverPid: number;
+  /** redis-benchmark's own threads (`--threads`; 1 = its default, one): so that it is not the limit on many cores. */
+  threads: number;
 }
 
 export interface RedisTestResult {
@@ -141,6 +148,7 @@ export async function runRedisBenchmark(
     "-r",
     String(options.keyCount),
     ...(options.pipeline > 1 ? ["-P", String(options.pipeline)] : []),
+    ...threadFlags(options.threads),
     "--csv",
   ];
   const run = await runRedisBenchmarkProcess(tools, args, options.serverPid);
@@ -151,6 +159,10 @@ export async function runRedisBenchmark(
     generatorCpuCores: run.generatorCpuCores,
     seconds: run.seconds,
   };
+}
+
+function threadFlags(threads: number): string[] {
+  return threads > 1 ? ["--threads", String(threads)] : [];
 }
 
 /** Runs redis-benchmark with `args`: its CSV output, and the cores it and redis-server used meanwhile. */
@@ -219,6 +231,7 @@ export async function runRedisMultiKeyBenchmark(
     "-r",
     String(options.keyCount),
     ...(options.pipeline > 1 ? ["-P", String(options.pipeline)] : []),
+    ...threadFlags(options.threads),
     "--csv",
     ...commandArgs,
   ];

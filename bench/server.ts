@@ -8,7 +8,17 @@
  * the lean client) or `zeromq` (libzmq through zeromq.js). Writes bench/results/server.json
  * and server.svg (server-zeromq-client.*, server-1-connections.* ... for other client shapes).
  *
- *   node -r ./bench/register.js bench/server.ts [--quick] [--setups wasm:2,wasm:1,ts:2] [--concurrency N] [--client-transport zmtp|zeromq] [--connections N]
+ * On a many-core machine (bench/server-device/run.sh): `--generators G` runs the annakv
+ * load in G generator processes side by side and redis-benchmark with `--threads G`;
+ * `--redis-io-threads 1,4` measures Redis as it comes and with 4 I/O threads.
+ *
+ *   node -r ./bench/register.js bench/server.ts [--quick] [--setups wasm:2,wasm:1,ts:2] [--concurrency N]
+ *     [--client-transport zmtp|zeromq] [--connections N] [--rounds N] [--generators G]
+ *     [--redis-io-threads 1,4] [--warmup-ms MS] [--duration-ms MS] [--no-floors] [--no-mixes]
+ *     [--no-redis] [--key-count N] [--port-offset N] [--machine NAME] [--out-dir DIR]
+ *
+ * Compiled to JavaScript (bench/server-device/package.sh) it runs the same way, with no
+ * TypeScript at run time.
  */
 import { ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -20,7 +30,7 @@ import { encodeKeyRequest, encodeKeyResponse, RequestType } from "../src/protoco
 import type { BarChart } from "./chart";
 import { ClientTransport, parseClientTransport } from "./client-link";
 import type { EchoFloorResult } from "./echo-floor";
-import type { LoadOptions, LoadResult } from "./load-generator";
+import { LoadOptions, LoadResult, mergeLoadResults, READY_LINE } from "./load-generator";
 import {
   findRedisTools,
   preloadRedis,
@@ -57,6 +67,21 @@ interface ServerBenchConfig {
   keyCount: number;
   keyBytes: number;
   valueBytes: number;
+  /**
+   * Generator processes the annakv load is dealt among (the concurrency and connections
+   * split evenly), and redis-benchmark's `--threads`: one is enough on 2 cores; on many,
+   * one process could not load the node.
+   */
+  generators: number;
+  /** Redis setups measured, by io-threads (1 = Redis as it comes); comparisons use the first; none: annakv alone. */
+  redisIoThreads: number[];
+  /** Whether the echo floors are measured (one client process: no floor on many cores). */
+  floors: boolean;
+  /** Whether the Zipf mixes (recorded, not compared with Redis) are run. */
+  mixes: boolean;
+  /** Names the result files: server-<machine>.json (none: server.json, or server-<client shape>.json). */
+  machine: string | undefined;
+  outDir: string | undefined;
   /** Keys per request of the pipelined comparison, and Redis's -P. */
   batchKeys: number;
   zipfSkew: number;
@@ -96,6 +121,12 @@ const FULL_CONFIG: ServerBenchConfig = {
   keyCount: 100_000,
   keyBytes: 16,
   valueBytes: 64,
+  generators: 1,
+  redisIoThreads: [1],
+  floors: true,
+  mixes: true,
+  machine: undefined,
+  outDir: undefined,
   batchKeys: 16,
   zipfSkew: 1.0,
   warmupMs: 1000,
@@ -120,8 +151,10 @@ const QUICK_CONFIG: ServerBenchConfig = {
 const REPO_ROOT = path.resolve(__dirname, "..");
 const CLI_PATH = path.join(REPO_ROOT, "dist/cli/main.js");
 const REGISTER_PATH = path.join(__dirname, "register.js");
-const GENERATOR_PATH = path.join(__dirname, "load-generator.ts");
-const ECHO_FLOOR_PATH = path.join(__dirname, "echo-floor.ts");
+/** Run from source, child scripts are .ts loaded through register.js; compiled, plain .js. */
+const SCRIPT_EXTENSION = path.extname(__filename);
+const GENERATOR_PATH = path.join(__dirname, `load-generator${SCRIPT_EXTENSION}`);
+const ECHO_FLOOR_PATH = path.join(__dirname, `echo-floor${SCRIPT_EXTENSION}`);
 const NODE_START_TIMEOUT_MS = 30_000;
 const NODE_STOP_TIMEOUT_MS = 15_000;
 
@@ -131,7 +164,8 @@ interface AnnakvRun {
   keysPerRequest: number;
   skew: number;
   putFraction: number;
-  result: LoadResult;
+  /** Without its latency histogram (the summary keeps the quantiles). */
+  result: Omit<LoadResult, "histogram">;
   actorTime: ActorTimeShares | null;
 }
 
@@ -253,21 +287,83 @@ function commandLineFlags(options: object): string[] {
   return args;
 }
 
-/** Runs a bench script in a process of its own and returns the JSON line it prints last. */
-async function runJsonProcess<T>(script: string, options: object, what: string): Promise<T> {
-  const child = spawn(process.execPath, ["-r", REGISTER_PATH, script, ...commandLineFlags(options)], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
+/** node's arguments to run a bench script (and the flags of `options`). */
+function scriptArgs(script: string, options: object): string[] {
+  const loader = SCRIPT_EXTENSION === ".ts" ? ["-r", REGISTER_PATH] : [];
+  return [...loader, script, ...commandLineFlags(options)];
+}
+
+/** A bench script in a process of its own: the JSON line it prints last, and its readiness. */
+interface JsonProcess<T> {
+  result: Promise<T>;
+  /** Resolves when the script prints READY_LINE (a generator started with startOnStdin). */
+  ready: Promise<void>;
+  /** Sends the line a generator started with startOnStdin waits for. */
+  go(): void;
+}
+
+function spawnJsonProcess<T>(script: string, options: object, what: string): JsonProcess<T> {
+  const child = spawn(process.execPath, scriptArgs(script, options), { stdio: ["pipe", "pipe", "inherit"] });
   let stdout = "";
-  child.stdout!.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
-  if (code !== 0) throw new Error(`${what} exited with ${code}`);
-  return JSON.parse(stdout.trim().split("\n").pop()!) as T;
+  let markReady = () => undefined as void;
+  const readyLine = new Promise<void>((resolve) => (markReady = resolve));
+  child.stdout!.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+    if (stdout.startsWith(`${READY_LINE}\n`)) markReady();
+  });
+  const result = new Promise<number | null>((resolve) => child.once("exit", resolve)).then((code) => {
+    if (code !== 0) throw new Error(`${what} exited with ${code}`);
+    return JSON.parse(stdout.trim().split("\n").pop()!) as T;
+  });
+  const exitedFirst = result.then(() => {
+    throw new Error(`${what} exited before it was ready`);
+  });
+  const ready = Promise.race([readyLine, exitedFirst]);
+  // Awaited only by callers that wait for readiness; a script that never prints it exits unready.
+  ready.catch(() => undefined);
+  return { result, ready, go: () => child.stdin!.end("go\n") };
+}
+
+/** Runs a bench script in a process of its own and returns the JSON line it prints last. */
+function runJsonProcess<T>(script: string, options: object, what: string): Promise<T> {
+  const child = spawnJsonProcess<T>(script, options, what);
+  child.go();
+  return child.result;
 }
 
 /** Runs the generator in a process of its own, so it never shares the node's event loop. */
 function runGenerator(options: Partial<LoadOptions>): Promise<LoadResult> {
   return runJsonProcess<LoadResult>(GENERATOR_PATH, options, "load generator");
+}
+
+/**
+ * The load of `options` dealt among `generators` processes (each its share of the
+ * concurrency and connections, its own seed), started together once every one has built
+ * its requests, so that they are timed over the same seconds; one result.
+ */
+async function runGenerators(options: Partial<LoadOptions>, generators: number): Promise<LoadResult> {
+  if (generators === 1) return runGenerator(options);
+  const share = (total: number, index: number) => Math.floor(total / generators) + (index < total % generators ? 1 : 0);
+  const processes = Array.from({ length: generators }, (_, index) =>
+    spawnJsonProcess<LoadResult>(
+      GENERATOR_PATH,
+      {
+        ...options,
+        concurrency: share(options.concurrency!, index),
+        connections: share(options.connections!, index),
+        seed: options.seed! + index,
+        startOnStdin: true,
+      },
+      `load generator ${index + 1} of ${generators}`,
+    ),
+  );
+  try {
+    await Promise.all(processes.map((one) => one.ready));
+  } finally {
+    // Also on a failure: a generator waiting for its signal would never exit.
+    for (const one of processes) one.go();
+  }
+  return mergeLoadResults(await Promise.all(processes.map((one) => one.result)));
 }
 
 async function measureAnnakv(
@@ -292,22 +388,21 @@ async function measureAnnakv(
     };
     // Every key written once first, so every GET finds its key, as after Redis's preload.
     await runGenerator({ ...common, keysPerRequest: 1, preload: true, warmupMs: 0, durationMs: 0 });
-    const plans = [
-      { name: "put-1", keysPerRequest: 1, skew: 0, putFraction: 1 },
-      { name: "get-1", keysPerRequest: 1, skew: 0, putFraction: 0 },
-      { name: `put-${config.batchKeys}`, keysPerRequest: config.batchKeys, skew: 0, putFraction: 1 },
-      { name: `get-${config.batchKeys}`, keysPerRequest: config.batchKeys, skew: 0, putFraction: 0 },
-      { name: `zipf-mix-1`, keysPerRequest: 1, skew: config.zipfSkew, putFraction: 0.5 },
-      {
-        name: `zipf-mix-${config.batchKeys}`,
-        keysPerRequest: config.batchKeys,
-        skew: config.zipfSkew,
-        putFraction: 0.5,
-      },
-    ];
-    for (const { name, ...plan } of plans) {
+    const compared = comparisonPlans(config).map(({ operation, keysPerRequest }) => ({
+      name: `${operation}-${keysPerRequest}`,
+      keysPerRequest,
+      skew: 0,
+      putFraction: operation === "put" ? 1 : 0,
+    }));
+    const mixes = [1, config.batchKeys].map((keysPerRequest) => ({
+      name: `zipf-mix-${keysPerRequest}`,
+      keysPerRequest,
+      skew: config.zipfSkew,
+      putFraction: 0.5,
+    }));
+    for (const { name, ...plan } of config.mixes ? [...compared, ...mixes] : compared) {
       const countersBefore = await actorCounters(config);
-      const result = await runGenerator({ ...common, ...plan });
+      const { histogram, ...result } = await runGenerators({ ...common, ...plan }, config.generators);
       await new Promise((resolve) => setTimeout(resolve, ACTOR_STATS_SETTLE_MS));
       const actorTime = actorTimeShares(countersBefore, await actorCounters(config));
       console.log(
@@ -335,14 +430,15 @@ async function measureAnnakv(
 
 interface RedisRuns {
   version: string;
+  ioThreads: number;
   unpipelined: RedisBenchmarkResult;
   pipelined: RedisBenchmarkResult;
   /** Redis's own multi-key commands, batchKeys keys each, in the unpipelined runs' shape. */
   multiKey: { put: RedisMultiKeyResult; get: RedisMultiKeyResult };
 }
 
-async function measureRedis(config: ServerBenchConfig, tools: RedisTools): Promise<RedisRuns> {
-  const redis = await startRedis(tools, config.redisPort);
+async function measureRedis(config: ServerBenchConfig, tools: RedisTools, ioThreads: number): Promise<RedisRuns> {
+  const redis = await startRedis(tools, config.redisPort, ioThreads);
   try {
     await preloadRedis(tools, config.redisPort, config.keyCount, config.valueBytes);
     // The same shape as annakv's clients: `connections` clients, each with its share of the
@@ -354,6 +450,7 @@ async function measureRedis(config: ServerBenchConfig, tools: RedisTools): Promi
       valueBytes: config.valueBytes,
       keyCount: config.keyCount,
       serverPid: redis.process.pid!,
+      threads: config.generators,
     };
     const unpipelined = await runRedisBenchmark(tools, {
       ...common,
@@ -365,10 +462,11 @@ async function measureRedis(config: ServerBenchConfig, tools: RedisTools): Promi
       requests: config.redisRequestsPipelined,
       pipeline: config.batchKeys * inFlightPerConnection,
     });
+    const name = redisSetupName(ioThreads);
     for (const run of [unpipelined, pipelined]) {
       for (const test of run.tests)
         console.log(
-          `redis ${run.command.replace(/^.*?(-c \d+)/, "$1")} ${test.test}: ${Math.round(test.opsPerSecond)} ops/s, p50 ${test.latencyMsP50} ms, p99 ${test.latencyMsP99} ms`,
+          `${name} ${run.command.replace(/^.*?(-c \d+)/, "$1")} ${test.test}: ${Math.round(test.opsPerSecond)} ops/s, p50 ${test.latencyMsP50} ms, p99 ${test.latencyMsP99} ms`,
         );
     }
     // The same keys per request as annakv's: one MSET/MGET of batchKeys keys where -P sends batchKeys SET/GETs.
@@ -384,12 +482,17 @@ async function measureRedis(config: ServerBenchConfig, tools: RedisTools): Promi
     };
     for (const run of Object.values(multiKey))
       console.log(
-        `redis ${run.command.replace(/^.*?(-c \d+)/, "$1").slice(0, 60)}...: ${Math.round(run.keysPerSecond)} keys/s, p50 ${run.latencyMsP50} ms, p99 ${run.latencyMsP99} ms`,
+        `${name} ${run.command.replace(/^.*?(-c \d+)/, "$1").slice(0, 60)}...: ${Math.round(run.keysPerSecond)} keys/s, p50 ${run.latencyMsP50} ms, p99 ${run.latencyMsP99} ms`,
       );
-    return { version: redis.version, unpipelined, pipelined, multiKey };
+    return { version: redis.version, ioThreads, unpipelined, pipelined, multiKey };
   } finally {
     await redis.stop();
   }
+}
+
+/** A Redis setup's name in logs, JSON keys and chart legends: "redis", "redis io-threads 4". */
+function redisSetupName(ioThreads: number): string {
+  return ioThreads === 1 ? "redis" : `redis io-threads ${ioThreads}`;
 }
 
 /** A setup's name in logs, JSON keys and chart legends, e.g. "annakv wasm x2". */
@@ -460,11 +563,9 @@ async function measureTransportFloors(config: ServerBenchConfig): Promise<Transp
     for (const { operation, keysPerRequest } of comparisonPlans(config)) {
       const { requestBytes, replyBytes } = frameBytes(config, operation, keysPerRequest);
       const common = { port: config.echoPort, threads };
-      const server = spawn(
-        process.execPath,
-        ["-r", REGISTER_PATH, ECHO_FLOOR_PATH, ...commandLineFlags({ role: "server", ...common, replyBytes })],
-        { stdio: ["ignore", "ignore", "inherit"] },
-      );
+      const server = spawn(process.execPath, scriptArgs(ECHO_FLOOR_PATH, { role: "server", ...common, replyBytes }), {
+        stdio: ["ignore", "ignore", "inherit"],
+      });
       try {
         for (let tid = 0; tid < threads; tid++) await waitForPort(config.echoPort + tid, NODE_START_TIMEOUT_MS);
         const result = await runJsonProcess<EchoFloorResult>(
@@ -510,6 +611,17 @@ function parseConfig(): { config: ServerBenchConfig; quick: boolean } {
       "client-transport": { type: "string" },
       connections: { type: "string" },
       rounds: { type: "string" },
+      generators: { type: "string" },
+      "redis-io-threads": { type: "string" },
+      "warmup-ms": { type: "string" },
+      "duration-ms": { type: "string" },
+      "no-floors": { type: "boolean", default: false },
+      "no-mixes": { type: "boolean", default: false },
+      "no-redis": { type: "boolean", default: false },
+      "port-offset": { type: "string" },
+      "key-count": { type: "string" },
+      machine: { type: "string" },
+      "out-dir": { type: "string" },
     },
   });
   const quick = values.quick ?? false;
@@ -519,24 +631,77 @@ function parseConfig(): { config: ServerBenchConfig; quick: boolean } {
   if (values["client-transport"] !== undefined)
     config.clientTransport = parseClientTransport(values["client-transport"]);
   if (values.connections !== undefined) config.connections = Number(values.connections);
-  if (values.rounds !== undefined) config.rounds = Number(values.rounds);
-  if (!(Number.isInteger(config.rounds) && config.rounds >= 1))
-    throw new RangeError(`--rounds must be a positive integer, got ${values.rounds}`);
+  if (values.rounds !== undefined) config.rounds = positiveInteger("--rounds", values.rounds);
+  if (values.generators !== undefined) config.generators = positiveInteger("--generators", values.generators);
+  if (values["redis-io-threads"] !== undefined)
+    config.redisIoThreads = values["redis-io-threads"]
+      .split(",")
+      .map((item) => positiveInteger("--redis-io-threads", item));
+  if (values["warmup-ms"] !== undefined) config.warmupMs = positiveInteger("--warmup-ms", values["warmup-ms"]);
+  if (values["duration-ms"] !== undefined) config.durationMs = positiveInteger("--duration-ms", values["duration-ms"]);
+  if (values["no-floors"]) config.floors = false;
+  if (values["no-mixes"]) config.mixes = false;
+  if (values["no-redis"]) config.redisIoThreads = [];
+  if (values["key-count"] !== undefined) config.keyCount = positiveInteger("--key-count", values["key-count"]);
+  if (values["port-offset"] !== undefined) {
+    config.portOffset = Number(values["port-offset"]);
+    if (!(Number.isInteger(config.portOffset) && config.portOffset >= 0))
+      throw new RangeError(`--port-offset takes a non-negative integer, got ${values["port-offset"]}`);
+  }
+  if (values.machine !== undefined) {
+    if (!/^[\w.-]+$/.test(values.machine))
+      throw new RangeError(`--machine names files: letters, digits, '.', '-' or '_', got ${values.machine}`);
+    config.machine = values.machine;
+  }
+  config.outDir = values["out-dir"];
+  if (!(Number.isInteger(config.concurrency) && config.concurrency >= 1))
+    throw new RangeError(`--concurrency must be a positive integer, got ${values.concurrency}`);
+  if (!(Number.isInteger(config.connections) && config.connections >= 1 && config.connections <= config.concurrency))
+    throw new RangeError(`--connections must be an integer from 1 to the concurrency, got ${config.connections}`);
+  if (config.connections < config.generators)
+    throw new RangeError(
+      `--generators ${config.generators} needs at least as many connections (${config.connections}): each generator has its own`,
+    );
   return { config, quick };
+}
+
+function positiveInteger(flag: string, text: string): number {
+  const value = Number(text);
+  if (!(Number.isInteger(value) && value >= 1)) throw new RangeError(`${flag} takes positive integers, got ${text}`);
+  return value;
 }
 
 /** redis-benchmark's flags for the comparison with annakv requests of `keysPerRequest` keys. */
 function redisShape(config: ServerBenchConfig, keysPerRequest: number): string {
   const pipeline = (keysPerRequest === 1 ? 1 : config.batchKeys) * Math.round(config.concurrency / config.connections);
-  return `-c ${config.connections}${pipeline > 1 ? ` -P ${pipeline}` : ""}`;
+  const threads = config.generators > 1 ? ` --threads ${config.generators}` : "";
+  return `-c ${config.connections}${pipeline > 1 ? ` -P ${pipeline}` : ""}${threads}`;
 }
 
-/** The four comparisons: annakv's figures, Redis's, the transport floor's, and the ratios. */
-function compare(config: ServerBenchConfig, runs: AnnakvRun[], redis: RedisRuns | undefined, floors: TransportFloor[]) {
+/** A Redis setup's SET or GET figures in the shape of a comparison with `keysPerRequest`-key requests. */
+function redisFigures(redis: RedisRuns, operation: "put" | "get", keysPerRequest: number) {
+  const run = keysPerRequest === 1 ? redis.unpipelined : redis.pipelined;
+  const test = run.tests.find((one) => one.test === (operation === "put" ? "SET" : "GET"));
+  return (
+    test && {
+      opsPerSecond: Math.round(test.opsPerSecond),
+      latencyMsP50: test.latencyMsP50,
+      latencyMsP99: test.latencyMsP99,
+      serverCpuCores: round(run.serverCpuCores),
+      generatorCpuCores: round(run.generatorCpuCores),
+    }
+  );
+}
+
+/**
+ * The four comparisons: annakv's figures, Redis's (the first Redis setup), the transport
+ * floor's, and the ratios; with the other Redis setups' figures and ratios beside them.
+ */
+function compare(config: ServerBenchConfig, runs: AnnakvRun[], redisRuns: RedisRuns[], floors: TransportFloor[]) {
+  const [redis, ...otherRedis] = redisRuns as Array<RedisRuns | undefined>;
   return comparisonPlans(config).map(({ operation, keysPerRequest }) => {
     const annakv = runs.find((run) => run.name === `${operation}-${keysPerRequest}`)!.result;
-    const redisRun = keysPerRequest === 1 ? redis?.unpipelined : redis?.pipelined;
-    const redisResult = redisRun?.tests.find((test) => test.test === (operation === "put" ? "SET" : "GET"));
+    const redisResult = redis && redisFigures(redis, operation, keysPerRequest);
     const multiKey = keysPerRequest === 1 ? undefined : redis?.multiKey[operation];
     const floor = floors
       .filter((f) => f.operation === operation && f.keysPerRequest === keysPerRequest)
@@ -555,13 +720,16 @@ function compare(config: ServerBenchConfig, runs: AnnakvRun[], redis: RedisRuns 
         serverCpuCores: round(annakv.serverCpuCores),
         generatorCpuCores: round(annakv.generatorCpuCores),
       },
-      redis: redisResult && {
-        opsPerSecond: Math.round(redisResult.opsPerSecond),
-        latencyMsP50: redisResult.latencyMsP50,
-        latencyMsP99: redisResult.latencyMsP99,
-        serverCpuCores: round(redisRun!.serverCpuCores),
-        generatorCpuCores: round(redisRun!.generatorCpuCores),
-      },
+      redis: redisResult,
+      /** The other Redis setups (more io-threads), each with annakv's ratio to it. */
+      otherRedis: otherRedis.map((other) => {
+        const figures = redisFigures(other!, operation, keysPerRequest);
+        return {
+          name: redisSetupName(other!.ioThreads),
+          ...figures,
+          annakvToRedisOpsRatio: figures ? round(annakv.opsPerSecond / figures.opsPerSecond) : null,
+        };
+      }),
       /** Redis's MSET/MGET of as many keys per request as annakv's: the other fair reading of "16 keys a request". */
       redisMultiKey: multiKey && {
         command: `${operation === "put" ? "MSET" : "MGET"} of ${keysPerRequest} keys, ${redisShape(config, 1)}`,
@@ -597,6 +765,10 @@ function charts(comparisonsBySetup: Map<string, Comparison[]>, config: ServerBen
       values: comparisons.map((c) => c.annakv[metric]),
     })),
     { name: "redis", values: first.map((c) => c.redis?.[metric] ?? NaN) },
+    ...first[0].otherRedis.map(({ name }, index) => ({
+      name,
+      values: first.map((c) => c.otherRedis[index][metric] ?? NaN),
+    })),
     { name: "echo floor", values: first.map((c) => c.transportFloor?.[metric] ?? NaN) },
   ];
   const setting = `${config.concurrency} in flight, ${config.keyCount.toLocaleString("en")} keys, ${config.valueBytes} B values`;
@@ -612,16 +784,19 @@ async function measureRound(config: ServerBenchConfig, index: number, tools: Red
   console.log(`round ${index + 1} of ${config.rounds}`);
   const measured = new Map<string, Awaited<ReturnType<typeof measureAnnakv>>>();
   for (const setup of config.setups) measured.set(setupName(setup), await measureAnnakv(config, setup));
-  const floors = await measureTransportFloors(config);
-  const redis = tools && (await measureRedis(config, tools));
+  const floors = config.floors ? await measureTransportFloors(config) : [];
+  const redisRuns: RedisRuns[] = [];
+  if (tools)
+    for (const ioThreads of config.redisIoThreads) redisRuns.push(await measureRedis(config, tools, ioThreads));
+  const redis = redisRuns[0];
   return {
     comparisons: new Map(
-      [...measured].map(([name, { runs }]) => [name, compare(config, runs, redis, floors)] as const),
+      [...measured].map(([name, { runs }]) => [name, compare(config, runs, redisRuns, floors)] as const),
     ),
     redisVersion: redis?.version ?? null,
     annakvRuns: Object.fromEntries([...measured].map(([name, { runs }]) => [name, runs])),
     annakvExitCodeOnSigterm: Object.fromEntries([...measured].map(([name, { nodeExitCode }]) => [name, nodeExitCode])),
-    redisRuns: redis ? { unpipelined: redis.unpipelined, pipelined: redis.pipelined, multiKey: redis.multiKey } : null,
+    redisRuns: redisRuns.map(({ version, ...runs }) => runs),
     transportFloors: floors,
   };
 }
@@ -653,8 +828,8 @@ async function main(): Promise<void> {
   const { config, quick } = parseConfig();
   const started = performance.now();
   console.log(`server bench: ${JSON.stringify(config)}`);
-  const tools = findRedisTools();
-  if (tools === undefined)
+  const tools = config.redisIoThreads.length > 0 ? findRedisTools() : undefined;
+  if (tools === undefined && config.redisIoThreads.length > 0)
     console.warn(
       "redis-server, redis-benchmark or redis-cli not found (apt-get install -y redis-server redis-tools): recording annakv only",
     );
@@ -663,7 +838,7 @@ async function main(): Promise<void> {
   const comparisonsBySetup = medianRounds(rounds.map((round) => round.comparisons));
   const result = {
     benchmark: "server",
-    machine: machineInfo(),
+    machine: { name: config.machine ?? null, ...machineInfo() },
     config,
     redisVersion: rounds[0].redisVersion,
     comparisons: Object.fromEntries(comparisonsBySetup),
@@ -679,9 +854,10 @@ async function main(): Promise<void> {
     config.clientTransport === FULL_CONFIG.clientTransport ? "" : `-${config.clientTransport}-client`,
     config.connections === FULL_CONFIG.connections ? "" : `-${config.connections}-connections`,
   ].join("");
-  const name = `server${variant}`;
+  // A named run (--machine) is named by that alone: its config is in the file.
+  const name = config.machine === undefined ? `server${variant}` : `server-${config.machine}`;
   for (const file of writeResults(
-    quick ? QUICK_RESULTS_DIR : RESULTS_DIR,
+    config.outDir ?? (quick ? QUICK_RESULTS_DIR : RESULTS_DIR),
     name,
     result,
     charts(comparisonsBySetup, config),
@@ -702,6 +878,7 @@ async function main(): Promise<void> {
         ofFloor: c.annakvToFloorOpsRatio,
         annakvP99: c.annakv.latencyMsP99,
         redisP99: c.redis?.latencyMsP99,
+        otherRedisRatios: c.otherRedis.map((other) => `${other.name}: ${other.annakvToRedisOpsRatio}`).join("; "),
       })),
     );
   }

@@ -35,9 +35,5 @@ cp "$root/build/annakv.wasm" "$dest/build/annakv.wasm"
 mkdir -p "$dest/node_modules/@assemblyscript"
 cp -R "$root/node_modules/@assemblyscript/loader" "$dest/node_modules/@assemblyscript/loader"
 
-if [[ "$with_node" == 1 ]]; then
-  mkdir -p "$root/.devnode"
-  xz -T0 -6 -c "$(command -v node)" > "$root/.devnode/node.xz"
-  echo "node $(node --version): $(du -b "$root/.devnode/node.xz" | cut -f1) bytes in .devnode/node.xz"
-fi
+if [[ "$with_node" == 1 ]]; then "$root/bench/pack-node.sh"; fi
 echo "bench: $(du -sb "$dest" | cut -f1) bytes in $dest"

@@ -2,10 +2,13 @@
  * The server benchmark's own tools in a CI-sized form, so they cannot rot unnoticed: the
  * closed-loop load generator against a real node (preload, then GET and PUT phases, 1 and
  * 16 keys per request, on both client transports: annakv's ZMTP and libzmq through
- * zeromq.js) and the echo that measures the transport floor. Redis is
- * not needed here; `npm run bench:server` compares against it.
+ * zeromq.js) and the echo that measures the transport floor; and the benchmark packaged for
+ * the device machine (bench/server-device) run from its package alone, with several
+ * generator processes. Redis is not needed here; `npm run bench:server` compares against it.
  */
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { runLoad } from "../../bench/load-generator";
 import { waitForPort } from "../../bench/redis";
@@ -143,4 +146,43 @@ describe("echo floor", () => {
       }
     },
   );
+});
+
+describe("bench/server-device", () => {
+  it("packages the benchmark and runs both core splits from the package, generators side by side", () => {
+    const scratch = mkdtempSync(path.join(os.tmpdir(), "annakv-server-device-"));
+    try {
+      const root = path.resolve(__dirname, "../..");
+      const packageDir = path.join(scratch, "package");
+      const out = path.join(scratch, "out");
+      execFileSync(path.join(root, "bench/server-device/package.sh"), ["--no-node", "--no-redis", packageDir], {
+        env: { ...process.env, XZ_OPT: "-0" },
+        stdio: "pipe",
+      });
+      // Tiny flags after the script's own: they win for both runs.
+      const tiny = ["--quick", "--no-redis", "--setups", "wasm:1", "--generators", "2", "--concurrency", "4"];
+      tiny.push("--connections", "4", "--rounds", "1", "--warmup-ms", "50", "--duration-ms", "200");
+      tiny.push("--key-count", "2000", "--port-offset", String(portOffset));
+      execFileSync(path.join(root, "bench/server-device/run.sh"), ["ci", ...tiny], {
+        env: { ...process.env, NODE: process.execPath, DEVSERVER: packageDir, OUT: out },
+        stdio: "pipe",
+      });
+      for (const split of ["a8g8", "a12g4"]) {
+        const result = JSON.parse(readFileSync(path.join(out, `server-ci-${split}.json`), "utf8"));
+        expect(result.machine.name).toBe(`ci-${split}`);
+        expect(result.config).toMatchObject({ generators: 2, redisIoThreads: [], floors: false, mixes: false });
+        const runs = result.rounds[0].annakvRuns["annakv wasm x1"];
+        expect(runs.map((run: { name: string }) => run.name)).toEqual(["put-1", "get-1", "put-16", "get-16"]);
+        for (const run of runs) {
+          // Two generators' results merged: their concurrency adds up, and both answered requests.
+          expect(run.result.options.concurrency).toBe(4);
+          expect(run.result.requests).toBeGreaterThan(0);
+          expect(run.result.tupleErrors).toEqual({});
+          expect(run.result.lostRequests).toBe(0);
+        }
+      }
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -14,12 +14,7 @@ machine="${1:?usage: bench/scaling/device-run.sh MACHINE [flags]}"
 shift
 out="${OUT:?set OUT to the folder where the results go}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-node="${NODE:-}"
-if [[ -z "$node" ]]; then
-  node="$root/.devnode/node"
-  xz -dc "$root/.devnode/node.xz" > "$node"
-  chmod +x "$node"
-fi
+node="$("$root/bench/unpack-node.sh")"
 bench="${DEVBENCH:-$root/.devbench}/bench/scaling/main.js"
 
 # Deadlines: 350 s for the sweep (it skips its lowest-priority runs past that) and 200 s for

@@ -8,8 +8,9 @@
 # many threads as there are generators. The split of the 16 cores between the node (one
 # thread an actor, and its main thread) and the load is in each file's name and config.
 # Usage: bench/server-device/run.sh MACHINE [extra flags for both runs, e.g. --rounds 1]
-# NODE=path runs another node binary instead of unpacking .devnode/node.xz, and
-# DEVSERVER=dir another package than .devserver (a local check; the test suite uses both).
+# SPLITS="a8g8" runs only that split (bench/device-all.sh does). NODE=path runs another node
+# binary instead of unpacking .devnode/node.xz, and DEVSERVER=dir another package than
+# .devserver (a local check; the test suite uses both).
 set -euo pipefail
 
 machine="${1:?usage: bench/server-device/run.sh MACHINE [flags]}"
@@ -33,10 +34,15 @@ echo "cores: $(nproc), load: $(cut -d' ' -f1-3 /proc/loadavg), open files: $(uli
 # their rate after 4 s).
 common=(--concurrency 400 --connections 400 --redis-io-threads 1,4 --rounds 2 --warmup-ms 2500
   --duration-ms 3000 --no-floors --no-mixes --out-dir "$out")
-# A failed run does not cost the other its turn on the machine.
+# SPLITS="aNgM ...": N actors and M generator processes a run. A failed run does not cost
+# the others their turn on the machine.
 failed=0
-"$node" "$unpacked/bench/server.js" "${common[@]}" --setups wasm:8 --generators 8 --machine "$machine-a8g8" "$@" ||
-  failed=1
-"$node" "$unpacked/bench/server.js" "${common[@]}" --setups wasm:12 --generators 4 --machine "$machine-a12g4" "$@" ||
-  failed=1
+for split in ${SPLITS:-a8g8 a12g4}; do
+  if [[ ! "$split" =~ ^a([0-9]+)g([0-9]+)$ ]]; then
+    echo "SPLITS takes aNgM items (N actors, M generators), got $split" >&2
+    exit 2
+  fi
+  "$node" "$unpacked/bench/server.js" "${common[@]}" --setups "wasm:${BASH_REMATCH[1]}" \
+    --generators "${BASH_REMATCH[2]}" --machine "$machine-$split" "$@" || failed=1
+done
 exit "$failed"

@@ -36,7 +36,8 @@ import {
   TIMESTAMP_BASE,
   writeTimestamp,
 } from "./workload";
-import { exitWhenDone } from "./child-main";
+import { exitWhenDone, readyThenGo } from "./child-main";
+import { runJsonProcess, spawnJsonProcess } from "./child-processes";
 
 export interface LoadOptions {
   host: string;
@@ -122,8 +123,6 @@ const DRAIN_TIMEOUT_MS = 5_000;
 /** request_id is this many decimal digits, the frame's last bytes, patched per send. */
 const REQUEST_ID_DIGITS = 8;
 const REDRAWS_PER_KEY_MAX = 1000;
-/** What a generator with startOnStdin prints once it is ready (bench/server.ts waits for it). */
-export const READY_LINE = "ready";
 
 /** A pre-encoded request: copied per send, then its id and timestamps patched. */
 interface RequestTemplate {
@@ -324,20 +323,6 @@ export async function runLoad(partial: Partial<LoadOptions>): Promise<LoadResult
   }
 }
 
-/** Prints "ready" and resolves at the first line on stdin; rejects if stdin closes first. */
-function readyThenGo(): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      if (!chunk.includes(0x0a)) return;
-      process.stdin.off("data", onData).off("end", onEnd).pause();
-      resolve();
-    };
-    const onEnd = () => reject(new Error("stdin closed before the signal to start"));
-    process.stdin.on("data", onData).once("end", onEnd);
-    process.stdout.write(`${READY_LINE}\n`);
-  });
-}
-
 /**
  * The results of generators that ran one phase side by side against one node, as one:
  * requests and rates add up (startOnStdin aligns their windows), latency quantiles are
@@ -372,6 +357,37 @@ export function mergeLoadResults(results: readonly LoadResult[]): LoadResult {
     serverCpuCores: sum((result) => result.serverCpuCores) / results.length,
     generatorCpuCores: sum((result) => result.generatorCpuCores),
   };
+}
+
+/**
+ * The load of `options` dealt among `generators` processes (each its share of the
+ * concurrency and connections, its own seed), started together once every one has built
+ * its requests, so that they are timed over the same seconds; one result.
+ */
+export async function runLoadInProcesses(options: Partial<LoadOptions>, generators: number): Promise<LoadResult> {
+  // A process of its own even alone, so that a generator never shares a server's event loop.
+  if (generators === 1) return runJsonProcess<LoadResult>(__filename, options, "load generator");
+  const share = (total: number, index: number) => Math.floor(total / generators) + (index < total % generators ? 1 : 0);
+  const processes = Array.from({ length: generators }, (_, index) =>
+    spawnJsonProcess<LoadResult>(
+      __filename,
+      {
+        ...options,
+        concurrency: share(options.concurrency!, index),
+        connections: share(options.connections!, index),
+        seed: options.seed! + index,
+        startOnStdin: true,
+      },
+      `load generator ${index + 1} of ${generators}`,
+    ),
+  );
+  try {
+    await Promise.all(processes.map((one) => one.ready));
+  } finally {
+    // Also on a failure: a generator waiting for its signal would never exit.
+    for (const one of processes) one.go();
+  }
+  return mergeLoadResults(await Promise.all(processes.map((one) => one.result)));
 }
 
 interface Phase {

@@ -23,14 +23,12 @@
 import { ChildProcess, spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
-import type { EngineName } from "../src/core/store";
 import { ACTOR_REQUEST_BASE_PORT, metricsPort, ROUTING_BASE_PORT } from "../src/protocol/ports";
 import { encodeKeyRequest, encodeKeyResponse, RequestType } from "../src/protocol/anna";
 import type { BarChart } from "./chart";
-import { ClientTransport, parseClientTransport } from "./client-link";
 import type { EchoFloorResult } from "./echo-floor";
-import { LoadOptions, LoadResult, mergeLoadResults, READY_LINE } from "./load-generator";
+import { benchScriptPath, runJsonProcess, scriptArgs } from "./child-processes";
+import { LoadOptions, LoadResult, runLoadInProcesses } from "./load-generator";
 import {
   findRedisTools,
   preloadRedis,
@@ -43,118 +41,12 @@ import {
   waitForPort,
 } from "./redis";
 import { machineInfo, QUICK_RESULTS_DIR, RESULTS_DIR, round, writeResults } from "./report";
+import { FULL_CONFIG, NodeSetup, parseConfig, ServerBenchConfig, setupName } from "./server-config";
 import { lwwPayloadBytes } from "./workload";
-
-/** One `annakv start` measured: its engine and actor count. */
-interface NodeSetup {
-  engine: EngineName;
-  threads: number;
-}
-
-interface ServerBenchConfig {
-  /**
-   * Nodes measured in one run, one after the other, each against the same Redis run. The
-   * first is `annakv start`'s default here (one actor per core); one actor fewer leaves the
-   * load generator a core on a small machine.
-   */
-  setups: NodeSetup[];
-  /** Far from the test suite's offsets, so a bench and the tests can share the machine. */
-  portOffset: number;
-  redisPort: number;
-  /** The echo floor's first port; thread t listens on echoPort + t. */
-  echoPort: number;
-  concurrency: number;
-  keyCount: number;
-  keyBytes: number;
-  valueBytes: number;
-  /**
-   * Generator processes the annakv load is dealt among (the concurrency and connections
-   * split evenly), and redis-benchmark's `--threads`: one is enough on 2 cores; on many,
-   * one process could not load the node.
-   */
-  generators: number;
-  /** Redis setups measured, by io-threads (1 = Redis as it comes); comparisons use the first; none: annakv alone. */
-  redisIoThreads: number[];
-  /** Whether the echo floors are measured (one client process: no floor on many cores). */
-  floors: boolean;
-  /** Whether the Zipf mixes (recorded, not compared with Redis) are run. */
-  mixes: boolean;
-  /** Names the result files: server-<machine>.json (none: server.json, or server-<client shape>.json). */
-  machine: string | undefined;
-  outDir: string | undefined;
-  /** Keys per request of the pipelined comparison, and Redis's -P. */
-  batchKeys: number;
-  zipfSkew: number;
-  warmupMs: number;
-  durationMs: number;
-  /** redis-benchmark -n, per test (SET, GET): unpipelined and pipelined runs. */
-  redisRequests: number;
-  redisRequestsPipelined: number;
-  seed: number;
-  /** The sockets of annakv's load generator and of the echo floor's client. */
-  clientTransport: ClientTransport;
-  /**
-   * Clients (connections) the generator deals its `concurrency` requests among. Equal to
-   * the concurrency, it is redis-benchmark's shape (-c 50: 50 clients, one request each in
-   * flight); 1 puts every request on one connection, which Redis's equivalent is
-   * `-c 1 -P 50` (docs/performance.md compares both).
-   */
-  connections: number;
-  /**
-   * Times the whole set (every setup, the floors, Redis) is measured, one round after the
-   * other: each comparison reports its median round by annakv/Redis ratio, as this
-   * machine's speed drifts by tens of percent from minute to minute.
-   */
-  rounds: number;
-}
-
-const FULL_CONFIG: ServerBenchConfig = {
-  setups: [
-    { engine: "wasm", threads: 2 },
-    { engine: "wasm", threads: 1 },
-    { engine: "ts", threads: 2 },
-  ],
-  portOffset: 3100,
-  redisPort: 7399,
-  echoPort: 7300,
-  concurrency: 50,
-  keyCount: 100_000,
-  keyBytes: 16,
-  valueBytes: 64,
-  generators: 1,
-  redisIoThreads: [1],
-  floors: true,
-  mixes: true,
-  machine: undefined,
-  outDir: undefined,
-  batchKeys: 16,
-  zipfSkew: 1.0,
-  warmupMs: 1000,
-  durationMs: 5000,
-  redisRequests: 300_000,
-  redisRequestsPipelined: 2_000_000,
-  seed: 20240601,
-  clientTransport: "zmtp",
-  connections: 50,
-  rounds: 3,
-};
-
-const QUICK_CONFIG: ServerBenchConfig = {
-  ...FULL_CONFIG,
-  warmupMs: 300,
-  durationMs: 1500,
-  redisRequests: 50_000,
-  redisRequestsPipelined: 300_000,
-  rounds: 1,
-};
 
 const REPO_ROOT = path.resolve(__dirname, "..");
 const CLI_PATH = path.join(REPO_ROOT, "dist/cli/main.js");
-const REGISTER_PATH = path.join(__dirname, "register.js");
-/** Run from source, child scripts are .ts loaded through register.js; compiled, plain .js. */
-const SCRIPT_EXTENSION = path.extname(__filename);
-const GENERATOR_PATH = path.join(__dirname, `load-generator${SCRIPT_EXTENSION}`);
-const ECHO_FLOOR_PATH = path.join(__dirname, `echo-floor${SCRIPT_EXTENSION}`);
+const ECHO_FLOOR_PATH = benchScriptPath("echo-floor");
 const NODE_START_TIMEOUT_MS = 30_000;
 const NODE_STOP_TIMEOUT_MS = 15_000;
 
@@ -275,97 +167,6 @@ async function startAnnakv(config: ServerBenchConfig, { engine, threads }: NodeS
   };
 }
 
-/** `--flag value` pairs of an options object (camelCase names to kebab-case flags). */
-function commandLineFlags(options: object): string[] {
-  const args: string[] = [];
-  for (const [name, value] of Object.entries(options)) {
-    const flag = `--${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
-    if (typeof value === "boolean") {
-      if (value) args.push(flag);
-    } else args.push(flag, String(value));
-  }
-  return args;
-}
-
-/** node's arguments to run a bench script (and the flags of `options`). */
-function scriptArgs(script: string, options: object): string[] {
-  const loader = SCRIPT_EXTENSION === ".ts" ? ["-r", REGISTER_PATH] : [];
-  return [...loader, script, ...commandLineFlags(options)];
-}
-
-/** A bench script in a process of its own: the JSON line it prints last, and its readiness. */
-interface JsonProcess<T> {
-  result: Promise<T>;
-  /** Resolves when the script prints READY_LINE (a generator started with startOnStdin). */
-  ready: Promise<void>;
-  /** Sends the line a generator started with startOnStdin waits for. */
-  go(): void;
-}
-
-function spawnJsonProcess<T>(script: string, options: object, what: string): JsonProcess<T> {
-  const child = spawn(process.execPath, scriptArgs(script, options), { stdio: ["pipe", "pipe", "inherit"] });
-  let stdout = "";
-  let markReady = () => undefined as void;
-  const readyLine = new Promise<void>((resolve) => (markReady = resolve));
-  child.stdout!.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-    if (stdout.startsWith(`${READY_LINE}\n`)) markReady();
-  });
-  const result = new Promise<number | null>((resolve) => child.once("exit", resolve)).then((code) => {
-    if (code !== 0) throw new Error(`${what} exited with ${code}`);
-    return JSON.parse(stdout.trim().split("\n").pop()!) as T;
-  });
-  const exitedFirst = result.then(() => {
-    throw new Error(`${what} exited before it was ready`);
-  });
-  const ready = Promise.race([readyLine, exitedFirst]);
-  // Awaited only by callers that wait for readiness; a script that never prints it exits unready.
-  ready.catch(() => undefined);
-  return { result, ready, go: () => child.stdin!.end("go\n") };
-}
-
-/** Runs a bench script in a process of its own and returns the JSON line it prints last. */
-function runJsonProcess<T>(script: string, options: object, what: string): Promise<T> {
-  const child = spawnJsonProcess<T>(script, options, what);
-  child.go();
-  return child.result;
-}
-
-/** Runs the generator in a process of its own, so it never shares the node's event loop. */
-function runGenerator(options: Partial<LoadOptions>): Promise<LoadResult> {
-  return runJsonProcess<LoadResult>(GENERATOR_PATH, options, "load generator");
-}
-
-/**
- * The load of `options` dealt among `generators` processes (each its share of the
- * concurrency and connections, its own seed), started together once every one has built
- * its requests, so that they are timed over the same seconds; one result.
- */
-async function runGenerators(options: Partial<LoadOptions>, generators: number): Promise<LoadResult> {
-  if (generators === 1) return runGenerator(options);
-  const share = (total: number, index: number) => Math.floor(total / generators) + (index < total % generators ? 1 : 0);
-  const processes = Array.from({ length: generators }, (_, index) =>
-    spawnJsonProcess<LoadResult>(
-      GENERATOR_PATH,
-      {
-        ...options,
-        concurrency: share(options.concurrency!, index),
-        connections: share(options.connections!, index),
-        seed: options.seed! + index,
-        startOnStdin: true,
-      },
-      `load generator ${index + 1} of ${generators}`,
-    ),
-  );
-  try {
-    await Promise.all(processes.map((one) => one.ready));
-  } finally {
-    // Also on a failure: a generator waiting for its signal would never exit.
-    for (const one of processes) one.go();
-  }
-  return mergeLoadResults(await Promise.all(processes.map((one) => one.result)));
-}
-
 async function measureAnnakv(
   config: ServerBenchConfig,
   setup: NodeSetup,
@@ -387,7 +188,7 @@ async function measureAnnakv(
       connections: config.connections,
     };
     // Every key written once first, so every GET finds its key, as after Redis's preload.
-    await runGenerator({ ...common, keysPerRequest: 1, preload: true, warmupMs: 0, durationMs: 0 });
+    await runLoadInProcesses({ ...common, keysPerRequest: 1, preload: true, warmupMs: 0, durationMs: 0 }, 1);
     const compared = comparisonPlans(config).map(({ operation, keysPerRequest }) => ({
       name: `${operation}-${keysPerRequest}`,
       keysPerRequest,
@@ -402,7 +203,7 @@ async function measureAnnakv(
     }));
     for (const { name, ...plan } of config.mixes ? [...compared, ...mixes] : compared) {
       const countersBefore = await actorCounters(config);
-      const { histogram, ...result } = await runGenerators({ ...common, ...plan }, config.generators);
+      const { histogram, ...result } = await runLoadInProcesses({ ...common, ...plan }, config.generators);
       await new Promise((resolve) => setTimeout(resolve, ACTOR_STATS_SETTLE_MS));
       const actorTime = actorTimeShares(countersBefore, await actorCounters(config));
       console.log(
@@ -495,22 +296,6 @@ function redisSetupName(ioThreads: number): string {
   return ioThreads === 1 ? "redis" : `redis io-threads ${ioThreads}`;
 }
 
-/** A setup's name in logs, JSON keys and chart legends, e.g. "annakv wasm x2". */
-function setupName({ engine, threads }: NodeSetup): string {
-  return `annakv ${engine} x${threads}`;
-}
-
-function parseSetups(text: string): NodeSetup[] {
-  return text.split(",").map((item) => {
-    const [engine, threadsText] = item.split(":");
-    const threads = Number(threadsText);
-    if ((engine !== "wasm" && engine !== "ts") || !Number.isInteger(threads) || threads < 1) {
-      throw new RangeError(`--setups takes ENGINE:THREADS items (wasm or ts, a positive count), got ${item}`);
-    }
-    return { engine, threads };
-  });
-}
-
 /** The four comparisons, as (operation, keys per request) in the order they are reported. */
 function comparisonPlans(config: ServerBenchConfig): Array<{ operation: "put" | "get"; keysPerRequest: number }> {
   return [1, config.batchKeys].flatMap((keysPerRequest) =>
@@ -600,75 +385,6 @@ async function measureTransportFloors(config: ServerBenchConfig): Promise<Transp
       }
     }
   return floors;
-}
-
-function parseConfig(): { config: ServerBenchConfig; quick: boolean } {
-  const { values } = parseArgs({
-    options: {
-      quick: { type: "boolean", default: false },
-      setups: { type: "string" },
-      concurrency: { type: "string" },
-      "client-transport": { type: "string" },
-      connections: { type: "string" },
-      rounds: { type: "string" },
-      generators: { type: "string" },
-      "redis-io-threads": { type: "string" },
-      "warmup-ms": { type: "string" },
-      "duration-ms": { type: "string" },
-      "no-floors": { type: "boolean", default: false },
-      "no-mixes": { type: "boolean", default: false },
-      "no-redis": { type: "boolean", default: false },
-      "port-offset": { type: "string" },
-      "key-count": { type: "string" },
-      machine: { type: "string" },
-      "out-dir": { type: "string" },
-    },
-  });
-  const quick = values.quick ?? false;
-  const config = quick ? { ...QUICK_CONFIG } : { ...FULL_CONFIG };
-  if (values.setups !== undefined) config.setups = parseSetups(values.setups);
-  if (values.concurrency !== undefined) config.concurrency = config.connections = Number(values.concurrency);
-  if (values["client-transport"] !== undefined)
-    config.clientTransport = parseClientTransport(values["client-transport"]);
-  if (values.connections !== undefined) config.connections = Number(values.connections);
-  if (values.rounds !== undefined) config.rounds = positiveInteger("--rounds", values.rounds);
-  if (values.generators !== undefined) config.generators = positiveInteger("--generators", values.generators);
-  if (values["redis-io-threads"] !== undefined)
-    config.redisIoThreads = values["redis-io-threads"]
-      .split(",")
-      .map((item) => positiveInteger("--redis-io-threads", item));
-  if (values["warmup-ms"] !== undefined) config.warmupMs = positiveInteger("--warmup-ms", values["warmup-ms"]);
-  if (values["duration-ms"] !== undefined) config.durationMs = positiveInteger("--duration-ms", values["duration-ms"]);
-  if (values["no-floors"]) config.floors = false;
-  if (values["no-mixes"]) config.mixes = false;
-  if (values["no-redis"]) config.redisIoThreads = [];
-  if (values["key-count"] !== undefined) config.keyCount = positiveInteger("--key-count", values["key-count"]);
-  if (values["port-offset"] !== undefined) {
-    config.portOffset = Number(values["port-offset"]);
-    if (!(Number.isInteger(config.portOffset) && config.portOffset >= 0))
-      throw new RangeError(`--port-offset takes a non-negative integer, got ${values["port-offset"]}`);
-  }
-  if (values.machine !== undefined) {
-    if (!/^[\w.-]+$/.test(values.machine))
-      throw new RangeError(`--machine names files: letters, digits, '.', '-' or '_', got ${values.machine}`);
-    config.machine = values.machine;
-  }
-  config.outDir = values["out-dir"];
-  if (!(Number.isInteger(config.concurrency) && config.concurrency >= 1))
-    throw new RangeError(`--concurrency must be a positive integer, got ${values.concurrency}`);
-  if (!(Number.isInteger(config.connections) && config.connections >= 1 && config.connections <= config.concurrency))
-    throw new RangeError(`--connections must be an integer from 1 to the concurrency, got ${config.connections}`);
-  if (config.connections < config.generators)
-    throw new RangeError(
-      `--generators ${config.generators} needs at least as many connections (${config.connections}): each generator has its own`,
-    );
-  return { config, quick };
-}
-
-function positiveInteger(flag: string, text: string): number {
-  const value = Number(text);
-  if (!(Number.isInteger(value) && value >= 1)) throw new RangeError(`${flag} takes positive integers, got ${text}`);
-  return value;
 }
 
 /** redis-benchmark's flags for the comparison with annakv requests of `keysPerRequest` keys. */

@@ -1,15 +1,21 @@
 /**
- * The parent's side of a bench script run as a process of its own (bench/child-main.ts is
- * the child's): its command line, the JSON line it prints last, and for generators that
- * start together, its readiness. Run from source, scripts are .ts loaded through
- * register.js; compiled (bench/server-device/package.sh), plain .js.
+ * Bench scripts (generators, loaders, echo servers) run as processes of their own, so that
+ * their CPU is not the orchestrator's and their event loops never share a node's: the
+ * parent's side (bench/child-main.ts is the child's). Each is remembered and killed if the
+ * benchmark exits first. Run from source, scripts are .ts loaded through register.js;
+ * compiled (bench/server-device/package.sh), plain .js.
  */
-import { spawn } from "node:child_process";
+import { ChildProcess, spawn, StdioOptions } from "node:child_process";
 import path from "node:path";
 import { READY_LINE } from "./child-main";
 
 const REGISTER_PATH = path.join(__dirname, "register.js");
 const SCRIPT_EXTENSION = path.extname(__filename);
+const running = new Set<ChildProcess>();
+
+process.once("exit", () => {
+  for (const child of running) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+});
 
 /** The path of the bench script `name` (e.g. "echo-floor") as this bench runs: source or compiled. */
 export function benchScriptPath(name: string): string {
@@ -17,34 +23,59 @@ export function benchScriptPath(name: string): string {
 }
 
 /** `--flag value` pairs of an options object (camelCase names to kebab-case flags). */
-function commandLineFlags(options: object): string[] {
+export function commandLineFlags(options: object): string[] {
   const args: string[] = [];
   for (const [name, value] of Object.entries(options)) {
+    if (value === undefined) continue;
     const flag = `--${name.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
     if (typeof value === "boolean") {
       if (value) args.push(flag);
-    } else args.push(flag, String(value));
+    } else args.push(flag, Array.isArray(value) ? value.join(",") : String(value));
   }
   return args;
 }
 
-/** node's arguments to run a bench script (and the flags of `options`). */
-export function scriptArgs(script: string, options: object): string[] {
-  const loader = SCRIPT_EXTENSION === ".ts" ? ["-r", REGISTER_PATH] : [];
-  return [...loader, script, ...commandLineFlags(options)];
+/**
+ * With ANNAKV_BENCH_CPU_PROF_DIR set, each bench script writes a V8 CPU profile there when
+ * it exits (Node refuses `--cpu-prof` in NODE_OPTIONS, so it cannot be passed down that way).
+ */
+function profileFlags(): string[] {
+  const directory = process.env.ANNAKV_BENCH_CPU_PROF_DIR;
+  return directory ? ["--cpu-prof", `--cpu-prof-dir=${directory}`] : [];
+}
+
+/** Spawns `node [-r register.js] script flags...`, by default stdout piped and stderr passed through. */
+export function spawnBenchScript(
+  script: string,
+  options: object,
+  stdio: StdioOptions = ["ignore", "pipe", "inherit"],
+): ChildProcess {
+  const loader = path.extname(script) === ".ts" ? ["-r", REGISTER_PATH] : [];
+  const child = spawn(process.execPath, [...profileFlags(), ...loader, script, ...commandLineFlags(options)], {
+    stdio,
+  });
+  running.add(child);
+  child.once("exit", () => running.delete(child));
+  return child;
 }
 
 /** A bench script in a process of its own: the JSON line it prints last, and its readiness. */
 export interface JsonProcess<T> {
+  /** Rejects if the script exits other than 0, or is killed past its deadline. */
   result: Promise<T>;
-  /** Resolves when the script prints READY_LINE (a generator started with startOnStdin). */
+  /** Resolves when the script prints READY_LINE (one started to wait for its signal, bench/child-main.ts). */
   ready: Promise<void>;
-  /** Sends the line a generator started with startOnStdin waits for. */
+  /** Sends the line such a script waits for (and closes its stdin). */
   go(): void;
 }
 
-export function spawnJsonProcess<T>(script: string, options: object, what: string): JsonProcess<T> {
-  const child = spawn(process.execPath, scriptArgs(script, options), { stdio: ["pipe", "pipe", "inherit"] });
+/** Spawns a bench script whose stdin takes its start signal; killed past `timeoutMs`. */
+export function spawnJsonProcess<T>(
+  script: string,
+  options: object,
+  { timeoutMs = Infinity, name = path.basename(script) } = {},
+): JsonProcess<T> {
+  const child = spawnBenchScript(script, options, ["pipe", "pipe", "inherit"]);
   let stdout = "";
   let markReady = () => undefined as void;
   const readyLine = new Promise<void>((resolve) => (markReady = resolve));
@@ -52,12 +83,14 @@ export function spawnJsonProcess<T>(script: string, options: object, what: strin
     stdout += chunk.toString();
     if (stdout.startsWith(`${READY_LINE}\n`)) markReady();
   });
+  const timer = Number.isFinite(timeoutMs) ? setTimeout(() => child.kill("SIGKILL"), timeoutMs) : undefined;
   const result = new Promise<number | null>((resolve) => child.once("exit", resolve)).then((code) => {
-    if (code !== 0) throw new Error(`${what} exited with ${code}`);
+    clearTimeout(timer);
+    if (code !== 0) throw new Error(`${name} exited with ${code ?? "a signal (past its deadline?)"}`);
     return JSON.parse(stdout.trim().split("\n").pop()!) as T;
   });
   const exitedFirst = result.then(() => {
-    throw new Error(`${what} exited before it was ready`);
+    throw new Error(`${name} exited before it was ready`);
   });
   const ready = Promise.race([readyLine, exitedFirst]);
   // Awaited only by callers that wait for readiness; a script that never prints it exits unready.
@@ -65,9 +98,9 @@ export function spawnJsonProcess<T>(script: string, options: object, what: strin
   return { result, ready, go: () => child.stdin!.end("go\n") };
 }
 
-/** Runs a bench script in a process of its own and returns the JSON line it prints last. */
-export function runJsonProcess<T>(script: string, options: object, what: string): Promise<T> {
-  const child = spawnJsonProcess<T>(script, options, what);
+/** Runs a bench script to its end and returns the JSON line it printed last; throws past `timeoutMs`. */
+export function runJsonProcess<T>(script: string, options: object, timeoutMs = Infinity): Promise<T> {
+  const child = spawnJsonProcess<T>(script, options, { timeoutMs });
   child.go();
   return child.result;
 }

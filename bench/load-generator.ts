@@ -366,7 +366,7 @@ export function mergeLoadResults(results: readonly LoadResult[]): LoadResult {
  */
 export async function runLoadInProcesses(options: Partial<LoadOptions>, generators: number): Promise<LoadResult> {
   // A process of its own even alone, so that a generator never shares a server's event loop.
-  if (generators === 1) return runJsonProcess<LoadResult>(__filename, options, "load generator");
+  if (generators === 1) return runJsonProcess<LoadResult>(__filename, options);
   const share = (total: number, index: number) => Math.floor(total / generators) + (index < total % generators ? 1 : 0);
   const processes = Array.from({ length: generators }, (_, index) =>
     spawnJsonProcess<LoadResult>(
@@ -378,7 +378,7 @@ export async function runLoadInProcesses(options: Partial<LoadOptions>, generato
         seed: options.seed! + index,
         startOnStdin: true,
       },
-      `load generator ${index + 1} of ${generators}`,
+      { name: `load generator ${index + 1} of ${generators}` },
     ),
   );
   try {

@@ -27,7 +27,7 @@ import { ACTOR_REQUEST_BASE_PORT, metricsPort, ROUTING_BASE_PORT } from "../src/
 import { encodeKeyRequest, encodeKeyResponse, RequestType } from "../src/protocol/anna";
 import type { BarChart } from "./chart";
 import type { EchoFloorResult } from "./echo-floor";
-import { benchScriptPath, runJsonProcess, scriptArgs } from "./child-processes";
+import { benchScriptPath, runJsonProcess, spawnBenchScript } from "./child-processes";
 import { LoadOptions, LoadResult, runLoadInProcesses } from "./load-generator";
 import {
   findRedisTools,
@@ -348,26 +348,24 @@ async function measureTransportFloors(config: ServerBenchConfig): Promise<Transp
     for (const { operation, keysPerRequest } of comparisonPlans(config)) {
       const { requestBytes, replyBytes } = frameBytes(config, operation, keysPerRequest);
       const common = { port: config.echoPort, threads };
-      const server = spawn(process.execPath, scriptArgs(ECHO_FLOOR_PATH, { role: "server", ...common, replyBytes }), {
-        stdio: ["ignore", "ignore", "inherit"],
-      });
+      const server = spawnBenchScript(ECHO_FLOOR_PATH, { role: "server", ...common, replyBytes }, [
+        "ignore",
+        "ignore",
+        "inherit",
+      ]);
       try {
         for (let tid = 0; tid < threads; tid++) await waitForPort(config.echoPort + tid, NODE_START_TIMEOUT_MS);
-        const result = await runJsonProcess<EchoFloorResult>(
-          ECHO_FLOOR_PATH,
-          {
-            role: "client",
-            ...common,
-            connections: config.connections,
-            requestBytes,
-            concurrency: config.concurrency,
-            warmupMs: config.warmupMs,
-            durationMs: config.durationMs,
-            serverPid: server.pid!,
-            clientTransport: config.clientTransport,
-          },
-          "echo client",
-        );
+        const result = await runJsonProcess<EchoFloorResult>(ECHO_FLOOR_PATH, {
+          role: "client",
+          ...common,
+          connections: config.connections,
+          requestBytes,
+          concurrency: config.concurrency,
+          warmupMs: config.warmupMs,
+          durationMs: config.durationMs,
+          serverPid: server.pid!,
+          clientTransport: config.clientTransport,
+        });
         const floor = {
           ...result,
           operation,

@@ -20,7 +20,7 @@ import { encodeLww } from "../../src/lattices";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { Prng } from "../workload";
 import { benchKey } from "./keys";
-import { spawnBenchScript } from "./processes";
+import { spawnBenchScript } from "../child-processes";
 import { sleep, waitUntil } from "./wait";
 import { exitWhenDone } from "../child-main";
 

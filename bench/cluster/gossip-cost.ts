@@ -12,7 +12,7 @@ import { ClusterBenchConfig, clusterOptions } from "./config";
 import { BenchNode, counterOf, killNodes, NodeStatus, startCluster } from "./nodes";
 import { sleep } from "./wait";
 import { preloadKeys, STATS_INTERVAL_MS, waitForCopies } from "./preload";
-import { runJsonProcess } from "./processes";
+import { runJsonProcess } from "../child-processes";
 import { lwwPayloadBytes } from "../workload";
 import { KEY_BYTES } from "./keys";
 import { sum } from "./stats";

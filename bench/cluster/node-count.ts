@@ -15,7 +15,7 @@ import path from "node:path";
 import type { LoadOptions, LoadResult } from "../load-generator";
 import { ClusterBenchConfig, clusterOptions } from "./config";
 import { BenchNode, killNodes, startCluster } from "./nodes";
-import { runJsonProcess } from "./processes";
+import { runJsonProcess } from "../child-processes";
 import { CpuTrace } from "./samplers";
 import { median } from "./stats";
 

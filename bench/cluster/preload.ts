@@ -7,7 +7,7 @@ import path from "node:path";
 import type { KeyLoadResult } from "./key-loader";
 import { BenchNode, keyCounts } from "./nodes";
 import { waitUntil } from "./wait";
-import { runJsonProcess } from "./processes";
+import { runJsonProcess } from "../child-processes";
 import { sum } from "./stats";
 
 const KEY_LOADER_PATH = path.join(__dirname, "key-loader.ts");

@@ -28,7 +28,7 @@ import { encodeCausalLww } from "../../src/lattices/causal-lww";
 import type { BarChart } from "../chart";
 import { type BenchNode, killNodes, startCluster, tupleErrorsOf } from "../cluster/nodes";
 import { STATS_INTERVAL_MS } from "../cluster/preload";
-import { runJsonProcess } from "../cluster/processes";
+import { runJsonProcess } from "../child-processes";
 import { sleep } from "../cluster/wait";
 import { LatencyHistogram } from "../latency";
 import { positiveInteger } from "../options";

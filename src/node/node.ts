@@ -25,6 +25,8 @@ import { hostInAddress } from "../protocol/zmtp/endpoint";
 import { actorRequestAddress, metricsPort, routingAddress, SEED_PORT } from "../protocol/ports";
 import { RoutingService } from "./routing-service";
 import { NodeStableTime } from "./stable-time";
+import { StableBroadcast } from "./stable-broadcast";
+import { STABILITY_PERIOD_MS } from "../actor/causal-stability";
 
 /** Tuned limits that are not user options (yet): see docs/architecture.md. */
 const FRAMES_PER_BATCH_MAX = 256;
@@ -139,6 +141,10 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
   let placement = new ClusterPlacement(membership.layout);
   let epoch = layoutEpoch(membership.layout);
   /** The node's bound goes out by heartbeat and `stability` message; S comes from every member's (docs/causal-stability.md §7, §10). */
+  // As often as the actors report: a faster post would only carry what a later one does.
+  const stableBroadcast = new StableBroadcast(STABILITY_PERIOD_MS, (stable) => {
+    for (const actor of actors) actor.worker.postMessage({ kind: "stable", ...stable } satisfies MainToActor);
+  });
   const noteHeld = (tid: number, held: { micros: number; epoch: number }) => {
     nodeStable.noteHeld(tid, held);
     const heldMicros = nodeStable.nodeHeldIn(epoch);
@@ -149,8 +155,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
       return micros === undefined ? undefined : { micros, epoch };
     });
     const stable = nodeStable.update(epoch, bounds);
-    if (stable !== undefined)
-      for (const actor of actors) actor.worker.postMessage({ kind: "stable", ...stable } satisfies MainToActor);
+    if (stable !== undefined) stableBroadcast.offer(stable);
   };
   const routingBadFrames = new BadFrameLog(BAD_FRAME_LOG_INTERVAL_MS, (count, latest) =>
     logger.warn({ count, latest }, `routing refused ${count} bad frame(s)`),
@@ -280,6 +285,7 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
       const left = leaving ? await leaveCluster(membership, reached, options, logger) : true;
       const deadlineMs = Date.now() + options.shutdownTimeoutMs;
       factorLoop?.stop();
+      stableBroadcast.stop();
       await routing.stop(deadlineMs);
       const requestsAnswered = await stopActors(actors, deadlineMs, leaving);
       if (leaving) await membership.announceLeft(deadlineMs);

@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import type { EngineName } from "../src/core/store";
 import { ClientTransport, parseClientTransport } from "./client-link";
+import { positiveInteger } from "./options";
 
 /** One `annakv start` measured: its engine and actor count. */
 export interface NodeSetup {
@@ -156,18 +157,18 @@ export function parseConfig(): { config: ServerBenchConfig; quick: boolean } {
   if (values["client-transport"] !== undefined)
     config.clientTransport = parseClientTransport(values["client-transport"]);
   if (values.connections !== undefined) config.connections = Number(values.connections);
-  if (values.rounds !== undefined) config.rounds = positiveInteger("--rounds", values.rounds);
-  if (values.generators !== undefined) config.generators = positiveInteger("--generators", values.generators);
+  config.rounds = positiveInteger(values.rounds, config.rounds, "--rounds");
+  config.generators = positiveInteger(values.generators, config.generators, "--generators");
   if (values["redis-io-threads"] !== undefined)
     config.redisIoThreads = values["redis-io-threads"]
       .split(",")
-      .map((item) => positiveInteger("--redis-io-threads", item));
-  if (values["warmup-ms"] !== undefined) config.warmupMs = positiveInteger("--warmup-ms", values["warmup-ms"]);
-  if (values["duration-ms"] !== undefined) config.durationMs = positiveInteger("--duration-ms", values["duration-ms"]);
+      .map((item) => positiveInteger(item, 1, "--redis-io-threads"));
+  config.warmupMs = positiveInteger(values["warmup-ms"], config.warmupMs, "--warmup-ms");
+  config.durationMs = positiveInteger(values["duration-ms"], config.durationMs, "--duration-ms");
   if (values["no-floors"]) config.floors = false;
   if (values["no-mixes"]) config.mixes = false;
   if (values["no-redis"]) config.redisIoThreads = [];
-  if (values["key-count"] !== undefined) config.keyCount = positiveInteger("--key-count", values["key-count"]);
+  config.keyCount = positiveInteger(values["key-count"], config.keyCount, "--key-count");
   if (values["port-offset"] !== undefined) {
     config.portOffset = Number(values["port-offset"]);
     if (!(Number.isInteger(config.portOffset) && config.portOffset >= 0))
@@ -188,10 +189,4 @@ export function parseConfig(): { config: ServerBenchConfig; quick: boolean } {
       `--generators ${config.generators} needs at least as many connections (${config.connections}): each generator has its own`,
     );
   return { config, quick };
-}
-
-function positiveInteger(flag: string, text: string): number {
-  const value = Number(text);
-  if (!(Number.isInteger(value) && value >= 1)) throw new RangeError(`${flag} takes positive integers, got ${text}`);
-  return value;
 }

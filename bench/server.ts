@@ -412,7 +412,8 @@ function redisFigures(redis: RedisRuns, operation: "put" | "get", keysPerRequest
  * floor's, and the ratios; with the other Redis setups' figures and ratios beside them.
  */
 function compare(config: ServerBenchConfig, runs: AnnakvRun[], redisRuns: RedisRuns[], floors: TransportFloor[]) {
-  const [redis, ...otherRedis] = redisRuns as Array<RedisRuns | undefined>;
+  const redis: RedisRuns | undefined = redisRuns[0];
+  const otherRedis = redisRuns.slice(1);
   return comparisonPlans(config).map(({ operation, keysPerRequest }) => {
     const annakv = runs.find((run) => run.name === `${operation}-${keysPerRequest}`)!.result;
     const redisResult = redis && redisFigures(redis, operation, keysPerRequest);
@@ -437,9 +438,9 @@ function compare(config: ServerBenchConfig, runs: AnnakvRun[], redisRuns: RedisR
       redis: redisResult,
       /** The other Redis setups (more io-threads), each with annakv's ratio to it. */
       otherRedis: otherRedis.map((other) => {
-        const figures = redisFigures(other!, operation, keysPerRequest);
+        const figures = redisFigures(other, operation, keysPerRequest);
         return {
-          name: redisSetupName(other!.ioThreads),
+          name: redisSetupName(other.ioThreads),
           ...figures,
           annakvToRedisOpsRatio: figures ? round(annakv.opsPerSecond / figures.opsPerSecond) : null,
         };

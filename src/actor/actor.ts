@@ -18,7 +18,7 @@ import { ClusterPlacement } from "../routing/cluster-placement";
 import { ClusterLayout, layoutEpoch, sameRings } from "../routing/layout";
 import { FactorIndex, FactorTable, mergeFactorTable } from "../routing/key-factors";
 import { applyFactorChanges } from "./handlers/replication";
-import type { ActorConfig } from "./config";
+import { ActorConfig, STABILITY_PERIOD_MS } from "./config";
 import { AccessReport, AccessSampler, actorAccessSampler } from "./access-sampler";
 import { GossipContext, newGossipState, tracksReplicatedWrites } from "./gossip-context";
 import { handleGossipFrames, sendDirtyKeys } from "./handlers/gossip";
@@ -56,7 +56,6 @@ import {
   extendRound,
   HeldBound,
   newStabilityState,
-  STABILITY_PERIOD_MS,
   StabilityState,
   stabilityTick,
 } from "./causal-stability";

@@ -26,14 +26,6 @@ import type { ClusterPlacement } from "../routing/cluster-placement";
 import { currentRecord, GossipContext, selfActor } from "./gossip-context";
 import { sendHandoff } from "./handlers/replication";
 
-/**
- * How often an actor raises F and tries to complete a round: the stable time trails the
- * clock by about the accept lag plus two of these. 10 rather than 20 (2026-12-07): the trail
- * on one node fell from ~60 to ~44 ms, and causal+ writes at Zipf 1 list fewer dependencies
- * (docs/causal-stability.md §10).
- */
-export const STABILITY_PERIOD_MS = 10;
-
 export interface StabilityState {
   readonly acceptLagMicros: number;
   /** The epoch of the actor's layout: stamped PUTs of another epoch are refused. */

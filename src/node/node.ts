@@ -26,7 +26,7 @@ import { actorRequestAddress, metricsPort, routingAddress, SEED_PORT } from "../
 import { RoutingService } from "./routing-service";
 import { NodeStableTime } from "./stable-time";
 import { StableBroadcast } from "./stable-broadcast";
-import { STABILITY_PERIOD_MS } from "../actor/causal-stability";
+import { STABILITY_PERIOD_MS } from "../actor/config";
 
 /** Tuned limits that are not user options (yet): see docs/architecture.md. */
 const FRAMES_PER_BATCH_MAX = 256;
@@ -140,11 +140,11 @@ export async function startNode(partial: Partial<NodeOptions>, logger: Logger): 
   });
   let placement = new ClusterPlacement(membership.layout);
   let epoch = layoutEpoch(membership.layout);
-  /** The node's bound goes out by heartbeat and `stability` message; S comes from every member's (docs/causal-stability.md §7, §10). */
   // As often as the actors report: a faster post would only carry what a later one does.
   const stableBroadcast = new StableBroadcast(STABILITY_PERIOD_MS, (stable) => {
     for (const actor of actors) actor.worker.postMessage({ kind: "stable", ...stable } satisfies MainToActor);
   });
+  /** The node's bound goes out by heartbeat and `stability` message; S comes from every member's (docs/causal-stability.md §7, §10). */
   const noteHeld = (tid: number, held: { micros: number; epoch: number }) => {
     nodeStable.noteHeld(tid, held);
     const heldMicros = nodeStable.nodeHeldIn(epoch);

@@ -1,9 +1,10 @@
 // The batch call (docs/wasm-abi.md, "Batch format"): the whole framing is checked before
 // any operation runs, then the operations run in order with their results in the output.
 import { inputPtr, reserveOutput, setOutputToBuffer } from "./buffers";
-import { BAD_BATCH, OK, OUT_OF_MEMORY } from "./status";
+import { BAD_BATCH, LWW, OK, OUT_OF_MEMORY } from "./status";
 import { xxh64 } from "./hash";
 import { findValue, foundValueLength, foundValuePtr, putValue, removeValue, resultType } from "./store";
+import { isSuperseded } from "./superseded";
 import { WARM_GROUP, warmLookups as warmHashedLookups } from "./table";
 
 // @ts-ignore: decorator
@@ -77,6 +78,26 @@ function warmLookups(pos: usize, count: u32): void {
   warmHashedLookups(warmHashes, count);
 }
 
+/** Whether the operation at `pos` is a client's LWW PUT (the writes superseded.ts looks at). */
+// @ts-ignore: decorator
+@inline function isLwwPut(pos: usize): bool {
+  return load<u8>(pos) == OP_PUT && <u32>load<u8>(pos, 1) == LWW;
+}
+
+/**
+ * Whether the client's LWW PUT of `keyLength` key bytes at `keyPtr` is superseded by the
+ * operation at `nextPos`, if that is one (superseded.ts).
+ */
+function supersededByNext(keyPtr: usize, keyLength: u32, payloadLength: u32, nextPos: usize): bool {
+  if (!isLwwPut(nextPos)) return false;
+  const nextKeyLength = load<u32>(nextPos, 2);
+  const nextKeyPtr = nextPos + <usize>OP_HEADER_BYTES;
+  return isSuperseded(
+    keyPtr, keyLength, keyPtr + keyLength, payloadLength,
+    nextKeyPtr, nextKeyLength, nextKeyPtr + nextKeyLength, load<u32>(nextPos, 6),
+  );
+}
+
 /** Runs the batch of `inputLength` bytes at the input region; the caller checked it lies inside. */
 export function runBatch(inputLength: u32): u32 {
   const input = inputPtr;
@@ -87,6 +108,10 @@ export function runBatch(inputLength: u32): u32 {
   store<u32>(output, <u32>opCount);
   let outputBytes = BATCH_HEADER_BYTES;
   let pos = input + <usize>BATCH_HEADER_BYTES;
+  // Superseded writes just before this operation, answered with the status of the write
+  // that ends their run; their results start at supersededStart.
+  let supersededRun: u32 = 0;
+  let supersededStart: u64 = 0;
   for (let op: u64 = 0; op < opCount; op++) {
     if (op % WARM_GROUP == 0) warmLookups(pos, <u32>min<u64>(WARM_GROUP, opCount - op));
     const keyHash = load<u64>(warmHashes + (<usize>(op % WARM_GROUP) << 3));
@@ -100,10 +125,22 @@ export function runBatch(inputLength: u32): u32 {
       outputBytes = runGet(keyHash, keyPtr, keyLength, outputBytes, (opCount - op - 1) * RESULT_HEADER_BYTES);
       continue;
     }
+    const isClientLwwPut = opcode == OP_PUT && type == LWW;
+    if (isClientLwwPut && op + 1 < opCount && supersededByNext(keyPtr, keyLength, payloadLength, pos)) {
+      if (supersededRun == 0) supersededStart = outputBytes;
+      supersededRun++;
+      outputBytes += RESULT_HEADER_BYTES;
+      continue;
+    }
     const status = opcode == OP_DELETE
       ? removeValue(keyHash, keyPtr, keyLength, true)
       : putValue(type, keyHash, keyPtr, keyLength, keyPtr + keyLength, payloadLength, opcode == OP_PUT, true);
-    writeResultHeader(reserveOutput(0, 0) + <usize>outputBytes, status, 0, 0);
+    const results = reserveOutput(0, 0);
+    for (; supersededRun > 0; supersededRun--) {
+      writeResultHeader(results + <usize>supersededStart, status, 0, 0);
+      supersededStart += RESULT_HEADER_BYTES;
+    }
+    writeResultHeader(results + <usize>outputBytes, status, 0, 0);
     outputBytes += RESULT_HEADER_BYTES;
   }
   setOutputToBuffer(<u32>outputBytes);

@@ -7,6 +7,7 @@ import {
 } from "./buffers";
 import { clearAllDirty, dirtyCount as dirtyKeyCount, dirtyListBytes } from "./dirty";
 import { xxh64 } from "./hash";
+import { supersededWriteCount } from "./superseded";
 import { answerRequests, countRequestTuples, readRequestFrames, reserveRequestTable } from "./requests";
 import { BAD_BATCH, LATTICE, MALFORMED, OK } from "./status";
 import {
@@ -14,7 +15,7 @@ import {
 } from "./store";
 import { keyCount as storedKeyCount, tableBytes } from "./table";
 
-const ABI_VERSION: i32 = 7;
+const ABI_VERSION: i32 = 8;
 const LENGTH_MAX: u32 = 0x7fffffff;
 const hashOutput: usize = memory.data(8, 8);
 
@@ -101,6 +102,11 @@ export function keyCount(): u32 {
 
 export function bytesUsed(): f64 {
   return <f64>(tableBytes() + dirtyListBytes());
+}
+
+/** Writes a later write of their batch group superseded (assembly/superseded.ts). */
+export function supersededWrites(): f64 {
+  return <f64>supersededWriteCount;
 }
 
 export function memoryBytes(): f64 {

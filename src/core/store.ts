@@ -21,6 +21,11 @@ export interface StoreStats {
   /** Memory the engine has reserved (Wasm: linear memory size; TS: an estimate). */
   memoryReservedBytes: number;
   dirtyKeyCount: number;
+  /**
+   * A batch's PUTs skipped because the next operation, a newer PUT of the same key,
+   * superseded them (assembly/superseded.ts); always 0 for the TS twin, which runs each.
+   */
+  supersededWriteCount: number;
 }
 
 export interface ScanPage {

@@ -108,6 +108,7 @@ export class TsStore implements Store {
       bytesUsed: this.bytesUsed,
       memoryReservedBytes: this.bytesUsed + this.input.length + this.output.length,
       dirtyKeyCount: this.dirtySlots.size,
+      supersededWriteCount: 0,
     };
   }
 

@@ -37,6 +37,7 @@ interface CoreExports {
   keyCount(): number;
   bytesUsed(): number;
   memoryBytes(): number;
+  supersededWrites(): number;
   hashKey(keyLength: number): number;
   requestTable(requests: number, tuples: number): number;
   countRequests(inputLength: number, frameCount: number, maxTuplesPerRequest: number): number;
@@ -44,7 +45,7 @@ interface CoreExports {
   serveRequests(requestCount: number): number;
 }
 
-const ABI_VERSION = 7;
+const ABI_VERSION = 8;
 const WASM_PATH = path.resolve(__dirname, "../../build/annakv.wasm");
 /** The input region is asked for in steps of at least this, so most calls reuse it. */
 const INPUT_BYTES_MIN = 64 * 1024;
@@ -124,6 +125,7 @@ export class WasmStore implements Store {
       bytesUsed: this.core.bytesUsed(),
       memoryReservedBytes: this.core.memoryBytes(),
       dirtyKeyCount: this.core.dirtyCount(),
+      supersededWriteCount: this.core.supersededWrites(),
     };
   }
 

@@ -153,6 +153,7 @@ describe("wasm module", () => {
         "countRequests",
         "parseRequests",
         "serveRequests",
+        "supersededWrites",
       ].sort(),
     );
     expect(fs.existsSync(path.resolve(__dirname, "../../build/annakv.wasm"))).toBe(true);
@@ -160,7 +161,7 @@ describe("wasm module", () => {
 
   test("abiVersion, configure ranges, inputBuffer and the plain-Wasm call cycle", () => {
     const { core, call } = rawInstance();
-    expect(call("abiVersion")).toBe(7);
+    expect(call("abiVersion")).toBe(8);
     expect(call("configure", 0, 10, 100)).toBe(Status.LATTICE);
     expect(call("configure", 10, 0, 100)).toBe(Status.LATTICE);
     expect(call("configure", 10, 10, 0)).toBe(Status.LATTICE);

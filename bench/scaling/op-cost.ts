@@ -5,19 +5,25 @@
  * timestamp and the 1 KiB payload into the core's input region; `resident` finds the
  * payload there and writes the rest), beside the locked shared table's PUT of the same
  * values. Each phase runs alternately several times and keeps its median, since this VM
- * drifts.
+ * drifts. The requests visit every key in turn, or with `--zipf S` follow a Zipf stream of
+ * skew S (drawn once, seeded), where a key is often written again within a batch. With
+ * `--baseline-wasm PATH` (another build of annakv.wasm, e.g. from a worktree of an earlier
+ * commit) the annakv phases also run on that core, alternating with this one in the same
+ * process: the way to compare two builds on a VM that drifts between minutes.
  *
- *   node -r ./bench/register.js bench/scaling/op-cost.ts [--keys 16] [--rounds 5] [--ms 1500] [--machine NAME]
- *     [--out-dir DIR]
- * writes <out-dir>/op-cost-<machine>.json and .svg (`<cores>core`, bench/results by default).
+ *   node -r ./bench/register.js bench/scaling/op-cost.ts [--keys 16] [--zipf S] [--rounds 5] [--ms 1500]
+ *     [--baseline-wasm PATH] [--machine NAME] [--out-dir DIR]
+ * writes <out-dir>/op-cost-<machine>.json and .svg (`<cores>core`, bench/results by default;
+ * `op-cost-<machine>-zipf<S>` with --zipf).
  */
+import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
 import { createStore } from "../../src/core/create-store";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import path from "node:path";
 import { machineInfo, RESULTS_DIR, round, writeResults } from "../report";
-import { KeySpace, TIMESTAMP_BASE } from "../workload";
+import { KeyChooser, KeySpace, Prng, TIMESTAMP_BASE } from "../workload";
 import { REQUEST_FEEDS, RequestFeed } from "./request-feeds";
 import { lwwPayload, VALUE_POOL_SIZE } from "./requests";
 import { createSharedTable, SharedTable, TABLE_KEY_BYTES } from "./shared-table";
@@ -28,6 +34,8 @@ const BATCH_OPS = 1000;
 const { values } = parseArgs({
   options: {
     keys: { type: "string" },
+    zipf: { type: "string" },
+    "baseline-wasm": { type: "string" },
     rounds: { type: "string" },
     ms: { type: "string" },
     machine: { type: "string" },
@@ -40,12 +48,22 @@ const rounds = Number(values.rounds ?? 5);
 const phaseMs = Number(values.ms ?? 1500);
 for (const [name, value] of Object.entries({ keyCount, rounds, phaseMs }))
   if (!(Number.isInteger(value) && value > 0)) throw new RangeError(`--${name} must be a positive integer`);
+const zipf = values.zipf === undefined ? undefined : Number(values.zipf);
+if (zipf !== undefined && !(zipf >= 0)) throw new RangeError("--zipf must be a number >= 0");
 
 const keys = new KeySpace(keyCount, TABLE_KEY_BYTES);
 const valuePool = Array.from({ length: VALUE_POOL_SIZE }, (_, i) => new Uint8Array(VALUE_BYTES).fill(i));
 const payloads = valuePool.map((value) => lwwPayload(TIMESTAMP_BASE, value));
-/** Every key in turn, PUTs only. */
-const requests = Uint32Array.from({ length: keyCount }, (_, index) => index);
+/** PUTs only: every key in turn, or a Zipf stream of STREAM_REQUESTS. */
+const STREAM_REQUESTS = 1 << 20;
+const requests =
+  zipf === undefined
+    ? Uint32Array.from({ length: keyCount }, (_, index) => index)
+    : zipfRequests(new KeyChooser(keyCount, zipf), new Prng(0x5eed), STREAM_REQUESTS);
+
+function zipfRequests(chooser: KeyChooser, random: Prng, count: number): Uint32Array {
+  return Uint32Array.from({ length: count }, () => chooser.choose(random));
+}
 
 const table = new SharedTable(createSharedTable(keyCount, VALUE_BYTES));
 for (let i = 0; i < keyCount; i++) table.insert(keys.key(i));
@@ -54,26 +72,33 @@ for (let i = 0; i < keyCount; i++) table.insert(keys.key(i));
 let sequence = 0;
 let next = 0;
 
+const baselinePath = values["baseline-wasm"];
+/** The cores compared: this build's, and the baseline's phases (names prefixed "baseline ") if given. */
+const cores: { prefix: string; module?: WebAssembly.Module }[] = [{ prefix: "" }];
+if (baselinePath !== undefined)
+  cores.push({ prefix: "baseline ", module: new WebAssembly.Module(readFileSync(baselinePath)) });
+
 const phases: Record<string, () => void> = {};
-for (const name of REQUEST_FEEDS) {
-  // A store per feed: neither finds the other's bytes in its input region.
-  const store = createStore({ engine: "wasm" });
-  for (let i = 0; i < keyCount; i++) store.put(keys.key(i), LatticeType.LWW, payloads[0]);
-  const feed = new RequestFeed(name, store, keys, payloads, requests, BATCH_OPS);
-  /** The scaling bench's batch building (bench/scaling/worker.ts, serveLoop) for one batch. */
-  const buildBatch = () => {
-    const length = feed.writeBatch(TIMESTAMP_BASE + sequence + 1, 1);
-    sequence += feed.putCount;
-    return length;
-  };
-  phases[`annakv ${name}: build the batch`] = buildBatch;
-  phases[`annakv ${name}: build and run the batch`] = () => store.executeBatchInPlace(buildBatch());
-}
+for (const { prefix, module } of cores)
+  for (const name of REQUEST_FEEDS) {
+    // A store per feed: neither finds the other's bytes in its input region.
+    const store = createStore({ engine: "wasm", wasmModule: module });
+    for (let i = 0; i < keyCount; i++) store.put(keys.key(i), LatticeType.LWW, payloads[0]);
+    const feed = new RequestFeed(name, store, keys, payloads, requests, BATCH_OPS);
+    /** The scaling bench's batch building (bench/scaling/worker.ts, serveLoop) for one batch. */
+    const buildBatch = () => {
+      const length = feed.writeBatch(TIMESTAMP_BASE + sequence + 1, 1);
+      sequence += feed.putCount;
+      return length;
+    };
+    phases[`${prefix}annakv ${name}: build the batch`] = buildBatch;
+    phases[`${prefix}annakv ${name}: build and run the batch`] = () => store.executeBatchInPlace(buildBatch());
+  }
 phases["shared-locked: find and put"] = () => {
   for (let i = 0; i < BATCH_OPS; i++) {
-    const slot = table.find(keys.bytes, next * TABLE_KEY_BYTES);
+    const slot = table.find(keys.bytes, requests[next] * TABLE_KEY_BYTES);
     table.putLocked(slot, TIMESTAMP_BASE + ++sequence, valuePool[i % VALUE_POOL_SIZE]);
-    next = next + 1 === keyCount ? 0 : next + 1;
+    next = next + 1 === requests.length ? 0 : next + 1;
   }
 };
 
@@ -94,16 +119,18 @@ const median = (list: number[]) => [...list].sort((a, b) => a - b)[Math.floor(li
 const nsPerOp = Object.fromEntries(Object.entries(samples).map(([name, list]) => [name, round(median(list))]));
 const locked = nsPerOp["shared-locked: find and put"];
 const derived = Object.fromEntries(
-  REQUEST_FEEDS.map((name) => {
-    const build = nsPerOp[`annakv ${name}: build the batch`];
-    const total = nsPerOp[`annakv ${name}: build and run the batch`];
-    return [name, { coreNsPerOp: round(total - build), annakvToLockedTimeRatio: round(total / locked) }];
-  }),
+  cores.flatMap(({ prefix }) =>
+    REQUEST_FEEDS.map((name) => {
+      const build = nsPerOp[`${prefix}annakv ${name}: build the batch`];
+      const total = nsPerOp[`${prefix}annakv ${name}: build and run the batch`];
+      return [`${prefix}${name}`, { coreNsPerOp: round(total - build), annakvToLockedTimeRatio: round(total / locked) }];
+    }),
+  ),
 );
 const result = {
   benchmark: "op-cost",
   machine: machineInfo(),
-  options: { keyCount, rounds, phaseMs, valueBytes: VALUE_BYTES, batchOps: BATCH_OPS },
+  options: { keyCount, zipf: zipf ?? "every key in turn", baselineWasm: baselinePath, rounds, phaseMs, valueBytes: VALUE_BYTES, batchOps: BATCH_OPS },
   nsPerOpMedian: nsPerOp,
   nsPerOpByRound: samples,
   /** Per request feed. */
@@ -111,10 +138,10 @@ const result = {
 };
 console.log(JSON.stringify({ nsPerOp, derived }, null, 2));
 const chart = {
-  title: `One thread, update-only 1 KiB LWW PUTs on ${keyCount} hot keys: ns an op (median of ${rounds} rounds)`,
+  title: `One thread, update-only 1 KiB LWW PUTs on ${keyCount} keys, ${zipf === undefined ? "each in turn" : `Zipf ${zipf}`}: ns an op (median of ${rounds} rounds)`,
   yLabel: "ns/op",
   groups: Object.keys(nsPerOp),
   series: [{ name: "ns/op", values: Object.values(nsPerOp) }],
 };
 const outDir = path.resolve(values["out-dir"] ?? RESULTS_DIR);
-for (const file of writeResults(outDir, `op-cost-${machine}`, result, [chart])) console.log(`wrote ${file}`);
+for (const file of writeResults(outDir, `op-cost-${machine}${zipf === undefined ? "" : `-zipf${zipf}`}`, result, [chart])) console.log(`wrote ${file}`);

@@ -98,6 +98,12 @@ function supersededByNext(keyPtr: usize, keyLength: u32, payloadLength: u32, nex
   );
 }
 
+/** Writes `count` results of superseded writes from `start` in the output, with `status`. */
+function writeSupersededResults(start: u64, count: u32, status: u32): void {
+  const results = reserveOutput(0, 0) + <usize>start;
+  for (let i: u32 = 0; i < count; i++) writeResultHeader(results + <usize>(i * <u32>RESULT_HEADER_BYTES), status, 0, 0);
+}
+
 /** Runs the batch of `inputLength` bytes at the input region; the caller checked it lies inside. */
 export function runBatch(inputLength: u32): u32 {
   const input = inputPtr;
@@ -135,12 +141,11 @@ export function runBatch(inputLength: u32): u32 {
     const status = opcode == OP_DELETE
       ? removeValue(keyHash, keyPtr, keyLength, true)
       : putValue(type, keyHash, keyPtr, keyLength, keyPtr + keyLength, payloadLength, opcode == OP_PUT, true);
-    const results = reserveOutput(0, 0);
-    for (; supersededRun > 0; supersededRun--) {
-      writeResultHeader(results + <usize>supersededStart, status, 0, 0);
-      supersededStart += RESULT_HEADER_BYTES;
+    if (supersededRun > 0) {
+      writeSupersededResults(supersededStart, supersededRun, status);
+      supersededRun = 0;
     }
-    writeResultHeader(results + <usize>outputBytes, status, 0, 0);
+    writeResultHeader(reserveOutput(0, 0) + <usize>outputBytes, status, 0, 0);
     outputBytes += RESULT_HEADER_BYTES;
   }
   setOutputToBuffer(<u32>outputBytes);

@@ -123,14 +123,25 @@ const derived = Object.fromEntries(
     REQUEST_FEEDS.map((name) => {
       const build = nsPerOp[`${prefix}annakv ${name}: build the batch`];
       const total = nsPerOp[`${prefix}annakv ${name}: build and run the batch`];
-      return [`${prefix}${name}`, { coreNsPerOp: round(total - build), annakvToLockedTimeRatio: round(total / locked) }];
+      return [
+        `${prefix}${name}`,
+        { coreNsPerOp: round(total - build), annakvToLockedTimeRatio: round(total / locked) },
+      ];
     }),
   ),
 );
 const result = {
   benchmark: "op-cost",
   machine: machineInfo(),
-  options: { keyCount, zipf: zipf ?? "every key in turn", baselineWasm: baselinePath, rounds, phaseMs, valueBytes: VALUE_BYTES, batchOps: BATCH_OPS },
+  options: {
+    keyCount,
+    zipf: zipf ?? "every key in turn",
+    baselineWasm: baselinePath,
+    rounds,
+    phaseMs,
+    valueBytes: VALUE_BYTES,
+    batchOps: BATCH_OPS,
+  },
   nsPerOpMedian: nsPerOp,
   nsPerOpByRound: samples,
   /** Per request feed. */
@@ -144,4 +155,7 @@ const chart = {
   series: [{ name: "ns/op", values: Object.values(nsPerOp) }],
 };
 const outDir = path.resolve(values["out-dir"] ?? RESULTS_DIR);
-for (const file of writeResults(outDir, `op-cost-${machine}${zipf === undefined ? "" : `-zipf${zipf}`}`, result, [chart])) console.log(`wrote ${file}`);
+for (const file of writeResults(outDir, `op-cost-${machine}${zipf === undefined ? "" : `-zipf${zipf}`}`, result, [
+  chart,
+]))
+  console.log(`wrote ${file}`);

@@ -103,7 +103,9 @@ describe("superseded writes against the TS twin", () => {
       weight: 6,
       arbitrary: fc
         .record({ key: fc.constantFrom(...keys), timestamp: fc.integer({ min: 1, max: 12 }), length: fc.nat(70) })
-        .map(({ key, timestamp, length }) => put(key, encodeLww({ timestamp, value: Buffer.alloc(length, timestamp) }))),
+        .map(({ key, timestamp, length }) =>
+          put(key, encodeLww({ timestamp, value: Buffer.alloc(length, timestamp) })),
+        ),
     },
     {
       weight: 1,
@@ -125,18 +127,21 @@ describe("superseded writes against the TS twin", () => {
   it("answers and stores every batch byte for byte as the twin", () => {
     let superseded = 0;
     fc.assert(
-      fc.property(fc.array(fc.array(op, { minLength: 1, maxLength: 40 }), { minLength: 1, maxLength: 4 }), (batches) => {
-        const wasm = createStore({ engine: "wasm", limits: LIMITS });
-        const ts = createStore({ engine: "ts", limits: LIMITS });
-        for (const batch of batches) {
-          const encoded = encodeBatch(batch);
-          expect(Buffer.from(wasm.executeBatch(encoded))).toEqual(Buffer.from(ts.executeBatch(encoded)));
-        }
-        // The final state, through the batch path too (a key over the limit answers KEY_TOO_LARGE).
-        const reads = encodeBatch(keys.map((key): BatchOp => ({ opcode: Opcode.GET, type: 0, key })));
-        expect(Buffer.from(wasm.executeBatch(reads))).toEqual(Buffer.from(ts.executeBatch(reads)));
-        superseded += wasm.stats().supersededWriteCount;
-      }),
+      fc.property(
+        fc.array(fc.array(op, { minLength: 1, maxLength: 40 }), { minLength: 1, maxLength: 4 }),
+        (batches) => {
+          const wasm = createStore({ engine: "wasm", limits: LIMITS });
+          const ts = createStore({ engine: "ts", limits: LIMITS });
+          for (const batch of batches) {
+            const encoded = encodeBatch(batch);
+            expect(Buffer.from(wasm.executeBatch(encoded))).toEqual(Buffer.from(ts.executeBatch(encoded)));
+          }
+          // The final state, through the batch path too (a key over the limit answers KEY_TOO_LARGE).
+          const reads = encodeBatch(keys.map((key): BatchOp => ({ opcode: Opcode.GET, type: 0, key })));
+          expect(Buffer.from(wasm.executeBatch(reads))).toEqual(Buffer.from(ts.executeBatch(reads)));
+          superseded += wasm.stats().supersededWriteCount;
+        },
+      ),
       { numRuns: 300 },
     );
     // The batches did exercise the skipping.

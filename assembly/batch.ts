@@ -17,7 +17,12 @@ const OP_GET: u8 = 1;
 const OP_PUT: u8 = 2;
 const OP_DELETE: u8 = 3;
 const OP_MERGE: u8 = 4;
+/** Per operation of the warm group: its key's hash (not for a superseded one). */
 const warmHashes: usize = memory.data(<i32>WARM_GROUP * 8, 8);
+/** The hashes of the group's keys to look up, one after the other. */
+const warmList: usize = memory.data(<i32>WARM_GROUP * 8, 8);
+/** Per operation of the warm group: 1 when the next operation supersedes it (superseded.ts). */
+const supersededFlags: usize = memory.data(<i32>WARM_GROUP, 1);
 
 function isWellFramed(ptr: usize, length: u64): bool {
   if (length < BATCH_HEADER_BYTES) return false;
@@ -64,20 +69,6 @@ function runGet(keyHash: u64, keyPtr: usize, keyLength: u32, outputBytes: u64, l
   return outputBytes + RESULT_HEADER_BYTES + valueLength;
 }
 
-/**
- * Hashes the keys of the `count` operations from `pos` into warmHashes (where the
- * operations take them from) and warms their lookups.
- */
-function warmLookups(pos: usize, count: u32): void {
-  for (let i: u32 = 0; i < count; i++) {
-    const keyLength = load<u32>(pos, 2);
-    const keyPtr = pos + <usize>OP_HEADER_BYTES;
-    store<u64>(warmHashes + (<usize>i << 3), xxh64(keyPtr, keyLength));
-    pos = keyPtr + keyLength + load<u32>(pos, 6);
-  }
-  warmHashedLookups(warmHashes, count);
-}
-
 /** Whether the operation at `pos` is a client's LWW PUT (the writes superseded.ts looks at). */
 // @ts-ignore: decorator
 @inline function isLwwPut(pos: usize): bool {
@@ -96,6 +87,32 @@ function supersededByNext(keyPtr: usize, keyLength: u32, payloadLength: u32, nex
     keyPtr, keyLength, keyPtr + keyLength, payloadLength,
     nextKeyPtr, nextKeyLength, nextKeyPtr + nextKeyLength, load<u32>(nextPos, 6),
   );
+}
+
+/**
+ * Prepares the `count` operations from `pos`, the last of the batch when `endsBatch`: marks
+ * in supersededFlags those the next operation supersedes, which are neither hashed nor
+ * looked up, hashes the others' keys into warmHashes (where the operations take them from)
+ * and warms their lookups.
+ */
+function warmLookups(pos: usize, count: u32, endsBatch: bool): void {
+  let warmed: u32 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    const keyLength = load<u32>(pos, 2);
+    const payloadLength = load<u32>(pos, 6);
+    const keyPtr = pos + <usize>OP_HEADER_BYTES;
+    const next = keyPtr + keyLength + payloadLength;
+    const superseded = isLwwPut(pos) && !(endsBatch && i + 1 == count) && supersededByNext(keyPtr, keyLength, payloadLength, next);
+    store<u8>(supersededFlags + <usize>i, <u8>superseded);
+    if (!superseded) {
+      const hash = xxh64(keyPtr, keyLength);
+      store<u64>(warmHashes + (<usize>i << 3), hash);
+      store<u64>(warmList + (<usize>warmed << 3), hash);
+      warmed++;
+    }
+    pos = next;
+  }
+  warmHashedLookups(warmList, warmed);
 }
 
 /** Writes `count` results of superseded writes from `start` in the output, with `status`. */
@@ -119,8 +136,9 @@ export function runBatch(inputLength: u32): u32 {
   let supersededRun: u32 = 0;
   let supersededStart: u64 = 0;
   for (let op: u64 = 0; op < opCount; op++) {
-    if (op % WARM_GROUP == 0) warmLookups(pos, <u32>min<u64>(WARM_GROUP, opCount - op));
-    const keyHash = load<u64>(warmHashes + (<usize>(op % WARM_GROUP) << 3));
+    const member = <u32>(op % WARM_GROUP);
+    if (member == 0) warmLookups(pos, <u32>min<u64>(WARM_GROUP, opCount - op), op + WARM_GROUP >= opCount);
+    const keyHash = load<u64>(warmHashes + (<usize>member << 3));
     const opcode = load<u8>(pos);
     const type = <u32>load<u8>(pos, 1);
     const keyLength = load<u32>(pos, 2);
@@ -131,8 +149,7 @@ export function runBatch(inputLength: u32): u32 {
       outputBytes = runGet(keyHash, keyPtr, keyLength, outputBytes, (opCount - op - 1) * RESULT_HEADER_BYTES);
       continue;
     }
-    const isClientLwwPut = opcode == OP_PUT && type == LWW;
-    if (isClientLwwPut && op + 1 < opCount && supersededByNext(keyPtr, keyLength, payloadLength, pos)) {
+    if (load<u8>(supersededFlags + <usize>member) != 0) {
       if (supersededRun == 0) supersededStart = outputBytes;
       supersededRun++;
       outputBytes += RESULT_HEADER_BYTES;

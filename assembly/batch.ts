@@ -1,6 +1,7 @@
 // The batch call (docs/wasm-abi.md, "Batch format"): the whole framing is checked before
 // any operation runs, then the operations run in order with their results in the output.
 import { inputPtr, reserveOutput, setOutputToBuffer } from "./buffers";
+import { beginDeferring, endDeferring } from "./deferred";
 import { BAD_BATCH, LWW, OK, OUT_OF_MEMORY } from "./status";
 import { xxh64 } from "./hash";
 import { findValue, foundValueLength, foundValuePtr, putValue, removeValue, resultType } from "./store";
@@ -129,6 +130,7 @@ export function runBatch(inputLength: u32): u32 {
   let output = reserveOutput(BATCH_HEADER_BYTES + opCount * RESULT_HEADER_BYTES, 0);
   if (output == 0) return OUT_OF_MEMORY;
   store<u32>(output, <u32>opCount);
+  beginDeferring();
   let outputBytes = BATCH_HEADER_BYTES;
   let pos = input + <usize>BATCH_HEADER_BYTES;
   // Superseded writes just before this operation, answered with the status of the write
@@ -165,6 +167,7 @@ export function runBatch(inputLength: u32): u32 {
     writeResultHeader(reserveOutput(0, 0) + <usize>outputBytes, status, 0, 0);
     outputBytes += RESULT_HEADER_BYTES;
   }
+  endDeferring();
   setOutputToBuffer(<u32>outputBytes);
   return OK;
 }

@@ -6,7 +6,8 @@ import { reserveOutput, scratchRelease, setOutput, setOutputToBuffer } from "./b
 import { bytesEqual } from "./codec";
 import { clearDirty, markDirty, NONE_DIRTY, oldestDirty, reserveDirtyMark } from "./dirty";
 import { resultLength, resultPtr } from "./lattices/result";
-import { plainLwwReplaces } from "./lattices/register";
+import { plainLwwReplaces as plainPayloadReplaces } from "./lattices/register";
+import { pendingValue, replaceInPlace, settle } from "./deferred";
 import { canonicalize, join } from "./lattices/wire-types";
 import {
   isKnownLatticeType, KEY_TOO_LARGE, LATTICE, LWW, MALFORMED, NOT_FOUND, OK, OUT_OF_MEMORY, VALUE_TOO_LARGE,
@@ -43,6 +44,7 @@ export function findValue(keyHash: u64, keyPtr: usize, keyLength: u32, inRegion:
   if (!inRegion) return MALFORMED;
   const index = findEntry(keyHash, keyPtr, keyLength);
   if (index == NO_ENTRY) return NOT_FOUND;
+  settle(index);
   foundEntry = entryAddress(index);
   resultType = load<u8>(foundEntry, E_TYPE);
   return OK;
@@ -69,6 +71,7 @@ export function removeValue(keyHash: u64, keyPtr: usize, keyLength: u32, inRegio
   if (!inRegion) return MALFORMED;
   const index = findEntry(keyHash, keyPtr, keyLength);
   if (index == NO_ENTRY) return NOT_FOUND;
+  settle(index);
   clearDirty(index);
   removeEntry(index);
   return OK;
@@ -94,24 +97,26 @@ export function putValue(type: u32, keyHash: u64, keyPtr: usize, keyLength: u32,
  * The hot path of an LWW write: a plain (timestamp, value) over a stored plain one of the
  * same length and an older timestamp. The general path would find the incoming payload
  * canonical, let it win the join, see different bytes and rewrite the block in place; the
- * caller does the same without the join's reads and the comparison. Returns where the
- * stored value lies, or 0 when the hot path does not apply.
+ * caller does the same without the join's reads and the comparison. The stored value may
+ * still be a batch's payload whose copy is deferred (deferred.ts).
  */
-function plainLwwReplaced(index: u32, keyLength: u32, payloadPtr: usize, payloadLength: u32): usize {
+function plainLwwReplaces(index: u32, keyLength: u32, payloadPtr: usize, payloadLength: u32): bool {
   const entry = entryAddress(index);
-  if (load<u32>(entry, E_VALUE_LENGTH) != payloadLength) return 0;
-  const storedPtr = <usize>load<u32>(entry, E_BLOCK) + keyLength;
-  return plainLwwReplaces(payloadPtr, storedPtr, payloadLength) ? storedPtr : 0;
+  if (load<u32>(entry, E_VALUE_LENGTH) != payloadLength) return false;
+  const pendingPtr = pendingValue(index);
+  const valuePtr = pendingPtr != 0 ? pendingPtr : <usize>load<u32>(entry, E_BLOCK) + keyLength;
+  return plainPayloadReplaces(payloadPtr, valuePtr, payloadLength);
 }
 
 function mergePayload(type: u32, hash: u64, index: u32, keyPtr: usize, keyLength: u32, payloadPtr: usize, payloadLength: u32, marksDirty: bool): u32 {
-  const replacedPtr = type == LWW && index != NO_ENTRY ? plainLwwReplaced(index, keyLength, payloadPtr, payloadLength) : 0;
-  if (replacedPtr != 0) {
+  if (type == LWW && index != NO_ENTRY && plainLwwReplaces(index, keyLength, payloadPtr, payloadLength)) {
     if (marksDirty && !reserveDirtyMark()) return OUT_OF_MEMORY;
-    memory.copy(replacedPtr, payloadPtr, payloadLength);
+    replaceInPlace(index, payloadPtr, payloadLength);
     if (marksDirty) markDirty(index);
     return OK;
   }
+  // The general path reads and may rewrite or free the stored bytes.
+  if (index != NO_ENTRY) settle(index);
   let status = canonicalize(type, payloadPtr, payloadLength);
   if (status != OK) return status;
   let valuePtr = resultPtr;

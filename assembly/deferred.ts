@@ -10,12 +10,19 @@
 // first (settle). Nothing here allocates, so no write can fail later for it.
 //
 // The notes are a direct-mapped cache of PENDING_SLOTS entries by entry index; a note that
-// meets another entry's in its slot is written out first.
+// meets another entry's in its slot is written out first. A key's first write in a while is
+// copied at once and only remembered: deferring it would move its copy to when the note is
+// written out, after its cache lines (and the payload's) have gone cold, which cost 4-11% an
+// op on uniform keys (bench/scaling/op-cost.ts); a second write while it is remembered is
+// deferred.
 import { E_BLOCK, E_KEY_LENGTH, E_VALUE_LENGTH, entryAddress } from "./table";
 
 // @ts-ignore: decorator
 @inline const PENDING_SLOTS: u32 = 64;
-/** Per slot: the noted entry's index plus 1 (0: none), then where its value's bytes lie. */
+/**
+ * Per slot: the remembered entry's index plus 1 (0: none), then where its value's bytes lie
+ * when its copy is deferred (0: its stored bytes hold it).
+ */
 const slotEntries: usize = memory.data(<i32>PENDING_SLOTS * 4, 4);
 const slotPayloads: usize = memory.data(<i32>PENDING_SLOTS * 4, 4);
 
@@ -34,11 +41,11 @@ function storedValuePtr(index: u32): usize {
 
 /** Writes out the note in `slot` (an offset into the arrays), if any, and clears it. */
 function writeOut(slot: usize): void {
-  const indexPlusOne = load<u32>(slotEntries + slot);
-  if (indexPlusOne == 0) return;
-  const index = indexPlusOne - 1;
-  memory.copy(storedValuePtr(index), <usize>load<u32>(slotPayloads + slot), load<u32>(entryAddress(index), E_VALUE_LENGTH));
-  store<u32>(slotEntries + slot, 0);
+  const payloadPtr = <usize>load<u32>(slotPayloads + slot);
+  if (payloadPtr == 0) return;
+  const index = load<u32>(slotEntries + slot) - 1;
+  memory.copy(storedValuePtr(index), payloadPtr, load<u32>(entryAddress(index), E_VALUE_LENGTH));
+  store<u32>(slotPayloads + slot, 0);
 }
 
 /** Starts deferring copies (a batch begins). */
@@ -49,7 +56,10 @@ export function beginDeferring(): void {
 
 /** Writes out every note and stops deferring (the batch ends). */
 export function endDeferring(): void {
-  for (let slot: u32 = 0; slot < PENDING_SLOTS; slot++) writeOut(<usize>slot << 2);
+  for (let slot: u32 = 0; slot < PENDING_SLOTS; slot++) {
+    writeOut(<usize>slot << 2);
+    store<u32>(slotEntries + (<usize>slot << 2), 0);
+  }
   deferring = false;
 }
 
@@ -76,7 +86,11 @@ export function replaceInPlace(index: u32, payloadPtr: usize, length: u32): void
     return;
   }
   const slot = slotOf(index);
-  if (load<u32>(slotEntries + slot) != index + 1) writeOut(slot);
+  if (load<u32>(slotEntries + slot) == index + 1) {
+    store<u32>(slotPayloads + slot, <u32>payloadPtr);
+    return;
+  }
+  writeOut(slot);
+  memory.copy(storedValuePtr(index), payloadPtr, length);
   store<u32>(slotEntries + slot, index + 1);
-  store<u32>(slotPayloads + slot, <u32>payloadPtr);
 }

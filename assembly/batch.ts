@@ -96,7 +96,7 @@ function supersededByNext(keyPtr: usize, keyLength: u32, payloadLength: u32, nex
  * looked up, hashes the others' keys into warmHashes (where the operations take them from)
  * and warms their lookups.
  */
-function warmLookups(pos: usize, count: u32, endsBatch: bool): void {
+function prepareGroup(pos: usize, count: u32, endsBatch: bool): void {
   let warmed: u32 = 0;
   for (let i: u32 = 0; i < count; i++) {
     const keyLength = load<u32>(pos, 2);
@@ -139,7 +139,7 @@ export function runBatch(inputLength: u32): u32 {
   let supersededStart: u64 = 0;
   for (let op: u64 = 0; op < opCount; op++) {
     const member = <u32>(op % WARM_GROUP);
-    if (member == 0) warmLookups(pos, <u32>min<u64>(WARM_GROUP, opCount - op), op + WARM_GROUP >= opCount);
+    if (member == 0) prepareGroup(pos, <u32>min<u64>(WARM_GROUP, opCount - op), op + WARM_GROUP >= opCount);
     const keyHash = load<u64>(warmHashes + (<usize>member << 3));
     const opcode = load<u8>(pos);
     const type = <u32>load<u8>(pos, 1);

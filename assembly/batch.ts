@@ -6,7 +6,7 @@ import { BAD_BATCH, LWW, OK, OUT_OF_MEMORY } from "./status";
 import { xxh64 } from "./hash";
 import { findValue, foundValueLength, foundValuePtr, putValue, removeValue, resultType } from "./store";
 import { isSuperseded } from "./superseded";
-import { WARM_GROUP, warmLookups as warmHashedLookups } from "./table";
+import { WARM_GROUP, warmLookups } from "./table";
 
 // @ts-ignore: decorator
 @inline const BATCH_HEADER_BYTES: u64 = 4;
@@ -113,7 +113,7 @@ function prepareGroup(pos: usize, count: u32, endsBatch: bool): void {
     }
     pos = next;
   }
-  warmHashedLookups(warmList, warmed);
+  warmLookups(warmList, warmed);
 }
 
 /** Writes `count` results of superseded writes from `start` in the output, with `status`. */

@@ -104,7 +104,7 @@ export function bytesUsed(): f64 {
   return <f64>(tableBytes() + dirtyListBytes());
 }
 
-/** Writes a later write of their batch group superseded (assembly/superseded.ts). */
+/** PUTs of batches that the next PUT of their key superseded (assembly/superseded.ts). */
 export function supersededWrites(): f64 {
   return <f64>supersededWriteCount;
 }

@@ -6,7 +6,7 @@ import { reserveOutput, scratchRelease, setOutput, setOutputToBuffer } from "./b
 import { bytesEqual } from "./codec";
 import { clearDirty, markDirty, NONE_DIRTY, oldestDirty, reserveDirtyMark } from "./dirty";
 import { resultLength, resultPtr } from "./lattices/result";
-import { plainLwwReplaces as plainPayloadReplaces } from "./lattices/register";
+import { plainLwwReplaces } from "./lattices/register";
 import { pendingValue, replaceInPlace, settle } from "./deferred";
 import { canonicalize, join } from "./lattices/wire-types";
 import {
@@ -100,16 +100,16 @@ export function putValue(type: u32, keyHash: u64, keyPtr: usize, keyLength: u32,
  * caller does the same without the join's reads and the comparison. The stored value may
  * still be a batch's payload whose copy is deferred (deferred.ts).
  */
-function plainLwwReplaces(index: u32, keyLength: u32, payloadPtr: usize, payloadLength: u32): bool {
+function replacesStoredPlainLww(index: u32, keyLength: u32, payloadPtr: usize, payloadLength: u32): bool {
   const entry = entryAddress(index);
   if (load<u32>(entry, E_VALUE_LENGTH) != payloadLength) return false;
   const pendingPtr = pendingValue(index);
   const valuePtr = pendingPtr != 0 ? pendingPtr : <usize>load<u32>(entry, E_BLOCK) + keyLength;
-  return plainPayloadReplaces(payloadPtr, valuePtr, payloadLength);
+  return plainLwwReplaces(payloadPtr, valuePtr, payloadLength);
 }
 
 function mergePayload(type: u32, hash: u64, index: u32, keyPtr: usize, keyLength: u32, payloadPtr: usize, payloadLength: u32, marksDirty: bool): u32 {
-  if (type == LWW && index != NO_ENTRY && plainLwwReplaces(index, keyLength, payloadPtr, payloadLength)) {
+  if (type == LWW && index != NO_ENTRY && replacesStoredPlainLww(index, keyLength, payloadPtr, payloadLength)) {
     if (marksDirty && !reserveDirtyMark()) return OUT_OF_MEMORY;
     replaceInPlace(index, payloadPtr, payloadLength);
     if (marksDirty) markDirty(index);

@@ -3,8 +3,8 @@
 // five, at Zipf 4 six in seven). When a plain LWW PUT is followed at once by a plain LWW
 // PUT of the same key with a newer timestamp, the later value wins the join of the two
 // whatever the stored value is (join is associative: stored ⊔ a ⊔ b = stored ⊔ b when
-// a ⊑ b), so the earlier one is not merged: its lookup and its copy into the store are
-// skipped, and it is answered with the status of the write that superseded it. Both write
+// a ⊑ b), so the earlier one is not merged: its hash, its lookup and its copy into the
+// store are skipped, and it is answered with the status of the write that superseded it. Both write
 // the same key with payloads that pass the same checks, so they meet the same stored value
 // and type: OK for both, LATTICE for both (a key of another type), and OUT_OF_MEMORY for
 // both when the later one cannot be stored, so that no write is acknowledged and then lost.
@@ -21,13 +21,13 @@ import { maxKeyBytes, maxValueBytes } from "./store";
 export let supersededWriteCount: u64 = 0;
 
 /**
- * A client's LWW PUT's timestamp if it is plain and within the store's limits, else 0. The
- * limits are those putValue checks before it looks the key up, so that a write it would
- * refuse never supersedes nor is superseded: it runs and is refused.
+ * A client's LWW PUT's timestamp if its payload is plain and within the store's value limit,
+ * else 0. With the key limit, checked once for both writes, these are the limits putValue
+ * checks before it looks the key up, so that a write it would refuse never supersedes nor is
+ * superseded: it runs and is refused.
  */
-function plainPutTimestamp(keyLength: u32, payloadPtr: usize, payloadLength: u32): u64 {
-  if (keyLength > maxKeyBytes || payloadLength > maxValueBytes) return 0;
-  return plainLwwTimestamp(payloadPtr, payloadLength);
+function plainPutTimestamp(payloadPtr: usize, payloadLength: u32): u64 {
+  return payloadLength > maxValueBytes ? 0 : plainLwwTimestamp(payloadPtr, payloadLength);
 }
 
 /**
@@ -39,9 +39,9 @@ export function isSuperseded(
   keyPtr: usize, keyLength: u32, payloadPtr: usize, payloadLength: u32,
   nextKeyPtr: usize, nextKeyLength: u32, nextPayloadPtr: usize, nextPayloadLength: u32,
 ): bool {
-  if (nextKeyLength != keyLength || !bytesEqual(keyPtr, nextKeyPtr, keyLength)) return false;
-  const timestamp = plainPutTimestamp(keyLength, payloadPtr, payloadLength);
-  if (timestamp == 0 || plainPutTimestamp(nextKeyLength, nextPayloadPtr, nextPayloadLength) <= timestamp) return false;
+  if (keyLength > maxKeyBytes || nextKeyLength != keyLength || !bytesEqual(keyPtr, nextKeyPtr, keyLength)) return false;
+  const timestamp = plainPutTimestamp(payloadPtr, payloadLength);
+  if (timestamp == 0 || plainPutTimestamp(nextPayloadPtr, nextPayloadLength) <= timestamp) return false;
   supersededWriteCount++;
   return true;
 }

@@ -22,6 +22,7 @@ import { parseArgs } from "node:util";
 import { createStore } from "../../src/core/create-store";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import path from "node:path";
+import { positiveInteger } from "../options";
 import { machineInfo, RESULTS_DIR, round, writeResults } from "../report";
 import { KeyChooser, KeySpace, Prng, TIMESTAMP_BASE } from "../workload";
 import { REQUEST_FEEDS, RequestFeed } from "./request-feeds";
@@ -43,11 +44,9 @@ const { values } = parseArgs({
   },
 });
 const machine = values.machine ?? `${availableParallelism()}core`;
-const keyCount = Number(values.keys ?? 16);
-const rounds = Number(values.rounds ?? 5);
-const phaseMs = Number(values.ms ?? 1500);
-for (const [name, value] of Object.entries({ keyCount, rounds, phaseMs }))
-  if (!(Number.isInteger(value) && value > 0)) throw new RangeError(`--${name} must be a positive integer`);
+const keyCount = positiveInteger(values.keys, 16, "--keys");
+const rounds = positiveInteger(values.rounds, 5, "--rounds");
+const phaseMs = positiveInteger(values.ms, 1500, "--ms");
 const zipf = values.zipf === undefined ? undefined : Number(values.zipf);
 if (zipf !== undefined && !(zipf >= 0)) throw new RangeError("--zipf must be a number >= 0");
 

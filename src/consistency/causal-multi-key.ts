@@ -23,6 +23,7 @@ import { vectorClock, type VectorClock } from "../lattices/vector-clock";
 import { compareDependencyStamps, encodeStamped, type DependencyStamp } from "../lattices/causal-stamp";
 import type { Dependencies } from "../lattices/multi-causal";
 import { visibleSiblings } from "../lattices/causal-envelope";
+import { keyBytes } from "../wire/key";
 import type { CausalCut } from "./causal-cut";
 import type { ResolvedCausalSessionOptions } from "./causal-options";
 import type { PastAddition } from "./causal-past";
@@ -33,7 +34,6 @@ import { MultiKeySession, type SessionWrite } from "./multi-key-session";
 import type { KeyTransport, StableReport, ValueRead } from "./transport";
 
 const utf8 = new TextDecoder();
-const utf8Encoder = new TextEncoder();
 
 /** A write's dependencies: per key, the clock needed, and the stamps of those that have one. */
 interface WriteDependencies {
@@ -118,7 +118,7 @@ export class MultiKeyCausal extends MultiKeySession<VectorClock, CausalWrite> {
     const clocks: MapEntry<VectorClock>[] = [];
     const stamps: DependencyStamp[] = [];
     for (const [other, entry] of this.past.entriesExcept(key)) {
-      const otherBytes = utf8Encoder.encode(other);
+      const otherBytes = keyBytes(other);
       clocks.push({ key: otherBytes, value: entry.version });
       // Unknown stamps are listed too (never stable), or a reader would bound them by the base.
       for (const [epoch, stampMicros] of entry.stamps) stamps.push({ key: otherBytes, stampMicros, epoch });

@@ -6,6 +6,7 @@
  * they are applied (a write that happened must not then fail for want of room).
  */
 import { mergePayloads } from "../lattices/merge";
+import { plainLwwJoin } from "../lattices/lww-plain";
 import { LatticeType } from "../lattices/lattice-type";
 import { MalformedPayloadError } from "../wire/protobuf";
 import { ConsistencyError, type Guarantee } from "./errors";
@@ -71,7 +72,7 @@ export class Floor {
       (known.given === value.payload || known.joined.payload === value.payload)
     )
       return known.joined;
-    const payload = mergePayloads(value.type, floor.payload, value.payload);
+    const payload = joinPayloads(value.type, floor.payload, value.payload);
     if (payload === null) throw new MalformedPayloadError(`the value of ${JSON.stringify(key)}`);
     if (payload === floor.payload) return floor;
     const joined = { type: value.type, payload };
@@ -130,8 +131,11 @@ export class Floor {
   }
 
   private store(key: string, joined: ValueRead, previous: ValueRead | undefined): ValueRead {
-    // Without a previous floor the joined value is the caller's (perhaps a view of a reply frame): keep a copy.
-    const owned = previous === undefined ? { type: joined.type, payload: joined.payload.slice() } : joined;
+    // The joined value may be the caller's, perhaps a view of a reply frame: kept whole, it would keep the frame.
+    // Copied by the constructor: a reply's payloads are Buffers, whose `slice` is another view.
+    const owned = ownsItsBuffer(joined.payload)
+      ? joined
+      : { type: joined.type, payload: new Uint8Array(joined.payload) };
     this.entriesBytes += growthBytes(key, owned, previous);
     this.entries.set(key, owned);
     this.lastJoins.delete(key);
@@ -152,6 +156,29 @@ export class Floor {
       `${guarantee}: the session's state is at ${limit}, so it cannot keep the guarantee for ${JSON.stringify(key)}`,
     );
   }
+}
+
+/**
+ * `stored` joined with `incoming`, as `mergePayloads` joins them, but two plain LWW payloads
+ * by a scan that returns one of the two arrays (lww-plain.ts): no decode, no encode, and
+ * the winner keeps its identity, by which the causal cut caches decodes. The floor's own
+ * payloads are never changed in place, so sharing `incoming` is safe where `store` copies
+ * views.
+ */
+function joinPayloads(type: LatticeType, stored: Uint8Array, incoming: Uint8Array): Uint8Array | null {
+  return (
+    (type === LatticeType.LWW ? plainLwwJoin(stored, incoming) : undefined) ?? mergePayloads(type, stored, incoming)
+  );
+}
+
+/**
+ * Whether a payload is the whole of its buffer, so that keeping it keeps nothing else
+ * alive. The floor's payloads are never changed in place, and the values sessions write are
+ * fresh arrays of their own encoders. (An array of up to 64 bytes that V8 holds on its heap
+ * gets a buffer of its own when asked for one: a copy either way.)
+ */
+function ownsItsBuffer(payload: Uint8Array): boolean {
+  return payload.byteOffset === 0 && payload.buffer.byteLength === payload.byteLength;
 }
 
 function growthBytes(key: string, joined: ValueRead, previous: ValueRead | undefined): number {

@@ -109,8 +109,23 @@ function assertStampable(stamped: StampedValue): void {
 
 /** The canonical bytes of a stamped value. */
 export function encodeStamped(stamped: StampedValue): Uint8Array {
+  const writer = new WireWriter(stampedLength(stamped));
+  writeStamped(writer, stamped);
+  return writer.finish();
+}
+
+/** The length of a stamped value's canonical bytes; RangeError when it breaks the stamp's invariants. */
+export function stampedLength(stamped: StampedValue): number {
   assertStampable(stamped);
-  const writer = new WireWriter(stampedBytes(stamped));
+  return stampedBytes(stamped);
+}
+
+/**
+ * Writes the canonical bytes of `stamped`, `stampedLength(stamped)` of them, where the
+ * writer stands: how a message that holds a stamp (causal-lww.ts) writes it in place
+ * rather than copy a separately encoded one.
+ */
+export function writeStamped(writer: WireWriter, stamped: StampedValue): void {
   writeMicros(writer, STAMP_FIELD, stamped.stampMicros);
   if (stamped.baseMicros > 0) writeMicros(writer, BASE_FIELD, stamped.baseMicros);
   writer.bytesField(WRITER_FIELD, stamped.writer);
@@ -124,7 +139,6 @@ export function encodeStamped(stamped: StampedValue): Uint8Array {
   writer.bytesField(VALUE_FIELD, stamped.value);
   if (stamped.epoch > 0) writeMicros(writer, EPOCH_FIELD, stamped.epoch);
   if (stamped.baseEpoch > 0) writeMicros(writer, BASE_EPOCH_FIELD, stamped.baseEpoch);
-  return writer.finish();
 }
 
 function readDependency(reader: WireReader): DependencyStamp {

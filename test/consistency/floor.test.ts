@@ -5,6 +5,7 @@ import { ConsistencyError } from "../../src/consistency/errors";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { decodeSetWire, encodeSetWire } from "../../src/lattices/set";
 import { toByteSet } from "../../src/lattices/set-union";
+import { encodeLww } from "../../src/lattices/values";
 
 const utf8 = new TextEncoder();
 const setOf = (...elements: string[]) => ({
@@ -57,5 +58,32 @@ describe("Floor", () => {
     floor.raise("k", setOf("a"), "monotonic-reads");
     expect(() => floor.raise("other", setOf("a"), "monotonic-reads")).toThrow(ConsistencyError);
     expect(() => floor.raise("other", setOf("a"), "monotonic-reads")).toThrow(/monotonic-reads.*maxKeys/);
+  });
+  it("keeps a copy of a payload that is a view of a larger buffer, such as a reply frame", () => {
+    const floor = new Floor({ maxKeys: 10, maxStateBytes: 1 << 20 });
+    const older = encodeLww({ timestamp: 1, value: "old" });
+    const newer = encodeLww({ timestamp: 2, value: "new" });
+    // A reply's payloads are Buffers cut from the frame: Buffer's own `slice` would be another view.
+    const frame = Buffer.concat([Buffer.of(0xff, 0xff), older, newer]);
+    const olderView = frame.subarray(2, 2 + older.length);
+    const newerView = frame.subarray(2 + older.length);
+    for (const view of [olderView, newerView]) {
+      const kept = floor.raise("k", { type: LatticeType.LWW, payload: view }, "monotonic-reads").payload;
+      expect(kept.buffer).not.toBe(frame.buffer);
+      expect(Buffer.from(kept).equals(view)).toBe(true);
+    }
+  });
+
+  it("keeps a payload that is the whole of its buffer as it is, by the same array", () => {
+    const floor = new Floor({ maxKeys: 10, maxStateBytes: 1 << 20 });
+    const first = { type: LatticeType.LWW, payload: encodeLww({ timestamp: 1, value: "x".repeat(100) }) };
+    expect(floor.raise("k", first, "monotonic-reads").payload).toBe(first.payload);
+    // A newer plain LWW value wins the join whole: the floor takes that array, as the causal cut's decodes expect.
+    const second = { type: LatticeType.LWW, payload: encodeLww({ timestamp: 2, value: "y".repeat(100) }) };
+    const reservation = floor.reserve([{ key: "k", ...second }], "read-your-writes");
+    floor.settle(reservation, [{ key: "k", ...second }]);
+    expect(floor.get("k")!.payload).toBe(second.payload);
+    // An older one leaves the floor as it was.
+    expect(floor.joined("k", first)).toBe(floor.get("k"));
   });
 });

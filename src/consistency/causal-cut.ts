@@ -253,6 +253,15 @@ export class CausalCut<V = VectorClock> {
     for (const { key } of applied) this.entryVersions.set(key, this.versionedValueOf(this.values.get(key)!).version);
   }
 
+  /**
+   * Takes a session's word for what its own write's payload decodes to (the level's scheme
+   * builds both from the same parts): an applied write joins the cut, which would otherwise
+   * decode the payload it has just been given.
+   */
+  rememberDecoded(payload: Uint8Array, decoded: VersionedValue<V>): void {
+    this.decodes.remember(payload, decoded);
+  }
+
   /** A value's version and dependencies, decoded once while recent (payloads are never changed in place). */
   versionedValueOf(value: ValueRead): VersionedValue<V> {
     if (value.type !== this.versions.type)

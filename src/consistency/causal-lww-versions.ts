@@ -45,6 +45,21 @@ function versionOfDependency({ stampMicros, epoch, writer }: DependencyStamp): C
   return { micros: stampMicros, writeId: writer ?? EMPTY_BYTES, epoch };
 }
 
+/**
+ * A stamped value of `version` listing `dependencyStamps`, as the scheme's `decode` gives
+ * it: how decodes read one, and how a writer states what its own payload decodes to.
+ */
+export function stampedVersionedValue(
+  version: CausalLwwVersion,
+  dependencyStamps: readonly DependencyStamp[],
+): VersionedValue<CausalLwwVersion> {
+  const dependencies: Dependency<CausalLwwVersion>[] = dependencyStamps.map((stamp) => {
+    const needed = versionOfDependency(stamp);
+    return [utf8.decode(stamp.key), needed, stampsOfVersion(needed)] as const;
+  });
+  return { version, dependencies };
+}
+
 /** Payloads decoded while recent: a read decodes each value several times (closing, bases, result). */
 const decodedPayloads = new RecentDecodes(RECENT_DECODES_PER_GENERATION, decodeCausalLww);
 
@@ -63,11 +78,7 @@ export const causalLwwVersions: VersionScheme<CausalLwwVersion> = {
     const { version, stamped } = decodeCausalLwwOnce(payload);
     // A bare value lists nothing: its writer's past is unknown, as for any eventual write.
     if (stamped === undefined) return { version: { ...version, epoch: 0 }, dependencies: [] };
-    const dependencies: Dependency<CausalLwwVersion>[] = stamped.dependencyStamps.map((stamp) => {
-      const needed = versionOfDependency(stamp);
-      return [utf8.decode(stamp.key), needed, stampsOfVersion(needed)] as const;
-    });
-    return { version: { ...version, epoch: stamped.epoch }, dependencies };
+    return stampedVersionedValue({ ...version, epoch: stamped.epoch }, stamped.dependencyStamps);
   },
   bytesOf: (version) => version.writeId.length + VERSION_OVERHEAD_BYTES,
   text: (version) => `(${version.micros} µs, ${Buffer.from(version.writeId).toString("hex")})`,

@@ -12,11 +12,13 @@
 import { causalWriteId, encodeCausalLww } from "../lattices/causal-lww";
 import { compareDependencyStamps, type DependencyStamp } from "../lattices/causal-stamp";
 import { LatticeType } from "../lattices/lattice-type";
+import { keyBytes } from "../wire/key";
 import type { CausalCut } from "./causal-cut";
 import {
   causalLwwVersions,
   decodeCausalLwwOnce,
   dependencyStampOf,
+  stampedVersionedValue,
   stampsOfVersion,
   type CausalLwwVersion,
 } from "./causal-lww-versions";
@@ -25,8 +27,6 @@ import type { PastAddition } from "./causal-past";
 import type { CausalWriter } from "./causal-writer";
 import { MultiKeySession, type SessionWrite } from "./multi-key-session";
 import type { KeyTransport, StableReport, ValueRead } from "./transport";
-
-const utf8 = new TextEncoder();
 
 interface LwwWrite extends SessionWrite<CausalLwwVersion> {
   /** What it was made of, to stamp it again. */
@@ -73,7 +73,7 @@ export class LwwMultiKeyCausal extends MultiKeySession<CausalLwwVersion, LwwWrit
     await this.beforeWrite(key);
     const dependencies = this.past
       .entriesExcept(key)
-      .map(([other, { version }]) => dependencyStampOf(utf8.encode(other), version))
+      .map(([other, { version }]) => dependencyStampOf(keyBytes(other), version))
       .sort(compareDependencyStamps);
     await this.sendWrite(this.stampedWrite(key, dependencies, value));
   }
@@ -110,6 +110,7 @@ export class LwwMultiKeyCausal extends MultiKeySession<CausalLwwVersion, LwwWrit
       put: { key, type: LatticeType.LWW, payload },
       pastAddition: [key, version, stampsOfVersion(version)],
       stampMicros,
+      decoded: stampedVersionedValue(version, dependencies),
       dependencies,
       value,
     };

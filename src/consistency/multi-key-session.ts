@@ -12,7 +12,7 @@ import { readThroughCut } from "./causal-cut-reads";
 import type { ResolvedCausalSessionOptions } from "./causal-options";
 import { CausalPast, type PastAddition } from "./causal-past";
 import type { CausalScopeCore } from "./causal-session";
-import type { VersionScheme } from "./causal-versions";
+import type { VersionedValue, VersionScheme } from "./causal-versions";
 import type { CausalWriter } from "./causal-writer";
 import { HybridClock } from "./clock";
 import { ANY_EPOCH, EpochStableTimes, stableReportOf } from "./epoch-stamps";
@@ -48,6 +48,8 @@ export interface SessionWrite<V> {
   readonly pastAddition: PastAddition<V>;
   /** Its stamp, where it is stamped (a bare write has none, and no node refuses it as stale). */
   readonly stampMicros?: number;
+  /** What its payload decodes to in the level's scheme, where the level builds it from the write's parts. */
+  readonly decoded?: VersionedValue<V>;
 }
 
 /** What a stamped write is stamped with: its stamp, the base its readers must see, and the epoch. */
@@ -244,6 +246,8 @@ export abstract class MultiKeySession<V, W extends SessionWrite<V>> implements C
     const pastUpdate = this.past.joinedWith([write.pastAddition]);
     const reservation = this.cut.reserve([write.put]);
     const outcome = await this.writer.send(write.put, replica);
+    if (outcome.status === "applied" && write.decoded !== undefined)
+      this.cut.rememberDecoded(write.put.payload, write.decoded);
     this.cut.settle(reservation, outcome.status === "applied" ? [write.put] : []);
     if (outcome.status !== "refused") {
       this.past.take(pastUpdate);

@@ -25,9 +25,13 @@ export class RecentDecodes<T> {
   }
 
   of(payload: Uint8Array): T {
-    let decoded = this.current.get(payload);
+    const decoded = this.current.get(payload);
     if (decoded !== undefined) return decoded;
-    decoded = this.previous.get(payload) ?? this.decode(payload);
+    return this.remember(payload, this.previous.get(payload) ?? this.decode(payload));
+  }
+
+  /** Keeps `decoded` as the decode of `payload`, which must be what `decode` gives it: a writer knows its own payload's. */
+  remember(payload: Uint8Array, decoded: T): T {
     this.current.set(payload, decoded);
     if (this.current.size >= this.generationEntries) {
       this.previous = this.current;

@@ -34,4 +34,14 @@ describe("RecentDecodes", () => {
   it("refuses a generation of no entries", () => {
     expect(() => new RecentDecodes(0, () => 0)).toThrow(RangeError);
   });
+  it("serves a remembered decode without decoding, and keeps it while recent", () => {
+    let decodes = 0;
+    const recent = new RecentDecodes(4, (payload) => ({ first: payload[0], decode: ++decodes }));
+    const payload = new Uint8Array([7]);
+    const told = { first: 7, decode: 0 };
+    expect(recent.remember(payload, told)).toBe(told);
+    for (let index = 0; index < 3; index++) recent.of(new Uint8Array([index]));
+    expect(recent.of(payload)).toBe(told);
+    expect(decodes).toBe(3);
+  });
 });

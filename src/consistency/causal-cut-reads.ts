@@ -248,8 +248,11 @@ function absorb<V>(
   reports: StableReport[],
   values: ReadonlyMap<string, ValueRead | undefined>,
 ): void {
-  for (const [key, value] of values) {
-    if (value === undefined) continue;
+  for (const [key, answer] of values) {
+    if (answer === undefined) continue;
+    // A version the cut holds already is taken as the cut's array, whose decode is known.
+    const known = cut.knownPayload(key, answer.payload);
+    const value = known === answer.payload ? answer : { ...answer, payload: known };
     const report = stableReportOf(value);
     if (value.stableMicros !== undefined || value.stableEpoch !== undefined) {
       reports.push(report);

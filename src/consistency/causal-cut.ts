@@ -17,6 +17,7 @@ import { EpochStableTimes, isStable, type StableTimes } from "./epoch-stamps";
 import { RECENT_DECODES_PER_GENERATION, RecentDecodes } from "./recent-decodes";
 import type { PutTuple, StableReport, ValueRead } from "./transport";
 import { LatticeType } from "../lattices/lattice-type";
+import { bytesEqual } from "../lattices/lattice";
 
 /** A fetched value decoded as far as closing needs. */
 interface CutEntry<V> extends VersionedValue<V> {
@@ -105,6 +106,18 @@ export class CausalCut<V = VectorClock> {
 
   get(key: string): ValueRead | undefined {
     return this.values.get(key);
+  }
+
+  /**
+   * The cut's own array for `key` where it holds the same bytes as `payload`, else
+   * `payload`: a read that fetches a version the cut has already then decodes nothing,
+   * since decodes are kept by array (a compare of the bytes against a decode of them all).
+   */
+  knownPayload(key: string, payload: Uint8Array): Uint8Array {
+    const entry = this.values.get(key);
+    return entry !== undefined && entry.payload !== payload && bytesEqual(entry.payload, payload)
+      ? entry.payload
+      : payload;
   }
 
   get epoch(): number {

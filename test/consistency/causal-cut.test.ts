@@ -209,3 +209,18 @@ describe("CausalCut.close", () => {
     );
   });
 });
+
+describe("CausalCut.knownPayload", () => {
+  it("answers a fetched copy of the bytes the cut holds with the cut's own array, and anything else as given", () => {
+    const cut = new CausalCut();
+    const value = multiCausalValue({ writer: "w0", counter: 1, stampMicros: 6, dependencies: [] });
+    cut.admit(new Map([["k0", value]]), new Map([["k0", value]]));
+    const held = cut.get("k0")!.payload;
+    // Decodes are kept by array: the same bytes fetched again must come back as the array already decoded.
+    expect(cut.knownPayload("k0", held.slice())).toBe(held);
+    const newer = multiCausalValue({ writer: "w0", counter: 2, stampMicros: 7, dependencies: [] }).payload;
+    expect(cut.knownPayload("k0", newer)).toBe(newer);
+    const elsewhere = held.slice();
+    expect(cut.knownPayload("k1", elsewhere)).toBe(elsewhere);
+  });
+});

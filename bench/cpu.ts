@@ -41,3 +41,45 @@ export class CpuWatcher {
     return this.lastCpuSeconds;
   }
 }
+
+/**
+ * Samples the CPU seconds of a set of processes (all their threads, summed) with the wall
+ * clock, so that the CPU they used over a window that other processes measured (a load
+ * generator's measured seconds) can be read off afterwards.
+ */
+export class CpuTrail {
+  private readonly samples: { atMs: number; cpuSeconds: number }[] = [];
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly pids: readonly number[],
+    intervalMs = 100,
+  ) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), intervalMs);
+  }
+
+  /** Stops sampling. */
+  stop(): void {
+    this.sample();
+    clearInterval(this.timer);
+  }
+
+  /** CPU seconds used from `fromMs` to `toMs` (wall clock, ms since the epoch), interpolated between samples; NaN outside them. */
+  secondsBetween(fromMs: number, toMs: number): number {
+    return this.secondsAt(toMs) - this.secondsAt(fromMs);
+  }
+
+  private secondsAt(atMs: number): number {
+    const after = this.samples.findIndex((sample) => sample.atMs >= atMs);
+    if (after <= 0) return after === 0 && this.samples[0].atMs === atMs ? this.samples[0].cpuSeconds : NaN;
+    const [a, b] = [this.samples[after - 1], this.samples[after]];
+    return a.cpuSeconds + ((b.cpuSeconds - a.cpuSeconds) * (atMs - a.atMs)) / (b.atMs - a.atMs);
+  }
+
+  private sample(): void {
+    let cpuSeconds = 0;
+    for (const pid of this.pids) cpuSeconds += processCpuSeconds(pid);
+    this.samples.push({ atMs: Date.now(), cpuSeconds });
+  }
+}

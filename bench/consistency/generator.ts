@@ -25,6 +25,9 @@ export interface GeneratorResult {
   /** The process's CPU time (user + system, every thread) over the measured seconds. */
   cpuMs: number;
   seconds: number;
+  /** When the measured seconds began and ended, by the wall clock (ms since the epoch): the window the nodes' CPU is read over. */
+  measuredFromEpochMs: number;
+  measuredToEpochMs: number;
 }
 
 const VALUE_BYTES = 64;
@@ -75,6 +78,8 @@ async function generate(): Promise<GeneratorResult> {
   let requestsAtStart = { keyRequests: 0, keyRequestBytes: 0, routingRequests: 0 };
   let cpuAtStart = process.cpuUsage();
   let cpuMs = 0;
+  let measuredFromEpochMs = NaN;
+  let measuredToEpochMs = NaN;
 
   const loop = async (index: number) => {
     const random = new Prng(config.seed * 1_000_003 + index);
@@ -109,11 +114,13 @@ async function generate(): Promise<GeneratorResult> {
     const { keyRequests, keyRequestBytes, routingRequests } = client.counters;
     requestsAtStart = { keyRequests, keyRequestBytes, routingRequests };
     cpuAtStart = process.cpuUsage();
+    measuredFromEpochMs = Date.now();
   }, measureFromMs - startMs);
   try {
     await Promise.all(Array.from({ length: config.sessions }, (_, index) => loop(index)));
     const cpu = process.cpuUsage(cpuAtStart);
     cpuMs = (cpu.user + cpu.system) / 1000;
+    measuredToEpochMs = Date.now();
   } finally {
     clearTimeout(warmupOver);
     await client.close();
@@ -127,6 +134,8 @@ async function generate(): Promise<GeneratorResult> {
     routingRequests: client.counters.routingRequests - requestsAtStart.routingRequests,
     cpuMs,
     seconds: config.seconds,
+    measuredFromEpochMs,
+    measuredToEpochMs,
   };
 }
 

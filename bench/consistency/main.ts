@@ -29,6 +29,7 @@ import type { BarChart } from "../chart";
 import { type BenchNode, killNodes, startCluster, tupleErrorsOf } from "../cluster/nodes";
 import { STATS_INTERVAL_MS } from "../cluster/preload";
 import { runJsonProcess } from "../child-processes";
+import { CpuTrail } from "../cpu";
 import { sleep } from "../cluster/wait";
 import { LatencyHistogram } from "../latency";
 import { positiveInteger } from "../options";
@@ -206,15 +207,22 @@ interface Cell {
   routingRequestsPerTransaction: number;
   /** The generator processes' CPU time per transaction: on a machine they share with the node, what a level's client work costs in throughput. */
   clientCpuMsPerTransaction: number;
+  /**
+   * The nodes' CPU time per transaction (every node process, all threads, over the
+   * generators' measured seconds): the other half of what a transaction costs the machine.
+   */
+  serverCpuMsPerTransaction: number;
 }
 
 async function measureCell(
   options: BenchOptions,
-  routings: readonly string[],
+  nodes: readonly BenchNode[],
   level: Level,
   skew: number,
 ): Promise<Omit<Cell, "ratioToEventual" | "staleStampRefusals">> {
+  const routings = nodes.map((node) => node.routingAddress);
   const sessionsPer = Math.floor(options.sessions / options.processes);
+  const serverCpu = new CpuTrail(nodes.map((node) => node.pid));
   const results = await Promise.all(
     Array.from({ length: options.processes }, (_, index) =>
       runJsonProcess<GeneratorResult>(
@@ -232,7 +240,13 @@ async function measureCell(
         (options.seconds + options.warmupSeconds + 60) * 1000,
       ),
     ),
-  );
+  ).finally(() => serverCpu.stop());
+  const serverCpuMs =
+    1000 *
+    serverCpu.secondsBetween(
+      Math.min(...results.map((result) => result.measuredFromEpochMs)),
+      Math.max(...results.map((result) => result.measuredToEpochMs)),
+    );
   const latency = new LatencyHistogram();
   const failures: Record<string, number> = {};
   let transactions = 0;
@@ -262,6 +276,7 @@ async function measureCell(
     keyRequestBytesPerTransaction: round(keyRequestBytes / Math.max(1, transactions)),
     routingRequestsPerTransaction: round(routingRequests / Math.max(1, transactions)),
     clientCpuMsPerTransaction: round(cpuMs / Math.max(1, transactions)),
+    serverCpuMsPerTransaction: round(serverCpuMs / Math.max(1, transactions)),
   };
 }
 
@@ -284,10 +299,9 @@ async function main(): Promise<void> {
     globalReplication: options.globalReplication,
     args: options.causalAcceptLagMs === undefined ? [] : [`--causal-accept-lag-ms=${options.causalAcceptLagMs}`],
   });
-  const routings = nodes.map((node) => node.routingAddress);
   const cells: Cell[] = [];
   try {
-    const client = new AnnaClient({ routingAddress: routings[0] });
+    const client = new AnnaClient({ routingAddress: nodes[0].routingAddress });
     try {
       await preload(client, new Set(options.levels.map(keyKindOf)), options.keyCount);
     } finally {
@@ -299,7 +313,7 @@ async function main(): Promise<void> {
       let eventual = NaN;
       for (const level of options.levels) {
         const refusalsBefore = await staleStampRefusals(nodes);
-        const cell = await measureCell(options, routings, level, skew);
+        const cell = await measureCell(options, nodes, level, skew);
         const staleStampRefusalsInCell = (await staleStampRefusals(nodes)) - refusalsBefore;
         if (level === "eventual") eventual = cell.transactionsPerSecond;
         cells.push({

@@ -36,10 +36,11 @@ export function commandLineFlags(options: object): string[] {
 }
 
 /**
- * With ANNAKV_BENCH_CPU_PROF_DIR set, each bench script writes a V8 CPU profile there when
- * it exits (Node refuses `--cpu-prof` in NODE_OPTIONS, so it cannot be passed down that way).
+ * With ANNAKV_BENCH_CPU_PROF_DIR set, each bench script and each node a bench starts (its
+ * worker threads too) writes a V8 CPU profile there when it exits (Node refuses
+ * `--cpu-prof` in NODE_OPTIONS, so it cannot be passed down that way).
  */
-function profileFlags(): string[] {
+export function profileFlags(): string[] {
   const directory = process.env.ANNAKV_BENCH_CPU_PROF_DIR;
   return directory ? ["--cpu-prof", `--cpu-prof-dir=${directory}`] : [];
 }

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import type { NodeStatus } from "../../src/node/metrics";
 import { metricsPort, routingAddress } from "../../src/protocol/ports";
+import { profileFlags } from "../child-processes";
 import { waitUntil } from "./wait";
 
 export type { NodeStatus };
@@ -92,6 +93,7 @@ export class BenchNode {
     if (!existsSync(CLI_PATH)) throw new Error(`${CLI_PATH} is missing: run \`npm run build\` first`);
     const host = `127.0.0.${options.index}`;
     const args = [
+      ...profileFlags(),
       CLI_PATH,
       "start",
       `--host=${host}`,

@@ -67,3 +67,30 @@ it("measures how far the stable time trails the clock on one node and on three",
     rmSync(outDir, { recursive: true, force: true });
   }
 }, 150_000);
+
+it("measures a causal+ client's CPU per transaction in process, on this build and on a baseline build", () => {
+  const outDir = mkdtempSync(path.join(os.tmpdir(), "annakv-client-cost-"));
+  try {
+    execFileSync(
+      process.execPath,
+      [
+        "-r",
+        "./bench/register.js",
+        "bench/consistency/client-cost.ts",
+        ...["--skew", "1", "--keys", "500", "--sessions", "4", "--phases", "2", "--phase-ms", "100"],
+        // This build as its own baseline: both must run and report.
+        ...["--baseline-dist", path.join(REPO_ROOT, "dist"), "--machine", "ci", "--out-dir", outDir],
+      ],
+      { cwd: REPO_ROOT, stdio: "pipe", timeout: 120_000 },
+    );
+    const result = JSON.parse(readFileSync(path.join(outDir, "client-cost-ci-zipf1.json"), "utf8"));
+    expect(result.builds.map((build: { build: string }) => build.build)).toEqual(["this build", "baseline"]);
+    for (const build of result.builds) {
+      expect(build.cpuMicrosPerTransaction).toBeGreaterThan(0);
+      expect(build.phases).toHaveLength(2);
+    }
+    expect(result.ratioToBaseline).toBeGreaterThan(0);
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+});

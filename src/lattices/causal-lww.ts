@@ -12,14 +12,11 @@ import { bytesEqual, compareBytes } from "./lattice";
 import { decodeStamped, stampedLength, writeStamped, type StampedValue } from "./causal-stamp";
 import { decodeLww } from "./values";
 import { plainLwwFields, type PlainLwwFields } from "./lww-plain";
+import { TIMESTAMP_FIELD, VALUE_FIELD, WRITE_ID_FIELD } from "./lww-wire";
 import { fieldBytes, safeUintBytes, WireType, WireWriter } from "../wire/protobuf";
 
 /** The first byte of a stamped causal write id ("CAusal"). */
 export const CAUSAL_WRITE_ID_TAG = 0xca;
-
-const TIMESTAMP_FIELD = 1;
-const VALUE_FIELD = 2;
-const WRITE_ID_FIELD = 13;
 
 /** A version of an LWW key, as the store orders them. */
 export interface LwwVersion {

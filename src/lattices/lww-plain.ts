@@ -9,11 +9,8 @@
  */
 import { compareBytes, EMPTY_BYTES } from "./lattice";
 import { WRITE_ID_BYTES_MAX } from "./lww";
+import { TIMESTAMP_FIELD, VALUE_FIELD, WRITE_ID_FIELD } from "./lww-wire";
 import { fieldBytes, MalformedPayloadError, safeUintBytes, WireReader, WireType } from "../wire/protobuf";
-
-const TIMESTAMP_FIELD = 1;
-const VALUE_FIELD = 2;
-const WRITE_ID_FIELD = 13;
 
 /** A plain LWW payload's fields (views of it). */
 export interface PlainLwwFields {

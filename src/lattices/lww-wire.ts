@@ -26,9 +26,10 @@ import { toByteSet } from "./set-union";
 import { U64, U64_ZERO } from "../wire/u64";
 import { fieldBytes, MalformedPayloadError, varintBytes, WireReader, WireType, WireWriter } from "../wire/protobuf";
 
-const TIMESTAMP_FIELD = 1;
-const VALUE_FIELD = 2;
-const WRITE_ID_FIELD = 13;
+/** `LWWValue`'s fields that every LWW payload has (anna.proto), which lww-plain.ts and causal-lww.ts scan too. */
+export const TIMESTAMP_FIELD = 1;
+export const VALUE_FIELD = 2;
+export const WRITE_ID_FIELD = 13;
 const WRITE_SET_FIELD = 14;
 const VERSION_FIELD = 15;
 const VERSION_TIMESTAMP_FIELD = 1;

@@ -250,21 +250,21 @@ function absorb<V>(
 ): void {
   for (const [key, answer] of values) {
     if (answer === undefined) continue;
-    // A version the cut holds already is taken as the cut's array, whose decode is known.
-    const known = cut.knownPayload(key, answer.payload);
-    const value = known === answer.payload ? answer : { ...answer, payload: known };
-    const report = stableReportOf(value);
-    if (value.stableMicros !== undefined || value.stableEpoch !== undefined) {
+    const report = stableReportOf(answer);
+    if (answer.stableMicros !== undefined || answer.stableEpoch !== undefined) {
       reports.push(report);
       cut.noteStable(report);
     }
     // Counted against the snapshot, so noting this answer's report first changes nothing for it.
     const answerStableMicros = stableOfAnswer(report, heardBefore);
-    if (value.type === LatticeType.NONE) {
+    if (answer.type === LatticeType.NONE) {
       fetchedStable.noteAbsent(key, answerStableMicros);
       continue;
     }
-    checkType(key, value.type, [cut.type]);
+    checkType(key, answer.type, [cut.type]);
+    // A version the cut holds already is taken as the cut's array, whose decode is known.
+    const known = cut.knownPayload(key, answer.payload);
+    const value = known === answer.payload ? answer : { ...answer, payload: known };
     const earlier = fetched.get(key);
     const payload = earlier === undefined ? value.payload : mergePayloads(value.type, earlier.payload, value.payload);
     if (payload === null) throw new MalformedPayloadError(`the value of ${JSON.stringify(key)}`);

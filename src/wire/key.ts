@@ -20,13 +20,7 @@ export function keyBytes(key: Key): Uint8Array {
   if (typeof key !== "string") return key;
   if (key.length <= ASCII_LOOP_MAX_CHARS) {
     const bytes = new Uint8Array(key.length);
-    let index = 0;
-    for (; index < key.length; index++) {
-      const unit = key.charCodeAt(index);
-      if (unit >= 0x80) break;
-      bytes[index] = unit;
-    }
-    if (index === key.length) return bytes;
+    if (copyAscii(key, bytes, 0) === key.length) return bytes;
   }
   return encoder.encode(key);
 }
@@ -41,14 +35,17 @@ export function keyName(key: Uint8Array): string {
  * bytes written. `target` must have room for key.length * 3 bytes from `offset`.
  */
 export function writeUtf8(key: string, target: Uint8Array, offset: number): number {
-  if (key.length <= ASCII_LOOP_MAX_CHARS) {
-    let index = 0;
-    for (; index < key.length; index++) {
-      const unit = key.charCodeAt(index);
-      if (unit >= 0x80) break;
-      target[offset + index] = unit;
-    }
-    if (index === key.length) return index;
-  }
+  if (key.length <= ASCII_LOOP_MAX_CHARS && copyAscii(key, target, offset) === key.length) return key.length;
   return encoder.encodeInto(key, target.subarray(offset, offset + key.length * 3)).written as number;
+}
+
+/** Copies `key`'s leading ASCII characters into `target` from `offset`; returns how many (all of them: it was ASCII). */
+function copyAscii(key: string, target: Uint8Array, offset: number): number {
+  let index = 0;
+  for (; index < key.length; index++) {
+    const unit = key.charCodeAt(index);
+    if (unit >= 0x80) break;
+    target[offset + index] = unit;
+  }
+  return index;
 }

@@ -3,9 +3,11 @@
  * where keys live, caches the answer, sends each replica one KeyRequest carrying all of
  * its keys, and refreshes addresses on WRONG_THREAD or `invalidate`. A request that times
  * out is retried on another replica; a key none of whose replicas answered is looked up
- * again. A WRONG_THREAD also marks every address cached before it stale (the cluster's
- * layout changed, and keys move together): each is looked up again with the other keys of
- * its next call, instead of being sent to its old replica first. Given several routing
+ * again. A WRONG_THREAD for a key whose primary replica then changed also marks every
+ * address cached before it stale (the cluster's layout changed, and keys move together):
+ * each is looked up again with the other keys of its next call, instead of being sent to
+ * its old replica first. One whose primary stayed (a hot key's extra replica gone)
+ * refreshes that key alone. Given several routing
  * addresses (seed nodes), a lookup that times out moves on to the next one. PUTs may ask
  * for a number of replica acks (annakv's `put_acks`). Lattice payloads are bytes here;
  * AnnaClient (anna-client.ts) adds the typed helpers. It is the KeyTransport of the
@@ -116,13 +118,19 @@ export interface AnnaClientCounters {
   /** KeyRequests sent to replicas, and their bytes: what a consistency level costs on the wire. */
   keyRequests: number;
   keyRequestBytes: number;
-  /** Times a WRONG_THREAD marked every cached address stale. */
+  /** Times a WRONG_THREAD for a key that had moved to another primary marked every cached address stale. */
   addressCacheInvalidations: number;
 }
 
 /** A key's cached replica addresses and the cache generation of the lookup that found them. */
 interface CachedAddresses {
   addresses: string[];
+  generation: number;
+}
+
+/** Keys a WRONG_THREAD refused in one attempt of a call: the first address of each list refused, and the attempt's generation. */
+interface RefusedKeys {
+  primaries: Map<string, string>;
   generation: number;
 }
 
@@ -155,7 +163,7 @@ export class AnnaClientBase implements KeyTransport {
   private readonly pendingKeys = new Map<string, Pending<KeyResponse | undefined>>();
   /** Replica addresses by key, oldest entry first (dropped first past addressCacheMaxKeys). */
   private readonly addressCache = new Map<string, CachedAddresses>();
-  /** Entries of an older generation are stale: a WRONG_THREAD answered a request sent with them. */
+  /** Entries of an older generation are stale: a key refused by WRONG_THREAD had moved since they were looked up. */
   private addressGeneration = 0;
   /** The routing address lookups go to: the last that answered, or the next after one that timed out. */
   private routingIndex = 0;
@@ -338,9 +346,12 @@ export class AnnaClientBase implements KeyTransport {
     const silentReplicas = new Map<string, Set<string>>();
     let remaining = dedupe(tuples);
     let lastFailure: AnnaClientError | undefined;
+    let refused: RefusedKeys = { primaries: new Map(), generation: this.addressGeneration };
     for (let attempt = 0; attempt < this.options.maxAttempts && remaining.length > 0; attempt++) {
       const generation = this.addressGeneration;
       const addresses = await this.addressesOf(remaining.map((tuple) => tuple.key));
+      this.noteMovedKeys(refused, addresses);
+      refused = { primaries: new Map(), generation };
       const byReplica = groupByReplica(remaining, addresses, this.replicaSalt + attempt);
       const retry: KeyTuple[] = [];
       await Promise.all(
@@ -352,7 +363,7 @@ export class AnnaClientBase implements KeyTransport {
             retry.push(...group);
             return;
           }
-          this.absorb(response, address, group, answers, retry, generation, meta);
+          this.absorb(response, address, group, addresses, answers, retry, refused.primaries, meta);
         }),
       );
       remaining = retry;
@@ -385,14 +396,19 @@ export class AnnaClientBase implements KeyTransport {
     }
   }
 
-  /** Takes the answers of the replica at `address`; a WRONG_THREAD to addresses of the current generation ends that generation. */
+  /**
+   * Takes the answers of the replica at `address`, sent by `addresses`. A key refused
+   * WRONG_THREAD is retried, loses its cached addresses and is noted in `refusedPrimaries`
+   * with the first of those addresses, for `noteMovedKeys` to compare with its new ones.
+   */
   private absorb(
     response: KeyResponse,
     address: string,
     sent: KeyTuple[],
+    addresses: Map<string, string[]>,
     answers: Map<string, KeyTuple>,
     retry: KeyTuple[],
-    generation: number,
+    refusedPrimaries: Map<string, string>,
     meta: ResponseMeta,
   ): void {
     if (response.error === AnnaError.TIMEOUT) {
@@ -413,11 +429,31 @@ export class AnnaClientBase implements KeyTransport {
         continue;
       }
       retry.push(original);
-      // Once per generation: the other WRONG_THREADs to requests sent with it say the same.
-      if (generation === this.addressGeneration) {
-        this.addressGeneration++;
-        this.counters.addressCacheInvalidations++;
-      }
+      const refusedList = addresses.get(tuple.key)!;
+      refusedPrimaries.set(tuple.key, refusedList[0]);
+      // Only the list that was refused: a concurrent call may have cached a fresher one.
+      if (this.addressCache.get(tuple.key)?.addresses === refusedList) this.addressCache.delete(tuple.key);
+    }
+  }
+
+  /**
+   * Compares the keys WRONG_THREAD refused with their addresses looked up since. A hot
+   * key's factor adds and removes replicas at the end of its list and keeps its primary
+   * (docs/architecture.md); a refused key with another primary was moved by a new layout
+   * (a node joined, left or restarted), which moves many keys together. Every address
+   * cached before the refusal is then stale, once per generation (the other refusals of
+   * that generation say the same), and each key is looked up with its next call instead of
+   * first being refused at its old replica.
+   */
+  private noteMovedKeys(refused: RefusedKeys, fresh: Map<string, string[]>): void {
+    const moved = [...refused.primaries].some(([key, primary]) => fresh.get(key)?.[0] !== primary);
+    if (!moved || refused.generation !== this.addressGeneration) return;
+    this.addressGeneration++;
+    this.counters.addressCacheInvalidations++;
+    // Looked up after the refusal: as current as the layout that moved them.
+    for (const key of refused.primaries.keys()) {
+      const addresses = fresh.get(key);
+      if (addresses !== undefined) this.cacheAddresses(key, { addresses, generation: this.addressGeneration });
     }
   }
 

@@ -1,13 +1,16 @@
 /**
  * The client's address cache: looked up in pages (a lookup of more keys than one
- * KeyAddressRequest may carry still works), bounded (the oldest entry goes first), and
- * made stale as a whole by a WRONG_THREAD: a node restarted with more actors moves many
- * keys at once, and each is then looked up with its next call rather than first sent to
- * its old actor and refused.
+ * KeyAddressRequest may carry still works), bounded (the oldest entry goes first), made
+ * stale as a whole by a WRONG_THREAD for a key that moved to another primary (a node
+ * restarted with more actors moves many keys at once, and each is then looked up with its
+ * next call rather than first sent to its old actor and refused), and refreshed one key
+ * at a time by a WRONG_THREAD for a key whose primary stayed (a hot key's extra replicas gone).
  */
 import { AnnaClient } from "../../src/client/anna-client";
 import { DEFAULT_LIMITS } from "../../src/core/limits";
-import { startNodeProcess } from "../support/node-process";
+import { decodeKeyAddressResponse, encodeKeyAddressRequest } from "../../src/protocol/anna";
+import { startNodeProcess, waitFor } from "../support/node-process";
+import { RawPeer } from "../support/raw-socket";
 import { PORT_OFFSETS } from "../support/ports";
 
 const portOffset = PORT_OFFSETS.clientAddressRefresh;
@@ -73,7 +76,7 @@ describe("client address cache", () => {
     }
   });
 
-  it("looks every cached key up again after a WRONG_THREAD, instead of sending it to its old actor", async () => {
+  it("looks every cached key up again after a WRONG_THREAD for a moved key, instead of sending it to its old actor", async () => {
     const keys = keysNamed(3000, "moving");
     const client = new AnnaClient({ routingAddress, timeoutMs: 2000 });
     let node = await startNodeProcess({ portOffset, threads: 2 });
@@ -103,4 +106,77 @@ describe("client address cache", () => {
       await node.stop();
     }
   });
+
+  it("refreshes only the key a WRONG_THREAD names when its primary stayed (a hot key cooled)", async () => {
+    const threads = 3;
+    const hotKey = "cooling";
+    const others = keysNamed(200, "bystander");
+    const node = await startNodeProcess({
+      portOffset,
+      threads,
+      extraArgs: [
+        "--hot-key-window-ms=200",
+        "--hot-key-min-ops-per-sec=100",
+        "--hot-key-threshold=0.5",
+        "--hot-key-cooldown-windows=2",
+      ],
+    });
+    const peer = await RawPeer.open();
+    let lookups = 0;
+    /** The hot key's replicas by the routing service now (a raw lookup: no client cache in between). */
+    const replicasNow = async (): Promise<number> => {
+      const requestId = `lookup-${++lookups}`;
+      const request = { response_address: peer.replyAddress, keys: [hotKey], request_id: requestId };
+      await peer.send(routingAddress, encodeKeyAddressRequest(request));
+      for (;;) {
+        const response = decodeKeyAddressResponse(await peer.receive());
+        if (response.response_id === requestId) return response.addresses[0].ips.length;
+      }
+    };
+    const writers = Array.from({ length: 4 }, () => new AnnaClient({ routingAddress, timeoutMs: 2000 }));
+    // A dozen clients, each with its own replica choice: with three cached replicas, each picks a gone one with odds 2/3.
+    const cached = Array.from({ length: 12 }, () => new AnnaClient({ routingAddress, timeoutMs: 2000 }));
+    let writing = true;
+    const load = writers.map(async (writer) => {
+      while (writing) await writer.putLww(hotKey, "hot");
+    });
+    try {
+      await waitFor(
+        async () => (await replicasNow()) === threads,
+        20_000,
+        () => "the key never got hot",
+      );
+      for (const client of cached) {
+        const addresses = await client.addressesOf([hotKey, ...others]);
+        expect(addresses.get(hotKey)).toHaveLength(threads);
+      }
+      writing = false;
+      await Promise.all(load);
+      // The routing service lists one replica only once every actor has applied the change.
+      await waitFor(
+        async () => (await replicasNow()) === 1,
+        20_000,
+        () => "the key never cooled",
+      );
+      let refused = 0;
+      for (const client of cached) {
+        const before = { ...client.counters };
+        expect(await client.getLww(hotKey)).toBeDefined();
+        const resent = client.counters.tuplesResent - before.tuplesResent;
+        refused += resent;
+        // Refused by a replica that is gone: that key alone is looked up again, and read.
+        expect(client.counters.routingRequests - before.routingRequests).toBe(resent);
+        await client.getMany(others);
+        expect(client.counters.routingRequests - before.routingRequests).toBe(resent);
+        expect(client.counters.addressCacheInvalidations).toBe(0);
+      }
+      expect(refused).toBeGreaterThan(0);
+    } finally {
+      writing = false;
+      await Promise.allSettled(load);
+      await Promise.all([...writers, ...cached].map((client) => client.close()));
+      peer.close();
+      await node.stop();
+    }
+  }, 60_000);
 });

@@ -8,6 +8,7 @@
  */
 import { parseArgs } from "node:util";
 import { AnnaClient } from "../../src/client/anna-client";
+import type { AnnaClientCounters } from "../../src/client/base-client";
 import { exitWhenDone } from "../child-main";
 import { HistogramSnapshot, LatencyHistogram } from "../latency";
 import { positiveInteger } from "../options";
@@ -18,10 +19,8 @@ export interface GeneratorResult {
   transactions: number;
   failures: Record<string, number>;
   latency: HistogramSnapshot;
-  keyRequests: number;
-  keyRequestBytes: number;
-  /** Lookups of replica addresses sent to the routing service (address cache misses). */
-  routingRequests: number;
+  /** The client's counters over the measured seconds: requests, bytes, routing lookups, resends (AnnaClientCounters). */
+  counters: AnnaClientCounters;
   /** The process's CPU time (user + system, every thread) over the measured seconds. */
   cpuMs: number;
   seconds: number;
@@ -75,7 +74,7 @@ async function generate(): Promise<GeneratorResult> {
   const startMs = performance.now();
   const measureFromMs = startMs + config.warmupSeconds * 1000;
   const endMs = measureFromMs + config.seconds * 1000;
-  let requestsAtStart = { keyRequests: 0, keyRequestBytes: 0, routingRequests: 0 };
+  let countersAtStart: AnnaClientCounters = { ...client.counters };
   let cpuAtStart = process.cpuUsage();
   let cpuMs = 0;
   let measuredFromEpochMs = NaN;
@@ -111,8 +110,7 @@ async function generate(): Promise<GeneratorResult> {
   };
   const warmupOver = setTimeout(() => {
     measuring = true;
-    const { keyRequests, keyRequestBytes, routingRequests } = client.counters;
-    requestsAtStart = { keyRequests, keyRequestBytes, routingRequests };
+    countersAtStart = { ...client.counters };
     cpuAtStart = process.cpuUsage();
     measuredFromEpochMs = Date.now();
   }, measureFromMs - startMs);
@@ -129,14 +127,18 @@ async function generate(): Promise<GeneratorResult> {
     transactions,
     failures,
     latency: latency.snapshot(),
-    keyRequests: client.counters.keyRequests - requestsAtStart.keyRequests,
-    keyRequestBytes: client.counters.keyRequestBytes - requestsAtStart.keyRequestBytes,
-    routingRequests: client.counters.routingRequests - requestsAtStart.routingRequests,
+    counters: countersSince(countersAtStart, client.counters),
     cpuMs,
     seconds: config.seconds,
     measuredFromEpochMs,
     measuredToEpochMs,
   };
+}
+
+function countersSince(start: AnnaClientCounters, now: AnnaClientCounters): AnnaClientCounters {
+  const since = { ...now };
+  for (const name of Object.keys(since) as (keyof AnnaClientCounters)[]) since[name] -= start[name];
+  return since;
 }
 
 exitWhenDone(generate());

@@ -22,6 +22,7 @@ import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { AnnaClient } from "../../src/client/anna-client";
+import type { AnnaClientCounters } from "../../src/client/base-client";
 import { encodeLww, encodeMultiCausal, encodeSingleCausal } from "../../src/lattices/values";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { encodeEnvelope } from "../../src/lattices/causal-envelope";
@@ -211,8 +212,12 @@ interface Cell {
   staleStampRefusals: number;
   keyRequestsPerTransaction: number;
   keyRequestBytesPerTransaction: number;
-  /** Address lookups the clients sent to routing, per transaction: keys not yet in their caches. */
+  /** Address lookups the clients sent to routing, per transaction: keys not yet in their caches, or whose addresses went stale. */
   routingRequestsPerTransaction: number;
+  /** Tuples the clients sent again (answered WRONG_THREAD, or not answered in time), per transaction. */
+  tuplesResentPerTransaction: number;
+  /** Times a client marked every cached address stale, over the cell (all clients). */
+  addressCacheInvalidations: number;
   /** The generator processes' CPU time per transaction: on a machine they share with the node, what a level's client work costs in throughput. */
   clientCpuMsPerTransaction: number;
   /**
@@ -261,17 +266,19 @@ async function measureCell(
   const latency = new LatencyHistogram();
   const failures: Record<string, number> = {};
   let transactions = 0;
-  let keyRequests = 0;
-  let keyRequestBytes = 0;
-  let routingRequests = 0;
+  const counters: AnnaClientCounters = {
+    keyRequests: 0,
+    keyRequestBytes: 0,
+    routingRequests: 0,
+    tuplesResent: 0,
+    addressCacheInvalidations: 0,
+  };
   let cpuMs = 0;
   for (const result of results) {
     cpuMs += result.cpuMs;
     latency.add(result.latency);
     transactions += result.transactions;
-    keyRequests += result.keyRequests;
-    keyRequestBytes += result.keyRequestBytes;
-    routingRequests += result.routingRequests;
+    for (const name of Object.keys(counters) as (keyof AnnaClientCounters)[]) counters[name] += result.counters[name];
     for (const [code, count] of Object.entries(result.failures)) failures[code] = (failures[code] ?? 0) + count;
   }
   const summary = latency.summary();
@@ -283,9 +290,11 @@ async function measureCell(
     latencyMsP99: round(summary.latencyMsP99),
     latencyMsMean: round(summary.latencyMsMean),
     failures,
-    keyRequestsPerTransaction: round(keyRequests / Math.max(1, transactions)),
-    keyRequestBytesPerTransaction: round(keyRequestBytes / Math.max(1, transactions)),
-    routingRequestsPerTransaction: round(routingRequests / Math.max(1, transactions)),
+    keyRequestsPerTransaction: round(counters.keyRequests / Math.max(1, transactions)),
+    keyRequestBytesPerTransaction: round(counters.keyRequestBytes / Math.max(1, transactions)),
+    routingRequestsPerTransaction: round(counters.routingRequests / Math.max(1, transactions)),
+    tuplesResentPerTransaction: round(counters.tuplesResent / Math.max(1, transactions)),
+    addressCacheInvalidations: counters.addressCacheInvalidations,
     clientCpuMsPerTransaction: round(cpuMs / Math.max(1, transactions)),
     serverCpuMsPerTransaction: round(serverCpuMs / Math.max(1, transactions)),
   };

@@ -58,9 +58,18 @@ class FetchedStable<V> {
     this.absent.set(key, Math.max(this.absent.get(key) ?? 0, stableMicros));
   }
 
-  /** The stable time known held for `key` by what the cut and the fetches hold. */
+  /**
+   * The stable time known held for `key` by what the cut and the fetches hold, or what
+   * their versions cover by the order alone (a read of a hot key returns a version stamped
+   * above the stable time it requires, often from a replica whose report lags the time).
+   */
   of(key: string): number {
-    return Math.max(this.cut.stableOf(key), this.fetched.get(key)?.stableMicros ?? 0, this.absent.get(key) ?? 0);
+    const fetched = this.fetched.get(key);
+    return Math.max(
+      this.cutHolds(key),
+      fetched === undefined ? 0 : Math.max(fetched.stableMicros ?? 0, this.cut.coveredByOrderOf(fetched)),
+      this.absent.get(key) ?? 0,
+    );
   }
 
   /**
@@ -71,7 +80,12 @@ class FetchedStable<V> {
    * wrote and the replica has not got yet, misses none of them.
    */
   ofReturned(key: string): number {
-    return Math.max(this.absent.get(key) ?? 0, this.cut.get(key) === undefined ? 0 : this.cut.stableOf(key));
+    return Math.max(this.absent.get(key) ?? 0, this.cutHolds(key));
+  }
+
+  private cutHolds(key: string): number {
+    const entry = this.cut.get(key);
+    return entry === undefined ? 0 : Math.max(this.cut.stableOf(key), this.cut.coveredByOrderOf(entry));
   }
 
   /**

@@ -155,6 +155,15 @@ export class CausalCut<V = VectorClock> {
     return this.stableByKey.get(key) ?? 0;
   }
 
+  /**
+   * The stamp at or below which `value`, a value of the level's type, covers every version
+   * of `key` by the order alone (VersionScheme.coveredByOrderMicros): for a read of that
+   * key only, never a stable time to pass on.
+   */
+  coveredByOrderOf(value: ValueRead): number {
+    return this.versions.coveredByOrderMicros(this.versionedValueOf(value).version);
+  }
+
   /** The stable time a reader of the entry of `key` must require (0: none). */
   requiredOf(key: string): number {
     return this.requiredByKey.get(key) ?? 0;

@@ -73,6 +73,8 @@ export const causalLwwVersions: VersionScheme<CausalLwwVersion> = {
   type: LatticeType.LWW,
   bottom: BOTTOM,
   covers: (have, needed) => compareLwwVersions(have, needed) >= 0,
+  // Every version stamped below it is below it in the order; one of the same stamp may have a greater write id.
+  coveredByOrderMicros: (version) => Math.max(0, version.micros - 1),
   join: (a, b) => (compareLwwVersions(a, b) >= 0 ? a : b),
   decode(payload): VersionedValue<CausalLwwVersion> {
     const { version, stamped } = decodeCausalLwwOnce(payload);

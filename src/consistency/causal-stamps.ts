@@ -138,6 +138,7 @@ export const multiCausalVersions: VersionScheme<VectorClock> = {
   type: LatticeType.MULTI_CAUSAL,
   bottom: vectorClock.bottom,
   covers: clockCovers,
+  coveredByOrderMicros: () => 0,
   join: (a, b) => vectorClock.join(a, b),
   decode(payload) {
     // The clock and dependencies only: the values are not pruned here (readers filter them).

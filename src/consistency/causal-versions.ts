@@ -27,6 +27,13 @@ export interface VersionScheme<V> {
   readonly bottom: V;
   /** Whether a key at `have` holds `needed` or a version that overwrote it. */
   covers(have: V, needed: V): boolean;
+  /**
+   * The stamp (µs) at or below which `version` covers every version of its key by the
+   * order alone, whatever any replica holds (0: none). Under LWW a version overwrites every
+   * one stamped below it; under vector clocks a version it did not see stays a sibling.
+   * What one key's value holds for a read of that key, never a stable time of the cluster.
+   */
+  coveredByOrderMicros(version: V): number;
   /** The least version covering both. */
   join(a: V, b: V): V;
   /** What a stored payload of the level's type holds; callers cache it by payload. */

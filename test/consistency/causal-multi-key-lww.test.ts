@@ -3,7 +3,8 @@
  * scripted transport whose answers and stable times the test chooses: what a write sends
  * (an LWW value stamped above all the session saw, naming its dependencies by stamp and
  * write id), and reads that must require the stable time of what they return, including a
- * version another session of the client wrote while the read was in flight.
+ * version another session of the client wrote while the read was in flight, and that count
+ * a key's version as covering every version of the key stamped below it.
  */
 import { CausalCut } from "../../src/consistency/causal-cut";
 import { causalLwwVersions } from "../../src/consistency/causal-lww-versions";
@@ -145,17 +146,42 @@ describe("causal-multi-key-lww sessions", () => {
     const [reader, writer] = sessions(store, 2);
     // The reader's request leaves while the client has heard a stable time of 100 only.
     const release = store.hold();
-    const read = reader.get("k");
+    const read = reader.getMany(["k", "other"]);
     await new Promise(setImmediate);
     expect(store.heldAnswers).toBe(1);
-    // Meanwhile the writer hears 900 and writes k with that base: the cut's k now requires it of its readers.
+    // Meanwhile the writer hears 900 (with a write of another key) and writes k with that base: the cut's k now
+    // requires it of its readers.
     store.stableMicros = 900;
-    await writer.get("other");
+    await writer.put("w", "w1");
     await writer.put("k", "k1");
-    expect(decodeCausalLww(store.puts[0].payload).stamped!.baseMicros).toBe(900);
+    expect(decodeCausalLww(store.puts[1].payload).stamped!.baseMicros).toBe(900);
     release();
-    // The held answer says 100; the read returns the writer's k, so it asks a replica again, which now counts for 900.
-    expect((await read).map(text)).toEqual(["k1"]);
+    // The read returns the writer's k. The held answer of "other" counts for 100, and its version, stamped 600,
+    // covers no more: it is asked of a replica again, whose answer now counts for 900.
+    const values = await read;
+    expect(values.get("k")!.map(text)).toEqual(["k1"]);
+    expect(values.get("other")!.map(text)).toEqual(["o0"]);
     expect(store.replicaReads).toHaveLength(1);
+  });
+
+  it("asks no replica again for a key whose version, stamped above the stable time it requires, covers it", async () => {
+    const store = new ScriptedStore();
+    store.values.set("k", stampedValue(500, "k0"));
+    store.values.set("other", stampedValue(600, "o0"));
+    store.stableMicros = 100;
+    const [reader, writer] = sessions(store, 2);
+    const release = store.hold();
+    const read = reader.get("k");
+    await new Promise(setImmediate);
+    store.stableMicros = 900;
+    await writer.put("w", "w1");
+    await writer.put("k", "k1");
+    release();
+    // k1 requires 900 and the held answer counts for 100, but k1 is stamped above 900: every version of k stamped
+    // at or below 900 is below it, whatever a replica holds.
+    expect(decodeCausalLww(store.puts[1].payload).stamped!.baseMicros).toBe(900);
+    expect(decodeCausalLww(store.puts[1].payload).version.micros).toBeGreaterThan(900);
+    expect((await read).map(text)).toEqual(["k1"]);
+    expect(store.replicaReads).toEqual([]);
   });
 });

@@ -138,50 +138,45 @@ describe("causal-multi-key-lww sessions", () => {
     expect((await session.get("a")).map(text)).toEqual(["a1"]);
   });
 
-  it("requires the stable time of a version another session of the client wrote while the read was in flight", async () => {
+  /**
+   * A read of `keys` ("k", "other") whose request leaves while the client has heard a
+   * stable time of 100 only; meanwhile another session hears 900 (with a write of another
+   * key) and writes k with that base, so the cut's k requires 900 of its readers.
+   */
+  async function readAcrossWriteOfK(keys: readonly string[]) {
     const store = new ScriptedStore();
     store.values.set("k", stampedValue(500, "k0"));
     store.values.set("other", stampedValue(600, "o0"));
     store.stableMicros = 100;
     const [reader, writer] = sessions(store, 2);
-    // The reader's request leaves while the client has heard a stable time of 100 only.
     const release = store.hold();
-    const read = reader.getMany(["k", "other"]);
+    const read = reader.getMany(keys);
     await new Promise(setImmediate);
     expect(store.heldAnswers).toBe(1);
-    // Meanwhile the writer hears 900 (with a write of another key) and writes k with that base: the cut's k now
-    // requires it of its readers.
     store.stableMicros = 900;
     await writer.put("w", "w1");
     await writer.put("k", "k1");
-    expect(decodeCausalLww(store.puts[1].payload).stamped!.baseMicros).toBe(900);
+    const written = decodeCausalLww(store.puts[1].payload);
+    expect(written.stamped!.baseMicros).toBe(900);
+    expect(written.version.micros).toBeGreaterThan(900);
     release();
+    return { store, values: await read };
+  }
+
+  it("requires the stable time of a version another session of the client wrote while the read was in flight", async () => {
+    const { store, values } = await readAcrossWriteOfK(["k", "other"]);
     // The read returns the writer's k. The held answer of "other" counts for 100, and its version, stamped 600,
     // covers no more: it is asked of a replica again, whose answer now counts for 900.
-    const values = await read;
     expect(values.get("k")!.map(text)).toEqual(["k1"]);
     expect(values.get("other")!.map(text)).toEqual(["o0"]);
     expect(store.replicaReads).toHaveLength(1);
   });
 
   it("asks no replica again for a key whose version, stamped above the stable time it requires, covers it", async () => {
-    const store = new ScriptedStore();
-    store.values.set("k", stampedValue(500, "k0"));
-    store.values.set("other", stampedValue(600, "o0"));
-    store.stableMicros = 100;
-    const [reader, writer] = sessions(store, 2);
-    const release = store.hold();
-    const read = reader.get("k");
-    await new Promise(setImmediate);
-    store.stableMicros = 900;
-    await writer.put("w", "w1");
-    await writer.put("k", "k1");
-    release();
+    const { store, values } = await readAcrossWriteOfK(["k"]);
     // k1 requires 900 and the held answer counts for 100, but k1 is stamped above 900: every version of k stamped
     // at or below 900 is below it, whatever a replica holds.
-    expect(decodeCausalLww(store.puts[1].payload).stamped!.baseMicros).toBe(900);
-    expect(decodeCausalLww(store.puts[1].payload).version.micros).toBeGreaterThan(900);
-    expect((await read).map(text)).toEqual(["k1"]);
+    expect(values.get("k")!.map(text)).toEqual(["k1"]);
     expect(store.replicaReads).toEqual([]);
   });
 });

@@ -1,27 +1,28 @@
 /**
- * What a causal+ (`causal-multi-key-lww`) client's own work costs, with no network and no
- * node: `--sessions` sessions of one client run the consistency bench's transactions (6
- * operations, reads and writes half each, keys uniform or Zipf over `--keys` keys) against
- * a store in the same process that answers at once, merging with the lattices' own
- * functions and reporting a stable time `STABLE_LAG_MICROS` behind the clock, as a node
- * reports one. Reported: the process's CPU (every thread: the collector's too) per
- * transaction, the median of `--phases` phases. On the 2-core VM the consistency bench's
- * ratios mix this cost with the transport's and the node's, all on shared cores; this is
- * the level's share alone.
+ * What a level's client work costs, with no network and no node: `--sessions` sessions of
+ * one client run the consistency bench's transactions (6 operations, reads and writes half
+ * each, keys uniform or Zipf over `--keys` keys) against a store in the same process that
+ * answers at once, merging with the lattices' own functions and reporting a stable time
+ * `STABLE_LAG_MICROS` behind the clock, as a node reports one. `--level`: causal+
+ * (`causal-multi-key-lww`, the default), `sessions` (all four guarantees) or `eventual`
+ * (the typed LWW calls alone: what any level pays at least). Reported: the process's CPU
+ * (every thread: the collector's too) per transaction, the median of `--phases` phases. On
+ * the 2-core VM the consistency bench's ratios mix this cost with the transport's and the
+ * node's, all on shared cores; this is the level's share alone.
  *
  * With `--baseline-dist PATH` (the compiled `dist/` of another commit's worktree) the same
  * phases also run on that build, alternating with this one in the same process: the way
  * to compare two builds on a VM that drifts between minutes.
  *
- *   npm run bench:client-cost -- [--skew S]
+ *   npm run bench:client-cost -- [--level L] [--skew S]
  *     [--keys N] [--sessions N] [--phases N] [--phase-ms N] [--baseline-dist PATH] [--machine NAME] [--out-dir DIR]
- * writes <out-dir>/client-cost-<machine>-zipf<S>.json and .svg (`<cores>core`, bench/results by default).
+ * writes <out-dir>/client-cost-<machine>-zipf<S>.json and .svg (`<cores>core`, bench/results by default); with a
+ * level other than causal+, client-cost-<level>-<machine>-zipf<S>.
  */
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import type { CausalSession } from "../../src/consistency/causal-session";
 import type { GetOptions, KeyTransport, PutOutcome, PutTuple, ValueRead } from "../../src/consistency/transport";
 import { positiveInteger } from "../options";
 import { machineInfo, RESULTS_DIR, round, writeResults } from "../report";
@@ -37,12 +38,16 @@ const PRELOAD_AGE_MICROS = 10_000_000;
 
 const { values } = parseArgs({
   options: Object.fromEntries(
-    ["skew", "keys", "sessions", "phases", "phase-ms", "baseline-dist", "machine", "out-dir"].map((name) => [
+    ["level", "skew", "keys", "sessions", "phases", "phase-ms", "baseline-dist", "machine", "out-dir"].map((name) => [
       name,
       { type: "string" as const },
     ]),
   ),
 });
+const LEVELS = ["causal-multi-key-lww", "sessions", "eventual"] as const;
+type ClientLevel = (typeof LEVELS)[number];
+const level = (values.level ?? "causal-multi-key-lww") as ClientLevel;
+if (!LEVELS.includes(level)) throw new RangeError(`--level must be one of ${LEVELS.join(", ")}, got ${values.level}`);
 const skew = Number(values.skew ?? "1");
 if (!(skew >= 0)) throw new RangeError(`--skew must be >= 0, got ${values.skew}`);
 const keyCount = positiveInteger(values.keys, 100_000, "--keys");
@@ -54,24 +59,64 @@ const outDir = values["out-dir"] ?? RESULTS_DIR;
 /** This tree's build: the bench runs against compiled code, as a baseline must. */
 const THIS_DIST = path.resolve(__dirname, "../../dist");
 
-/** One build's sessions over its own store, cut and preload. */
+/** A session's reads and writes, whatever its level. */
+interface SessionCalls {
+  get(key: string): Promise<unknown>;
+  put(key: string, value: Uint8Array): Promise<unknown>;
+}
+
+/** One build's sessions over its own store and preload (and, for causal+, cut). */
 interface Client {
   readonly name: string;
-  readonly sessions: CausalSession[];
+  readonly sessions: SessionCalls[];
 }
 
 function loadClient(name: string, dist: string): Client {
   if (!existsSync(path.join(dist, "consistency/causal-session.js")))
     throw new Error(`${dist} holds no compiled consistency levels: run \`npm run build:ts\` there first`);
   const load = (module: string) => require(path.join(dist, module));
+  const { mergePayloads } = load("lattices/merge");
+  const { LatticeType } = load("lattices/lattice-type");
+  const store = instantStore(mergePayloads, LatticeType.NONE);
+  const value = new Uint8Array(VALUE_BYTES).fill(0x61);
+  if (level !== "causal-multi-key-lww") {
+    const { encodeLww, decodeLww } = load("lattices/values");
+    const preloadStamp = BigInt(Date.now() * 1000 - PRELOAD_AGE_MICROS);
+    for (let index = 0; index < keyCount; index++)
+      store.values.set(keyOf(index), { type: LatticeType.LWW, payload: encodeLww({ timestamp: preloadStamp, value }) });
+    return { name, sessions: Array.from({ length: sessionCount }, () => lwwCalls()) };
+
+    function lwwCalls(): SessionCalls {
+      if (level === "sessions") {
+        const { Session } = load("consistency/session");
+        const { TransactionNumbers } = load("consistency/write-id");
+        const session = new Session(
+          { transport: store.transport, transactionNumbers: new TransactionNumbers() },
+          {
+            guarantees: "all",
+          },
+        );
+        return { get: (key) => session.getLww(key), put: (key, bytes) => session.putLww(key, bytes) };
+      }
+      // Eventual: what AnnaClient's getLww and putLww do around the transport (HybridClock as its clock).
+      const { HybridClock } = load("consistency/clock");
+      const clock = new HybridClock();
+      return {
+        get: async (key) => {
+          const read = (await store.transport.getMany([key])).get(key);
+          return read && decodeLww(read.payload);
+        },
+        put: (key, bytes) =>
+          store.transport.putManySettled([
+            { key, type: LatticeType.LWW, payload: encodeLww({ timestamp: clock.next(), value: bytes }) },
+          ]),
+      };
+    }
+  }
   const { CausalSession } = load("consistency/causal-session");
   const { CausalCut, CAUSAL_CUT_LIMITS_DEFAULT } = load("consistency/causal-cut");
   const { causalLwwVersions } = load("consistency/causal-lww-versions");
-  const { mergePayloads } = load("lattices/merge");
-  const { LatticeType } = load("lattices/lattice-type");
   const { encodeCausalLww } = load("lattices/causal-lww");
-  const store = instantStore(mergePayloads, LatticeType.NONE);
-  const value = new Uint8Array(VALUE_BYTES).fill(0x61);
   const writer = new TextEncoder().encode("preload");
   const stampMicros = Date.now() * 1000 - PRELOAD_AGE_MICROS;
   for (let index = 0; index < keyCount; index++) {
@@ -183,7 +228,7 @@ async function main(): Promise<void> {
   }));
   const result = {
     bench: "client-cost",
-    level: "causal-multi-key-lww",
+    level,
     machine: machineInfo(),
     settings: {
       skew,
@@ -199,9 +244,10 @@ async function main(): Promise<void> {
     ratioToBaseline:
       builds.length === 2 ? round(builds[0].cpuMicrosPerTransaction / builds[1].cpuMicrosPerTransaction) : undefined,
   };
-  const written = writeResults(outDir, `client-cost-${machine}-zipf${skew}`, result, [
+  const levelPart = level === "causal-multi-key-lww" ? "" : `${level}-`;
+  const written = writeResults(outDir, `client-cost-${levelPart}${machine}-zipf${skew}`, result, [
     {
-      title: `causal+ client CPU per transaction, in process (Zipf ${skew}, median of ${phases} phases)`,
+      title: `${level} client CPU per transaction, in process (Zipf ${skew}, median of ${phases} phases)`,
       yLabel: "µs",
       groups: builds.map((build) => build.build),
       series: [{ name: "CPU per transaction", values: builds.map((build) => build.cpuMicrosPerTransaction) }],

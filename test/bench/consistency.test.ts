@@ -120,3 +120,27 @@ it("measures a causal+ client's CPU per transaction in process, on this build an
     rmSync(outDir, { recursive: true, force: true });
   }
 });
+
+it.each(["sessions", "eventual"])("measures the %s level's client CPU per transaction in process", (level) => {
+  const outDir = mkdtempSync(path.join(os.tmpdir(), "annakv-client-cost-"));
+  try {
+    execFileSync(
+      process.execPath,
+      [
+        "-r",
+        "./bench/register.js",
+        "bench/consistency/client-cost.ts",
+        ...["--level", level, "--skew", "1", "--keys", "500", "--sessions", "4", "--phases", "2", "--phase-ms", "100"],
+        ...["--machine", "ci", "--out-dir", outDir],
+      ],
+      { cwd: REPO_ROOT, stdio: "pipe", timeout: 120_000 },
+    );
+    const result = JSON.parse(readFileSync(path.join(outDir, `client-cost-${level}-ci-zipf1.json`), "utf8"));
+    expect(result.level).toBe(level);
+    expect(result.builds).toHaveLength(1);
+    expect(result.builds[0].cpuMicrosPerTransaction).toBeGreaterThan(0);
+    expect(result.builds[0].phases).toHaveLength(2);
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+});

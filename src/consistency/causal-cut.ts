@@ -13,7 +13,7 @@ import type { Dependency, VersionedValue, VersionScheme } from "./causal-version
 import { ConsistencyError } from "./errors";
 import { Floor, type FloorReservation } from "./floor";
 import { multiCausalVersions } from "./causal-stamps";
-import { EpochStableTimes, isStable, type StableTimes } from "./epoch-stamps";
+import { EpochStableTimes, isStable, type StableTimes, topStampMicros } from "./epoch-stamps";
 import { RECENT_DECODES_PER_GENERATION, RecentDecodes } from "./recent-decodes";
 import type { PutTuple, StableReport, ValueRead } from "./transport";
 import { LatticeType } from "../lattices/lattice-type";
@@ -224,7 +224,7 @@ export class CausalCut<V = VectorClock> {
     for (const key of closed) {
       for (const [dependency, needed, stamps] of stableDependencies.get(key) ?? []) {
         if (closed.has(dependency) && covers(candidates.get(dependency)!.version, needed)) continue;
-        reliedMicros = Math.max(reliedMicros, ...stamps.values());
+        reliedMicros = Math.max(reliedMicros, topStampMicros(stamps));
       }
     }
     return {

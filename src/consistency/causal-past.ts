@@ -17,7 +17,7 @@
 import type { CausalLevel } from "./causal-options";
 import type { VersionScheme } from "./causal-versions";
 import { ConsistencyError } from "./errors";
-import { type EpochStamps, isStable, joinEpochStamps, type StableTimes } from "./epoch-stamps";
+import { type EpochStamps, isStable, joinEpochStamps, type StableTimes, topStampMicros } from "./epoch-stamps";
 
 /** What an entry costs beyond its key (UTF-16) and version: the Map entry and the version's objects. */
 const ENTRY_OVERHEAD_BYTES = 64;
@@ -89,7 +89,7 @@ export class CausalPast<V> {
     let leastTop = Infinity;
     for (const [key, entry] of this.entries) {
       if (!isStable(entry.stamps, stable)) {
-        leastTop = Math.min(leastTop, topStamp(entry.stamps));
+        leastTop = Math.min(leastTop, topStampMicros(entry.stamps));
         continue;
       }
       this.entries.delete(key);
@@ -139,7 +139,7 @@ export class CausalPast<V> {
   take(update: PastUpdate<V>): void {
     for (const [key, entry] of update.entries) {
       this.entries.set(key, entry);
-      this.leastTopStampMicros = Math.min(this.leastTopStampMicros, topStamp(entry.stamps));
+      this.leastTopStampMicros = Math.min(this.leastTopStampMicros, topStampMicros(entry.stamps));
     }
     this.bytes = update.bytes;
   }
@@ -158,11 +158,4 @@ export class CausalPast<V> {
   private entryBytes(key: string, version: V): number {
     return 2 * key.length + this.versions.bytesOf(version) + ENTRY_OVERHEAD_BYTES;
   }
-}
-
-/** The largest of a set's stamps, whatever their epochs (-Infinity for none: a set of no versions is stable). */
-function topStamp(stamps: EpochStamps): number {
-  let top = -Infinity;
-  for (const micros of stamps.values()) top = Math.max(top, micros);
-  return top;
 }

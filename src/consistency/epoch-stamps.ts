@@ -105,6 +105,13 @@ export function stableReportOf(answer: {
   return { micros: answer.stableMicros ?? 0, epoch: answer.stableEpoch ?? 0 };
 }
 
+/** The largest of a set's stamps, whatever their epochs (-Infinity for none: a set of no versions is stable). */
+export function topStampMicros(stamps: EpochStamps): number {
+  let top = -Infinity;
+  for (const micros of stamps.values()) top = Math.max(top, micros);
+  return top;
+}
+
 /** Whether every version of the set is on every replica: each stamp at or below its epoch's stable time. */
 export function isStable(stamps: EpochStamps, stable: StableTimes): boolean {
   for (const [epoch, micros] of stamps)

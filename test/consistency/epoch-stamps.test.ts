@@ -1,7 +1,8 @@
 /**
  * Stamps by epoch (src/consistency/epoch-stamps.ts): one stamp is kept in a small object
  * that must read as a map of one entry everywhere a map of stamps is read, and stability
- * and joins must treat it as they treat a Map.
+ * and joins must treat it as they treat a Map. Stability, joins and the top stamp of sets of
+ * stamps in several epochs, against their definitions.
  */
 import fc from "fast-check";
 import {
@@ -9,6 +10,7 @@ import {
   EpochStableTimes,
   isStable,
   joinEpochStamps,
+  topStampMicros,
   UNKNOWN_STAMPS,
 } from "../../src/consistency/epoch-stamps";
 
@@ -53,6 +55,30 @@ describe("epochStamp", () => {
         expect(new Map(joinEpochStamps(one, other))).toEqual(new Map(joinEpochStamps(asMap, other)));
         expect(new Map(joinEpochStamps(other, one))).toEqual(new Map(joinEpochStamps(other, asMap)));
         expect(isStable(joinEpochStamps(one, UNKNOWN_STAMPS), times)).toBe(false);
+      }),
+      { seed: SEED, numRuns: 500 },
+    );
+  });
+});
+
+describe("sets of stamps", () => {
+  it("are stable, join and have a top stamp as defined, in any epochs", () => {
+    const epochs = fc.integer({ min: 0, max: 3 });
+    const pairs = fc.array(fc.tuple(epochs, fc.integer({ min: 1, max: 50 })), { maxLength: 4 });
+    const asStamps = (list: [number, number][]) => {
+      const stamps = new Map<number, number>();
+      for (const [epoch, micros] of list) stamps.set(epoch, Math.max(stamps.get(epoch) ?? 0, micros));
+      return stamps;
+    };
+    fc.assert(
+      fc.property(pairs, pairs, pairs, (a, b, reports) => {
+        const times = new EpochStableTimes();
+        for (const [epoch, micros] of reports) times.learn({ epoch, micros });
+        const stamps = asStamps(a);
+        const bound = (epoch: number) => (epoch === 0 ? times.anyMicros : times.of(epoch));
+        expect(isStable(stamps, times)).toBe([...stamps].every(([epoch, micros]) => micros <= bound(epoch)));
+        expect(topStampMicros(stamps)).toBe(Math.max(-Infinity, ...stamps.values()));
+        expect(new Map(joinEpochStamps(stamps, asStamps(b)))).toEqual(asStamps([...a, ...b]));
       }),
       { seed: SEED, numRuns: 500 },
     );

@@ -3,7 +3,8 @@
  * one client run the consistency bench's transactions (6 operations, reads and writes half
  * each, keys uniform or Zipf over `--keys` keys) against a store in the same process that
  * answers at once, merging with the lattices' own functions and reporting a stable time
- * `STABLE_LAG_MICROS` behind the clock, as a node reports one. `--level`: causal+
+ * `STABLE_LAG_MICROS` behind the clock and rising in steps of `STABLE_STEP_MICROS`, as a
+ * node reports one. `--level`: causal+
  * (`causal-multi-key-lww`, the default), `sessions` (all four guarantees) or `eventual`
  * (the typed LWW calls alone: what any level pays at least). Reported: the process's CPU
  * (every thread: the collector's too) per transaction, the median of `--phases` phases. On
@@ -32,6 +33,8 @@ const VALUE_BYTES = 64;
 const OPERATIONS_PER_TRANSACTION = 6;
 /** How far behind the clock the store reports its stable time: about what one node reports (docs/consistency.md §6). */
 const STABLE_LAG_MICROS = 50_000;
+/** A node's stable time rises when its actors' stability rounds end, every ~10 ms (docs/causal-stability.md §6). */
+const STABLE_STEP_MICROS = 10_000;
 const EPOCH = 1;
 /** The preload's stamp: well below any stable time, as a long-running store's old values are. */
 const PRELOAD_AGE_MICROS = 10_000_000;
@@ -145,7 +148,10 @@ function instantStore(
   noneType: number,
 ) {
   const values = new Map<string, { type: number; payload: Uint8Array }>();
-  const stable = () => ({ stableMicros: Date.now() * 1000 - STABLE_LAG_MICROS, stableEpoch: EPOCH });
+  const stable = () => {
+    const lagging = Date.now() * 1000 - STABLE_LAG_MICROS;
+    return { stableMicros: lagging - (lagging % STABLE_STEP_MICROS), stableEpoch: EPOCH };
+  };
   const getMany = async (keys: readonly string[], options?: GetOptions) => {
     await null;
     const answers = new Map<string, ValueRead | undefined>();
@@ -237,6 +243,7 @@ async function main(): Promise<void> {
       phases,
       phaseMs,
       stableLagMicros: STABLE_LAG_MICROS,
+      stableStepMicros: STABLE_STEP_MICROS,
       valueBytes: VALUE_BYTES,
     },
     baselineDist: values["baseline-dist"],

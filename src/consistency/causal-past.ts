@@ -17,7 +17,7 @@
 import type { CausalLevel } from "./causal-options";
 import type { VersionScheme } from "./causal-versions";
 import { ConsistencyError } from "./errors";
-import { type EpochStamps, isStable, joinEpochStamps, type StableTimes, topStampMicros } from "./epoch-stamps";
+import { type EpochStamps, isStable, joinEpochStamps, type StableTimes } from "./epoch-stamps";
 
 /** What an entry costs beyond its key (UTF-16) and version: the Map entry and the version's objects. */
 const ENTRY_OVERHEAD_BYTES = 64;
@@ -45,13 +45,6 @@ export interface PastUpdate<V> {
 export class CausalPast<V> {
   private readonly entries = new Map<string, PastEntry<V>>();
   private bytes = 0;
-  /**
-   * At or below the largest stamp of every entry: while the stable time of all epochs is
-   * below it, no entry is stable, and a write's `dropStable` need not look (a session
-   * writes several times between two rises of the stable time, and its past holds tens of
-   * entries at hot keys).
-   */
-  private leastTopStampMicros = Infinity;
   private readonly level: CausalLevel;
 
   constructor(
@@ -84,18 +77,11 @@ export class CausalPast<V> {
 
   /** Drops every entry whose versions are all stamped at or below their epoch's stable time: every replica holds them. */
   dropStable(stable: StableTimes): void {
-    // An entry is stable only if each stamp is at or below its epoch's time, all of them at or below anyMicros.
-    if (stable.anyMicros < this.leastTopStampMicros) return;
-    let leastTop = Infinity;
     for (const [key, entry] of this.entries) {
-      if (!isStable(entry.stamps, stable)) {
-        leastTop = Math.min(leastTop, topStampMicros(entry.stamps));
-        continue;
-      }
+      if (!isStable(entry.stamps, stable)) continue;
       this.entries.delete(key);
       this.bytes -= this.entryBytes(key, entry.version);
     }
-    this.leastTopStampMicros = leastTop;
   }
 
   /**
@@ -137,10 +123,7 @@ export class CausalPast<V> {
 
   /** Takes an update from `joinedWith`, made since the past last changed. */
   take(update: PastUpdate<V>): void {
-    for (const [key, entry] of update.entries) {
-      this.entries.set(key, entry);
-      this.leastTopStampMicros = Math.min(this.leastTopStampMicros, topStampMicros(entry.stamps));
-    }
+    for (const [key, entry] of update.entries) this.entries.set(key, entry);
     this.bytes = update.bytes;
   }
 

@@ -1,9 +1,8 @@
 /**
  * A multi-key session's causal past (src/consistency/causal-past.ts): `dropStable` drops
- * exactly the entries whose stamps are all at or below their epochs' stable times, also
- * when it skips looking because no entry can be stable yet. Checked against a model that
- * looks every time, and on the case that a stale skip bound would miss: an entry added
- * below every entry kept.
+ * exactly the entries whose stamps are all at or below their epochs' stable times, checked
+ * against a model of joined entries, and on an entry added below every entry kept (which a
+ * pass that skipped looking until the stable time reached the entries kept would miss).
  */
 import fc from "fast-check";
 import { CausalPast, type PastAddition } from "../../src/consistency/causal-past";

@@ -94,7 +94,8 @@ it("measures how far the stable time trails the clock on one node and on three",
   }
 }, 150_000);
 
-it("measures a causal+ client's CPU per transaction in process, on this build and on a baseline build", () => {
+/** Runs bench:client-cost on a tiny store with `flags`; returns the JSON it wrote as `name`. */
+function clientCost(flags: readonly string[], name: string) {
   const outDir = mkdtempSync(path.join(os.tmpdir(), "annakv-client-cost-"));
   try {
     execFileSync(
@@ -104,43 +105,32 @@ it("measures a causal+ client's CPU per transaction in process, on this build an
         "./bench/register.js",
         "bench/consistency/client-cost.ts",
         ...["--skew", "1", "--keys", "500", "--sessions", "4", "--phases", "2", "--phase-ms", "100"],
-        // This build as its own baseline: both must run and report.
-        ...["--baseline-dist", path.join(REPO_ROOT, "dist"), "--machine", "ci", "--out-dir", outDir],
+        ...["--machine", "ci", "--out-dir", outDir, ...flags],
       ],
       { cwd: REPO_ROOT, stdio: "pipe", timeout: 120_000 },
     );
-    const result = JSON.parse(readFileSync(path.join(outDir, "client-cost-ci-zipf1.json"), "utf8"));
-    expect(result.builds.map((build: { build: string }) => build.build)).toEqual(["this build", "baseline"]);
-    for (const build of result.builds) {
-      expect(build.cpuMicrosPerTransaction).toBeGreaterThan(0);
-      expect(build.phases).toHaveLength(2);
-    }
-    expect(result.ratioToBaseline).toBeGreaterThan(0);
+    return JSON.parse(readFileSync(path.join(outDir, name), "utf8"));
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }
+}
+
+it("measures a causal+ client's CPU per transaction in process, on this build and on a baseline build", () => {
+  // This build as its own baseline: both must run and report.
+  const result = clientCost(["--baseline-dist", path.join(REPO_ROOT, "dist")], "client-cost-ci-zipf1.json");
+  expect(result.level).toBe("causal-multi-key-lww");
+  expect(result.builds.map((build: { build: string }) => build.build)).toEqual(["this build", "baseline"]);
+  for (const build of result.builds) {
+    expect(build.cpuMicrosPerTransaction).toBeGreaterThan(0);
+    expect(build.phases).toHaveLength(2);
+  }
+  expect(result.ratioToBaseline).toBeGreaterThan(0);
 });
 
 it.each(["sessions", "eventual"])("measures the %s level's client CPU per transaction in process", (level) => {
-  const outDir = mkdtempSync(path.join(os.tmpdir(), "annakv-client-cost-"));
-  try {
-    execFileSync(
-      process.execPath,
-      [
-        "-r",
-        "./bench/register.js",
-        "bench/consistency/client-cost.ts",
-        ...["--level", level, "--skew", "1", "--keys", "500", "--sessions", "4", "--phases", "2", "--phase-ms", "100"],
-        ...["--machine", "ci", "--out-dir", outDir],
-      ],
-      { cwd: REPO_ROOT, stdio: "pipe", timeout: 120_000 },
-    );
-    const result = JSON.parse(readFileSync(path.join(outDir, `client-cost-${level}-ci-zipf1.json`), "utf8"));
-    expect(result.level).toBe(level);
-    expect(result.builds).toHaveLength(1);
-    expect(result.builds[0].cpuMicrosPerTransaction).toBeGreaterThan(0);
-    expect(result.builds[0].phases).toHaveLength(2);
-  } finally {
-    rmSync(outDir, { recursive: true, force: true });
-  }
+  const result = clientCost(["--level", level], `client-cost-${level}-ci-zipf1.json`);
+  expect(result.level).toBe(level);
+  expect(result.builds).toHaveLength(1);
+  expect(result.builds[0].cpuMicrosPerTransaction).toBeGreaterThan(0);
+  expect(result.builds[0].phases).toHaveLength(2);
 });

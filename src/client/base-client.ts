@@ -128,12 +128,6 @@ interface CachedAddresses {
   generation: number;
 }
 
-/** Keys a WRONG_THREAD refused in one attempt of a call: the first address of each list refused, and the attempt's generation. */
-interface RefusedKeys {
-  primaries: Map<string, string>;
-  generation: number;
-}
-
 export class AnnaClientBase implements KeyTransport {
   private readonly options: ResolvedOptions;
   private readonly clientId = randomUUID();
@@ -346,12 +340,15 @@ export class AnnaClientBase implements KeyTransport {
     const silentReplicas = new Map<string, Set<string>>();
     let remaining = dedupe(tuples);
     let lastFailure: AnnaClientError | undefined;
-    let refused: RefusedKeys = { primaries: new Map(), generation: this.addressGeneration };
+    /** Keys WRONG_THREAD refused in the attempt before, each with the first address of the list refused. */
+    const refusedPrimaries = new Map<string, string>();
+    let refusedGeneration = this.addressGeneration;
     for (let attempt = 0; attempt < this.options.maxAttempts && remaining.length > 0; attempt++) {
       const generation = this.addressGeneration;
       const addresses = await this.addressesOf(remaining.map((tuple) => tuple.key));
-      this.noteMovedKeys(refused, addresses);
-      refused = { primaries: new Map(), generation };
+      if (refusedPrimaries.size > 0) this.noteMovedKeys(refusedPrimaries, refusedGeneration, addresses);
+      refusedPrimaries.clear();
+      refusedGeneration = generation;
       const byReplica = groupByReplica(remaining, addresses, this.replicaSalt + attempt);
       const retry: KeyTuple[] = [];
       await Promise.all(
@@ -363,7 +360,7 @@ export class AnnaClientBase implements KeyTransport {
             retry.push(...group);
             return;
           }
-          this.absorb(response, address, group, addresses, answers, retry, refused.primaries, meta);
+          this.absorb(response, address, group, addresses, answers, retry, refusedPrimaries, meta);
         }),
       );
       remaining = retry;
@@ -445,13 +442,19 @@ export class AnnaClientBase implements KeyTransport {
    * that generation say the same), and each key is looked up with its next call instead of
    * first being refused at its old replica.
    */
-  private noteMovedKeys(refused: RefusedKeys, fresh: Map<string, string[]>): void {
-    const moved = [...refused.primaries].some(([key, primary]) => fresh.get(key)?.[0] !== primary);
-    if (!moved || refused.generation !== this.addressGeneration) return;
+  private noteMovedKeys(
+    refusedPrimaries: ReadonlyMap<string, string>,
+    refusedGeneration: number,
+    fresh: Map<string, string[]>,
+  ): void {
+    if (refusedGeneration !== this.addressGeneration) return;
+    let moved = false;
+    for (const [key, primary] of refusedPrimaries) moved ||= fresh.get(key)?.[0] !== primary;
+    if (!moved) return;
     this.addressGeneration++;
     this.counters.addressCacheInvalidations++;
     // Looked up after the refusal: as current as the layout that moved them.
-    for (const key of refused.primaries.keys()) {
+    for (const key of refusedPrimaries.keys()) {
       const addresses = fresh.get(key);
       if (addresses !== undefined) this.cacheAddresses(key, { addresses, generation: this.addressGeneration });
     }

@@ -66,7 +66,7 @@ class FetchedStable<V> {
   of(key: string): number {
     const fetched = this.fetched.get(key);
     return Math.max(
-      this.cutHolds(key),
+      this.cut.heldByEntryOf(key),
       fetched === undefined ? 0 : Math.max(fetched.stableMicros ?? 0, this.cut.coveredByOrderOf(fetched)),
       this.absent.get(key) ?? 0,
     );
@@ -80,12 +80,7 @@ class FetchedStable<V> {
    * wrote and the replica has not got yet, misses none of them.
    */
   ofReturned(key: string): number {
-    return Math.max(this.absent.get(key) ?? 0, this.cutHolds(key));
-  }
-
-  private cutHolds(key: string): number {
-    const entry = this.cut.get(key);
-    return entry === undefined ? 0 : Math.max(this.cut.stableOf(key), this.cut.coveredByOrderOf(entry));
+    return Math.max(this.absent.get(key) ?? 0, this.cut.heldByEntryOf(key));
   }
 
   /**

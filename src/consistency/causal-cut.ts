@@ -157,11 +157,21 @@ export class CausalCut<V = VectorClock> {
 
   /**
    * The stamp at or below which `value`, a value of the level's type, covers every version
-   * of `key` by the order alone (VersionScheme.coveredByOrderMicros): for a read of that
+   * of its key by the order alone (VersionScheme.coveredByOrderMicros): for a read of that
    * key only, never a stable time to pass on.
    */
   coveredByOrderOf(value: ValueRead): number {
     return this.versions.coveredByOrderMicros(this.versionedValueOf(value).version);
+  }
+
+  /**
+   * What the entry of `key` holds for a read of that key: its stable time, or what its
+   * version covers by the order alone, from the entry's kept version (no decode); 0 with no
+   * entry.
+   */
+  heldByEntryOf(key: string): number {
+    const version = this.entryVersions.get(key);
+    return version === undefined ? 0 : Math.max(this.stableOf(key), this.versions.coveredByOrderMicros(version));
   }
 
   /** The stable time a reader of the entry of `key` must require (0: none). */

@@ -74,6 +74,8 @@ describe("causal-multi-key-lww sessions against a node with two replicas of ever
     const bareWriteId = utf8.encode("bare-writer");
     const dependencyMicros = Date.now() * 1000;
     const writer = utf8.encode("hand");
+    // Asked before the stamp is taken: a round trip between the two could leave the stamp below the accept floor.
+    const epoch = await epochOf();
     await writerClient.put(
       "needs-x",
       LatticeType.LWW,
@@ -83,7 +85,7 @@ describe("causal-multi-key-lww sessions against a node with two replicas of ever
         writer,
         dependencyStamps: [{ key: utf8.encode("x"), stampMicros: dependencyMicros, epoch: 0, writer: bareWriteId }],
         value: utf8.encode("y"),
-        epoch: await epochOf(),
+        epoch,
         baseEpoch: 0,
       }),
     );

@@ -140,3 +140,44 @@ function readCanonicalEntry(pos: usize): usize {
   canonicalCounter = counterOf(valuePtr, end);
   return end;
 }
+
+/** The counter of the key at [keyPtr, keyPtr + keyLength) in the canonical clock [clock, clockEnd); 0 when absent. */
+export function clockCounterOf(clock: usize, clockEnd: usize, keyPtr: usize, keyLength: u32): u32 {
+  while (clock < clockEnd) {
+    const next = readCanonicalEntry(clock);
+    const order = compareBytes(canonicalKeyPtr, canonicalKeyLength, keyPtr, keyLength);
+    if (order == 0) return canonicalCounter;
+    if (order > 0) return 0;
+    clock = next;
+  }
+  return 0;
+}
+
+/**
+ * Whether the canonical clock `a` is at most the canonical clock `b` in every entry, with
+ * b's counter for the key at [keyPtr, keyPtr + keyLength) taken as `counter` instead: how a
+ * version compares with the context of a dotted one (siblings.ts).
+ */
+export function clockAtMostWith(a: usize, aEnd: usize, b: usize, bEnd: usize, keyPtr: usize, keyLength: u32, counter: u32): bool {
+  while (a < aEnd) {
+    const aNext = readCanonicalEntry(a);
+    const aKeyPtr = canonicalKeyPtr;
+    const aKeyLength = canonicalKeyLength;
+    const aCounter = canonicalCounter;
+    let bCounter: u32 = 0;
+    while (b < bEnd) {
+      const bNext = readCanonicalEntry(b);
+      const order = compareBytes(canonicalKeyPtr, canonicalKeyLength, aKeyPtr, aKeyLength);
+      if (order > 0) break;
+      b = bNext;
+      if (order == 0) {
+        bCounter = canonicalCounter;
+        break;
+      }
+    }
+    if (compareBytes(aKeyPtr, aKeyLength, keyPtr, keyLength) == 0) bCounter = counter;
+    if (aCounter > bCounter) return false;
+    a = aNext;
+  }
+  return true;
+}

@@ -5,26 +5,14 @@
 // would otherwise keep it beside the write that overwrote it whenever the two sets' clocks
 // are concurrent, so hot keys would grow without bound. Bare values (no envelope) are never
 // dropped. Keeping the maximal elements of a union is itself a join (docs/lattices.md).
-// A dotted envelope (docs/causal-dots.md) also names its dot, the entry the replica that
-// applied it made; its context is its clock with that entry at the dot's context counter,
-// and it overwrites exactly the envelopes whose clocks are at most its context.
 // Mirrors src/lattices/causal-envelope.ts, checked byte for byte by the differential test.
 import { BAD, compareBytes, fieldLength, fieldPtr, fieldValue, minimalVarintEnd, skipLenField } from "../codec";
-import { B_AHEAD, clockAtMostWith, clockCounterOf, compareClocks } from "./vector-clock";
+import { B_AHEAD, compareClocks } from "./vector-clock";
 
 const CLOCK_ENTRY_TAG: u8 = 0x0a;
 const ENTRY_KEY_TAG: u8 = 0x0a;
 const ENTRY_COUNTER_TAG: u8 = 0x10;
 const ENVELOPE_VALUE_TAG: u8 = 0x12;
-const ENVELOPE_DOT_TAG: u8 = 0x1a;
-const DOT_ID_TAG: u8 = 0x0a;
-const DOT_CONTEXT_COUNTER_TAG: u8 = 0x10;
-
-/** Of the envelope envelopeClockEnd read last: whether it is dotted, its dot's id and its context's counter of that id. */
-let envelopeIsDotted = false;
-let envelopeDotIdPtr: usize = 0;
-let envelopeDotIdLength: u32 = 0;
-let envelopeDotContextCounter: u32 = 0;
 
 /** Lengths and counters fit 32 bits: five varint bytes at most. */
 const VARINT_U32_BYTES_MAX: usize = 5;
@@ -35,43 +23,12 @@ function readMinimalVarint(pos: usize, end: usize): usize {
 }
 
 /**
- * Reads the dot field at `pos` (id, then the context counter, left out when 0) of an
- * envelope whose clock is [clock, clockEnd): the position after it, or BAD unless it is
- * canonical and the clock's entry for the id is above the context counter.
- */
-function readDot(pos: usize, end: usize, clock: usize, clockEnd: usize): usize {
-  const content = readMinimalVarint(pos + 1, end);
-  if (content == BAD || fieldValue > <u64>(end - content)) return BAD;
-  const dotEnd = content + <usize>fieldValue;
-  if (content >= dotEnd || load<u8>(content) != DOT_ID_TAG) return BAD;
-  const idPtr = readMinimalVarint(content + 1, dotEnd);
-  if (idPtr == BAD || fieldValue == 0 || fieldValue > <u64>(dotEnd - idPtr)) return BAD;
-  const idLength = <u32>fieldValue;
-  let contextCounter: u32 = 0;
-  const counterPos = idPtr + idLength;
-  if (counterPos < dotEnd) {
-    if (load<u8>(counterPos) != DOT_CONTEXT_COUNTER_TAG) return BAD;
-    if (readMinimalVarint(counterPos + 1, dotEnd) != dotEnd) return BAD;
-    if (fieldValue == 0 || fieldValue > <u64>u32.MAX_VALUE) return BAD;
-    contextCounter = <u32>fieldValue;
-  }
-  if (clockCounterOf(clock, clockEnd, idPtr, idLength) <= contextCounter) return BAD;
-  envelopeIsDotted = true;
-  envelopeDotIdPtr = idPtr;
-  envelopeDotIdLength = idLength;
-  envelopeDotContextCounter = contextCounter;
-  return dotEnd;
-}
-
-/**
- * The end of the clock of the envelope at [ptr, end) (where its dot or value field
- * starts), or BAD when the bytes are not an envelope in the one canonical form the
- * TypeScript encoder writes: entries sorted by strictly increasing key, an empty key
- * omitted, counters 1 to 2^32-1, every varint minimal, then the dot field at most once
- * (readDot), then the value field once, ending the bytes. Sets the envelope's dot.
+ * The end of the clock of the envelope at [ptr, end) (where its value field starts), or
+ * BAD when the bytes are not an envelope in the one canonical form the TypeScript encoder
+ * writes: entries sorted by strictly increasing key, an empty key omitted, counters 1 to
+ * 2^32-1, every varint minimal, then the value field once, ending the bytes.
  */
 function envelopeClockEnd(ptr: usize, end: usize): usize {
-  envelopeIsDotted = false;
   let pos = ptr;
   let previousKeyPtr: usize = 0;
   let previousKeyLength: u32 = 0;
@@ -97,34 +54,20 @@ function envelopeClockEnd(ptr: usize, end: usize): usize {
     previousKeyLength = keyLength;
     pos = entryEnd;
   }
-  const clockEnd = pos;
-  if (pos < end && load<u8>(pos) == ENVELOPE_DOT_TAG) {
-    pos = readDot(pos, end, ptr, clockEnd);
-    if (pos == BAD) return BAD;
-  }
   if (pos >= end || load<u8>(pos) != ENVELOPE_VALUE_TAG) return BAD;
   const valuePtr = readMinimalVarint(pos + 1, end);
   if (valuePtr == BAD || fieldValue != <u64>(end - valuePtr)) return BAD;
-  return clockEnd;
+  return pos;
 }
 
-/**
- * Whether some envelope among the value fields at [runStart, runEnd) overwrote the one of
- * clock [clock, clockEnd): its clock is strictly above, or, dotted, its context is at least
- * (then strictly above too: a context is below its own clock).
- */
+/** Whether some envelope among the value fields at [runStart, runEnd) has a clock strictly above [clock, clockEnd). */
 function dominatedIn(clock: usize, clockEnd: usize, runStart: usize, runEnd: usize): bool {
   let pos = runStart;
   while (pos < runEnd) {
     const next = skipLenField(pos);
     const otherPtr = fieldPtr;
     const otherClockEnd = envelopeClockEnd(otherPtr, otherPtr + fieldLength);
-    if (otherClockEnd != BAD) {
-      if (envelopeIsDotted) {
-        if (clockAtMostWith(clock, clockEnd, otherPtr, otherClockEnd, envelopeDotIdPtr, envelopeDotIdLength, envelopeDotContextCounter))
-          return true;
-      } else if (compareClocks(clock, clockEnd, otherPtr, otherClockEnd) == B_AHEAD) return true;
-    }
+    if (otherClockEnd != BAD && compareClocks(clock, clockEnd, otherPtr, otherClockEnd) == B_AHEAD) return true;
     pos = next;
   }
   return false;

@@ -6,12 +6,9 @@
  * with a clock per value the store drops it in the merge (`siblingSet`) and a reader drops
  * any that a store without that merge kept. Values without an envelope (bare values of
  * Anna's clients, or of sessions with `envelope: false`) have no clock: they are kept and
- * shown as they are, never dropped. A dotted envelope (docs/causal-dots.md) also names its
- * dot, the entry the replica that applied it made: its context is its clock with that
- * entry at the dot's context counter, and it overwrites exactly the envelopes whose clocks
- * are at most its context. assembly/lattices/siblings.ts is the Wasm twin.
+ * shown as they are, never dropped. assembly/lattices/siblings.ts is the Wasm twin.
  */
-import { bytesEqual, compareBytes, Lattice, Order } from "./lattice";
+import { bytesEqual, Lattice, Order } from "./lattice";
 import type { MapEntry } from "./map";
 import { ByteSet, setUnion } from "./set-union";
 import {
@@ -23,72 +20,27 @@ import {
   writeClock,
   type VectorClock,
 } from "./vector-clock";
-import { fieldBytes, MalformedPayloadError, varintBytes, WireReader, WireType, WireWriter } from "../wire/protobuf";
+import { fieldBytes, MalformedPayloadError, WireReader, WireWriter } from "../wire/protobuf";
 
 const CLOCK_FIELD = 1;
 const VALUE_FIELD = 2;
-const DOT_FIELD = 3;
-const DOT_ID_FIELD = 1;
-const DOT_CONTEXT_COUNTER_FIELD = 2;
-
-/** The entry of a dotted version's clock that the replica applying it made (docs/causal-dots.md). */
-export interface EnvelopeDot {
-  readonly id: Uint8Array;
-  /** The id's counter in the version's context (what its writer had seen of the id): below its clock's. */
-  readonly contextCounter: number;
-}
 
 export interface CausalEnvelope {
   readonly clock: VectorClock;
   readonly value: Uint8Array;
-  readonly dot?: EnvelopeDot;
 }
 
-/** Canonical: clock entries sorted by id, zero counters left out, then the dot (a zero context counter left out), then the value. */
+/** Canonical: clock entries sorted by id, zero counters left out, then the value. */
 export function encodeEnvelope(envelope: CausalEnvelope): Uint8Array {
   return writeEnvelope(envelope, undefined);
 }
 
-function dotBodyBytes({ id, contextCounter }: EnvelopeDot): number {
-  return fieldBytes(id.length) + (contextCounter === 0 ? 0 : 1 + varintBytes(0, contextCounter));
-}
-
-function envelopeBytes({ clock, value, dot }: CausalEnvelope): number {
-  return clockBytes(clock) + (dot === undefined ? 0 : fieldBytes(dotBodyBytes(dot))) + fieldBytes(value.length);
-}
-
 /** The envelope's canonical bytes, into `target` when given (exactly their length). */
-function writeEnvelope(envelope: CausalEnvelope, target: Uint8Array | undefined): Uint8Array {
-  const { clock, value, dot } = envelope;
-  const writer = new WireWriter(target?.length ?? envelopeBytes(envelope), target);
+function writeEnvelope({ clock, value }: CausalEnvelope, target: Uint8Array | undefined): Uint8Array {
+  const writer = new WireWriter(target?.length ?? clockBytes(clock) + fieldBytes(value.length), target);
   writeClock(writer, CLOCK_FIELD, clock);
-  if (dot !== undefined) {
-    writer.lengthPrefix(DOT_FIELD, dotBodyBytes(dot));
-    writer.bytesField(DOT_ID_FIELD, dot.id);
-    if (dot.contextCounter !== 0) {
-      writer.tag(DOT_CONTEXT_COUNTER_FIELD, WireType.VARINT);
-      writer.varint(0, dot.contextCounter);
-    }
-  }
   writer.bytesField(VALUE_FIELD, value);
   return writer.finish();
-}
-
-/** The dot at the reader's position (the field's body), or undefined when it is not one a canonical envelope may hold. */
-function readDot(reader: WireReader, clock: VectorClock): EnvelopeDot | undefined {
-  const outerLimit = reader.enterMessage();
-  let id: Uint8Array | undefined;
-  let contextCounter = 0;
-  while (reader.hasMore()) {
-    const field = reader.readTag();
-    if (field === DOT_ID_FIELD && id === undefined) id = reader.readBytes();
-    else if (field === DOT_CONTEXT_COUNTER_FIELD && id !== undefined) contextCounter = reader.readU32();
-    else return undefined;
-  }
-  reader.leaveMessage(outerLimit);
-  if (id === undefined || id.length === 0) return undefined;
-  const entry = clock.find(({ key }) => bytesEqual(key, id));
-  return entry !== undefined && entry.value > contextCounter ? { id, contextCounter } : undefined;
 }
 
 /**
@@ -100,7 +52,7 @@ let canonicalScratch = new Uint8Array(4096);
 
 /** True when `bytes` are exactly the canonical encoding of `envelope`. */
 function isCanonicalEnvelope(envelope: CausalEnvelope, bytes: Uint8Array): boolean {
-  const length = envelopeBytes(envelope);
+  const length = clockBytes(envelope.clock) + fieldBytes(envelope.value.length);
   if (length !== bytes.length) return false;
   if (canonicalScratch.length < length)
     canonicalScratch = new Uint8Array(Math.max(length, 2 * canonicalScratch.length));
@@ -109,26 +61,19 @@ function isCanonicalEnvelope(envelope: CausalEnvelope, bytes: Uint8Array): boole
 
 /**
  * The envelope `bytes` hold (views of them), or undefined for a bare value. Strict, so that
- * a bare value is seldom taken for an envelope: fields 1, 3 and 2 only, in that order, the
- * dot at most once and naming an entry of the clock above its context counter, the value
- * once and last, and the bytes in the canonical form this module writes.
+ * a bare value is seldom taken for an envelope: fields 1 and 2 only, the value once and
+ * last, and the bytes in the canonical form this module writes.
  */
 export function decodeEnvelope(bytes: Uint8Array): CausalEnvelope | undefined {
   const entries: MapEntry<number>[] = [];
   let value: Uint8Array | undefined;
-  let dot: EnvelopeDot | undefined;
-  let dotRead = false;
   try {
     const reader = new WireReader(bytes);
     while (reader.hasMore()) {
       const field = reader.readTag();
       if (value !== undefined) return undefined;
-      if (field === CLOCK_FIELD && !dotRead) readClockEntry(reader, entries);
-      else if (field === DOT_FIELD && !dotRead) {
-        dotRead = true;
-        dot = readDot(reader, toVectorClock(entries.slice()));
-        if (dot === undefined) return undefined;
-      } else if (field === VALUE_FIELD) value = reader.readBytes();
+      if (field === CLOCK_FIELD) readClockEntry(reader, entries);
+      else if (field === VALUE_FIELD) value = reader.readBytes();
       else return undefined;
     }
   } catch (error) {
@@ -136,36 +81,8 @@ export function decodeEnvelope(bytes: Uint8Array): CausalEnvelope | undefined {
     throw error;
   }
   if (value === undefined) return undefined;
-  const envelope: CausalEnvelope =
-    dot === undefined ? { clock: toVectorClock(entries), value } : { clock: toVectorClock(entries), value, dot };
+  const envelope = { clock: toVectorClock(entries), value };
   return isCanonicalEnvelope(envelope, bytes) ? envelope : undefined;
-}
-
-/**
- * Whether the version `above` overwrote the version of clock `clock`: its clock is
- * strictly above, or, dotted, its context (its clock with the dot's entry at the context
- * counter) is at least `clock`, and then strictly above too.
- */
-export function overwrites(above: CausalEnvelope, clock: VectorClock): boolean {
-  const dot = above.dot;
-  if (dot === undefined) return vectorClock.compare(clock, above.clock) === Order.LESS;
-  for (const { key, value } of clock) {
-    const bound = bytesEqual(key, dot.id) ? dot.contextCounter : (counterIn(above.clock, key) ?? 0);
-    if (value > bound) return false;
-  }
-  return true;
-}
-
-/** `clock`'s counter for `id`, by binary search (clocks are sorted by id); undefined when absent. */
-function counterIn(clock: VectorClock, id: Uint8Array): number | undefined {
-  let low = 0;
-  let high = clock.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (compareBytes(clock[middle].key, id) < 0) low = middle + 1;
-    else high = middle;
-  }
-  return low < clock.length && bytesEqual(clock[low].key, id) ? clock[low].value : undefined;
 }
 
 /**
@@ -187,7 +104,9 @@ function maximalIndices(values: readonly Uint8Array[]): { index: number; envelop
   const maximal: number[] = [];
   for (const index of bySumDescending) {
     const clock = envelopes[index]!.clock;
-    overwritten[index] = maximal.some((above) => sums[above] > sums[index] && overwrites(envelopes[above]!, clock));
+    overwritten[index] = maximal.some(
+      (above) => sums[above] > sums[index] && vectorClock.compare(clock, envelopes[above]!.clock) === Order.LESS,
+    );
     if (!overwritten[index]) maximal.push(index);
   }
   return envelopes.flatMap((envelope, index) => (overwritten[index] ? [] : [{ index, envelope }]));

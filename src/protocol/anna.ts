@@ -54,8 +54,6 @@ export interface KeyResponse {
   accept_floor_micros?: number | { toNumber(): number };
   /** annakv's: the epoch of the answering actor, which `stable_micros` belongs to (docs/causal-stability.md §7). */
   stable_epoch?: number | { toNumber(): number };
-  /** annakv's: per dot request applied, the key's value as stored after it (docs/causal-dots.md §3). */
-  applied_values?: KeyTuple[];
 }
 
 export interface KeyAddressRequest {

@@ -1,20 +1,15 @@
 /**
- * annakv's KeyResponse extensions (proto/anna.proto fields 16 to 19), sent after a
+ * annakv's KeyResponse extensions (proto/anna.proto fields 16 to 18), sent after a
  * response the store has written, in the same frame: protobuf reads fields in any order,
  * so a message with fields added at its end decodes as one with them in place. Anna's
  * clients skip them. Written as a tail (CopyingFrameSink.sendCopy), so that the response
  * is copied once, as it always was.
  */
-import { LatticeType } from "../lattices/lattice-type";
-import { fieldBytes, safeUintBytes, WireType, WireWriter } from "../wire/protobuf";
+import { safeUintBytes, WireType, WireWriter } from "../wire/protobuf";
 
 const STABLE_MICROS_FIELD = 16;
 const ACCEPT_FLOOR_MICROS_FIELD = 17;
 const STABLE_EPOCH_FIELD = 18;
-const APPLIED_VALUES_FIELD = 19;
-const TUPLE_KEY_FIELD = 1;
-const TUPLE_LATTICE_TYPE_FIELD = 2;
-const TUPLE_PAYLOAD_FIELD = 4;
 /** Fields 16 and up take a two-byte tag. */
 const TAG_BYTES = 2;
 /** Three fields of a two-byte tag and a varint of at most 8 bytes (values below 2^53). */
@@ -27,15 +22,6 @@ export interface ResponseExtensions {
   acceptFloorMicros: number;
   /** The actor's epoch (docs/causal-stability.md §7), which `stableMicros` belongs to; 0: none, left out. */
   epoch: number;
-  /** The stored values after the request's dot requests (docs/causal-dots.md §3), as KeyTuples; absent: none. */
-  appliedValues?: readonly AppliedValue[];
-}
-
-/** A key's SINGLE_CAUSAL value as stored after a dot request was merged. */
-export interface AppliedValue {
-  /** The key's bytes (UTF-8). */
-  readonly key: Uint8Array;
-  readonly payload: Uint8Array;
 }
 
 /** Reused: the reply sink copies the tail before it returns. One thread, no await in between. */
@@ -51,32 +37,17 @@ function writeField(writer: WireWriter, field: number, value: number): void {
   writer.safeUint(value);
 }
 
-/** A KeyTuple's body: the key, SINGLE_CAUSAL, the payload. */
-function appliedTupleBytes({ key, payload }: AppliedValue): number {
-  return fieldBytes(key.length) + 2 + fieldBytes(payload.length);
-}
-
 /**
  * The extension fields' bytes, to append to a response, or undefined when there are none.
- * A view of a buffer the next call reuses, unless values are applied: the reply sink
- * copies it at once.
+ * A view of a buffer the next call reuses: the reply sink copies it at once.
  */
 export function responseExtensionBytes(extensions: ResponseExtensions): Uint8Array | undefined {
-  const { stableMicros, acceptFloorMicros, epoch, appliedValues = [] } = extensions;
-  let length = fieldLength(stableMicros) + fieldLength(acceptFloorMicros) + fieldLength(epoch);
-  for (const applied of appliedValues) length += TAG_BYTES + fieldBytes(appliedTupleBytes(applied)) - 1;
+  const { stableMicros, acceptFloorMicros, epoch } = extensions;
+  const length = fieldLength(stableMicros) + fieldLength(acceptFloorMicros) + fieldLength(epoch);
   if (length === 0) return undefined;
-  const writer = new WireWriter(length, appliedValues.length === 0 ? scratch.subarray(0, length) : undefined);
+  const writer = new WireWriter(length, scratch.subarray(0, length));
   writeField(writer, STABLE_MICROS_FIELD, stableMicros);
   writeField(writer, ACCEPT_FLOOR_MICROS_FIELD, acceptFloorMicros);
   writeField(writer, STABLE_EPOCH_FIELD, epoch);
-  for (const applied of appliedValues) {
-    writer.varint(0, (APPLIED_VALUES_FIELD << 3) | WireType.LENGTH_DELIMITED);
-    writer.varint(0, appliedTupleBytes(applied));
-    writer.bytesField(TUPLE_KEY_FIELD, applied.key);
-    writer.tag(TUPLE_LATTICE_TYPE_FIELD, WireType.VARINT);
-    writer.varint(0, LatticeType.SINGLE_CAUSAL);
-    writer.bytesField(TUPLE_PAYLOAD_FIELD, applied.payload);
-  }
   return writer.finish();
 }

@@ -26,15 +26,11 @@ import { BatchRequestServer, requestServerFor } from "../../src/actor/request-se
 import type { Store } from "../../src/core/store";
 import { singleNodePlacement } from "../../src/routing/cluster-placement";
 import { newStabilityState } from "../../src/actor/causal-stability";
+import { encodeEnvelope } from "../../src/lattices/causal-envelope";
 import { encodeStamped } from "../../src/lattices/causal-stamp";
 import { encodeCausalLww } from "../../src/lattices/causal-lww";
 import { encodeLww, encodeMultiCausal } from "../../src/lattices/values";
-import { DotIssuer } from "../../src/actor/dot-issuer";
-import { encodeDotRequest } from "../../src/lattices/causal-dots";
-import { decodeEnvelope, encodeEnvelope } from "../../src/lattices/causal-envelope";
-import { decodeSingleCausalWire, encodeSingleCausalWire } from "../../src/lattices/single-causal";
-import { toByteSet } from "../../src/lattices/set-union";
-import { toVectorClock, vectorClock, type VectorClock } from "../../src/lattices/vector-clock";
+import { toVectorClock } from "../../src/lattices/vector-clock";
 
 const encoder = new TextEncoder();
 /** An LWW payload: `timestamp` then `value` (protobuf LWWValue). */
@@ -52,13 +48,13 @@ interface Harness {
   badFrames: string[];
 }
 
-function harness(serverName: ServerName, actors: number, maxValueBytes = 64): Harness {
+function harness(serverName: ServerName, actors: number): Harness {
   const replies: Harness["replies"] = [];
   const badFrames: string[] = [];
   const engine: EngineName = serverName === "ts" ? "ts" : "wasm";
   const store = createStore({
     engine,
-    limits: { ...DEFAULT_LIMITS, maxValueBytes },
+    limits: { ...DEFAULT_LIMITS, maxValueBytes: 64 },
     wasmModule: engine === "wasm" ? loadWasmModule() : undefined,
   });
   const context: RequestContext = {
@@ -71,9 +67,8 @@ function harness(serverName: ServerName, actors: number, maxValueBytes = 64): Ha
     },
     counters: emptyCounters(),
     maxTuplesPerRequest: 4,
-    limits: { maxKeyBytes: DEFAULT_LIMITS.maxKeyBytes, maxValueBytes },
+    limits: { maxKeyBytes: DEFAULT_LIMITS.maxKeyBytes, maxValueBytes: 64 },
     reportBadFrame: (reason) => badFrames.push(reason),
-    dots: { issuer: new DotIssuer(), store },
   };
   return { context, store, replies, badFrames };
 }
@@ -81,15 +76,15 @@ function harness(serverName: ServerName, actors: number, maxValueBytes = 64): Ha
 const frame = (request: KeyRequest) => Buffer.from(encodeKeyRequest(request));
 
 /** Two actors that both hold every key, keeping a stable time in epoch 77: accept floor 5 000 µs, node stable time 4 000 µs. */
-function stampedHarness(serverName: ServerName, maxValueBytes?: number) {
-  const { context, replies, store } = harness(serverName, 2, maxValueBytes);
+function stampedHarness(serverName: ServerName) {
+  const { context, replies } = harness(serverName, 2);
   context.placement = singleNodePlacement(2, 2);
   const epoch = 77;
   const stability = newStabilityState(100, epoch);
   stability.acceptFloorMicros = 5_000;
   stability.nodeStableMicros = 4_000;
   context.stability = stability;
-  return { context, replies, stability, epoch, store };
+  return { context, replies, stability, epoch };
 }
 
 describe.each(SERVERS)("request handler with the %s server", (engine) => {
@@ -367,110 +362,5 @@ describe.each(SERVERS)("request handler with the %s server", (engine) => {
     context.stability = undefined;
     handleRequestFrames(context, [put(stale)]);
     expect(context.counters.tupleErrors.STALE_STAMP ?? 0).toBe(0);
-  });
-
-  describe("dot requests (docs/causal-dots.md §3)", () => {
-    const value = (name: string) => encoder.encode(name);
-    const put = (request_id: string, tuples: KeyRequest["tuples"]) =>
-      frame({ type: RequestType.PUT, tuples, response_address: "tcp://client:1", request_id });
-    /** A dot request of `key` over the clock `context`, stamped at 6 000 µs in epoch 77 unless told. */
-    const dotRequest = (key: string, name: string, context: VectorClock, stampMicros = 6_000, epoch = 77) => ({
-      key,
-      lattice_type: LatticeType.SINGLE_CAUSAL,
-      payload: encodeDotRequest({ stampMicros, epoch, context, value: value(name), enveloped: true }),
-    });
-    const appliedOf = (response: KeyResponse) =>
-      new Map((response.applied_values ?? []).map((tuple) => [tuple.key, decodeSingleCausalWire(tuple.payload!)]));
-    const siblingsOf = (stored: ReturnType<typeof decodeSingleCausalWire>) =>
-      stored.second.map((bytes) => new TextDecoder().decode(decodeEnvelope(bytes)!.value)).sort();
-
-    it("names the version after the actor, counting on from the stored value, and answers with the value stored", () => {
-      const { context, replies, stability } = stampedHarness(engine, 4096);
-      const id = context.dots.issuer.currentId;
-      const entry = (counter: number) => toVectorClock([{ key: id, value: counter }]);
-      handleRequestFrames(context, [put("first", [dotRequest("k", "v1", vectorClock.bottom)])]);
-      const first = appliedOf(replies[0].response).get("k")!;
-      expect(replies[0].response.tuples[0].error ?? AnnaError.NO_ERROR).toBe(AnnaError.NO_ERROR);
-      expect(replies[0].response.tuples[0].payload ?? new Uint8Array(0)).toHaveLength(0);
-      expect(first.first).toEqual(entry(1));
-      expect(siblingsOf(first)).toEqual(["v1"]);
-      // One that read v1 overwrites it; one that read nothing stays beside it.
-      handleRequestFrames(context, [
-        put("over", [dotRequest("k", "v2", first.first)]),
-        put("beside", [dotRequest("k", "v3", vectorClock.bottom)]),
-      ]);
-      const afterBoth = appliedOf(replies[2].response).get("k")!;
-      expect(afterBoth.first).toEqual(entry(3));
-      expect(siblingsOf(afterBoth)).toEqual(["v2", "v3"]);
-      const envelopeClocks = afterBoth.second.map((bytes) => decodeEnvelope(bytes)!.clock);
-      expect(envelopeClocks).toContainEqual(entry(2));
-      expect(envelopeClocks).toContainEqual(entry(3));
-      // Both actors of the node hold every key: the dot requests are causal writes for the next round.
-      expect([...stability.causalWrites]).toEqual(["k"]);
-      expect(replies.every((reply) => responseMicros(reply.response.stable_epoch) === 77)).toBe(true);
-    });
-
-    it("refuses a stale or malformed dot request, or one of a key of another type, and stores none of them", () => {
-      const { context, replies, store } = stampedHarness(engine, 4096);
-      store.put("lww", LatticeType.LWW, lww(1, "x"));
-      const twoMarks = decodeSingleCausalWire(
-        encodeDotRequest({
-          stampMicros: 7_000,
-          epoch: 77,
-          context: vectorClock.bottom,
-          value: value("x"),
-          enveloped: false,
-        }),
-      );
-      handleRequestFrames(context, [
-        put("stale", [
-          dotRequest("old", "x", vectorClock.bottom, 5_000),
-          dotRequest("elsewhen", "x", vectorClock.bottom, 6_000, 78),
-        ]),
-        put("bad", [
-          dotRequest("lww", "x", vectorClock.bottom),
-          {
-            key: "two-marks",
-            lattice_type: LatticeType.SINGLE_CAUSAL,
-            payload: encodeSingleCausalWire({
-              first: vectorClock.join(twoMarks.first, toVectorClock([{ key: encoder.encode("@8000.77"), value: 1 }])),
-              second: twoMarks.second,
-            }),
-          },
-          dotRequest("good", "y", vectorClock.bottom),
-        ]),
-      ]);
-      const [stale, response] = replies.map((reply) => reply.response);
-      expect(stale.tuples.map((tuple) => tuple.error ?? AnnaError.NO_ERROR)).toEqual([
-        AnnaError.STALE_STAMP,
-        AnnaError.STALE_STAMP,
-      ]);
-      expect(responseMicros(stale.accept_floor_micros)).toBe(5_000);
-      expect(stale.applied_values ?? []).toEqual([]);
-      expect(response.tuples.map((tuple) => tuple.error ?? AnnaError.NO_ERROR)).toEqual([
-        AnnaError.LATTICE,
-        AnnaError.LATTICE,
-        AnnaError.NO_ERROR,
-      ]);
-      expect([...appliedOf(response).keys()]).toEqual(["good"]);
-      expect(store.get("old")).toBeUndefined();
-      expect(store.get("elsewhen")).toBeUndefined();
-      expect(store.get("two-marks")).toBeUndefined();
-      expect(store.get("lww")!.type).toBe(LatticeType.LWW);
-      expect(context.counters.tupleErrors.MALFORMED).toBe(1);
-      expect(context.counters.tupleErrors.LATTICE).toBe(1);
-    });
-
-    it("merges a SINGLE_CAUSAL value without a mark as it is, and answers it without a value", () => {
-      const { context, replies, store } = harness(engine, 1, 4096);
-      const clock = toVectorClock([{ key: encoder.encode("session"), value: 4 }]);
-      const payload = encodeSingleCausalWire({
-        first: clock,
-        second: toByteSet([encodeEnvelope({ clock, value: value("plain") })]),
-      });
-      handleRequestFrames(context, [put("plain", [{ key: "p", lattice_type: LatticeType.SINGLE_CAUSAL, payload }])]);
-      expect(replies[0].response.applied_values ?? []).toEqual([]);
-      expect(decodeSingleCausalWire(store.get("p")!.payload).first).toEqual(clock);
-    });
   });
 });

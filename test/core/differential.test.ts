@@ -201,32 +201,4 @@ describe("differential: Wasm engine vs TS twin", () => {
     const keptFromHalves = decodeSingleCausal(wasm.get("halves")!.payload).values;
     expect(keptFromHalves.map(hex).sort()).toEqual(kept);
   });
-
-  it("drops the same dotted siblings: a context covers what its writer saw, never a dot of its own id it had not", () => {
-    const fromHex = (text: string) => Uint8Array.from(Buffer.from(text.replace(/\s+/g, ""), "hex"));
-    // Entries "0a05 0a0172 10nn" (r:nn); a dot "1a.. 0a0172 [10 context]"; the value "12 01 vv".
-    const first = fromHex("0a050a01721001 1a030a0172 120161"); // r:1, seen nothing
-    const second = fromHex("0a050a01721002 1a050a01721001 120162"); // r:2, had seen r:1
-    const blind = fromHex("0a050a01721003 1a030a0172 120163"); // r:3, seen nothing
-    const plainBelow = fromHex("0a050a01721002 120164"); // a plain envelope r:2
-    const after = fromHex("0a050a01721004 1a050a01721003 120165"); // r:4, had seen r:3
-    const nearDotted = [
-      fromHex("0a050a01721001 1a030a0173 120166"), // the dot names s, absent
-      fromHex("0a050a01721001 1a050a01721001 120167"), // the context not below the clock
-      fromHex("0a050a01721001 1a050a01721000 120168"), // a zero context written out
-    ];
-    const wasm = createStore({ engine: "wasm" });
-    const ts = createStore({ engine: "ts" });
-    const sets = {
-      concurrent: [first, second, blind, ...nearDotted],
-      overwritten: [first, second, blind, plainBelow, after],
-    };
-    for (const store of [wasm, ts])
-      for (const [key, values] of Object.entries(sets))
-        store.put(key, LatticeType.SINGLE_CAUSAL, encodeSingleCausal({ vectorClock: { r: 4 }, values }));
-    for (const key of Object.keys(sets)) expect(hex(wasm.get(key)!.payload)).toBe(hex(ts.get(key)!.payload));
-    const kept = (key: string) => decodeSingleCausal(wasm.get(key)!.payload).values.map(hex).sort();
-    expect(kept("concurrent")).toEqual([second, blind, ...nearDotted].map(hex).sort());
-    expect(kept("overwritten")).toEqual([hex(after)]);
-  });
 });

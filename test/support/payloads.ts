@@ -89,36 +89,20 @@ const SIBLING_CLOCK_IDS = ["", "a", "b"].map((id) => new TextEncoder().encode(id
 /**
  * A value of a causal set: mostly a CausalEnvelope (docs/consistency.md §2.7) over three
  * ids and small counters, so that one sibling often dominates another and the merge drops
- * it, a good part of them dotted (docs/causal-dots.md: a dot naming one of the entries,
- * with a context counter below it); sometimes one a strict decoder must leave bare (keys out
- * of order, an explicit empty key, a zero or too large counter, a field after the value, a
- * dot naming no entry or one not above its context counter, a zero counter written out);
- * sometimes a plain value.
+ * it; sometimes one a strict decoder must leave bare (keys out of order, an explicit empty
+ * key, a zero or too large counter, a field after the value); sometimes a plain value.
  */
 function siblingBytes(random: Random, valueBytes: () => Uint8Array): Uint8Array {
   if (random.chance(0.3)) return valueBytes();
   const ids = SIBLING_CLOCK_IDS.filter(() => random.chance(0.6));
   if (random.chance(0.05)) ids.reverse();
   const envelope = new ProtoWriter();
-  const counters: bigint[] = [];
   for (const id of ids) {
     const entry = new ProtoWriter();
     if (id.length > 0 || random.chance(0.05)) entry.lengthDelimited(1, id);
     const odd = random.chance(0.05);
-    const counter = odd ? random.pick([0n, 2n ** 32n]) : BigInt(1 + random.int(3));
-    counters.push(counter);
-    entry.tag(2, 0).varint(counter);
+    entry.tag(2, 0).varint(odd ? random.pick([0n, 2n ** 32n]) : BigInt(1 + random.int(3)));
     envelope.lengthDelimited(1, entry.finish());
-  }
-  if (ids.length > 0 && random.chance(0.4)) {
-    const at = random.int(ids.length);
-    const dot = new ProtoWriter();
-    dot.lengthDelimited(1, random.chance(0.05) ? SIBLING_CLOCK_IDS[random.int(3)] : ids[at]);
-    const contextCounter = random.chance(0.1)
-      ? BigInt(random.int(4))
-      : BigInt(random.int(Math.max(1, Number(counters[at]))));
-    if (contextCounter > 0n || random.chance(0.05)) dot.tag(2, 0).varint(contextCounter);
-    envelope.lengthDelimited(3, dot.finish());
   }
   envelope.lengthDelimited(2, smallBytes(random, 2));
   if (random.chance(0.03)) envelope.unknownField(random);

@@ -5,7 +5,8 @@
  * answers at once, merging with the lattices' own functions and reporting a stable time
  * `STABLE_LAG_MICROS` behind the clock and rising in steps of `STABLE_STEP_MICROS`, as a
  * node reports one. `--level`: causal+
- * (`causal-multi-key-lww`, the default), `sessions` (all four guarantees) or `eventual`
+ * (`causal-multi-key-lww`, the default), `causal-single-key` (vector clocks named per
+ * session, keys absent at the start), `sessions` (all four guarantees) or `eventual`
  * (the typed LWW calls alone: what any level pays at least). Reported: the process's CPU
  * (every thread: the collector's too) per transaction, the median of `--phases` phases. On
  * the 2-core VM the consistency bench's ratios mix this cost with the transport's and the
@@ -47,7 +48,7 @@ const { values } = parseArgs({
     ]),
   ),
 });
-const LEVELS = ["causal-multi-key-lww", "sessions", "eventual"] as const;
+const LEVELS = ["causal-multi-key-lww", "causal-single-key", "sessions", "eventual"] as const;
 type ClientLevel = (typeof LEVELS)[number];
 const level = (values.level ?? "causal-multi-key-lww") as ClientLevel;
 if (!LEVELS.includes(level)) throw new RangeError(`--level must be one of ${LEVELS.join(", ")}, got ${values.level}`);
@@ -82,6 +83,16 @@ function loadClient(name: string, dist: string): Client {
   const { LatticeType } = load("lattices/lattice-type");
   const store = instantStore(mergePayloads, LatticeType.NONE);
   const value = new Uint8Array(VALUE_BYTES).fill(0x61);
+  if (level === "causal-single-key") {
+    // Keys start absent: a single-key session's first write of a key is a blind one, as on a fresh node.
+    const { CausalSession } = load("consistency/causal-session");
+    const { CausalCut } = load("consistency/causal-cut");
+    const sessions = Array.from(
+      { length: sessionCount },
+      () => new CausalSession({ transport: store.transport, cut: new CausalCut() }, { scope: "single-key" }),
+    );
+    return { name, sessions };
+  }
   if (level !== "causal-multi-key-lww") {
     const { encodeLww, decodeLww } = load("lattices/values");
     const preloadStamp = BigInt(Date.now() * 1000 - PRELOAD_AGE_MICROS);

@@ -1,16 +1,29 @@
 // Sorting of decoded records in scratch memory. Records are fixed-width and start with a
 // byte slice (ptr u32, length u32); 24-byte dependency records add a kind (u32) and a
-// second slice at +12 that order ties. Heap sort: in place, O(n log n) in the worst
+// second slice at +12 that order ties; dot and dotted-version records (16, 20 bytes) a
+// counter, and the version a value slice. Heap sort: in place, O(n log n) in the worst
 // case, and no recursion, so a set of millions of elements cannot exhaust the stack.
 import { compareBytes } from "./codec";
 
 export const SLICE_RECORD_BYTES: usize = 8;
 export const CLOCK_RECORD_BYTES: usize = 12;
+/** A dot (id slice, counter, unused word): ordered by id, then counter. */
+export const DOT_RECORD_BYTES: usize = 16;
+/** A dotted version (id slice, counter, value slice): by dot, then value bytes from the largest. */
+export const VERSION_RECORD_BYTES: usize = 20;
 export const DEPENDENCY_RECORD_BYTES: usize = 24;
 
 export function compareRecords(a: usize, b: usize, recordBytes: usize): i32 {
   const order = compareBytes(load<u32>(a), load<u32>(a, 4), load<u32>(b), load<u32>(b, 4));
-  if (order != 0 || recordBytes != DEPENDENCY_RECORD_BYTES) return order;
+  if (order != 0) return order;
+  if (recordBytes == DOT_RECORD_BYTES || recordBytes == VERSION_RECORD_BYTES) {
+    const aCounter = load<u32>(a, 8);
+    const bCounter = load<u32>(b, 8);
+    if (aCounter != bCounter) return aCounter < bCounter ? -1 : 1;
+    if (recordBytes == DOT_RECORD_BYTES) return 0;
+    return compareBytes(load<u32>(b, 12), load<u32>(b, 16), load<u32>(a, 12), load<u32>(a, 16));
+  }
+  if (recordBytes != DEPENDENCY_RECORD_BYTES) return order;
   const aKind = load<u32>(a, 8);
   const bKind = load<u32>(b, 8);
   if (aKind != bKind) return aKind < bKind ? -1 : 1;

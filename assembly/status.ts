@@ -15,7 +15,9 @@ export const SINGLE_CAUSAL: u32 = 3;
 export const MULTI_CAUSAL: u32 = 4;
 export const ORDERED_SET: u32 = 5;
 export const PRIORITY: u32 = 6;
+/** annakv's, not Anna's: a multi-value register over a dotted causal context. */
+export const DOTTED_CAUSAL: u32 = 16;
 
 export function isKnownLatticeType(type: u32): bool {
-  return type >= LWW && type <= PRIORITY;
+  return (type >= LWW && type <= PRIORITY) || type == DOTTED_CAUSAL;
 }

@@ -1,6 +1,7 @@
-// The six wire types of anna.proto, each a composition of the base lattices; this file
-// only dispatches on the type number.
-import { LWW, MULTI_CAUSAL, ORDERED_SET, PRIORITY, SET, SINGLE_CAUSAL } from "../status";
+// The six wire types of anna.proto and annakv's DOTTED_CAUSAL, each a composition of the
+// base lattices; this file only dispatches on the type number.
+import { DOTTED_CAUSAL, LWW, MULTI_CAUSAL, ORDERED_SET, PRIORITY, SET, SINGLE_CAUSAL } from "../status";
+import { canonicalizeDottedCausal, joinDottedCausal } from "./dotted-causal";
 import { canonicalizeMultiCausal, joinMultiCausal } from "./multi-causal";
 import { canonicalizeRegister, joinRegister, LWW_REGISTER, PRIORITY_REGISTER } from "./register";
 import { canonicalizeSet, joinSet } from "./set";
@@ -18,6 +19,8 @@ export function canonicalize(type: u32, ptr: usize, length: u32): u32 {
       return canonicalizeSingleCausal(ptr, length);
     case MULTI_CAUSAL:
       return canonicalizeMultiCausal(ptr, length);
+    case DOTTED_CAUSAL:
+      return canonicalizeDottedCausal(ptr, length);
     default:
       assert(type == PRIORITY);
       return canonicalizeRegister(PRIORITY_REGISTER, ptr, length);
@@ -36,6 +39,8 @@ export function join(type: u32, a: usize, aLength: u32, b: usize, bLength: u32):
       return joinSingleCausal(a, aLength, b, bLength);
     case MULTI_CAUSAL:
       return joinMultiCausal(a, aLength, b, bLength);
+    case DOTTED_CAUSAL:
+      return joinDottedCausal(a, aLength, b, bLength);
     default:
       assert(type == PRIORITY);
       return joinRegister(PRIORITY_REGISTER, a, aLength, b, bLength);

@@ -7,6 +7,7 @@ import { LatticeType } from "../lattices/lattice-type";
 import { OptionError } from "../node/options";
 import { routingAddress } from "../protocol/ports";
 import { EXIT, integerOption, nodeAddressOptions } from "./common";
+import { decodeDottedCausalWire, type Dot } from "../lattices/dotted-causal";
 
 const PUT_TYPES = ["lww", "set", "ordered-set", "priority", "causal"] as const;
 type PutType = (typeof PUT_TYPES)[number];
@@ -132,6 +133,18 @@ function describe(type: LatticeType, payload: Uint8Array, json: boolean): string
         vectorClock: clockObject(vectorClock),
         dependencies: deps,
         values: values.map((v) => text.decode(v)),
+      });
+    }
+    case LatticeType.DOTTED_CAUSAL: {
+      const { context, versions } = decodeDottedCausalWire(payload);
+      const dotName = ({ id, counter }: Dot) => `${text.decode(id)}:${counter}`;
+      return JSON.stringify({
+        type: "DOTTED_CAUSAL",
+        context: {
+          vector: Object.fromEntries(context.vector.map(({ key, value }) => [text.decode(key), value])),
+          cloud: context.cloud.map(dotName),
+        },
+        versions: versions.map(({ dot, value }) => ({ dot: dotName(dot), value: text.decode(value) })),
       });
     }
     default:

@@ -11,6 +11,7 @@ import { decodeMultiCausalWire, encodeMultiCausalWire, multiCausal } from "./mul
 import { decodePriorityWire, encodePriorityWire, priority } from "./priority";
 import { decodeSetWire, encodeSetWire, set } from "./set";
 import { decodeSingleCausalWire, encodeSingleCausalWire, singleCausal } from "./single-causal";
+import { decodeDottedCausalWire, dottedCausal, encodeDottedCausalWire } from "./dotted-causal";
 import { MalformedPayloadError } from "../wire/protobuf";
 
 /**
@@ -41,6 +42,7 @@ const WIRE_LATTICES: Record<Exclude<LatticeType, LatticeType.NONE>, WireLattice<
   [LatticeType.MULTI_CAUSAL]: wireLattice(multiCausal, decodeMultiCausalWire, encodeMultiCausalWire),
   [LatticeType.ORDERED_SET]: setWire,
   [LatticeType.PRIORITY]: wireLattice(priority, decodePriorityWire, encodePriorityWire),
+  [LatticeType.DOTTED_CAUSAL]: wireLattice(dottedCausal, decodeDottedCausalWire, encodeDottedCausalWire),
 };
 
 function wireLatticeOf(type: LatticeType): WireLattice<unknown> {

@@ -7,6 +7,9 @@ import { spawnSync } from "node:child_process";
 import net from "node:net";
 import { CLI_PATH, NodeProcess, startNodeProcess } from "../support/node-process";
 import { PORT_OFFSETS } from "../support/ports";
+import { dottedCausalPayload } from "../support/payloads";
+import { AnnaClient } from "../../src/client/anna-client";
+import { LatticeType } from "../../src/lattices/lattice-type";
 
 const portOffset = PORT_OFFSETS.cli;
 
@@ -51,6 +54,25 @@ describe("annakv CLI", () => {
       type: "SINGLE_CAUSAL",
       vectorClock: { alice: 1 },
       values: ["v1"],
+    });
+  });
+
+  it("shows a DOTTED_CAUSAL value's context and versions, merged by the node", async () => {
+    const client = new AnnaClient({ routingAddress: node.routingAddress, timeoutMs: 2000 });
+    try {
+      await client.put("dotted", LatticeType.DOTTED_CAUSAL, dottedCausalPayload({ r: 1 }, [], [["r", 1, "first"]]));
+      // A writer who had seen nothing of r: its version stays beside the first.
+      await client.put("dotted", LatticeType.DOTTED_CAUSAL, dottedCausalPayload({}, [["r", 3]], [["r", 3, "blind"]]));
+    } finally {
+      await client.close();
+    }
+    expect(JSON.parse(cli("get", "dotted", ...at).stdout)).toEqual({
+      type: "DOTTED_CAUSAL",
+      context: { vector: { r: 1 }, cloud: ["r:3"] },
+      versions: [
+        { dot: "r:1", value: "first" },
+        { dot: "r:3", value: "blind" },
+      ],
     });
   });
 

@@ -1,6 +1,6 @@
 /**
  * The Wasm engine against its pure-TypeScript twin: the same seeded random history of
- * operations (all six lattice types, LWW with and without write ids, type conflicts,
+ * operations (all seven lattice types, LWW with and without write ids, type conflicts,
  * malformed and oversized payloads, deletes, per-op and batch paths, dirty drains and
  * scans) on both, every result compared byte for byte. Replay a failure with
  * ANNAKV_SEED=<seed>.
@@ -10,10 +10,13 @@ import { createStore } from "../../src/core/create-store";
 import { StoreError } from "../../src/core/status";
 import type { Store } from "../../src/core/store";
 import { decodeSingleCausal, encodeMultiCausal, encodeSingleCausal, LatticeType } from "../../src/lattices";
-import { corruptPayload, randomPayload, smallBytes } from "../support/payloads";
+import fc from "fast-check";
+import { corruptPayload, dottedCausalPayload, randomPayload, smallBytes } from "../support/payloads";
 import { Random, testSeed } from "../support/random";
 
 const OPERATION_COUNT = 100_000;
+/** Anna's six types and annakv's DOTTED_CAUSAL. */
+const KNOWN_TYPES = [1, 2, 3, 4, 5, 6, 16];
 const LIMITS = { maxKeyBytes: 24, maxValueBytes: 96 };
 
 type Outcome = { ok: unknown } | { error: string };
@@ -48,8 +51,8 @@ function randomKey({ random, keys }: Generator): Uint8Array {
 
 function randomPut(generator: Generator): { type: number; payload: Uint8Array } {
   const { random } = generator;
-  const type = random.chance(0.02) ? random.pick([0, 7, 200]) : 1 + random.int(6);
-  let payload = randomPayload(random, type === 0 || type > 6 ? 1 : type);
+  const type = random.chance(0.02) ? random.pick([0, 7, 200]) : random.pick(KNOWN_TYPES);
+  let payload = randomPayload(random, KNOWN_TYPES.includes(type) ? type : 1);
   if (random.chance(0.05)) payload = corruptPayload(random, payload);
   if (random.chance(0.01)) payload = random.bytes(LIMITS.maxValueBytes + 1 + random.int(16));
   return { type, payload };
@@ -200,5 +203,31 @@ describe("differential: Wasm engine vs TS twin", () => {
     expect(kept).toEqual([dominating, ...nearEnvelopes].map(hex).sort());
     const keptFromHalves = decodeSingleCausal(wasm.get("halves")!.payload).values;
     expect(keptFromHalves.map(hex).sort()).toEqual(kept);
+  });
+
+  it("joins DOTTED_CAUSAL values to the same bytes: versions seen and unseen, clouds compacted", () => {
+    const id = fc.constantFrom("a", "b");
+    const counter = fc.integer({ min: 1, max: 4 });
+    const put = fc
+      .tuple(
+        fc.constantFrom("k1", "k2"),
+        fc.dictionary(id, fc.integer({ min: 0, max: 3 }), { maxKeys: 2 }),
+        fc.array(fc.tuple(id, counter), { maxLength: 3 }),
+        fc.array(fc.tuple(id, counter, fc.constantFrom("x", "y")), { maxLength: 3 }),
+      )
+      .map(([key, vector, cloud, versions]) => ({ key, payload: dottedCausalPayload(vector, cloud, versions) }));
+    fc.assert(
+      fc.property(fc.array(put, { minLength: 1, maxLength: 8 }), (puts) => {
+        const wasm = createStore({ engine: "wasm" });
+        const ts = createStore({ engine: "ts" });
+        for (const { key, payload } of puts) {
+          wasm.put(key, LatticeType.DOTTED_CAUSAL, payload);
+          ts.put(key, LatticeType.DOTTED_CAUSAL, payload);
+        }
+        for (const key of ["k1", "k2"])
+          expect(hex(wasm.get(key)?.payload ?? new Uint8Array(0))).toBe(hex(ts.get(key)?.payload ?? new Uint8Array(0)));
+      }),
+      { seed: testSeed(), numRuns: 300 },
+    );
   });
 });

@@ -21,6 +21,7 @@ const ALL_TYPES = [
   LatticeType.MULTI_CAUSAL,
   LatticeType.ORDERED_SET,
   LatticeType.PRIORITY,
+  LatticeType.DOTTED_CAUSAL,
 ];
 const CAUSAL_TYPES = [LatticeType.SINGLE_CAUSAL, LatticeType.MULTI_CAUSAL];
 

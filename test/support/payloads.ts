@@ -86,6 +86,41 @@ function clockEntries(writer: ProtoWriter, field: number, random: Random): void 
 
 const SIBLING_CLOCK_IDS = ["", "a", "b"].map((id) => new TextEncoder().encode(id));
 
+/** A Dot {id 1, counter 2} over two ids and small counters; now and then an empty id, a zero counter or a field left out (MALFORMED). */
+function dotBytes(random: Random): Uint8Array {
+  const dot = new ProtoWriter();
+  if (random.chance(0.97))
+    dot.lengthDelimited(1, random.chance(0.02) ? SIBLING_CLOCK_IDS[0] : random.pick(SIBLING_CLOCK_IDS.slice(1)));
+  if (random.chance(0.97)) dot.tag(2, 0).varint(BigInt(random.chance(0.02) ? 0 : 1 + random.int(5)));
+  maybeUnknown(dot, random);
+  return dot.finish();
+}
+
+/**
+ * DottedCausalValue (src/lattices/dotted-causal.ts): a context of vector entries and cloud
+ * dots, and versions whose dots the context often names (so the join drops them) and
+ * sometimes does not (canonicalization adds them), one dot now and then twice with other
+ * values; contexts and versions in any order, sometimes two context fields.
+ */
+function dottedCausalFields(writer: ProtoWriter, random: Random, valueBytes: () => Uint8Array): void {
+  for (let part = random.int(5); part > 0; part--) {
+    if (random.chance(0.4)) {
+      const context = new ProtoWriter();
+      clockEntries(context, 1, random);
+      for (let i = random.int(3); i > 0; i--) context.lengthDelimited(2, dotBytes(random));
+      maybeUnknown(context, random);
+      writer.lengthDelimited(1, context.finish());
+    } else {
+      const version = new ProtoWriter();
+      if (random.chance(0.98)) version.lengthDelimited(1, dotBytes(random));
+      if (random.chance(0.9)) version.lengthDelimited(2, valueBytes());
+      maybeUnknown(version, random);
+      writer.lengthDelimited(2, version.finish());
+    }
+  }
+  maybeUnknown(writer, random);
+}
+
 /**
  * A value of a causal set: mostly a CausalEnvelope (docs/consistency.md §2.7) over three
  * ids and small counters, so that one sibling often dominates another and the merge drops
@@ -218,6 +253,9 @@ export function randomPayload(
       for (let i = random.int(3); i > 0; i--) writer.lengthDelimited(3, siblingBytes(random, valueBytes));
       maybeUnknown(writer, random);
       break;
+    case 16: // annakv's DottedCausalValue
+      dottedCausalFields(writer, random, valueBytes);
+      break;
     case 6: // PriorityValue
       if (random.chance(0.9))
         writer.double(1, random.pick([0, -0, 1.5, -2, 3, Infinity, -Infinity, NaN, random.next()]));
@@ -244,4 +282,25 @@ export function corruptPayload(random: Random, payload: Uint8Array): Uint8Array 
     default:
       return Uint8Array.from([...payload, 0x0a, 0x7f]); // length past the end
   }
+}
+
+/** A DottedCausalValue from a context (vector entries, cloud dots) and versions (id, counter, value), as given (not canonical). */
+export function dottedCausalPayload(
+  vector: Record<string, number>,
+  cloud: readonly (readonly [string, number])[],
+  versions: readonly (readonly [string, number, string])[],
+): Uint8Array {
+  const utf8 = new TextEncoder();
+  const dot = (id: string, counter: number) =>
+    new ProtoWriter().lengthDelimited(1, utf8.encode(id)).tag(2, 0).varint(BigInt(counter)).finish();
+  const context = new ProtoWriter();
+  for (const [id, counter] of Object.entries(vector)) context.lengthDelimited(1, dot(id, counter));
+  for (const [id, counter] of cloud) context.lengthDelimited(2, dot(id, counter));
+  const writer = new ProtoWriter().lengthDelimited(1, context.finish());
+  for (const [id, counter, value] of versions)
+    writer.lengthDelimited(
+      2,
+      new ProtoWriter().lengthDelimited(1, dot(id, counter)).lengthDelimited(2, utf8.encode(value)).finish(),
+    );
+  return writer.finish();
 }

@@ -1,0 +1,230 @@
+/**
+ * DOTTED_CAUSAL (annakv's lattice type 16; docs/causal-dots.md §4, §5): a multi-value
+ * register over a dotted causal context. A value is a context (a version vector, and the
+ * dots beyond it, its cloud) and versions, each named by a dot (a replica's id and
+ * counter) its context holds. The join keeps a version that both sides hold, or that the
+ * other side's context does not name (it has not seen it); the contexts unite. Two
+ * versions with one dot (only a replica that broke its promise makes them) keep the
+ * larger value bytes. assembly/lattices/dotted-causal.ts is the Wasm twin.
+ *
+ * Wire (DottedCausalValue): context 1 {vector entries 1 (map<string, uint32>), cloud 2
+ * (Dot)}, versions 2 (DottedVersion {dot 1 (Dot), bytes value 2}); Dot {string id 1,
+ * uint32 counter 2}. Canonical: vector entries sorted by id, zero counters left out; cloud
+ * dots sorted, each above its id's vector counter and not next to it (contiguous ones move
+ * into the vector); versions sorted by dot, one per dot, each in the context; an empty
+ * context left out. A dot with an empty id or counter 0 is MALFORMED.
+ */
+import { compareBytes, Lattice } from "./lattice";
+import type { MapEntry } from "./map";
+import { clockBytes, readClockEntry, toVectorClock, vectorClock, writeClock, type VectorClock } from "./vector-clock";
+import { fieldBytes, MalformedPayloadError, varintBytes, WireReader, WireType, WireWriter } from "../wire/protobuf";
+
+export interface Dot {
+  readonly id: Uint8Array;
+  readonly counter: number;
+}
+
+export interface DottedContext {
+  readonly vector: VectorClock;
+  /** Sorted by compareDots; each above its id's vector counter plus one. */
+  readonly cloud: readonly Dot[];
+}
+
+export interface DottedVersion {
+  readonly dot: Dot;
+  readonly value: Uint8Array;
+}
+
+export interface DottedCausal {
+  readonly context: DottedContext;
+  /** Sorted by dot, one per dot, every dot in the context. */
+  readonly versions: readonly DottedVersion[];
+}
+
+export function compareDots(a: Dot, b: Dot): number {
+  return compareBytes(a.id, b.id) || a.counter - b.counter;
+}
+
+function vectorCounter(vector: VectorClock, id: Uint8Array): number {
+  let low = 0;
+  let high = vector.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compareBytes(vector[middle].key, id) < 0) low = middle + 1;
+    else high = middle;
+  }
+  return low < vector.length && compareBytes(vector[low].key, id) === 0 ? vector[low].value : 0;
+}
+
+/** Whether the context names `dot`: at or below its id's vector counter, or in the cloud. */
+export function contextHas(context: DottedContext, dot: Dot): boolean {
+  if (dot.counter <= vectorCounter(context.vector, dot.id)) return true;
+  let low = 0;
+  let high = context.cloud.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (compareDots(context.cloud[middle], dot) < 0) low = middle + 1;
+    else high = middle;
+  }
+  return low < context.cloud.length && compareDots(context.cloud[low], dot) === 0;
+}
+
+/** The canonical context of a vector's entries and any dots: dots contiguous with the vector move into it. */
+export function toDottedContext(entries: MapEntry<number>[], dots: Dot[]): DottedContext {
+  const counters = new Map<string, { id: Uint8Array; counter: number }>();
+  for (const { key, value } of toVectorClock(entries))
+    counters.set(Buffer.from(key).toString("latin1"), { id: key, counter: value });
+  dots.sort(compareDots);
+  const cloud: Dot[] = [];
+  for (const dot of dots) {
+    const name = Buffer.from(dot.id).toString("latin1");
+    const top = counters.get(name)?.counter ?? 0;
+    // Sorted by id, then counter: a dot next to the vector's counter extends it, and so may the next.
+    if (dot.counter === top + 1) counters.set(name, { id: dot.id, counter: dot.counter });
+    else if (dot.counter > top + 1) cloud.push(dot);
+  }
+  const vector = toVectorClock([...counters.values()].map(({ id, counter }) => ({ key: id, value: counter })));
+  // A cloud dot kept before its id's counter grew past it is now in the vector; dedupe as well.
+  const kept = cloud.filter(
+    (dot, index) =>
+      dot.counter > vectorCounter(vector, dot.id) && (index === 0 || compareDots(cloud[index - 1], dot) !== 0),
+  );
+  return { vector, cloud: kept };
+}
+
+/** The versions sorted by dot, one per dot (the larger value bytes), and the context with every version's dot. */
+function canonical(entries: MapEntry<number>[], cloud: Dot[], versions: DottedVersion[]): DottedCausal {
+  versions.sort((a, b) => compareDots(a.dot, b.dot) || compareBytes(b.value, a.value));
+  const unique = versions.filter(
+    (version, index) => index === 0 || compareDots(versions[index - 1].dot, version.dot) !== 0,
+  );
+  return { context: toDottedContext(entries, [...cloud, ...unique.map(({ dot }) => dot)]), versions: unique };
+}
+
+export const dottedCausal: Lattice<DottedCausal> = {
+  bottom: { context: { vector: vectorClock.bottom, cloud: [] }, versions: [] },
+  join(a, b) {
+    const kept: DottedVersion[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < a.versions.length || j < b.versions.length) {
+      const order =
+        i === a.versions.length ? 1 : j === b.versions.length ? -1 : compareDots(a.versions[i].dot, b.versions[j].dot);
+      if (order === 0) {
+        kept.push(compareBytes(a.versions[i].value, b.versions[j].value) >= 0 ? a.versions[i] : b.versions[j]);
+        i++;
+        j++;
+      } else if (order < 0) {
+        if (!contextHas(b.context, a.versions[i].dot)) kept.push(a.versions[i]);
+        i++;
+      } else {
+        if (!contextHas(a.context, b.versions[j].dot)) kept.push(b.versions[j]);
+        j++;
+      }
+    }
+    const context = toDottedContext(
+      [...a.context.vector, ...b.context.vector],
+      [...a.context.cloud, ...b.context.cloud],
+    );
+    return { context, versions: kept };
+  },
+};
+
+const CONTEXT_FIELD = 1;
+const VERSIONS_FIELD = 2;
+const VECTOR_FIELD = 1;
+const CLOUD_FIELD = 2;
+const DOT_FIELD = 1;
+const VALUE_FIELD = 2;
+const DOT_ID_FIELD = 1;
+const DOT_COUNTER_FIELD = 2;
+
+function readDot(reader: WireReader): Dot {
+  const outerLimit = reader.enterMessage();
+  let id: Uint8Array | undefined;
+  let counter = 0;
+  while (reader.hasMore()) {
+    const field = reader.readTag();
+    if (field === DOT_ID_FIELD) id = reader.readBytes();
+    else if (field === DOT_COUNTER_FIELD) counter = reader.readU32();
+    else reader.skipField();
+  }
+  reader.leaveMessage(outerLimit);
+  if (id === undefined || id.length === 0 || counter === 0)
+    throw new MalformedPayloadError("a dot needs a non-empty id and a counter above 0");
+  return { id, counter };
+}
+
+/** Decodes and canonicalizes (MalformedPayloadError for what no canonical value can come from). */
+export function decodeDottedCausalWire(bytes: Uint8Array): DottedCausal {
+  const reader = new WireReader(bytes);
+  const entries: MapEntry<number>[] = [];
+  const cloud: Dot[] = [];
+  const versions: DottedVersion[] = [];
+  while (reader.hasMore()) {
+    const field = reader.readTag();
+    if (field === CONTEXT_FIELD) {
+      const outerLimit = reader.enterMessage();
+      while (reader.hasMore()) {
+        const contextField = reader.readTag();
+        if (contextField === VECTOR_FIELD) readClockEntry(reader, entries);
+        else if (contextField === CLOUD_FIELD) cloud.push(readDot(reader));
+        else reader.skipField();
+      }
+      reader.leaveMessage(outerLimit);
+    } else if (field === VERSIONS_FIELD) {
+      const outerLimit = reader.enterMessage();
+      let dot: Dot | undefined;
+      let value: Uint8Array = new Uint8Array(0);
+      while (reader.hasMore()) {
+        const versionField = reader.readTag();
+        if (versionField === DOT_FIELD) dot = readDot(reader);
+        else if (versionField === VALUE_FIELD) value = reader.readBytes();
+        else reader.skipField();
+      }
+      reader.leaveMessage(outerLimit);
+      if (dot === undefined) throw new MalformedPayloadError("a dotted version needs its dot");
+      versions.push({ dot, value });
+    } else reader.skipField();
+  }
+  return canonical(entries, cloud, versions);
+}
+
+function dotBodyBytes({ id, counter }: Dot): number {
+  return fieldBytes(id.length) + 1 + varintBytes(0, counter);
+}
+
+function writeDot(writer: WireWriter, fieldNumber: number, dot: Dot): void {
+  writer.lengthPrefix(fieldNumber, dotBodyBytes(dot));
+  writer.bytesField(DOT_ID_FIELD, dot.id);
+  writer.tag(DOT_COUNTER_FIELD, WireType.VARINT);
+  writer.varint(0, dot.counter);
+}
+
+function contextBodyBytes({ vector, cloud }: DottedContext): number {
+  let bytes = clockBytes(vector);
+  for (const dot of cloud) bytes += fieldBytes(dotBodyBytes(dot));
+  return bytes;
+}
+
+function versionBodyBytes({ dot, value }: DottedVersion): number {
+  return fieldBytes(dotBodyBytes(dot)) + fieldBytes(value.length);
+}
+
+export function encodeDottedCausalWire({ context, versions }: DottedCausal): Uint8Array {
+  const contextBytes = contextBodyBytes(context);
+  let length = contextBytes === 0 ? 0 : fieldBytes(contextBytes);
+  for (const version of versions) length += fieldBytes(versionBodyBytes(version));
+  const writer = new WireWriter(length);
+  if (contextBytes > 0) {
+    writer.lengthPrefix(CONTEXT_FIELD, contextBytes);
+    writeClock(writer, VECTOR_FIELD, context.vector);
+    for (const dot of context.cloud) writeDot(writer, CLOUD_FIELD, dot);
+  }
+  for (const version of versions) {
+    writer.lengthPrefix(VERSIONS_FIELD, versionBodyBytes(version));
+    writeDot(writer, DOT_FIELD, version.dot);
+    writer.bytesField(VALUE_FIELD, version.value);
+  }
+  return writer.finish();
+}

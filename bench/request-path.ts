@@ -28,6 +28,7 @@ import { singleNodePlacement } from "../src/routing/cluster-placement";
 import type { BarChart } from "./chart";
 import { machineInfo, QUICK_RESULTS_DIR, RESULTS_DIR, round, writeResults } from "./report";
 import { KeySpace, Prng, randomLwwPayload } from "./workload";
+import { DotIssuer } from "../src/actor/dot-issuer";
 
 interface RequestPathConfig {
   keyCount: number;
@@ -113,6 +114,7 @@ function actorContext(
     counters: emptyCounters(),
     maxTuplesPerRequest: TUPLES_PER_REQUEST_MAX,
     limits: DEFAULT_LIMITS,
+    dots: { issuer: new DotIssuer(), store },
     reportBadFrame: (reason) => {
       throw new Error(`bench frame refused: ${reason}`);
     },

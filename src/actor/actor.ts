@@ -32,6 +32,7 @@ import {
 } from "./anti-entropy";
 import { ActorFaults, countingSink, FAULT_FILE_ENV } from "./faults";
 import { handleRequestFrames, RequestContext } from "./handlers/request";
+import { DotIssuer } from "./dot-issuer";
 import { DurablePuts } from "./durable-puts";
 import {
   continueRebalance,
@@ -85,6 +86,8 @@ export class Actor {
   private gossipTimer?: NodeJS.Timeout;
   private stabilityTimer?: NodeJS.Timeout;
   private readonly stability: StabilityState;
+  /** Names the versions of dot requests this actor takes (docs/causal-dots.md). */
+  private readonly dots = new DotIssuer();
   private readonly badFrameLog: BadFrameLog;
   /** Contained exceptions, logged at most once per interval per place (a fault that repeats every tick must not flood the log). */
   private readonly errorLogs = new Map<ErrorPlace, BadFrameLog>();
@@ -180,10 +183,12 @@ export class Actor {
       ),
       reportError: (place, what, error) => this.reportContainedError(place, what, error),
       stability: this.stability,
+      dots: { issuer: this.dots, store: this.store },
     };
     this.gossipContext = {
       tid: config.tid,
       store: this.store,
+      dots: this.dots,
       placement,
       peers: countingSink(this.faults.wrap(this.peers), (bytes) => (this.counters.gossipBytesSent += bytes)),
       counters: this.counters,

@@ -3,6 +3,7 @@
  * between calls (replicated writes to report, handoffs awaiting acknowledgement), and
  * the helpers that turn a key's current value into RECORDS frames for its peers.
  */
+import type { DotIssuer } from "./dot-issuer";
 import { RECORD_HEADER_BYTES, writeRecord } from "../core/batch";
 import type { Store } from "../core/store";
 import type { FrameSink } from "../protocol/outlet-pool";
@@ -56,6 +57,11 @@ export interface GossipContext {
   gossipAddress(actor: number): string;
   /** This actor's own gossip address: how handoffs name it. */
   selfAddress: string;
+  /**
+   * Told of each key's value before the actor drops it (docs/causal-dots.md §3, the dot id);
+   * absent where no dot request is taken (benchmarks, tests of gossip alone).
+   */
+  dots?: DotIssuer;
   /** Digests compared with other replicas (absent where nothing runs anti-entropy, e.g. benchmarks). */
   antiEntropy?: AntiEntropyState;
   reportBadFrame(reason: string): void;

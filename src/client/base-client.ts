@@ -336,7 +336,12 @@ export class AnnaClientBase implements KeyTransport {
     this.assertOpen();
     await this.connect();
     const answers = new Map<string, KeyTuple>();
-    const meta: ResponseMeta = { stableByKey: new Map(), replicaByKey: new Map(), acceptFloorMicros: 0 };
+    const meta: ResponseMeta = {
+      stableByKey: new Map(),
+      replicaByKey: new Map(),
+      acceptFloorMicros: 0,
+      dotByKey: new Map(),
+    };
     const silentReplicas = new Map<string, Set<string>>();
     let remaining = dedupe(tuples);
     let lastFailure: AnnaClientError | undefined;
@@ -415,6 +420,8 @@ export class AnnaClientBase implements KeyTransport {
     const report = stableReport(response);
     meta.acceptFloorMicros = Math.max(meta.acceptFloorMicros, responseMicros(response.accept_floor_micros));
     const byKey = new Map(sent.map((tuple) => [tuple.key, tuple]));
+    for (const applied of response.applied_dots ?? [])
+      if (byKey.has(applied.key)) meta.dotByKey.set(applied.key, applied.payload ?? new Uint8Array(0));
     for (const tuple of response.tuples) {
       if (tuple.invalidate) this.addressCache.delete(tuple.key);
       const original = byKey.get(tuple.key);
@@ -584,7 +591,7 @@ export class AnnaClientBase implements KeyTransport {
 
 /** run()'s answer per key; the keys left without one have the last failure as their error. */
 /** What run() gathers from the responses besides their tuples. */
-type ResponseMeta = Pick<RunResult, "stableByKey" | "replicaByKey" | "acceptFloorMicros">;
+type ResponseMeta = Pick<RunResult, "stableByKey" | "replicaByKey" | "acceptFloorMicros" | "dotByKey">;
 
 interface RunResult {
   answers: Map<string, KeyTuple>;
@@ -595,6 +602,8 @@ interface RunResult {
   replicaByKey: Map<string, string>;
   /** The largest accept floor named by a response that refused a tuple STALE_STAMP (0: none). */
   acceptFloorMicros: number;
+  /** Per dot request applied, the dot its replica gave it (KeyResponse field 19). */
+  dotByKey: Map<string, Uint8Array>;
 }
 
 /** A KeyRequest before its addressing: what run() sends to each replica. */
@@ -659,6 +668,7 @@ function unanswered(error: AnnaClientError): RunResult {
     stableByKey: new Map(),
     replicaByKey: new Map(),
     acceptFloorMicros: 0,
+    dotByKey: new Map(),
   };
 }
 
@@ -678,6 +688,11 @@ function oneReplicaResult(replica: string, sent: readonly KeyTuple[], response: 
     stableByKey: new Map(report === undefined ? [] : answeredKeys.map((key) => [key, report])),
     replicaByKey: new Map(answeredKeys.map((key) => [key, replica])),
     acceptFloorMicros: responseMicros(response.accept_floor_micros),
+    dotByKey: new Map(
+      (response.applied_dots ?? [])
+        .filter(({ key }) => sentKeys.has(key))
+        .map(({ key, payload }) => [key, payload ?? new Uint8Array(0)]),
+    ),
   };
 }
 
@@ -778,7 +793,7 @@ function throwOnGetErrors(tuples: Iterable<KeyTuple>): void {
  */
 function putOutcomes(
   tuples: readonly KeyTuple[],
-  { answers, unansweredError, stableByKey, replicaByKey, acceptFloorMicros }: RunResult,
+  { answers, unansweredError, stableByKey, replicaByKey, acceptFloorMicros, dotByKey }: RunResult,
   putAcks: number | undefined,
 ): Map<string, PutOutcome> {
   const underReplicated = tuples
@@ -798,7 +813,11 @@ function putOutcomes(
     const answer = answers.get(key);
     if (answer === undefined) outcomes.set(key, { status: "unknown", error: unansweredError! });
     else if (answer.error === AnnaError.TIMEOUT) outcomes.set(key, { status: "unknown", error: underReplicatedError! });
-    else outcomes.set(key, answeredOutcome(answer, replicaByKey.get(key)!, stableByKey.get(key), acceptFloorMicros));
+    else
+      outcomes.set(
+        key,
+        answeredOutcome(answer, replicaByKey.get(key)!, stableByKey.get(key), acceptFloorMicros, dotByKey.get(key)),
+      );
   }
   return outcomes;
 }
@@ -809,6 +828,7 @@ function answeredOutcome(
   replica: string,
   report: StableReport | undefined,
   acceptFloorMicros: number,
+  dot: Uint8Array | undefined,
 ): PutOutcome {
   if (error === AnnaError.LATTICE) return { status: "refused", error: refusedError(key), replica };
   if (error === AnnaError.WRONG_THREAD)
@@ -823,9 +843,12 @@ function answeredOutcome(
     } as const;
     return epoch === 0 ? refused : { ...refused, epoch };
   }
-  const applied: { status: "applied"; stableMicros?: number; stableEpoch?: number } = { status: "applied" };
+  const applied: { status: "applied"; stableMicros?: number; stableEpoch?: number; dot?: Uint8Array } = {
+    status: "applied",
+  };
   if (report !== undefined && report.micros > 0) applied.stableMicros = report.micros;
   if (report !== undefined && report.epoch > 0) applied.stableEpoch = report.epoch;
+  if (dot !== undefined) applied.dot = dot;
   return applied;
 }
 

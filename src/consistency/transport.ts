@@ -50,8 +50,17 @@ export interface PutOptions {
 
 /** What became of one key's write; `error` is what the transport would have thrown for it (AnnaClientError for AnnaClient). */
 export type PutOutcome =
-  /** A replica merged it: visible there, and on the others once gossip carries it. `stableMicros`, `stableEpoch`: as ValueRead's. */
-  | { readonly status: "applied"; readonly stableMicros?: number; readonly stableEpoch?: number }
+  /**
+   * A replica merged it: visible there, and on the others once gossip carries it.
+   * `stableMicros`, `stableEpoch`: as ValueRead's. `dot`: for a dot request, the dot the
+   * replica gave its version (a Dot message, docs/protocol.md "Dot requests").
+   */
+  | {
+      readonly status: "applied";
+      readonly stableMicros?: number;
+      readonly stableEpoch?: number;
+      readonly dot?: Uint8Array;
+    }
   /**
    * A replica refused it (a wrong, conflicting or malformed value, or one over its limits;
    * sent by putToReplica, a key that replica does not hold): not stored. `acceptFloorMicros`:

@@ -248,7 +248,11 @@ export function stampedValuesOf(payload: Uint8Array): StampedValue[] | undefined
  * `epoch` (docs/causal-stability.md §6, §7): what the accept floor refuses, since taking it
  * would break the floor's promise or put it outside the epoch whose stable time covers it.
  */
-export function isStaleStamp(stamped: StampedValue, acceptFloorMicros: number, epoch: number): boolean {
+export function isStaleStamp(
+  stamped: Pick<StampedValue, "stampMicros" | "epoch">,
+  acceptFloorMicros: number,
+  epoch: number,
+): boolean {
   return stamped.stampMicros <= acceptFloorMicros || stamped.epoch !== epoch;
 }
 

@@ -139,7 +139,7 @@ const VALUE_FIELD = 2;
 const DOT_ID_FIELD = 1;
 const DOT_COUNTER_FIELD = 2;
 
-function readDot(reader: WireReader): Dot {
+export function readDot(reader: WireReader): Dot {
   const outerLimit = reader.enterMessage();
   let id: Uint8Array | undefined;
   let counter = 0;
@@ -155,6 +155,33 @@ function readDot(reader: WireReader): Dot {
   return { id, counter };
 }
 
+/** Reads a context field's body (the reader at it) into vector entries and cloud dots. */
+export function readContextField(reader: WireReader, entries: MapEntry<number>[], cloud: Dot[]): void {
+  const outerLimit = reader.enterMessage();
+  while (reader.hasMore()) {
+    const contextField = reader.readTag();
+    if (contextField === VECTOR_FIELD) readClockEntry(reader, entries);
+    else if (contextField === CLOUD_FIELD) cloud.push(readDot(reader));
+    else reader.skipField();
+  }
+  reader.leaveMessage(outerLimit);
+}
+
+/** Reads a version field's body (the reader at it): its dot (undefined when it has none) and value. */
+export function readVersionField(reader: WireReader): { dot: Dot | undefined; value: Uint8Array } {
+  const outerLimit = reader.enterMessage();
+  let dot: Dot | undefined;
+  let value: Uint8Array = new Uint8Array(0);
+  while (reader.hasMore()) {
+    const versionField = reader.readTag();
+    if (versionField === DOT_FIELD) dot = readDot(reader);
+    else if (versionField === VALUE_FIELD) value = reader.readBytes();
+    else reader.skipField();
+  }
+  reader.leaveMessage(outerLimit);
+  return { dot, value };
+}
+
 /** Decodes and canonicalizes (MalformedPayloadError for what no canonical value can come from). */
 export function decodeDottedCausalWire(bytes: Uint8Array): DottedCausal {
   const reader = new WireReader(bytes);
@@ -163,26 +190,9 @@ export function decodeDottedCausalWire(bytes: Uint8Array): DottedCausal {
   const versions: DottedVersion[] = [];
   while (reader.hasMore()) {
     const field = reader.readTag();
-    if (field === CONTEXT_FIELD) {
-      const outerLimit = reader.enterMessage();
-      while (reader.hasMore()) {
-        const contextField = reader.readTag();
-        if (contextField === VECTOR_FIELD) readClockEntry(reader, entries);
-        else if (contextField === CLOUD_FIELD) cloud.push(readDot(reader));
-        else reader.skipField();
-      }
-      reader.leaveMessage(outerLimit);
-    } else if (field === VERSIONS_FIELD) {
-      const outerLimit = reader.enterMessage();
-      let dot: Dot | undefined;
-      let value: Uint8Array = new Uint8Array(0);
-      while (reader.hasMore()) {
-        const versionField = reader.readTag();
-        if (versionField === DOT_FIELD) dot = readDot(reader);
-        else if (versionField === VALUE_FIELD) value = reader.readBytes();
-        else reader.skipField();
-      }
-      reader.leaveMessage(outerLimit);
+    if (field === CONTEXT_FIELD) readContextField(reader, entries, cloud);
+    else if (field === VERSIONS_FIELD) {
+      const { dot, value } = readVersionField(reader);
       if (dot === undefined) throw new MalformedPayloadError("a dotted version needs its dot");
       versions.push({ dot, value });
     } else reader.skipField();
@@ -190,11 +200,11 @@ export function decodeDottedCausalWire(bytes: Uint8Array): DottedCausal {
   return canonical(entries, cloud, versions);
 }
 
-function dotBodyBytes({ id, counter }: Dot): number {
+export function dotBodyBytes({ id, counter }: Dot): number {
   return fieldBytes(id.length) + 1 + varintBytes(0, counter);
 }
 
-function writeDot(writer: WireWriter, fieldNumber: number, dot: Dot): void {
+export function writeDot(writer: WireWriter, fieldNumber: number, dot: Dot): void {
   writer.lengthPrefix(fieldNumber, dotBodyBytes(dot));
   writer.bytesField(DOT_ID_FIELD, dot.id);
   writer.tag(DOT_COUNTER_FIELD, WireType.VARINT);

@@ -54,6 +54,8 @@ export interface KeyResponse {
   accept_floor_micros?: number | { toNumber(): number };
   /** annakv's: the epoch of the answering actor, which `stable_micros` belongs to (docs/causal-stability.md §7). */
   stable_epoch?: number | { toNumber(): number };
+  /** annakv's: per dot request applied, the dot it was given: key, DOTTED_CAUSAL, a Dot message (docs/causal-dots.md §5). */
+  applied_dots?: KeyTuple[];
 }
 
 export interface KeyAddressRequest {

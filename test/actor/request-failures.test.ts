@@ -26,6 +26,7 @@ import {
   RequestType,
 } from "../../src/protocol/anna";
 import { singleNodePlacement } from "../../src/routing/cluster-placement";
+import { DotIssuer } from "../../src/actor/dot-issuer";
 
 const encoder = new TextEncoder();
 /** An LWW payload: `timestamp` then `value` (protobuf LWWValue). */
@@ -81,6 +82,7 @@ describe.each(SERVERS)("a failing request in a burst, with the %s server", (serv
       limits: { maxKeyBytes: DEFAULT_LIMITS.maxKeyBytes, maxValueBytes: DEFAULT_LIMITS.maxValueBytes },
       reportBadFrame: () => undefined,
       reportError: (place, what, error) => contained.push({ place, what, error: String(error) }),
+      dots: { issuer: new DotIssuer(), store },
     };
     return { context, replies, contained, faults };
   }
@@ -186,6 +188,7 @@ describe("a burst too big to answer whole at the memory limit, with the wasm ser
       maxTuplesPerRequest: 16,
       limits,
       reportBadFrame: () => undefined,
+      dots: { issuer: new DotIssuer(), store },
     };
     const gets = (count: number, keys: (request: number) => string[]) =>
       Array.from({ length: count }, (_, r) => get(`r${r + 1}`, ...keys(r)));

@@ -31,6 +31,15 @@ import { encodeStamped } from "../../src/lattices/causal-stamp";
 import { encodeCausalLww } from "../../src/lattices/causal-lww";
 import { encodeLww, encodeMultiCausal } from "../../src/lattices/values";
 import { toVectorClock } from "../../src/lattices/vector-clock";
+import { DotIssuer } from "../../src/actor/dot-issuer";
+import { decodeDot, encodeDotRequest } from "../../src/lattices/dot-requests";
+import {
+  decodeDottedCausalWire,
+  dottedCausal,
+  encodeDottedCausalWire,
+  toDottedContext,
+  type DottedContext,
+} from "../../src/lattices/dotted-causal";
 
 const encoder = new TextEncoder();
 /** An LWW payload: `timestamp` then `value` (protobuf LWWValue). */
@@ -48,13 +57,13 @@ interface Harness {
   badFrames: string[];
 }
 
-function harness(serverName: ServerName, actors: number): Harness {
+function harness(serverName: ServerName, actors: number, maxValueBytes = 64): Harness {
   const replies: Harness["replies"] = [];
   const badFrames: string[] = [];
   const engine: EngineName = serverName === "ts" ? "ts" : "wasm";
   const store = createStore({
     engine,
-    limits: { ...DEFAULT_LIMITS, maxValueBytes: 64 },
+    limits: { ...DEFAULT_LIMITS, maxValueBytes },
     wasmModule: engine === "wasm" ? loadWasmModule() : undefined,
   });
   const context: RequestContext = {
@@ -67,8 +76,9 @@ function harness(serverName: ServerName, actors: number): Harness {
     },
     counters: emptyCounters(),
     maxTuplesPerRequest: 4,
-    limits: { maxKeyBytes: DEFAULT_LIMITS.maxKeyBytes, maxValueBytes: 64 },
+    limits: { maxKeyBytes: DEFAULT_LIMITS.maxKeyBytes, maxValueBytes },
     reportBadFrame: (reason) => badFrames.push(reason),
+    dots: { issuer: new DotIssuer(), store },
   };
   return { context, store, replies, badFrames };
 }
@@ -76,15 +86,15 @@ function harness(serverName: ServerName, actors: number): Harness {
 const frame = (request: KeyRequest) => Buffer.from(encodeKeyRequest(request));
 
 /** Two actors that both hold every key, keeping a stable time in epoch 77: accept floor 5 000 µs, node stable time 4 000 µs. */
-function stampedHarness(serverName: ServerName) {
-  const { context, replies } = harness(serverName, 2);
+function stampedHarness(serverName: ServerName, maxValueBytes?: number) {
+  const { context, replies, store } = harness(serverName, 2, maxValueBytes);
   context.placement = singleNodePlacement(2, 2);
   const epoch = 77;
   const stability = newStabilityState(100, epoch);
   stability.acceptFloorMicros = 5_000;
   stability.nodeStableMicros = 4_000;
   context.stability = stability;
-  return { context, replies, stability, epoch };
+  return { context, replies, stability, epoch, store };
 }
 
 describe.each(SERVERS)("request handler with the %s server", (engine) => {
@@ -362,5 +372,88 @@ describe.each(SERVERS)("request handler with the %s server", (engine) => {
     context.stability = undefined;
     handleRequestFrames(context, [put(stale)]);
     expect(context.counters.tupleErrors.STALE_STAMP ?? 0).toBe(0);
+  });
+
+  describe("dot requests (docs/causal-dots.md §5)", () => {
+    const put = (request_id: string, tuples: KeyRequest["tuples"]) =>
+      frame({ type: RequestType.PUT, tuples, response_address: "tcp://client:1", request_id });
+    const bottom = dottedCausal.bottom.context;
+    /** A dot request of `key` over `context`, stamped at 6 000 µs in epoch 77 unless told. */
+    const dotRequest = (key: string, value: string, context: DottedContext, stampMicros = 6_000, epoch = 77) => ({
+      key,
+      lattice_type: LatticeType.DOTTED_CAUSAL,
+      payload: encodeDotRequest({ stampMicros, epoch, context, value: encoder.encode(value) }),
+    });
+    const dotsOf = (response: KeyResponse) =>
+      new Map((response.applied_dots ?? []).map((tuple) => [tuple.key, decodeDot(tuple.payload!).counter]));
+    const versionsOf = (store: Store, key: string) =>
+      decodeDottedCausalWire(store.get(key)!.payload).versions.map(({ value }) => new TextDecoder().decode(value));
+
+    it("names a version after the actor, counting on from the stored value, and keeps what its writer had not seen", () => {
+      const { context, replies, stability, store } = stampedHarness(engine, 4096);
+      const id = context.dots.issuer.currentId;
+      handleRequestFrames(context, [put("first", [dotRequest("k", "v1", bottom)])]);
+      expect(replies[0].response.tuples[0].error ?? AnnaError.NO_ERROR).toBe(AnnaError.NO_ERROR);
+      expect(replies[0].response.tuples[0].payload ?? new Uint8Array(0)).toHaveLength(0);
+      expect(dotsOf(replies[0].response).get("k")).toBe(1);
+      // One that saw v1 overwrites it; one that saw nothing stays beside it.
+      const sawFirst = toDottedContext([], [{ id, counter: 1 }]);
+      handleRequestFrames(context, [
+        put("over", [dotRequest("k", "v2", sawFirst)]),
+        put("beside", [dotRequest("k", "v3", bottom)]),
+      ]);
+      expect([dotsOf(replies[1].response).get("k"), dotsOf(replies[2].response).get("k")]).toEqual([2, 3]);
+      expect(versionsOf(store, "k").sort()).toEqual(["v2", "v3"]);
+      // Both actors of the node hold every key: the dot requests are causal writes for the next round.
+      expect([...stability.causalWrites]).toEqual(["k"]);
+      expect(replies.every((reply) => responseMicros(reply.response.stable_epoch) === 77)).toBe(true);
+    });
+
+    it("refuses a stale or malformed dot request, or one of a key of another type, and stores none of them", () => {
+      const { context, replies, store } = stampedHarness(engine, 4096);
+      store.put("lww", LatticeType.LWW, lww(1, "x"));
+      const dottedVersion = encodeDottedCausalWire({
+        context: toDottedContext([], [{ id: encoder.encode("r"), counter: 1 }]),
+        versions: [{ dot: { id: encoder.encode("r"), counter: 1 }, value: encoder.encode("x") }],
+      });
+      const stampedDotted = new Uint8Array([...dottedVersion, 0x18, 0x05]); // a version with a dot, and a stamp
+      handleRequestFrames(context, [
+        put("stale", [dotRequest("old", "x", bottom, 5_000), dotRequest("elsewhen", "x", bottom, 6_000, 78)]),
+        put("bad", [
+          dotRequest("lww", "x", bottom),
+          { key: "dotted", lattice_type: LatticeType.DOTTED_CAUSAL, payload: stampedDotted },
+          dotRequest("good", "y", bottom),
+        ]),
+      ]);
+      const [stale, bad] = replies.map((reply) => reply.response);
+      expect(stale.tuples.map((tuple) => tuple.error ?? AnnaError.NO_ERROR)).toEqual([
+        AnnaError.STALE_STAMP,
+        AnnaError.STALE_STAMP,
+      ]);
+      expect(responseMicros(stale.accept_floor_micros)).toBe(5_000);
+      expect(stale.applied_dots ?? []).toEqual([]);
+      expect(bad.tuples.map((tuple) => tuple.error ?? AnnaError.NO_ERROR)).toEqual([
+        AnnaError.LATTICE,
+        AnnaError.LATTICE,
+        AnnaError.NO_ERROR,
+      ]);
+      expect([...dotsOf(bad).keys()]).toEqual(["good"]);
+      for (const key of ["old", "elsewhen", "dotted"]) expect(store.get(key)).toBeUndefined();
+      expect(store.get("lww")!.type).toBe(LatticeType.LWW);
+      expect(context.counters.tupleErrors.MALFORMED).toBe(1);
+      expect(context.counters.tupleErrors.LATTICE).toBe(1);
+    });
+
+    it("merges a DOTTED_CAUSAL value without a stamp as it is, and answers it without a dot", () => {
+      const { context, replies, store } = harness(engine, 1, 4096);
+      const dot = { id: encoder.encode("elsewhere"), counter: 2 };
+      const payload = encodeDottedCausalWire({
+        context: toDottedContext([], [dot]),
+        versions: [{ dot, value: encoder.encode("plain") }],
+      });
+      handleRequestFrames(context, [put("plain", [{ key: "p", lattice_type: LatticeType.DOTTED_CAUSAL, payload }])]);
+      expect(replies[0].response.applied_dots ?? []).toEqual([]);
+      expect(versionsOf(store, "p")).toEqual(["plain"]);
+    });
   });
 });

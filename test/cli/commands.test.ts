@@ -10,6 +10,8 @@ import { PORT_OFFSETS } from "../support/ports";
 import { dottedCausalPayload } from "../support/payloads";
 import { AnnaClient } from "../../src/client/anna-client";
 import { LatticeType } from "../../src/lattices/lattice-type";
+import { decodeDot, encodeDotRequest } from "../../src/lattices/dot-requests";
+import { dottedCausal, toDottedContext, type DottedContext } from "../../src/lattices/dotted-causal";
 
 const portOffset = PORT_OFFSETS.cli;
 
@@ -74,6 +76,46 @@ describe("annakv CLI", () => {
         { dot: "r:3", value: "blind" },
       ],
     });
+  });
+
+  it("serves dot requests: the node names each version and answers with the dot (docs/protocol.md)", async () => {
+    const client = new AnnaClient({ routingAddress: node.routingAddress, timeoutMs: 2000 });
+    try {
+      const request = (context: DottedContext, value: string, epoch: number) => ({
+        key: "dot-requests",
+        type: LatticeType.DOTTED_CAUSAL,
+        payload: encodeDotRequest({
+          stampMicros: Date.now() * 1000,
+          epoch,
+          context,
+          value: new TextEncoder().encode(value),
+        }),
+      });
+      // Epoch 0 is not the node's: refused STALE_STAMP, with the epoch to stamp in.
+      const refused = (await client.putManySettled([request(dottedCausal.bottom.context, "first", 0)])).get(
+        "dot-requests",
+      )!;
+      if (refused.status !== "refused" || refused.epoch === undefined)
+        throw new Error(`not refused: ${JSON.stringify(refused)}`);
+      const epoch = refused.epoch;
+      const send = async (context: DottedContext, value: string) => {
+        const outcome = (await client.putManySettled([request(context, value, epoch)])).get("dot-requests")!;
+        if (outcome.status !== "applied" || outcome.dot === undefined)
+          throw new Error(`not applied with a dot: ${JSON.stringify(outcome)}`);
+        return decodeDot(outcome.dot);
+      };
+      const first = await send(dottedCausal.bottom.context, "first");
+      expect(first.counter).toBe(1);
+      expect(first.id).toHaveLength(12);
+      // A writer that saw the first overwrites it; a blind one stays beside.
+      const second = await send(toDottedContext([], [first]), "second");
+      await send(dottedCausal.bottom.context, "blind");
+      expect(second.counter).toBeGreaterThan(first.counter);
+      const stored = JSON.parse(cli("get", "dot-requests", ...at).stdout);
+      expect(stored.versions.map((version: { value: string }) => version.value).sort()).toEqual(["blind", "second"]);
+    } finally {
+      await client.close();
+    }
   });
 
   it("exits 3 when the node refuses a put (type conflict)", () => {

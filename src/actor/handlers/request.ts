@@ -8,7 +8,7 @@ import { keyName } from "../../wire/key";
 import type { StoreLimits } from "../../core/limits";
 import { Status } from "../../core/status";
 import { isKnownLatticeType } from "../../lattices/lattice-type";
-import { AnnaError, isUsableResponseAddress, RequestType } from "../../protocol/anna";
+import { AnnaError, encodeKeyResponse, isUsableResponseAddress, RequestType } from "../../protocol/anna";
 import type { FrameHead, KeyTuples } from "../../protocol/key-frames";
 import type { CopyingFrameSink } from "../../protocol/outlet-pool";
 import type { Hash64 } from "../../routing/hash";
@@ -21,7 +21,12 @@ import { LatticeType } from "../../lattices/lattice-type";
 import { hasStaleStamp, isStaleStamp } from "../../lattices/causal-stamp";
 import { stampedOfLwwPut } from "../../lattices/causal-lww";
 import type { StabilityState } from "../causal-stability";
-import { responseExtensionBytes } from "../../protocol/response-extensions";
+import { responseExtensionBytes, type AppliedDot } from "../../protocol/response-extensions";
+import { dotRequestOf, encodeDot, type DotRequest } from "../../lattices/dot-requests";
+import type { DotIssuer } from "../dot-issuer";
+import type { Store } from "../../core/store";
+import { StoreError } from "../../core/status";
+import { MalformedPayloadError, utf8Text } from "../../wire/protobuf";
 
 export interface RequestContext {
   tid: number;
@@ -59,6 +64,35 @@ export interface RequestContext {
    * (docs/causal-stability.md); absent where nothing keeps a stable time (unit tests, benches).
    */
   stability?: StabilityState;
+  /**
+   * Where dot requests are taken (docs/causal-dots.md §5): the actor's dot issuer, and its
+   * store, into which a request with dot requests is merged after its burst.
+   */
+  dots: { issuer: DotIssuer; store: Store };
+}
+
+/**
+ * A request holding a dot request (docs/causal-dots.md §5), taken out of its burst as
+ * planned: the core serves the burst from a region the store's own calls reuse, so such a
+ * request is served after the burst, tuple by tuple, in TypeScript. Copies, not views.
+ */
+interface DotRequestsRequest {
+  responseAddress: string;
+  requestId: string;
+  putAcks: number;
+  tuples: PlannedTuple[];
+}
+
+/** A tuple of such a request as planned: its error decided, and, to run, its value. */
+interface PlannedTuple {
+  key: Uint8Array;
+  latticeType: LatticeType;
+  error: AnnaError;
+  invalidate: boolean;
+  /** The value to merge (error NO_ERROR only). */
+  payload: Uint8Array;
+  /** Whether it is a dot request. */
+  isDotRequest: boolean;
 }
 
 export function handleRequestFrames(context: RequestContext, frames: readonly Uint8Array[]): number {
@@ -71,6 +105,9 @@ export function handleRequestFrames(context: RequestContext, frames: readonly Ui
   const answered: FrameHead[] = [];
   /** Requests whose planning threw: answered LATTICE, counted failed (allocated only then). */
   let failed: Set<FrameHead> | undefined;
+  /** The tuples of the request being planned that are dot requests. */
+  const dotTuples: number[] = [];
+  const withDotRequests: DotRequestsRequest[] = [];
   for (const head of burst.heads) {
     if (!isUsableResponseAddress(head.responseAddress)) {
       context.counters.badFrames++;
@@ -79,8 +116,13 @@ export function handleRequestFrames(context: RequestContext, frames: readonly Ui
       );
       continue;
     }
+    dotTuples.length = 0;
     try {
-      planRequest(context, burst.tuples, head);
+      planRequest(context, burst.tuples, head, dotTuples);
+      if (dotTuples.length > 0) {
+        withDotRequests.push(takeOut(burst.tuples, head, dotTuples));
+        continue;
+      }
     } catch (error) {
       failRequest(context, burst.tuples, head, false, error);
       (failed ??= new Set()).add(head);
@@ -110,8 +152,100 @@ export function handleRequestFrames(context: RequestContext, frames: readonly Ui
     for (let i = 0; i < answered.length; i++)
       if (sendResponse(context, burst, answered[i], responses[i], failed?.has(answered[i]) ?? false)) replies++;
   }
+  // The burst's responses are sent (copied): the store may be called again.
+  for (const request of withDotRequests) if (serveDotRequests(context, request)) replies++;
   context.counters.encodeMs += performance.now() - stored;
   return replies;
+}
+
+/** Copies a planned request with dot requests out of its burst, which does not serve it. */
+function takeOut(tuples: KeyTuples, head: FrameHead, dotTuples: readonly number[]): DotRequestsRequest {
+  const { frame } = head;
+  const planned: PlannedTuple[] = [];
+  for (let i = head.firstTuple, end = i + head.tuplesRead; i < end; i++) {
+    const keyStart = tuples.keyStart[i];
+    const payloadStart = tuples.payloadStart[i];
+    planned.push({
+      key: frame.slice(keyStart, keyStart + tuples.keyLength[i]),
+      latticeType: tuples.latticeType[i],
+      error: tuples.error[i],
+      invalidate: tuples.invalidate[i] !== 0,
+      payload: frame.slice(payloadStart, payloadStart + tuples.payloadLength[i]),
+      isDotRequest: dotTuples.includes(i),
+    });
+  }
+  return {
+    responseAddress: head.responseAddress,
+    requestId: utf8Text(frame.subarray(head.idStart, head.idStart + head.idLength)),
+    putAcks: head.putAcks,
+    tuples: planned,
+  };
+}
+
+/**
+ * Serves a request with dot requests (docs/causal-dots.md §5): each tuple planned to run
+ * is merged into the store, a dot request as its context with the dot the actor makes and
+ * the version, and the response names, per dot request merged, its dot. False when the
+ * response could not be sent.
+ */
+function serveDotRequests(context: RequestContext, request: DotRequestsRequest): boolean {
+  const { issuer, store } = context.dots;
+  const appliedDots: AppliedDot[] = [];
+  const storedKeys: Uint8Array[] = [];
+  for (const tuple of request.tuples) {
+    if (tuple.error !== AnnaError.NO_ERROR) continue;
+    try {
+      if (tuple.isDotRequest) {
+        const { dot, payload } = issuer.dotted(dotRequestOf(tuple.payload)!, store.get(tuple.key));
+        store.put(tuple.key, tuple.latticeType, payload);
+        appliedDots.push({ key: tuple.key, dot: encodeDot(dot) });
+      } else store.put(tuple.key, tuple.latticeType, tuple.payload);
+      storedKeys.push(tuple.key);
+    } catch (error) {
+      if (!(error instanceof StoreError)) throw error;
+      tuple.error = annaErrorOf(Status[error.code]);
+      countTupleError(context.counters, error.code);
+    }
+  }
+  const stability = context.stability;
+  const response = encodeKeyResponse({
+    type: RequestType.PUT,
+    tuples: request.tuples.map(({ key, latticeType, error, invalidate }) => ({
+      key: utf8Text(key),
+      lattice_type: latticeType,
+      error,
+      invalidate,
+    })),
+    response_id: request.requestId,
+  });
+  const extensions = responseExtensionBytes({
+    stableMicros: stability?.nodeStableMicros ?? 0,
+    acceptFloorMicros: 0,
+    epoch: stability?.epoch ?? 0,
+    appliedDots,
+  });
+  try {
+    const acks = context.durablePuts?.acksWanted(request.putAcks) ?? 1;
+    if (acks > 1)
+      context.durablePuts!.defer(
+        request.responseAddress,
+        extensions === undefined ? response : Buffer.concat([response, extensions]),
+        storedKeys,
+        acks,
+      );
+    else context.replies.sendCopy(request.responseAddress, response, extensions);
+  } catch (error) {
+    context.counters.requestsFailed++;
+    countContainedError(context.counters, "request");
+    context.reportError?.(
+      "request",
+      `left a request with dot requests to ${request.responseAddress} unanswered`,
+      error,
+    );
+    return false;
+  }
+  context.counters.requests++;
+  return true;
 }
 
 /** Answers each request with a store call of its own; a request whose call throws is answered LATTICE. Returns the replies sent. */
@@ -163,15 +297,14 @@ function sendResponse(
   try {
     const acks = head.type === RequestType.PUT && !hasFailed ? (context.durablePuts?.acksWanted(head.putAcks) ?? 1) : 1;
     const stability = context.stability;
-    const extensions =
-      stability === undefined
-        ? undefined
-        : responseExtensionBytes({
-            stableMicros: stability.nodeStableMicros,
-            acceptFloorMicros:
-              head.type === RequestType.PUT && refusedStale(burst.tuples, head) ? stability.acceptFloorMicros : 0,
-            epoch: stability.epoch,
-          });
+    const extensions = responseExtensionBytes({
+      stableMicros: stability?.nodeStableMicros ?? 0,
+      acceptFloorMicros:
+        stability !== undefined && head.type === RequestType.PUT && refusedStale(burst.tuples, head)
+          ? stability.acceptFloorMicros
+          : 0,
+      epoch: stability?.epoch ?? 0,
+    });
     if (acks > 1) {
       const whole = extensions === undefined ? response : Buffer.concat([response, extensions]);
       context.durablePuts!.defer(head.responseAddress, whole, storedKeys(burst.tuples, head), acks);
@@ -281,6 +414,35 @@ function causalPutOf(stability: StabilityState, frame: Uint8Array, tuples: KeyTu
   return isStaleStamp(stamped, acceptFloorMicros, epoch) ? CausalPut.STALE : CausalPut.CAUSAL;
 }
 
+/**
+ * Plans a DOTTED_CAUSAL PUT tuple (docs/causal-dots.md §5): PLAIN for a plain value, which
+ * the store merges; for a dot request, its stamp checked as a causal write's, and, when
+ * taken, its index noted in `dotTuples` (the request is served after the burst);
+ * `{ refusal }` for a malformed one.
+ */
+function planDotRequest(
+  context: RequestContext,
+  frame: Uint8Array,
+  tuples: KeyTuples,
+  index: number,
+  dotTuples: number[],
+): CausalPut | { refusal: Status } {
+  const start = tuples.payloadStart[index];
+  let request: DotRequest | undefined;
+  try {
+    request = dotRequestOf(frame.subarray(start, start + tuples.payloadLength[index]));
+  } catch (error) {
+    if (error instanceof MalformedPayloadError) return { refusal: Status.MALFORMED };
+    throw error;
+  }
+  if (request === undefined) return CausalPut.PLAIN;
+  const { stability } = context;
+  if (stability !== undefined && isStaleStamp(request, stability.acceptFloorMicros, stability.epoch))
+    return CausalPut.STALE;
+  dotTuples.push(index);
+  return CausalPut.CAUSAL;
+}
+
 /** The hash of the tuple being placed, when its reader computed it: one object, reused. */
 const keyHash: Hash64 = { high: 0, low: 0 };
 
@@ -289,7 +451,7 @@ const keyHash: Hash64 = { high: 0, low: 0 };
  * result comes from the server), any other its error and no payload. The client's
  * address_cache_size is compared with the replica count, never echoed.
  */
-function planRequest(context: RequestContext, tuples: KeyTuples, head: FrameHead): void {
+function planRequest(context: RequestContext, tuples: KeyTuples, head: FrameHead, dotTuples: number[]): void {
   const { placement, tid, accessSampler, replicatedWrites, counters, stability } = context;
   const first = head.firstTuple;
   const end = first + head.tuplesRead;
@@ -331,7 +493,18 @@ function planRequest(context: RequestContext, tuples: KeyTuples, head: FrameHead
       countTupleError(counters, "WRONG_THREAD");
       continue;
     }
-    const causal = isPut && stability !== undefined ? causalPutOf(stability, frame, tuples, i) : CausalPut.PLAIN;
+    const causal = !isPut
+      ? CausalPut.PLAIN
+      : tuples.latticeType[i] === LatticeType.DOTTED_CAUSAL
+        ? planDotRequest(context, frame, tuples, i, dotTuples)
+        : stability !== undefined
+          ? causalPutOf(stability, frame, tuples, i)
+          : CausalPut.PLAIN;
+    if (typeof causal === "object") {
+      refuse(tuples, i, annaErrorOf(causal.refusal), false);
+      countTupleError(counters, Status[causal.refusal]);
+      continue;
+    }
     if (causal === CausalPut.STALE) {
       refuse(tuples, i, AnnaError.STALE_STAMP, false);
       countTupleError(counters, "STALE_STAMP");

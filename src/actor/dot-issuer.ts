@@ -1,0 +1,64 @@
+/**
+ * An actor's side of dot requests (docs/causal-dots.md §5, step 3): its dot id, and the
+ * value it merges for a request. A dot (id, n) must be made once only, and n must be above
+ * every dot of the id the key has had: the counter comes from the stored value, so after
+ * the actor drops a key whose value names its id (a replica it stopped holding, a key moved
+ * away) it draws a new id before its next dot, since it could come to hold the key again
+ * from a replica that has not heard its last dots.
+ */
+import { randomBytes } from "node:crypto";
+import { counterIn, DOT_COUNTER_MAX, dottedWrite, nextDotCounter, type DotRequest } from "../lattices/dot-requests";
+import { decodeDottedCausalWire, dottedCausal, type Dot } from "../lattices/dotted-causal";
+import { LatticeType } from "../lattices/lattice-type";
+import type { StoredValue } from "../core/store";
+import { StoreError } from "../core/status";
+
+/** 72 random bits: actors that never meet still draw distinct ids (2^-37 odds against at 2^18 draws). */
+const DOT_ID_BYTES = 9;
+
+function drawDotId(): Uint8Array {
+  return new TextEncoder().encode(randomBytes(DOT_ID_BYTES).toString("base64url"));
+}
+
+export class DotIssuer {
+  private id = drawDotId();
+  /** Set when a value naming `id` left the store: the next dot draws a new id first. */
+  private mustRedraw = false;
+  /** Ids drawn since the first (for tests and the actor's log). */
+  redraws = 0;
+
+  get currentId(): Uint8Array {
+    return this.id;
+  }
+
+  /**
+   * The dot for `request` on a key whose stored value is `stored`, and the value to merge
+   * for it (dottedWrite). StoreError LATTICE when the key holds another type, as the
+   * store's merge would refuse it.
+   */
+  dotted(request: DotRequest, stored: StoredValue | undefined): { dot: Dot; payload: Uint8Array } {
+    if (stored !== undefined && stored.type !== LatticeType.DOTTED_CAUSAL)
+      throw new StoreError("LATTICE", `a dot request of a key holding ${LatticeType[stored.type] ?? stored.type}`);
+    if (this.mustRedraw) this.redraw();
+    const storedValue = stored === undefined ? dottedCausal.bottom : decodeDottedCausalWire(stored.payload);
+    let counter = nextDotCounter(request, storedValue, this.id);
+    if (counter > DOT_COUNTER_MAX) {
+      this.redraw();
+      counter = nextDotCounter(request, storedValue, this.id);
+    }
+    const dot = { id: this.id, counter };
+    return { dot, payload: dottedWrite(request, dot) };
+  }
+
+  /** Before a key's value leaves the store: a value that names the current id makes the next dot draw a new one. */
+  noteDropping(stored: StoredValue | undefined): void {
+    if (this.mustRedraw || stored === undefined || stored.type !== LatticeType.DOTTED_CAUSAL) return;
+    if (counterIn(decodeDottedCausalWire(stored.payload).context, this.id) > 0) this.mustRedraw = true;
+  }
+
+  private redraw(): void {
+    this.id = drawDotId();
+    this.mustRedraw = false;
+    this.redraws++;
+  }
+}

@@ -235,7 +235,7 @@ export class AnnaClientBase implements KeyTransport {
   async putManySettled(puts: readonly PutTuple[], options: PutOptions = {}): Promise<Map<string, PutOutcome>> {
     const putAcks = this.putAcksFor(options);
     const tuples = puts.map(keyTupleOf);
-    const result = await this.run(RequestType.PUT, tuples, putAcks);
+    const result = await this.run(RequestType.PUT, tuples, putAcks, options.sendOnce);
     return putOutcomes(tuples, result, putAcks);
   }
 
@@ -332,7 +332,7 @@ export class AnnaClientBase implements KeyTransport {
   }
 
   /** Sends tuples to replicas until each has an answer that is not WRONG_THREAD or a timeout, or the attempts run out. */
-  private async run(type: RequestType, tuples: KeyTuple[], putAcks?: number): Promise<RunResult> {
+  private async run(type: RequestType, tuples: KeyTuple[], putAcks?: number, sendOnce = false): Promise<RunResult> {
     this.assertOpen();
     await this.connect();
     const answers = new Map<string, KeyTuple>();
@@ -345,6 +345,8 @@ export class AnnaClientBase implements KeyTransport {
     const silentReplicas = new Map<string, Set<string>>();
     let remaining = dedupe(tuples);
     let lastFailure: AnnaClientError | undefined;
+    /** With sendOnce: tuples a replica that did not answer may have applied, left unanswered. */
+    const mayHaveApplied: KeyTuple[] = [];
     /** Keys WRONG_THREAD refused in the attempt before, each with the first address of the list refused. */
     const refusedPrimaries = new Map<string, string>();
     let refusedGeneration = this.addressGeneration;
@@ -362,7 +364,12 @@ export class AnnaClientBase implements KeyTransport {
           if (response === undefined) {
             lastFailure = this.silentReplicaError(address);
             this.forgetSilentKeys(address, group, addresses, silentReplicas);
-            retry.push(...group);
+            (sendOnce ? mayHaveApplied : retry).push(...group);
+            return;
+          }
+          if (response.error === AnnaError.TIMEOUT) {
+            lastFailure = new AnnaClientError("TIMEOUT", `${address} answered TIMEOUT for the whole request`);
+            (sendOnce ? mayHaveApplied : retry).push(...group);
             return;
           }
           this.absorb(response, address, group, addresses, answers, retry, refusedPrimaries, meta);
@@ -373,7 +380,8 @@ export class AnnaClientBase implements KeyTransport {
       lastFailure ??=
         remaining.length > 0 ? new AnnaClientError("WRONG_THREAD", "replica addresses kept changing") : undefined;
     }
-    return { answers, unansweredError: remaining.length > 0 ? lastFailure! : undefined, ...meta };
+    const unanswered = remaining.length > 0 || mayHaveApplied.length > 0;
+    return { answers, unansweredError: unanswered ? lastFailure! : undefined, ...meta };
   }
 
   /**
@@ -413,10 +421,6 @@ export class AnnaClientBase implements KeyTransport {
     refusedPrimaries: Map<string, string>,
     meta: ResponseMeta,
   ): void {
-    if (response.error === AnnaError.TIMEOUT) {
-      retry.push(...sent);
-      return;
-    }
     const report = stableReport(response);
     meta.acceptFloorMicros = Math.max(meta.acceptFloorMicros, responseMicros(response.accept_floor_micros));
     const byKey = new Map(sent.map((tuple) => [tuple.key, tuple]));

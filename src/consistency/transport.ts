@@ -46,6 +46,13 @@ export interface GetOptions {
 export interface PutOptions {
   /** Replica nodes that must hold the merged value before the node answers, instead of the client's `putAcks`; 0: the node's default. */
   acks?: number;
+  /**
+   * Never send a write to a second replica while the first may have applied it: one a
+   * replica did not answer is unknown at once, not tried on the next one (one it refused,
+   * WRONG_THREAD, still goes by routing again). For writes that must not be applied twice,
+   * such as dot requests (docs/protocol.md).
+   */
+  sendOnce?: boolean;
 }
 
 /** What became of one key's write; `error` is what the transport would have thrown for it (AnnaClientError for AnnaClient). */

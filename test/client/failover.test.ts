@@ -3,8 +3,8 @@
  * given several routing addresses move past a dead one (one timeout, then the live one
  * is kept), a client with only dead ones fails naming them, and a key none of whose
  * replicas answered is looked up again (a scripted routing service first lists a silent
- * replica, then the real node's actor); and putToReplica tries the replica it names and
- * no other.
+ * replica, then the real node's actor); putToReplica tries the replica it names and no
+ * other; and a write sent once is left unknown where its replica is silent.
  */
 import pino from "pino";
 import { AnnaClient } from "../../src/client/anna-client";
@@ -111,6 +111,35 @@ describe("AnnaClient failover", () => {
       await client.close();
       routing.close();
       elsewhere.close();
+      silent.close();
+    }
+  });
+
+  it("with sendOnce, leaves a write a silent replica may have applied unknown instead of sending it to the next", async () => {
+    const silent = await ScriptedActor.start(() => undefined);
+    const routing = await ScriptedRouting.start(() => [silent.address, node.actorAddresses[0]]);
+    const client = new AnnaClient({ routingAddress: routing.address, timeoutMs: TIMEOUT_MS, maxAttempts: 3 });
+    try {
+      // Keys spread over both replicas (all on one: a chance of 2^-19).
+      const keys = Array.from({ length: 20 }, (_, i) => `once-${i}`);
+      const outcomes = await client.putManySettled(
+        keys.map((key) => ({ key, type: LatticeType.LWW, payload: encodeLww({ timestamp: 1, value: key }) })),
+        { sendOnce: true },
+      );
+      const sentToSilent = new Set(silent.received.flatMap(({ request }) => request.tuples.map(({ key }) => key)));
+      expect(sentToSilent.size).toBeGreaterThan(0);
+      expect(sentToSilent.size).toBeLessThan(keys.length);
+      for (const key of keys) {
+        const outcome = outcomes.get(key)!;
+        expect({ key, status: outcome.status }).toEqual({ key, status: sentToSilent.has(key) ? "unknown" : "applied" });
+        // Never sent on: the live replica holds only what it was sent first.
+        const stored = (await client.getFromReplica(node.actorAddresses[0], [key])).get(key);
+        expect({ key, stored: stored !== undefined }).toEqual({ key, stored: !sentToSilent.has(key) });
+      }
+      expect(silent.received).toHaveLength(1);
+    } finally {
+      await client.close();
+      routing.close();
       silent.close();
     }
   });

@@ -27,7 +27,14 @@
  * stable time whatever the replica holds; "epochless", no epoch reported, so sessions
  * judge what the crashed replica accepted by the survivors' stable time.
  */
-import type { GetOptions, KeyTransport, PutOutcome, PutTuple, ValueRead } from "../../src/consistency/transport";
+import type {
+  GetOptions,
+  KeyTransport,
+  PutOptions,
+  PutOutcome,
+  PutTuple,
+  ValueRead,
+} from "../../src/consistency/transport";
 import { bytesEqual } from "../../src/lattices/lattice";
 import { mergePayloads } from "../../src/lattices/merge";
 import { isStaleStamp, stampedValuesOf, type StampedValue } from "../../src/lattices/causal-stamp";
@@ -221,8 +228,8 @@ export class SimCluster implements KeyTransport {
     return values;
   }
 
-  async putManySettled(puts: readonly PutTuple[]): Promise<Map<string, PutOutcome>> {
-    return this.settle(puts, (put) => this.send(put));
+  async putManySettled(puts: readonly PutTuple[], options: PutOptions = {}): Promise<Map<string, PutOutcome>> {
+    return this.settle(puts, (put) => this.send(put, options.sendOnce ?? false));
   }
 
   /** putManySettled on one replica, with no retry on another: a paused one times out, and applies the writes when it resumes. */
@@ -335,10 +342,10 @@ export class SimCluster implements KeyTransport {
     return outcomes;
   }
 
-  /** A write sent to a replica, then the next, until one is not paused or the attempts run out. */
-  private send(put: PutTuple): PutOutcome {
+  /** A write sent to a replica, then (unless sent once) the next, until one is not paused or the attempts run out. */
+  private send(put: PutTuple, sendOnce: boolean): PutOutcome {
     const first = this.random.int(REPLICA_COUNT);
-    for (let attempt = 0; attempt < ATTEMPTS_MAX; attempt++) {
+    for (let attempt = 0; attempt < (sendOnce ? 1 : ATTEMPTS_MAX); attempt++) {
       const outcome = this.sendTo((first + attempt) % REPLICA_COUNT, put);
       if (outcome !== undefined) return outcome;
     }

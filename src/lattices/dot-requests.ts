@@ -13,10 +13,10 @@ import {
   dotBodyBytes,
   encodeDottedCausalWire,
   readContextField,
-  readDot,
+  readDotBody,
   readVersionField,
   toDottedContext,
-  writeDot,
+  writeDotBody,
   type Dot,
   type DottedCausal,
   type DottedContext,
@@ -126,17 +126,11 @@ export function dottedWrite(request: DotRequest, dot: Dot): Uint8Array {
 
 /** A dot as an answer carries it (a Dot message). */
 export function encodeDot(dot: Dot): Uint8Array {
-  const writer = new WireWriter(fieldBytes(dotBodyBytes(dot)));
-  writeDot(writer, 1, dot);
-  // The Dot's own bytes, without the field header writeDot puts before them.
-  return writer.finish().subarray(fieldBytes(dotBodyBytes(dot)) - dotBodyBytes(dot));
+  const writer = new WireWriter(dotBodyBytes(dot));
+  writeDotBody(writer, dot);
+  return writer.finish();
 }
 
 export function decodeDot(bytes: Uint8Array): Dot {
-  // readDot reads a field's body: give it one field around the bytes.
-  const framed = new WireWriter(fieldBytes(bytes.length));
-  framed.bytesField(1, bytes);
-  const reader = new WireReader(framed.finish());
-  reader.readTag();
-  return readDot(reader);
+  return readDotBody(new WireReader(bytes));
 }

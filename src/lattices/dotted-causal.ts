@@ -139,8 +139,8 @@ const VALUE_FIELD = 2;
 const DOT_ID_FIELD = 1;
 const DOT_COUNTER_FIELD = 2;
 
-export function readDot(reader: WireReader): Dot {
-  const outerLimit = reader.enterMessage();
+/** Reads a Dot message's fields (to the reader's limit); MalformedPayloadError for an empty id or counter 0. */
+export function readDotBody(reader: WireReader): Dot {
   let id: Uint8Array | undefined;
   let counter = 0;
   while (reader.hasMore()) {
@@ -149,10 +149,16 @@ export function readDot(reader: WireReader): Dot {
     else if (field === DOT_COUNTER_FIELD) counter = reader.readU32();
     else reader.skipField();
   }
-  reader.leaveMessage(outerLimit);
   if (id === undefined || id.length === 0 || counter === 0)
     throw new MalformedPayloadError("a dot needs a non-empty id and a counter above 0");
   return { id, counter };
+}
+
+function readDot(reader: WireReader): Dot {
+  const outerLimit = reader.enterMessage();
+  const dot = readDotBody(reader);
+  reader.leaveMessage(outerLimit);
+  return dot;
 }
 
 /** Reads a context field's body (the reader at it) into vector entries and cloud dots. */
@@ -204,11 +210,16 @@ export function dotBodyBytes({ id, counter }: Dot): number {
   return fieldBytes(id.length) + 1 + varintBytes(0, counter);
 }
 
-export function writeDot(writer: WireWriter, fieldNumber: number, dot: Dot): void {
-  writer.lengthPrefix(fieldNumber, dotBodyBytes(dot));
+/** Writes a Dot message's fields. */
+export function writeDotBody(writer: WireWriter, dot: Dot): void {
   writer.bytesField(DOT_ID_FIELD, dot.id);
   writer.tag(DOT_COUNTER_FIELD, WireType.VARINT);
   writer.varint(0, dot.counter);
+}
+
+function writeDot(writer: WireWriter, fieldNumber: number, dot: Dot): void {
+  writer.lengthPrefix(fieldNumber, dotBodyBytes(dot));
+  writeDotBody(writer, dot);
 }
 
 function contextBodyBytes({ vector, cloud }: DottedContext): number {

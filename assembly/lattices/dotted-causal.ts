@@ -191,18 +191,22 @@ function mergeVector(records: usize, count: usize): usize {
  * the versions one per dot (the larger value bytes). Returns the end, or 0 when out of memory.
  */
 function writeDotted(vector: usize, vectorRecordCount: usize, vectorRoom: usize, dots: usize, dotRecordCount: usize, versions: usize, versionRecordCount: usize, out: usize): usize {
-  let vectorKept = mergeVector(vector, vectorRecordCount);
+  const merged = mergeVector(vector, vectorRecordCount);
   sortRecords(dots, dotRecordCount, DOT_RECORD_BYTES);
-  // Compaction: per id (dots sorted by id, then counter), dots next to the counter extend it; the rest stay in the cloud.
+  // Compaction: per id (dots sorted by id, then counter), dots next to the counter extend
+  // it; past a gap none does, so the rest stay in the cloud. An id's new counter is added
+  // after the merged entries (each id's lookup reads those alone) and merged in at the end.
   const cloud = scratchAlloc(<u64>dotRecordCount * DOT_RECORD_BYTES + 8);
   if (cloud == 0) return 0;
   let cloudCount: usize = 0;
+  let raised: usize = 0;
   let index: usize = 0;
   while (index < dotRecordCount) {
     const first = dots + index * DOT_RECORD_BYTES;
     const idPtr = <usize>load<u32>(first);
     const idLength = load<u32>(first, 4);
-    let counter = vectorCounterOf(vector, vectorKept, idPtr, idLength);
+    const vectorCounter = vectorCounterOf(vector, merged, idPtr, idLength);
+    let counter = vectorCounter;
     const cloudStart = cloudCount;
     while (index < dotRecordCount) {
       const dot = dots + index * DOT_RECORD_BYTES;
@@ -218,21 +222,13 @@ function writeDotted(vector: usize, vectorRecordCount: usize, vectorRoom: usize,
       }
       index++;
     }
-    // Dots kept before the counter grew past them move out of the cloud.
-    let kept = cloudStart;
-    for (let at = cloudStart; at < cloudCount; at++) {
-      const dot = cloud + at * DOT_RECORD_BYTES;
-      if (load<u32>(dot, 8) <= counter) continue;
-      if (kept != at) memory.copy(cloud + kept * DOT_RECORD_BYTES, dot, DOT_RECORD_BYTES);
-      kept++;
-    }
-    cloudCount = kept;
-    if (counter != vectorCounterOf(vector, vectorKept, idPtr, idLength)) {
-      assert(vectorKept < vectorRoom);
-      storeDot(vector + vectorKept * CLOCK_RECORD_BYTES, idPtr, idLength, counter);
-      vectorKept = mergeVector(vector, vectorKept + 1);
+    if (counter != vectorCounter) {
+      assert(merged + raised < vectorRoom);
+      storeDot(vector + (merged + raised) * CLOCK_RECORD_BYTES, idPtr, idLength, counter);
+      raised++;
     }
   }
+  const vectorKept = raised == 0 ? merged : mergeVector(vector, merged + raised);
   sortRecords(versions, versionRecordCount, VERSION_RECORD_BYTES);
   // The context's body: vector entries, then cloud dots.
   let contextBytes: u32 = 0;

@@ -10,7 +10,8 @@ import { randomBytes } from "node:crypto";
 import { counterIn, DOT_COUNTER_MAX, dottedWrite, nextDotCounter, type DotRequest } from "../lattices/dot-requests";
 import { decodeDottedCausalWire, dottedCausal, type Dot } from "../lattices/dotted-causal";
 import { LatticeType } from "../lattices/lattice-type";
-import type { StoredValue } from "../core/store";
+import type { Store, StoredValue } from "../core/store";
+import type { Key } from "../wire/key";
 import { StoreError } from "../core/status";
 
 /** 72 random bits: actors that never meet still draw distinct ids (2^-37 odds against at 2^18 draws). */
@@ -24,7 +25,9 @@ export class DotIssuer {
   private id = drawDotId();
   /** Set when a value naming `id` left the store: the next dot draws a new id first. */
   private mustRedraw = false;
-  /** Ids drawn since the first (for tests and the actor's log). */
+  /** Whether a dot was made under `id`: until then no value names it, and a drop reads nothing. */
+  private usedId = false;
+  /** Ids drawn since the first (for tests). */
   redraws = 0;
 
   get currentId(): Uint8Array {
@@ -47,18 +50,26 @@ export class DotIssuer {
       counter = nextDotCounter(request, storedValue, this.id);
     }
     const dot = { id: this.id, counter };
+    this.usedId = true;
     return { dot, payload: dottedWrite(request, dot) };
   }
 
-  /** Before a key's value leaves the store: a value that names the current id makes the next dot draw a new one. */
-  noteDropping(stored: StoredValue | undefined): void {
-    if (this.mustRedraw || stored === undefined || stored.type !== LatticeType.DOTTED_CAUSAL) return;
+  /**
+   * Before `key` leaves `store`: a value that names the current id makes the next dot draw
+   * a new one. The value is read only once a dot was made under the id (an actor that takes
+   * no dot request drops keys, a rebalance's many, without reading them).
+   */
+  noteDropping(store: Pick<Store, "get">, key: Key): void {
+    if (this.mustRedraw || !this.usedId) return;
+    const stored = store.get(key);
+    if (stored === undefined || stored.type !== LatticeType.DOTTED_CAUSAL) return;
     if (counterIn(decodeDottedCausalWire(stored.payload).context, this.id) > 0) this.mustRedraw = true;
   }
 
   private redraw(): void {
     this.id = drawDotId();
     this.mustRedraw = false;
+    this.usedId = false;
     this.redraws++;
   }
 }

@@ -58,7 +58,7 @@ export interface GossipContext {
   /** This actor's own gossip address: how handoffs name it. */
   selfAddress: string;
   /**
-   * Told of each key's value before the actor drops it (docs/causal-dots.md §3, the dot id);
+   * Told of each key before the actor drops it (docs/causal-dots.md §5, the dot id);
    * absent where no dot request is taken (benchmarks, tests of gossip alone).
    */
   dots?: DotIssuer;

@@ -229,7 +229,7 @@ function dropMovedKey(context: GossipContext, state: RebalanceState, moving: Mov
     );
     return;
   }
-  context.dots?.noteDropping(context.store.get(moving.key));
+  context.dots?.noteDropping(context.store, moving.key);
   if (context.store.delete(moving.key)) {
     context.counters.keysDropped++;
     state.keysMovedOut++;

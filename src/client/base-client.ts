@@ -424,8 +424,7 @@ export class AnnaClientBase implements KeyTransport {
     const report = stableReport(response);
     meta.acceptFloorMicros = Math.max(meta.acceptFloorMicros, responseMicros(response.accept_floor_micros));
     const byKey = new Map(sent.map((tuple) => [tuple.key, tuple]));
-    for (const applied of response.applied_dots ?? [])
-      if (byKey.has(applied.key)) meta.dotByKey.set(applied.key, applied.payload ?? new Uint8Array(0));
+    for (const [key, dot] of appliedDotsOf(response, byKey)) meta.dotByKey.set(key, dot);
     for (const tuple of response.tuples) {
       if (tuple.invalidate) this.addressCache.delete(tuple.key);
       const original = byKey.get(tuple.key);
@@ -692,12 +691,15 @@ function oneReplicaResult(replica: string, sent: readonly KeyTuple[], response: 
     stableByKey: new Map(report === undefined ? [] : answeredKeys.map((key) => [key, report])),
     replicaByKey: new Map(answeredKeys.map((key) => [key, replica])),
     acceptFloorMicros: responseMicros(response.accept_floor_micros),
-    dotByKey: new Map(
-      (response.applied_dots ?? [])
-        .filter(({ key }) => sentKeys.has(key))
-        .map(({ key, payload }) => [key, payload ?? new Uint8Array(0)]),
-    ),
+    dotByKey: new Map(appliedDotsOf(response, sentKeys)),
   };
+}
+
+/** The dots a response names for dot requests among the keys sent (KeyResponse field 19), by key. */
+function appliedDotsOf(response: KeyResponse, sent: { has(key: string): boolean }): [string, Uint8Array][] {
+  return (response.applied_dots ?? [])
+    .filter(({ key }) => sent.has(key))
+    .map(({ key, payload }) => [key, payload ?? new Uint8Array(0)]);
 }
 
 function dedupe(tuples: KeyTuple[]): KeyTuple[] {

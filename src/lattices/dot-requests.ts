@@ -16,11 +16,13 @@ import {
   readDotBody,
   readVersionField,
   toDottedContext,
+  vectorCounter,
   writeDotBody,
   type Dot,
   type DottedCausal,
   type DottedContext,
 } from "./dotted-causal";
+import { bytesEqual } from "./lattice";
 import type { MapEntry } from "./map";
 import { fieldBytes, MalformedPayloadError, safeUintBytes, WireReader, WireType, WireWriter } from "../wire/protobuf";
 
@@ -105,9 +107,8 @@ export function dotRequestOf(payload: Uint8Array): DotRequest | undefined {
 
 /** The largest counter of `id` a context names (its vector's, or a cloud dot's above it). */
 export function counterIn(context: DottedContext, id: Uint8Array): number {
-  let counter = 0;
-  for (const { key, value } of context.vector) if (Buffer.compare(key, id) === 0) counter = value;
-  for (const dot of context.cloud) if (Buffer.compare(dot.id, id) === 0) counter = Math.max(counter, dot.counter);
+  let counter = vectorCounter(context.vector, id);
+  for (const dot of context.cloud) if (bytesEqual(dot.id, id)) counter = Math.max(counter, dot.counter);
   return counter;
 }
 

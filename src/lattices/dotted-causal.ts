@@ -45,7 +45,8 @@ export function compareDots(a: Dot, b: Dot): number {
   return compareBytes(a.id, b.id) || a.counter - b.counter;
 }
 
-function vectorCounter(vector: VectorClock, id: Uint8Array): number {
+/** `vector`'s counter of `id` (0 when it has none), by binary search. */
+export function vectorCounter(vector: VectorClock, id: Uint8Array): number {
   let low = 0;
   let high = vector.length;
   while (low < high) {
@@ -79,17 +80,14 @@ export function toDottedContext(entries: MapEntry<number>[], dots: Dot[]): Dotte
   for (const dot of dots) {
     const name = Buffer.from(dot.id).toString("latin1");
     const top = counters.get(name)?.counter ?? 0;
-    // Sorted by id, then counter: a dot next to the vector's counter extends it, and so may the next.
+    // Sorted by id, then counter: a dot next to the vector's counter extends it, and so may
+    // the next; past a gap none does, so a dot in the cloud stays there.
     if (dot.counter === top + 1) counters.set(name, { id: dot.id, counter: dot.counter });
-    else if (dot.counter > top + 1) cloud.push(dot);
+    else if (dot.counter > top + 1 && (cloud.length === 0 || compareDots(cloud[cloud.length - 1], dot) !== 0))
+      cloud.push(dot);
   }
   const vector = toVectorClock([...counters.values()].map(({ id, counter }) => ({ key: id, value: counter })));
-  // A cloud dot kept before its id's counter grew past it is now in the vector; dedupe as well.
-  const kept = cloud.filter(
-    (dot, index) =>
-      dot.counter > vectorCounter(vector, dot.id) && (index === 0 || compareDots(cloud[index - 1], dot) !== 0),
-  );
-  return { vector, cloud: kept };
+  return { vector, cloud };
 }
 
 /** The versions sorted by dot, one per dot (the larger value bytes), and the context with every version's dot. */

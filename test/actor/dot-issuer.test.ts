@@ -21,6 +21,8 @@ const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 const request = (context: DottedContext = dottedCausal.bottom.context): DotRequest =>
   dotRequestOf(encodeDotRequest({ stampMicros: 9, epoch: 1, context, value: utf8.encode("v") }))!;
 const dotted = (payload: Uint8Array): StoredValue => ({ type: LatticeType.DOTTED_CAUSAL, payload });
+/** A store holding `value` under every key, as the issuer reads it before a drop. */
+const holding = (value: StoredValue | undefined) => ({ get: () => value });
 
 describe("the dot issuer", () => {
   it("counts on from the stored value and the writer's context", () => {
@@ -41,12 +43,12 @@ describe("the dot issuer", () => {
       context: toDottedContext([{ key: utf8.encode("elsewhere"), value: 3 }], []),
       versions: [],
     });
-    issuer.noteDropping(undefined);
-    issuer.noteDropping({ type: LatticeType.LWW, payload: new Uint8Array([8, 1]) });
-    issuer.noteDropping(dotted(foreign));
+    issuer.noteDropping(holding(undefined), "k");
+    issuer.noteDropping(holding({ type: LatticeType.LWW, payload: new Uint8Array([8, 1]) }), "k");
+    issuer.noteDropping(holding(dotted(foreign)), "k");
     expect(text(issuer.dotted(request(), undefined).dot.id)).toBe(firstId);
     expect(issuer.redraws).toBe(0);
-    issuer.noteDropping(dotted(mine));
+    issuer.noteDropping(holding(dotted(mine)), "k");
     // Drawn before the next dot, not at once.
     expect(text(issuer.currentId)).toBe(firstId);
     expect(text(issuer.dotted(request(), dotted(mine)).dot.id)).not.toBe(firstId);

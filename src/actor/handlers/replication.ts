@@ -101,7 +101,7 @@ export function handOffAndDrop(
       return;
     }
     // Every destination has merged this value: dropping it loses nothing.
-    context.dots?.noteDropping(context.store.get(key));
+    context.dots?.noteDropping(context.store, key);
     if (context.store.delete(key)) context.counters.keysDropped++;
   });
 }

@@ -95,6 +95,9 @@ interface PlannedTuple {
   isDotRequest: boolean;
 }
 
+/** The tuples of the request being planned that are dot requests: reused, one thread, no await while planning. */
+const dotTuples: number[] = [];
+
 export function handleRequestFrames(context: RequestContext, frames: readonly Uint8Array[]): number {
   const started = performance.now();
   const burst = context.server.read(frames, context.maxTuplesPerRequest);
@@ -105,9 +108,8 @@ export function handleRequestFrames(context: RequestContext, frames: readonly Ui
   const answered: FrameHead[] = [];
   /** Requests whose planning threw: answered LATTICE, counted failed (allocated only then). */
   let failed: Set<FrameHead> | undefined;
-  /** The tuples of the request being planned that are dot requests. */
-  const dotTuples: number[] = [];
-  const withDotRequests: DotRequestsRequest[] = [];
+  /** Requests with dot requests, served after the burst (allocated only then). */
+  let withDotRequests: DotRequestsRequest[] | undefined;
   for (const head of burst.heads) {
     if (!isUsableResponseAddress(head.responseAddress)) {
       context.counters.badFrames++;
@@ -120,7 +122,7 @@ export function handleRequestFrames(context: RequestContext, frames: readonly Ui
     try {
       planRequest(context, burst.tuples, head, dotTuples);
       if (dotTuples.length > 0) {
-        withDotRequests.push(takeOut(burst.tuples, head, dotTuples));
+        (withDotRequests ??= []).push(takeOut(burst.tuples, head, dotTuples));
         continue;
       }
     } catch (error) {
@@ -153,7 +155,7 @@ export function handleRequestFrames(context: RequestContext, frames: readonly Ui
       if (sendResponse(context, burst, answered[i], responses[i], failed?.has(answered[i]) ?? false)) replies++;
   }
   // The burst's responses are sent (copied): the store may be called again.
-  for (const request of withDotRequests) if (serveDotRequests(context, request)) replies++;
+  for (const request of withDotRequests ?? []) if (serveDotRequests(context, request)) replies++;
   context.counters.encodeMs += performance.now() - stored;
   return replies;
 }

@@ -16,6 +16,7 @@ import {
   type ResolvedCausalSessionOptions,
 } from "./causal-options";
 import { SingleKeyCausal } from "./causal-single-key";
+import { DottedSingleKeyCausal } from "./causal-single-key-dotted";
 import { CausalWriter, randomSessionId } from "./causal-writer";
 import { ConsistencyError } from "./errors";
 import type { KeyTransport } from "./transport";
@@ -60,7 +61,9 @@ export class CausalSession {
     this.scope = resolved.scope;
     this.core =
       resolved.scope === "single-key"
-        ? new SingleKeyCausal(context.transport, writer, resolved)
+        ? resolved.envelope
+          ? new DottedSingleKeyCausal(context.transport, writer, resolved, context.nowMicros)
+          : new SingleKeyCausal(context.transport, writer, resolved)
         : resolved.scope === "multi-key"
           ? new MultiKeyCausal(context.transport, context.cut, writer, resolved, context.nowMicros)
           : new LwwMultiKeyCausal(context.transport, lwwCutOf(context), writer, resolved, context.nowMicros);

@@ -9,7 +9,7 @@ import { entryOf, vectorClock, type VectorClock } from "../lattices/vector-clock
 import { encodeEnvelope } from "../lattices/causal-envelope";
 import type { CausalLevel } from "./causal-options";
 import { ConsistencyError } from "./errors";
-import type { KeyTransport, PutOutcome, PutTuple } from "./transport";
+import type { KeyTransport, PutOptions, PutOutcome, PutTuple } from "./transport";
 
 /** Clock counters are u32 on the wire. */
 const WRITE_COUNT_MAX = 0xffffffff;
@@ -74,12 +74,12 @@ export class CausalWriter {
   }
 
   /** Sends `put` by the transport's routing, or to `replica` alone where one is named. */
-  async send(put: PutTuple, replica?: string): Promise<PutOutcome> {
+  async send(put: PutTuple, replica?: string, options?: PutOptions): Promise<PutOutcome> {
     try {
       const outcomes =
         replica === undefined
-          ? await this.transport.putManySettled([put])
-          : await this.transport.putToReplica(replica, [put]);
+          ? await this.transport.putManySettled([put], options)
+          : await this.transport.putToReplica(replica, [put], options);
       return outcomes.get(put.key)!;
     } catch (error) {
       // The call failed as a whole, perhaps after an attempt had sent the write: it may have happened.

@@ -20,6 +20,9 @@ export interface FloorLimits {
   maxStateBytes: number;
 }
 
+/** A write as `reserve` sizes it: the bytes its payload may take, where the payload itself is not known yet. */
+export type SizedWrite = Pick<PutTuple, "key" | "type"> & { readonly payload: { readonly length: number } };
+
 /** Room held for writes in flight; given back by `settle`. */
 export interface FloorReservation {
   readonly keys: number;
@@ -97,7 +100,7 @@ export class Floor {
    * Holds room for writes about to be sent: a join is at most both sides together, so
    * each write may grow its key's floor by its payload. SESSION_LIMIT when that might not fit.
    */
-  reserve(puts: readonly PutTuple[], guarantee: Guarantee): FloorReservation {
+  reserve(puts: readonly SizedWrite[], guarantee: Guarantee): FloorReservation {
     let keys = 0;
     let bytes = 0;
     for (const { key, type, payload } of puts) {

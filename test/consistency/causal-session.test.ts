@@ -14,7 +14,8 @@ import type { GetOptions, KeyTransport, PutOutcome, PutTuple, ValueRead } from "
 import { encodeStamped, hasStaleStamp, stampedValuesOf } from "../../src/lattices/causal-stamp";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { toVectorClock } from "../../src/lattices/vector-clock";
-import { decodeMultiCausal, decodeSingleCausal, encodeLww, encodeMultiCausal } from "../../src/lattices/values";
+import { decodeMultiCausal, encodeLww, encodeMultiCausal } from "../../src/lattices/values";
+import { decodeDottedCausalWire } from "../../src/lattices/dotted-causal";
 import { NO_FAULTS, REPLICA_COUNT, SimCluster } from "../support/sim-cluster";
 
 const utf8 = new TextEncoder();
@@ -82,28 +83,17 @@ describe.each<CausalScope>(["single-key", "multi-key"])("causal sessions, %s", (
     await reader.put("k", "three");
     expect(texts(await session(cluster, { scope }, "s4").get("k"))).toEqual(["three"]);
     const stored = cluster.replicas[0].values.get("k")!;
-    const decoded = scope === "single-key" ? decodeSingleCausal(stored.payload) : decodeMultiCausal(stored.payload);
-    expect(Object.fromEntries(decoded.vectorClock)).toEqual({ s1: 1, s2: 1, s3: 1 });
+    if (scope === "single-key") {
+      // Versions named by the replicas that took them (dots), never by the sessions that wrote them.
+      const replicaIds = cluster.replicas.map((replica) => text(replica.dots.currentId));
+      const named = decodeDottedCausalWire(stored.payload).context.vector.map(({ key }) => text(key));
+      expect(named.length).toBeGreaterThan(0);
+      expect(named.filter((id) => !replicaIds.includes(id))).toEqual([]);
+    } else {
+      expect(Object.fromEntries(decodeMultiCausal(stored.payload).vectorClock)).toEqual({ s1: 1, s2: 1, s3: 1 });
+    }
     expect(await reader.get("absent")).toEqual([]);
     expect(reader.stateSize.keyCount).toBeGreaterThan(0);
-  });
-
-  it("sends a write of unknown outcome again before the session reads its key, and fails while it cannot", async () => {
-    // Gossip held back: a replica holds only what was sent to it.
-    const cluster = new SimCluster(12, { ...NO_FAULTS, deliver: 0, resume: 0 });
-    const writer = session(firstAnswerFrom(cluster, "sim-1").transport, { scope });
-    for (let index = 0; index < REPLICA_COUNT; index++) cluster.pause(index);
-    await expect(writer.put("a", "a1")).rejects.toMatchObject({ code: "TIMEOUT" });
-    await expect(writer.get("a")).rejects.toMatchObject({
-      code: "CAUSAL_DEPENDENCY_UNAVAILABLE",
-      message: expect.stringMatching(/the session's write of "a" may not have happened/),
-    });
-    // The write happened on replica 0 alone; the session reads from replica 1, which never got it.
-    cluster.crash(1);
-    cluster.crash(2);
-    for (let index = 0; index < REPLICA_COUNT; index++) cluster.resume(index);
-    expect(cluster.replicas[0].values.has("a") && !cluster.replicas[1].values.has("a")).toBe(true);
-    expect(texts(await writer.get("a"))).toEqual(["a1"]);
   });
 
   it("runs a session's calls one at a time, in call order", async () => {
@@ -111,17 +101,6 @@ describe.each<CausalScope>(["single-key", "multi-key"])("causal sessions, %s", (
     const writer = session(cluster, { scope }, "w");
     const calls = [writer.put("k", "first"), writer.put("k", "second"), writer.get("k")];
     expect(texts((await Promise.all(calls))[2] as Uint8Array[])).toEqual(["second"]);
-  });
-
-  it("writes bare values with envelope: false, which other sessions show as they are", async () => {
-    const cluster = new SimCluster(3, NO_FAULTS);
-    await session(cluster, { scope, envelope: false }, "bare").put("k", "plain");
-    await session(cluster, { scope }, "wrapped").put("k", "enveloped");
-    const stored = cluster.replicas[1].values.get("k")!;
-    const values =
-      scope === "single-key" ? decodeSingleCausal(stored.payload).values : decodeMultiCausal(stored.payload).values;
-    expect(values.map(text)).toContain("plain");
-    expect(texts(await session(cluster, { scope }).get("k"))).toEqual(["enveloped", "plain"]);
   });
 
   it("fails LATTICE for a key of another type, SESSION_CLOSED after close, and checks its options", async () => {
@@ -151,6 +130,107 @@ describe.each<CausalScope>(["single-key", "multi-key"])("causal sessions, %s", (
     await limited.put("k1", "v");
     await expect(limited.put("k2", "v")).rejects.toMatchObject({ code: "SESSION_LIMIT", guarantee: `causal-${scope}` });
     expect(cluster.replicas.some((replica) => replica.values.has("k2"))).toBe(false);
+  });
+});
+
+describe("causal sessions, single-key", () => {
+  /**
+   * A cluster whose accept floor follows a clock 10 ms behind (what settles a write of unknown
+   * outcome), the clock moving 1 ms each time a session stamps a write, and by `passTime`.
+   */
+  function clockedCluster(seed: number, faults = NO_FAULTS) {
+    let nowMicros = 1_000_000n;
+    const clock = () => (nowMicros += 1000n);
+    const cluster = new SimCluster(seed, faults, "held", {
+      nowMicros: () => Number(nowMicros),
+      acceptLagMicros: 10_000,
+    });
+    return { cluster, clock, passTime: (micros: bigint) => (nowMicros += micros) };
+  }
+
+  it("settles a write of unknown outcome before the session's next call on its key, and fails while it cannot", async () => {
+    const { cluster, clock } = clockedCluster(12, { ...NO_FAULTS, resume: 0 });
+    const writer = new CausalSession(
+      { transport: cluster, cut: new CausalCut(), nowMicros: clock },
+      { scope: "single-key", dependencyWaitMs: 100 },
+    );
+    await writer.put("a", "a0");
+    for (let index = 0; index < REPLICA_COUNT; index++) cluster.pause(index);
+    await expect(writer.put("a", "a1")).rejects.toMatchObject({ code: "TIMEOUT" });
+    // Sent once only: one replica holds the request, to apply when it resumes if its stamp is still above the floor.
+    expect(cluster.replicas.filter((replica) => replica.inbox.length > 0)).toHaveLength(1);
+    await expect(writer.get("a")).rejects.toMatchObject({
+      code: "CAUSAL_DEPENDENCY_UNAVAILABLE",
+      guarantee: "causal-single-key",
+      message: expect.stringMatching(/the session's write of "a" may have happened, and every later call on the key/),
+    });
+    // It resumes in time: the write happens, the stable time passes it, and the floor takes it.
+    for (let index = 0; index < REPLICA_COUNT; index++) cluster.resume(index);
+    expect(texts(await writer.get("a"))).toEqual(["a1"]);
+    await writer.put("a", "a2");
+    expect(texts(await session(cluster, { scope: "single-key" }).get("a"))).toEqual(["a2"]);
+  });
+
+  it("drops a write of unknown outcome that arrived after the stable time passed it, and goes on", async () => {
+    const { cluster, clock, passTime } = clockedCluster(13, { ...NO_FAULTS, resume: 0 });
+    const writer = new CausalSession(
+      { transport: cluster, cut: new CausalCut(), nowMicros: clock },
+      { scope: "single-key", dependencyWaitMs: 100 },
+    );
+    await writer.put("a", "a0");
+    for (let index = 0; index < REPLICA_COUNT; index++) cluster.pause(index);
+    await expect(writer.put("a", "a1")).rejects.toMatchObject({ code: "TIMEOUT" });
+    passTime(1_000_000n);
+    // The replica that holds the request resumes only now: the floor has passed its stamp, so it is refused.
+    for (let index = 0; index < REPLICA_COUNT; index++) cluster.resume(index);
+    expect(texts(await writer.get("a"))).toEqual(["a0"]);
+    await writer.put("a", "a2");
+    expect(texts(await session(cluster, { scope: "single-key" }).get("a"))).toEqual(["a2"]);
+    expect(cluster.counts.staleStamps).toBeGreaterThan(0);
+  });
+
+  it("writes bare SINGLE_CAUSAL values with envelope: false, which a session of replica-named versions refuses clearly", async () => {
+    const cluster = new SimCluster(3, NO_FAULTS);
+    await session(cluster, { scope: "single-key", envelope: false }, "bare").put("k", "plain");
+    await session(cluster, { scope: "single-key", envelope: false }, "other").put("k", "also plain");
+    expect(cluster.replicas[1].values.get("k")!.type).toBe(LatticeType.SINGLE_CAUSAL);
+    expect(texts(await session(cluster, { scope: "single-key", envelope: false }).get("k"))).toEqual([
+      "also plain",
+      "plain",
+    ]);
+    await expect(session(cluster, { scope: "single-key" }).get("k")).rejects.toMatchObject({
+      code: "LATTICE",
+      message: expect.stringMatching(/"k" holds a SINGLE_CAUSAL value, not DOTTED_CAUSAL/),
+    });
+  });
+});
+
+describe("causal sessions, multi-key", () => {
+  it("sends a write of unknown outcome again before the session reads its key, and fails while it cannot", async () => {
+    // Gossip held back: a replica holds only what was sent to it.
+    const cluster = new SimCluster(12, { ...NO_FAULTS, deliver: 0, resume: 0 });
+    const writer = session(firstAnswerFrom(cluster, "sim-1").transport, { scope: "multi-key" });
+    for (let index = 0; index < REPLICA_COUNT; index++) cluster.pause(index);
+    await expect(writer.put("a", "a1")).rejects.toMatchObject({ code: "TIMEOUT" });
+    await expect(writer.get("a")).rejects.toMatchObject({
+      code: "CAUSAL_DEPENDENCY_UNAVAILABLE",
+      message: expect.stringMatching(/the session's write of "a" may not have happened/),
+    });
+    // The write happened on replica 0 alone; the session reads from replica 1, which never got it.
+    cluster.crash(1);
+    cluster.crash(2);
+    for (let index = 0; index < REPLICA_COUNT; index++) cluster.resume(index);
+    expect(cluster.replicas[0].values.has("a") && !cluster.replicas[1].values.has("a")).toBe(true);
+    expect(texts(await writer.get("a"))).toEqual(["a1"]);
+  });
+
+  it("writes bare values with envelope: false, which other sessions show as they are", async () => {
+    const cluster = new SimCluster(3, NO_FAULTS);
+    await session(cluster, { scope: "multi-key", envelope: false }, "bare").put("k", "plain");
+    await session(cluster, { scope: "multi-key" }, "wrapped").put("k", "enveloped");
+    const stored = cluster.replicas[1].values.get("k")!;
+    expect(decodeMultiCausal(stored.payload).values.map(text)).toContain("plain");
+    expect(texts(await session(cluster, { scope: "multi-key" }).get("k"))).toEqual(["enveloped", "plain"]);
   });
 });
 

@@ -8,7 +8,7 @@ import { CausalCut } from "../../src/consistency/causal-cut";
 import { causalLwwVersions } from "../../src/consistency/causal-lww-versions";
 import { CAUSAL_CUT_LIMITS_DEFAULT, type CausalScope } from "../../src/consistency/causal-options";
 import { CausalSession } from "../../src/consistency/causal-session";
-import { retryLeadMicros } from "../../src/consistency/multi-key-session";
+import { retryLeadMicros } from "../../src/consistency/clock";
 import type { KeyTransport, PutOutcome, PutTuple } from "../../src/consistency/transport";
 import { stampedOfLwwPut } from "../../src/lattices/causal-lww";
 import { stampedValuesOf } from "../../src/lattices/causal-stamp";

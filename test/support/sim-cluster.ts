@@ -40,6 +40,10 @@ import { mergePayloads } from "../../src/lattices/merge";
 import { isStaleStamp, stampedValuesOf, type StampedValue } from "../../src/lattices/causal-stamp";
 import { stampedOfLwwPut } from "../../src/lattices/causal-lww";
 import { LatticeType } from "../../src/lattices/lattice-type";
+import { dotRequestOf, encodeDot, type DotRequest } from "../../src/lattices/dot-requests";
+import type { Dot } from "../../src/lattices/dotted-causal";
+import { DotIssuer } from "../../src/actor/dot-issuer";
+import { StoreError } from "../../src/core/status";
 import { decodeMultiCausal } from "../../src/lattices/values";
 import { Random } from "./random";
 
@@ -103,6 +107,16 @@ interface GossipMessage {
 /** Whether the replicas keep a stable time, and whether truly ("held") or as a broken variant ("eager", "epochless"). */
 export type SimStableTime = "none" | "held" | "eager" | "epochless";
 
+/**
+ * A clock the accept floor follows, as a node's does (docs/causal-stability.md §2): the floor
+ * is then at least `nowMicros() - acceptLagMicros`, so time passes a write queued at a paused
+ * replica, which it then refuses, and the stable time moves on without new writes.
+ */
+export interface SimAcceptClock {
+  readonly nowMicros: () => number;
+  readonly acceptLagMicros: number;
+}
+
 /** A stamped write applied: its key, stamp, the replica and incarnation that accepted it, and whether every replica has held it. */
 interface StampedWrite {
   readonly key: string;
@@ -114,6 +128,8 @@ interface StampedWrite {
 
 class SimReplica {
   readonly values = new Map<string, ValueRead>();
+  /** Names the versions of the dot requests it takes (docs/causal-dots.md); a crashed replica comes back with a new id. */
+  dots = new DotIssuer();
   /** Per key, the stamped writes its value holds. */
   readonly held = new Map<string, Set<number>>();
   paused = false;
@@ -148,6 +164,8 @@ export class SimCluster implements KeyTransport {
     /** Stamped writes applied, and those refused for a stale stamp. */
     stampedWrites: 0,
     staleStamps: 0,
+    /** Dot requests applied (docs/causal-dots.md). */
+    dotRequests: 0,
   };
   private readonly random: Random;
   private gossip: GossipMessage[] = [];
@@ -164,8 +182,18 @@ export class SimCluster implements KeyTransport {
     readonly seed: number,
     private readonly faults: SimFaults = ALL_FAULTS,
     private readonly stableTime: SimStableTime = "none",
+    private readonly acceptClock?: SimAcceptClock,
   ) {
     this.random = new Random(seed);
+  }
+
+  /** The accept floor: the largest stamp accepted, or the clock less the lag where that is later. */
+  private floorMicros(): number {
+    if (this.acceptClock !== undefined) {
+      const { nowMicros, acceptLagMicros } = this.acceptClock;
+      this.acceptFloorMicros = Math.max(this.acceptFloorMicros, nowMicros() - acceptLagMicros);
+    }
+    return this.acceptFloorMicros;
   }
 
   /**
@@ -174,7 +202,7 @@ export class SimCluster implements KeyTransport {
    * lost, and at most the floor.
    */
   private clusterStable(): number {
-    let stable = this.acceptFloorMicros;
+    let stable = this.floorMicros();
     const holds = (replica: SimReplica, id: number, key: string) => replica.held.get(key)?.has(id) === true;
     for (const [id, write] of this.stamped) {
       if (write.stampMicros > stable) continue;
@@ -294,6 +322,7 @@ export class SimCluster implements KeyTransport {
     const replica = this.replicas[index];
     replica.values.clear();
     replica.held.clear();
+    replica.dots = new DotIssuer();
     replica.inbox.length = 0;
     this.gossip = this.gossip.filter((message) => message.from !== index);
     this.counts.crashes++;
@@ -361,7 +390,12 @@ export class SimCluster implements KeyTransport {
       return undefined;
     }
     const applied = this.apply(index, put);
-    if (applied === "applied") return { status: "applied", ...this.stableFields(index) };
+    if (typeof applied === "object")
+      return {
+        status: "applied",
+        ...this.stableFields(index),
+        ...(applied.dot === undefined ? {} : { dot: encodeDot(applied.dot) }),
+      };
     if (applied === "stale") {
       const epoch = this.reportedEpoch();
       return {
@@ -381,16 +415,37 @@ export class SimCluster implements KeyTransport {
 
   /**
    * Merges a client's write into a replica, which then gossips its value of the key to the
-   * others; "stale" (nothing merged) for a stamp at or below the accept floor.
+   * others; "stale" (nothing merged) for a stamp at or below the accept floor. A dot request
+   * is merged as a node merges one: its version named by the replica's next dot, which the
+   * answer carries.
    */
-  private apply(index: number, put: PutTuple): "applied" | "stale" | "refused" {
+  private apply(index: number, put: PutTuple): { dot?: Dot } | "stale" | "refused" {
     const replica = this.replicas[index];
-    const stamps = this.stableTime === "none" ? [] : stampsOf(put);
-    if (stamps.some((stamped) => isStaleStamp(stamped, this.acceptFloorMicros, this.reportedEpoch()))) {
+    let request: DotRequest | undefined;
+    try {
+      request = put.type === LatticeType.DOTTED_CAUSAL ? dotRequestOf(put.payload) : undefined;
+    } catch {
+      return "refused";
+    }
+    const stamps = this.stableTime === "none" ? [] : request !== undefined ? [request] : stampsOf(put);
+    if (
+      stamps.length > 0 &&
+      stamps.some((stamped) => isStaleStamp(stamped, this.floorMicros(), this.reportedEpoch()))
+    ) {
       this.counts.staleStamps++;
       return "stale";
     }
-    if (!replica.merge(put.key, put)) return "refused";
+    let dotted: { dot: Dot; payload: Uint8Array } | undefined;
+    try {
+      dotted = request === undefined ? undefined : replica.dots.dotted(request, replica.values.get(put.key));
+    } catch (error) {
+      // A key of another type: refused, as the node refuses it (LATTICE).
+      if (error instanceof StoreError) return "refused";
+      throw error;
+    }
+    if (!replica.merge(put.key, dotted === undefined ? put : { type: put.type, payload: dotted.payload }))
+      return "refused";
+    if (dotted !== undefined) this.counts.dotRequests++;
     if (put.type === LatticeType.MULTI_CAUSAL) {
       this.counts.multiCausalWrites++;
       this.counts.multiCausalDependencies += decodeMultiCausal(put.payload).dependencies.length;
@@ -414,7 +469,7 @@ export class SimCluster implements KeyTransport {
     for (let to = 0; to < REPLICA_COUNT; to++) {
       if (to !== index) this.gossip.push({ from: index, to, key: put.key, value, writes });
     }
-    return "applied";
+    return dotted === undefined ? {} : { dot: dotted.dot };
   }
 
   private deliver(message: GossipMessage): void {

@@ -11,11 +11,9 @@
  * A dot request must be applied once or never, and never late (docs/causal-dots.md §3,
  * finding 3): it goes to one replica only, stamped, and a replica of its epoch takes it only
  * above its accept floor. A write whose outcome is unknown is settled before the session's
- * next call on the key: once a replica reports a stable time past its stamp in its epoch,
- * that replica holds it or it never happened, and the floor takes that replica's value; a
- * replica of another epoch past the stamp has seen the change of membership, and then every
- * replica's value is taken. Either way the session's later calls follow the write if it
- * happened, and nothing is sent twice.
+ * next call on the key (`settle`): the floor takes its version where a replica holds it, and
+ * a stable time past its stamp proves that none will where none does. Either way the
+ * session's later calls follow the write if it happened, and nothing is sent twice.
  */
 import { DOT_COUNTER_MAX, decodeDot, dottedWrite, encodeDotRequest, type DotRequest } from "../lattices/dot-requests";
 import { contextHas, decodeDottedCausalWire, dottedCausal, type Dot } from "../lattices/dotted-causal";
@@ -138,41 +136,62 @@ export class DottedSingleKeyCausal implements CausalScopeCore {
   }
 
   /**
-   * Settles the session's write of `key` of unknown outcome, if any: waits, within
-   * `dependencyWaitMs`, for a replica to report a stable time past its stamp, then raises the
-   * floor to what it held (every replica's value, where the epoch changed since).
+   * Settles the session's write of `key` of unknown outcome, if any, reading every replica
+   * of the key, every ~2 ms within `dependencyWaitMs`: settled once one holds the write's
+   * version (it happened, once: it was sent to one replica only), or once a replica of the
+   * write's epoch reports a stable time past its stamp (it holds the write, or what
+   * overwrote it, or the write never happened), or once every replica answered and one of
+   * another epoch reports one past it (the membership changed since, and none holds it), or,
+   * for a write stamped in no epoch, once a replica names one (it refuses such stamps).
    * CAUSAL_DEPENDENCY_UNAVAILABLE when it does not settle in time; the next call tries again.
    */
   private async settle(key: string): Promise<void> {
     const write = this.unsettled.get(key);
     if (write === undefined) return;
     const deadlineMs = performance.now() + this.options.dependencyWaitMs;
-    try {
-      for (;;) {
-        const reply = (await this.transport.getMany([key], { absentAsValues: true })).get(key)!;
+    for (;;) {
+      const { replies, replicaCount } = await this.readEveryReplica(key);
+      let settled = false;
+      for (const reply of replies) {
+        this.learnEpoch(reply.stableEpoch);
+        if (this.takeOwnVersions(key, reply, write)) settled = true;
+        const pastStamp = (reply.stableMicros ?? 0) >= write.stampMicros;
         const epoch = reply.stableEpoch ?? ANY_EPOCH;
-        this.learnEpoch(epoch);
-        if (epoch !== ANY_EPOCH && (reply.stableMicros ?? 0) >= write.stampMicros) {
-          if (epoch === write.epoch) this.takeOwnVersions(key, reply, write);
-          else
-            for (const replica of await this.transport.replicasOf(key)) {
-              const held = (await this.transport.getFromReplica(replica, [key])).get(key);
-              if (held !== undefined) this.takeOwnVersions(key, held, write);
-            }
-          this.unsettled.delete(key);
-          return;
-        }
-        if (performance.now() >= deadlineMs) break;
-        await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
+        if (pastStamp && epoch !== ANY_EPOCH && (epoch === write.epoch || replies.length === replicaCount))
+          settled = true;
+        // Stamped in no epoch (the session knew none yet): replicas that name one refuse it.
+        if (write.epoch === ANY_EPOCH && epoch !== ANY_EPOCH) settled = true;
       }
-    } catch (error) {
-      if (error instanceof ConsistencyError) throw error;
-      throw this.unsettledError(key, `reading it failed: ${(error as Error).message}`);
+      if (settled) break;
+      if (performance.now() >= deadlineMs) {
+        const why =
+          replies.length === 0
+            ? "no replica of it answered"
+            : `no replica reported it settled within dependencyWaitMs (${this.options.dependencyWaitMs} ms)`;
+        throw this.unsettledError(key, why);
+      }
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_POLL_MS));
     }
-    throw this.unsettledError(
-      key,
-      `no replica reported it settled within dependencyWaitMs (${this.options.dependencyWaitMs} ms)`,
+    this.unsettled.delete(key);
+  }
+
+  /** Every replica's value of `key` that answered (absent ones as NONE), and how many replicas it has. */
+  private async readEveryReplica(key: string): Promise<{ replies: ValueRead[]; replicaCount: number }> {
+    let replicas: string[];
+    try {
+      replicas = await this.transport.replicasOf(key);
+    } catch (error) {
+      throw this.unsettledError(key, `finding its replicas failed: ${(error as Error).message}`);
+    }
+    const answers = await Promise.allSettled(
+      replicas.map((replica) => this.transport.getFromReplica(replica, [key], { absentAsValues: true })),
     );
+    const replies: ValueRead[] = [];
+    for (const answer of answers) {
+      const reply = answer.status === "fulfilled" ? answer.value.get(key) : undefined;
+      if (reply !== undefined) replies.push(reply);
+    }
+    return { replies, replicaCount: replicas.length };
   }
 
   private unsettledError(key: string, why: string): ConsistencyError {
@@ -191,18 +210,20 @@ export class DottedSingleKeyCausal implements CausalScopeCore {
    * happened (and was not overwritten since). Only those: the rest of the value was never
    * shown to the session, and its next write must not overwrite it (docs/causal-dots.md §3,
    * finding 2). A version is known by its value alone, so another session's concurrent
-   * write of the same bytes is taken for the session's own.
+   * write of the same bytes is taken for the session's own. Whether any was found.
    */
-  private takeOwnVersions(key: string, read: ValueRead, write: DotRequest): void {
-    this.learnEpoch(read.stableEpoch);
-    if (read.type === LatticeType.NONE) return;
+  private takeOwnVersions(key: string, read: ValueRead, write: DotRequest): boolean {
+    if (read.type === LatticeType.NONE) return false;
     checkType(key, read.type, [LatticeType.DOTTED_CAUSAL]);
     const floor = this.floor.get(key);
     const seen = floor === undefined ? dottedCausal.bottom.context : decodeDottedCausalWire(floor.payload).context;
+    let found = false;
     for (const { dot, value } of decodeDottedCausalWire(read.payload).versions) {
       if (!bytesEqual(value, write.value) || contextHas(seen, dot)) continue;
       this.floor.raise(key, { type: LatticeType.DOTTED_CAUSAL, payload: dottedWrite(write, dot) }, LEVEL);
+      found = true;
     }
+    return found;
   }
 
   /** Raises the floor to a replica's value of `key` (an absent key, NONE, leaves it as it is). */

@@ -2,11 +2,12 @@
  * Causal sessions against a real node (2 actors, local replication 2: every key on both),
  * over AnnaClient's real transport, with one causal cut per client: a dependency written
  * through one client is seen by another's reader; a value whose dependency is missing is
- * refused after asking each replica, then read once the dependency exists; siblings and
- * envelopes as Anna's plain causal calls see them.
+ * refused after asking each replica, then read once the dependency exists; single-key
+ * siblings under the versions the actors name (DOTTED_CAUSAL), and bare values as Anna's
+ * plain causal calls see them.
  */
 import { AnnaClient } from "../../src/client/anna-client";
-import { decodeEnvelope } from "../../src/lattices/causal-envelope";
+import { decodeDottedCausalWire, type DottedCausal } from "../../src/lattices/dotted-causal";
 import { NodeProcess, onEveryReplica, startNodeProcess, waitFor } from "../support/node-process";
 import { PORT_OFFSETS } from "../support/ports";
 
@@ -75,19 +76,24 @@ describe("causal sessions against a node with two replicas of every key", () => 
     reader.close();
   });
 
-  it("keeps concurrent single-key writes as siblings in envelopes, and a session's write over them supersedes both", async () => {
+  it("keeps concurrent single-key writes as siblings under versions the actors name, and a session's write over them supersedes both", async () => {
     const first = writerClient.causalSession({ scope: "single-key" });
     const second = readerClient.causalSession({ scope: "single-key" });
     await Promise.all([first.put("doc", "draft A"), second.put("doc", "draft B")]);
     await eventually(() => first.get("doc"), ["draft A", "draft B"]);
-    let stored: Awaited<ReturnType<AnnaClient["getCausal"]>>;
+    let stored: DottedCausal | undefined;
     await waitFor(
-      async () => (stored = await writerClient.getCausal("doc"))?.values.length === 2,
+      async () => {
+        const read = await writerClient.get("doc");
+        stored = read === undefined ? undefined : decodeDottedCausalWire(read.payload);
+        return stored?.versions.length === 2;
+      },
       GOSSIP_WAIT_MS,
-      () => `doc holds ${stored?.values.length} values`,
+      () => `doc holds ${stored?.versions.length} versions`,
     );
-    expect(stored!.vectorClock.size).toBe(2);
-    expect(stored!.values.map((value) => text(decodeEnvelope(value)!.value)).sort()).toEqual(["draft A", "draft B"]);
+    // One context entry per actor that named a version (two actors hold every key), none per session.
+    expect(stored!.context.vector.length + stored!.context.cloud.length).toBeLessThanOrEqual(2);
+    expect(stored!.versions.map((version) => text(version.value)).sort()).toEqual(["draft A", "draft B"]);
     await first.put("doc", "merged");
     await eventually(() => second.get("doc"), ["merged"]);
     const bare = writerClient.causalSession({ scope: "single-key", envelope: false });

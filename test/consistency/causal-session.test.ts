@@ -182,7 +182,7 @@ describe("causal sessions, single-key", () => {
     await expect(writer.put("a", "a1")).rejects.toMatchObject({ code: "TIMEOUT" });
     passTime(1_000_000n);
     // The replica that holds the request resumes only now: the floor has passed its stamp, so it is refused.
-    for (let index = 0; index < REPLICA_COUNT; index++) cluster.resume(index);
+    cluster.heal();
     expect(texts(await writer.get("a"))).toEqual(["a0"]);
     await writer.put("a", "a2");
     expect(texts(await session(cluster, { scope: "single-key" }).get("a"))).toEqual(["a2"]);

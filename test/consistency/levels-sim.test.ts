@@ -24,7 +24,9 @@ const OK_SHARE_MIN = 0.75;
 /**
  * With a stable time, every crash starts an epoch and writes stamped in the old one are
  * refused, and reads fail CAUSAL_DEPENDENCY_UNAVAILABLE until the new epoch has a stable
- * time: fewer steps commit (56–76% seen for causal-multi-key at this seed).
+ * time: fewer steps commit (56–76% seen for causal-multi-key at this seed). Single-key
+ * causal settles a write of unknown outcome that did not happen by the stable time too,
+ * which under crashes this frequent (one every ~17 steps) seldom moves: 51% seen.
  */
 const OK_SHARE_STABLE_MIN = 0.45;
 
@@ -39,7 +41,8 @@ describe("built levels on the simulated cluster", () => {
     const forbidden = forbiddenFound(verdict);
     const witnesses = forbidden.map((name) => verdict.anomalies[name].witnesses[0]);
     expect({ seed: SEED, forbidden, witnesses }).toEqual({ seed: SEED, forbidden: [], witnesses: [] });
-    expect(verdict.counts.ok).toBeGreaterThan(OK_SHARE_MIN * TRANSACTIONS);
+    const okShareMin = row.simStableTime === undefined ? OK_SHARE_MIN : OK_SHARE_STABLE_MIN;
+    expect(verdict.counts.ok).toBeGreaterThan(okShareMin * TRANSACTIONS);
     // Every kind of fault happened during the run.
     const { delivered, duplicated, dropped, pauses, crashes, timeouts } = cluster.counts;
     expect(Math.min(delivered, duplicated, dropped, pauses, crashes, timeouts)).toBeGreaterThan(0);

@@ -14,7 +14,6 @@ import { CausalCut, type Closure } from "../../src/consistency/causal-cut";
 import { causalLwwVersions, type CausalLwwVersion } from "../../src/consistency/causal-lww-versions";
 import { CAUSAL_CUT_LIMITS_DEFAULT } from "../../src/consistency/causal-options";
 import type { VersionScheme } from "../../src/consistency/causal-versions";
-import { decodeEnvelope, encodeEnvelope } from "../../src/lattices/causal-envelope";
 import {
   resolveSessionOptions,
   resolveTransactionOptions,
@@ -33,11 +32,12 @@ import {
 } from "../../src/consistency/transaction";
 import { StoreReads } from "../../src/consistency/transaction-reads";
 import { BufferedWrites, ImmediateWrites } from "../../src/consistency/transaction-writes";
-import type { KeyTransport, PutOutcome, PutTuple, ValueRead } from "../../src/consistency/transport";
+import type { KeyTransport, PutOutcome, ValueRead } from "../../src/consistency/transport";
 import { transactionIdOf } from "../../src/consistency/write-id";
 import { LatticeType } from "../../src/lattices/lattice-type";
-import { toVectorClock } from "../../src/lattices/vector-clock";
-import { decodeLww, decodeSingleCausal, encodeLww, encodeSingleCausal } from "../../src/lattices/values";
+import { decodeLww, encodeLww } from "../../src/lattices/values";
+import { dotRequestOf, encodeDotRequest } from "../../src/lattices/dot-requests";
+import { dottedCausal } from "../../src/lattices/dotted-causal";
 import type { AnomalyClass } from "./history/anomalies";
 import type { Level } from "./history/levels";
 import {
@@ -72,7 +72,6 @@ export interface BrokenVariant {
 const IN_STEP = [0n];
 /** Every other session's clock a second behind: a write that does not follow what it read lands below it. */
 const ONE_SECOND_BEHIND = [0n, -1_000_000n];
-const utf8 = new TextEncoder();
 /** How far the broken clock of monotonic writes jumps either way: many times the gap between a session's writes of a key. */
 const CLOCK_JITTER_MICROS = 100_000;
 
@@ -174,19 +173,13 @@ class NoLowerBounds extends AtomicReads {
   protected override async raiseToLowerBounds(): Promise<void> {}
 }
 
-/** `transport` with each causal put's clocks cut down to the session's own entry: a write no longer follows what it read. */
-function ownClockEntryOnly(transport: KeyTransport, sessionId: string): KeyTransport {
-  const id = utf8.encode(sessionId);
-  const rewrite = (put: PutTuple): PutTuple => {
-    if (put.type !== LatticeType.SINGLE_CAUSAL) throw new Error(`invariant: a ${LatticeType[put.type]} put`);
-    // A single-key session's put holds one value, its envelope's clock the put's clock.
-    const { vectorClock, values } = decodeSingleCausal(put.payload);
-    const count = vectorClock.get(sessionId) ?? 0;
-    const clock = toVectorClock([{ key: id, value: count }]);
-    const envelopes = values.map((bytes) => encodeEnvelope({ clock, value: decodeEnvelope(bytes)!.value }));
-    return { ...put, payload: encodeSingleCausal({ vectorClock: { [sessionId]: count }, values: envelopes }) };
-  };
-  return mapPuts(transport, rewrite);
+/** `transport` with each dot request's context sent empty: a write overwrites nothing, not even what its session read. */
+function contextNotSent(transport: KeyTransport): KeyTransport {
+  return mapPuts(transport, (put) => {
+    const request = put.type === LatticeType.DOTTED_CAUSAL ? dotRequestOf(put.payload) : undefined;
+    if (request === undefined) throw new Error(`invariant: a ${LatticeType[put.type]} put, not a dot request`);
+    return { ...put, payload: encodeDotRequest({ ...request, context: dottedCausal.bottom.context }) };
+  });
 }
 
 /** causal-multi-key-lww's versions, with any version of a key covering every dependency on it. */
@@ -305,12 +298,12 @@ export const BROKEN_VARIANTS: readonly BrokenVariant[] = [
   },
   {
     row: causalRow(
-      "causal-single-key/clock-not-absorbed",
+      "causal-single-key/context-not-sent",
       "single-key",
       cutPerClient(() => new CausalCut()),
-      (context, sessionId) => ownClockEntryOnly(context.transport, sessionId),
+      (context) => contextNotSent(context.transport),
     ),
-    swapped: "a write's clock holds the session's own entry only, not the clocks it read",
+    swapped: "a write's dot request carries an empty context, not what the session has seen of the key",
     mustFind: ["S-WFR"],
     clockSkewsMicros: IN_STEP,
   },

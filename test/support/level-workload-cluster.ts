@@ -191,6 +191,8 @@ export async function runOnCluster(
 }
 
 class ClusterEnvironment implements WorkloadEnvironment {
+  /** Real nodes: sessions poll as their defaults say. */
+  readonly rowEnvironment = {};
   private readonly transactionNumbers: TransactionNumbers[];
   /** A client that saw every replica agree, its routing answers fresh: where the final reads go. */
   private finalReader: AnnaClient | undefined;

@@ -17,6 +17,7 @@ import type { Transaction } from "../../src/consistency/transaction";
 import type { Level } from "./history/levels";
 import type { ReadResult } from "./history/events";
 import type { Random } from "./random";
+import type { SimStableTime } from "./sim-cluster";
 import { valueText } from "./level-workload-versions";
 
 /** One step of a session as the driver runs it: its ops one at a time, then commit or abort. */
@@ -47,8 +48,25 @@ export interface LevelRow {
    * unknown). Elsewhere the version sent is the version.
    */
   readonly unknownWritesRestamped?: boolean;
-  /** A process's session; `random` is the process's own, seeded. */
-  open(context: SessionContext, random: Random): LevelSession;
+  /**
+   * The stable time the simulated replicas keep for this row where a run names none
+   * (level-workload-sim.ts); with it their accept floor follows the simulated clock. Single-key
+   * causal sessions settle a write of unknown outcome by it (docs/causal-dots.md §3).
+   */
+  readonly simStableTime?: SimStableTime;
+  /** A process's session; `random` is the process's own, seeded; `environment` what its sessions are tuned to. */
+  open(context: SessionContext, random: Random, environment: RowEnvironment): LevelSession;
+}
+
+/** What a row's sessions are tuned to where they run. */
+export interface RowEnvironment {
+  /**
+   * How long a single-key causal session polls for a write of unknown outcome to settle
+   * (its `dependencyWaitMs`); the session's default where absent. The simulator's is 0: its
+   * stable time moves only between calls, and polling would make a run depend on the
+   * machine's speed.
+   */
+  readonly settleWaitMs?: number;
 }
 
 /** A session's own calls, each a step of one op: a put that failed may still have happened. */
@@ -163,7 +181,8 @@ export function causalRow(
     shape: "operation",
     abortKeepsWrites: true,
     unknownWritesRestamped: scope === "multi-key-lww",
-    open: (context, random) => {
+    ...(scope === "single-key" ? { simStableTime: "held" as const } : {}),
+    open: (context, random, { settleWaitMs }) => {
       const sessionId = seededSessionId(random);
       const causalContext = {
         transport: transport(context, sessionId),
@@ -173,7 +192,8 @@ export function causalRow(
         // The workload's clock: simulated time on the simulator, so that stamps, and a run, follow from its seed.
         nowMicros: context.nowMicros,
       };
-      return causalSteps(new CausalSession(causalContext, { scope }));
+      const settle = scope === "single-key" && settleWaitMs !== undefined ? { dependencyWaitMs: settleWaitMs } : {};
+      return causalSteps(new CausalSession(causalContext, { scope, ...settle }));
     },
   };
 }

@@ -39,6 +39,8 @@ const START_MICROS = 1_700_000_000_000_000n;
 /** Simulated time per call: a few milliseconds per transaction, as on a busy 2-core machine. */
 const MICROS_PER_TURN = 500n;
 const TURNS_SEED_MIX = 0x7f4a7c15;
+/** How far the accept floor trails simulated time, where it follows it: 20 turns. */
+const ACCEPT_LAG_MICROS = 10_000;
 
 /** Releases one waiting process at a time, chosen by seed, once every live process waits. */
 class SeededTurns {
@@ -78,17 +80,18 @@ class SeededTurns {
 }
 
 class SimEnvironment implements WorkloadEnvironment {
+  readonly rowEnvironment = { settleWaitMs: 0 };
   private readonly turns: SeededTurns;
   private readonly transactionNumbers: TransactionNumbers[] = [];
 
   constructor(
     readonly transport: SimCluster,
     private readonly options: SimRunOptions,
+    turns: SeededTurns,
+    random: Random,
     processCount: number,
   ) {
-    // Not the cluster's own stream (SimCluster draws from Random(seed)): the two must not move in step.
-    const random = new Random((options.seed ^ TURNS_SEED_MIX) >>> 0);
-    this.turns = new SeededTurns(random, processCount);
+    this.turns = turns;
     for (let client = 0; client < Math.ceil(processCount / SESSIONS_PER_CLIENT); client++) {
       // Seeded client tags: write ids, and so the version order of equal stamps, replay too.
       this.transactionNumbers.push(new TransactionNumbers(() => random.bytes(8)));
@@ -101,7 +104,7 @@ class SimEnvironment implements WorkloadEnvironment {
     return {
       transport: this.transport,
       transactionNumbers: this.transactionNumbers[Math.floor(process / SESSIONS_PER_CLIENT)],
-      nowMicros: () => START_MICROS + BigInt(this.turns.taken) * MICROS_PER_TURN + skew,
+      nowMicros: () => simulatedMicros(this.turns) + skew,
     };
   }
 
@@ -118,15 +121,31 @@ class SimEnvironment implements WorkloadEnvironment {
   }
 }
 
-/** Runs `row` on a fresh simulated cluster and checks its history. */
+/** Simulated time: a fixed step per turn taken. */
+function simulatedMicros(turns: SeededTurns): bigint {
+  return START_MICROS + BigInt(turns.taken) * MICROS_PER_TURN;
+}
+
+/**
+ * Runs `row` on a fresh simulated cluster and checks its history. Where the run names no
+ * stable time and the row does, the replicas keep the row's, and their accept floor follows
+ * simulated time ACCEPT_LAG_MICROS behind.
+ */
 export async function runOnSim(row: LevelRow, options: SimRunOptions): Promise<SimRunResult> {
-  const cluster = new SimCluster(options.seed, options.faults, options.stableTime);
-  options.adaptCluster?.(cluster);
   const processCount = options.processCount ?? SIM_PROCESS_COUNT;
+  // Not the cluster's own stream (SimCluster draws from Random(seed)): the two must not move in step.
+  const random = new Random((options.seed ^ TURNS_SEED_MIX) >>> 0);
+  const turns = new SeededTurns(random, processCount);
+  const acceptClock =
+    options.stableTime === undefined && row.simStableTime !== undefined
+      ? { nowMicros: () => Number(simulatedMicros(turns)), acceptLagMicros: ACCEPT_LAG_MICROS }
+      : undefined;
+  const cluster = new SimCluster(options.seed, options.faults, options.stableTime ?? row.simStableTime, acceptClock);
+  options.adaptCluster?.(cluster);
   let nowNs = 0n;
   const result = await runLevelWorkload({
     row,
-    environment: new SimEnvironment(cluster, options, processCount),
+    environment: new SimEnvironment(cluster, options, turns, random, processCount),
     // Counted time, so that the history replays byte for byte.
     recorder: new HistoryRecorder({ output: { kind: "memory" }, nowNs: () => (nowNs += 1000n) }),
     seed: options.seed,

@@ -7,7 +7,14 @@ import { committedVersion } from "../../src/consistency/read-atomic";
 import { decodeCausalLww } from "../../src/lattices/causal-lww";
 import { decodeEnvelope, visibleSiblings } from "../../src/lattices/causal-envelope";
 import { unstamped } from "../../src/consistency/causal-stamps";
-import type { KeyTransport, PutTuple, ValueRead } from "../../src/consistency/transport";
+import type { KeyTransport, PutOutcome, PutTuple, ValueRead } from "../../src/consistency/transport";
+import { decodeDot, dotRequestOf } from "../../src/lattices/dot-requests";
+import {
+  decodeDottedCausalWire,
+  toDottedContext,
+  type Dot,
+  type DottedContext,
+} from "../../src/lattices/dotted-causal";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import type { VectorClock as ClockBytes } from "../../src/lattices/vector-clock";
 import { decodeLww, decodeMultiCausal, decodeSingleCausal } from "../../src/lattices/values";
@@ -19,7 +26,7 @@ export function valueText(bytes: Uint8Array): string {
   return decoder.decode(bytes);
 }
 
-/** A written value's version: its LWW stamp, or the clock of its causal envelope. */
+/** A written value's version: its LWW stamp, or the clock of its causal envelope (a dotted write's: dottedClockRecord). */
 export type SentVersion = { readonly stamp: Stamp } | { readonly clock: VectorClock };
 
 function stampOf(payload: Uint8Array): { value: string; stamp: Stamp } | null {
@@ -55,25 +62,61 @@ export function mapPuts(transport: KeyTransport, each: (put: PutTuple) => PutTup
   };
 }
 
+/**
+ * A dotted write's version as a history clock: what its context names and its dot. Vector
+ * entries count every dot of their id up to them; a cloud dot is an entry `id#counter` of 1
+ * (history/versions.ts compares both).
+ */
+function dottedClockRecord(context: DottedContext, dot: Dot): VectorClock {
+  const { vector, cloud } = toDottedContext([...context.vector], [...context.cloud, dot]);
+  const record: Record<string, number> = clockRecord(vector);
+  for (const { id, counter } of cloud) record[`${valueText(id)}#${counter}`] = 1;
+  return record;
+}
+
 /** Every version sent, by its value (unique in a history): the stamps and clocks a history's writes carry. */
 export class SentVersions {
   private readonly byValue = new Map<string, SentVersion>();
 
   constructor(private readonly valuesMax: number) {}
 
-  /** `transport`, noting each write before it is sent (so that a write whose outcome is unknown has its version too). */
+  /**
+   * `transport`, noting each write before it is sent (so that a write whose outcome is
+   * unknown has its version too), and a dot request's dot once a replica names it: its
+   * version is known only then.
+   */
   observe(transport: KeyTransport): KeyTransport {
-    return mapPuts(transport, (put) => {
+    const noting = mapPuts(transport, (put) => {
       this.note(put);
       return put;
     });
+    const learn = (puts: readonly PutTuple[], outcomes: Map<string, PutOutcome>) => {
+      for (const put of puts) {
+        const outcome = outcomes.get(put.key);
+        if (outcome?.status === "applied" && outcome.dot !== undefined) this.learnDot(put, decodeDot(outcome.dot));
+      }
+      return outcomes;
+    };
+    return {
+      ...noting,
+      putManySettled: async (puts, options) => learn(puts, await noting.putManySettled(puts, options)),
+      putToReplica: async (replica, puts, options) => learn(puts, await noting.putToReplica(replica, puts, options)),
+    };
   }
 
   versionOf(value: string): SentVersion | undefined {
     return this.byValue.get(value);
   }
 
+  private learnDot(put: PutTuple, dot: Dot): void {
+    const request = dotRequestOf(put.payload);
+    if (request === undefined) throw new Error("invariant: a dot named for a write that asked for none");
+    this.remember(valueText(request.value), { clock: dottedClockRecord(request.context, dot) });
+  }
+
   private note(put: PutTuple): void {
+    // A dot request's version is its context and the dot a replica names for it, learnt from the answer.
+    if (put.type === LatticeType.DOTTED_CAUSAL) return;
     if (put.type === LatticeType.LWW) {
       const sent = stampOf(put.payload);
       if (sent !== null) this.remember(sent.value, { stamp: sent.stamp });
@@ -97,6 +140,8 @@ export class SentVersions {
 export function finalPayload(key: string, read: ValueRead | undefined, causal: boolean): FinalPayload {
   if (read === undefined) return causal ? { kind: "causal", siblings: [] } : { kind: "lww", value: null };
   if (read.type === LatticeType.LWW) return { kind: "lww", ...(stampOf(read.payload) ?? { value: null }) };
+  if (read.type === LatticeType.DOTTED_CAUSAL)
+    return { kind: "causal", siblings: decodeDottedCausalWire(read.payload).versions.map((v) => valueText(v.value)) };
   if (read.type === LatticeType.SINGLE_CAUSAL || read.type === LatticeType.MULTI_CAUSAL)
     return {
       kind: "causal",

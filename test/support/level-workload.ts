@@ -25,7 +25,7 @@ import {
 import type { HistoryRecorder } from "./history/recorder";
 import type { Verdict } from "./history/verdict";
 import { finalPayload, SentVersions } from "./level-workload-versions";
-import type { LevelRow, LevelSession, StepHandle } from "./level-workload-levels";
+import type { LevelRow, LevelSession, RowEnvironment, StepHandle } from "./level-workload-levels";
 import { Random } from "./random";
 
 /** Where the sessions run: the simulated cluster or real nodes. */
@@ -40,6 +40,8 @@ export interface WorkloadEnvironment {
   heal(keys: readonly string[]): Promise<void>;
   /** Where the final reads go (replicasOf, getFromReplica). */
   readonly transport: KeyTransport;
+  /** What the rows' sessions are tuned to here. */
+  readonly rowEnvironment: RowEnvironment;
 }
 
 export interface WorkloadOptions {
@@ -150,7 +152,11 @@ async function runProcess(run: Run, process: number): Promise<void> {
   const { row, environment, seed, rounds } = run.options;
   const random = new Random((seed ^ Math.imul(process + 1, 0x9e3779b1)) >>> 0);
   const context = environment.sessionContext(process);
-  const session = row.open({ ...context, transport: run.sent.observe(context.transport) }, random);
+  const session = row.open(
+    { ...context, transport: run.sent.observe(context.transport) },
+    random,
+    environment.rowEnvironment,
+  );
   let round = 0;
   let stepsThisRound = 0;
   try {

@@ -81,6 +81,8 @@ const ATTEMPTS_MAX = 3;
  * in a few hundred steps: a lower limit would refuse merges and keep replicas apart.
  */
 export const SIM_VALUE_BYTES_MAX = 64 * 1024;
+/** The chance per step, with an accept clock, that one replica sends another all it holds (anti-entropy). */
+const ANTI_ENTROPY_CHANCE = 0.1;
 /** Anti-entropy passes a heal takes at most; replicas of a join agree after one, causal values after a few. */
 const HEAL_PASSES_MAX = 8;
 
@@ -166,6 +168,8 @@ export class SimCluster implements KeyTransport {
     staleStamps: 0,
     /** Dot requests applied (docs/causal-dots.md). */
     dotRequests: 0,
+    /** Anti-entropy rounds between two replicas (with an accept clock only). */
+    antiEntropyRounds: 0,
   };
   private readonly random: Random;
   private gossip: GossipMessage[] = [];
@@ -187,7 +191,7 @@ export class SimCluster implements KeyTransport {
     this.random = new Random(seed);
   }
 
-  /** The accept floor: the largest stamp accepted, or the clock less the lag where that is later. */
+  /** The accept floor: the largest stamp accepted, or, with an accept clock, the clock less the lag. */
   private floorMicros(): number {
     if (this.acceptClock !== undefined) {
       const { nowMicros, acceptLagMicros } = this.acceptClock;
@@ -288,6 +292,7 @@ export class SimCluster implements KeyTransport {
       else if (!replica.paused && this.random.chance(this.faults.pause)) this.pause(index);
       if (this.random.chance(this.faults.crash)) this.crash(index);
     });
+    if (this.acceptClock !== undefined && this.random.chance(ANTI_ENTROPY_CHANCE)) this.antiEntropyRound();
     const queued = this.shuffled(this.gossip);
     this.gossip = [];
     for (const message of queued) {
@@ -340,6 +345,21 @@ export class SimCluster implements KeyTransport {
     this.replicas.forEach((_, index) => this.resume(index));
     for (const message of this.gossip.splice(0)) this.deliver(message);
     for (let pass = 0; pass < HEAL_PASSES_MAX && this.antiEntropyPass(); pass++);
+  }
+
+  /**
+   * One replica sends every value it holds to another, as a node's periodic anti-entropy
+   * does: what a lost gossip message left out arrives, and a stable time held back by it
+   * moves on. Only with an accept clock (replicas that model nodes' clocks model their
+   * repair too); a paused replica neither sends nor takes.
+   */
+  private antiEntropyRound(): void {
+    const from = this.random.int(REPLICA_COUNT);
+    const to = (from + 1 + this.random.int(REPLICA_COUNT - 1)) % REPLICA_COUNT;
+    if (this.replicas[from].paused || this.replicas[to].paused) return;
+    for (const [key, value] of this.replicas[from].values)
+      this.deliver({ from, to, key, value, writes: new Set(this.replicas[from].held.get(key)) });
+    this.counts.antiEntropyRounds++;
   }
 
   /** Whether any replica's value changed. */
@@ -461,7 +481,8 @@ export class SimCluster implements KeyTransport {
         everywhere: false,
       });
       addHeld(replica, put.key, [id]);
-      this.acceptFloorMicros = Math.max(this.acceptFloorMicros, stampMicros);
+      // Without a clock, the floor follows the stamps taken; with one, the clock alone, as a node's does.
+      if (this.acceptClock === undefined) this.acceptFloorMicros = Math.max(this.acceptFloorMicros, stampMicros);
       this.counts.stampedWrites++;
     }
     const value = replica.values.get(put.key)!;

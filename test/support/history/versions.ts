@@ -18,18 +18,25 @@ export function compareLwwVersions(a: LwwStamp, aValue: string, b: LwwStamp, bVa
   return compareLwwStamps(a, b) || (aValue < bValue ? -1 : aValue > bValue ? 1 : 0);
 }
 
-/** Every entry of `a` at most `b`'s, and some entry below: `a` happened before `b`. */
-function clockBefore(a: VectorClock, b: VectorClock): boolean {
-  // for-in, not Object.entries: this runs per comparison and must not allocate.
-  let strictly = false;
+/**
+ * Whether `b` names every write `a` names. An entry counts every write of its name up to
+ * it; an entry `id#n` (a dotted context's cloud, docs/causal-dots.md) names the one write
+ * (id, n), which `b` names by the same entry or by its entry of `id` at n or above.
+ */
+function clockCovers(a: VectorClock, b: VectorClock): boolean {
+  // for-in, not Object.entries: this runs per comparison and must not allocate (but for dotted entries).
   for (const name in a) {
-    const other = b[name] ?? 0;
-    if (a[name] > other) return false;
-    if (a[name] < other) strictly = true;
+    const hash = name.indexOf("#");
+    if (hash < 0) {
+      if (a[name] > (b[name] ?? 0)) return false;
+    } else if (b[name] === undefined && (b[name.slice(0, hash)] ?? 0) < Number(name.slice(hash + 1))) return false;
   }
-  if (strictly) return true;
-  for (const name in b) if (b[name] > (a[name] ?? 0)) return true;
-  return false;
+  return true;
+}
+
+/** `b` names every write `a` names, and more: `a` happened before `b`. */
+function clockBefore(a: VectorClock, b: VectorClock): boolean {
+  return clockCovers(a, b) && !clockCovers(b, a);
 }
 
 export class VersionOrder {

@@ -5,8 +5,8 @@
  * answers at once, merging with the lattices' own functions and reporting a stable time
  * `STABLE_LAG_MICROS` behind the clock and rising in steps of `STABLE_STEP_MICROS`, as a
  * node reports one. `--level`: causal+
- * (`causal-multi-key-lww`, the default), `causal-single-key` (vector clocks named per
- * session, keys absent at the start), `sessions` (all four guarantees) or `eventual`
+ * (`causal-multi-key-lww`, the default), `causal-single-key` (dot requests, named by
+ * the store as a node's actor names them; keys absent at the start), `sessions` (all four guarantees) or `eventual`
  * (the typed LWW calls alone: what any level pays at least). Reported: the process's CPU
  * (every thread: the collector's too) per transaction, the median of `--phases` phases. On
  * the 2-core VM the consistency bench's ratios mix this cost with the transport's and the
@@ -81,7 +81,17 @@ function loadClient(name: string, dist: string): Client {
   const load = (module: string) => require(path.join(dist, module));
   const { mergePayloads } = load("lattices/merge");
   const { LatticeType } = load("lattices/lattice-type");
-  const store = instantStore(mergePayloads, LatticeType.NONE);
+  const { DotIssuer } = load("actor/dot-issuer");
+  const { dotRequestOf, encodeDot } = load("lattices/dot-requests");
+  // Dot requests named as a node's actor names them (docs/protocol.md "Dot requests").
+  const issuer = new DotIssuer();
+  const dotted = (type: number, stored: StoredValue | undefined, payload: Uint8Array) => {
+    const request = type === LatticeType.DOTTED_CAUSAL ? dotRequestOf(payload) : undefined;
+    if (request === undefined) return undefined;
+    const { dot, payload: merged } = issuer.dotted(request, stored);
+    return { payload: merged, dot: encodeDot(dot) as Uint8Array };
+  };
+  const store = instantStore(mergePayloads, LatticeType.NONE, dotted);
   const value = new Uint8Array(VALUE_BYTES).fill(0x61);
   if (level === "causal-single-key") {
     // Keys start absent: a single-key session's first write of a key is a blind one, as on a fresh node.
@@ -153,12 +163,26 @@ function loadClient(name: string, dist: string): Client {
   return { name, sessions };
 }
 
-/** A store that answers every call at once (a microtask later), one replica, stable time a lag behind the clock. */
+interface StoredValue {
+  type: number;
+  payload: Uint8Array;
+}
+
+/**
+ * A store that answers every call at once (a microtask later), one replica, stable time a
+ * lag behind the clock; `dotted` serves a dot request (the value to merge, and the dot to
+ * answer), undefined for any other write.
+ */
 function instantStore(
   mergePayloads: (type: number, stored: Uint8Array | undefined, incoming: Uint8Array) => Uint8Array | null,
   noneType: number,
+  dotted: (
+    type: number,
+    stored: StoredValue | undefined,
+    payload: Uint8Array,
+  ) => { payload: Uint8Array; dot: Uint8Array } | undefined,
 ) {
-  const values = new Map<string, { type: number; payload: Uint8Array }>();
+  const values = new Map<string, StoredValue>();
   const stable = () => {
     const lagging = Date.now() * 1000 - STABLE_LAG_MICROS;
     return { stableMicros: lagging - (lagging % STABLE_STEP_MICROS), stableEpoch: EPOCH };
@@ -181,10 +205,11 @@ function instantStore(
     await null;
     const outcomes = new Map<string, PutOutcome>();
     for (const { key, type, payload } of puts) {
-      const merged = mergePayloads(type, values.get(key)?.payload, payload);
+      const dot = dotted(type, values.get(key), payload);
+      const merged = mergePayloads(type, values.get(key)?.payload, dot?.payload ?? payload);
       if (merged === null) throw new Error(`invariant: the bench wrote a malformed value of ${key}`);
       values.set(key, { type, payload: merged });
-      outcomes.set(key, { status: "applied", ...stable() });
+      outcomes.set(key, { status: "applied", ...stable(), ...(dot === undefined ? {} : { dot: dot.dot }) });
     }
     return outcomes;
   };

@@ -25,10 +25,10 @@ export const LEVELS = [
 export type Level = (typeof LEVELS)[number];
 
 /** Which key space a level's keys live in: a key holds one lattice type. */
-export type KeyKind = "lww" | "single-causal" | "multi-causal" | "causal-lww";
+export type KeyKind = "lww" | "dotted-causal" | "multi-causal" | "causal-lww";
 
 export function keyKindOf(level: Level): KeyKind {
-  if (level === "causal-single-key") return "single-causal";
+  if (level === "causal-single-key") return "dotted-causal";
   if (level === "causal-multi-key") return "multi-causal";
   // LWW values too, but stamped: kept apart so that eventual's bare writes never land among them.
   if (level === "causal-multi-key-lww") return "causal-lww";
@@ -37,7 +37,7 @@ export function keyKindOf(level: Level): KeyKind {
 
 const KEY_PREFIXES: Record<KeyKind, string> = {
   lww: "l",
-  "single-causal": "s",
+  "dotted-causal": "s",
   "multi-causal": "m",
   "causal-lww": "c",
 };

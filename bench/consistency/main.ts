@@ -23,7 +23,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { AnnaClient } from "../../src/client/anna-client";
 import type { AnnaClientCounters } from "../../src/client/base-client";
-import { encodeLww, encodeMultiCausal, encodeSingleCausal } from "../../src/lattices/values";
+import { encodeLww, encodeMultiCausal } from "../../src/lattices/values";
+import { encodeDottedCausalWire } from "../../src/lattices/dotted-causal";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { encodeEnvelope } from "../../src/lattices/causal-envelope";
 import { encodeStamped } from "../../src/lattices/causal-stamp";
@@ -159,9 +160,13 @@ async function preload(client: AnnaClient, kinds: ReadonlySet<KeyKind>, keyCount
   });
   const payloads: Record<KeyKind, () => { type: LatticeType; payload: Uint8Array }> = {
     lww: () => ({ type: LatticeType.LWW, payload: encodeLww({ timestamp: 1, value }) }),
-    "single-causal": () => ({
-      type: LatticeType.SINGLE_CAUSAL,
-      payload: encodeSingleCausal({ vectorClock: { preload: 1 }, values: [value] }),
+    // One version under a dot of its own (a replica id "preload"), as a plain PUT of the type, not a dot request.
+    "dotted-causal": () => ({
+      type: LatticeType.DOTTED_CAUSAL,
+      payload: encodeDottedCausalWire({
+        context: { vector: preloadClock, cloud: [] },
+        versions: [{ dot: { id: preloadClock[0].key, counter: 1 }, value }],
+      }),
     }),
     "causal-lww": () => ({ type: LatticeType.LWW, payload: encodeCausalLww(stampedNow()) }),
     "multi-causal": () => {

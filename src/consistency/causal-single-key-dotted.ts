@@ -110,7 +110,8 @@ export class DottedSingleKeyCausal implements CausalScopeCore {
       this.learnEpoch(outcome.status === "applied" ? outcome.stableEpoch : undefined);
       applied = this.appliedValue(key, request, outcome);
     } finally {
-      this.floor.settle(reservation, applied === undefined ? [] : [applied]);
+      // The write's context is the floor's whole context of the key, so the applied value is at or above the floor.
+      this.floor.settleAbove(reservation, applied === undefined ? [] : [applied]);
     }
   }
 

@@ -1,12 +1,13 @@
 /**
- * Causal consistency per key (docs/consistency.md §2.7): SINGLE_CAUSAL values and a floor
- * per key, as a session with all four guarantees keeps. A read returns the server's value
- * joined with the floor, and raises the floor to it; a write's clock joins the floor's
- * clock of the key with the session's next entry, so it follows everything the session saw
- * of the key (monotonic writes, writes follow reads) and an applied write raises the floor
- * (read your writes). Siblings a later write overwrote are dropped by their envelopes. A
- * write whose outcome is unknown is sent again before the session's next call on its key:
- * had it happened unseen, a later read would miss the session's own write.
+ * Causal consistency per key for sessions with `envelope: false` (docs/consistency.md §2.7):
+ * Anna's SINGLE_CAUSAL values, bare, which Anna's clients read, and a floor per key. A read
+ * returns the server's value joined with the floor, and raises the floor to it; a write's
+ * clock joins the floor's clock of the key with the session's next entry, so it follows
+ * everything the session saw of the key (monotonic writes, writes follow reads) and an
+ * applied write raises the floor (read your writes). A write whose outcome is unknown is
+ * sent again before the session's next call on its key: had it happened unseen, a later
+ * read would miss the session's own write. Sessions with envelopes write replica-named
+ * versions instead (causal-single-key-dotted.ts).
  */
 import { LatticeType } from "../lattices/lattice-type";
 import { toByteSet } from "../lattices/set-union";

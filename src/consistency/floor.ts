@@ -121,12 +121,32 @@ export class Floor {
 
   /** Gives the room back and raises the floor by the writes that were applied, which it held room for. */
   settle(reservation: FloorReservation, applied: readonly PutTuple[]): void {
+    this.settleWith(reservation, applied, (put) => this.joined(put.key, put));
+  }
+
+  /**
+   * `settle` for writes each at or above its key's floor (the floor joined with it is the
+   * write itself, as a write made from the whole floor is): the floor takes them as they are,
+   * without the join.
+   */
+  settleAbove(reservation: FloorReservation, applied: readonly PutTuple[]): void {
+    this.settleWith(reservation, applied, (put) => {
+      checkSameType(put.key, this.entries.get(put.key) ?? put, put.type);
+      return put;
+    });
+  }
+
+  private settleWith(
+    reservation: FloorReservation,
+    applied: readonly PutTuple[],
+    joined: (put: PutTuple) => ValueRead,
+  ): void {
     this.reservedKeys -= reservation.keys;
     this.reservedBytes -= reservation.bytes;
     for (const put of applied) {
       const previous = this.entries.get(put.key);
-      const joined = this.joined(put.key, put);
-      if (joined !== previous) this.store(put.key, joined, previous);
+      const value = joined(put);
+      if (value !== previous) this.store(put.key, value, previous);
     }
     const keys = this.entries.size + this.reservedKeys;
     if (keys > this.limits.maxKeys || this.entriesBytes + this.reservedBytes > this.limits.maxStateBytes)

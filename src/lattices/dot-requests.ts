@@ -9,6 +9,7 @@
  * handed a request without a node in front refuses it (a version without a dot is MALFORMED).
  */
 import {
+  contextFieldBytes,
   contextHas,
   dotBodyBytes,
   encodeDottedCausalWire,
@@ -17,6 +18,7 @@ import {
   readVersionField,
   toDottedContext,
   vectorCounter,
+  writeContextField,
   writeDotBody,
   type Dot,
   type DottedCausal,
@@ -49,12 +51,16 @@ export function encodeDotRequest({ stampMicros, epoch, context, value }: DotRequ
     throw new RangeError(
       `a dot request's stamp and epoch are safe integers, the stamp above 0 (${stampMicros}, ${epoch})`,
     );
-  // The context as DOTTED_CAUSAL writes it: a value of no versions is its context field alone.
-  const contextOnly = encodeDottedCausalWire({ context, versions: [] });
   const versionBody = fieldBytes(value.length);
   const writer = new WireWriter(
-    fieldBytes(versionBody) + 1 + safeUintBytes(stampMicros) + (epoch === 0 ? 0 : 1 + safeUintBytes(epoch)),
+    contextFieldBytes(context) +
+      fieldBytes(versionBody) +
+      1 +
+      safeUintBytes(stampMicros) +
+      (epoch === 0 ? 0 : 1 + safeUintBytes(epoch)),
   );
+  // The context as DOTTED_CAUSAL writes it, then the one version without a dot, then the stamp.
+  writeContextField(writer, context);
   writer.lengthPrefix(VERSIONS_FIELD, versionBody);
   writer.bytesField(VALUE_FIELD, value);
   writer.tag(STAMP_MICROS_FIELD, WireType.VARINT);
@@ -63,11 +69,7 @@ export function encodeDotRequest({ stampMicros, epoch, context, value }: DotRequ
     writer.tag(STAMP_EPOCH_FIELD, WireType.VARINT);
     writer.safeUint(epoch);
   }
-  const rest = writer.finish();
-  const request = new Uint8Array(contextOnly.length + rest.length);
-  request.set(contextOnly);
-  request.set(rest, contextOnly.length);
-  return request;
+  return writer.finish();
 }
 
 /**

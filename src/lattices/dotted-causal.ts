@@ -230,16 +230,26 @@ function versionBodyBytes({ dot, value }: DottedVersion): number {
   return fieldBytes(dotBodyBytes(dot)) + fieldBytes(value.length);
 }
 
-export function encodeDottedCausalWire({ context, versions }: DottedCausal): Uint8Array {
+/** The bytes of a value's context field, with its tag and length (0 for an empty context, left out). */
+export function contextFieldBytes(context: DottedContext): number {
   const contextBytes = contextBodyBytes(context);
-  let length = contextBytes === 0 ? 0 : fieldBytes(contextBytes);
+  return contextBytes === 0 ? 0 : fieldBytes(contextBytes);
+}
+
+/** Writes a value's context field (nothing for an empty context). */
+export function writeContextField(writer: WireWriter, context: DottedContext): void {
+  const contextBytes = contextBodyBytes(context);
+  if (contextBytes === 0) return;
+  writer.lengthPrefix(CONTEXT_FIELD, contextBytes);
+  writeClock(writer, VECTOR_FIELD, context.vector);
+  for (const dot of context.cloud) writeDot(writer, CLOUD_FIELD, dot);
+}
+
+export function encodeDottedCausalWire({ context, versions }: DottedCausal): Uint8Array {
+  let length = contextFieldBytes(context);
   for (const version of versions) length += fieldBytes(versionBodyBytes(version));
   const writer = new WireWriter(length);
-  if (contextBytes > 0) {
-    writer.lengthPrefix(CONTEXT_FIELD, contextBytes);
-    writeClock(writer, VECTOR_FIELD, context.vector);
-    for (const dot of context.cloud) writeDot(writer, CLOUD_FIELD, dot);
-  }
+  writeContextField(writer, context);
   for (const version of versions) {
     writer.lengthPrefix(VERSIONS_FIELD, versionBodyBytes(version));
     writeDot(writer, DOT_FIELD, version.dot);

@@ -36,6 +36,26 @@ describe("Floor", () => {
     expect(elementsOf(floor.joined("k", joined).payload)).toEqual(["a", "b", "c"]);
   });
 
+  it("settles a write known to be at or above the floor as it is, without a join, and frees its room", () => {
+    const floor = new Floor({ maxKeys: 1, maxStateBytes: 1 << 20 });
+    floor.raise("k", setOf("a"), "monotonic-reads");
+    const above = { key: "k", ...setOf("a", "b") };
+    floor.settleAbove(floor.reserve([above], "read-your-writes"), [above]);
+    expect(floor.get("k")!.payload).toBe(above.payload);
+    // settle would have joined: the same write below the floor then keeps what the floor had.
+    const below = { key: "k", ...setOf("c") };
+    floor.settle(floor.reserve([below], "read-your-writes"), [below]);
+    expect(elementsOf(floor.get("k")!.payload)).toEqual(["a", "b", "c"]);
+    // The room held was given back both times: one key fits, and a second does not.
+    expect(() => floor.reserve([{ key: "other", ...setOf("x") }], "read-your-writes")).toThrow(ConsistencyError);
+    // A write of another type than the key's floor is refused, as settle refuses it.
+    expect(() =>
+      floor.settleAbove(floor.reserve([], "read-your-writes"), [
+        { key: "k", type: LatticeType.LWW, payload: encodeLww({ timestamp: 1, value: "v" }) },
+      ]),
+    ).toThrow(/this session holds a SET one/);
+  });
+
   it("keeps no earlier value of a key alive once the key's floor has moved on", async () => {
     setFlagsFromString("--expose-gc");
     const collectGarbage = runInNewContext("gc") as () => void;

@@ -7,8 +7,14 @@
  * from a replica that has not heard its last dots.
  */
 import { randomBytes } from "node:crypto";
-import { counterIn, DOT_COUNTER_MAX, dottedWrite, nextDotCounter, type DotRequest } from "../lattices/dot-requests";
-import { decodeDottedCausalWire, dottedCausal, type Dot } from "../lattices/dotted-causal";
+import {
+  counterInPayload,
+  DOT_COUNTER_MAX,
+  dottedWrite,
+  nextDotCounter,
+  type DotRequest,
+} from "../lattices/dot-requests";
+import type { Dot } from "../lattices/dotted-causal";
 import { LatticeType } from "../lattices/lattice-type";
 import type { Store, StoredValue } from "../core/store";
 import type { Key } from "../wire/key";
@@ -43,11 +49,10 @@ export class DotIssuer {
     if (stored !== undefined && stored.type !== LatticeType.DOTTED_CAUSAL)
       throw new StoreError("LATTICE", `a dot request of a key holding ${LatticeType[stored.type] ?? stored.type}`);
     if (this.mustRedraw) this.redraw();
-    const storedValue = stored === undefined ? dottedCausal.bottom : decodeDottedCausalWire(stored.payload);
-    let counter = nextDotCounter(request, storedValue, this.id);
+    let counter = nextDotCounter(request, stored?.payload, this.id);
     if (counter > DOT_COUNTER_MAX) {
       this.redraw();
-      counter = nextDotCounter(request, storedValue, this.id);
+      counter = nextDotCounter(request, stored?.payload, this.id);
     }
     const dot = { id: this.id, counter };
     this.usedId = true;
@@ -63,7 +68,7 @@ export class DotIssuer {
     if (this.mustRedraw || !this.usedId) return;
     const stored = store.get(key);
     if (stored === undefined || stored.type !== LatticeType.DOTTED_CAUSAL) return;
-    if (counterIn(decodeDottedCausalWire(stored.payload).context, this.id) > 0) this.mustRedraw = true;
+    if (counterInPayload(stored.payload, this.id) > 0) this.mustRedraw = true;
   }
 
   private redraw(): void {

@@ -21,7 +21,6 @@ import {
   writeContextField,
   writeDotBody,
   type Dot,
-  type DottedCausal,
   type DottedContext,
 } from "./dotted-causal";
 import { bytesEqual } from "./lattice";
@@ -114,9 +113,32 @@ export function counterIn(context: DottedContext, id: Uint8Array): number {
   return counter;
 }
 
-/** The counter of the dot replica `id` makes for `request` over its stored value: one above every one of the id either names. */
-export function nextDotCounter(request: DotRequest, stored: DottedCausal, id: Uint8Array): number {
-  return Math.max(counterIn(stored.context, id), counterIn(request.context, id)) + 1;
+/**
+ * The largest counter of `id` a DOTTED_CAUSAL payload names, in its context or on a
+ * version, read without decoding the rest: no canonical form is built and no value copied,
+ * as a replica making a dot over its stored value needs no more.
+ */
+export function counterInPayload(payload: Uint8Array, id: Uint8Array): number {
+  const reader = new WireReader(payload);
+  const entries: MapEntry<number>[] = [];
+  const cloud: Dot[] = [];
+  let counter = 0;
+  while (reader.hasMore()) {
+    const field = reader.readTag();
+    if (field === CONTEXT_FIELD) readContextField(reader, entries, cloud);
+    else if (field === VERSIONS_FIELD) {
+      const { dot } = readVersionField(reader);
+      if (dot !== undefined) cloud.push(dot);
+    } else reader.skipField();
+  }
+  for (const { key, value } of entries) if (value > counter && bytesEqual(key, id)) counter = value;
+  for (const dot of cloud) if (dot.counter > counter && bytesEqual(dot.id, id)) counter = dot.counter;
+  return counter;
+}
+
+/** The counter of the dot replica `id` makes for `request` over its stored value (a payload): one above every one of the id either names. */
+export function nextDotCounter(request: DotRequest, stored: Uint8Array | undefined, id: Uint8Array): number {
+  return Math.max(stored === undefined ? 0 : counterInPayload(stored, id), counterIn(request.context, id)) + 1;
 }
 
 /** What a replica merges for `request` with `dot`: the context with the dot, and the version. */

@@ -70,24 +70,36 @@ export function contextHas(context: DottedContext, dot: Dot): boolean {
   return low < context.cloud.length && compareDots(context.cloud[low], dot) === 0;
 }
 
-/** The canonical context of a vector's entries and any dots: dots contiguous with the vector move into it. */
+/**
+ * The canonical context of a vector's entries and any dots: dots contiguous with the vector
+ * move into it. One pass over the vector and the sorted dots, both in id order (the hot
+ * path of every decode and join: no map, no strings).
+ */
 export function toDottedContext(entries: MapEntry<number>[], dots: Dot[]): DottedContext {
-  const counters = new Map<string, { id: Uint8Array; counter: number }>();
-  for (const { key, value } of toVectorClock(entries))
-    counters.set(Buffer.from(key).toString("latin1"), { id: key, counter: value });
+  const vector = toVectorClock(entries);
+  if (dots.length === 0) return { vector, cloud: [] };
   dots.sort(compareDots);
+  const merged: MapEntry<number>[] = [];
   const cloud: Dot[] = [];
-  for (const dot of dots) {
-    const name = Buffer.from(dot.id).toString("latin1");
-    const top = counters.get(name)?.counter ?? 0;
-    // Sorted by id, then counter: a dot next to the vector's counter extends it, and so may
-    // the next; past a gap none does, so a dot in the cloud stays there.
-    if (dot.counter === top + 1) counters.set(name, { id: dot.id, counter: dot.counter });
-    else if (dot.counter > top + 1 && (cloud.length === 0 || compareDots(cloud[cloud.length - 1], dot) !== 0))
-      cloud.push(dot);
+  let v = 0;
+  for (let i = 0; i < dots.length;) {
+    const id = dots[i].id;
+    while (v < vector.length && compareBytes(vector[v].key, id) < 0) merged.push(vector[v++]);
+    const held = v < vector.length && compareBytes(vector[v].key, id) === 0 ? vector[v++] : undefined;
+    let top = held?.value ?? 0;
+    // Sorted by counter within the id: a dot next to the top extends it, and so may the
+    // next; past a gap none does, so a dot in the cloud stays there.
+    for (; i < dots.length && compareBytes(dots[i].id, id) === 0; i++) {
+      const dot = dots[i];
+      if (dot.counter === top + 1) top = dot.counter;
+      else if (dot.counter > top + 1 && (cloud.length === 0 || compareDots(cloud[cloud.length - 1], dot) !== 0))
+        cloud.push(dot);
+    }
+    if (held !== undefined) merged.push(top === held.value ? held : { key: held.key, value: top });
+    else if (top > 0) merged.push({ key: id, value: top });
   }
-  const vector = toVectorClock([...counters.values()].map(({ id, counter }) => ({ key: id, value: counter })));
-  return { vector, cloud };
+  while (v < vector.length) merged.push(vector[v++]);
+  return { vector: merged, cloud };
 }
 
 /** The versions sorted by dot, one per dot (the larger value bytes), and the context with every version's dot. */

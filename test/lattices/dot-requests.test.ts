@@ -1,8 +1,18 @@
 /**
  * Dot requests (src/lattices/dot-requests.ts, docs/causal-dots.md §5): the request's codec
- * and strictness, the write a replica merges for one, and the dot as answers carry it.
+ * and strictness, the write a replica merges for one, the counter it reads from its stored
+ * value, and the dot as answers carry it.
  */
-import { decodeDot, dotRequestOf, dottedWrite, encodeDot, encodeDotRequest } from "../../src/lattices/dot-requests";
+import fc from "fast-check";
+import {
+  counterIn,
+  counterInPayload,
+  decodeDot,
+  dotRequestOf,
+  dottedWrite,
+  encodeDot,
+  encodeDotRequest,
+} from "../../src/lattices/dot-requests";
 import { decodeDottedCausalWire, encodeDottedCausalWire, toDottedContext } from "../../src/lattices/dotted-causal";
 import { LatticeType } from "../../src/lattices/lattice-type";
 import { mergePayloads } from "../../src/lattices/merge";
@@ -83,6 +93,25 @@ describe("dot requests", () => {
       mergePayloads(LatticeType.DOTTED_CAUSAL, stored, dottedWrite(request, { id: R, counter: 3 }))!,
     );
     expect(merged.versions.map(({ value }) => text(value)).sort()).toEqual(["unseen", "v"]);
+  });
+
+  it("reads a stored value's counter of an id without decoding it, as its canonical context has it", () => {
+    const ids = ["q", "r", "s"];
+    const dot = fc.tuple(fc.constantFrom(...ids), fc.integer({ min: 1, max: 6 }));
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.constantFrom(...ids), fc.integer({ min: 0, max: 6 })),
+        fc.array(dot, { maxLength: 4 }),
+        fc.array(fc.tuple(fc.constantFrom(...ids), fc.integer({ min: 1, max: 6 }), fc.string()), { maxLength: 4 }),
+        (vector, cloud, versions) => {
+          const payload = dottedCausalPayload(vector, cloud, versions);
+          const { context } = decodeDottedCausalWire(payload);
+          for (const id of ids)
+            expect(counterInPayload(payload, utf8.encode(id))).toBe(counterIn(context, utf8.encode(id)));
+        },
+      ),
+      { seed: 0xd07, numRuns: 300 },
+    );
   });
 
   it("carries a dot in an answer as a Dot message", () => {

@@ -148,8 +148,9 @@ describe("causal sessions, single-key", () => {
     return { cluster, clock, passTime: (micros: bigint) => (nowMicros += micros) };
   }
 
-  it("settles a write of unknown outcome before the session's next call on its key, and fails while it cannot", async () => {
-    const { cluster, clock } = clockedCluster(12, { ...NO_FAULTS, resume: 0 });
+  /** A session that wrote a0 to "a", then a1 while every replica was paused: a1's outcome is unknown. */
+  async function unknownWrite(seed: number) {
+    const { cluster, clock, passTime } = clockedCluster(seed, { ...NO_FAULTS, resume: 0 });
     const writer = new CausalSession(
       { transport: cluster, cut: new CausalCut(), nowMicros: clock },
       { scope: "single-key", dependencyWaitMs: 100 },
@@ -157,6 +158,11 @@ describe("causal sessions, single-key", () => {
     await writer.put("a", "a0");
     for (let index = 0; index < REPLICA_COUNT; index++) cluster.pause(index);
     await expect(writer.put("a", "a1")).rejects.toMatchObject({ code: "TIMEOUT" });
+    return { cluster, writer, passTime };
+  }
+
+  it("settles a write of unknown outcome before the session's next call on its key, and fails while it cannot", async () => {
+    const { cluster, writer } = await unknownWrite(12);
     // Sent once only: one replica holds the request, to apply when it resumes if its stamp is still above the floor.
     expect(cluster.replicas.filter((replica) => replica.inbox.length > 0)).toHaveLength(1);
     await expect(writer.get("a")).rejects.toMatchObject({
@@ -172,14 +178,7 @@ describe("causal sessions, single-key", () => {
   });
 
   it("drops a write of unknown outcome that arrived after the stable time passed it, and goes on", async () => {
-    const { cluster, clock, passTime } = clockedCluster(13, { ...NO_FAULTS, resume: 0 });
-    const writer = new CausalSession(
-      { transport: cluster, cut: new CausalCut(), nowMicros: clock },
-      { scope: "single-key", dependencyWaitMs: 100 },
-    );
-    await writer.put("a", "a0");
-    for (let index = 0; index < REPLICA_COUNT; index++) cluster.pause(index);
-    await expect(writer.put("a", "a1")).rejects.toMatchObject({ code: "TIMEOUT" });
+    const { cluster, writer, passTime } = await unknownWrite(13);
     passTime(1_000_000n);
     // The replica that holds the request resumes only now: the floor has passed its stamp, so it is refused.
     cluster.heal();

@@ -77,13 +77,15 @@ function dottedClockRecord(context: DottedContext, dot: Dot): VectorClock {
 /** Every version sent, by its value (unique in a history): the stamps and clocks a history's writes carry. */
 export class SentVersions {
   private readonly byValue = new Map<string, SentVersion>();
+  /** Each dot request's context, by its value, until its dot is learnt. */
+  private readonly dottedContexts = new Map<string, DottedContext>();
 
   constructor(private readonly valuesMax: number) {}
 
   /**
    * `transport`, noting each write before it is sent (so that a write whose outcome is
-   * unknown has its version too), and a dot request's dot once a replica names it: its
-   * version is known only then.
+   * unknown has its version too), and a dot request's dot once a replica names it: in the
+   * answer, or, for a request whose outcome was unknown, in a value read later.
    */
   observe(transport: KeyTransport): KeyTransport {
     const noting = mapPuts(transport, (put) => {
@@ -97,8 +99,15 @@ export class SentVersions {
       }
       return outcomes;
     };
+    const learnFromReads = (reads: Map<string, ValueRead | undefined>) => {
+      for (const read of reads.values()) if (read?.type === LatticeType.DOTTED_CAUSAL) this.learnFromValue(read);
+      return reads;
+    };
     return {
       ...noting,
+      getMany: async (keys, options) => learnFromReads(await noting.getMany(keys, options)),
+      getFromReplica: async (replica, keys, options) =>
+        learnFromReads(await noting.getFromReplica(replica, keys, options)),
       putManySettled: async (puts, options) => learn(puts, await noting.putManySettled(puts, options)),
       putToReplica: async (replica, puts, options) => learn(puts, await noting.putToReplica(replica, puts, options)),
     };
@@ -111,12 +120,34 @@ export class SentVersions {
   private learnDot(put: PutTuple, dot: Dot): void {
     const request = dotRequestOf(put.payload);
     if (request === undefined) throw new Error("invariant: a dot named for a write that asked for none");
-    this.remember(valueText(request.value), { clock: dottedClockRecord(request.context, dot) });
+    this.learnVersion(valueText(request.value), dot);
+  }
+
+  /** The dots of a value's versions whose requests' answers never came (their outcome unknown when sent). */
+  private learnFromValue(read: ValueRead): void {
+    if (this.dottedContexts.size === 0) return;
+    for (const { dot, value } of decodeDottedCausalWire(read.payload).versions)
+      this.learnVersion(valueText(value), dot);
+  }
+
+  private learnVersion(value: string, dot: Dot): void {
+    const context = this.dottedContexts.get(value);
+    if (context === undefined) return;
+    this.dottedContexts.delete(value);
+    this.remember(value, { clock: dottedClockRecord(context, dot) });
   }
 
   private note(put: PutTuple): void {
-    // A dot request's version is its context and the dot a replica names for it, learnt from the answer.
-    if (put.type === LatticeType.DOTTED_CAUSAL) return;
+    // A dot request's version is its context and the dot a replica names for it, learnt later.
+    if (put.type === LatticeType.DOTTED_CAUSAL) {
+      const request = dotRequestOf(put.payload);
+      if (request === undefined) throw new Error("invariant: the workload's DOTTED_CAUSAL writes are dot requests");
+      const value = valueText(request.value);
+      if (!this.byValue.has(value) && !this.dottedContexts.has(value) && this.dottedContexts.size === this.valuesMax)
+        throw new Error(`invariant: more than ${this.valuesMax} values sent`);
+      this.dottedContexts.set(value, request.context);
+      return;
+    }
     if (put.type === LatticeType.LWW) {
       const sent = stampOf(put.payload);
       if (sent !== null) this.remember(sent.value, { stamp: sent.stamp });

@@ -113,13 +113,14 @@ export async function runLevelWorkload(options: WorkloadOptions): Promise<Worklo
   const failure = (await Promise.allSettled(processes)).find((result) => result.status === "rejected");
   if (failure !== undefined) throw (failure as PromiseRejectedResult).reason;
   await environment.heal(keys);
+  // Observed: a final value may name the dot of a dot request whose outcome was unknown.
   await recordFinals(
-    environment.transport,
+    run.sent.observe(environment.transport),
     keys,
     recorder,
     row.level.startsWith("causal-") && row.level !== "causal-multi-key-lww",
   );
-  const events = recorder.events();
+  const events = withVersionsLearnt(run, recorder.events());
   const verdict = checkHistory(events, {
     level: row.level,
     seed: options.seed,
@@ -263,6 +264,23 @@ function recordUnfinished(run: Run, process: number, name: string, error: string
 /** The versions an `info` step records: those sent, unless the level may send its writes again under new ones. */
 function unknownVersionsOf(run: Run, done: readonly Op[]): WriteVersions {
   return run.options.row.unknownWritesRestamped === true ? {} : versionsOf(run.sent, done, false);
+}
+
+/**
+ * `events` with each `info` step's versions as known now: a dot request's version (its
+ * context and the dot a replica named) is known only once a replica names the dot, which
+ * for a request of unknown outcome happens in a later read, if ever. Learnt late, it is
+ * still the version the write left with.
+ */
+function withVersionsLearnt(run: Run, events: readonly HistoryEvent[]): readonly HistoryEvent[] {
+  if (run.options.row.unknownWritesRestamped === true) return events;
+  const invokedOps = new Map<string, readonly Op[]>();
+  return events.map((event) => {
+    if (event.type === "invoke") invokedOps.set(event.txn, event.ops);
+    if (event.type !== "info") return event;
+    const versions = versionsOf(run.sent, event.ops ?? invokedOps.get(event.txn) ?? [], false);
+    return { ...event, ...versions };
+  });
 }
 
 /** The version of each key's last write among `ops`, as sent; `required` (an ok step): every one was sent. */

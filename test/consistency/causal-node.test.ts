@@ -76,6 +76,31 @@ describe("causal sessions against a node with two replicas of every key", () => 
     reader.close();
   });
 
+  it("settles a single-key write whose answer never came (the node stopped), and the session's next write overwrites it", async () => {
+    const client = new AnnaClient({ routingAddress: node.routingAddress, timeoutMs: 300 });
+    try {
+      const session = client.causalSession({ scope: "single-key", dependencyWaitMs: 5000 });
+      await session.put("late", "v0");
+      node.child.kill("SIGSTOP");
+      try {
+        // Sent once: a replica that does not answer may still apply it, so it is not sent to the other.
+        await expect(session.put("late", "v1")).rejects.toMatchObject({ code: "TIMEOUT" });
+      } finally {
+        node.child.kill("SIGCONT");
+      }
+      // The node, woken, refuses the request as late (below its accept floor) or applies it: the read
+      // settles it either way, by the stable time passing its stamp or by finding its version.
+      const settled = texts(await session.get("late"));
+      expect([["v0"], ["v1"]]).toContainEqual(settled);
+      // Had it happened unseen, a write that did not follow it would leave it beside v2.
+      await session.put("late", "v2");
+      const reader = readerClient.causalSession({ scope: "single-key" });
+      await eventually(() => reader.get("late"), ["v2"]);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("keeps concurrent single-key writes as siblings under versions the actors name, and a session's write over them supersedes both", async () => {
     const first = writerClient.causalSession({ scope: "single-key" });
     const second = readerClient.causalSession({ scope: "single-key" });

@@ -9,10 +9,14 @@
  * timers and no sockets: a run is a function of its seed and its calls (and, with a stable
  * time, of the sessions' wall-clock stamps).
  *
+ * Each replica serves dot requests (docs/protocol.md) as an actor does, naming versions
+ * with a DotIssuer of its own (a new one after a crash).
+ *
  * With `stableTime` the replicas keep one as annakv's nodes do (docs/causal-stability.md):
- * a stamped causal write (a MULTI_CAUSAL sibling's stamp, or a causal-multi-key-lww LWW
- * value) at or below the accept floor (the largest stamp accepted so far), or of another
- * epoch, is refused STALE_STAMP, and each answer carries its
+ * a stamped causal write (a MULTI_CAUSAL sibling's stamp, a causal-multi-key-lww LWW
+ * value, or a dot request) at or below the accept floor (the largest stamp accepted so
+ * far; with a `SimAcceptClock`, the clock less a lag, and then replicas also run
+ * anti-entropy now and then), or of another epoch, is refused STALE_STAMP, and each answer carries its
  * replica's stable time and the epoch. As a cluster's, the stable time is one for all
  * replicas: below the stamp of every write a live replica accepted that some replica does
  * not hold yet; and, since a crashed replica here comes back empty and serves at once

@@ -15,7 +15,7 @@
  * a stable time past its stamp proves that none will where none does. Either way the
  * session's later calls follow the write if it happened, and nothing is sent twice.
  */
-import { DOT_COUNTER_MAX, decodeDot, dottedWrite, encodeDotRequest, type DotRequest } from "../lattices/dot-requests";
+import { decodeDot, dottedWrite, encodeDotRequest, type DotRequest } from "../lattices/dot-requests";
 import { contextHas, decodeDottedCausalWire, dottedCausal, type Dot } from "../lattices/dotted-causal";
 import { bytesEqual } from "../lattices/lattice";
 import { LatticeType } from "../lattices/lattice-type";
@@ -23,7 +23,8 @@ import { MalformedPayloadError } from "../wire/protobuf";
 import type { ResolvedCausalSessionOptions } from "./causal-options";
 import type { CausalScopeCore } from "./causal-session";
 import type { CausalWriter } from "./causal-writer";
-import { HybridClock, retryLeadMicros, STAMP_ATTEMPTS_MAX } from "./clock";
+import { HybridClock } from "./clock";
+import { sendStamped } from "./stamped-writes";
 import { ANY_EPOCH } from "./epoch-stamps";
 import { ConsistencyError } from "./errors";
 import { Floor } from "./floor";
@@ -82,33 +83,31 @@ export class DottedSingleKeyCausal implements CausalScopeCore {
     await this.settle(key);
     const floor = this.floor.get(key);
     const context = floor === undefined ? dottedCausal.bottom.context : decodeDottedCausalWire(floor.payload).context;
-    let request: DotRequest = { stampMicros: Number(this.stamps.next()), epoch: this.epoch, context, value };
-    let put = dotRequestPut(key, request);
+    const first: DotRequest = { stampMicros: Number(this.stamps.next()), epoch: this.epoch, context, value };
+    const firstPut = dotRequestPut(key, first);
     const reservation = this.floor.reserve(
-      [{ key, type: LatticeType.DOTTED_CAUSAL, payload: { length: put.payload.length + APPLIED_GROWTH_BYTES_MAX } }],
+      [
+        {
+          key,
+          type: LatticeType.DOTTED_CAUSAL,
+          payload: { length: firstPut.payload.length + APPLIED_GROWTH_BYTES_MAX },
+        },
+      ],
       LEVEL,
     );
     let applied: PutTuple | undefined;
     try {
-      let sentAtMicros = Number(this.stamps.wallMicros());
-      let outcome = await this.writer.send(put, undefined, { sendOnce: true });
-      for (let attempt = 1; attempt < STAMP_ATTEMPTS_MAX && outcome.status === "refused"; attempt++) {
-        // Refused, so not applied: stamped again above the floor that refused it, or routed again.
-        let replica: string | undefined;
-        if (!outcome.notHeld) {
-          if (outcome.acceptFloorMicros === undefined) break;
-          const leadMicros = retryLeadMicros(request.stampMicros, sentAtMicros, outcome.acceptFloorMicros);
-          this.stamps.observe(BigInt(outcome.acceptFloorMicros));
-          if (outcome.epoch !== undefined && outcome.epoch !== ANY_EPOCH) this.epoch = outcome.epoch;
-          request = { ...request, stampMicros: Number(this.stamps.next(BigInt(leadMicros))), epoch: this.epoch };
-          put = dotRequestPut(key, request);
-          replica = outcome.replica;
-        }
-        sentAtMicros = Number(this.stamps.wallMicros());
-        outcome = await this.writer.send(put, replica, { sendOnce: true });
-      }
+      const { write, outcome } = await sendStamped(first, this.stamps, {
+        stampOf: (request) => request.stampMicros,
+        send: (request, replica) =>
+          this.writer.send(request === first ? firstPut : dotRequestPut(key, request), replica, { sendOnce: true }),
+        restamp: (request, leadMicros, refusal) => {
+          this.learnEpoch(refusal.epoch);
+          return { ...request, stampMicros: Number(this.stamps.next(BigInt(leadMicros))), epoch: this.epoch };
+        },
+      });
       this.learnEpoch(outcome.status === "applied" ? outcome.stableEpoch : undefined);
-      applied = this.appliedValue(key, request, outcome);
+      applied = this.appliedValue(key, write, outcome);
     } finally {
       // The write's context is the floor's whole context of the key, so the applied value is at or above the floor.
       this.floor.settleAbove(reservation, applied === undefined ? [] : [applied]);
@@ -254,5 +253,5 @@ function checkedDot(bytes: Uint8Array | undefined): Dot | undefined {
     if (error instanceof MalformedPayloadError) return undefined;
     throw error;
   }
-  return dot.id.length <= DOT_ID_BYTES_MAX && dot.counter <= DOT_COUNTER_MAX ? dot : undefined;
+  return dot.id.length <= DOT_ID_BYTES_MAX ? dot : undefined;
 }

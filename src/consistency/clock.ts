@@ -70,25 +70,3 @@ export class HybridClock {
     );
   }
 }
-
-/** A write refused for a stale stamp is stamped above the floor named and sent again, this many times in all. */
-export const STAMP_ATTEMPTS_MAX = 3;
-/** A write is never stamped further ahead of the wall clock than this to arrive above a floor: later, it stays refused. */
-const RETRY_LEAD_MAX_MICROS = 10_000_000;
-
-/**
- * How far ahead of the wall clock to stamp a write sent again after its stamp
- * `stampMicros`, sent when the session's clock read `sentAtMicros`, arrived at or below the
- * accept floor `floorMicros` (docs/causal-stability.md §2, "Writes that arrive late"):
- * twice its lateness. A write arrives below the floor (now − the accept lag) when its trip
- * (network, a queue at a loaded node) and the client's clock lag behind the node's take
- * longer than the accept lag; a stamp that only followed the floor would be taken from the
- * clock when the refusal came back and arrive just as late, so a far client's every attempt
- * would be refused. The lateness is the floor's lead over the clock at sending, not over the
- * stamp: a stamp already led by an earlier refusal was late by its lead and more. 0 for a
- * refusal that is not about lateness (another epoch names a floor below the stamp).
- */
-export function retryLeadMicros(stampMicros: number, sentAtMicros: number, floorMicros: number): number {
-  if (floorMicros < stampMicros) return 0;
-  return Math.min(RETRY_LEAD_MAX_MICROS, 2 * (floorMicros - Math.min(stampMicros, sentAtMicros) + 1));
-}

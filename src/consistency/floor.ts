@@ -131,7 +131,8 @@ export class Floor {
    */
   settleAbove(reservation: FloorReservation, applied: readonly PutTuple[]): void {
     this.settleWith(reservation, applied, (put) => {
-      checkSameType(put.key, this.entries.get(put.key) ?? put, put.type);
+      const floor = this.entries.get(put.key);
+      if (floor !== undefined) checkSameType(put.key, floor, put.type);
       return put;
     });
   }

@@ -14,7 +14,8 @@ import { CausalPast, type PastAddition } from "./causal-past";
 import type { CausalScopeCore } from "./causal-session";
 import type { VersionedValue, VersionScheme } from "./causal-versions";
 import type { CausalWriter } from "./causal-writer";
-import { HybridClock, retryLeadMicros, STAMP_ATTEMPTS_MAX } from "./clock";
+import { HybridClock } from "./clock";
+import { sendStamped } from "./stamped-writes";
 import { ANY_EPOCH, EpochStableTimes, stableReportOf } from "./epoch-stamps";
 import { ConsistencyError } from "./errors";
 import type { KeyTransport, PutOutcome, PutTuple, StableReport, ValueRead } from "./transport";
@@ -156,40 +157,22 @@ export abstract class MultiKeySession<V, W extends SessionWrite<V>> implements C
   }
 
   /**
-   * Sends a write, stamped again above the accept floor each time it is refused for a
-   * stale stamp (nothing was stored then), at most STAMP_ATTEMPTS_MAX times in all. The
+   * Sends a write, stamped again while refused for a stale stamp (stamped-writes.ts). The
    * same version may then be stored under two stamps, when an earlier attempt of unknown
-   * outcome was applied after all (readers of causal-multi-key show one of equal clocks;
-   * in causal-multi-key-lww the later stamp overwrites the earlier).
-   * A write stamped again goes to the replica that refused it, where the transport named
-   * it: that replica holds the key and takes the epoch it named, while routing may pick
-   * one that is still, or already, in another epoch during a membership change, which
-   * would refuse it in turn (docs/causal-stability.md §7). Where that replica no longer
-   * holds the key (another change moved it), the write goes by routing again.
+   * outcome was applied after all (readers of causal-multi-key show one of equal clocks; in
+   * causal-multi-key-lww the later stamp overwrites the earlier).
    */
   private async sendStamped(first: W): Promise<{ write: W; outcome: PutOutcome }> {
-    let write = first;
-    let sentAtMicros = Number(this.stamps.wallMicros());
-    let outcome = await this.send(write);
-    for (let attempt = 1; attempt < STAMP_ATTEMPTS_MAX && outcome.status === "refused"; attempt++) {
-      if (outcome.notHeld) {
-        sentAtMicros = Number(this.stamps.wallMicros());
-        outcome = await this.send(write);
-        continue;
-      }
-      if (outcome.acceptFloorMicros === undefined) break;
-      const leadMicros =
-        write.stampMicros === undefined
-          ? 0
-          : retryLeadMicros(write.stampMicros, sentAtMicros, outcome.acceptFloorMicros);
-      this.stamps.observe(BigInt(outcome.acceptFloorMicros));
-      this.heardFromNode({ micros: 0, epoch: outcome.epoch ?? 0 });
-      write = this.restamp(write, leadMicros);
-      sentAtMicros = Number(this.stamps.wallMicros());
-      outcome = await this.send(write, outcome.replica);
-    }
-    if (outcome.status === "applied") this.heardFromNode(stableReportOf(outcome));
-    return { write, outcome };
+    const sent = await sendStamped(first, this.stamps, {
+      stampOf: (write) => write.stampMicros,
+      send: (write, replica) => this.send(write, replica),
+      restamp: (write, leadMicros, refusal) => {
+        this.heardFromNode({ micros: 0, epoch: refusal.epoch ?? 0 });
+        return this.restamp(write, leadMicros);
+      },
+    });
+    if (sent.outcome.status === "applied") this.heardFromNode(stableReportOf(sent.outcome));
+    return sent;
   }
 
   /** A node's report: its stable time in its epoch, and the epoch to stamp in from now on (reads' reach the cut as they come). */

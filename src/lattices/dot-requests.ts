@@ -9,6 +9,7 @@
  * handed a request without a node in front refuses it (a version without a dot is MALFORMED).
  */
 import {
+  contextBodyBytes,
   contextFieldBytes,
   contextHas,
   dotBodyBytes,
@@ -51,15 +52,16 @@ export function encodeDotRequest({ stampMicros, epoch, context, value }: DotRequ
       `a dot request's stamp and epoch are safe integers, the stamp above 0 (${stampMicros}, ${epoch})`,
     );
   const versionBody = fieldBytes(value.length);
+  const contextBytes = contextBodyBytes(context);
   const writer = new WireWriter(
-    contextFieldBytes(context) +
+    contextFieldBytes(contextBytes) +
       fieldBytes(versionBody) +
       1 +
       safeUintBytes(stampMicros) +
       (epoch === 0 ? 0 : 1 + safeUintBytes(epoch)),
   );
   // The context as DOTTED_CAUSAL writes it, then the one version without a dot, then the stamp.
-  writeContextField(writer, context);
+  writeContextField(writer, context, contextBytes);
   writer.lengthPrefix(VERSIONS_FIELD, versionBody);
   writer.bytesField(VALUE_FIELD, value);
   writer.tag(STAMP_MICROS_FIELD, WireType.VARINT);

@@ -232,36 +232,36 @@ function writeDot(writer: WireWriter, fieldNumber: number, dot: Dot): void {
   writeDotBody(writer, dot);
 }
 
-function contextBodyBytes({ vector, cloud }: DottedContext): number {
+function versionBodyBytes({ dot, value }: DottedVersion): number {
+  return fieldBytes(dotBodyBytes(dot)) + fieldBytes(value.length);
+}
+
+/** The bytes of a context's body, its entries and cloud dots (0: an empty context, whose field is left out). */
+export function contextBodyBytes({ vector, cloud }: DottedContext): number {
   let bytes = clockBytes(vector);
   for (const dot of cloud) bytes += fieldBytes(dotBodyBytes(dot));
   return bytes;
 }
 
-function versionBodyBytes({ dot, value }: DottedVersion): number {
-  return fieldBytes(dotBodyBytes(dot)) + fieldBytes(value.length);
+/** The bytes of a value's context field of `bodyBytes`, with its tag and length (0 for an empty context). */
+export function contextFieldBytes(bodyBytes: number): number {
+  return bodyBytes === 0 ? 0 : fieldBytes(bodyBytes);
 }
 
-/** The bytes of a value's context field, with its tag and length (0 for an empty context, left out). */
-export function contextFieldBytes(context: DottedContext): number {
-  const contextBytes = contextBodyBytes(context);
-  return contextBytes === 0 ? 0 : fieldBytes(contextBytes);
-}
-
-/** Writes a value's context field (nothing for an empty context). */
-export function writeContextField(writer: WireWriter, context: DottedContext): void {
-  const contextBytes = contextBodyBytes(context);
-  if (contextBytes === 0) return;
-  writer.lengthPrefix(CONTEXT_FIELD, contextBytes);
+/** Writes a value's context field, its body `bodyBytes` long (nothing for an empty context). */
+export function writeContextField(writer: WireWriter, context: DottedContext, bodyBytes: number): void {
+  if (bodyBytes === 0) return;
+  writer.lengthPrefix(CONTEXT_FIELD, bodyBytes);
   writeClock(writer, VECTOR_FIELD, context.vector);
   for (const dot of context.cloud) writeDot(writer, CLOUD_FIELD, dot);
 }
 
 export function encodeDottedCausalWire({ context, versions }: DottedCausal): Uint8Array {
-  let length = contextFieldBytes(context);
+  const contextBytes = contextBodyBytes(context);
+  let length = contextFieldBytes(contextBytes);
   for (const version of versions) length += fieldBytes(versionBodyBytes(version));
   const writer = new WireWriter(length);
-  writeContextField(writer, context);
+  writeContextField(writer, context, contextBytes);
   for (const version of versions) {
     writer.lengthPrefix(VERSIONS_FIELD, versionBodyBytes(version));
     writeDot(writer, DOT_FIELD, version.dot);

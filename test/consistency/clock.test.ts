@@ -1,13 +1,12 @@
 /**
  * The hybrid clock (src/consistency/clock.ts, docs/consistency.md §2.0): stamps rise
  * whatever the wall clock does, exceed every stamp absorbed, and a stamp too far ahead is
- * not absorbed but makes a write that must follow it fail CLOCK_AHEAD; a write refused for a
- * stale stamp is stamped again ahead by twice its lateness (`retryLeadMicros`). Seeded
- * fast-check runs; ANNAKV_SEED replays one.
+ * not absorbed but makes a write that must follow it fail CLOCK_AHEAD. Seeded fast-check
+ * runs; ANNAKV_SEED replays one.
  */
 import fc from "fast-check";
 import { MonotonicMicrosClock } from "../../src/client/anna-client";
-import { HybridClock, retryLeadMicros } from "../../src/consistency/clock";
+import { HybridClock } from "../../src/consistency/clock";
 import { ConsistencyError } from "../../src/consistency/errors";
 
 const SEED = process.env.ANNAKV_SEED !== undefined ? Number(process.env.ANNAKV_SEED) : 0xc10c;
@@ -103,25 +102,5 @@ describe("HybridClock", () => {
     const first = clock.next();
     expect(first >= before).toBe(true);
     expect(clock.next() > first).toBe(true);
-  });
-});
-
-describe("retryLeadMicros", () => {
-  it("is twice the lateness of a stamp at or below the floor, at most 10 s", () => {
-    // Stamped 5 000 when sent at 5 000, refused for a floor of 8 000: 3 001 µs late.
-    expect(retryLeadMicros(5_000, 5_000, 8_000)).toBe(6_002);
-    expect(retryLeadMicros(8_000, 8_000, 8_000)).toBe(2);
-    expect(retryLeadMicros(0, 0, 60_000_000)).toBe(10_000_000);
-  });
-
-  it("counts a stamp already led by an earlier refusal late from the clock it was sent by", () => {
-    // Sent at 5 000 with a lead of 3 000: the floor 8 000 is 3 001 µs past the clock.
-    expect(retryLeadMicros(8_000, 5_000, 8_000)).toBe(6_002);
-    // A stamp below the clock at sending (stamped earlier, sent again later) is late from the stamp.
-    expect(retryLeadMicros(4_000, 5_000, 8_000)).toBe(8_002);
-  });
-
-  it("is 0 for a refusal whose floor is below the stamp (another epoch's)", () => {
-    expect(retryLeadMicros(5_000, 5_000, 0)).toBe(0);
   });
 });

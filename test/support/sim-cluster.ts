@@ -452,10 +452,7 @@ export class SimCluster implements KeyTransport {
       return "refused";
     }
     const stamps = this.stableTime === "none" ? [] : request !== undefined ? [request] : stampsOf(put);
-    if (
-      stamps.length > 0 &&
-      stamps.some((stamped) => isStaleStamp(stamped, this.floorMicros(), this.reportedEpoch()))
-    ) {
+    if (stamps.some((stamped) => isStaleStamp(stamped, this.floorMicros(), this.reportedEpoch()))) {
       this.counts.staleStamps++;
       return "stale";
     }

@@ -2,11 +2,8 @@
  * The stamp a multi-key causal session wraps its value in, inside the sibling envelope
  * (docs/causal-stability.md §6, §7): `CausalStamp{uint64 stamp_micros = 1, uint64 base_micros
  * = 2, bytes writer = 3, repeated DependencyStamp dependency_stamps = 4, bytes value = 5,
- * uint64 epoch = 6, uint64 base_epoch = 7, repeated DependencyContext dependency_contexts = 8}`
- * with `DependencyStamp{string key = 1, uint64 stamp_micros = 2, uint64 epoch = 3, bytes
- * writer = 4}` and `DependencyContext{DottedContext context = 1, string key = 2}` (the
- * dotted context needed of a key, for multi-key causal over dots, docs/causal-dots.md §7;
- * left out by the other levels). `epoch` is the cluster epoch the
+ * uint64 epoch = 6, uint64 base_epoch = 7}` with `DependencyStamp{string key = 1, uint64
+ * stamp_micros = 2, uint64 epoch = 3, bytes writer = 4}`. `epoch` is the cluster epoch the
  * stamp was taken in. A dependency's `writer` is the LWW write id of the version it names
  * (causal-multi-key-lww, causal-lww.ts; left out by causal-multi-key, whose clocks name it).
  * `stamp_micros` is the write's hybrid stamp, `base_micros` the stable time its session
@@ -21,20 +18,10 @@
  * Canonical and strict, like the envelope, so that a bare value is seldom taken for a
  * stamped one: fields in number order, `stamp_micros` above zero, `writer` not empty, zero
  * fields left out, dependency stamps sorted by key (byte order) then epoch, unique and above
- * zero, dependency contexts sorted by key, unique, none empty.
+ * zero.
  */
 import { compareBytes } from "./lattice";
 import { decodeEnvelope } from "./causal-envelope";
-import {
-  contextBodyBytes,
-  contextFieldBytes,
-  readContextField,
-  toDottedContext,
-  writeContextField,
-  type Dot,
-  type DottedContext,
-} from "./dotted-causal";
-import type { MapEntry } from "./map";
 import { fieldBytes, MalformedPayloadError, safeUintBytes, WireReader, WireType, WireWriter } from "../wire/protobuf";
 
 const STAMP_FIELD = 1;
@@ -44,13 +31,10 @@ const DEPENDENCY_FIELD = 4;
 const VALUE_FIELD = 5;
 const EPOCH_FIELD = 6;
 const BASE_EPOCH_FIELD = 7;
-const DEPENDENCY_CONTEXT_FIELD = 8;
 const DEPENDENCY_KEY_FIELD = 1;
 const DEPENDENCY_STAMP_FIELD = 2;
 const DEPENDENCY_EPOCH_FIELD = 3;
 const DEPENDENCY_WRITER_FIELD = 4;
-const DEPENDENCY_CONTEXT_CONTEXT_FIELD = 1;
-const DEPENDENCY_CONTEXT_KEY_FIELD = 2;
 /** MultiKeyCausalValue's `values`. */
 const MULTI_CAUSAL_VALUES_FIELD = 3;
 
@@ -62,14 +46,6 @@ export interface DependencyStamp {
   readonly epoch: number;
   /** The LWW write id of the version depended on (causal-multi-key-lww); absent (never empty) otherwise. */
   readonly writer?: Uint8Array;
-}
-
-/** The dotted context a write needs of a key (multi-key causal over dots). */
-export interface DependencyContext {
-  /** The key's UTF-8 bytes. */
-  readonly key: Uint8Array;
-  /** Not empty. */
-  readonly context: DottedContext;
 }
 
 export interface StampedValue {
@@ -84,8 +60,6 @@ export interface StampedValue {
   readonly epoch: number;
   /** The epoch a node reported `baseMicros` as its stable time in (0: not known to be one epoch's). */
   readonly baseEpoch: number;
-  /** Sorted by key bytes, unique; absent (or empty) but for multi-key causal over dots. */
-  readonly dependencyContexts?: readonly DependencyContext[];
 }
 
 function writeMicros(writer: WireWriter, field: number, micros: number): void {
@@ -131,17 +105,6 @@ function assertStampable(stamped: StampedValue): void {
     if (index > 0 && compareDependencyStamps(stamps[index - 1], stamps[index]) >= 0)
       throw new RangeError("invariant: dependency stamps not sorted by key and epoch, and unique");
   }
-  const contexts = stamped.dependencyContexts ?? [];
-  for (let index = 0; index < contexts.length; index++) {
-    if (contextBodyBytes(contexts[index].context) === 0)
-      throw new RangeError("invariant: a dependency context is not empty");
-    if (index > 0 && compareBytes(contexts[index - 1].key, contexts[index].key) >= 0)
-      throw new RangeError("invariant: dependency contexts not sorted by key, and unique");
-  }
-}
-
-function dependencyContextBodyBytes({ key, context }: DependencyContext): number {
-  return contextFieldBytes(contextBodyBytes(context)) + fieldBytes(key.length);
 }
 
 /** The canonical bytes of a stamped value. */
@@ -176,38 +139,6 @@ export function writeStamped(writer: WireWriter, stamped: StampedValue): void {
   writer.bytesField(VALUE_FIELD, stamped.value);
   if (stamped.epoch > 0) writeMicros(writer, EPOCH_FIELD, stamped.epoch);
   if (stamped.baseEpoch > 0) writeMicros(writer, BASE_EPOCH_FIELD, stamped.baseEpoch);
-  for (const dependency of stamped.dependencyContexts ?? []) {
-    writer.lengthPrefix(DEPENDENCY_CONTEXT_FIELD, dependencyContextBodyBytes(dependency));
-    // DependencyContext's context is field 1, as DottedCausalValue's is.
-    writeContextField(writer, dependency.context, contextBodyBytes(dependency.context));
-    writer.bytesField(DEPENDENCY_CONTEXT_KEY_FIELD, dependency.key);
-  }
-}
-
-function readDependencyContext(reader: WireReader): DependencyContext {
-  const outerLimit = reader.enterMessage();
-  const entries: MapEntry<number>[] = [];
-  const cloud: Dot[] = [];
-  let key: Uint8Array | undefined;
-  while (reader.hasMore()) {
-    const field = reader.readTag();
-    if (
-      field === DEPENDENCY_CONTEXT_CONTEXT_FIELD &&
-      key === undefined &&
-      reader.wireType === WireType.LENGTH_DELIMITED
-    )
-      readContextField(reader, entries, cloud);
-    else if (
-      field === DEPENDENCY_CONTEXT_KEY_FIELD &&
-      key === undefined &&
-      reader.wireType === WireType.LENGTH_DELIMITED
-    )
-      key = reader.readBytes();
-    else throw new MalformedPayloadError("dependency context with other fields");
-  }
-  reader.leaveMessage(outerLimit);
-  if (key === undefined) throw new MalformedPayloadError("dependency context without its key");
-  return { key, context: toDottedContext(entries, cloud) };
 }
 
 function readDependency(reader: WireReader): DependencyStamp {
@@ -244,14 +175,12 @@ export function decodeStamped(bytes: Uint8Array): StampedValue | undefined {
   let value: Uint8Array | undefined;
   let epoch = 0;
   let baseEpoch = 0;
-  const dependencyContexts: DependencyContext[] = [];
   try {
     const reader = new WireReader(bytes);
     let lastField = 0;
     while (reader.hasMore()) {
       const field = reader.readTag();
-      const repeated = field === DEPENDENCY_FIELD || field === DEPENDENCY_CONTEXT_FIELD;
-      if (field < lastField || (field === lastField && !repeated)) return undefined;
+      if (field < lastField || (field === lastField && field !== DEPENDENCY_FIELD)) return undefined;
       lastField = field;
       if (field === STAMP_FIELD) stampMicros = reader.readSafeUint();
       else if (field === BASE_FIELD) baseMicros = reader.readSafeUint();
@@ -261,8 +190,6 @@ export function decodeStamped(bytes: Uint8Array): StampedValue | undefined {
       else if (field === VALUE_FIELD && reader.wireType === WireType.LENGTH_DELIMITED) value = reader.readBytes();
       else if (field === EPOCH_FIELD) epoch = reader.readSafeUint();
       else if (field === BASE_EPOCH_FIELD) baseEpoch = reader.readSafeUint();
-      else if (field === DEPENDENCY_CONTEXT_FIELD && reader.wireType === WireType.LENGTH_DELIMITED)
-        dependencyContexts.push(readDependencyContext(reader));
       else return undefined;
     }
   } catch (error) {
@@ -270,8 +197,7 @@ export function decodeStamped(bytes: Uint8Array): StampedValue | undefined {
     throw error;
   }
   if (value === undefined || writerId === undefined || stampMicros === 0) return undefined;
-  const fields = { stampMicros, baseMicros, writer: writerId, dependencyStamps, value, epoch, baseEpoch };
-  const stamped: StampedValue = dependencyContexts.length === 0 ? fields : { ...fields, dependencyContexts };
+  const stamped = { stampMicros, baseMicros, writer: writerId, dependencyStamps, value, epoch, baseEpoch };
   try {
     assertStampable(stamped);
   } catch {
@@ -288,8 +214,6 @@ function stampedBytes(stamped: StampedValue): number {
   length +=
     optionalUintBytes(stamped.baseMicros) + optionalUintBytes(stamped.epoch) + optionalUintBytes(stamped.baseEpoch);
   for (const dependency of stamped.dependencyStamps) length += fieldBytes(dependencyBodyBytes(dependency));
-  for (const dependency of stamped.dependencyContexts ?? [])
-    length += fieldBytes(dependencyContextBodyBytes(dependency));
   return length;
 }
 

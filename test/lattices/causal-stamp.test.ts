@@ -8,7 +8,6 @@ import { decodeStamped, encodeStamped, hasStaleStamp, type StampedValue } from "
 import { encodeEnvelope } from "../../src/lattices/causal-envelope";
 import { encodeMultiCausal } from "../../src/lattices/values";
 import { toVectorClock } from "../../src/lattices/vector-clock";
-import { toDottedContext } from "../../src/lattices/dotted-causal";
 import { hex, stampedValueArbitrary } from "./helpers";
 
 const SEED = process.env.ANNAKV_SEED !== undefined ? Number(process.env.ANNAKV_SEED) : 0x57a3;
@@ -88,9 +87,6 @@ describe("the causal stamp", () => {
           value.dependencyStamps.map(({ writer }) => writer && hex(writer)),
         );
         expect([...decoded.value]).toEqual([...value.value]);
-        expect(decoded.dependencyContexts?.map(({ key }) => hex(key))).toEqual(
-          value.dependencyContexts?.map(({ key }) => hex(key)),
-        );
       }),
       { seed: SEED, numRuns: 300 },
     );
@@ -149,37 +145,6 @@ describe("the causal stamp", () => {
     // Nor is a writer of the wrong wire type.
     expect(decodeStamped(dependency(...key, 0x20, 0x01))).toBeUndefined();
     expect(() => encodeStamped(stamped({ dependencyStamps: [withWriter("")] }))).toThrow(/writer/);
-  });
-
-  it("writes dependency contexts (multi-key causal over dots) as field 8, {context 1, key 2}, sorted by key", () => {
-    const context = toDottedContext([{ key: utf8.encode("r"), value: 2 }], [{ id: utf8.encode("r"), counter: 5 }]);
-    const bytes = encodeStamped({
-      stampMicros: 300,
-      baseMicros: 0,
-      writer: utf8.encode("w"),
-      dependencyStamps: [],
-      value: utf8.encode("v"),
-      epoch: 0,
-      baseEpoch: 0,
-      dependencyContexts: [{ key: utf8.encode("k"), context }],
-    });
-    // 42 13: field 8; 0a 0e: its context {0a 05 (0a 01 72 10 02): r: 2; 12 05 (0a 01 72 10 05): cloud r.5}; 12 01 6b: key "k".
-    expect(hex(bytes)).toBe(
-      "08ac02" + "1a0177" + "2a0176" + "4213" + "0a0e" + "0a050a01721002" + "12050a01721005" + "12016b",
-    );
-    expect(decodeStamped(bytes)!.dependencyContexts).toEqual([{ key: utf8.encode("k"), context }]);
-    const dependency = { key: utf8.encode("k"), context };
-    const other = { key: utf8.encode("l"), context };
-    expect(() => encodeStamped(stamped({ dependencyContexts: [other, dependency] }))).toThrow(/sorted/);
-    expect(() => encodeStamped(stamped({ dependencyContexts: [dependency, dependency] }))).toThrow(/unique/);
-    const empty = { key: utf8.encode("k"), context: { vector: [], cloud: [] } };
-    expect(() => encodeStamped(stamped({ dependencyContexts: [empty] }))).toThrow(/not empty/);
-    // One without its key, or with another field, is not a stamp.
-    const head = [0x08, 0x05, 0x1a, 0x01, 0x77, 0x2a, 0x00];
-    expect(
-      decodeStamped(Uint8Array.from([...head, 0x42, 0x09, 0x0a, 0x07, 0x0a, 0x05, 0x0a, 0x01, 0x72, 0x10, 0x02])),
-    ).toBeUndefined();
-    expect(decodeStamped(Uint8Array.from([...head, 0x42, 0x05, 0x12, 0x01, 0x6b, 0x18, 0x01]))).toBeUndefined();
   });
 
   it("refuses to encode what a reader could not take back", () => {

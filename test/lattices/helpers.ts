@@ -1,7 +1,5 @@
 import fc from "fast-check";
 import { compareDependencyStamps, type StampedValue } from "../../src/lattices/causal-stamp";
-import { compareBytes } from "../../src/lattices/lattice";
-import { toDottedContext, type DottedContext } from "../../src/lattices/dotted-causal";
 
 /** Hex in and out, so that expected canonical bytes read as they are written on paper. */
 export function fromHex(text: string): Uint8Array {
@@ -16,18 +14,6 @@ export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
 
 /** A positive µs count, as stamps hold. */
 export const MICROS = fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER });
-
-/** Canonical dotted contexts, not empty: a vector over a few ids and dots beyond it. */
-export function dottedContextArbitrary(): fc.Arbitrary<DottedContext> {
-  const id = fc.constantFrom("r1", "r2", "actor-3").map(utf8);
-  return fc
-    .tuple(
-      fc.array(fc.record({ key: id, value: fc.integer({ min: 1, max: 300 }) }), { maxLength: 3 }),
-      fc.array(fc.record({ id, counter: fc.integer({ min: 1, max: 2 ** 32 - 1 }) }), { maxLength: 3 }),
-    )
-    .map(([entries, dots]) => toDottedContext(entries, dots))
-    .filter(({ vector, cloud }) => vector.length + cloud.length > 0);
-}
 
 /**
  * Canonical stamped values (src/lattices/causal-stamp.ts) of any size the codec takes:
@@ -57,17 +43,9 @@ export function stampedValueArbitrary(
       value: bytes,
       epoch: fc.oneof(fc.constant(0), MICROS),
       baseEpoch: fc.oneof(fc.constant(0), MICROS),
-      dependencyContexts: fc.uniqueArray(fc.record({ key: bytes, context: dottedContextArbitrary() }), {
-        selector: ({ key }) => Buffer.from(key).toString("hex"),
-        maxLength: 4,
-      }),
     })
-    .map(({ dependencyContexts, ...value }) => ({
+    .map((value) => ({
       ...value,
-      // Absent as often as not: the levels that list none leave the field out.
-      ...(dependencyContexts.length === 0
-        ? {}
-        : { dependencyContexts: [...dependencyContexts].sort((a, b) => compareBytes(a.key, b.key)) }),
       dependencyStamps: [...value.dependencyStamps].sort(compareDependencyStamps),
       baseEpoch: value.baseMicros === 0 ? 0 : value.baseEpoch,
     }));

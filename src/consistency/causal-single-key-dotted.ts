@@ -72,17 +72,16 @@ export class DottedSingleKeyCausal implements CausalScopeCore {
     for (const key of keys) {
       const server = fromServer.get(key);
       if (server !== undefined) this.raise(key, server);
-      const value = this.floor.get(key);
-      // The join drops every version a later write overwrote: what the floor holds is what is visible.
-      siblings.set(key, value === undefined ? [] : decodeDottedCausalWire(value.payload).versions.map((v) => v.value));
+      // The join drops every version a later write overwrote: what the floor holds is what is visible. Copies:
+      // the versions are views of the floor's payload, which must never change.
+      siblings.set(key, this.floor.dotted(key)?.versions.map((v) => v.value.slice()) ?? []);
     }
     return siblings;
   }
 
   async write(key: string, value: Uint8Array): Promise<void> {
     await this.settle(key);
-    const floor = this.floor.get(key);
-    const context = floor === undefined ? dottedCausal.bottom.context : decodeDottedCausalWire(floor.payload).context;
+    const context = this.floor.dotted(key)?.context ?? dottedCausal.bottom.context;
     const first: DotRequest = { stampMicros: Number(this.stamps.next()), epoch: this.epoch, context, value };
     const firstPut = dotRequestPut(key, first);
     const reservation = this.floor.reserve(
@@ -215,8 +214,7 @@ export class DottedSingleKeyCausal implements CausalScopeCore {
   private takeOwnVersions(key: string, read: ValueRead, write: DotRequest): boolean {
     if (read.type === LatticeType.NONE) return false;
     checkType(key, read.type, [LatticeType.DOTTED_CAUSAL]);
-    const floor = this.floor.get(key);
-    const seen = floor === undefined ? dottedCausal.bottom.context : decodeDottedCausalWire(floor.payload).context;
+    const seen = this.floor.dotted(key)?.context ?? dottedCausal.bottom.context;
     let found = false;
     for (const { dot, value } of decodeDottedCausalWire(read.payload).versions) {
       if (!bytesEqual(value, write.value) || contextHas(seen, dot)) continue;

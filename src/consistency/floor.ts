@@ -5,11 +5,13 @@
  * Writes reserve room before they are sent, so that the floor can always take them once
  * they are applied (a write that happened must not then fail for want of room).
  */
+import { decodeDottedCausalWire, joinDottedPayloads, type DottedCausal } from "../lattices/dotted-causal";
 import { mergePayloads } from "../lattices/merge";
 import { plainLwwJoin } from "../lattices/lww-plain";
 import { LatticeType } from "../lattices/lattice-type";
 import { MalformedPayloadError } from "../wire/protobuf";
 import { ConsistencyError, type Guarantee } from "./errors";
+import { RECENT_DECODES_PER_GENERATION, RecentDecodes } from "./recent-decodes";
 import type { PutTuple, ValueRead } from "./transport";
 
 /** What an entry costs beyond its key (UTF-16) and payload: the Map entry and the value object. */
@@ -32,6 +34,13 @@ export interface FloorReservation {
 function entryBytes(key: string, payloadBytes: number): number {
   return 2 * key.length + payloadBytes + FLOOR_ENTRY_OVERHEAD_BYTES;
 }
+
+/**
+ * Floors' DOTTED_CAUSAL payloads decoded while recent: a session's read and then write of
+ * a key decode its floor several times (the join, the values read, the write's context).
+ * A floor's payloads are its own and never changed in place.
+ */
+const dottedDecodes = new RecentDecodes(RECENT_DECODES_PER_GENERATION, decodeDottedCausalWire);
 
 export class Floor {
   private readonly entries = new Map<string, ValueRead>();
@@ -60,6 +69,15 @@ export class Floor {
 
   get(key: string): ValueRead | undefined {
     return this.entries.get(key);
+  }
+
+  /** The floor of `key` decoded, where it is a DOTTED_CAUSAL value (undefined where the floor has none). */
+  dotted(key: string): DottedCausal | undefined {
+    const floor = this.entries.get(key);
+    if (floor === undefined) return undefined;
+    if (floor.type !== LatticeType.DOTTED_CAUSAL)
+      throw new Error(`invariant: the floor of ${JSON.stringify(key)} is not DOTTED_CAUSAL`);
+    return dottedDecodes.of(floor.payload);
   }
 
   /** `value` joined with the floor of `key` (the floor unchanged): what a read of it returns. */
@@ -190,9 +208,20 @@ export class Floor {
  * views.
  */
 function joinPayloads(type: LatticeType, stored: Uint8Array, incoming: Uint8Array): Uint8Array | null {
+  if (type === LatticeType.DOTTED_CAUSAL) return joinDotted(stored, incoming);
   return (
     (type === LatticeType.LWW ? plainLwwJoin(stored, incoming) : undefined) ?? mergePayloads(type, stored, incoming)
   );
+}
+
+/** `joinDottedPayloads` (no encode where one side is at or above the other), null where one is malformed. */
+function joinDotted(stored: Uint8Array, incoming: Uint8Array): Uint8Array | null {
+  try {
+    return joinDottedPayloads(stored, incoming, (payload) => dottedDecodes.of(payload));
+  } catch (error) {
+    if (error instanceof MalformedPayloadError) return null;
+    throw error;
+  }
 }
 
 /**

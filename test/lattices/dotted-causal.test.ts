@@ -6,6 +6,8 @@
  */
 import fc from "fast-check";
 import {
+  dottedAtOrAbove,
+  joinDottedPayloads,
   decodeDottedCausalWire,
   dottedCausal,
   encodeDottedCausalWire,
@@ -102,17 +104,19 @@ describe("DOTTED_CAUSAL", () => {
     ).toEqual(["r:2=second", "s:1=after own"]);
   });
 
+  const id = fc.constantFrom("a", "b");
+  const counter = fc.integer({ min: 1, max: 4 });
+  /** Small canonical values: two ids, low counters, clouds and versions inside and outside the context. */
+  const value = fc
+    .tuple(
+      fc.dictionary(id, fc.integer({ min: 0, max: 3 }), { maxKeys: 2 }),
+      fc.array(fc.tuple(id, counter), { maxLength: 3 }),
+      fc.array(fc.tuple(id, counter, fc.constantFrom("x", "y")), { maxLength: 3 }),
+    )
+    .map(([vector, cloud, versions]) => canonical(payload(vector, cloud, versions)));
+  const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
+
   it("joins canonical values commutatively, associatively and idempotently", () => {
-    const id = fc.constantFrom("a", "b");
-    const counter = fc.integer({ min: 1, max: 4 });
-    const value = fc
-      .tuple(
-        fc.dictionary(id, fc.integer({ min: 0, max: 3 }), { maxKeys: 2 }),
-        fc.array(fc.tuple(id, counter), { maxLength: 3 }),
-        fc.array(fc.tuple(id, counter, fc.constantFrom("x", "y")), { maxLength: 3 }),
-      )
-      .map(([vector, cloud, versions]) => canonical(payload(vector, cloud, versions)));
-    const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString("hex");
     fc.assert(
       fc.property(value, value, value, (a, b, c) => {
         expect(hex(join(a, b))).toBe(hex(join(b, a)));
@@ -124,5 +128,24 @@ describe("DOTTED_CAUSAL", () => {
       }),
       { seed: SEED, numRuns: 1000 },
     );
+  });
+
+  it("tells a value at or above another exactly when their join is it, and joins payloads to the join's bytes", () => {
+    let above = 0;
+    fc.assert(
+      fc.property(value, value, (a, b) => {
+        const joined = join(a, b);
+        const atOrAbove = dottedAtOrAbove(decodeDottedCausalWire(a), decodeDottedCausalWire(b));
+        expect(atOrAbove).toBe(hex(joined) === hex(a));
+        if (atOrAbove) above++;
+        // Either side as it is where one is at or above the other: the same bytes as the join's.
+        expect(hex(joinDottedPayloads(a, b))).toBe(hex(joined));
+        expect(hex(joinDottedPayloads(b, a))).toBe(hex(joined));
+      }),
+      { seed: SEED, numRuns: 1000 },
+    );
+    // Both answers were met often.
+    expect(above).toBeGreaterThan(100);
+    expect(above).toBeLessThan(900);
   });
 });

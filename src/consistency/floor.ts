@@ -6,6 +6,7 @@
  * they are applied (a write that happened must not then fail for want of room).
  */
 import { decodeDottedCausalWire, joinDottedPayloads, type DottedCausal } from "../lattices/dotted-causal";
+import { bytesEqual } from "../lattices/lattice";
 import { mergePayloads } from "../lattices/merge";
 import { plainLwwJoin } from "../lattices/lww-plain";
 import { LatticeType } from "../lattices/lattice-type";
@@ -41,6 +42,7 @@ function entryBytes(key: string, payloadBytes: number): number {
  * A floor's payloads are its own and never changed in place.
  */
 const dottedDecodes = new RecentDecodes(RECENT_DECODES_PER_GENERATION, decodeDottedCausalWire);
+const decodeDotted = (payload: Uint8Array): DottedCausal => dottedDecodes.of(payload);
 
 export class Floor {
   private readonly entries = new Map<string, ValueRead>();
@@ -77,7 +79,7 @@ export class Floor {
     if (floor === undefined) return undefined;
     if (floor.type !== LatticeType.DOTTED_CAUSAL)
       throw new Error(`invariant: the floor of ${JSON.stringify(key)} is not DOTTED_CAUSAL`);
-    return dottedDecodes.of(floor.payload);
+    return decodeDotted(floor.payload);
   }
 
   /** `value` joined with the floor of `key` (the floor unchanged): what a read of it returns. */
@@ -214,10 +216,17 @@ function joinPayloads(type: LatticeType, stored: Uint8Array, incoming: Uint8Arra
   );
 }
 
-/** `joinDottedPayloads` (no encode where one side is at or above the other), null where one is malformed. */
+/**
+ * `joinDottedPayloads` (no encode where one side is at or above the other), null where one
+ * is malformed. A different `incoming` that is a view (of a reply frame) is copied before it
+ * is decoded: where it is the join, as on most reads, the floor keeps that copy as it is,
+ * and its decode is the one `dotted` finds, so a read decodes the replica's value once.
+ */
 function joinDotted(stored: Uint8Array, incoming: Uint8Array): Uint8Array | null {
+  if (bytesEqual(stored, incoming)) return stored;
+  const owned = ownsItsBuffer(incoming) ? incoming : new Uint8Array(incoming);
   try {
-    return joinDottedPayloads(stored, incoming, (payload) => dottedDecodes.of(payload));
+    return joinDottedPayloads(stored, owned, decodeDotted);
   } catch (error) {
     if (error instanceof MalformedPayloadError) return null;
     throw error;

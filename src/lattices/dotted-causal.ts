@@ -230,17 +230,17 @@ function contextCovers(have: DottedContext, needed: DottedContext): boolean {
  * Two canonical payloads joined, returning either one as it is where it is at or above
  * the other (a session's floor and a replica's newer value, the usual read): no encode.
  * The result may be `incoming` itself, which callers that keep it must copy if it is a
- * view. `decodeStored`: how to decode `stored` (a caller's cache of its own payloads).
+ * view. `decode`: how to decode both (a caller's cache of payloads it keeps).
  * MalformedPayloadError as `decodeDottedCausalWire`.
  */
 export function joinDottedPayloads(
   stored: Uint8Array,
   incoming: Uint8Array,
-  decodeStored: (payload: Uint8Array) => DottedCausal = decodeDottedCausalWire,
+  decode: (payload: Uint8Array) => DottedCausal = decodeDottedCausalWire,
 ): Uint8Array {
   if (bytesEqual(stored, incoming)) return stored;
-  const storedValue = decodeStored(stored);
-  const incomingValue = decodeDottedCausalWire(incoming);
+  const storedValue = decode(stored);
+  const incomingValue = decode(incoming);
   if (dottedAtOrAbove(storedValue, incomingValue)) return stored;
   if (dottedAtOrAbove(incomingValue, storedValue)) return incoming;
   return encodeDottedCausalWire(dottedCausal.join(storedValue, incomingValue));
